@@ -1,0 +1,235 @@
+"""The `scatterloop` command (a contract: see DESIGN.md). With `--json`, the last stdout line is one JSON object.
+
+Errors go to stderr as one line per problem and the exit code is non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import Settings
+
+log = logging.getLogger("scatterloop")
+
+
+@contextmanager
+def terminal_progress(desc: str, enabled: bool = True):
+    """A tqdm bar on stderr fed by a `progress(done, total, message)` callback."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, total=0, file=sys.stderr, disable=not enabled, dynamic_ncols=True, leave=True, mininterval=0.5)
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[:60], refresh=False)
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(workspace=getattr(args, "workspace", None),
+                             host=getattr(args, "host", None), port=getattr(args, "port", None),
+                             max_pixels=getattr(args, "max_pixels", None))
+
+
+def _emit(args, payload: dict, human: str) -> None:
+    if args.json:
+        print(json.dumps(payload, default=str))
+    else:
+        print(human)
+
+
+# ------------------------------------------------------------------------------------------ commands
+def cmd_simulate(args) -> int:
+    from .simulate import simulate_dataset
+
+    with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
+        res = simulate_dataset(args.pattern, args.n, args.out, seed=args.seed, size=args.size,
+                               artifacts=args.artifacts, grid=args.grid, progress=progress)
+    _emit(args, {"command": "simulate", "pattern": args.pattern, "n": len(res.files), "out": res.out,
+                 "artifacts": res.artifacts, "seconds": round(res.seconds, 3),
+                 "images_per_s": round(len(res.files) / max(res.seconds, 1e-9), 2)},
+          f"wrote {len(res.files)} {args.pattern} frames to {res.out} ({res.artifacts})")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .ingest import import_paths
+    from .jobs import run_job
+    from .workspace import Workspace
+
+    ws = Workspace.open(_settings(args))
+    params = {"paths": [str(p) for p in args.paths], "source": args.source, "metadata": args.metadata}
+    with terminal_progress("import", not args.quiet) as progress:
+        run_id, summary = run_job(ws.store, "import", params, lambda run_id, progress, should_stop: import_paths(
+            ws, args.paths, source=args.source, metadata=args.metadata, dataset=args.dataset, run_id=run_id,
+            round=(ws.store.current_round() if args.source == "generated" else None),
+            progress=progress, should_stop=should_stop), progress=progress)
+    for line in summary.errors:
+        print(line, file=sys.stderr)
+    files = [dataclasses.asdict(f) for f in summary.files]
+    _emit(args, {"command": "import", "run_id": run_id, "imported": summary.imported,
+                 "duplicates": summary.duplicates, "failed": summary.failed, "files": files,
+                 "seconds": round(summary.seconds, 3)},
+          f"imported {summary.imported} frames, {summary.duplicates} duplicates, {summary.failed} files failed")
+    return 0 if summary.failed == 0 else 2
+
+
+def cmd_export(args) -> int:
+    from .export import export_imagefolder
+    from .jobs import run_job
+    from .workspace import Workspace
+
+    ws = Workspace.open(_settings(args))
+    with terminal_progress("export", not args.quiet) as progress:
+        run_id, res = run_job(ws.store, "export", {"out": str(args.out), "round": args.round},
+                              lambda run_id, progress, should_stop: export_imagefolder(
+                                  ws, args.out, round=args.round, progress=progress, should_stop=should_stop),
+                              progress=progress)
+    _emit(args, {"command": "export", "run_id": run_id, **dataclasses.asdict(res)},
+          f"exported {res.images} images to {res.out}; labels in {res.labels_csv}")
+    return 0
+
+
+def build_demo_workspace(settings: Settings, quiet: bool = False, size: int = 256, n: int = 100) -> dict:
+    from .demo import build_demo
+    from .jobs import run_job
+    from .workspace import Workspace
+
+    ws = Workspace.open(settings)
+    if ws.store.count_images() > 0:
+        log.info("%s already holds %d images; not rebuilding", ws.root, ws.store.count_images())
+        return {"workspace": str(ws.root), "images": ws.store.count_images(), "built": False}
+    with terminal_progress("demo workspace", not quiet) as progress:
+        run_id, res = run_job(ws.store, "demo", {"size": size, "n_per_pattern": n},
+                              lambda run_id, progress, should_stop: build_demo(
+                                  ws, run_id=run_id, size=size, n_per_pattern=n, candidates_per_pattern=n,
+                                  progress=progress, should_stop=should_stop), progress=progress)
+    return {"workspace": str(ws.root), "run_id": run_id, "built": True, **dataclasses.asdict(res),
+            "images": ws.store.count_images()}
+
+
+def cmd_demo(args) -> int:
+    settings = _settings(args)
+    info = build_demo_workspace(settings, quiet=args.quiet, size=args.size, n=args.n)
+    if args.no_serve:
+        _emit(args, {"command": "demo", **info}, f"demo workspace ready at {info['workspace']}")
+        return 0
+    return _serve(settings)
+
+
+def cmd_serve(args) -> int:
+    return _serve(_settings(args))
+
+
+def _serve(settings: Settings) -> int:
+    from dashboard.app import create_app
+
+    app = create_app(settings)
+    log.info("serving %s on http://%s:%d", settings.workspace, settings.host, settings.port)
+    print(f"scatterloop: http://{settings.host}:{settings.port}/  (workspace {settings.workspace})", file=sys.stderr)
+    app.run(host=settings.host, port=settings.port, debug=False)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import BENCHES
+
+    kwargs = {k: v for k, v in (("n", args.n), ("size", args.size), ("seed", args.seed)) if v is not None}
+    result = BENCHES[args.name](**kwargs)
+    _emit(args, result, json.dumps(result, indent=2))
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    from .simulate import SIM_PATTERNS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    common.add_argument("--quiet", action="store_true", help="no progress bar")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = argparse.ArgumentParser(prog="scatterloop", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", parents=[common], help="build a demo workspace and serve the dashboard")
+    p.add_argument("--workspace", default="demo-workspace")
+    p.add_argument("--no-serve", action="store_true")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--size", type=int, default=256, help="frame size of the simulated frames")
+    p.add_argument("--n", type=int, default=100, help="frames per pattern, for each of experimental and candidates")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", parents=[common], help="serve the dashboard for a workspace")
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("simulate", parents=[common], help="write simulated frames with metadata.jsonl")
+    p.add_argument("pattern", choices=SIM_PATTERNS)
+    p.add_argument("-n", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--grid", type=int, default=257, choices=(257, 513), help="speckle k-grid")
+    p.add_argument("--artifacts", default="none", help="none | random | a fraction (0.5) | an artifact type")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("import", parents=[common], help="import files, folders or manifests into a workspace")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--source", default="experimental", choices=("experimental", "generated", "simulated"))
+    p.add_argument("--metadata", default=None, help="a metadata.jsonl or CSV describing the files")
+    p.add_argument("--dataset", default=None, help="HDF5 dataset path (default: NeXus signal or first image)")
+    p.add_argument("--max-pixels", type=int, default=None, help="refuse frames larger than this")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", parents=[common], help="export approved images as an imagefolder + labels CSV")
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--round", type=int, default=None)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
+    p.add_argument("name", choices=("simulate", "import"))
+    p.add_argument("--n", type=int, default=None)
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.quiet or args.json:
+        logging.getLogger("core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, PermissionError) as exc:
+        print(f"scatterloop {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"scatterloop {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Settings, read once (environment and CLI) and passed down.
+
+No other module reads the environment: everything configurable arrives through a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ENV_PREFIX = "SCATTERLOOP_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know about where and how to run.
+
+    Attributes:
+        workspace: the workspace directory (database, images, checkpoints, caches, exports).
+        database_url: any SQLAlchemy URL; `None` means SQLite (WAL) inside the workspace.
+        broker_url: a Celery broker URL; when set, the dashboard runs background jobs through Celery
+            instead of the default diskcache manager.
+        host: address the server binds to; loopback unless told otherwise.
+        port: port the server listens on.
+        max_pixels: frames larger than this are refused at import (protects memory).
+        min_side: frames with a side shorter than this are refused at import (a 1x1 "image" is no frame).
+        labels: the label set people choose from in the Label view, in shortcut order (1, 2, ...).
+        thumb_size: longest side of stored thumbnails, in pixels.
+        page_size: thumbnails per page in the Label view.
+    """
+
+    workspace: Path
+    database_url: str | None = None
+    broker_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8050
+    max_pixels: int = 100_000_000
+    min_side: int = 8
+    labels: tuple[str, ...] = ("realistic", "fake")
+    thumb_size: int = 256
+    page_size: int = 24
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL actually used: the configured one or the workspace's SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(Path(self.workspace) / 'scatterloop.db').resolve()}"
+
+    def with_(self, **changes) -> Settings:
+        """A copy with some fields changed (CLI flags override environment)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, workspace: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Build settings from `SCATTERLOOP_*` variables, then explicit overrides (which win).
+
+        Raises:
+            ValueError: a numeric variable that does not parse, naming the variable.
+        """
+        env = os.environ if env is None else env
+        values: dict = {}
+        ws = workspace if workspace is not None else env.get(ENV_PREFIX + "WORKSPACE", "workspace")
+        values["workspace"] = Path(ws)
+        for key, name in (("database_url", "DATABASE_URL"), ("broker_url", "BROKER_URL"), ("host", "HOST")):
+            if env.get(ENV_PREFIX + name):
+                values[key] = env[ENV_PREFIX + name]
+        for key, name in (("port", "PORT"), ("max_pixels", "MAX_PIXELS"), ("page_size", "PAGE_SIZE")):
+            raw = env.get(ENV_PREFIX + name)
+            if raw:
+                try:
+                    values[key] = int(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{ENV_PREFIX}{name}: expected an integer, got {raw!r}") from exc
+        if env.get(ENV_PREFIX + "LABELS"):
+            values["labels"] = tuple(s.strip() for s in env[ENV_PREFIX + "LABELS"].split(",") if s.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "workspace" in values:
+            values["workspace"] = Path(values["workspace"])
+        return cls(**values)

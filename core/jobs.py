@@ -1,0 +1,83 @@
+"""The long-job contract.
+
+A long `core` function is a plain loop taking keyword-only `progress(done, total, message)` and
+`should_stop()` and returning a result dataclass. `run_job` records it as a run in the store: status,
+throttled progress, error, result. The CLI and the dashboard's background callbacks both go through it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .store import Store
+from .store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int, int, str], None]
+StopFn = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """Raised inside a job loop when `should_stop()` says so; the run ends as `cancelled`."""
+
+
+def no_progress(done: int, total: int, message: str = "") -> None:
+    """Progress sink for callers that do not watch."""
+
+
+def never_stop() -> bool:
+    return False
+
+
+def check_stop(should_stop: StopFn) -> None:
+    if should_stop():
+        raise Cancelled()
+
+
+class JobFn(Protocol):
+    def __call__(self, *, run_id: int, progress: ProgressFn, should_stop: StopFn) -> Any: ...
+
+
+def run_job(store: Store, kind: str, params: dict, fn: JobFn, *, progress: ProgressFn = no_progress,
+            should_stop: StopFn = never_stop, min_interval: float = 0.5) -> tuple[int, Any]:
+    """Run `fn` as a recorded run; returns (run id, result). Failures are recorded, then re-raised."""
+    run_id = store.create_run(kind, params)
+    store.update_run(run_id, status="running", started_at=utcnow())
+    last = [0.0]
+
+    def _progress(done: int, total: int, message: str = "") -> None:
+        now = time.monotonic()
+        if now - last[0] >= min_interval or done >= total:
+            last[0] = now
+            store.update_run(run_id, progress=(done / total if total else 0.0), message=message)
+        progress(done, total, message)
+
+    try:
+        result = fn(run_id=run_id, progress=_progress, should_stop=should_stop)
+    except Cancelled:
+        store.update_run(run_id, status="cancelled", finished_at=utcnow(), message="cancelled")
+        log.info("run %d (%s) cancelled", run_id, kind)
+        return run_id, None
+    except Exception as exc:
+        store.update_run(run_id, status="failed", finished_at=utcnow(), error=f"{type(exc).__name__}: {exc}",
+                         message=traceback.format_exc(limit=3)[-2000:])
+        raise
+    summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
+    store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary))
+    return run_id, result
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)

@@ -1,0 +1,9 @@
+"""Workspace store: SQLAlchemy models and the only code that writes labels, runs and artifacts."""
+
+from .models import SCHEMA_VERSION, SOURCES, Artifact, Image, LabelEvent, Round, Run
+from .store import UNLABELED, ImageFilter, LabelState, Store
+
+__all__ = [
+    "SCHEMA_VERSION", "SOURCES", "Artifact", "Image", "LabelEvent", "Round", "Run",
+    "UNLABELED", "ImageFilter", "LabelState", "Store",
+]

@@ -1,0 +1,280 @@
+"""The only code that writes labels, runs and artifacts.
+
+An image's label is its latest *human* event; model events are suggestions kept beside it and never
+overwrite it. Undo appends events that restore the previous labels.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from .engine import make_engine, upgrade
+from .models import ORIGINS, SOURCES, Artifact, Image, LabelEvent, Round, Run, utcnow
+
+UNLABELED = "__unlabeled__"
+RunStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """What the Label view (and the CLI) asks for. `None` means "any"; `label=UNLABELED` asks for no label."""
+
+    source: str | None = None
+    pattern: str | None = None
+    label: str | None = None
+    round: int | None = None
+
+
+@dataclass(frozen=True)
+class LabelState:
+    label: str | None
+    annotator: str | None
+    at: datetime | None
+
+
+class Store:
+    """Workspace database access. One instance per process; thread-safe through short sessions."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self.schema_found = upgrade(self.engine)
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A short transaction; `write=True` takes the write lock up front (SQLite BEGIN IMMEDIATE)."""
+        with self.engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(immediate=True)
+            with Session(bind=conn, expire_on_commit=False) as s:
+                yield s
+                s.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------- images
+    def has_sha(self, sha256: str) -> int | None:
+        with self.session() as s:
+            return s.scalar(select(Image.id).where(Image.sha256 == sha256))
+
+    def add_image(self, **fields) -> int:
+        """Register one frame; returns its id. Raises ValueError on an unknown source."""
+        if fields.get("source") not in SOURCES:
+            raise ValueError(f"source: expected one of {SOURCES}, got {fields.get('source')!r}")
+        with self.session(write=True) as s:
+            img = Image(**fields)
+            s.add(img)
+            s.flush()
+            return img.id
+
+    def get_image(self, image_id: int) -> Image | None:
+        with self.session() as s:
+            return s.get(Image, image_id)
+
+    def get_images(self, ids: Sequence[int]) -> list[Image]:
+        with self.session() as s:
+            rows = {i.id: i for i in s.scalars(select(Image).where(Image.id.in_(list(ids))))}
+        return [rows[i] for i in ids if i in rows]
+
+    def _current_human(self):
+        latest = (
+            select(LabelEvent.image_id, func.max(LabelEvent.id).label("eid"))
+            .where(LabelEvent.origin == "human")
+            .group_by(LabelEvent.image_id)
+            .subquery()
+        )
+        return (
+            select(LabelEvent.image_id, LabelEvent.label, LabelEvent.annotator, LabelEvent.created_at)
+            .join(latest, LabelEvent.id == latest.c.eid)
+            .subquery()
+        )
+
+    def _filtered(self, flt: ImageFilter, columns) -> Select:
+        cur = self._current_human()
+        q = select(*columns(cur)).select_from(Image).outerjoin(cur, cur.c.image_id == Image.id)
+        if flt.source:
+            q = q.where(Image.source == flt.source)
+        if flt.pattern:
+            q = q.where(Image.pattern == flt.pattern)
+        if flt.round is not None:
+            q = q.where(Image.round == flt.round)
+        if flt.label == UNLABELED:
+            q = q.where(cur.c.label.is_(None))
+        elif flt.label:
+            q = q.where(cur.c.label == flt.label)
+        return q
+
+    def count_images(self, flt: ImageFilter = ImageFilter()) -> int:
+        with self.session() as s:
+            return s.scalar(self._filtered(flt, lambda cur: [func.count(Image.id)]))
+
+    def list_images(
+        self, flt: ImageFilter = ImageFilter(), offset: int = 0, limit: int | None = None
+    ) -> list[tuple[Image, str | None]]:
+        """Images matching `flt` in id order, each with its current human label."""
+        q = self._filtered(flt, lambda cur: [Image, cur.c.label]).order_by(Image.id).offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.session() as s:
+            return [(img, label) for img, label in s.execute(q)]
+
+    def distinct(self, column: Literal["source", "pattern", "round"]) -> list:
+        col = getattr(Image, column)
+        with self.session() as s:
+            return [v for v in s.scalars(select(col).distinct().order_by(col)) if v is not None]
+
+    # ---------------------------------------------------------------- labels
+    def current_labels(self, image_ids: Iterable[int] | None = None) -> dict[int, LabelState]:
+        """Latest human label of each image (images never labelled are absent)."""
+        cur = self._current_human()
+        q = select(cur)
+        ids = None if image_ids is None else list(image_ids)
+        if ids is not None:
+            q = q.where(cur.c.image_id.in_(ids))
+        with self.session() as s:
+            return {r.image_id: LabelState(r.label, r.annotator, r.created_at) for r in s.execute(q)}
+
+    def add_labels(
+        self,
+        image_ids: Sequence[int],
+        label: str | None,
+        annotator: str,
+        origin: Literal["human", "model"] = "human",
+        confidence: float | Sequence[float] | None = None,
+        round: int | None = None,
+    ) -> str:
+        """Append one event per image as one action (undone together); returns the action id."""
+        if origin not in ORIGINS:
+            raise ValueError(f"origin: expected one of {ORIGINS}, got {origin!r}")
+        if not annotator or not annotator.strip():
+            raise ValueError("annotator: a name is required for every label")
+        ids = list(dict.fromkeys(int(i) for i in image_ids))
+        confs = confidence if isinstance(confidence, Sequence) else [confidence] * len(ids)
+        if len(confs) != len(ids):
+            raise ValueError("confidence: one value per image expected")
+        action = str(uuid.uuid4())
+        now = utcnow()
+        rows = [
+            dict(image_id=i, label=label, annotator=annotator.strip(), origin=origin, confidence=c,
+                 round=round, action_id=action, created_at=now)
+            for i, c in zip(ids, confs)
+        ]
+        with self.session(write=True) as s:
+            if rows:
+                s.execute(LabelEvent.__table__.insert(), rows)
+        return action
+
+    def undo_last(self, annotator: str) -> int:
+        """Undo this annotator's latest human action not yet undone; returns how many images changed."""
+        with self.session(write=True) as s:
+            undone = select(LabelEvent.undoes).where(LabelEvent.undoes.is_not(None))
+            last = s.execute(
+                select(LabelEvent.action_id)
+                .where(LabelEvent.annotator == annotator, LabelEvent.origin == "human",
+                       LabelEvent.undoes.is_(None), LabelEvent.action_id.not_in(undone))
+                .order_by(LabelEvent.id.desc())
+                .limit(1)
+            ).scalar()
+            if last is None:
+                return 0
+            events = s.scalars(select(LabelEvent).where(LabelEvent.action_id == last)).all()
+            now = utcnow()
+            for ev in events:
+                before = s.scalar(
+                    select(LabelEvent.label)
+                    .where(LabelEvent.image_id == ev.image_id, LabelEvent.origin == "human", LabelEvent.id < ev.id)
+                    .order_by(LabelEvent.id.desc())
+                    .limit(1)
+                )
+                s.add(LabelEvent(image_id=ev.image_id, label=before, annotator=annotator, origin="human",
+                                 round=ev.round, action_id=str(uuid.uuid4()), undoes=last, created_at=now))
+            return len(events)
+
+    def label_history(self, image_id: int) -> list[LabelEvent]:
+        with self.session() as s:
+            return list(s.scalars(select(LabelEvent).where(LabelEvent.image_id == image_id).order_by(LabelEvent.id)))
+
+    def count_events(self, origin: str | None = None) -> int:
+        with self.session() as s:
+            q = select(func.count(LabelEvent.id))
+            if origin:
+                q = q.where(LabelEvent.origin == origin)
+            return s.scalar(q)
+
+    def labels_as_of(self, round: int | None = None) -> dict[int, LabelState]:
+        """Latest human label of each image using only events of rounds up to `round` (all when None)."""
+        if round is None:
+            return self.current_labels()
+        q = (
+            select(LabelEvent.image_id, LabelEvent.label, LabelEvent.annotator, LabelEvent.created_at)
+            .where(LabelEvent.origin == "human", and_(LabelEvent.round.is_not(None), LabelEvent.round <= round))
+            .order_by(LabelEvent.id)
+        )
+        out: dict[int, LabelState] = {}
+        with self.session() as s:
+            for r in s.execute(q):
+                out[r.image_id] = LabelState(r.label, r.annotator, r.created_at)
+        return {k: v for k, v in out.items() if v.label is not None}
+
+    # ---------------------------------------------------------------- rounds
+    def current_round(self) -> int:
+        """The number of the latest round, creating round 1 on first use."""
+        with self.session(write=True) as s:
+            n = s.scalar(select(func.max(Round.number)))
+            if n is None:
+                s.add(Round(number=1, name="round 1"))
+                n = 1
+            return n
+
+    def list_rounds(self) -> list[Round]:
+        with self.session() as s:
+            return list(s.scalars(select(Round).order_by(Round.number)))
+
+    # ---------------------------------------------------------------- runs
+    def create_run(self, kind: str, params: dict) -> int:
+        with self.session(write=True) as s:
+            run = Run(kind=kind, params=params, status="queued")
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def update_run(self, run_id: int, **fields) -> None:
+        with self.session(write=True) as s:
+            run = s.get(Run, run_id)
+            if run is None:
+                raise ValueError(f"run {run_id}: no such run")
+            for key, value in fields.items():
+                setattr(run, key, value)
+
+    def get_run(self, run_id: int) -> Run | None:
+        with self.session() as s:
+            return s.get(Run, run_id)
+
+    def list_runs(self, limit: int = 100) -> list[Run]:
+        with self.session() as s:
+            return list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
+
+    def add_artifact(self, kind: str, path: str, run_id: int | None = None, meta: dict | None = None) -> int:
+        with self.session(write=True) as s:
+            art = Artifact(kind=kind, path=path, run_id=run_id, meta=meta or {})
+            s.add(art)
+            s.flush()
+            return art.id
+
+    def list_artifacts(self, kind: str | None = None, run_id: int | None = None) -> list[Artifact]:
+        q = select(Artifact).order_by(Artifact.id)
+        if kind:
+            q = q.where(Artifact.kind == kind)
+        if run_id is not None:
+            q = q.where(Artifact.run_id == run_id)
+        with self.session() as s:
+            return list(s.scalars(q))

@@ -1,0 +1,66 @@
+"""A workspace is one directory: the database, stored originals, thumbnails, run outputs, caches, exports."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .config import Settings
+from .io import Frame, read_frame, thumbnail_png
+from .store import Image, Store
+
+log = logging.getLogger(__name__)
+
+
+class Workspace:
+    """Paths and the store of one workspace; create with `Workspace.open(settings)`."""
+
+    def __init__(self, settings: Settings, store: Store):
+        self.settings = settings
+        self.root = Path(settings.workspace).resolve()
+        self.store = store
+
+    @classmethod
+    def open(cls, settings: Settings) -> Workspace:
+        root = Path(settings.workspace)
+        if root.exists() and not root.is_dir():
+            raise ValueError(f"{root}: the workspace must be a directory")
+        root.mkdir(parents=True, exist_ok=True)
+        for sub in ("originals", "thumbs", "runs", "cache", "exports"):
+            (root / sub).mkdir(exist_ok=True)
+        return cls(settings, Store(settings.db_url))
+
+    @property
+    def originals(self) -> Path:
+        return self.root / "originals"
+
+    @property
+    def thumbs(self) -> Path:
+        return self.root / "thumbs"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    def run_dir(self, run_id: int) -> Path:
+        path = self.root / "runs" / str(run_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def relative(self, path: Path) -> str:
+        return Path(path).resolve().relative_to(self.root).as_posix()
+
+    def thumb_path(self, sha256: str) -> Path:
+        return self.thumbs / f"{sha256}.png"
+
+    def load_frame(self, image: Image) -> Frame:
+        """The stored original of an image, read back losslessly."""
+        return read_frame(self.root / image.path, index=image.frame, dataset=image.dataset)
+
+    def ensure_thumbnail(self, image: Image) -> Path:
+        """The thumbnail file of an image, made from the stored original if it is missing."""
+        path = self.thumb_path(image.sha256)
+        if not path.exists():
+            frame = self.load_frame(image)
+            path.write_bytes(thumbnail_png(frame.data, frame.mask, self.settings.thumb_size))
+        return path
