@@ -76,6 +76,10 @@ class Store:
             s.flush()
             return img.id
 
+    def image_by_sha(self, sha256: str) -> Image | None:
+        with self.session() as s:
+            return s.scalar(select(Image).where(Image.sha256 == sha256))
+
     def get_image(self, image_id: int) -> Image | None:
         with self.session() as s:
             return s.get(Image, image_id)

@@ -1,0 +1,23 @@
+// Keyboard shortcuts: any element with data-shortcut="k1 k2" is clicked when one of its keys is pressed
+// (outside text fields). Keys are KeyboardEvent.key in lower case, with "ctrl+" for Control/Meta.
+(function () {
+  function keyName(ev) {
+    var k = (ev.key || "").toLowerCase();
+    return (ev.ctrlKey || ev.metaKey) ? "ctrl+" + k : k;
+  }
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
+    if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) { return; }
+    var name = keyName(ev);
+    var nodes = document.querySelectorAll("[data-shortcut]");
+    for (var i = 0; i < nodes.length; i++) {
+      var keys = nodes[i].getAttribute("data-shortcut").split(" ");
+      if (keys.indexOf(name) >= 0 && nodes[i].offsetParent !== null) {
+        ev.preventDefault();
+        nodes[i].click();
+        return;
+      }
+    }
+  });
+})();

@@ -1,0 +1,45 @@
+"""Jobs tab callbacks: list runs from the store while the tab is open."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from dash import Input, Output
+
+from dashboard import ids
+from dashboard.components import jobs_view
+
+from .services import Services
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None:
+        return ""
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=timezone.utc)
+    end = end or datetime.now(timezone.utc)
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=timezone.utc)
+    seconds = max(0, int((end - start).total_seconds()))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def runs_table(services: Services, limit: int = 100):
+    runs = [
+        {"id": r.id, "kind": r.kind, "status": r.status, "progress": r.progress, "message": r.message,
+         "error": r.error, "created": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+         "duration": _duration(r.started_at, r.finished_at)}
+        for r in services.store.list_runs(limit)
+    ]
+    return jobs_view.table(runs)
+
+
+def register(app, services: Services) -> None:
+    @app.callback(Output(ids.JOBS_INTERVAL, "disabled"), Input(ids.TABS, "active_tab"))
+    def _poll_only_when_open(tab):
+        return tab != "jobs"
+
+    @app.callback(Output(ids.JOBS_TABLE, "children"), Input(ids.JOBS_INTERVAL, "n_intervals"),
+                  Input(ids.TABS, "active_tab"))
+    def _table(_n, tab):
+        return runs_table(services)

@@ -1,0 +1,169 @@
+"""Label tab callbacks: thin adapters between the Label view and the store.
+
+Each plain function below is one user intent and is tested directly; `register` wires them to Dash.
+"""
+
+from __future__ import annotations
+
+from dash import ClientsideFunction, Input, Output, State, ctx, no_update
+
+from core.store import ImageFilter
+from dashboard import ids
+from dashboard.components import label_view
+
+from .media import thumb_url
+from .services import Services
+
+
+def make_filter(source, pattern, label, round_) -> ImageFilter:
+    return ImageFilter(source=source or None, pattern=pattern or None, label=label or None,
+                       round=int(round_) if round_ not in (None, "") else None)
+
+
+def filter_options(services: Services) -> tuple[list, list, list]:
+    store = services.store
+    opts = lambda values: [{"label": str(v), "value": v} for v in values]  # noqa: E731
+    return opts(store.distinct("source")), opts(store.distinct("pattern")), opts(store.distinct("round"))
+
+
+def page_count(services: Services, flt: ImageFilter) -> int:
+    total = services.store.count_images(flt)
+    return max(1, -(-total // services.settings.page_size))
+
+
+def change_page(services: Services, trigger: str | None, page: int, flt: ImageFilter) -> int:
+    """Next/previous page within bounds; any filter change goes back to the first page."""
+    last = page_count(services, flt) - 1
+    if trigger == ids.LABEL_NEXT_BUTTON:
+        return min(page + 1, last)
+    if trigger == ids.LABEL_PREV_BUTTON:
+        return max(page - 1, 0)
+    return 0
+
+
+def render_grid(services: Services, flt: ImageFilter, page: int, selection: list[int]):
+    """Cards of one page, the ids on it, and a count line."""
+    size = services.settings.page_size
+    total = services.store.count_images(flt)
+    rows = services.store.list_images(flt, offset=page * size, limit=size)
+    chosen = set(selection or [])
+    cards = [label_view.card(img.id, thumb_url(img.sha256), f"#{img.id} {img.pattern or ''}", label,
+                             img.id in chosen) for img, label in rows]
+    first = page * size + 1 if rows else 0
+    count = f"{first}–{page * size + len(rows)} of {total} · page {page + 1}/{max(1, -(-total // size))}"
+    return cards, [img.id for img, _ in rows], count
+
+
+def apply_label(services: Services, label: str, selection: list[int], focus: int | None,
+                annotator: str | None) -> tuple[bool, str]:
+    """Write one label event per selected image (or the focused one). Returns (written, message)."""
+    targets = list(selection or []) or ([focus] if focus is not None else [])
+    if not targets:
+        return False, "Select one or more images first (click thumbnails)."
+    if not annotator or not annotator.strip():
+        return False, "Enter your name as annotator (top right) before labelling."
+    round_no = services.store.current_round()
+    services.store.add_labels(targets, label, annotator=annotator.strip(), origin="human", round=round_no)
+    return True, f"Labelled {len(targets)} image(s) '{label}' as {annotator.strip()} (round {round_no})."
+
+
+def undo(services: Services, annotator: str | None) -> tuple[bool, str]:
+    if not annotator or not annotator.strip():
+        return False, "Enter your name as annotator to undo your last action."
+    n = services.store.undo_last(annotator.strip())
+    return (n > 0), (f"Undid your last action ({n} image(s))." if n else "Nothing of yours to undo.")
+
+
+def detail_panel(services: Services, image_id: int | None):
+    if image_id is None:
+        return label_view.detail_empty()
+    img = services.store.get_image(int(image_id))
+    if img is None:
+        return label_view.detail_empty()
+    history = [
+        {"at": ev.created_at.strftime("%Y-%m-%d %H:%M:%S"), "label": ev.label, "annotator": ev.annotator,
+         "origin": ev.origin, "undo": ev.undoes is not None}
+        for ev in services.store.label_history(img.id)
+    ]
+    fields = {c: getattr(img, c) for c in ("id", "source", "pattern", "height", "width", "dtype", "masked_fraction",
+                                           "original_name", "description", "prompt", "seed", "run_id", "round")}
+    return label_view.detail(fields, thumb_url(img.sha256), history)
+
+
+def register(app, services: Services) -> None:
+    filters = [Input(ids.LABEL_SOURCE_FILTER, "value"), Input(ids.LABEL_PATTERN_FILTER, "value"),
+               Input(ids.LABEL_LABEL_FILTER, "value"), Input(ids.LABEL_ROUND_FILTER, "value")]
+    filter_states = [State(i.component_id, "value") for i in filters]
+
+    @app.callback(
+        Output(ids.LABEL_SOURCE_FILTER, "options"), Output(ids.LABEL_PATTERN_FILTER, "options"),
+        Output(ids.LABEL_ROUND_FILTER, "options"), Input(ids.URL, "pathname"), Input(ids.LABEL_VERSION_STORE, "data"),
+    )
+    def _options(_path, _version):
+        return filter_options(services)
+
+    @app.callback(
+        Output(ids.LABEL_PAGE_STORE, "data"),
+        Input(ids.LABEL_PREV_BUTTON, "n_clicks"), Input(ids.LABEL_NEXT_BUTTON, "n_clicks"), *filters,
+        State(ids.LABEL_PAGE_STORE, "data"),
+    )
+    def _page(_prev, _next, source, pattern, label, round_, page):
+        return change_page(services, ctx.triggered_id, page or 0, make_filter(source, pattern, label, round_))
+
+    @app.callback(
+        Output(ids.LABEL_GRID, "children"), Output(ids.LABEL_PAGE_IDS_STORE, "data"), Output(ids.LABEL_COUNT, "children"),
+        Input(ids.LABEL_PAGE_STORE, "data"), Input(ids.LABEL_VERSION_STORE, "data"), *filter_states,
+        State(ids.LABEL_SELECTION_STORE, "data"),
+    )
+    def _grid(page, _version, source, pattern, label, round_, selection):
+        return render_grid(services, make_filter(source, pattern, label, round_), page or 0, selection)
+
+    # selection and its highlight are browser state (assets/selection.js): no round trip, no race
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop", function_name="toggleSelection"),
+        Output(ids.LABEL_SELECTION_STORE, "data"), Output(ids.LABEL_FOCUS_STORE, "data"),
+        Input(ids.LABEL_CARD_ALL, "n_clicks"), Input(ids.LABEL_SELECT_PAGE_BUTTON, "n_clicks"),
+        Input(ids.LABEL_CLEAR_BUTTON, "n_clicks"),
+        State(ids.LABEL_SELECTION_STORE, "data"), State(ids.LABEL_PAGE_IDS_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop", function_name="highlight"),
+        Output(ids.LABEL_CARD_ALL, "className"),
+        Input(ids.LABEL_SELECTION_STORE, "data"), State(ids.LABEL_CARD_ALL, "id"),
+    )
+
+    @app.callback(
+        Output(ids.LABEL_VERSION_STORE, "data"), Output(ids.LABEL_STATUS, "children"),
+        Output(ids.LABEL_SELECTION_STORE, "data", allow_duplicate=True),
+        Input(ids.LABEL_BUTTON_ALL, "n_clicks"),
+        State(ids.LABEL_SELECTION_STORE, "data"), State(ids.LABEL_FOCUS_STORE, "data"),
+        State(ids.ANNOTATOR_INPUT, "value"), State(ids.LABEL_VERSION_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _label(_clicks, selection, focus, annotator, version):
+        if not ctx.triggered or not ctx.triggered[0]["value"]:
+            return no_update, no_update, no_update
+        written, message = apply_label(services, ctx.triggered_id["label"], selection, focus, annotator)
+        if not written:
+            return no_update, label_view.status(message, ok=False), no_update
+        return (version or 0) + 1, label_view.status(message), []
+
+    @app.callback(
+        Output(ids.LABEL_VERSION_STORE, "data", allow_duplicate=True),
+        Output(ids.LABEL_STATUS, "children", allow_duplicate=True),
+        Input(ids.LABEL_UNDO_BUTTON, "n_clicks"),
+        State(ids.ANNOTATOR_INPUT, "value"), State(ids.LABEL_VERSION_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _undo(_clicks, annotator, version):
+        changed, message = undo(services, annotator)
+        return ((version or 0) + 1 if changed else no_update), label_view.status(message, ok=changed)
+
+    @app.callback(
+        Output(ids.LABEL_DETAIL, "children"),
+        Input(ids.LABEL_FOCUS_STORE, "data"), Input(ids.LABEL_VERSION_STORE, "data"),
+    )
+    def _detail(focus, _version):
+        return detail_panel(services, focus)
+

@@ -1,0 +1,32 @@
+"""The Dash application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash
+
+from callbacks import register_all
+from callbacks.services import Services, make_services
+from core.config import Settings
+
+from . import layout
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Dash:
+    """Build the app for one workspace; every callback is registered on this app only."""
+    services = services or make_services(settings)
+    app = Dash(
+        __name__,
+        title="scatterloop",
+        assets_folder=str(ASSETS),
+        background_callback_manager=services.background_manager,
+        suppress_callback_exceptions=False,
+        update_title=None,
+    )
+    app.layout = layout.build(settings.labels, services.workspace.root.name)
+    register_all(app, services)
+    app.server.config["SCATTERLOOP_SERVICES"] = services
+    return app

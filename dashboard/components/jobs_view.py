@@ -1,0 +1,49 @@
+"""The Jobs tab: every run recorded in the store, with status and progress (refreshed while the tab is open)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from .. import ids
+
+STATUS_COLOR = {"queued": "secondary", "running": "primary", "done": "success", "failed": "danger",
+                "cancelled": "warning"}
+
+
+def layout() -> html.Div:
+    return html.Div(
+        [
+            html.P("Every long job (import, simulation, training, generation) is a run in the workspace store; "
+                   "this list reads them from there, so closing the browser loses nothing.",
+                   className="text-muted small"),
+            html.Div(id=ids.JOBS_TABLE),
+            dcc.Interval(id=ids.JOBS_INTERVAL, interval=2000, disabled=True),
+        ]
+    )
+
+
+def table(runs: list[dict]) -> dbc.Table | html.P:
+    if not runs:
+        return html.P("No runs yet.", className="text-muted")
+    body = []
+    for r in runs:
+        pct = round(100 * (r["progress"] or 0))
+        body.append(
+            html.Tr(
+                [
+                    html.Td(r["id"]),
+                    html.Td(r["kind"]),
+                    html.Td(dbc.Badge(r["status"], color=STATUS_COLOR.get(r["status"], "secondary"))),
+                    html.Td(dbc.Progress(value=pct, label=f"{pct}%", striped=r["status"] == "running",
+                                         animated=r["status"] == "running", style={"minWidth": "8rem"})),
+                    html.Td(r["message"] or "", className="small text-truncate", style={"maxWidth": "24rem"}),
+                    html.Td(r["error"] or "", className="small text-danger"),
+                    html.Td(r["created"], className="small"),
+                    html.Td(r["duration"], className="small"),
+                ]
+            )
+        )
+    head = html.Thead(html.Tr([html.Th(h) for h in
+                               ("run", "kind", "status", "progress", "message", "error", "created (UTC)", "took")]))
+    return dbc.Table([head, html.Tbody(body)], striped=True, hover=True, size="sm")
