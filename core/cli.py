@@ -21,12 +21,18 @@ log = logging.getLogger("scatterloop")
 
 @contextmanager
 def terminal_progress(desc: str, enabled: bool = True):
-    """A tqdm bar on stderr fed by a `progress(done, total, message)` callback."""
+    """A tqdm bar on stderr fed by a `progress(done, total, message)` callback; it appears on the first
+    report, so a command that fails while checking its input prints only its error line."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, total=0, file=sys.stderr, disable=not enabled, dynamic_ncols=True, leave=True, mininterval=0.5)
+    bars = []
 
     def progress(done: int, total: int, message: str = "") -> None:
+        if not enabled:
+            return
+        if not bars:
+            bars.append(tqdm(desc=desc, total=total, file=sys.stderr, dynamic_ncols=True, mininterval=0.5))
+        bar = bars[0]
         if bar.total != total:
             bar.total = total
         bar.n = done
@@ -36,7 +42,8 @@ def terminal_progress(desc: str, enabled: bool = True):
     try:
         yield progress
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
 
 
 def _settings(args) -> Settings:

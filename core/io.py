@@ -195,7 +195,12 @@ def _read_fabio(path: Path, max_pixels: int) -> Iterator[tuple[np.ndarray, str |
     import fabio
 
     try:
-        img = fabio.open(str(path))
+        if suffix_of(path) == ".spe":  # SPE has no magic number; fabio's guess by content can pick GE
+            from fabio.speimage import SpeImage
+
+            img = SpeImage().read(str(path))
+        else:
+            img = fabio.open(str(path))
     except Exception as exc:  # fabio raises many types for unknown/corrupt files
         raise ImageReadError(f"not a readable detector image ({type(exc).__name__}: {exc})") from exc
     with img:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .engine import make_engine, upgrade
 from .models import ORIGINS, SOURCES, Artifact, Image, LabelEvent, Round, Run, utcnow
@@ -178,30 +178,40 @@ class Store:
         return action
 
     def undo_last(self, annotator: str) -> int:
-        """Undo this annotator's latest human action not yet undone; returns how many images changed."""
+        """Undo this annotator's latest human action that still has an effect; returns images changed.
+
+        An image someone labelled after that action keeps the newer label; an action wholly superseded
+        that way is skipped, so undo reaches the one before it.
+        """
         with self.session(write=True) as s:
             undone = select(LabelEvent.undoes).where(LabelEvent.undoes.is_not(None))
-            last = s.execute(
+            actions = s.scalars(
                 select(LabelEvent.action_id)
                 .where(LabelEvent.annotator == annotator, LabelEvent.origin == "human",
                        LabelEvent.undoes.is_(None), LabelEvent.action_id.not_in(undone))
-                .order_by(LabelEvent.id.desc())
-                .limit(1)
-            ).scalar()
-            if last is None:
-                return 0
-            events = s.scalars(select(LabelEvent).where(LabelEvent.action_id == last)).all()
+                .group_by(LabelEvent.action_id)
+                .order_by(func.max(LabelEvent.id).desc())
+            )
+            later = aliased(LabelEvent)
+            superseded = (select(later.id).where(later.image_id == LabelEvent.image_id, later.id > LabelEvent.id,
+                                                 later.origin == "human", later.undoes.is_(None),
+                                                 later.action_id.not_in(undone)).exists())
             now = utcnow()
-            for ev in events:
-                before = s.scalar(
-                    select(LabelEvent.label)
-                    .where(LabelEvent.image_id == ev.image_id, LabelEvent.origin == "human", LabelEvent.id < ev.id)
-                    .order_by(LabelEvent.id.desc())
-                    .limit(1)
-                )
-                s.add(LabelEvent(image_id=ev.image_id, label=before, annotator=annotator, origin="human",
-                                 round=ev.round, action_id=str(uuid.uuid4()), undoes=last, created_at=now))
-            return len(events)
+            for action in actions:
+                live = s.scalars(select(LabelEvent).where(LabelEvent.action_id == action, ~superseded)).all()
+                for ev in live:
+                    before = s.scalar(
+                        select(LabelEvent.label)
+                        .where(LabelEvent.image_id == ev.image_id, LabelEvent.origin == "human",
+                               LabelEvent.id < ev.id)
+                        .order_by(LabelEvent.id.desc())
+                        .limit(1)
+                    )
+                    s.add(LabelEvent(image_id=ev.image_id, label=before, annotator=annotator, origin="human",
+                                     round=ev.round, action_id=str(uuid.uuid4()), undoes=action, created_at=now))
+                if live:
+                    return len(live)
+            return 0
 
     def label_history(self, image_id: int) -> list[LabelEvent]:
         with self.session() as s:

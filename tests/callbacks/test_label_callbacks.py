@@ -1,0 +1,48 @@
+"""Label and Jobs callbacks as plain functions against a temporary workspace."""
+
+from __future__ import annotations
+
+from callbacks import jobs, label
+from callbacks.services import make_services
+from dashboard import ids
+
+
+def test_grid_paging_labelling_undo_and_detail(small_workspace):
+    services = make_services(small_workspace.settings.with_(page_size=5))
+    flt = label.make_filter(None, None, None, None)
+    cards, page_ids, count = label.render_grid(services, flt, 0, [])
+    assert len(cards) == 5 and count.startswith("1–5 of 12")
+    assert label.change_page(services, ids.LABEL_NEXT_BUTTON, 2, flt) == 2  # last page is 2 (0-based)
+    assert label.change_page(services, ids.LABEL_PREV_BUTTON, 0, flt) == 0
+    assert label.change_page(services, ids.LABEL_SOURCE_FILTER, 2, flt) == 0
+
+    ok, msg = label.apply_label(services, "fake", page_ids[:2], None, None)
+    assert not ok and "annotator" in msg
+    ok, msg = label.apply_label(services, "fake", [], None, "ada")
+    assert not ok and "Select" in msg
+    ok, msg = label.apply_label(services, "fake", page_ids[:2], None, " ada ")
+    assert ok and "2 image(s)" in msg
+    labels = services.store.current_labels()
+    assert {labels[i].label for i in page_ids[:2]} == {"fake"} and labels[page_ids[0]].annotator == "ada"
+
+    fake_only = label.make_filter(None, None, "fake", None)
+    assert label.render_grid(services, fake_only, 0, [])[2].startswith("1–2 of 2")
+    unlabeled = label.make_filter("generated", None, "__unlabeled__", "1")
+    assert unlabeled.round == 1 and services.store.count_images(unlabeled) == 6
+
+    detail = str(label.detail_panel(services, page_ids[0]))
+    assert "fake" in detail and "ada" in detail
+    ok, msg = label.undo(services, "ada")
+    assert ok and "2 image(s)" in msg
+    assert all(services.store.current_labels()[i].label is None for i in page_ids[:2])
+    sources, patterns, rounds = label.filter_options(services)
+    assert {o["value"] for o in sources} == {"experimental", "generated"} and len(patterns) == 3
+
+
+def test_runs_table_lists_runs(small_workspace):
+    from core.jobs import run_job
+
+    services = make_services(small_workspace.settings)
+    run_job(services.store, "simulate", {"n": 1}, lambda run_id, progress, should_stop: None)
+    html = str(jobs.runs_table(services))
+    assert "simulate" in html and "done" in html

@@ -1,0 +1,43 @@
+"""The long-job contract: runs are recorded with progress, cancellation and failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from core.jobs import check_stop, run_job
+from core.store import Store
+
+
+@dataclass
+class Out:
+    n: int
+
+
+def test_run_records_progress_result_cancel_and_failure(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    seen = []
+
+    def work(*, run_id, progress, should_stop):
+        for i in range(5):
+            check_stop(should_stop)
+            progress(i + 1, 5, f"step {i + 1}")
+        return Out(n=5)
+
+    run_id, out = run_job(store, "demo", {"a": 1}, work, progress=lambda d, t, m: seen.append(d))
+    run = store.get_run(run_id)
+    assert out == Out(5) and run.status == "done" and run.progress == 1.0 and run.result == {"n": 5}
+    assert seen == [1, 2, 3, 4, 5] and run.params == {"a": 1}
+
+    calls = iter([False, False, True])
+    run_id, out = run_job(store, "demo", {}, work, should_stop=lambda: next(calls))
+    assert out is None and store.get_run(run_id).status == "cancelled"
+
+    def broken(*, run_id, progress, should_stop):
+        raise ValueError("bad field: x")
+
+    with pytest.raises(ValueError):
+        run_job(store, "demo", {}, broken)
+    failed = store.list_runs()[0]
+    assert failed.status == "failed" and "bad field" in failed.error

@@ -1,0 +1,122 @@
+"""The store: latest-human-label rule, never-overwrite, undo appends, schema upgrades, two writers at once."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+
+import pytest
+
+from core.store import SCHEMA_VERSION, UNLABELED, ImageFilter, Store
+
+
+def _images(store: Store, n: int, source: str = "generated") -> list[int]:
+    return [store.add_image(sha256=f"{i:064x}", path=f"p{i}", original_name=f"f{i}", source=source,
+                            height=8, width=8, dtype="int32") for i in range(n)]
+
+
+def test_latest_human_label_wins_and_model_never_overwrites(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    a, b = _images(store, 2)
+    store.add_labels([a], "fake", "ada")
+    store.add_labels([a], "realistic", "bob")
+    store.add_labels([a, b], "fake", "resnet50", origin="model", confidence=[0.9, 0.8])
+    labels = store.current_labels()
+    assert labels[a].label == "realistic" and labels[a].annotator == "bob"
+    assert b not in labels  # a model suggestion is not a label
+    assert store.count_events("model") == 2 and store.count_events("human") == 2
+    assert store.count_images(ImageFilter(label=UNLABELED)) == 1
+    assert store.count_images(ImageFilter(label="realistic")) == 1
+
+
+def test_undo_appends_and_restores_previous_labels(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    a, b, c = _images(store, 3)
+    store.add_labels([a], "fake", "ada")
+    store.add_labels([a, b, c], "realistic", "ada")  # one bulk action
+    store.add_labels([c], "fake", "bob")  # someone else's action is not ada's to undo
+    before = store.count_events()
+    assert store.undo_last("ada") == 2
+    labels = store.current_labels()
+    assert labels[a].label == "fake"  # back to ada's earlier label
+    assert labels[b].label is None  # back to unlabeled
+    assert labels[c].label == "fake" and labels[c].annotator == "bob"  # bob labelled c since: his label stands
+    assert store.count_events() == before + 2  # nothing deleted
+    assert store.undo_last("ada") == 1  # then the first action
+    assert store.current_labels()[a].label is None
+    assert store.undo_last("ada") == 0
+
+
+def test_annotator_required_and_origin_checked(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    (a,) = _images(store, 1)
+    with pytest.raises(ValueError, match="annotator"):
+        store.add_labels([a], "fake", "  ")
+    with pytest.raises(ValueError, match="origin"):
+        store.add_labels([a], "fake", "x", origin="robot")
+    with pytest.raises(ValueError, match="source"):
+        store.add_image(sha256="f" * 64, path="p", original_name="f", source="dreamed", height=8, width=8, dtype="u1")
+
+
+V1_DDL = """
+CREATE TABLE image (id INTEGER PRIMARY KEY, sha256 VARCHAR(64) UNIQUE, path TEXT, frame INTEGER, dataset TEXT,
+  original_name TEXT, source VARCHAR(16), pattern VARCHAR(64), description TEXT, height INTEGER, width INTEGER,
+  dtype VARCHAR(16), masked_fraction FLOAT, run_id INTEGER, prompt TEXT, seed INTEGER, round INTEGER,
+  provenance JSON, created_at DATETIME);
+CREATE TABLE label_event (id INTEGER PRIMARY KEY, image_id INTEGER REFERENCES image(id), label VARCHAR(64),
+  annotator VARCHAR(128), origin VARCHAR(8), confidence FLOAT, round INTEGER, created_at DATETIME);
+CREATE TABLE run (id INTEGER PRIMARY KEY, kind VARCHAR(32), params JSON, status VARCHAR(16), progress FLOAT,
+  message TEXT, error TEXT, created_at DATETIME, started_at DATETIME, finished_at DATETIME);
+INSERT INTO image VALUES (1, '%s', 'originals/x.tif', 0, NULL, 'x.tif', 'experimental', 'rings', 'old rings',
+  64, 64, 'int32', 0.1, NULL, NULL, 3, NULL, '{}', '2025-01-01 00:00:00');
+INSERT INTO label_event VALUES (1, 1, 'realistic', 'ada', 'human', NULL, 1, '2025-01-01 00:00:00');
+INSERT INTO label_event VALUES (2, 1, 'fake', 'ada', 'human', NULL, 1, '2025-01-02 00:00:00');
+""" % ("a" * 64)
+
+
+def test_version_1_workspace_opens_without_losing_data(tmp_path):
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(V1_DDL)
+    con.close()
+    store = Store(f"sqlite:///{path}")
+    assert store.schema_found == 1
+    img = store.get_image(1)
+    assert img.description == "old rings" and img.seed == 3 and img.truth is None
+    assert store.current_labels()[1].label == "fake"
+    assert store.undo_last("ada") == 1  # old events got action ids: undo works on them
+    assert store.current_labels()[1].label == "realistic"
+    assert store.list_rounds() == [] and store.list_artifacts() == []  # new tables exist
+    store.dispose()
+    assert Store(f"sqlite:///{path}").schema_found == SCHEMA_VERSION  # stamped
+
+
+def _label_many(url: str, ids: list[int], annotator: str) -> None:
+    store = Store(url)
+    for i in ids:
+        store.add_labels([i], "realistic" if i % 2 else "fake", annotator)
+        store.current_labels([i])
+    store.undo_last(annotator)
+    store.dispose()
+
+
+def test_two_processes_labelling_at_once_lose_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    store = Store(url)
+    ids = _images(store, 150)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_label_many, args=(url, ids, name)) for name in ("ada", "bob")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    # 150 labels each, plus one undo event each
+    assert store.count_events("human") == 2 * 150 + 2
+    with store.session() as s:
+        from sqlalchemy import func, select
+
+        from core.store import LabelEvent
+
+        per = dict(s.execute(select(LabelEvent.annotator, func.count()).group_by(LabelEvent.annotator)).all())
+    assert per == {"ada": 151, "bob": 151}

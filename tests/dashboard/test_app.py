@@ -1,0 +1,70 @@
+"""The app builds; ids are unique; every callback id is in the layout; layering rules hold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dashboard import ids
+from dashboard.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _layout_ids(component) -> set:
+    found = set()
+    stack = [component]
+    while stack:
+        c = stack.pop()
+        cid = getattr(c, "id", None)
+        if cid is not None:
+            found.add(cid if isinstance(cid, str) else str(sorted(cid.items())))
+        children = getattr(c, "children", None)
+        if isinstance(children, (list, tuple)):
+            stack.extend(children)
+        elif children is not None and hasattr(children, "to_plotly_json"):
+            stack.append(children)
+        for attr in ("label",):
+            sub = getattr(c, attr, None)
+            if hasattr(sub, "to_plotly_json"):
+                stack.append(sub)
+    return found
+
+
+def test_ids_are_unique_strings():
+    values = [v for k, v in vars(ids).items() if k.isupper() and isinstance(v, str)]
+    assert len(values) == len(set(values))
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)+", v) for v in values)
+
+
+def test_every_callback_id_exists_in_layout(settings):
+    app = create_app(settings)
+    present = _layout_ids(app.layout)
+    pattern_types = {"label-card", "label-apply-button"}
+    for cb in app.callback_map.values():
+        for dep in cb["inputs"] + cb["state"]:
+            cid = dep["id"]
+            if cid.startswith("{"):
+                assert any(t in cid for t in pattern_types), cid
+            else:
+                assert cid in present, cid
+    outputs = [o for key in app.callback_map for o in key.split("...") if o]
+    for out in outputs:
+        cid = out.strip(".").rsplit(".", 1)[0].split("@")[0]
+        if not cid.startswith("{"):
+            assert cid in present, cid
+
+
+def test_presentation_never_imports_the_ml_stack_or_reads_env():
+    heavy = re.compile(r"^(import|from) (torch|diffusers|timm|umap|transformers)\b", re.M)
+    for folder in ("dashboard", "callbacks"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text()
+            assert not heavy.search(text), path
+            assert "os.getenv" not in text and "os.environ" not in text, path
+    for path in (ROOT / "core").rglob("*.py"):
+        assert not re.search(r"^(import dash|from dash)\b", path.read_text(), re.M), path
+
+
+def test_server_binds_loopback_by_default(settings):
+    assert settings.host == "127.0.0.1"
