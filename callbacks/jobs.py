@@ -26,9 +26,16 @@ def _duration(start: datetime | None, end: datetime | None) -> str:
 
 def runs_table(services: Services, limit: int = 100):
     runs = [
-        {"id": r.id, "kind": r.kind, "status": r.status, "progress": r.progress, "message": r.message,
-         "error": r.error, "created": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-         "duration": _duration(r.started_at, r.finished_at)}
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "status": r.status,
+            "progress": r.progress,
+            "message": r.message,
+            "error": r.error,
+            "created": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "duration": _duration(r.started_at, r.finished_at),
+        }
         for r in services.store.list_runs(limit)
     ]
     return jobs_view.table(runs)
@@ -39,7 +46,8 @@ def register(app, services: Services) -> None:
     def _poll_only_when_open(tab):
         return tab != "jobs"
 
-    @app.callback(Output(ids.JOBS_TABLE, "children"), Input(ids.JOBS_INTERVAL, "n_intervals"),
-                  Input(ids.TABS, "active_tab"))
+    @app.callback(
+        Output(ids.JOBS_TABLE, "children"), Input(ids.JOBS_INTERVAL, "n_intervals"), Input(ids.TABS, "active_tab")
+    )
     def _table(_n, tab):
         return runs_table(services)

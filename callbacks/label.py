@@ -16,8 +16,12 @@ from .services import Services
 
 
 def make_filter(source, pattern, label, round_) -> ImageFilter:
-    return ImageFilter(source=source or None, pattern=pattern or None, label=label or None,
-                       round=int(round_) if round_ not in (None, "") else None)
+    return ImageFilter(
+        source=source or None,
+        pattern=pattern or None,
+        label=label or None,
+        round=int(round_) if round_ not in (None, "") else None,
+    )
 
 
 def filter_options(services: Services) -> tuple[list, list, list]:
@@ -47,15 +51,18 @@ def render_grid(services: Services, flt: ImageFilter, page: int, selection: list
     total = services.store.count_images(flt)
     rows = services.store.list_images(flt, offset=page * size, limit=size)
     chosen = set(selection or [])
-    cards = [label_view.card(img.id, thumb_url(img.sha256), f"#{img.id} {img.pattern or ''}", label,
-                             img.id in chosen) for img, label in rows]
+    cards = [
+        label_view.card(img.id, thumb_url(img.sha256), f"#{img.id} {img.pattern or ''}", label, img.id in chosen)
+        for img, label in rows
+    ]
     first = page * size + 1 if rows else 0
     count = f"{first}–{page * size + len(rows)} of {total} · page {page + 1}/{max(1, -(-total // size))}"
     return cards, [img.id for img, _ in rows], count
 
 
-def apply_label(services: Services, label: str, selection: list[int], focus: int | None,
-                annotator: str | None) -> tuple[bool, str]:
+def apply_label(
+    services: Services, label: str, selection: list[int], focus: int | None, annotator: str | None
+) -> tuple[bool, str]:
     """Write one label event per selected image (or the focused one). Returns (written, message)."""
     targets = list(selection or []) or ([focus] if focus is not None else [])
     if not targets:
@@ -81,38 +88,72 @@ def detail_panel(services: Services, image_id: int | None):
     if img is None:
         return label_view.detail_empty()
     history = [
-        {"at": ev.created_at.strftime("%Y-%m-%d %H:%M:%S"), "label": ev.label, "annotator": ev.annotator,
-         "origin": ev.origin, "undo": ev.undoes is not None}
+        {
+            "at": ev.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "label": ev.label,
+            "annotator": ev.annotator,
+            "origin": ev.origin,
+            "undo": ev.undoes is not None,
+        }
         for ev in services.store.label_history(img.id)
     ]
-    fields = {c: getattr(img, c) for c in ("id", "source", "pattern", "height", "width", "dtype", "masked_fraction",
-                                           "original_name", "description", "prompt", "seed", "run_id", "round")}
+    fields = {
+        c: getattr(img, c)
+        for c in (
+            "id",
+            "source",
+            "pattern",
+            "height",
+            "width",
+            "dtype",
+            "masked_fraction",
+            "original_name",
+            "description",
+            "prompt",
+            "seed",
+            "run_id",
+            "round",
+        )
+    }
     return label_view.detail(fields, thumb_url(img.sha256), history)
 
 
 def register(app, services: Services) -> None:
-    filters = [Input(ids.LABEL_SOURCE_FILTER, "value"), Input(ids.LABEL_PATTERN_FILTER, "value"),
-               Input(ids.LABEL_LABEL_FILTER, "value"), Input(ids.LABEL_ROUND_FILTER, "value")]
+    filters = [
+        Input(ids.LABEL_SOURCE_FILTER, "value"),
+        Input(ids.LABEL_PATTERN_FILTER, "value"),
+        Input(ids.LABEL_LABEL_FILTER, "value"),
+        Input(ids.LABEL_ROUND_FILTER, "value"),
+    ]
     filter_states = [State(i.component_id, "value") for i in filters]
 
     @app.callback(
-        Output(ids.LABEL_SOURCE_FILTER, "options"), Output(ids.LABEL_PATTERN_FILTER, "options"),
-        Output(ids.LABEL_ROUND_FILTER, "options"), Input(ids.URL, "pathname"), Input(ids.LABEL_VERSION_STORE, "data"),
+        Output(ids.LABEL_SOURCE_FILTER, "options"),
+        Output(ids.LABEL_PATTERN_FILTER, "options"),
+        Output(ids.LABEL_ROUND_FILTER, "options"),
+        Input(ids.URL, "pathname"),
+        Input(ids.LABEL_VERSION_STORE, "data"),
     )
     def _options(_path, _version):
         return filter_options(services)
 
     @app.callback(
         Output(ids.LABEL_PAGE_STORE, "data"),
-        Input(ids.LABEL_PREV_BUTTON, "n_clicks"), Input(ids.LABEL_NEXT_BUTTON, "n_clicks"), *filters,
+        Input(ids.LABEL_PREV_BUTTON, "n_clicks"),
+        Input(ids.LABEL_NEXT_BUTTON, "n_clicks"),
+        *filters,
         State(ids.LABEL_PAGE_STORE, "data"),
     )
     def _page(_prev, _next, source, pattern, label, round_, page):
         return change_page(services, ctx.triggered_id, page or 0, make_filter(source, pattern, label, round_))
 
     @app.callback(
-        Output(ids.LABEL_GRID, "children"), Output(ids.LABEL_PAGE_IDS_STORE, "data"), Output(ids.LABEL_COUNT, "children"),
-        Input(ids.LABEL_PAGE_STORE, "data"), Input(ids.LABEL_VERSION_STORE, "data"), *filter_states,
+        Output(ids.LABEL_GRID, "children"),
+        Output(ids.LABEL_PAGE_IDS_STORE, "data"),
+        Output(ids.LABEL_COUNT, "children"),
+        Input(ids.LABEL_PAGE_STORE, "data"),
+        Input(ids.LABEL_VERSION_STORE, "data"),
+        *filter_states,
         State(ids.LABEL_SELECTION_STORE, "data"),
     )
     def _grid(page, _version, source, pattern, label, round_, selection):
@@ -121,24 +162,31 @@ def register(app, services: Services) -> None:
     # selection and its highlight are browser state (assets/selection.js): no round trip, no race
     app.clientside_callback(
         ClientsideFunction(namespace="scatterloop", function_name="toggleSelection"),
-        Output(ids.LABEL_SELECTION_STORE, "data"), Output(ids.LABEL_FOCUS_STORE, "data"),
-        Input(ids.LABEL_CARD_ALL, "n_clicks"), Input(ids.LABEL_SELECT_PAGE_BUTTON, "n_clicks"),
+        Output(ids.LABEL_SELECTION_STORE, "data"),
+        Output(ids.LABEL_FOCUS_STORE, "data"),
+        Input(ids.LABEL_CARD_ALL, "n_clicks"),
+        Input(ids.LABEL_SELECT_PAGE_BUTTON, "n_clicks"),
         Input(ids.LABEL_CLEAR_BUTTON, "n_clicks"),
-        State(ids.LABEL_SELECTION_STORE, "data"), State(ids.LABEL_PAGE_IDS_STORE, "data"),
+        State(ids.LABEL_SELECTION_STORE, "data"),
+        State(ids.LABEL_PAGE_IDS_STORE, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
         ClientsideFunction(namespace="scatterloop", function_name="highlight"),
         Output(ids.LABEL_CARD_ALL, "className"),
-        Input(ids.LABEL_SELECTION_STORE, "data"), State(ids.LABEL_CARD_ALL, "id"),
+        Input(ids.LABEL_SELECTION_STORE, "data"),
+        State(ids.LABEL_CARD_ALL, "id"),
     )
 
     @app.callback(
-        Output(ids.LABEL_VERSION_STORE, "data"), Output(ids.LABEL_STATUS, "children"),
+        Output(ids.LABEL_VERSION_STORE, "data"),
+        Output(ids.LABEL_STATUS, "children"),
         Output(ids.LABEL_SELECTION_STORE, "data", allow_duplicate=True),
         Input(ids.LABEL_BUTTON_ALL, "n_clicks"),
-        State(ids.LABEL_SELECTION_STORE, "data"), State(ids.LABEL_FOCUS_STORE, "data"),
-        State(ids.ANNOTATOR_INPUT, "value"), State(ids.LABEL_VERSION_STORE, "data"),
+        State(ids.LABEL_SELECTION_STORE, "data"),
+        State(ids.LABEL_FOCUS_STORE, "data"),
+        State(ids.ANNOTATOR_INPUT, "value"),
+        State(ids.LABEL_VERSION_STORE, "data"),
         prevent_initial_call=True,
     )
     def _label(_clicks, selection, focus, annotator, version):
@@ -153,7 +201,8 @@ def register(app, services: Services) -> None:
         Output(ids.LABEL_VERSION_STORE, "data", allow_duplicate=True),
         Output(ids.LABEL_STATUS, "children", allow_duplicate=True),
         Input(ids.LABEL_UNDO_BUTTON, "n_clicks"),
-        State(ids.ANNOTATOR_INPUT, "value"), State(ids.LABEL_VERSION_STORE, "data"),
+        State(ids.ANNOTATOR_INPUT, "value"),
+        State(ids.LABEL_VERSION_STORE, "data"),
         prevent_initial_call=True,
     )
     def _undo(_clicks, annotator, version):
@@ -162,8 +211,8 @@ def register(app, services: Services) -> None:
 
     @app.callback(
         Output(ids.LABEL_DETAIL, "children"),
-        Input(ids.LABEL_FOCUS_STORE, "data"), Input(ids.LABEL_VERSION_STORE, "data"),
+        Input(ids.LABEL_FOCUS_STORE, "data"),
+        Input(ids.LABEL_VERSION_STORE, "data"),
     )
     def _detail(focus, _version):
         return detail_panel(services, focus)
-

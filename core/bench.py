@@ -34,8 +34,10 @@ def bench_simulate(n: int = 50, size: int = 256, seed: int = 0) -> dict:
             t0 = time.perf_counter()
             simulate_dataset(pattern, n, Path(tmp) / pattern, seed=seed, size=size, artifacts="0.5")
             written = time.perf_counter() - t0
-            out["patterns"][pattern] = {"images_per_s": round(n / written, 2),
-                                        "render_only_images_per_s": round(n / render, 2)}
+            out["patterns"][pattern] = {
+                "images_per_s": round(n / written, 2),
+                "render_only_images_per_s": round(n / render, 2),
+            }
     rates = [v["images_per_s"] for v in out["patterns"].values()]
     out["images_per_s"] = round(float(np.mean(rates)), 2)
     return out
@@ -62,10 +64,16 @@ def bench_import(n: int = 200, size: int = 256, seed: int = 0) -> dict:
         summary = import_paths(ws, [src], source="experimental")
         full = time.perf_counter() - t0
         ws.store.dispose()
-    return {"bench": "import", "n": len(files), "size": size, "machine": _machine(),
-            "imported": summary.imported, "images_per_s": round(summary.imported / full, 2),
-            "baseline_bare_read_images_per_s": round(len(files) / bare, 2),
-            "overhead_vs_bare_read": round(full / bare, 2)}
+    return {
+        "bench": "import",
+        "n": len(files),
+        "size": size,
+        "machine": _machine(),
+        "imported": summary.imported,
+        "images_per_s": round(summary.imported / full, 2),
+        "baseline_bare_read_images_per_s": round(len(files) / bare, 2),
+        "overhead_vs_bare_read": round(full / bare, 2),
+    }
 
 
 BENCHES = {"simulate": bench_simulate, "import": bench_import}

@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 from .config import Settings
 
@@ -47,9 +46,12 @@ def terminal_progress(desc: str, enabled: bool = True):
 
 
 def _settings(args) -> Settings:
-    return Settings.from_env(workspace=getattr(args, "workspace", None),
-                             host=getattr(args, "host", None), port=getattr(args, "port", None),
-                             max_pixels=getattr(args, "max_pixels", None))
+    return Settings.from_env(
+        workspace=getattr(args, "workspace", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        max_pixels=getattr(args, "max_pixels", None),
+    )
 
 
 def _emit(args, payload: dict, human: str) -> None:
@@ -64,12 +66,29 @@ def cmd_simulate(args) -> int:
     from .simulate import simulate_dataset
 
     with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
-        res = simulate_dataset(args.pattern, args.n, args.out, seed=args.seed, size=args.size,
-                               artifacts=args.artifacts, grid=args.grid, progress=progress)
-    _emit(args, {"command": "simulate", "pattern": args.pattern, "n": len(res.files), "out": res.out,
-                 "artifacts": res.artifacts, "seconds": round(res.seconds, 3),
-                 "images_per_s": round(len(res.files) / max(res.seconds, 1e-9), 2)},
-          f"wrote {len(res.files)} {args.pattern} frames to {res.out} ({res.artifacts})")
+        res = simulate_dataset(
+            args.pattern,
+            args.n,
+            args.out,
+            seed=args.seed,
+            size=args.size,
+            artifacts=args.artifacts,
+            grid=args.grid,
+            progress=progress,
+        )
+    _emit(
+        args,
+        {
+            "command": "simulate",
+            "pattern": args.pattern,
+            "n": len(res.files),
+            "out": res.out,
+            "artifacts": res.artifacts,
+            "seconds": round(res.seconds, 3),
+            "images_per_s": round(len(res.files) / max(res.seconds, 1e-9), 2),
+        },
+        f"wrote {len(res.files)} {args.pattern} frames to {res.out} ({res.artifacts})",
+    )
     return 0
 
 
@@ -81,17 +100,39 @@ def cmd_import(args) -> int:
     ws = Workspace.open(_settings(args))
     params = {"paths": [str(p) for p in args.paths], "source": args.source, "metadata": args.metadata}
     with terminal_progress("import", not args.quiet) as progress:
-        run_id, summary = run_job(ws.store, "import", params, lambda run_id, progress, should_stop: import_paths(
-            ws, args.paths, source=args.source, metadata=args.metadata, dataset=args.dataset, run_id=run_id,
-            round=(ws.store.current_round() if args.source == "generated" else None),
-            progress=progress, should_stop=should_stop), progress=progress)
+        run_id, summary = run_job(
+            ws.store,
+            "import",
+            params,
+            lambda run_id, progress, should_stop: import_paths(
+                ws,
+                args.paths,
+                source=args.source,
+                metadata=args.metadata,
+                dataset=args.dataset,
+                run_id=run_id,
+                round=(ws.store.current_round() if args.source == "generated" else None),
+                progress=progress,
+                should_stop=should_stop,
+            ),
+            progress=progress,
+        )
     for line in summary.errors:
         print(line, file=sys.stderr)
     files = [dataclasses.asdict(f) for f in summary.files]
-    _emit(args, {"command": "import", "run_id": run_id, "imported": summary.imported,
-                 "duplicates": summary.duplicates, "failed": summary.failed, "files": files,
-                 "seconds": round(summary.seconds, 3)},
-          f"imported {summary.imported} frames, {summary.duplicates} duplicates, {summary.failed} files failed")
+    _emit(
+        args,
+        {
+            "command": "import",
+            "run_id": run_id,
+            "imported": summary.imported,
+            "duplicates": summary.duplicates,
+            "failed": summary.failed,
+            "files": files,
+            "seconds": round(summary.seconds, 3),
+        },
+        f"imported {summary.imported} frames, {summary.duplicates} duplicates, {summary.failed} files failed",
+    )
     return 0 if summary.failed == 0 else 2
 
 
@@ -102,12 +143,20 @@ def cmd_export(args) -> int:
 
     ws = Workspace.open(_settings(args))
     with terminal_progress("export", not args.quiet) as progress:
-        run_id, res = run_job(ws.store, "export", {"out": str(args.out), "round": args.round},
-                              lambda run_id, progress, should_stop: export_imagefolder(
-                                  ws, args.out, round=args.round, progress=progress, should_stop=should_stop),
-                              progress=progress)
-    _emit(args, {"command": "export", "run_id": run_id, **dataclasses.asdict(res)},
-          f"exported {res.images} images to {res.out}; labels in {res.labels_csv}")
+        run_id, res = run_job(
+            ws.store,
+            "export",
+            {"out": str(args.out), "round": args.round},
+            lambda run_id, progress, should_stop: export_imagefolder(
+                ws, args.out, round=args.round, progress=progress, should_stop=should_stop
+            ),
+            progress=progress,
+        )
+    _emit(
+        args,
+        {"command": "export", "run_id": run_id, **dataclasses.asdict(res)},
+        f"exported {res.images} images to {res.out}; labels in {res.labels_csv}",
+    )
     return 0
 
 
@@ -121,12 +170,28 @@ def build_demo_workspace(settings: Settings, quiet: bool = False, size: int = 25
         log.info("%s already holds %d images; not rebuilding", ws.root, ws.store.count_images())
         return {"workspace": str(ws.root), "images": ws.store.count_images(), "built": False}
     with terminal_progress("demo workspace", not quiet) as progress:
-        run_id, res = run_job(ws.store, "demo", {"size": size, "n_per_pattern": n},
-                              lambda run_id, progress, should_stop: build_demo(
-                                  ws, run_id=run_id, size=size, n_per_pattern=n, candidates_per_pattern=n,
-                                  progress=progress, should_stop=should_stop), progress=progress)
-    return {"workspace": str(ws.root), "run_id": run_id, "built": True, **dataclasses.asdict(res),
-            "images": ws.store.count_images()}
+        run_id, res = run_job(
+            ws.store,
+            "demo",
+            {"size": size, "n_per_pattern": n},
+            lambda run_id, progress, should_stop: build_demo(
+                ws,
+                run_id=run_id,
+                size=size,
+                n_per_pattern=n,
+                candidates_per_pattern=n,
+                progress=progress,
+                should_stop=should_stop,
+            ),
+            progress=progress,
+        )
+    return {
+        "workspace": str(ws.root),
+        "run_id": run_id,
+        "built": True,
+        **dataclasses.asdict(res),
+        "images": ws.store.count_images(),
+    }
 
 
 def cmd_demo(args) -> int:
@@ -224,8 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     if args.quiet or args.json:
         logging.getLogger("core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
     try:

@@ -55,7 +55,9 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, workspace: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+    def from_env(
+        cls, workspace: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides
+    ) -> Settings:
         """Build settings from `SCATTERLOOP_*` variables, then explicit overrides (which win).
 
         Raises:

@@ -21,9 +21,17 @@ class DemoResult:
     hallucinated: int
 
 
-def build_demo(ws: Workspace, *, run_id: int, n_per_pattern: int = 100, candidates_per_pattern: int = 100,
-               size: int = 256, seed: int = 0, progress: ProgressFn = no_progress,
-               should_stop: StopFn = never_stop) -> DemoResult:
+def build_demo(
+    ws: Workspace,
+    *,
+    run_id: int,
+    n_per_pattern: int = 100,
+    candidates_per_pattern: int = 100,
+    size: int = 256,
+    seed: int = 0,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> DemoResult:
     """Simulate and import; `progress` counts frames over both phases."""
     total = len(PATTERNS) * (n_per_pattern + candidates_per_pattern) * 2
     done = [0]
@@ -36,13 +44,38 @@ def build_demo(ws: Workspace, *, run_id: int, n_per_pattern: int = 100, candidat
     round_no = ws.store.current_round()
     for p_i, pattern in enumerate(PATTERNS):
         exp_dir, cand_dir = sim_root / "experimental" / pattern, sim_root / "candidates" / pattern
-        simulate_dataset(pattern, n_per_pattern, exp_dir, seed=seed + p_i, size=size, artifacts="none",
-                         progress=step, should_stop=should_stop)
-        simulate_dataset(pattern, candidates_per_pattern, cand_dir, seed=seed + 100 + p_i, size=size,
-                         artifacts="0.5", progress=step, should_stop=should_stop)
-    exp = import_paths(ws, [sim_root / "experimental"], source="experimental", run_id=run_id, progress=step,
-                       should_stop=should_stop)
-    cand = import_paths(ws, [sim_root / "candidates"], source="generated", run_id=run_id, round=round_no,
-                        provenance={"backend": "simulator"}, progress=step, should_stop=should_stop)
+        simulate_dataset(
+            pattern,
+            n_per_pattern,
+            exp_dir,
+            seed=seed + p_i,
+            size=size,
+            artifacts="none",
+            progress=step,
+            should_stop=should_stop,
+        )
+        simulate_dataset(
+            pattern,
+            candidates_per_pattern,
+            cand_dir,
+            seed=seed + 100 + p_i,
+            size=size,
+            artifacts="0.5",
+            progress=step,
+            should_stop=should_stop,
+        )
+    exp = import_paths(
+        ws, [sim_root / "experimental"], source="experimental", run_id=run_id, progress=step, should_stop=should_stop
+    )
+    cand = import_paths(
+        ws,
+        [sim_root / "candidates"],
+        source="generated",
+        run_id=run_id,
+        round=round_no,
+        provenance={"backend": "simulator"},
+        progress=step,
+        should_stop=should_stop,
+    )
     hallucinated = sum(1 for img in ws.store.get_images(cand.image_ids) if img.truth and img.truth.get("artifact"))
     return DemoResult(experimental=exp.imported, candidates=cand.imported, hallucinated=hallucinated)

@@ -23,9 +23,16 @@ class ExportResult:
     metadata: str
 
 
-def export_imagefolder(ws: Workspace, out: str | Path, *, round: int | None = None, approved_label: str = "realistic",
-                       include_experimental: bool = True, progress: ProgressFn = no_progress,
-                       should_stop: StopFn = never_stop) -> ExportResult:
+def export_imagefolder(
+    ws: Workspace,
+    out: str | Path,
+    *,
+    round: int | None = None,
+    approved_label: str = "realistic",
+    include_experimental: bool = True,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> ExportResult:
     """Write `out/train/*.png` + `out/train/metadata.jsonl` and `out/labels.csv`.
 
     Approved means: experimental frames (when `include_experimental`) and every other image whose human
@@ -38,9 +45,14 @@ def export_imagefolder(ws: Workspace, out: str | Path, *, round: int | None = No
     train.mkdir(parents=True, exist_ok=True)
     labels = ws.store.labels_as_of(round)
     rows = ws.store.list_images()
-    chosen = [(img, lab) for img, _ in rows
-              if (lab := labels.get(img.id)) and lab.label == approved_label and img.source != "experimental"
-              or (include_experimental and img.source == "experimental")]
+    chosen = [
+        (img, lab)
+        for img, _ in rows
+        if (lab := labels.get(img.id))
+        and lab.label == approved_label
+        and img.source != "experimental"
+        or (include_experimental and img.source == "experimental")
+    ]
     with open(train / "metadata.jsonl", "w", encoding="utf-8") as meta:
         for n, (img, _) in enumerate(chosen, 1):
             check_stop(should_stop)
@@ -48,17 +60,52 @@ def export_imagefolder(ws: Workspace, out: str | Path, *, round: int | None = No
             disp = display_normalise(frame.data, frame.mask)
             name = f"{img.id:06d}.png"
             PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(train / name)
-            meta.write(json.dumps({"file_name": name, "text": img.description or img.pattern or "",
-                                   "pattern": img.pattern, "source": img.source, "image_id": img.id}) + "\n")
+            meta.write(
+                json.dumps(
+                    {
+                        "file_name": name,
+                        "text": img.description or img.pattern or "",
+                        "pattern": img.pattern,
+                        "source": img.source,
+                        "image_id": img.id,
+                    }
+                )
+                + "\n"
+            )
             progress(n, len(chosen), f"exported {n}/{len(chosen)}")
     csv_path = out / "labels.csv"
     with open(csv_path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["image_id", "sha256", "stored_path", "original_name", "source", "pattern", "label", "annotator",
-                    "labelled_at", "round_added"])
+        w.writerow(
+            [
+                "image_id",
+                "sha256",
+                "stored_path",
+                "original_name",
+                "source",
+                "pattern",
+                "label",
+                "annotator",
+                "labelled_at",
+                "round_added",
+            ]
+        )
         for img, _ in rows:
             lab = labels.get(img.id)
-            w.writerow([img.id, img.sha256, img.path, img.original_name, img.source, img.pattern or "",
-                        lab.label if lab else "", lab.annotator if lab else "",
-                        lab.at.isoformat() if lab and lab.at else "", img.round if img.round is not None else ""])
-    return ExportResult(out=str(out), images=len(chosen), labels_csv=str(csv_path), metadata=str(train / "metadata.jsonl"))
+            w.writerow(
+                [
+                    img.id,
+                    img.sha256,
+                    img.path,
+                    img.original_name,
+                    img.source,
+                    img.pattern or "",
+                    lab.label if lab else "",
+                    lab.annotator if lab else "",
+                    lab.at.isoformat() if lab and lab.at else "",
+                    img.round if img.round is not None else "",
+                ]
+            )
+    return ExportResult(
+        out=str(out), images=len(chosen), labels_csv=str(csv_path), metadata=str(train / "metadata.jsonl")
+    )

@@ -123,10 +123,20 @@ def _store_original(ws: Workspace, path: Path) -> str:
     return ws.relative(dest)
 
 
-def import_paths(ws: Workspace, paths: Iterable[str | Path], *, source: Source = "experimental",
-                 metadata: str | Path | None = None, dataset: str | None = None, annotator: str = "import",
-                 run_id: int | None = None, round: int | None = None, provenance: dict | None = None,
-                 progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> ImportSummary:
+def import_paths(
+    ws: Workspace,
+    paths: Iterable[str | Path],
+    *,
+    source: Source = "experimental",
+    metadata: str | Path | None = None,
+    dataset: str | None = None,
+    annotator: str = "import",
+    run_id: int | None = None,
+    round: int | None = None,
+    provenance: dict | None = None,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> ImportSummary:
     """Import every readable frame under `paths`; one bad file never stops the others.
 
     Manifest rows may carry `text`, `pattern`, `label` (recorded as a human label event by `annotator`),
@@ -145,8 +155,9 @@ def import_paths(ws: Workspace, paths: Iterable[str | Path], *, source: Source =
         row = meta.get(str(path), {})
         try:
             stored = None
-            for frame in read_frames(path, dataset=dataset, max_pixels=settings.max_pixels,
-                                     min_side=settings.min_side):
+            for frame in read_frames(
+                path, dataset=dataset, max_pixels=settings.max_pixels, min_side=settings.min_side
+            ):
                 sha = frame.sha256
                 if sha in seen or ws.store.has_sha(sha):
                     report.duplicates += 1
@@ -154,12 +165,25 @@ def import_paths(ws: Workspace, paths: Iterable[str | Path], *, source: Source =
                 stored = stored or _store_original(ws, path)
                 ws.thumb_path(sha).write_bytes(thumbnail_png(frame.data, frame.mask, settings.thumb_size))
                 image_id = ws.store.add_image(
-                    sha256=sha, path=stored, frame=frame.index, dataset=frame.dataset, original_name=str(path),
-                    source=row.get("source", source), pattern=row.get("pattern"), description=row.get("text"),
-                    height=frame.data.shape[0], width=frame.data.shape[1], dtype=str(frame.data.dtype),
-                    masked_fraction=float(frame.mask.mean()), run_id=run_id, prompt=row.get("prompt"),
-                    seed=_int_or_none(row.get("seed")), round=round,
-                    provenance={**(provenance or {}), **{k: row[k] for k in PROVENANCE_KEYS if k in row}}, truth=_truth(row))
+                    sha256=sha,
+                    path=stored,
+                    frame=frame.index,
+                    dataset=frame.dataset,
+                    original_name=str(path),
+                    source=row.get("source", source),
+                    pattern=row.get("pattern"),
+                    description=row.get("text"),
+                    height=frame.data.shape[0],
+                    width=frame.data.shape[1],
+                    dtype=str(frame.data.dtype),
+                    masked_fraction=float(frame.mask.mean()),
+                    run_id=run_id,
+                    prompt=row.get("prompt"),
+                    seed=_int_or_none(row.get("seed")),
+                    round=round,
+                    provenance={**(provenance or {}), **{k: row[k] for k in PROVENANCE_KEYS if k in row}},
+                    truth=_truth(row),
+                )
                 seen.add(sha)
                 report.imported += 1
                 summary.image_ids.append(image_id)

@@ -44,8 +44,16 @@ class JobFn(Protocol):
     def __call__(self, *, run_id: int, progress: ProgressFn, should_stop: StopFn) -> Any: ...
 
 
-def run_job(store: Store, kind: str, params: dict, fn: JobFn, *, progress: ProgressFn = no_progress,
-            should_stop: StopFn = never_stop, min_interval: float = 0.5) -> tuple[int, Any]:
+def run_job(
+    store: Store,
+    kind: str,
+    params: dict,
+    fn: JobFn,
+    *,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+    min_interval: float = 0.5,
+) -> tuple[int, Any]:
     """Run `fn` as a recorded run; returns (run id, result). Failures are recorded, then re-raised."""
     run_id = store.create_run(kind, params)
     store.update_run(run_id, status="running", started_at=utcnow())
@@ -65,8 +73,13 @@ def run_job(store: Store, kind: str, params: dict, fn: JobFn, *, progress: Progr
         log.info("run %d (%s) cancelled", run_id, kind)
         return run_id, None
     except Exception as exc:
-        store.update_run(run_id, status="failed", finished_at=utcnow(), error=f"{type(exc).__name__}: {exc}",
-                         message=traceback.format_exc(limit=3)[-2000:])
+        store.update_run(
+            run_id,
+            status="failed",
+            finished_at=utcnow(),
+            error=f"{type(exc).__name__}: {exc}",
+            message=traceback.format_exc(limit=3)[-2000:],
+        )
         raise
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
     store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary))

@@ -15,36 +15,69 @@ def build(labels: Sequence[str], workspace_name: str) -> html.Div:
     navbar = dbc.Navbar(
         dbc.Container(
             [
-                dbc.NavbarBrand(["scatterloop", html.Small(f"  workspace: {workspace_name}", className="ms-2 text-light")]),
+                dbc.NavbarBrand(
+                    ["scatterloop", html.Small(f"  workspace: {workspace_name}", className="ms-2 text-light")]
+                ),
                 dbc.InputGroup(
-                    [dbc.InputGroupText("annotator"),
-                     dbc.Input(id=ids.ANNOTATOR_INPUT, placeholder="your name", persistence=True,
-                               persistence_type="local", debounce=True, type="text")],
-                    size="sm", style={"maxWidth": "20rem"},
+                    [
+                        dbc.InputGroupText("annotator"),
+                        dbc.Input(
+                            id=ids.ANNOTATOR_INPUT,
+                            placeholder="your name",
+                            persistence=True,
+                            persistence_type="local",
+                            debounce=True,
+                            type="text",
+                        ),
+                    ],
+                    size="sm",
+                    style={"maxWidth": "20rem"},
                 ),
             ],
             fluid=True,
         ),
-        color="dark", dark=True, className="mb-2",
+        color="dark",
+        dark=True,
+        className="mb-2",
     )
     tabs = dbc.Tabs(
         [
-            dbc.Tab(placeholder.layout(
-                "Explore", "A map of every image (autoencoder latents projected with UMAP), coloured by source, label "
-                "and round, with the polar warp of the image you click and relabelling of lasso selections."),
-                label="Explore", tab_id="explore"),
+            dbc.Tab(
+                placeholder.layout(
+                    "Explore",
+                    "A map of every image (autoencoder latents projected with UMAP), coloured by source, label "
+                    "and round, with the polar warp of the image you click and relabelling of lasso selections.",
+                ),
+                label="Explore",
+                tab_id="explore",
+            ),
             dbc.Tab(label_view.layout(labels), label="Label", tab_id="label"),
-            dbc.Tab(placeholder.layout(
-                "Generate", "Train the domain diffusion model or Stable Diffusion 1.5 + LoRA on your approved images and "
-                "sample new candidates, with progress and cancel.",
-                "scatterloop export --workspace W --out DIR  (an imagefolder ready for diffusers fine-tuning)"),
-                label="Generate", tab_id="generate"),
-            dbc.Tab(placeholder.layout(
-                "Train", "Classifier rounds: eight architectures trained on your realistic/fake labels, voting, "
-                "pre-labels and a review queue."), label="Train", tab_id="train"),
-            dbc.Tab(placeholder.layout(
-                "Evaluate", "FID/KID/IS per pattern, polar symmetry statistics, and a standalone HTML report."),
-                label="Evaluate", tab_id="evaluate"),
+            dbc.Tab(
+                placeholder.layout(
+                    "Generate",
+                    "Train the domain diffusion model or Stable Diffusion 1.5 + LoRA on your approved images and "
+                    "sample new candidates, with progress and cancel.",
+                    "scatterloop export --workspace W --out DIR  (an imagefolder ready for diffusers fine-tuning)",
+                ),
+                label="Generate",
+                tab_id="generate",
+            ),
+            dbc.Tab(
+                placeholder.layout(
+                    "Train",
+                    "Classifier rounds: eight architectures trained on your realistic/fake labels, voting, "
+                    "pre-labels and a review queue.",
+                ),
+                label="Train",
+                tab_id="train",
+            ),
+            dbc.Tab(
+                placeholder.layout(
+                    "Evaluate", "FID/KID/IS per pattern, polar symmetry statistics, and a standalone HTML report."
+                ),
+                label="Evaluate",
+                tab_id="evaluate",
+            ),
             dbc.Tab(jobs_view.layout(), label="Jobs", tab_id="jobs"),
         ],
         id=ids.TABS,

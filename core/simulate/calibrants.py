@@ -29,10 +29,10 @@ class Calibrant:
             keep = d >= d_min
             return d[keep], w[keep]
         found: dict[int, int] = {}
-        for h, k, l in product(range(max_index + 1), repeat=3):
-            if (h, k, l) == (0, 0, 0) or not self._allowed(h, k, l):
+        for h, k, ll in product(range(max_index + 1), repeat=3):
+            if (h, k, ll) == (0, 0, 0) or not self._allowed(h, k, ll):
                 continue
-            s = h * h + k * k + l * l
+            s = h * h + k * k + ll * ll
             found[s] = found.get(s, 0) + 1
         s = np.array(sorted(found))
         d = self.a / np.sqrt(s)
@@ -41,7 +41,7 @@ class Calibrant:
         keep = d >= d_min
         return d[keep], (w / w.max())[keep]
 
-    def _allowed(self, h: int, k: int, l: int) -> bool:
+    def _allowed(self, h: int, k: int, l: int) -> bool:  # noqa: E741 (a Miller index)
         parities = {h % 2, k % 2, l % 2}
         if self.lattice == "cubic-P":
             return True

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import tifffile
@@ -30,8 +29,9 @@ class SimulateResult:
     seconds: float = 0.0
 
 
-def frame_record(pattern: str, seed: int, index: int, size: int, artifact: str | None, grid: int = 257,
-                 n_disks: int | None = None) -> tuple[np.ndarray, dict]:
+def frame_record(
+    pattern: str, seed: int, index: int, size: int, artifact: str | None, grid: int = 257, n_disks: int | None = None
+) -> tuple[np.ndarray, dict]:
     """Simulate frame `index` of a seeded set; returns (array, metadata row without file_name)."""
     rng = np.random.default_rng([seed, index])
     if pattern.startswith("speckle"):
@@ -39,11 +39,23 @@ def frame_record(pattern: str, seed: int, index: int, size: int, artifact: str |
         disp = "poly" if pattern == "speckle-poly" else "mono"
         sp = simulate_speckle(n, rng, grid=grid, dispersity=disp)
         text = f"coherent speckle of {n} {'polydisperse' if disp == 'poly' else 'monodisperse'} disks"
-        return sp.intensity, {"text": text, "pattern": "speckle", "label": str(n), "seed": seed, "index": index,
-                              "params": {"n_disks": n, "dispersity": disp, "grid": grid}}
+        return sp.intensity, {
+            "text": text,
+            "pattern": "speckle",
+            "label": str(n),
+            "seed": seed,
+            "index": index,
+            "params": {"n_disks": n, "dispersity": disp, "grid": grid},
+        }
     sim = simulate_frame(pattern, rng, size=size, artifact=artifact)
-    row = {"text": sim.description, "pattern": pattern, "seed": seed, "index": index, "params": sim.params,
-           "truth": {"artifact": artifact, "realistic": artifact is None}}
+    row = {
+        "text": sim.description,
+        "pattern": pattern,
+        "seed": seed,
+        "index": index,
+        "params": sim.params,
+        "truth": {"artifact": artifact, "realistic": artifact is None},
+    }
     return sim.counts, row
 
 
@@ -58,17 +70,29 @@ def choose_artifact(pattern: str, mode: str, rng: np.random.Generator) -> str | 
         rate = float(mode)
     except ValueError:
         if mode not in choices:
-            raise ValueError(f"--artifacts: {mode!r} does not apply to {pattern}; choose none, random, a "
-                             f"fraction, or one of {choices}") from None
+            raise ValueError(
+                f"--artifacts: {mode!r} does not apply to {pattern}; choose none, random, a "
+                f"fraction, or one of {choices}"
+            ) from None
         return mode
     if not 0 <= rate <= 1:
         raise ValueError(f"--artifacts: a fraction must lie in [0, 1], got {rate}")
     return str(rng.choice(choices)) if rng.random() < rate else None
 
 
-def simulate_dataset(pattern: str, n: int, out: str | Path, *, seed: int = 0, size: int = 256,
-                     artifacts: str = "none", grid: int = 257, start: int = 0,
-                     progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> SimulateResult:
+def simulate_dataset(
+    pattern: str,
+    n: int,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    size: int = 256,
+    artifacts: str = "none",
+    grid: int = 257,
+    start: int = 0,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> SimulateResult:
     """Write n frames of `pattern` into `out` with an imagefolder `metadata.jsonl` (appended to)."""
     import time
 

@@ -59,8 +59,9 @@ class Scene:
         return np.hypot(dx, dy), np.arctan2(-dy, dx)
 
 
-def new_scene(rng: np.random.Generator, size: int | tuple[int, int], detector: str = "Pilatus2M",
-              low_beam: bool = True) -> Scene:
+def new_scene(
+    rng: np.random.Generator, size: int | tuple[int, int], detector: str = "Pilatus2M", low_beam: bool = True
+) -> Scene:
     """A scene with the direct beam off-centre: usually in the lower part of the frame, as at the ALS."""
     shape = (size, size) if isinstance(size, int) else tuple(size)
     det = DETECTORS[detector]
@@ -74,8 +75,13 @@ def new_scene(rng: np.random.Generator, size: int | tuple[int, int], detector: s
     return Scene(shape=shape, detector=det, centre=(cx, cy), pixel_m=pixel_m, params={"detector": detector})
 
 
-def gap_mask(shape: tuple[int, int], det: Detector, bend: float = 0.0, jitter: float = 0.0,
-             rng: np.random.Generator | None = None) -> np.ndarray:
+def gap_mask(
+    shape: tuple[int, int],
+    det: Detector,
+    bend: float = 0.0,
+    jitter: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
     """Module gaps scaled onto the output frame (each at least one pixel wide).
 
     `bend` (pixels) bends each gap along a sine and `jitter` (fraction of a module) moves gaps off the
@@ -139,8 +145,9 @@ def beamstop(scene: Scene, rng: np.random.Generator) -> np.ndarray:
     return np.where(block, rng.uniform(0.001, 0.01), 1.0)
 
 
-def count(scene: Scene, rng: np.random.Generator, transmission: np.ndarray, gaps: np.ndarray,
-          dead_fraction: float = 2e-5) -> np.ndarray:
+def count(
+    scene: Scene, rng: np.random.Generator, transmission: np.ndarray, gaps: np.ndarray, dead_fraction: float = 2e-5
+) -> np.ndarray:
     """Poisson counts as int32, -1 in gaps and -2 in a few dead pixels, as a Pilatus file holds them."""
     lam = np.clip(scene.expected * transmission, 0, None)
     counts = rng.poisson(lam).astype(np.int32)

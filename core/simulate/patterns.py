@@ -42,7 +42,7 @@ def _texture_profile(rng: np.random.Generator, spotty: bool, n_spots: int) -> np
     if spotty:
         prof = np.full(N_PHI, 0.15)
         width = rng.uniform(0.004, 0.012)
-        for c, a in zip(rng.uniform(-np.pi, np.pi, n_spots), rng.exponential(1.0, n_spots)):
+        for c, a in zip(rng.uniform(-np.pi, np.pi, n_spots), rng.exponential(1.0, n_spots), strict=True):
             d = np.angle(np.exp(1j * (phi - c)))
             prof += a * np.exp(-0.5 * (d / width) ** 2)
         return prof / prof.mean()
@@ -76,13 +76,15 @@ def render_rings(scene: Scene, rng: np.random.Generator, artifact: str | None) -
         if rng.random() < 0.5:  # all rings share a centre that is not the beam
             centres = [(cx + shift * np.cos(ang), cy + shift * np.sin(ang))] * len(radii)
         else:  # rings are not even concentric with each other
-            centres = [(cx + shift * k / len(radii) * np.cos(ang), cy + shift * k / len(radii) * np.sin(ang))
-                       for k in range(len(radii))]
+            centres = [
+                (cx + shift * k / len(radii) * np.cos(ang), cy + shift * k / len(radii) * np.sin(ang))
+                for k in range(len(radii))
+            ]
     broken = set()
     if artifact == "broken_rings":
         broken = set(rng.choice(len(radii), size=max(1, min(len(radii), rng.integers(2, 5))), replace=False))
     phi_grid = np.linspace(-np.pi, np.pi, N_PHI, endpoint=False)
-    for k, (radius, weight) in enumerate(zip(radii, weights)):
+    for k, (radius, weight) in enumerate(zip(radii, weights, strict=True)):
         r, phi = scene.grids(centres[k])
         idx = _phi_index(phi)
         prof = _texture_profile(rng, spotty, int(rng.integers(60, 250)))
@@ -98,11 +100,18 @@ def render_rings(scene: Scene, rng: np.random.Generator, artifact: str | None) -
         sigma = width0 * (1 + 0.3 * radius / max(h, w))
         polarisation = 1 - 0.15 * np.cos(phi) ** 2 * (radius / max(h, w))
         scene.expected += level * weight * prof[idx] * polarisation * np.exp(-0.5 * ((r - rad[idx]) / sigma) ** 2)
-    scene.params.update(calibrant=str(key), energy_kev=energy, distance_m=distance, spotty=spotty,
-                        ring_radii_px=[float(v) for v in radii[:12]])
+    scene.params.update(
+        calibrant=str(key),
+        energy_kev=energy,
+        distance_m=distance,
+        spotty=spotty,
+        ring_radii_px=[float(v) for v in radii[:12]],
+    )
     texture = "spotty" if spotty else "smooth"
-    return (f"Debye-Scherrer rings of {cal.name} ({key}) at {energy:.1f} keV, {distance:.2f} m, {texture} rings, "
-            f"beam centre {_where(scene)}")
+    return (
+        f"Debye-Scherrer rings of {cal.name} ({key}) at {energy:.1f} keV, {distance:.2f} m, {texture} rings, "
+        f"beam centre {_where(scene)}"
+    )
 
 
 def render_peaks(scene: Scene, rng: np.random.Generator, artifact: str | None) -> str:
@@ -139,14 +148,24 @@ def render_peaks(scene: Scene, rng: np.random.Generator, artifact: str | None) -
     for px, pz, amp, sx, sz, tilt in peaks:
         u = (xx - px) + tilt * (yy - pz)
         scene.expected += level * amp * np.exp(-0.5 * ((u / sx) ** 2 + ((yy - pz) / sz) ** 2))
-    scene.expected += 0.25 * level * np.exp(-0.5 * ((yy - yoneda) / (2.0 * size / 256)) ** 2) * np.exp(
-        -np.abs(xx - cx) / (0.25 * size))
-    scene.expected += 0.6 * level * np.exp(-np.abs(xx - cx) / (0.8 * size / 256)) * np.exp(
-        -np.abs(yy - spec_y) / (0.3 * size)) * (yy < horizon)
+    scene.expected += (
+        0.25
+        * level
+        * np.exp(-0.5 * ((yy - yoneda) / (2.0 * size / 256)) ** 2)
+        * np.exp(-np.abs(xx - cx) / (0.25 * size))
+    )
+    scene.expected += (
+        0.6
+        * level
+        * np.exp(-np.abs(xx - cx) / (0.8 * size / 256))
+        * np.exp(-np.abs(yy - spec_y) / (0.3 * size))
+        * (yy < horizon)
+    )
     scene.expected += 3 * level * np.exp(-0.5 * (np.hypot(xx - cx, yy - spec_y) / (1.5 * size / 256)) ** 2)
     scene.expected *= 0.02 + 0.98 * above
-    scene.params.update(lattice=str(lattice), period_px=float(dx), specular_y=float(spec_y), yoneda_y=float(yoneda),
-                        n_peaks=len(peaks))
+    scene.params.update(
+        lattice=str(lattice), period_px=float(dx), specular_y=float(spec_y), yoneda_y=float(yoneda), n_peaks=len(peaks)
+    )
     return f"GISAXS Bragg peaks of a {lattice} lattice with Yoneda band and specular rod, beam centre {_where(scene)}"
 
 
@@ -184,8 +203,9 @@ def _texture_patch(scene: Scene, rng: np.random.Generator) -> None:
 RENDER = {"rings": render_rings, "peaks": render_peaks, "background": render_background}
 
 
-def simulate_frame(pattern: str, rng: np.random.Generator, size: int = 256, artifact: str | None = None,
-                   detector: str = "Pilatus2M") -> SimulatedFrame:
+def simulate_frame(
+    pattern: str, rng: np.random.Generator, size: int = 256, artifact: str | None = None, detector: str = "Pilatus2M"
+) -> SimulatedFrame:
     """One frame of `pattern`, physically plausible unless `artifact` names a hallucination.
 
     Raises:
@@ -207,6 +227,11 @@ def simulate_frame(pattern: str, rng: np.random.Generator, size: int = 256, arti
     jitter = rng.uniform(0.15, 0.4) if artifact == "bent_gaps" and not bend else 0.0
     gaps = gap_mask(scene.shape, scene.detector, bend=bend, jitter=jitter, rng=rng)
     counts = count(scene, rng, transmission, gaps)
-    params = dict(scene.params, centre_x=float(scene.centre[0]), centre_y=float(scene.centre[1]),
-                  pixel_m=float(scene.pixel_m), size=list(scene.shape))
+    params = dict(
+        scene.params,
+        centre_x=float(scene.centre[0]),
+        centre_y=float(scene.centre[1]),
+        pixel_m=float(scene.pixel_m),
+        size=list(scene.shape),
+    )
     return SimulatedFrame(counts=counts, pattern=pattern, artifact=artifact, params=params, description=description)

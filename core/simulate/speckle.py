@@ -30,8 +30,9 @@ class SpeckleFrame:
     dispersity: str
 
 
-def place_disks(n: int, rng: np.random.Generator, dispersity: Literal["mono", "poly"] = "mono",
-                max_tries: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
+def place_disks(
+    n: int, rng: np.random.Generator, dispersity: Literal["mono", "poly"] = "mono", max_tries: int = 100_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Radii and centres of n non-overlapping disks inside the box, total area kept at 16200*pi.
 
     Polydisperse radii are Gaussian with sigma = mean/3 (redrawn below a tenth of the mean), then scaled
@@ -75,21 +76,22 @@ def speckle_intensity(radii: np.ndarray, centres: np.ndarray, grid: int = 257) -
     ky, kx = np.meshgrid(k1, k1, indexing="ij")
     kr = np.hypot(kx, ky)
     amp = np.zeros(kr.shape, dtype=np.complex128)
-    for r, (cx, cy) in zip(radii, centres):
+    for r, (cx, cy) in zip(radii, centres, strict=True):
         x = kr * r
         form = np.where(x > 1e-9, 2 * j1(np.where(x > 1e-9, x, 1.0)) / np.where(x > 1e-9, x, 1.0), 1.0)
         amp += np.pi * r * r * form * np.exp(-1j * (kx * cx + ky * cy))
     return np.abs(amp) ** 2
 
 
-def simulate_speckle(n: int, rng: np.random.Generator, grid: int = 257,
-                     dispersity: Literal["mono", "poly"] = "mono") -> SpeckleFrame:
+def simulate_speckle(
+    n: int, rng: np.random.Generator, grid: int = 257, dispersity: Literal["mono", "poly"] = "mono"
+) -> SpeckleFrame:
     """One speckle pattern of n disks, centre blocked, standardised for the model."""
     radii, centres = place_disks(n, rng, dispersity)
     inten = speckle_intensity(radii, centres, grid).astype(np.float32)
     c, half = grid // 2, BLOCK // 2
     blocked = np.zeros(inten.shape, dtype=bool)
-    blocked[c - half:c + half + 1, c - half:c + half + 1] = True
+    blocked[c - half : c + half + 1, c - half : c + half + 1] = True
     valid = inten[~blocked]
     image = np.zeros_like(inten)
     image[~blocked] = (valid - valid.mean()) / (valid.std() + 1e-12)

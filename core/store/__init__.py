@@ -4,6 +4,15 @@ from .models import SCHEMA_VERSION, SOURCES, Artifact, Image, LabelEvent, Round,
 from .store import UNLABELED, ImageFilter, LabelState, Store
 
 __all__ = [
-    "SCHEMA_VERSION", "SOURCES", "Artifact", "Image", "LabelEvent", "Round", "Run",
-    "UNLABELED", "ImageFilter", "LabelState", "Store",
+    "SCHEMA_VERSION",
+    "SOURCES",
+    "Artifact",
+    "Image",
+    "LabelEvent",
+    "Round",
+    "Run",
+    "UNLABELED",
+    "ImageFilter",
+    "LabelState",
+    "Store",
 ]

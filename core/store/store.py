@@ -168,9 +168,17 @@ class Store:
         action = str(uuid.uuid4())
         now = utcnow()
         rows = [
-            dict(image_id=i, label=label, annotator=annotator.strip(), origin=origin, confidence=c,
-                 round=round, action_id=action, created_at=now)
-            for i, c in zip(ids, confs)
+            dict(
+                image_id=i,
+                label=label,
+                annotator=annotator.strip(),
+                origin=origin,
+                confidence=c,
+                round=round,
+                action_id=action,
+                created_at=now,
+            )
+            for i, c in zip(ids, confs, strict=True)
         ]
         with self.session(write=True) as s:
             if rows:
@@ -187,28 +195,49 @@ class Store:
             undone = select(LabelEvent.undoes).where(LabelEvent.undoes.is_not(None))
             actions = s.scalars(
                 select(LabelEvent.action_id)
-                .where(LabelEvent.annotator == annotator, LabelEvent.origin == "human",
-                       LabelEvent.undoes.is_(None), LabelEvent.action_id.not_in(undone))
+                .where(
+                    LabelEvent.annotator == annotator,
+                    LabelEvent.origin == "human",
+                    LabelEvent.undoes.is_(None),
+                    LabelEvent.action_id.not_in(undone),
+                )
                 .group_by(LabelEvent.action_id)
                 .order_by(func.max(LabelEvent.id).desc())
             )
             later = aliased(LabelEvent)
-            superseded = (select(later.id).where(later.image_id == LabelEvent.image_id, later.id > LabelEvent.id,
-                                                 later.origin == "human", later.undoes.is_(None),
-                                                 later.action_id.not_in(undone)).exists())
+            superseded = (
+                select(later.id)
+                .where(
+                    later.image_id == LabelEvent.image_id,
+                    later.id > LabelEvent.id,
+                    later.origin == "human",
+                    later.undoes.is_(None),
+                    later.action_id.not_in(undone),
+                )
+                .exists()
+            )
             now = utcnow()
             for action in actions:
                 live = s.scalars(select(LabelEvent).where(LabelEvent.action_id == action, ~superseded)).all()
                 for ev in live:
                     before = s.scalar(
                         select(LabelEvent.label)
-                        .where(LabelEvent.image_id == ev.image_id, LabelEvent.origin == "human",
-                               LabelEvent.id < ev.id)
+                        .where(LabelEvent.image_id == ev.image_id, LabelEvent.origin == "human", LabelEvent.id < ev.id)
                         .order_by(LabelEvent.id.desc())
                         .limit(1)
                     )
-                    s.add(LabelEvent(image_id=ev.image_id, label=before, annotator=annotator, origin="human",
-                                     round=ev.round, action_id=str(uuid.uuid4()), undoes=action, created_at=now))
+                    s.add(
+                        LabelEvent(
+                            image_id=ev.image_id,
+                            label=before,
+                            annotator=annotator,
+                            origin="human",
+                            round=ev.round,
+                            action_id=str(uuid.uuid4()),
+                            undoes=action,
+                            created_at=now,
+                        )
+                    )
                 if live:
                     return len(live)
             return 0

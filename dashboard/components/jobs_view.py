@@ -7,16 +7,23 @@ from dash import dcc, html
 
 from .. import ids
 
-STATUS_COLOR = {"queued": "secondary", "running": "primary", "done": "success", "failed": "danger",
-                "cancelled": "warning"}
+STATUS_COLOR = {
+    "queued": "secondary",
+    "running": "primary",
+    "done": "success",
+    "failed": "danger",
+    "cancelled": "warning",
+}
 
 
 def layout() -> html.Div:
     return html.Div(
         [
-            html.P("Every long job (import, simulation, training, generation) is a run in the workspace store; "
-                   "this list reads them from there, so closing the browser loses nothing.",
-                   className="text-muted small"),
+            html.P(
+                "Every long job (import, simulation, training, generation) is a run in the workspace store; "
+                "this list reads them from there, so closing the browser loses nothing.",
+                className="text-muted small",
+            ),
             html.Div(id=ids.JOBS_TABLE),
             dcc.Interval(id=ids.JOBS_INTERVAL, interval=2000, disabled=True),
         ]
@@ -35,8 +42,15 @@ def table(runs: list[dict]) -> dbc.Table | html.P:
                     html.Td(r["id"]),
                     html.Td(r["kind"]),
                     html.Td(dbc.Badge(r["status"], color=STATUS_COLOR.get(r["status"], "secondary"))),
-                    html.Td(dbc.Progress(value=pct, label=f"{pct}%", striped=r["status"] == "running",
-                                         animated=r["status"] == "running", style={"minWidth": "8rem"})),
+                    html.Td(
+                        dbc.Progress(
+                            value=pct,
+                            label=f"{pct}%",
+                            striped=r["status"] == "running",
+                            animated=r["status"] == "running",
+                            style={"minWidth": "8rem"},
+                        )
+                    ),
                     html.Td(r["message"] or "", className="small text-truncate", style={"maxWidth": "24rem"}),
                     html.Td(r["error"] or "", className="small text-danger"),
                     html.Td(r["created"], className="small"),
@@ -44,6 +58,9 @@ def table(runs: list[dict]) -> dbc.Table | html.P:
                 ]
             )
         )
-    head = html.Thead(html.Tr([html.Th(h) for h in
-                               ("run", "kind", "status", "progress", "message", "error", "created (UTC)", "took")]))
+    head = html.Thead(
+        html.Tr(
+            [html.Th(h) for h in ("run", "kind", "status", "progress", "message", "error", "created (UTC)", "took")]
+        )
+    )
     return dbc.Table([head, html.Tbody(body)], striped=True, hover=True, size="sm")

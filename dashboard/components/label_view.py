@@ -27,32 +27,62 @@ def layout(labels: Sequence[str]) -> html.Div:
         [
             dbc.Col(dcc.Dropdown(id=ids.LABEL_SOURCE_FILTER, placeholder="source: any", clearable=True), md=3),
             dbc.Col(dcc.Dropdown(id=ids.LABEL_PATTERN_FILTER, placeholder="pattern: any", clearable=True), md=3),
-            dbc.Col(dcc.Dropdown(id=ids.LABEL_LABEL_FILTER, placeholder="label: any", clearable=True,
-                                 options=[UNLABELED_OPTION] + [{"label": lab, "value": lab} for lab in labels]),
-                    md=3),
+            dbc.Col(
+                dcc.Dropdown(
+                    id=ids.LABEL_LABEL_FILTER,
+                    placeholder="label: any",
+                    clearable=True,
+                    options=[UNLABELED_OPTION] + [{"label": lab, "value": lab} for lab in labels],
+                ),
+                md=3,
+            ),
             dbc.Col(dcc.Dropdown(id=ids.LABEL_ROUND_FILTER, placeholder="round: any", clearable=True), md=3),
         ],
         className="g-2 mb-2",
     )
     keys = shortcut_keys(labels)
     buttons = [
-        html.Button([lab, html.Kbd(k.split()[0], className="ms-2")], id=ids.label_button(lab),
-                    className=f"btn btn-{label_color(lab)} me-2", **{"data-shortcut": k})
-        for lab, k in zip(labels, keys)
+        html.Button(
+            [lab, html.Kbd(k.split()[0], className="ms-2")],
+            id=ids.label_button(lab),
+            className=f"btn btn-{label_color(lab)} me-2",
+            **{"data-shortcut": k},
+        )
+        for lab, k in zip(labels, keys, strict=True)
     ]
     actions = html.Div(
         [
             *buttons,
-            html.Button(["Undo", html.Kbd("u", className="ms-2")], id=ids.LABEL_UNDO_BUTTON,
-                        className="btn btn-outline-secondary me-2", **{"data-shortcut": "u ctrl+z"}),
-            html.Button(["Select page", html.Kbd("a", className="ms-2")], id=ids.LABEL_SELECT_PAGE_BUTTON,
-                        className="btn btn-outline-primary me-2", **{"data-shortcut": "a"}),
-            html.Button(["Clear", html.Kbd("Esc", className="ms-2")], id=ids.LABEL_CLEAR_BUTTON,
-                        className="btn btn-outline-primary me-4", **{"data-shortcut": "escape"}),
-            html.Button(["‹ Prev", html.Kbd("←", className="ms-2")], id=ids.LABEL_PREV_BUTTON,
-                        className="btn btn-light me-1", **{"data-shortcut": "arrowleft"}),
-            html.Button(["Next ›", html.Kbd("→", className="ms-2")], id=ids.LABEL_NEXT_BUTTON,
-                        className="btn btn-light me-3", **{"data-shortcut": "arrowright"}),
+            html.Button(
+                ["Undo", html.Kbd("u", className="ms-2")],
+                id=ids.LABEL_UNDO_BUTTON,
+                className="btn btn-outline-secondary me-2",
+                **{"data-shortcut": "u ctrl+z"},
+            ),
+            html.Button(
+                ["Select page", html.Kbd("a", className="ms-2")],
+                id=ids.LABEL_SELECT_PAGE_BUTTON,
+                className="btn btn-outline-primary me-2",
+                **{"data-shortcut": "a"},
+            ),
+            html.Button(
+                ["Clear", html.Kbd("Esc", className="ms-2")],
+                id=ids.LABEL_CLEAR_BUTTON,
+                className="btn btn-outline-primary me-4",
+                **{"data-shortcut": "escape"},
+            ),
+            html.Button(
+                ["‹ Prev", html.Kbd("←", className="ms-2")],
+                id=ids.LABEL_PREV_BUTTON,
+                className="btn btn-light me-1",
+                **{"data-shortcut": "arrowleft"},
+            ),
+            html.Button(
+                ["Next ›", html.Kbd("→", className="ms-2")],
+                id=ids.LABEL_NEXT_BUTTON,
+                className="btn btn-light me-3",
+                **{"data-shortcut": "arrowright"},
+            ),
             html.Span(id=ids.LABEL_COUNT, className="text-muted"),
         ],
         className="d-flex align-items-center flex-wrap mb-2",
@@ -68,8 +98,10 @@ def layout(labels: Sequence[str]) -> html.Div:
                     dbc.Col(html.Div(id=ids.LABEL_DETAIL, className="sl-detail"), md=3),
                 ]
             ),
-            html.P("Click thumbnails to select (click again to deselect); keys work anywhere outside text fields.",
-                   className="small text-muted mt-2"),
+            html.P(
+                "Click thumbnails to select (click again to deselect); keys work anywhere outside text fields.",
+                className="small text-muted mt-2",
+            ),
             dcc.Store(id=ids.LABEL_PAGE_STORE, data=0),
             dcc.Store(id=ids.LABEL_PAGE_IDS_STORE, data=[]),
             dcc.Store(id=ids.LABEL_SELECTION_STORE, data=[]),
@@ -85,8 +117,10 @@ def card(image_id: int, thumb_url: str, caption: str, label: str | None, selecte
         [
             html.Img(src=thumb_url, alt=f"image {image_id}"),
             html.Div(
-                [html.Span(caption, className="sl-caption"),
-                 dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1")],
+                [
+                    html.Span(caption, className="sl-caption"),
+                    dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1"),
+                ],
                 className="d-flex justify-content-between align-items-center",
             ),
         ],
@@ -104,25 +138,45 @@ def card_class(selected: bool) -> str:
 def detail(image: dict, thumb_url: str, history: list[dict]) -> html.Div:
     """The focused image: larger, with its facts and its label history (newest first)."""
     facts = [
-        ("id", image["id"]), ("source", image["source"]), ("pattern", image.get("pattern") or "—"),
+        ("id", image["id"]),
+        ("source", image["source"]),
+        ("pattern", image.get("pattern") or "—"),
         ("size", f"{image['height']}×{image['width']} {image['dtype']}"),
-        ("masked", f"{100 * image['masked_fraction']:.1f} %"), ("from", image["original_name"]),
+        ("masked", f"{100 * image['masked_fraction']:.1f} %"),
+        ("from", image["original_name"]),
     ]
     for key in ("prompt", "seed", "run_id", "round"):
         if image.get(key) is not None:
             facts.append((key, image[key]))
-    rows = [html.Tr([html.Td(ev["at"]), html.Td(ev["label"] or "(cleared)"), html.Td(ev["annotator"]),
-                     html.Td(ev["origin"] + (" · undo" if ev["undo"] else ""))]) for ev in reversed(history)]
+    rows = [
+        html.Tr(
+            [
+                html.Td(ev["at"]),
+                html.Td(ev["label"] or "(cleared)"),
+                html.Td(ev["annotator"]),
+                html.Td(ev["origin"] + (" · undo" if ev["undo"] else "")),
+            ]
+        )
+        for ev in reversed(history)
+    ]
     return html.Div(
         [
             html.Img(src=thumb_url, className="mb-2 sl-detail-img", alt=f"image {image['id']}"),
             html.P(image.get("description") or "", className="small"),
-            html.Dl([x for k, v in facts for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
-                    className="small sl-facts"),
+            html.Dl(
+                [x for k, v in facts for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
+                className="small sl-facts",
+            ),
             html.H6("Label history"),
-            dbc.Table([html.Thead(html.Tr([html.Th("time (UTC)"), html.Th("label"), html.Th("by"), html.Th("")])),
-                       html.Tbody(rows or [html.Tr(html.Td("no labels yet", colSpan=4))])],
-                      size="sm", className="small", id=ids.LABEL_HISTORY_TABLE),
+            dbc.Table(
+                [
+                    html.Thead(html.Tr([html.Th("time (UTC)"), html.Th("label"), html.Th("by"), html.Th("")])),
+                    html.Tbody(rows or [html.Tr(html.Td("no labels yet", colSpan=4))]),
+                ],
+                size="sm",
+                className="small",
+                id=ids.LABEL_HISTORY_TABLE,
+            ),
         ]
     )
 

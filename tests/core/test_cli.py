@@ -21,7 +21,7 @@ def test_every_realdata_frame_imports(tmp_path, capsys, realdata, manifest):
     result, err = _last_json(capsys)
     assert rc == 0, err
     assert result["failed"] == 0 and len(result["files"]) == len(manifest)
-    for entry, report in zip(manifest, result["files"]):
+    for entry, report in zip(manifest, result["files"], strict=True):
         assert report["error"] is None and report["imported"] + report["duplicates"] >= 1, entry["file"]
         frames = entry["shape"][0] if len(entry["shape"]) == 3 else 1
         assert report["imported"] + report["duplicates"] == frames, entry["file"]
@@ -40,8 +40,18 @@ def test_every_realdata_frame_imports(tmp_path, capsys, realdata, manifest):
 
 def test_bad_folder_imports_good_files_and_names_each_bad_one(tmp_path, capsys):
     bad = make_bad_folder(tmp_path / "mixed")
-    rc = main(["import", str(tmp_path / "mixed"), "--workspace", str(tmp_path / "ws"), "--json", "--quiet",
-               "--max-pixels", "10000"])
+    rc = main(
+        [
+            "import",
+            str(tmp_path / "mixed"),
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--json",
+            "--quiet",
+            "--max-pixels",
+            "10000",
+        ]
+    )
     result, err = _last_json(capsys)
     assert rc == 2  # something failed: non-zero, but the good files are in
     assert result["imported"] == 2 and result["failed"] == len(bad)
@@ -55,15 +65,33 @@ def test_bad_folder_imports_good_files_and_names_each_bad_one(tmp_path, capsys):
 
 
 def test_simulate_import_label_export_roundtrip(tmp_path, capsys):
-    rc = main(["simulate", "rings", "-n", "4", "--out", str(tmp_path / "sim"), "--size", "64", "--seed", "3",
-               "--artifacts", "random", "--json", "--quiet"])
+    rc = main(
+        [
+            "simulate",
+            "rings",
+            "-n",
+            "4",
+            "--out",
+            str(tmp_path / "sim"),
+            "--size",
+            "64",
+            "--seed",
+            "3",
+            "--artifacts",
+            "random",
+            "--json",
+            "--quiet",
+        ]
+    )
     sim, _ = _last_json(capsys)
     assert rc == 0 and sim["n"] == 4 and "none" not in sim["artifacts"]
     main(["simulate", "speckle", "-n", "2", "--out", str(tmp_path / "speckle"), "--json", "--quiet"])
     _last_json(capsys)
     ws_dir = str(tmp_path / "ws")
-    assert main(["import", str(tmp_path / "sim"), "--workspace", ws_dir, "--source", "generated", "--json",
-                 "--quiet"]) == 0
+    assert (
+        main(["import", str(tmp_path / "sim"), "--workspace", ws_dir, "--source", "generated", "--json", "--quiet"])
+        == 0
+    )
     imp, _ = _last_json(capsys)
     assert imp["imported"] == 4
     from core.config import Settings
@@ -88,8 +116,18 @@ def test_simulate_import_label_export_roundtrip(tmp_path, capsys):
 def test_speckle_imports_with_disk_count_label(tmp_path, capsys):
     main(["simulate", "speckle", "-n", "3", "--out", str(tmp_path / "sp"), "--seed", "1", "--json", "--quiet"])
     _last_json(capsys)
-    main(["import", str(tmp_path / "sp"), "--workspace", str(tmp_path / "ws"), "--source", "simulated", "--json",
-          "--quiet"])
+    main(
+        [
+            "import",
+            str(tmp_path / "sp"),
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--source",
+            "simulated",
+            "--json",
+            "--quiet",
+        ]
+    )
     res, _ = _last_json(capsys)
     assert res["imported"] == 3
     from core.config import Settings

@@ -96,8 +96,13 @@ def test_npy_stack_and_hexrd_frame_cache(tmp_path):
     assert len(list(read_frames(tmp_path / "s.npy"))) == 2
     dense = np.zeros((30, 40), np.uint16)
     dense[[1, 5, 7], [2, 3, 39]] = [10, 20, 30]
-    np.savez(tmp_path / "fc.npz", shape=np.array([30, 40]), nframes=np.array(1), dtype=np.array("uint16"),
-             **{"0_row": np.array([1, 5, 7]), "0_col": np.array([2, 3, 39]), "0_data": np.array([10, 20, 30])})
+    np.savez(
+        tmp_path / "fc.npz",
+        shape=np.array([30, 40]),
+        nframes=np.array(1),
+        dtype=np.array("uint16"),
+        **{"0_row": np.array([1, 5, 7]), "0_col": np.array([2, 3, 39]), "0_data": np.array([10, 20, 30])},
+    )
     assert np.array_equal(_one(tmp_path / "fc.npz").data, dense)
 
 

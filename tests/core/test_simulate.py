@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from core.simulate import (
-    ALL_ARTIFACTS, ARTIFACTS, CALIBRANTS, frame_record, place_disks, ring_radii_px, simulate_frame,
-    simulate_speckle, speckle_intensity,
+    ALL_ARTIFACTS,
+    ARTIFACTS,
+    CALIBRANTS,
+    frame_record,
+    place_disks,
+    ring_radii_px,
+    simulate_frame,
+    simulate_speckle,
+    speckle_intensity,
 )
 
 
@@ -38,7 +45,8 @@ def test_rings_sit_at_the_predicted_radii():
     r = np.hypot(xx - cx, yy - cy)
     valid = f.counts >= 0
     profile = np.bincount(r[valid].astype(int), weights=f.counts[valid]) / np.maximum(
-        np.bincount(r[valid].astype(int)), 1)
+        np.bincount(r[valid].astype(int)), 1
+    )
     r1 = f.params["ring_radii_px"][0]
     window = slice(int(r1) - 6, int(r1) + 7)
     assert abs(np.argmax(profile[window]) + int(r1) - 6 - r1) <= 1.5
@@ -64,8 +72,7 @@ def test_every_artifact_type_is_recorded_and_changes_the_frame():
             clean, _ = frame_record(pattern, 5, 0, 96, None)
             assert row["truth"] == {"artifact": kind, "realistic": False}
             assert not np.array_equal(arr, clean), (pattern, kind)
-    assert set(ALL_ARTIFACTS) >= {"broken_rings", "off_centre_rings", "bent_gaps", "texture_patch",
-                                  "asymmetric_peaks"}
+    assert set(ALL_ARTIFACTS) >= {"broken_rings", "off_centre_rings", "bent_gaps", "texture_patch", "asymmetric_peaks"}
     with pytest.raises(ValueError, match="does not apply"):
         simulate_frame("background", np.random.default_rng(0), artifact="broken_rings")
 
@@ -93,7 +100,7 @@ def test_speckle_intensity_is_the_disk_fourier_transform():
     xs = np.arange(0, 2000, 1.0) + 0.5
     xx, yy = np.meshgrid(xs, xs)
     inside = np.zeros_like(xx, dtype=bool)
-    for r, (cx, cy) in zip(radii, centres):
+    for r, (cx, cy) in zip(radii, centres, strict=True):
         inside |= (xx - cx) ** 2 + (yy - cy) ** 2 < r * r
     amp = np.sum(np.exp(-1j * (k[0] * xx[inside] + k[1] * yy[inside])))
     assert inten[128 - 5, 128 + 3] == pytest.approx(abs(amp) ** 2, rel=0.02)

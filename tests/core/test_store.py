@@ -11,8 +11,12 @@ from core.store import SCHEMA_VERSION, UNLABELED, ImageFilter, Store
 
 
 def _images(store: Store, n: int, source: str = "generated") -> list[int]:
-    return [store.add_image(sha256=f"{i:064x}", path=f"p{i}", original_name=f"f{i}", source=source,
-                            height=8, width=8, dtype="int32") for i in range(n)]
+    return [
+        store.add_image(
+            sha256=f"{i:064x}", path=f"p{i}", original_name=f"f{i}", source=source, height=8, width=8, dtype="int32"
+        )
+        for i in range(n)
+    ]
 
 
 def test_latest_human_label_wins_and_model_never_overwrites(tmp_path):

@@ -1,0 +1,63 @@
+# scatterloop: two commands on a fresh machine.
+#   make demo   create .venv, install, build a demo workspace, serve http://127.0.0.1:8050
+#   make test   install what the tests need (Debian chromium + chromium-driver included) and run the suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WORKSPACE ?= demo-workspace
+PORT ?= 8050
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" -ne 0 ] && echo sudo)
+
+.PHONY: install install-test browser demo serve test lint format bench montage docker clean
+
+$(VENV)/.installed-app: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[server]'
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-app
+	$(BIN)/pip install -q -e '.[server,test]'
+	touch $@
+
+install: $(VENV)/.installed-app
+install-test: $(VENV)/.installed-test
+
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	  echo "chromium: $$(chromium --version 2>/dev/null | head -1)"; \
+	else \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+demo: install
+	$(BIN)/scatterloop demo --workspace $(WORKSPACE) --port $(PORT)
+
+serve: install
+	$(BIN)/scatterloop serve --workspace $(WORKSPACE) --port $(PORT)
+
+test: install-test browser
+	$(BIN)/ruff check core dashboard callbacks tests scripts
+	$(BIN)/ruff format --check core dashboard callbacks tests scripts
+	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+lint: install-test
+	$(BIN)/ruff check core dashboard callbacks tests scripts
+
+format: install-test
+	$(BIN)/ruff format core dashboard callbacks tests scripts
+	$(BIN)/ruff check --fix core dashboard callbacks tests scripts
+
+bench: install
+	$(BIN)/scatterloop bench simulate --json
+	$(BIN)/scatterloop bench import --json
+
+montage: install
+	$(BIN)/python scripts/montage.py --out docs/montage.png
+
+docker:
+	docker build -t scatterloop .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
