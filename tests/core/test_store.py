@@ -99,8 +99,7 @@ def _label_many(url: str, ids: list[int], annotator: str) -> None:
     store = Store(url)
     for i in ids:
         store.add_labels([i], "realistic" if i % 2 else "fake", annotator)
-        store.current_labels([i])
-    store.undo_last(annotator)
+        store.current_labels([i])  # interleave reads with the other process's writes
     store.dispose()
 
 
@@ -115,12 +114,13 @@ def test_two_processes_labelling_at_once_lose_nothing(tmp_path):
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
-    # 150 labels each, plus one undo event each
-    assert store.count_events("human") == 2 * 150 + 2
     with store.session() as s:
         from sqlalchemy import func, select
 
         from core.store import LabelEvent
 
         per = dict(s.execute(select(LabelEvent.annotator, func.count()).group_by(LabelEvent.annotator)).all())
-    assert per == {"ada": 151, "bob": 151}
+        pairs = s.execute(select(LabelEvent.image_id, LabelEvent.annotator)).all()
+    assert per == {"ada": 150, "bob": 150}  # every event of both writers is there
+    assert len(set(pairs)) == 300  # one per image per annotator, none duplicated
+    assert len(store.current_labels()) == 150
