@@ -22,6 +22,16 @@ def label_color(label: str | None) -> str:
     return {"realistic": "success", "fake": "danger", None: "secondary"}.get(label, "info")
 
 
+def shortcut_button(text: str, shown: str, keys: str, component_id, classes: str) -> html.Button:
+    """A button with its key shown; assets/keyboard.js clicks it when one of `keys` is pressed."""
+    return html.Button(
+        [text, html.Kbd(shown, className="ms-2")],
+        id=component_id,
+        className=f"btn {classes}",
+        **{"data-shortcut": keys},
+    )
+
+
 def layout(labels: Sequence[str]) -> html.Div:
     filters = dbc.Row(
         [
@@ -42,47 +52,17 @@ def layout(labels: Sequence[str]) -> html.Div:
     )
     keys = shortcut_keys(labels)
     buttons = [
-        html.Button(
-            [lab, html.Kbd(k.split()[0], className="ms-2")],
-            id=ids.label_button(lab),
-            className=f"btn btn-{label_color(lab)} me-2",
-            **{"data-shortcut": k},
-        )
+        shortcut_button(lab, k.split()[0], k, ids.label_button(lab), f"btn-{label_color(lab)} me-2")
         for lab, k in zip(labels, keys, strict=True)
     ]
     actions = html.Div(
         [
             *buttons,
-            html.Button(
-                ["Undo", html.Kbd("u", className="ms-2")],
-                id=ids.LABEL_UNDO_BUTTON,
-                className="btn btn-outline-secondary me-2",
-                **{"data-shortcut": "u ctrl+z"},
-            ),
-            html.Button(
-                ["Select page", html.Kbd("a", className="ms-2")],
-                id=ids.LABEL_SELECT_PAGE_BUTTON,
-                className="btn btn-outline-primary me-2",
-                **{"data-shortcut": "a"},
-            ),
-            html.Button(
-                ["Clear", html.Kbd("Esc", className="ms-2")],
-                id=ids.LABEL_CLEAR_BUTTON,
-                className="btn btn-outline-primary me-4",
-                **{"data-shortcut": "escape"},
-            ),
-            html.Button(
-                ["‹ Prev", html.Kbd("←", className="ms-2")],
-                id=ids.LABEL_PREV_BUTTON,
-                className="btn btn-light me-1",
-                **{"data-shortcut": "arrowleft"},
-            ),
-            html.Button(
-                ["Next ›", html.Kbd("→", className="ms-2")],
-                id=ids.LABEL_NEXT_BUTTON,
-                className="btn btn-light me-3",
-                **{"data-shortcut": "arrowright"},
-            ),
+            shortcut_button("Undo", "u", "u ctrl+z", ids.LABEL_UNDO_BUTTON, "btn-outline-secondary me-2"),
+            shortcut_button("Select page", "a", "a", ids.LABEL_SELECT_PAGE_BUTTON, "btn-outline-primary me-2"),
+            shortcut_button("Clear", "Esc", "escape", ids.LABEL_CLEAR_BUTTON, "btn-outline-primary me-4"),
+            shortcut_button("‹ Prev", "←", "arrowleft", ids.LABEL_PREV_BUTTON, "btn-light me-1"),
+            shortcut_button("Next ›", "→", "arrowright", ids.LABEL_NEXT_BUTTON, "btn-light me-3"),
             html.Span(id=ids.LABEL_COUNT, className="text-muted"),
         ],
         className="d-flex align-items-center flex-wrap mb-2",
