@@ -39,7 +39,7 @@ serve: install
 test: install-test browser
 	$(BIN)/ruff check core dashboard callbacks tests scripts
 	$(BIN)/ruff format --check core dashboard callbacks tests scripts
-	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	@scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider -rs; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 lint: install-test

@@ -98,3 +98,17 @@ def test_jobs_tab_lists_runs(dash_duo, small_workspace):
                 link.click()
         dash_duo.driver.save_screenshot(str(SCREENSHOTS / f"{name.lower()}-tab.png"))
     assert dash_duo.get_logs() == []
+
+
+def test_annotator_name_is_remembered_by_the_browser(dash_duo, small_workspace):
+    app = create_app(small_workspace.settings)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _set_annotator(dash_duo, "grace")
+    _wait(
+        dash_duo, lambda: dash_duo.driver.execute_script("return JSON.stringify(window.localStorage)").count("grace")
+    )
+    dash_duo.driver.refresh()
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _wait(dash_duo, lambda: dash_duo.find_element(_css_id(ids.ANNOTATOR_INPUT)).get_attribute("value") == "grace")
+    assert dash_duo.get_logs() == []

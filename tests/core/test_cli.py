@@ -154,3 +154,48 @@ def test_bench_commands_print_json(capsys):
     assert main(["bench", "import", "--n", "6", "--size", "64", "--json"]) == 0
     imp, _ = _last_json(capsys)
     assert imp["imported"] == 6 and imp["images_per_s"] > 0 and imp["baseline_bare_read_images_per_s"] > 0
+
+
+def test_csv_manifest_and_metadata_option(tmp_path, capsys):
+    import tifffile
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(3):
+        tifffile.imwrite(folder / f"f{i}.tif", np.full((16, 16), i + 1, np.int32))
+    (folder / "labels.csv").write_text(
+        "file_name,text,pattern,label,seed\nf0.tif,rings at 12 keV,rings,realistic,7\nf1.tif,peaks,peaks,fake,\n"
+    )
+    rc = main(["import", str(folder / "labels.csv"), "--workspace", str(tmp_path / "ws"), "--json", "--quiet"])
+    res, _ = _last_json(capsys)
+    assert rc == 0 and res["imported"] == 2  # a manifest imports the files it lists
+    rc = main(
+        [
+            "import",
+            str(folder / "f2.tif"),
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--json",
+            "--quiet",
+            "--metadata",
+            str(folder / "labels.csv"),
+        ]
+    )
+    assert rc == 0 and _last_json(capsys)[0]["imported"] == 1
+    from core.config import Settings
+    from core.workspace import Workspace
+
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    imgs = {img.original_name.rsplit("/", 1)[-1]: img for img, _ in ws.store.list_images()}
+    assert imgs["f0.tif"].description == "rings at 12 keV" and imgs["f0.tif"].seed == 7
+    assert imgs["f1.tif"].pattern == "peaks" and imgs["f2.tif"].pattern is None
+    labels = ws.store.current_labels()
+    assert labels[imgs["f0.tif"].id].label == "realistic" and labels[imgs["f1.tif"].id].label == "fake"
+    assert labels[imgs["f0.tif"].id].annotator == "import"
+
+
+def test_manifest_errors_name_file_and_line(tmp_path, capsys):
+    (tmp_path / "metadata.jsonl").write_text('{"file_name": "a.tif"}\nnot json\n')
+    rc = main(["import", str(tmp_path / "metadata.jsonl"), "--workspace", str(tmp_path / "ws"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "metadata.jsonl:2" in err[0]

@@ -9,6 +9,32 @@ import pytest
 
 from core.store import SCHEMA_VERSION, UNLABELED, ImageFilter, Store
 
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path):
+    """A fresh empty database: SQLite in tmp, or a new PostgreSQL database when a test server is given."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'db.sqlite'}"
+        return
+    import os
+    import uuid
+
+    base = os.environ.get("SCATTERLOOP_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("no PostgreSQL test server (make test starts one through scripts/with-postgres.sh)")
+    from sqlalchemy import create_engine, text
+
+    name = "sl_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield base.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
 
 def _images(store: Store, n: int, source: str = "generated") -> list[int]:
     return [
@@ -19,8 +45,8 @@ def _images(store: Store, n: int, source: str = "generated") -> list[int]:
     ]
 
 
-def test_latest_human_label_wins_and_model_never_overwrites(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_latest_human_label_wins_and_model_never_overwrites(store_url):
+    store = Store(store_url)
     a, b = _images(store, 2)
     store.add_labels([a], "fake", "ada")
     store.add_labels([a], "realistic", "bob")
@@ -33,8 +59,8 @@ def test_latest_human_label_wins_and_model_never_overwrites(tmp_path):
     assert store.count_images(ImageFilter(label="realistic")) == 1
 
 
-def test_undo_appends_and_restores_previous_labels(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_undo_appends_and_restores_previous_labels(store_url):
+    store = Store(store_url)
     a, b, c = _images(store, 3)
     store.add_labels([a], "fake", "ada")
     store.add_labels([a, b, c], "realistic", "ada")  # one bulk action
@@ -51,8 +77,8 @@ def test_undo_appends_and_restores_previous_labels(tmp_path):
     assert store.undo_last("ada") == 0
 
 
-def test_annotator_required_and_origin_checked(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_annotator_required_and_origin_checked(store_url):
+    store = Store(store_url)
     (a,) = _images(store, 1)
     with pytest.raises(ValueError, match="annotator"):
         store.add_labels([a], "fake", "  ")
@@ -103,8 +129,8 @@ def _label_many(url: str, ids: list[int], annotator: str) -> None:
     store.dispose()
 
 
-def test_two_processes_labelling_at_once_lose_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+def test_two_processes_labelling_at_once_lose_nothing(store_url):
+    url = store_url
     store = Store(url)
     ids = _images(store, 150)
     ctx = mp.get_context("spawn")
@@ -124,3 +150,4 @@ def test_two_processes_labelling_at_once_lose_nothing(tmp_path):
     assert per == {"ada": 150, "bob": 150}  # every event of both writers is there
     assert len(set(pairs)) == 300  # one per image per annotator, none duplicated
     assert len(store.current_labels()) == 150
+    store.dispose()
