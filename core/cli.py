@@ -217,6 +217,30 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def cmd_polar(args) -> int:
+    import time
+
+    from .io import read_frame
+    from .polar import analyse
+
+    t0 = time.perf_counter()
+    frame = read_frame(args.image, index=args.frame, dataset=args.dataset)
+    t1 = time.perf_counter()
+    res = analyse(frame.data, frame.mask, poni=args.poni)
+    payload = {
+        "command": "polar",
+        "image": str(args.image),
+        "frame": args.frame,
+        "centre_x": round(res.centre_x, 3),
+        "centre_y": round(res.centre_y, 3),
+        "score": round(res.score, 4),
+        "source": res.source,
+        "timings": {"read_s": round(t1 - t0, 4), **res.timings},
+    }
+    _emit(args, payload, f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}), symmetry {res.score:.3f}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import BENCHES
 
@@ -276,6 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--round", type=int, default=None)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
+    p.add_argument("image")
+    p.add_argument("--poni", default=None, help="a pyFAI .poni file: its centre is used instead of the search")
+    p.add_argument("--frame", type=int, default=0)
+    p.add_argument("--dataset", default=None)
+    p.set_defaults(func=cmd_polar)
 
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
     p.add_argument("name", choices=("simulate", "import"))

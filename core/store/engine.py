@@ -58,8 +58,12 @@ def upgrade(engine: Engine) -> int:
         found = 1  # version 1 predates the meta table's version row
     if found > SCHEMA_VERSION:
         raise ValueError(f"workspace schema version {found} is newer than this scatterloop ({SCHEMA_VERSION})")
+    if found == SCHEMA_VERSION:
+        return found  # nothing to do: opening a current workspace writes nothing
     Base.metadata.create_all(engine)
     with engine.connect().execution_options(immediate=True) as conn:
+        if engine.dialect.name == "postgresql":  # one upgrader at a time (SQLite: BEGIN IMMEDIATE does this)
+            conn.execute(text("LOCK TABLE meta IN EXCLUSIVE MODE"))
         for table in Base.metadata.sorted_tables:
             if table.name not in existing:
                 continue
