@@ -36,6 +36,18 @@ def register(app, services: Services) -> None:
         resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return resp
 
+    @server.route("/media/polar/<name>")
+    def media_polar(name: str):
+        if not _SHA.match(name):
+            abort(404)
+        return send_from_directory(ws.cache / "polar", name, max_age=86400)
+
+    @server.route("/media/recon/<int:run_id>/<name>")
+    def media_recon(run_id: int, name: str):
+        if not _SHA.match(name):
+            abort(404)
+        return send_from_directory(ws.cache / "recon" / str(run_id), name, max_age=86400)
+
     @server.route("/media/files/<folder>/<path:rest>")
     def media_file(folder: str, rest: str):
         if folder not in SERVED_FOLDERS:

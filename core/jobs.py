@@ -66,8 +66,20 @@ def run_job(
             store.update_run(run_id, progress=(done / total if total else 0.0), message=message)
         progress(done, total, message)
 
+    checked = [0.0, False]
+
+    def _should_stop() -> bool:
+        """The caller's stop signal, or a cancel requested through the store (checked at most twice a second)."""
+        if should_stop():
+            return True
+        now = time.monotonic()
+        if now - checked[0] >= 0.5:
+            checked[0] = now
+            checked[1] = store.cancel_requested(run_id)
+        return checked[1]
+
     try:
-        result = fn(run_id=run_id, progress=_progress, should_stop=should_stop)
+        result = fn(run_id=run_id, progress=_progress, should_stop=_should_stop)
     except Cancelled:
         store.update_run(run_id, status="cancelled", finished_at=utcnow(), message="cancelled")
         log.info("run %d (%s) cancelled", run_id, kind)

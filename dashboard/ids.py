@@ -28,6 +28,34 @@ LABEL_VERSION_STORE = "label-version-store"
 LABEL_DETAIL = "label-detail"
 LABEL_HISTORY_TABLE = "label-history-table"
 
+# Explore view
+EXPLORE_GRAPH = "explore-graph"
+EXPLORE_TOOLTIP = "explore-tooltip"
+EXPLORE_COLOUR_SELECT = "explore-colour-select"
+EXPLORE_DIMS_RADIO = "explore-dims-radio"
+EXPLORE_METHOD_RADIO = "explore-method-radio"
+EXPLORE_SEED_INPUT = "explore-seed-input"
+EXPLORE_EPOCHS_INPUT = "explore-epochs-input"
+EXPLORE_BUILD_BUTTON = "explore-build-button"
+EXPLORE_RELAYOUT_BUTTON = "explore-relayout-button"
+EXPLORE_PLACE_BUTTON = "explore-place-button"
+EXPLORE_CANCEL_BUTTON = "explore-cancel-button"
+EXPLORE_PROGRESS = "explore-progress"
+EXPLORE_JOB_STATUS = "explore-job-status"
+EXPLORE_RUN_STORE = "explore-run-store"
+EXPLORE_VERSION_STORE = "explore-version-store"
+EXPLORE_SELECTION_STORE = "explore-selection-store"
+EXPLORE_GALLERY = "explore-gallery"
+EXPLORE_GALLERY_COUNT = "explore-gallery-count"
+EXPLORE_GALLERY_PAGE_STORE = "explore-gallery-page-store"
+EXPLORE_GALLERY_PREV_BUTTON = "explore-gallery-prev-button"
+EXPLORE_GALLERY_NEXT_BUTTON = "explore-gallery-next-button"
+EXPLORE_UNDO_BUTTON = "explore-undo-button"
+EXPLORE_STATUS = "explore-status"
+EXPLORE_DETAIL = "explore-detail"
+EXPLORE_PROFILE_GRAPH = "explore-profile-graph"
+EXPLORE_POLAR_TEXT = "explore-polar-text"
+
 # Jobs view
 JOBS_TABLE = "jobs-table"
 JOBS_INTERVAL = "jobs-interval"
@@ -45,3 +73,11 @@ def label_button(label: str) -> dict:
 
 LABEL_CARD_ALL = {"type": "label-card", "index": ALL}
 LABEL_BUTTON_ALL = {"type": "label-apply-button", "label": ALL}
+
+
+def explore_label_button(label: str) -> dict:
+    """Id of the button that applies `label` to the whole map selection."""
+    return {"type": "explore-apply-button", "label": label}
+
+
+EXPLORE_BUTTON_ALL = {"type": "explore-apply-button", "label": ALL}

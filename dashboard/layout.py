@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .components import jobs_view, label_view, placeholder
+from .components import explore_view, jobs_view, label_view, placeholder
 
 
 def build(labels: Sequence[str], workspace_name: str) -> html.Div:
@@ -42,15 +42,7 @@ def build(labels: Sequence[str], workspace_name: str) -> html.Div:
     )
     tabs = dbc.Tabs(
         [
-            dbc.Tab(
-                placeholder.layout(
-                    "Explore",
-                    "A map of every image (autoencoder latents projected with UMAP), coloured by source, label "
-                    "and round, with the polar warp of the image you click and relabelling of lasso selections.",
-                ),
-                label="Explore",
-                tab_id="explore",
-            ),
+            dbc.Tab(explore_view.layout(labels), label="Explore", tab_id="explore"),
             dbc.Tab(label_view.layout(labels), label="Label", tab_id="label"),
             dbc.Tab(
                 placeholder.layout(

@@ -1,6 +1,6 @@
 """Workspace store: SQLAlchemy models and the only code that writes labels, runs and artifacts."""
 
-from .models import SCHEMA_VERSION, SOURCES, Artifact, Image, LabelEvent, Round, Run
+from .models import SCHEMA_VERSION, SOURCES, Artifact, Image, ImageMetric, LabelEvent, MapPoint, Round, Run
 from .store import UNLABELED, ImageFilter, LabelState, Store
 
 __all__ = [
@@ -8,6 +8,8 @@ __all__ = [
     "SOURCES",
     "Artifact",
     "Image",
+    "ImageMetric",
+    "MapPoint",
     "LabelEvent",
     "Round",
     "Run",

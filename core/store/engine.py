@@ -58,7 +58,7 @@ def upgrade(engine: Engine) -> int:
         found = 1  # version 1 predates the meta table's version row
     if found > SCHEMA_VERSION:
         raise ValueError(f"workspace schema version {found} is newer than this scatterloop ({SCHEMA_VERSION})")
-    if found == SCHEMA_VERSION:
+    if found == SCHEMA_VERSION and not _missing(engine, existing):
         return found  # nothing to do: opening a current workspace writes nothing
     Base.metadata.create_all(engine)
     with engine.connect().execution_options(immediate=True) as conn:
@@ -82,6 +82,19 @@ def upgrade(engine: Engine) -> int:
     if found and found < SCHEMA_VERSION:
         log.info("schema upgraded from version %d to %d", found, SCHEMA_VERSION)
     return found
+
+
+def _missing(engine: Engine, existing: set[str]) -> list[str]:
+    """Tables and columns the models have and the database lacks (read-only)."""
+    insp = inspect(engine)
+    out = []
+    for table in Base.metadata.sorted_tables:
+        if table.name not in existing:
+            out.append(table.name)
+            continue
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        out += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
+    return out
 
 
 def _v2_group_old_events(conn) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SOURCES = ("experimental", "generated", "simulated")
 ORIGINS = ("human", "model")
 
@@ -99,6 +99,7 @@ class Run(Base):
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    cancel_requested: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)  # since v3
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -114,3 +115,32 @@ class Artifact(Base):
     path: Mapped[str] = mapped_column(Text)  # relative to the workspace
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MapPoint(Base):
+    """An image's position in a latent map (the map is the `embed` run that fitted it). Since v3.
+
+    `placed` points were added later with the fitted projection and did not shape the layout.
+    """
+
+    __tablename__ = "map_point"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), index=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("image.id"), index=True)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    x3: Mapped[float | None] = mapped_column(Float, nullable=True)
+    y3: Mapped[float | None] = mapped_column(Float, nullable=True)
+    z3: Mapped[float | None] = mapped_column(Float, nullable=True)
+    placed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ImageMetric(Base):
+    """A number computed for an image (symmetry score, ...), with the run that computed it. Since v3."""
+
+    __tablename__ = "image_metric"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("image.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[float] = mapped_column(Float)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), nullable=True)

@@ -17,7 +17,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from .engine import make_engine, upgrade
-from .models import ORIGINS, SOURCES, Artifact, Image, LabelEvent, Round, Run, utcnow
+from .models import ORIGINS, SOURCES, Artifact, Image, ImageMetric, LabelEvent, MapPoint, Round, Run, utcnow
 
 UNLABELED = "__unlabeled__"
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -85,8 +85,12 @@ class Store:
             return s.get(Image, image_id)
 
     def get_images(self, ids: Sequence[int]) -> list[Image]:
+        """Images by id, in the order asked (ids may be numpy integers)."""
+        ids = [int(i) for i in ids]
+        rows: dict[int, Image] = {}
         with self.session() as s:
-            rows = {i.id: i for i in s.scalars(select(Image).where(Image.id.in_(list(ids))))}
+            for start in range(0, len(ids), 5000):  # stay under the database's bound-parameter limit
+                rows.update({i.id: i for i in s.scalars(select(Image).where(Image.id.in_(ids[start : start + 5000])))})
         return [rows[i] for i in ids if i in rows]
 
     def _current_human(self):
@@ -141,7 +145,7 @@ class Store:
         """Latest human label of each image (images never labelled are absent)."""
         cur = self._current_human()
         q = select(cur)
-        ids = None if image_ids is None else list(image_ids)
+        ids = None if image_ids is None else [int(i) for i in image_ids]
         if ids is not None:
             q = q.where(cur.c.image_id.in_(ids))
         with self.session() as s:
@@ -298,6 +302,21 @@ class Store:
             for key, value in fields.items():
                 setattr(run, key, value)
 
+    def request_cancel(self, kinds: tuple[str, ...] | None = None) -> list[int]:
+        """Ask running (or queued) runs to stop at their next check; returns their ids."""
+        with self.session(write=True) as s:
+            q = select(Run).where(Run.status.in_(("queued", "running")))
+            if kinds:
+                q = q.where(Run.kind.in_(kinds))
+            runs = list(s.scalars(q))
+            for run in runs:
+                run.cancel_requested = True
+            return [r.id for r in runs]
+
+    def cancel_requested(self, run_id: int) -> bool:
+        with self.session() as s:
+            return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
     def get_run(self, run_id: int) -> Run | None:
         with self.session() as s:
             return s.get(Run, run_id)
@@ -321,3 +340,50 @@ class Store:
             q = q.where(Artifact.run_id == run_id)
         with self.session() as s:
             return list(s.scalars(q))
+
+    # ---------------------------------------------------------------- maps and metrics
+    def add_map_points(self, run_id: int, image_ids, xy, xyz=None, placed: bool = False) -> None:
+        rows = []
+        for k, image_id in enumerate(image_ids):
+            row = dict(run_id=run_id, image_id=int(image_id), x=float(xy[k][0]), y=float(xy[k][1]), placed=placed)
+            if xyz is not None:
+                row.update(x3=float(xyz[k][0]), y3=float(xyz[k][1]), z3=float(xyz[k][2]))
+            rows.append(row)
+        with self.session(write=True) as s:
+            if rows:
+                s.execute(MapPoint.__table__.insert(), rows)
+
+    def map_points(self, run_id: int) -> list[MapPoint]:
+        with self.session() as s:
+            return list(s.scalars(select(MapPoint).where(MapPoint.run_id == run_id).order_by(MapPoint.image_id)))
+
+    def latest_map_run(self) -> Run | None:
+        with self.session() as s:
+            return s.scalar(
+                select(Run).where(Run.kind == "embed", Run.status == "done").order_by(Run.id.desc()).limit(1)
+            )
+
+    def set_metrics(self, name: str, values: dict[int, float], run_id: int | None = None) -> None:
+        with self.session(write=True) as s:
+            s.execute(
+                ImageMetric.__table__.delete().where(ImageMetric.name == name, ImageMetric.image_id.in_(list(values)))
+            )
+            s.execute(
+                ImageMetric.__table__.insert(),
+                [dict(image_id=int(k), name=name, value=float(v), run_id=run_id) for k, v in values.items()],
+            )
+
+    def metrics(self, name: str) -> dict[int, float]:
+        with self.session() as s:
+            return dict(
+                s.execute(select(ImageMetric.image_id, ImageMetric.value).where(ImageMetric.name == name)).all()
+            )
+
+    def latest_model_confidence(self) -> dict[int, tuple[str | None, float | None]]:
+        """Latest model suggestion per image: (label, confidence)."""
+        latest = select(func.max(LabelEvent.id)).where(LabelEvent.origin == "model").group_by(LabelEvent.image_id)
+        with self.session() as s:
+            rows = s.execute(
+                select(LabelEvent.image_id, LabelEvent.label, LabelEvent.confidence).where(LabelEvent.id.in_(latest))
+            ).all()
+        return {r.image_id: (r.label, r.confidence) for r in rows}

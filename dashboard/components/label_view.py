@@ -128,6 +128,22 @@ def detail(image: dict, thumb_url: str, history: list[dict]) -> html.Div:
     for key in ("prompt", "seed", "run_id", "round"):
         if image.get(key) is not None:
             facts.append((key, image[key]))
+    return html.Div(
+        [
+            html.Img(src=thumb_url, className="mb-2 sl-detail-img", alt=f"image {image['id']}"),
+            html.P(image.get("description") or "", className="small"),
+            html.Dl(
+                [x for k, v in facts for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
+                className="small sl-facts",
+            ),
+            html.H6("Label history"),
+            history_table(history, ids.LABEL_HISTORY_TABLE),
+        ]
+    )
+
+
+def history_table(history: list[dict], table_id: str | None = None) -> dbc.Table:
+    """Label events of one image, newest first."""
     rows = [
         html.Tr(
             [
@@ -139,25 +155,15 @@ def detail(image: dict, thumb_url: str, history: list[dict]) -> html.Div:
         )
         for ev in reversed(history)
     ]
-    return html.Div(
+    extra = {"id": table_id} if table_id else {}
+    return dbc.Table(
         [
-            html.Img(src=thumb_url, className="mb-2 sl-detail-img", alt=f"image {image['id']}"),
-            html.P(image.get("description") or "", className="small"),
-            html.Dl(
-                [x for k, v in facts for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
-                className="small sl-facts",
-            ),
-            html.H6("Label history"),
-            dbc.Table(
-                [
-                    html.Thead(html.Tr([html.Th("time (UTC)"), html.Th("label"), html.Th("by"), html.Th("")])),
-                    html.Tbody(rows or [html.Tr(html.Td("no labels yet", colSpan=4))]),
-                ],
-                size="sm",
-                className="small",
-                id=ids.LABEL_HISTORY_TABLE,
-            ),
-        ]
+            html.Thead(html.Tr([html.Th("time (UTC)"), html.Th("label"), html.Th("by"), html.Th("")])),
+            html.Tbody(rows or [html.Tr(html.Td("no labels yet", colSpan=4))]),
+        ],
+        size="sm",
+        className="small",
+        **extra,
     )
 
 

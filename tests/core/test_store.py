@@ -151,3 +151,15 @@ def test_two_processes_labelling_at_once_lose_nothing(store_url):
     assert len(set(pairs)) == 300  # one per image per annotator, none duplicated
     assert len(store.current_labels()) == 150
     store.dispose()
+
+
+def test_a_column_added_without_a_version_bump_is_still_added(tmp_path):
+    path = tmp_path / "db.sqlite"
+    Store(f"sqlite:///{path}").dispose()
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE run DROP COLUMN cancel_requested")
+    con.commit()
+    con.close()
+    store = Store(f"sqlite:///{path}")
+    run_id = store.create_run("x", {})
+    assert store.cancel_requested(run_id) is False

@@ -1,0 +1,53 @@
+"""Model inputs: each image log-normalised to [-1, 1] at a square size, with its valid-pixel mask.
+
+Cached per image and size under `cache/inputs/<size>/<sha256>.npz`, so a second map of the same images
+reads small arrays instead of detector files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..io import model_normalise, resize
+from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..store import Image
+from ..workspace import Workspace
+
+
+def image_input(ws: Workspace, image: Image, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(x, valid) for one image: float32 [size, size] in [-1, 1] and a float32 valid-pixel fraction map."""
+    path = ws.cache / "inputs" / str(size) / f"{image.sha256}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return z["x"], z["valid"]
+    frame = ws.load_frame(image)
+    x = resize(
+        model_normalise(frame.data, frame.mask, mode="standardise" if image.pattern == "speckle" else "log"), size
+    )
+    valid = resize((~frame.mask).astype(np.float32), size)
+    if image.pattern == "speckle":
+        x = np.clip(x / 4.0, -1, 1)  # standardised speckle, squeezed into the autoencoder's output range
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x.astype(np.float32), valid=valid.astype(np.float32))
+    return x.astype(np.float32), valid.astype(np.float32)
+
+
+def load_inputs(
+    ws: Workspace,
+    images: Sequence[Image],
+    size: int,
+    *,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked inputs (N, 1, size, size) and valid maps (N, 1, size, size)."""
+    xs = np.zeros((len(images), 1, size, size), np.float32)
+    vs = np.zeros_like(xs)
+    for i, image in enumerate(images):
+        check_stop(should_stop)
+        xs[i, 0], vs[i, 0] = image_input(ws, image, size)
+        if i % 25 == 0 or i + 1 == len(images):
+            progress(i + 1, len(images), f"inputs {i + 1}/{len(images)}")
+    return xs, vs

@@ -1,0 +1,68 @@
+"""2-D/3-D maps of latents: UMAP (umap-learn) or PCA (scikit-learn, the fast fallback), and placement of new
+points into an existing map without moving the old ones.
+
+Placement follows UMAP's own transform initialisation: a new point lands at the membership-weighted mean of
+the map positions of its k nearest training latents (weights exp(-(d - rho) / sigma) with UMAP's rho and
+sigma), so nothing has to be pickled to place points later: the training latents and their coordinates,
+stored as arrays, are the whole fitted projection.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+Method = Literal["umap", "pca"]
+
+
+def fit_projection(
+    latents: np.ndarray,
+    method: Method = "umap",
+    dims: int = 2,
+    seed: int | None = None,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+) -> np.ndarray:
+    """Coordinates (N, dims) of the latents. A seed makes UMAP reproducible and single-threaded."""
+    if dims not in (2, 3):
+        raise ValueError(f"dims: expected 2 or 3, got {dims}")
+    z = (latents - latents.mean(0)) / (latents.std(0) + 1e-8)
+    if method == "pca" or len(z) <= dims + 2:
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=dims, random_state=seed or 0).fit_transform(z).astype(np.float32)
+    if method != "umap":
+        raise ValueError(f"method: expected 'umap' or 'pca', got {method!r}")
+    import umap
+
+    reducer = umap.UMAP(
+        n_components=dims,
+        n_neighbors=min(n_neighbors, len(z) - 1),
+        min_dist=min_dist,
+        random_state=seed,
+        init="pca" if len(z) > 4 * dims else "random",
+    )
+    return reducer.fit_transform(z).astype(np.float32)
+
+
+def standardiser(latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return latents.mean(0), latents.std(0) + 1e-8
+
+
+def place(new_latents: np.ndarray, train_latents: np.ndarray, train_coords: np.ndarray, k: int = 15) -> np.ndarray:
+    """Map positions for new latents, from the fitted map's training latents and coordinates."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if len(new_latents) == 0:
+        return np.zeros((0, train_coords.shape[1]), np.float32)
+    mean, std = standardiser(train_latents)
+    ref = (train_latents - mean) / std
+    q = (new_latents - mean) / std
+    k = min(k, len(ref))
+    dist, idx = NearestNeighbors(n_neighbors=k).fit(ref).kneighbors(q)
+    rho = dist[:, :1]
+    sigma = np.maximum(dist.mean(1, keepdims=True) - rho, 1e-6)
+    w = np.exp(-np.clip(dist - rho, 0, None) / sigma)
+    w /= w.sum(1, keepdims=True)
+    return np.einsum("nk,nkd->nd", w, train_coords[idx]).astype(np.float32)

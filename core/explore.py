@@ -1,0 +1,155 @@
+"""What the Explore view shows: every mapped image with the facts it can be coloured by.
+
+Groups follow the paper's Fig. 8: experimental, training (generated images in a round's training set),
+generated realistic, generated fake, unlabeled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .workspace import Workspace
+
+GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
+ColourBy = Literal["group", "label", "pattern", "round", "confidence", "symmetry"]
+
+
+@dataclass
+class MapTable:
+    run_id: int | None
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    xyz: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    placed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    columns: dict[str, list] = field(default_factory=dict)
+
+
+def training_ids(ws: Workspace) -> set[int]:
+    """Generated images that some round put in its training set (rounds record `training_image_ids`)."""
+    out: set[int] = set()
+    for rnd in ws.store.list_rounds():
+        out.update(int(i) for i in (rnd.details or {}).get("training_image_ids", []))
+    return out
+
+
+def group_of(source: str, label: str | None, in_training: bool) -> str:
+    if source == "experimental":
+        return "experimental"
+    if in_training:
+        return "training"
+    if label in ("realistic", "fake"):
+        return label
+    return "unlabeled"
+
+
+def map_table(ws: Workspace, run_id: int | None = None) -> MapTable:
+    """The latest (or given) map with group, label, pattern, round, model confidence and symmetry per point."""
+    run = ws.store.get_run(run_id) if run_id else ws.store.latest_map_run()
+    if run is None:
+        return MapTable(run_id=None)
+    points = ws.store.map_points(run.id)
+    ids = np.array([p.image_id for p in points], dtype=int)
+    images = {img.id: img for img in ws.store.get_images(list(ids))}
+    labels = ws.store.current_labels()  # all at once: an IN list of 100k ids would exceed SQL limits
+    suggestions = ws.store.latest_model_confidence()
+    symmetry = ws.store.metrics("symmetry")
+    train = training_ids(ws)
+    cols: dict[str, list] = {k: [] for k in ("group", "label", "pattern", "round", "confidence", "symmetry", "source")}
+    for i in ids:
+        img = images[int(i)]
+        lab = labels.get(int(i))
+        label = lab.label if lab else None
+        cols["group"].append(group_of(img.source, label, int(i) in train))
+        cols["label"].append(label or "unlabeled")
+        cols["pattern"].append(img.pattern or "unknown")
+        cols["round"].append(str(img.round) if img.round is not None else "none")
+        cols["confidence"].append(suggestions.get(int(i), (None, None))[1])
+        cols["symmetry"].append(symmetry.get(int(i)))
+        cols["source"].append(img.source)
+    xy = np.array([[p.x, p.y] for p in points]) if points else np.zeros((0, 2))
+    xyz = np.array([[p.x3, p.y3, p.z3] for p in points], dtype=float) if points else np.zeros((0, 3))
+    return MapTable(
+        run_id=run.id, ids=ids, xy=xy, xyz=xyz, placed=np.array([p.placed for p in points], bool), columns=cols
+    )
+
+
+def groups_for(ws: Workspace, image_ids: list[int]) -> dict[int, str]:
+    """Current group of some images (after a relabel), without rebuilding the whole table."""
+    images = {img.id: img for img in ws.store.get_images(image_ids)}
+    labels = ws.store.current_labels(image_ids)
+    train = training_ids(ws)
+    return {
+        i: group_of(images[i].source, labels[i].label if i in labels else None, i in train)
+        for i in image_ids
+        if i in images
+    }
+
+
+@dataclass
+class PolarView:
+    image_id: int
+    centre_x: float
+    centre_y: float
+    score: float
+    source: str
+    r: list[float]
+    intensity: list[float]
+    warp_png: str  # path relative to the workspace
+
+
+def polar_view(ws: Workspace, image_id: int) -> PolarView:
+    """Centre, symmetry score, I(r) and the polar-warp PNG of one image; cached by content hash."""
+    import json
+
+    from PIL import Image as PILImage
+
+    from .io import display_normalise
+    from .polar import analyse, radial_profile, warp
+
+    image = ws.store.get_image(image_id)
+    if image is None:
+        raise ValueError(f"image {image_id}: no such image")
+    folder = ws.cache / "polar"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta_path, png_path = folder / f"{image.sha256}.json", folder / f"{image.sha256}.png"
+    if meta_path.exists() and png_path.exists():
+        meta = json.loads(meta_path.read_text())
+    else:
+        frame = ws.load_frame(image)
+        res = analyse(frame.data, frame.mask)
+        r, prof = radial_profile(frame.data, (res.centre_x, res.centre_y), frame.mask, n_bins=256)
+        polar = warp(frame.data, (res.centre_x, res.centre_y), frame.mask, shape=(360, 256))
+        disp = display_normalise(np.nan_to_num(polar, nan=0.0), ~np.isfinite(polar), log=False)
+        PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(png_path)
+        meta = {
+            "centre_x": res.centre_x,
+            "centre_y": res.centre_y,
+            "score": res.score,
+            "source": res.source,
+            "r": [round(float(v), 2) for v in r],
+            "intensity": [None if not np.isfinite(v) else float(v) for v in prof],
+        }
+        meta_path.write_text(json.dumps(meta))
+        ws.store.set_metrics("symmetry", {image.id: res.score})
+    return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
+
+
+def reconstruction_png(ws: Workspace, run_id: int, image_id: int) -> str:
+    """The map autoencoder's reconstruction of an image as a PNG (relative path), cached per map and image."""
+    from PIL import Image as PILImage
+
+    from .embed import reconstruct_image
+
+    image = ws.store.get_image(image_id)
+    if image is None:
+        raise ValueError(f"image {image_id}: no such image")
+    path = ws.cache / "recon" / str(run_id) / f"{image.sha256}.png"
+    if not path.exists():
+        x, recon = reconstruct_image(ws, run_id, image_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        both = np.concatenate([x, recon], axis=1)
+        PILImage.fromarray(((np.clip(both, -1, 1) + 1) * 127.5).astype(np.uint8), mode="L").save(path)
+    return ws.relative(path)

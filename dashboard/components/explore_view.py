@@ -1,0 +1,251 @@
+"""The Explore tab: the latent map, its job controls, the clicked image's detail, and the selection gallery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from .. import ids
+from .label_view import label_color
+
+COLOUR_OPTIONS = [
+    {"label": "role (experimental / training / realistic / fake / unlabeled)", "value": "group"},
+    {"label": "human label", "value": "label"},
+    {"label": "pattern", "value": "pattern"},
+    {"label": "round", "value": "round"},
+    {"label": "model confidence", "value": "confidence"},
+    {"label": "symmetry score", "value": "symmetry"},
+]
+
+
+def layout(labels: Sequence[str]) -> html.Div:
+    controls = dbc.Row(
+        [
+            dbc.Col(
+                dcc.Dropdown(id=ids.EXPLORE_COLOUR_SELECT, options=COLOUR_OPTIONS, value="group", clearable=False),
+                md=4,
+            ),
+            dbc.Col(
+                dbc.RadioItems(
+                    id=ids.EXPLORE_DIMS_RADIO,
+                    options=[{"label": "2-D", "value": 2}, {"label": "3-D", "value": 3}],
+                    value=2,
+                    inline=True,
+                ),
+                md=2,
+                className="pt-2",
+            ),
+            dbc.Col(
+                dbc.RadioItems(
+                    id=ids.EXPLORE_METHOD_RADIO,
+                    options=[{"label": "UMAP", "value": "umap"}, {"label": "PCA (fast)", "value": "pca"}],
+                    value="umap",
+                    inline=True,
+                ),
+                md=2,
+                className="pt-2",
+            ),
+            dbc.Col(
+                dbc.InputGroup(
+                    [dbc.InputGroupText("seed"), dbc.Input(id=ids.EXPLORE_SEED_INPUT, type="number", value=0, min=0)],
+                    size="sm",
+                ),
+                md=2,
+            ),
+            dbc.Col(
+                dbc.InputGroup(
+                    [
+                        dbc.InputGroupText("epochs"),
+                        dbc.Input(id=ids.EXPLORE_EPOCHS_INPUT, type="number", value=60, min=1),
+                    ],
+                    size="sm",
+                ),
+                md=2,
+            ),
+        ],
+        className="g-2 mb-2",
+    )
+    jobs = html.Div(
+        [
+            dbc.Button("Build map", id=ids.EXPLORE_BUILD_BUTTON, color="primary", size="sm", className="me-2"),
+            dbc.Button(
+                "Place new images",
+                id=ids.EXPLORE_PLACE_BUTTON,
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="me-2",
+                title="Add images the map has not seen, without moving the others",
+            ),
+            dbc.Button(
+                "Re-layout",
+                id=ids.EXPLORE_RELAYOUT_BUTTON,
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="me-2",
+                title="Fit a new layout of everything (points will move)",
+            ),
+            dbc.Button(
+                "Cancel",
+                id=ids.EXPLORE_CANCEL_BUTTON,
+                color="danger",
+                outline=True,
+                size="sm",
+                className="me-3",
+                disabled=True,
+            ),
+            dbc.Progress(
+                id=ids.EXPLORE_PROGRESS,
+                value=0,
+                label="",
+                style={"width": "16rem", "height": "1.2rem"},
+                className="me-3",
+            ),
+            html.Span(id=ids.EXPLORE_JOB_STATUS, className="small text-muted"),
+            html.Span("A seed makes UMAP reproducible but single-threaded.", className="small text-muted ms-3"),
+        ],
+        className="d-flex align-items-center flex-wrap mb-2",
+    )
+    gallery_buttons = [
+        html.Button(
+            f"Label selection {lab}",
+            id=ids.explore_label_button(lab),
+            className=f"btn btn-sm btn-{label_color(lab)} me-2",
+        )
+        for lab in labels
+    ]
+    gallery = html.Div(
+        [
+            html.Div(
+                [
+                    html.Strong(id=ids.EXPLORE_GALLERY_COUNT, className="me-3"),
+                    *gallery_buttons,
+                    html.Button("Undo", id=ids.EXPLORE_UNDO_BUTTON, className="btn btn-sm btn-outline-secondary me-3"),
+                    html.Button("‹", id=ids.EXPLORE_GALLERY_PREV_BUTTON, className="btn btn-sm btn-light me-1"),
+                    html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light me-2"),
+                    html.Span(id=ids.EXPLORE_STATUS, className="small"),
+                ],
+                className="d-flex align-items-center flex-wrap mb-2",
+            ),
+            html.Div(id=ids.EXPLORE_GALLERY, className="sl-grid sl-gallery"),
+        ],
+        className="mt-2",
+    )
+    return html.Div(
+        [
+            controls,
+            jobs,
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dcc.Graph(id=ids.EXPLORE_GRAPH, clear_on_unhover=True, config={"displaylogo": False}),
+                            dcc.Tooltip(id=ids.EXPLORE_TOOLTIP),
+                        ],
+                        md=8,
+                    ),
+                    dbc.Col(html.Div(id=ids.EXPLORE_DETAIL, className="sl-detail"), md=4),
+                ]
+            ),
+            html.P(
+                "Lasso or box-select points to open them in the gallery; click a point for its detail.",
+                className="small text-muted",
+            ),
+            gallery,
+            dcc.Store(id=ids.EXPLORE_RUN_STORE),
+            dcc.Store(id=ids.EXPLORE_VERSION_STORE, data=0),
+            dcc.Store(id=ids.EXPLORE_SELECTION_STORE, data=[]),
+            dcc.Store(id=ids.EXPLORE_GALLERY_PAGE_STORE, data=0),
+        ]
+    )
+
+
+def tooltip(thumb_url: str, caption: str) -> html.Div:
+    return html.Div(
+        [html.Img(src=thumb_url, style={"width": "140px", "display": "block"}), html.Div(caption, className="small")],
+        style={"width": "140px"},
+    )
+
+
+def gallery_card(image_id: int, thumb_url: str, caption: str, label: str | None) -> html.Div:
+    return html.Div(
+        [
+            html.Img(src=thumb_url, alt=f"image {image_id}"),
+            html.Div(
+                [
+                    html.Span(caption, className="sl-caption"),
+                    dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1"),
+                ],
+                className="d-flex justify-content-between align-items-center",
+            ),
+        ],
+        className="sl-card",
+    )
+
+
+def detail(
+    image: dict, thumb_url: str, recon_url: str | None, polar_url: str, polar: dict, profile, history: list[dict]
+) -> html.Div:
+    """Image, autoencoder reconstruction, polar warp with I(r) and score, provenance and label history."""
+    from .label_view import history_table
+
+    prov = [
+        ("source", image["source"]),
+        ("pattern", image.get("pattern") or "—"),
+        ("run", image.get("run_id")),
+        ("prompt", image.get("prompt")),
+        ("seed", image.get("seed")),
+        ("round", image.get("round")),
+        ("from", image["original_name"]),
+    ]
+    prov += [(k, v) for k, v in (image.get("provenance") or {}).items() if k in ("backend", "checkpoint", "steps")]
+    pictures = [
+        html.Figure(
+            [
+                html.Img(src=thumb_url, className="sl-detail-img"),
+                html.Figcaption("image (log scale)", className="small text-muted"),
+            ]
+        )
+    ]
+    if recon_url:
+        pictures.append(
+            html.Figure(
+                [
+                    html.Img(src=recon_url, className="sl-detail-img"),
+                    html.Figcaption("autoencoder input | reconstruction", className="small text-muted"),
+                ]
+            )
+        )
+    pictures.append(
+        html.Figure(
+            [
+                html.Img(src=polar_url, className="sl-detail-img sl-polar"),
+                html.Figcaption("polar warp: azimuth 0-360° down, radius right", className="small text-muted"),
+            ]
+        )
+    )
+    return html.Div(
+        [
+            html.H6(f"Image {image['id']}"),
+            html.P(image.get("description") or "", className="small"),
+            html.Div(pictures, className="sl-detail-row"),
+            html.P(
+                [
+                    html.Strong(f"symmetry {polar['score']:.3f}"),
+                    f" · centre x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} ({polar['source']})",
+                ],
+                className="small",
+                id=ids.EXPLORE_POLAR_TEXT,
+            ),
+            dcc.Graph(figure=profile, id=ids.EXPLORE_PROFILE_GRAPH, config={"displayModeBar": False}),
+            html.Dl(
+                [x for k, v in prov if v is not None for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
+                className="small sl-facts",
+            ),
+            html.H6("Label history"),
+            history_table(history),
+        ]
+    )

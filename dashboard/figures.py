@@ -1,0 +1,131 @@
+"""Plotly figures. Plain data in, figures out: no store, no core."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+GROUP_COLOURS = {  # the paper's Fig. 8 roles
+    "experimental": "#1f77b4",
+    "training": "#9467bd",
+    "realistic": "#2ca02c",
+    "fake": "#d62728",
+    "unlabeled": "#b5b5b5",
+}
+PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
+CONTINUOUS = ("confidence", "symmetry")
+COLOUR_NAMES = {
+    "group": "role",
+    "label": "human label",
+    "confidence": "model confidence",
+    "symmetry": "symmetry score",
+}
+
+
+def category_colour(name: str, order: int) -> str:
+    return GROUP_COLOURS.get(name, PALETTE[order % len(PALETTE)])
+
+
+def map_figure(
+    ids: Sequence[int],
+    coords: Sequence[Sequence[float]],
+    values: Sequence,
+    colour_by: str,
+    dims: int = 2,
+    categories: Sequence[str] | None = None,
+) -> go.Figure:
+    """Scatter of the map: one trace per category (the legend toggles groups), or one coloured by a number.
+
+    Image ids travel in `customdata`; hover text is off because a thumbnail tooltip replaces it.
+    """
+    fig = go.Figure()
+    scatter = go.Scattergl if dims == 2 else go.Scatter3d
+    size = 6 if dims == 2 else 3
+
+    def trace(idx: list[int], **kw):
+        xyz = {"x": [coords[i][0] for i in idx], "y": [coords[i][1] for i in idx]}
+        if dims == 3:
+            xyz["z"] = [coords[i][2] for i in idx]
+        return scatter(mode="markers", customdata=[int(ids[i]) for i in idx], hoverinfo="none", **xyz, **kw)
+
+    if colour_by in CONTINUOUS:
+        have = [i for i, v in enumerate(values) if v is not None]
+        missing = [i for i, v in enumerate(values) if v is None]
+        if missing:
+            fig.add_trace(
+                trace(missing, name=f"no {colour_by} ({len(missing)})", marker={"size": size, "color": "#d0d0d0"})
+            )
+        fig.add_trace(
+            trace(
+                have,
+                name=f"{colour_by} ({len(have)})",
+                marker={
+                    "size": size,
+                    "color": [values[i] for i in have],
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "colorbar": {"title": {"text": colour_by}},
+                },
+            )
+        )
+    else:
+        order = list(categories) if categories else sorted({str(v) for v in values})
+        for k, cat in enumerate(order):
+            idx = [i for i, v in enumerate(values) if str(v) == cat]
+            fig.add_trace(
+                trace(
+                    idx,
+                    name=cat,
+                    legendgroup=cat,
+                    marker={"size": size, "color": category_colour(cat, k), "opacity": 0.85},
+                )
+            )
+    fig.update_layout(
+        uirevision="map",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"itemsizing": "constant"},
+        dragmode="lasso" if dims == 2 else "orbit",
+        hovermode="closest",
+        template="plotly_white",
+        height=560,
+        title={
+            "text": f"{len(ids)} images · coloured by {COLOUR_NAMES.get(colour_by, colour_by)}",
+            "font": {"size": 13},
+        },
+    )
+    if dims == 2:
+        fig.update_xaxes(showticklabels=False, title="map 1")
+        fig.update_yaxes(showticklabels=False, title="map 2")
+    return fig
+
+
+def empty_map(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 15}, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(template="plotly_white", height=560, xaxis={"visible": False}, yaxis={"visible": False})
+    return fig
+
+
+def profile_figure(r: Sequence[float], intensity: Sequence[float | None]) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=list(r), y=list(intensity), mode="lines", line={"width": 1.5}))
+    fig.update_layout(
+        template="plotly_white",
+        height=200,
+        margin={"l": 40, "r": 10, "t": 25, "b": 35},
+        title={"text": "I(r), azimuthal average", "font": {"size": 12}},
+    )
+    fig.update_xaxes(title="r (px)")
+    fig.update_yaxes(type="log", title="counts")
+    return fig
