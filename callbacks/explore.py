@@ -149,6 +149,17 @@ def run_map_job(services: Services, action: str, method: str, seed, epochs, prog
 
     ws = Workspace.open(services.settings)
     try:
+        if action == "symmetry":
+            from core.explore import compute_symmetry
+
+            _, res = run_job(
+                ws.store,
+                "symmetry",
+                {"pattern": "rings"},
+                lambda run_id, progress, should_stop: compute_symmetry(ws, progress=progress, should_stop=should_stop),
+                progress=progress,
+            )
+            return "Cancelled." if res is None else f"Symmetry score of {res.scored} ring image(s) stored."
         if action == "place":
             latest = ws.store.latest_map_run()
             if latest is None:
@@ -190,6 +201,7 @@ def register(app, services: Services) -> None:
         Input(ids.EXPLORE_BUILD_BUTTON, "n_clicks"),
         Input(ids.EXPLORE_RELAYOUT_BUTTON, "n_clicks"),
         Input(ids.EXPLORE_PLACE_BUTTON, "n_clicks"),
+        Input(ids.EXPLORE_SYMMETRY_BUTTON, "n_clicks"),
         State(ids.EXPLORE_METHOD_RADIO, "value"),
         State(ids.EXPLORE_SEED_INPUT, "value"),
         State(ids.EXPLORE_EPOCHS_INPUT, "value"),
@@ -201,14 +213,17 @@ def register(app, services: Services) -> None:
             (Output(ids.EXPLORE_BUILD_BUTTON, "disabled"), True, False),
             (Output(ids.EXPLORE_RELAYOUT_BUTTON, "disabled"), True, False),
             (Output(ids.EXPLORE_PLACE_BUTTON, "disabled"), True, False),
+            (Output(ids.EXPLORE_SYMMETRY_BUTTON, "disabled"), True, False),
             (Output(ids.EXPLORE_CANCEL_BUTTON, "disabled"), False, True),
         ],
         progress=[Output(ids.EXPLORE_PROGRESS, "value"), Output(ids.EXPLORE_PROGRESS, "label")],
     )
-    def _map_job(set_progress, _build, _relayout, _place, method, seed, epochs, version):
-        action = {ids.EXPLORE_RELAYOUT_BUTTON: "relayout", ids.EXPLORE_PLACE_BUTTON: "place"}.get(
-            ctx.triggered_id, "build"
-        )
+    def _map_job(set_progress, _build, _relayout, _place, _symmetry, method, seed, epochs, version):
+        action = {
+            ids.EXPLORE_RELAYOUT_BUTTON: "relayout",
+            ids.EXPLORE_PLACE_BUTTON: "place",
+            ids.EXPLORE_SYMMETRY_BUTTON: "symmetry",
+        }.get(ctx.triggered_id, "build")
 
         def progress(done, total, message=""):
             pct = int(100 * done / max(total, 1))
@@ -223,7 +238,7 @@ def register(app, services: Services) -> None:
         prevent_initial_call=True,
     )
     def _cancel(_n):
-        runs = store.request_cancel(("embed", "place"))
+        runs = store.request_cancel(("embed", "place", "symmetry"))
         return f"Cancelling run {', '.join(map(str, runs))}…" if runs else "Nothing running."
 
     @app.callback(

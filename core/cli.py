@@ -217,6 +217,55 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
+def cmd_embed(args) -> int:
+    from .embed import MapParams, build_map, place_new
+    from .explore import compute_symmetry
+    from .jobs import run_job
+    from .workspace import Workspace
+
+    ws = Workspace.open(_settings(args))
+    out: dict = {"command": "embed"}
+    with terminal_progress("embed", not args.quiet) as progress:
+        if args.place:
+            latest = ws.store.latest_map_run()
+            if latest is None:
+                raise ValueError("--place: this workspace has no map yet; run `scatterloop embed` first")
+            run_id, res = run_job(
+                ws.store,
+                "place",
+                {"map_run_id": latest.id},
+                lambda run_id, progress, should_stop: place_new(
+                    ws, latest.id, progress=progress, should_stop=should_stop
+                ),
+                progress=progress,
+            )
+            out.update(run_id=run_id, **dataclasses.asdict(res))
+        else:
+            params = MapParams(size=args.size, epochs=args.epochs, method=args.method, seed=args.seed)
+            run_id, res = run_job(
+                ws.store,
+                "embed",
+                {**dataclasses.asdict(params), "force": args.relayout},
+                lambda run_id, progress, should_stop: build_map(
+                    ws, params, run_id=run_id, force=args.relayout, progress=progress, should_stop=should_stop
+                ),
+                progress=progress,
+            )
+            out.update(**dataclasses.asdict(res))
+    if args.symmetry:
+        with terminal_progress("symmetry", not args.quiet) as progress:
+            run_id, sym = run_job(
+                ws.store,
+                "symmetry",
+                {"pattern": "rings"},
+                lambda run_id, progress, should_stop: compute_symmetry(ws, progress=progress, should_stop=should_stop),
+                progress=progress,
+            )
+        out["symmetry"] = dataclasses.asdict(sym)
+    _emit(args, out, json.dumps({k: v for k, v in out.items() if k != "losses"}, default=str))
+    return 0
+
+
 def cmd_polar(args) -> int:
     import time
 
@@ -242,7 +291,7 @@ def cmd_polar(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import BENCHES
+    from .benchmarks import BENCHES
 
     kwargs = {k: v for k, v in (("n", args.n), ("size", args.size), ("seed", args.seed)) if v is not None}
     result = BENCHES[args.name](**kwargs)
@@ -301,6 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round", type=int, default=None)
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("embed", parents=[common], help="latent map: autoencoder + UMAP/PCA, or place new images")
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--method", default="umap", choices=("umap", "pca"))
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--size", type=int, default=64, help="autoencoder input size (multiple of 16)")
+    p.add_argument("--seed", type=int, default=0, help="a seed makes UMAP reproducible and single-threaded")
+    p.add_argument("--relayout", action="store_true", help="fit a new layout even if one is cached")
+    p.add_argument("--place", action="store_true", help="place images the latest map has not seen")
+    p.add_argument("--symmetry", action="store_true", help="also compute the symmetry score of every ring image")
+    p.set_defaults(func=cmd_embed)
+
     p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
     p.add_argument("image")
     p.add_argument("--poni", default=None, help="a pyFAI .poni file: its centre is used instead of the search")
@@ -309,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_polar)
 
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
-    p.add_argument("name", choices=("simulate", "import"))
+    p.add_argument("name", choices=("simulate", "import", "embed", "explore"))
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--seed", type=int, default=None)

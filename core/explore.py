@@ -153,3 +153,27 @@ def reconstruction_png(ws: Workspace, run_id: int, image_id: int) -> str:
         both = np.concatenate([x, recon], axis=1)
         PILImage.fromarray(((np.clip(both, -1, 1) + 1) * 127.5).astype(np.uint8), mode="L").save(path)
     return ws.relative(path)
+
+
+@dataclass
+class SymmetryResult:
+    scored: int
+    mean: float | None
+
+
+def compute_symmetry(
+    ws: Workspace, *, pattern: str | None = "rings", progress=None, should_stop=None
+) -> SymmetryResult:
+    """Symmetry score of every image of `pattern` (all images when None), stored as the `symmetry` metric."""
+    from .jobs import check_stop, never_stop, no_progress
+    from .store import ImageFilter
+
+    progress = progress or no_progress
+    should_stop = should_stop or never_stop
+    rows = ws.store.list_images(ImageFilter(pattern=pattern))
+    scores = []
+    for n, (img, _) in enumerate(rows, 1):
+        check_stop(should_stop)
+        scores.append(polar_view(ws, img.id).score)
+        progress(n, len(rows), f"symmetry {n}/{len(rows)}")
+    return SymmetryResult(scored=len(scores), mean=float(np.mean(scores)) if scores else None)

@@ -89,6 +89,15 @@ def layout(labels: Sequence[str]) -> html.Div:
                 title="Fit a new layout of everything (points will move)",
             ),
             dbc.Button(
+                "Symmetry scores",
+                id=ids.EXPLORE_SYMMETRY_BUTTON,
+                color="secondary",
+                outline=True,
+                size="sm",
+                className="me-2",
+                title="Polar symmetry score of every ring image (colour by it)",
+            ),
+            dbc.Button(
                 "Cancel",
                 id=ids.EXPLORE_CANCEL_BUTTON,
                 color="danger",

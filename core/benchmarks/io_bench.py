@@ -1,4 +1,4 @@
-"""Benchmarks behind `scatterloop bench NAME`: each returns a JSON-ready dict of measured figures."""
+"""Simulator and import throughput."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Settings
-from .ingest import import_paths
-from .simulate import SIM_PATTERNS, simulate_dataset
-from .workspace import Workspace
+from ..config import Settings
+from ..ingest import import_paths
+from ..simulate import SIM_PATTERNS, simulate_dataset
+from ..workspace import Workspace
 
 
-def _machine() -> dict:
+def machine() -> dict:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
 
 
 def bench_simulate(n: int = 50, size: int = 256, seed: int = 0) -> dict:
     """Frames per second of the simulator per pattern, writing TIFFs, against the bare in-memory render."""
-    from .simulate.dataset import frame_record
+    from ..simulate.dataset import frame_record
 
-    out = {"bench": "simulate", "n": n, "size": size, "machine": _machine(), "patterns": {}}
+    out = {"bench": "simulate", "n": n, "size": size, "machine": machine(), "patterns": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for pattern in SIM_PATTERNS:
             t0 = time.perf_counter()
@@ -46,7 +46,7 @@ def bench_simulate(n: int = 50, size: int = 256, seed: int = 0) -> dict:
 def bench_import(n: int = 200, size: int = 256, seed: int = 0) -> dict:
     """Images per second of `import` (read, hash, store original, thumbnail, register) on simulated TIFFs,
     against the bare read of the same files (the floor set by the file format)."""
-    from .io import read_frames
+    from ..io import read_frames
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "src"
@@ -68,12 +68,9 @@ def bench_import(n: int = 200, size: int = 256, seed: int = 0) -> dict:
         "bench": "import",
         "n": len(files),
         "size": size,
-        "machine": _machine(),
+        "machine": machine(),
         "imported": summary.imported,
         "images_per_s": round(summary.imported / full, 2),
         "baseline_bare_read_images_per_s": round(len(files) / bare, 2),
         "overhead_vs_bare_read": round(full / bare, 2),
     }
-
-
-BENCHES = {"simulate": bench_simulate, "import": bench_import}
