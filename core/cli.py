@@ -210,7 +210,7 @@ def cmd_serve(args) -> int:
 def _serve(settings: Settings) -> int:
     from dashboard.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, warm_up=True)
     log.info("serving %s on http://%s:%d", settings.workspace, settings.host, settings.port)
     print(f"scatterloop: http://{settings.host}:{settings.port}/  (workspace {settings.workspace})", file=sys.stderr)
     app.run(host=settings.host, port=settings.port, debug=False)

@@ -50,29 +50,26 @@ def map_table(ws: Workspace, run_id: int | None = None) -> MapTable:
     run = ws.store.get_run(run_id) if run_id else ws.store.latest_map_run()
     if run is None:
         return MapTable(run_id=None)
-    points = ws.store.map_points(run.id)
-    ids = np.array([p.image_id for p in points], dtype=int)
-    images = {img.id: img for img in ws.store.get_images(list(ids))}
+    arrays = ws.store.map_arrays(run.id)
+    facts = ws.store.image_facts()
     labels = ws.store.current_labels()  # all at once: an IN list of 100k ids would exceed SQL limits
     suggestions = ws.store.latest_model_confidence()
     symmetry = ws.store.metrics("symmetry")
     train = training_ids(ws)
     cols: dict[str, list] = {k: [] for k in ("group", "label", "pattern", "round", "confidence", "symmetry", "source")}
-    for i in ids:
-        img = images[int(i)]
-        lab = labels.get(int(i))
+    for i in arrays["ids"].tolist():
+        source, pattern, round_ = facts[i]
+        lab = labels.get(i)
         label = lab.label if lab else None
-        cols["group"].append(group_of(img.source, label, int(i) in train))
+        cols["group"].append(group_of(source, label, i in train))
         cols["label"].append(label or "unlabeled")
-        cols["pattern"].append(img.pattern or "unknown")
-        cols["round"].append(str(img.round) if img.round is not None else "none")
-        cols["confidence"].append(suggestions.get(int(i), (None, None))[1])
-        cols["symmetry"].append(symmetry.get(int(i)))
-        cols["source"].append(img.source)
-    xy = np.array([[p.x, p.y] for p in points]) if points else np.zeros((0, 2))
-    xyz = np.array([[p.x3, p.y3, p.z3] for p in points], dtype=float) if points else np.zeros((0, 3))
+        cols["pattern"].append(pattern or "unknown")
+        cols["round"].append(str(round_) if round_ is not None else "none")
+        cols["confidence"].append(suggestions.get(i, (None, None))[1])
+        cols["symmetry"].append(symmetry.get(i))
+        cols["source"].append(source)
     return MapTable(
-        run_id=run.id, ids=ids, xy=xy, xyz=xyz, placed=np.array([p.placed for p in points], bool), columns=cols
+        run_id=run.id, ids=arrays["ids"], xy=arrays["xy"], xyz=arrays["xyz"], placed=arrays["placed"], columns=cols
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import register_all
+from callbacks import register_all, start_warm_up
 from callbacks.services import Services, make_services
 from core.config import Settings
 
@@ -15,7 +15,7 @@ from . import layout
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
-def create_app(settings: Settings, services: Services | None = None) -> Dash:
+def create_app(settings: Settings, services: Services | None = None, warm_up: bool = False) -> Dash:
     """Build the app for one workspace; every callback is registered on this app only."""
     services = services or make_services(settings)
     app = Dash(
@@ -28,5 +28,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Dash:
     )
     app.layout = layout.build(settings.labels, services.workspace.root.name)
     register_all(app, services)
+    if warm_up:
+        start_warm_up()
     app.server.config["SCATTERLOOP_SERVICES"] = services
     return app

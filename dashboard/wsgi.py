@@ -4,5 +4,5 @@ from core.config import Settings
 
 from .app import create_app
 
-app = create_app(Settings.from_env())
+app = create_app(Settings.from_env(), warm_up=True)
 server = app.server

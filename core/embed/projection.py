@@ -36,14 +36,44 @@ def fit_projection(
         raise ValueError(f"method: expected 'umap' or 'pca', got {method!r}")
     import umap
 
+    n_neighbors = min(n_neighbors, len(z) - 1)
+    knn = exact_knn(z, n_neighbors) if len(z) <= EXACT_KNN_MAX else (None, None, None)
     reducer = umap.UMAP(
         n_components=dims,
-        n_neighbors=min(n_neighbors, len(z) - 1),
+        n_neighbors=n_neighbors,
         min_dist=min_dist,
         random_state=seed,
         init="pca" if len(z) > 4 * dims else "random",
+        precomputed_knn=knn,
     )
     return reducer.fit_transform(z).astype(np.float32)
+
+
+EXACT_KNN_MAX = 50_000
+
+
+def exact_knn(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, None]:
+    """Exact k nearest neighbours (scikit-learn) in UMAP's precomputed_knn form. Below ~50k points this is
+    faster than pynndescent's approximate search once its JIT compilation is counted, and exact."""
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, idx = NearestNeighbors(n_neighbors=k).fit(z).kneighbors(z)
+    return idx, dist.astype(np.float32), None
+
+
+def warm_up() -> float:
+    """Compile UMAP's numba code on a tiny problem (about 10 s once per process); returns seconds taken.
+
+    The server calls this in a thread at start: map jobs forked from it afterwards start warm.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    tiny = rng.normal(size=(120, 8)).astype(np.float32)
+    for dims in (2, 3):
+        fit_projection(tiny, "umap", dims, seed=None)
+    return time.perf_counter() - t0
 
 
 def standardiser(latents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

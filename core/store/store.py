@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import numpy as np
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -352,6 +353,25 @@ class Store:
         with self.session(write=True) as s:
             if rows:
                 s.execute(MapPoint.__table__.insert(), rows)
+
+    def map_arrays(self, run_id: int) -> dict[str, np.ndarray]:
+        """A map's points as arrays (ids, xy, xyz, placed), ordered by image id: fast for 100k points."""
+        q = (
+            select(MapPoint.image_id, MapPoint.x, MapPoint.y, MapPoint.x3, MapPoint.y3, MapPoint.z3, MapPoint.placed)
+            .where(MapPoint.run_id == run_id)
+            .order_by(MapPoint.image_id)
+        )
+        with self.session() as s:
+            rows = s.execute(q).all()
+        arr = np.array([tuple(np.nan if v is None else v for v in r) for r in rows], dtype=float).reshape(-1, 7)
+        return {"ids": arr[:, 0].astype(int), "xy": arr[:, 1:3], "xyz": arr[:, 3:6], "placed": arr[:, 6] > 0}
+
+    def image_facts(self) -> dict[int, tuple[str, str | None, int | None]]:
+        """(source, pattern, round) of every image, without loading whole rows."""
+        with self.session() as s:
+            return {
+                r[0]: (r[1], r[2], r[3]) for r in s.execute(select(Image.id, Image.source, Image.pattern, Image.round))
+            }
 
     def map_points(self, run_id: int) -> list[MapPoint]:
         with self.session() as s:
