@@ -369,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_polar)
 
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
-    p.add_argument("name", choices=("simulate", "import", "embed", "explore"))
+    p.add_argument("name", choices=("simulate", "import", "embed", "explore", "polar"))
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--seed", type=int, default=None)

@@ -2,7 +2,14 @@
 
 from .embed_bench import bench_embed, bench_explore
 from .io_bench import bench_import, bench_simulate
+from .polar_bench import bench_polar
 
-BENCHES = {"simulate": bench_simulate, "import": bench_import, "embed": bench_embed, "explore": bench_explore}
+BENCHES = {
+    "simulate": bench_simulate,
+    "import": bench_import,
+    "embed": bench_embed,
+    "explore": bench_explore,
+    "polar": bench_polar,
+}
 
 __all__ = ["BENCHES"]
