@@ -9,6 +9,7 @@ from dashboard import figures, ids
 from dashboard.components import explore_view
 from dashboard.components.label_view import status
 
+from .label import history_rows
 from .media import thumb_url
 from .services import Services
 
@@ -105,16 +106,7 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
         return "No such image."
     pv = polar_view(services.workspace, img.id)
     recon = reconstruction_png(services.workspace, map_run_id, img.id) if map_run_id else None
-    history = [
-        {
-            "at": ev.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "label": ev.label,
-            "annotator": ev.annotator,
-            "origin": ev.origin,
-            "undo": ev.undoes is not None,
-        }
-        for ev in services.store.label_history(img.id)
-    ]
+    history = history_rows(services, img.id)
     fields = {
         c: getattr(img, c)
         for c in (
@@ -143,47 +135,22 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
 
 def run_map_job(services: Services, action: str, method: str, seed, epochs, progress) -> str:
     """Runs inside the background worker: opens its own store connection, records the run."""
-    from core.embed import MapParams, build_map, place_new
-    from core.jobs import run_job
+    from core.embed import MapParams
+    from core.embed.jobs import run_build, run_place, run_symmetry
     from core.workspace import Workspace
 
     ws = Workspace.open(services.settings)
     try:
         if action == "symmetry":
-            from core.explore import compute_symmetry
-
-            _, res = run_job(
-                ws.store,
-                "symmetry",
-                {"pattern": "rings"},
-                lambda run_id, progress, should_stop: compute_symmetry(ws, progress=progress, should_stop=should_stop),
-                progress=progress,
-            )
+            _, res = run_symmetry(ws, progress=progress)
             return "Cancelled." if res is None else f"Symmetry score of {res.scored} ring image(s) stored."
         if action == "place":
-            latest = ws.store.latest_map_run()
-            if latest is None:
+            if ws.store.latest_map_run() is None:
                 return "Build a map first."
-            _, res = run_job(
-                ws.store,
-                "place",
-                {"map_run_id": latest.id},
-                lambda run_id, progress, should_stop: place_new(
-                    ws, latest.id, progress=progress, should_stop=should_stop
-                ),
-                progress=progress,
-            )
+            _, res = run_place(ws, progress=progress)
             return "Cancelled." if res is None else f"Placed {res.placed} new image(s) in {res.seconds:.1f} s."
         params = MapParams(method=method, seed=None if seed in (None, "") else int(seed), epochs=int(epochs or 60))
-        _, res = run_job(
-            ws.store,
-            "embed",
-            {"method": method, "seed": params.seed, "epochs": params.epochs, "force": action == "relayout"},
-            lambda run_id, progress, should_stop: build_map(
-                ws, params, run_id=run_id, force=action == "relayout", progress=progress, should_stop=should_stop
-            ),
-            progress=progress,
-        )
+        _, res = run_build(ws, params, force=action == "relayout", progress=progress)
         if res is None:
             return "Cancelled: nothing registered."
         how = "computed" if res.recomputed else "reused from cache"

@@ -81,13 +81,9 @@ def undo(services: Services, annotator: str | None) -> tuple[bool, str]:
     return (n > 0), (f"Undid your last action ({n} image(s))." if n else "Nothing of yours to undo.")
 
 
-def detail_panel(services: Services, image_id: int | None):
-    if image_id is None:
-        return label_view.detail_empty()
-    img = services.store.get_image(int(image_id))
-    if img is None:
-        return label_view.detail_empty()
-    history = [
+def history_rows(services: Services, image_id: int) -> list[dict]:
+    """An image's label events as plain rows for the history tables."""
+    return [
         {
             "at": ev.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             "label": ev.label,
@@ -95,8 +91,17 @@ def detail_panel(services: Services, image_id: int | None):
             "origin": ev.origin,
             "undo": ev.undoes is not None,
         }
-        for ev in services.store.label_history(img.id)
+        for ev in services.store.label_history(image_id)
     ]
+
+
+def detail_panel(services: Services, image_id: int | None):
+    if image_id is None:
+        return label_view.detail_empty()
+    img = services.store.get_image(int(image_id))
+    if img is None:
+        return label_view.detail_empty()
+    history = history_rows(services, img.id)
     fields = {
         c: getattr(img, c)
         for c in (

@@ -218,49 +218,23 @@ def _serve(settings: Settings) -> int:
 
 
 def cmd_embed(args) -> int:
-    from .embed import MapParams, build_map, place_new
-    from .explore import compute_symmetry
-    from .jobs import run_job
+    from .embed import MapParams
+    from .embed.jobs import run_build, run_place, run_symmetry
     from .workspace import Workspace
 
     ws = Workspace.open(_settings(args))
     out: dict = {"command": "embed"}
     with terminal_progress("embed", not args.quiet) as progress:
         if args.place:
-            latest = ws.store.latest_map_run()
-            if latest is None:
-                raise ValueError("--place: this workspace has no map yet; run `scatterloop embed` first")
-            run_id, res = run_job(
-                ws.store,
-                "place",
-                {"map_run_id": latest.id},
-                lambda run_id, progress, should_stop: place_new(
-                    ws, latest.id, progress=progress, should_stop=should_stop
-                ),
-                progress=progress,
-            )
+            run_id, res = run_place(ws, progress=progress)
             out.update(run_id=run_id, **dataclasses.asdict(res))
         else:
             params = MapParams(size=args.size, epochs=args.epochs, method=args.method, seed=args.seed)
-            run_id, res = run_job(
-                ws.store,
-                "embed",
-                {**dataclasses.asdict(params), "force": args.relayout},
-                lambda run_id, progress, should_stop: build_map(
-                    ws, params, run_id=run_id, force=args.relayout, progress=progress, should_stop=should_stop
-                ),
-                progress=progress,
-            )
+            _, res = run_build(ws, params, force=args.relayout, progress=progress)
             out.update(**dataclasses.asdict(res))
     if args.symmetry:
         with terminal_progress("symmetry", not args.quiet) as progress:
-            run_id, sym = run_job(
-                ws.store,
-                "symmetry",
-                {"pattern": "rings"},
-                lambda run_id, progress, should_stop: compute_symmetry(ws, progress=progress, should_stop=should_stop),
-                progress=progress,
-            )
+            _, sym = run_symmetry(ws, progress=progress)
         out["symmetry"] = dataclasses.asdict(sym)
     _emit(args, out, json.dumps({k: v for k, v in out.items() if k != "losses"}, default=str))
     return 0

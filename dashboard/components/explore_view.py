@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
-from .label_view import label_color
+from .label_view import card_body, label_color
 
 COLOUR_OPTIONS = [
     {"label": "role (experimental / training / realistic / fake / unlabeled)", "value": "group"},
@@ -180,19 +180,7 @@ def tooltip(thumb_url: str, caption: str) -> html.Div:
 
 
 def gallery_card(image_id: int, thumb_url: str, caption: str, label: str | None) -> html.Div:
-    return html.Div(
-        [
-            html.Img(src=thumb_url, alt=f"image {image_id}"),
-            html.Div(
-                [
-                    html.Span(caption, className="sl-caption"),
-                    dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1"),
-                ],
-                className="d-flex justify-content-between align-items-center",
-            ),
-        ],
-        className="sl-card",
-    )
+    return html.Div(card_body(image_id, thumb_url, caption, label), className="sl-card")
 
 
 def detail(

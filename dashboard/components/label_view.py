@@ -91,19 +91,24 @@ def layout(labels: Sequence[str]) -> html.Div:
     )
 
 
+def card_body(image_id: int, thumb_url: str, caption: str, label: str | None) -> list:
+    """A thumbnail with its caption and label badge (Label grid and Explore gallery)."""
+    return [
+        html.Img(src=thumb_url, alt=f"image {image_id}"),
+        html.Div(
+            [
+                html.Span(caption, className="sl-caption"),
+                dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1"),
+            ],
+            className="d-flex justify-content-between align-items-center",
+        ),
+    ]
+
+
 def card(image_id: int, thumb_url: str, caption: str, label: str | None, selected: bool) -> html.Div:
     """One thumbnail; clicking it toggles selection."""
     return html.Div(
-        [
-            html.Img(src=thumb_url, alt=f"image {image_id}"),
-            html.Div(
-                [
-                    html.Span(caption, className="sl-caption"),
-                    dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1"),
-                ],
-                className="d-flex justify-content-between align-items-center",
-            ),
-        ],
+        card_body(image_id, thumb_url, caption, label),
         id=ids.label_card(image_id),
         n_clicks=0,
         className=card_class(selected),
