@@ -1,8 +1,8 @@
 """Thin adapters between Dash and core: one module per tab, each with `register(app, services)`."""
 
-from . import explore, jobs, label, media
+from . import explore, generate, jobs, label, media
 
-TAB_MODULES = (media, explore, label, jobs)
+TAB_MODULES = (media, explore, label, generate, jobs)
 
 
 def register_all(app, services) -> None:

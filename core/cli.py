@@ -240,6 +240,86 @@ def cmd_embed(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    from .generate import generate_candidates, train_domain_model
+    from .jobs import run_job
+    from .workspace import Workspace
+
+    ws = Workspace.open(_settings(args))
+    if args.action == "train":
+        resume = None
+        if args.resume is not None:
+            resume = ws.run_dir(args.resume)
+        params = {"preset": args.preset, "steps": args.steps, "resume": args.resume, "seed": args.seed}
+        with terminal_progress("generate train", not args.quiet) as progress:
+            run_id, res = run_job(
+                ws.store,
+                "generate-train",
+                params,
+                lambda run_id, progress, should_stop: train_domain_model(
+                    ws,
+                    args.preset,
+                    run_id=run_id,
+                    max_steps=args.steps,
+                    resume_from=resume,
+                    seed=args.seed,
+                    device=args.device,
+                    progress=progress,
+                    should_stop=should_stop,
+                ),
+                progress=progress,
+            )
+        out = {"command": "generate train", "run_id": run_id, **dataclasses.asdict(res)}
+        _emit(args, out, f"trained {res.steps} steps (from {res.resumed_from_step}); checkpoint {res.checkpoint}")
+        return 0
+    checkpoint = args.checkpoint or _latest_generator(ws)
+    params = {
+        "checkpoint": checkpoint,
+        "n": args.n,
+        "pattern": args.pattern,
+        "prompt": args.prompt,
+        "seed": args.seed,
+        "steps": args.steps or 25,
+        "guidance": args.guidance,
+        "sampler": args.sampler,
+    }
+    with terminal_progress("generate sample", not args.quiet) as progress:
+        run_id, res = run_job(
+            ws.store,
+            "generate",
+            params,
+            lambda run_id, progress, should_stop: generate_candidates(
+                ws,
+                checkpoint,
+                run_id=run_id,
+                n=args.n,
+                pattern=args.pattern,
+                prompt=args.prompt,
+                seed=args.seed,
+                steps=args.steps or 25,
+                guidance=args.guidance,
+                sampler=args.sampler,
+                device=args.device,
+                progress=progress,
+                should_stop=should_stop,
+            ),
+            progress=progress,
+        )
+    _emit(
+        args,
+        {"command": "generate sample", **dataclasses.asdict(res)},
+        f"generated {len(res.image_ids)} candidates in run {run_id} ({res.images_per_s} images/s)",
+    )
+    return 0
+
+
+def _latest_generator(ws) -> str:
+    arts = ws.store.list_artifacts(kind="generator")
+    if not arts:
+        raise ValueError("no trained generator in this workspace: run `scatterloop generate train` first")
+    return arts[-1].path
+
+
 def cmd_polar(args) -> int:
     import time
 
@@ -334,6 +414,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--place", action="store_true", help="place images the latest map has not seen")
     p.add_argument("--symmetry", action="store_true", help="also compute the symmetry score of every ring image")
     p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("generate", parents=[common], help="train the domain diffusion model or sample candidates")
+    p.add_argument("action", choices=("train", "sample"))
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--preset", default="cpu", choices=("cpu", "gpu", "test"))
+    p.add_argument("--steps", type=int, default=None, help="train: optimisation steps; sample: denoising steps")
+    p.add_argument("--resume", type=int, default=None, help="train: continue from this training run's last checkpoint")
+    p.add_argument("--checkpoint", default=None, help="sample: checkpoint folder (default: the latest)")
+    p.add_argument("-n", type=int, default=16, help="sample: how many images")
+    p.add_argument("--pattern", default=None)
+    p.add_argument("--prompt", default=None)
+    p.add_argument("--guidance", type=float, default=2.0)
+    p.add_argument("--sampler", default="dpm++", choices=("dpm++", "ddim"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
+    p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
     p.add_argument("image")

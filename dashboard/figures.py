@@ -129,3 +129,17 @@ def profile_figure(r: Sequence[float], intensity: Sequence[float | None]) -> go.
     fig.update_xaxes(title="r (px)")
     fig.update_yaxes(type="log", title="counts")
     return fig
+
+
+def loss_figure(losses: Sequence[float], every: int = 25) -> go.Figure:
+    """Training loss, one point per `every` steps."""
+    fig = go.Figure(go.Scatter(x=[(i + 1) * every for i in range(len(losses))], y=list(losses), mode="lines"))
+    fig.update_layout(
+        template="plotly_white",
+        height=220,
+        margin={"l": 45, "r": 10, "t": 25, "b": 35},
+        title={"text": "denoising loss (MSE)", "font": {"size": 12}},
+    )
+    fig.update_xaxes(title="step")
+    fig.update_yaxes(type="log")
+    return fig

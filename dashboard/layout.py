@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .components import explore_view, jobs_view, label_view, placeholder
+from .components import explore_view, generate_view, jobs_view, label_view, placeholder
 
 
 def build(labels: Sequence[str], workspace_name: str) -> html.Div:
@@ -44,16 +44,7 @@ def build(labels: Sequence[str], workspace_name: str) -> html.Div:
         [
             dbc.Tab(explore_view.layout(labels), label="Explore", tab_id="explore"),
             dbc.Tab(label_view.layout(labels), label="Label", tab_id="label"),
-            dbc.Tab(
-                placeholder.layout(
-                    "Generate",
-                    "Train the domain diffusion model or Stable Diffusion 1.5 + LoRA on your approved images and "
-                    "sample new candidates, with progress and cancel.",
-                    "scatterloop export --workspace W --out DIR  (an imagefolder ready for diffusers fine-tuning)",
-                ),
-                label="Generate",
-                tab_id="generate",
-            ),
+            dbc.Tab(generate_view.layout(), label="Generate", tab_id="generate"),
             dbc.Tab(
                 placeholder.layout(
                     "Train",

@@ -77,6 +77,10 @@ class Store:
             s.flush()
             return img.id
 
+    def images_of_run(self, run_id: int) -> list[Image]:
+        with self.session() as s:
+            return list(s.scalars(select(Image).where(Image.run_id == run_id).order_by(Image.id)))
+
     def image_by_sha(self, sha256: str) -> Image | None:
         with self.session() as s:
             return s.scalar(select(Image).where(Image.sha256 == sha256))

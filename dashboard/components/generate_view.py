@@ -1,0 +1,126 @@
+"""The Generate tab: train the domain diffusion model (live loss curve) and sample candidates (live thumbnails)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from .. import ids
+
+
+def _field(label: str, component) -> dbc.InputGroup:
+    return dbc.InputGroup([dbc.InputGroupText(label), component], size="sm", className="mb-2")
+
+
+def layout() -> html.Div:
+    train = dbc.Card(
+        [
+            dbc.CardHeader("Train the domain model (from scratch, on the experimental frames and their descriptions)"),
+            dbc.CardBody(
+                [
+                    _field(
+                        "preset",
+                        dcc.Dropdown(
+                            id=ids.GEN_PRESET_SELECT,
+                            value="cpu",
+                            clearable=False,
+                            options=[
+                                {"label": "cpu: 64 px, ~15 min on 2 cores", "value": "cpu"},
+                                {"label": "gpu: 256 px (CUDA, bf16/fp16)", "value": "gpu"},
+                            ],
+                            style={"minWidth": "16rem"},
+                        ),
+                    ),
+                    _field(
+                        "steps",
+                        dbc.Input(id=ids.GEN_TRAIN_STEPS_INPUT, type="number", min=1, placeholder="preset default"),
+                    ),
+                    _field(
+                        "resume",
+                        dcc.Dropdown(id=ids.GEN_RESUME_SELECT, placeholder="start fresh", style={"minWidth": "16rem"}),
+                    ),
+                    html.Div(
+                        [
+                            dbc.Button("Train", id=ids.GEN_TRAIN_BUTTON, color="primary", size="sm", className="me-2"),
+                            dbc.Progress(
+                                id=ids.GEN_TRAIN_PROGRESS, value=0, style={"width": "18rem", "height": "1.2rem"}
+                            ),
+                        ],
+                        className="d-flex align-items-center mb-2",
+                    ),
+                    html.Div(id=ids.GEN_TRAIN_STATUS, className="small text-muted mb-2"),
+                    dcc.Graph(id=ids.GEN_LOSS_GRAPH, config={"displayModeBar": False}, style={"height": "220px"}),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+    sample = dbc.Card(
+        [
+            dbc.CardHeader("Generate candidates (registered unlabeled in the current round, with provenance)"),
+            dbc.CardBody(
+                [
+                    _field(
+                        "model",
+                        dcc.Dropdown(
+                            id=ids.GEN_CHECKPOINT_SELECT, placeholder="latest checkpoint", style={"minWidth": "20rem"}
+                        ),
+                    ),
+                    _field(
+                        "pattern",
+                        dcc.Dropdown(
+                            id=ids.GEN_PATTERN_SELECT, placeholder="any (free prompt)", style={"minWidth": "12rem"}
+                        ),
+                    ),
+                    _field("prompt", dbc.Input(id=ids.GEN_PROMPT_INPUT, placeholder="e.g. rings of LaB6 at 12 keV")),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                _field("count", dbc.Input(id=ids.GEN_COUNT_INPUT, type="number", value=16, min=1))
+                            ),
+                            dbc.Col(_field("seed", dbc.Input(id=ids.GEN_SEED_INPUT, type="number", value=0))),
+                        ]
+                    ),
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                _field("steps", dbc.Input(id=ids.GEN_STEPS_INPUT, type="number", value=25, min=2))
+                            ),
+                            dbc.Col(
+                                _field(
+                                    "guidance",
+                                    dbc.Input(id=ids.GEN_GUIDANCE_INPUT, type="number", value=2.0, step=0.5),
+                                )
+                            ),
+                        ]
+                    ),
+                    html.Div(
+                        [
+                            dbc.Button(
+                                "Generate", id=ids.GEN_RUN_BUTTON, color="primary", size="sm", className="me-2"
+                            ),
+                            dbc.Button(
+                                "Cancel",
+                                id=ids.GEN_CANCEL_BUTTON,
+                                color="danger",
+                                outline=True,
+                                size="sm",
+                                className="me-2",
+                                disabled=True,
+                            ),
+                            dbc.Progress(id=ids.GEN_PROGRESS, value=0, style={"width": "18rem", "height": "1.2rem"}),
+                        ],
+                        className="d-flex align-items-center mb-2",
+                    ),
+                    html.Div(id=ids.GEN_STATUS, className="small text-muted mb-2"),
+                    html.Div(id=ids.GEN_GALLERY, className="sl-grid sl-gallery"),
+                ]
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            dbc.Row([dbc.Col(train, md=5), dbc.Col(sample, md=7)], className="mt-2"),
+            dcc.Store(id=ids.GEN_VERSION_STORE, data=0),
+        ]
+    )
