@@ -246,6 +246,8 @@ def cmd_generate(args) -> int:
     from .workspace import Workspace
 
     ws = Workspace.open(_settings(args))
+    if args.backend == "sd-lora":
+        return _generate_sd(args, ws)
     if args.action == "train":
         resume = None
         if args.resume is not None:
@@ -313,6 +315,99 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def _generate_sd(args, ws) -> int:
+    """Stable Diffusion 1.5 + LoRA: train on an imagefolder export, or sample and register candidates."""
+    import numpy as np
+
+    from .generate.sample import register_frames
+    from .generate.sd_lora import sample_lora, train_lora
+    from .jobs import run_job
+
+    if not args.base:
+        raise ValueError("--base: a local Stable Diffusion 1.5 folder is required for --backend sd-lora")
+    if args.action == "train":
+        if not args.data:
+            raise ValueError("--data: an imagefolder with metadata.jsonl (scatterloop export) is required")
+        params = {"backend": "sd-lora", "base": args.base, "data": args.data, "steps": args.steps, "rank": args.rank}
+        with terminal_progress("sd-lora train", not args.quiet) as progress:
+            run_id, res = run_job(
+                ws.store,
+                "generate-train",
+                params,
+                lambda run_id, progress, should_stop: train_lora(
+                    args.base,
+                    args.data,
+                    ws.run_dir(run_id) / "lora",
+                    resolution=args.resolution,
+                    rank=args.rank,
+                    steps=args.steps or 1000,
+                    seed=args.seed,
+                    device=args.device,
+                    progress=progress,
+                    should_stop=should_stop,
+                ),
+                progress=progress,
+            )
+        ws.store.add_artifact(
+            "lora",
+            ws.relative(ws.run_dir(run_id) / "lora"),
+            run_id=run_id,
+            meta={"base": args.base, "steps": res.steps},
+        )
+        _emit(
+            args,
+            {"command": "generate train", "backend": "sd-lora", "run_id": run_id, **dataclasses.asdict(res)},
+            f"LoRA trained {res.steps} steps into {res.out_dir}",
+        )
+        return 0
+    text = args.prompt or args.pattern or ""
+    steps = args.steps or 25
+
+    def job(run_id, progress, should_stop):
+        frames = sample_lora(
+            args.base,
+            args.lora,
+            [text] * args.n,
+            steps=steps,
+            guidance=args.guidance,
+            seed=args.seed,
+            resolution=args.resolution,
+            device=args.device,
+            progress=progress,
+            should_stop=should_stop,
+        )
+        out_dir = ws.run_dir(run_id) / "generated"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return register_frames(
+            ws,
+            run_id,
+            out_dir,
+            np.asarray(frames) * 2 - 1,
+            [args.seed + k for k in range(args.n)],
+            text=text,
+            pattern=args.pattern,
+            round_no=ws.store.current_round(),
+            tag="000000",
+            provenance={
+                "backend": "sd-lora",
+                "checkpoint": f"{args.base} + {args.lora}",
+                "steps": steps,
+                "guidance": args.guidance,
+            },
+        )
+
+    with terminal_progress("sd-lora sample", not args.quiet) as progress:
+        run_id, ids_ = run_job(
+            ws.store, "generate", {"backend": "sd-lora", "n": args.n, "prompt": text}, job, progress=progress
+        )
+    _emit(
+        args,
+        {"command": "generate sample", "backend": "sd-lora", "run_id": run_id, "image_ids": ids_ or []},
+        f"generated {len(ids_ or [])} candidates in run {run_id}",
+    )
+    return 0
+
+
 def _latest_generator(ws) -> str:
     arts = ws.store.list_artifacts(kind="generator")
     if not arts:
@@ -347,7 +442,11 @@ def cmd_polar(args) -> int:
 def cmd_bench(args) -> int:
     from .benchmarks import BENCHES
 
-    kwargs = {k: v for k, v in (("n", args.n), ("size", args.size), ("seed", args.seed)) if v is not None}
+    kwargs = {
+        k: v
+        for k, v in (("n", args.n), ("size", args.size), ("seed", args.seed), ("workspace", args.workspace))
+        if v is not None
+    }
     result = BENCHES[args.name](**kwargs)
     _emit(args, result, json.dumps(result, indent=2))
     return 0
@@ -429,6 +528,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sampler", default="dpm++", choices=("dpm++", "ddim"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
+    p.add_argument("--backend", default="domain", choices=("domain", "sd-lora"))
+    p.add_argument("--base", default=None, help="sd-lora: local Stable Diffusion 1.5 folder")
+    p.add_argument("--data", default=None, help="sd-lora train: imagefolder with metadata.jsonl")
+    p.add_argument("--lora", default=None, help="sd-lora sample: folder with the trained LoRA weights")
+    p.add_argument("--resolution", type=int, default=512, help="sd-lora: image size")
+    p.add_argument("--rank", type=int, default=4, help="sd-lora train: LoRA rank")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
@@ -439,10 +544,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_polar)
 
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
-    p.add_argument("name", choices=("simulate", "import", "embed", "explore", "polar"))
+    p.add_argument("name", choices=("simulate", "import", "embed", "explore", "polar", "generate"))
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--workspace", default=None, help="generate: a workspace with a trained generator")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -1,6 +1,7 @@
 """Benchmarks behind `scatterloop bench NAME`: each returns a JSON-ready dict of measured figures."""
 
 from .embed_bench import bench_embed, bench_explore
+from .generate_bench import bench_generate
 from .io_bench import bench_import, bench_simulate
 from .polar_bench import bench_polar
 
@@ -10,6 +11,7 @@ BENCHES = {
     "embed": bench_embed,
     "explore": bench_explore,
     "polar": bench_polar,
+    "generate": bench_generate,
 }
 
 __all__ = ["BENCHES"]

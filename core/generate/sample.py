@@ -75,6 +75,41 @@ def sample_batch(
     return x.clamp(-1, 1)[:, 0].cpu().numpy()
 
 
+def register_frames(
+    ws: Workspace,
+    run_id: int,
+    out_dir: Path,
+    frames: np.ndarray,
+    seeds: list[int],
+    *,
+    text: str,
+    pattern: str | None,
+    round_no: int,
+    provenance: dict,
+    tag: str,
+) -> list[int]:
+    """Write finished frames (values in [-1, 1]) as float TIFFs and register them as generated candidates."""
+    import json
+
+    import tifffile
+
+    from ..ingest import import_paths
+
+    meta = []
+    for s, frame in zip(seeds, frames, strict=True):
+        name = out_dir / f"gen_{run_id}_{s:06d}.tif"
+        tifffile.imwrite(name, ((frame + 1) / 2).astype(np.float32))
+        meta.append(
+            {"file_name": name.name, "text": text, "pattern": pattern, "prompt": text, "seed": s, **provenance}
+        )
+    manifest = out_dir / f"batch_{tag}.jsonl"
+    manifest.write_text("".join(json.dumps(m) + "\n" for m in meta))
+    summary = import_paths(
+        ws, [manifest], source="generated", run_id=run_id, round=round_no, provenance={"run": run_id}
+    )
+    return summary.image_ids
+
+
 @dataclass
 class GenerateResult:
     run_id: int
@@ -105,10 +140,7 @@ def generate_candidates(
 
     A cancel stops within one denoising step; the batch in flight is discarded, nothing half-made is stored.
     """
-    import tifffile
-
     from ..embed.autoencoder import pick_device
-    from ..ingest import import_paths
 
     t0 = time.perf_counter()
     device = pick_device(device)
@@ -146,33 +178,26 @@ def generate_candidates(
             sampler=sampler,
             on_step=on_step,
         )
-        files, meta = [], []
-        for s, frame in zip(seeds, frames, strict=True):
-            name = out_dir / f"gen_{run_id}_{s:06d}.tif"
-            tifffile.imwrite(name, ((frame + 1) / 2).astype(np.float32))
-            files.append(name)
-            meta.append(
-                {
-                    "file_name": name.name,
-                    "text": text,
-                    "pattern": pattern,
-                    "prompt": text,
-                    "seed": s,
+        result.image_ids.extend(
+            register_frames(
+                ws,
+                run_id,
+                out_dir,
+                frames,
+                seeds,
+                text=text,
+                pattern=pattern,
+                round_no=round_no,
+                provenance={
                     "backend": "domain",
                     "checkpoint": str(checkpoint),
                     "steps": steps,
                     "guidance": guidance,
                     "params": {"sampler": sampler, "class": pattern},
-                }
+                },
+                tag=f"{start:06d}",
             )
-        import json
-
-        manifest = out_dir / f"batch_{start:06d}.jsonl"
-        manifest.write_text("".join(json.dumps(m) + "\n" for m in meta))
-        summary = import_paths(
-            ws, [manifest], source="generated", run_id=run_id, round=round_no, provenance={"run": run_id}
         )
-        result.image_ids.extend(summary.image_ids)
         progress(min(done_steps[0], total_steps), total_steps, f"{len(result.image_ids)}/{n} images registered")
     result.seconds = round(time.perf_counter() - t0, 2)
     result.images_per_s = round(len(result.image_ids) / max(result.seconds, 1e-9), 3)

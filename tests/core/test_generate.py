@@ -118,3 +118,54 @@ def test_sampling_is_seeded(small_workspace):
     assert np.array_equal(a, b) and not np.array_equal(a, c) and a.min() >= -1 and a.max() <= 1
     with pytest.raises(ValueError, match="sampler"):
         sample_batch(unet, cond, cfg, patterns=["rings"], prompts=[""], seeds=[1], steps=2, sampler="euler")
+
+
+def test_generate_cli_train_resume_sample(small_workspace, capsys):
+    from core.cli import main
+
+    ws = str(small_workspace.root)
+    assert main(["generate", "train", "--workspace", ws, "--preset", "test", "--steps", "2", "--json", "--quiet"]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["steps"] == 2 and first["resumed_from_step"] == 0
+    assert (
+        main(
+            [
+                "generate",
+                "train",
+                "--workspace",
+                ws,
+                "--preset",
+                "test",
+                "--steps",
+                "4",
+                "--resume",
+                str(first["run_id"]),
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert second["resumed_from_step"] == 2 and second["steps"] == 4
+    assert (
+        main(
+            [
+                "generate",
+                "sample",
+                "--workspace",
+                ws,
+                "-n",
+                "2",
+                "--steps",
+                "2",
+                "--pattern",
+                "peaks",
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(out["image_ids"]) == 2 and out["images_per_s"] > 0

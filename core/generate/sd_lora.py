@@ -1,0 +1,197 @@
+"""Stable Diffusion 1.5 + LoRA: fine-tune LoRA adapters (peft) on the workspace's text-image pairs (the
+imagefolder `metadata.jsonl` export) from a local SD 1.5 folder, and sample with `load_lora_weights`.
+
+Nothing is downloaded: the base model is a local `save_pretrained` folder (a hub id works only where the
+network and `allow_download` allow). GPU runs in bf16 (or fp16 where bf16 is unsupported); the CPU in fp32.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
+
+LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
+
+
+def pick_dtype(device: str) -> torch.dtype:
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def load_pipeline(base: str | Path, device: str, dtype: torch.dtype, allow_download: bool = False):
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline.from_pretrained(
+        str(base),
+        torch_dtype=dtype,
+        safety_checker=None,
+        requires_safety_checker=False,
+        local_files_only=not allow_download,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe.to(device)
+
+
+def imagefolder_pairs(folder: str | Path, resolution: int) -> tuple[torch.Tensor, list[str]]:
+    """Images as (N, 3, R, R) in [-1, 1] and their captions, from an imagefolder with metadata.jsonl."""
+    from PIL import Image
+
+    folder = Path(folder)
+    meta = folder / "metadata.jsonl"
+    if not meta.exists():
+        raise ValueError(f"{folder}: no metadata.jsonl (make one with `scatterloop export`)")
+    images, texts = [], []
+    for line in meta.read_text().splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        img = (
+            Image.open(folder / row["file_name"])
+            .convert("RGB")
+            .resize((resolution, resolution), Image.Resampling.BICUBIC)
+        )
+        images.append(torch.from_numpy(np.asarray(img, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1))
+        texts.append(row.get("text") or "")
+    if not images:
+        raise ValueError(f"{meta}: no images listed")
+    return torch.stack(images), texts
+
+
+@dataclass
+class LoraResult:
+    out_dir: str
+    steps: int
+    device: str
+    dtype: str
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_lora(
+    base: str | Path,
+    data: str | Path,
+    out_dir: str | Path,
+    *,
+    resolution: int = 512,
+    rank: int = 4,
+    steps: int = 1000,
+    batch_size: int = 1,
+    lr: float = 1e-4,
+    seed: int = 0,
+    device: str | None = None,
+    allow_download: bool = False,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> LoraResult:
+    """LoRA on the UNet's attention projections; VAE and text encoder frozen. A plain readable loop."""
+    from diffusers import DDPMScheduler, StableDiffusionPipeline
+    from diffusers.utils import convert_state_dict_to_diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    from ..embed.autoencoder import pick_device
+
+    t0 = time.perf_counter()
+    device = pick_device(device)
+    weight_dtype = pick_dtype(device)
+    torch.manual_seed(seed)
+    pipe = load_pipeline(base, device, weight_dtype, allow_download)
+    unet, vae, text_encoder, tokenizer = pipe.unet, pipe.vae, pipe.text_encoder, pipe.tokenizer
+    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    for module in (unet, vae, text_encoder):
+        module.requires_grad_(False)
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights="gaussian", target_modules=LORA_TARGETS))
+    lora_params = [p for p in unet.parameters() if p.requires_grad]
+    for p in lora_params:  # trainable adapters stay in fp32 even when the frozen weights are half precision
+        p.data = p.data.float()
+    optimizer = torch.optim.AdamW(lora_params, lr=lr, weight_decay=1e-2)
+    pixels, texts = imagefolder_pairs(data, resolution)
+    ids = tokenizer(
+        texts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    ).input_ids
+    gen = torch.Generator().manual_seed(seed)
+    result = LoraResult(out_dir=str(out_dir), steps=0, device=device, dtype=str(weight_dtype).replace("torch.", ""))
+    unet.train()
+    for step in range(1, steps + 1):
+        check_stop(should_stop)
+        idx = torch.randint(0, len(pixels), (batch_size,), generator=gen)
+        with torch.no_grad():
+            latents = vae.encode(pixels[idx].to(device, weight_dtype)).latent_dist.sample(generator=None)
+            latents = latents * vae.config.scaling_factor
+            hidden = text_encoder(ids[idx].to(device))[0]
+        noise = torch.randn(latents.shape, generator=gen).to(device, latents.dtype)
+        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (batch_size,), generator=gen).to(device)
+        noisy = noise_scheduler.add_noise(latents, noise, t)
+        with torch.autocast(device_type="cuda", dtype=weight_dtype, enabled=device.startswith("cuda")):
+            pred = unet(noisy, t, hidden).sample
+        loss = torch.nn.functional.mse_loss(pred.float(), noise.float())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        result.losses.append(float(loss))
+        result.steps = step
+        progress(step, steps, f"step {step}/{steps} loss {float(loss):.4f}")
+    lora_state = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
+    StableDiffusionPipeline.save_lora_weights(
+        save_directory=str(out_dir), unet_lora_layers=lora_state, safe_serialization=True
+    )
+    result.seconds = round(time.perf_counter() - t0, 2)
+    return result
+
+
+def sample_lora(
+    base: str | Path,
+    lora_dir: str | Path | None,
+    prompts: list[str],
+    *,
+    steps: int = 25,
+    guidance: float = 7.5,
+    seed: int = 0,
+    resolution: int | None = None,
+    device: str | None = None,
+    allow_download: bool = False,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> np.ndarray:
+    """Grayscale frames in [0, 1], shape (len(prompts), H, W). Cancel interrupts within one step."""
+    from ..embed.autoencoder import pick_device
+
+    device = pick_device(device)
+    pipe = load_pipeline(base, device, pick_dtype(device), allow_download)
+    if lora_dir is not None:
+        pipe.load_lora_weights(str(lora_dir))
+    total = len(prompts) * steps
+    done = [0]
+
+    def on_step_end(pipeline, i, t, callback_kwargs):
+        done[0] += 1
+        progress(done[0], total, f"step {i + 1}/{steps}")
+        if should_stop():
+            pipeline._interrupt = True
+        return callback_kwargs
+
+    frames = []
+    for k, prompt in enumerate(prompts):
+        size = resolution or pipe.unet.config.sample_size * pipe.vae_scale_factor
+        out = pipe(
+            prompt,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            height=size,
+            width=size,
+            generator=torch.Generator(device="cpu").manual_seed(seed + k),
+            output_type="np",
+            callback_on_step_end=on_step_end,
+        )
+        if getattr(pipe, "_interrupt", False) or should_stop():
+            raise Cancelled()
+        frames.append(out.images[0].mean(axis=-1))
+    return np.stack(frames)
