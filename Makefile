@@ -52,6 +52,9 @@ format: install-test
 bench: install
 	$(BIN)/scatterloop bench simulate --json
 	$(BIN)/scatterloop bench import --json
+	$(BIN)/scatterloop bench polar --json
+	$(BIN)/scatterloop bench embed --n 10000 --json
+	$(BIN)/scatterloop bench explore --n 100000 --json
 
 montage: install
 	$(BIN)/python scripts/montage.py --out docs/montage.png

@@ -67,7 +67,8 @@ def sample_batch(
     null = conditioner.null_condition(len(seeds))
     for i, t in enumerate(scheduler.timesteps):
         inp = scheduler.scale_model_input(torch.cat([x, x]), t)
-        eps = unet(inp, t, class_labels=torch.cat([cond, null])).sample
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            eps = unet(inp, t, class_labels=torch.cat([cond, null])).sample.float()
         eps_c, eps_u = eps.chunk(2)
         x = scheduler.step(eps_u + guidance * (eps_c - eps_u), t, x).prev_sample
         if on_step is not None:

@@ -89,6 +89,7 @@ def train_domain_model(
     preset = PRESETS[preset_name]
     total = max_steps or preset.steps
     device = pick_device(device)
+    half = _half_dtype(device)
     t0 = time.perf_counter()
     x, patterns, texts = training_data(ws, preset.size)
     run_dir = ws.run_dir(run_id)
@@ -141,8 +142,9 @@ def train_domain_model(
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(idx),), generator=gen).to(device)
         drop = (torch.rand(len(idx), generator=gen) < CFG_DROPOUT).to(device)
         cond = conditioner(class_ids[idx].to(device), token_ids[idx].to(device), drop)
-        pred = unet(scheduler.add_noise(clean, noise, t), t, class_labels=cond).sample
-        loss = torch.nn.functional.mse_loss(pred, noise)
+        with torch.autocast("cuda", dtype=half, enabled=half is not None):
+            pred = unet(scheduler.add_noise(clean, noise, t), t, class_labels=cond).sample
+        loss = torch.nn.functional.mse_loss(pred.float(), noise)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -168,6 +170,13 @@ def train_domain_model(
         seconds=round(time.perf_counter() - t0, 2),
         n_images=len(x),
     )
+
+
+def _half_dtype(device: str) -> torch.dtype | None:
+    """Mixed precision on CUDA (bf16 where supported, else fp16); full precision on the CPU."""
+    if not device.startswith("cuda"):
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def save_checkpoint(
