@@ -1,0 +1,182 @@
+"""`scatterloop generate train|sample`: the domain model (default) and Stable Diffusion 1.5 + LoRA."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .cli import _emit, _settings, terminal_progress
+
+
+def cmd_generate(args) -> int:
+    from .generate import generate_candidates, train_domain_model
+    from .jobs import run_job
+    from .workspace import Workspace
+
+    ws = Workspace.open(_settings(args))
+    if args.backend == "sd-lora":
+        return _generate_sd(args, ws)
+    if args.action == "train":
+        resume = None
+        if args.resume is not None:
+            resume = ws.run_dir(args.resume)
+        params = {"preset": args.preset, "steps": args.steps, "resume": args.resume, "seed": args.seed}
+        with terminal_progress("generate train", not args.quiet) as progress:
+            run_id, res = run_job(
+                ws.store,
+                "generate-train",
+                params,
+                lambda run_id, progress, should_stop: train_domain_model(
+                    ws,
+                    args.preset,
+                    run_id=run_id,
+                    max_steps=args.steps,
+                    resume_from=resume,
+                    seed=args.seed,
+                    device=args.device,
+                    progress=progress,
+                    should_stop=should_stop,
+                ),
+                progress=progress,
+            )
+        out = {"command": "generate train", "run_id": run_id, **dataclasses.asdict(res)}
+        _emit(args, out, f"trained {res.steps} steps (from {res.resumed_from_step}); checkpoint {res.checkpoint}")
+        return 0
+    checkpoint = args.checkpoint or _latest_generator(ws)
+    params = {
+        "checkpoint": checkpoint,
+        "n": args.n,
+        "pattern": args.pattern,
+        "prompt": args.prompt,
+        "seed": args.seed,
+        "steps": args.steps or 25,
+        "guidance": args.guidance,
+        "sampler": args.sampler,
+    }
+    with terminal_progress("generate sample", not args.quiet) as progress:
+        run_id, res = run_job(
+            ws.store,
+            "generate",
+            params,
+            lambda run_id, progress, should_stop: generate_candidates(
+                ws,
+                checkpoint,
+                run_id=run_id,
+                n=args.n,
+                pattern=args.pattern,
+                prompt=args.prompt,
+                seed=args.seed,
+                steps=args.steps or 25,
+                guidance=args.guidance,
+                sampler=args.sampler,
+                device=args.device,
+                progress=progress,
+                should_stop=should_stop,
+            ),
+            progress=progress,
+        )
+    _emit(
+        args,
+        {"command": "generate sample", **dataclasses.asdict(res)},
+        f"generated {len(res.image_ids)} candidates in run {run_id} ({res.images_per_s} images/s)",
+    )
+    return 0
+
+
+def _generate_sd(args, ws) -> int:
+    """Stable Diffusion 1.5 + LoRA: train on an imagefolder export, or sample and register candidates."""
+    import numpy as np
+
+    from .generate.sample import register_frames
+    from .generate.sd_lora import sample_lora, train_lora
+    from .jobs import run_job
+
+    if not args.base:
+        raise ValueError("--base: a local Stable Diffusion 1.5 folder is required for --backend sd-lora")
+    if args.action == "train":
+        if not args.data:
+            raise ValueError("--data: an imagefolder with metadata.jsonl (scatterloop export) is required")
+        params = {"backend": "sd-lora", "base": args.base, "data": args.data, "steps": args.steps, "rank": args.rank}
+        with terminal_progress("sd-lora train", not args.quiet) as progress:
+            run_id, res = run_job(
+                ws.store,
+                "generate-train",
+                params,
+                lambda run_id, progress, should_stop: train_lora(
+                    args.base,
+                    args.data,
+                    ws.run_dir(run_id) / "lora",
+                    resolution=args.resolution,
+                    rank=args.rank,
+                    steps=args.steps or 1000,
+                    seed=args.seed,
+                    device=args.device,
+                    progress=progress,
+                    should_stop=should_stop,
+                ),
+                progress=progress,
+            )
+        ws.store.add_artifact(
+            "lora",
+            ws.relative(ws.run_dir(run_id) / "lora"),
+            run_id=run_id,
+            meta={"base": args.base, "steps": res.steps},
+        )
+        _emit(
+            args,
+            {"command": "generate train", "backend": "sd-lora", "run_id": run_id, **dataclasses.asdict(res)},
+            f"LoRA trained {res.steps} steps into {res.out_dir}",
+        )
+        return 0
+    text = args.prompt or args.pattern or ""
+    steps = args.steps or 25
+
+    def job(run_id, progress, should_stop):
+        frames = sample_lora(
+            args.base,
+            args.lora,
+            [text] * args.n,
+            steps=steps,
+            guidance=args.guidance,
+            seed=args.seed,
+            resolution=args.resolution,
+            device=args.device,
+            progress=progress,
+            should_stop=should_stop,
+        )
+        out_dir = ws.run_dir(run_id) / "generated"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return register_frames(
+            ws,
+            run_id,
+            out_dir,
+            np.asarray(frames) * 2 - 1,
+            [args.seed + k for k in range(args.n)],
+            text=text,
+            pattern=args.pattern,
+            round_no=ws.store.current_round(),
+            tag="000000",
+            provenance={
+                "backend": "sd-lora",
+                "checkpoint": f"{args.base} + {args.lora}",
+                "steps": steps,
+                "guidance": args.guidance,
+            },
+        )
+
+    with terminal_progress("sd-lora sample", not args.quiet) as progress:
+        run_id, ids_ = run_job(
+            ws.store, "generate", {"backend": "sd-lora", "n": args.n, "prompt": text}, job, progress=progress
+        )
+    _emit(
+        args,
+        {"command": "generate sample", "backend": "sd-lora", "run_id": run_id, "image_ids": ids_ or []},
+        f"generated {len(ids_ or [])} candidates in run {run_id}",
+    )
+    return 0
+
+
+def _latest_generator(ws) -> str:
+    arts = ws.store.list_artifacts(kind="generator")
+    if not arts:
+        raise ValueError("no trained generator in this workspace: run `scatterloop generate train` first")
+    return arts[-1].path
