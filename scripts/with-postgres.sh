@@ -13,7 +13,12 @@ fi
 DATA=""
 if [ -n "$PGBIN" ]; then
   DATA=$(mktemp -d /tmp/scatterloop-pg.XXXXXX)
-  PORT=${SCATTERLOOP_TEST_PG_PORT:-55439}
+  PORT=${SCATTERLOOP_TEST_PG_PORT:-}
+  if [ -z "$PORT" ]; then  # the first free port from 55439 (a stale server must not make the tests skip)
+    for p in $(seq 55439 55479); do
+      if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then PORT=$p; break; fi
+    done
+  fi
   RUN=""; [ "$(id -u)" -eq 0 ] && { chown postgres "$DATA"; RUN="su postgres -c"; }
   start="$PGBIN/initdb -D $DATA/db -A trust -U postgres >/dev/null && $PGBIN/pg_ctl -D $DATA/db -w -l $DATA/log -o '-k $DATA -p $PORT -c listen_addresses=127.0.0.1' start >/dev/null"
   if { [ -n "$RUN" ] && $RUN "$start"; } || { [ -z "$RUN" ] && bash -c "$start"; }; then
