@@ -45,6 +45,14 @@ def terminal_progress(desc: str, enabled: bool = True):
             bar.close()
 
 
+def recorded_run(desc: str, quiet: bool, store, kind: str, params: dict, work):
+    """Run `work(run_id=, progress=, should_stop=)` as a recorded run with a terminal progress bar."""
+    from .jobs import run_job
+
+    with terminal_progress(desc, not quiet) as progress:
+        return run_job(store, kind, params, work, progress=progress)
+
+
 def _settings(args) -> Settings:
     return Settings.from_env(
         workspace=getattr(args, "workspace", None),
@@ -94,29 +102,28 @@ def cmd_simulate(args) -> int:
 
 def cmd_import(args) -> int:
     from .ingest import import_paths
-    from .jobs import run_job
     from .workspace import Workspace
 
     ws = Workspace.open(_settings(args))
     params = {"paths": [str(p) for p in args.paths], "source": args.source, "metadata": args.metadata}
-    with terminal_progress("import", not args.quiet) as progress:
-        run_id, summary = run_job(
-            ws.store,
-            "import",
-            params,
-            lambda run_id, progress, should_stop: import_paths(
-                ws,
-                args.paths,
-                source=args.source,
-                metadata=args.metadata,
-                dataset=args.dataset,
-                run_id=run_id,
-                round=(ws.store.current_round() if args.source == "generated" else None),
-                progress=progress,
-                should_stop=should_stop,
-            ),
+    run_id, summary = recorded_run(
+        "import",
+        args.quiet,
+        ws.store,
+        "import",
+        params,
+        lambda run_id, progress, should_stop: import_paths(
+            ws,
+            args.paths,
+            source=args.source,
+            metadata=args.metadata,
+            dataset=args.dataset,
+            run_id=run_id,
+            round=(ws.store.current_round() if args.source == "generated" else None),
             progress=progress,
-        )
+            should_stop=should_stop,
+        ),
+    )
     for line in summary.errors:
         print(line, file=sys.stderr)
     files = [dataclasses.asdict(f) for f in summary.files]
@@ -138,20 +145,19 @@ def cmd_import(args) -> int:
 
 def cmd_export(args) -> int:
     from .export import export_imagefolder
-    from .jobs import run_job
     from .workspace import Workspace
 
     ws = Workspace.open(_settings(args))
-    with terminal_progress("export", not args.quiet) as progress:
-        run_id, res = run_job(
-            ws.store,
-            "export",
-            {"out": str(args.out), "round": args.round},
-            lambda run_id, progress, should_stop: export_imagefolder(
-                ws, args.out, round=args.round, progress=progress, should_stop=should_stop
-            ),
-            progress=progress,
-        )
+    run_id, res = recorded_run(
+        "export",
+        args.quiet,
+        ws.store,
+        "export",
+        {"out": str(args.out), "round": args.round},
+        lambda run_id, progress, should_stop: export_imagefolder(
+            ws, args.out, round=args.round, progress=progress, should_stop=should_stop
+        ),
+    )
     _emit(
         args,
         {"command": "export", "run_id": run_id, **dataclasses.asdict(res)},
@@ -162,29 +168,28 @@ def cmd_export(args) -> int:
 
 def build_demo_workspace(settings: Settings, quiet: bool = False, size: int = 256, n: int = 100) -> dict:
     from .demo import build_demo
-    from .jobs import run_job
     from .workspace import Workspace
 
     ws = Workspace.open(settings)
     if ws.store.count_images() > 0:
         log.info("%s already holds %d images; not rebuilding", ws.root, ws.store.count_images())
         return {"workspace": str(ws.root), "images": ws.store.count_images(), "built": False}
-    with terminal_progress("demo workspace", not quiet) as progress:
-        run_id, res = run_job(
-            ws.store,
-            "demo",
-            {"size": size, "n_per_pattern": n},
-            lambda run_id, progress, should_stop: build_demo(
-                ws,
-                run_id=run_id,
-                size=size,
-                n_per_pattern=n,
-                candidates_per_pattern=n,
-                progress=progress,
-                should_stop=should_stop,
-            ),
+    run_id, res = recorded_run(
+        "demo workspace",
+        quiet,
+        ws.store,
+        "demo",
+        {"size": size, "n_per_pattern": n},
+        lambda run_id, progress, should_stop: build_demo(
+            ws,
+            run_id=run_id,
+            size=size,
+            n_per_pattern=n,
+            candidates_per_pattern=n,
             progress=progress,
-        )
+            should_stop=should_stop,
+        ),
+    )
     return {
         "workspace": str(ws.root),
         "run_id": run_id,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from .cli import _emit, _settings, terminal_progress
+from .cli import _emit, _settings, recorded_run
 
 
 def cmd_generate(args) -> int:
     from .generate import generate_candidates, train_domain_model
-    from .jobs import run_job
     from .workspace import Workspace
 
     ws = Workspace.open(_settings(args))
@@ -20,24 +19,24 @@ def cmd_generate(args) -> int:
         if args.resume is not None:
             resume = ws.run_dir(args.resume)
         params = {"preset": args.preset, "steps": args.steps, "resume": args.resume, "seed": args.seed}
-        with terminal_progress("generate train", not args.quiet) as progress:
-            run_id, res = run_job(
-                ws.store,
-                "generate-train",
-                params,
-                lambda run_id, progress, should_stop: train_domain_model(
-                    ws,
-                    args.preset,
-                    run_id=run_id,
-                    max_steps=args.steps,
-                    resume_from=resume,
-                    seed=args.seed,
-                    device=args.device,
-                    progress=progress,
-                    should_stop=should_stop,
-                ),
+        run_id, res = recorded_run(
+            "generate train",
+            args.quiet,
+            ws.store,
+            "generate-train",
+            params,
+            lambda run_id, progress, should_stop: train_domain_model(
+                ws,
+                args.preset,
+                run_id=run_id,
+                max_steps=args.steps,
+                resume_from=resume,
+                seed=args.seed,
+                device=args.device,
                 progress=progress,
-            )
+                should_stop=should_stop,
+            ),
+        )
         out = {"command": "generate train", "run_id": run_id, **dataclasses.asdict(res)}
         _emit(args, out, f"trained {res.steps} steps (from {res.resumed_from_step}); checkpoint {res.checkpoint}")
         return 0
@@ -52,28 +51,28 @@ def cmd_generate(args) -> int:
         "guidance": args.guidance,
         "sampler": args.sampler,
     }
-    with terminal_progress("generate sample", not args.quiet) as progress:
-        run_id, res = run_job(
-            ws.store,
-            "generate",
-            params,
-            lambda run_id, progress, should_stop: generate_candidates(
-                ws,
-                checkpoint,
-                run_id=run_id,
-                n=args.n,
-                pattern=args.pattern,
-                prompt=args.prompt,
-                seed=args.seed,
-                steps=args.steps or 25,
-                guidance=args.guidance,
-                sampler=args.sampler,
-                device=args.device,
-                progress=progress,
-                should_stop=should_stop,
-            ),
+    run_id, res = recorded_run(
+        "generate sample",
+        args.quiet,
+        ws.store,
+        "generate",
+        params,
+        lambda run_id, progress, should_stop: generate_candidates(
+            ws,
+            checkpoint,
+            run_id=run_id,
+            n=args.n,
+            pattern=args.pattern,
+            prompt=args.prompt,
+            seed=args.seed,
+            steps=args.steps or 25,
+            guidance=args.guidance,
+            sampler=args.sampler,
+            device=args.device,
             progress=progress,
-        )
+            should_stop=should_stop,
+        ),
+    )
     _emit(
         args,
         {"command": "generate sample", **dataclasses.asdict(res)},
@@ -88,7 +87,6 @@ def _generate_sd(args, ws) -> int:
 
     from .generate.sample import register_frames
     from .generate.sd_lora import sample_lora, train_lora
-    from .jobs import run_job
 
     if not args.base:
         raise ValueError("--base: a local Stable Diffusion 1.5 folder is required for --backend sd-lora")
@@ -96,25 +94,25 @@ def _generate_sd(args, ws) -> int:
         if not args.data:
             raise ValueError("--data: an imagefolder with metadata.jsonl (scatterloop export) is required")
         params = {"backend": "sd-lora", "base": args.base, "data": args.data, "steps": args.steps, "rank": args.rank}
-        with terminal_progress("sd-lora train", not args.quiet) as progress:
-            run_id, res = run_job(
-                ws.store,
-                "generate-train",
-                params,
-                lambda run_id, progress, should_stop: train_lora(
-                    args.base,
-                    args.data,
-                    ws.run_dir(run_id) / "lora",
-                    resolution=args.resolution,
-                    rank=args.rank,
-                    steps=args.steps or 1000,
-                    seed=args.seed,
-                    device=args.device,
-                    progress=progress,
-                    should_stop=should_stop,
-                ),
+        run_id, res = recorded_run(
+            "sd-lora train",
+            args.quiet,
+            ws.store,
+            "generate-train",
+            params,
+            lambda run_id, progress, should_stop: train_lora(
+                args.base,
+                args.data,
+                ws.run_dir(run_id) / "lora",
+                resolution=args.resolution,
+                rank=args.rank,
+                steps=args.steps or 1000,
+                seed=args.seed,
+                device=args.device,
                 progress=progress,
-            )
+                should_stop=should_stop,
+            ),
+        )
         ws.store.add_artifact(
             "lora",
             ws.relative(ws.run_dir(run_id) / "lora"),
@@ -163,10 +161,9 @@ def _generate_sd(args, ws) -> int:
             },
         )
 
-    with terminal_progress("sd-lora sample", not args.quiet) as progress:
-        run_id, ids_ = run_job(
-            ws.store, "generate", {"backend": "sd-lora", "n": args.n, "prompt": text}, job, progress=progress
-        )
+    run_id, ids_ = recorded_run(
+        "sd-lora sample", args.quiet, ws.store, "generate", {"backend": "sd-lora", "n": args.n, "prompt": text}, job
+    )
     _emit(
         args,
         {"command": "generate sample", "backend": "sd-lora", "run_id": run_id, "image_ids": ids_ or []},
