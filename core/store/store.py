@@ -6,6 +6,7 @@ overwrite it. Undo appends events that restore the previous labels.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from .engine import make_engine, upgrade
-from .models import ORIGINS, SOURCES, Artifact, Image, ImageMetric, LabelEvent, MapPoint, Round, Run, utcnow
+from .models import ORIGINS, SOURCES, Artifact, Image, ImageMetric, LabelEvent, MapPoint, Meta, Round, Run, utcnow
 
 UNLABELED = "__unlabeled__"
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -291,6 +292,76 @@ class Store:
         with self.session() as s:
             return list(s.scalars(select(Round).order_by(Round.number)))
 
+    def next_round(self) -> int:
+        """Open the round after the latest one (the next batch of candidates and labels belongs to it)."""
+        with self.session(write=True) as s:
+            n = (s.scalar(select(func.max(Round.number))) or 0) + 1
+            s.add(Round(number=n, name=f"round {n}"))
+            return n
+
+    def update_round(self, number: int, **details) -> None:
+        """Merge `details` into a round's record (lists under the same key are extended)."""
+        self.current_round()
+        with self.session(write=True) as s:
+            row = s.scalar(select(Round).where(Round.number == number))
+            if row is None:
+                raise ValueError(f"round: no round {number}")
+            merged = dict(row.details or {})
+            for k, v in details.items():
+                merged[k] = merged.get(k, []) + list(v) if isinstance(v, list) else v
+            row.details = merged
+
+    def get_meta(self, key: str, default=None):
+        with self.session() as s:
+            value = s.scalar(select(Meta.value).where(Meta.key == key))
+        return default if value is None else json.loads(value)
+
+    def set_meta(self, key: str, value) -> None:
+        with self.session(write=True) as s:
+            s.execute(Meta.__table__.delete().where(Meta.key == key))
+            s.execute(Meta.__table__.insert().values(key=key, value=json.dumps(value)))
+
+    def add_labels_where_unlabeled(
+        self, labels: dict[int, tuple[str, float | None]], annotator: str, round: int | None = None
+    ) -> list[int]:
+        """Human events for images that have no human label at the moment of writing (checked inside the
+        write transaction), so a pre-label never overwrites a person's label; returns the ids written."""
+        if not annotator or not annotator.strip():
+            raise ValueError("annotator: a name is required for every label")
+        action, now = str(uuid.uuid4()), utcnow()
+        with self.session(write=True) as s:
+            cur = self._current_human()
+            labelled = set(s.scalars(select(cur.c.image_id).where(cur.c.label.is_not(None))))
+            rows = [
+                dict(
+                    image_id=int(i),
+                    label=lab,
+                    annotator=annotator.strip(),
+                    origin="human",
+                    confidence=conf,
+                    round=round,
+                    action_id=action,
+                    created_at=now,
+                )
+                for i, (lab, conf) in labels.items()
+                if int(i) not in labelled
+            ]
+            if rows:
+                s.execute(LabelEvent.__table__.insert(), rows)
+        return [r["image_id"] for r in rows]
+
+    def model_suggestions(self, annotator: str | None = None) -> dict[int, tuple[str | None, float | None]]:
+        """Latest model event per image (of one model annotator when given): (label, confidence)."""
+        latest = select(func.max(LabelEvent.id)).where(LabelEvent.origin == "model")
+        if annotator is not None:
+            latest = latest.where(LabelEvent.annotator == annotator)
+        latest = latest.group_by(LabelEvent.image_id)
+        with self.session() as s:
+            rows = s.execute(
+                select(LabelEvent.image_id, LabelEvent.label, LabelEvent.confidence).where(LabelEvent.id.in_(latest))
+            ).all()
+        return {r.image_id: (r.label, r.confidence) for r in rows}
+
     # ---------------------------------------------------------------- runs
     def create_run(self, kind: str, params: dict) -> int:
         with self.session(write=True) as s:
@@ -405,9 +476,4 @@ class Store:
 
     def latest_model_confidence(self) -> dict[int, tuple[str | None, float | None]]:
         """Latest model suggestion per image: (label, confidence)."""
-        latest = select(func.max(LabelEvent.id)).where(LabelEvent.origin == "model").group_by(LabelEvent.image_id)
-        with self.session() as s:
-            rows = s.execute(
-                select(LabelEvent.image_id, LabelEvent.label, LabelEvent.confidence).where(LabelEvent.id.in_(latest))
-            ).all()
-        return {r.image_id: (r.label, r.confidence) for r in rows}
+        return self.model_suggestions()

@@ -1,0 +1,163 @@
+"""Training and validation sets of a round, built the paper's way.
+
+Realism task: the realistic class is the approved (realistic-labelled) generated images topped up with
+experimental frames to a 4:6 experimental:generated mix, then balanced against the fake class by seeded
+subsampling of the larger side (the mix is kept when the realistic side is cut). The validation set is
+chosen once per task (seeded, stratified), stored in the workspace, and held fixed across rounds; its
+images never enter a training set. Other tasks (patterns, any human label set such as speckle disk counts)
+use the same fixed-validation rule without the hybrid mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..store import Store
+
+Task = Literal["realism", "pattern", "labels"]
+TASKS: tuple[str, ...] = ("realism", "pattern", "labels")
+REALISTIC, FAKE = "realistic", "fake"
+
+
+@dataclass
+class Split:
+    task: str
+    classes: list[str]
+    train_ids: list[int]
+    train_y: np.ndarray
+    val_ids: list[int]
+    val_y: np.ndarray
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def positive(self) -> str | None:
+        return REALISTIC if self.task == "realism" else None
+
+
+def _stratified_pick(ids: list[int], labels: list[str], fraction: float, rng: np.random.Generator) -> list[int]:
+    """About `fraction` of each class (at least one of every class that has two or more)."""
+    picked: list[int] = []
+    for c in sorted(set(labels)):
+        members = [i for i, lab in zip(ids, labels, strict=True) if lab == c]
+        k = int(round(fraction * len(members)))
+        if len(members) >= 2:
+            k = min(max(k, 1), len(members) - 1)
+        else:
+            k = 0
+        picked += [int(i) for i in rng.choice(members, size=k, replace=False)] if k else []
+    return sorted(picked)
+
+
+def _examples(store: Store, task: str, pattern: str | None) -> tuple[dict[int, str], list[int]]:
+    """(labelled items id → class, experimental ids) for the task."""
+    images = [img for img, _ in store.list_images()]
+    if pattern:
+        images = [img for img in images if img.pattern == pattern]
+    if task == "pattern":
+        return {img.id: img.pattern for img in images if img.source == "experimental" and img.pattern}, []
+    labels = store.current_labels([img.id for img in images]) if images else {}
+    if task == "labels":
+        return {i: s.label for i, s in labels.items() if s.label}, []
+    generated = {img.id for img in images if img.source != "experimental"}
+    labelled = {i: s.label for i, s in labels.items() if i in generated and s.label in (REALISTIC, FAKE)}
+    return labelled, sorted(img.id for img in images if img.source == "experimental")
+
+
+def fixed_validation(
+    store: Store,
+    task: str,
+    labelled: dict[int, str],
+    experimental: list[int],
+    *,
+    pattern: str | None = None,
+    fraction: float = 0.2,
+    ratio: tuple[int, int] = (4, 6),
+    seed: int = 0,
+) -> list[int]:
+    """The task's validation ids: chosen on first use, then read back unchanged in every later round."""
+    key = f"classify.validation.{task}.{pattern or 'all'}"
+    stored = store.get_meta(key)
+    if stored is not None:
+        return [int(i) for i in stored["ids"]]
+    rng = np.random.default_rng([seed, 17])
+    ids = sorted(labelled)
+    val = _stratified_pick(ids, [labelled[i] for i in ids], fraction, rng)
+    if task == "realism":
+        real_val = sum(1 for i in val if labelled[i] == REALISTIC)
+        n_exp = min(len(experimental), int(round(real_val * ratio[0] / ratio[1])))
+        val += sorted(int(i) for i in rng.choice(experimental, size=n_exp, replace=False)) if n_exp else []
+    store.set_meta(key, {"ids": val, "seed": seed, "fraction": fraction})
+    return val
+
+
+def assemble(
+    store: Store,
+    task: Task = "realism",
+    *,
+    pattern: str | None = None,
+    val_fraction: float = 0.2,
+    ratio: tuple[int, int] = (4, 6),
+    seed: int = 0,
+) -> Split:
+    """The round's training set from the current human labels, and the task's fixed validation set."""
+    if task not in TASKS:
+        raise ValueError(f"task: expected one of {TASKS}, got {task!r}")
+    labelled, experimental = _examples(store, task, pattern)
+    if task == "realism" and not {REALISTIC, FAKE} <= set(labelled.values()):
+        raise ValueError("realism task: label at least one generated image realistic and one fake first")
+    if len(set(labelled.values())) < 2:
+        raise ValueError(f"{task} task: at least two classes are needed, found {sorted(set(labelled.values()))}")
+    val = fixed_validation(
+        store, task, labelled, experimental, pattern=pattern, fraction=val_fraction, ratio=ratio, seed=seed
+    )
+    held = set(val)
+    rng = np.random.default_rng([seed, 29])
+    summary: dict = {"task": task, "pattern": pattern, "labelled": len(labelled)}
+    if task == "realism":
+        classes = [FAKE, REALISTIC]
+        gen_real = [i for i, c in sorted(labelled.items()) if c == REALISTIC and i not in held]
+        fake = [i for i, c in sorted(labelled.items()) if c == FAKE and i not in held]
+        pool = [i for i in experimental if i not in held]
+        n_exp = min(len(pool), int(round(len(gen_real) * ratio[0] / ratio[1])))
+        exp = [int(i) for i in rng.choice(pool, size=n_exp, replace=False)] if n_exp else []
+        n_real = len(gen_real) + len(exp)
+        if n_real > len(fake) > 0:  # cut the realistic side, keeping its mix
+            keep_gen = max(1, int(round(len(fake) * len(gen_real) / n_real)))
+            gen_real = [int(i) for i in rng.choice(gen_real, size=keep_gen, replace=False)]
+            exp = [int(i) for i in rng.choice(exp, size=max(0, len(fake) - keep_gen), replace=False)] if exp else []
+        elif len(fake) > n_real:
+            fake = [int(i) for i in rng.choice(fake, size=n_real, replace=False)]
+        train = {i: REALISTIC for i in gen_real + exp} | {i: FAKE for i in fake}
+        exp_set = set(experimental)
+        val_labels = {i: labelled.get(i, REALISTIC) for i in val if i in labelled or i in exp_set}
+        summary.update(
+            generated_realistic=len(gen_real),
+            experimental=len(exp),
+            fake=len(fake),
+            experimental_share=round(len(exp) / max(1, len(exp) + len(gen_real)), 3),
+            ratio=f"{ratio[0]}:{ratio[1]}",
+        )
+    else:
+        classes = sorted(set(labelled.values()), key=_natural)
+        train = {i: c for i, c in labelled.items() if i not in held}
+        val_labels = {i: labelled[i] for i in val if i in labelled}
+    order = sorted(train)
+    vorder = [i for i in sorted(val_labels) if val_labels[i] in classes]
+    summary.update(train=len(order), validation=len(vorder))
+    return Split(
+        task=task,
+        classes=classes,
+        train_ids=order,
+        train_y=np.array([classes.index(train[i]) for i in order], dtype=np.int64),
+        val_ids=vorder,
+        val_y=np.array([classes.index(val_labels[i]) for i in vorder], dtype=np.int64),
+        summary=summary,
+    )
+
+
+def _natural(c: str):
+    """Disk counts sort as numbers ("2" < "10"), other labels alphabetically."""
+    return (0, int(c), "") if c.isdigit() else (1, 0, c)

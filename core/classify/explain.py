@@ -1,0 +1,61 @@
+"""Why a classifier said what it said: saliency and Grad-CAM maps for one image (captum).
+
+Grad-CAM reads the last convolution of the network (for ViTs that is the patch embedding, so its map is
+coarse by construction); saliency is the gradient of the class score with respect to the input pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class Explanation:
+    predicted: str
+    confidence: float
+    saliency: np.ndarray  # (S, S) in [0, 1], at the input's size
+    gradcam: np.ndarray  # (S, S) in [0, 1], upsampled to the input's size
+    layer: str
+
+
+def last_conv(model: torch.nn.Module) -> tuple[str, torch.nn.Module]:
+    found = [(n, m) for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    if not found:
+        raise ValueError("model has no convolution for Grad-CAM")
+    return found[-1]
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    a = np.nan_to_num(a.astype(np.float64))
+    span = a.max() - a.min()
+    return ((a - a.min()) / span if span > 0 else np.zeros_like(a)).astype(np.float32)
+
+
+def explain(model: torch.nn.Module, x: np.ndarray, classes: list[str], input_size: int) -> Explanation:
+    """Maps for one input `x` (S, S) in [-1, 1] with respect to the predicted class."""
+    from captum.attr import LayerAttribution, LayerGradCam, Saliency
+
+    model = model.cpu().eval()
+    s = x.shape[-1]
+    inp = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
+    if s != input_size:
+        inp = F.interpolate(inp, size=(input_size, input_size), mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        prob = torch.softmax(model(inp), 1)[0]
+    target = int(prob.argmax())
+    sal = Saliency(model).attribute(inp.clone().requires_grad_(True), target=target, abs=True)
+    name, layer = last_conv(model)
+    cam = LayerGradCam(model, layer).attribute(inp, target=target, relu_attributions=True)
+    cam = LayerAttribution.interpolate(cam, (s, s), interpolate_mode="bilinear")
+    sal = F.interpolate(sal, size=(s, s), mode="bilinear", align_corners=False) if sal.shape[-1] != s else sal
+    return Explanation(
+        predicted=classes[target],
+        confidence=float(prob[target]),
+        saliency=_unit(sal[0, 0].detach().numpy()),
+        gradcam=_unit(cam[0, 0].detach().numpy()),
+        layer=name,
+    )

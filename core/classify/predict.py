@@ -1,0 +1,161 @@
+"""Predict candidates with a round's models and ensemble, pre-label above a threshold, and build review queues.
+
+Predictions are model label events (annotator `model:<arch>` and `ensemble:<scheme>`, with confidence): they
+sit beside the human labels and never change them. Pre-labelling turns confident ensemble suggestions into
+labels only for images that have no human label at the moment of writing, marked as pre-labels so the
+review queue still offers them to a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ..embed.autoencoder import pick_device
+from ..embed.inputs import load_inputs
+from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..store import Store
+from ..workspace import Workspace
+from .registry import load_classifier
+from .train import predict_proba
+from .voting import hard_vote, soft_vote
+
+Scheme = Literal["hard", "soft", "weighted"]
+PRELABEL = "pre-label"
+
+
+@dataclass
+class PredictResult:
+    classify_run: int
+    images: int
+    models: list[str]
+    scheme: str
+    suggested: dict[str, int]  # class → images the ensemble suggests it for
+    predictions: str  # npz with every model's probabilities
+
+
+def candidates(store: Store, task: str, pattern: str | None = None) -> list[int]:
+    """Images without a human label that this task's models should judge."""
+    labelled = {i for i, s in store.current_labels().items() if s.label}
+    out = []
+    for img, _ in store.list_images():
+        if img.id in labelled or (pattern and img.pattern != pattern):
+            continue
+        if task != "labels" and img.source == "experimental":
+            continue
+        out.append(img.id)
+    return out
+
+
+def predict_candidates(
+    ws: Workspace,
+    classify_run: int,
+    *,
+    run_id: int,
+    scheme: Scheme = "weighted",
+    device: str | None = None,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> PredictResult:
+    """Every unlabeled candidate through each model of `classify_run` and the ensemble; stored as model events."""
+    run = ws.store.get_run(classify_run)
+    if run is None or run.kind != "classify" or run.status != "done" or not run.result:
+        raise ValueError(f"run {classify_run}: not a finished classifier round")
+    res = run.result
+    task, pattern, classes = res["task"], (res.get("sets") or {}).get("pattern"), res["classes"]
+    ids = candidates(ws.store, task, pattern)
+    if not ids:
+        raise ValueError("no unlabeled candidates to predict")
+    device = pick_device(device)
+    size = int(run.params.get("input_size") or 224)
+    x, _ = load_inputs(ws, ws.store.get_images(ids), size, progress=progress, should_stop=should_stop)
+    archs = list(res["models"])
+    probs = []
+    for k, arch in enumerate(archs):
+        check_stop(should_stop)
+        model, cfg = load_classifier(ws.root / res["models"][arch]["checkpoint"], device)
+        probs.append(predict_proba(model, x, input_size=cfg.input_size, device=device, should_stop=should_stop))
+        progress(k + 1, len(archs), f"predicted with {arch} ({k + 1}/{len(archs)})")
+    stacked = np.stack(probs)
+    weights = np.array([res["weights"][a] for a in archs])
+    ensemble = {
+        "hard": _hard_with_share(stacked),
+        "soft": soft_vote(stacked),
+        "weighted": soft_vote(stacked, weights),
+    }
+    round_no = ws.store.current_round()
+    check_stop(should_stop)
+    for arch, p in zip(archs, probs, strict=True):
+        _write(ws.store, ids, p, classes, f"model:{arch}", round_no)
+    for name in [s for s in ensemble if s != scheme] + [scheme]:  # the chosen scheme last: it is the suggestion
+        _write(ws.store, ids, ensemble[name], classes, f"ensemble:{name}", round_no)
+    path = ws.run_dir(run_id) / "predictions.npz"
+    np.savez(path, ids=np.array(ids), probs=stacked, models=np.array(archs), classes=np.array(classes))
+    ws.store.add_artifact("predictions", ws.relative(path), run_id=run_id, meta={"classify_run": classify_run})
+    chosen = ensemble[scheme].argmax(1)
+    return PredictResult(
+        classify_run=classify_run,
+        images=len(ids),
+        models=archs,
+        scheme=scheme,
+        suggested={c: int((chosen == i).sum()) for i, c in enumerate(classes)},
+        predictions=ws.relative(path),
+    )
+
+
+def _hard_with_share(probs: np.ndarray) -> np.ndarray:
+    """Hard-vote result as a one-row-per-image distribution: the winner gets its share of the votes."""
+    winner = hard_vote(probs)
+    votes = (probs.argmax(2) == winner[None, :]).mean(0)
+    out = np.zeros(probs.shape[1:])
+    out[np.arange(len(winner)), winner] = votes
+    return out
+
+
+def _write(store: Store, ids: list[int], probs: np.ndarray, classes: list[str], annotator: str, round_no: int):
+    best = probs.argmax(1)
+    for c in np.unique(best):
+        rows = np.flatnonzero(best == c)
+        store.add_labels(
+            [ids[r] for r in rows],
+            classes[c],
+            annotator=annotator,
+            origin="model",
+            confidence=[float(probs[r, c]) for r in rows],
+            round=round_no,
+        )
+
+
+def prelabel(
+    store: Store, *, threshold: float, annotator: str, scheme: Scheme = "weighted", round: int | None = None
+) -> dict:
+    """Accept the ensemble's suggestion as the label where its confidence ≥ `threshold` and no human label
+    exists; a human label is never overwritten (checked inside the write). Returns the counts."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
+    sugg = store.model_suggestions(f"ensemble:{scheme}")
+    confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
+    written = store.add_labels_where_unlabeled(
+        confident, annotator=f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})", round=round
+    )
+    return {"suggested": len(sugg), "confident": len(confident), "prelabelled": len(written)}
+
+
+def review_queue(
+    store: Store, kind: Literal["uncertain", "disagree"] = "uncertain", scheme: Scheme = "weighted"
+) -> list[int]:
+    """Image ids to review: least confident suggestions first (unlabeled or only pre-labelled images), or
+    images whose human label the ensemble contradicts, most confident contradiction first."""
+    sugg = store.model_suggestions(f"ensemble:{scheme}")
+    labels = store.current_labels() if sugg else {}
+    if kind == "uncertain":
+        open_ = [
+            i for i in sugg if i not in labels or labels[i].label is None or PRELABEL in (labels[i].annotator or "")
+        ]
+        return sorted(open_, key=lambda i: (sugg[i][1] if sugg[i][1] is not None else 0.0, i))
+    if kind == "disagree":
+        differ = [i for i in sugg if i in labels and labels[i].label and labels[i].label != sugg[i][0]]
+        return sorted(differ, key=lambda i: (-(sugg[i][1] or 0.0), i))
+    raise ValueError(f"queue: expected 'uncertain' or 'disagree', got {kind!r}")
