@@ -30,14 +30,16 @@ def filter_options(services: Services) -> tuple[list, list, list]:
     return opts(store.distinct("source")), opts(store.distinct("pattern")), opts(store.distinct("round"))
 
 
-def page_count(services: Services, flt: ImageFilter) -> int:
-    total = services.store.count_images(flt)
+def page_count(services: Services, flt: ImageFilter, queue: dict | None = None) -> int:
+    total = len(queue["ids"]) if queue else services.store.count_images(flt)
     return max(1, -(-total // services.settings.page_size))
 
 
-def change_page(services: Services, trigger: str | None, page: int, flt: ImageFilter) -> int:
-    """Next/previous page within bounds; any filter change goes back to the first page."""
-    last = page_count(services, flt) - 1
+def change_page(
+    services: Services, trigger: str | None, page: int, flt: ImageFilter, queue: dict | None = None
+) -> int:
+    """Next/previous page within bounds; any filter or queue change goes back to the first page."""
+    last = page_count(services, flt, queue) - 1
     if trigger == ids.LABEL_NEXT_BUTTON:
         return min(page + 1, last)
     if trigger == ids.LABEL_PREV_BUTTON:
@@ -45,14 +47,29 @@ def change_page(services: Services, trigger: str | None, page: int, flt: ImageFi
     return 0
 
 
-def render_grid(services: Services, flt: ImageFilter, page: int, selection: list[int]):
-    """Cards of one page, the ids on it, and a count line."""
+def render_grid(services: Services, flt: ImageFilter, page: int, selection: list[int], queue: dict | None = None):
+    """Cards of one page (of the filter, or of an open review queue in its order), the ids on it, a count line."""
     size = services.settings.page_size
-    total = services.store.count_images(flt)
-    rows = services.store.list_images(flt, offset=page * size, limit=size)
+    store = services.store
+    if queue:
+        total = len(queue["ids"])
+        page_ids = [int(i) for i in queue["ids"][page * size : (page + 1) * size]]
+        labels = store.current_labels(page_ids)
+        rows = [(img, labels[img.id].label if img.id in labels else None) for img in store.get_images(page_ids)]
+    else:
+        total = store.count_images(flt)
+        rows = store.list_images(flt, offset=page * size, limit=size)
+    suggestions = store.model_suggestions(image_ids=[img.id for img, _ in rows]) if rows else {}
     chosen = set(selection or [])
     cards = [
-        label_view.card(img.id, thumb_url(img.sha256), f"#{img.id} {img.pattern or ''}", label, img.id in chosen)
+        label_view.card(
+            img.id,
+            thumb_url(img.sha256),
+            f"#{img.id} {img.pattern or ''}",
+            label,
+            img.id in chosen,
+            suggestions.get(img.id),
+        )
         for img, label in rows
     ]
     first = page * size + 1 if rows else 0
@@ -147,10 +164,12 @@ def register(app, services: Services) -> None:
         Input(ids.LABEL_PREV_BUTTON, "n_clicks"),
         Input(ids.LABEL_NEXT_BUTTON, "n_clicks"),
         *filters,
+        Input(ids.LABEL_QUEUE_STORE, "data"),
         State(ids.LABEL_PAGE_STORE, "data"),
     )
-    def _page(_prev, _next, source, pattern, label, round_, page):
-        return change_page(services, ctx.triggered_id, page or 0, make_filter(source, pattern, label, round_))
+    def _page(_prev, _next, source, pattern, label, round_, queue, page):
+        flt = make_filter(source, pattern, label, round_)
+        return change_page(services, ctx.triggered_id, page or 0, flt, queue)
 
     @app.callback(
         Output(ids.LABEL_GRID, "children"),
@@ -160,9 +179,28 @@ def register(app, services: Services) -> None:
         Input(ids.LABEL_VERSION_STORE, "data"),
         *filter_states,
         State(ids.LABEL_SELECTION_STORE, "data"),
+        Input(ids.LABEL_QUEUE_STORE, "data"),
     )
-    def _grid(page, _version, source, pattern, label, round_, selection):
-        return render_grid(services, make_filter(source, pattern, label, round_), page or 0, selection)
+    def _grid(page, _version, source, pattern, label, round_, selection, queue):
+        return render_grid(services, make_filter(source, pattern, label, round_), page or 0, selection, queue)
+
+    @app.callback(
+        Output(ids.LABEL_QUEUE_BANNER, "children"),
+        Output("label-queue-row", "style"),
+        Input(ids.LABEL_QUEUE_STORE, "data"),
+    )
+    def _banner(queue):
+        if not queue:
+            return "", {"display": "none"}
+        return f"Review queue: {queue['name']} · {len(queue['ids'])} images (filters are set aside)", {}
+
+    @app.callback(
+        Output(ids.LABEL_QUEUE_STORE, "data", allow_duplicate=True),
+        Input(ids.LABEL_QUEUE_CLEAR_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _leave(_n):
+        return None
 
     # selection and its highlight are browser state (assets/selection.js): no round trip, no race
     app.clientside_callback(

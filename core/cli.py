@@ -280,9 +280,22 @@ def cmd_bench(args) -> int:
 
     kwargs = {
         k: v
-        for k, v in (("n", args.n), ("size", args.size), ("seed", args.seed), ("workspace", args.workspace))
+        for k, v in (
+            ("n", args.n),
+            ("size", args.size),
+            ("seed", args.seed),
+            ("workspace", args.workspace),
+            ("models", args.models),
+            ("epochs", args.epochs),
+        )
         if v is not None
     }
+    import inspect
+
+    accepted = inspect.signature(BENCHES[args.name]).parameters
+    for k in kwargs:
+        if k not in accepted:
+            raise ValueError(f"bench {args.name} does not take --{k}")
     result = BENCHES[args.name](**kwargs)
     _emit(args, result, json.dumps(result, indent=2))
     return 0
@@ -372,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rank", type=int, default=4, help="sd-lora train: LoRA rank")
     p.set_defaults(func=cmd_generate)
 
+    from .cli_classify import add_parser as add_classify
+
+    add_classify(sub, common)
+
     p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
     p.add_argument("image")
     p.add_argument("--poni", default=None, help="a pyFAI .poni file: its centre is used instead of the search")
@@ -380,11 +397,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_polar)
 
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
-    p.add_argument("name", choices=("simulate", "import", "embed", "explore", "polar", "generate"))
+    p.add_argument(
+        "name", choices=("simulate", "import", "embed", "explore", "polar", "generate", "train", "loop", "speckle")
+    )
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--workspace", default=None, help="generate: a workspace with a trained generator")
+    p.add_argument("--models", default=None, help="train/loop/speckle: comma-separated registry names")
+    p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -29,6 +29,8 @@ class Settings:
         labels: the label set people choose from in the Label view, in shortcut order (1, 2, ...).
         thumb_size: longest side of stored thumbnails, in pixels.
         page_size: thumbnails per page in the Label view.
+        weights_dir: a local folder of ImageNet classifier weights (`resnet50.safetensors`, `alexnet.pth`,
+            ...); architectures without a file there train from scratch. Nothing is ever downloaded.
     """
 
     workspace: Path
@@ -41,6 +43,7 @@ class Settings:
     labels: tuple[str, ...] = ("realistic", "fake")
     thumb_size: int = 256
     page_size: int = 24
+    weights_dir: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -77,6 +80,8 @@ class Settings:
                     values[key] = int(raw)
                 except ValueError as exc:
                     raise ValueError(f"{ENV_PREFIX}{name}: expected an integer, got {raw!r}") from exc
+        if env.get(ENV_PREFIX + "WEIGHTS_DIR"):
+            values["weights_dir"] = Path(env[ENV_PREFIX + "WEIGHTS_DIR"])
         if env.get(ENV_PREFIX + "LABELS"):
             values["labels"] = tuple(s.strip() for s in env[ENV_PREFIX + "LABELS"].split(",") if s.strip())
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -8,6 +8,7 @@ from dash import Dash
 
 from callbacks import register_all, start_warm_up
 from callbacks.services import Services, make_services
+from callbacks.train import DEFAULT_MODELS, model_choices
 from core.config import Settings
 
 from . import layout
@@ -26,7 +27,7 @@ def create_app(settings: Settings, services: Services | None = None, warm_up: bo
         suppress_callback_exceptions=False,
         update_title=None,
     )
-    app.layout = layout.build(settings.labels, services.workspace.root.name)
+    app.layout = layout.build(settings.labels, services.workspace.root.name, model_choices(), DEFAULT_MODELS)
     register_all(app, services)
     if warm_up:
         start_warm_up()

@@ -143,3 +143,76 @@ def loss_figure(losses: Sequence[float], every: int = 25) -> go.Figure:
     fig.update_xaxes(title="step")
     fig.update_yaxes(type="log")
     return fig
+
+
+def curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
+    """Training loss and validation accuracy per epoch, one colour per model (live during a round)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "validation accuracy"))
+    for i, (name, rows) in enumerate(curves.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        epochs = [r["epoch"] for r in rows]
+        fig.add_trace(
+            go.Scatter(x=epochs, y=[r["loss"] for r in rows], name=name, mode="lines+markers", line_color=colour),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=[r.get("val_acc") for r in rows],
+                name=name,
+                mode="lines+markers",
+                line_color=colour,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(title_text="epoch", dtick=1)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    fig.update_layout(margin=dict(l=40, r=10, t=30, b=40), height=260, legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def confusion_figure(panels: Sequence[tuple[str, Sequence[str], Sequence[Sequence[int]]]], cols: int = 4) -> go.Figure:
+    """One confusion matrix per model or vote (rows: truth, columns: prediction); a cell's customdata
+    names its panel, so a click says which matrix it came from."""
+    from plotly.subplots import make_subplots
+
+    if not panels:
+        fig = empty_map("Train a round to see its confusion matrices.")
+        fig.update_layout(height=200)
+        return fig
+    cols = min(cols, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[p[0] for p in panels],
+        horizontal_spacing=0.06,
+        vertical_spacing=0.12 if rows > 1 else 0.1,
+    )
+    for k, (name, classes, matrix) in enumerate(panels):
+        r, c = divmod(k, cols)
+        classes = [str(x) for x in classes]
+        fig.add_trace(
+            go.Heatmap(
+                z=matrix,
+                x=classes,
+                y=classes,
+                text=matrix,
+                texttemplate="%{text}",
+                colorscale="Blues",
+                showscale=False,
+                customdata=[[name] * len(classes) for _ in classes],
+                hovertemplate="true %{y} → predicted %{x}: %{z}<extra>%{customdata}</extra>",
+            ),
+            row=r + 1,
+            col=c + 1,
+        )
+        fig.update_yaxes(autorange="reversed", row=r + 1, col=c + 1, title_text="true" if c == 0 else None)
+        fig.update_xaxes(row=r + 1, col=c + 1, title_text="predicted" if r == rows - 1 else None)
+    fig.update_layout(margin=dict(l=50, r=10, t=40, b=40), height=230 * rows + 40)
+    return fig

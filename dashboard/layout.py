@@ -8,10 +8,15 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .components import explore_view, generate_view, jobs_view, label_view, placeholder
+from .components import explore_view, generate_view, jobs_view, label_view, placeholder, train_view
 
 
-def build(labels: Sequence[str], workspace_name: str) -> html.Div:
+def build(
+    labels: Sequence[str],
+    workspace_name: str,
+    models: Sequence[tuple[str, str]] = (),
+    default_models: Sequence[str] = (),
+) -> html.Div:
     navbar = dbc.Navbar(
         dbc.Container(
             [
@@ -45,15 +50,7 @@ def build(labels: Sequence[str], workspace_name: str) -> html.Div:
             dbc.Tab(explore_view.layout(labels), label="Explore", tab_id="explore"),
             dbc.Tab(label_view.layout(labels), label="Label", tab_id="label"),
             dbc.Tab(generate_view.layout(), label="Generate", tab_id="generate"),
-            dbc.Tab(
-                placeholder.layout(
-                    "Train",
-                    "Classifier rounds: eight architectures trained on your realistic/fake labels, voting, "
-                    "pre-labels and a review queue.",
-                ),
-                label="Train",
-                tab_id="train",
-            ),
+            dbc.Tab(train_view.layout(models, default_models), label="Train", tab_id="train"),
             dbc.Tab(
                 placeholder.layout(
                     "Evaluate", "FID/KID/IS per pattern, polar symmetry statistics, and a standalone HTML report."

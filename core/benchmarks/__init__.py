@@ -1,5 +1,6 @@
 """Benchmarks behind `scatterloop bench NAME`: each returns a JSON-ready dict of measured figures."""
 
+from .classify_bench import bench_loop, bench_speckle, bench_train
 from .embed_bench import bench_embed, bench_explore
 from .generate_bench import bench_generate
 from .io_bench import bench_import, bench_simulate
@@ -12,6 +13,9 @@ BENCHES = {
     "explore": bench_explore,
     "polar": bench_polar,
     "generate": bench_generate,
+    "train": bench_train,
+    "loop": bench_loop,
+    "speckle": bench_speckle,
 }
 
 __all__ = ["BENCHES"]

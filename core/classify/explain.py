@@ -59,3 +59,19 @@ def explain(model: torch.nn.Module, x: np.ndarray, classes: list[str], input_siz
         gradcam=_unit(cam[0, 0].detach().numpy()),
         layer=name,
     )
+
+
+def overlay_png(x: np.ndarray, heat: np.ndarray | None = None) -> bytes:
+    """A PNG of `x` ([-1, 1]) in gray, with `heat` ([0, 1]) laid over it in red when given."""
+    import io
+
+    from PIL import Image
+
+    gray = ((np.clip(x, -1, 1) + 1) * 127.5).astype(np.float32)
+    rgb = np.repeat(gray[..., None], 3, axis=2)
+    if heat is not None:
+        a = (0.75 * np.clip(heat, 0, 1))[..., None]
+        rgb = rgb * (1 - a) + np.array([255.0, 40.0, 0.0]) * a
+    buf = io.BytesIO()
+    Image.fromarray(rgb.clip(0, 255).astype(np.uint8)).resize((256, 256), Image.NEAREST).save(buf, format="PNG")
+    return buf.getvalue()

@@ -102,6 +102,20 @@ def create_classifier(
     return _torchvision_model(spec, num_classes, weights)
 
 
+def find_local_weights(weights_dir: str | Path | None, arch: str) -> Path | None:
+    """`<weights_dir>/<arch or timm id>.(safetensors|pth|pt|bin)` or a folder of that name; None when absent."""
+    if not weights_dir:
+        return None
+    spec = spec_of(arch)
+    for stem in (arch, spec.model_id):
+        for ext in ("safetensors", "pth", "pt", "bin"):
+            if (Path(weights_dir) / f"{stem}.{ext}").is_file():
+                return Path(weights_dir) / f"{stem}.{ext}"
+        if (Path(weights_dir) / stem).is_dir():
+            return Path(weights_dir) / stem
+    return None
+
+
 def _weights_file(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():

@@ -94,7 +94,7 @@ def fit(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             correct += int((logits.argmax(1) == yb).sum())
             seen += len(idx)
             progress((epoch - 1) * n_batches + b + 1, total, f"{label} epoch {epoch}/{epochs} loss {losses[-1]:.3f}")

@@ -350,11 +350,15 @@ class Store:
                 s.execute(LabelEvent.__table__.insert(), rows)
         return [r["image_id"] for r in rows]
 
-    def model_suggestions(self, annotator: str | None = None) -> dict[int, tuple[str | None, float | None]]:
+    def model_suggestions(
+        self, annotator: str | None = None, image_ids: Sequence[int] | None = None
+    ) -> dict[int, tuple[str | None, float | None]]:
         """Latest model event per image (of one model annotator when given): (label, confidence)."""
         latest = select(func.max(LabelEvent.id)).where(LabelEvent.origin == "model")
         if annotator is not None:
             latest = latest.where(LabelEvent.annotator == annotator)
+        if image_ids is not None:
+            latest = latest.where(LabelEvent.image_id.in_([int(i) for i in image_ids]))
         latest = latest.group_by(LabelEvent.image_id)
         with self.session() as s:
             rows = s.execute(

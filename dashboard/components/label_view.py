@@ -67,9 +67,19 @@ def layout(labels: Sequence[str]) -> html.Div:
         ],
         className="d-flex align-items-center flex-wrap mb-2",
     )
+    queue = html.Div(
+        [
+            html.Span(id=ids.LABEL_QUEUE_BANNER, className="me-2"),
+            dbc.Button("Leave queue", id=ids.LABEL_QUEUE_CLEAR_BUTTON, color="warning", outline=True, size="sm"),
+        ],
+        id="label-queue-row",
+        className="alert alert-warning py-1 px-2 mb-2 d-flex align-items-center",
+        style={"display": "none"},
+    )
     return html.Div(
         [
             filters,
+            queue,
             actions,
             html.Div(id=ids.LABEL_STATUS, className="small mb-2", role="status"),
             dbc.Row(
@@ -87,13 +97,15 @@ def layout(labels: Sequence[str]) -> html.Div:
             dcc.Store(id=ids.LABEL_SELECTION_STORE, data=[]),
             dcc.Store(id=ids.LABEL_FOCUS_STORE, data=None),
             dcc.Store(id=ids.LABEL_VERSION_STORE, data=0),
+            dcc.Store(id=ids.LABEL_QUEUE_STORE, data=None),
         ]
     )
 
 
-def card_body(image_id: int, thumb_url: str, caption: str, label: str | None) -> list:
-    """A thumbnail with its caption and label badge (Label grid and Explore gallery)."""
-    return [
+def card_body(image_id: int, thumb_url: str, caption: str, label: str | None, suggestion: tuple | None = None) -> list:
+    """A thumbnail with its caption and label badge (Label grid and Explore gallery); a model's suggestion
+    (label, confidence), when there is one, sits under it in smaller type."""
+    body = [
         html.Img(src=thumb_url, alt=f"image {image_id}"),
         html.Div(
             [
@@ -103,12 +115,18 @@ def card_body(image_id: int, thumb_url: str, caption: str, label: str | None) ->
             className="d-flex justify-content-between align-items-center",
         ),
     ]
+    if suggestion and suggestion[0]:
+        conf = f" {suggestion[1]:.2f}" if suggestion[1] is not None else ""
+        body.append(html.Div(f"model: {suggestion[0]}{conf}", className="sl-suggestion"))
+    return body
 
 
-def card(image_id: int, thumb_url: str, caption: str, label: str | None, selected: bool) -> html.Div:
+def card(
+    image_id: int, thumb_url: str, caption: str, label: str | None, selected: bool, suggestion: tuple | None = None
+) -> html.Div:
     """One thumbnail; clicking it toggles selection."""
     return html.Div(
-        card_body(image_id, thumb_url, caption, label),
+        card_body(image_id, thumb_url, caption, label, suggestion),
         id=ids.label_card(image_id),
         n_clicks=0,
         className=card_class(selected),

@@ -1,0 +1,379 @@
+"""Train tab callbacks: a round as a background job with live curves, results, prediction, review queues."""
+
+from __future__ import annotations
+
+import base64
+
+from dash import Input, Output, State, ctx, no_update
+
+from dashboard import figures, ids
+from dashboard.components import train_view
+
+from .generate import Throttle
+from .services import Services
+
+PAPER_LABELS = {
+    "vit_b16": "ViT-B/16",
+    "vit_b32": "ViT-B/32",
+    "resnet50": "ResNet-50",
+    "alexnet": "AlexNet",
+    "vgg11": "VGG-11",
+    "squeezenet": "SqueezeNet",
+    "densenet121": "DenseNet-121",
+    "inception_v3": "Inception V3",
+    "resnet18": "ResNet-18 (small)",
+    "tiny": "tiny (tests)",
+}
+DEFAULT_MODELS = ("resnet18", "squeezenet", "alexnet")
+
+
+def model_choices() -> list[tuple[str, str]]:
+    from core.classify import REGISTRY
+
+    return [(name, PAPER_LABELS.get(name, name)) for name in REGISTRY]
+
+
+def weights_note(services: Services, models: list[str] | None) -> str:
+    """Which models start from local ImageNet weights and which from scratch (nothing is downloaded)."""
+    from core.classify.registry import find_local_weights
+
+    found = {m: find_local_weights(services.settings.weights_dir, m) for m in models or []}
+    pre = [f"{m} ({p.name})" for m, p in found.items() if p]
+    scratch = [m for m, p in found.items() if not p]
+    parts = []
+    if pre:
+        parts.append("ImageNet weights: " + ", ".join(pre))
+    if scratch:
+        where = services.settings.weights_dir or "SCATTERLOOP_WEIGHTS_DIR unset"
+        parts.append(f"from scratch (no local weights in {where}): " + ", ".join(scratch))
+    return " · ".join(parts)
+
+
+def run_round(services: Services, values: dict, set_progress) -> str:
+    """Train one round with the tab's settings; returns the status line."""
+    from core.classify.jobs import run_round as run
+    from core.classify.registry import find_local_weights
+    from core.classify.rounds import RoundParams
+    from core.workspace import Workspace
+
+    models = tuple(values.get("models") or ())
+    if not models:
+        return "Pick at least one model."
+    ws = Workspace.open(services.settings)
+    curves: dict[str, list[dict]] = {}
+    throttle = Throttle(1.0)
+    state = {"pct": 0, "text": "starting"}
+
+    def show(force=False):
+        if throttle.due(force):
+            set_progress((state["pct"], state["text"], figures.curves_figure(curves)))
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        state["pct"] = int(100 * done / max(total, 1))
+        state["text"] = f"{state['pct']}% · {message}"[:60]
+        show()
+
+    def on_epoch(arch: str, row: dict) -> None:
+        curves.setdefault(arch, []).append(row)
+        show(force=True)
+
+    try:
+        if values.get("next_round"):
+            ws.store.next_round()
+        size = int(values.get("input_size") or 0) or None
+        params = RoundParams(
+            task=values.get("task") or "realism",
+            models=models,
+            epochs=int(values.get("epochs") or 5),
+            lr=float(values.get("lr") or 1e-4),
+            batch_size=int(values.get("batch") or 32),
+            input_size=size,
+            init=values.get("init") or "scratch",
+            pretrained={
+                m: str(p) for m in models if (p := find_local_weights(services.settings.weights_dir, m)) is not None
+            },
+            device=None if values.get("device") in (None, "auto") else values["device"],
+        )
+        run_id, res = run(ws, params, progress=progress, on_epoch=on_epoch)
+        if res is None:
+            return f"Round run {run_id} cancelled; nothing from it is used."
+        best = max(res.voting.items(), key=lambda kv: kv[1]["f1"])
+        return (
+            f"Run {run_id}: round {res.round} ({res.init}), {res.sets['train']} training / "
+            f"{res.sets['validation']} validation images, {res.seconds:.0f} s. Best vote: {best[0]} "
+            f"(F1 {best[1]['f1']:.3f})."
+        )
+    except ValueError as exc:
+        return f"Cannot train: {exc}"
+    finally:
+        ws.store.dispose()
+
+
+def results(services: Services, run_value) -> tuple:
+    """Table 3, the run choices, the chosen run's confusion matrices, and the models to explain."""
+    from core.classify.tables import classify_runs, metrics_table, validation_predictions
+    from core.workspace import Workspace
+
+    table = metrics_table(services.store)
+    runs = classify_runs(services.store)
+    from core.classify.tables import column_label
+
+    options = [{"label": f"run {r.id}: {column_label(r.result)}", "value": r.id} for r in reversed(runs)]
+    run_id = int(run_value) if run_value else (runs[-1].id if runs else None)
+    panels, explain_opts = [], []
+    if run_id is not None:
+        ws = Workspace.open(services.settings)
+        try:
+            run = services.store.get_run(run_id)
+            classes = run.result["classes"]
+            for name, (_ids, y, pred) in validation_predictions(ws, run_id).items():
+                k = len(classes)
+                matrix = [[int(((y == t) & (pred == p)).sum()) for p in range(k)] for t in range(k)]
+                panels.append((name, classes, matrix))
+            explain_opts = [
+                {"label": f"{a} (run {run_id})", "value": m["checkpoint"]} for a, m in run.result["models"].items()
+            ]
+        finally:
+            ws.store.dispose()
+    return train_view.metrics_table(table), options, figures.confusion_figure(panels), explain_opts
+
+
+def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[dict | None, str]:
+    """A clicked confusion cell → a review queue of its images."""
+    from core.classify.tables import classify_runs, confusion_cell
+    from core.workspace import Workspace
+
+    if not click or not click.get("points"):
+        return None, ""
+    runs = classify_runs(services.store)
+    run_id = int(run_value) if run_value else (runs[-1].id if runs else None)
+    if run_id is None:
+        return None, ""
+    pt = click["points"][0]
+    panel = pt["customdata"]
+    ws = Workspace.open(services.settings)
+    try:
+        ids_ = confusion_cell(ws, run_id, panel, pt["y"], pt["x"])
+    finally:
+        ws.store.dispose()
+    name = f"run {run_id} · {panel}: true {pt['y']} → predicted {pt['x']}"
+    return {"name": name, "ids": ids_}, f"{len(ids_)} images: {name}"
+
+
+def run_predict(services: Services, set_progress) -> str:
+    from core.classify.jobs import run_predict as run
+    from core.classify.tables import classify_runs
+    from core.workspace import Workspace
+
+    runs = classify_runs(services.store)
+    if not runs:
+        return "Train a round first."
+    ws = Workspace.open(services.settings)
+    throttle = Throttle(0.5)
+
+    def progress(done, total, message=""):
+        if throttle.due(done >= total):
+            set_progress((int(100 * done / max(total, 1)), message[:40]))
+
+    try:
+        run_id, res = run(ws, runs[-1].id, progress=progress)
+        if res is None:
+            return f"Prediction run {run_id} cancelled."
+        return (
+            f"Run {run_id}: {res.images} candidates predicted by {len(res.models)} models and the ensemble "
+            f"({res.scheme} vote suggests {res.suggested})."
+        )
+    except ValueError as exc:
+        return f"Cannot predict: {exc}"
+    finally:
+        ws.store.dispose()
+
+
+def do_prelabel(services: Services, threshold, annotator) -> str:
+    from core.classify import prelabel
+
+    if not annotator or not str(annotator).strip():
+        return "Type your name in the annotator box first: pre-labels are accepted in your name."
+    try:
+        counts = prelabel(
+            services.store,
+            threshold=float(threshold if threshold is not None else 0.9),
+            annotator=annotator,
+            round=services.store.current_round(),
+        )
+    except ValueError as exc:
+        return f"Cannot pre-label: {exc}"
+    return (
+        f"Pre-labelled {counts['prelabelled']} of {counts['confident']} confident suggestions "
+        f"({counts['suggested']} in all); images with a human label were left as they are."
+    )
+
+
+def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
+    from core.classify import review_queue
+
+    queue = review_queue(services.store, kind)
+    if not queue:
+        return None, "The queue is empty: predict candidates first (or nothing disagrees)."
+    title = "least confident first" if kind == "uncertain" else "model contradicts the human label"
+    return {"name": f"review: {kind} ({title})", "ids": queue}, f"{len(queue)} images in the {kind} queue."
+
+
+def explain_image(services: Services, image_id, checkpoint) -> object:
+    from core.classify import load_classifier
+    from core.classify.explain import explain, overlay_png
+    from core.embed.inputs import image_input
+    from core.workspace import Workspace
+
+    if not image_id or not checkpoint:
+        return "Pick an image number and a model."
+    image = services.store.get_image(int(image_id))
+    if image is None:
+        return f"image #{image_id}: not in this workspace"
+    ws = Workspace.open(services.settings)
+    try:
+        model, cfg = load_classifier(ws.root / checkpoint)
+        x, _ = image_input(ws, image, 64)
+        ex = explain(model, x, cfg.classes, cfg.input_size)
+    except ValueError as exc:
+        return f"Cannot explain: {exc}"
+    finally:
+        ws.store.dispose()
+
+    def uri(png: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(png).decode()
+
+    caption = (
+        f"#{image.id} {image.pattern or ''}: {cfg.arch} says {ex.predicted} ({ex.confidence:.2f}); layer {ex.layer}"
+    )
+    return train_view.explain_panel(
+        uri(overlay_png(x)), uri(overlay_png(x, ex.saliency)), uri(overlay_png(x, ex.gradcam)), caption
+    )
+
+
+def register(app, services: Services) -> None:
+    @app.callback(Output(ids.TRAIN_WEIGHTS_NOTE, "children"), Input(ids.TRAIN_MODELS_CHECKLIST, "value"))
+    def _note(models):
+        return weights_note(services, models)
+
+    @app.callback(
+        Output(ids.TRAIN_STATUS, "children"),
+        Output(ids.TRAIN_VERSION_STORE, "data"),
+        Input(ids.TRAIN_RUN_BUTTON, "n_clicks"),
+        State(ids.TRAIN_TASK_SELECT, "value"),
+        State(ids.TRAIN_MODELS_CHECKLIST, "value"),
+        State(ids.TRAIN_EPOCHS_INPUT, "value"),
+        State(ids.TRAIN_LR_INPUT, "value"),
+        State(ids.TRAIN_BATCH_INPUT, "value"),
+        State(ids.TRAIN_SIZE_INPUT, "value"),
+        State(ids.TRAIN_INIT_RADIO, "value"),
+        State(ids.TRAIN_DEVICE_SELECT, "value"),
+        State(ids.TRAIN_NEXT_ROUND_SWITCH, "value"),
+        State(ids.TRAIN_VERSION_STORE, "data"),
+        background=True,
+        manager=services.background_manager,
+        prevent_initial_call=True,
+        running=[
+            (Output(ids.TRAIN_RUN_BUTTON, "disabled"), True, False),
+            (Output(ids.TRAIN_PREDICT_BUTTON, "disabled"), True, False),
+            (Output(ids.TRAIN_CANCEL_BUTTON, "disabled"), False, True),
+        ],
+        progress=[
+            Output(ids.TRAIN_PROGRESS, "value"),
+            Output(ids.TRAIN_PROGRESS, "label"),
+            Output(ids.TRAIN_CURVES_GRAPH, "figure"),
+        ],
+    )
+    def _train(set_progress, _n, task, models, epochs, lr, batch, size, init, device, next_round, version):
+        values = dict(
+            task=task,
+            models=models,
+            epochs=epochs,
+            lr=lr,
+            batch=batch,
+            input_size=size,
+            init=init,
+            device=device,
+            next_round=next_round,
+        )
+        return run_round(services, values, set_progress), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.TRAIN_STATUS, "children", allow_duplicate=True),
+        Input(ids.TRAIN_CANCEL_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _cancel(_n):
+        runs = services.store.request_cancel(("classify", "predict"))
+        return f"Cancelling run {', '.join(map(str, runs))} (stops within one batch)…" if runs else "Nothing running."
+
+    @app.callback(
+        Output(ids.TRAIN_TABLE, "children"),
+        Output(ids.TRAIN_RUN_SELECT, "options"),
+        Output(ids.TRAIN_CONFUSION_GRAPH, "figure"),
+        Output(ids.TRAIN_EXPLAIN_MODEL_SELECT, "options"),
+        Input(ids.TABS, "active_tab"),
+        Input(ids.TRAIN_VERSION_STORE, "data"),
+        Input(ids.TRAIN_RUN_SELECT, "value"),
+    )
+    def _results(_tab, _version, run_value):
+        return results(services, run_value)
+
+    @app.callback(
+        Output(ids.TRAIN_REVIEW_STATUS, "children"),
+        Output(ids.TRAIN_VERSION_STORE, "data", allow_duplicate=True),
+        Input(ids.TRAIN_PREDICT_BUTTON, "n_clicks"),
+        State(ids.TRAIN_VERSION_STORE, "data"),
+        background=True,
+        manager=services.background_manager,
+        prevent_initial_call=True,
+        running=[
+            (Output(ids.TRAIN_PREDICT_BUTTON, "disabled"), True, False),
+            (Output(ids.TRAIN_RUN_BUTTON, "disabled"), True, False),
+        ],
+        progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
+    )
+    def _predict(set_progress, _n, version):
+        return run_predict(services, set_progress), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),
+        Output(ids.LABEL_VERSION_STORE, "data", allow_duplicate=True),
+        Input(ids.TRAIN_PRELABEL_BUTTON, "n_clicks"),
+        State(ids.TRAIN_THRESHOLD_INPUT, "value"),
+        State(ids.ANNOTATOR_INPUT, "value"),
+        State(ids.LABEL_VERSION_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _prelabel(_n, threshold, annotator, version):
+        return do_prelabel(services, threshold, annotator), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.LABEL_QUEUE_STORE, "data"),
+        Output(ids.TABS, "active_tab"),
+        Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),
+        Input(ids.TRAIN_REVIEW_UNCERTAIN_BUTTON, "n_clicks"),
+        Input(ids.TRAIN_REVIEW_DISAGREE_BUTTON, "n_clicks"),
+        Input(ids.TRAIN_CONFUSION_GRAPH, "clickData"),
+        State(ids.TRAIN_RUN_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    def _queue(_u, _d, click, run_value):
+        if ctx.triggered_id == ids.TRAIN_CONFUSION_GRAPH:
+            queue, message = confusion_queue(services, run_value, click)
+        else:
+            kind = "uncertain" if ctx.triggered_id == ids.TRAIN_REVIEW_UNCERTAIN_BUTTON else "disagree"
+            queue, message = open_queue(services, kind)
+        if queue is None:
+            return no_update, no_update, message
+        return queue, "label", message
+
+    @app.callback(
+        Output(ids.TRAIN_EXPLAIN_PANEL, "children"),
+        Input(ids.TRAIN_EXPLAIN_BUTTON, "n_clicks"),
+        State(ids.TRAIN_EXPLAIN_IMAGE_INPUT, "value"),
+        State(ids.TRAIN_EXPLAIN_MODEL_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    def _explain(_n, image_id, checkpoint):
+        return explain_image(services, image_id, checkpoint)

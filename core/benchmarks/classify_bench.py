@@ -1,0 +1,277 @@
+"""Classifier benchmarks: training throughput against a bare timm loop, the human-in-the-loop rounds with an
+oracle annotator on simulated candidates with known truth, and the 19-class speckle task."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .io_bench import machine
+
+CPU_MODELS = "resnet18,squeezenet,alexnet"
+
+
+def _simulated_workspace(root: Path, candidates: int, experimental: int, size: int, seed: int):
+    """A workspace of simulated candidates (half hallucinated, truth kept) and physical 'experimental' frames."""
+    from ..config import Settings
+    from ..ingest import import_paths
+    from ..simulate import PATTERNS, simulate_dataset
+    from ..workspace import Workspace
+
+    ws = Workspace.open(Settings(workspace=root / "ws"))
+    per_c, per_e = -(-candidates // len(PATTERNS)), -(-experimental // len(PATTERNS))
+    for i, pattern in enumerate(PATTERNS):
+        simulate_dataset(pattern, per_c, root / "sim" / "cand", seed=seed + 10 + i, size=size, artifacts="0.5")
+        simulate_dataset(pattern, per_e, root / "sim" / "exp", seed=seed + 20 + i, size=size)
+    import_paths(ws, [root / "sim" / "exp"], source="experimental")
+    import_paths(ws, [root / "sim" / "cand"], source="generated", round=ws.store.current_round())
+    return ws
+
+
+def _truth(img) -> str:
+    return "realistic" if (img.truth or {}).get("realistic") else "fake"
+
+
+def _bare_timm_loop(x: torch.Tensor, y: torch.Tensor, arch: str, size: int, epochs: int, batch: int, seed: int):
+    """The baseline: timm's model, Adam, cross-entropy, batches of ready tensors, nothing else."""
+    from ..classify.registry import create_classifier
+
+    torch.manual_seed(seed)
+    model = create_classifier(arch, 2, input_size=size).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    t0, seen = time.perf_counter(), 0
+    for _ in range(epochs):
+        perm = torch.randperm(len(x))
+        for b in range(0, len(x), batch):
+            idx = perm[b : b + batch]
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            seen += len(idx)
+    return seen / (time.perf_counter() - t0)
+
+
+def bench_train(
+    n: int = 600, size: int = 64, seed: int = 0, models: str | None = None, epochs: int | None = None
+) -> dict:
+    """Our loop against a bare timm loop (same model, batch, data), then one round of the eight at `size` px."""
+    from ..classify import PAPER_MODELS, RoundParams, fit, train_round
+    from ..embed.inputs import load_inputs
+    from ..jobs import run_job
+
+    arch = (models or "resnet18").split(",")[0]
+    out: dict = {"bench": "train", "machine": machine(), "size": size, "batch": 32, "model": arch}
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _simulated_workspace(Path(tmp), int(n * 1.25), n, size, seed)
+        gen = [img for img, _ in ws.store.list_images() if img.source == "generated"]
+        x, _ = load_inputs(ws, gen[:n], size)
+        y = np.array([int(_truth(img) == "realistic") for img in gen[:n]])
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        ours, bare = [], []
+        for rep in range(2):  # alternate, best of two: the machine is shared with whatever else runs
+            bare.append(_bare_timm_loop(xt, yt, arch, size, 1, 32, seed + rep))
+            from ..classify.registry import create_classifier
+
+            torch.manual_seed(seed + rep)
+            model = create_classifier(arch, 2, input_size=size)
+            ours.append(fit(model, x, y, input_size=size, epochs=1, batch_size=32, seed=seed + rep).images_per_s)
+        out["throughput"] = {
+            "ours_images_per_s": round(max(ours), 1),
+            "bare_timm_images_per_s": round(max(bare), 1),
+            "ratio": round(max(ours) / max(bare), 3),
+            "goal_ratio": 0.95,
+            "runs": {"ours": [round(v, 1) for v in ours], "bare": [round(v, 1) for v in bare]},
+            "images": n,
+        }
+        for img in gen[: int(n * 1.25)]:
+            ws.store.add_labels([img.id], _truth(img), "oracle")
+        params = RoundParams(models=PAPER_MODELS, epochs=epochs or 1, input_size=size, seed=seed)
+        t0 = time.perf_counter()
+        _, res = run_job(
+            ws.store, "classify", {}, lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id)
+        )
+        out["round_of_eight"] = {
+            "wall_s": round(time.perf_counter() - t0, 1),
+            "epochs": params.epochs,
+            "train_images": res.sets["train"],
+            "validation_images": res.sets["validation"],
+            "per_model": {
+                a: {"seconds": m["seconds"], "images_per_s": m["images_per_s"], "input_size": m["input_size"]}
+                for a, m in res.models.items()
+            },
+        }
+        ws.store.dispose()
+    return out
+
+
+def _evaluate_on_truth(ws, result: dict, x: np.ndarray, y: np.ndarray) -> dict:
+    """Every model and voting scheme of a stored round against the truth of held-out simulated frames."""
+    from ..classify import hard_vote, load_classifier, predict_proba, scores, soft_vote
+
+    probs = []
+    for m in result["models"].values():
+        model, cfg = load_classifier(ws.root / m["checkpoint"])
+        probs.append(predict_proba(model, x, input_size=cfg.input_size))
+    stacked = np.stack(probs)
+    weights = np.array([result["weights"][a] for a in result["models"]])
+    classes = result["classes"]
+    summary = lambda pred: {k: round(v, 3) for k, v in scores(y, pred, classes, "realistic").items() if k in KEYS}  # noqa: E731
+    out = {a: summary(p.argmax(1)) for a, p in zip(result["models"], probs, strict=True)}
+    out["hard voting"] = summary(hard_vote(stacked))
+    out["soft voting"] = summary(soft_vote(stacked).argmax(1))
+    out["weighted voting"] = summary(soft_vote(stacked, weights).argmax(1))
+    return out
+
+
+KEYS = ("accuracy", "precision", "recall", "f1")
+
+
+def bench_loop(
+    n: int = 60,
+    size: int = 64,
+    seed: int = 0,
+    models: str | None = None,
+    epochs: int | None = None,
+    error_rate: float = 0.05,
+    test: int = 300,
+) -> dict:
+    """Round 1 with n oracle labels, round 2 with 10n (pre-labelled by round 1's ensemble, then corrected),
+    trained from scratch and fine-tuned; every model and vote scored on validation and on a truth test set."""
+    from ..classify import RoundParams, prelabel, train_round
+    from ..classify.predict import predict_candidates
+    from ..embed.inputs import load_inputs
+    from ..jobs import run_job
+
+    archs = tuple((models or CPU_MODELS).split(","))
+    rng = np.random.default_rng(seed)
+    out: dict = {
+        "bench": "loop",
+        "machine": machine(),
+        "models": list(archs),
+        "size": size,
+        "epochs": epochs or 5,
+        "oracle_error_rate": error_rate,
+        "round1_labels": n,
+        "round2_labels": 10 * n,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = _simulated_workspace(Path(tmp), 10 * n, 4 * n, size, seed)
+        test_ws = _simulated_workspace(Path(tmp) / "test", test, 0, size, seed + 500)
+        test_imgs = [img for img, _ in test_ws.store.list_images() if img.source == "generated"]
+        x_test, _ = load_inputs(test_ws, test_imgs, size)
+        y_test = np.array([int(_truth(img) == "realistic") for img in test_imgs])
+        cands = [img for img, _ in ws.store.list_images() if img.source == "generated"]
+        rng.shuffle(cands)
+
+        def oracle(img) -> str:
+            t = _truth(img)
+            return t if rng.random() >= error_rate else ("fake" if t == "realistic" else "realistic")
+
+        for img in cands[:n]:
+            ws.store.add_labels([img.id], oracle(img), "oracle")
+        params = dict(models=archs, epochs=epochs or 5, input_size=size, seed=seed, val_fraction=0.3)
+
+        def round_(init: str):
+            t0 = time.perf_counter()
+            run_id, res = run_job(
+                ws.store,
+                "classify",
+                {},
+                lambda run_id, progress, should_stop: train_round(ws, RoundParams(**params, init=init), run_id=run_id),
+            )
+            r = ws.store.get_run(run_id).result
+            return run_id, {
+                "wall_s": round(time.perf_counter() - t0, 1),
+                "sets": {k: v for k, v in res.sets.items() if not k.endswith("_ids")},
+                "validation": {
+                    **{a: {k: round(m["metrics"][k], 3) for k in KEYS} for a, m in res.models.items()},
+                    **{f"{v} voting": {k: round(s[k], 3) for k in KEYS} for v, s in res.voting.items()},
+                },
+                "test_truth": _evaluate_on_truth(ws, r, x_test, y_test),
+                "weights": res.weights,
+            }
+
+        run1, out["round1"] = round_("scratch")
+        # round 2: round 1's ensemble pre-labels the next 9n candidates, the oracle reviews each and corrects
+        run_job(
+            ws.store,
+            "predict",
+            {},
+            lambda run_id, progress, should_stop: predict_candidates(ws, run1, run_id=run_id),
+        )
+        ws.store.next_round()
+        pre = prelabel(ws.store, threshold=0.9, annotator="oracle", round=2)
+        current = ws.store.current_labels()
+        corrected = 0
+        for img in cands[n : 10 * n]:
+            verdict = oracle(img)
+            if img.id in current and current[img.id].label != verdict:
+                corrected += 1
+            if img.id not in current or current[img.id].label != verdict:
+                ws.store.add_labels([img.id], verdict, "oracle", round=2)
+        out["round2_prelabel"] = {**pre, "corrected_by_oracle": corrected}
+        _, out["round2_scratch"] = round_("scratch")
+        _, out["round2_finetuned"] = round_("finetune")
+        ws.store.dispose()
+        test_ws.store.dispose()
+    out["test_images"] = int(len(y_test))
+    return out
+
+
+def bench_speckle(
+    n: int = 40, size: int = 64, seed: int = 0, models: str | None = None, epochs: int | None = None
+) -> dict:
+    """ResNet-50 (or `models`) on the 19-class monodisperse speckle task: n patterns per disk count 2–20."""
+    from ..classify import create_classifier, fit, predict_proba, scores
+    from ..io import resize
+    from ..simulate.speckle import simulate_speckle
+
+    arch = (models or "resnet50").split(",")[0]
+    classes = [str(k) for k in range(2, 21)]
+    t0 = time.perf_counter()
+    xs, ys = [], []
+    for c, k in enumerate(range(2, 21)):
+        for i in range(n):
+            sp = simulate_speckle(k, np.random.default_rng([seed, k, i]), grid=257, dispersity="mono")
+            xs.append(np.clip(resize(sp.image, size) / 4.0, -1, 1))
+            ys.append(c)
+    x = np.stack(xs)[:, None].astype(np.float32)
+    y = np.array(ys)
+    sim_s = time.perf_counter() - t0
+    rng = np.random.default_rng(seed)
+    val = np.zeros(len(y), bool)
+    for c in range(len(classes)):
+        members = np.flatnonzero(y == c)
+        val[rng.choice(members, size=max(1, len(members) // 5), replace=False)] = True
+    torch.manual_seed(seed)
+    model = create_classifier(arch, len(classes), input_size=size)
+    res = fit(model, x[~val], y[~val], input_size=size, epochs=epochs or 15, lr=1e-3, batch_size=32, seed=seed)
+    pred = predict_proba(model, x[val], input_size=size).argmax(1)
+    s = scores(y[val], pred, classes)
+    return {
+        "bench": "speckle",
+        "machine": machine(),
+        "model": arch,
+        "patterns_per_class": n,
+        "classes": classes,
+        "size": size,
+        "grid": 257,
+        "epochs": epochs or 15,
+        "lr": 1e-3,
+        "train": int((~val).sum()),
+        "test": int(val.sum()),
+        "accuracy": round(s["accuracy"], 4),
+        "macro_f1": round(s["f1"], 4),
+        "chance": round(1 / len(classes), 4),
+        "within_one_disk": round(float(np.mean(np.abs(pred - y[val]) <= 1)), 4),
+        "confusion": s["confusion"],
+        "simulate_s": round(sim_s, 1),
+        "train_s": round(res.seconds, 1),
+        "loss_per_epoch": [round(h["loss"], 4) for h in res.history],
+        "published": {"monodisperse_19000_patterns": 0.999, "polydisperse": 0.89},
+    }

@@ -1,0 +1,82 @@
+"""The paper's Table 3 from stored runs: accuracy, precision, recall and F1 of every model and voting
+scheme (rows), one column per round and start (1st, 2nd from scratch, 2nd fine-tuned, ...)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..store import Store
+
+METRICS = ("accuracy", "precision", "recall", "f1")
+VOTES = ("hard", "soft", "weighted")
+
+
+def classify_runs(store: Store, task: str | None = None) -> list:
+    """Finished classifier rounds, oldest first; the latest run of each (round, start) when repeated."""
+    runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]
+    if task is None and runs:
+        task = runs[0].result.get("task")
+    latest: dict[tuple, object] = {}
+    for r in sorted(runs, key=lambda r: r.id):
+        if r.result.get("task") == task:
+            latest[(r.result["round"], r.result["init"])] = r
+    return [latest[k] for k in sorted(latest, key=lambda k: (k[0], k[1] != "scratch"))]
+
+
+def column_label(result: dict) -> str:
+    start = "fine-tuned" if result["init"] == "finetune" else "scratch"
+    return f"round {result['round']} · {start}"
+
+
+def metrics_table(store: Store, task: str | None = None) -> dict:
+    runs = classify_runs(store, task)
+    columns = [
+        {
+            "run_id": r.id,
+            "label": column_label(r.result),
+            "round": r.result["round"],
+            "init": r.result["init"],
+            "train": r.result["sets"].get("train"),
+            "validation": r.result["sets"].get("validation"),
+        }
+        for r in runs
+    ]
+    rows: dict[str, dict] = {}
+    for r in runs:
+        entries = [(name, "model", m["metrics"]) for name, m in r.result["models"].items()]
+        entries += [(f"{v} voting", "vote", r.result["voting"][v]) for v in VOTES if v in r.result["voting"]]
+        for name, kind, m in entries:
+            row = rows.setdefault(name, {"name": name, "kind": kind, "cells": {}})
+            row["cells"][str(r.id)] = {k: round(float(m[k]), 4) for k in METRICS}
+    ordered = [v for v in rows.values() if v["kind"] == "model"] + [v for v in rows.values() if v["kind"] == "vote"]
+    task_name = runs[0].result.get("task") if runs else task
+    return {"task": task_name, "columns": columns, "rows": ordered, "metrics": list(METRICS)}
+
+
+def validation_predictions(ws, run_id: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per model and voting scheme of a stored round: (image ids, true class, predicted class) on validation,
+    recomputed from the stored probabilities exactly as the round scored them."""
+    from .voting import cross_fitted_weighted, hard_vote, soft_vote
+
+    run = ws.store.get_run(run_id)
+    if run is None or run.kind != "classify" or not run.result:
+        raise ValueError(f"run {run_id}: not a finished classifier round")
+    with np.load(ws.run_dir(run_id) / "validation.npz") as z:
+        ids, y, probs, models = z["ids"], z["y"], z["probs"], [str(m) for m in z["models"]]
+    out = {m: (ids, y, p.argmax(1)) for m, p in zip(models, probs, strict=True)}
+    out["hard voting"] = (ids, y, hard_vote(probs))
+    out["soft voting"] = (ids, y, soft_vote(probs).argmax(1))
+    seed = int(run.params.get("seed") or 0)
+    out["weighted voting"] = (ids, y, cross_fitted_weighted(probs, y, seed=seed).argmax(1))
+    return out
+
+
+def confusion_cell(ws, run_id: int, panel: str, true_class: str, predicted_class: str) -> list[int]:
+    """Image ids of one confusion-matrix cell of a stored round."""
+    classes = ws.store.get_run(run_id).result["classes"]
+    preds = validation_predictions(ws, run_id)
+    if panel not in preds:
+        raise ValueError(f"confusion: no model or vote named {panel!r} in run {run_id}")
+    ids, y, pred = preds[panel]
+    t, p = classes.index(str(true_class)), classes.index(str(predicted_class))
+    return [int(i) for i in ids[(y == t) & (pred == p)]]

@@ -1,0 +1,125 @@
+"""`scatterloop classify train|predict|prelabel|queue|table`: classifier rounds from the terminal."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from .cli import _emit, _settings, recorded_run
+
+
+def _pretrained(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        arch, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--pretrained: expected ARCH=PATH, got {item!r}")
+        out[arch] = path
+    return out
+
+
+def cmd_classify(args) -> int:
+    from .classify import RoundParams, predict_candidates, prelabel, review_queue, train_round
+    from .classify.rounds import round_params_json
+    from .classify.tables import metrics_table
+    from .workspace import Workspace
+
+    ws = Workspace.open(_settings(args))
+    try:
+        if args.action == "train":
+            if args.next_round:
+                ws.store.next_round()
+            params = RoundParams(
+                task=args.task,
+                models=tuple(args.models.split(",")),
+                epochs=args.epochs,
+                lr=args.lr,
+                batch_size=args.batch_size,
+                input_size=args.input_size or None,
+                init=args.init,
+                pretrained=_pretrained(args.pretrained),
+                pattern=args.pattern,
+                device=args.device,
+                seed=args.seed,
+            )
+            run_id, res = recorded_run(
+                "classify train",
+                args.quiet,
+                ws.store,
+                "classify",
+                round_params_json(params),
+                lambda run_id, progress, should_stop: train_round(
+                    ws, params, run_id=run_id, progress=progress, should_stop=should_stop
+                ),
+            )
+            out = {"command": "classify train", "run_id": run_id, **dataclasses.asdict(res)}
+            out["sets"] = {k: v for k, v in out["sets"].items() if not k.endswith("_ids")}
+            lines = [f"round {res.round} ({res.init}), run {run_id}: {res.sets['train']} training images"]
+            for name, m in [*res.models.items(), *((f"vote:{k}", {"metrics": v}) for k, v in res.voting.items())]:
+                s = m["metrics"]
+                lines.append(
+                    f"  {name:14s} acc {s['accuracy']:.3f}  prec {s['precision']:.3f}  "
+                    f"rec {s['recall']:.3f}  f1 {s['f1']:.3f}"
+                )
+            _emit(args, out, "\n".join(lines))
+        elif args.action == "predict":
+            run = args.run or _latest_classify(ws)
+            run_id, res = recorded_run(
+                "classify predict",
+                args.quiet,
+                ws.store,
+                "predict",
+                {"classify_run": run, "scheme": args.scheme},
+                lambda run_id, progress, should_stop: predict_candidates(
+                    ws, run, run_id=run_id, scheme=args.scheme, progress=progress, should_stop=should_stop
+                ),
+            )
+            out = {"command": "classify predict", "run_id": run_id, **dataclasses.asdict(res)}
+            _emit(args, out, f"predicted {res.images} candidates with {len(res.models)} models: {res.suggested}")
+        elif args.action == "prelabel":
+            counts = prelabel(ws.store, threshold=args.threshold, annotator=args.annotator, scheme=args.scheme)
+            _emit(args, {"command": "classify prelabel", **counts}, json.dumps(counts))
+        elif args.action == "queue":
+            queue = review_queue(ws.store, args.queue, scheme=args.scheme)
+            _emit(
+                args, {"command": "classify queue", "queue": args.queue, "image_ids": queue}, " ".join(map(str, queue))
+            )
+        else:
+            table = metrics_table(ws.store)
+            _emit(args, {"command": "classify table", **table}, json.dumps(table, indent=1))
+    finally:
+        ws.store.dispose()
+    return 0
+
+
+def _latest_classify(ws) -> int:
+    runs = [r for r in ws.store.list_runs(500) if r.kind == "classify" and r.status == "done"]
+    if not runs:
+        raise ValueError(f"{ws.root}: no finished classifier round (scatterloop classify train first)")
+    return runs[0].id
+
+
+def add_parser(sub, common) -> None:
+    from .classify import REGISTRY, TASKS
+
+    p = sub.add_parser("classify", parents=[common], help="classifier rounds: train, predict, pre-label, review")
+    p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table"))
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--task", default="realism", choices=TASKS)
+    p.add_argument("--models", default="resnet18", help=f"comma-separated, from: {','.join(REGISTRY)}")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--input-size", type=int, default=64, help="0: each architecture's own size (224, 299)")
+    p.add_argument("--init", default="scratch", choices=("scratch", "finetune"))
+    p.add_argument("--pretrained", nargs="*", help="ARCH=PATH local ImageNet weights (file or folder)")
+    p.add_argument("--pattern", default=None, help="only images of this pattern")
+    p.add_argument("--next-round", action="store_true", help="train: open the next round first")
+    p.add_argument("--run", type=int, default=None, help="predict: the classify run (default: the latest)")
+    p.add_argument("--scheme", default="weighted", choices=("hard", "soft", "weighted"))
+    p.add_argument("--threshold", type=float, default=0.9, help="prelabel: minimum ensemble confidence")
+    p.add_argument("--annotator", default="prelabel", help="prelabel: who accepts the suggestions")
+    p.add_argument("--queue", default="uncertain", choices=("uncertain", "disagree"))
+    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_classify)

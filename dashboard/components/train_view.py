@@ -1,0 +1,288 @@
+"""The Train tab: run a classifier round (live curves), read the paper's Table 3 and the confusion
+matrices, predict candidates, pre-label, open review queues, and look at saliency / Grad-CAM maps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from .. import ids
+from .generate_view import _field
+
+METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "F1"}
+
+
+def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> html.Div:
+    """`models`: (registry name, label shown) pairs."""
+    run = dbc.Card(
+        [
+            dbc.CardHeader("Run a round (Adam, cross-entropy; defaults from the paper)"),
+            dbc.CardBody(
+                [
+                    _field(
+                        "task",
+                        dcc.Dropdown(
+                            id=ids.TRAIN_TASK_SELECT,
+                            value="realism",
+                            clearable=False,
+                            options=[
+                                {"label": "realistic / fake (4:6 hybrid set)", "value": "realism"},
+                                {"label": "pattern of experimental frames", "value": "pattern"},
+                                {"label": "any human labels (e.g. disk counts)", "value": "labels"},
+                            ],
+                            style={"minWidth": "16rem"},
+                        ),
+                    ),
+                    html.Div("models", className="small text-muted"),
+                    dbc.Checklist(
+                        id=ids.TRAIN_MODELS_CHECKLIST,
+                        options=[{"label": text, "value": name} for name, text in models],
+                        value=list(default_models),
+                        inline=True,
+                        className="small mb-1",
+                    ),
+                    html.Div(id=ids.TRAIN_WEIGHTS_NOTE, className="small text-muted mb-2"),
+                    dbc.Row(
+                        [
+                            dbc.Col(_field("epochs", dbc.Input(id=ids.TRAIN_EPOCHS_INPUT, type="number", value=5))),
+                            dbc.Col(_field("lr", dbc.Input(id=ids.TRAIN_LR_INPUT, type="number", value=1e-4))),
+                        ]
+                    ),
+                    dbc.Row(
+                        [
+                            dbc.Col(_field("batch", dbc.Input(id=ids.TRAIN_BATCH_INPUT, type="number", value=32))),
+                            dbc.Col(
+                                _field(
+                                    "input px",
+                                    dbc.Input(id=ids.TRAIN_SIZE_INPUT, type="number", value=64, min=0, step=1),
+                                )
+                            ),
+                        ]
+                    ),
+                    html.Div("input px 0: each architecture's own size (224; Inception 299)", className="small"),
+                    dbc.RadioItems(
+                        id=ids.TRAIN_INIT_RADIO,
+                        options=[
+                            {"label": "from scratch", "value": "scratch"},
+                            {"label": "fine-tune the previous round's models", "value": "finetune"},
+                        ],
+                        value="scratch",
+                        inline=True,
+                        className="small my-1",
+                    ),
+                    _field(
+                        "device",
+                        dcc.Dropdown(
+                            id=ids.TRAIN_DEVICE_SELECT,
+                            value="auto",
+                            clearable=False,
+                            options=[
+                                {"label": "auto (CUDA when present)", "value": "auto"},
+                                {"label": "cpu", "value": "cpu"},
+                                {"label": "cuda", "value": "cuda"},
+                            ],
+                            style={"minWidth": "12rem"},
+                        ),
+                    ),
+                    dbc.Switch(
+                        id=ids.TRAIN_NEXT_ROUND_SWITCH,
+                        label="open the next round first",
+                        value=False,
+                        className="small",
+                    ),
+                    html.Div(
+                        [
+                            dbc.Button("Train round", id=ids.TRAIN_RUN_BUTTON, color="primary", size="sm"),
+                            dbc.Button(
+                                "Cancel",
+                                id=ids.TRAIN_CANCEL_BUTTON,
+                                color="danger",
+                                outline=True,
+                                size="sm",
+                                className="mx-2",
+                                disabled=True,
+                            ),
+                            dbc.Progress(id=ids.TRAIN_PROGRESS, value=0, style={"width": "14rem", "height": "1.2rem"}),
+                        ],
+                        className="d-flex align-items-center my-2",
+                    ),
+                    html.Div(id=ids.TRAIN_STATUS, className="small text-muted mb-2"),
+                    dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, config={"displayModeBar": False}),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+    review = dbc.Card(
+        [
+            dbc.CardHeader("Predict, pre-label, review"),
+            dbc.CardBody(
+                [
+                    html.Div(
+                        [
+                            dbc.Button(
+                                "Predict unlabeled candidates",
+                                id=ids.TRAIN_PREDICT_BUTTON,
+                                color="secondary",
+                                size="sm",
+                                className="me-2",
+                            ),
+                            dbc.Progress(
+                                id=ids.TRAIN_PREDICT_PROGRESS, value=0, style={"width": "10rem", "height": "1.2rem"}
+                            ),
+                        ],
+                        className="d-flex align-items-center mb-2",
+                    ),
+                    html.Div(
+                        [
+                            dbc.InputGroup(
+                                [
+                                    dbc.InputGroupText("threshold"),
+                                    dbc.Input(
+                                        id=ids.TRAIN_THRESHOLD_INPUT,
+                                        type="number",
+                                        value=0.9,
+                                        min=0.5,
+                                        max=1,
+                                        step=0.01,
+                                    ),
+                                ],
+                                size="sm",
+                                style={"maxWidth": "12rem"},
+                                className="me-2",
+                            ),
+                            dbc.Button("Pre-label", id=ids.TRAIN_PRELABEL_BUTTON, color="secondary", size="sm"),
+                        ],
+                        className="d-flex align-items-center mb-2",
+                    ),
+                    html.Div(
+                        [
+                            dbc.Button(
+                                "Review uncertain",
+                                id=ids.TRAIN_REVIEW_UNCERTAIN_BUTTON,
+                                color="warning",
+                                size="sm",
+                                className="me-2",
+                            ),
+                            dbc.Button(
+                                "Review disagreements", id=ids.TRAIN_REVIEW_DISAGREE_BUTTON, color="warning", size="sm"
+                            ),
+                        ],
+                        className="mb-2",
+                    ),
+                    html.Div(id=ids.TRAIN_REVIEW_STATUS, className="small text-muted", role="status"),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+    results = dbc.Card(
+        [
+            dbc.CardHeader("Results by round (validation set, held fixed across rounds)"),
+            dbc.CardBody(
+                [
+                    html.Div(id=ids.TRAIN_TABLE, className="mb-3 sl-table-scroll"),
+                    _field(
+                        "confusion of",
+                        dcc.Dropdown(id=ids.TRAIN_RUN_SELECT, placeholder="latest round", style={"minWidth": "16rem"}),
+                    ),
+                    html.Div("Click a cell to open those images in Label.", className="small text-muted"),
+                    dcc.Graph(id=ids.TRAIN_CONFUSION_GRAPH, config={"displayModeBar": False}),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+    explain = dbc.Card(
+        [
+            dbc.CardHeader("Why: saliency and Grad-CAM"),
+            dbc.CardBody(
+                [
+                    html.Div(
+                        [
+                            dbc.InputGroup(
+                                [
+                                    dbc.InputGroupText("image #"),
+                                    dbc.Input(id=ids.TRAIN_EXPLAIN_IMAGE_INPUT, type="number", min=1),
+                                ],
+                                size="sm",
+                                style={"maxWidth": "11rem"},
+                                className="me-2",
+                            ),
+                            dcc.Dropdown(
+                                id=ids.TRAIN_EXPLAIN_MODEL_SELECT,
+                                placeholder="model",
+                                style={"minWidth": "10rem"},
+                                className="me-2",
+                            ),
+                            dbc.Button("Explain", id=ids.TRAIN_EXPLAIN_BUTTON, color="secondary", size="sm"),
+                        ],
+                        className="d-flex align-items-center mb-2",
+                    ),
+                    html.Div(id=ids.TRAIN_EXPLAIN_PANEL),
+                ]
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            dbc.Row([dbc.Col([run, review], md=4), dbc.Col([results, explain], md=8)], className="mt-2"),
+            dcc.Store(id=ids.TRAIN_VERSION_STORE, data=0),
+        ]
+    )
+
+
+def metrics_table(table: dict) -> html.Div:
+    """The paper's Table 3: a row per model and voting scheme, four metrics under each round's column."""
+    if not table["columns"]:
+        return html.Div("No finished round yet.", className="text-muted small")
+    cols = table["columns"]
+    head1 = [html.Th("")] + [
+        html.Th(
+            [c["label"], html.Div(f"{c['train']} train · {c['validation']} val", className="fw-normal small")],
+            colSpan=len(table["metrics"]),
+            className="text-center",
+        )
+        for c in cols
+    ]
+    head2 = [html.Th("model / vote")] + [
+        html.Th(METRIC_NAMES[m], className="text-end small") for _ in cols for m in table["metrics"]
+    ]
+    body = []
+    for row in table["rows"]:
+        best = row["kind"] == "vote"
+        cells = [html.Td(row["name"], className="fw-semibold" if best else "")]
+        for c in cols:
+            values = row["cells"].get(str(c["run_id"]))
+            for m in table["metrics"]:
+                cells.append(html.Td(f"{values[m]:.3f}" if values else "–", className="text-end"))
+        body.append(html.Tr(cells, className="table-light" if best else ""))
+    return dbc.Table(
+        [html.Thead([html.Tr(head1), html.Tr(head2)]), html.Tbody(body)],
+        bordered=True,
+        size="sm",
+        hover=True,
+        className="small mb-0",
+        id="train-metrics-table",
+    )
+
+
+def explain_panel(image_src: str, saliency_src: str, gradcam_src: str, caption: str) -> html.Div:
+    def tile(src, title):
+        return html.Figure(
+            [html.Img(src=src, className="img-fluid"), html.Figcaption(title, className="small text-center")],
+            className="me-2",
+            style={"width": "32%"},
+        )
+
+    return html.Div(
+        [
+            html.Div(caption, className="small mb-1"),
+            html.Div(
+                [tile(image_src, "image"), tile(saliency_src, "saliency"), tile(gradcam_src, "Grad-CAM")],
+                className="d-flex",
+            ),
+        ]
+    )

@@ -1,0 +1,70 @@
+"""Train tab callbacks as plain functions: a round, Table 3, confusion cell → queue, predict, pre-label,
+review queues in the Label grid, and Grad-CAM."""
+
+from __future__ import annotations
+
+import pytest
+
+from callbacks import label, train
+from callbacks.services import make_services
+
+
+def _label_all_by_truth(store):
+    for img, _ in store.list_images():
+        if img.source == "generated" and img.truth is not None:
+            store.add_labels([img.id], "realistic" if img.truth.get("realistic") else "fake", "oracle")
+
+
+def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_path):
+    from core.ingest import import_paths
+    from core.simulate import simulate_dataset
+
+    ws = small_workspace
+    simulate_dataset("rings", 8, tmp_path / "more", seed=41, size=64, artifacts="0.5")
+    import_paths(ws, [tmp_path / "more"], source="generated", round=1)
+    _label_all_by_truth(ws.store)
+    if {s.label for s in ws.store.current_labels().values()} != {"realistic", "fake"}:
+        pytest.skip("seeded candidates happen to hold one class only")
+    services = make_services(ws.settings)
+    shown = []
+    values = dict(task="realism", models=["tiny"], epochs=1, lr=1e-4, batch=4, input_size=32, init="scratch")
+    message = train.run_round(services, values, shown.append)
+    assert message.startswith("Run ") and "round 1 (scratch)" in message, message
+    assert shown and shown[-1][2].data, "progress carried live curves"
+    assert train.run_round(services, {**values, "models": []}, shown.append) == "Pick at least one model."
+    assert "from scratch" in train.weights_note(services, ["tiny"])
+
+    table, options, confusion, explain_opts = train.results(services, None)
+    html = str(table)
+    assert "round 1 · scratch" in html and "weighted voting" in html and "tiny" in html
+    assert len(options) == 1 and len(confusion.data) == 4  # tiny + three votes
+    run_id = options[0]["value"]
+    # a confusion cell → those validation images as a queue
+    heat = confusion.data[0]
+    classes = list(heat.x)
+    cell = max(((t, p) for t in range(2) for p in range(2)), key=lambda tp: heat.z[tp[0]][tp[1]])
+    click = {"points": [{"x": classes[cell[1]], "y": classes[cell[0]], "customdata": heat.customdata[0][0]}]}
+    queue, msg = train.confusion_queue(services, run_id, click)
+    assert len(queue["ids"]) == heat.z[cell[0]][cell[1]] > 0 and msg.startswith(f"{len(queue['ids'])} images")
+    cards, page_ids, count = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], queue)
+    assert page_ids == queue["ids"][: len(page_ids)] and count.endswith(f"of {len(queue['ids'])} · page 1/1")
+
+    # new unlabeled candidates: predict, pre-label (never over a human label), review queue
+    simulate_dataset("peaks", 4, tmp_path / "new", seed=78, size=64, artifacts="0.5")
+    import_paths(ws, [tmp_path / "new"], source="generated", round=1)
+    progress = []
+    assert "4 candidates predicted" in train.run_predict(services, progress.append)
+    q, msg = train.open_queue(services, "uncertain")
+    assert len(q["ids"]) == 4 and "4 images" in msg
+    assert "annotator" in train.do_prelabel(services, 0.0, "")
+    first = q["ids"][0]
+    services.store.add_labels([first], "fake", "ada")
+    assert "Pre-labelled 3 of 4" in train.do_prelabel(services, 0.0, "ada")
+    assert services.store.current_labels()[first].annotator == "ada"
+    cards, _, _ = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], q)
+    assert "model: " in str(cards[0])
+
+    panel = train.explain_image(services, first, explain_opts[0]["value"])
+    text = str(panel)
+    assert "Grad-CAM" in text and "data:image/png;base64," in text and "tiny says" in text
+    assert "not in this workspace" in train.explain_image(services, 99999, explain_opts[0]["value"])
