@@ -83,7 +83,7 @@ def register_frames(
     frames: np.ndarray,
     seeds: list[int],
     *,
-    text: str,
+    text: str | list[str],
     pattern: str | None,
     round_no: int,
     provenance: dict,
@@ -96,8 +96,9 @@ def register_frames(
 
     from ..ingest import import_paths
 
+    texts = [text] * len(seeds) if isinstance(text, str) else list(text)
     meta = []
-    for s, frame in zip(seeds, frames, strict=True):
+    for s, frame, text in zip(seeds, frames, texts, strict=True):
         name = out_dir / f"gen_{run_id}_{s:06d}.tif"
         tifffile.imwrite(name, ((frame + 1) / 2).astype(np.float32))
         meta.append(
@@ -118,6 +119,26 @@ class GenerateResult:
     requested: int = 0
     seconds: float = 0.0
     images_per_s: float = 0.0
+
+
+def pattern_descriptions(ws: Workspace, pattern: str | None) -> list[str]:
+    """The experimental frames' descriptions of `pattern`: what the text encoder learnt the pattern from."""
+    if not pattern:
+        return []
+    from ..store import ImageFilter
+
+    rows = ws.store.list_images(ImageFilter(source="experimental", pattern=pattern))
+    return sorted({img.description for img, _ in rows if img.description})
+
+
+def prompt_for(prompt: str | None, pattern: str | None, pool: list[str], seed: int) -> str:
+    """The given prompt; else, for a pattern alone, one of its real descriptions chosen by the image's seed
+    (a lone word is far from the sentences the text encoder was trained on); else the pattern name."""
+    if prompt:
+        return prompt
+    if pool:
+        return pool[int(np.random.default_rng([seed, 7]).integers(len(pool)))]
+    return pattern or ""
 
 
 def generate_candidates(
@@ -148,7 +169,7 @@ def generate_candidates(
     unet, conditioner, sched_config = load_generator(
         ws.root / checkpoint if not Path(checkpoint).is_absolute() else checkpoint, device
     )
-    text = prompt or (f"{pattern}" if pattern else "")
+    pool = [] if prompt else pattern_descriptions(ws, pattern)
     out_dir = ws.run_dir(run_id) / "generated"
     out_dir.mkdir(parents=True, exist_ok=True)
     result = GenerateResult(run_id=run_id, requested=n)
@@ -167,12 +188,13 @@ def generate_candidates(
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
         seeds = [seed + start + k for k in range(count)]
+        texts = [prompt_for(prompt, pattern, pool, s) for s in seeds]
         frames = sample_batch(
             unet,
             conditioner,
             sched_config,
             patterns=[pattern] * count,
-            prompts=[text] * count,
+            prompts=texts,
             seeds=seeds,
             steps=steps,
             guidance=guidance,
@@ -186,7 +208,7 @@ def generate_candidates(
                 out_dir,
                 frames,
                 seeds,
-                text=text,
+                text=texts,
                 pattern=pattern,
                 round_no=round_no,
                 provenance={
@@ -194,7 +216,11 @@ def generate_candidates(
                     "checkpoint": str(checkpoint),
                     "steps": steps,
                     "guidance": guidance,
-                    "params": {"sampler": sampler, "class": pattern},
+                    "params": {
+                        "sampler": sampler,
+                        "class": pattern,
+                        "prompt_source": "given" if prompt else f"drawn from the workspace's {pattern} descriptions",
+                    },
                 },
                 tag=f"{start:06d}",
             )
