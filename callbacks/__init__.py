@@ -1,8 +1,8 @@
 """Thin adapters between Dash and core: one module per tab, each with `register(app, services)`."""
 
-from . import explore, generate, jobs, label, media, train
+from . import evaluate, explore, generate, jobs, label, media, train
 
-TAB_MODULES = (media, explore, label, generate, train, jobs)
+TAB_MODULES = (media, explore, label, generate, train, evaluate, jobs)
 
 
 def register_all(app, services) -> None:

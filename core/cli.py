@@ -388,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_classify import add_parser as add_classify
 
     add_classify(sub, common)
+    from .cli_evaluate import add_parsers as add_evaluate
+
+    add_evaluate(sub, common)
 
     p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
     p.add_argument("image")
@@ -398,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
     p.add_argument(
-        "name", choices=("simulate", "import", "embed", "explore", "polar", "generate", "train", "loop", "speckle")
+        "name",
+        choices=("simulate", "import", "embed", "explore", "polar", "generate", "train", "loop", "speckle", "fid"),
     )
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)

@@ -31,6 +31,8 @@ class Settings:
         page_size: thumbnails per page in the Label view.
         weights_dir: a local folder of ImageNet classifier weights (`resnet50.safetensors`, `alexnet.pth`,
             ...); architectures without a file there train from scratch. Nothing is ever downloaded.
+        inception_weights: a local Inception-v3 weights file for FID/KID/IS on Inception features; without
+            it, evaluation uses the workspace's own autoencoder features.
     """
 
     workspace: Path
@@ -44,6 +46,7 @@ class Settings:
     thumb_size: int = 256
     page_size: int = 24
     weights_dir: Path | None = None
+    inception_weights: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -80,6 +83,8 @@ class Settings:
                     values[key] = int(raw)
                 except ValueError as exc:
                     raise ValueError(f"{ENV_PREFIX}{name}: expected an integer, got {raw!r}") from exc
+        if env.get(ENV_PREFIX + "INCEPTION_WEIGHTS"):
+            values["inception_weights"] = Path(env[ENV_PREFIX + "INCEPTION_WEIGHTS"])
         if env.get(ENV_PREFIX + "WEIGHTS_DIR"):
             values["weights_dir"] = Path(env[ENV_PREFIX + "WEIGHTS_DIR"])
         if env.get(ENV_PREFIX + "LABELS"):

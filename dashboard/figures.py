@@ -216,3 +216,60 @@ def confusion_figure(panels: Sequence[tuple[str, Sequence[str], Sequence[Sequenc
         fig.update_xaxes(row=r + 1, col=c + 1, title_text="predicted" if r == rows - 1 else None)
     fig.update_layout(margin=dict(l=50, r=10, t=40, b=40), height=230 * rows + 40)
     return fig
+
+
+def symmetry_figure(rows: Sequence[dict]) -> go.Figure:
+    """Symmetry score distributions per pattern and source group (box plots)."""
+    fig = go.Figure()
+    colours = {"experimental": GROUP_COLOURS["experimental"], "realistic": GROUP_COLOURS["realistic"]}
+    colours |= {"fake": GROUP_COLOURS["fake"], "all generated": "#7f7f7f"}
+    for r in rows:
+        if r.get("values"):
+            fig.add_trace(
+                go.Box(
+                    y=r["values"],
+                    name=f"{r['pattern']}<br>{r['group']} ({r['n']})",
+                    marker_color=colours.get(r["group"], "#7f7f7f"),
+                    boxpoints="outliers",
+                )
+            )
+    fig.update_layout(title="polar symmetry score", showlegend=False, height=330, margin=dict(l=40, r=10, t=40, b=70))
+    return fig
+
+
+def generators_figure(rows: Sequence[dict]) -> go.Figure:
+    """FID of each generator run against the experimental frames, per pattern."""
+    fig = go.Figure()
+    for gen in sorted({r["generator"] for r in rows}):
+        mine = [r for r in rows if r["generator"] == gen and "fid" in r]
+        fig.add_trace(
+            go.Bar(
+                x=[r["pattern"] for r in mine],
+                y=[r["fid"] for r in mine],
+                name=gen,
+                text=[f"N {r['n_generated']}" for r in mine],
+                textposition="outside",
+            )
+        )
+    fig.update_layout(
+        title="FID by generator run (lower is closer)",
+        barmode="group",
+        height=330,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.2),
+    )
+    return fig
+
+
+def history_figure(points: Sequence[tuple[int, str, float]]) -> go.Figure:
+    """FID of all generated images per pattern across evaluation runs (x: evaluation run)."""
+    fig = go.Figure()
+    for pattern in sorted({p for _, p, _ in points}):
+        mine = [(r, v) for r, p, v in points if p == pattern]
+        fig.add_trace(
+            go.Scatter(x=[f"eval {r}" for r, _ in mine], y=[v for _, v in mine], name=pattern, mode="lines+markers")
+        )
+    fig.update_layout(
+        title="FID across evaluations", height=260, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h")
+    )
+    return fig

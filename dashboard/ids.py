@@ -116,6 +116,22 @@ TRAIN_EXPLAIN_BUTTON = "train-explain-button"
 TRAIN_EXPLAIN_PANEL = "train-explain-panel"
 TRAIN_VERSION_STORE = "train-version-store"
 
+# Evaluate tab
+EVAL_EXTRACTOR_SELECT = "eval-extractor-select"
+EVAL_RUN_BUTTON = "eval-run-button"
+EVAL_CANCEL_BUTTON = "eval-cancel-button"
+EVAL_PROGRESS = "eval-progress"
+EVAL_STATUS = "eval-status"
+EVAL_REPORT_BUTTON = "eval-report-button"
+EVAL_REPORT_STATUS = "eval-report-status"
+EVAL_RUN_SELECT = "eval-run-select"
+EVAL_TABLE = "eval-table"
+EVAL_SYMMETRY_GRAPH = "eval-symmetry-graph"
+EVAL_GENERATORS_GRAPH = "eval-generators-graph"
+EVAL_HISTORY_GRAPH = "eval-history-graph"
+EVAL_POLAR_PANEL = "eval-polar-panel"
+EVAL_VERSION_STORE = "eval-version-store"
+
 # Jobs view
 JOBS_TABLE = "jobs-table"
 JOBS_INTERVAL = "jobs-interval"

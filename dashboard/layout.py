@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .components import explore_view, generate_view, jobs_view, label_view, placeholder, train_view
+from .components import evaluate_view, explore_view, generate_view, jobs_view, label_view, train_view
 
 
 def build(
@@ -51,13 +51,7 @@ def build(
             dbc.Tab(label_view.layout(labels), label="Label", tab_id="label"),
             dbc.Tab(generate_view.layout(), label="Generate", tab_id="generate"),
             dbc.Tab(train_view.layout(models, default_models), label="Train", tab_id="train"),
-            dbc.Tab(
-                placeholder.layout(
-                    "Evaluate", "FID/KID/IS per pattern, polar symmetry statistics, and a standalone HTML report."
-                ),
-                label="Evaluate",
-                tab_id="evaluate",
-            ),
+            dbc.Tab(evaluate_view.layout(), label="Evaluate", tab_id="evaluate"),
             dbc.Tab(jobs_view.layout(), label="Jobs", tab_id="jobs"),
         ],
         id=ids.TABS,

@@ -2,6 +2,7 @@
 
 from .classify_bench import bench_loop, bench_speckle, bench_train
 from .embed_bench import bench_embed, bench_explore
+from .fid_bench import bench_fid
 from .generate_bench import bench_generate
 from .io_bench import bench_import, bench_simulate
 from .polar_bench import bench_polar
@@ -16,6 +17,7 @@ BENCHES = {
     "train": bench_train,
     "loop": bench_loop,
     "speckle": bench_speckle,
+    "fid": bench_fid,
 }
 
 __all__ = ["BENCHES"]

@@ -187,7 +187,7 @@ def train_round(
         weights={a: round(float(w), 4) for a, w in zip(params.models, weights, strict=True)},
         seconds=round(time.perf_counter() - t0, 2),
     )
-    ws.store.update_round(round_no, classify_runs=[run_id])
+    ws.store.update_round(round_no, classify_runs=[run_id], training_image_ids=split.train_ids)
     return result
 
 

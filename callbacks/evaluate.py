@@ -1,0 +1,175 @@
+"""Evaluate tab callbacks: an evaluation as a background job, its tables and figures, and the report."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from dash import Input, Output, State, html
+
+from dashboard import figures, ids
+from dashboard.components import evaluate_view
+
+from .generate import Throttle
+from .media import thumb_url
+from .services import Services
+
+
+def run_evaluation(services: Services, extractor: str, set_progress) -> str:
+    from core.evaluate import EvalParams, evaluate
+    from core.jobs import run_job
+    from core.workspace import Workspace
+
+    weights = services.settings.inception_weights
+    if extractor == "inception" and not weights:
+        return "Inception features need a local weights file: set SCATTERLOOP_INCEPTION_WEIGHTS and restart."
+    params = EvalParams(extractor=extractor, inception_weights=str(weights) if weights else None)
+    ws = Workspace.open(services.settings)
+    throttle = Throttle(0.5)
+
+    def progress(done, total, message=""):
+        if throttle.due(done >= total):
+            pct = int(100 * done / max(total, 1))
+            set_progress((pct, f"{pct}% · {message}"[:40]))
+
+    try:
+        from dataclasses import asdict
+
+        run_id, res = run_job(
+            ws.store,
+            "evaluate",
+            asdict(params),
+            lambda run_id, progress, should_stop: evaluate(
+                ws, params, run_id=run_id, progress=progress, should_stop=should_stop
+            ),
+            progress=progress,
+        )
+        if res is None:
+            return f"Evaluation run {run_id} cancelled."
+        return f"Evaluation run {run_id}: {len(res.table)} rows with {res.extractor} ({res.seconds:.0f} s)."
+    except ValueError as exc:
+        return f"Cannot evaluate: {exc}"
+    finally:
+        ws.store.dispose()
+
+
+def evaluation_runs(services: Services) -> list:
+    return [r for r in services.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done" and r.result]
+
+
+def results(services: Services, run_value) -> tuple:
+    """Table 2, symmetry and generator figures, the history across evaluations, Fig. 6, the run choices."""
+    from core.explore import polar_view
+    from core.workspace import Workspace
+
+    runs = evaluation_runs(services)
+    options = [{"label": f"evaluation {r.id} ({r.finished_at:%Y-%m-%d %H:%M})", "value": r.id} for r in runs]
+    history = [
+        (r.id, row["pattern"], row["fid"])
+        for r in reversed(runs)
+        for row in r.result["table"]
+        if row["group"] == "all generated" and "fid" in row
+    ]
+    chosen = next((r for r in runs if r.id == run_value), runs[0] if runs else None)
+    if chosen is None:
+        empty = figures.empty_map("No evaluation yet.")
+        empty.update_layout(height=260)
+        return evaluate_view.metrics_table([], False), empty, empty, figures.history_figure([]), "", options
+    ev = chosen.result
+    has_is = any("is_mean" in r for r in ev["table"])
+    ws = Workspace.open(services.settings)
+    rows = []
+    try:
+        images = {}
+        for pattern, groups in ev["examples"].items():
+            for group in ("experimental", "realistic", "fake"):
+                tiles = []
+                for image_id in groups.get(group, [])[:6]:
+                    pv = polar_view(ws, image_id)
+                    if image_id not in images:
+                        images[image_id] = services.store.get_image(image_id)
+                    polar_url = f"/media/polar/{images[image_id].sha256}.png"
+                    tiles.append((image_id, thumb_url(images[image_id].sha256), polar_url, pv.score))
+                if tiles:
+                    rows.append((pattern, group, tiles))
+    finally:
+        ws.store.dispose()
+    return (
+        evaluate_view.metrics_table(ev["table"], has_is),
+        figures.symmetry_figure(ev["symmetry"]),
+        figures.generators_figure(ev["by_generator_run"]),
+        figures.history_figure(history),
+        evaluate_view.polar_grid(rows),
+        options,
+    )
+
+
+def write_report(services: Services):
+    from core.evaluate import write_report as write
+    from core.workspace import Workspace
+
+    if not evaluation_runs(services):
+        return "Evaluate first: the report shows the latest evaluation."
+    ws = Workspace.open(services.settings)
+    try:
+        name = f"report-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.html"
+        path = write(ws, ws.root / "exports" / name)
+    finally:
+        ws.store.dispose()
+    size = path.stat().st_size / 1e6
+    return html.Span(
+        [
+            f"Wrote exports/{name} ({size:.1f} MB, opens offline): ",
+            html.A("open", href=f"/media/files/exports/{name}", target="_blank"),
+        ]
+    )
+
+
+def register(app, services: Services) -> None:
+    @app.callback(
+        Output(ids.EVAL_STATUS, "children"),
+        Output(ids.EVAL_VERSION_STORE, "data"),
+        Input(ids.EVAL_RUN_BUTTON, "n_clicks"),
+        State(ids.EVAL_EXTRACTOR_SELECT, "value"),
+        State(ids.EVAL_VERSION_STORE, "data"),
+        background=True,
+        manager=services.background_manager,
+        prevent_initial_call=True,
+        running=[
+            (Output(ids.EVAL_RUN_BUTTON, "disabled"), True, False),
+            (Output(ids.EVAL_CANCEL_BUTTON, "disabled"), False, True),
+        ],
+        progress=[Output(ids.EVAL_PROGRESS, "value"), Output(ids.EVAL_PROGRESS, "label")],
+    )
+    def _evaluate(set_progress, _n, extractor, version):
+        return run_evaluation(services, extractor, set_progress), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.EVAL_STATUS, "children", allow_duplicate=True),
+        Input(ids.EVAL_CANCEL_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _cancel(_n):
+        runs = services.store.request_cancel(("evaluate",))
+        return f"Cancelling run {', '.join(map(str, runs))}…" if runs else "Nothing running."
+
+    @app.callback(
+        Output(ids.EVAL_TABLE, "children"),
+        Output(ids.EVAL_SYMMETRY_GRAPH, "figure"),
+        Output(ids.EVAL_GENERATORS_GRAPH, "figure"),
+        Output(ids.EVAL_HISTORY_GRAPH, "figure"),
+        Output(ids.EVAL_POLAR_PANEL, "children"),
+        Output(ids.EVAL_RUN_SELECT, "options"),
+        Input(ids.TABS, "active_tab"),
+        Input(ids.EVAL_VERSION_STORE, "data"),
+        Input(ids.EVAL_RUN_SELECT, "value"),
+    )
+    def _results(tab, _version, run_value):
+        return results(services, run_value)
+
+    @app.callback(
+        Output(ids.EVAL_REPORT_STATUS, "children"),
+        Input(ids.EVAL_REPORT_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _report(_n):
+        return write_report(services)

@@ -1,0 +1,88 @@
+"""`scatterloop evaluate` and `scatterloop report`: realism numbers and the standalone HTML report."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .cli import _emit, _settings, recorded_run
+
+
+def run_evaluation(ws, params, quiet: bool):
+    from .evaluate import evaluate
+
+    return recorded_run(
+        "evaluate",
+        quiet,
+        ws.store,
+        "evaluate",
+        dataclasses.asdict(params),
+        lambda run_id, progress, should_stop: evaluate(
+            ws, params, run_id=run_id, progress=progress, should_stop=should_stop
+        ),
+    )
+
+
+def _params(args, settings):
+    from .evaluate import EvalParams
+
+    weights = args.inception_weights or settings.inception_weights
+    return EvalParams(
+        extractor=args.extractor,
+        inception_weights=str(weights) if weights else None,
+        kid_subsets=args.kid_subsets,
+        seed=args.seed,
+    )
+
+
+def cmd_evaluate(args) -> int:
+    from .workspace import Workspace
+
+    settings = _settings(args)
+    ws = Workspace.open(settings)
+    try:
+        run_id, res = run_evaluation(ws, _params(args, settings), args.quiet)
+        out = {"command": "evaluate", "run_id": run_id, **dataclasses.asdict(res)}
+        for key in ("symmetry", "ssim"):
+            out[key] = [{k: v for k, v in r.items() if k != "values"} for r in out[key]]
+        lines = [f"evaluation run {run_id} ({res.extractor}, {res.seconds:.0f} s)"]
+        for r in res.table:
+            score = f"FID {r['fid']:.3f} KID {r['kid_mean']:.4f}±{r['kid_std']:.4f}" if "fid" in r else r.get("note")
+            lines.append(f"  {r['pattern']:10s} {r['group']:14s} N {r['n_experimental']}/{r['n_generated']}  {score}")
+        _emit(args, out, "\n".join(lines))
+    finally:
+        ws.store.dispose()
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .evaluate import write_report
+    from .workspace import Workspace
+
+    settings = _settings(args)
+    ws = Workspace.open(settings)
+    try:
+        done = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done"]
+        if args.evaluate or not done:
+            run_evaluation(ws, _params(args, settings), args.quiet)
+        path = write_report(ws, args.out)
+        _emit(args, {"command": "report", "path": str(path), "bytes": path.stat().st_size}, f"wrote {path}")
+    finally:
+        ws.store.dispose()
+    return 0
+
+
+def add_parsers(sub, common) -> None:
+    for name, func, helptext in (
+        ("evaluate", cmd_evaluate, "FID/KID/IS per pattern, SSIM and polar symmetry, recorded as a run"),
+        ("report", cmd_report, "write a standalone HTML report (runs an evaluation first if none exists)"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=helptext)
+        p.add_argument("--workspace", required=True)
+        if name == "report":
+            p.add_argument("--out", required=True, help="the HTML file to write")
+            p.add_argument("--evaluate", action="store_true", help="run a fresh evaluation first")
+        p.add_argument("--extractor", default="autoencoder", choices=("autoencoder", "inception"))
+        p.add_argument("--inception-weights", default=None, help="local Inception-v3 weights file")
+        p.add_argument("--kid-subsets", type=int, default=100)
+        p.add_argument("--seed", type=int, default=0)
+        p.set_defaults(func=func)

@@ -1,0 +1,218 @@
+"""Realism in numbers: the paper's Table 2 per pattern, polar symmetry by source, SSIM to the nearest
+experimental frame, and the same figures per generator run, recorded as one `evaluate` run.
+
+Every score carries its implementation, feature extractor, image counts and seed. FID is biased by the
+number of images, so rows of one pattern whose generated counts differ are flagged rather than silently
+compared.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..store import Image
+from ..workspace import Workspace
+from .metrics import FID_IMPLEMENTATION, fid, inception_score, kid
+
+Extractor = Literal["autoencoder", "inception"]
+GROUPS = ("all generated", "realistic", "fake")
+
+
+@dataclass
+class EvalParams:
+    extractor: Extractor = "autoencoder"
+    inception_weights: str | None = None
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    is_splits: int = 10
+    per_group_cap: int = 200  # images per group for the (slow) polar and SSIM statistics
+    seed: int = 0
+    device: str | None = None
+
+
+@dataclass
+class EvalResult:
+    extractor: str
+    implementation: dict
+    table: list[dict] = field(default_factory=list)  # the paper's Table 2, one row per pattern and group
+    by_generator_run: list[dict] = field(default_factory=list)
+    symmetry: list[dict] = field(default_factory=list)  # per pattern and source group: values + summary
+    ssim: list[dict] = field(default_factory=list)
+    examples: dict = field(default_factory=dict)  # pattern → group → image ids (for grids and Fig. 6)
+    seconds: float = 0.0
+
+
+def _extractor(ws: Workspace, params: EvalParams, progress: ProgressFn, should_stop: StopFn):
+    from .features import AutoencoderFeatures, InceptionFeatures
+
+    if params.extractor == "inception":
+        if not params.inception_weights:
+            raise ValueError("inception: give a local Inception-v3 weights file (SCATTERLOOP_INCEPTION_WEIGHTS)")
+        from ..embed.autoencoder import pick_device
+
+        return InceptionFeatures(params.inception_weights, device=pick_device(params.device))
+    latest = ws.store.latest_map_run()
+    if latest is None:  # the map's autoencoder is the default feature space: build one (PCA layout is enough)
+        from ..embed import MapParams, build_map
+        from ..jobs import run_job
+
+        run_id, _ = run_job(
+            ws.store,
+            "embed",
+            {"method": "pca", "for": "evaluate"},
+            lambda run_id, progress, should_stop: build_map(
+                ws, MapParams(method="pca"), run_id=run_id, progress=progress, should_stop=should_stop
+            ),
+            should_stop=should_stop,
+        )
+        latest = ws.store.get_run(run_id)
+    from ..embed.pipeline import map_cache
+
+    return AutoencoderFeatures(map_cache(ws, latest.id) / "autoencoder", f"map run {latest.id}")
+
+
+def _groups(ws: Workspace, pattern: str, images: list[Image], labels: dict) -> dict[str, list[Image]]:
+    mine = [img for img in images if img.pattern == pattern]
+    gen = [img for img in mine if img.source != "experimental"]
+    return {
+        "experimental": [img for img in mine if img.source == "experimental"],
+        "all generated": gen,
+        "realistic": [img for img in gen if labels.get(img.id) == "realistic"],
+        "fake": [img for img in gen if labels.get(img.id) == "fake"],
+    }
+
+
+def _generator_label(img: Image) -> str:
+    backend = (img.provenance or {}).get("backend", "unknown")
+    return f"run {img.run_id} ({backend})" if img.run_id is not None else backend
+
+
+def _scores(exp_f, gen_f, params: EvalParams, probs=None) -> dict:
+    row: dict = {"n_experimental": len(exp_f), "n_generated": len(gen_f)}
+    if len(exp_f) < 2 or len(gen_f) < 2:
+        row["note"] = "fewer than 2 images on a side: no score"
+        return row
+    row["fid"] = round(fid(exp_f, gen_f), 4)
+    k_mean, k_std, k_size = kid(
+        exp_f, gen_f, subsets=params.kid_subsets, subset_size=params.kid_subset_size, seed=params.seed
+    )
+    row.update(kid_mean=round(k_mean, 6), kid_std=round(k_std, 6), kid_subset_size=k_size)
+    if probs is not None:
+        is_mean, is_std = inception_score(probs, params.is_splits)
+        row.update(is_mean=round(is_mean, 4), is_std=round(is_std, 4))
+    return row
+
+
+def _flag_differing_n(rows: list[dict]) -> None:
+    by_pattern: dict[str, set] = {}
+    for r in rows:
+        if "fid" in r:
+            by_pattern.setdefault(r["pattern"], set()).add(r["n_generated"])
+    for r in rows:
+        if "fid" in r and len(by_pattern[r["pattern"]]) > 1:
+            r["n_differs"] = True
+
+
+def _summary(values: list[float]) -> dict:
+    v = np.asarray(values, float)
+    if not len(v):
+        return {"n": 0}
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return {"n": int(len(v)), "median": round(float(med), 4), "q1": round(float(q1), 4), "q3": round(float(q3), 4)}
+
+
+def evaluate(
+    ws: Workspace,
+    params: EvalParams,
+    *,
+    run_id: int,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> EvalResult:
+    from skimage.metrics import structural_similarity
+
+    from ..embed.inputs import load_inputs
+    from ..explore import polar_view
+
+    t0 = time.perf_counter()
+    extractor = _extractor(ws, params, progress, should_stop)
+    images = [img for img, _ in ws.store.list_images() if img.pattern and img.pattern != "speckle"]
+    if not any(img.source == "experimental" for img in images):
+        raise ValueError("evaluate: the workspace has no experimental frames with a pattern")
+    labels = {i: s.label for i, s in ws.store.current_labels().items()}
+    x, _ = load_inputs(ws, images, extractor.size, progress=progress, should_stop=should_stop)
+    index = {img.id: k for k, img in enumerate(images)}
+    small = x if extractor.size == 64 else load_inputs(ws, images, 64)[0]
+    if getattr(extractor, "has_classes", False):
+        feats, probs = extractor.features_and_probs(x)
+    else:
+        feats, probs = extractor(x), None
+    result = EvalResult(
+        extractor=extractor.name,
+        implementation={
+            "fid": FID_IMPLEMENTATION,
+            "kid": f"unbiased MMD² cubic polynomial kernel, {params.kid_subsets} subsets",
+            "is": f"{params.is_splits} splits"
+            if probs is not None
+            else "not computed: needs class probabilities (Inception-v3 weights)",
+            "ssim": "skimage.metrics.structural_similarity, 64 px inputs, data_range 2, nearest experimental "
+            "frame in feature space",
+            "symmetry": "core.polar sector agreement about the searched beam centre",
+            "seed": params.seed,
+        },
+    )
+    patterns = sorted({img.pattern for img in images})
+    rng = np.random.default_rng(params.seed)
+    steps, done = len(patterns) * 3, 0
+    for pattern in patterns:
+        check_stop(should_stop)
+        groups = _groups(ws, pattern, images, labels)
+        exp_idx = [index[img.id] for img in groups["experimental"]]
+        for name in GROUPS:
+            gen_idx = [index[img.id] for img in groups[name]]
+            row = _scores(feats[exp_idx], feats[gen_idx], params, probs[gen_idx] if probs is not None else None)
+            result.table.append({"pattern": pattern, "group": name, **row})
+        runs: dict[str, list[int]] = {}
+        for img in groups["all generated"]:
+            runs.setdefault(_generator_label(img), []).append(index[img.id])
+        for label, gen_idx in sorted(runs.items()):
+            row = _scores(feats[exp_idx], feats[gen_idx], params)
+            result.by_generator_run.append({"pattern": pattern, "generator": label, **row})
+        done += 1
+        progress(done, steps, f"{pattern}: FID/KID")
+        # symmetry of rings (and of any pattern) per source group, on at most per_group_cap images each
+        for name in ("experimental", *GROUPS):
+            members = groups[name]
+            if len(members) > params.per_group_cap:
+                members = [members[i] for i in sorted(rng.choice(len(members), params.per_group_cap, replace=False))]
+            values = []
+            for img in members:
+                check_stop(should_stop)
+                values.append(round(float(polar_view(ws, img.id).score), 4))
+            result.symmetry.append({"pattern": pattern, "group": name, "values": values, **_summary(values)})
+            result.examples.setdefault(pattern, {})[name] = [img.id for img in members[:6]]
+        done += 1
+        progress(done, steps, f"{pattern}: polar symmetry")
+        # SSIM of each generated image to its nearest experimental frame in feature space
+        if exp_idx:
+            ef = feats[exp_idx]
+            for name in GROUPS:
+                values = []
+                for img in groups[name][: params.per_group_cap]:
+                    k = index[img.id]
+                    nearest = exp_idx[int(np.argmin(((ef - feats[k]) ** 2).sum(1)))]
+                    values.append(
+                        round(float(structural_similarity(small[k, 0], small[nearest, 0], data_range=2.0)), 4)
+                    )
+                result.ssim.append({"pattern": pattern, "group": name, "values": values, **_summary(values)})
+        done += 1
+        progress(done, steps, f"{pattern}: SSIM")
+    _flag_differing_n(result.table)
+    _flag_differing_n(result.by_generator_run)
+    result.seconds = round(time.perf_counter() - t0, 2)
+    return result

@@ -1,0 +1,278 @@
+"""A standalone HTML report that opens offline: interactive Plotly figures (plotly.js inlined), the tables,
+image grids with polar warps (inlined PNGs), and where every number came from."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from ..workspace import Workspace
+
+ROLE_COLOURS = {
+    "experimental": "#1f77b4",
+    "training": "#9467bd",
+    "realistic": "#2ca02c",
+    "fake": "#d62728",
+    "unlabeled": "#b5b5b5",
+}
+EXPORT = {"toImageButtonOptions": {"format": "svg"}, "displaylogo": False}
+
+
+def _fig_html(fig: go.Figure, div_id: str) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config=EXPORT)
+
+
+def _png_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title in columns)
+    body = []
+    for r in rows:
+        cells = []
+        for key, _ in columns:
+            v = r.get(key, "")
+            cells.append(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _map_figure(ws: Workspace) -> go.Figure | None:
+    from ..explore import map_table
+
+    table = map_table(ws)
+    if table.run_id is None:
+        return None
+    fig = go.Figure()
+    groups = table.columns["group"]
+    for name, colour in ROLE_COLOURS.items():
+        idx = [k for k, g in enumerate(groups) if g == name]
+        if idx:
+            fig.add_trace(
+                go.Scatter(
+                    x=table.xy[idx, 0],
+                    y=table.xy[idx, 1],
+                    mode="markers",
+                    name=f"{name} ({len(idx)})",
+                    marker={"color": colour, "size": 5, "opacity": 0.8},
+                    text=[f"#{table.ids[k]} {table.columns['pattern'][k]}" for k in idx],
+                    hoverinfo="text",
+                )
+            )
+    fig.update_layout(title=f"Latent map (map run {table.run_id})", height=520, template="plotly_white")
+    return fig
+
+
+def _symmetry_figure(evaluation: dict) -> go.Figure:
+    fig = go.Figure()
+    for row in evaluation["symmetry"]:
+        if row["values"]:
+            fig.add_trace(
+                go.Box(y=row["values"], name=f"{row['pattern']} · {row['group']} ({row['n']})", boxpoints="outliers")
+            )
+    fig.update_layout(
+        title="Polar symmetry score by pattern and source", height=420, template="plotly_white", showlegend=False
+    )
+    return fig
+
+
+def _loss_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
+    out = []
+    gen = [r for r in ws.store.list_runs(1000) if r.kind == "generate-train" and r.result and r.result.get("losses")]
+    if gen:
+        fig = go.Figure()
+        for r in reversed(gen):
+            losses = r.result["losses"]
+            fig.add_trace(go.Scatter(x=[25 * (i + 1) for i in range(len(losses))], y=losses, name=f"run {r.id}"))
+        fig.update_layout(title="Generator training loss", xaxis_title="step", height=320, template="plotly_white")
+        out.append(("gen-loss", fig))
+    from ..classify.tables import classify_runs
+
+    for r in classify_runs(ws.store):
+        fig = go.Figure()
+        for arch, m in r.result["models"].items():
+            hist = m["history"]
+            fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h["loss"] for h in hist], name=f"{arch} loss"))
+            fig.add_trace(
+                go.Scatter(
+                    x=[h["epoch"] for h in hist],
+                    y=[h.get("val_acc") for h in hist],
+                    name=f"{arch} val acc",
+                    yaxis="y2",
+                )
+            )
+        fig.update_layout(
+            title=f"Classifier round {r.result['round']} ({r.result['init']}), run {r.id}",
+            xaxis_title="epoch",
+            yaxis2={"overlaying": "y", "side": "right", "range": [0, 1]},
+            height=320,
+            template="plotly_white",
+        )
+        out.append((f"cls-{r.id}", fig))
+    return out
+
+
+def _confusion_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
+    from plotly.subplots import make_subplots
+
+    from ..classify.tables import classify_runs, column_label, validation_predictions
+
+    out = []
+    for r in classify_runs(ws.store):
+        preds = validation_predictions(ws, r.id)
+        classes = r.result["classes"]
+        names = list(preds)
+        fig = make_subplots(rows=1, cols=len(names), subplot_titles=names)
+        for c, name in enumerate(names, 1):
+            _ids, y, p = preds[name]
+            k = len(classes)
+            z = [[int(((y == t) & (p == q)).sum()) for q in range(k)] for t in range(k)]
+            fig.add_trace(
+                go.Heatmap(z=z, x=classes, y=classes, text=z, texttemplate="%{text}", showscale=False),
+                row=1,
+                col=c,
+            )
+            fig.update_yaxes(autorange="reversed", row=1, col=c)
+        fig.update_layout(title=f"Confusion matrices, {column_label(r.result)} (run {r.id})", height=300)
+        out.append((f"conf-{r.id}", fig))
+    return out
+
+
+def _grids(ws: Workspace, evaluation: dict) -> str:
+    from ..explore import polar_view
+
+    parts = []
+    for pattern, groups in evaluation["examples"].items():
+        parts.append(f"<h3>{html.escape(pattern)}</h3>")
+        for group in ("experimental", "realistic", "fake"):
+            ids = groups.get(group) or []
+            if not ids:
+                parts.append(f"<p class='muted'>{group}: none</p>")
+                continue
+            tiles = []
+            for image in ws.store.get_images(ids):
+                pv = polar_view(ws, image.id)
+                thumb = ws.ensure_thumbnail(image)
+                tiles.append(
+                    "<figure>"
+                    f"<img src='{_png_uri(thumb)}' alt='image {image.id}'>"
+                    f"<img src='{_png_uri(ws.root / pv.warp_png)}' alt='polar warp {image.id}' class='warp'>"
+                    f"<figcaption>#{image.id} · symmetry {pv.score:.2f}</figcaption></figure>"
+                )
+            parts.append(f"<h4>{group}</h4><div class='grid'>{''.join(tiles)}</div>")
+    return "".join(parts)
+
+
+def _metrics_by_round(ws: Workspace) -> str:
+    from ..classify.tables import metrics_table
+
+    table = metrics_table(ws.store)
+    if not table["columns"]:
+        return "<p class='muted'>No classifier round yet.</p>"
+    rows = []
+    for row in table["rows"]:
+        r = {"model / vote": row["name"]}
+        for c in table["columns"]:
+            cell = row["cells"].get(str(c["run_id"]), {})
+            for m in table["metrics"]:
+                r[f"{c['label']} {m}"] = cell.get(m, "")
+        rows.append(r)
+    cols = [("model / vote", "model / vote")] + [
+        (f"{c['label']} {m}", f"{c['label']} {m}") for c in table["columns"] for m in table["metrics"]
+    ]
+    return _table(rows, cols)
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1400px}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0 1.5rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}th{background:#f3f3f3}
+td:first-child,th:first-child{text-align:left}.muted{color:#777}
+.grid{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0;width:150px;font-size:.75rem}
+figure img{width:150px;height:150px;image-rendering:pixelated;display:block}
+figure img.warp{height:80px}pre{background:#f6f6f6;padding:.5rem;font-size:.75rem;overflow-x:auto}
+"""
+
+
+def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = None) -> Path:
+    """Write the report for the latest (or given) `evaluate` run; returns its path."""
+    from plotly.offline import get_plotlyjs
+
+    runs = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done" and r.result]
+    if evaluation_run is not None:
+        runs = [r for r in runs if r.id == evaluation_run]
+    if not runs:
+        raise ValueError("report: no finished evaluation in this workspace (run scatterloop evaluate first)")
+    ev_run = runs[0]
+    ev = ev_run.result
+    figures = []
+    map_fig = _map_figure(ws)
+    if map_fig is not None:
+        figures.append(("map", map_fig))
+    figures.append(("symmetry", _symmetry_figure(ev)))
+    figures += _loss_figures(ws) + _confusion_figures(ws)
+    table_cols = [
+        ("pattern", "pattern"),
+        ("group", "generated group"),
+        ("n_experimental", "N exp"),
+        ("n_generated", "N gen"),
+        ("fid", "FID"),
+        ("kid_mean", "KID mean"),
+        ("kid_std", "KID std"),
+        ("kid_subset_size", "KID subset"),
+        ("is_mean", "IS mean"),
+        ("is_std", "IS std"),
+        ("n_differs", "N differs"),
+        ("note", "note"),
+    ]
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    provenance = {
+        "evaluation_run": ev_run.id,
+        "params": ev_run.params,
+        "extractor": ev["extractor"],
+        "implementation": ev["implementation"],
+        "runs": [
+            {"id": r.id, "kind": r.kind, "status": r.status, "params": r.params}
+            for r in ws.store.list_runs(1000)
+            if r.kind in ("generate-train", "generate", "classify", "embed", "evaluate")
+        ],
+    }
+    body = [
+        f"<h1>scatterloop report: {html.escape(ws.root.name)}</h1>",
+        f"<p class='muted'>Written {now} from evaluation run {ev_run.id}; feature extractor: "
+        f"{html.escape(ev['extractor'])}. Every figure exports as SVG from its camera button.</p>",
+        "<h2>Distribution metrics per pattern (the paper's Table 2)</h2>",
+        "<p class='muted'>Experimental frames of a pattern against its generated images. FID is biased by N: rows "
+        "marked 'N differs' compare different numbers of generated images.</p>",
+        _table(ev["table"], table_cols),
+        "<h2>By generator run</h2>",
+        _table(ev["by_generator_run"], [("generator", "generator"), *table_cols[:1], *table_cols[2:8]]),
+        "<h2>SSIM to the nearest experimental frame</h2>",
+        _table(
+            ev["ssim"],
+            [("pattern", "pattern"), ("group", "group"), ("n", "N"), ("median", "median"), ("q1", "q1"), ("q3", "q3")],
+        ),
+        "<h2>Classifier metrics by round (the paper's Table 3)</h2>",
+        _metrics_by_round(ws),
+        "<h2>Figures</h2>",
+        *(_fig_html(fig, f"fig-{name}") for name, fig in figures),
+        "<h2>Images and their polar warps (the paper's Fig. 6)</h2>",
+        _grids(ws, ev),
+        "<h2>Provenance</h2>",
+        f"<pre>{html.escape(json.dumps(provenance, indent=1, default=str))}</pre>",
+    ]
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>scatterloop report</title>"
+        f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head>"
+        f"<body>{''.join(body)}</body></html>"
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -1,0 +1,115 @@
+"""FID/KID/IS against hand-made cases, scipy and torchmetrics; the evaluation run and the offline report."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from core.evaluate import EvalParams, evaluate, fid, frechet_distance, inception_score, kid, statistics, write_report
+from core.evaluate.metrics import frechet_distance_scipy
+
+
+def test_frechet_distance_matches_closed_form_and_scipy():
+    # 1-D Gaussians: FID = (m1 - m2)² + (s1 - s2)²
+    assert frechet_distance(np.array([1.0]), np.array([[4.0]]), np.array([3.0]), np.array([[9.0]])) == pytest.approx(
+        4.0 + 1.0
+    )
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(500, 32)), rng.normal(size=(400, 32)) @ rng.normal(size=(32, 32)) * 0.3 + 0.1
+    ours = frechet_distance(*statistics(a), *statistics(b))
+    assert ours == pytest.approx(frechet_distance_scipy(*statistics(a), *statistics(b)), rel=1e-8)
+    assert fid(a, a) == pytest.approx(0.0, abs=1e-8)
+
+
+class _Features(torch.nn.Module):
+    """A fixed random feature module, the same for us and for torchmetrics."""
+
+    num_features = 12
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.conv = torch.nn.Conv2d(3, 12, 5, stride=2)
+
+    def forward(self, x):
+        return torch.nn.functional.adaptive_avg_pool2d(torch.tanh(self.conv(x.to(self.conv.weight.dtype))), 1).flatten(
+            1
+        )
+
+
+def test_fid_and_kid_match_torchmetrics_with_the_same_feature_module():
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    gen = torch.Generator().manual_seed(0)
+    real = torch.rand(60, 3, 32, 32, generator=gen)
+    fake = (torch.rand(50, 3, 32, 32, generator=gen) * 0.8 + 0.1) ** 2
+    module = _Features().eval()
+    tm_fid = FrechetInceptionDistance(feature=module, normalize=True, input_img_size=(3, 32, 32))
+    tm_fid.set_dtype(torch.float64)  # the module is now float64 too; our features come from it below
+    with torch.no_grad():
+        fr, ff = module(real).numpy(), module(fake).numpy()
+    tm_fid.update(real, real=True)
+    tm_fid.update(fake, real=False)
+    assert fid(fr, ff) == pytest.approx(float(tm_fid.compute()), rel=1e-6)
+    # one subset holding every image: the subset draw cannot differ, so the numbers must agree
+    tm_kid = KernelInceptionDistance(feature=module, normalize=True, subsets=1, subset_size=50)
+    tm_kid.update(real[:50], real=True)
+    tm_kid.update(fake, real=False)
+    k_mean, _k_std = tm_kid.compute()
+    ours, _, size = kid(fr[:50], ff, subsets=1, subset_size=50)
+    assert size == 50 and ours == pytest.approx(float(k_mean), rel=1e-4)
+
+
+def test_inception_score_extremes():
+    confident_diverse = np.eye(10)  # every image sure of a different class: IS = number of classes
+    assert inception_score(confident_diverse, splits=1)[0] == pytest.approx(10.0, rel=1e-6)
+    uniform = np.full((20, 10), 0.1)  # no image sure of anything: IS = 1
+    assert inception_score(uniform, splits=2) == pytest.approx((1.0, 0.0), abs=1e-9)
+
+
+def test_inception_features_from_a_local_weights_file(tmp_path):
+    import torchvision
+
+    from core.evaluate.features import InceptionFeatures
+
+    torch.manual_seed(0)
+    net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=True)
+    torch.save(net.state_dict(), tmp_path / "inception.pth")
+    ext = InceptionFeatures(tmp_path / "inception.pth")
+    x = np.random.default_rng(0).uniform(-1, 1, size=(3, 1, 64, 64)).astype(np.float32)
+    feats, probs = ext.features_and_probs(x)
+    assert feats.shape == (3, 2048) and np.isfinite(feats).all()
+    assert probs.shape == (3, 1000) and np.allclose(probs.sum(1), 1.0)
+    with pytest.raises(ValueError, match="not found"):
+        InceptionFeatures(tmp_path / "missing.pth")
+
+
+def test_evaluation_run_and_offline_report(small_workspace, tmp_path):
+    from core.jobs import run_job
+
+    ws = small_workspace
+    for img, _ in ws.store.list_images():
+        if img.source == "generated":
+            ws.store.add_labels([img.id], "realistic" if img.truth.get("realistic") else "fake", "ann")
+    params = EvalParams(kid_subsets=5, per_group_cap=3)
+    run_id, res = run_job(
+        ws.store, "evaluate", {}, lambda run_id, progress, should_stop: evaluate(ws, params, run_id=run_id)
+    )
+    assert "autoencoder latents" in res.extractor and "eigh" in res.implementation["fid"]
+    assert {(r["pattern"], r["group"]) for r in res.table} == {
+        (p, g) for p in ("background", "peaks", "rings") for g in ("all generated", "realistic", "fake")
+    }
+    scored = [r for r in res.table if "fid" in r]
+    assert scored and all(r["fid"] >= 0 and r["n_experimental"] == 2 for r in scored)
+    assert all("not computed" in res.implementation["is"] for _ in [0])  # no Inception weights: no IS
+    rings = [r for r in res.symmetry if r["pattern"] == "rings" and r["group"] == "experimental"][0]
+    assert rings["n"] == 2 and len(rings["values"]) == 2
+    assert any(r["n"] for r in res.ssim) and all(-1 <= v <= 1 for r in res.ssim for v in r["values"])
+    path = write_report(ws, tmp_path / "report.html")
+    text = path.read_text()
+    assert "Table 2" in text and "Polar symmetry" in text and "data:image/png;base64," in text
+    assert "Plotly.newPlot" in text and not re.findall(r"<(?:script|link)[^>]*\b(?:src|href)=", text)  # all inline
