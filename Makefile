@@ -55,6 +55,10 @@ bench: install
 	$(BIN)/scatterloop bench polar --json
 	$(BIN)/scatterloop bench embed --n 10000 --json
 	$(BIN)/scatterloop bench explore --n 100000 --json
+	$(BIN)/scatterloop bench fid --json
+	$(BIN)/scatterloop bench train --json
+	$(BIN)/scatterloop bench speckle --json
+	$(BIN)/scatterloop bench loop --json
 
 montage: install
 	$(BIN)/python scripts/montage.py --out docs/montage.png

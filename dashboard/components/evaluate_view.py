@@ -7,7 +7,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
-from .generate_view import _field
+from .common import field as _field
+from .common import job_controls
 
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -31,22 +32,7 @@ def layout() -> html.Div:
                             style={"minWidth": "18rem"},
                         ),
                     ),
-                    html.Div(
-                        [
-                            dbc.Button("Evaluate", id=ids.EVAL_RUN_BUTTON, color="primary", size="sm"),
-                            dbc.Button(
-                                "Cancel",
-                                id=ids.EVAL_CANCEL_BUTTON,
-                                color="danger",
-                                outline=True,
-                                size="sm",
-                                className="mx-2",
-                                disabled=True,
-                            ),
-                            dbc.Progress(id=ids.EVAL_PROGRESS, value=0, style={"width": "12rem", "height": "1.2rem"}),
-                        ],
-                        className="d-flex align-items-center mb-2",
-                    ),
+                    job_controls(ids.EVAL_RUN_BUTTON, "Evaluate", ids.EVAL_CANCEL_BUTTON, ids.EVAL_PROGRESS, "12rem"),
                     html.Div(id=ids.EVAL_STATUS, className="small text-muted mb-3"),
                     dbc.Button("Write report", id=ids.EVAL_REPORT_BUTTON, color="secondary", size="sm"),
                     html.Div(id=ids.EVAL_REPORT_STATUS, className="small mt-2"),

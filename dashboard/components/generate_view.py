@@ -6,10 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
-
-
-def _field(label: str, component) -> dbc.InputGroup:
-    return dbc.InputGroup([dbc.InputGroupText(label), component], size="sm", className="mb-2")
+from .common import field as _field
+from .common import job_controls
 
 
 def layout() -> html.Div:
@@ -39,15 +37,7 @@ def layout() -> html.Div:
                         "resume",
                         dcc.Dropdown(id=ids.GEN_RESUME_SELECT, placeholder="start fresh", style={"minWidth": "16rem"}),
                     ),
-                    html.Div(
-                        [
-                            dbc.Button("Train", id=ids.GEN_TRAIN_BUTTON, color="primary", size="sm", className="me-2"),
-                            dbc.Progress(
-                                id=ids.GEN_TRAIN_PROGRESS, value=0, style={"width": "18rem", "height": "1.2rem"}
-                            ),
-                        ],
-                        className="d-flex align-items-center mb-2",
-                    ),
+                    job_controls(ids.GEN_TRAIN_BUTTON, "Train", None, ids.GEN_TRAIN_PROGRESS, "18rem"),
                     html.Div(id=ids.GEN_TRAIN_STATUS, className="small text-muted mb-2"),
                     dcc.Graph(id=ids.GEN_LOSS_GRAPH, config={"displayModeBar": False}, style={"height": "220px"}),
                 ]
@@ -94,24 +84,7 @@ def layout() -> html.Div:
                             ),
                         ]
                     ),
-                    html.Div(
-                        [
-                            dbc.Button(
-                                "Generate", id=ids.GEN_RUN_BUTTON, color="primary", size="sm", className="me-2"
-                            ),
-                            dbc.Button(
-                                "Cancel",
-                                id=ids.GEN_CANCEL_BUTTON,
-                                color="danger",
-                                outline=True,
-                                size="sm",
-                                className="me-2",
-                                disabled=True,
-                            ),
-                            dbc.Progress(id=ids.GEN_PROGRESS, value=0, style={"width": "18rem", "height": "1.2rem"}),
-                        ],
-                        className="d-flex align-items-center mb-2",
-                    ),
+                    job_controls(ids.GEN_RUN_BUTTON, "Generate", ids.GEN_CANCEL_BUTTON, ids.GEN_PROGRESS, "18rem"),
                     html.Div(id=ids.GEN_STATUS, className="small text-muted mb-2"),
                     html.Div(id=ids.GEN_GALLERY, className="sl-grid sl-gallery"),
                 ]

@@ -9,7 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
-from .generate_view import _field
+from .common import compact, job_controls
+from .common import field as _field
 
 METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "F1"}
 
@@ -92,22 +93,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                         value=False,
                         className="small",
                     ),
-                    html.Div(
-                        [
-                            dbc.Button("Train round", id=ids.TRAIN_RUN_BUTTON, color="primary", size="sm"),
-                            dbc.Button(
-                                "Cancel",
-                                id=ids.TRAIN_CANCEL_BUTTON,
-                                color="danger",
-                                outline=True,
-                                size="sm",
-                                className="mx-2",
-                                disabled=True,
-                            ),
-                            dbc.Progress(id=ids.TRAIN_PROGRESS, value=0, style={"width": "14rem", "height": "1.2rem"}),
-                        ],
-                        className="d-flex align-items-center my-2",
-                    ),
+                    job_controls(ids.TRAIN_RUN_BUTTON, "Train round", ids.TRAIN_CANCEL_BUTTON, ids.TRAIN_PROGRESS),
                     html.Div(id=ids.TRAIN_STATUS, className="small text-muted mb-2"),
                     dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, config={"displayModeBar": False}),
                 ]
@@ -137,21 +123,11 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                     ),
                     html.Div(
                         [
-                            dbc.InputGroup(
-                                [
-                                    dbc.InputGroupText("threshold"),
-                                    dbc.Input(
-                                        id=ids.TRAIN_THRESHOLD_INPUT,
-                                        type="number",
-                                        value=0.9,
-                                        min=0.5,
-                                        max=1,
-                                        step=0.01,
-                                    ),
-                                ],
-                                size="sm",
-                                style={"maxWidth": "12rem"},
-                                className="me-2",
+                            compact(
+                                "threshold",
+                                dbc.Input(
+                                    id=ids.TRAIN_THRESHOLD_INPUT, type="number", value=0.9, min=0.5, max=1, step=0.01
+                                ),
                             ),
                             dbc.Button("Pre-label", id=ids.TRAIN_PRELABEL_BUTTON, color="secondary", size="sm"),
                         ],
@@ -202,14 +178,8 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                 [
                     html.Div(
                         [
-                            dbc.InputGroup(
-                                [
-                                    dbc.InputGroupText("image #"),
-                                    dbc.Input(id=ids.TRAIN_EXPLAIN_IMAGE_INPUT, type="number", min=1),
-                                ],
-                                size="sm",
-                                style={"maxWidth": "11rem"},
-                                className="me-2",
+                            compact(
+                                "image #", dbc.Input(id=ids.TRAIN_EXPLAIN_IMAGE_INPUT, type="number", min=1), "11rem"
                             ),
                             dcc.Dropdown(
                                 id=ids.TRAIN_EXPLAIN_MODEL_SELECT,
