@@ -216,6 +216,26 @@ def step_rounds(w: Walk, store, n: int, error_rate: float, models: list[str], ep
     w.shot("train-round2")
 
 
+def step_explore(w: Walk) -> None:
+    """Build the map from the Explore tab, then open the newest generated image's detail (its provenance)."""
+    w.tab("Explore")
+    w.click(ids.EXPLORE_BUILD_BUTTON)
+    w.log(w.wait_text(ids.EXPLORE_JOB_STATUS, "Map of", 40 * 60))
+    time.sleep(3)
+    w.shot("explore-map")
+    w.d.execute_script(
+        f"""const gd = document.getElementById('{ids.EXPLORE_GRAPH}').querySelector('.js-plotly-plot');
+        let best = null;
+        gd.data.forEach((t, c) => {{ if ((t.name || '').startsWith('unlabeled') && (t.x || []).length) {{
+            const i = t.x.length - 1;
+            best = {{curveNumber: c, pointNumber: i, pointIndex: i, x: t.x[i], y: t.y[i]}}; }} }});
+        if (best) gd.emit('plotly_click', {{points: [best]}});"""
+    )
+    w.log(w.wait_text(ids.EXPLORE_POLAR_TEXT, "symmetry", 120))
+    time.sleep(2)
+    w.shot("explore-generated-detail")
+
+
 def main() -> int:
     from core.config import Settings
     from core.store import Store
@@ -236,6 +256,8 @@ def main() -> int:
     try:
         if "generate" in args.steps:
             step_generate(w, store, args.train_steps)
+        if "explore" in args.steps:
+            step_explore(w)
         if "rounds" in args.steps:
             step_rounds(w, store, args.n, args.error_rate, args.models.split(","), args.epochs)
         logs = [e for e in w.d.get_log("browser") if e.get("level") == "SEVERE"]
