@@ -25,6 +25,7 @@ def _duration(start: datetime | None, end: datetime | None) -> str:
 
 
 def runs_table(services: Services, limit: int = 100):
+    services.store.reap_interrupted()
     runs = [
         {
             "id": r.id,

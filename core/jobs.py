@@ -8,6 +8,8 @@ throttled progress, error, result. The CLI and the dashboard's background callba
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import logging
 import time
 import traceback
@@ -56,7 +58,7 @@ def run_job(
 ) -> tuple[int, Any]:
     """Run `fn` as a recorded run; returns (run id, result). Failures are recorded, then re-raised."""
     run_id = store.create_run(kind, params)
-    store.update_run(run_id, status="running", started_at=utcnow())
+    store.update_run(run_id, status="running", started_at=utcnow(), pid=os.getpid(), host=socket.gethostname())
     last = [0.0]
 
     def _progress(done: int, total: int, message: str = "") -> None:

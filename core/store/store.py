@@ -393,6 +393,28 @@ class Store:
                 run.cancel_requested = True
             return [r.id for r in runs]
 
+    def reap_interrupted(self) -> list[int]:
+        """Mark as failed the running runs of this machine whose process is gone (killed, crashed, rebooted);
+        returns their ids. Runs of other machines, and runs recorded before pids were, are left alone."""
+        import socket
+
+        import psutil
+
+        host = socket.gethostname()
+        with self.session() as s:
+            live = s.execute(
+                select(Run.id, Run.pid).where(Run.status.in_(("running", "queued")), Run.host == host)
+            ).all()
+        gone = [rid for rid, pid in live if pid is not None and not psutil.pid_exists(pid)]
+        for rid in gone:
+            self.update_run(
+                rid,
+                status="failed",
+                finished_at=utcnow(),
+                error="interrupted: the process running it ended without finishing (killed or crashed)",
+            )
+        return gone
+
     def cancel_requested(self, run_id: int) -> bool:
         with self.session() as s:
             return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))

@@ -41,3 +41,24 @@ def test_run_records_progress_result_cancel_and_failure(tmp_path):
         run_job(store, "demo", {}, broken)
     failed = store.list_runs()[0]
     assert failed.status == "failed" and "bad field" in failed.error
+
+
+def test_a_killed_run_is_marked_interrupted_and_a_live_one_is_not(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # its pid now names no process: the run it "ran" was killed
+    dead = store.create_run("generate-train", {})
+    store.update_run(dead, status="running", pid=child.pid, host=socket.gethostname())
+    alive = store.create_run("classify", {})
+    store.update_run(alive, status="running", pid=os.getpid(), host=socket.gethostname())
+    elsewhere = store.create_run("classify", {})
+    store.update_run(elsewhere, status="running", pid=child.pid, host="another-machine")
+    assert store.reap_interrupted() == [dead]
+    assert store.get_run(dead).status == "failed" and "interrupted" in store.get_run(dead).error
+    assert store.get_run(alive).status == "running" and store.get_run(elsewhere).status == "running"
+    store.dispose()
