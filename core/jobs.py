@@ -8,9 +8,9 @@ throttled progress, error, result. The CLI and the dashboard's background callba
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import socket
-import logging
 import time
 import traceback
 from collections.abc import Callable
