@@ -236,6 +236,22 @@ def step_explore(w: Walk) -> None:
     w.shot("explore-generated-detail")
 
 
+def step_evaluate(w: Walk) -> None:
+    """Evaluate from the Evaluate tab, then write the report and open it."""
+    w.tab("Evaluate")
+    w.click(ids.EVAL_RUN_BUTTON)
+    w.log(w.wait_text(ids.EVAL_STATUS, "Evaluation run", 60 * 60))
+    w.wait_for(lambda: w.d.find_elements(By.CSS_SELECTOR, ".sl-polar-warp"), 120)
+    time.sleep(3)
+    w.shot("evaluate-tab")
+    w.click(ids.EVAL_REPORT_BUTTON)
+    w.log(w.wait_text(ids.EVAL_REPORT_STATUS, "opens offline", 10 * 60))
+    link = w.d.find_element(By.CSS_SELECTOR, f"#{ids.EVAL_REPORT_STATUS} a").get_attribute("href")
+    w.d.get(link)
+    w.wait_for(lambda: w.d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot .main-svg"), 60)
+    w.shot("report")
+
+
 def main() -> int:
     from core.config import Settings
     from core.store import Store
@@ -258,6 +274,8 @@ def main() -> int:
             step_generate(w, store, args.train_steps)
         if "explore" in args.steps:
             step_explore(w)
+        if "evaluate" in args.steps:
+            step_evaluate(w)
         if "rounds" in args.steps:
             step_rounds(w, store, args.n, args.error_rate, args.models.split(","), args.epochs)
         logs = [e for e in w.d.get_log("browser") if e.get("level") == "SEVERE"]

@@ -95,7 +95,12 @@ def _symmetry(frames: np.ndarray) -> list[float]:
 
 
 def bench_generate(
-    n: int = 32, size: int | None = None, seed: int = 0, workspace: str | Path | None = None, baseline_n: int = 8
+    n: int = 32,
+    size: int | None = None,
+    seed: int = 0,
+    workspace: str | Path | None = None,
+    baseline_n: int = 8,
+    checkpoint: str | None = None,
 ) -> dict:
     """n images per pattern with our sampler and `baseline_n` with the 1,000-step baseline (40 times slower),
     from the workspace's latest trained generator."""
@@ -113,8 +118,8 @@ def bench_generate(
     arts = ws.store.list_artifacts(kind="generator")
     if not arts:
         raise ValueError(f"{workspace}: no trained generator (scatterloop generate train first)")
-    checkpoint = ws.root / arts[-1].path
-    unet, cond_model, sched_config = load_generator(checkpoint, "cpu")
+    chosen = checkpoint or arts[-1].path
+    unet, cond_model, sched_config = load_generator(ws.root / chosen, "cpu")
     x, patterns, _ = training_data(ws, unet.config.sample_size)
     clf, held_out = _pattern_classifier(x, patterns, seed)
     cnn, cnn_held_out = _cnn_classifier(x, patterns, seed)
@@ -123,8 +128,7 @@ def bench_generate(
         "n_per_pattern": n,
         "size": unet.config.sample_size,
         "machine": machine(),
-        "checkpoint": arts[-1].path,
-        "step": arts[-1].meta.get("step"),
+        "checkpoint": chosen,
         "classifier": {
             "kind": f"{CNN['arch']} (our classifier loop) trained only on the experimental frames",
             **{k: v for k, v in CNN.items() if k != "arch"},
@@ -138,7 +142,7 @@ def bench_generate(
     exp_rings = x[[i for i, p in enumerate(patterns) if p == "rings"]][:n]
     out["experimental_rings_symmetry_median"] = round(float(np.median(_symmetry(exp_rings[:, 0]))), 3)
     classes = sorted(set(patterns))
-    for name in ("ours_dpm++_25_steps_cfg2", "ddpm_pipeline_1000_steps"):
+    for name in ("ours_dpm++_25_steps_cfg2", "ddpm_pipeline_1000_steps")[: 2 if baseline_n else 1]:
         t0 = time.perf_counter()
         made: dict[str, np.ndarray] = {}
         m = n if name.startswith("ours") else min(n, baseline_n)
