@@ -68,6 +68,8 @@ class Walk:
         for option in self.d.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option"):
             if option.text.strip() == text:
                 option.click()
+                time.sleep(0.5)
+                self.d.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)  # close the menu
                 return
         raise RuntimeError(f"{component_id}: no option {text!r}")
 
@@ -90,22 +92,25 @@ class Walk:
         self.log(f"screenshot {name}.png")
 
 
-def step_generate(w: Walk, store, steps: int | None) -> None:
+def step_generate(w: Walk, store, steps: int | None, patterns: list[str] | None = None) -> None:
     w.tab("Generate")
-    if steps:
-        w.type(ids.GEN_TRAIN_STEPS_INPUT, steps)
-    w.click(ids.GEN_TRAIN_BUTTON)
-    w.log("training the cpu preset from the Generate tab")
-    msg = w.wait_text(ids.GEN_TRAIN_STATUS, "checkpoint", 60 * 60)
-    w.log(msg)
-    w.shot("generate-trained")
-    for pattern in store.distinct("pattern"):
+    if steps != 0:  # 0: the workspace already has a generator trained from this tab
+        if steps:
+            w.type(ids.GEN_TRAIN_STEPS_INPUT, steps)
+        w.click(ids.GEN_TRAIN_BUTTON)
+        w.log("training the cpu preset from the Generate tab")
+        msg = w.wait_text(ids.GEN_TRAIN_STATUS, "checkpoint", 60 * 60)
+        w.log(msg)
+        w.shot("generate-trained")
+    for pattern in patterns or store.distinct("pattern"):
         if pattern == "speckle":
             continue
         w.choose(ids.GEN_PATTERN_SELECT, pattern)
         w.type(ids.GEN_COUNT_INPUT, 100)
+        before = w.text_of(ids.GEN_STATUS)
         w.click(ids.GEN_RUN_BUTTON)
-        msg = w.wait_text(ids.GEN_STATUS, "100 candidates registered", 30 * 60)
+        w.wait_for(lambda b=before: w.text_of(ids.GEN_STATUS) != b and "registered" in w.text_of(ids.GEN_STATUS), 1800)
+        msg = w.text_of(ids.GEN_STATUS)
         w.log(f"{pattern}: {msg}")
         w.shot(f"generate-{pattern}")
         time.sleep(2)
@@ -132,7 +137,7 @@ def _label_cards(w: Walk, wanted: dict[int, str]) -> int:
                 clicked += 1
         if clicked:
             w.wait_for(lambda c=clicked: len(w.d.find_elements(By.CSS_SELECTOR, ".sl-card.selected")) == c, 10)
-            w.d.find_element(By.CSS_SELECTOR, f'[data-shortcut^="{key}"]').click()
+            w.d.execute_script("arguments[0].click()", w.d.find_element(By.CSS_SELECTOR, f'[data-shortcut^="{key}"]'))
             w.wait_text(ids.LABEL_STATUS, f"Labelled {clicked} image(s) '{label}'", 20)
             done += clicked
             time.sleep(0.5)
@@ -189,8 +194,12 @@ def step_rounds(w: Walk, store, n: int, error_rate: float, models: list[str], ep
         switch = w.el(ids.TRAIN_NEXT_ROUND_SWITCH)
         if switch.is_selected() != next_round:
             w.d.execute_script("arguments[0].click()", switch)
+        before = w.text_of(ids.TRAIN_STATUS)
         w.click(ids.TRAIN_RUN_BUTTON)
-        msg = w.wait_text(ids.TRAIN_STATUS, "Best vote", 60 * 60)
+        w.wait_for(
+            lambda b=before: w.text_of(ids.TRAIN_STATUS) != b and "Best vote" in w.text_of(ids.TRAIN_STATUS), 3600
+        )
+        msg = w.text_of(ids.TRAIN_STATUS)
         w.log(msg)
         return msg
 
@@ -261,7 +270,10 @@ def main() -> int:
     parser.add_argument("--workspace", required=True)
     parser.add_argument("--out", default="walkthrough")
     parser.add_argument("--steps", default="generate,rounds")
-    parser.add_argument("--train-steps", type=int, default=None, help="generate: override the preset's steps")
+    parser.add_argument(
+        "--train-steps", type=int, default=None, help="generate: override the preset's steps (0: do not train)"
+    )
+    parser.add_argument("--patterns", default=None, help="generate: which patterns (default: all but speckle)")
     parser.add_argument("--n", type=int, default=30, help="rounds: labels in round 1 (round 2 has 10 times more)")
     parser.add_argument("--error-rate", type=float, default=0.05)
     parser.add_argument("--models", default="resnet18,squeezenet,alexnet")
@@ -271,13 +283,13 @@ def main() -> int:
     w = Walk(args.url, Path(args.out))
     try:
         if "generate" in args.steps:
-            step_generate(w, store, args.train_steps)
+            step_generate(w, store, args.train_steps, args.patterns.split(",") if args.patterns else None)
+        if "rounds" in args.steps:
+            step_rounds(w, store, args.n, args.error_rate, args.models.split(","), args.epochs)
         if "explore" in args.steps:
             step_explore(w)
         if "evaluate" in args.steps:
             step_evaluate(w)
-        if "rounds" in args.steps:
-            step_rounds(w, store, args.n, args.error_rate, args.models.split(","), args.epochs)
         logs = [e for e in w.d.get_log("browser") if e.get("level") == "SEVERE"]
         w.log(f"browser console errors: {len(logs)}")
     finally:
