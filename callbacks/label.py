@@ -186,13 +186,14 @@ def register(app, services: Services) -> None:
 
     @app.callback(
         Output(ids.LABEL_QUEUE_BANNER, "children"),
-        Output("label-queue-row", "style"),
+        Output(ids.LABEL_QUEUE_ROW, "className"),
         Input(ids.LABEL_QUEUE_STORE, "data"),
     )
     def _banner(queue):
         if not queue:
-            return "", {"display": "none"}
-        return f"Review queue: {queue['name']} · {len(queue['ids'])} images (filters are set aside)", {}
+            return "", "d-none"
+        text = f"Review queue: {queue['name']} · {len(queue['ids'])} images (filters are set aside)"
+        return text, label_view.QUEUE_ROW_CLASS
 
     @app.callback(
         Output(ids.LABEL_QUEUE_STORE, "data", allow_duplicate=True),

@@ -82,6 +82,7 @@ GEN_VERSION_STORE = "gen-version-store"
 # Label view: a review queue replaces the filters while it is open
 LABEL_QUEUE_STORE = "label-queue-store"
 LABEL_QUEUE_BANNER = "label-queue-banner"
+LABEL_QUEUE_ROW = "label-queue-row"
 LABEL_QUEUE_CLEAR_BUTTON = "label-queue-clear-button"
 
 # Train tab

@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from .. import ids
 
+QUEUE_ROW_CLASS = "alert alert-warning py-1 px-2 mb-2 d-flex align-items-center"
 UNLABELED_OPTION = {"label": "unlabeled", "value": "__unlabeled__"}
 
 
@@ -72,9 +73,8 @@ def layout(labels: Sequence[str]) -> html.Div:
             html.Span(id=ids.LABEL_QUEUE_BANNER, className="me-2"),
             dbc.Button("Leave queue", id=ids.LABEL_QUEUE_CLEAR_BUTTON, color="warning", outline=True, size="sm"),
         ],
-        id="label-queue-row",
-        className="alert alert-warning py-1 px-2 mb-2 d-flex align-items-center",
-        style={"display": "none"},
+        id=ids.LABEL_QUEUE_ROW,
+        className="d-none",
     )
     return html.Div(
         [
