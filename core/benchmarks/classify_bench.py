@@ -26,8 +26,10 @@ def _simulated_workspace(root: Path, candidates: int, experimental: int, size: i
     per_c, per_e = -(-candidates // len(PATTERNS)), -(-experimental // len(PATTERNS))
     for i, pattern in enumerate(PATTERNS):
         simulate_dataset(pattern, per_c, root / "sim" / "cand", seed=seed + 10 + i, size=size, artifacts="0.5")
-        simulate_dataset(pattern, per_e, root / "sim" / "exp", seed=seed + 20 + i, size=size)
-    import_paths(ws, [root / "sim" / "exp"], source="experimental")
+        if per_e:
+            simulate_dataset(pattern, per_e, root / "sim" / "exp", seed=seed + 20 + i, size=size)
+    if per_e:
+        import_paths(ws, [root / "sim" / "exp"], source="experimental")
     import_paths(ws, [root / "sim" / "cand"], source="generated", round=ws.store.current_round())
     return ws
 
