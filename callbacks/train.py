@@ -101,7 +101,7 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         return (
             f"Run {run_id}: round {res.round} ({res.init}), {res.sets['train']} training / "
             f"{res.sets['validation']} validation images, {res.seconds:.0f} s. Best vote: {best[0]} "
-            f"(F1 {best[1]['f1']:.3f})."
+            f"(F1 {best[1]['f1']:.3f})." + "".join(f" Note: {w}." for w in res.warnings)
         )
     except ValueError as exc:
         return f"Cannot train: {exc}"

@@ -57,6 +57,7 @@ class RoundResult:
     voting: dict[str, dict]
     weights: dict[str, float]
     seconds: float
+    warnings: list[str] = field(default_factory=list)
 
 
 def data_size(params: RoundParams) -> int:
@@ -175,6 +176,13 @@ def train_round(
         probs=stacked,
         models=np.array(list(params.models)),
     )
+    warnings = []
+    if len(split.val_ids) < 30:
+        warnings.append(
+            f"the validation set holds {len(split.val_ids)} images, so each one moves accuracy by "
+            f"{100 / len(split.val_ids):.0f} points; it was fixed from the labels present at this task's first "
+            "round: label more before the first round to widen it"
+        )
     result = RoundResult(
         run_id=run_id,
         round=round_no,
@@ -186,6 +194,7 @@ def train_round(
         voting=voting,
         weights={a: round(float(w), 4) for a, w in zip(params.models, weights, strict=True)},
         seconds=round(time.perf_counter() - t0, 2),
+        warnings=warnings,
     )
     ws.store.update_round(round_no, classify_runs=[run_id], training_image_ids=split.train_ids)
     return result
