@@ -19,6 +19,7 @@ class DomainPreset:
     lr: float
     checkpoint_every: int
     cond_dim: int
+    snr_gamma: float | None = None  # Min-SNR-γ loss weighting (Hang et al. 2023); None: plain MSE
 
 
 PRESETS = {

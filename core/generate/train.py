@@ -144,7 +144,7 @@ def train_domain_model(
         cond = conditioner(class_ids[idx].to(device), token_ids[idx].to(device), drop)
         with torch.autocast("cuda", dtype=half, enabled=half is not None):
             pred = unet(scheduler.add_noise(clean, noise, t), t, class_labels=cond).sample
-        loss = torch.nn.functional.mse_loss(pred.float(), noise)
+        loss = _loss(pred.float(), noise, t, scheduler, preset.snr_gamma)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -170,6 +170,19 @@ def train_domain_model(
         seconds=round(time.perf_counter() - t0, 2),
         n_images=len(x),
     )
+
+
+def _loss(pred, noise, t, scheduler, snr_gamma: float | None) -> torch.Tensor:
+    """MSE on the noise; with `snr_gamma`, each sample weighted by min(SNR(t), γ)/SNR(t) (Min-SNR-γ), which
+    stops the easy, low-noise steps from dominating and converges faster."""
+    if snr_gamma is None:
+        return torch.nn.functional.mse_loss(pred, noise)
+    from diffusers.training_utils import compute_snr
+
+    snr = compute_snr(scheduler, t)
+    weight = torch.clamp(snr, max=snr_gamma) / snr
+    per_sample = ((pred - noise) ** 2).mean(dim=(1, 2, 3))
+    return (weight * per_sample).mean()
 
 
 def _half_dtype(device: str) -> torch.dtype | None:
