@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numba
 import numpy as np
+
+# Background jobs are forked from the server, which warms UMAP up in a thread. numba's OpenMP threading layer
+# kills any process that forks after using it ("fork() called from a process already using GNU OpenMP");
+# its own thread pool ("workqueue") is fork-safe, and UMAP's parallel loops run on it as well.
+numba.config.THREADING_LAYER = "workqueue"
 
 Method = Literal["umap", "pca"]
 

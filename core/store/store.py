@@ -405,7 +405,14 @@ class Store:
             live = s.execute(
                 select(Run.id, Run.pid).where(Run.status.in_(("running", "queued")), Run.host == host)
             ).all()
-        gone = [rid for rid, pid in live if pid is not None and not psutil.pid_exists(pid)]
+
+        def ended(pid: int) -> bool:
+            try:
+                return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # died, not yet reaped by its parent
+            except psutil.NoSuchProcess:
+                return True
+
+        gone = [rid for rid, pid in live if pid is not None and ended(pid)]
         for rid in gone:
             self.update_run(
                 rid,
