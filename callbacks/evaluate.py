@@ -11,7 +11,7 @@ from dashboard.components import evaluate_view
 
 from .generate import Throttle
 from .media import thumb_url
-from .services import Services
+from .services import Services, job_process
 
 
 def run_evaluation(services: Services, extractor: str, set_progress) -> str:
@@ -140,6 +140,7 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.EVAL_PROGRESS, "value"), Output(ids.EVAL_PROGRESS, "label")],
     )
+    @job_process
     def _evaluate(set_progress, _n, extractor, version):
         return run_evaluation(services, extractor, set_progress), (version or 0) + 1
 

@@ -11,7 +11,7 @@ from dashboard.components.label_view import status
 
 from .label import history_rows
 from .media import thumb_url
-from .services import Services
+from .services import Services, job_process
 
 GALLERY_PAGE = 24
 
@@ -185,6 +185,7 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.EXPLORE_PROGRESS, "value"), Output(ids.EXPLORE_PROGRESS, "label")],
     )
+    @job_process
     def _map_job(set_progress, _build, _relayout, _place, _symmetry, method, seed, epochs, version):
         action = {
             ids.EXPLORE_RELAYOUT_BUTTON: "relayout",

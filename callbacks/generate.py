@@ -11,7 +11,7 @@ from dashboard import figures, ids
 from dashboard.components import explore_view
 
 from .media import thumb_url
-from .services import Services
+from .services import Services, job_process
 
 LOSS = re.compile(r"loss ([0-9.eE+-]+)")
 IMAGES = re.compile(r"^(\d+)/\d+ images")
@@ -198,6 +198,7 @@ def register(app, services: Services) -> None:
             Output(ids.GEN_LOSS_GRAPH, "figure"),
         ],
     )
+    @job_process
     def _train(set_progress, _n, preset, steps, resume, version):
         return run_training(services, preset, steps, resume, set_progress), (version or 0) + 1
 
@@ -227,6 +228,7 @@ def register(app, services: Services) -> None:
             Output(ids.GEN_GALLERY, "children"),
         ],
     )
+    @job_process
     def _sample(set_progress, _n, checkpoint, pattern, prompt, count, seed, steps, guidance, version):
         message = run_sampling(services, checkpoint, pattern, prompt, count, seed, steps, guidance, set_progress)
         return message, (version or 0) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,3 +38,17 @@ def make_background_manager(settings: Settings, workspace: Workspace):
 def make_services(settings: Settings) -> Services:
     ws = Workspace.open(settings)
     return Services(settings=settings, workspace=ws, background_manager=make_background_manager(settings, ws))
+
+
+def job_process(fn):
+    """For the body of a background callback, which runs in a forked job process (or a Celery worker): give
+    the job the machine's OpenMP threads, which the server itself keeps at one (see `core.threads`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from core.threads import enter_job_process
+
+        enter_job_process()
+        return fn(*args, **kwargs)
+
+    return wrapper

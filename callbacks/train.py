@@ -10,7 +10,7 @@ from dashboard import figures, ids
 from dashboard.components import train_view
 
 from .generate import Throttle
-from .services import Services
+from .services import Services, job_process
 
 PAPER_LABELS = {
     "vit_b16": "ViT-B/16",
@@ -284,6 +284,7 @@ def register(app, services: Services) -> None:
             Output(ids.TRAIN_CURVES_GRAPH, "figure"),
         ],
     )
+    @job_process
     def _train(set_progress, _n, task, models, epochs, lr, batch, size, init, device, next_round, version):
         values = dict(
             task=task,
@@ -333,6 +334,7 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
     )
+    @job_process
     def _predict(set_progress, _n, version):
         return run_predict(services, set_progress), (version or 0) + 1
 

@@ -215,6 +215,9 @@ def cmd_serve(args) -> int:
 def _serve(settings: Settings) -> int:
     from dashboard.app import create_app
 
+    from .threads import limit_server_threads
+
+    limit_server_threads()  # before anything runs: jobs fork from this process (see core.threads)
     app = create_app(settings, warm_up=True)
     log.info("serving %s on http://%s:%d", settings.workspace, settings.host, settings.port)
     print(f"scatterloop: http://{settings.host}:{settings.port}/  (workspace {settings.workspace})", file=sys.stderr)

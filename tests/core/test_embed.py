@@ -140,25 +140,3 @@ def test_explore_bench_runs_small(capsys):
     assert main(["bench", "explore", "--n", "400", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["lasso_points"] == 200 and out["relabel_images"] == 200 and out["relabel_commit_s"] > 0
-
-
-def test_a_job_forked_from_a_warmed_server_can_fit_umap():
-    """The server warms UMAP up, background jobs fork from it: the fork must be able to fit (numba's OpenMP
-    layer would kill it with SIGTERM; the fork-safe workqueue layer must be the one in use)."""
-    import os
-
-    from core.embed.projection import warm_up
-
-    warm_up()
-    pid = os.fork()
-    if pid == 0:  # the job
-        code = 1
-        try:
-            z = np.random.default_rng(0).normal(size=(900, 16)).astype(np.float32)
-            ok = fit_projection(z, "umap", 2, seed=0).shape == (900, 2)
-            ok &= fit_projection(z, "umap", 3, seed=0).shape == (900, 3)
-            code = 0 if ok else 1
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"forked job ended with status {status}"

@@ -169,3 +169,52 @@ def test_generate_cli_train_resume_sample(small_workspace, capsys):
     )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert len(out["image_ids"]) == 2 and out["images_per_s"] > 0
+
+
+def test_a_training_process_killed_mid_run_resumes_from_its_last_checkpoint(small_workspace):
+    """SIGKILL a real `scatterloop generate train` process once it has written checkpoints, then resume it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from core.generate.checkpoint import latest_checkpoint
+
+    ws = small_workspace
+    cmd = [sys.executable, "-m", "core.cli", "generate", "train", "--workspace", str(ws.root), "--preset", "test"]
+    proc = subprocess.Popen([*cmd, "--steps", "100000", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        run_dir = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            dirs = [p for p in (ws.root / "runs").glob("*") if len(list(p.glob("checkpoints/step-*/state.json"))) >= 3]
+            if dirs:
+                run_dir = dirs[0]
+                break
+            time.sleep(0.2)
+        why = proc.stderr.read().decode() if proc.poll() is not None else "no checkpoint in 120 s"
+        assert run_dir is not None, why
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    run_id = int(run_dir.name)
+    last = latest_checkpoint(run_dir)
+    step = json.loads((last / "state.json").read_text())["step"]
+    assert step >= 6 and proc.returncode == -signal.SIGKILL
+    # the store learns that the killed run's process is gone
+    assert ws.store.get_run(run_id).status == "running"
+    assert run_id in ws.store.reap_interrupted() and ws.store.get_run(run_id).status == "failed"
+    out = subprocess.run(
+        [*cmd, "--steps", str(step + 4), "--resume", str(run_id), "--json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    # a half-written checkpoint (no state.json yet) is never the one resumed from
+    assert res["resumed_from_step"] == step and res["steps"] == step + 4
+    assert json.loads((ws.root / res["checkpoint"] / "state.json").read_text())["step"] == step + 4

@@ -1,0 +1,51 @@
+"""OpenMP thread pools across the fork of a background job.
+
+Dash's DiskcacheManager starts each background job by forking the server. GNU OpenMP (the libgomp that the
+torch and scikit-learn wheels bundle) keeps a thread pool per thread that has run a parallel region, and a
+forked child inherits that pool's bookkeeping but not its threads: the child's next parallel region waits
+for them forever (the job hangs at its first convolution or nearest-neighbour search). A server thread that
+answered an ordinary callback with torch or scikit-learn (a reconstruction, a Grad-CAM) and is later reused
+for a job's fork (gunicorn's threads are) would start a job that never ends.
+
+So the server runs its own, small, foreground work on one OpenMP thread (one thread creates no pool), and a
+job, once forked, raises the limit back to the machine's cores for the heavy work.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def set_openmp_threads(n: int) -> None:
+    """Use `n` OpenMP threads from here on: for libraries loaded later (the variable libgomp reads when it
+    loads), for those already loaded (threadpoolctl), and for torch's intra-op pool when torch is loaded."""
+    from threadpoolctl import threadpool_limits
+
+    if n < 1:
+        raise ValueError(f"threads: expected 1 or more, got {n}")
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    threadpool_limits(n, user_api="openmp")
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+
+
+def limit_server_threads() -> None:
+    """For the web server process, before it serves: one OpenMP thread, so no thread ever holds a pool that
+    a forked job would inherit broken."""
+    set_openmp_threads(1)
+
+
+def enter_job_process(threads: int | None = None) -> int:
+    """At the start of a forked background job: the machine's cores (or `threads`) for the job's work."""
+    n = threads or available_cores()
+    set_openmp_threads(n)
+    return n
