@@ -135,6 +135,7 @@ def detail_panel(services: Services, image_id: int | None):
             "seed",
             "run_id",
             "round",
+            "provenance",
         )
     }
     return label_view.detail(fields, thumb_url(img.sha256), history)

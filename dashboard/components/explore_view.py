@@ -187,7 +187,7 @@ def detail(
     image: dict, thumb_url: str, recon_url: str | None, polar_url: str, polar: dict, profile, history: list[dict]
 ) -> html.Div:
     """Image, autoencoder reconstruction, polar warp with I(r) and score, provenance and label history."""
-    from .label_view import history_table
+    from .label_view import history_table, provenance_facts
 
     prov = [
         ("source", image["source"]),
@@ -198,7 +198,7 @@ def detail(
         ("round", image.get("round")),
         ("from", image["original_name"]),
     ]
-    prov += [(k, v) for k, v in (image.get("provenance") or {}).items() if k in ("backend", "checkpoint", "steps")]
+    prov += provenance_facts(image.get("provenance"))
     pictures = [
         html.Figure(
             [

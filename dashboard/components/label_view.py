@@ -151,6 +151,7 @@ def detail(image: dict, thumb_url: str, history: list[dict]) -> html.Div:
     for key in ("prompt", "seed", "run_id", "round"):
         if image.get(key) is not None:
             facts.append((key, image[key]))
+    facts += provenance_facts(image.get("provenance"))
     return html.Div(
         [
             html.Img(src=thumb_url, className="mb-2 sl-detail-img", alt=f"image {image['id']}"),
@@ -163,6 +164,17 @@ def detail(image: dict, thumb_url: str, history: list[dict]) -> html.Div:
             history_table(history, ids.LABEL_HISTORY_TABLE),
         ]
     )
+
+
+PROVENANCE_SHOWN = ("backend", "checkpoint", "steps", "guidance", "sampler", "class", "prompt_source")
+
+
+def provenance_facts(provenance: dict | None) -> list[tuple[str, object]]:
+    """How a generated image was made (backend, checkpoint, steps, guidance, sampler, class), as (key, value)
+    rows; simulator parameters and other bulky entries stay in the store."""
+    prov = dict(provenance or {})
+    prov.update({k: v for k, v in (prov.pop("params", None) or {}).items() if k in PROVENANCE_SHOWN})
+    return [(k, prov[k]) for k in PROVENANCE_SHOWN if prov.get(k) is not None]
 
 
 def history_table(history: list[dict], table_id: str | None = None) -> dbc.Table:

@@ -46,3 +46,34 @@ def test_runs_table_lists_runs(small_workspace):
     run_job(services.store, "simulate", {"n": 1}, lambda run_id, progress, should_stop: None)
     html = str(jobs.runs_table(services))
     assert "simulate" in html and "done" in html
+
+
+def test_detail_shows_how_a_candidate_was_made(workspace, tmp_path):
+    from core.ingest import import_paths
+    from core.simulate import simulate_dataset
+    from dashboard.components.label_view import provenance_facts
+
+    simulate_dataset("rings", 1, tmp_path / "sim", seed=3, size=32)
+    prov = {"backend": "domain", "checkpoint": "runs/3/checkpoints/step-000004", "steps": 25, "guidance": 2.0}
+    (image_id,) = import_paths(workspace, [tmp_path / "sim"], source="generated", provenance=prov).image_ids
+    detail = str(label.detail_panel(make_services(workspace.settings), image_id))
+    assert all(str(v) in detail for v in prov.values()) and "guidance" in detail
+    domain = {
+        "run": 7,
+        "backend": "domain",
+        "checkpoint": "runs/3/checkpoints/step-001200",
+        "steps": 25,
+        "guidance": 2.0,
+        "params": {"sampler": "dpm++", "class": "rings", "prompt_source": "given", "bulky": list(range(100))},
+    }
+    facts = dict(provenance_facts(domain))
+    assert facts == {
+        "backend": "domain",
+        "checkpoint": "runs/3/checkpoints/step-001200",
+        "steps": 25,
+        "guidance": 2.0,
+        "sampler": "dpm++",
+        "class": "rings",
+        "prompt_source": "given",
+    }
+    assert provenance_facts(None) == []
