@@ -290,6 +290,8 @@ def cmd_bench(args) -> int:
             ("workspace", args.workspace),
             ("models", args.models),
             ("epochs", args.epochs),
+            ("checkpoint", args.checkpoint),
+            ("baseline_n", args.baseline_n),
         )
         if v is not None
     }
@@ -413,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", default=None, help="generate: a workspace with a trained generator")
     p.add_argument("--models", default=None, help="train/loop/speckle: comma-separated registry names")
     p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
+    p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
+    p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
     p.set_defaults(func=cmd_bench)
     return parser
 

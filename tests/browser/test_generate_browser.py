@@ -38,3 +38,42 @@ def test_train_then_generate_from_the_ui(dash_duo, small_workspace):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "generate-tab.png"))
     assert dash_duo.get_logs() == []
+
+
+def test_cancel_mid_run_keeps_only_whole_batches(dash_duo, small_workspace):
+    """Cancel while a long generation runs: it stops within a step, and the only images stored are those of
+    batches that were complete (16 at a time), each registered with its provenance."""
+    import time
+
+    from core.generate import train_domain_model
+    from core.jobs import run_job
+
+    store = small_workspace.store
+    run_job(
+        store,
+        "generate-train",
+        {},
+        lambda run_id, progress, should_stop: train_domain_model(small_workspace, "test", run_id=run_id, max_steps=2),
+    )
+    app = create_app(small_workspace.settings)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _open_tab(dash_duo, "Generate")
+    count = dash_duo.find_element(_css_id(ids.GEN_COUNT_INPUT))
+    count.clear()
+    count.send_keys("3000")
+    dash_duo.find_element(_css_id(ids.GEN_RUN_BUTTON)).click()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the first batch has been registered, then cancel
+        runs = [r for r in store.list_runs() if r.kind == "generate"]
+        if runs and store.images_of_run(runs[0].id):
+            break
+        time.sleep(0.2)
+    dash_duo.find_element(_css_id(ids.GEN_CANCEL_BUTTON)).click()
+    dash_duo.wait_for_contains_text(_css_id(ids.GEN_STATUS), "cancelled after", timeout=120)
+    run = [r for r in store.list_runs() if r.kind == "generate"][0]
+    made = store.images_of_run(run.id)
+    assert store.get_run(run.id).status == "cancelled"
+    assert 16 <= len(made) < 3000 and len(made) % 16 == 0
+    assert all(img.provenance.get("checkpoint") and img.provenance.get("steps") == 25 for img in made)
+    assert dash_duo.get_logs() == []
