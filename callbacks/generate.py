@@ -112,7 +112,9 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
             holder["shown"] = made
             images = ws.store.images_of_run(holder["run_id"]) if "run_id" in holder else []
             cards = [
-                explore_view.gallery_card(img.id, thumb_url(img.sha256), f"#{img.id} seed {img.seed}", None)
+                explore_view.gallery_card(
+                    img.id, thumb_url(img.sha256), f"#{img.id}", None, title=f"image {img.id}, seed {img.seed}"
+                )
                 for img in images
             ]
             pct = int(100 * done / max(total, 1))

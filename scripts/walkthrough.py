@@ -114,15 +114,31 @@ def step_generate(w: Walk, store, steps: int | None, patterns: list[str] | None 
         w.log(f"{pattern}: {msg}")
         w.shot(f"generate-{pattern}")
         time.sleep(2)
+    step_provenance(w, store)
+
+
+def step_provenance(w: Walk, store) -> None:
+    """The Label tab on the last page of generated candidates: the newest one's detail with its provenance."""
+    import re
+
     w.tab("Label")
     w.choose(ids.LABEL_SOURCE_FILTER, "generated")
     time.sleep(2)
-    latest = max(img.id for img, _ in store.list_images())
-    w.click(ids.LABEL_NEXT_BUTTON)
-    time.sleep(1)
-    cards = w.d.find_elements(By.CSS_SELECTOR, ".sl-card")
-    w.log(f"label grid shows {len(cards)} cards; newest image #{latest}")
+    while True:
+        text = w.text_of(ids.LABEL_COUNT)
+        page, last = map(int, re.search(r"page (\d+)/(\d+)", text).groups())
+        if page == last:
+            break
+        w.click(ids.LABEL_NEXT_BUTTON)
+        w.wait_for(lambda t=text: w.text_of(ids.LABEL_COUNT) != t, 10)
+    cards = w.d.find_elements(By.CSS_SELECTOR, GRID_CARDS)
+    w.d.execute_script("arguments[0].click()", cards[-1])
+    w.log(w.wait_text(ids.LABEL_DETAIL, "checkpoint", 20).replace("\n", " | ")[:300])
     w.shot("label-generated")
+    w.d.execute_script("arguments[0].click()", cards[-1])  # deselect again
+
+
+GRID_CARDS = f"#{ids.LABEL_GRID} .sl-card"  # the Label grid's cards (galleries of other tabs have cards too)
 
 
 def _label_cards(w: Walk, wanted: dict[int, str]) -> int:
@@ -130,13 +146,13 @@ def _label_cards(w: Walk, wanted: dict[int, str]) -> int:
     done = 0
     for label, key in (("realistic", "1"), ("fake", "2")):
         clicked = 0
-        for card in w.d.find_elements(By.CSS_SELECTOR, ".sl-card"):
+        for card in w.d.find_elements(By.CSS_SELECTOR, GRID_CARDS):
             image_id = int(card.get_attribute("title").split()[-1])
             if wanted.get(image_id) == label:
                 w.d.execute_script("arguments[0].click()", card)
                 clicked += 1
         if clicked:
-            w.wait_for(lambda c=clicked: len(w.d.find_elements(By.CSS_SELECTOR, ".sl-card.selected")) == c, 10)
+            w.wait_for(lambda c=clicked: len(w.d.find_elements(By.CSS_SELECTOR, GRID_CARDS + ".selected")) == c, 10)
             w.d.execute_script("arguments[0].click()", w.d.find_element(By.CSS_SELECTOR, f'[data-shortcut^="{key}"]'))
             w.wait_text(ids.LABEL_STATUS, f"Labelled {clicked} image(s) '{label}'", 20)
             done += clicked
@@ -212,7 +228,7 @@ def step_rounds(w: Walk, store, n: int, error_rate: float, models: list[str], ep
     time.sleep(2)
     w.shot("review-queue")
     # correct the first page of the queue: each image gets the annotator's own judgement
-    on_page = [int(c.get_attribute("title").split()[-1]) for c in w.d.find_elements(By.CSS_SELECTOR, ".sl-card")]
+    on_page = [int(c.get_attribute("title").split()[-1]) for c in w.d.find_elements(By.CSS_SELECTOR, GRID_CARDS)]
     corrected = _label_cards(w, {i: judged[i] for i in on_page if i in judged})
     w.log(f"reviewed {corrected} queued images")
     w.click(ids.LABEL_QUEUE_CLEAR_BUTTON)
@@ -284,6 +300,8 @@ def main() -> int:
     try:
         if "generate" in args.steps:
             step_generate(w, store, args.train_steps, args.patterns.split(",") if args.patterns else None)
+        if "provenance" in args.steps:
+            step_provenance(w, store)
         if "rounds" in args.steps:
             step_rounds(w, store, args.n, args.error_rate, args.models.split(","), args.epochs)
         if "explore" in args.steps:

@@ -179,8 +179,11 @@ def tooltip(thumb_url: str, caption: str) -> html.Div:
     )
 
 
-def gallery_card(image_id: int, thumb_url: str, caption: str, label: str | None) -> html.Div:
-    return html.Div(card_body(image_id, thumb_url, caption, label), className="sl-card")
+def gallery_card(image_id: int, thumb_url: str, caption: str, label: str | None, title: str | None = None) -> html.Div:
+    """A thumbnail card; `title` is the hover text (what does not fit under a 100 px thumbnail)."""
+    return html.Div(
+        card_body(image_id, thumb_url, caption, label), className="sl-card", title=title or f"image {image_id}"
+    )
 
 
 def detail(
