@@ -183,6 +183,10 @@ def step_rounds(w: Walk, store, n: int, error_rate: float, models: list[str], ep
         want = {i: judged[i] for i in image_ids}
         w.choose(ids.LABEL_SOURCE_FILTER, "generated")
         time.sleep(1.5)
+        while not w.text_of(ids.LABEL_COUNT).startswith("1–"):  # from the first page
+            before = w.text_of(ids.LABEL_COUNT)
+            w.click(ids.LABEL_PREV_BUTTON)
+            w.wait_for(lambda b=before: w.text_of(ids.LABEL_COUNT) != b, 10)
         labelled = 0
         while True:
             current = store.current_labels()

@@ -20,6 +20,9 @@ class DomainPreset:
     checkpoint_every: int
     cond_dim: int
     snr_gamma: float | None = None  # Min-SNR-γ loss weighting (Hang et al. 2023); None: plain MSE
+    # what the UNet predicts: "epsilon" (the noise) or "v_prediction" (Salimans & Ho 2022), which stays well
+    # conditioned at the noisiest steps of the cosine schedule, where epsilon's x0 estimate divides by ~0
+    prediction_type: Literal["epsilon", "v_prediction"] = "epsilon"
 
 
 PRESETS = {

@@ -125,7 +125,12 @@ def train_domain_model(
     )
     ema.to(device)
     ema.optimization_step = start_step
-    scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    if ckpt is not None:  # a resumed run keeps the noise schedule and target it was started with
+        scheduler = DDPMScheduler.from_pretrained(ckpt / "scheduler")
+    else:
+        scheduler = DDPMScheduler(
+            num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type=preset.prediction_type
+        )
     gen = torch.Generator().manual_seed(seed + start_step)
     xt = torch.from_numpy(x)
     class_ids = conditioner.class_ids(patterns).cpu()
@@ -144,17 +149,19 @@ def train_domain_model(
         cond = conditioner(class_ids[idx].to(device), token_ids[idx].to(device), drop)
         with torch.autocast("cuda", dtype=half, enabled=half is not None):
             pred = unet(scheduler.add_noise(clean, noise, t), t, class_labels=cond).sample
-        loss = _loss(pred.float(), noise, t, scheduler, preset.snr_gamma)
+        target = noise if scheduler.config.prediction_type == "epsilon" else scheduler.get_velocity(clean, noise, t)
+        loss = _loss(pred.float(), target, t, scheduler, preset.snr_gamma)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         ema.step(unet.parameters())
-        window.append(float(loss))
+        value = float(loss.detach())
+        window.append(value)
         if step % 25 == 0 or step == total:
             losses.append(float(np.mean(window)))
             window = []
-        progress(step, total, f"step {step}/{total} loss {float(loss):.4f}")
+        progress(step, total, f"step {step}/{total} loss {value:.4f}")
         if step % preset.checkpoint_every == 0 or step == total:
             ckpt = save_checkpoint(run_dir, unet, ema, conditioner, optimizer, step, losses, preset, scheduler)
     if ckpt is None or json.loads((Path(ckpt) / "state.json").read_text())["step"] != step:
@@ -172,16 +179,18 @@ def train_domain_model(
     )
 
 
-def _loss(pred, noise, t, scheduler, snr_gamma: float | None) -> torch.Tensor:
-    """MSE on the noise; with `snr_gamma`, each sample weighted by min(SNR(t), γ)/SNR(t) (Min-SNR-γ), which
-    stops the easy, low-noise steps from dominating and converges faster."""
+def _loss(pred, target, t, scheduler, snr_gamma: float | None) -> torch.Tensor:
+    """MSE on the target (noise or velocity); with `snr_gamma`, each sample weighted by min(SNR(t), γ)/SNR(t)
+    for epsilon and min(SNR(t), γ)/(SNR(t) + 1) for v (Min-SNR-γ), which stops the easy, low-noise steps from
+    dominating and converges faster."""
     if snr_gamma is None:
-        return torch.nn.functional.mse_loss(pred, noise)
+        return torch.nn.functional.mse_loss(pred, target)
     from diffusers.training_utils import compute_snr
 
     snr = compute_snr(scheduler, t)
-    weight = torch.clamp(snr, max=snr_gamma) / snr
-    per_sample = ((pred - noise) ** 2).mean(dim=(1, 2, 3))
+    weight = torch.clamp(snr, max=snr_gamma)
+    weight = weight / snr if scheduler.config.prediction_type == "epsilon" else weight / (snr + 1)
+    per_sample = ((pred - target) ** 2).mean(dim=(1, 2, 3))
     return (weight * per_sample).mean()
 
 

@@ -218,3 +218,48 @@ def test_a_training_process_killed_mid_run_resumes_from_its_last_checkpoint(smal
     # a half-written checkpoint (no state.json yet) is never the one resumed from
     assert res["resumed_from_step"] == step and res["steps"] == step + 4
     assert json.loads((ws.root / res["checkpoint"] / "state.json").read_text())["step"] == step + 4
+
+
+def test_v_prediction_trains_samples_and_resumes_with_its_own_target(small_workspace, monkeypatch):
+    import dataclasses
+
+    from diffusers import DDPMScheduler
+
+    from core.generate import load_generator, sample_batch
+    from core.generate.train import _loss
+
+    monkeypatch.setitem(PRESETS, "test-v", dataclasses.replace(PRESETS["test"], prediction_type="v_prediction"))
+    ws = small_workspace
+
+    def train(preset, steps, resume=None):
+        return run_job(
+            ws.store,
+            "generate-train",
+            {},
+            lambda run_id, progress, should_stop: train_domain_model(
+                ws, preset, run_id=run_id, max_steps=steps, resume_from=resume
+            ),
+        )
+
+    run1, res1 = train("test-v", 2)
+    cfg = DDPMScheduler.from_pretrained(ws.root / res1.checkpoint / "scheduler").config
+    assert cfg.prediction_type == "v_prediction"
+    # resuming under an epsilon preset keeps the run's own target
+    _, res2 = train("test", 4, resume=ws.run_dir(run1))
+    assert DDPMScheduler.from_pretrained(ws.root / res2.checkpoint / "scheduler").config.prediction_type == (
+        "v_prediction"
+    )
+    unet, cond, sched = load_generator(ws.root / res2.checkpoint)
+    frames = sample_batch(unet, cond, sched, patterns=["rings"], prompts=["rings"], seeds=[1], steps=2)
+    assert frames.shape == (1, 16, 16) and np.isfinite(frames).all()
+    # Min-SNR-γ weights by hand: min(snr, γ)/snr for epsilon, min(snr, γ)/(snr + 1) for v
+    sched = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction")
+    t = torch.tensor([10, 900])
+    ab = sched.alphas_cumprod[t]
+    snr = ab / (1 - ab)
+    pred, target = torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)
+    expected = (torch.clamp(snr, max=5.0) / (snr + 1)).mean()
+    assert torch.allclose(_loss(pred, target, t, sched, 5.0), expected, rtol=1e-5)
+    eps = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    assert torch.allclose(_loss(pred, target, t, eps, 5.0), (torch.clamp(snr, max=5.0) / snr).mean(), rtol=1e-5)
+    assert torch.allclose(_loss(pred, target, t, eps, None), torch.tensor(1.0))
