@@ -26,7 +26,9 @@ class DomainPreset:
 
 
 PRESETS = {
-    # 64 px on a 2-core CPU: 1,200 steps at about 1.4 steps/s, under a quarter of an hour
+    # 64 px on a 2-core CPU: 1,000 steps at about 1.2 steps/s, under a quarter of an hour. v-prediction: after
+    # 400 steps a pattern classifier recognised 88-100 % of the samples per pattern, against 0-100 % (peaks: 0)
+    # for the same model and steps with epsilon-prediction (DPM-Solver++ 25 steps, guidance 2, 16 per pattern)
     "cpu": DomainPreset(
         "cpu",
         64,
@@ -34,11 +36,12 @@ PRESETS = {
         ("DownBlock2D", "DownBlock2D", "AttnDownBlock2D"),
         ("AttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
         1,
-        1200,
+        1000,
         16,
         5e-4,
         200,
         128,
+        prediction_type="v_prediction",
     ),
     "gpu": DomainPreset(
         "gpu",
@@ -52,6 +55,7 @@ PRESETS = {
         1e-4,
         2000,
         512,
+        prediction_type="v_prediction",
     ),
     # tests only: tiny and fast
     "test": DomainPreset(
