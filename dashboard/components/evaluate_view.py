@@ -106,7 +106,11 @@ def metrics_table(rows: list[dict], has_is: bool) -> dbc.Table | html.Div:
                 title="N differs within this pattern: FID is biased by N" if warn else None,
             )
         )
-    return dbc.Table([head, html.Tbody(body)], bordered=True, size="sm", className="small", id="eval-metrics-table")
+    table = dbc.Table([head, html.Tbody(body)], bordered=True, size="sm", className="small", id="eval-metrics-table")
+    if not any(r.get("n_differs") for r in rows):
+        return table
+    note = "Highlighted rows: N differs within the pattern, and FID is biased by N; compare rows of equal N."
+    return html.Div([table, html.Div(note, className="small text-muted")])
 
 
 def polar_grid(rows: list[tuple[str, str, list[tuple[int, str, str, float]]]]) -> html.Div:
