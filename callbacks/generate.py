@@ -113,7 +113,12 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
             images = ws.store.images_of_run(holder["run_id"]) if "run_id" in holder else []
             cards = [
                 explore_view.gallery_card(
-                    img.id, thumb_url(img.sha256), f"#{img.id}", None, title=f"image {img.id}, seed {img.seed}"
+                    img.id,
+                    thumb_url(img.sha256),
+                    f"#{img.id} · seed {img.seed}",
+                    None,
+                    title=f"image {img.id}, seed {img.seed} (unlabeled)",
+                    badge=False,
                 )
                 for img in images
             ]

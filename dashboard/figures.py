@@ -138,7 +138,7 @@ def loss_figure(losses: Sequence[float], every: int = 25) -> go.Figure:
         template="plotly_white",
         height=220,
         margin={"l": 45, "r": 10, "t": 25, "b": 35},
-        title={"text": "denoising loss (MSE)", "font": {"size": 12}},
+        title={"text": "denoising loss (MSE on the noise or velocity)", "font": {"size": 12}},
     )
     fig.update_xaxes(title="step")
     fig.update_yaxes(type="log")

@@ -179,11 +179,12 @@ def tooltip(thumb_url: str, caption: str) -> html.Div:
     )
 
 
-def gallery_card(image_id: int, thumb_url: str, caption: str, label: str | None, title: str | None = None) -> html.Div:
+def gallery_card(
+    image_id: int, thumb_url: str, caption: str, label: str | None, title: str | None = None, badge: bool = True
+) -> html.Div:
     """A thumbnail card; `title` is the hover text (what does not fit under a 100 px thumbnail)."""
-    return html.Div(
-        card_body(image_id, thumb_url, caption, label), className="sl-card", title=title or f"image {image_id}"
-    )
+    body = card_body(image_id, thumb_url, caption, label, badge=badge)
+    return html.Div(body, className="sl-card", title=title or f"image {image_id}")
 
 
 def detail(

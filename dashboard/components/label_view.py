@@ -102,15 +102,23 @@ def layout(labels: Sequence[str]) -> html.Div:
     )
 
 
-def card_body(image_id: int, thumb_url: str, caption: str, label: str | None, suggestion: tuple | None = None) -> list:
+def card_body(
+    image_id: int,
+    thumb_url: str,
+    caption: str,
+    label: str | None,
+    suggestion: tuple | None = None,
+    badge: bool = True,
+) -> list:
     """A thumbnail with its caption and label badge (Label grid and Explore gallery); a model's suggestion
-    (label, confidence), when there is one, sits under it in smaller type."""
+    (label, confidence), when there is one, sits under it in smaller type. `badge=False` leaves the label out
+    where every card would say the same (fresh candidates)."""
     body = [
         html.Img(src=thumb_url, alt=f"image {image_id}"),
         html.Div(
             [
                 html.Span(caption, className="sl-caption"),
-                dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1"),
+                *([dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1")] if badge else []),
             ],
             className="d-flex justify-content-between align-items-center",
         ),

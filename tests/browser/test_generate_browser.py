@@ -63,12 +63,15 @@ def test_cancel_mid_run_keeps_only_whole_batches(dash_duo, small_workspace):
     count.clear()
     count.send_keys("3000")
     dash_duo.find_element(_css_id(ids.GEN_RUN_BUTTON)).click()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240
+    runs = []
     while time.monotonic() < deadline:  # wait until the first batch has been registered, then cancel
         runs = [r for r in store.list_runs() if r.kind == "generate"]
         if runs and store.images_of_run(runs[0].id):
             break
         time.sleep(0.2)
+    status = dash_duo.find_element(_css_id(ids.GEN_STATUS)).text
+    assert runs and runs[0].status == "running", f"{[(r.id, r.status, r.error) for r in runs]}; status: {status}"
     dash_duo.find_element(_css_id(ids.GEN_CANCEL_BUTTON)).click()
     dash_duo.wait_for_contains_text(_css_id(ids.GEN_STATUS), "cancelled after", timeout=120)
     run = [r for r in store.list_runs() if r.kind == "generate"][0]
