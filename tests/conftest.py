@@ -74,3 +74,18 @@ def pytest_setup_options():
     ):
         options.add_argument(arg)
     return options
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A background job forked by a test's server that is still alive now would keep pytest from exiting (its
+    atexit joins every child): end it, and say so."""
+    import psutil
+
+    me = psutil.Process()
+    for child in me.children(recursive=True):
+        try:
+            if child.cmdline() == me.cmdline():
+                print(f"\nconftest: ended leftover job process {child.pid} (forked by a test's server)")
+                child.kill()
+        except psutil.Error:
+            pass

@@ -43,8 +43,6 @@ def test_train_then_generate_from_the_ui(dash_duo, small_workspace):
 def test_cancel_mid_run_keeps_only_whole_batches(dash_duo, small_workspace):
     """Cancel while a long generation runs: it stops within a step, and the only images stored are those of
     batches that were complete (16 at a time), each registered with its provenance."""
-    import time
-
     from core.generate import train_domain_model
     from core.jobs import run_job
 
@@ -63,15 +61,11 @@ def test_cancel_mid_run_keeps_only_whole_batches(dash_duo, small_workspace):
     count.clear()
     count.send_keys("3000")
     dash_duo.find_element(_css_id(ids.GEN_RUN_BUTTON)).click()
-    deadline = time.monotonic() + 240
-    runs = []
-    while time.monotonic() < deadline:  # wait until the first batch has been registered, then cancel
-        runs = [r for r in store.list_runs() if r.kind == "generate"]
-        if runs and store.images_of_run(runs[0].id):
-            break
-        time.sleep(0.2)
-    status = dash_duo.find_element(_css_id(ids.GEN_STATUS)).text
-    assert runs and runs[0].status == "running", f"{[(r.id, r.status, r.error) for r in runs]}; status: {status}"
+    # wait in the browser for the first batch's thumbnails: polling the store from this thread while the server
+    # forks the job could fork it holding SQLite's memory mutex (the child would deadlock)
+    dash_duo.wait_for_element(f"{_css_id(ids.GEN_GALLERY)} .sl-card", timeout=240)
+    runs = [r for r in store.list_runs() if r.kind == "generate"]
+    assert runs and runs[0].status == "running", [(r.id, r.status, r.error) for r in runs]
     dash_duo.find_element(_css_id(ids.GEN_CANCEL_BUTTON)).click()
     dash_duo.wait_for_contains_text(_css_id(ids.GEN_STATUS), "cancelled after", timeout=120)
     run = [r for r in store.list_runs() if r.kind == "generate"][0]
