@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import numpy as np
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from .engine import make_engine, upgrade
-from .models import ORIGINS, SOURCES, Artifact, Image, ImageMetric, LabelEvent, MapPoint, Meta, Round, Run, utcnow
+from .maps import MapRecords
+from .models import ORIGINS, SOURCES, Image, LabelEvent, Meta, Round, utcnow
+from .runs import RunRecords
 
 UNLABELED = "__unlabeled__"
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -42,7 +43,7 @@ class LabelState:
     at: datetime | None
 
 
-class Store:
+class Store(RunRecords, MapRecords):
     """Workspace database access. One instance per process; thread-safe through short sessions."""
 
     def __init__(self, url: str):
@@ -365,147 +366,6 @@ class Store:
                 select(LabelEvent.image_id, LabelEvent.label, LabelEvent.confidence).where(LabelEvent.id.in_(latest))
             ).all()
         return {r.image_id: (r.label, r.confidence) for r in rows}
-
-    # ---------------------------------------------------------------- runs
-    def create_run(self, kind: str, params: dict) -> int:
-        with self.session(write=True) as s:
-            run = Run(kind=kind, params=params, status="queued")
-            s.add(run)
-            s.flush()
-            return run.id
-
-    def update_run(self, run_id: int, **fields) -> None:
-        with self.session(write=True) as s:
-            run = s.get(Run, run_id)
-            if run is None:
-                raise ValueError(f"run {run_id}: no such run")
-            for key, value in fields.items():
-                setattr(run, key, value)
-
-    def request_cancel(self, kinds: tuple[str, ...] | None = None) -> list[int]:
-        """Ask running (or queued) runs to stop at their next check; returns their ids."""
-        with self.session(write=True) as s:
-            q = select(Run).where(Run.status.in_(("queued", "running")))
-            if kinds:
-                q = q.where(Run.kind.in_(kinds))
-            runs = list(s.scalars(q))
-            for run in runs:
-                run.cancel_requested = True
-            return [r.id for r in runs]
-
-    def reap_interrupted(self) -> list[int]:
-        """Mark as failed the running runs of this machine whose process is gone (killed, crashed, rebooted);
-        returns their ids. Runs of other machines, and runs recorded before pids were, are left alone."""
-        import socket
-
-        import psutil
-
-        host = socket.gethostname()
-        with self.session() as s:
-            live = s.execute(
-                select(Run.id, Run.pid).where(Run.status.in_(("running", "queued")), Run.host == host)
-            ).all()
-
-        def ended(pid: int) -> bool:
-            try:
-                return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # died, not yet reaped by its parent
-            except psutil.NoSuchProcess:
-                return True
-
-        gone = [rid for rid, pid in live if pid is not None and ended(pid)]
-        for rid in gone:
-            self.update_run(
-                rid,
-                status="failed",
-                finished_at=utcnow(),
-                error="interrupted: the process running it ended without finishing (killed or crashed)",
-            )
-        return gone
-
-    def cancel_requested(self, run_id: int) -> bool:
-        with self.session() as s:
-            return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
-
-    def get_run(self, run_id: int) -> Run | None:
-        with self.session() as s:
-            return s.get(Run, run_id)
-
-    def list_runs(self, limit: int = 100) -> list[Run]:
-        with self.session() as s:
-            return list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
-
-    def add_artifact(self, kind: str, path: str, run_id: int | None = None, meta: dict | None = None) -> int:
-        with self.session(write=True) as s:
-            art = Artifact(kind=kind, path=path, run_id=run_id, meta=meta or {})
-            s.add(art)
-            s.flush()
-            return art.id
-
-    def list_artifacts(self, kind: str | None = None, run_id: int | None = None) -> list[Artifact]:
-        q = select(Artifact).order_by(Artifact.id)
-        if kind:
-            q = q.where(Artifact.kind == kind)
-        if run_id is not None:
-            q = q.where(Artifact.run_id == run_id)
-        with self.session() as s:
-            return list(s.scalars(q))
-
-    # ---------------------------------------------------------------- maps and metrics
-    def add_map_points(self, run_id: int, image_ids, xy, xyz=None, placed: bool = False) -> None:
-        rows = []
-        for k, image_id in enumerate(image_ids):
-            row = dict(run_id=run_id, image_id=int(image_id), x=float(xy[k][0]), y=float(xy[k][1]), placed=placed)
-            if xyz is not None:
-                row.update(x3=float(xyz[k][0]), y3=float(xyz[k][1]), z3=float(xyz[k][2]))
-            rows.append(row)
-        with self.session(write=True) as s:
-            if rows:
-                s.execute(MapPoint.__table__.insert(), rows)
-
-    def map_arrays(self, run_id: int) -> dict[str, np.ndarray]:
-        """A map's points as arrays (ids, xy, xyz, placed), ordered by image id: fast for 100k points."""
-        q = (
-            select(MapPoint.image_id, MapPoint.x, MapPoint.y, MapPoint.x3, MapPoint.y3, MapPoint.z3, MapPoint.placed)
-            .where(MapPoint.run_id == run_id)
-            .order_by(MapPoint.image_id)
-        )
-        with self.session() as s:
-            rows = s.execute(q).all()
-        arr = np.array([tuple(np.nan if v is None else v for v in r) for r in rows], dtype=float).reshape(-1, 7)
-        return {"ids": arr[:, 0].astype(int), "xy": arr[:, 1:3], "xyz": arr[:, 3:6], "placed": arr[:, 6] > 0}
-
-    def image_facts(self) -> dict[int, tuple[str, str | None, int | None]]:
-        """(source, pattern, round) of every image, without loading whole rows."""
-        with self.session() as s:
-            return {
-                r[0]: (r[1], r[2], r[3]) for r in s.execute(select(Image.id, Image.source, Image.pattern, Image.round))
-            }
-
-    def map_points(self, run_id: int) -> list[MapPoint]:
-        with self.session() as s:
-            return list(s.scalars(select(MapPoint).where(MapPoint.run_id == run_id).order_by(MapPoint.image_id)))
-
-    def latest_map_run(self) -> Run | None:
-        with self.session() as s:
-            return s.scalar(
-                select(Run).where(Run.kind == "embed", Run.status == "done").order_by(Run.id.desc()).limit(1)
-            )
-
-    def set_metrics(self, name: str, values: dict[int, float], run_id: int | None = None) -> None:
-        with self.session(write=True) as s:
-            s.execute(
-                ImageMetric.__table__.delete().where(ImageMetric.name == name, ImageMetric.image_id.in_(list(values)))
-            )
-            s.execute(
-                ImageMetric.__table__.insert(),
-                [dict(image_id=int(k), name=name, value=float(v), run_id=run_id) for k, v in values.items()],
-            )
-
-    def metrics(self, name: str) -> dict[int, float]:
-        with self.session() as s:
-            return dict(
-                s.execute(select(ImageMetric.image_id, ImageMetric.value).where(ImageMetric.name == name)).all()
-            )
 
     def latest_model_confidence(self) -> dict[int, tuple[str | None, float | None]]:
         """Latest model suggestion per image: (label, confidence)."""
