@@ -165,8 +165,15 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
         made = len(ws.store.images_of_run(run_id))
         if res is None:
             return f"Run {run_id} cancelled after {made} complete image(s); nothing half-made was stored."
+        same = int(n or 1) - made
+        dupes = (
+            f" {same} were identical to images already stored (same checkpoint, seed, prompt): not added again."
+            if same > 0
+            else ""
+        )
         return (
-            f"Run {run_id}: {made} candidates registered ({res.images_per_s} images/s). See them in Label and Explore."
+            f"Run {run_id}: {made} candidates registered ({res.images_per_s} images/s).{dupes}"
+            " See them in Label and Explore."
         )
     finally:
         ws.store.dispose()
