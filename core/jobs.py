@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -58,7 +56,7 @@ def run_job(
 ) -> tuple[int, Any]:
     """Run `fn` as a recorded run; returns (run id, result). Failures are recorded, then re-raised."""
     run_id = store.create_run(kind, params)
-    store.update_run(run_id, status="running", started_at=utcnow(), pid=os.getpid(), host=socket.gethostname())
+    store.start_run(run_id)
     last = [0.0]
 
     def _progress(done: int, total: int, message: str = "") -> None:

@@ -22,13 +22,17 @@ class Workspace:
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
+        """Open (creating if needed) the workspace; runs of this machine whose process died are marked failed
+        (interrupted) here, so every entry point (CLI, dashboard, workers) sees dead runs as such."""
         root = Path(settings.workspace)
         if root.exists() and not root.is_dir():
             raise ValueError(f"{root}: the workspace must be a directory")
         root.mkdir(parents=True, exist_ok=True)
         for sub in ("originals", "thumbs", "runs", "cache", "exports"):
             (root / sub).mkdir(exist_ok=True)
-        return cls(settings, Store(settings.db_url))
+        store = Store(settings.db_url)
+        store.reap_interrupted()
+        return cls(settings, store)
 
     @property
     def originals(self) -> Path:

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SOURCES = ("experimental", "generated", "simulated")
 ORIGINS = ("human", "model")
 
@@ -102,6 +102,8 @@ class Run(Base):
     cancel_requested: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)  # since v3
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # since v4: the process running it
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)  # since v4: the machine of `pid`
+    # since v5: when `pid` started (epoch seconds, psutil's create_time), so a reused pid is not taken for the job
+    pid_started: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+import os
+import socket
+
+from sqlalchemy import or_, select, update
 
 from .models import Artifact, Run, utcnow
+
+log = logging.getLogger(__name__)
+
+UNFINISHED = ("queued", "running")
+INTERRUPTED = "interrupted: the process running it ended without finishing (killed or crashed)"
+START_TOLERANCE_S = 1.0  # psutil derives start times from boot time + clock ticks: equal to well under this
+
+
+def this_process() -> dict:
+    """host, pid and pid start time of the calling process, as a run records them."""
+    import psutil
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "pid_started": psutil.Process().create_time()}
+
+
+def _process_gone(pid: int, started: float | None) -> bool:
+    """Whether the process recorded as (pid, start time) no longer runs on this machine."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:  # died, not yet reaped by its parent
+            return True
+        return started is not None and abs(proc.create_time() - started) > START_TOLERANCE_S  # pid reused
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.AccessDenied:
+        return False  # a process we may not inspect is there: not ours to call dead
 
 
 class RunRecords:
@@ -36,34 +68,37 @@ class RunRecords:
                 run.cancel_requested = True
             return [r.id for r in runs]
 
+    def start_run(self, run_id: int) -> None:
+        """Mark a run running in this process, identified (for `reap_interrupted`) by host, pid and pid start time."""
+        self.update_run(run_id, status="running", started_at=utcnow(), **this_process())
+
     def reap_interrupted(self) -> list[int]:
-        """Mark as failed the running runs of this machine whose process is gone (killed, crashed, rebooted);
-        returns their ids. Runs of other machines, and runs recorded before pids were, are left alone."""
-        import socket
+        """Mark as failed the unfinished runs of this machine whose process is gone (killed, crashed, rebooted);
+        returns their ids.
 
-        import psutil
-
+        A process is the one that ran the job only if its start time matches the one recorded, so a pid reused by
+        another process does not keep a dead run alive. Runs of other machines, and runs recorded before pids
+        were, are left alone; runs recorded before start times were are judged by their pid alone.
+        """
         host = socket.gethostname()
         with self.session() as s:
             live = s.execute(
-                select(Run.id, Run.pid).where(Run.status.in_(("running", "queued")), Run.host == host)
+                select(Run.id, Run.pid, Run.pid_started).where(Run.status.in_(UNFINISHED), Run.host == host)
             ).all()
-
-        def ended(pid: int) -> bool:
-            try:
-                return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE  # died, not yet reaped by its parent
-            except psutil.NoSuchProcess:
-                return True
-
-        gone = [rid for rid, pid in live if pid is not None and ended(pid)]
-        for rid in gone:
-            self.update_run(
-                rid,
-                status="failed",
-                finished_at=utcnow(),
-                error="interrupted: the process running it ended without finishing (killed or crashed)",
-            )
-        return gone
+        gone = [rid for rid, pid, started in live if pid is not None and _process_gone(pid, started)]
+        if not gone:
+            return []
+        with self.session(write=True) as s:
+            # only runs still unfinished now: one that ended (done) between the read and here keeps its status
+            reaped = s.scalars(
+                update(Run)
+                .where(Run.id.in_(gone), Run.status.in_(UNFINISHED))
+                .values(status="failed", finished_at=utcnow(), error=INTERRUPTED)
+                .returning(Run.id)
+            ).all()
+        if reaped:
+            log.warning("runs %s: their process ended without finishing; marked failed (interrupted)", sorted(reaped))
+        return sorted(reaped)
 
     def cancel_requested(self, run_id: int) -> bool:
         with self.session() as s:
@@ -84,8 +119,17 @@ class RunRecords:
             s.flush()
             return art.id
 
-    def list_artifacts(self, kind: str | None = None, run_id: int | None = None) -> list[Artifact]:
+    def list_artifacts(
+        self, kind: str | None = None, run_id: int | None = None, include_unfinished: bool = False
+    ) -> list[Artifact]:
+        """Usable artifacts: those registered outside a run, or by a run that finished (`done`).
+
+        A run that is still going, failed, was cancelled or was killed may have registered files it never
+        completed the set of; they are listed only with `include_unfinished=True` (for inspection and cleanup).
+        """
         q = select(Artifact).order_by(Artifact.id)
+        if not include_unfinished:
+            q = q.outerjoin(Run, Run.id == Artifact.run_id).where(or_(Artifact.run_id.is_(None), Run.status == "done"))
         if kind:
             q = q.where(Artifact.kind == kind)
         if run_id is not None:

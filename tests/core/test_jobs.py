@@ -62,3 +62,34 @@ def test_a_killed_run_is_marked_interrupted_and_a_live_one_is_not(tmp_path):
     assert store.get_run(dead).status == "failed" and "interrupted" in store.get_run(dead).error
     assert store.get_run(alive).status == "running" and store.get_run(elsewhere).status == "running"
     store.dispose()
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_alive_and_its_artifacts_are_not_usable(tmp_path):
+    import os
+    import socket
+
+    import psutil
+
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    me, host = os.getpid(), socket.gethostname()
+    mine = psutil.Process().create_time()
+    reused = store.create_run("embed", {})  # recorded with this pid, but by a process that started earlier
+    store.update_run(reused, status="running", pid=me, host=host, pid_started=mine - 3600)
+    store.add_artifact("embedding", "cache/embed/half", run_id=reused)
+    alive = store.create_run("embed", {})
+    store.start_run(alive)
+    store.add_artifact("embedding", "cache/embed/going", run_id=alive)
+    done = store.create_run("embed", {})
+    store.update_run(done, status="done")
+    store.add_artifact("embedding", "cache/embed/whole", run_id=done)
+    store.add_artifact("export", "exports/x")  # not made by a run
+    assert store.get_run(alive).pid_started == mine and store.get_run(alive).pid == me
+    assert store.reap_interrupted() == [reused]
+    assert store.get_run(reused).status == "failed" and store.get_run(reused).error.startswith("interrupted")
+    assert store.get_run(alive).status == "running"
+    assert [a.path for a in store.list_artifacts()] == ["cache/embed/whole", "exports/x"]
+    assert store.list_artifacts(run_id=reused) == [] and store.list_artifacts(kind="embedding", run_id=done)
+    assert len(store.list_artifacts(include_unfinished=True)) == 4
+    store.update_run(alive, status="done")
+    assert store.reap_interrupted() == [] and store.get_run(alive).status == "done"  # a finished run is not reaped
+    store.dispose()
