@@ -2,8 +2,10 @@
 
 `build_map` trains the autoencoder on the experimental frames, encodes every image and fits the projection.
 Everything is cached by content: the same images (by hash) with the same settings never recompute, they
-only re-register the cached map. `place_new` puts images the map has not seen at their positions from the
-fitted projection, so the layout stays put across rounds; a new layout is an explicit `build_map(force=True)`.
+only re-register the cached map. The cache folder is written under a temporary name and renamed whole; the
+map's points and artifacts are registered after it, under the run, and count only once the run is done.
+`place_new` puts images the map has not seen at their positions from the fitted projection, so the layout
+stays put across rounds; a new layout is an explicit `build_map(force=True)`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..atomic import atomic_dir
 from ..jobs import ProgressFn, StopFn, never_stop, no_progress
 from ..workspace import Workspace
 from .inputs import load_inputs
@@ -85,7 +88,7 @@ def build_map(
     key = cache_key([img.sha256 for img in images], params)
     cache = ws.cache / "embed" / key
     ids = np.array([img.id for img in images])
-    if not force and (cache / "coords2d.npy").exists():
+    if not force and (cache / "meta.json").exists():  # written last (and renamed in whole since atomic_dir)
         c2, c3 = np.load(cache / "coords2d.npy"), np.load(cache / "coords3d.npy")
         cached_ids = np.load(cache / "ids.npy")
         meta = json.loads((cache / "meta.json").read_text())
@@ -133,13 +136,13 @@ def build_map(
     c3 = fit_projection(latents, params.method, 3, params.seed)
     report(2, 2, "map ready")
     t["project"] = time.perf_counter()
-    cache.mkdir(parents=True, exist_ok=True)
-    model.cpu().save_pretrained(cache / "autoencoder")
-    for name, arr in (("latents", latents), ("ids", ids), ("coords2d", c2), ("coords3d", c3)):
-        np.save(cache / f"{name}.npy", arr)
-    (cache / "meta.json").write_text(
-        json.dumps({"n_train": len(train), "losses": tr.losses, "device": tr.device, "params": asdict(params)})
-    )
+    with atomic_dir(cache) as tmp:  # a build killed while writing leaves no half cache to be reused
+        model.cpu().save_pretrained(tmp / "autoencoder")
+        for name, arr in (("latents", latents), ("ids", ids), ("coords2d", c2), ("coords3d", c3)):
+            np.save(tmp / f"{name}.npy", arr)
+        (tmp / "meta.json").write_text(
+            json.dumps({"n_train": len(train), "losses": tr.losses, "device": tr.device, "params": asdict(params)})
+        )
     ws.store.add_map_points(run_id, ids, c2, c3)
     ws.store.add_artifact("autoencoder", ws.relative(cache / "autoencoder"), run_id=run_id, meta={"key": key})
     ws.store.add_artifact("embedding", ws.relative(cache), run_id=run_id, meta={"key": key, "n": len(ids)})
