@@ -192,44 +192,71 @@ class Store(RunRecords, MapRecords):
             for i, c in zip(ids, confs, strict=True)
         ]
         with self.session(write=True) as s:
+            if origin == "human":
+                self._lock_images(s, ids)
             if rows:
                 s.execute(LabelEvent.__table__.insert(), rows)
         return action
+
+    def _lock_images(self, s: Session, image_ids: Iterable[int]) -> None:
+        """Row-lock the images (in id order, so writers never deadlock) until the transaction ends.
+
+        Every writer of human label events takes these locks first, so labelling and undo serialise per image and
+        what a writer reads after locking is what it writes over. SQLite needs none: its writers already queue for
+        the one database lock (BEGIN IMMEDIATE). `FOR NO KEY UPDATE` does not block the foreign-key checks of
+        writers that take no lock (model suggestions).
+        """
+        if self.engine.dialect.name == "sqlite":
+            return
+        ids = sorted({int(i) for i in image_ids})
+        for start in range(0, len(ids), 5000):  # ascending chunks keep the one global lock order
+            chunk = ids[start : start + 5000]
+            s.execute(select(Image.id).where(Image.id.in_(chunk)).order_by(Image.id).with_for_update(key_share=True))
 
     def undo_last(self, annotator: str) -> int:
         """Undo this annotator's latest human action that still has an effect; returns images changed.
 
         An image someone labelled after that action keeps the newer label; an action wholly superseded
-        that way is skipped, so undo reaches the one before it.
+        that way is skipped, so undo reaches the one before it. The decision is taken holding the action's
+        image locks (`_lock_images`), so a label committed by another annotator meanwhile is never undone over.
         """
-        with self.session(write=True) as s:
-            undone = select(LabelEvent.undoes).where(LabelEvent.undoes.is_not(None))
+        undone = select(LabelEvent.undoes).where(LabelEvent.undoes.is_not(None))
+        later = aliased(LabelEvent)
+        superseded = (
+            select(later.id)
+            .where(
+                later.image_id == LabelEvent.image_id,
+                later.id > LabelEvent.id,
+                later.origin == "human",
+                later.undoes.is_(None),
+                later.action_id.not_in(undone),
+            )
+            .exists()
+        )
+        mine = and_(
+            LabelEvent.annotator == annotator,
+            LabelEvent.origin == "human",
+            LabelEvent.undoes.is_(None),
+            LabelEvent.action_id.not_in(undone),
+        )
+        with self.session() as s:
             actions = s.scalars(
                 select(LabelEvent.action_id)
-                .where(
-                    LabelEvent.annotator == annotator,
-                    LabelEvent.origin == "human",
-                    LabelEvent.undoes.is_(None),
-                    LabelEvent.action_id.not_in(undone),
-                )
+                .where(mine)
                 .group_by(LabelEvent.action_id)
                 .order_by(func.max(LabelEvent.id).desc())
-            )
-            later = aliased(LabelEvent)
-            superseded = (
-                select(later.id)
-                .where(
-                    later.image_id == LabelEvent.image_id,
-                    later.id > LabelEvent.id,
-                    later.origin == "human",
-                    later.undoes.is_(None),
-                    later.action_id.not_in(undone),
+            ).all()
+            with_effect = set(s.scalars(select(LabelEvent.action_id).where(mine, ~superseded).distinct()))
+        # One short write per candidate: lock the action's images, then decide on what is committed by then.
+        for action in (a for a in actions if a in with_effect):
+            with self.session(write=True) as s:
+                self._lock_images(
+                    s, s.scalars(select(LabelEvent.image_id).where(LabelEvent.action_id == action)).all()
                 )
-                .exists()
-            )
-            now = utcnow()
-            for action in actions:
+                if s.scalar(select(LabelEvent.id).where(LabelEvent.undoes == action).limit(1)) is not None:
+                    continue  # undone meanwhile (the same annotator, elsewhere)
                 live = s.scalars(select(LabelEvent).where(LabelEvent.action_id == action, ~superseded)).all()
+                now = utcnow()
                 for ev in live:
                     before = s.scalar(
                         select(LabelEvent.label)
@@ -251,7 +278,7 @@ class Store(RunRecords, MapRecords):
                     )
                 if live:
                     return len(live)
-            return 0
+        return 0
 
     def label_history(self, image_id: int) -> list[LabelEvent]:
         with self.session() as s:
@@ -331,6 +358,7 @@ class Store(RunRecords, MapRecords):
             raise ValueError("annotator: a name is required for every label")
         action, now = str(uuid.uuid4()), utcnow()
         with self.session(write=True) as s:
+            self._lock_images(s, labels)
             cur = self._current_human()
             labelled = set(s.scalars(select(cur.c.image_id).where(cur.c.label.is_not(None))))
             rows = [

@@ -163,3 +163,89 @@ def test_a_column_added_without_a_version_bump_is_still_added(tmp_path):
     store = Store(f"sqlite:///{path}")
     run_id = store.create_run("x", {})
     assert store.cancel_requested(run_id) is False
+
+
+ANNOTATORS, ACTIONS, POOL = 8, 60, 10
+
+
+def _plan(seed: int, ids: list[int]) -> list[list[int] | None]:
+    """An annotator's actions: image lists to label, None for an undo (every third action)."""
+    import random
+
+    rng = random.Random(seed)
+    return [None if k % 3 == 2 else rng.sample(ids, rng.randint(1, 3)) for k in range(ACTIONS)]
+
+
+def _annotate(url: str, ids: list[int], name: str, seed: int, barrier) -> None:
+    store = Store(url)
+    barrier.wait(60)  # everyone starts together, so labels and undos of the same images overlap
+    for k, images in enumerate(_plan(seed, ids)):
+        if images is None:
+            store.undo_last(name)
+        else:
+            store.add_labels(images, ("fake", "realistic", "background")[k % 3], name)
+    store.dispose()
+
+
+def _undos_over_newer_labels(store: Store) -> int:
+    """Undo events that replaced a label newer than the event they undo, still standing at that moment."""
+    from collections import defaultdict
+
+    from sqlalchemy import select
+
+    from core.store import LabelEvent
+
+    with store.session() as s:
+        events = s.execute(
+            select(LabelEvent.id, LabelEvent.image_id, LabelEvent.action_id, LabelEvent.undoes)
+            .where(LabelEvent.origin == "human")
+            .order_by(LabelEvent.id)
+        ).all()
+    undone_at: dict[str, int] = {}  # action -> id of its first undo event
+    per_image = defaultdict(list)
+    for e in events:
+        if e.undoes is not None:
+            undone_at.setdefault(e.undoes, e.id)
+        per_image[e.image_id].append(e)
+    bad = 0
+    for evs in per_image.values():
+        for u in (e for e in evs if e.undoes is not None):
+            target = max(e.id for e in evs if e.action_id == u.undoes and e.id < u.id)
+            newer = [
+                e
+                for e in evs
+                if target < e.id < u.id and e.undoes is None and undone_at.get(e.action_id, u.id) >= u.id
+            ]
+            bad += bool(newer)
+    return bad
+
+
+def test_concurrent_annotators_with_undos_never_undo_over_a_newer_label(store_url):
+    store = Store(store_url)
+    ids = _images(store, POOL)
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(ANNOTATORS)
+    names = [f"annotator{k}" for k in range(ANNOTATORS)]
+    procs = [ctx.Process(target=_annotate, args=(store_url, ids, n, k, barrier)) for k, n in enumerate(names)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+        assert p.exitcode == 0
+    from sqlalchemy import func, select
+
+    from core.store import LabelEvent
+
+    with store.session() as s:
+        labelled = dict(
+            s.execute(
+                select(LabelEvent.annotator, func.count())
+                .where(LabelEvent.undoes.is_(None))
+                .group_by(LabelEvent.annotator)
+            ).all()
+        )
+        undos = s.scalar(select(func.count(func.distinct(LabelEvent.undoes))))
+    planned = {n: sum(len(a) for a in _plan(k, ids) if a is not None) for k, n in enumerate(names)}
+    assert labelled == planned  # no label lost
+    assert undos > 0 and _undos_over_newer_labels(store) == 0
+    store.dispose()
