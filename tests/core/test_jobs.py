@@ -93,3 +93,47 @@ def test_a_reused_pid_does_not_keep_a_dead_run_alive_and_its_artifacts_are_not_u
     store.update_run(alive, status="done")
     assert store.reap_interrupted() == [] and store.get_run(alive).status == "done"  # a finished run is not reaped
     store.dispose()
+
+
+def test_a_sigkilled_map_build_is_failed_interrupted_once_the_cli_opens_the_workspace(small_workspace):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from core.atomic import is_temporary
+
+    ws = small_workspace
+    repo = Path(__file__).resolve().parents[2]
+    cli = [sys.executable, "-m", "core.cli"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    build = [*cli, "embed", "--workspace", str(ws.root), "--method", "pca", "--size", "16", "--epochs", "100000"]
+    proc = subprocess.Popen([*build, "--quiet"], cwd=repo, env=env, stderr=subprocess.PIPE)
+    run = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:  # wait until it is training, on the store
+            run = next((r for r in ws.store.list_runs() if r.kind == "embed"), None)
+            if run is not None and run.status == "running" and run.progress > 0.1:
+                break
+            run = None
+            time.sleep(0.1)
+        why = proc.stderr.read().decode() if proc.poll() is not None else "not training after 120 s"
+        assert run is not None, why
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert ws.store.get_run(run.id).status == "running"  # nobody has looked yet
+    # any command that opens the workspace reaps it: here one that needs a finished map, which there is not
+    place = [*cli, "embed", "--place", "--workspace", str(ws.root), "--quiet"]
+    out = subprocess.run(place, cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and "no map yet" in out.stderr, out.stderr
+    dead = ws.store.get_run(run.id)
+    assert dead.status == "failed" and dead.error.startswith("interrupted") and dead.finished_at is not None
+    assert ws.store.list_artifacts(run_id=run.id) == [] and ws.store.latest_map_run() is None
+    assert [p for p in (ws.cache / "embed").glob("*") if not is_temporary(p)] == []  # no cache to reuse either
