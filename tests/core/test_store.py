@@ -117,6 +117,8 @@ def test_version_1_workspace_opens_without_losing_data(tmp_path):
     assert store.undo_last("ada") == 1  # old events got action ids: undo works on them
     assert store.current_labels()[1].label == "realistic"
     assert store.list_rounds() == [] and store.list_artifacts() == []  # new tables exist
+    store.start_run(store.create_run("x", {}))  # run columns added since (v4 pid/host, v5 pid_started) exist
+    assert store.reap_interrupted() == [] and store.list_runs()[0].pid_started is not None
     store.dispose()
     assert Store(f"sqlite:///{path}").schema_found == SCHEMA_VERSION  # stamped
 
