@@ -1,0 +1,304 @@
+"""Physics features of a scattering frame: the checks an expert makes by eye, as numbers a small model can learn.
+
+Real frames obey a few rules whatever the detector: rings are concentric about the direct beam, which sits
+behind the beamstop; transmission patterns are point-symmetric about the beam and grazing-incidence patterns
+mirror-symmetric about the specular rod; module gaps are straight and regularly spaced; counting noise is
+white (Poisson), so a periodic texture is something the detector never makes. A hallucination breaks at least
+one rule. Each feature measures one of them and is computed on the frame at up to `WORK_SIDE` pixels in well
+under a second, so every frame of a workspace can be described once and cached (`image_features`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+from scipy import ndimage, signal
+
+from ..io import make_mask
+from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..polar import _downsample_nan, _highpass, polar_samples, radial_explained, sector_agreement
+
+log = logging.getLogger(__name__)
+
+WORK_SIDE = 256  # frames are block-averaged to about this size first (integer factor: counts stay counts)
+FEATURES: tuple[str, ...] = (
+    "beamstop_contrast",
+    "beamstop_radius",
+    "rings_explained_at_beamstop",
+    "rings_explained_best",
+    "rings_centre_offset",
+    "sector_agreement",
+    "ring_gap_fraction",
+    "ring_gap_run",
+    "ring_jump_fraction",
+    "point_symmetry",
+    "point_asymmetry_local",
+    "mirror_symmetry_best",
+    "mirror_asymmetry_local",
+    "gap_straight_fraction",
+    "gap_spacing_cv",
+    "masked_fraction",
+    "texture_spectral_peak",
+    "texture_spectral_peak_3rd",
+    "texture_energy",
+)
+VERSION = 1  # bump when a feature changes: cached values of an older version are recomputed
+
+
+def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur that ignores invalid pixels (normalised convolution)."""
+    num = ndimage.gaussian_filter(np.where(valid, img, 0.0), sigma)
+    den = ndimage.gaussian_filter(valid.astype(float), sigma)
+    return num / np.maximum(den, 1e-6)
+
+
+def _disc(r0: float, r1: float) -> np.ndarray:
+    half = int(np.ceil(r1))
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
+    d = np.hypot(yy, xx)
+    return ((d >= r0) & (d <= r1)).astype(float)
+
+
+def beamstop(log_img: np.ndarray, valid: np.ndarray) -> tuple[float, tuple[float, float], float]:
+    """(contrast, (x, y), radius) of the darkest disc with a bright rim: a matched filter over a few radii.
+
+    The beamstop shadows the direct beam, where air and parasitic scatter are brightest, so the contrast
+    between a ring around it and the disc inside is the frame's largest at the beam whatever the pattern.
+    """
+    h, w = log_img.shape
+    size = max(h, w)
+    img = np.where(valid, log_img, 0.0)
+    v = valid.astype(float)
+    best = (-np.inf, (w / 2, h / 2), 0.0)
+    for f in (0.02, 0.03, 0.045, 0.065):
+        r = f * size
+        kd, ka = _disc(0, 0.7 * r), _disc(1.15 * r, 1.8 * r)
+        nd, dd = signal.fftconvolve(img, kd, "same"), signal.fftconvolve(v, kd, "same")
+        na, da = signal.fftconvolve(img, ka, "same"), signal.fftconvolve(v, ka, "same")
+        ok = (dd > 0.6 * kd.sum()) & (da > 0.5 * ka.sum())
+        if not ok.any():
+            continue
+        con = np.where(ok, na / np.maximum(da, 1e-6) - nd / np.maximum(dd, 1e-6), -np.inf)
+        i = int(np.argmax(con))
+        if con.flat[i] > best[0]:
+            best = (float(con.flat[i]), (float(i % w), float(i // w)), float(r))
+    return best
+
+
+def _best_ring_centre(hp: np.ndarray, hv: np.ndarray, start: tuple[float, float]) -> tuple[float, float, float]:
+    """The centre that makes the rings most concentric: a coarse grid over the frame, then a local grid."""
+    h, w = hp.shape
+    f = max(1, int(round(max(h, w) / 64)))
+    small = _downsample_nan(np.where(hv, hp, np.nan), f) if f > 1 else np.where(hv, hp, np.nan)
+    sv = np.isfinite(small)
+    small = np.where(sv, small, 0.0)
+    sh, sw = small.shape
+    best = (radial_explained(small, sv, (start[0] + 0.5) / f - 0.5, (start[1] + 0.5) / f - 0.5), *start)
+    for y in np.linspace(0, sh - 1, 9):
+        for x in np.linspace(0, sw - 1, 9):
+            e = radial_explained(small, sv, x, y)
+            if e > best[0]:
+                best = (e, (x + 0.5) * f - 0.5, (y + 0.5) * f - 0.5)
+    _, bx, by = best
+    step = max(h, w) / 16
+    while step >= 1:
+        cands = [(bx + dx * step, by + dy * step) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+        vals = [radial_explained(hp, hv, x, y) for x, y in cands]
+        k = int(np.argmax(vals))
+        (bx, by), e = cands[k], vals[k]
+        step /= 2
+    return float(e), float(bx), float(by)
+
+
+def _ring_continuity(php: np.ndarray) -> tuple[float, float, float]:
+    """(fraction of azimuth where a strong ring vanishes, longest such run, fraction where it jumps radially)."""
+    with np.errstate(all="ignore"):
+        m = np.nanmedian(php, axis=0)
+    ok = np.isfinite(m)
+    if ok.sum() < 10:
+        return 0.0, 0.0, 0.0
+    mm = np.where(ok, m, -np.inf)
+    cand = np.nonzero((mm[1:-1] > mm[:-2]) & (mm[1:-1] >= mm[2:]))[0] + 1
+    cand = [i for i in cand if m[i] > 0.15 and np.isfinite(php[:, i]).mean() > 0.5]
+    gap_frac = longest = jump = 0.0
+    for i in sorted(cand, key=lambda i: -m[i])[:6]:
+        with np.errstate(all="ignore"):
+            a = np.nanmean(php[:, max(0, i - 1) : i + 2], axis=1)
+        good = np.isfinite(a)
+        if good.sum() < 0.4 * len(a):
+            continue
+        af = ndimage.uniform_filter1d(np.where(good, a, np.nanmedian(a)), 3, mode="wrap")
+        low = (af < 0.25 * m[i]) & good
+        gap_frac = max(gap_frac, float(low.mean()))
+        doubled = np.concatenate([low, low]).astype(int)
+        runs = np.diff(np.concatenate([[0], doubled, [0]]))
+        starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
+        run = min(int((ends - starts).max()) if len(starts) else 0, len(low))
+        longest = max(longest, run / len(low))
+        win = php[:, max(0, i - 6) : i + 7]
+        pos = np.argmax(np.where(np.isfinite(win), win, -np.inf), axis=1).astype(float)
+        pos[~good] = np.nan
+        jump = max(jump, float(np.nanmean(np.abs(pos - np.nanmedian(pos)) > 2.5)))
+    return gap_frac, longest, jump
+
+
+def _symmetry(hpn: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    """(correlation of an image with its mirrored/rotated self, worst local mismatch over the median)."""
+    ok = np.isfinite(hpn) & np.isfinite(other)
+    if ok.sum() < 100:
+        return 0.0, 0.0
+    a, b = hpn[ok], other[ok]
+    corr = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+    dd = np.where(ok, np.abs(hpn - other), 0.0)
+    n = ndimage.uniform_filter(ok.astype(float), 24)
+    local = ndimage.uniform_filter(dd, 24) / np.maximum(n, 1e-3)
+    local[n < 0.5] = 0
+    return corr, float(local.max() / (np.median(dd[ok]) + 1e-6))
+
+
+def _mirror_axis(hpn: np.ndarray) -> float:
+    """Column about which the image is most mirror-symmetric (rows correlated with their reversal, by FFT)."""
+    v = np.isfinite(hpn)
+    a = np.where(v, hpn, 0.0)
+    w = a.shape[1]
+    num = signal.fftconvolve(a, a, axes=1)  # sum over x of a(x) a(s - x): mirror about s / 2
+    cnt = signal.fftconvolve(v.astype(float), v.astype(float), axes=1)
+    score = num.sum(0) / np.maximum(cnt.sum(0), 1.0)
+    s = np.arange(len(score))
+    inside = (s >= 0.5 * w) & (s <= 1.5 * w)  # axes in the middle half of the frame
+    return float(s[inside][np.argmax(score[inside])] / 2)
+
+
+def _gaps(mask: np.ndarray) -> tuple[float, float]:
+    """(share of masked pixels on straight full-length lines, spacing irregularity of those lines)."""
+    lab, n = ndimage.label(mask)
+    if n == 0:
+        return 1.0, 0.0
+    sizes = ndimage.sum(mask, lab, range(1, n + 1))
+    big = np.isin(lab, 1 + np.flatnonzero(sizes >= 4))
+    total = big.sum()
+    if total == 0:
+        return 1.0, 0.0
+    rowf, colf = big.mean(1), big.mean(0)
+    straight = big & ((rowf[:, None] > 0.6) | (colf[None, :] > 0.6))
+    cvs = []
+    for frac, length in ((rowf, mask.shape[0]), (colf, mask.shape[1])):
+        lines = frac > 0.6
+        lab1, k = ndimage.label(lines)
+        if k >= 1 and lines.sum() < 0.5 * length:
+            pos = np.array(ndimage.center_of_mass(lines, lab1, range(1, k + 1)))[:, 0]
+            spacing = np.diff(np.concatenate([[-0.5], pos, [length - 0.5]]))
+            cvs.append(float(spacing.std() / spacing.mean()))
+    return float(straight.sum() / total), max(cvs) if cvs else 0.0
+
+
+def _texture(counts: np.ndarray, valid: np.ndarray, tile: int = 32) -> tuple[float, float, float]:
+    """Periodic texture that counting noise cannot make: in tiles of the noise-stabilised residual, the power
+    at a frequency against the power at half that frequency (a line or ring edge falls off outwards; a
+    stripe or checkerboard peaks), plus the largest tile energy over the median."""
+    a = 2 * np.sqrt(np.where(valid, np.clip(counts, 0, None), 0) + 3 / 8)  # Anscombe: Poisson → unit variance
+    r = np.where(valid, a - _nconv(a, valid, 3.0), 0.0)
+    h, w = r.shape
+    step = tile // 2
+    tiles, cover = [], []
+    for i in range(0, h - tile + 1, step):
+        for j in range(0, w - tile + 1, step):
+            tiles.append(r[i : i + tile, j : j + tile])
+            cover.append(valid[i : i + tile, j : j + tile].mean())
+    if not tiles:
+        return 0.0, 0.0, 0.0
+    tiles_a, cover_a = np.array(tiles), np.array(cover)
+    win = np.hanning(tile)[:, None] * np.hanning(tile)[None, :]
+    p = np.abs(np.fft.fft2(tiles_a * win)) ** 2
+    k = np.rint(np.fft.fftfreq(tile) * tile).astype(int)
+    ky, kx = np.meshgrid(k, k, indexing="ij")
+    hy, hx = np.rint(ky / 2).astype(int) % tile, np.rint(kx / 2).astype(int) % tile
+    f = np.hypot(*np.meshgrid(np.fft.fftfreq(tile), np.fft.fftfreq(tile), indexing="ij"))
+    band = f > 0.06
+    med = np.median(p[:, band], axis=1)[:, None, None]
+    ratio = p / (p[:, hy, hx] + med)
+    sel = (f > 0.08) & (f < 0.45)
+    spec = np.log(np.max(ratio[:, sel], axis=1) + 1e-12)
+    energy = p[:, band].sum(1)
+    ok = cover_a > 0.6
+    if not ok.any():
+        return 0.0, 0.0, 0.0
+    s = np.sort(spec[ok])
+    return float(s[-1]), float(s[-3] if len(s) >= 3 else s[0]), float(np.log(energy[ok].max() / np.median(energy)))
+
+
+def frame_features(data: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
+    """Every feature of `FEATURES` for one frame (original values and its invalid-pixel mask)."""
+    x = np.asarray(data, dtype=np.float64)
+    mask = make_mask(x) if mask is None else np.asarray(mask, bool)
+    f = max(1, int(round(max(x.shape) / WORK_SIDE)))
+    if f > 1:  # block means of counts; a block that is all masked stays masked
+        xm = _downsample_nan(np.where(mask, np.nan, x), f)
+        mask, x = ~np.isfinite(xm), np.nan_to_num(xm)
+    valid = ~mask
+    h, w = x.shape
+    size = max(h, w)
+    out = dict.fromkeys(FEATURES, 0.0)
+    out["masked_fraction"] = float(mask.mean())
+    if valid.sum() < 64:
+        return out
+    log_img = np.log1p(np.clip(np.where(valid, x, 0), 0, None))
+    out["beamstop_contrast"], (cx, cy), radius = beamstop(log_img, valid)
+    out["beamstop_radius"] = radius / size
+    ln = np.where(valid, log_img, np.nan)
+    hp, hv = _highpass(ln, 6.0)
+    out["rings_explained_at_beamstop"] = radial_explained(hp, hv, cx, cy)
+    best, bx, by = _best_ring_centre(hp, hv, (cx, cy))
+    out["rings_explained_best"] = best
+    out["rings_centre_offset"] = float(np.hypot(bx - cx, by - cy) / size)
+    diag = float(np.hypot(h, w))
+    with np.errstate(all="ignore"):
+        out["sector_agreement"] = sector_agreement(polar_samples(ln, cx, cy, 192, diag, r_min=3.0))
+        php = polar_samples(np.where(hv, hp, np.nan), cx, cy, 96, diag, r_min=4.0)
+        out["ring_gap_fraction"], out["ring_gap_run"], out["ring_jump_fraction"] = _ring_continuity(php)
+    yy, xx = np.indices((h, w), dtype=float)
+    hpn = np.where(hv, hp, np.nan)
+    rot = ndimage.map_coordinates(hpn, [2 * cy - yy, 2 * cx - xx], order=1, cval=np.nan)
+    out["point_symmetry"], out["point_asymmetry_local"] = _symmetry(hpn, rot)
+    axis = _mirror_axis(hpn)
+    mir = ndimage.map_coordinates(hpn, [yy, 2 * axis - xx], order=1, cval=np.nan)
+    out["mirror_symmetry_best"], out["mirror_asymmetry_local"] = _symmetry(hpn, mir)
+    out["gap_straight_fraction"], out["gap_spacing_cv"] = _gaps(mask)
+    tex = _texture(x, valid)
+    out["texture_spectral_peak"], out["texture_spectral_peak_3rd"], out["texture_energy"] = tex
+    return {k: float(np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0)) for k, v in out.items()}
+
+
+def image_features(ws, image) -> dict[str, float]:
+    """Features of a workspace image, cached under `cache/features/v<VERSION>/<sha256>.json`."""
+    path = ws.cache / "features" / f"v{VERSION}" / f"{image.sha256}.json"
+    if path.exists():
+        try:
+            cached = json.loads(path.read_text())
+            if set(cached) == set(FEATURES):
+                return cached
+        except (OSError, ValueError):
+            log.warning("%s: unreadable feature cache, recomputing", path)
+    frame = ws.load_frame(image)
+    feats = frame_features(frame.data, frame.mask)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(feats))
+    tmp.replace(path)
+    return feats
+
+
+def feature_matrix(
+    ws, images, *, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop
+) -> np.ndarray:
+    """(N, len(FEATURES)) float32 matrix of the images' features, in `FEATURES` order."""
+    out = np.zeros((len(images), len(FEATURES)), np.float32)
+    for i, image in enumerate(images):
+        check_stop(should_stop)
+        feats = image_features(ws, image)
+        out[i] = [feats[k] for k in FEATURES]
+        if i % 10 == 0 or i + 1 == len(images):
+            progress(i + 1, len(images), f"physics features {i + 1}/{len(images)}")
+    return out
