@@ -106,6 +106,8 @@ class Hdf5Reader:
         self._f = h5py.File(path, "r")
         try:
             name = dataset or first_image_dataset(self._f)
+            if name is None and _first_link(self._f):
+                raise ExternalDataError("HDF5: the image data is only behind an external link")
             if name is None:
                 raise ImageReadError("no 2-D or 3-D numeric dataset in the file")
             ext = _external_link(self._f, name)
