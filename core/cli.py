@@ -436,6 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # reader libraries' complaints come back as one translated reason per file
+        for name in ("tifffile", "fabio", "h5py", "PIL"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     if args.quiet or args.json:
         logging.getLogger("core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
     try:

@@ -177,11 +177,18 @@ def _check_file(ws: Workspace, cand: Candidate, dataset: str | None, seen: set[s
             frames = list(_frames_of(ws, checked.stored_tmp, dataset, checked))
         checked.frames = frames
         return checked
+    except ImageReadError as exc:  # the reason names the temporary copy where a library quotes its path
+        _discard(checked)
+        raise type(exc)(str(exc).replace(str(tmp), cand.shown)) from exc
     except BaseException:
-        checked.stored_tmp.unlink(missing_ok=True)
-        for thumb in checked.thumbs:
-            thumb.unlink(missing_ok=True)
+        _discard(checked)
         raise
+
+
+def _discard(checked: _Checked) -> None:
+    checked.stored_tmp.unlink(missing_ok=True)
+    for thumb in checked.thumbs:
+        thumb.unlink(missing_ok=True)
 
 
 def _frames_of(ws: Workspace, path: Path, dataset: str | None, checked: _Checked):

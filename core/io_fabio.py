@@ -57,7 +57,7 @@ def _check_cbf(path: Path, header: dict) -> None:
             raise ImageReadError(f"truncated CBF: {max(have, 0)} of {need} compressed data bytes")
 
 
-def _check_edf(path: Path, hdr) -> list[tuple]:
+def _check_edf(path: Path, hdr, max_pixels: int) -> list[tuple]:
     """Shapes of every EDF frame; a data block shorter than its header promises is named in rows."""
     shapes = []
     size = path.stat().st_size
@@ -65,6 +65,7 @@ def _check_edf(path: Path, hdr) -> list[tuple]:
         if getattr(frame, "bfname", None):
             raise ImageReadError("EDF with its data in a separate binary file: not supported")
         shape = tuple(frame.shape)
+        check_pixels(shape, max_pixels)
         shapes.append(shape)
         if frame.incomplete_data or (suffix_plain(path) and frame.start + frame.blobsize > size):
             if suffix_plain(path) and len(shape) == 2 and frame.blobsize and shape[0]:
@@ -104,7 +105,7 @@ class FabioReader:
         if name == "CbfImage":
             _check_cbf(path, hdr.header)
         if name == "EdfImage":
-            shapes = _check_edf(path, hdr)
+            shapes = _check_edf(path, hdr, max_pixels)
         elif getattr(hdr, "_shape", None) is not None:
             shapes = [tuple(hdr._shape)]
         elif path.suffix.lower() in TIFF_BASED:

@@ -259,6 +259,8 @@ class FrameCacheReader:
 
 
 def open_npz(path: Path, max_pixels: int):
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle and say so
+        raise ImageReadError("not an NPZ file (no zip archive)")
     npz = np.load(path, allow_pickle=False)
     if FRAME_CACHE_KEYS <= set(npz.files) and "0_row" in npz.files:
         try:

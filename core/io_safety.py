@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import struct
+import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +43,7 @@ def check_pixels(shape, max_pixels: int, what: str = "frame") -> None:
 
 # Exceptions whose message says what went wrong in the file; anything else is a reader bug or an assertion
 # deep inside a library, and its message would mean nothing to a user.
-_MEANINGFUL = (OSError, ValueError, EOFError, zlib.error, struct.error, UnicodeDecodeError)
+_MEANINGFUL = (OSError, ValueError, EOFError, zlib.error, struct.error, UnicodeDecodeError, zipfile.BadZipFile)
 
 
 def translate(exc: BaseException, fmt: str) -> ImageReadError:
