@@ -107,7 +107,6 @@ def import_paths(
     found = expand(paths, metadata, follow_outside)
     for shown, reason in found.problems:
         summary.add(FileReport(path=shown, error=one_line(reason)))
-    seen: set[str] = set()
     labels: dict[str, list[int]] = {}
     files = found.files
     for n, cand in enumerate(files, 1):
@@ -116,7 +115,7 @@ def import_paths(
         report = FileReport(path=cand.shown)
         try:
             fields = _row_fields(row, cand, source, run_id, round, provenance)
-            checked = _check_file(ws, cand, dataset, seen)
+            checked = _check_file(ws, cand, dataset)
             report.duplicates = checked.duplicates
             rel = None
             if checked.frames or any(p.split("/")[-1].startswith(checked.digest) for p in broken):
@@ -127,7 +126,6 @@ def import_paths(
                 checked.stored_tmp.unlink(missing_ok=True)
             for info in checked.frames:
                 image_id = ws.store.add_image(path=rel, **info, **fields)
-                seen.add(info["sha256"])
                 report.imported += 1
                 summary.image_ids.append(image_id)
                 if row.get("label"):
@@ -157,7 +155,7 @@ def _row_key(path: Path) -> str:
     return os.path.normpath(os.path.abspath(path))
 
 
-def _check_file(ws: Workspace, cand: Candidate, dataset: str | None, seen: set[str]) -> _Checked:
+def _check_file(ws: Workspace, cand: Candidate, dataset: str | None) -> _Checked:
     """Copy the file into the workspace, then read and check every frame of the copy; nothing registered.
 
     On any failure the temporary copy and the thumbnails made so far are removed before the error goes up.

@@ -170,3 +170,21 @@ def test_unsigned_overload_and_circular_masks(tmp_path):
     edf = tmp_path / "o.edf"
     fabio.edfimage.EdfImage(data=data, header={"Overload": "4000"}).write(str(edf))
     assert read_frame(edf).mask.sum() == 2
+
+
+def test_follow_outside_imports_what_leaves_the_folder_only_when_asked(tmp_path, capsys):
+    from core.cli import main
+
+    inside, outside = tmp_path / "in", tmp_path / "out"
+    inside.mkdir()
+    outside.mkdir()
+    tifffile.imwrite(outside / "a.tif", np.full((16, 16), 1, np.int32))
+    tifffile.imwrite(outside / "b.tif", np.full((16, 16), 2, np.int32))
+    os.symlink(outside / "a.tif", inside / "a.tif")
+    (inside / "list.jsonl").write_text('{"file_name": "../out/b.tif", "text": "far"}\n')
+    for extra, imported, failed in (([], 0, 2), (["--follow-outside"], 2, 0)):
+        ws = str(tmp_path / f"ws{len(extra)}")
+        for target in (inside, inside / "list.jsonl"):
+            main(["import", str(target), "--workspace", ws, "--json", "--quiet", *extra])
+        res = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+        assert sum(r["imported"] for r in res) == imported and sum(r["failed"] for r in res) == failed
