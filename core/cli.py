@@ -118,6 +118,7 @@ def cmd_import(args) -> int:
             source=args.source,
             metadata=args.metadata,
             dataset=args.dataset,
+            follow_outside=args.follow_outside,
             run_id=run_id,
             round=(ws.store.current_round() if args.source == "generated" else None),
             progress=progress,
@@ -135,6 +136,7 @@ def cmd_import(args) -> int:
             "imported": summary.imported,
             "duplicates": summary.duplicates,
             "failed": summary.failed,
+            "repaired": summary.repaired,
             "files": files,
             "seconds": round(summary.seconds, 3),
         },
@@ -349,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metadata", default=None, help="a metadata.jsonl or CSV describing the files")
     p.add_argument("--dataset", default=None, help="HDF5 dataset path (default: NeXus signal or first image)")
     p.add_argument("--max-pixels", type=int, default=None, help="refuse frames larger than this")
+    p.add_argument(
+        "--follow-outside",
+        action="store_true",
+        help="import symlinks, manifest paths and HDF5 links that lead outside the folder being imported",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", parents=[common], help="export approved images as an imagefolder + labels CSV")
@@ -429,6 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:  # reader libraries' complaints come back as one translated reason per file
+        for name in ("tifffile", "fabio", "h5py", "PIL"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     if args.quiet or args.json:
         logging.getLogger("core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
     try:

@@ -1,31 +1,37 @@
 """Import files, folders, Hugging Face imagefolders (`metadata.jsonl`) and CSV manifests into a workspace.
 
-Each file is copied once, byte for byte, into `originals/`; each frame becomes an image row keyed by the
-hash of its values, so the same frame imported twice (or in two formats) is recognised as a duplicate.
-A file that cannot be read is skipped with one line `path: reason`; the rest import.
+Each file is copied once, byte for byte and atomically, into `originals/`, and read back from that copy; each
+frame becomes an image row keyed by the hash of its values, so the same frame imported twice (or in two
+formats) is recognised as a duplicate. A file is all or nothing: every frame is read and checked before any
+is registered, so a file reported as failed registers nothing. Each problem is one line `path: reason`;
+the rest import. An HDF5 dataset whose values live in other files is materialised into one stored file.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import logging
-import shutil
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .io import ImageReadError, is_image_file, read_frames, thumbnail_png
-from .jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from .ingest_sources import MANIFEST_NAMES as MANIFEST_NAMES
+from .ingest_sources import Candidate, expand
+from .ingest_sources import read_manifest as read_manifest
+from .io import Frame, read_frames, thumbnail_png
+from .io_hdf5 import materialise
+from .io_safety import ExternalDataError, ImageReadError, one_line
+from .jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
+from .originals import commit, copy_to_temp, hashed_temp, remove_stale_temps, temp_path, verify_originals
 from .workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAMES = ("metadata.jsonl", "metadata.csv")
 Source = Literal["experimental", "generated", "simulated"]
+SOURCES = ("experimental", "generated", "simulated")
 PROVENANCE_KEYS = ("run", "backend", "checkpoint", "steps", "guidance", "params", "index")
 
 
@@ -42,6 +48,7 @@ class ImportSummary:
     imported: int = 0
     duplicates: int = 0
     failed: int = 0
+    repaired: int = 0
     files: list[FileReport] = field(default_factory=list)
     image_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -50,77 +57,22 @@ class ImportSummary:
     def errors(self) -> list[str]:
         return [f"{f.path}: {f.error}" for f in self.files if f.error]
 
-
-def read_manifest(path: Path) -> dict[str, dict]:
-    """Rows of a `metadata.jsonl` or CSV keyed by the file name they describe (relative to the manifest).
-
-    Raises:
-        ValueError: a row without `file_name`, or a line that is not JSON, naming the manifest and line.
-    """
-    rows: dict[str, dict] = {}
-    if path.suffix.lower() == ".jsonl":
-        with open(path, encoding="utf-8") as fh:
-            for no, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{no}: not a JSON line ({exc.msg})") from exc
-                _add_row(rows, row, path, no)
-    else:
-        with open(path, newline="", encoding="utf-8") as fh:
-            for no, row in enumerate(csv.DictReader(fh), 2):
-                _add_row(rows, {k: v for k, v in row.items() if v not in (None, "")}, path, no)
-    return rows
+    def add(self, report: FileReport) -> None:
+        self.files.append(report)
+        self.imported += report.imported
+        self.duplicates += report.duplicates
+        self.failed += report.error is not None
 
 
-def _add_row(rows: dict, row: dict, path: Path, no: int) -> None:
-    name = row.get("file_name") or row.get("file") or row.get("path")
-    if not name:
-        raise ValueError(f"{path}:{no}: missing field 'file_name'")
-    rows[str((path.parent / name).resolve())] = row
+@dataclass
+class _Checked:
+    """A file read and checked in full, not yet registered."""
 
-
-def expand(paths: Iterable[str | Path], metadata: str | Path | None = None) -> tuple[list[Path], dict[str, dict]]:
-    """The files to import and the manifest rows that describe them.
-
-    A folder contributes its image files (recursively) and any `metadata.jsonl`/`metadata.csv` in it; a
-    manifest given as a path contributes the files it lists.
-    """
-    files: list[Path] = []
-    meta: dict[str, dict] = {}
-    if metadata:
-        meta.update(read_manifest(Path(metadata)))
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            for name in MANIFEST_NAMES:
-                for found in sorted(p.rglob(name)):
-                    meta.update(read_manifest(found))
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_image_file(f)))
-        elif p.name in MANIFEST_NAMES or (p.suffix.lower() in (".jsonl", ".csv") and p.is_file()):
-            rows = read_manifest(p)
-            meta.update(rows)
-            files.extend(Path(k) for k in rows)
-        else:
-            files.append(p)
-    unique = list(dict.fromkeys(f.resolve() if f.exists() else f for f in files))
-    return unique, meta
-
-
-def _store_original(ws: Workspace, path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
-    suffix = "".join(s for s in path.suffixes[-2:] if len(s) <= 8) or ""
-    dest = ws.originals / digest[:2] / f"{digest}{suffix}"
-    if not dest.exists():
-        dest.parent.mkdir(exist_ok=True)
-        shutil.copy2(path, dest)
-    return ws.relative(dest)
+    stored_tmp: Path
+    digest: str
+    frames: list[dict] = field(default_factory=list)
+    thumbs: list[Path] = field(default_factory=list)
+    duplicates: int = 0
 
 
 def import_paths(
@@ -134,75 +86,156 @@ def import_paths(
     run_id: int | None = None,
     round: int | None = None,
     provenance: dict | None = None,
+    follow_outside: bool = False,
     progress: ProgressFn = no_progress,
     should_stop: StopFn = never_stop,
 ) -> ImportSummary:
-    """Import every readable frame under `paths`; one bad file never stops the others.
+    """Import every readable frame under `paths`; one bad file, manifest line or symlink never stops the others.
 
     Manifest rows may carry `text`, `pattern`, `label` (recorded as a human label event by `annotator`),
     `prompt`, `seed`, `truth` (kept for benchmarks, never shown as a label) and provenance fields.
+    Every stored original is verified against its hash first; one whose source is imported again is repaired,
+    the others are reported.
+
+    Args:
+        follow_outside: import symlinks, manifest paths and HDF5 links that lead outside the folder given.
     """
     t0 = time.perf_counter()
-    files, meta = expand(paths, metadata)
     summary = ImportSummary()
-    settings = ws.settings
-    seen: set[str] = set()
+    remove_stale_temps(ws)
+    broken = verify_originals(ws)
+    found = expand(paths, metadata, follow_outside)
+    for shown, reason in found.problems:
+        summary.add(FileReport(path=shown, error=one_line(reason)))
     labels: dict[str, list[int]] = {}
-    for n, path in enumerate(files, 1):
+    files = found.files
+    for n, cand in enumerate(files, 1):
         check_stop(should_stop)
-        report = FileReport(path=str(path))
-        summary.files.append(report)
-        row = meta.get(str(path), {})
+        row = found.meta.get(_row_key(cand.path), {})
+        report = FileReport(path=cand.shown)
         try:
-            stored = None
-            for frame in read_frames(
-                path, dataset=dataset, max_pixels=settings.max_pixels, min_side=settings.min_side
-            ):
-                sha = frame.sha256
-                if sha in seen or ws.store.has_sha(sha):
-                    report.duplicates += 1
-                    continue
-                stored = stored or _store_original(ws, path)
-                ws.thumb_path(sha).write_bytes(thumbnail_png(frame.data, frame.mask, settings.thumb_size))
-                image_id = ws.store.add_image(
-                    sha256=sha,
-                    path=stored,
-                    frame=frame.index,
-                    dataset=frame.dataset,
-                    original_name=str(path),
-                    source=row.get("source", source),
-                    pattern=row.get("pattern"),
-                    description=row.get("text"),
-                    height=frame.data.shape[0],
-                    width=frame.data.shape[1],
-                    dtype=str(frame.data.dtype),
-                    masked_fraction=float(frame.mask.mean()),
-                    run_id=run_id,
-                    prompt=row.get("prompt"),
-                    seed=_int_or_none(row.get("seed")),
-                    round=round,
-                    provenance={**(provenance or {}), **{k: row[k] for k in PROVENANCE_KEYS if k in row}},
-                    truth=_truth(row),
-                )
-                seen.add(sha)
+            fields = _row_fields(row, cand, source, run_id, round, provenance)
+            checked = _check_file(ws, cand, dataset)
+            report.duplicates = checked.duplicates
+            rel = None
+            if checked.frames or any(p.split("/")[-1].startswith(checked.digest) for p in broken):
+                rel = commit(ws, checked.stored_tmp, checked.digest)
+                if broken.pop(rel, None):
+                    summary.repaired += 1
+            else:
+                checked.stored_tmp.unlink(missing_ok=True)
+            for info in checked.frames:
+                image_id = ws.store.add_image(path=rel, **info, **fields)
                 report.imported += 1
                 summary.image_ids.append(image_id)
                 if row.get("label"):
                     labels.setdefault(str(row["label"]), []).append(image_id)
+        except Cancelled:
+            raise
         except ImageReadError as exc:
-            report.error = str(exc)
-            log.warning("%s: %s", path, exc)
+            report.error = one_line(exc)
         except OSError as exc:
-            report.error = f"{type(exc).__name__}: {exc.strerror or exc}"
-            log.warning("%s: %s", path, report.error)
-        summary.imported += report.imported
-        summary.duplicates += report.duplicates
-        summary.failed += report.error is not None
+            report.error = one_line(exc.strerror or type(exc).__name__)
+        except Exception:  # a reader bug must not reach the user as a traceback; the log keeps it
+            log.exception("unexpected failure importing %s", cand.shown)
+            report.error = "internal error while importing this file (details in the log)"
+        if report.error:
+            log.warning("%s: %s", report.path, report.error)
+        summary.add(report)
         progress(n, len(files), f"{summary.imported} imported, {summary.failed} failed")
+    for rel, problem in broken.items():
+        summary.add(FileReport(path=f"workspace {rel}", error=f"{problem}; import its source again to repair it"))
     for label, ids in labels.items():
         ws.store.add_labels(ids, label, annotator=annotator, round=round)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _row_key(path: Path) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
+def _check_file(ws: Workspace, cand: Candidate, dataset: str | None) -> _Checked:
+    """Copy the file into the workspace, then read and check every frame of the copy; nothing registered.
+
+    On any failure the temporary copy and the thumbnails made so far are removed before the error goes up.
+    """
+    if not cand.path.is_file():
+        raise ImageReadError("no such file" if not cand.path.exists() else "not a regular file")
+    tmp, digest = copy_to_temp(ws, cand.path)
+    checked = _Checked(tmp, digest)
+    try:
+        try:
+            frames = list(_frames_of(ws, tmp, dataset, checked))
+        except ExternalDataError:
+            tmp.unlink(missing_ok=True)
+            checked.stored_tmp = temp_path(ws, ".h5")
+            dataset = materialise(cand.path, checked.stored_tmp, dataset, cand.root, ws.settings.max_pixels)
+            checked.digest = hashed_temp(checked.stored_tmp)
+            frames = list(_frames_of(ws, checked.stored_tmp, dataset, checked))
+        checked.frames = frames
+        return checked
+    except ImageReadError as exc:  # the reason names the temporary copy where a library quotes its path
+        _discard(checked)
+        raise type(exc)(str(exc).replace(str(tmp), cand.shown)) from exc
+    except BaseException:
+        _discard(checked)
+        raise
+
+
+def _discard(checked: _Checked) -> None:
+    checked.stored_tmp.unlink(missing_ok=True)
+    for thumb in checked.thumbs:
+        thumb.unlink(missing_ok=True)
+
+
+def _frames_of(ws: Workspace, path: Path, dataset: str | None, checked: _Checked):
+    settings = ws.settings
+    local: set[str] = set()
+    for frame in read_frames(path, dataset=dataset, max_pixels=settings.max_pixels, min_side=settings.min_side):
+        sha = frame.sha256
+        if sha in local or ws.store.has_sha(sha):
+            checked.duplicates += 1
+            continue
+        local.add(sha)
+        _write_thumb(ws, sha, frame, checked)
+        yield {
+            "sha256": sha,
+            "frame": frame.index,
+            "dataset": frame.dataset,
+            "height": frame.data.shape[0],
+            "width": frame.data.shape[1],
+            "dtype": str(frame.data.dtype),
+            "masked_fraction": float(frame.mask.mean()),
+        }
+
+
+def _write_thumb(ws: Workspace, sha: str, frame: Frame, checked: _Checked) -> None:
+    dest = ws.thumb_path(sha)
+    if dest.exists():
+        return
+    tmp = dest.with_name(f".{os.getpid()}-{dest.name}")
+    tmp.write_bytes(thumbnail_png(frame.data, frame.mask, ws.settings.thumb_size))
+    os.replace(tmp, dest)
+    checked.thumbs.append(dest)
+
+
+def _row_fields(row: dict, cand: Candidate, source: str, run_id, round, provenance) -> dict:
+    src = row.get("source", source)
+    if src not in SOURCES:
+        raise ImageReadError(f"manifest source {one_line(repr(src))} is not one of {', '.join(SOURCES)}")
+    return {
+        "original_name": os.path.abspath(cand.path),
+        "source": src,
+        "pattern": _str_or_none(row.get("pattern")),
+        "description": _str_or_none(row.get("text")),
+        "run_id": run_id,
+        "prompt": _str_or_none(row.get("prompt")),
+        "seed": _int_or_none(row.get("seed")),
+        "round": round,
+        "provenance": {**(provenance or {}), **{k: row[k] for k in PROVENANCE_KEYS if k in row}},
+        "truth": _truth(row),
+    }
 
 
 def _truth(row: dict) -> dict | None:
@@ -212,11 +245,15 @@ def _truth(row: dict) -> dict | None:
             truth = json.loads(truth)
         except json.JSONDecodeError:
             truth = {"value": truth}
-    return truth
+    return truth if truth is None or isinstance(truth, dict) else {"value": truth}
+
+
+def _str_or_none(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def _int_or_none(value) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None

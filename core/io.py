@@ -11,11 +11,15 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+
+from .io_safety import ExternalDataError as ExternalDataError
+from .io_safety import ImageReadError, check_pixels, one_line, translate
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +30,6 @@ NUMPY_SUFFIXES = {".npy", ".npz"}
 # Everything else goes to fabio, which knows EDF, CBF (.gz/.bz2 too), SPE, ADSC .img, MAR, Bruker, ...
 FABIO_HINT = {".edf", ".cbf", ".spe", ".img", ".mar3450", ".mar2300", ".mccd", ".sfrm", ".gfrm", ".marccd"}
 IMAGE_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | HDF5_SUFFIXES | NUMPY_SUFFIXES | FABIO_HINT
-
-
-class ImageReadError(ValueError):
-    """A file (or one frame of it) that cannot be used; `str()` is the one-line reason."""
 
 
 @dataclass
@@ -76,190 +76,122 @@ def make_mask(data: np.ndarray) -> np.ndarray:
     return np.zeros(data.shape, dtype=bool)
 
 
+def detector_mask(data: np.ndarray, overload: float | None = None, circular: bool = False) -> np.ndarray:
+    """`make_mask` plus what only the detector knows: saturated or dead values and a round active area.
+
+    Unsigned detectors cannot flag a dead pixel as negative: gaps and overflows are written as the dtype's
+    maximum (a uint32 -1) or at and above the overload the header states. A circular detector (MarCCD,
+    MAR345) writes exactly zero outside its round active area; those pixels are no measurement either.
+    """
+    mask = make_mask(data)
+    if data.dtype.kind in "iu":
+        if overload is not None and overload <= np.iinfo(data.dtype).max:
+            mask |= data >= overload
+        if data.dtype.kind == "u":
+            mask |= data == np.iinfo(data.dtype).max
+    if circular:
+        h, w = data.shape
+        yy, xx = np.ogrid[:h, :w]
+        outside = ((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2 > 1.0
+        if outside.any() and not data[outside].any() and data[~outside].any():
+            mask |= outside
+    return mask
+
+
 # ------------------------------------------------------------------------------------------- readers
-def _read_pil(path: Path) -> Iterator[tuple[np.ndarray, str | None]]:
-    from PIL import Image
-
-    with Image.open(path) as im:
-        im.load()
-        if im.mode in {"RGB", "RGBA", "P", "LA", "CMYK", "YCbCr"}:
-            im = im.convert("L")
-        yield np.asarray(im), None
+def _fmt_name(suffix: str) -> str:
+    return (suffix[1:] or "image").upper()
 
 
-def _read_tiff(path: Path, max_pixels: int) -> Iterator[tuple[np.ndarray, str | None]]:
-    import tifffile
+@contextmanager
+def open_reader(path: Path, dataset: str | None = None, max_pixels: int = 100_000_000):
+    """The reader for a file, opened from its header with the size checked; closed on exit.
 
-    with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
-        shape = series.shape
-        if len(shape) >= 2 and int(np.prod(shape[-2:])) > max_pixels:
-            raise ImageReadError(f"{shape[-2]}x{shape[-1]} frame exceeds the size limit of {max_pixels} pixels")
-        arr = series.asarray()
-    if arr.ndim == 3 and arr.shape[-1] in (3, 4):  # RGB(A) TIFF
-        arr = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    yield from _stack(arr)
+    Raises:
+        ImageReadError: a one-line reason (every library error is translated; none escapes raw).
+    """
+    from .io_fabio import FabioReader
+    from .io_hdf5 import Hdf5Reader
+    from .io_readers import NpyReader, PilReader, TiffReader, open_npz
 
-
-def _stack(arr: np.ndarray) -> Iterator[tuple[np.ndarray, str | None]]:
-    arr = np.squeeze(arr) if arr.ndim > 2 and 1 in arr.shape[:-2] else arr
-    if arr.ndim == 2:
-        yield arr, None
-    elif arr.ndim == 3:
-        for i in range(arr.shape[0]):
-            yield arr[i], None
-    else:
-        raise ImageReadError(f"expected a 2-D frame or a 3-D stack, got shape {arr.shape}")
-
-
-def _read_numpy(path: Path, max_pixels: int) -> Iterator[tuple[np.ndarray, str | None]]:
-    if suffix_of(path) == ".npy":
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-        _check_pixels(arr.shape, max_pixels)
-        for frame, ds in _stack(arr):
-            yield np.array(frame), ds
-        return
-    with np.load(path, allow_pickle=False) as npz:
-        if {"shape", "nframes"} <= set(npz.files) and "0_row" in npz.files:
-            yield from _read_frame_cache(npz, max_pixels)
-            return
-        for key in npz.files:
-            arr = npz[key]
-            if arr.ndim >= 2:
-                _check_pixels(arr.shape, max_pixels)
-                for frame, _ in _stack(arr):
-                    yield frame, key
-
-
-def _read_frame_cache(npz, max_pixels: int) -> Iterator[tuple[np.ndarray, str | None]]:
-    """HEXRD's sparse frame cache: per frame `{i}_row`, `{i}_col`, `{i}_data` into a dense `shape`."""
-    shape = tuple(int(v) for v in np.asarray(npz["shape"]).ravel()[:2])
-    _check_pixels(shape, max_pixels)
-    dtype = np.uint16
-    if "dtype" in npz.files:
-        raw = np.asarray(npz["dtype"]).item()
-        dtype = np.dtype(raw.decode() if isinstance(raw, bytes) else str(raw))
-    for i in range(int(np.asarray(npz["nframes"]).item())):
-        dense = np.zeros(shape, dtype=dtype)
-        rows, cols, vals = npz[f"{i}_row"], npz[f"{i}_col"], npz[f"{i}_data"]
-        dense[rows, cols] = vals
-        yield dense, None
-
-
-def _read_hdf5(path: Path, dataset: str | None, max_pixels: int) -> Iterator[tuple[np.ndarray, str | None]]:
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        name = dataset or _first_image_dataset(f)
-        if name is None:
-            raise ImageReadError("no 2-D or 3-D numeric dataset in the file")
-        if name not in f:
-            raise ImageReadError(f"no dataset {name!r} in the file")
-        ds = f[name]
-        if ds.ndim < 2:
-            raise ImageReadError(f"dataset {name!r} has shape {ds.shape}, not an image")
-        _check_pixels(ds.shape, max_pixels)
-        if ds.ndim == 2:
-            yield ds[()], name
-        else:
-            flat = ds.shape[:-2]
-            for idx in np.ndindex(*flat):
-                yield ds[idx], name
-
-
-def _first_image_dataset(f) -> str | None:
-    """NeXus default plot signal when declared, else the first numeric dataset with 2 or 3 dimensions."""
-    import h5py
-
+    suffix = suffix_of(path)
     try:
-        entry = f[f.attrs["default"]] if "default" in f.attrs else None
-        if entry is not None and "default" in entry.attrs:
-            data = entry[entry.attrs["default"]]
-            signal = data.attrs.get("signal")
-            if signal is not None and signal in data:
-                return data[signal].name
-    except (KeyError, TypeError):
-        pass
-    found: list[str] = []
-
-    def visit(name, obj):
-        if not found and isinstance(obj, h5py.Dataset) and obj.ndim in (2, 3) and obj.dtype.kind in "iuf":
-            if min(obj.shape[-2:]) > 1:
-                found.append(name)
-
-    f.visititems(visit)
-    return "/" + found[0] if found else None
-
-
-def _read_fabio(path: Path, max_pixels: int) -> Iterator[tuple[np.ndarray, str | None]]:
-    import fabio
-
-    try:
-        if suffix_of(path) == ".spe":  # SPE has no magic number; fabio's guess by content can pick GE
-            from fabio.speimage import SpeImage
-
-            img = SpeImage().read(str(path))
+        if suffix in PIL_SUFFIXES:
+            reader = PilReader(path, max_pixels)
+        elif suffix in TIFF_SUFFIXES:
+            reader = TiffReader(path, max_pixels)
+        elif suffix == ".npy":
+            reader = NpyReader(path, max_pixels)
+        elif suffix == ".npz":
+            reader = open_npz(path, max_pixels)
+        elif suffix in HDF5_SUFFIXES:
+            reader = Hdf5Reader(path, dataset, max_pixels)
         else:
-            img = fabio.open(str(path))
-    except Exception as exc:  # fabio raises many types for unknown/corrupt files
-        raise ImageReadError(f"not a readable detector image ({type(exc).__name__}: {exc})") from exc
-    with img:
-        n = getattr(img, "nframes", 1) or 1
-        for i in range(n):
-            frame = img if i == 0 else img.getframe(i)
-            data = frame.data
-            if data is None:
-                raise ImageReadError(f"frame {i} holds no data")
-            _check_pixels(data.shape, max_pixels)
-            yield np.array(data), None
+            reader = FabioReader(path, max_pixels)
+    except Exception as exc:  # every library has its own corrupt-file exception; name it in one line
+        raise translate(exc, _fmt_name(suffix)) from exc
+    try:
+        yield reader
+    finally:
+        try:
+            reader.close()
+        except Exception:  # closing a half-read file must not hide the reason it failed
+            log.debug("closing %s failed", one_line(path), exc_info=True)
 
 
-def _check_pixels(shape, max_pixels: int) -> None:
-    if len(shape) >= 2 and int(shape[-1]) * int(shape[-2]) > max_pixels:
-        raise ImageReadError(f"{shape[-2]}x{shape[-1]} frame exceeds the size limit of {max_pixels} pixels")
+def _frame(reader, i: int, fmt: str, max_pixels: int, min_side: int) -> Frame:
+    try:
+        data = reader.frame(i)
+    except Exception as exc:
+        err = translate(exc, fmt)
+        raise (err if reader.nframes == 1 else ImageReadError(f"frame {i}: {err}")) from exc
+    dataset = reader.frame_dataset(i) if hasattr(reader, "frame_dataset") else reader.dataset
+    return _checked(data, i, dataset, max_pixels, min_side, reader.meta)
+
+
+def _open_checked(path: Path) -> None:
+    if not path.is_file():
+        raise ImageReadError("no such file")
+    if path.stat().st_size == 0:
+        raise ImageReadError("empty file")
 
 
 def read_frames(
     path: str | Path, dataset: str | None = None, max_pixels: int = 100_000_000, min_side: int = 8
 ) -> Iterator[Frame]:
-    """Yield every frame of a file, checked and masked.
+    """Yield every frame of a file, checked and masked, each read directly (linear in the stack length).
 
     Args:
         path: the file; its suffix picks the reader (anything unknown is tried with fabio).
         dataset: an HDF5 dataset path; by default the NeXus signal or the first image dataset.
-        max_pixels: a frame larger than this is refused before it is read, where the format allows.
+        max_pixels: a frame larger than this is refused from its header, before any pixel is read.
         min_side: a frame with a shorter side is refused.
 
     Raises:
-        ImageReadError: with a one-line reason, for the whole file or for the frame that failed.
+        ImageReadError: with a one-line reason, for the whole file or for the frame that failed;
+            `ExternalDataError` for an HDF5 dataset whose values live in other files.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ImageReadError("no such file")
-    if path.stat().st_size == 0:
-        raise ImageReadError("empty file")
-    suffix = suffix_of(path)
-    try:
-        if suffix in PIL_SUFFIXES:
-            raw = _read_pil(path)
-        elif suffix in TIFF_SUFFIXES:
-            raw = _read_tiff(path, max_pixels)
-        elif suffix in NUMPY_SUFFIXES:
-            raw = _read_numpy(path, max_pixels)
-        elif suffix in HDF5_SUFFIXES:
-            raw = _read_hdf5(path, dataset, max_pixels)
-        else:
-            raw = _read_fabio(path, max_pixels)
-        for i, (data, ds) in enumerate(raw):
-            yield _checked(data, i, ds, max_pixels, min_side)
-    except ImageReadError:
-        raise
-    except Exception as exc:  # every library has its own corrupt-file exception; name it in one line
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageReadError(f"cannot read as {suffix or 'image'} ({type(exc).__name__}: {reason})") from exc
+    _open_checked(path)
+    with open_reader(path, dataset, max_pixels) as reader:
+        for i in range(reader.nframes):
+            yield _frame(reader, i, _fmt_name(suffix_of(path)), max_pixels, min_side)
 
 
-def _checked(data: np.ndarray, index: int, dataset: str | None, max_pixels: int, min_side: int) -> Frame:
+def read_frame(path: str | Path, index: int = 0, dataset: str | None = None, max_pixels: int = 10**9) -> Frame:
+    """One frame of a file by index, read directly without decoding the frames before it (stored originals
+    are read back through this, frame by frame, by thumbnails, the map and exports)."""
+    path = Path(path)
+    _open_checked(path)
+    with open_reader(path, dataset, max_pixels) as reader:
+        if not 0 <= index < reader.nframes:
+            raise ImageReadError(f"{one_line(path)}: no frame {index}")
+        return _frame(reader, index, _fmt_name(suffix_of(path)), max_pixels, 1)
+
+
+def _checked(
+    data: np.ndarray, index: int, dataset: str | None, max_pixels: int, min_side: int, meta: dict | None = None
+) -> Frame:
     if data.ndim != 2:
         raise ImageReadError(f"frame {index}: expected 2-D, got shape {data.shape}")
     if data.dtype.kind not in "iufb":
@@ -267,22 +199,17 @@ def _checked(data: np.ndarray, index: int, dataset: str | None, max_pixels: int,
     h, w = data.shape
     if min(h, w) < min_side:
         raise ImageReadError(f"frame {index}: {h}x{w} is smaller than the minimum side of {min_side} pixels")
-    if h * w > max_pixels:
-        raise ImageReadError(f"frame {index}: {h}x{w} exceeds the size limit of {max_pixels} pixels")
+    check_pixels(data.shape, max_pixels)
     if data.dtype == bool:
         data = data.astype(np.uint8)
-    mask = make_mask(data)
+    meta = meta or {}
+    if meta.get("display_image"):  # 8-bit PNG/JPEG: 255 is white, not an overflow
+        mask = make_mask(data)
+    else:
+        mask = detector_mask(data, meta.get("overload"), meta.get("circular", False))
     if mask.all():
-        raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative or masked)")
+        raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
     return Frame(data=data, mask=mask, index=index, dataset=dataset)
-
-
-def read_frame(path: str | Path, index: int = 0, dataset: str | None = None, max_pixels: int = 10**9) -> Frame:
-    """One frame of a file by index (stored originals are read back through this)."""
-    for frame in read_frames(path, dataset=dataset, max_pixels=max_pixels, min_side=1):
-        if frame.index == index:
-            return frame
-    raise ImageReadError(f"{path}: no frame {index}")
 
 
 # ------------------------------------------------------------------------------------- normalisation

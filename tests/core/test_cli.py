@@ -195,7 +195,12 @@ def test_csv_manifest_and_metadata_option(tmp_path, capsys):
 
 
 def test_manifest_errors_name_file_and_line(tmp_path, capsys):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "a.tif", np.full((16, 16), 3, np.int32))
     (tmp_path / "metadata.jsonl").write_text('{"file_name": "a.tif"}\nnot json\n')
-    rc = main(["import", str(tmp_path / "metadata.jsonl"), "--workspace", str(tmp_path / "ws"), "--quiet"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and "metadata.jsonl:2" in err[0]
+    rc = main(["import", str(tmp_path / "metadata.jsonl"), "--workspace", str(tmp_path / "ws"), "--json", "--quiet"])
+    result, err = _last_json(capsys)
+    err = err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "metadata.jsonl:2: not a JSON line" in err[0]
+    assert result["imported"] == 1  # the bad line is skipped, the rest of the manifest imports

@@ -1,0 +1,195 @@
+"""What an import reads: files under folders, manifests (`metadata.jsonl`, CSV) and the rows describing them.
+
+Nothing here can stop an import: a manifest's bad line or row is one problem `manifest:line: reason` and is
+skipped; a symlink or a manifest path that leaves the folder being imported is refused by name unless the
+user asked for it (`follow_outside`). Every name shown is the path the user gave or the folder walk found,
+never a symlink's target, and always on one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .io import is_image_file
+from .io_safety import one_line
+
+MANIFEST_NAMES = ("metadata.jsonl", "metadata.csv")
+NAME_FIELDS = ("file_name", "file", "path")
+OUTSIDE = "is outside the folder being imported: refused (pass --follow-outside to import it)"
+
+
+@dataclass
+class Candidate:
+    """A file to import: where to open it, the name to show, and the folder it may draw on (None: anywhere)."""
+
+    path: Path
+    shown: str
+    root: Path | None
+
+
+@dataclass
+class Sources:
+    files: list[Candidate] = field(default_factory=list)
+    meta: dict[str, dict] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (name shown, reason)
+
+
+def _key(path: Path) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError):  # a symlink loop or an unencodable name
+        return False
+
+
+def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    """Rows of a `metadata.jsonl` or CSV keyed by the absolute path they describe, and the rows refused.
+
+    A line that is not a JSON object, a row without `file_name`, or a path leaving the manifest's folder is
+    reported as (`manifest:line`, reason) and skipped; the other rows stand.
+    """
+    rows: dict[str, dict] = {}
+    problems: list[tuple[str, str]] = []
+    shown = one_line(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return rows, [(shown, "manifest is not UTF-8 text")]
+    except OSError as exc:
+        return rows, [(shown, f"cannot read manifest ({exc.strerror or type(exc).__name__})")]
+    if path.suffix.lower() == ".jsonl":
+        numbered: Iterable[tuple[int, object]] = _json_rows(text, shown, problems)
+    else:
+        reader = csv.DictReader(text.splitlines())
+        if not set(reader.fieldnames or ()) & set(NAME_FIELDS):
+            return rows, [(f"{shown}:1", "no 'file_name' column: manifest skipped")]
+        numbered = ((no, {k: v for k, v in r.items() if k and v not in (None, "")}) for no, r in enumerate(reader, 2))
+    for no, row in numbered:
+        reason = _add_row(rows, row, path, follow_outside)
+        if reason:
+            problems.append((f"{shown}:{no}", reason))
+    return rows, problems
+
+
+def _json_rows(text: str, shown: str, problems: list) -> Iterable[tuple[int, object]]:
+    for no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield no, json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append((f"{shown}:{no}", f"not a JSON line ({exc.msg})"))
+
+
+def _add_row(rows: dict, row: object, path: Path, follow_outside: bool) -> str | None:
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    name = next((row[k] for k in NAME_FIELDS if row.get(k)), None)
+    if not name:
+        return "missing field 'file_name'"
+    if not isinstance(name, str) or "\0" in name:
+        return f"file_name {one_line(repr(name))} is not a file name"
+    target = path.parent / name
+    if not follow_outside and not _inside(target, path.parent):
+        return f"path {one_line(name)!r} {OUTSIDE}"
+    rows[_key(target)] = row
+    return None
+
+
+def _walk(root: Path, follow_outside: bool, out: Sources) -> list[Path]:
+    """Image files under `root` (sorted), refusing symlinks that lead outside it; returns manifests found."""
+    manifests, found = [], []
+    real_root = root.resolve()
+    stack, seen = [root], {real_root}
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            out.problems.append((one_line(folder), f"cannot list folder ({exc.strerror or type(exc).__name__})"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                link, is_dir = True, False
+            if link:
+                try:
+                    real = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    if is_image_file(path):
+                        out.problems.append((one_line(path), "broken symlink"))
+                    continue
+                inside = real.is_relative_to(real_root)
+                if not inside and not follow_outside:
+                    if is_dir or is_image_file(path) or path.name in MANIFEST_NAMES:
+                        out.problems.append(
+                            (one_line(path), f"symlink to {'a folder' if is_dir else 'a file'} {OUTSIDE}")
+                        )
+                    continue
+                if is_dir:
+                    if not inside and real not in seen:  # a folder inside is walked anyway
+                        seen.add(real)
+                        stack.append(path)
+                    continue
+            elif is_dir:
+                real = path.resolve()
+                if real not in seen:
+                    seen.add(real)
+                    stack.append(path)
+                continue
+            if path.name in MANIFEST_NAMES:
+                manifests.append(path)
+            elif is_image_file(path) and (link or entry.is_file(follow_symlinks=False)):
+                found.append(path)
+    out.files.extend(Candidate(p, one_line(p), None if follow_outside else real_root) for p in sorted(found))
+    return sorted(manifests)
+
+
+def expand(paths: Iterable[str | Path], metadata: str | Path | None = None, follow_outside: bool = False) -> Sources:
+    """The files to import, the manifest rows that describe them, and every input refused on the way.
+
+    A folder contributes its image files (recursively) and any `metadata.jsonl`/`metadata.csv` in it; a
+    manifest given as a path contributes the files it lists; any other path is a file the user named.
+    """
+    out = Sources()
+
+    def manifest(path: Path) -> dict[str, dict]:
+        rows, problems = read_manifest(path, follow_outside)
+        out.meta.update(rows)
+        out.problems.extend(problems)
+        return rows
+
+    if metadata:
+        manifest(Path(metadata))
+    for raw in paths:
+        p = Path(raw)
+        if "\0" in str(raw):
+            out.problems.append((one_line(raw), "not a valid path (contains a NUL character)"))
+        elif p.is_dir():
+            for found in _walk(p, follow_outside, out):
+                manifest(found)
+        elif p.name in MANIFEST_NAMES or (p.suffix.lower() in (".jsonl", ".csv") and p.is_file()):
+            root = None if follow_outside else p.parent.resolve()
+            out.files.extend(Candidate(Path(k), one_line(k), root) for k in manifest(p))
+        else:
+            out.files.append(Candidate(p, one_line(p), None if follow_outside else p.parent.resolve()))
+    unique: dict[str, Candidate] = {}
+    for c in out.files:
+        try:
+            key = str(c.path.resolve()) if c.path.exists() else _key(c.path)
+        except (OSError, RuntimeError, ValueError):
+            key = _key(c.path)
+        unique.setdefault(key, c)
+    out.files = list(unique.values())
+    return out

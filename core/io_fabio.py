@@ -1,0 +1,153 @@
+"""Detector formats read through fabio (EDF, CBF, ADSC, MAR345, MarCCD, SPE, Bruker, ...), header first.
+
+`fabio.open` decodes the first frame at once, sized by whatever the header claims (a 1 KB EDF claiming
+100000x100000 is a MemoryError), and pads a short data block with zeros, saying so only in its log. So the
+reader opens the header alone (`fabio.openheader`), checks the declared shape and data length, refuses
+what fabio cannot read safely, and only then decodes, turning fabio's logged complaints into errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+from pathlib import Path
+
+import numpy as np
+
+from .io_readers import header_overload
+from .io_safety import ImageReadError, check_pixels, fabio_complaints, raise_on_fabio_complaint
+
+log = logging.getLogger(__name__)
+
+CIRCULAR_CLASSES = {"Mar345Image", "MarccdImage"}  # round active areas, exactly zero outside
+TIFF_BASED = {".mccd", ".marccd"}
+CBF_BINARY_MARK = b"\x0c\x1a\x04\xd5"
+
+
+def _fmt(path: Path) -> str:
+    from .io import suffix_of
+
+    return (suffix_of(path)[1:] or "detector image").upper()
+
+
+def _count(path: Path, needle: bytes) -> tuple[int, int]:
+    """How often `needle` occurs in the file, and where first (-1 if never)."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        first, n, pos = mm.find(needle), 0, mm.find(needle)
+        while pos >= 0:
+            n += 1
+            pos = mm.find(needle, pos + 1)
+    return n, first
+
+
+def _check_cbf(path: Path, header: dict) -> None:
+    """Multi-panel imgCIF needs a full CIF reader; a short binary section is truncation, not data."""
+    if path.suffix.lower() != ".cbf":
+        return  # compressed (.cbf.gz): fabio's own checks and the checksum have to do
+    sections, first = _count(path, CBF_BINARY_MARK)
+    if sections > 1:
+        raise ImageReadError("multi-panel imgCIF (needs pycbf/dxtbx): not supported")
+    try:
+        need = int(header.get("X-Binary-Size", "0"))
+    except ValueError as exc:
+        raise ImageReadError("corrupt CBF: X-Binary-Size is not a number") from exc
+    if first >= 0 and need:
+        have = path.stat().st_size - first - len(CBF_BINARY_MARK)
+        if have < need:
+            raise ImageReadError(f"truncated CBF: {max(have, 0)} of {need} compressed data bytes")
+
+
+def _check_edf(path: Path, hdr, max_pixels: int) -> list[tuple]:
+    """Shapes of every EDF frame; a data block shorter than its header promises is named in rows."""
+    shapes = []
+    size = path.stat().st_size
+    for i, frame in enumerate(hdr._frames):
+        if getattr(frame, "bfname", None):
+            raise ImageReadError("EDF with its data in a separate binary file: not supported")
+        shape = tuple(frame.shape)
+        check_pixels(shape, max_pixels)
+        shapes.append(shape)
+        if frame.incomplete_data or (suffix_plain(path) and frame.start + frame.blobsize > size):
+            if suffix_plain(path) and len(shape) == 2 and frame.blobsize and shape[0]:
+                row = frame.blobsize / shape[0]
+                have_rows = max(0, int((size - frame.start) // row))
+                missing = shape[0] - have_rows
+                raise ImageReadError(f"truncated EDF: {missing} of {shape[0]} rows missing (frame {i})")
+            raise ImageReadError(f"truncated EDF: frame {i} data ends early")
+    if getattr(hdr, "incomplete_file", False) and not shapes:
+        raise ImageReadError("truncated EDF: no complete frame")
+    return shapes
+
+
+def suffix_plain(path: Path) -> bool:
+    return path.suffix.lower() not in {".gz", ".bz2"}
+
+
+class FabioReader:
+    """A fabio image opened from its header; frames decoded on demand (`getframe(k)`, no earlier frames)."""
+
+    def __init__(self, path: Path, max_pixels: int):
+        import fabio
+
+        self._path, self.fmt = path, _fmt(path)
+        self.dataset, self._img = None, None
+        with fabio_complaints() as complaints:
+            if path.suffix.lower() == ".spe":  # SPE has no magic number; fabio's guess by content can pick GE
+                from fabio.speimage import SpeImage
+
+                hdr = SpeImage()
+                hdr.readheader(str(path))
+            else:
+                hdr = fabio.openheader(str(path))
+        raise_on_fabio_complaint(complaints, self.fmt)
+        name = type(hdr).__name__
+        self._spe = path.suffix.lower() == ".spe"
+        if name == "CbfImage":
+            _check_cbf(path, hdr.header)
+        if name == "EdfImage":
+            shapes = _check_edf(path, hdr, max_pixels)
+        elif getattr(hdr, "_shape", None) is not None:
+            shapes = [tuple(hdr._shape)]
+        elif path.suffix.lower() in TIFF_BASED:
+            shapes = [_tiff_shape(path)]
+        else:
+            shapes = []
+        for shape in shapes:
+            check_pixels(shape, max_pixels)
+        if not shapes and path.stat().st_size > max_pixels:
+            raise ImageReadError(f"{self.fmt} header gives no frame size and the file is larger than the limit")
+        self.nframes = max(1, int(getattr(hdr, "nframes", 1) or 1))
+        self._max_pixels = max_pixels
+        self.meta = {"overload": header_overload(hdr.header), "circular": name in CIRCULAR_CLASSES}
+
+    def frame(self, i: int) -> np.ndarray:
+        import fabio
+
+        if not 0 <= i < self.nframes:
+            raise ImageReadError(f"no frame {i} (the file holds {self.nframes})")
+        with fabio_complaints() as complaints:
+            if self._img is None:
+                if self._spe:
+                    from fabio.speimage import SpeImage
+
+                    self._img = SpeImage().read(str(self._path))
+                else:
+                    self._img = fabio.open(str(self._path))
+            frame = self._img if i == 0 else self._img.getframe(i)
+            data = frame.data
+        raise_on_fabio_complaint(complaints, self.fmt)
+        if data is None:
+            raise ImageReadError(f"frame {i} holds no data")
+        check_pixels(data.shape, self._max_pixels)
+        return np.array(data)
+
+    def close(self) -> None:
+        if self._img is not None:
+            self._img.close()
+
+
+def _tiff_shape(path: Path) -> tuple:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return tuple(tif.pages[0].shape)

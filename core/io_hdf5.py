@@ -1,0 +1,238 @@
+"""HDF5/NeXus frames read one at a time, and datasets whose values live elsewhere made self-contained.
+
+A workspace must never depend on a file outside it. HDF5 can hide other files behind a dataset: external
+links, virtual datasets (VDS) and raw external storage. Read naively, a missing VDS source reads back as
+the fill value (zeros) with no error. The reader therefore refuses all three (`ExternalDataError`) and
+`materialise` copies the values, frame by frame, into one file that the import stores as the original.
+Link targets are resolved by us, relative to the linking file, never by HDF5's search path (which tries
+the current directory first).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .io_safety import ExternalDataError, ImageReadError, check_pixels, one_line
+
+log = logging.getLogger(__name__)
+MAX_LINK_DEPTH = 4
+
+
+def first_image_dataset(f) -> str | None:
+    """NeXus default plot signal when declared, else the first numeric dataset with 2 or 3 dimensions."""
+    import h5py
+
+    try:
+        entry = f[f.attrs["default"]] if "default" in f.attrs else None
+        if entry is not None and "default" in entry.attrs:
+            data = entry[entry.attrs["default"]]
+            signal = data.attrs.get("signal")
+            if isinstance(signal, bytes):
+                signal = signal.decode()
+            if signal is not None and data.get(signal, getlink=True) is not None:
+                return f"{data.name.rstrip('/')}/{signal}"
+    except (KeyError, TypeError, ValueError, OSError):
+        pass
+    found: list[str] = []
+
+    def visit(name, obj):  # H5Ovisit does not enter external files
+        if not found and isinstance(obj, h5py.Dataset) and obj.ndim in (2, 3) and obj.dtype.kind in "iuf":
+            if min(obj.shape[-2:]) > 1:
+                found.append(name)
+
+    f.visititems(visit)
+    return "/" + found[0] if found else None
+
+
+def _external_link(f, name: str):
+    """The first external link on the way to `name` as (link, path inside the target), else None."""
+    import h5py
+
+    parts = [p for p in name.split("/") if p]
+    group = f["/"]
+    for i, part in enumerate(parts):
+        link = group.get(part, getlink=True)
+        if link is None:
+            raise ImageReadError(f"no dataset {one_line(name)!r} in the file")
+        if isinstance(link, h5py.ExternalLink):
+            rest = "/".join(parts[i + 1 :])
+            return link, (link.path.rstrip("/") + "/" + rest) if rest else link.path
+        if i < len(parts) - 1:
+            group = group[part]
+    return None
+
+
+def check_self_contained(f, name: str, ds) -> None:
+    """Refuse a dataset whose values are in another file; the import may materialise it instead."""
+    ext = _external_link(f, name)
+    if ext is not None:
+        raise ExternalDataError(f"HDF5 {one_line(name)}: external link to {one_line(ext[0].filename)}")
+    if ds.is_virtual:
+        raise ExternalDataError(f"HDF5 {one_line(name)}: virtual dataset (values in other files)")
+    if ds.external:
+        raise ExternalDataError(f"HDF5 {one_line(name)}: raw external storage in other files: not supported")
+
+
+def check_written(ds, name: str) -> None:
+    """Unwritten storage reads back as the fill value; a detector frame that was never written is missing."""
+    if ds.size == 0:
+        raise ImageReadError(f"HDF5 dataset {one_line(name)} is empty")
+    if ds.chunks is None:
+        if ds.id.get_storage_size() == 0:
+            raise ImageReadError(f"HDF5 dataset {one_line(name)}: values never written (would read as fill value)")
+        return
+    expected = math.prod(math.ceil(s / c) for s, c in zip(ds.shape, ds.chunks, strict=True))
+    written = ds.id.get_num_chunks()
+    if written < expected:
+        raise ImageReadError(
+            f"HDF5 dataset {one_line(name)}: {expected - written} of {expected} chunks never written "
+            "(they would read as fill value)"
+        )
+
+
+class Hdf5Reader:
+    """Frames of one HDF5 dataset; frame k is read directly (`ds[k]`), so a stack costs O(1) per frame."""
+
+    fmt = "HDF5"
+
+    def __init__(self, path: Path, dataset: str | None, max_pixels: int):
+        import h5py
+
+        self._f = h5py.File(path, "r")
+        try:
+            name = dataset or first_image_dataset(self._f)
+            if name is None and _first_link(self._f):
+                raise ExternalDataError("HDF5: the image data is only behind an external link")
+            if name is None:
+                raise ImageReadError("no 2-D or 3-D numeric dataset in the file")
+            ext = _external_link(self._f, name)
+            if ext is not None:
+                raise ExternalDataError(f"HDF5 {one_line(name)}: external link to {one_line(ext[0].filename)}")
+            ds = self._f[name]
+            if not isinstance(ds, h5py.Dataset):
+                raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
+            check_self_contained(self._f, name, ds)
+            if ds.ndim < 2:
+                raise ImageReadError(f"dataset {one_line(name)!r} has shape {ds.shape}, not an image")
+            if ds.dtype.kind not in "iufb":
+                raise ImageReadError(f"dataset {one_line(name)!r}: non-numeric dtype {ds.dtype}")
+            check_pixels(ds.shape, max_pixels)
+            check_written(ds, name)
+        except BaseException:
+            self._f.close()
+            raise
+        self.dataset = ds.name
+        self._ds = ds
+        self._lead = ds.shape[:-2]
+        self.nframes = math.prod(self._lead)
+        self.meta: dict = {}
+
+    def frame(self, i: int) -> np.ndarray:
+        if not 0 <= i < self.nframes:
+            raise ImageReadError(f"no frame {i} (the dataset holds {self.nframes})")
+        return self._ds[np.unravel_index(i, self._lead)] if self._lead else self._ds[()]
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _inside(path: Path, allowed: Path | None, what: str) -> Path:
+    real = path.resolve()
+    if not real.is_file():
+        raise ImageReadError(f"{what} {one_line(path)} not found")
+    if allowed is not None and not real.is_relative_to(allowed):
+        raise ImageReadError(f"{what} {one_line(path)} is outside the folder being imported: refused")
+    return real
+
+
+def _open_target(src: Path, name: str, allowed: Path | None, files: list):
+    """Follow external links ourselves (relative to the linking file) to the dataset they name."""
+    import h5py
+
+    path = src
+    for _ in range(MAX_LINK_DEPTH):
+        f = h5py.File(path, "r")
+        files.append(f)
+        ext = _external_link(f, name)
+        if ext is None:
+            return f, path, name
+        link, name = ext
+        target = Path(link.filename)
+        path = _inside(target if target.is_absolute() else path.parent / target, allowed, "external link target")
+    raise ImageReadError(f"HDF5 {one_line(name)}: more than {MAX_LINK_DEPTH} chained external links")
+
+
+def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int) -> str:
+    """Write `dataset` of `src` (external link, VDS) as an ordinary dataset of the same name into `dest`.
+
+    Args:
+        allowed: the folder the import may read from (None: anywhere, the user's explicit choice).
+
+    Returns:
+        the dataset's name in `dest`.
+
+    Raises:
+        ImageReadError: a source file missing or outside `allowed`, raw external storage, or a bad shape.
+    """
+    import h5py
+
+    files: list = []
+    try:
+        with h5py.File(src, "r") as f:
+            name = dataset or first_image_dataset(f) or _first_link(f)
+        if name is None:
+            raise ImageReadError("no 2-D or 3-D numeric dataset in the file")
+        f, path, inner = _open_target(src, name, allowed, files)
+        ds = f[inner]
+        if not isinstance(ds, h5py.Dataset):
+            raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
+        if ds.external:
+            raise ImageReadError(f"HDF5 {one_line(name)}: raw external storage in other files: not supported")
+        if ds.is_virtual:
+            for vs in ds.virtual_sources():
+                source = path if vs.file_name == "." else Path(vs.file_name)
+                if not source.is_absolute():
+                    source = path.parent / source
+                source = _inside(source, allowed, "virtual dataset source")
+                with h5py.File(source, "r") as sf:
+                    if vs.dset_name not in sf:
+                        raise ImageReadError(
+                            f"virtual dataset source {one_line(vs.dset_name)} missing in {source.name}"
+                        )
+            dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+            dapl.set_virtual_prefix(os.fsencode(str(path.parent.resolve())) + b"/")
+            ds = h5py.Dataset(h5py.h5d.open(f.id, inner.encode(), dapl))
+        else:
+            check_written(ds, name)
+        if ds.ndim < 2 or ds.dtype.kind not in "iufb":
+            raise ImageReadError(f"dataset {one_line(name)!r}: shape {ds.shape}, dtype {ds.dtype} is not an image")
+        check_pixels(ds.shape, max_pixels)
+        lead = ds.shape[:-2]
+        chunks = (*(1,) * len(lead), *ds.shape[-2:]) if lead else None
+        with h5py.File(dest, "w") as out:
+            target = out.create_dataset(name, shape=ds.shape, dtype=ds.dtype, chunks=chunks)
+            for idx in np.ndindex(*lead):  # one frame at a time: memory stays one frame
+                target[idx] = ds[idx]
+        return name
+    finally:
+        for f in files:
+            f.close()
+
+
+def _first_link(f) -> str | None:
+    """The first external link at any depth (`visititems` does not enter them), for files holding only links."""
+    import h5py
+
+    found: list[str] = []
+
+    def visit(name, link):
+        if not found and isinstance(link, h5py.ExternalLink):
+            found.append("/" + name)
+
+    f.visititems_links(visit)
+    return found[0] if found else None

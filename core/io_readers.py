@@ -1,0 +1,294 @@
+"""One reader per format family, each opened from the header alone and reading frame k directly.
+
+Every reader checks the frame size its header declares before a pixel is allocated, and compares the data
+length the header promises with what the file holds (a short file is an error, never zero-fill). Readers
+expose `nframes`, `dataset`, `meta` (`overload`, `circular` where the format says so) and `frame(i)`, so a
+stack of n frames costs n frame reads, not n²/2.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .io_safety import (
+    ImageReadError,
+    check_pixels,
+    one_line,
+)
+
+FRAME_CACHE_KEYS = {"shape", "nframes"}
+MAX_DECODED_MEMBER = 1 << 30  # a compressed NPZ member is decoded whole; bound what that may cost
+
+
+def _lead_count(shape: tuple, what: str) -> tuple[tuple, int]:
+    if len(shape) < 2:
+        raise ImageReadError(f"{what} has shape {tuple(shape)}, not an image")
+    lead = tuple(int(v) for v in shape[:-2])
+    return lead, math.prod(lead)
+
+
+def _in_range(i: int, n: int) -> None:
+    if not 0 <= i < n:
+        raise ImageReadError(f"no frame {i} (the file holds {n})")
+
+
+class PilReader:
+    """PNG, JPEG, BMP, GIF, WebP: PIL opens lazily, so the declared size is checked before decoding."""
+
+    fmt = "image"
+
+    def __init__(self, path: Path, max_pixels: int):
+        from PIL import Image
+
+        try:
+            self._im = Image.open(path)
+        except Image.DecompressionBombError as exc:
+            raise ImageReadError(f"declared size exceeds the size limit ({one_line(exc)})") from exc
+        self.fmt = self._im.format or "image"
+        w, h = self._im.size
+        check_pixels((h, w), max_pixels)
+        self.nframes, self.dataset, self.meta = 1, None, {"display_image": True}
+
+    def frame(self, i: int) -> np.ndarray:
+        _in_range(i, 1)
+        im = self._im
+        im.load()
+        if im.mode in {"RGB", "RGBA", "P", "LA", "CMYK", "YCbCr"}:
+            im = im.convert("L")
+        return np.asarray(im)
+
+    def close(self) -> None:
+        self._im.close()
+
+
+class TiffReader:
+    """TIFF series: page shapes come from the IFDs; strip/tile extents are checked against the file size."""
+
+    fmt = "TIFF"
+
+    def __init__(self, path: Path, max_pixels: int):
+        import tifffile
+
+        self._tif = tifffile.TiffFile(path)
+        try:
+            self._series = self._tif.series[0]
+            shape = tuple(self._series.shape)
+            self._rgb = len(shape) >= 3 and shape[-1] in (3, 4) and self._series.keyframe.samplesperpixel > 1
+            frame_shape = shape[:-1] if self._rgb else shape
+            check_pixels(frame_shape, max_pixels)
+            _, self.nframes = _lead_count(frame_shape, "TIFF series")
+            self._size = path.stat().st_size
+        except BaseException:
+            self._tif.close()
+            raise
+        self.dataset, self.meta = None, {}
+
+    def frame(self, i: int) -> np.ndarray:
+        _in_range(i, self.nframes)
+        pages = self._series.pages
+        page = pages[i] if len(pages) == self.nframes else None
+        if page is not None and getattr(page, "dataoffsets", None):
+            ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)]
+            if max(ends) > self._size:
+                raise ImageReadError(f"truncated TIFF: frame {i} needs {max(ends)} bytes, the file has {self._size}")
+        arr = self._series.asarray(key=i) if self.nframes > 1 else self._series.asarray()
+        arr = np.squeeze(arr) if arr.ndim > (3 if self._rgb else 2) else arr
+        if self._rgb:
+            arr = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        return arr
+
+    def close(self) -> None:
+        self._tif.close()
+
+
+def _npy_header(fh, what: str) -> tuple[tuple, np.dtype, bool, int]:
+    """Shape, dtype, Fortran order and header length of an NPY stream, refusing pickled (object) arrays."""
+    fmt = np.lib.format
+    start = fh.tell()
+    version = fmt.read_magic(fh)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(fh)
+    elif version == (2, 0):
+        shape, fortran, dtype = fmt.read_array_header_2_0(fh)
+    else:
+        raise ImageReadError(f"{what}: NPY format version {version} is not supported")
+    if dtype.hasobject:
+        raise ImageReadError(f"{what}: pickled object array refused (only numeric arrays are read)")
+    return shape, dtype, fortran, fh.tell() - start
+
+
+class NpyReader:
+    """NPY: the header gives shape and dtype; the data is memory-mapped after its length is checked."""
+
+    fmt = "NPY"
+
+    def __init__(self, path: Path, max_pixels: int, offset: int = 0, what: str = "NPY"):
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            shape, dtype, fortran, header = _npy_header(fh, what)
+        check_pixels(shape, max_pixels)
+        self._lead, self.nframes = _lead_count(shape, what)
+        need = math.prod(shape) * dtype.itemsize
+        have = path.stat().st_size - offset - header
+        if have < need:
+            raise ImageReadError(f"truncated {what}: {max(have, 0)} of {need} data bytes")
+        order = "F" if fortran else "C"
+        self._arr = np.memmap(path, dtype=dtype, mode="r", offset=offset + header, shape=shape, order=order)
+        self.dataset, self.meta = None, {}
+
+    def frame(self, i: int) -> np.ndarray:
+        _in_range(i, self.nframes)
+        return np.array(self._arr[np.unravel_index(i, self._lead)] if self._lead else self._arr)
+
+    def close(self) -> None:
+        del self._arr
+
+
+class NpzReader:
+    """NPZ: every member's NPY header is checked first; stored (uncompressed) members are memory-mapped in
+    place, compressed ones are decoded once per member and kept while the reader is open."""
+
+    fmt = "NPZ"
+
+    def __init__(self, path: Path, max_pixels: int):
+        self._path, self._zip = path, zipfile.ZipFile(path)
+        self._members: list[tuple[str, int]] = []  # (key, frames)
+        self._loaded: dict[str, np.ndarray] = {}
+        for info in self._zip.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            with self._zip.open(info) as fh:
+                shape, _, _, _ = _npy_header(fh, f"NPZ member {one_line(key)!r}")
+            if len(shape) >= 2:
+                check_pixels(shape, max_pixels)
+                self._members.append((key, _lead_count(shape, key)[1]))
+        self.nframes = sum(n for _, n in self._members)
+        self.dataset, self.meta = None, {}
+
+    def _member(self, key: str) -> np.ndarray:
+        if key not in self._loaded:
+            info = self._zip.getinfo(key + ".npy")
+            if info.compress_type == zipfile.ZIP_STORED:
+                with open(self._path, "rb") as fh:
+                    fh.seek(info.header_offset)
+                    local = fh.read(30)
+                    n, extra = struct.unpack("<HH", local[26:30])
+                start = info.header_offset + 30 + n + extra
+                self._loaded[key] = NpyReader(self._path, 10**18, start, f"NPZ member {key!r}")._arr
+            else:
+                if info.file_size > MAX_DECODED_MEMBER:
+                    raise ImageReadError(f"compressed NPZ member {one_line(key)!r} is too large to decode in memory")
+                with self._zip.open(info) as fh:
+                    self._loaded = {key: np.lib.format.read_array(fh, allow_pickle=False)}  # one at a time
+        return self._loaded[key]
+
+    def frame(self, i: int) -> np.ndarray:
+        _in_range(i, self.nframes)
+        for key, n in self._members:
+            if i < n:
+                arr = self._member(key)
+                return np.array(arr[np.unravel_index(i, arr.shape[:-2])] if arr.ndim > 2 else arr)
+            i -= n
+        raise AssertionError("unreachable")
+
+    def frame_dataset(self, i: int) -> str:
+        for key, n in self._members:
+            if i < n:
+                return key
+            i -= n
+        return ""
+
+    def close(self) -> None:
+        self._loaded.clear()
+        self._zip.close()
+
+
+class FrameCacheReader:
+    """HEXRD's sparse frame cache: per frame `{i}_row`, `{i}_col`, `{i}_data` into a dense `shape`; frame k
+    reads only its own three members."""
+
+    fmt = "frame cache"
+
+    def __init__(self, npz, max_pixels: int):
+        self._npz = npz
+        self.shape = tuple(int(v) for v in np.asarray(self._small("shape", 4)).ravel()[:2])
+        check_pixels(self.shape, max_pixels)
+        self.dtype = np.dtype(np.uint16)
+        if "dtype" in npz.files:
+            raw = np.asarray(self._small("dtype", 1)).item()
+            self.dtype = np.dtype(raw.decode() if isinstance(raw, bytes) else str(raw))
+            if self.dtype.kind not in "iuf":
+                raise ImageReadError(f"frame cache: dtype {self.dtype} is not numeric")
+        self.nframes = int(np.asarray(self._small("nframes", 1)).item())
+        held = sum(k.endswith("_data") for k in npz.files)
+        if not 0 <= self.nframes <= held:
+            raise ImageReadError(f"frame cache claims {self.nframes} frames but holds {held}")
+        self.dataset, self.meta = None, {}
+
+    def _small(self, key: str, limit: int):
+        shape, _, _, _ = _npy_header(self._npz.zip.open(key + ".npy"), f"frame cache {key!r}")
+        if math.prod(shape) > limit:
+            raise ImageReadError(f"frame cache: {key!r} has shape {shape}")
+        return self._npz[key]
+
+    def frame(self, i: int) -> np.ndarray:
+        _in_range(i, self.nframes)
+        parts = []
+        for part in ("row", "col", "data"):
+            name = f"{i}_{part}"
+            if name not in self._npz.files:
+                raise ImageReadError(f"frame cache frame {i}: member {name!r} missing")
+            parts.append(self._small(name, self.shape[0] * self.shape[1]))
+        rows, cols, vals = parts
+        if not rows.shape == cols.shape == vals.shape or rows.ndim != 1:
+            raise ImageReadError(f"frame cache frame {i}: rows, columns and values differ in length")
+        h, w = self.shape
+        if rows.size and (rows.min() < 0 or cols.min() < 0 or rows.max() >= h or cols.max() >= w):
+            raise ImageReadError(f"frame cache frame {i}: a pixel index lies outside the {h}x{w} frame")
+        dense = np.zeros(self.shape, dtype=self.dtype)
+        dense[rows, cols] = vals
+        return dense
+
+    def close(self) -> None:
+        self._npz.close()
+
+
+def open_npz(path: Path, max_pixels: int):
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle and say so
+        raise ImageReadError("not an NPZ file (no zip archive)")
+    npz = np.load(path, allow_pickle=False)
+    if FRAME_CACHE_KEYS <= set(npz.files) and "0_row" in npz.files:
+        try:
+            return FrameCacheReader(npz, max_pixels)
+        except BaseException:
+            npz.close()
+            raise
+    npz.close()
+    return NpzReader(path, max_pixels)
+
+
+_OVERLOAD_KEYS = {"overload", "dynamic", "dynamic_range", "count_cutoff", "saturated_value", "saturation_level"}
+
+
+def header_overload(header: dict) -> float | None:
+    """The value from which a pixel is saturated or invalid, as the header states it (EDF, CBF, MarCCD)."""
+    for key, value in header.items():
+        name = str(key).lower().rsplit(".", 1)[-1]
+        text = str(value)
+        if name in _OVERLOAD_KEYS:
+            match = re.match(r"\s*([0-9.eE+]+)", text)
+        else:
+            match = re.search(r"Count_cutoff\s+([0-9]+)", text) if "Count_cutoff" in text else None
+        if match:
+            try:
+                value = float(match.group(1))
+            except ValueError:
+                continue
+            if value > 0:
+                return value
+    return None

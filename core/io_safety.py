@@ -1,0 +1,95 @@
+"""Guards the readers share: sizes checked before pixels are allocated, one-line reasons, no library internals.
+
+Hostile or broken files must fail with a sentence a user can act on. Libraries fail in their own words
+(`AssertionError: `, `'NoneType' object has no attribute 'find'`, multi-line HDF5 traces) or, worse, not at
+all (fabio zero-fills a truncated EDF and only logs it). These helpers turn both into an `ImageReadError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+
+class ImageReadError(ValueError):
+    """A file (or one frame of it) that cannot be used; `str()` is the one-line reason."""
+
+
+class ExternalDataError(ImageReadError):
+    """An HDF5 dataset whose values live in another file (external link, virtual dataset, raw external
+    storage). The import materialises it into a self-contained original or refuses it by name."""
+
+
+def one_line(text: object) -> str:
+    """Text safe to print as one line: newlines, tabs, other control characters and undecodable bytes
+    (surrogate escapes of non-UTF-8 file names) are written as escapes, so a name can never split an error."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def check_pixels(shape, max_pixels: int, what: str = "frame") -> None:
+    """Refuse a frame larger than `max_pixels` from its declared shape, before any pixel is read."""
+    dims = [int(v) for v in shape]
+    if any(v < 0 for v in dims):
+        raise ImageReadError(f"{what} shape {tuple(dims)} is not valid")
+    if len(dims) >= 2 and dims[-1] * dims[-2] > max_pixels:
+        raise ImageReadError(f"{dims[-2]}x{dims[-1]} {what} exceeds the size limit of {max_pixels} pixels")
+
+
+# Exceptions whose message says what went wrong in the file; anything else is a reader bug or an assertion
+# deep inside a library, and its message would mean nothing to a user.
+_MEANINGFUL = (OSError, ValueError, EOFError, zlib.error, struct.error, UnicodeDecodeError, zipfile.BadZipFile)
+
+
+def translate(exc: BaseException, fmt: str) -> ImageReadError:
+    """A library exception as a reason: its first line when it is a file-level error, else a plain sentence."""
+    if isinstance(exc, ImageReadError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return ImageReadError(f"{fmt} file needs more memory than is available to read")
+    if isinstance(exc, _MEANINGFUL):
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if text and "object has no attribute" not in text:
+            return ImageReadError(f"cannot read as {fmt}: {one_line(text)}")
+    log.debug("reader failed inside the library", exc_info=exc)
+    return ImageReadError(f"corrupt or unsupported {fmt} file (the reader could not parse it)")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def fabio_complaints() -> Iterator[list[str]]:
+    """Collect what fabio logs at warning level or above while reading.
+
+    fabio reports a short data stream ("Data stream is incomplete") and a bad checksum only in its log and
+    then pads with zeros; the caller turns such a message into a rejection instead of importing zeros.
+    """
+    handler = _Collect()
+    logger = logging.getLogger("fabio")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def raise_on_fabio_complaint(messages: list[str], fmt: str) -> None:
+    """Turn fabio's logged data errors into a rejection (it would otherwise import zero-filled pixels)."""
+    for text in messages:
+        low = text.lower()
+        if "incomplete" in low or "truncated" in low:
+            raise ImageReadError(f"truncated {fmt}: {one_line(text)}")
+        if "checksum" in low or "mismatch" in low:
+            raise ImageReadError(f"corrupt {fmt}: {one_line(text)}")
