@@ -265,18 +265,31 @@ def cmd_polar(args) -> int:
     t0 = time.perf_counter()
     frame = read_frame(args.image, index=args.frame, dataset=args.dataset)
     t1 = time.perf_counter()
-    res = analyse(frame.data, frame.mask, poni=args.poni)
+    res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud)
+    found = res.status == "found"
     payload = {
         "command": "polar",
         "image": str(args.image),
         "frame": args.frame,
-        "centre_x": round(res.centre_x, 3),
-        "centre_y": round(res.centre_y, 3),
+        "status": res.status,
+        "reason": res.reason,
+        "centre_x": round(res.centre_x, 3) if found else None,
+        "centre_y": round(res.centre_y, 3) if found else None,
+        "confidence": res.confidence,
         "score": round(res.score, 4),
         "source": res.source,
+        "warnings": res.warnings,
+        "masked": res.masked,
         "timings": {"read_s": round(t1 - t0, 4), **res.timings},
     }
-    _emit(args, payload, f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}), symmetry {res.score:.3f}")
+    for warning in res.warnings:
+        logging.getLogger("scatterloop.polar").warning(warning)
+    text = (
+        f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}, confidence {res.confidence:.2f})"
+        if found
+        else f"no centre: {res.reason}"
+    )
+    _emit(args, payload, f"{text}, symmetry {res.score:.3f}")
     return 0
 
 
@@ -294,6 +307,7 @@ def cmd_bench(args) -> int:
             ("epochs", args.epochs),
             ("checkpoint", args.checkpoint),
             ("baseline_n", args.baseline_n),
+            ("manifest", args.manifest),
         )
         if v is not None
     }
@@ -406,7 +420,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
     p.add_argument("image")
-    p.add_argument("--poni", default=None, help="a pyFAI .poni file: its centre is used instead of the search")
+    p.add_argument(
+        "--calibration",
+        "--poni",
+        dest="calibration",
+        default=None,
+        help="calibration file (.poni, GSAS-II .imctrl, Fit2D parameters, HEXRD .yml/.hexrd, NeXus): its centre "
+        "is used instead of the search",
+    )
+    p.add_argument(
+        "--flip-ud", action="store_true", help="the calibration was made on the up-down flipped image (Dioptas)"
+    )
     p.add_argument("--frame", type=int, default=0)
     p.add_argument("--dataset", default=None)
     p.set_defaults(func=cmd_polar)
@@ -424,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
     p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
     p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
+    p.add_argument("--manifest", default=None, help="polar: a MANIFEST.json whose frames with centres are measured")
     p.set_defaults(func=cmd_bench)
     return parser
 

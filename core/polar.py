@@ -10,17 +10,31 @@ missing arcs, radial jumps and rings that are not concentric with each other.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage, optimize
 
+from .geometry.centre import find_centre, search_centre
+from .geometry.readers import check_flip, read_calibration, read_poni
+from .geometry.sectors import N_SECTORS, polar_samples, sector_agreement
 from .io import make_mask
 
-N_SECTORS = 24
+__all__ = [
+    "N_SECTORS",
+    "PolarResult",
+    "analyse",
+    "find_centre",
+    "polar_samples",
+    "radial_profile",
+    "read_calibration",
+    "read_poni",
+    "search_centre",
+    "sector_agreement",
+    "straightness",
+    "warp",
+]
 
 
 @dataclass
@@ -28,8 +42,13 @@ class PolarResult:
     centre_x: float
     centre_y: float
     score: float  # symmetry: mean agreement of the sectors' radial profiles at the centre, in [-1, 1]
-    source: str  # "search" or "poni"
+    source: str  # "search", "poni" or the calibration format
     timings: dict = field(default_factory=dict)
+    status: str = "found"  # or "no centre": the frame does not determine a centre (see `reason`)
+    confidence: float = 1.0  # 0..1 for a searched centre; 1 for a calibration file
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+    masked: dict = field(default_factory=dict)
 
 
 def _prepare(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -38,137 +57,6 @@ def _prepare(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     out = np.log1p(np.clip(np.where(mask, 0, x), 0, None))
     out[mask] = np.nan
     return out
-
-
-def polar_samples(
-    img: np.ndarray, cx: float, cy: float, n_theta: int, r_max: float, n_r: int | None = None, r_min: float = 0.0
-) -> np.ndarray:
-    """Bilinear samples img[theta, r] about (cx, cy); NaN outside the frame or next to masked pixels."""
-    n_r = n_r or max(8, int(r_max - r_min))
-    r = np.linspace(r_min, r_max, n_r)
-    theta = np.linspace(0, 2 * np.pi, n_theta, endpoint=False)
-    rows = cy + r[None, :] * np.sin(theta)[:, None]
-    cols = cx + r[None, :] * np.cos(theta)[:, None]
-    return ndimage.map_coordinates(img, [rows, cols], order=1, cval=np.nan, prefilter=False)
-
-
-def sector_agreement(polar: np.ndarray, smooth: float = 6.0, min_valid: int = 12) -> float:
-    """Mean Pearson correlation between each sector's high-passed radial profile and the mean profile."""
-    n_theta, n_r = polar.shape
-    sectors = polar.reshape(N_SECTORS, n_theta // N_SECTORS, n_r)
-    with np.errstate(all="ignore"):
-        prof = np.nanmean(sectors, axis=1)  # (S, R)
-        filled = np.where(np.isfinite(prof), prof, np.nanmean(prof, axis=1, keepdims=True))
-        trend = ndimage.gaussian_filter1d(np.nan_to_num(filled), smooth, axis=1, mode="nearest")
-        hp = np.where(np.isfinite(prof), prof - trend, np.nan)
-        mean = np.nanmean(hp, axis=0)
-    scores, weights = [], []
-    for s in range(N_SECTORS):
-        ok = np.isfinite(hp[s]) & np.isfinite(mean)
-        if ok.sum() < min_valid:
-            continue
-        a, b = hp[s, ok] - hp[s, ok].mean(), mean[ok] - mean[ok].mean()
-        den = np.sqrt((a * a).sum() * (b * b).sum())
-        if den > 0:
-            scores.append((a * b).sum() / den)
-            weights.append(ok.sum())
-    return float(np.average(scores, weights=weights)) if scores else -1.0
-
-
-def _highpass(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Log image minus its masked Gaussian blur (normalised convolution): rings stay, fall-off goes."""
-    valid = np.isfinite(img)
-    filled = np.where(valid, img, 0.0)
-    num = ndimage.gaussian_filter(filled, sigma)
-    den = ndimage.gaussian_filter(valid.astype(float), sigma)
-    with np.errstate(all="ignore"):
-        hp = np.where(valid, filled - num / np.maximum(den, 1e-6), 0.0)
-    return hp, valid
-
-
-def radial_explained(hp: np.ndarray, valid: np.ndarray, cx: float, cy: float) -> float:
-    """Fraction of the high-passed image's variance explained by the radius about (cx, cy).
-
-    Radii are split linearly between neighbouring 1-px bins so the value is smooth in the centre.
-    """
-    yy, xx = np.indices(hp.shape)
-    r = np.hypot(xx[valid] - cx, yy[valid] - cy)
-    v = hp[valid]
-    i0 = r.astype(int)
-    frac = r - i0
-    n = int(i0.max()) + 2
-    w0, w1 = 1 - frac, frac
-    sums = np.bincount(i0, v * w0, n) + np.bincount(i0 + 1, v * w1, n)
-    counts = np.bincount(i0, w0, n) + np.bincount(i0 + 1, w1, n)
-    good = counts > 0.5
-    explained = np.sum(sums[good] ** 2 / counts[good])
-    total = np.sum(v * v)
-    return float(explained / total) if total > 0 else 0.0
-
-
-def _grid(hp: np.ndarray, valid: np.ndarray, xs: np.ndarray, ys: np.ndarray):
-    best = (-1.0, 0.0, 0.0)
-    for y in ys:
-        for x in xs:
-            v = radial_explained(hp, valid, x, y)
-            if v > best[0]:
-                best = (v, x, y)
-    return best
-
-
-def find_centre(
-    data: np.ndarray, mask: np.ndarray | None = None, coarse_side: int = 128, refine: bool = True
-) -> tuple[float, float, float]:
-    """Beam centre (x = column, y = row, pixel centres at integers) by grid search + Nelder-Mead on the radial
-    explained variance. Returns (x, y, explained variance at that centre).
-
-    The grid runs on the frame block-averaged to about `coarse_side` pixels and covers a tenth of its size
-    beyond each edge (the beam may miss the detector); Nelder-Mead then refines at successively finer
-    resolutions down to full resolution.
-    """
-    img = _prepare(data, mask)
-    scale = max(1, int(round(max(img.shape) / coarse_side)))  # integer block size: coordinates map exactly
-    small = img if scale == 1 else _downsample_nan(img, scale)
-    hp, valid = _highpass(small, 6.0)
-    sh, sw = small.shape
-    xs = np.linspace(-0.1 * sw, 1.1 * sw, 25)
-    ys = np.linspace(-0.1 * sh, 1.1 * sh, 25)
-    value, bx, by = _grid(hp, valid, xs, ys)
-    step = xs[1] - xs[0]
-    while step > 0.5:
-        xs = np.linspace(bx - step, bx + step, 7)
-        ys = np.linspace(by - step, by + step, 7)
-        value, bx, by = _grid(hp, valid, xs, ys)
-        step /= 3
-    cx, cy = (bx + 0.5) * scale - 0.5, (by + 0.5) * scale - 0.5
-    if not refine:
-        return float(cx), float(cy), float(value)
-    for level in _levels(scale):
-        sub = img if level == 1 else _downsample_nan(img, level)
-        hp, valid = _highpass(sub, 6.0)
-        x0 = [(cx + 0.5) / level - 0.5, (cy + 0.5) / level - 0.5]
-        res = optimize.minimize(
-            lambda p, hp=hp, valid=valid: -radial_explained(hp, valid, p[0], p[1]),
-            x0=x0,
-            method="Nelder-Mead",
-            options={
-                "xatol": 0.02,
-                "fatol": 1e-7,
-                "maxiter": 120,
-                "initial_simplex": [x0, [x0[0] + 1, x0[1]], [x0[0], x0[1] + 1]],
-            },
-        )
-        cx, cy, value = (res.x[0] + 0.5) * level - 0.5, (res.x[1] + 0.5) * level - 0.5, -res.fun
-    return float(cx), float(cy), float(value)
-
-
-def _levels(scale: int) -> list[int]:
-    """Refinement resolutions: halve the downsampling factor down to full resolution."""
-    levels, f = [], scale
-    while f > 1:
-        f = max(1, f // 2)
-        levels.append(f)
-    return levels or [1]
 
 
 def straightness(
@@ -194,33 +82,6 @@ def _downsample_nan(img: np.ndarray, f: int) -> np.ndarray:
     blocks = img[:h, :w].reshape(h // f, f, w // f, f)
     with np.errstate(all="ignore"):
         return np.nanmean(blocks, axis=(1, 3))
-
-
-def read_poni(path: str | Path) -> tuple[float, float]:
-    """Direct-beam centre (x, y) in pixels from a pyFAI `.poni` file (pyFAI's getFit2D centre minus 0.5)."""
-    text = Path(path).read_text()
-    values = dict(re.findall(r"^\s*([A-Za-z_0-9]+)\s*:\s*(.+?)\s*$", text, re.M))
-    try:
-        dist = float(values["Distance"])
-        poni1, poni2 = float(values["Poni1"]), float(values["Poni2"])
-        rot1, rot2 = float(values.get("Rot1", 0)), float(values.get("Rot2", 0))
-    except KeyError as exc:
-        raise ValueError(f"{path}: missing field {exc.args[0]!r}") from None
-    if "Detector_config" in values and "pixel1" in values["Detector_config"]:
-        import json
-
-        cfg = json.loads(values["Detector_config"])
-        p1, p2 = float(cfg["pixel1"]), float(cfg["pixel2"])
-    elif "PixelSize1" in values:
-        p1, p2 = float(values["PixelSize1"]), float(values["PixelSize2"])
-    elif values.get("Detector", "").lower().startswith(("pilatus", "eiger")):
-        p = 172e-6 if values["Detector"].lower().startswith("pilatus") else 75e-6
-        p1 = p2 = p
-    else:
-        raise ValueError(f"{path}: no pixel size (Detector_config, PixelSize1/2 or a known detector name)")
-    cx = (poni2 - dist * np.tan(rot1)) / p2 - 0.5
-    cy = (poni1 + dist * np.tan(rot2) / np.cos(rot1)) / p1 - 0.5
-    return float(cx), float(cy)
 
 
 def warp(
@@ -258,16 +119,31 @@ def radial_profile(
     return np.linspace(0, r.max(), n_bins), prof
 
 
-def analyse(data: np.ndarray, mask: np.ndarray | None = None, poni: str | Path | None = None) -> PolarResult:
-    """Centre (grid search, or a pyFAI .poni when given) and the symmetry score at that centre."""
+def analyse(
+    data: np.ndarray,
+    mask: np.ndarray | None = None,
+    poni: str | Path | None = None,
+    *,
+    calibration: str | Path | None = None,
+    flip_ud: bool = False,
+) -> PolarResult:
+    """Centre (the search, or a calibration file when given: `poni` is the older name of `calibration`) and
+    the symmetry score at that centre. With a calibration, a warning is added when the frame's rings fit its
+    up-down flip better (a Dioptas `.poni`). Without one, `status` says whether the frame fixes a centre."""
     t0 = time.perf_counter()
     mask = make_mask(np.asarray(data)) if mask is None else mask
-    if poni is not None:
-        cx, cy = read_poni(poni)
-        source = "poni"
+    calibration = calibration if calibration is not None else poni
+    warnings: list[str] = []
+    if calibration is not None:
+        geo = read_calibration(calibration, flip_ud=flip_ud, height=np.asarray(data).shape[0])
+        cx, cy, source = geo.centre_x, geo.centre_y, geo.source
+        status, confidence, reason, masked = "found", 1.0, "", {}
+        if not flip_ud and (warning := check_flip(np.asarray(data), geo, mask)):
+            warnings.append(warning)
     else:
-        cx, cy, _ = find_centre(data, mask)
-        source = "search"
+        found = search_centre(data, mask)
+        cx, cy, source = found.x, found.y, "search"
+        status, confidence, reason, masked = found.status, found.confidence, found.reason, found.masked
     t1 = time.perf_counter()
     score = straightness(data, (cx, cy), mask)
     t2 = time.perf_counter()
@@ -277,4 +153,9 @@ def analyse(data: np.ndarray, mask: np.ndarray | None = None, poni: str | Path |
         score=score,
         source=source,
         timings={"centre_s": round(t1 - t0, 4), "score_s": round(t2 - t1, 4)},
+        status=status,
+        confidence=round(float(confidence), 4),
+        reason=reason,
+        warnings=warnings,
+        masked=masked,
     )

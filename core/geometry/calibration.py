@@ -1,0 +1,184 @@
+"""Calibration files as beamlines write them, read into one `Geometry`.
+
+pyFAI `.poni` (every version, read by pyFAI itself so that detector orientation is honoured), GSAS-II
+`.imctrl`, Fit2D parameter text, HEXRD instruments (YAML, or the HDF5 `.hexrd` with the same tree) and
+NeXus NXdetector `beam_center_x/y`. Every reader ends in the direct-beam position in array pixels (pixel
+centres at integers, the array as the image reader returns it) plus what is known of distance, pixel size,
+tilt and wavelength, so I(q) and cakes can be made with pyFAI. Dioptas flips images up-down on load and
+writes its `.poni` for the flipped image: `flip_ud=True` undoes that, and `check_flip` warns when the
+rings fit the flipped centre better. Pickled files are refused by name and by content: unpickling runs
+arbitrary code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".pck", ".p", ".joblib", ".dill"}
+FORMATS = ("poni", "imctrl", "fit2d", "hexrd", "nexus")
+
+
+@dataclass
+class Geometry:
+    """Direct-beam centre in array pixels plus the rest of the geometry where the file gives it (SI units)."""
+
+    centre_x: float
+    centre_y: float
+    source: str  # the file format
+    path: str = ""
+    distance_m: float | None = None  # sample to detector along the beam (Fit2D's directDist)
+    pixel_m: tuple[float, float] | None = None  # (rows, columns)
+    tilt_deg: float = 0.0  # Fit2D convention
+    tilt_plane_deg: float = 0.0
+    wavelength_m: float | None = None
+    flipped_ud: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def flip_ud(self, height: int) -> Geometry:
+        """The same geometry for the image flipped up-down (as Dioptas shows it): row y becomes height-1-y."""
+        return replace(
+            self,
+            centre_y=height - 1 - self.centre_y,
+            tilt_plane_deg=-self.tilt_plane_deg,
+            flipped_ud=not self.flipped_ud,
+            notes=[*self.notes, f"flipped up-down for a {height}-row image"],
+        )
+
+    def integrator(self):
+        """A pyFAI AzimuthalIntegrator for this geometry (needs distance, pixel size and wavelength for q)."""
+        from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+        if self.distance_m is None or self.pixel_m is None:
+            raise ValueError(f"{self.source} calibration {self.path}: no distance or pixel size, so no q scale")
+        ai = AzimuthalIntegrator()
+        ai.setFit2D(
+            self.distance_m * 1e3,
+            self.centre_x + 0.5,
+            self.centre_y + 0.5,
+            tilt=self.tilt_deg,
+            tiltPlanRotation=self.tilt_plane_deg,
+            pixelX=self.pixel_m[1] * 1e6,
+            pixelY=self.pixel_m[0] * 1e6,
+        )
+        if self.wavelength_m:
+            ai.wavelength = self.wavelength_m
+        return ai
+
+
+def _refuse_pickle(path: Path) -> None:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ValueError(f"{path}: refusing to unpickle a calibration file (pickles run code); export it as .poni")
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        raise ValueError(f"{path}: this is a Python pickle; refusing to unpickle it (pickles run code)")
+
+
+def read_poni_geometry(path: Path) -> Geometry:
+    """Any pyFAI `.poni` version (1, 2, 2.1 with orientation, 3), through pyFAI's own reader."""
+    from pyFAI.geometry.fit2d import convert_to_Fit2d
+    from pyFAI.io.ponifile import PoniFile
+
+    try:
+        poni = PoniFile(str(path))
+    except Exception as exc:  # pyFAI raises many kinds on a malformed file
+        raise ValueError(f"{path}: not a readable pyFAI .poni file ({exc})") from None
+    det = poni.detector
+    if not det.pixel1 or not det.pixel2:
+        raise ValueError(f"{path}: no pixel size (Detector_config, PixelSize1/2 or a known detector name)")
+    f2d = convert_to_Fit2d(poni)
+    cx, cy = f2d.centerX - 0.5, f2d.centerY - 0.5
+    notes = []
+    orientation = int(getattr(det, "orientation", 3) or 3)
+    if orientation != 3 and det.shape is not None:  # pyFAI counts from another corner: map to array indices
+        h, w = det.shape
+        if orientation in (1, 2):
+            cx = w - 1 - cx
+        if orientation in (1, 4):
+            cy = h - 1 - cy
+        notes.append(f"detector orientation {orientation}")
+    return Geometry(
+        centre_x=float(cx),
+        centre_y=float(cy),
+        source="poni",
+        path=str(path),
+        distance_m=f2d.directDist * 1e-3,
+        pixel_m=(float(det.pixel1), float(det.pixel2)),
+        tilt_deg=float(f2d.tilt),
+        tilt_plane_deg=float(f2d.tiltPlanRotation),
+        wavelength_m=poni.wavelength or None,
+        notes=notes,
+    )
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", text)]
+
+
+def read_imctrl(path: Path) -> Geometry:
+    """GSAS-II image controls: `center` in mm from the image origin, `pixelSize` in microns (x, y),
+    `distance` in mm, `tilt`/`rotation` in degrees, `wavelength` in Angstrom."""
+    values = dict(re.findall(r"^\s*([A-Za-z_0-9]+)\s*:\s*(.*?)\s*$", path.read_text(), re.M))
+    if "center" not in values:
+        raise ValueError(f"{path}: GSAS-II image controls without a 'center' entry")
+    cx_mm, cy_mm = _numbers(values["center"])[:2]
+    px, py = _numbers(values.get("pixelSize", "[172.0, 172.0]"))[:2]
+    if "pixelSize" not in values:
+        raise ValueError(f"{path}: GSAS-II image controls without 'pixelSize' (microns): cannot place the centre")
+    wl = _numbers(values["wavelength"])[0] * 1e-10 if "wavelength" in values else None
+    return Geometry(
+        centre_x=cx_mm * 1e3 / px - 0.5,
+        centre_y=cy_mm * 1e3 / py - 0.5,
+        source="imctrl",
+        path=str(path),
+        distance_m=_numbers(values["distance"])[0] * 1e-3 if "distance" in values else None,
+        pixel_m=(py * 1e-6, px * 1e-6),
+        tilt_deg=_numbers(values.get("tilt", "0"))[0],
+        tilt_plane_deg=_numbers(values.get("rotation", "0"))[0],
+        wavelength_m=wl,
+    )
+
+
+FIT2D_KEYS = {
+    "centerX": ("X-BEAM CENTRE", "X BEAM CENTRE", "BEAM CENTRE X", "CENTERX", "X-BEAM CENTER"),
+    "centerY": ("Y-BEAM CENTRE", "Y BEAM CENTRE", "BEAM CENTRE Y", "CENTERY", "Y-BEAM CENTER"),
+    "directDist": ("SAMPLE TO DETECTOR", "DISTANCE", "DIRECTDIST"),
+    "pixelX": ("X-PIXEL SIZE", "X PIXEL SIZE", "PIXELX"),
+    "pixelY": ("Y-PIXEL SIZE", "Y PIXEL SIZE", "PIXELY"),
+    "tilt": ("ANGLE OF TILT", "TILT ANGLE"),
+    "tiltPlanRotation": ("TILT ROTATION", "TILT PLANE ROTATION", "TILTPLANROTATION"),
+    "wavelength": ("WAVELENGTH",),
+}
+
+
+def read_fit2d(path: Path) -> Geometry:
+    """Fit2D parameters as `KEY = value` or `KEY: value` lines (Fit2D's names, e.g. `X-BEAM CENTRE (PIXELS)`,
+    or pyFAI's getFit2D names); centres count from the pixel edge as pyFAI's setFit2D takes them."""
+    found: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        m = re.match(r"\s*([^=:]+?)\s*[=:]\s*([-+\d.eE]+)", line)
+        if not m:
+            continue
+        key = m.group(1).upper().replace("_", " ")
+        for name, aliases in FIT2D_KEYS.items():
+            if name not in found and any(key.startswith(a) for a in aliases):
+                found[name] = float(m.group(2))
+    if "centerX" not in found or "centerY" not in found:
+        raise ValueError(f"{path}: no X-/Y-BEAM CENTRE in these Fit2D parameters")
+    pix = (found.get("pixelY", found.get("pixelX")), found.get("pixelX", found.get("pixelY")))
+    return Geometry(
+        centre_x=found["centerX"] - 0.5,
+        centre_y=found["centerY"] - 0.5,
+        source="fit2d",
+        path=str(path),
+        distance_m=found["directDist"] * 1e-3 if "directDist" in found else None,
+        pixel_m=(pix[0] * 1e-6, pix[1] * 1e-6) if pix[0] else None,
+        tilt_deg=found.get("tilt", 0.0),
+        tilt_plane_deg=found.get("tiltPlanRotation", 0.0),
+        wavelength_m=found["wavelength"] * 1e-10 if "wavelength" in found else None,
+    )

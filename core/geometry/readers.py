@@ -1,0 +1,216 @@
+"""HEXRD and NeXus geometry, the format dispatcher, and the Dioptas up-down check.
+
+HEXRD places each detector by a translation (mm) and an exponential-map tilt in the lab frame, with the beam
+along a vector given by azimuth and polar angle; the direct beam is where that line through the sample meets
+the detector plane. NeXus NXdetector gives `beam_center_x/y` directly, in pixels or in a length unit.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from .calibration import FORMATS, Geometry, _refuse_pickle, read_fit2d, read_imctrl, read_poni_geometry
+
+log = logging.getLogger(__name__)
+
+Format = Literal["auto", "poni", "imctrl", "fit2d", "hexrd", "nexus"]
+LENGTH_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "micron": 1e-6, "microns": 1e-6}
+
+
+def _hexrd_tree(path: Path) -> dict:
+    if path.suffix.lower() in (".yml", ".yaml"):
+        import yaml
+
+        return yaml.safe_load(path.read_text())
+    import h5py
+
+    def walk(group) -> dict:
+        return {k: walk(v) if isinstance(v, h5py.Group) else np.asarray(v[()]).tolist() for k, v in group.items()}
+
+    with h5py.File(path, "r") as f:
+        return walk(f["instrument"]) if "instrument" in f else walk(f)
+
+
+def _first(v):
+    return v[0] if isinstance(v, list) and len(v) == 1 else v
+
+
+def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
+    """A HEXRD instrument (YAML or HDF5 `.hexrd`); `detector` picks a panel (default: the only or first)."""
+    from scipy.spatial.transform import Rotation
+
+    tree = _hexrd_tree(path)
+    dets = tree.get("detectors") or {}
+    if not dets:
+        raise ValueError(f"{path}: HEXRD instrument without 'detectors'")
+    name = detector or next(iter(dets))
+    if name not in dets:
+        raise ValueError(f"{path}: no detector {name!r}; it has {sorted(dets)}")
+    d = dets[name]
+    rows, cols = int(_first(d["pixels"]["rows"])), int(_first(d["pixels"]["columns"]))
+    prow, pcol = (float(v) for v in d["pixels"]["size"])
+    t = np.asarray(d["transform"]["translation"], dtype=float)
+    rot = Rotation.from_rotvec(np.asarray(d["transform"].get("tilt", [0, 0, 0]), dtype=float)).as_matrix()
+    beam = tree.get("beam", {}).get("vector", {})
+    azim, pola = (
+        np.radians(float(_first(beam.get("azimuth", 90.0)))),
+        np.radians(float(_first(beam.get("polar_angle", 90.0)))),
+    )
+    b = -np.array([np.sin(pola) * np.cos(azim), np.cos(pola), np.sin(pola) * np.sin(azim)])
+    # s * b = t + R @ (x, y, 0): three equations for the beam length s and the in-plane point (x, y)
+    a = np.column_stack([b, -rot[:, 0], -rot[:, 1]])
+    s, x, y = np.linalg.solve(a, t)
+    if s <= 0:
+        raise ValueError(f"{path}: the beam does not reach detector {name!r}")
+    energy = tree.get("beam", {}).get("energy")
+    wl = 12.398419843320026 / float(_first(energy)) * 1e-10 if energy else None
+    cx = (x + cols * pcol / 2) / pcol - 0.5
+    cy = (rows * prow / 2 - y) / prow - 0.5
+    tilt = float(np.degrees(np.arccos(np.clip(abs(rot[2, 2]), -1, 1))))
+    return Geometry(
+        centre_x=float(cx),
+        centre_y=float(cy),
+        source="hexrd",
+        path=str(path),
+        distance_m=float(s) * 1e-3,
+        pixel_m=(prow * 1e-3, pcol * 1e-3),
+        tilt_deg=tilt,
+        wavelength_m=wl,
+        notes=[f"detector {name}", "tilt direction not converted (small-tilt geometry)"] if tilt > 0.01 else [],
+    )
+
+
+def read_nexus(path: Path) -> Geometry:
+    """The first NXdetector with `beam_center_x/y` (pixels, or a length converted with x/y_pixel_size)."""
+    import h5py
+
+    found = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Group) and "beam_center_x" in obj and "beam_center_y" in obj:
+            nx = obj.attrs.get("NX_class", b"")
+            nx = nx.decode() if isinstance(nx, bytes) else str(nx)
+            found.append((nx != "NXdetector", name))
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+        if not found:
+            raise ValueError(f"{path}: no NXdetector with beam_center_x and beam_center_y")
+        grp = f[sorted(found)[0][1]]
+
+        def value(key: str, default_unit: str = "pixel") -> tuple[float, str] | None:
+            if key not in grp:
+                return None
+            unit = grp[key].attrs.get("units", default_unit)
+            unit = unit.decode() if isinstance(unit, bytes) else str(unit)
+            return float(np.ravel(grp[key][()])[0]), unit.strip().lower()
+
+        pix = [value(k, "m") for k in ("y_pixel_size", "x_pixel_size")]
+        pixel_m = tuple(v * LENGTH_M.get(u, 1.0) for v, u in pix) if all(pix) else None
+        centre = []
+        for key, axis in (("beam_center_x", 1), ("beam_center_y", 0)):
+            v, unit = value(key)
+            if unit in ("pixel", "pixels", "px", ""):
+                centre.append(v)
+            elif unit in LENGTH_M:
+                if pixel_m is None:
+                    raise ValueError(f"{path}: {key} in {unit} but no x/y_pixel_size to convert it to pixels")
+                centre.append(v * LENGTH_M[unit] / pixel_m[axis])
+            else:
+                raise ValueError(f"{path}: {key} has unknown units {unit!r}")
+        dist = value("distance", "m")
+    return Geometry(
+        centre_x=centre[0],
+        centre_y=centre[1],
+        source="nexus",
+        path=str(path),
+        distance_m=dist[0] * LENGTH_M.get(dist[1], 1.0) if dist else None,
+        pixel_m=pixel_m,
+        notes=["NeXus beam_center taken as pixel coordinates of the array (pixel centres at integers)"],
+    )
+
+
+def sniff_format(path: Path) -> str:
+    """The calibration format from the suffix, else from the first bytes."""
+    suffix = path.suffix.lower()
+    by_suffix = {".poni": "poni", ".imctrl": "imctrl", ".yml": "hexrd", ".yaml": "hexrd", ".hexrd": "hexrd"}
+    by_suffix |= {".nxs": "nexus", ".nx5": "nexus", ".h5": "nexus", ".hdf5": "nexus", ".f2d": "fit2d"}
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    head = path.read_bytes()[:4096]
+    if head.startswith(b"\x89HDF"):
+        return "nexus"
+    text = head.decode("latin-1").upper()
+    if "PONI1" in text:
+        return "poni"
+    if "CENTER:" in text and "PIXELSIZE" in text:
+        return "imctrl"
+    if "BEAM CENTRE" in text or "BEAM CENTER" in text or "CENTERX" in text:
+        return "fit2d"
+    if "DETECTORS:" in text:
+        return "hexrd"
+    raise ValueError(f"{path}: unknown calibration format; expected one of {FORMATS}")
+
+
+def read_calibration(
+    path: str | Path, fmt: Format = "auto", flip_ud: bool = False, height: int | None = None
+) -> Geometry:
+    """Any supported calibration file as a `Geometry`; `flip_ud` (needs `height`) undoes Dioptas' flip.
+
+    Raises:
+        ValueError: a pickle, an unknown format, a file without a centre, or flip_ud without height.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such calibration file")
+    _refuse_pickle(path)
+    fmt = sniff_format(path) if fmt == "auto" else fmt
+    if fmt == "nexus" and path.suffix.lower() == ".hexrd":
+        fmt = "hexrd"
+    readers = {"poni": read_poni_geometry, "imctrl": read_imctrl, "fit2d": read_fit2d}
+    readers |= {"hexrd": read_hexrd, "nexus": read_nexus}
+    if fmt not in readers:
+        raise ValueError(f"calibration format: expected one of {FORMATS}, got {fmt!r}")
+    geo = readers[fmt](path)
+    if flip_ud:
+        if height is None:
+            raise ValueError("flip_ud needs the image height")
+        geo = geo.flip_ud(height)
+    return geo
+
+
+def read_poni(path: str | Path) -> tuple[float, float]:
+    """Direct-beam centre (x, y) in pixels from a pyFAI `.poni` file (pyFAI's getFit2D centre minus 0.5)."""
+    geo = read_calibration(path, "poni")
+    return geo.centre_x, geo.centre_y
+
+
+def check_flip(data: np.ndarray, geo: Geometry, mask: np.ndarray | None = None) -> str | None:
+    """A warning when the frame's rings fit the up-down flipped centre clearly better than the calibrated one
+    (a `.poni` written by Dioptas for its flipped view), else None."""
+    from .active import active_area
+    from .pyramid import RadialScore, highpass, log_image, pyramid
+
+    h = data.shape[0]
+    area = active_area(data, mask)
+    levels = pyramid(log_image(data, area.mask), 256)
+    f, level = next(iter(levels.items()))
+    for g, lv in levels.items():  # the coarsest level with at least 256 px on its long side
+        if max(lv.shape) >= 256:
+            f, level = g, lv
+            break
+    hp, ok = highpass(level, 4.0)
+    score = RadialScore(hp, ok)
+    here = score((geo.centre_x + 0.5) / f - 0.5, (geo.centre_y + 0.5) / f - 0.5)
+    flipped = score((geo.centre_x + 0.5) / f - 0.5, (h - 1 - geo.centre_y + 0.5) / f - 0.5)
+    if flipped > 1.5 * here and flipped - here > 0.05:
+        return (
+            f"calibrated centre ({geo.centre_x:.1f}, {geo.centre_y:.1f}) does not fit this frame's rings "
+            f"(explained {here:.2f}) but its up-down flip y={h - 1 - geo.centre_y:.1f} does ({flipped:.2f}): "
+            "a .poni written by Dioptas? use --flip-ud"
+        )
+    return None

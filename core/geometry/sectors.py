@@ -1,0 +1,47 @@
+"""Polar sampling about a centre and the agreement of azimuthal sectors' radial profiles.
+
+Both the symmetry score (are these rings physical?) and the centre search's confidence (did the frame fix
+this centre?) ask the same question: is the radial profile the same in every direction about the centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+N_SECTORS = 24
+
+
+def polar_samples(
+    img: np.ndarray, cx: float, cy: float, n_theta: int, r_max: float, n_r: int | None = None, r_min: float = 0.0
+) -> np.ndarray:
+    """Bilinear samples img[theta, r] about (cx, cy); NaN outside the frame or next to masked pixels."""
+    n_r = n_r or max(8, int(r_max - r_min))
+    r = np.linspace(r_min, r_max, n_r)
+    theta = np.linspace(0, 2 * np.pi, n_theta, endpoint=False)
+    rows = cy + r[None, :] * np.sin(theta)[:, None]
+    cols = cx + r[None, :] * np.cos(theta)[:, None]
+    return ndimage.map_coordinates(img, [rows, cols], order=1, cval=np.nan, prefilter=False)
+
+
+def sector_agreement(polar: np.ndarray, smooth: float = 6.0, min_valid: int = 12) -> float:
+    """Mean Pearson correlation between each sector's high-passed radial profile and the mean profile."""
+    n_theta, n_r = polar.shape
+    sectors = polar.reshape(N_SECTORS, n_theta // N_SECTORS, n_r)
+    with np.errstate(all="ignore"):
+        prof = np.nanmean(sectors, axis=1)  # (S, R)
+        filled = np.where(np.isfinite(prof), prof, np.nanmean(prof, axis=1, keepdims=True))
+        trend = ndimage.gaussian_filter1d(np.nan_to_num(filled), smooth, axis=1, mode="nearest")
+        hp = np.where(np.isfinite(prof), prof - trend, np.nan)
+        mean = np.nanmean(hp, axis=0)
+    scores, weights = [], []
+    for s in range(N_SECTORS):
+        ok = np.isfinite(hp[s]) & np.isfinite(mean)
+        if ok.sum() < min_valid:
+            continue
+        a, b = hp[s, ok] - hp[s, ok].mean(), mean[ok] - mean[ok].mean()
+        den = np.sqrt((a * a).sum() * (b * b).sum())
+        if den > 0:
+            scores.append((a * b).sum() / den)
+            weights.append(ok.sum())
+    return float(np.average(scores, weights=weights)) if scores else -1.0
