@@ -308,6 +308,7 @@ def cmd_bench(args) -> int:
             ("checkpoint", args.checkpoint),
             ("baseline_n", args.baseline_n),
             ("manifest", args.manifest),
+            ("quick", True if args.quick else None),
         )
         if v is not None
     }
@@ -449,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
     p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
     p.add_argument("--manifest", default=None, help="polar: a MANIFEST.json whose frames with centres are measured")
+    p.add_argument("--quick", action="store_true", help="loop: a reduced run for CI-sized checks (minutes)")
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -1,10 +1,11 @@
 """Benchmarks behind `scatterloop bench NAME`: each returns a JSON-ready dict of measured figures."""
 
-from .classify_bench import bench_loop, bench_speckle, bench_train
+from .classify_bench import bench_speckle, bench_train
 from .embed_bench import bench_embed, bench_explore
 from .fid_bench import bench_fid
 from .generate_bench import bench_generate
 from .io_bench import bench_import, bench_simulate
+from .loop_bench import bench_loop
 from .polar_bench import bench_polar
 
 BENCHES = {

@@ -66,6 +66,11 @@ def _examples(store: Store, task: str, pattern: str | None) -> tuple[dict[int, s
     return labelled, sorted(img.id for img in images if img.source == "experimental")
 
 
+def _held_out(image_id: int, seed: int, fraction: float) -> bool:
+    """A stable coin for an image labelled after the first round: the same answer in every later round."""
+    return bool(np.random.default_rng([seed, 31, int(image_id)]).random() < fraction)
+
+
 def fixed_validation(
     store: Store,
     task: str,
@@ -77,11 +82,22 @@ def fixed_validation(
     ratio: tuple[int, int] = (4, 6),
     seed: int = 0,
 ) -> list[int]:
-    """The task's validation ids: chosen on first use, then read back unchanged in every later round."""
+    """The task's validation ids: chosen on first use (stratified), then kept in every later round.
+
+    Images labelled after the first round join it with probability `fraction` (a per-image coin that never
+    changes), so the validation set grows with the labels — calibration and early stopping need more than
+    the handful of images a first round has — while no image ever moves between training and validation.
+    """
     key = f"classify.validation.{task}.{pattern or 'all'}"
     stored = store.get_meta(key)
     if stored is not None:
-        return [int(i) for i in stored["ids"]]
+        val = [int(i) for i in stored["ids"]]
+        seen = set(int(i) for i in stored.get("seen", val))
+        new = [i for i in sorted(labelled) if i not in seen]
+        if new:
+            val += [i for i in new if _held_out(i, seed, fraction)]
+            store.set_meta(key, {**stored, "ids": val, "seen": sorted(seen | set(new))})
+        return val
     rng = np.random.default_rng([seed, 17])
     ids = sorted(labelled)
     val = _stratified_pick(ids, [labelled[i] for i in ids], fraction, rng)
@@ -89,7 +105,7 @@ def fixed_validation(
         real_val = sum(1 for i in val if labelled[i] == REALISTIC)
         n_exp = min(len(experimental), int(round(real_val * ratio[0] / ratio[1])))
         val += sorted(int(i) for i in rng.choice(experimental, size=n_exp, replace=False)) if n_exp else []
-    store.set_meta(key, {"ids": val, "seed": seed, "fraction": fraction})
+    store.set_meta(key, {"ids": val, "seed": seed, "fraction": fraction, "seen": ids})
     return val
 
 

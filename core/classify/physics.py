@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 
 import numpy as np
 from scipy import ndimage, signal
 
+from ..geometry.sectors import polar_samples, sector_agreement
 from ..io import make_mask
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
-from ..polar import _downsample_nan, _highpass, polar_samples, radial_explained, sector_agreement
+from ..polar import _downsample_nan
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,9 @@ FEATURES: tuple[str, ...] = (
     "rings_explained_best",
     "rings_centre_offset",
     "sector_agreement",
-    "ring_gap_fraction",
-    "ring_gap_run",
-    "ring_jump_fraction",
+    "ring_min_arc",
+    "ring_min_arc_2nd",
+    "ring_low_fraction",
     "point_symmetry",
     "point_asymmetry_local",
     "mirror_symmetry_best",
@@ -52,6 +54,28 @@ def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
     num = ndimage.gaussian_filter(np.where(valid, img, 0.0), sigma)
     den = ndimage.gaussian_filter(valid.astype(float), sigma)
     return num / np.maximum(den, 1e-6)
+
+
+def _highpass(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log image minus its masked blur: rings and peaks stay, the smooth fall-off goes."""
+    valid = np.isfinite(img)
+    return np.where(valid, img - _nconv(np.nan_to_num(img), valid, sigma), 0.0), valid
+
+
+def radial_explained(hp: np.ndarray, valid: np.ndarray, cx: float, cy: float) -> float:
+    """Share of the high-passed image's variance that the radius about (cx, cy) explains (1-px bins, split
+    linearly between neighbours so the value is smooth in the centre)."""
+    yy, xx = np.indices(hp.shape)
+    r = np.hypot(xx[valid] - cx, yy[valid] - cy)
+    v = hp[valid]
+    i0 = r.astype(int)
+    frac = r - i0
+    n = int(i0.max()) + 2
+    sums = np.bincount(i0, v * (1 - frac), n) + np.bincount(i0 + 1, v * frac, n)
+    counts = np.bincount(i0, 1 - frac, n) + np.bincount(i0 + 1, frac, n)
+    good = counts > 0.5
+    total = float(np.sum(v * v))
+    return float(np.sum(sums[good] ** 2 / counts[good]) / total) if total > 0 else 0.0
 
 
 def _disc(r0: float, r1: float) -> np.ndarray:
@@ -112,36 +136,51 @@ def _best_ring_centre(hp: np.ndarray, hv: np.ndarray, start: tuple[float, float]
     return float(e), float(bx), float(by)
 
 
-def _ring_continuity(php: np.ndarray) -> tuple[float, float, float]:
-    """(fraction of azimuth where a strong ring vanishes, longest such run, fraction where it jumps radially)."""
+def _ring_continuity(a: np.ndarray, valid: np.ndarray, cx: float, cy: float, arc: float = 0.3):
+    """How completely each strong ring goes round: (worst ring's lowest arc-averaged intensity over its mean,
+    second-worst ring's, largest share of a ring's azimuth below 40 %).
+
+    Rings are read in Anscombe units (counting noise of unit variance) in polar coordinates; each ring's
+    intensity above the local background is averaged over arcs of `arc` radians, long enough to even out the
+    grains of a spotty ring and the smooth preferred orientation of a textured one, short enough that a
+    missing arc or a radially displaced segment (a ring that is not physical) pulls the average to zero.
+    """
+    h, w = a.shape
+    n_theta = 256
+    p = polar_samples(np.where(valid, a, np.nan), cx, cy, n_theta, float(np.hypot(h, w)), r_min=3.0)
     with np.errstate(all="ignore"):
-        m = np.nanmedian(php, axis=0)
-    ok = np.isfinite(m)
-    if ok.sum() < 10:
-        return 0.0, 0.0, 0.0
-    mm = np.where(ok, m, -np.inf)
-    cand = np.nonzero((mm[1:-1] > mm[:-2]) & (mm[1:-1] >= mm[2:]))[0] + 1
-    cand = [i for i in cand if m[i] > 0.15 and np.isfinite(php[:, i]).mean() > 0.5]
-    gap_frac = longest = jump = 0.0
-    for i in sorted(cand, key=lambda i: -m[i])[:6]:
+        mu = np.nanmean(p, axis=0)
+        cover = np.isfinite(p).mean(0)
+    ok = np.isfinite(mu) & (cover > 0.3)
+    if ok.sum() < 20:
+        return 1.0, 1.0, 0.0
+    filled = np.where(ok, mu, np.nanmax(mu[ok]))
+    background = ndimage.minimum_filter1d(filled, 17, mode="nearest")
+    background = ndimage.uniform_filter1d(background, 9, mode="nearest")
+    amp = np.where(ok, mu - background, 0.0)
+    peaks = np.flatnonzero((amp[1:-1] > amp[:-2]) & (amp[1:-1] >= amp[2:])) + 1
+    peaks = [int(i) for i in peaks if amp[i] > 1.5]
+    k = max(3, int(round(arc / (2 * np.pi) * n_theta)))
+    ratios, lows = [], []
+    for i in sorted(peaks, key=lambda i: -amp[i])[:8]:
+        band = p[:, max(0, i - 1) : i + 2] - background[i]
         with np.errstate(all="ignore"):
-            a = np.nanmean(php[:, max(0, i - 1) : i + 2], axis=1)
-        good = np.isfinite(a)
-        if good.sum() < 0.4 * len(a):
+            ring = np.nanmax(band, axis=1)  # tolerate a pixel of centre error
+        good = np.isfinite(ring)
+        if good.mean() < 0.4:
             continue
-        af = ndimage.uniform_filter1d(np.where(good, a, np.nanmedian(a)), 3, mode="wrap")
-        low = (af < 0.25 * m[i]) & good
-        gap_frac = max(gap_frac, float(low.mean()))
-        doubled = np.concatenate([low, low]).astype(int)
-        runs = np.diff(np.concatenate([[0], doubled, [0]]))
-        starts, ends = np.flatnonzero(runs == 1), np.flatnonzero(runs == -1)
-        run = min(int((ends - starts).max()) if len(starts) else 0, len(low))
-        longest = max(longest, run / len(low))
-        win = php[:, max(0, i - 6) : i + 7]
-        pos = np.argmax(np.where(np.isfinite(win), win, -np.inf), axis=1).astype(float)
-        pos[~good] = np.nan
-        jump = max(jump, float(np.nanmean(np.abs(pos - np.nanmedian(pos)) > 2.5)))
-    return gap_frac, longest, jump
+        num = ndimage.uniform_filter1d(np.where(good, ring, 0.0), k, mode="wrap")
+        den = ndimage.uniform_filter1d(good.astype(float), k, mode="wrap")
+        covered = den > 0.6
+        if not covered.any():
+            continue
+        ratio = num[covered] / den[covered] / amp[i]
+        ratios.append(float(ratio.min()))
+        lows.append(float((ratio < 0.4).mean()))
+    if not ratios:
+        return 1.0, 1.0, 0.0
+    ratios.sort()
+    return ratios[0], ratios[1] if len(ratios) > 1 else 1.0, max(lows)
 
 
 def _symmetry(hpn: np.ndarray, other: np.ndarray) -> tuple[float, float]:
@@ -194,11 +233,24 @@ def _gaps(mask: np.ndarray) -> tuple[float, float]:
     return float(straight.sum() / total), max(cvs) if cvs else 0.0
 
 
-def _texture(counts: np.ndarray, valid: np.ndarray, tile: int = 32) -> tuple[float, float, float]:
+def _radial_residual(a: np.ndarray, valid: np.ndarray, cx: float, cy: float) -> np.ndarray:
+    """`a` minus its azimuthal mean at each radius about (cx, cy): concentric rings vanish, anything that is
+    not a function of the radius alone (a patch, a missing arc, a spot) stays."""
+    yy, xx = np.indices(a.shape)
+    r = np.hypot(xx - cx, yy - cy).astype(int)
+    n = int(r.max()) + 1
+    sums = np.bincount(r[valid], a[valid], n)
+    counts = np.bincount(r[valid], minlength=n)
+    mean = sums / np.maximum(counts, 1)
+    return np.where(valid, a - mean[r], 0.0)
+
+
+def _texture(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float], tile: int = 32):
     """Periodic texture that counting noise cannot make: in tiles of the noise-stabilised residual, the power
     at a frequency against the power at half that frequency (a line or ring edge falls off outwards; a
     stripe or checkerboard peaks), plus the largest tile energy over the median."""
     a = 2 * np.sqrt(np.where(valid, np.clip(counts, 0, None), 0) + 3 / 8)  # Anscombe: Poisson → unit variance
+    a = _radial_residual(a, valid, *centre)
     r = np.where(valid, a - _nconv(a, valid, 3.0), 0.0)
     h, w = r.shape
     step = tile // 2
@@ -231,6 +283,12 @@ def _texture(counts: np.ndarray, valid: np.ndarray, tile: int = 32) -> tuple[flo
 
 def frame_features(data: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
     """Every feature of `FEATURES` for one frame (original values and its invalid-pixel mask)."""
+    with warnings.catch_warnings():  # empty polar sectors of small or mostly masked frames are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _frame_features(data, mask)
+
+
+def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, float]:
     x = np.asarray(data, dtype=np.float64)
     mask = make_mask(x) if mask is None else np.asarray(mask, bool)
     f = max(1, int(round(max(x.shape) / WORK_SIDE)))
@@ -256,8 +314,9 @@ def frame_features(data: np.ndarray, mask: np.ndarray | None = None) -> dict[str
     diag = float(np.hypot(h, w))
     with np.errstate(all="ignore"):
         out["sector_agreement"] = sector_agreement(polar_samples(ln, cx, cy, 192, diag, r_min=3.0))
-        php = polar_samples(np.where(hv, hp, np.nan), cx, cy, 96, diag, r_min=4.0)
-        out["ring_gap_fraction"], out["ring_gap_run"], out["ring_jump_fraction"] = _ring_continuity(php)
+        anscombe = 2 * np.sqrt(np.where(valid, np.clip(x, 0, None), 0) + 3 / 8)
+        ring = _ring_continuity(anscombe, valid, bx, by)
+        out["ring_min_arc"], out["ring_min_arc_2nd"], out["ring_low_fraction"] = ring
     yy, xx = np.indices((h, w), dtype=float)
     hpn = np.where(hv, hp, np.nan)
     rot = ndimage.map_coordinates(hpn, [2 * cy - yy, 2 * cx - xx], order=1, cval=np.nan)
@@ -266,7 +325,7 @@ def frame_features(data: np.ndarray, mask: np.ndarray | None = None) -> dict[str
     mir = ndimage.map_coordinates(hpn, [yy, 2 * axis - xx], order=1, cval=np.nan)
     out["mirror_symmetry_best"], out["mirror_asymmetry_local"] = _symmetry(hpn, mir)
     out["gap_straight_fraction"], out["gap_spacing_cv"] = _gaps(mask)
-    tex = _texture(x, valid)
+    tex = _texture(x, valid, (bx, by))
     out["texture_spectral_peak"], out["texture_spectral_peak_3rd"], out["texture_energy"] = tex
     return {k: float(np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0)) for k, v in out.items()}
 
@@ -290,9 +349,7 @@ def image_features(ws, image) -> dict[str, float]:
     return feats
 
 
-def feature_matrix(
-    ws, images, *, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop
-) -> np.ndarray:
+def feature_matrix(ws, images, *, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> np.ndarray:
     """(N, len(FEATURES)) float32 matrix of the images' features, in `FEATURES` order."""
     out = np.zeros((len(images), len(FEATURES)), np.float32)
     for i, image in enumerate(images):

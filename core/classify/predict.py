@@ -14,12 +14,10 @@ from typing import Literal
 import numpy as np
 
 from ..embed.autoencoder import pick_device
-from ..embed.inputs import load_inputs
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..store import Store
 from ..workspace import Workspace
-from .registry import load_classifier
-from .train import predict_proba
+from .scoring import round_probabilities
 from .voting import hard_vote, soft_vote
 
 Scheme = Literal["hard", "soft", "weighted"]
@@ -69,16 +67,10 @@ def predict_candidates(
     if not ids:
         raise ValueError("no unlabeled candidates to predict")
     device = pick_device(device)
-    size = int(run.params.get("input_size") or 224)
-    x, _ = load_inputs(ws, ws.store.get_images(ids), size, progress=progress, should_stop=should_stop)
-    archs = list(res["models"])
-    probs = []
-    for k, arch in enumerate(archs):
-        check_stop(should_stop)
-        model, cfg = load_classifier(ws.root / res["models"][arch]["checkpoint"], device)
-        probs.append(predict_proba(model, x, input_size=cfg.input_size, device=device, should_stop=should_stop))
-        progress(k + 1, len(archs), f"predicted with {arch} ({k + 1}/{len(archs)})")
-    stacked = np.stack(probs)
+    archs, stacked = round_probabilities(
+        ws, res, ws.store.get_images(ids), device=device, progress=progress, should_stop=should_stop
+    )
+    probs = list(stacked)
     weights = np.array([res["weights"][a] for a in archs])
     ensemble = {
         "hard": _hard_with_share(stacked),

@@ -24,7 +24,7 @@ class ArchSpec:
     """One entry of the registry: where the model comes from and the input size it was designed for."""
 
     name: str
-    library: Literal["timm", "torchvision"]
+    library: Literal["timm", "torchvision", "features"]
     model_id: str
     input_size: int  # the size the architecture was published with (ImageNet weights expect it)
     min_size: int  # the smallest input the network accepts
@@ -45,6 +45,7 @@ REGISTRY: dict[str, ArchSpec] = {
         ArchSpec("inception_v3", "timm", "inception_v3", 299, 75, True),
         ArchSpec("resnet18", "timm", "resnet18", 224, 32, False),
         ArchSpec("tiny", "timm", "test_resnet", 160, 16, False),
+        ArchSpec("physics", "features", "physics", 0, 0, False),
     )
 }
 PAPER_MODELS = tuple(n for n, s in REGISTRY.items() if s.paper)
@@ -58,6 +59,13 @@ class ClassifierConfig:
     classes: list[str]
     input_size: int
     pretrained: str | None = None  # the local weights it started from, None when trained from scratch
+    channels: int = 1  # input channels: 1 image, 2 + mask, 3 + high-pass (inputs.to_channels)
+    temperature: float = 1.0  # fitted on validation (calibrate.fit_temperature); probabilities use logits / T
+    recipe: str = "paper"
+
+    @property
+    def kind(self) -> str:
+        return "features" if spec_of(self.arch).library == "features" else "image"
 
 
 def input_size_for(arch: str, requested: int | None) -> int:
@@ -77,7 +85,12 @@ def spec_of(arch: str) -> ArchSpec:
 
 
 def create_classifier(
-    arch: str, num_classes: int, *, input_size: int | None = None, pretrained: str | Path | None = None
+    arch: str,
+    num_classes: int,
+    *,
+    input_size: int | None = None,
+    pretrained: str | Path | None = None,
+    in_chans: int = 1,
 ) -> torch.nn.Module:
     """A grayscale classifier with `num_classes` outputs, from scratch or from local ImageNet weights.
 
@@ -86,20 +99,26 @@ def create_classifier(
         num_classes: outputs of the new head (the pretrained head is never kept).
         input_size: the square input the model will see; ViTs build their position embeddings for it.
         pretrained: a local weights file (`.safetensors`, `.pth`, `.bin`) or a directory holding one.
+        in_chans: input channels (1 image; 2 with the mask; 3 with a high-pass of the image). ImageNet RGB
+            filters are folded into them by timm's `adapt_input_conv`.
     """
     spec = spec_of(arch)
+    if spec.library == "features":
+        from .featmodel import FeatureClassifier
+
+        return FeatureClassifier(num_classes)
     size = input_size_for(arch, input_size)
     weights = _weights_file(pretrained) if pretrained else None
     if spec.library == "timm":
         import timm
 
-        kwargs: dict = {"num_classes": num_classes, "in_chans": 1}
+        kwargs: dict = {"num_classes": num_classes, "in_chans": in_chans}
         if spec.size_kwarg:
             kwargs["img_size"] = size
         if weights is not None:
             kwargs.update(pretrained=True, pretrained_cfg_overlay={"file": str(weights)})
         return timm.create_model(spec.model_id, **kwargs)
-    return _torchvision_model(spec, num_classes, weights)
+    return _torchvision_model(spec, num_classes, weights, in_chans)
 
 
 def find_local_weights(weights_dir: str | Path | None, arch: str) -> Path | None:
@@ -137,7 +156,7 @@ def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state.get("state_dict", state) if isinstance(state, dict) else state
 
 
-def _torchvision_model(spec: ArchSpec, num_classes: int, weights: Path | None) -> torch.nn.Module:
+def _torchvision_model(spec: ArchSpec, num_classes: int, weights: Path | None, in_chans: int = 1) -> torch.nn.Module:
     import torchvision
     from timm.models import adapt_input_conv
 
@@ -146,9 +165,9 @@ def _torchvision_model(spec: ArchSpec, num_classes: int, weights: Path | None) -
     if weights is not None:
         model.load_state_dict(_read_state_dict(weights))
     first = model.features[0]
-    conv = torch.nn.Conv2d(1, first.out_channels, first.kernel_size, first.stride, first.padding)
+    conv = torch.nn.Conv2d(in_chans, first.out_channels, first.kernel_size, first.stride, first.padding)
     with torch.no_grad():
-        conv.weight.copy_(adapt_input_conv(1, first.weight))
+        conv.weight.copy_(adapt_input_conv(in_chans, first.weight))
         conv.bias.copy_(first.bias)
     model.features[0] = conv
     if weights is not None:  # a fresh head for our classes
@@ -181,6 +200,6 @@ def load_classifier(folder: str | Path, device: str = "cpu") -> tuple[torch.nn.M
     if not (folder / "config.json").exists():
         raise ValueError(f"{folder}: not a saved classifier (config.json missing)")
     config = ClassifierConfig(**json.loads((folder / "config.json").read_text()))
-    model = create_classifier(config.arch, len(config.classes), input_size=config.input_size)
+    model = create_classifier(config.arch, len(config.classes), input_size=config.input_size, in_chans=config.channels)
     model.load_state_dict(load_file(folder / "model.safetensors"))
     return model.to(device).eval(), config

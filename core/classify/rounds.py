@@ -1,9 +1,11 @@
-"""One round of the human-in-the-loop method: assemble the sets, train each model, vote, record everything.
+"""One round of the human-in-the-loop method: assemble the sets, train each model, calibrate, vote, record.
 
-A round's classifiers start from scratch (or from local ImageNet weights) or continue from the previous
-round's checkpoints of the same task, so the paper's scratch-versus-fine-tune comparison can be made. The
-run records the sets, every model's curves, validation probabilities and metrics, and the three voting
-schemes; the round's record lists its runs. Checkpoints are safetensors under the run's folder.
+A round follows a named recipe (`recipes.OURS` by default, `recipes.PAPER` for the published one) whose
+fields a caller may override. Networks start from scratch (or from local ImageNet weights) or continue from
+the previous round's checkpoints of the same task, so the paper's scratch-versus-fine-tune comparison can be
+made; the physics model re-fits in a second either way. Every model's probabilities are temperature-calibrated
+on the task's fixed validation set before they are scored and voted. Models are written under temporary
+names and registered only when the whole round has finished, so a killed round registers nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from typing import Literal
 
 import numpy as np
 
+from ..atomic import atomic_dir
 from ..embed.autoencoder import pick_device
-from ..embed.inputs import load_inputs
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..workspace import Workspace
+from .calibrate import fit_temperature, nll, softmax
 from .data import Split, assemble
+from .features_data import feature_inputs
+from .inputs import load_inputs
+from .recipes import Recipe, recipe
 from .registry import ClassifierConfig, create_classifier, input_size_for, save_classifier, spec_of
-from .train import fit, predict_proba
 from .voting import cross_fitted_weighted, fit_weights, hard_vote, scores, soft_vote
 
 Init = Literal["scratch", "finetune"]
@@ -30,12 +35,15 @@ CurveFn = Callable[[str, dict], None]
 
 @dataclass
 class RoundParams:
+    """A round: the task, the recipe and any field of it overridden (None: the recipe's value)."""
+
     task: str = "realism"
-    models: tuple[str, ...] = ("resnet18",)
-    epochs: int = 5
-    lr: float = 1e-4  # the paper's Adam learning rate
-    batch_size: int = 32
-    input_size: int | None = 64  # None: each architecture's published size (224, Inception 299)
+    recipe: str = "ours"
+    models: tuple[str, ...] | None = None
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    input_size: int | None = None
     init: Init = "scratch"
     pretrained: dict[str, str] = field(default_factory=dict)  # architecture → local ImageNet weights
     pattern: str | None = None
@@ -43,6 +51,16 @@ class RoundParams:
     val_fraction: float = 0.2
     device: str | None = None
     seed: int = 0
+
+    def resolved(self) -> Recipe:
+        return recipe(
+            self.recipe,
+            models=tuple(self.models) if self.models else None,
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            input_size=self.input_size,
+        )
 
 
 @dataclass
@@ -57,28 +75,42 @@ class RoundResult:
     voting: dict[str, dict]
     weights: dict[str, float]
     seconds: float
+    recipe: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
-def data_size(params: RoundParams) -> int:
-    return int(params.input_size or 224)
-
-
-def split_arrays(ws: Workspace, split: Split, size: int, progress: ProgressFn, should_stop: StopFn):
-    images = {img.id: img for img in ws.store.get_images(split.train_ids + split.val_ids)}
-    x, _ = load_inputs(ws, [images[i] for i in split.train_ids], size, progress=progress, should_stop=should_stop)
-    xv, _ = load_inputs(ws, [images[i] for i in split.val_ids], size, progress=progress, should_stop=should_stop)
-    return x, xv
-
-
 def previous_checkpoint(ws: Workspace, arch: str, task: str, before_round: int) -> str | None:
-    """The latest checkpoint of `arch` for `task` from an earlier round (what fine-tuning continues from)."""
+    """The latest checkpoint of `arch` for `task` from an earlier, finished round (what fine-tuning continues)."""
     arts = [
         a
         for a in ws.store.list_artifacts(kind="classifier")
         if a.meta.get("arch") == arch and a.meta.get("task") == task and (a.meta.get("round") or 0) < before_round
     ]
     return arts[-1].path if arts else None
+
+
+def _network(ws, params: Recipe, arch: str, split: Split, init: str, round_no: int, task: str, pretrained):
+    """(model, input size, where it started) for a network of this round."""
+    from .registry import load_classifier
+
+    size = input_size_for(arch, params.input_size)
+    if init == "finetune":
+        prev = previous_checkpoint(ws, arch, task, round_no)
+        if prev is None:
+            raise ValueError(f"{arch}: no checkpoint from an earlier round to fine-tune; train from scratch")
+        model, prev_cfg = load_classifier(ws.root / prev)
+        if prev_cfg.classes != split.classes:
+            raise ValueError(f"{arch}: the earlier round's classes {prev_cfg.classes} differ from {split.classes}")
+        if prev_cfg.channels != params.channels:
+            raise ValueError(
+                f"{arch}: the earlier round used {prev_cfg.channels} input channels, this recipe "
+                f"{params.channels}; train from scratch"
+            )
+        return model, prev_cfg.input_size, f"fine-tuned from {prev}"
+    model = create_classifier(
+        arch, len(split.classes), input_size=size, pretrained=pretrained, in_chans=params.channels
+    )
+    return model, size, (f"ImageNet weights from {pretrained}" if pretrained else "scratch")
 
 
 def train_round(
@@ -90,10 +122,12 @@ def train_round(
     should_stop: StopFn = never_stop,
     on_epoch: CurveFn | None = None,
 ) -> RoundResult:
-    """Train every model of `params` on this round's set and score models and votes on the validation set."""
-    from .registry import load_classifier
+    """Train every model of the round's recipe, calibrate and score models and votes on the validation set."""
+    from .featmodel import feature_logits, fit_features
+    from .train import fit, predict_logits
 
-    for arch in params.models:
+    rec = params.resolved()
+    for arch in rec.models:
         spec_of(arch)
     if params.init not in ("scratch", "finetune"):
         raise ValueError(f"init: expected 'scratch' or 'finetune', got {params.init!r}")
@@ -102,65 +136,77 @@ def train_round(
     split = assemble(ws.store, params.task, pattern=params.pattern, val_fraction=params.val_fraction, seed=params.seed)
     if len(split.val_ids) == 0:
         raise ValueError("validation set is empty: label more images (each class needs two or more)")
-    x, xv = split_arrays(ws, split, data_size(params), progress, should_stop)
     device = pick_device(params.device)
-    n_batches = -(-len(x) // params.batch_size)
-    per_model = params.epochs * n_batches
-    total = per_model * len(params.models)
+    images = {img.id: img for img in ws.store.get_images(split.train_ids + split.val_ids)}
+    train_imgs, val_imgs = [images[i] for i in split.train_ids], [images[i] for i in split.val_ids]
+    networks = [a for a in rec.models if spec_of(a).library != "features"]
+    size = max((input_size_for(a, rec.input_size) for a in networks), default=0)
+    n_batches = -(-len(train_imgs) // rec.batch_size)
+    total = rec.epochs * n_batches * len(networks) + 1
+    done = [0]
+
+    def step(d, _t, m, base):
+        progress(base + d, total, m)
+
     models: dict[str, dict] = {}
-    val_probs = []
-    for k, arch in enumerate(params.models):
+    val_probs, saved = [], []
+    x = xv = None
+    for k, arch in enumerate(rec.models):
         check_stop(should_stop)
-        size = input_size_for(arch, params.input_size)
-        start, pretrained = "scratch", params.pretrained.get(arch)
-        if params.init == "finetune":
-            prev = previous_checkpoint(ws, arch, params.task, round_no)
-            if prev is None:
-                raise ValueError(f"{arch}: no checkpoint from an earlier round to fine-tune; train from scratch")
-            model, prev_cfg = load_classifier(ws.root / prev)
-            if prev_cfg.classes != split.classes:
-                raise ValueError(f"{arch}: the earlier round's classes {prev_cfg.classes} differ from {split.classes}")
-            size, start = prev_cfg.input_size, f"fine-tuned from {prev}"
-        else:
-            model = create_classifier(arch, len(split.classes), input_size=size, pretrained=pretrained)
-            start = f"ImageNet weights from {pretrained}" if pretrained else "scratch"
-        res = fit(
-            model,
-            x,
-            split.train_y,
-            input_size=size,
-            epochs=params.epochs,
-            lr=params.lr,
-            batch_size=params.batch_size,
-            x_val=xv,
-            y_val=split.val_y,
-            device=device,
-            seed=params.seed + k,
-            progress=lambda d, _t, m, k=k: progress(k * per_model + d, total, m),
-            should_stop=should_stop,
-            on_epoch=(lambda row, arch=arch: on_epoch(arch, row)) if on_epoch else None,
-            label=arch,
-        )
-        probs = predict_proba(model, xv, input_size=size, device=device)
-        val_probs.append(probs)
         folder = ws.run_dir(run_id) / "models" / arch
-        save_classifier(model.cpu(), ClassifierConfig(arch, split.classes, size, pretrained), folder)
-        ws.store.add_artifact(
-            "classifier",
-            ws.relative(folder),
-            run_id=run_id,
-            meta={"arch": arch, "task": params.task, "round": round_no, "init": params.init, "classes": split.classes},
+        if spec_of(arch).library == "features":
+            xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=progress, should_stop=should_stop)
+            model = create_classifier(arch, len(split.classes))
+            used = model.set_reference(*ref)
+            fitted = fit_features(model, xf, split.train_y)
+            logits = feature_logits(model, xfv)
+            history = [{"epoch": 1, **fitted, "val_loss": nll(logits, split.val_y)}]
+            extra, start, in_size, cfg_channels = {"reference_frames": used}, "fitted (seconds)", 0, 0
+            fit_s, ips = 0.0, 0.0
+        else:
+            if x is None:
+                x = load_inputs(ws, train_imgs, size, progress=progress, should_stop=should_stop)
+                xv = load_inputs(ws, val_imgs, size, progress=progress, should_stop=should_stop)
+            model, in_size, start = _network(
+                ws, rec, arch, split, params.init, round_no, params.task, params.pretrained.get(arch)
+            )
+            base = done[0]
+            res = fit(
+                model, x, split.train_y, input_size=in_size, epochs=rec.epochs, lr=rec.lr, batch_size=rec.batch_size,
+                x_val=xv, y_val=split.val_y, device=device, seed=params.seed + k, augment=rec.augment,
+                channels=rec.channels, weight_decay=rec.weight_decay, schedule=rec.schedule, patience=rec.patience,
+                balance=rec.balance, label_smoothing=rec.label_smoothing,
+                progress=lambda d, t, m, base=base: step(d, t, m, base), should_stop=should_stop,
+                on_epoch=(lambda row, arch=arch: on_epoch(arch, row)) if on_epoch else None, label=arch,
+            )  # fmt: skip
+            done[0] += rec.epochs * n_batches
+            logits = predict_logits(model, xv, input_size=in_size, device=device, channels=rec.channels)
+            history, extra, cfg_channels = res.history, {"best_epoch": res.best_epoch}, rec.channels
+            fit_s, ips = res.seconds, res.images_per_s
+        temperature = fit_temperature(logits, split.val_y) if rec.calibrate else 1.0
+        probs = softmax(logits, temperature)
+        val_probs.append(probs)
+        config = ClassifierConfig(
+            arch, split.classes, in_size, params.pretrained.get(arch), cfg_channels, temperature, rec.name
         )
+        saved.append((arch, folder, model.cpu(), config))
         models[arch] = {
             "start": start,
-            "input_size": size,
-            "history": res.history,
-            "images_per_s": round(res.images_per_s, 2),
-            "seconds": round(res.seconds, 2),
+            "input_size": in_size,
+            "channels": cfg_channels,
+            "history": history,
+            "images_per_s": round(ips, 2),
+            "seconds": round(fit_s, 2),
             "checkpoint": ws.relative(folder),
+            "temperature": round(temperature, 4),
+            "val_nll": {
+                "uncalibrated": round(nll(logits, split.val_y), 4),
+                "calibrated": round(nll(logits, split.val_y, temperature), 4),
+            },
             "metrics": scores(split.val_y, probs.argmax(1), split.classes, split.positive),
-        }
-        del model
+            **extra,
+        }  # fmt: skip
+    check_stop(should_stop)
     stacked = np.stack(val_probs)
     weighted = cross_fitted_weighted(stacked, split.val_y, seed=params.seed)
     weights = fit_weights(stacked, split.val_y)  # for predicting new images; never scored on this data
@@ -174,8 +220,15 @@ def train_round(
         ids=np.array(split.val_ids),
         y=split.val_y,
         probs=stacked,
-        models=np.array(list(params.models)),
+        models=np.array(list(rec.models)),
     )
+    for _arch, folder, model, config in saved:  # complete files first, then the records
+        with atomic_dir(folder) as tmp:
+            save_classifier(model, config, tmp)
+    for arch, folder, _, _ in saved:
+        meta = {"arch": arch, "task": params.task, "round": round_no, "init": params.init, "classes": split.classes}
+        ws.store.add_artifact("classifier", ws.relative(folder), run_id=run_id, meta={**meta, "recipe": rec.name})
+    progress(total, total, "round finished")
     warnings = []
     if len(split.val_ids) < 30:
         warnings.append(
@@ -192,8 +245,9 @@ def train_round(
         sets={**split.summary, "train_ids": split.train_ids, "val_ids": split.val_ids},
         models=models,
         voting=voting,
-        weights={a: round(float(w), 4) for a, w in zip(params.models, weights, strict=True)},
+        weights={a: round(float(w), 4) for a, w in zip(rec.models, weights, strict=True)},
         seconds=round(time.perf_counter() - t0, 2),
+        recipe=rec.to_json(),
         warnings=warnings,
     )
     ws.store.update_round(round_no, classify_runs=[run_id], training_image_ids=split.train_ids)
@@ -201,4 +255,4 @@ def train_round(
 
 
 def round_params_json(params: RoundParams) -> dict:
-    return {**asdict(params), "models": list(params.models)}
+    return {**asdict(params), "models": list(params.models) if params.models else None}

@@ -1,0 +1,205 @@
+"""`scatterloop bench loop`: the human-in-the-loop method on simulated candidates with known truth.
+
+One process, one seed set: candidates are the simulator's hallucination variants as they are (half of them
+hallucinated), the annotator errs on 5 % of images (the same images for every recipe), and a held-out truth set
+scores each round's soft vote. Our default recipe and the paper's are trained side by side at the same label
+counts; uncertainty-ordered labelling (the review queue's order) is compared against random order; the
+pre-labelling figures are what `prelabel` would accept from the unlabeled pool at its default threshold.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .io_bench import machine
+
+PRELABEL_THRESHOLD = 0.9
+
+
+def _workspace(root: Path, candidates: int, experimental: int, size: int, seed: int):
+    from ..config import Settings
+    from ..ingest import import_paths
+    from ..simulate import PATTERNS, simulate_dataset
+    from ..workspace import Workspace
+
+    ws = Workspace.open(Settings(workspace=root / "ws"))
+    per_c, per_e = -(-candidates // len(PATTERNS)), -(-experimental // len(PATTERNS))
+    for i, pattern in enumerate(PATTERNS):
+        simulate_dataset(pattern, per_c, root / "sim" / "cand", seed=seed + 10 + i, size=size, artifacts="0.5")
+        if per_e:
+            simulate_dataset(pattern, per_e, root / "sim" / "exp", seed=seed + 20 + i, size=size)
+    if per_e:
+        import_paths(ws, [root / "sim" / "exp"], source="experimental")
+    import_paths(ws, [root / "sim" / "cand"], source="generated", round=ws.store.current_round())
+    return ws
+
+
+def _truth(img) -> int:
+    return int(bool((img.truth or {}).get("realistic")))
+
+
+def _round(ws, recipe: str, seed: int, epochs: int | None):
+    from ..classify import RoundParams, train_round
+    from ..jobs import run_job
+
+    params = RoundParams(recipe=recipe, seed=seed, epochs=epochs)
+    t0 = time.perf_counter()
+    run_id, res = run_job(
+        ws.store, "classify", {}, lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id)
+    )
+    return ws.store.get_run(run_id).result, time.perf_counter() - t0
+
+
+def _soft(ws, result: dict, images, image_ws=None) -> np.ndarray:
+    """P(realistic) of the soft vote."""
+    from ..classify.scoring import round_probabilities
+
+    _, probs = round_probabilities(ws, result, images, image_ws=image_ws)
+    return probs.mean(0)[:, result["classes"].index("realistic")]
+
+
+def _score(p: np.ndarray, y: np.ndarray) -> dict:
+    pred = (p >= 0.5).astype(int)
+    tp = int(((pred == 1) & (y == 1)).sum())
+    return {
+        "accuracy": round(float((pred == y).mean()), 4),
+        "precision": round(tp / max(1, int((pred == 1).sum())), 4),
+        "recall": round(tp / max(1, int((y == 1).sum())), 4),
+    }
+
+
+def bench_loop(
+    quick: bool = False,
+    seed: int = 0,
+    error_rate: float = 0.05,
+    test: int | None = None,
+    epochs: int | None = None,
+    size: int = 256,
+) -> dict:
+    """Learning curves of our recipe and the paper's, active against random order, and pre-labelling."""
+    from ..classify.predict import candidates as unlabeled
+
+    counts = [30, 60, 150] if quick else [30, 60, 150, 300, 600]
+    pool = 300 if quick else 1000
+    n_exp = 60 if quick else 300
+    n_test = test or (150 if quick else 300)
+    epochs = epochs or (8 if quick else None)
+    rng = np.random.default_rng(seed)
+    out: dict = {"bench": "loop", "machine": machine(), "quick": quick, "candidate_size": size, "labels": counts}
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ws = _workspace(root / "a", pool, n_exp, size, seed)
+        test_ws = _workspace(root / "test", n_test, 0, size, seed + 500)
+        test_imgs = [img for img, _ in test_ws.store.list_images()]
+        y_test = np.array([_truth(img) for img in test_imgs])
+        cands = [img for img, _ in ws.store.list_images() if img.source == "generated"]
+        order = [cands[i] for i in rng.permutation(len(cands))]
+        flip = {img.id: bool(rng.random() < error_rate) for img in cands}  # the annotator's mistakes, fixed
+
+        def say(img) -> str:
+            t = _truth(img)
+            return "realistic" if (t ^ flip[img.id]) else "fake"
+
+        def label(store, imgs):
+            for verdict in ("realistic", "fake"):
+                ids = [img.id for img in imgs if say(img) == verdict]
+                if ids:
+                    store.add_labels(ids, verdict, "oracle")
+
+        curves = {r: {"soft_accuracy": [], "soft_precision": [], "soft_recall": [], "round_seconds": []}
+                  for r in ("ours", "paper")}  # fmt: skip
+        done = 0
+        for n in counts:
+            label(ws.store, order[done:n])
+            done = n
+            for r in ("ours", "paper"):
+                result, secs = _round(ws, r, seed, epochs if r == "ours" else None)
+                s = _score(_soft(ws, result, test_imgs, test_ws), y_test)
+                c = curves[r]
+                c["soft_accuracy"].append(s["accuracy"])
+                c["soft_precision"].append(s["precision"])
+                c["soft_recall"].append(s["recall"])
+                c["round_seconds"].append(round(secs, 1))
+                if r == "ours" and n == (300 if not quick else 150):
+                    out["prelabel"] = _prelabel(ws, result, unlabeled(ws.store, "realism"))
+        out["ours"], out["paper_recipe"] = curves["ours"], curves["paper"]
+        out["round_seconds_600"] = curves["ours"]["round_seconds"][-1] if not quick else None
+        curves["labels"] = counts
+        out["active"] = _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves)
+        del curves["labels"]
+        out["active_labels_to_match_random_300"] = out["active"]["labels_to_match"]
+        out["truth_n"] = int(len(y_test))
+        out["truth_realistic"] = int(y_test.sum())
+        ws.store.dispose()
+        test_ws.store.dispose()
+    out["seconds"] = round(time.perf_counter() - t_start, 1)
+    return out
+
+
+def _prelabel(ws, result: dict, ids: list[int]) -> dict:
+    """What pre-labelling at the default threshold would accept from the unlabeled pool, checked on truth."""
+    images = ws.store.get_images(ids)
+    p = _soft(ws, result, images)
+    conf = np.maximum(p, 1 - p)
+    take = conf >= PRELABEL_THRESHOLD
+    truth = np.array([_truth(img) for img in images])
+    agree = ((p >= 0.5).astype(int) == truth)[take]
+    return {
+        "threshold": PRELABEL_THRESHOLD,
+        "unlabeled": len(ids),
+        "accepted_fraction": round(float(take.mean()), 4) if len(ids) else 0.0,
+        "agreement_with_truth": round(float(agree.mean()), 4) if take.any() else None,
+    }
+
+
+def _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves) -> dict:
+    """Uncertainty order (least confident soft vote first, as the review queue orders) from the first 30
+    labels, until random order's accuracy at 300 labels (150 with --quick) is matched."""
+    from ..classify.predict import candidates as unlabeled
+    from ..config import Settings
+    from ..ingest import import_paths
+    from ..workspace import Workspace
+
+    target_n = 150 if quick else 300
+    target = curves["ours"]["soft_accuracy"][curves["labels"].index(target_n)]
+    al = Workspace.open(Settings(workspace=root / "active"))
+    shutil.copytree(ws.cache / "features", al.cache / "features", dirs_exist_ok=True)
+    import_paths(al, [root / "a" / "sim" / "exp"], source="experimental")
+    import_paths(al, [root / "a" / "sim" / "cand"], source="generated", round=al.store.current_round())
+    original = {img.sha256: img for img in order}
+
+    def label(imgs) -> None:
+        for verdict in ("realistic", "fake"):
+            ids = [img.id for img in imgs if say(original[img.sha256]) == verdict]
+            if ids:
+                al.store.add_labels(ids, verdict, "oracle")
+
+    by_sha = {img.sha256: img for img, _ in al.store.list_images()}
+    label([by_sha[img.sha256] for img in order[:30]])
+    steps = [60, 90, 120, 150] if quick else [60, 90, 120, 150, 180, 210, 240, 270, 300]
+    curve, have, match = [], 30, None
+    result, _ = _round(al, "ours", seed, epochs)
+    for n in steps:
+        images = al.store.get_images(unlabeled(al.store, "realism"))
+        p = _soft(al, result, images)
+        label([images[i] for i in np.argsort(np.abs(p - 0.5), kind="stable")[: n - have]])
+        have = n
+        result, _ = _round(al, "ours", seed, epochs)
+        acc = _score(_soft(al, result, test_imgs, test_ws), y_test)["accuracy"]
+        curve.append({"labels": n, "soft_accuracy": acc})
+        if acc >= target:
+            match = n
+            break
+    al.store.dispose()
+    return {
+        "random_accuracy_at": {"labels": target_n, "soft_accuracy": target},
+        "curve": curve,
+        "labels_to_match": match,
+        "fraction_of_random": round(match / target_n, 3) if match else None,
+    }

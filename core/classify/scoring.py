@@ -1,0 +1,56 @@
+"""Probabilities of a finished round's models for any images: the one path prediction and benchmarks share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from .registry import load_classifier
+
+
+def round_probabilities(
+    ws,
+    result: dict,
+    images: list,
+    *,
+    device: str = "cpu",
+    image_ws=None,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> tuple[list[str], np.ndarray]:
+    """(model names, calibrated probabilities (M, N, K)) of every model of a round's result for `images`
+    (images of `image_ws` when they belong to another workspace than the models)."""
+    from .featmodel import feature_logits
+    from .features_data import with_groups
+    from .inputs import load_inputs
+    from .train import predict_proba
+
+    archs = list(result["models"])
+    loaded = [load_classifier(ws.root / result["models"][a]["checkpoint"], device) for a in archs]
+    sizes = {cfg.input_size for _, cfg in loaded if cfg.kind == "image"}
+    iws = image_ws or ws
+    pairs = {s: load_inputs(iws, images, s, progress=progress, should_stop=should_stop) for s in sizes}
+    feats = None
+    probs = []
+    for k, (arch, (model, cfg)) in enumerate(zip(archs, loaded, strict=True)):
+        check_stop(should_stop)
+        if cfg.kind == "features":
+            if feats is None:
+                feats = with_groups(iws, images, progress=progress, should_stop=should_stop)
+            from .calibrate import softmax
+
+            probs.append(softmax(feature_logits(model.cpu(), feats), cfg.temperature))
+        else:
+            probs.append(
+                predict_proba(
+                    model,
+                    pairs[cfg.input_size],
+                    input_size=cfg.input_size,
+                    device=device,
+                    channels=cfg.channels,
+                    temperature=cfg.temperature,
+                    should_stop=should_stop,
+                )
+            )
+        progress(k + 1, len(archs), f"predicted with {arch} ({k + 1}/{len(archs)})")
+    return archs, np.stack(probs)
