@@ -31,11 +31,12 @@ def cmd_classify(args) -> int:
                 ws.store.next_round()
             params = RoundParams(
                 task=args.task,
-                models=tuple(args.models.split(",")),
+                recipe=args.recipe,
+                models=tuple(args.models.split(",")) if args.models else None,
                 epochs=args.epochs,
                 lr=args.lr,
                 batch_size=args.batch_size,
-                input_size=args.input_size or None,
+                input_size=args.input_size,
                 init=args.init,
                 pretrained=_pretrained(args.pretrained),
                 pattern=args.pattern,
@@ -101,16 +102,23 @@ def _latest_classify(ws) -> int:
 
 def add_parser(sub, common) -> None:
     from .classify import REGISTRY, TASKS
+    from .classify.recipes import RECIPES
 
     p = sub.add_parser("classify", parents=[common], help="classifier rounds: train, predict, pre-label, review")
     p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table"))
     p.add_argument("--workspace", required=True)
     p.add_argument("--task", default="realism", choices=TASKS)
-    p.add_argument("--models", default="resnet18", help=f"comma-separated, from: {','.join(REGISTRY)}")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--input-size", type=int, default=64, help="0: each architecture's own size (224, 299)")
+    p.add_argument(
+        "--recipe",
+        default="ours",
+        choices=sorted(RECIPES),
+        help="training recipe: ours (physics model + ResNet-18 at 128 px, calibrated) or the paper's",
+    )
+    p.add_argument("--models", default=None, help=f"comma-separated, from: {','.join(REGISTRY)} (default: recipe's)")
+    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--lr", type=float, default=None, help="default: the recipe's")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--input-size", type=int, default=None, help="default: the recipe's")
     p.add_argument("--init", default="scratch", choices=("scratch", "finetune"))
     p.add_argument("--pretrained", nargs="*", help="ARCH=PATH local ImageNet weights (file or folder)")
     p.add_argument("--pattern", default=None, help="only images of this pattern")
