@@ -9,8 +9,10 @@ from dash import Input, Output, State, ctx, no_update
 from dashboard import figures, ids
 from dashboard.components import train_view
 
+from . import train_recipe
 from .generate import Throttle
 from .services import Services, job_process
+from .train_recipe import round_params
 
 PAPER_LABELS = {
     "vit_b16": "ViT-B/16",
@@ -24,7 +26,7 @@ PAPER_LABELS = {
     "resnet18": "ResNet-18 (small)",
     "tiny": "tiny (tests)",
 }
-DEFAULT_MODELS = ("resnet18", "squeezenet", "alexnet")
+DEFAULT_MODELS = ("physics", "resnet18")  # the default recipe's (recipes.OURS)
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -52,8 +54,6 @@ def weights_note(services: Services, models: list[str] | None) -> str:
 def run_round(services: Services, values: dict, set_progress) -> str:
     """Train one round with the tab's settings; returns the status line."""
     from core.classify.jobs import run_round as run
-    from core.classify.registry import find_local_weights
-    from core.classify.rounds import RoundParams
     from core.workspace import Workspace
 
     models = tuple(values.get("models") or ())
@@ -80,20 +80,7 @@ def run_round(services: Services, values: dict, set_progress) -> str:
     try:
         if values.get("next_round"):
             ws.store.next_round()
-        size = int(values.get("input_size") or 0) or None
-        params = RoundParams(
-            task=values.get("task") or "realism",
-            models=models,
-            epochs=int(values.get("epochs") or 5),
-            lr=float(values.get("lr") or 1e-4),
-            batch_size=int(values.get("batch") or 32),
-            input_size=size,
-            init=values.get("init") or "scratch",
-            pretrained={
-                m: str(p) for m in models if (p := find_local_weights(services.settings.weights_dir, m)) is not None
-            },
-            device=None if values.get("device") in (None, "auto") else values["device"],
-        )
+        params = round_params(values, services.settings.weights_dir)
         run_id, res = run(ws, params, progress=progress, on_epoch=on_epoch)
         if res is None:
             return f"Round run {run_id} cancelled; nothing from it is used."
@@ -252,6 +239,8 @@ def explain_image(services: Services, image_id, checkpoint) -> object:
 
 
 def register(app, services: Services) -> None:
+    train_recipe.register(app, services)
+
     @app.callback(Output(ids.TRAIN_WEIGHTS_NOTE, "children"), Input(ids.TRAIN_MODELS_CHECKLIST, "value"))
     def _note(models):
         return weights_note(services, models)
@@ -261,6 +250,7 @@ def register(app, services: Services) -> None:
         Output(ids.TRAIN_VERSION_STORE, "data"),
         Input(ids.TRAIN_RUN_BUTTON, "n_clicks"),
         State(ids.TRAIN_TASK_SELECT, "value"),
+        State(ids.TRAIN_RECIPE_SELECT, "value"),
         State(ids.TRAIN_MODELS_CHECKLIST, "value"),
         State(ids.TRAIN_EPOCHS_INPUT, "value"),
         State(ids.TRAIN_LR_INPUT, "value"),
@@ -285,9 +275,10 @@ def register(app, services: Services) -> None:
         ],
     )
     @job_process
-    def _train(set_progress, _n, task, models, epochs, lr, batch, size, init, device, next_round, version):
+    def _train(set_progress, _n, task, recipe, models, epochs, lr, batch, size, init, device, next_round, version):
         values = dict(
             task=task,
+            recipe=recipe,
             models=models,
             epochs=epochs,
             lr=lr,

@@ -116,6 +116,8 @@ TRAIN_EXPLAIN_MODEL_SELECT = "train-explain-model-select"
 TRAIN_EXPLAIN_BUTTON = "train-explain-button"
 TRAIN_EXPLAIN_PANEL = "train-explain-panel"
 TRAIN_VERSION_STORE = "train-version-store"
+TRAIN_RECIPE_SELECT = "train-recipe-select"
+TRAIN_LEARNING_GRAPH = "train-learning-graph"
 
 # Evaluate tab
 EVAL_EXTRACTOR_SELECT = "eval-extractor-select"

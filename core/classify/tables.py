@@ -80,3 +80,35 @@ def confusion_cell(ws, run_id: int, panel: str, true_class: str, predicted_class
     ids, y, pred = preds[panel]
     t, p = classes.index(str(true_class)), classes.index(str(predicted_class))
     return [int(i) for i in ids[(y == t) & (pred == p)]]
+
+
+def learning_curve(store: Store, task: str) -> dict:
+    """Accuracy and precision of every model and vote on the task's fixed validation set against the number of
+    human labels the task had, one point per finished classifier run (oldest first), so a person can see
+    whether labelling more still pays. Runs of every recipe and start are kept: each point says which."""
+    runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]
+    runs = sorted((r for r in runs if r.result.get("task") == task), key=lambda r: r.id)
+    series: dict[str, dict] = {}
+    for r in runs:
+        res = r.result
+        labelled = (res.get("sets") or {}).get("labelled")
+        if labelled is None:  # rounds recorded before the count was kept
+            continue
+        entries = [(name, "model", m["metrics"]) for name, m in res["models"].items()]
+        entries += [(f"{v} vote", "vote", res["voting"][v]) for v in VOTES if v in res.get("voting", {})]
+        for name, kind, m in entries:
+            s = series.setdefault(name, {"name": name, "kind": kind, "points": []})
+            s["points"].append(
+                {
+                    "run_id": r.id,
+                    "round": res["round"],
+                    "recipe": (res.get("recipe") or {}).get("name", "paper"),
+                    "labelled": int(labelled),
+                    "accuracy": round(float(m["accuracy"]), 4),
+                    "precision": round(float(m["precision"]), 4),
+                }
+            )
+    ordered = [s for s in series.values() if s["kind"] == "model"] + [
+        s for s in series.values() if s["kind"] == "vote"
+    ]
+    return {"task": task, "runs": len(runs), "series": ordered}

@@ -9,17 +9,23 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
+from ..figures_train import GRAPH_CONFIG
 from .common import compact, job_controls
 from .common import field as _field
 
 METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "F1"}
 
 
+def _number(label: str, component_id: str, **kwargs) -> dbc.InputGroup:
+    """A number field left blank: blank means the recipe's value, shown as its placeholder."""
+    return _field(label, dbc.Input(id=component_id, type="number", value=None, **kwargs))
+
+
 def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> html.Div:
     """`models`: (registry name, label shown) pairs."""
     run = dbc.Card(
         [
-            dbc.CardHeader("Run a round (Adam, cross-entropy; defaults from the paper)"),
+            dbc.CardHeader("Run a round (blank fields: the recipe's value)"),
             dbc.CardBody(
                 [
                     _field(
@@ -45,21 +51,29 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                         className="small mb-1",
                     ),
                     html.Div(id=ids.TRAIN_WEIGHTS_NOTE, className="small text-muted mb-2"),
+                    _field(
+                        "recipe",
+                        dcc.Dropdown(
+                            id=ids.TRAIN_RECIPE_SELECT,
+                            value="ours",
+                            clearable=False,
+                            options=[
+                                {"label": "ours (physics + ResNet-18, 128 px, calibrated)", "value": "ours"},
+                                {"label": "paper (ResNet-18, Adam 1e-4, 5 epochs, 64 px)", "value": "paper"},
+                            ],
+                            style={"minWidth": "16rem"},
+                        ),
+                    ),
                     dbc.Row(
                         [
-                            dbc.Col(_field("epochs", dbc.Input(id=ids.TRAIN_EPOCHS_INPUT, type="number", value=5))),
-                            dbc.Col(_field("lr", dbc.Input(id=ids.TRAIN_LR_INPUT, type="number", value=1e-4))),
+                            dbc.Col(_number("epochs", ids.TRAIN_EPOCHS_INPUT)),
+                            dbc.Col(_number("lr", ids.TRAIN_LR_INPUT)),
                         ]
                     ),
                     dbc.Row(
                         [
-                            dbc.Col(_field("batch", dbc.Input(id=ids.TRAIN_BATCH_INPUT, type="number", value=32))),
-                            dbc.Col(
-                                _field(
-                                    "input px",
-                                    dbc.Input(id=ids.TRAIN_SIZE_INPUT, type="number", value=64, min=0, step=1),
-                                )
-                            ),
+                            dbc.Col(_number("batch", ids.TRAIN_BATCH_INPUT)),
+                            dbc.Col(_number("input px", ids.TRAIN_SIZE_INPUT, min=0, step=1)),
                         ]
                     ),
                     html.Div("input px 0: each architecture's own size (224; Inception 299)", className="small"),
@@ -160,6 +174,11 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
             dbc.CardBody(
                 [
                     html.Div(id=ids.TRAIN_TABLE, className="mb-3 sl-table-scroll"),
+                    html.Div(
+                        "Does labelling more still pay? Each finished round of the task is a point.",
+                        className="small text-muted ",
+                    ),
+                    dcc.Graph(id=ids.TRAIN_LEARNING_GRAPH, config=GRAPH_CONFIG),
                     _field(
                         "confusion of",
                         dcc.Dropdown(id=ids.TRAIN_RUN_SELECT, placeholder="latest round", style={"minWidth": "16rem"}),

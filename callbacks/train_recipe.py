@@ -1,0 +1,89 @@
+"""Train tab: the recipe a round follows (blank fields take the recipe's values) and the learning curve.
+
+Split from `train.py` to keep each module one concept; `train.register` registers these callbacks too.
+"""
+
+from __future__ import annotations
+
+from dash import Input, Output, ctx, no_update
+
+from dashboard import ids
+from dashboard.figures_train import learning_curve_figure
+
+from .services import Services
+
+FIELDS = ("epochs", "lr", "batch", "input_size")
+
+
+def _number(value, kind):
+    """A field's value, or None when left blank (None means "the recipe's")."""
+    if value in (None, ""):
+        return None
+    return kind(value)
+
+
+def round_params(values: dict, weights_dir=None):
+    """The tab's settings as `RoundParams`: the chosen recipe with only the fields a person filled in overridden
+    (a blank field must never silently replace the recipe's value with another recipe's)."""
+    from core.classify.registry import find_local_weights
+    from core.classify.rounds import RoundParams
+
+    models = tuple(values.get("models") or ()) or None
+    return RoundParams(
+        task=values.get("task") or "realism",
+        recipe=values.get("recipe") or "ours",
+        models=models,
+        epochs=_number(values.get("epochs"), int),
+        lr=_number(values.get("lr"), float),
+        batch_size=_number(values.get("batch"), int),
+        input_size=_number(values.get("input_size"), int),
+        init=values.get("init") or "scratch",
+        pretrained={m: str(p) for m in models or () if (p := find_local_weights(weights_dir, m)) is not None},
+        device=None if values.get("device") in (None, "auto") else values["device"],
+    )
+
+
+def recipe_defaults(name: str | None) -> dict:
+    """The recipe's models and the placeholders of the blank fields (what a blank field will use)."""
+    from core.classify.recipes import recipe
+
+    rec = recipe(name or "ours")
+    return {
+        "models": list(rec.models),
+        "epochs": f"{rec.epochs} (recipe)",
+        "lr": f"{rec.lr:g} (recipe)",
+        "batch": f"{rec.batch_size} (recipe)",
+        "input_size": f"{rec.input_size or 0} (recipe)",
+    }
+
+
+def learning_curve(services: Services, task: str | None):
+    """The learning-curve figure of the chosen task from every finished round."""
+    from core.classify.tables import learning_curve as curve
+
+    return learning_curve_figure(curve(services.store, task or "realism"))
+
+
+def register(app, services: Services) -> None:
+    @app.callback(
+        Output(ids.TRAIN_EPOCHS_INPUT, "placeholder"),
+        Output(ids.TRAIN_LR_INPUT, "placeholder"),
+        Output(ids.TRAIN_BATCH_INPUT, "placeholder"),
+        Output(ids.TRAIN_SIZE_INPUT, "placeholder"),
+        Output(ids.TRAIN_MODELS_CHECKLIST, "value"),
+        Input(ids.TRAIN_RECIPE_SELECT, "value"),
+    )
+    def _recipe(name):
+        d = recipe_defaults(name)
+        # on page load keep the checklist as laid out; a recipe a person picks brings its models
+        models = d["models"] if ctx.triggered_id == ids.TRAIN_RECIPE_SELECT else no_update
+        return d["epochs"], d["lr"], d["batch"], d["input_size"], models
+
+    @app.callback(
+        Output(ids.TRAIN_LEARNING_GRAPH, "figure"),
+        Input(ids.TRAIN_TASK_SELECT, "value"),
+        Input(ids.TRAIN_VERSION_STORE, "data"),
+        Input(ids.TABS, "active_tab"),
+    )
+    def _curve(task, _version, _tab):
+        return learning_curve(services, task)
