@@ -20,7 +20,9 @@ def _pretrained(items: list[str] | None) -> dict[str, str]:
 
 def cmd_classify(args) -> int:
     from .classify import RoundParams, predict_candidates, prelabel, review_queue, train_round
+    from .classify.predict import predict_images
     from .classify.rounds import round_params_json
+    from .classify.select import select_images
     from .classify.tables import metrics_table
     from .workspace import Workspace
 
@@ -40,6 +42,7 @@ def cmd_classify(args) -> int:
                 init=args.init,
                 pretrained=_pretrained(args.pretrained),
                 pattern=args.pattern,
+                sources=_sources(args.sources),
                 device=args.device,
                 seed=args.seed,
             )
@@ -65,18 +68,33 @@ def cmd_classify(args) -> int:
             _emit(args, out, "\n".join(lines))
         elif args.action == "predict":
             run = args.run or _latest_classify(ws)
-            run_id, res = recorded_run(
-                "classify predict",
-                args.quiet,
-                ws.store,
-                "predict",
-                {"classify_run": run, "scheme": args.scheme},
-                lambda run_id, progress, should_stop: predict_candidates(
-                    ws, run, run_id=run_id, scheme=args.scheme, progress=progress, should_stop=should_stop
-                ),
-            )
+            sel = _selection(args)
+            if sel is None:
+                params = {"classify_run": run, "scheme": args.scheme}
+
+                def work(run_id, progress, should_stop):
+                    return predict_candidates(
+                        ws, run, run_id=run_id, scheme=args.scheme, progress=progress, should_stop=should_stop
+                    )
+            else:
+                chosen = select_images(ws.store, sel)
+                if not chosen:
+                    raise ValueError(f"no images match {sel.describe()}")
+                params = {"classify_run": run, "scheme": args.scheme, "images": sel.describe(), "count": len(chosen)}
+
+                def work(run_id, progress, should_stop):
+                    return predict_images(
+                        ws, run, chosen, run_id=run_id, scheme=args.scheme, selection=sel.describe(),
+                        progress=progress, should_stop=should_stop,
+                    )  # fmt: skip
+
+            run_id, res = recorded_run("classify predict", args.quiet, ws.store, "predict", params, work)
             out = {"command": "classify predict", "run_id": run_id, **dataclasses.asdict(res)}
-            _emit(args, out, f"predicted {res.images} candidates with {len(res.models)} models: {res.suggested}")
+            _emit(
+                args,
+                out,
+                f"predicted {res.images} images ({res.selection}) with {len(res.models)} models: {res.suggested}",
+            )
         elif args.action == "prelabel":
             counts = prelabel(ws.store, threshold=args.threshold, annotator=args.annotator, scheme=args.scheme)
             _emit(args, {"command": "classify prelabel", **counts}, json.dumps(counts))
@@ -93,6 +111,26 @@ def cmd_classify(args) -> int:
     return 0
 
 
+def _sources(text: str | None) -> tuple[str, ...]:
+    from .classify.data import PATTERN_SOURCES
+
+    return tuple(s.strip() for s in text.split(",") if s.strip()) if text else PATTERN_SOURCES
+
+
+def _selection(args):
+    """The images `classify predict` was asked to score, or None for the default (unlabeled candidates)."""
+    from .classify.select import ImageSelection, parse_selection
+
+    items = list(args.images or [])
+    everything = items == ["all"]
+    sel = parse_selection(
+        [] if everything else items, pattern=args.pattern, round=args.round, ids=args.ids, folder=args.folder
+    )
+    if everything and sel.is_empty():
+        return ImageSelection()
+    return None if sel.is_empty() else sel
+
+
 def _latest_classify(ws) -> int:
     runs = [r for r in ws.store.list_runs(500) if r.kind == "classify" and r.status == "done"]
     if not runs:
@@ -103,6 +141,7 @@ def _latest_classify(ws) -> int:
 def add_parser(sub, common) -> None:
     from .classify import REGISTRY, TASKS
     from .classify.recipes import RECIPES
+    from .store import SOURCES
 
     p = sub.add_parser("classify", parents=[common], help="classifier rounds: train, predict, pre-label, review")
     p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table"))
@@ -121,7 +160,23 @@ def add_parser(sub, common) -> None:
     p.add_argument("--input-size", type=int, default=None, help="default: the recipe's")
     p.add_argument("--init", default="scratch", choices=("scratch", "finetune"))
     p.add_argument("--pretrained", nargs="*", help="ARCH=PATH local ImageNet weights (file or folder)")
-    p.add_argument("--pattern", default=None, help="only images of this pattern")
+    p.add_argument("--pattern", default=None, help="train / predict: only images of this pattern")
+    p.add_argument(
+        "--sources",
+        default=None,
+        help="train --task pattern: comma-separated image sources to learn from, of "
+        f"{','.join(SOURCES)} (default: experimental); the pattern comes from import metadata",
+    )
+    p.add_argument(
+        "--images",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="predict these images instead of the unlabeled candidates: source=experimental, pattern=P, round=R, "
+        "ids=1,2,3, folder=PATH (all must match), or 'all'; human labels are never overwritten",
+    )
+    p.add_argument("--ids", default=None, help="predict: comma-separated image ids")
+    p.add_argument("--folder", default=None, help="predict: images imported from files under this folder")
+    p.add_argument("--round", type=int, default=None, help="predict: candidates that entered in this round")
     p.add_argument("--next-round", action="store_true", help="train: open the next round first")
     p.add_argument("--run", type=int, default=None, help="predict: the classify run (default: the latest)")
     p.add_argument("--scheme", default="weighted", choices=("hard", "soft", "weighted"))

@@ -15,11 +15,12 @@ from typing import Literal
 
 import numpy as np
 
-from ..store import Store
+from ..store import SOURCES, ImageFilter, Store
 
 Task = Literal["realism", "pattern", "labels"]
 TASKS: tuple[str, ...] = ("realism", "pattern", "labels")
 REALISTIC, FAKE = "realistic", "fake"
+PATTERN_SOURCES: tuple[str, ...] = ("experimental",)  # the pattern task's default: what the paper classified
 
 
 @dataclass
@@ -51,19 +52,46 @@ def _stratified_pick(ids: list[int], labels: list[str], fraction: float, rng: np
     return sorted(picked)
 
 
-def _examples(store: Store, task: str, pattern: str | None) -> tuple[dict[int, str], list[int]]:
-    """(labelled items id → class, experimental ids) for the task."""
+def _examples(
+    store: Store, task: str, pattern: str | None, sources: tuple[str, ...] = PATTERN_SOURCES
+) -> tuple[dict[int, str], list[int]]:
+    """(labelled items id → class, experimental ids) for the task. The pattern task's classes are the images'
+    recorded patterns (import metadata), taken from the chosen sources only."""
     images = [img for img, _ in store.list_images()]
     if pattern:
         images = [img for img in images if img.pattern == pattern]
     if task == "pattern":
-        return {img.id: img.pattern for img in images if img.source == "experimental" and img.pattern}, []
+        return {img.id: img.pattern for img in images if img.source in sources and img.pattern}, []
     labels = store.current_labels([img.id for img in images]) if images else {}
     if task == "labels":
         return {i: s.label for i, s in labels.items() if s.label}, []
     generated = {img.id for img in images if img.source != "experimental"}
     labelled = {i: s.label for i, s in labels.items() if i in generated and s.label in (REALISTIC, FAKE)}
     return labelled, sorted(img.id for img in images if img.source == "experimental")
+
+
+def _class_counts(store: Store, task: str, sources: tuple[str, ...]) -> str:
+    """Why a task found too few classes: what was searched and how many images each class had, per source."""
+    if task != "pattern":
+        counts: dict[str, int] = {}
+        for state in store.current_labels().values():
+            if state.label:
+                counts[state.label] = counts.get(state.label, 0) + 1
+        shown = ", ".join(f"{c}: {n}" for c, n in sorted(counts.items())) or "none"
+        return f"searched the current human labels ({shown})"
+    parts = []
+    for src in store.distinct("source") or list(sources):
+        imgs = [img for img, _ in store.list_images(ImageFilter(source=src))]
+        counts = {}
+        for img in imgs:
+            if img.pattern:
+                counts[img.pattern] = counts.get(img.pattern, 0) + 1
+        shown = ", ".join(f"{c}: {n}" for c, n in sorted(counts.items())) or "no pattern recorded"
+        used = "searched" if src in sources else "not searched"
+        parts.append(f"{src} ({used}, {len(imgs)} images; {shown})")
+    if not parts:
+        return f"searched sources {', '.join(sources)}: the workspace holds no images"
+    return "pattern comes from import metadata; sources: " + "; ".join(parts)
 
 
 def _held_out(image_id: int, seed: int, fraction: float) -> bool:
@@ -78,6 +106,7 @@ def fixed_validation(
     experimental: list[int],
     *,
     pattern: str | None = None,
+    sources: tuple[str, ...] | None = None,
     fraction: float = 0.2,
     ratio: tuple[int, int] = (4, 6),
     seed: int = 0,
@@ -88,7 +117,7 @@ def fixed_validation(
     changes), so the validation set grows with the labels — calibration and early stopping need more than
     the handful of images a first round has — while no image ever moves between training and validation.
     """
-    key = f"classify.validation.{task}.{pattern or 'all'}"
+    key = f"classify.validation.{task}.{pattern or 'all'}" + (f".{'+'.join(sources)}" if sources else "")
     stored = store.get_meta(key)
     if stored is not None:
         val = [int(i) for i in stored["ids"]]
@@ -114,24 +143,50 @@ def assemble(
     task: Task = "realism",
     *,
     pattern: str | None = None,
+    sources: tuple[str, ...] = PATTERN_SOURCES,
     val_fraction: float = 0.2,
     ratio: tuple[int, int] = (4, 6),
     seed: int = 0,
 ) -> Split:
-    """The round's training set from the current human labels, and the task's fixed validation set."""
+    """The round's training set from the current human labels, and the task's fixed validation set.
+
+    Args:
+        sources: pattern task only: which image sources (experimental, simulated, generated) to learn from.
+    """
     if task not in TASKS:
         raise ValueError(f"task: expected one of {TASKS}, got {task!r}")
-    labelled, experimental = _examples(store, task, pattern)
+    sources = tuple(sorted(set(sources)))
+    unknown = set(sources) - set(SOURCES)
+    if not sources or unknown:
+        raise ValueError(f"sources: expected some of {', '.join(SOURCES)}, got {', '.join(sources) or 'none'}")
+    labelled, experimental = _examples(store, task, pattern, sources)
     if task == "realism" and not {REALISTIC, FAKE} <= set(labelled.values()):
         raise ValueError("realism task: label at least one generated image realistic and one fake first")
-    if len(set(labelled.values())) < 2:
-        raise ValueError(f"{task} task: at least two classes are needed, found {sorted(set(labelled.values()))}")
+    found = sorted(set(labelled.values()))
+    if len(found) < 2:
+        where = f" of pattern {pattern!r}" if pattern else ""
+        raise ValueError(
+            f"{task} task: at least two classes are needed, found {found} among images{where}; "
+            f"{_class_counts(store, task, sources)}"
+            + (" (choose more with --sources, e.g. simulated,experimental)" if task == "pattern" else "")
+        )
+    key_sources = None if task != "pattern" or sources == PATTERN_SOURCES else sources
     val = fixed_validation(
-        store, task, labelled, experimental, pattern=pattern, fraction=val_fraction, ratio=ratio, seed=seed
+        store,
+        task,
+        labelled,
+        experimental,
+        pattern=pattern,
+        sources=key_sources,
+        fraction=val_fraction,
+        ratio=ratio,
+        seed=seed,
     )
     held = set(val)
     rng = np.random.default_rng([seed, 29])
     summary: dict = {"task": task, "pattern": pattern, "labelled": len(labelled)}
+    if task == "pattern":
+        summary["sources"] = list(sources)
     if task == "realism":
         classes = [FAKE, REALISTIC]
         gen_real = [i for i, c in sorted(labelled.items()) if c == REALISTIC and i not in held]

@@ -32,6 +32,7 @@ class PredictResult:
     scheme: str
     suggested: dict[str, int]  # class → images the ensemble suggests it for
     predictions: str  # npz with every model's probabilities
+    selection: str = "candidates"  # which images: the unlabeled candidates or a user's selection
 
 
 def candidates(store: Store, task: str, pattern: str | None = None) -> list[int]:
@@ -58,14 +59,45 @@ def predict_candidates(
     should_stop: StopFn = never_stop,
 ) -> PredictResult:
     """Every unlabeled candidate through each model of `classify_run` and the ensemble; stored as model events."""
+    res = _finished_round(ws, classify_run)
+    ids = candidates(ws.store, res["task"], (res.get("sets") or {}).get("pattern"))
+    if not ids:
+        raise ValueError("no unlabeled candidates to predict")
+    return _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, should_stop, "candidates")
+
+
+def predict_images(
+    ws: Workspace,
+    classify_run: int,
+    image_ids: list[int],
+    *,
+    run_id: int,
+    scheme: Scheme = "weighted",
+    device: str | None = None,
+    selection: str = "chosen images",
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+) -> PredictResult:
+    """Any images (experimental frames, labelled ones included) through a round's models and ensemble.
+
+    Stored as model events like the candidates' predictions, so a human label on any of them stays the
+    image's label; the suggestion sits beside it (and a contradiction lands in the disagreement queue).
+    """
+    res = _finished_round(ws, classify_run)
+    if not image_ids:
+        raise ValueError(f"no images match {selection}")
+    return _predict(ws, classify_run, res, list(image_ids), run_id, scheme, device, progress, should_stop, selection)
+
+
+def _finished_round(ws: Workspace, classify_run: int) -> dict:
     run = ws.store.get_run(classify_run)
     if run is None or run.kind != "classify" or run.status != "done" or not run.result:
         raise ValueError(f"run {classify_run}: not a finished classifier round")
-    res = run.result
-    task, pattern, classes = res["task"], (res.get("sets") or {}).get("pattern"), res["classes"]
-    ids = candidates(ws.store, task, pattern)
-    if not ids:
-        raise ValueError("no unlabeled candidates to predict")
+    return run.result
+
+
+def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, should_stop, selection) -> PredictResult:
+    classes = res["classes"]
     device = pick_device(device)
     archs, stacked = round_probabilities(
         ws, res, ws.store.get_images(ids), device=device, progress=progress, should_stop=should_stop
@@ -85,7 +117,8 @@ def predict_candidates(
         _write(ws.store, ids, ensemble[name], classes, f"ensemble:{name}", round_no)
     path = ws.run_dir(run_id) / "predictions.npz"
     np.savez(path, ids=np.array(ids), probs=stacked, models=np.array(archs), classes=np.array(classes))
-    ws.store.add_artifact("predictions", ws.relative(path), run_id=run_id, meta={"classify_run": classify_run})
+    meta = {"classify_run": classify_run, "selection": selection}
+    ws.store.add_artifact("predictions", ws.relative(path), run_id=run_id, meta=meta)
     chosen = ensemble[scheme].argmax(1)
     return PredictResult(
         classify_run=classify_run,
@@ -94,6 +127,7 @@ def predict_candidates(
         scheme=scheme,
         suggested={c: int((chosen == i).sum()) for i, c in enumerate(classes)},
         predictions=ws.relative(path),
+        selection=selection,
     )
 
 

@@ -22,7 +22,7 @@ from ..embed.autoencoder import pick_device
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..workspace import Workspace
 from .calibrate import fit_temperature, nll, softmax
-from .data import Split, assemble
+from .data import PATTERN_SOURCES, Split, assemble
 from .features_data import feature_inputs
 from .inputs import load_inputs
 from .recipes import Recipe, recipe
@@ -47,6 +47,7 @@ class RoundParams:
     init: Init = "scratch"
     pretrained: dict[str, str] = field(default_factory=dict)  # architecture → local ImageNet weights
     pattern: str | None = None
+    sources: tuple[str, ...] = PATTERN_SOURCES  # pattern task: the image sources it learns from
     round: int | None = None  # None: the current round
     val_fraction: float = 0.2
     device: str | None = None
@@ -133,7 +134,14 @@ def train_round(
         raise ValueError(f"init: expected 'scratch' or 'finetune', got {params.init!r}")
     t0 = time.perf_counter()
     round_no = params.round or ws.store.current_round()
-    split = assemble(ws.store, params.task, pattern=params.pattern, val_fraction=params.val_fraction, seed=params.seed)
+    split = assemble(
+        ws.store,
+        params.task,
+        pattern=params.pattern,
+        sources=tuple(params.sources),
+        val_fraction=params.val_fraction,
+        seed=params.seed,
+    )
     if len(split.val_ids) == 0:
         raise ValueError("validation set is empty: label more images (each class needs two or more)")
     device = pick_device(params.device)
@@ -255,4 +263,8 @@ def train_round(
 
 
 def round_params_json(params: RoundParams) -> dict:
-    return {**asdict(params), "models": list(params.models) if params.models else None}
+    return {
+        **asdict(params),
+        "models": list(params.models) if params.models else None,
+        "sources": list(params.sources),
+    }
