@@ -11,6 +11,7 @@ from core.store import ImageFilter
 from dashboard import ids
 from dashboard.components import label_view
 
+from .label_order import PredictionView, make_view, ordered_ids, predicted_options
 from .media import thumb_url
 from .services import Services
 
@@ -30,16 +31,31 @@ def filter_options(services: Services) -> tuple[list, list, list]:
     return opts(store.distinct("source")), opts(store.distinct("pattern")), opts(store.distinct("round"))
 
 
-def page_count(services: Services, flt: ImageFilter, queue: dict | None = None) -> int:
-    total = len(queue["ids"]) if queue else services.store.count_images(flt)
+def _ordered(services: Services, flt: ImageFilter, queue: dict | None, view: PredictionView | None):
+    """The ids in the grid's order when it is a queue or a prediction filter/sort; None: page in the database."""
+    if queue:
+        return [int(i) for i in queue["ids"]]
+    return ordered_ids(services, flt, view or PredictionView())
+
+
+def page_count(
+    services: Services, flt: ImageFilter, queue: dict | None = None, view: PredictionView | None = None
+) -> int:
+    ordered = _ordered(services, flt, queue, view)
+    total = len(ordered) if ordered is not None else services.store.count_images(flt)
     return max(1, -(-total // services.settings.page_size))
 
 
 def change_page(
-    services: Services, trigger: str | None, page: int, flt: ImageFilter, queue: dict | None = None
+    services: Services,
+    trigger: str | None,
+    page: int,
+    flt: ImageFilter,
+    queue: dict | None = None,
+    view: PredictionView | None = None,
 ) -> int:
     """Next/previous page within bounds; any filter or queue change goes back to the first page."""
-    last = page_count(services, flt, queue) - 1
+    last = page_count(services, flt, queue, view) - 1
     if trigger == ids.LABEL_NEXT_BUTTON:
         return min(page + 1, last)
     if trigger == ids.LABEL_PREV_BUTTON:
@@ -47,19 +63,32 @@ def change_page(
     return 0
 
 
-def render_grid(services: Services, flt: ImageFilter, page: int, selection: list[int], queue: dict | None = None):
-    """Cards of one page (of the filter, or of an open review queue in its order), the ids on it, a count line."""
+def render_grid(
+    services: Services,
+    flt: ImageFilter,
+    page: int,
+    selection: list[int],
+    queue: dict | None = None,
+    view: PredictionView | None = None,
+):
+    """Cards of one page (of the filter, of an open review queue in its order, or of the filter ordered by
+    predicted pattern / confidence), the ids on it, a count line."""
     size = services.settings.page_size
     store = services.store
-    if queue:
-        total = len(queue["ids"])
-        page_ids = [int(i) for i in queue["ids"][page * size : (page + 1) * size]]
+    ordered = _ordered(services, flt, queue, view)
+    if ordered is not None:
+        total = len(ordered)
+        page_ids = ordered[page * size : (page + 1) * size]
         labels = store.current_labels(page_ids)
         rows = [(img, labels[img.id].label if img.id in labels else None) for img in store.get_images(page_ids)]
     else:
         total = store.count_images(flt)
         rows = store.list_images(flt, offset=page * size, limit=size)
     suggestions = store.model_suggestions(image_ids=[img.id for img, _ in rows]) if rows else {}
+    if view is not None and view.active and not queue:  # show what the grid is ordered by
+        from core.classify.predict import pattern_suggestions
+
+        suggestions = {**suggestions, **pattern_suggestions(store)[1]}
     chosen = set(selection or [])
     cards = [
         label_view.card(
@@ -148,29 +177,39 @@ def register(app, services: Services) -> None:
         Input(ids.LABEL_LABEL_FILTER, "value"),
         Input(ids.LABEL_ROUND_FILTER, "value"),
     ]
+    order = [
+        Input(ids.LABEL_PREDICTED_FILTER, "value"),
+        Input(ids.LABEL_CONFIDENCE_RANGE, "value"),
+        Input(ids.LABEL_SORT_SELECT, "value"),
+    ]
+    order_states = [State(i.component_id, "value") for i in order]
     filter_states = [State(i.component_id, "value") for i in filters]
 
     @app.callback(
         Output(ids.LABEL_SOURCE_FILTER, "options"),
         Output(ids.LABEL_PATTERN_FILTER, "options"),
         Output(ids.LABEL_ROUND_FILTER, "options"),
+        Output(ids.LABEL_PREDICTED_FILTER, "options"),
         Input(ids.URL, "pathname"),
         Input(ids.LABEL_VERSION_STORE, "data"),
+        Input(ids.TABS, "active_tab"),
     )
-    def _options(_path, _version):
-        return filter_options(services)
+    def _options(_path, _version, _tab):
+        return (*filter_options(services), predicted_options(services))
 
     @app.callback(
         Output(ids.LABEL_PAGE_STORE, "data"),
         Input(ids.LABEL_PREV_BUTTON, "n_clicks"),
         Input(ids.LABEL_NEXT_BUTTON, "n_clicks"),
         *filters,
+        *order,
         Input(ids.LABEL_QUEUE_STORE, "data"),
         State(ids.LABEL_PAGE_STORE, "data"),
     )
-    def _page(_prev, _next, source, pattern, label, round_, queue, page):
+    def _page(_prev, _next, source, pattern, label, round_, predicted, confidence, sort, queue, page):
         flt = make_filter(source, pattern, label, round_)
-        return change_page(services, ctx.triggered_id, page or 0, flt, queue)
+        view = make_view(predicted, confidence, sort)
+        return change_page(services, ctx.triggered_id, page or 0, flt, queue, view)
 
     @app.callback(
         Output(ids.LABEL_GRID, "children"),
@@ -179,11 +218,14 @@ def register(app, services: Services) -> None:
         Input(ids.LABEL_PAGE_STORE, "data"),
         Input(ids.LABEL_VERSION_STORE, "data"),
         *filter_states,
+        *order_states,
         State(ids.LABEL_SELECTION_STORE, "data"),
         Input(ids.LABEL_QUEUE_STORE, "data"),
     )
-    def _grid(page, _version, source, pattern, label, round_, selection, queue):
-        return render_grid(services, make_filter(source, pattern, label, round_), page or 0, selection, queue)
+    def _grid(page, _version, source, pattern, label, round_, predicted, confidence, sort, selection, queue):
+        flt = make_filter(source, pattern, label, round_)
+        view = make_view(predicted, confidence, sort)
+        return render_grid(services, flt, page or 0, selection, queue, view)
 
     @app.callback(
         Output(ids.LABEL_QUEUE_BANNER, "children"),

@@ -154,6 +154,18 @@ def _write(store: Store, ids: list[int], probs: np.ndarray, classes: list[str], 
         )
 
 
+def pattern_suggestions(store: Store) -> tuple[list[str], dict[int, tuple[str | None, float | None]]]:
+    """(classes, image id → (predicted pattern, confidence)) from the ensemble's latest suggestion of the latest
+    finished pattern-task round's classes; realism or other suggestions on the same image are not mixed in.
+    Prediction writes the chosen voting scheme last, so the latest `ensemble:*` event is the suggestion."""
+    runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]
+    pattern = [r for r in runs if r.result.get("task") == "pattern"]
+    if not pattern:
+        return [], {}
+    classes = list(max(pattern, key=lambda r: r.id).result["classes"])
+    return classes, store.model_suggestions(annotator_prefix="ensemble:", labels=classes)
+
+
 def prelabel(
     store: Store, *, threshold: float, annotator: str, scheme: Scheme = "weighted", round: int | None = None
 ) -> dict:

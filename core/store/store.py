@@ -380,12 +380,22 @@ class Store(RunRecords, MapRecords):
         return [r["image_id"] for r in rows]
 
     def model_suggestions(
-        self, annotator: str | None = None, image_ids: Sequence[int] | None = None
+        self,
+        annotator: str | None = None,
+        image_ids: Sequence[int] | None = None,
+        *,
+        annotator_prefix: str | None = None,
+        labels: Sequence[str] | None = None,
     ) -> dict[int, tuple[str | None, float | None]]:
-        """Latest model event per image (of one model annotator when given): (label, confidence)."""
+        """Latest model event per image (of one model annotator when given, of annotators starting with
+        `annotator_prefix`, among events whose label is one of `labels`): (label, confidence)."""
         latest = select(func.max(LabelEvent.id)).where(LabelEvent.origin == "model")
         if annotator is not None:
             latest = latest.where(LabelEvent.annotator == annotator)
+        if annotator_prefix is not None:
+            latest = latest.where(LabelEvent.annotator.startswith(annotator_prefix, autoescape=True))
+        if labels is not None:
+            latest = latest.where(LabelEvent.label.in_(list(labels)))
         if image_ids is not None:
             latest = latest.where(LabelEvent.image_id.in_([int(i) for i in image_ids]))
         latest = latest.group_by(LabelEvent.image_id)

@@ -11,6 +11,12 @@ from .. import ids
 
 QUEUE_ROW_CLASS = "alert alert-warning py-1 px-2 mb-2 d-flex align-items-center"
 UNLABELED_OPTION = {"label": "unlabeled", "value": "__unlabeled__"}
+SORTS = {
+    "id": "image number",
+    "confidence-asc": "least confident first",
+    "confidence-desc": "most confident first",
+    "predicted": "predicted pattern",
+}
 
 
 def shortcut_keys(labels: Sequence[str]) -> list[str]:
@@ -51,6 +57,49 @@ def layout(labels: Sequence[str]) -> html.Div:
         ],
         className="g-2 mb-2",
     )
+    by_prediction = dbc.Row(
+        [
+            dbc.Col(
+                dcc.Dropdown(
+                    id=ids.LABEL_PREDICTED_FILTER,
+                    placeholder="predicted pattern: any",
+                    clearable=True,
+                ),
+                md=3,
+            ),
+            dbc.Col(
+                html.Div(
+                    [
+                        html.Span("ensemble confidence", className="small text-muted me-2 text-nowrap"),
+                        html.Div(
+                            dcc.RangeSlider(
+                                id=ids.LABEL_CONFIDENCE_RANGE,
+                                min=0,
+                                max=1,
+                                step=0.05,
+                                value=[0, 1],
+                                marks={0: "0", 0.5: "0.5", 1: "1"},
+                                allowCross=False,
+                            ),
+                            className="flex-grow-1",
+                        ),
+                    ],
+                    className="d-flex align-items-center",
+                ),
+                md=6,
+            ),
+            dbc.Col(
+                dcc.Dropdown(
+                    id=ids.LABEL_SORT_SELECT,
+                    value="id",
+                    clearable=False,
+                    options=[{"label": f"sort: {text}", "value": key} for key, text in SORTS.items()],
+                ),
+                md=3,
+            ),
+        ],
+        className="g-2 mb-2",
+    )  # from the latest pattern-task round's ensemble suggestions (Train → Predict)
     keys = shortcut_keys(labels)
     buttons = [
         shortcut_button(lab, k.split()[0], k, ids.label_button(lab), f"btn-{label_color(lab)} me-2")
@@ -79,6 +128,7 @@ def layout(labels: Sequence[str]) -> html.Div:
     return html.Div(
         [
             filters,
+            by_prediction,
             queue,
             actions,
             html.Div(id=ids.LABEL_STATUS, className="small mb-2", role="status"),

@@ -1,0 +1,65 @@
+"""Label tab: filter and sort the grid by the ensemble's predicted pattern and its confidence.
+
+The suggestions come from the latest pattern-task round (`core.classify.predict.pattern_suggestions`); the
+grid's own filters (source, pattern, label, round) still apply first. Without a prediction filter or sort the
+grid pages in the database, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.store import ImageFilter
+
+from .services import Services
+
+
+@dataclass(frozen=True)
+class PredictionView:
+    predicted: str | None = None  # only images the ensemble suggests this pattern for
+    low: float = 0.0  # confidence range, inclusive
+    high: float = 1.0
+    sort: str = "id"
+
+    @property
+    def active(self) -> bool:
+        return self.predicted is not None or self.low > 0.0 or self.high < 1.0 or self.sort != "id"
+
+
+def make_view(predicted, confidence, sort) -> PredictionView:
+    low, high = (confidence or (0.0, 1.0))[:2]
+    return PredictionView(predicted or None, float(low), float(high), sort or "id")
+
+
+def predicted_options(services: Services) -> list[dict]:
+    from core.classify.predict import pattern_suggestions
+
+    classes, _ = pattern_suggestions(services.store)
+    return [{"label": f"predicted: {c}", "value": c} for c in classes]
+
+
+def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> list[int] | None:
+    """Ids the grid shows in order when a prediction filter or sort is set; None when neither is (the grid then
+    pages in the database). Images without a suggestion drop out under a filter and sort last otherwise."""
+    if not view.active:
+        return None
+    from core.classify.predict import pattern_suggestions
+
+    _, sugg = pattern_suggestions(services.store)
+    ids = [img.id for img, _ in services.store.list_images(flt)]
+    if view.predicted is not None or view.low > 0.0 or view.high < 1.0:
+        ids = [
+            i
+            for i in ids
+            if i in sugg
+            and (view.predicted is None or sugg[i][0] == view.predicted)
+            and view.low <= (sugg[i][1] or 0.0) <= view.high
+        ]
+    missing = 2.0  # no suggestion: after every confidence, whichever the direction
+    if view.sort == "confidence-asc":
+        ids.sort(key=lambda i: (sugg[i][1] if i in sugg else missing, i))
+    elif view.sort == "confidence-desc":
+        ids.sort(key=lambda i: (-(sugg[i][1] if i in sugg else -missing), i))
+    elif view.sort == "predicted":
+        ids.sort(key=lambda i: (sugg[i][0] if i in sugg else "\uffff", -(sugg.get(i, (None, 0))[1] or 0), i))
+    return ids

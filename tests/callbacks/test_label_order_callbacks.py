@@ -1,0 +1,46 @@
+"""Label tab: filter and sort the grid by the latest pattern round's ensemble suggestion and its confidence."""
+
+from __future__ import annotations
+
+from callbacks import label
+from callbacks.label_order import make_view, ordered_ids, predicted_options
+from callbacks.services import make_services
+
+
+def test_grid_filters_and_sorts_by_predicted_pattern_and_confidence(small_workspace):
+    store = small_workspace.store
+    services = make_services(small_workspace.settings)
+    exp = [img.id for img, _ in store.list_images() if img.source == "experimental"]
+    run = store.create_run("classify", {"task": "pattern"})
+    store.update_run(run, status="done", result={"task": "pattern", "classes": ["peaks", "rings"]})
+    conf = dict(zip(exp, (0.9, 0.55, 0.7, 0.95, 0.6, 0.8), strict=True))
+    for i, c in conf.items():
+        store.add_labels([i], "rings" if c >= 0.7 else "peaks", "ensemble:weighted", origin="model", confidence=c)
+    store.add_labels([exp[0]], "fake", "ensemble:weighted", origin="model", confidence=0.99)  # realism: not mixed
+    store.add_labels([exp[1]], "rings", "ada")  # a human label: the grid still orders by the suggestion
+
+    assert predicted_options(services) == [
+        {"label": "predicted: peaks", "value": "peaks"},
+        {"label": "predicted: rings", "value": "rings"},
+    ]
+    flt = label.make_filter("experimental", None, None, None)
+    assert ordered_ids(services, flt, make_view(None, [0, 1], "id")) is None  # nothing set: database paging
+    rings = ordered_ids(services, flt, make_view("rings", None, "confidence-desc"))
+    assert rings == sorted((i for i in exp if conf[i] >= 0.7), key=lambda i: -conf[i])
+    unsure = ordered_ids(services, flt, make_view(None, [0.5, 0.75], "confidence-asc"))
+    assert unsure == [exp[1], exp[4], exp[2]]
+    everything = ordered_ids(services, label.make_filter(None, None, None, None), make_view(None, None, "predicted"))
+    assert everything[:2] == [exp[4], exp[1]] and len(everything) == 12  # peaks first; unpredicted last
+
+    view = make_view("peaks", None, "confidence-asc")
+    cards, page_ids, count = label.render_grid(services, flt, 0, [], None, view)
+    assert page_ids == [exp[1], exp[4]] and count.startswith("1–2 of 2")
+    assert "peaks" in str(cards[0]) and "0.55" in str(cards[0])
+    assert label.page_count(services, flt, None, view) == 1
+    assert label.change_page(services, ids_next(), 0, flt, None, view) == 0
+
+
+def ids_next():
+    from dashboard import ids
+
+    return ids.LABEL_NEXT_BUTTON
