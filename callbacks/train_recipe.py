@@ -50,10 +50,10 @@ def recipe_defaults(name: str | None) -> dict:
     rec = recipe(name or "ours")
     return {
         "models": list(rec.models),
-        "epochs": f"{rec.epochs} (recipe)",
-        "lr": f"{rec.lr:g} (recipe)",
-        "batch": f"{rec.batch_size} (recipe)",
-        "input_size": f"{rec.input_size or 0} (recipe)",
+        "epochs": f"{rec.epochs}",
+        "lr": f"{rec.lr:g}",
+        "batch": f"{rec.batch_size}",
+        "input_size": f"{rec.input_size or 0}",
     }
 
 

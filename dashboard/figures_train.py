@@ -54,11 +54,17 @@ def learning_curve_figure(curve: dict) -> go.Figure:
             y=0.5,
         )
     fig.update_xaxes(title_text="human labels")
-    fig.update_yaxes(range=[0, 1.02])
+    fig.update_yaxes(range=[-0.02, 1.04])
     fig.update_layout(
-        margin=dict(l=40, r=10, t=30, b=40),
-        height=300,
+        margin=dict(l=40, r=10, t=55, b=40),
+        height=340,
         legend=dict(orientation="h", y=-0.3),
-        title={"text": f"learning curve · {curve.get('task') or ''} task (validation set)", "font": {"size": 12}},
+        title={
+            "text": f"learning curve · {curve.get('task') or ''} task (fixed validation set)",
+            "font": {"size": 12},
+            "x": 0.0,
+            "xanchor": "left",
+            "y": 0.98,
+        },
     )
     return fig
