@@ -209,7 +209,7 @@ def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
 def explain_image(services: Services, image_id, checkpoint) -> object:
     from core.classify import load_classifier
     from core.classify.explain import explain, overlay_png
-    from core.embed.inputs import image_input
+    from core.classify.inputs import image_input
     from core.workspace import Workspace
 
     if not image_id or not checkpoint:
@@ -220,8 +220,14 @@ def explain_image(services: Services, image_id, checkpoint) -> object:
     ws = Workspace.open(services.settings)
     try:
         model, cfg = load_classifier(ws.root / checkpoint)
-        x, _ = image_input(ws, image, 64)
-        ex = explain(model, x, cfg.classes, cfg.input_size)
+        if cfg.kind == "features":
+            return (
+                f"{cfg.arch} judges physics features (ring concentricity and continuity, symmetry, gaps, "
+                "texture), not pixels: it has no pixel map to show. Pick a network to see Grad-CAM."
+            )
+        pair = image_input(ws, image, max(64, cfg.input_size))
+        x = pair[0]
+        ex = explain(model, pair, cfg.classes, cfg.input_size, channels=cfg.channels, temperature=cfg.temperature)
     except ValueError as exc:
         return f"Cannot explain: {exc}"
     finally:

@@ -35,17 +35,27 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return ((a - a.min()) / span if span > 0 else np.zeros_like(a)).astype(np.float32)
 
 
-def explain(model: torch.nn.Module, x: np.ndarray, classes: list[str], input_size: int) -> Explanation:
-    """Maps for one input `x` (S, S) in [-1, 1] with respect to the predicted class."""
+def explain(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    classes: list[str],
+    input_size: int,
+    *,
+    channels: int = 1,
+    temperature: float = 1.0,
+) -> Explanation:
+    """Maps for one input with respect to the predicted class: `x` is an image (S, S) in [-1, 1] or an
+    (image, valid) pair (2, S, S) from `inputs.image_input`; the model sees its own `channels`."""
     from captum.attr import LayerAttribution, LayerGradCam, Saliency
+
+    from .train import as_pairs, model_batch
 
     model = model.cpu().eval()
     s = x.shape[-1]
-    inp = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None, None]
-    if s != input_size:
-        inp = F.interpolate(inp, size=(input_size, input_size), mode="bilinear", align_corners=False)
+    pair = x[None] if x.ndim == 3 else x[None, None]
+    inp = model_batch(torch.from_numpy(as_pairs(np.ascontiguousarray(pair, dtype=np.float32))), input_size, channels)
     with torch.no_grad():
-        prob = torch.softmax(model(inp), 1)[0]
+        prob = torch.softmax(model(inp) / temperature, 1)[0]
     target = int(prob.argmax())
     sal = Saliency(model).attribute(inp.clone().requires_grad_(True), target=target, abs=True)
     name, layer = last_conv(model)
