@@ -136,9 +136,9 @@ def test_hybrid_set_is_4_to_6_balanced_stratified_and_validation_fixed_and_apart
     train2 = dict(zip(split2.train_ids, split2.train_y, strict=True))
     n_real2 = sum(1 for y in train2.values() if split2.classes[y] == "realistic")
     exp2 = sum(1 for i in train2 if i in set(exp))
-    n_gen2 = n_real2 - exp2
-    # too few experimental frames for 4:6 (only the 92 not held out exist), so all are used
-    assert exp2 == 92 and split2.summary["experimental_share"] == pytest.approx(92 / (92 + n_gen2), abs=0.01)
+    # too few experimental frames for 4:6 (only the 92 not held out exist): the mix is what they allow, and
+    # cutting the realistic side down to the fakes keeps that mix
+    assert exp2 <= 92 and split2.summary["experimental_share"] == pytest.approx(exp2 / n_real2, abs=0.01)
     assert n_real2 == sum(1 for y in train2.values() if split2.classes[y] == "fake")  # fakes cut to balance
 
 
