@@ -26,7 +26,7 @@ PAPER_LABELS = {
     "resnet18": "ResNet-18 (small)",
     "tiny": "tiny (tests)",
 }
-DEFAULT_MODELS = ("physics", "resnet18")  # the default recipe's (recipes.OURS)
+DEFAULT_MODELS = ("physics",)  # the default recipe's (recipes.OURS)
 
 
 def model_choices() -> list[tuple[str, str]]:

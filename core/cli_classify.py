@@ -151,7 +151,7 @@ def add_parser(sub, common) -> None:
         "--recipe",
         default="ours",
         choices=sorted(RECIPES),
-        help="training recipe: ours (physics model + ResNet-18 at 128 px, calibrated) or the paper's",
+        help="training recipe: ours (the calibrated physics model), gpu (ours + ResNet-18 at 128 px) or paper",
     )
     p.add_argument("--models", default=None, help=f"comma-separated, from: {','.join(REGISTRY)} (default: recipe's)")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")

@@ -28,7 +28,7 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray, *, bounds: tuple[float, f
         return loss
 
     opt.step(closure)
-    temp = float(log_t.exp())
+    temp = float(log_t.detach().exp())
     return float(np.clip(temp, *bounds)) if np.isfinite(temp) else 1.0
 
 

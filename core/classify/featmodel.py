@@ -69,66 +69,6 @@ class FeatureClassifier(nn.Module):
         return used
 
 
-class FeatureMLP(FeatureClassifier):
-    """The same z-scored features through a small bagged MLP (shared by all patterns, the pattern as input):
-    interactions between departures that a linear model cannot weigh, at the cost of needing more labels."""
-
-    def __init__(self, num_classes: int, n_features: int = len(FEATURES), hidden: int = 64, bags: int = 5):
-        super().__init__(num_classes, n_features)
-        d = 2 * n_features + 1 + len(GROUPS)
-        self.w1 = nn.Parameter(torch.zeros(bags, d, hidden))
-        self.b1 = nn.Parameter(torch.zeros(bags, 1, hidden))
-        self.w2 = nn.Parameter(torch.zeros(bags, hidden, num_classes))
-        self.b2 = nn.Parameter(torch.zeros(bags, 1, num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        phi, group = self.phi(x)
-        phi = (phi - self.phi_mean) / self.phi_std
-        inp = torch.cat([phi, F.one_hot(group, len(GROUPS)).float()], 1)
-        h = F.gelu(torch.einsum("nd,bdh->bnh", inp, self.w1) + self.b1)
-        if self.training:
-            h = F.dropout(h, 0.2)
-        return (torch.einsum("bnh,bhk->bnk", h, self.w2) + self.b2).mean(0)
-
-
-def fit_mlp(model: FeatureMLP, x: np.ndarray, y: np.ndarray, *, steps: int = 400, seed: int = 0) -> dict:
-    """Full-batch AdamW with weight decay, each bag on its own bootstrap sample (class-balanced loss)."""
-    g = torch.Generator().manual_seed(seed)
-    xt = torch.as_tensor(np.asarray(x, np.float32))
-    yt = torch.as_tensor(np.asarray(y, np.int64))
-    k = model.b2.shape[-1]
-    counts = torch.bincount(yt, minlength=k).float()
-    weight = counts.sum() / (k * counts.clamp_min(1))
-    with torch.no_grad():
-        phi, _ = model.phi(xt)
-        model.phi_mean.copy_(phi.mean(0))
-        model.phi_std.copy_(phi.std(0).clamp_min(1e-3) if len(xt) > 1 else torch.ones_like(model.phi_std))
-        bags, d, hidden = model.w1.shape
-        model.w1.copy_(torch.randn(bags, d, hidden, generator=g) * (2 / d) ** 0.5)
-        model.b1.zero_()
-        model.w2.copy_(torch.randn(bags, hidden, k, generator=g) * (1 / hidden) ** 0.5)
-        model.b2.zero_()
-    boot = torch.randint(0, len(xt), (model.w1.shape[0], len(xt)), generator=g)
-    opt = torch.optim.AdamW([model.w1, model.b1, model.w2, model.b2], lr=1e-2, weight_decay=0.05)
-    model.train()
-    torch.manual_seed(seed)
-    for _ in range(steps):
-        opt.zero_grad()
-        phi, group = model.phi(xt)
-        phi = (phi - model.phi_mean) / model.phi_std
-        inp = torch.cat([phi, F.one_hot(group, len(GROUPS)).float()], 1)
-        h = F.dropout(F.gelu(torch.einsum("nd,bdh->bnh", inp, model.w1) + model.b1), 0.2)
-        logits = torch.einsum("bnh,bhk->bnk", h, model.w2) + model.b2  # (bags, N, K)
-        picked = torch.gather(logits, 1, boot[..., None].expand(-1, -1, k))
-        loss = F.cross_entropy(picked.reshape(-1, k), yt[boot].reshape(-1), weight=weight)
-        loss.backward()
-        opt.step()
-    model.eval()
-    with torch.no_grad():
-        acc = float((model(xt).argmax(1) == yt).float().mean())
-    return {"loss": float(loss.detach()), "train_acc": acc}
-
-
 def _robust(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     centre = np.median(a, 0)
     mad = 1.4826 * np.median(np.abs(a - centre), 0)

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 from scipy import ndimage, signal
 
+from ..geometry.pyramid import shadow
 from ..geometry.sectors import polar_samples, sector_agreement
 from ..io import make_mask
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
@@ -127,7 +128,7 @@ def _best_ring_centre(hp: np.ndarray, hv: np.ndarray, start: tuple[float, float]
                 best = (e, (x + 0.5) * f - 0.5, (y + 0.5) * f - 0.5)
     _, bx, by = best
     step = max(h, w) / 16
-    while step >= 1:
+    while step >= 0.2:
         cands = [(bx + dx * step, by + dy * step) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
         vals = [radial_explained(hp, hv, x, y) for x, y in cands]
         k = int(np.argmax(vals))
@@ -163,9 +164,9 @@ def _ring_continuity(a: np.ndarray, valid: np.ndarray, cx: float, cy: float, arc
     k = max(3, int(round(arc / (2 * np.pi) * n_theta)))
     ratios, lows = [], []
     for i in sorted(peaks, key=lambda i: -amp[i])[:8]:
-        band = p[:, max(0, i - 1) : i + 2] - background[i]
+        band = p[:, max(0, i - 2) : i + 3] - background[i]
         with np.errstate(all="ignore"):
-            ring = np.nanmax(band, axis=1)  # tolerate a pixel of centre error
+            ring = np.nanmax(band, axis=1)  # tolerate two pixels of centre error
         good = np.isfinite(ring)
         if good.mean() < 0.4:
             continue
@@ -306,6 +307,10 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     out["beamstop_contrast"], (cx, cy), radius = beamstop(log_img, valid)
     out["beamstop_radius"] = radius / size
     ln = np.where(valid, log_img, np.nan)
+    shade = shadow(ln)
+    if shade.mean() < 0.5:  # the beamstop and its holder: dark by design, not a gap in a ring
+        valid = valid & ~shade
+        ln = np.where(valid, ln, np.nan)
     hp, hv = _highpass(ln, 6.0)
     out["rings_explained_at_beamstop"] = radial_explained(hp, hv, cx, cy)
     best, bx, by = _best_ring_centre(hp, hv, (cx, cy))

@@ -149,7 +149,7 @@ def test_physics_model_learns_from_few_labels_and_saves_like_any_model(tmp_path)
 
 
 def test_recipes_are_named_and_overridable():
-    assert OURS.calibrate and OURS.patience and OURS.channels == 3 and "physics" in OURS.models
+    assert OURS.calibrate and OURS.patience and OURS.channels == 3 and OURS.models == ("physics",)
     assert PAPER.lr == 1e-4 and PAPER.epochs == 5 and not PAPER.calibrate
     assert recipe("ours", epochs=3, lr=None).epochs == 3
     with pytest.raises(ValueError, match="recipe"):
