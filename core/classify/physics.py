@@ -47,7 +47,7 @@ FEATURES: tuple[str, ...] = (
     "texture_spectral_peak_3rd",
     "texture_energy",
 )
-VERSION = 1  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 2  # bump when a feature changes: cached values of an older version are recomputed
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
