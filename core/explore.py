@@ -134,11 +134,16 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
 
-def reconstruction_png(ws: Workspace, run_id: int, image_id: int) -> str:
-    """The map autoencoder's reconstruction of an image as a PNG (relative path), cached per map and image."""
+def reconstruction_png(ws: Workspace, run_id: int, image_id: int) -> str | None:
+    """The map autoencoder's reconstruction of an image as a PNG (relative path), cached per map and image;
+    None for a map of physics or classifier features, which has no decoder to redraw the image."""
     from PIL import Image as PILImage
 
     from .embed import reconstruct_image
+    from .embed.pipeline import has_autoencoder
+
+    if not has_autoencoder(ws, run_id):
+        return None
 
     image = ws.store.get_image(image_id)
     if image is None:

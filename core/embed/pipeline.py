@@ -6,6 +6,9 @@ only re-register the cached map. The cache folder is written under a temporary n
 map's points and artifacts are registered after it, under the run, and count only once the run is done.
 `place_new` puts images the map has not seen at their positions from the fitted projection, so the layout
 stays put across rounds; a new layout is an explicit `build_map(force=True)`.
+
+`MapParams.features` picks what is projected: the autoencoder's latents (default), the physics features, or a
+classifier round's features (`features.py`). Every build also stores its separation figure (`separation.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import numpy as np
 from ..atomic import atomic_dir
 from ..jobs import ProgressFn, StopFn, never_stop, no_progress
 from ..workspace import Workspace
+from .features import map_features, parse_source
 from .inputs import load_inputs
+from .separation import separation
 
 CODE_VERSION = "embed-1"
 
@@ -37,6 +42,7 @@ class MapParams:
     method: Literal["umap", "pca"] = "umap"
     seed: int | None = 0
     device: str | None = None
+    features: str = "autoencoder"  # | "physics" | "classifier:<run id>" (features.parse_source)
 
 
 @dataclass
@@ -50,10 +56,19 @@ class MapResult:
     losses: list[float] = field(default_factory=list)
     device: str = "cpu"
     seconds: dict = field(default_factory=dict)
+    features: str = "autoencoder"
+    separation: dict = field(default_factory=dict)  # k-NN accuracy of label and pattern in the 2-D map
 
 
 def cache_key(shas: list[str], params: MapParams) -> str:
-    payload = json.dumps({"shas": sorted(shas), "params": asdict(params), "code": CODE_VERSION}, sort_keys=True)
+    key_params = asdict(params)
+    if params.features == "autoencoder":  # the key of every map made before feature sources existed
+        del key_params["features"]
+    elif params.features == "physics":
+        from ..classify.physics import VERSION
+
+        key_params["physics_version"] = VERSION
+    payload = json.dumps({"shas": sorted(shas), "params": key_params, "code": CODE_VERSION}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -76,10 +91,10 @@ def build_map(
     should_stop: StopFn = never_stop,
 ) -> MapResult:
     """Fit (or reuse) the map of every image in the workspace; registers its points under `run_id`."""
-    from .autoencoder import AEConfig, encode, train_autoencoder
     from .projection import fit_projection
 
     params = params or MapParams()
+    kind, _ = parse_source(params.features)  # a bad source fails before any work
     t = {"start": time.perf_counter()}
     rows = ws.store.list_images()
     if len(rows) < 3:
@@ -88,6 +103,7 @@ def build_map(
     key = cache_key([img.sha256 for img in images], params)
     cache = ws.cache / "embed" / key
     ids = np.array([img.id for img in images])
+    result = dict(run_id=run_id, cache_key=key, cache_dir=ws.relative(cache), features=params.features)
     if not force and (cache / "meta.json").exists():  # written last (and renamed in whole since atomic_dir)
         c2, c3 = np.load(cache / "coords2d.npy"), np.load(cache / "coords3d.npy")
         cached_ids = np.load(cache / "ids.npy")
@@ -95,16 +111,67 @@ def build_map(
         ws.store.add_map_points(run_id, cached_ids, c2, c3)
         progress(1000, 1000, "map reused from cache")
         return MapResult(
-            run_id=run_id,
+            **result,
             n_images=len(cached_ids),
             n_train=meta["n_train"],
-            cache_key=key,
-            cache_dir=ws.relative(cache),
             recomputed=False,
             losses=meta["losses"],
             device=meta["device"],
             seconds={"total": round(time.perf_counter() - t["start"], 3)},
+            separation=separation(ws, cached_ids, c2),  # labels change after a build: always today's figure
         )
+    if kind == "autoencoder":
+        model, tr, latents, n_train = _autoencoder_latents(ws, images, params, progress, should_stop, t)
+        state, losses, device = None, tr.losses, tr.device
+    else:
+        model, losses, device, n_train = None, [], "cpu", 0
+        latents, state = map_features(
+            ws, images, params.features, progress=_phase(progress, 0.0, 0.8), should_stop=should_stop
+        )
+        t["inputs"] = t["train"] = t["encode"] = time.perf_counter()
+    report = _phase(progress, 0.8, 0.2)
+    report(0, 2, f"{params.method} 2-D")
+    c2 = fit_projection(latents, params.method, 2, params.seed)
+    report(1, 2, f"{params.method} 3-D")
+    c3 = fit_projection(latents, params.method, 3, params.seed)
+    report(2, 2, "map ready")
+    t["project"] = time.perf_counter()
+    with atomic_dir(cache) as tmp:  # a build killed while writing leaves no half cache to be reused
+        if model is not None:
+            model.cpu().save_pretrained(tmp / "autoencoder")
+        if state is not None:
+            np.savez(tmp / "features_state.npz", **state)
+        for name, arr in (("latents", latents), ("ids", ids), ("coords2d", c2), ("coords3d", c3)):
+            np.save(tmp / f"{name}.npy", arr)
+        meta = {"n_train": n_train, "losses": losses, "device": device, "params": asdict(params)}
+        (tmp / "meta.json").write_text(json.dumps({**meta, "features": params.features}))
+    ws.store.add_map_points(run_id, ids, c2, c3)
+    if model is not None:
+        ws.store.add_artifact("autoencoder", ws.relative(cache / "autoencoder"), run_id=run_id, meta={"key": key})
+    meta = {"key": key, "n": len(ids), "features": params.features}
+    ws.store.add_artifact("embedding", ws.relative(cache), run_id=run_id, meta=meta)
+    seconds = {
+        k: round(t[k] - t[prev], 3)
+        for prev, k in zip(
+            ["start", "inputs", "train", "encode"], ["inputs", "train", "encode", "project"], strict=True
+        )
+    }
+    return MapResult(
+        **result,
+        n_images=len(ids),
+        n_train=n_train,
+        recomputed=True,
+        losses=losses,
+        device=device,
+        seconds=seconds,
+        separation=separation(ws, ids, c2),
+    )
+
+
+def _autoencoder_latents(ws, images, params: MapParams, progress, should_stop, t: dict):
+    """Train the autoencoder on the experimental frames (all images when fewer than 3) and encode every image."""
+    from .autoencoder import AEConfig, encode, train_autoencoder
+
     train = [img for img in images if img.source == "experimental"]
     if len(train) < 3:
         train = images  # no experimental frames yet: learn from everything there is
@@ -129,40 +196,7 @@ def build_map(
     x_all, _ = load_inputs(ws, images, params.size, progress=_phase(progress, 0.7, 0.1), should_stop=should_stop)
     latents = encode(model, x_all)
     t["encode"] = time.perf_counter()
-    report = _phase(progress, 0.8, 0.2)
-    report(0, 2, f"{params.method} 2-D")
-    c2 = fit_projection(latents, params.method, 2, params.seed)
-    report(1, 2, f"{params.method} 3-D")
-    c3 = fit_projection(latents, params.method, 3, params.seed)
-    report(2, 2, "map ready")
-    t["project"] = time.perf_counter()
-    with atomic_dir(cache) as tmp:  # a build killed while writing leaves no half cache to be reused
-        model.cpu().save_pretrained(tmp / "autoencoder")
-        for name, arr in (("latents", latents), ("ids", ids), ("coords2d", c2), ("coords3d", c3)):
-            np.save(tmp / f"{name}.npy", arr)
-        (tmp / "meta.json").write_text(
-            json.dumps({"n_train": len(train), "losses": tr.losses, "device": tr.device, "params": asdict(params)})
-        )
-    ws.store.add_map_points(run_id, ids, c2, c3)
-    ws.store.add_artifact("autoencoder", ws.relative(cache / "autoencoder"), run_id=run_id, meta={"key": key})
-    ws.store.add_artifact("embedding", ws.relative(cache), run_id=run_id, meta={"key": key, "n": len(ids)})
-    seconds = {
-        k: round(t[k] - t[prev], 3)
-        for prev, k in zip(
-            ["start", "inputs", "train", "encode"], ["inputs", "train", "encode", "project"], strict=True
-        )
-    }
-    return MapResult(
-        run_id=run_id,
-        n_images=len(ids),
-        n_train=len(train),
-        cache_key=key,
-        cache_dir=ws.relative(cache),
-        recomputed=True,
-        losses=tr.losses,
-        device=tr.device,
-        seconds=seconds,
-    )
+    return model, tr, latents, len(train)
 
 
 @dataclass
@@ -170,6 +204,11 @@ class PlaceResult:
     map_run_id: int
     placed: int
     seconds: float
+
+
+def has_autoencoder(ws: Workspace, map_run_id: int) -> bool:
+    """Whether a map can show reconstructions (maps of physics or classifier features have no decoder)."""
+    return (map_cache(ws, map_run_id) / "autoencoder").exists()
 
 
 def map_cache(ws: Workspace, map_run_id: int) -> Path:
@@ -191,9 +230,15 @@ def place_new(
     have = {p.image_id for p in ws.store.map_points(map_run_id)}
     new = [img for img, _ in ws.store.list_images() if img.id not in have]
     if new:
-        model = ConvAutoencoder.from_pretrained(cache / "autoencoder")
-        x, _ = load_inputs(ws, new, model.config.size, progress=progress, should_stop=should_stop)
-        lat = encode(model, x)
+        features = json.loads((cache / "meta.json").read_text()).get("features", "autoencoder")
+        if features == "autoencoder":
+            model = ConvAutoencoder.from_pretrained(cache / "autoencoder")
+            x, _ = load_inputs(ws, new, model.config.size, progress=progress, should_stop=should_stop)
+            lat = encode(model, x)
+        else:  # described like the map's own images: the same reference frames, the same checkpoint
+            with np.load(cache / "features_state.npz") as z:
+                state = {k: z[k] for k in z.files}
+            lat, _ = map_features(ws, new, features, state, progress=progress, should_stop=should_stop)
         ref = np.load(cache / "latents.npy")
         xy = place(lat, ref, np.load(cache / "coords2d.npy"))
         xyz = place(lat, ref, np.load(cache / "coords3d.npy"))
@@ -206,7 +251,10 @@ def reconstruct_image(ws: Workspace, map_run_id: int, image_id: int) -> tuple[np
     from .autoencoder import ConvAutoencoder, reconstruct
     from .inputs import image_input
 
-    model = ConvAutoencoder.from_pretrained(map_cache(ws, map_run_id) / "autoencoder", device="cpu")
+    folder = map_cache(ws, map_run_id) / "autoencoder"
+    if not folder.exists():
+        raise ValueError(f"run {map_run_id}: this map was not drawn from an autoencoder")
+    model = ConvAutoencoder.from_pretrained(folder, device="cpu")
     image = ws.store.get_image(image_id)
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
