@@ -239,7 +239,9 @@ def cmd_embed(args) -> int:
             run_id, res = run_place(ws, progress=progress)
             out.update(run_id=run_id, **dataclasses.asdict(res))
         else:
-            params = MapParams(size=args.size, epochs=args.epochs, method=args.method, seed=args.seed)
+            params = MapParams(
+                size=args.size, epochs=args.epochs, method=args.method, seed=args.seed, features=args.features
+            )
             _, res = run_build(ws, params, force=args.relayout, progress=progress)
             out.update(**dataclasses.asdict(res))
     if args.symmetry:
@@ -385,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--size", type=int, default=64, help="autoencoder input size (multiple of 16)")
     p.add_argument("--seed", type=int, default=0, help="a seed makes UMAP reproducible and single-threaded")
+    p.add_argument(
+        "--features",
+        default="autoencoder",
+        help="what the map is drawn from: autoencoder (default), physics (z-scores against experimental frames) "
+        "or classifier:<run id> (a finished round's penultimate layer or physics input)",
+    )
     p.add_argument("--relayout", action="store_true", help="fit a new layout even if one is cached")
     p.add_argument("--place", action="store_true", help="place images the latest map has not seen")
     p.add_argument("--symmetry", action="store_true", help="also compute the symmetry score of every ring image")
@@ -439,7 +447,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
     p.add_argument(
         "name",
-        choices=("simulate", "import", "embed", "explore", "polar", "generate", "train", "loop", "speckle", "fid"),
+        choices=(
+            "simulate",
+            "import",
+            "embed",
+            "explore",
+            "polar",
+            "generate",
+            "train",
+            "loop",
+            "speckle",
+            "fid",
+            "mapsep",
+        ),
     )
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)

@@ -6,6 +6,7 @@ from .fid_bench import bench_fid
 from .generate_bench import bench_generate
 from .io_bench import bench_import, bench_simulate
 from .loop_bench import bench_loop
+from .mapsep_bench import bench_mapsep
 from .polar_bench import bench_polar
 
 BENCHES = {
@@ -19,6 +20,7 @@ BENCHES = {
     "loop": bench_loop,
     "speckle": bench_speckle,
     "fid": bench_fid,
+    "mapsep": bench_mapsep,
 }
 
 __all__ = ["BENCHES"]
