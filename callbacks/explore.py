@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dash import Input, Output, Patch, State, ctx, no_update
 
-from core.explore import GROUPS, groups_for, map_table, polar_view, reconstruction_png
+from core.explore import (
+    GROUPS,
+    feature_sources,
+    groups_for,
+    map_separation,
+    map_table,
+    polar_view,
+    reconstruction_png,
+)
 from dashboard import figures, ids
 from dashboard.components import explore_view
 from dashboard.components.label_view import status
@@ -133,7 +141,18 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
     )
 
 
-def run_map_job(services: Services, action: str, method: str, seed, epochs, progress) -> str:
+def separation_panel(services: Services, run_id: int | None):
+    found = map_separation(services.workspace, run_id) if run_id else None
+    return explore_view.separation(*found) if found else explore_view.separation(None, None)
+
+
+def feature_choices(services: Services) -> list[dict]:
+    return explore_view.feature_options(feature_sources(services.workspace))
+
+
+def run_map_job(
+    services: Services, action: str, method: str, seed, epochs, progress, features: str | None = "autoencoder"
+) -> str:
     """Runs inside the background worker: opens its own store connection, records the run."""
     from core.embed import MapParams
     from core.embed.jobs import run_build, run_place, run_symmetry
@@ -149,12 +168,21 @@ def run_map_job(services: Services, action: str, method: str, seed, epochs, prog
                 return "Build a map first."
             _, res = run_place(ws, progress=progress)
             return "Cancelled." if res is None else f"Placed {res.placed} new image(s) in {res.seconds:.1f} s."
-        params = MapParams(method=method, seed=None if seed in (None, "") else int(seed), epochs=int(epochs or 60))
+        params = MapParams(
+            method=method,
+            seed=None if seed in (None, "") else int(seed),
+            epochs=int(epochs or 60),
+            features=features or "autoencoder",
+        )
         _, res = run_build(ws, params, force=action == "relayout", progress=progress)
         if res is None:
             return "Cancelled: nothing registered."
         how = "computed" if res.recomputed else "reused from cache"
-        return f"Map of {res.n_images} images {how} (autoencoder on {res.n_train} experimental frames, {res.device})."
+        if res.features == "autoencoder":
+            return (
+                f"Map of {res.n_images} images {how} (autoencoder on {res.n_train} experimental frames, {res.device})."
+            )
+        return f"Map of {res.n_images} images {how} from {res.features} features."
     finally:
         ws.store.dispose()
 
@@ -172,6 +200,7 @@ def register(app, services: Services) -> None:
         State(ids.EXPLORE_METHOD_RADIO, "value"),
         State(ids.EXPLORE_SEED_INPUT, "value"),
         State(ids.EXPLORE_EPOCHS_INPUT, "value"),
+        State(ids.EXPLORE_FEATURES_SELECT, "value"),
         State(ids.EXPLORE_VERSION_STORE, "data"),
         background=True,
         manager=services.background_manager,
@@ -186,7 +215,7 @@ def register(app, services: Services) -> None:
         progress=[Output(ids.EXPLORE_PROGRESS, "value"), Output(ids.EXPLORE_PROGRESS, "label")],
     )
     @job_process
-    def _map_job(set_progress, _build, _relayout, _place, _symmetry, method, seed, epochs, version):
+    def _map_job(set_progress, _build, _relayout, _place, _symmetry, method, seed, epochs, features, version):
         action = {
             ids.EXPLORE_RELAYOUT_BUTTON: "relayout",
             ids.EXPLORE_PLACE_BUTTON: "place",
@@ -197,7 +226,7 @@ def register(app, services: Services) -> None:
             pct = int(100 * done / max(total, 1))
             set_progress((pct, f"{pct}% {message[:40]}"))
 
-        message = run_map_job(services, action, method, seed, epochs, progress)
+        message = run_map_job(services, action, method, seed, epochs, progress, features)
         return message, (version or 0) + 1
 
     @app.callback(
@@ -221,6 +250,14 @@ def register(app, services: Services) -> None:
         if tab != "explore":
             return no_update, no_update
         return map_figure(services, colour_by, int(dims))
+
+    @app.callback(Output(ids.EXPLORE_SEPARATION, "children"), Input(ids.EXPLORE_RUN_STORE, "data"))
+    def _separation(run_id):
+        return separation_panel(services, run_id)
+
+    @app.callback(Output(ids.EXPLORE_FEATURES_SELECT, "options"), Input(ids.TABS, "active_tab"))
+    def _feature_options(tab):
+        return feature_choices(services) if tab == "explore" else no_update
 
     @app.callback(
         Output(ids.EXPLORE_TOOLTIP, "show"),

@@ -179,3 +179,36 @@ def compute_symmetry(
         scores.append(polar_view(ws, img.id).score)
         progress(n, len(rows), f"symmetry {n}/{len(rows)}")
     return SymmetryResult(scored=len(scores), mean=float(np.mean(scores)) if scores else None)
+
+
+def map_separation(ws: Workspace, run_id: int | None = None) -> tuple[str, dict] | None:
+    """(feature source, separation figure) of the latest (or given) map: the figure stored at its build, or
+    today's for a map built before maps recorded one. None when there is no map."""
+    from .embed.separation import separation
+
+    run = ws.store.get_run(run_id) if run_id else ws.store.latest_map_run()
+    if run is None or not run.result:
+        return None
+    features = run.result.get("features") or (run.params or {}).get("features") or "autoencoder"
+    sep = run.result.get("separation")
+    if not sep:
+        arrays = ws.store.map_arrays(run.id)
+        sep = separation(ws, arrays["ids"], arrays["xy"])
+    return features, sep
+
+
+def feature_sources(ws: Workspace) -> list[tuple[str, str]]:
+    """(value, description) of every source a map can be drawn from: the autoencoder, the physics features and
+    each finished classifier round, newest first."""
+    out = [
+        ("autoencoder", "autoencoder latents"),
+        ("physics", "physics features (z vs experimental)"),
+    ]
+    for run in ws.store.list_runs(1000):
+        if run.kind == "classify" and run.status == "done" and run.result:
+            res = run.result
+            models = ", ".join(res.get("models") or [])
+            out.append(
+                (f"classifier:{run.id}", f"round {res.get('round')} {res.get('task')} ({models}) · run {run.id}")
+            )
+    return out

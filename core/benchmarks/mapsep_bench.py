@@ -38,6 +38,7 @@ def bench_mapsep(n: int = 150, size: int = 128, seed: int = 0, epochs: int = 8, 
             if ids:
                 ws.store.add_labels(ids, verdict, "oracle")
         out["candidates"], out["realistic"] = len(cands), sum(_truth(img) for img in cands)
+        out["experimental"] = ws.store.count_images() - len(cands)
         sources = ["autoencoder", "physics"]
         t0 = time.perf_counter()
         run_id, _ = run_job(

@@ -19,6 +19,39 @@ COLOUR_OPTIONS = [
     {"label": "symmetry score", "value": "symmetry"},
 ]
 
+FEATURE_OPTIONS = [
+    {"label": "autoencoder latents", "value": "autoencoder"},
+    {"label": "physics features (z vs experimental)", "value": "physics"},
+]
+
+
+def feature_options(sources: Sequence[tuple[str, str]]) -> list[dict]:
+    """Dropdown options from (value, description) pairs; a classifier round reads as "features of …"."""
+    return [{"label": d if not v.startswith("classifier:") else f"features of {d}", "value": v} for v, d in sources]
+
+
+def separation(features: str | None, sep: dict | None) -> html.Div:
+    """The map's separation figure: 5-NN leave-one-out accuracy of label and pattern in the 2-D map, beside
+    the share of the larger class (what a map without structure reaches)."""
+    if not sep:
+        return html.Div()
+
+    def line(name: str, key: str) -> str:
+        acc, n, chance = sep.get(f"{key}_knn"), sep.get(f"{key}_n", 0), sep.get(f"{key}_chance")
+        if acc is None:
+            return f"{name}: too few or one class ({n} images)"
+        return f"{name}: {acc:.0%} of {n} (chance {chance:.0%})"
+
+    return html.Div(
+        [
+            html.Strong(f"Separation in this map ({features or 'autoencoder'})"),
+            html.Div(f"{sep.get('k', 5)}-NN accuracy, leave-one-out, in the 2-D map", className="text-muted"),
+            html.Div(line("realistic / fake label", "label")),
+            html.Div(line("pattern", "pattern")),
+        ],
+        title="How often an image's nearest neighbours on the map share its label or pattern, at the map's build",
+    )
+
 
 def layout(labels: Sequence[str]) -> html.Div:
     controls = dbc.Row(
@@ -69,7 +102,22 @@ def layout(labels: Sequence[str]) -> html.Div:
     )
     jobs = html.Div(
         [
-            dbc.Button("Build map", id=ids.EXPLORE_BUILD_BUTTON, color="primary", size="sm", className="me-2"),
+            dcc.Dropdown(
+                id=ids.EXPLORE_FEATURES_SELECT,
+                options=FEATURE_OPTIONS,
+                value="autoencoder",
+                clearable=False,
+                style={"width": "20rem"},
+                className="me-2",
+            ),
+            dbc.Button(
+                "Build map",
+                id=ids.EXPLORE_BUILD_BUTTON,
+                color="primary",
+                size="sm",
+                className="me-2",
+                title="Map every image from the chosen features (left): realistic and fake part best in a round's",
+            ),
             dbc.Button(
                 "Place new images",
                 id=ids.EXPLORE_PLACE_BUTTON,
@@ -156,7 +204,13 @@ def layout(labels: Sequence[str]) -> html.Div:
                         ],
                         md=8,
                     ),
-                    dbc.Col(html.Div(id=ids.EXPLORE_DETAIL, className="sl-detail"), md=4),
+                    dbc.Col(
+                        [
+                            html.Div(id=ids.EXPLORE_SEPARATION, className="small mb-2"),
+                            html.Div(id=ids.EXPLORE_DETAIL, className="sl-detail"),
+                        ],
+                        md=4,
+                    ),
                 ]
             ),
             html.P(
