@@ -61,3 +61,38 @@ def test_physics_map_builds_records_separation_and_places_new(small_workspace, t
     import_paths(ws, [tmp_path / "more"], source="generated")
     _, placed = run_job(ws.store, "place", {}, lambda run_id, progress, should_stop: place_new(ws, again.run_id))
     assert placed.placed == 2
+
+
+def test_classifier_round_features_map_a_network_penultimate_layer(small_workspace, tmp_path):
+    """A round with a network maps its pre-logits (timm `forward_head(pre_logits=True)`), not its logits."""
+    from core.classify import RoundParams, train_round
+    from core.embed.features import classifier_features
+    from core.jobs import run_job
+
+    ws = small_workspace
+    for img, _ in ws.store.list_images():
+        if img.source == "generated":
+            ws.store.add_labels([img.id], "realistic" if (img.truth or {}).get("realistic") else "fake", "oracle")
+    if {s.label for s in ws.store.current_labels().values()} != {"realistic", "fake"}:
+        pytest.skip("seeded candidates happen to hold one class only")
+    params = RoundParams(models=("physics", "tiny"), epochs=1, input_size=32, batch_size=4)
+    round_id, _ = run_job(
+        ws.store, "classify", {}, lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id)
+    )
+    images = [img for img, _ in ws.store.list_images()]
+    feats, state = classifier_features(ws, round_id, images)
+    assert str(state["arch"]) == "tiny" and feats.shape[0] == 12 and feats.shape[1] > 2 and np.isfinite(feats).all()
+    run_id, res = run_build(ws, MapParams(method="pca", seed=0, features=f"classifier:{round_id}"))
+    assert ws.store.get_run(run_id).params["features"] == f"classifier:{round_id}"
+    assert res.separation["label_n"] == 6 and res.separation["pattern_n"] == 12
+
+
+def test_embed_cli_features_prints_the_separation(small_workspace, capsys):
+    import json
+
+    from core.cli import main
+
+    args = ["embed", "--workspace", str(small_workspace.root), "--method", "pca", "--features", "physics", "--json"]
+    assert main([*args, "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["features"] == "physics" and out["separation"]["pattern_n"] == 12 and out["separation"]["k"] == 5
