@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from dash import Input, Output, Patch, State, ctx, no_update
 
-from core.explore import (
-    GROUPS,
-    feature_sources,
-    groups_for,
-    map_separation,
-    map_table,
-    polar_view,
-    reconstruction_png,
-)
+from core.explore import GROUPS, groups_for, map_table, polar_view, reconstruction_png
 from dashboard import figures, ids
 from dashboard.components import explore_view
 from dashboard.components.label_view import status
 
+from .explore_map import feature_choices, run_map_job, separation_panel
 from .label import history_rows
 from .media import thumb_url
 from .services import Services, job_process
@@ -139,52 +132,6 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
         figures.profile_figure(pv.r, pv.intensity),
         history,
     )
-
-
-def separation_panel(services: Services, run_id: int | None):
-    found = map_separation(services.workspace, run_id) if run_id else None
-    return explore_view.separation(*found) if found else explore_view.separation(None, None)
-
-
-def feature_choices(services: Services) -> list[dict]:
-    return explore_view.feature_options(feature_sources(services.workspace))
-
-
-def run_map_job(
-    services: Services, action: str, method: str, seed, epochs, progress, features: str | None = "autoencoder"
-) -> str:
-    """Runs inside the background worker: opens its own store connection, records the run."""
-    from core.embed import MapParams
-    from core.embed.jobs import run_build, run_place, run_symmetry
-    from core.workspace import Workspace
-
-    ws = Workspace.open(services.settings)
-    try:
-        if action == "symmetry":
-            _, res = run_symmetry(ws, progress=progress)
-            return "Cancelled." if res is None else f"Symmetry score of {res.scored} ring image(s) stored."
-        if action == "place":
-            if ws.store.latest_map_run() is None:
-                return "Build a map first."
-            _, res = run_place(ws, progress=progress)
-            return "Cancelled." if res is None else f"Placed {res.placed} new image(s) in {res.seconds:.1f} s."
-        params = MapParams(
-            method=method,
-            seed=None if seed in (None, "") else int(seed),
-            epochs=int(epochs or 60),
-            features=features or "autoencoder",
-        )
-        _, res = run_build(ws, params, force=action == "relayout", progress=progress)
-        if res is None:
-            return "Cancelled: nothing registered."
-        how = "computed" if res.recomputed else "reused from cache"
-        if res.features == "autoencoder":
-            return (
-                f"Map of {res.n_images} images {how} (autoencoder on {res.n_train} experimental frames, {res.device})."
-            )
-        return f"Map of {res.n_images} images {how} from {res.features} features."
-    finally:
-        ws.store.dispose()
 
 
 def register(app, services: Services) -> None:
