@@ -1,9 +1,10 @@
 """What every response carries and what a failing callback shows.
 
 The headers keep the app's origin from rendering what it did not write: no MIME sniffing (a PNG is never run
-as HTML), a CSP that allows only our own scripts plus the hashes of Dash's inline bootstrap script (plotly
-needs inline styles and, for WebGL maps, `eval` to compile shaders), no framing by other sites, and no
-referrer leaving the site.
+as HTML), a CSP that allows only our own scripts plus the hashes of Dash's inline bootstrap script, no framing
+by other sites, and no referrer leaving the site. Plotly injects `<style>` elements (so inline styles), and the
+standard plotly.js bundle's WebGL traces (the Explore map's `scattergl`, via regl) compile code with `new
+Function`, hence `'unsafe-eval'`; inline scripts, the usual XSS route, stay blocked.
 """
 
 from __future__ import annotations
