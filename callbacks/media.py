@@ -63,7 +63,10 @@ def register(app, services: Services) -> None:
             image = services.store.image_by_sha(name[:-4])
             if image is None:
                 abort(404)
-            ws.ensure_thumbnail(image)
+            try:
+                ws.ensure_thumbnail(image)
+            except (OSError, ValueError):  # its original is gone or unreadable: nothing to show, not a 500
+                abort(404)
         resp = _image(ws.root, ws.thumbs, name, max_age=31536000)
         resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return resp
