@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/scatterloop bench fid --json
 	$(BIN)/scatterloop bench train --json
 	$(BIN)/scatterloop bench speckle --json
+	$(BIN)/scatterloop bench startup --json
 	$(BIN)/scatterloop bench loop --json
 
 montage: install

@@ -10,7 +10,7 @@ from dashboard import figures, ids
 from dashboard.components import evaluate_view
 
 from .generate import Throttle
-from .media import thumb_url
+from .media import export_url, thumb_url
 from .services import Services, job_process
 
 
@@ -118,8 +118,8 @@ def write_report(services: Services):
     size = path.stat().st_size / 1e6
     return html.Span(
         [
-            f"Wrote exports/{name} ({size:.1f} MB, opens offline): ",
-            html.A("open", href=f"/media/files/exports/{name}", target="_blank"),
+            f"Wrote exports/{name} ({size:.1f} MB, opens offline in any browser): ",
+            html.A("download", href=export_url(name), download=name),
         ]
     )
 

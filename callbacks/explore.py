@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, Patch, State, ctx, no_update
 
 from core.explore import GROUPS, groups_for, map_table, polar_view, reconstruction_png
+from core.labelling import check_label_request
 from dashboard import figures, ids
 from dashboard.components import explore_view
 from dashboard.components.label_view import status
@@ -69,6 +70,10 @@ def relabel(services: Services, label: str, selection: list[int], annotator: str
         return "Select points with the lasso or box first.", False, None
     if not annotator or not annotator.strip():
         return "Enter your name as annotator (top right) before labelling.", False, None
+    try:
+        selection = check_label_request(services.store, services.settings.labels, label, selection)
+    except ValueError as exc:
+        return f"Not labelled: {exc}.", False, None
     cats = categories(services, colour_by)
     before = groups_for(services.workspace, selection) if colour_by == "group" else None
     round_no = services.store.current_round()
@@ -106,7 +111,10 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
     if img is None:
         return "No such image."
     pv = polar_view(services.workspace, img.id)
-    recon = reconstruction_png(services.workspace, map_run_id, img.id) if map_run_id else None
+    try:
+        recon = reconstruction_png(services.workspace, int(map_run_id), img.id) if map_run_id else None
+    except (ValueError, TypeError, FileNotFoundError):  # a map run id the workspace does not hold
+        recon = None
     history = history_rows(services, img.id)
     fields = {
         c: getattr(img, c)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
+from core.labelling import check_label_request, image_ids
 from core.store import ImageFilter
 from dashboard import ids
 from dashboard.components import label_view
@@ -115,6 +116,10 @@ def apply_label(
         return False, "Select one or more images first (click thumbnails)."
     if not annotator or not annotator.strip():
         return False, "Enter your name as annotator (top right) before labelling."
+    try:
+        targets = check_label_request(services.store, services.settings.labels, label, targets)
+    except ValueError as exc:
+        return False, f"Not labelled: {exc}."
     round_no = services.store.current_round()
     services.store.add_labels(targets, label, annotator=annotator.strip(), origin="human", round=round_no)
     return True, f"Labelled {len(targets)} image(s) '{label}' as {annotator.strip()} (round {round_no})."
@@ -144,9 +149,13 @@ def history_rows(services: Services, image_id: int) -> list[dict]:
 def detail_panel(services: Services, image_id: int | None):
     if image_id is None:
         return label_view.detail_empty()
-    img = services.store.get_image(int(image_id))
+    try:
+        (image_id,) = image_ids([image_id])
+    except ValueError as exc:
+        return label_view.status(str(exc), ok=False)
+    img = services.store.get_image(image_id)
     if img is None:
-        return label_view.detail_empty()
+        return label_view.status(f"image #{image_id}: not in this workspace", ok=False)
     history = history_rows(services, img.id)
     fields = {
         c: getattr(img, c)

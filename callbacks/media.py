@@ -1,21 +1,54 @@
-"""Image routes: thumbnails by content hash (cacheable forever) and workspace files. Nothing outside the
-workspace is served, nor the database: `..` and unknown folders give 404."""
+"""Image and download routes. Thumbnails are addressed by content hash (cacheable forever); workspace files by
+folder and relative path. What may leave the server is decided in `core.safe_paths` on resolved paths:
+images (png, jpeg, webp) with their own content type from originals, thumbs and runs; anything else under
+exports as a download; never the database, a checkpoint, or a file outside the workspace (404 for all)."""
 
 from __future__ import annotations
 
 import re
 
-from flask import abort, send_from_directory
+from flask import abort, send_file
+
+from core.safe_paths import NEVER_SERVED, image_type, resolve_inside
 
 from .services import Services
 
 THUMB_URL = "/media/thumbs/{sha}.png"
-SERVED_FOLDERS = ("originals", "thumbs", "exports", "runs")
+IMAGE_FOLDERS = ("originals", "thumbs", "runs")
+DOWNLOAD_FOLDERS = ("exports",)
 _SHA = re.compile(r"^[0-9a-f]{64}\.png$")
 
 
 def thumb_url(sha256: str) -> str:
     return THUMB_URL.format(sha=sha256)
+
+
+def export_url(name: str) -> str:
+    """The download link of a file under the workspace's exports folder."""
+    return f"/media/files/exports/{name}"
+
+
+def _image(root, folder, name: str, max_age: int):
+    """An image file inside `folder` with its own content type, or 404."""
+    try:
+        path = resolve_inside(folder, name, within=root)
+    except FileNotFoundError:
+        abort(404)
+    mimetype = image_type(path)
+    if mimetype is None:
+        abort(404)
+    return send_file(path, mimetype=mimetype, max_age=max_age, conditional=True)
+
+
+def _download(root, folder, name: str):
+    """A file inside `folder` as an attachment (a report's HTML is never rendered from our origin), or 404."""
+    try:
+        path = resolve_inside(folder, name, within=root)
+    except FileNotFoundError:
+        abort(404)
+    if path.suffix.lower() in NEVER_SERVED:
+        abort(404)
+    return send_file(path, mimetype=image_type(path), as_attachment=True, download_name=path.name, max_age=0)
 
 
 def register(app, services: Services) -> None:
@@ -26,13 +59,15 @@ def register(app, services: Services) -> None:
     def media_thumb(name: str):
         if not _SHA.match(name):
             abort(404)
-        path = ws.thumbs / name
-        if not path.exists():
+        if not ws.thumb_path(name[:-4]).exists():
             image = services.store.image_by_sha(name[:-4])
             if image is None:
                 abort(404)
-            ws.ensure_thumbnail(image)
-        resp = send_from_directory(ws.thumbs, name, max_age=31536000)
+            try:
+                ws.ensure_thumbnail(image)
+            except (OSError, ValueError):  # its original is gone or unreadable: nothing to show, not a 500
+                abort(404)
+        resp = _image(ws.root, ws.thumbs, name, max_age=31536000)
         resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return resp
 
@@ -40,16 +75,18 @@ def register(app, services: Services) -> None:
     def media_polar(name: str):
         if not _SHA.match(name):
             abort(404)
-        return send_from_directory(ws.cache / "polar", name, max_age=86400)
+        return _image(ws.root, ws.cache / "polar", name, max_age=86400)
 
     @server.route("/media/recon/<int:run_id>/<name>")
     def media_recon(run_id: int, name: str):
         if not _SHA.match(name):
             abort(404)
-        return send_from_directory(ws.cache / "recon" / str(run_id), name, max_age=86400)
+        return _image(ws.root, ws.cache / "recon" / str(run_id), name, max_age=86400)
 
     @server.route("/media/files/<folder>/<path:rest>")
     def media_file(folder: str, rest: str):
-        if folder not in SERVED_FOLDERS:
-            abort(404)
-        return send_from_directory(ws.root / folder, rest, max_age=3600)
+        if folder in IMAGE_FOLDERS:
+            return _image(ws.root, ws.root / folder, rest, max_age=3600)
+        if folder in DOWNLOAD_FOLDERS:
+            return _download(ws.root, ws.root / folder, rest)
+        abort(404)

@@ -112,6 +112,8 @@ def results(services: Services, run_value) -> tuple:
         ws = Workspace.open(services.settings)
         try:
             run = services.store.get_run(run_id)
+            if run is None or run.kind != "classify" or not run.result:
+                raise ValueError(f"run #{run_id}: no finished classifier run with that number")
             classes = run.result["classes"]
             for name, (_ids, y, pred) in validation_predictions(ws, run_id).items():
                 k = len(classes)

@@ -203,27 +203,50 @@ def build_demo_workspace(settings: Settings, quiet: bool = False, size: int = 25
 
 def cmd_demo(args) -> int:
     settings = _settings(args)
+    if not args.no_serve:  # refuse a bad bind address before spending minutes on the workspace
+        _check_serve(args, settings)
     info = build_demo_workspace(settings, quiet=args.quiet, size=args.size, n=args.n)
     if args.no_serve:
         _emit(args, {"command": "demo", **info}, f"demo workspace ready at {info['workspace']}")
         return 0
-    return _serve(settings)
+    return _serve(settings, debug=args.debug)
 
 
 def cmd_serve(args) -> int:
-    return _serve(_settings(args))
+    settings = _settings(args)
+    _check_serve(args, settings)
+    return _serve(settings, debug=args.debug)
 
 
-def _serve(settings: Settings) -> int:
+def _check_serve(args, settings: Settings) -> None:
+    from .server import check_bind, server_kind
+
+    check_bind(settings.host, insecure=args.insecure)
+    server_kind(args.debug)
+
+
+def load_dashboard(settings: Settings):
+    """The dashboard's WSGI app, built where it will serve (inside gunicorn's worker, after its fork)."""
     from dashboard.app import create_app
 
     from .threads import limit_server_threads
 
     limit_server_threads()  # before anything runs: jobs fork from this process (see core.threads)
-    app = create_app(settings, warm_up=True)
-    log.info("serving %s on http://%s:%d", settings.workspace, settings.host, settings.port)
-    print(f"scatterloop: http://{settings.host}:{settings.port}/  (workspace {settings.workspace})", file=sys.stderr)
-    app.run(host=settings.host, port=settings.port, debug=False)
+    return create_app(settings, warm_up=True).server
+
+
+def _serve(settings: Settings, debug: bool = False) -> int:
+    import functools
+
+    from .server import run_server, server_kind
+
+    kind = server_kind(debug)
+    log.info("serving %s on http://%s:%d with %s", settings.workspace, settings.host, settings.port, kind)
+    print(
+        f"scatterloop: http://{settings.host}:{settings.port}/  (workspace {settings.workspace}, {kind})",
+        file=sys.stderr,
+    )
+    run_server(functools.partial(load_dashboard, settings), settings, kind)
     return 0
 
 
@@ -296,7 +319,7 @@ def cmd_polar(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .benchmarks import BENCHES
+    from .benchmarks import load_bench
 
     kwargs = {
         k: v
@@ -316,18 +339,28 @@ def cmd_bench(args) -> int:
     }
     import inspect
 
-    accepted = inspect.signature(BENCHES[args.name]).parameters
+    bench = load_bench(args.name)
+    accepted = inspect.signature(bench).parameters
     for k in kwargs:
         if k not in accepted:
             raise ValueError(f"bench {args.name} does not take --{k}")
-    result = BENCHES[args.name](**kwargs)
+    result = bench(**kwargs)
     _emit(args, result, json.dumps(result, indent=2))
     return 0
 
 
 # ------------------------------------------------------------------------------------------ parser
+def _add_server_flags(p) -> None:
+    p.add_argument("--debug", action="store_true", help="Flask's development server with the debugger (never shared)")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host although there is no login (anyone who reaches it can label)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .simulate import SIM_PATTERNS
+    from .cli_names import BENCHES, SIM_PATTERNS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -343,12 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--size", type=int, default=256, help="frame size of the simulated frames")
     p.add_argument("--n", type=int, default=100, help="frames per pattern, for each of experimental and candidates")
+    _add_server_flags(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", parents=[common], help="serve the dashboard for a workspace")
     p.add_argument("--workspace", required=True)
     p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None)
+    _add_server_flags(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("simulate", parents=[common], help="write simulated frames with metadata.jsonl")
@@ -447,19 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
     p.add_argument(
         "name",
-        choices=(
-            "simulate",
-            "import",
-            "embed",
-            "explore",
-            "polar",
-            "generate",
-            "train",
-            "loop",
-            "speckle",
-            "fid",
-            "mapsep",
-        ),
+        choices=BENCHES,
     )
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)

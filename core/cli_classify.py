@@ -139,9 +139,7 @@ def _latest_classify(ws) -> int:
 
 
 def add_parser(sub, common) -> None:
-    from .classify import REGISTRY, TASKS
-    from .classify.recipes import RECIPES
-    from .store import SOURCES
+    from .cli_names import MODELS, RECIPES, SOURCES, TASKS
 
     p = sub.add_parser("classify", parents=[common], help="classifier rounds: train, predict, pre-label, review")
     p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table"))
@@ -150,10 +148,10 @@ def add_parser(sub, common) -> None:
     p.add_argument(
         "--recipe",
         default="ours",
-        choices=sorted(RECIPES),
+        choices=RECIPES,
         help="training recipe: ours (the calibrated physics model), gpu (ours + ResNet-18 at 128 px) or paper",
     )
-    p.add_argument("--models", default=None, help=f"comma-separated, from: {','.join(REGISTRY)} (default: recipe's)")
+    p.add_argument("--models", default=None, help=f"comma-separated, from: {','.join(MODELS)} (default: recipe's)")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--lr", type=float, default=None, help="default: the recipe's")
     p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")

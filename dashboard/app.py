@@ -12,6 +12,7 @@ from callbacks.train import DEFAULT_MODELS, model_choices
 from core.config import Settings
 
 from . import layout
+from .safety import callback_error, install_security_headers
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -26,9 +27,11 @@ def create_app(settings: Settings, services: Services | None = None, warm_up: bo
         background_callback_manager=services.background_manager,
         suppress_callback_exceptions=False,
         update_title=None,
+        on_error=callback_error,
     )
     app.layout = layout.build(settings.labels, services.workspace.root.name, model_choices(), DEFAULT_MODELS)
     register_all(app, services)
+    install_security_headers(app)
     if warm_up:
         start_warm_up()
     app.server.config["SCATTERLOOP_SERVICES"] = services

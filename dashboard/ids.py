@@ -6,6 +6,7 @@ from dash import ALL
 TABS = "app-tabs"
 ANNOTATOR_INPUT = "app-annotator-input"
 URL = "app-url"
+APP_ERROR = "app-error"
 
 # Label view
 LABEL_SOURCE_FILTER = "label-source-filter"

@@ -57,4 +57,5 @@ def build(
         id=ids.TABS,
         active_tab="label",
     )
-    return html.Div([dcc.Location(id=ids.URL), navbar, dbc.Container([tabs], fluid=True)])
+    error = dbc.Alert(id=ids.APP_ERROR, color="danger", dismissable=True, is_open=False, className="py-2")
+    return html.Div([dcc.Location(id=ids.URL), navbar, dbc.Container([error, tabs], fluid=True)])

@@ -1,0 +1,41 @@
+"""The checks a label request passes before anything is written: the browser sends the label and the image
+ids, and either may be anything (a stale page, a hand-made request). Labels come only from the workspace's
+label set and only name images that exist, so the store never holds a value nobody configured."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .store import Store
+
+
+def image_ids(values: Sequence | None) -> list[int]:
+    """Ids from the browser as ints, in order, without repeats.
+
+    Raises:
+        ValueError: a value that is not a whole number.
+    """
+    out: list[int] = []
+    for value in values or []:
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+            raise ValueError(f"image id {str(value)[:40]!r}: not an image number")
+        out.append(int(value))
+    return list(dict.fromkeys(out))
+
+
+def check_label_request(store: Store, label_set: Sequence[str], label: object, ids: Sequence | None) -> list[int]:
+    """The image ids to label with `label`, once both are known to be valid.
+
+    Raises:
+        ValueError: one line naming the problem: a label outside the label set, a malformed id, or ids of
+            images this workspace does not hold.
+    """
+    if not isinstance(label, str) or label not in label_set:
+        raise ValueError(f"label {str(label)[:40]!r} is not one of this workspace's labels ({', '.join(label_set)})")
+    wanted = image_ids(ids)
+    found = {img.id for img in store.get_images(wanted)}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        shown = ", ".join(f"#{i}" for i in missing[:5]) + (" …" if len(missing) > 5 else "")
+        raise ValueError(f"no such image in this workspace: {shown}")
+    return wanted
