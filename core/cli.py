@@ -438,7 +438,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
     p.add_argument(
         "name",
-        choices=("simulate", "import", "embed", "explore", "polar", "generate", "train", "loop", "speckle", "fid"),
+        choices=(
+            "simulate",
+            "import",
+            "embed",
+            "explore",
+            "polar",
+            "generate",
+            "train",
+            "loop",
+            "speckle",
+            "fid",
+            "simreal",
+        ),
     )
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--size", type=int, default=None)
@@ -448,7 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
     p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
     p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
-    p.add_argument("--manifest", default=None, help="polar: a MANIFEST.json whose frames with centres are measured")
+    p.add_argument(
+        "--manifest",
+        default=None,
+        help="polar: a MANIFEST.json whose frames with centres are measured; simreal: whose rings/peaks/background "
+        "frames are classified",
+    )
     p.set_defaults(func=cmd_bench)
     return parser
 

@@ -6,6 +6,7 @@ from .fid_bench import bench_fid
 from .generate_bench import bench_generate
 from .io_bench import bench_import, bench_simulate
 from .polar_bench import bench_polar
+from .simreal_bench import bench_simreal
 
 BENCHES = {
     "simulate": bench_simulate,
@@ -18,6 +19,7 @@ BENCHES = {
     "loop": bench_loop,
     "speckle": bench_speckle,
     "fid": bench_fid,
+    "simreal": bench_simreal,
 }
 
 __all__ = ["BENCHES"]
