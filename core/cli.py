@@ -82,6 +82,7 @@ def cmd_simulate(args) -> int:
             size=args.size,
             artifacts=args.artifacts,
             grid=args.grid,
+            domain=args.domain,
             progress=progress,
         )
     _emit(
@@ -89,6 +90,7 @@ def cmd_simulate(args) -> int:
         {
             "command": "simulate",
             "pattern": args.pattern,
+            "domain": args.domain,
             "n": len(res.files),
             "out": res.out,
             "artifacts": res.artifacts,
@@ -356,6 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--grid", type=int, default=257, choices=(257, 513), help="speckle k-grid")
     p.add_argument("--artifacts", default="none", help="none | random | a fraction (0.5) | an artifact type")
+    p.add_argument(
+        "--domain",
+        default="default",
+        choices=("default", "wide"),
+        help="wide: rings/peaks/background on many detectors (strips, tall stacks, circular, CCD), beam positions, "
+        "dtypes and count levels; --size is then the longest side",
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("import", parents=[common], help="import files, folders or manifests into a workspace")

@@ -50,7 +50,7 @@ def prepare(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     v = sq[ok]
     if v.size == 0:
         return np.zeros((size, size), np.float32)
-    lo, hi = np.percentile(v, [1.0, 99.9])
+    lo, hi = np.percentile(v, [1.0, 99.5])
     hi = max(float(hi), float(lo) + MIN_CONTRAST)
     out = np.clip((sq - lo) / (hi - lo), 0.0, 1.0)
     out[~ok] = 0.0

@@ -34,7 +34,7 @@ WIDE_DETECTORS: dict[str, tuple[Detector, bool, tuple[str, ...]]] = {
     "medipix_256": (Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6), False, ("uint16", "int32")),
 }
 WIDE_TYPES = tuple(WIDE_DETECTORS)
-BEAMS = ("inside", "near_edge", "outside")
+BEAMS = ("inside", "near_edge", "outside", "crop")
 MAX_VALUE = {"int32": 2**20 - 1, "uint16": 2**16 - 1, "uint32": 2**32 - 1, "float32": 2**20, "uint8": 255}
 
 
@@ -55,18 +55,23 @@ def _centre(rng: np.random.Generator, shape: tuple[int, int], beam: str) -> tupl
     return _edge_centre(rng, h, w, rng.uniform(0.0, 1.0) * max(h, w))  # up to a frame-width outside
 
 
-def _visible(signal: np.ndarray, base: np.ndarray, frac: float = 0.005) -> bool:
-    """Enough of the frame carries the pattern: its signal above the instrument's own level."""
-    return bool(np.mean(signal > 0.3 * base + 3.0) >= frac)
+def _visible(signal: np.ndarray, base: np.ndarray, gain: float, frac: float) -> bool:
+    """Enough of the frame carries the pattern at the counts it will be recorded with: at least 3 counts and
+    3 Poisson sigmas above the instrument's own level."""
+    return bool(np.mean(signal * gain > 3.0 * np.sqrt(base * gain) + 3.0) >= frac)
 
 
-def _draw(pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray) -> str:
-    """Draw the pattern over the instrument background already in `scene`; returns the description."""
+def _draw(pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray, win: tuple[slice, slice]) -> str:
+    """Draw the pattern over the instrument background already in `scene`; returns the description.
+
+    Raises:
+        _Invisible: the pattern does not reach the frame window `win` (the label would be a lie).
+    """
+    if pattern == "rings" and rng.random() < 0.3:  # a sample's own SAXS, often far brighter than its rings
+        add_saxs_halo(scene, rng, float(np.exp(rng.uniform(np.log(5), np.log(5000)))))
     base = scene.expected.copy()
     if pattern == "rings":
         text = render_rings(scene, rng, None)
-        if rng.random() < 0.3:
-            add_saxs_halo(scene, rng, rng.uniform(5, 300))
     elif pattern == "peaks":
         kind = (
             "gisaxs"
@@ -88,7 +93,10 @@ def _draw(pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray
             scene.expected = scene.expected * rng.uniform(0.0, 0.02) + rng.uniform(0.01, 0.5) / scene.params["gain"]
         scene.params["background_kind"] = str(kind)
         return f"{kind} background frame"
-    if pattern != "background" and not _visible((scene.expected - base) * stop, base):
+    frac = 0.005 if pattern == "rings" else 0.001
+    if pattern != "background" and not _visible(
+        ((scene.expected - base) * stop)[win], base[win], scene.params["gain"], frac
+    ):
         raise _Invisible
     return text
 
@@ -106,7 +114,7 @@ def _write(
         counts += rng.uniform(10, 200) + rng.normal(0, rng.uniform(1, 8), counts.shape)
     threshold = 0.0
     if sparse:  # zero-suppressed frame cache (HEXRD): keep only what stands out of the dark level
-        threshold = float(np.percentile(counts, rng.uniform(97, 99.9))) + rng.uniform(2, 20)
+        threshold = float(np.percentile(counts, rng.uniform(50, 99.9))) + rng.uniform(0, 20)
         counts[counts < threshold] = 0
     hot = rng.random(counts.shape) < 2e-5
     counts[hot] = MAX_VALUE[dtype] if dtype != "uint8" else 255
@@ -144,24 +152,35 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
     native = det.native_shape[1] if rotated else det.native_shape[0]
     gain = float(np.exp(rng.uniform(np.log(0.05), np.log(30))))
     for attempt in range(8):
-        beam = str(rng.choice(BEAMS, p=[0.5, 0.25, 0.25])) if attempt < 6 else "inside"
+        beam = str(rng.choice(BEAMS, p=[0.35, 0.2, 0.2, 0.25])) if attempt < 6 else "inside"
+        vshape, win = shape, (slice(0, h), slice(0, w))
         if pattern == "peaks" and rng.random() < 0.2:
             beam = "gisaxs_below"
             centre = (rng.uniform(0.3, 0.7) * w, h - 0.5 + rng.uniform(0.0, 0.3) * h)
+        elif beam == "crop":  # this detector is one piece of a pattern scaled for a detector 1.3-3x larger
+            side = max(h, w)
+            big = int(side * rng.uniform(1.3, 3.0))
+            vshape = (max(big, h), max(big, w))
+            y0, x0 = int(rng.integers(0, vshape[0] - h + 1)), int(rng.integers(0, vshape[1] - w + 1))
+            win = (slice(y0, y0 + h), slice(x0, x0 + w))
+            centre = (rng.uniform(0.25, 0.75) * vshape[1], rng.uniform(0.25, 0.8) * vshape[0])
         else:
             centre = _centre(rng, shape, beam)
-        scene = Scene(shape, det, centre, det.pixel_m * native / h, {"detector": name, "beam": beam, "gain": gain})
+        scene = Scene(vshape, det, centre, det.pixel_m * native / h, {"detector": name, "beam": beam, "gain": gain})
         air = float(np.exp(rng.uniform(np.log(2), np.log(200))))
         add_air_scatter(scene, rng, air)
         if rng.random() < 0.5:
             add_parasitic(scene, rng, air * rng.uniform(0.2, 2))
-        has_stop = beam in ("inside", "near_edge") and rng.random() < 0.85
-        stop = beamstop(scene, rng) if has_stop else np.ones(shape)
+        has_stop = beam in ("inside", "near_edge", "crop") and rng.random() < 0.85
+        stop = beamstop(scene, rng) if has_stop else np.ones(vshape)
         try:
-            text = _draw(pattern, scene, rng, stop)
+            text = _draw(pattern, scene, rng, stop, win)
             break
         except _Invisible:
             continue
+    if win[0].start or win[1].start or vshape != shape:
+        centre = (centre[0] - win[1].start, centre[1] - win[0].start)
+    expected, stop = scene.expected[win], stop[win]
     dtype = str(rng.choice(dtypes))
     sparse = bool(dtype in ("uint16", "uint32") and pattern != "rings" and rng.random() < 0.3)
     gaps = gap_mask((w, h) if rotated else shape, det)
@@ -172,7 +191,7 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
         disc = np.hypot(xx - (w / 2 - 0.5), yy - (h / 2 - 0.5)) < min(h, w) / 2 - 1
     else:
         disc = None
-    counts, threshold = _write(scene.expected * stop * gain, rng, dtype, gaps, disc, sparse)
+    counts, threshold = _write(expected * stop * gain, rng, dtype, gaps, disc, sparse)
     params = dict(
         scene.params,
         domain="wide",
