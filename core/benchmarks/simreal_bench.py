@@ -2,12 +2,13 @@
 on every rings, peaks and background frame of a folder described by a MANIFEST.json (per frame and per file:
 a stack's frames vote by mean probability).
 
-The inputs are made so that they survive any detector: masked pixels are zeroed, the frame is padded to a
-square (never squashed: a 195x487 strip keeps its arcs' curvature), max-pooled by an integer factor (a Bragg
-spot a few pixels wide survives a 2048-pixel frame; an anti-aliased resize averages it away), resized to the
-model's size, log-scaled, and normalised by percentiles of the valid pixels (not the maximum, which one hot
-pixel or a saturated spot sets) with a minimum contrast, so a featureless frame stays featureless instead of
-having its Poisson noise stretched into texture.
+The inputs are made so that they survive any detector: masked pixels are zeroed; the frame is padded to a
+square (never squashed: a 195x487 strip keeps its arcs' curvature); it is brought to 4x the model's size (a
+block mean by an integer factor, then a mild resize) and max-pooled by 4, so a Bragg spot a few pixels wide
+survives a 2048-pixel frame (an anti-aliased resize to 96 px averages it away) and noise looks alike on a 256-
+and a 2048-pixel detector; it is log-scaled and normalised by percentiles of the valid pixels (not the maximum,
+which one hot pixel or a saturated spot sets) with a minimum contrast, so a featureless frame stays featureless
+instead of having its Poisson noise stretched into texture.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .io_bench import machine
 
 log = logging.getLogger(__name__)
 CLASSES = ("rings", "peaks", "background")
+POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
 MIN_CONTRAST = np.log1p(20.0)  # a frame needs a 21-fold range (20 counts over zero) to span the full scale
 
 
@@ -31,22 +33,25 @@ def prepare(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     from ..io import resize
 
     x = np.where(mask, 0.0, np.clip(np.nan_to_num(np.asarray(data, dtype=np.float32)), 0, None))
-    valid = ~mask
     h, w = x.shape
-    k = max(1, max(h, w) // size)
+    fine = POOL * size  # the grid the max-pool works on, the same for every detector
+    k = max(1, max(h, w) // fine)
     side = -(-max(h, w) // k) * k
     top, left = (side - h) // 2, (side - w) // 2
     sq = np.zeros((side, side), np.float32)
     sq[top : top + h, left : left + w] = x
     ok = np.zeros((side, side), bool)
-    ok[top : top + h, left : left + w] = valid
-    if k > 1:  # max of counts, then log: the same as the max of the log, at a fraction of the cost
-        sq = sq.reshape(side // k, k, side // k, k).max(axis=(1, 3))
-        ok = ok.reshape(side // k, k, side // k, k).any(axis=(1, 3))
+    ok[top : top + h, left : left + w] = ~mask
+    if k > 1:  # a block mean first: single-pixel noise of a 2048-pixel frame averages out, spots stay
+        n_ok = ok.reshape(side // k, k, side // k, k).sum(axis=(1, 3))
+        sq = sq.reshape(side // k, k, side // k, k).sum(axis=(1, 3)) / np.maximum(n_ok, 1)
+        ok = n_ok > 0
+    if sq.shape[0] != fine:
+        sq = np.clip(resize(sq, fine), 0, None)
+        ok = resize(ok.astype(np.float32), fine) > 0.5
+    sq = sq.reshape(size, POOL, size, POOL).max(axis=(1, 3))  # the max keeps a spot one fine pixel wide
+    ok = ok.reshape(size, POOL, size, POOL).any(axis=(1, 3))
     sq = np.log1p(sq)
-    if sq.shape[0] != size:
-        sq = resize(sq, size)
-        ok = resize(ok.astype(np.float32), size) > 0.5
     v = sq[ok]
     if v.size == 0:
         return np.zeros((size, size), np.float32)

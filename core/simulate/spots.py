@@ -98,3 +98,20 @@ def add_saxs_halo(scene: Scene, rng: np.random.Generator, peak: float) -> None:
     xi = rng.uniform(0.02, 0.15) * max(scene.shape)
     scene.expected += peak / (1 + (r / xi) ** 2) ** 2
     scene.params.update(halo_xi_px=float(xi), halo_peak=float(peak))
+
+
+def render_saxs_rings(scene: Scene, rng: np.random.Generator) -> str:
+    """Small-angle Bragg rings of an ordered soft-matter phase (lamellar 1:2:3, hexagonal 1:sqrt3:2, or one
+    ring of a liquid-like order), often weak beside the halo: the rings a SAXS station records, not a powder's.
+    Returns the description."""
+    size = max(scene.shape)
+    r, _ = scene.grids()
+    phase = str(rng.choice(["lamellar", "hexagonal", "single"]))
+    ratios = {"lamellar": (1.0, 2.0, 3.0), "hexagonal": (1.0, np.sqrt(3.0), 2.0), "single": (1.0,)}[phase]
+    q1 = rng.uniform(0.05, 0.35) * size
+    level = float(np.exp(rng.uniform(np.log(5), np.log(500))))
+    width = rng.uniform(0.5, 3.0) * size / 256
+    for k, ratio in enumerate(ratios):
+        scene.expected += level * 0.5**k * np.exp(-0.5 * ((r - q1 * ratio) / (width * (1 + 0.5 * k))) ** 2)
+    scene.params.update(saxs_phase=phase, first_ring_px=float(q1), ring_level=level)
+    return f"small-angle rings of a {phase} phase"

@@ -17,7 +17,7 @@ import numpy as np
 from .detectors import STRIP_DETECTORS, _edge_centre
 from .geometry import DETECTORS, Detector, Scene, add_air_scatter, add_parasitic, beamstop, gap_mask
 from .patterns import PATTERNS, SimulatedFrame, render_peaks, render_rings
-from .spots import add_saxs_halo, render_bragg_reflection, render_grain_spots
+from .spots import add_saxs_halo, render_bragg_reflection, render_grain_spots, render_saxs_rings
 
 # name -> (detector, circular active area, how the detector writes numbers)
 WIDE_DETECTORS: dict[str, tuple[Detector, bool, tuple[str, ...]]] = {
@@ -71,7 +71,9 @@ def _draw(pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray
         add_saxs_halo(scene, rng, float(np.exp(rng.uniform(np.log(5), np.log(5000)))))
     base = scene.expected.copy()
     if pattern == "rings":
-        text = render_rings(scene, rng, None)
+        saxs = bool(rng.random() < 0.3)
+        text = render_saxs_rings(scene, rng) if saxs else render_rings(scene, rng, None)
+        scene.params["rings_kind"] = "saxs" if saxs else "powder"
     elif pattern == "peaks":
         kind = (
             "gisaxs"
