@@ -61,11 +61,15 @@ def _visible(signal: np.ndarray, base: np.ndarray, gain: float, frac: float) -> 
     return bool(np.mean(signal * gain > 3.0 * np.sqrt(base * gain) + 3.0) >= frac)
 
 
-def _draw(pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray, win: tuple[slice, slice]) -> str:
-    """Draw the pattern over the instrument background already in `scene`; returns the description.
+def _draw(
+    pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray, win: tuple[slice, slice], last: bool
+) -> tuple[str, np.ndarray]:
+    """Draw the pattern over the instrument background already in `scene`; returns the description and the
+    static background (what a dark/median frame of the scan would remove).
 
     Raises:
-        _Invisible: the pattern does not reach the frame window `win` (the label would be a lie).
+        _Invisible: the pattern does not reach the frame window `win` (the label would be a lie), unless this is
+            the `last` try: then `params["visible"]` says False.
     """
     if pattern == "rings" and rng.random() < 0.3:  # a sample's own SAXS, often far brighter than its rings
         add_saxs_halo(scene, rng, float(np.exp(rng.uniform(np.log(5), np.log(5000)))))
@@ -94,13 +98,14 @@ def _draw(pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray
         elif kind == "dark":
             scene.expected = scene.expected * rng.uniform(0.0, 0.02) + rng.uniform(0.01, 0.5) / scene.params["gain"]
         scene.params["background_kind"] = str(kind)
-        return f"{kind} background frame"
+        return f"{kind} background frame", scene.expected.copy()
     frac = 0.005 if pattern == "rings" else 0.001
-    if pattern != "background" and not _visible(
+    scene.params["visible"] = pattern == "background" or _visible(
         ((scene.expected - base) * stop)[win], base[win], scene.params["gain"], frac
-    ):
+    )
+    if not scene.params["visible"] and not last:
         raise _Invisible
-    return text
+    return text, base
 
 
 class _Invisible(Exception):
@@ -108,15 +113,27 @@ class _Invisible(Exception):
 
 
 def _write(
-    lam: np.ndarray, rng: np.random.Generator, dtype: str, gaps: np.ndarray, disc: np.ndarray | None, sparse: bool
+    lam: np.ndarray,
+    rng: np.random.Generator,
+    dtype: str,
+    gaps: np.ndarray,
+    disc: np.ndarray | None,
+    static: np.ndarray | None,
 ) -> tuple[np.ndarray, float]:
-    """Count and store as the detector would: Poisson noise, CCD read noise, saturation, gap values."""
+    """Count and store as the detector would: Poisson noise, CCD read noise, saturation, gap values.
+
+    With `static` the frame is zero-suppressed as a far-field diffraction frame cache (HEXRD) stores it: the
+    static background (the scan's dark/median frame) is subtracted and only what stands 3-8 sigma plus a few
+    counts above it is kept, so a frame without spots keeps only rare noise pixels, and those faint.
+    """
+    sparse = static is not None
     counts = rng.poisson(np.clip(lam, 0, 1e12)).astype(np.float64)
     if dtype in ("uint16", "uint32") and not sparse and rng.random() < 0.5:  # CCD bias and read noise
         counts += rng.uniform(10, 200) + rng.normal(0, rng.uniform(1, 8), counts.shape)
     threshold = 0.0
-    if sparse:  # zero-suppressed frame cache (HEXRD): keep only what stands out of the dark level
-        threshold = float(np.percentile(counts, rng.uniform(50, 99.9))) + rng.uniform(0, 20)
+    if sparse:
+        counts -= static
+        threshold = float(rng.uniform(3, 8) * np.sqrt(max(float(static.mean()), 1.0)) + rng.uniform(2, 30))
         counts[counts < threshold] = 0
     hot = rng.random(counts.shape) < 2e-5
     counts[hot] = MAX_VALUE[dtype] if dtype != "uint8" else 255
@@ -176,7 +193,7 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
         has_stop = beam in ("inside", "near_edge", "crop") and rng.random() < 0.85
         stop = beamstop(scene, rng) if has_stop else np.ones(vshape)
         try:
-            text = _draw(pattern, scene, rng, stop, win)
+            text, static = _draw(pattern, scene, rng, stop, win, last=attempt == 7)
             break
         except _Invisible:
             continue
@@ -193,7 +210,8 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
         disc = np.hypot(xx - (w / 2 - 0.5), yy - (h / 2 - 0.5)) < min(h, w) / 2 - 1
     else:
         disc = None
-    counts, threshold = _write(expected * stop * gain, rng, dtype, gaps, disc, sparse)
+    static = static[win] * stop * gain if sparse else None
+    counts, threshold = _write(expected * stop * gain, rng, dtype, gaps, disc, static)
     params = dict(
         scene.params,
         domain="wide",
