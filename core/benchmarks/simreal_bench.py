@@ -110,10 +110,10 @@ def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def bench_simreal(
-    n: int = 400,
+    n: int = 800,
     size: int = 96,
     seed: int = 0,
-    epochs: int = 8,
+    epochs: int = 10,
     models: str = "tiny",
     manifest: str | Path | None = None,
     sim_size: str = "96,320",
