@@ -123,8 +123,9 @@ def _write(
     """Count and store as the detector would: Poisson noise, CCD read noise, saturation, gap values.
 
     With `static` the frame is zero-suppressed as a far-field diffraction frame cache (HEXRD) stores it: the
-    static background (the scan's dark/median frame) is subtracted and only what stands 3-8 sigma plus a few
-    counts above it is kept, so a frame without spots keeps only rare noise pixels, and those faint.
+    static background (the scan's dark/median frame) is subtracted and only what stands 5-10 sigma plus 10-50
+    counts above it is kept (a threshold set above the noise, as users set it), so a frame without spots is
+    nearly empty.
     """
     sparse = static is not None
     counts = rng.poisson(np.clip(lam, 0, 1e12)).astype(np.float64)
@@ -133,7 +134,7 @@ def _write(
     threshold = 0.0
     if sparse:
         counts -= static
-        threshold = float(rng.uniform(3, 8) * np.sqrt(max(float(static.mean()), 1.0)) + rng.uniform(2, 30))
+        threshold = float(rng.uniform(5, 10) * np.sqrt(max(float(static.mean()), 1.0)) + rng.uniform(10, 50))
         counts[counts < threshold] = 0
     hot = rng.random(counts.shape) < 2e-5
     counts[hot] = MAX_VALUE[dtype] if dtype != "uint8" else 255
