@@ -82,6 +82,7 @@ def cmd_simulate(args) -> int:
             size=args.size,
             artifacts=args.artifacts,
             grid=args.grid,
+            domain=args.domain,
             progress=progress,
         )
     _emit(
@@ -89,6 +90,7 @@ def cmd_simulate(args) -> int:
         {
             "command": "simulate",
             "pattern": args.pattern,
+            "domain": args.domain,
             "n": len(res.files),
             "out": res.out,
             "artifacts": res.artifacts,
@@ -394,6 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--grid", type=int, default=257, choices=(257, 513), help="speckle k-grid")
     p.add_argument("--artifacts", default="none", help="none | random | a fraction (0.5) | an artifact type")
+    p.add_argument(
+        "--domain",
+        default="default",
+        choices=("default", "wide"),
+        help="wide: rings/peaks/background on many detectors (strips, tall stacks, circular, CCD), beam positions, "
+        "dtypes and count levels; --size is then the longest side",
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("import", parents=[common], help="import files, folders or manifests into a workspace")
@@ -492,7 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
     p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
     p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
-    p.add_argument("--manifest", default=None, help="polar: a MANIFEST.json whose frames with centres are measured")
+    p.add_argument(
+        "--manifest",
+        default=None,
+        help="polar: a MANIFEST.json whose frames with centres are measured; simreal: whose rings/peaks/background "
+        "frames are classified",
+    )
     p.add_argument("--quick", action="store_true", help="loop: a reduced run for CI-sized checks (minutes)")
     p.set_defaults(func=cmd_bench)
     return parser

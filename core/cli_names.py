@@ -36,4 +36,5 @@ BENCHES = (  # core.benchmarks.BENCHES
     "fid",
     "startup",
     "mapsep",
+    "simreal",
 )

@@ -22,6 +22,7 @@ BENCHES = {
     "fid": "fid_bench:bench_fid",
     "startup": "startup_bench:bench_startup",
     "mapsep": "mapsep_bench:bench_mapsep",
+    "simreal": "simreal_bench:bench_simreal",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import tifffile
@@ -17,6 +18,7 @@ import tifffile
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .patterns import ARTIFACTS, PATTERNS, simulate_frame
 from .speckle import simulate_speckle
+from .wide import wide_frame
 
 SIM_PATTERNS = PATTERNS + ("speckle", "speckle-poly")
 
@@ -30,9 +32,20 @@ class SimulateResult:
 
 
 def frame_record(
-    pattern: str, seed: int, index: int, size: int, artifact: str | None, grid: int = 257, n_disks: int | None = None
+    pattern: str,
+    seed: int,
+    index: int,
+    size: int,
+    artifact: str | None,
+    grid: int = 257,
+    n_disks: int | None = None,
+    domain: Literal["default", "wide"] = "default",
 ) -> tuple[np.ndarray, dict]:
-    """Simulate frame `index` of a seeded set; returns (array, metadata row without file_name)."""
+    """Simulate frame `index` of a seeded set; returns (array, metadata row without file_name).
+
+    `domain="wide"` draws the frame on a random detector of `wide.WIDE_TYPES` (its longest side `size`);
+    the default domain is the ALS-like square station, unchanged so older sets can be remade frame by frame.
+    """
     rng = np.random.default_rng([seed, index])
     if pattern.startswith("speckle"):
         n = int(n_disks if n_disks is not None else rng.integers(2, 21))
@@ -47,7 +60,12 @@ def frame_record(
             "index": index,
             "params": {"n_disks": n, "dispersity": disp, "grid": grid},
         }
-    sim = simulate_frame(pattern, rng, size=size, artifact=artifact)
+    if domain == "wide":
+        if artifact is not None:
+            raise ValueError("--artifacts: the wide domain has no hallucination variants; use --artifacts none")
+        sim = wide_frame(pattern, rng, size=size)
+    else:
+        sim = simulate_frame(pattern, rng, size=size, artifact=artifact)
     row = {
         "text": sim.description,
         "pattern": pattern,
@@ -56,6 +74,8 @@ def frame_record(
         "params": sim.params,
         "truth": {"artifact": artifact, "realistic": artifact is None},
     }
+    if domain == "wide":
+        row["domain"] = "wide"
     return sim.counts, row
 
 
@@ -90,14 +110,23 @@ def simulate_dataset(
     artifacts: str = "none",
     grid: int = 257,
     start: int = 0,
+    domain: Literal["default", "wide"] = "default",
     progress: ProgressFn = no_progress,
     should_stop: StopFn = never_stop,
 ) -> SimulateResult:
-    """Write n frames of `pattern` into `out` with an imagefolder `metadata.jsonl` (appended to)."""
+    """Write n frames of `pattern` into `out` with an imagefolder `metadata.jsonl` (appended to).
+
+    `domain="wide"` draws rings, peaks and background on many detector geometries, dtypes and count levels
+    (see `core.simulate.wide`), for classifiers that must carry over to real detectors.
+    """
     import time
 
     if pattern not in SIM_PATTERNS:
         raise ValueError(f"pattern: expected one of {SIM_PATTERNS}, got {pattern!r}")
+    if domain not in ("default", "wide"):
+        raise ValueError(f"--domain: expected 'default' or 'wide', got {domain!r}")
+    if domain == "wide" and pattern not in PATTERNS:
+        raise ValueError(f"--domain wide: simulates {PATTERNS}, not {pattern!r}")
     if n < 1:
         raise ValueError(f"-n: expected at least 1 frame, got {n}")
     out = Path(out)
@@ -109,7 +138,7 @@ def simulate_dataset(
         for i in range(start, start + n):
             check_stop(should_stop)
             artifact = choose_artifact(pattern, artifacts, pick)
-            arr, row = frame_record(pattern, seed, i, size, artifact, grid=grid)
+            arr, row = frame_record(pattern, seed, i, size, artifact, grid=grid, domain=domain)
             name = f"{pattern}_{seed}_{i:05d}.tif"
             tifffile.imwrite(out / name, arr, compression="zlib")
             meta.write(json.dumps({"file_name": name, **row}) + "\n")

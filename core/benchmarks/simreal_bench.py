@@ -1,0 +1,198 @@
+"""Sim-to-real: a rings / peaks / background classifier trained only on wide-domain simulated frames, measured
+on every rings, peaks and background frame of a folder described by a MANIFEST.json (per frame and per file:
+a stack's frames vote by mean probability).
+
+The inputs are made so that they survive any detector: masked pixels are zeroed; the frame is padded to a
+square (never squashed: a 195x487 strip keeps its arcs' curvature); it is brought to 4x the model's size (a
+block mean by an integer factor, then a mild resize) and max-pooled by 4, so a Bragg spot a few pixels wide
+survives a 2048-pixel frame (an anti-aliased resize to 96 px averages it away) and noise looks alike on a 256-
+and a 2048-pixel detector; it is log-scaled and normalised by percentiles of the valid pixels (not the maximum,
+which one hot pixel or a saturated spot sets) with a minimum contrast, so a featureless frame stays featureless
+instead of having its Poisson noise stretched into texture.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .io_bench import machine
+
+log = logging.getLogger(__name__)
+CLASSES = ("rings", "peaks", "background")
+POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
+MIN_CONTRAST = np.log1p(20.0)  # a frame needs a 21-fold range (20 counts over zero) to span the full scale
+
+
+def prepare(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
+    """A (size, size) float32 model input in [0, 1] from one frame of any shape, dtype and count level."""
+    from ..io import resize
+
+    x = np.where(mask, 0.0, np.clip(np.nan_to_num(np.asarray(data, dtype=np.float32)), 0, None))
+    h, w = x.shape
+    fine = POOL * size  # the grid the max-pool works on, the same for every detector
+    k = max(1, max(h, w) // fine)
+    side = -(-max(h, w) // k) * k
+    top, left = (side - h) // 2, (side - w) // 2
+    sq = np.zeros((side, side), np.float32)
+    sq[top : top + h, left : left + w] = x
+    ok = np.zeros((side, side), bool)
+    ok[top : top + h, left : left + w] = ~mask
+    if k > 1:  # a block mean first: single-pixel noise of a 2048-pixel frame averages out, spots stay
+        n_ok = ok.reshape(side // k, k, side // k, k).sum(axis=(1, 3))
+        sq = sq.reshape(side // k, k, side // k, k).sum(axis=(1, 3)) / np.maximum(n_ok, 1)
+        ok = n_ok > 0
+    if sq.shape[0] != fine:
+        sq = np.clip(resize(sq, fine), 0, None)
+        ok = resize(ok.astype(np.float32), fine) > 0.5
+    sq = sq.reshape(size, POOL, size, POOL).max(axis=(1, 3))  # the max keeps a spot one fine pixel wide
+    ok = ok.reshape(size, POOL, size, POOL).any(axis=(1, 3))
+    sq = np.log1p(sq)
+    v = sq[ok]
+    if v.size == 0:
+        return np.zeros((size, size), np.float32)
+    lo, hi = np.percentile(v, [1.0, 99.5])
+    hi = max(float(hi), float(lo) + MIN_CONTRAST)
+    out = np.clip((sq - lo) / (hi - lo), 0.0, 1.0)
+    out[~ok] = 0.0
+    return out.astype(np.float32)
+
+
+def _sim_mask(counts: np.ndarray, params: dict) -> np.ndarray:
+    """The mask `core.io.read_frames` would give this frame: the same rules, not the simulator's knowledge."""
+    from ..io import detector_mask, make_mask
+
+    if counts.dtype == np.uint8:
+        return make_mask(counts)
+    return detector_mask(counts, circular=bool(params.get("circular")))
+
+
+def simulated_set(n_per_class: int, size: int, seed: int, sim_sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 1, size, size) inputs and labels from wide-domain frames whose longest side is drawn in `sim_sizes`
+    (a range, so the pooling factor varies as it does between a 256- and a 2048-pixel detector)."""
+    from ..simulate.wide import wide_frame
+
+    xs, ys = [], []
+    for i in range(n_per_class):
+        for c, pattern in enumerate(CLASSES):
+            rng = np.random.default_rng([seed, c, i])
+            sim_size = int(rng.integers(sim_sizes[0], sim_sizes[1] + 1))
+            f = wide_frame(pattern, rng, size=sim_size)
+            xs.append(prepare(f.counts, _sim_mask(f.counts, f.params), size))
+            ys.append(c)
+    return np.stack(xs)[:, None], np.asarray(ys, dtype=np.int64)
+
+
+def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+    """Every frame of every rings / peaks / background file in the manifest, read through `read_frames`."""
+    from ..io import read_frames
+
+    xs, ys, fidx, files = [], [], [], []
+    for e in json.loads(manifest.read_text()):
+        if e.get("kind") not in CLASSES:
+            continue
+        reader = e.get("reader", "")
+        ds = reader.split(":", 1)[1] if reader.startswith("h5py:") else None
+        n = 0
+        for frame in read_frames(manifest.parent / e["file"], dataset=ds):
+            xs.append(prepare(frame.data, frame.mask, size))
+            ys.append(CLASSES.index(e["kind"]))
+            fidx.append(len(files))
+            n += 1
+        files.append({"file": e["file"], "kind": e["kind"], "frames": n})
+    if not xs:
+        raise ValueError(f"{manifest}: no rings, peaks or background frames")
+    return np.stack(xs)[:, None], np.asarray(ys, dtype=np.int64), np.asarray(fidx), files
+
+
+def bench_simreal(
+    n: int = 800,
+    size: int = 96,
+    seed: int = 0,
+    epochs: int = 10,
+    models: str = "tiny",
+    manifest: str | Path | None = None,
+    sim_size: str = "96,320",
+    lr: float = 1e-3,
+    batch_size: int = 32,
+) -> dict:
+    """Train on `n` simulated frames per class (plus n/5 for validation), classify the manifest's frames.
+
+    Args:
+        n: simulated training frames per class.
+        size: model input size (pixels).
+        epochs: training epochs.
+        models: one registry name.
+        manifest: a MANIFEST.json (default ../shared/realdata's).
+        sim_size: "lo,hi" range of the simulated frames' longest side.
+    """
+    import torch
+
+    from ..classify import create_classifier, fit, predict_proba
+
+    manifest = Path(manifest) if manifest else Path(__file__).resolve().parents[3] / "shared/realdata/MANIFEST.json"
+    if not manifest.exists():
+        raise ValueError(f"{manifest}: no such MANIFEST.json")
+    lo_hi = tuple(int(v) for v in str(sim_size).split(","))
+    if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1] or lo_hi[0] < 8:
+        raise ValueError(f"sim_size: expected 'lo,hi' with 8 <= lo <= hi, got {sim_size!r}")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    t0 = time.perf_counter()
+    x, y = simulated_set(n, size, seed, lo_hi)
+    x_val, y_val = simulated_set(max(1, n // 5), size, seed + 10_000, lo_hi)
+    t_sim = time.perf_counter() - t0
+    model = create_classifier(models, len(CLASSES), input_size=size)
+    t1 = time.perf_counter()
+    hist = fit(
+        model, x, y, input_size=size, epochs=epochs, lr=lr, batch_size=batch_size, x_val=x_val, y_val=y_val,
+        device=device, seed=seed,
+    )  # fmt: skip
+    t_train = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    xr, yr, fidx, files = real_set(manifest, size)
+    t_read = time.perf_counter() - t2
+    p = predict_proba(model, xr, input_size=size, device=device, batch_size=64)
+    pred = p.argmax(1)
+    confusion = np.zeros((len(CLASSES), len(CLASSES)), dtype=int)
+    np.add.at(confusion, (yr, pred), 1)
+    per_file = []
+    for i, f in enumerate(files):
+        pf = p[fidx == i].mean(0)
+        frames_right = int(np.sum(pred[fidx == i] == yr[fidx == i]))
+        per_file.append({**f, "predicted": CLASSES[int(pf.argmax())], "frames_right": frames_right})
+    file_ok = [r["predicted"] == r["kind"] for r in per_file]
+    return {
+        "bench": "simreal",
+        "classes": list(CLASSES),
+        "per_file_accuracy": round(float(np.mean(file_ok)), 4),
+        "per_frame_accuracy": round(float(np.mean(pred == yr)), 4),
+        "per_class_frame_accuracy": {
+            c: round(float(np.mean(pred[yr == k] == k)), 4) for k, c in enumerate(CLASSES) if np.any(yr == k)
+        },
+        "files": len(files),
+        "frames": int(len(yr)),
+        "confusion": confusion.tolist(),
+        "per_file": per_file,
+        "sim_val_accuracy": hist.history[-1].get("val_acc"),
+        "train_frames": int(len(y)),
+        "val_frames": int(len(y_val)),
+        "train_per_class": n,
+        "model": models,
+        "input_size": size,
+        "sim_size": list(lo_hi),
+        "epochs": epochs,
+        "lr": lr,
+        "device": device,
+        "seconds": {
+            "simulate": round(t_sim, 1),
+            "train": round(t_train, 1),
+            "read_real": round(t_read, 1),
+            "total": round(time.perf_counter() - t0, 1),
+        },
+        "manifest": str(manifest),
+        "machine": machine(),
+    }

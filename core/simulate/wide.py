@@ -1,0 +1,234 @@
+"""The wide domain: rings, peaks and background as many detectors record them, each frame with its truth.
+
+The default `simulate_frame` draws one station (a Pilatus 2M resampled to a square, the beam low in the
+frame, int32 counts). A classifier trained only on that calls most real frames "background". Here each frame
+first draws a detector (square or circular, single-module strips, wide and tall multi-module stacks,
+simulated at reduced size keeping the aspect ratio, sometimes mounted rotated), a beam position (inside, near
+an edge, or up to a frame-width outside; GISAXS beams below the frame), a count level from a few counts to
+saturation and the detector's way of writing numbers (int32 with -1 gaps, uint16/uint32 that clip at their
+maximum, float32, 8-bit display images, zero-suppressed sparse frames). Then the pattern is drawn, from the
+default renderers and the ones in `spots.py`. `params` records all of it, so every frame keeps its truth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .detectors import STRIP_DETECTORS, _edge_centre
+from .geometry import DETECTORS, Detector, Scene, add_air_scatter, add_parasitic, beamstop, gap_mask
+from .patterns import PATTERNS, SimulatedFrame, render_peaks, render_rings
+from .spots import add_saxs_halo, render_bragg_reflection, render_grain_spots, render_saxs_rings
+
+# name -> (detector, circular active area, how the detector writes numbers)
+WIDE_DETECTORS: dict[str, tuple[Detector, bool, tuple[str, ...]]] = {
+    "pilatus_1m": (DETECTORS["Pilatus1M"], False, ("int32", "uint32", "float32", "uint8")),
+    "pilatus_2m": (DETECTORS["Pilatus2M"], False, ("int32", "uint32", "uint8")),
+    "strip_195x487": (STRIP_DETECTORS["strip_195x487"], False, ("int32", "uint16", "float32")),
+    "strip_195x1475": (Detector("Pilatus300K-W", (1, 3)), False, ("int32", "uint16", "float32")),
+    "strip_619x487": (STRIP_DETECTORS["strip_619x487"], False, ("int32", "uint16", "uint32")),
+    "wide_619x981": (Detector("Pilatus-3x2", (3, 2)), False, ("int32", "uint16")),
+    "tall_1043x487": (STRIP_DETECTORS["tall_1043x487"], False, ("int32", "uint16")),
+    "tall_5071x2463": (Detector("Pilatus-24x5", (24, 5)), False, ("int32", "uint32")),
+    "mar_circular": (Detector("MAR345", (1, 1), module_px=(2300, 2300), pixel_m=150e-6), True, ("uint16",)),
+    "ccd_square": (Detector("CCD-2048", (1, 1), module_px=(2048, 2048), pixel_m=200e-6), False, ("uint16", "uint32")),
+    "medipix_256": (Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6), False, ("uint16", "int32")),
+}
+WIDE_TYPES = tuple(WIDE_DETECTORS)
+BEAMS = ("inside", "near_edge", "outside", "crop")
+MAX_VALUE = {"int32": 2**20 - 1, "uint16": 2**16 - 1, "uint32": 2**32 - 1, "float32": 2**20, "uint8": 255}
+
+
+def _shape(det: Detector, size: int, rotated: bool) -> tuple[int, int]:
+    """The detector's native shape scaled so its longest side is `size` (shortest side at least 8)."""
+    h, w = det.native_shape
+    scale = size / max(h, w)
+    shape = (max(8, round(h * scale)), max(8, round(w * scale)))
+    return shape[::-1] if rotated else shape
+
+
+def _centre(rng: np.random.Generator, shape: tuple[int, int], beam: str) -> tuple[float, float]:
+    h, w = shape
+    if beam == "inside":
+        return rng.uniform(0.3, 0.7) * w, rng.uniform(0.3, 0.8) * h
+    if beam == "near_edge":
+        return _edge_centre(rng, h, w, -rng.uniform(0.02, 0.15) * min(h, w))
+    return _edge_centre(rng, h, w, rng.uniform(0.0, 1.0) * max(h, w))  # up to a frame-width outside
+
+
+def _visible(signal: np.ndarray, base: np.ndarray, gain: float, frac: float) -> bool:
+    """Enough of the frame carries the pattern at the counts it will be recorded with: at least 3 counts and
+    3 Poisson sigmas above the instrument's own level."""
+    return bool(np.mean(signal * gain > 3.0 * np.sqrt(base * gain) + 3.0) >= frac)
+
+
+def _draw(
+    pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray, win: tuple[slice, slice], last: bool
+) -> tuple[str, np.ndarray]:
+    """Draw the pattern over the instrument background already in `scene`; returns the description and the
+    static background (what a dark/median frame of the scan would remove).
+
+    Raises:
+        _Invisible: the pattern does not reach the frame window `win` (the label would be a lie), unless this is
+            the `last` try: then `params["visible"]` says False.
+    """
+    if pattern == "rings" and rng.random() < 0.3:  # a sample's own SAXS, often far brighter than its rings
+        add_saxs_halo(scene, rng, float(np.exp(rng.uniform(np.log(5), np.log(5000)))))
+    base = scene.expected.copy()
+    if pattern == "rings":
+        saxs = bool(rng.random() < 0.3)
+        text = render_saxs_rings(scene, rng) if saxs else render_rings(scene, rng, None)
+        scene.params["rings_kind"] = "saxs" if saxs else "powder"
+    elif pattern == "peaks":
+        kind = (
+            "gisaxs"
+            if scene.params["beam"] == "gisaxs_below"
+            else rng.choice(["spots", "spots", "reflection", "gisaxs"])
+        )
+        if kind == "gisaxs":
+            text = render_peaks(scene, rng, None)
+        elif kind == "reflection":
+            text = render_bragg_reflection(scene, rng)
+        else:
+            text = render_grain_spots(scene, rng)
+        scene.params["peaks_kind"] = str(kind)
+    else:
+        kind = rng.choice(["air", "dark", "halo"])
+        if kind == "halo":
+            add_saxs_halo(scene, rng, float(np.exp(rng.uniform(np.log(1), np.log(300)))))
+        elif kind == "dark":
+            scene.expected = scene.expected * rng.uniform(0.0, 0.02) + rng.uniform(0.01, 0.5) / scene.params["gain"]
+        scene.params["background_kind"] = str(kind)
+        return f"{kind} background frame", scene.expected.copy()
+    frac = 0.005 if pattern == "rings" else 0.001
+    scene.params["visible"] = pattern == "background" or _visible(
+        ((scene.expected - base) * stop)[win], base[win], scene.params["gain"], frac
+    )
+    if not scene.params["visible"] and not last:
+        raise _Invisible
+    return text, base
+
+
+class _Invisible(Exception):
+    """The drawn pattern misses the frame (a beam far outside): draw again so the label stays true."""
+
+
+def _write(
+    lam: np.ndarray,
+    rng: np.random.Generator,
+    dtype: str,
+    gaps: np.ndarray,
+    disc: np.ndarray | None,
+    static: np.ndarray | None,
+) -> tuple[np.ndarray, float]:
+    """Count and store as the detector would: Poisson noise, CCD read noise, saturation, gap values.
+
+    With `static` the frame is zero-suppressed as a far-field diffraction frame cache (HEXRD) stores it: the
+    static background (the scan's dark/median frame) is subtracted and only what stands 5-10 sigma plus 10-50
+    counts above it is kept (a threshold set above the noise, as users set it), so a frame without spots is
+    nearly empty.
+    """
+    sparse = static is not None
+    counts = rng.poisson(np.clip(lam, 0, 1e12)).astype(np.float64)
+    if dtype in ("uint16", "uint32") and not sparse and rng.random() < 0.5:  # CCD bias and read noise
+        counts += rng.uniform(10, 200) + rng.normal(0, rng.uniform(1, 8), counts.shape)
+    threshold = 0.0
+    if sparse:
+        counts -= static
+        threshold = float(rng.uniform(5, 10) * np.sqrt(max(float(static.mean()), 1.0)) + rng.uniform(10, 50))
+        counts[counts < threshold] = 0
+    hot = rng.random(counts.shape) < 2e-5
+    counts[hot] = MAX_VALUE[dtype] if dtype != "uint8" else 255
+    counts = np.clip(counts, 0, MAX_VALUE[dtype])
+    if dtype == "uint8":  # a display image: log-scaled to 0-255 by its own maximum, gaps black
+        v = np.log1p(counts)
+        out = (v / max(v.max(), 1e-9) * 255).astype(np.uint8)
+        out[gaps] = 0
+    elif dtype in ("uint16", "uint32"):
+        out = counts.astype(dtype)
+        out[gaps] = MAX_VALUE[dtype]
+    else:
+        out = counts.astype(dtype)
+        out[gaps] = -1
+    if disc is not None:
+        out[~disc] = 0
+    return out, threshold
+
+
+def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector: str | None = None) -> SimulatedFrame:
+    """One frame of `pattern` on a random (or the named) detector of WIDE_TYPES, longest side `size`.
+
+    Raises:
+        ValueError: unknown pattern or detector type.
+    """
+    if pattern not in PATTERNS:
+        raise ValueError(f"pattern: expected one of {PATTERNS}, got {pattern!r}")
+    if detector is not None and detector not in WIDE_DETECTORS:
+        raise ValueError(f"detector: expected one of {WIDE_TYPES}, got {detector!r}")
+    name = detector or str(rng.choice(WIDE_TYPES))
+    det, circular, dtypes = WIDE_DETECTORS[name]
+    rotated = bool(not circular and rng.random() < 0.25)
+    shape = _shape(det, size, rotated)
+    h, w = shape
+    native = det.native_shape[1] if rotated else det.native_shape[0]
+    gain = float(np.exp(rng.uniform(np.log(0.05), np.log(30))))
+    for attempt in range(8):
+        beam = str(rng.choice(BEAMS, p=[0.35, 0.2, 0.2, 0.25])) if attempt < 6 else "inside"
+        vshape, win = shape, (slice(0, h), slice(0, w))
+        if pattern == "peaks" and rng.random() < 0.2:
+            beam = "gisaxs_below"
+            centre = (rng.uniform(0.3, 0.7) * w, h - 0.5 + rng.uniform(0.0, 0.3) * h)
+        elif beam == "crop":  # this detector is one piece of a pattern scaled for a detector 1.3-3x larger
+            side = max(h, w)
+            big = int(side * rng.uniform(1.3, 3.0))
+            vshape = (max(big, h), max(big, w))
+            y0, x0 = int(rng.integers(0, vshape[0] - h + 1)), int(rng.integers(0, vshape[1] - w + 1))
+            win = (slice(y0, y0 + h), slice(x0, x0 + w))
+            centre = (rng.uniform(0.25, 0.75) * vshape[1], rng.uniform(0.25, 0.8) * vshape[0])
+        else:
+            centre = _centre(rng, shape, beam)
+        scene = Scene(vshape, det, centre, det.pixel_m * native / h, {"detector": name, "beam": beam, "gain": gain})
+        air = float(np.exp(rng.uniform(np.log(2), np.log(200))))
+        add_air_scatter(scene, rng, air)
+        if rng.random() < 0.5:
+            add_parasitic(scene, rng, air * rng.uniform(0.2, 2))
+        has_stop = beam in ("inside", "near_edge", "crop") and rng.random() < 0.85
+        stop = beamstop(scene, rng) if has_stop else np.ones(vshape)
+        try:
+            text, static = _draw(pattern, scene, rng, stop, win, last=attempt == 7)
+            break
+        except _Invisible:
+            continue
+    if win[0].start or win[1].start or vshape != shape:
+        centre = (centre[0] - win[1].start, centre[1] - win[0].start)
+    expected, stop = scene.expected[win], stop[win]
+    dtype = str(rng.choice(dtypes))
+    sparse = bool(dtype in ("uint16", "uint32") and pattern != "rings" and rng.random() < 0.3)
+    gaps = gap_mask((w, h) if rotated else shape, det)
+    gaps = gaps.T if rotated else gaps
+    if circular:
+        gaps = np.zeros(shape, dtype=bool)
+        yy, xx = np.indices(shape)
+        disc = np.hypot(xx - (w / 2 - 0.5), yy - (h / 2 - 0.5)) < min(h, w) / 2 - 1
+    else:
+        disc = None
+    static = static[win] * stop * gain if sparse else None
+    counts, threshold = _write(expected * stop * gain, rng, dtype, gaps, disc, static)
+    params = dict(
+        scene.params,
+        domain="wide",
+        detector=name,
+        native_shape=list(det.native_shape),
+        rotated=rotated,
+        circular=circular,
+        beam=beam,
+        centre_x=float(centre[0]),
+        centre_y=float(centre[1]),
+        pixel_m=float(scene.pixel_m),
+        size=list(shape),
+        dtype=dtype,
+        gain=gain,
+        sparse=sparse,
+        threshold=threshold,
+        beamstop_drawn=has_stop,
+    )
+    return SimulatedFrame(counts=counts, pattern=pattern, artifact=None, params=params, description=f"{text}, {name}")
