@@ -16,27 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .classify_bench import _simulated_workspace as _workspace
 from .io_bench import machine
 
 PRELABEL_THRESHOLD = 0.9
-
-
-def _workspace(root: Path, candidates: int, experimental: int, size: int, seed: int):
-    from ..config import Settings
-    from ..ingest import import_paths
-    from ..simulate import PATTERNS, simulate_dataset
-    from ..workspace import Workspace
-
-    ws = Workspace.open(Settings(workspace=root / "ws"))
-    per_c, per_e = -(-candidates // len(PATTERNS)), -(-experimental // len(PATTERNS))
-    for i, pattern in enumerate(PATTERNS):
-        simulate_dataset(pattern, per_c, root / "sim" / "cand", seed=seed + 10 + i, size=size, artifacts="0.5")
-        if per_e:
-            simulate_dataset(pattern, per_e, root / "sim" / "exp", seed=seed + 20 + i, size=size)
-    if per_e:
-        import_paths(ws, [root / "sim" / "exp"], source="experimental")
-    import_paths(ws, [root / "sim" / "cand"], source="generated", round=ws.store.current_round())
-    return ws
 
 
 def _truth(img) -> int:
