@@ -23,12 +23,18 @@ from core.workspace import Workspace
 from tests.core.hostile import make_hostile_folder
 
 ROOT = Path(__file__).resolve().parents[2]
+# Peak memory of this process image: VmHWM (reset by exec). ru_maxrss is not: Linux carries the parent's
+# high-water mark across fork and exec, so a child of a large pytest process would report pytest's size.
 RUNNER = """
 import json, resource, sys
 from core.cli import main
 rc = main(sys.argv[2:])
+try:
+    hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+except (OSError, IndexError):
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with open(sys.argv[1], "w") as fh:
-    json.dump({"rc": rc, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}, fh)
+    json.dump({"rc": rc, "maxrss_kb": hwm}, fh)
 """
 INTERNAL = ("Traceback", "AssertionError", "object has no attribute", "KeyError", "NoneType")
 
