@@ -45,9 +45,9 @@ FEATURES: tuple[str, ...] = (
     "masked_fraction",
     "texture_spectral_peak",
     "texture_spectral_peak_3rd",
-    "texture_energy",
+    "texture_line_sharpness",
 )
-VERSION = 2  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 3  # bump when a feature changes: cached values of an older version are recomputed
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -274,12 +274,23 @@ def _texture(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float],
     ratio = p / (p[:, hy, hx] + med)
     sel = (f > 0.08) & (f < 0.45)
     spec = np.log(np.max(ratio[:, sel], axis=1) + 1e-12)
-    energy = p[:, band].sum(1)
+    # a texture of many periods has a narrow spectral line; the edge of a ring (one oscillation across it, left
+    # by a sub-pixel centre error) a broad hump: compare each frequency with 0.6 and 1.6 times it
+    half = tile // 2
+
+    def at(scale: float) -> tuple[np.ndarray, np.ndarray]:
+        iy = np.clip(np.rint(ky * scale), -half, half - 1).astype(int) % tile
+        ix = np.clip(np.rint(kx * scale), -half, half - 1).astype(int) % tile
+        return iy, ix
+
+    (ly, lx), (uy, ux) = at(0.6), at(1.6)
+    sharp = p / (np.maximum(p[:, ly, lx], p[:, uy, ux]) + med)
+    sharpness = np.log(np.max(sharp[:, sel], axis=1) + 1e-12)
     ok = cover_a > 0.6
     if not ok.any():
         return 0.0, 0.0, 0.0
     s = np.sort(spec[ok])
-    return float(s[-1]), float(s[-3] if len(s) >= 3 else s[0]), float(np.log(energy[ok].max() / np.median(energy)))
+    return float(s[-1]), float(s[-3] if len(s) >= 3 else s[0]), float(sharpness[ok].max())
 
 
 def frame_features(data: np.ndarray, mask: np.ndarray | None = None) -> dict[str, float]:
@@ -331,7 +342,7 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     out["mirror_symmetry_best"], out["mirror_asymmetry_local"] = _symmetry(hpn, mir)
     out["gap_straight_fraction"], out["gap_spacing_cv"] = _gaps(mask)
     tex = _texture(x, valid, (bx, by))
-    out["texture_spectral_peak"], out["texture_spectral_peak_3rd"], out["texture_energy"] = tex
+    out["texture_spectral_peak"], out["texture_spectral_peak_3rd"], out["texture_line_sharpness"] = tex
     return {k: float(np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0)) for k, v in out.items()}
 
 

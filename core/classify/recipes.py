@@ -26,6 +26,7 @@ class Recipe:
     calibrate: bool  # temperature scaling on validation
     label_smoothing: float = 0.0
     batch_size: int = 32
+    final_fit: bool = False  # the physics model is refitted on training + validation labels once scored
 
     def to_json(self) -> dict:
         return {**asdict(self), "models": list(self.models)}
@@ -66,6 +67,7 @@ OURS = Recipe(
     balance=True,
     calibrate=True,
     label_smoothing=0.05,
+    final_fit=True,
 )
 
 # For GPU servers: the same training with a network beside the physics model (local ImageNet weights, when

@@ -171,6 +171,7 @@ def train_round(
             history = [{"epoch": 1, **fitted, "val_loss": nll(logits, split.val_y)}]
             extra, start, in_size, cfg_channels = {"reference_frames": used}, "fitted (seconds)", 0, 0
             fit_s, ips = 0.0, 0.0
+            final = (np.concatenate([xf, xfv]), np.concatenate([split.train_y, split.val_y]))
         else:
             if x is None:
                 x = load_inputs(ws, train_imgs, size, progress=progress, should_stop=should_stop)
@@ -193,6 +194,11 @@ def train_round(
             fit_s, ips = res.seconds, res.images_per_s
         temperature = fit_temperature(logits, split.val_y) if rec.calibrate else 1.0
         probs = softmax(logits, temperature)
+        if spec_of(arch).library == "features" and rec.final_fit:
+            # scored and calibrated above as fitted on the training set alone; the saved model then learns from
+            # every label (a second's work), keeping that temperature, as cross-validation then refit does
+            fit_features(model, *final)
+            extra["final_fit_on"] = int(len(final[1]))
         val_probs.append(probs)
         config = ClassifierConfig(
             arch, split.classes, in_size, params.pretrained.get(arch), cfg_channels, temperature, rec.name
