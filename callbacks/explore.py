@@ -136,7 +136,15 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
         thumb_url(img.sha256),
         f"/media/recon/{map_run_id}/{img.sha256}.png" if recon else None,
         f"/media/polar/{img.sha256}.png",
-        {"score": pv.score, "centre_x": pv.centre_x, "centre_y": pv.centre_y, "source": pv.source},
+        {
+            "score": pv.score,
+            "centre_x": pv.centre_x,
+            "centre_y": pv.centre_y,
+            "source": pv.source,
+            "status": pv.status,
+            "confidence": pv.confidence,
+            "reason": pv.reason,
+        },
         figures.profile_figure(pv.r, pv.intensity),
         history,
     )

@@ -95,6 +95,9 @@ class PolarView:
     r: list[float]
     intensity: list[float]
     warp_png: str  # path relative to the workspace
+    status: str = "found"  # "no centre": the frame does not fix a centre; the warp is about the best guess
+    confidence: float = 1.0
+    reason: str = ""
 
 
 def polar_view(ws: Workspace, image_id: int) -> PolarView:
@@ -109,7 +112,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     image = ws.store.get_image(image_id)
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
-    folder = ws.cache / "polar"
+    folder = ws.cache / "polar-v2"
     folder.mkdir(parents=True, exist_ok=True)
     meta_path, png_path = folder / f"{image.sha256}.json", folder / f"{image.sha256}.png"
     if meta_path.exists() and png_path.exists():
@@ -126,11 +129,15 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
             "centre_y": res.centre_y,
             "score": res.score,
             "source": res.source,
+            "status": res.status,
+            "confidence": res.confidence,
+            "reason": res.reason,
             "r": [round(float(v), 2) for v in r],
             "intensity": [None if not np.isfinite(v) else float(v) for v in prof],
         }
         meta_path.write_text(json.dumps(meta))
-        ws.store.set_metrics("symmetry", {image.id: res.score})
+        if res.status == "found" and res.score > -1:  # no centre or no score: nothing to record as a symmetry
+            ws.store.set_metrics("symmetry", {image.id: res.score})
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
 

@@ -287,14 +287,7 @@ def detail(
             html.H6(f"Image {image['id']}"),
             html.P(image.get("description") or "", className="small"),
             html.Div(pictures, className="sl-detail-row"),
-            html.P(
-                [
-                    html.Strong(f"symmetry {polar['score']:.3f}"),
-                    f" · centre x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} ({polar['source']})",
-                ],
-                className="small",
-                id=ids.EXPLORE_POLAR_TEXT,
-            ),
+            html.P(polar_caption(polar), className="small", id=ids.EXPLORE_POLAR_TEXT),
             dcc.Graph(figure=profile, id=ids.EXPLORE_PROFILE_GRAPH, config={"displayModeBar": False}),
             html.Dl(
                 [x for k, v in prov if v is not None for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
@@ -304,3 +297,21 @@ def detail(
             history_table(history),
         ]
     )
+
+
+def polar_caption(polar: dict) -> list:
+    """Symmetry and centre, or why there is none: a sentinel score or a guessed centre is never shown as data."""
+    if polar.get("status", "found") != "found":
+        return [
+            html.Strong("no centre"),
+            f" · {polar.get('reason') or 'the frame does not fix a beam centre'}; the warp is about the best guess "
+            f"x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} and no symmetry is scored",
+        ]
+    score = polar.get("score")
+    head = f"symmetry {score:.3f}" if score is not None and score > -1 else "symmetry n/a (no ring structure to score)"
+    conf = polar.get("confidence")
+    tail = f", confidence {conf:.2f}" if conf is not None and polar.get("source") == "search" else ""
+    return [
+        html.Strong(head),
+        f" · centre x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} ({polar['source']}{tail})",
+    ]

@@ -68,3 +68,16 @@ def test_presentation_never_imports_the_ml_stack_or_reads_env():
 
 def test_server_binds_loopback_by_default(settings):
     assert settings.host == "127.0.0.1"
+
+
+def test_polar_caption_says_no_centre_and_never_shows_a_sentinel_score():
+    from dashboard.components.explore_view import polar_caption
+
+    text = lambda parts: "".join(p if isinstance(p, str) else p.children for p in parts)  # noqa: E731
+    guess = {"centre_x": 10.0, "centre_y": 20.0, "source": "search"}
+    none = text(polar_caption({**guess, "score": 0.2, "status": "no centre", "reason": "dark frame"}))
+    assert none.startswith("no centre") and "dark frame" in none and "symmetry 0.2" not in none
+    sentinel = text(polar_caption({**guess, "score": -1.0, "status": "found", "confidence": 0.9}))
+    assert "n/a" in sentinel and "-1.00" not in sentinel
+    good = text(polar_caption({**guess, "score": 0.71, "status": "found", "confidence": 0.93}))
+    assert "symmetry 0.710" in good and "confidence 0.93" in good
