@@ -112,12 +112,11 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     image = ws.store.get_image(image_id)
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
-    folder = ws.cache / "polar-v2"
+    folder = ws.cache / "polar"
     folder.mkdir(parents=True, exist_ok=True)
     meta_path, png_path = folder / f"{image.sha256}.json", folder / f"{image.sha256}.png"
-    if meta_path.exists() and png_path.exists():
-        meta = json.loads(meta_path.read_text())
-    else:
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() and png_path.exists() else {}
+    if "status" not in meta:  # none yet, or cached before centres had a status: (re)compute
         frame = ws.load_frame(image)
         res = analyse(frame.data, frame.mask)
         r, prof = radial_profile(frame.data, (res.centre_x, res.centre_y), frame.mask, n_bins=256)
