@@ -196,27 +196,9 @@ def predict_logits(
     return np.concatenate(out) if out else np.zeros((0, 0))
 
 
-def predict_proba(
-    model: torch.nn.Module,
-    x: np.ndarray,
-    *,
-    input_size: int,
-    device: str = "cpu",
-    batch_size: int = 64,
-    channels: int = 1,
-    temperature: float = 1.0,
-    should_stop: StopFn = never_stop,
-) -> np.ndarray:
-    """Class probabilities (N, K) in float64, softmax of logits / `temperature`."""
+def predict_proba(model: torch.nn.Module, x: np.ndarray, *, temperature: float = 1.0, **kwargs) -> np.ndarray:
+    """Class probabilities (N, K) in float64: softmax of `predict_logits(model, x, **kwargs)` / `temperature`."""
     from .calibrate import softmax
 
-    z = predict_logits(
-        model,
-        x,
-        input_size=input_size,
-        device=device,
-        batch_size=batch_size,
-        channels=channels,
-        should_stop=should_stop,
-    )
+    z = predict_logits(model, x, **kwargs)
     return softmax(z, temperature) if len(z) else z
