@@ -234,7 +234,7 @@ def load_dashboard(settings: Settings):
     from .threads import limit_server_threads
 
     limit_server_threads()  # before anything runs: jobs fork from this process (see core.threads)
-    return create_app(settings, warm_up=True).server
+    return create_app(settings).server
 
 
 def _serve(settings: Settings, debug: bool = False) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import register_all, start_warm_up
+from callbacks import register_all
 from callbacks.services import Services, make_services
 from callbacks.train import DEFAULT_MODELS, model_choices
 from core.config import Settings
@@ -17,8 +17,13 @@ from .safety import callback_error, install_security_headers
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
-def create_app(settings: Settings, services: Services | None = None, warm_up: bool = False) -> Dash:
-    """Build the app for one workspace; every callback is registered on this app only."""
+def create_app(settings: Settings, services: Services | None = None) -> Dash:
+    """Build the app for one workspace; every callback is registered on this app only.
+
+    The web layer starts no threads of its own: a background job must never inherit one (a thread holding an
+    import lock or an OpenMP pool at the moment of a fork hangs the job). Map jobs compile UMAP's numba code
+    in their own process; numba's on-disk cache makes that quick after the first time.
+    """
     services = services or make_services(settings)
     app = Dash(
         __name__,
@@ -32,7 +37,5 @@ def create_app(settings: Settings, services: Services | None = None, warm_up: bo
     app.layout = layout.build(settings.labels, services.workspace.root.name, model_choices(), DEFAULT_MODELS)
     register_all(app, services)
     install_security_headers(app)
-    if warm_up:
-        start_warm_up()
     app.server.config["SCATTERLOOP_SERVICES"] = services
     return app

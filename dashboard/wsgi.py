@@ -6,5 +6,5 @@ from core.threads import limit_server_threads
 from .app import create_app
 
 limit_server_threads()  # background jobs fork from this process: see core.threads
-app = create_app(Settings.from_env(), warm_up=True)
+app = create_app(Settings.from_env())
 server = app.server

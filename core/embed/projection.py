@@ -70,7 +70,7 @@ def exact_knn(z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, None]:
 def warm_up() -> float:
     """Compile UMAP's numba code on a tiny problem (about 10 s once per process); returns seconds taken.
 
-    The server calls this in a thread at start: map jobs forked from it afterwards start warm.
+    Benchmarks and tests use it to time and exercise the compilation; the server does not (no web-layer threads).
     """
     import time
 

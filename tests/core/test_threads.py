@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from core.embed.projection import fit_projection, warm_up
 
-warmer = threading.Thread(target=warm_up)  # the server's warm-up thread
+warmer = threading.Thread(target=warm_up)  # a warm-up thread, as the server once ran
 warmer.start()
 warmer.join()
 
