@@ -283,74 +283,6 @@ def cmd_generate(args) -> int:
     return run(args)
 
 
-def cmd_polar(args) -> int:
-    import time
-
-    from .io import read_frame
-    from .polar import analyse
-
-    t0 = time.perf_counter()
-    frame = read_frame(args.image, index=args.frame, dataset=args.dataset)
-    t1 = time.perf_counter()
-    res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud)
-    found = res.status == "found"
-    payload = {
-        "command": "polar",
-        "image": str(args.image),
-        "frame": args.frame,
-        "status": res.status,
-        "reason": res.reason,
-        "centre_x": round(res.centre_x, 3) if found else None,
-        "centre_y": round(res.centre_y, 3) if found else None,
-        "confidence": res.confidence,
-        "score": round(res.score, 4),
-        "source": res.source,
-        "warnings": res.warnings,
-        "masked": res.masked,
-        "timings": {"read_s": round(t1 - t0, 4), **res.timings},
-    }
-    for warning in res.warnings:
-        logging.getLogger("scatterloop.polar").warning(warning)
-    text = (
-        f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}, confidence {res.confidence:.2f})"
-        if found
-        else f"no centre: {res.reason}"
-    )
-    _emit(args, payload, f"{text}, symmetry {res.score:.3f}")
-    return 0
-
-
-def cmd_bench(args) -> int:
-    from .benchmarks import load_bench
-
-    kwargs = {
-        k: v
-        for k, v in (
-            ("n", args.n),
-            ("size", args.size),
-            ("seed", args.seed),
-            ("workspace", args.workspace),
-            ("models", args.models),
-            ("epochs", args.epochs),
-            ("checkpoint", args.checkpoint),
-            ("baseline_n", args.baseline_n),
-            ("manifest", args.manifest),
-            ("quick", True if args.quick else None),
-        )
-        if v is not None
-    }
-    import inspect
-
-    bench = load_bench(args.name)
-    accepted = inspect.signature(bench).parameters
-    for k in kwargs:
-        if k not in accepted:
-            raise ValueError(f"bench {args.name} does not take --{k}")
-    result = bench(**kwargs)
-    _emit(args, result, json.dumps(result, indent=2))
-    return 0
-
-
 # ------------------------------------------------------------------------------------------ parser
 def _add_server_flags(p) -> None:
     p.add_argument("--debug", action="store_true", help="Flask's development server with the debugger (never shared)")
@@ -362,7 +294,7 @@ def _add_server_flags(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .cli_names import BENCHES, SIM_PATTERNS
+    from .cli_names import SIM_PATTERNS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -471,44 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evaluate(sub, common)
 
-    p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
-    p.add_argument("image")
-    p.add_argument(
-        "--calibration",
-        "--poni",
-        dest="calibration",
-        default=None,
-        help="calibration file (.poni, GSAS-II .imctrl, Fit2D parameters, HEXRD .yml/.hexrd, NeXus): its centre "
-        "is used instead of the search",
-    )
-    p.add_argument(
-        "--flip-ud", action="store_true", help="the calibration was made on the up-down flipped image (Dioptas)"
-    )
-    p.add_argument("--frame", type=int, default=0)
-    p.add_argument("--dataset", default=None)
-    p.set_defaults(func=cmd_polar)
+    from .cli_polar import add_parser as add_polar
 
-    p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
-    p.add_argument(
-        "name",
-        choices=BENCHES,
-    )
-    p.add_argument("--n", type=int, default=None)
-    p.add_argument("--size", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--workspace", default=None, help="generate: a workspace with a trained generator")
-    p.add_argument("--models", default=None, help="train/loop/speckle: comma-separated registry names")
-    p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
-    p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
-    p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
-    p.add_argument(
-        "--manifest",
-        default=None,
-        help="polar: a MANIFEST.json whose frames with centres are measured; simreal: whose rings/peaks/background "
-        "frames are classified",
-    )
-    p.add_argument("--quick", action="store_true", help="loop: a reduced run for CI-sized checks (minutes)")
-    p.set_defaults(func=cmd_bench)
+    add_polar(sub, common)
+    from .cli_bench import add_parser as add_bench
+
+    add_bench(sub, common)
     return parser
 
 

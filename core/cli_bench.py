@@ -1,0 +1,64 @@
+"""`scatterloop bench NAME`: run one benchmark and print its JSON (options are passed only where it takes them)."""
+
+from __future__ import annotations
+
+import json
+
+
+def cmd_bench(args) -> int:
+    from .benchmarks import load_bench
+
+    kwargs = {
+        k: v
+        for k, v in (
+            ("n", args.n),
+            ("size", args.size),
+            ("seed", args.seed),
+            ("workspace", args.workspace),
+            ("models", args.models),
+            ("epochs", args.epochs),
+            ("checkpoint", args.checkpoint),
+            ("baseline_n", args.baseline_n),
+            ("manifest", args.manifest),
+            ("quick", True if args.quick else None),
+        )
+        if v is not None
+    }
+    import inspect
+
+    bench = load_bench(args.name)
+    accepted = inspect.signature(bench).parameters
+    for k in kwargs:
+        if k not in accepted:
+            raise ValueError(f"bench {args.name} does not take --{k}")
+    result = bench(**kwargs)
+    from .cli import _emit
+
+    _emit(args, result, json.dumps(result, indent=2))
+    return 0
+
+
+def add_parser(sub, common) -> None:
+    from .cli_names import BENCHES
+
+    p = sub.add_parser("bench", parents=[common], help="run a benchmark and print JSON")
+    p.add_argument(
+        "name",
+        choices=BENCHES,
+    )
+    p.add_argument("--n", type=int, default=None)
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--workspace", default=None, help="generate: a workspace with a trained generator")
+    p.add_argument("--models", default=None, help="train/loop/speckle: comma-separated registry names")
+    p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
+    p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
+    p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
+    p.add_argument(
+        "--manifest",
+        default=None,
+        help="polar: a MANIFEST.json whose frames with centres are measured; simreal: whose rings/peaks/background "
+        "frames are classified",
+    )
+    p.add_argument("--quick", action="store_true", help="loop: a reduced run for CI-sized checks (minutes)")
+    p.set_defaults(func=cmd_bench)

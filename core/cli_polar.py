@@ -1,0 +1,63 @@
+"""`scatterloop polar IMAGE`: beam centre (or an honest "no centre"), calibration and symmetry of one frame."""
+
+from __future__ import annotations
+
+import logging
+
+
+def cmd_polar(args) -> int:
+    import time
+
+    from .io import read_frame
+    from .polar import analyse
+
+    t0 = time.perf_counter()
+    frame = read_frame(args.image, index=args.frame, dataset=args.dataset)
+    t1 = time.perf_counter()
+    res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud)
+    found = res.status == "found"
+    payload = {
+        "command": "polar",
+        "image": str(args.image),
+        "frame": args.frame,
+        "status": res.status,
+        "reason": res.reason,
+        "centre_x": round(res.centre_x, 3) if found else None,
+        "centre_y": round(res.centre_y, 3) if found else None,
+        "confidence": res.confidence,
+        "score": round(res.score, 4),
+        "source": res.source,
+        "warnings": res.warnings,
+        "masked": res.masked,
+        "timings": {"read_s": round(t1 - t0, 4), **res.timings},
+    }
+    for warning in res.warnings:
+        logging.getLogger("scatterloop.polar").warning(warning)
+    text = (
+        f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}, confidence {res.confidence:.2f})"
+        if found
+        else f"no centre: {res.reason}"
+    )
+    from .cli import _emit
+
+    _emit(args, payload, f"{text}, symmetry {res.score:.3f}")
+    return 0
+
+
+def add_parser(sub, common) -> None:
+    p = sub.add_parser("polar", parents=[common], help="beam centre, polar warp symmetry score of one image")
+    p.add_argument("image")
+    p.add_argument(
+        "--calibration",
+        "--poni",
+        dest="calibration",
+        default=None,
+        help="calibration file (.poni, GSAS-II .imctrl, Fit2D parameters, HEXRD .yml/.hexrd, NeXus): its centre "
+        "is used instead of the search",
+    )
+    p.add_argument(
+        "--flip-ud", action="store_true", help="the calibration was made on the up-down flipped image (Dioptas)"
+    )
+    p.add_argument("--frame", type=int, default=0)
+    p.add_argument("--dataset", default=None)
+    p.set_defaults(func=cmd_polar)
