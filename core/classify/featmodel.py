@@ -70,9 +70,14 @@ class FeatureClassifier(nn.Module):
 
 
 def _robust(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and a robust scale: the MAD, or where more than half the frames share one value (a feature that
+    is zero on most real frames) the mean absolute deviation, so rare departures are graded, not all extreme."""
     centre = np.median(a, 0)
-    mad = 1.4826 * np.median(np.abs(a - centre), 0)
-    scale = np.maximum(mad, 1e-3 * np.abs(centre) + 1e-6)
+    dev = np.abs(a - centre)
+    mad = 1.4826 * np.median(dev, 0)
+    mean_dev = 1.2533 * dev.mean(0)
+    scale = np.where(mad > 1e-9, mad, mean_dev)
+    scale = np.maximum(scale, 1e-3 * np.abs(centre) + 1e-6)
     return centre, scale
 
 

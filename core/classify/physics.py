@@ -22,6 +22,7 @@ from ..geometry.sectors import polar_samples, sector_agreement
 from ..io import make_mask
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..polar import _downsample_nan
+from .physics_beam import beamstop, holder_shadow
 from .physics_detector import gaps as _gaps
 from .physics_detector import texture as _texture
 
@@ -42,6 +43,8 @@ FEATURES: tuple[str, ...] = (
     "point_asymmetry_local",
     "mirror_symmetry_best",
     "mirror_asymmetry_local",
+    "mirror_symmetry_beam",
+    "mirror_asymmetry_beam_local",
     "gap_straight_fraction",
     "gap_spacing_cv",
     "masked_fraction",
@@ -49,7 +52,7 @@ FEATURES: tuple[str, ...] = (
     "texture_spectral_peak_3rd",
     "texture_line_sharpness",
 )
-VERSION = 3  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 6  # bump when a feature changes: cached values of an older version are recomputed
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -79,39 +82,6 @@ def radial_explained(hp: np.ndarray, valid: np.ndarray, cx: float, cy: float) ->
     good = counts > 0.5
     total = float(np.sum(v * v))
     return float(np.sum(sums[good] ** 2 / counts[good]) / total) if total > 0 else 0.0
-
-
-def _disc(r0: float, r1: float) -> np.ndarray:
-    half = int(np.ceil(r1))
-    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
-    d = np.hypot(yy, xx)
-    return ((d >= r0) & (d <= r1)).astype(float)
-
-
-def beamstop(log_img: np.ndarray, valid: np.ndarray) -> tuple[float, tuple[float, float], float]:
-    """(contrast, (x, y), radius) of the darkest disc with a bright rim: a matched filter over a few radii.
-
-    The beamstop shadows the direct beam, where air and parasitic scatter are brightest, so the contrast
-    between a ring around it and the disc inside is the frame's largest at the beam whatever the pattern.
-    """
-    h, w = log_img.shape
-    size = max(h, w)
-    img = np.where(valid, log_img, 0.0)
-    v = valid.astype(float)
-    best = (-np.inf, (w / 2, h / 2), 0.0)
-    for f in (0.02, 0.03, 0.045, 0.065):
-        r = f * size
-        kd, ka = _disc(0, 0.7 * r), _disc(1.15 * r, 1.8 * r)
-        nd, dd = signal.fftconvolve(img, kd, "same"), signal.fftconvolve(v, kd, "same")
-        na, da = signal.fftconvolve(img, ka, "same"), signal.fftconvolve(v, ka, "same")
-        ok = (dd > 0.6 * kd.sum()) & (da > 0.5 * ka.sum())
-        if not ok.any():
-            continue
-        con = np.where(ok, na / np.maximum(da, 1e-6) - nd / np.maximum(dd, 1e-6), -np.inf)
-        i = int(np.argmax(con))
-        if con.flat[i] > best[0]:
-            best = (float(con.flat[i]), (float(i % w), float(i // w)), float(r))
-    return best
 
 
 def _best_ring_centre(hp: np.ndarray, hv: np.ndarray, start: tuple[float, float]) -> tuple[float, float, float]:
@@ -239,9 +209,11 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     out["beamstop_radius"] = radius / size
     ln = np.where(valid, log_img, np.nan)
     shade = shadow(ln)
-    if shade.mean() < 0.5:  # the beamstop and its holder: dark by design, not a gap in a ring
-        valid = valid & ~shade
-        ln = np.where(valid, ln, np.nan)
+    if shade.mean() >= 0.5:  # a frame mostly "in shadow" is a dark frame, not a beamstop
+        shade[:] = False
+    shade |= holder_shadow(log_img, valid, (cx, cy), radius)
+    valid = valid & ~shade  # the beamstop and its holder: dark by design, not a gap in a ring
+    ln = np.where(valid, ln, np.nan)
     hp, hv = _highpass(ln, 6.0)
     out["rings_explained_at_beamstop"] = radial_explained(hp, hv, cx, cy)
     best, bx, by = _best_ring_centre(hp, hv, (cx, cy))
@@ -251,7 +223,8 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     with np.errstate(all="ignore"):
         out["sector_agreement"] = sector_agreement(polar_samples(ln, cx, cy, 192, diag, r_min=3.0))
         anscombe = 2 * np.sqrt(np.where(valid, np.clip(x, 0, None), 0) + 3 / 8)
-        ring = _ring_continuity(anscombe, valid, bx, by)
+        # a ring is continuous about its own centre: the more continuous reading of the two centres counts
+        ring = max(_ring_continuity(anscombe, valid, bx, by), _ring_continuity(anscombe, valid, cx, cy))
         out["ring_min_arc"], out["ring_min_arc_2nd"], out["ring_low_fraction"] = ring
     yy, xx = np.indices((h, w), dtype=float)
     hpn = np.where(hv, hp, np.nan)
@@ -260,6 +233,9 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     axis = _mirror_axis(hpn)
     mir = ndimage.map_coordinates(hpn, [yy, 2 * axis - xx], order=1, cval=np.nan)
     out["mirror_symmetry_best"], out["mirror_asymmetry_local"] = _symmetry(hpn, mir)
+    # grazing incidence: the plane of incidence contains the direct beam, so the pattern mirrors about its column
+    mir = ndimage.map_coordinates(hpn, [yy, 2 * cx - xx], order=1, cval=np.nan)
+    out["mirror_symmetry_beam"], out["mirror_asymmetry_beam_local"] = _symmetry(hpn, mir)
     out["gap_straight_fraction"], out["gap_spacing_cv"] = _gaps(mask)
     tex = _texture(x, valid, (bx, by))
     out["texture_spectral_peak"], out["texture_spectral_peak_3rd"], out["texture_line_sharpness"] = tex

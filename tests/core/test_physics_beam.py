@@ -1,0 +1,62 @@
+"""The beamstop and its holder: found on the disc (not the rod), and a ring crossing the rod is not broken."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.classify.featmodel import _robust
+from core.classify.physics import frame_features
+from core.classify.physics_beam import beamstop, holder_shadow
+
+
+def _frame(rng, rod: str, ring_gap: bool = False, size: int = 256):
+    """Air scatter falling off from the beam at (150, 110), one ring of radius 60, a beamstop of radius 10 on
+    a rod 6 px wide running to the frame edge; optionally a ring with a missing 1-rad arc."""
+    yy, xx = np.indices((size, size), dtype=float)
+    cx, cy = 150.0, 110.0
+    r = np.hypot(xx - cx, yy - cy)
+    phi = np.arctan2(yy - cy, xx - cx)
+    ring = 400 * np.exp(-0.5 * ((r - 60) / 1.5) ** 2)
+    if ring_gap:
+        ring = np.where(np.abs(np.angle(np.exp(1j * (phi + 1.0)))) < 0.5, 0.02 * ring, ring)
+    lam = 30 + 3000 * np.exp(-r / 25) + ring
+    block = r < 10
+    if rod == "down":
+        block |= (np.abs(xx - cx) < 3) & (yy > cy)
+    else:
+        block |= (np.abs(yy - cy) < 3) & (xx < cx)
+    lam = np.where(block, 0.005 * lam, lam)
+    return rng.poisson(lam).astype(np.int32), (cx, cy)
+
+
+def test_the_beamstop_is_found_on_its_disc_not_on_its_rod():
+    rng = np.random.default_rng(0)
+    for rod in ("down", "left"):
+        counts, (cx, cy) = _frame(rng, rod)
+        log_img = np.log1p(counts.astype(float))
+        valid = np.ones(counts.shape, bool)
+        _, (x, y), radius = beamstop(log_img, valid)
+        assert np.hypot(x - cx, y - cy) < 3, (rod, x, y)
+        shade = holder_shadow(log_img, valid, (x, y), radius)
+        assert shade[int(cy), int(cx)]  # the disc
+        far = (int(cy), 5) if rod == "left" else (250, int(cx))
+        assert shade[far]  # the rod, all the way to the edge
+        assert shade.mean() < 0.1
+
+
+def test_a_ring_crossing_the_holder_is_not_broken_but_a_missing_arc_is():
+    rng = np.random.default_rng(1)
+    whole = frame_features(_frame(rng, "down")[0])
+    broken = frame_features(_frame(rng, "down", ring_gap=True)[0])
+    assert whole["ring_low_fraction"] < 0.03
+    assert broken["ring_low_fraction"] > 0.08
+    assert broken["ring_min_arc"] < whole["ring_min_arc"] - 0.3
+
+
+def test_a_feature_zero_on_most_real_frames_gets_a_graded_scale():
+    a = np.zeros((100, 2))
+    a[:10, 0] = np.linspace(0.1, 0.3, 10)  # rare departures
+    a[:, 1] = np.linspace(0, 1, 100)
+    centre, scale = _robust(a)
+    assert centre[0] == 0 and 0.01 < scale[0] < 0.1  # not the 1e-6 floor that made every departure extreme
+    assert abs(scale[1] - 1.4826 * 0.25) < 0.02
