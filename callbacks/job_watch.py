@@ -51,13 +51,13 @@ def follow(services: Services, run_id: int, show: Callable | None = None, set_pr
         run = store.get_run(run_id)
         if run is None:
             raise ValueError(f"run {run_id}: no such run")
-        if run.status not in UNFINISHED:
-            return run
         if set_progress is not None:
             view = show(run) if show else bar_text(run)
-            if view != last:
+            if view != last:  # the ended run too: its last curve or gallery stays on the page
                 set_progress(view)
                 last = view
+        if run.status not in UNFINISHED:
+            return run
         if time.monotonic() - reaped > REAP_EVERY_S:
             store.reap_interrupted()
             reaped = time.monotonic()

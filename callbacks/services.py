@@ -10,6 +10,7 @@ the store stays the one source of truth.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,7 @@ class ThreadManager(DiskcacheManager):
         self._threads: dict[int, threading.Thread] = {}
 
     def call_job_fn(self, key, job_fn, args, context):
-        job = next(self._ids)
+        job = os.getpid() * 1_000_000 + next(self._ids)  # unique across the server's processes (gunicorn workers)
         thread = threading.Thread(
             target=job_fn, args=(key, self._make_progress_key(key), args, context), daemon=True, name=f"job-{job}"
         )

@@ -144,6 +144,7 @@ EVAL_VERSION_STORE = "eval-version-store"
 # Jobs view
 JOBS_TABLE = "jobs-table"
 JOBS_INTERVAL = "jobs-interval"
+JOBS_STATUS = "jobs-status"
 GEN_TRAIN_CANCEL_BUTTON = "gen-train-cancel-button"
 JOB_PROGRESS_BARS = (
     EXPLORE_PROGRESS,
