@@ -19,7 +19,7 @@ from dashboard import ids
 
 from .services import Services
 
-POLL_S = 0.3
+POLL_S = 0.5  # Dash asks for progress once a second: polling the store faster would show nothing more
 REAP_EVERY_S = 5.0
 
 

@@ -201,16 +201,16 @@ def _predict(ws, run_id, params, *, progress, should_stop):
     )
 
 
-def execute_run(
-    settings: Settings, run_id: int, progress: ProgressFn | None = None, should_stop: StopFn | None = None
-):
-    """Run the queued run `run_id` in this process with this process's view of the workspace (`settings`);
-    returns its result (None when cancelled). A failure is recorded on the run, then re-raised.
+def execute_run(settings: Settings, run_id: int, ws: Workspace | None = None):
+    """Run the queued run `run_id` in this process with this process's view of the workspace (`settings`, or
+    the workspace `ws` a worker process keeps open for all its runs); returns its result (None when
+    cancelled). A failure is recorded on the run, then re-raised.
 
     A file this worker cannot see fails the run with its path and this worker's workspace root: servers and
     workers must share the workspace directory (same path, or each told its own path to the same share).
     """
-    ws = Workspace.open(settings)
+    own = ws is None
+    ws = Workspace.open(settings) if own else ws
     try:
         run = ws.store.get_run(run_id)
         if run is None:
@@ -228,10 +228,10 @@ def execute_run(
                     raise
                 raise FileNotFoundError(f"{exc} (this worker's workspace root: {ws.root})") from exc
 
-        extra = {k: v for k, v in (("progress", progress), ("should_stop", should_stop)) if v is not None}
-        return execute(ws.store, run_id, job, **extra)
+        return execute(ws.store, run_id, job)
     finally:
-        ws.store.dispose()
+        if own:
+            ws.store.dispose()
 
 
 def _safe_url(url: str) -> str:

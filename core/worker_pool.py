@@ -28,22 +28,27 @@ log = logging.getLogger(__name__)
 WORKERS = 4  # clean processes for jobs at most; each is started only when a job finds none idle
 RETRIES = 2  # times a queued run is handed to a fresh pool after the pool it waited in broke
 
-_settings: Settings | None = None  # in a worker process only: its settings, given once at its start
+_workspace = None  # in a worker process only: the workspace it opened at its start, for all its runs
 
 
 def _start_worker(settings: Settings) -> None:
-    global _settings
+    """In a new worker process: the machine's cores for jobs, the job code imported and the workspace opened
+    once (one database engine per process: its compiled statements serve every later run)."""
+    global _workspace
     from .threads import enter_job_process
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s: %(message)s")
     enter_job_process()
-    _settings = settings
+    from . import explore, worker  # noqa: F401 - the job code every run needs, imported before the first job
+    from .workspace import Workspace
+
+    _workspace = Workspace.open(settings)
 
 
 def _run(run_id: int) -> int:
     from .worker import execute_run
 
-    execute_run(_settings, run_id)
+    execute_run(_workspace.settings, run_id, ws=_workspace)
     return run_id
 
 
