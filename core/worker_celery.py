@@ -31,10 +31,14 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 def _run_task(self, run_id: int) -> int:
     from .threads import enter_job_process
     from .worker import execute_run
+    from .workspace import Workspace
 
-    enter_job_process()
+    if getattr(self.app, "scatterloop_workspace", None) is None:  # once per pool process, after its fork
+        enter_job_process()
+        self.app.scatterloop_workspace = Workspace.open(self.app.conf.scatterloop_settings)
+    ws = self.app.scatterloop_workspace
     try:
-        execute_run(self.app.conf.scatterloop_settings, int(run_id))
+        execute_run(ws.settings, int(run_id), ws=ws)
     except Exception as exc:  # noqa: BLE001 - recorded on the run (the one source of truth), logged here
         log.warning("run %s failed: %s", run_id, exc)
     return int(run_id)

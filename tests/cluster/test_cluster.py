@@ -212,7 +212,7 @@ def test_a_job_clicked_as_soon_as_a_fresh_server_answers_completes(tmp_path, pro
     env.pop("SCATTERLOOP_DATABASE_URL", None)
     base, server = _serve(processes, ws.root, env)  # returns at the server's first answer: workers still starting
     out = call(base, callback_request(dependencies(base), ids.EXPLORE_SYMMETRY_BUTTON))
-    assert out[ids.EXPLORE_JOB_STATUS]["children"] == "Symmetry score of 2 ring image(s) stored.", out
+    assert out[ids.EXPLORE_JOB_STATUS]["children"] == "Symmetry score of 4 ring image(s) stored.", out
     [run] = ws.store.list_runs()
     assert run.kind == "symmetry" and run.status == "done" and run.pid != server.pid
     ws.store.dispose()

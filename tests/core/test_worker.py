@@ -27,7 +27,7 @@ def test_a_queued_run_executes_once_by_id_and_records_its_result(small_workspace
     assert ws.store.get_run(run_id).status == "queued"
     res = execute_run(ws.settings, run_id)
     run = ws.store.get_run(run_id)
-    assert run.status == "done" and res.scored == 2 and run.result["scored"] == 2 and run.pid == os.getpid()
+    assert run.status == "done" and res.scored == 4 and run.result["scored"] == 4 and run.pid == os.getpid()
     assert execute_run(ws.settings, run_id) is None  # a redelivered message runs nothing twice
     assert ws.store.get_run(run_id).finished_at == run.finished_at
 
