@@ -1,6 +1,7 @@
 # scatterloop: two commands on a fresh machine.
 #   make demo   create .venv, install, build a demo workspace, serve http://127.0.0.1:8050
-#   make test   install what the tests need (Debian chromium + chromium-driver included) and run the suite
+#   make test   install what the tests need (Debian chromium + chromium-driver, redis-server included) and run the suite
+#   make cluster  Redis, PostgreSQL, two workers and the app under gunicorn on this machine (no Docker)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ WORKSPACE ?= demo-workspace
 PORT ?= 8050
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" -ne 0 ] && echo sudo)
 
-.PHONY: install install-test browser demo serve test lint format bench montage docker clean
+.PHONY: install install-test install-cluster browser redis demo serve cluster test lint format bench montage docker clean
 
 $(VENV)/.installed-app: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -18,6 +19,10 @@ $(VENV)/.installed-app: pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed-app
 	$(BIN)/pip install -q -e '.[server,test]'
+	touch $@
+
+$(VENV)/.installed-cluster: $(VENV)/.installed-app
+	$(BIN)/pip install -q -e '.[server,celery,postgres]'
 	touch $@
 
 install: $(VENV)/.installed-app
@@ -30,16 +35,28 @@ browser:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then \
+	  echo "redis: $$(redis-server --version | awk '{print $$3}')"; \
+	else \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	fi
+
 demo: install
 	$(BIN)/scatterloop demo --workspace $(WORKSPACE) --port $(PORT)
 
 serve: install
 	$(BIN)/scatterloop serve --workspace $(WORKSPACE) --port $(PORT)
 
-test: install-test browser
+cluster: $(VENV)/.installed-cluster redis
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	PATH="$(abspath $(BIN)):$$PATH" scripts/cluster.sh $(WORKSPACE) $(PORT)
+
+test: install-test browser redis
 	$(BIN)/ruff check core dashboard callbacks tests scripts
 	$(BIN)/ruff format --check core dashboard callbacks tests scripts
-	@scripts/with-postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider -rs; rc=$$?; \
+	@scripts/with-postgres.sh scripts/with-redis.sh $(BIN)/python -m pytest -q -p no:cacheprovider -rs; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 lint: install-test
@@ -60,6 +77,7 @@ bench: install
 	$(BIN)/scatterloop bench speckle --json
 	$(BIN)/scatterloop bench startup --json
 	$(BIN)/scatterloop bench loop --json
+	scripts/with-redis.sh $(BIN)/scatterloop bench jobs --json
 
 montage: install
 	$(BIN)/python scripts/montage.py --out docs/montage.png

@@ -9,47 +9,27 @@ from dash import Input, Output, State, html
 from dashboard import figures, ids
 from dashboard.components import evaluate_view
 
-from .generate import Throttle
+from .job_watch import cancel, follow, launch, outcome
 from .media import export_url, thumb_url
-from .services import Services, job_process
+from .services import Services
 
 
 def run_evaluation(services: Services, extractor: str, set_progress) -> str:
-    from core.evaluate import EvalParams, evaluate
-    from core.jobs import run_job
-    from core.workspace import Workspace
+    from dataclasses import asdict
+
+    from core.evaluate import EvalParams
 
     weights = services.settings.inception_weights
     if extractor == "inception" and not weights:
         return "Inception features need a local weights file: set SCATTERLOOP_INCEPTION_WEIGHTS and restart."
     params = EvalParams(extractor=extractor, inception_weights=str(weights) if weights else None)
-    ws = Workspace.open(services.settings)
-    throttle = Throttle(0.5)
+    run_id = launch(services, "evaluate", asdict(params), ids.EVAL_PROGRESS)
+    run = follow(services, run_id, set_progress=set_progress)
 
-    def progress(done, total, message=""):
-        if throttle.due(done >= total):
-            pct = int(100 * done / max(total, 1))
-            set_progress((pct, f"{pct}% · {message}"[:40]))
+    def done(res: dict) -> str:
+        return f"Evaluation run {run_id}: {len(res['table'])} rows with {res['extractor']} ({res['seconds']:.0f} s)."
 
-    try:
-        from dataclasses import asdict
-
-        run_id, res = run_job(
-            ws.store,
-            "evaluate",
-            asdict(params),
-            lambda run_id, progress, should_stop: evaluate(
-                ws, params, run_id=run_id, progress=progress, should_stop=should_stop
-            ),
-            progress=progress,
-        )
-        if res is None:
-            return f"Evaluation run {run_id} cancelled."
-        return f"Evaluation run {run_id}: {len(res.table)} rows with {res.extractor} ({res.seconds:.0f} s)."
-    except ValueError as exc:
-        return f"Cannot evaluate: {exc}"
-    finally:
-        ws.store.dispose()
+    return outcome(run, done, "Evaluation run")
 
 
 def evaluation_runs(services: Services) -> list:
@@ -140,18 +120,17 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.EVAL_PROGRESS, "value"), Output(ids.EVAL_PROGRESS, "label")],
     )
-    @job_process
     def _evaluate(set_progress, _n, extractor, version):
         return run_evaluation(services, extractor, set_progress), (version or 0) + 1
 
     @app.callback(
         Output(ids.EVAL_STATUS, "children", allow_duplicate=True),
         Input(ids.EVAL_CANCEL_BUTTON, "n_clicks"),
+        State(ids.job_run(ids.EVAL_PROGRESS), "data"),
         prevent_initial_call=True,
     )
-    def _cancel(_n):
-        runs = services.store.request_cancel(("evaluate",))
-        return f"Cancelling run {', '.join(map(str, runs))}…" if runs else "Nothing running."
+    def _cancel(_n, run_id):
+        return cancel(services, run_id, "evaluation run")
 
     @app.callback(
         Output(ids.EVAL_TABLE, "children"),

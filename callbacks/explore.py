@@ -11,9 +11,10 @@ from dashboard.components import explore_view
 from dashboard.components.label_view import status
 
 from .explore_map import feature_choices, run_map_job, separation_panel
+from .job_watch import cancel
 from .label import history_rows
 from .media import thumb_url
-from .services import Services, job_process
+from .services import Services
 
 GALLERY_PAGE = 24
 
@@ -177,29 +178,23 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.EXPLORE_PROGRESS, "value"), Output(ids.EXPLORE_PROGRESS, "label")],
     )
-    @job_process
     def _map_job(set_progress, _build, _relayout, _place, _symmetry, method, seed, epochs, features, version):
         action = {
             ids.EXPLORE_RELAYOUT_BUTTON: "relayout",
             ids.EXPLORE_PLACE_BUTTON: "place",
             ids.EXPLORE_SYMMETRY_BUTTON: "symmetry",
         }.get(ctx.triggered_id, "build")
-
-        def progress(done, total, message=""):
-            pct = int(100 * done / max(total, 1))
-            set_progress((pct, f"{pct}% {message[:40]}"))
-
-        message = run_map_job(services, action, method, seed, epochs, progress, features)
+        message = run_map_job(services, action, method, seed, epochs, set_progress, features)
         return message, (version or 0) + 1
 
     @app.callback(
         Output(ids.EXPLORE_JOB_STATUS, "children", allow_duplicate=True),
         Input(ids.EXPLORE_CANCEL_BUTTON, "n_clicks"),
+        State(ids.job_run(ids.EXPLORE_PROGRESS), "data"),
         prevent_initial_call=True,
     )
-    def _cancel(_n):
-        runs = store.request_cancel(("embed", "place", "symmetry"))
-        return f"Cancelling run {', '.join(map(str, runs))}…" if runs else "Nothing running."
+    def _cancel(_n, run_id):
+        return cancel(services, run_id, "map run")
 
     @app.callback(
         Output(ids.EXPLORE_GRAPH, "figure"),

@@ -5,6 +5,7 @@ drawn from, and the separation figure shown beside the map (kept apart from the 
 from __future__ import annotations
 
 from core.explore import feature_sources, map_separation
+from dashboard import ids
 from dashboard.components import explore_view
 
 from .services import Services
@@ -19,38 +20,50 @@ def feature_choices(services: Services) -> list[dict]:
     return explore_view.feature_options(feature_sources(services.workspace))
 
 
-def run_map_job(
-    services: Services, action: str, method: str, seed, epochs, progress, features: str | None = "autoencoder"
-) -> str:
-    """Runs inside the background worker: opens its own store connection, records the run."""
-    from core.embed import MapParams
-    from core.embed.jobs import run_build, run_place, run_symmetry
-    from core.workspace import Workspace
-
-    ws = Workspace.open(services.settings)
-    try:
-        if action == "symmetry":
-            _, res = run_symmetry(ws, progress=progress)
-            return "Cancelled." if res is None else f"Symmetry score of {res.scored} ring image(s) stored."
-        if action == "place":
-            if ws.store.latest_map_run() is None:
-                return "Build a map first."
-            _, res = run_place(ws, progress=progress)
-            return "Cancelled." if res is None else f"Placed {res.placed} new image(s) in {res.seconds:.1f} s."
-        params = MapParams(
-            method=method,
-            seed=None if seed in (None, "") else int(seed),
-            epochs=int(epochs or 60),
-            features=features or "autoencoder",
+def map_message(action: str, result: dict) -> str:
+    """The Explore tab's line for a finished map job."""
+    if action == "symmetry":
+        return f"Symmetry score of {result.get('scored')} ring image(s) stored."
+    if action == "place":
+        return f"Placed {result.get('placed')} new image(s) in {result.get('seconds', 0):.1f} s."
+    how = "computed" if result.get("recomputed") else "reused from cache"
+    if result.get("features", "autoencoder") == "autoencoder":
+        return (
+            f"Map of {result.get('n_images')} images {how} (autoencoder on {result.get('n_train')} experimental "
+            f"frames, {result.get('device')})."
         )
-        _, res = run_build(ws, params, force=action == "relayout", progress=progress)
-        if res is None:
-            return "Cancelled: nothing registered."
-        how = "computed" if res.recomputed else "reused from cache"
-        if res.features == "autoencoder":
-            return (
-                f"Map of {res.n_images} images {how} (autoencoder on {res.n_train} experimental frames, {res.device})."
+    return f"Map of {result.get('n_images')} images {how} from {result.get('features')} features."
+
+
+def run_map_job(
+    services: Services, action: str, method: str, seed, epochs, set_progress, features: str | None = "autoencoder"
+) -> str:
+    """Start the map job as a run in a worker and follow it until it ends; returns the line to show."""
+    from dataclasses import asdict
+
+    from core.embed import MapParams
+
+    from .job_watch import follow, launch, outcome
+
+    if action == "symmetry":
+        kind, params = "symmetry", {"pattern": "rings"}
+    elif action == "place":
+        latest = services.store.latest_map_run()
+        if latest is None:
+            return "Build a map first."
+        kind, params = "place", {"map_run_id": latest.id}
+    else:
+        try:
+            mp = MapParams(
+                method=method,
+                seed=None if seed in (None, "") else int(seed),
+                epochs=int(epochs or 60),
+                features=features or "autoencoder",
             )
-        return f"Map of {res.n_images} images {how} from {res.features} features."
-    finally:
-        ws.store.dispose()
+        except ValueError as exc:
+            return f"Cannot build the map: {exc}"
+        kind, params = "embed", {**asdict(mp), "force": action == "relayout"}
+    run_id = launch(services, kind, params, ids.EXPLORE_PROGRESS)
+    run = follow(services, run_id, set_progress=set_progress)
+    cancelled = "cancelled: nothing registered." if kind == "embed" else "cancelled."
+    return outcome(run, lambda result: map_message(action, result), "Map run", cancelled)

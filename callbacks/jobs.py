@@ -1,14 +1,15 @@
-"""Jobs tab callbacks: list runs from the store while the tab is open."""
+"""Jobs tab callbacks: list runs from the store while the tab is open; cancel any running one."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dash import Input, Output
+from dash import Input, Output, ctx, no_update
 
 from dashboard import ids
 from dashboard.components import jobs_view
 
+from .job_watch import cancel
 from .services import Services
 
 
@@ -52,3 +53,13 @@ def register(app, services: Services) -> None:
     )
     def _table(_n, tab):
         return runs_table(services)
+
+    @app.callback(
+        Output(ids.JOBS_STATUS, "children"),
+        Input(ids.JOBS_CANCEL_ALL, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _cancel(clicks):
+        if not ctx.triggered_id or not any(clicks or []):  # a table redraw, not a click
+            return no_update
+        return cancel(services, ctx.triggered_id["run"])

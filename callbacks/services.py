@@ -1,10 +1,21 @@
-"""What callbacks are given: the open workspace, the settings, and the background-callback manager."""
+"""What callbacks are given: the open workspace, the settings, the job runner and the background-callback manager.
+
+Long jobs never run in the web server nor in a fork of it. A job's button records a queued run and hands its id
+to the runner (`core.worker_pool.EmbeddedRunner`: clean spawned processes; `core.worker_celery.CeleryRunner`
+when a broker URL is configured); the Dash background callback that started it only follows the run record in
+a thread of the server (`ThreadManager`), so the page keeps Dash's progress bars and disabled buttons while
+the store stays the one source of truth.
+"""
 
 from __future__ import annotations
 
-import functools
+import itertools
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+from dash import DiskcacheManager
 
 from core.config import Settings
 from core.workspace import Workspace
@@ -15,40 +26,70 @@ class Services:
     settings: Settings
     workspace: Workspace
     background_manager: Any
+    runner: Any
 
     @property
     def store(self):
         return self.workspace.store
 
 
-def make_background_manager(settings: Settings, workspace: Workspace):
-    """DiskcacheManager in the workspace cache by default; CeleryManager when a broker URL is configured."""
-    if settings.broker_url:
-        from celery import Celery
-        from dash import CeleryManager
+class ThreadManager(DiskcacheManager):
+    """Dash's diskcache manager, but a background callback's body runs in a thread of the server, not a forked
+    process. The bodies here only record a run, hand it to the runner and poll the store; a thread cannot be
+    killed, so Dash's own termination (a re-trigger, a finished result) just stops following the run."""
 
-        celery_app = Celery("scatterloop", broker=settings.broker_url, backend=settings.broker_url)
-        return CeleryManager(celery_app)
+    _ids = itertools.count(1)
+
+    def __init__(self, cache):
+        super().__init__(cache)
+        self._threads: dict[int, threading.Thread] = {}
+
+    def call_job_fn(self, key, job_fn, args, context):
+        job = os.getpid() * 1_000_000 + next(self._ids)  # unique across the server's processes (gunicorn workers)
+        thread = threading.Thread(
+            target=job_fn, args=(key, self._make_progress_key(key), args, context), daemon=True, name=f"job-{job}"
+        )
+        self._threads[job] = thread
+        thread.start()
+        return job
+
+    def job_running(self, job):
+        if not job:
+            return False
+        thread = self._threads.get(int(job))
+        # a job id of another server process (several gunicorn workers share the cache): its thread is there
+        return thread is None or thread.is_alive()
+
+    def terminate_job(self, job):
+        if job:
+            self._threads.pop(int(job), None)
+
+    def terminate_unhealthy_job(self, job):
+        return False  # a follower thread that fails stores its error as the result, like any other
+
+
+def make_background_manager(settings: Settings, workspace: Workspace) -> ThreadManager:
     import diskcache
-    from dash import DiskcacheManager
 
-    return DiskcacheManager(diskcache.Cache(str(workspace.cache / "dash-background")))
+    return ThreadManager(diskcache.Cache(str(workspace.cache / "dash-background")))
+
+
+def make_runner(settings: Settings, workspace: Workspace):
+    """Celery workers when a broker URL is configured, else the embedded pool of clean processes."""
+    if settings.broker_url:
+        from core.worker_celery import CeleryRunner
+
+        return CeleryRunner(settings)
+    from core.worker_pool import EmbeddedRunner
+
+    return EmbeddedRunner(settings, workspace.store)
 
 
 def make_services(settings: Settings) -> Services:
     ws = Workspace.open(settings)
-    return Services(settings=settings, workspace=ws, background_manager=make_background_manager(settings, ws))
-
-
-def job_process(fn):
-    """For the body of a background callback, which runs in a forked job process (or a Celery worker): give
-    the job the machine's OpenMP threads, which the server itself keeps at one (see `core.threads`)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from core.threads import enter_job_process
-
-        enter_job_process()
-        return fn(*args, **kwargs)
-
-    return wrapper
+    return Services(
+        settings=settings,
+        workspace=ws,
+        background_manager=make_background_manager(settings, ws),
+        runner=make_runner(settings, ws),
+    )

@@ -10,8 +10,8 @@ from dashboard import figures, ids
 from dashboard.components import train_view
 
 from . import train_recipe
-from .generate import Throttle
-from .services import Services, job_process
+from .job_watch import bar_text, cancel, follow, launch, outcome
+from .services import Services
 from .train_recipe import round_params
 
 PAPER_LABELS = {
@@ -52,48 +52,36 @@ def weights_note(services: Services, models: list[str] | None) -> str:
 
 
 def run_round(services: Services, values: dict, set_progress) -> str:
-    """Train one round with the tab's settings; returns the status line."""
-    from core.classify.jobs import run_round as run
-    from core.workspace import Workspace
+    """Start a round with the tab's settings as a run in a worker and follow it (progress, epoch curves)."""
+    from core.classify.rounds import round_params_json
+    from core.worker import live_view
 
     models = tuple(values.get("models") or ())
     if not models:
         return "Pick at least one model."
-    ws = Workspace.open(services.settings)
-    curves: dict[str, list[dict]] = {}
-    throttle = Throttle(1.0)
-    state = {"pct": 0, "text": "starting"}
-
-    def show(force=False):
-        if throttle.due(force):
-            set_progress((state["pct"], state["text"], figures.curves_figure(curves)))
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        state["pct"] = int(100 * done / max(total, 1))
-        state["text"] = f"{state['pct']}% · {message}"[:60]
-        show()
-
-    def on_epoch(arch: str, row: dict) -> None:
-        curves.setdefault(arch, []).append(row)
-        show(force=True)
-
     try:
-        if values.get("next_round"):
-            ws.store.next_round()
         params = round_params(values, services.settings.weights_dir)
-        run_id, res = run(ws, params, progress=progress, on_epoch=on_epoch)
-        if res is None:
-            return f"Round run {run_id} cancelled; nothing from it is used."
-        best = max(res.voting.items(), key=lambda kv: kv[1]["f1"])
-        return (
-            f"Run {run_id}: round {res.round} ({res.init}), {res.sets['train']} training / "
-            f"{res.sets['validation']} validation images, {res.seconds:.0f} s. Best vote: {best[0]} "
-            f"(F1 {best[1]['f1']:.3f})." + "".join(f" Note: {w}." for w in res.warnings)
-        )
     except ValueError as exc:
         return f"Cannot train: {exc}"
-    finally:
-        ws.store.dispose()
+    if values.get("next_round"):
+        services.store.next_round()
+    run_id = launch(services, "classify", round_params_json(params), ids.TRAIN_PROGRESS)
+
+    def show(run):
+        pct, label = bar_text(run)
+        return pct, label[:60], figures.curves_figure(live_view(services.workspace.root, run_id).get("curves", {}))
+
+    run = follow(services, run_id, show, set_progress)
+
+    def done(res: dict) -> str:
+        best = max(res["voting"].items(), key=lambda kv: kv[1]["f1"])
+        return (
+            f"Run {run_id}: round {res['round']} ({res['init']}), {res['sets']['train']} training / "
+            f"{res['sets']['validation']} validation images, {res['seconds']:.0f} s. Best vote: {best[0]} "
+            f"(F1 {best[1]['f1']:.3f})." + "".join(f" Note: {w}." for w in res.get("warnings", []))
+        )
+
+    return outcome(run, done, "Round run", "cancelled; nothing from it is used.")
 
 
 def results(services: Services, run_value) -> tuple:
@@ -150,32 +138,23 @@ def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[
 
 
 def run_predict(services: Services, set_progress) -> str:
-    from core.classify.jobs import run_predict as run
     from core.classify.tables import classify_runs
-    from core.workspace import Workspace
 
     runs = classify_runs(services.store)
     if not runs:
         return "Train a round first."
-    ws = Workspace.open(services.settings)
-    throttle = Throttle(0.5)
+    run_id = launch(
+        services, "predict", {"classify_run": runs[-1].id, "scheme": "weighted"}, ids.TRAIN_PREDICT_PROGRESS
+    )
+    run = follow(services, run_id, set_progress=set_progress)
 
-    def progress(done, total, message=""):
-        if throttle.due(done >= total):
-            set_progress((int(100 * done / max(total, 1)), message[:40]))
-
-    try:
-        run_id, res = run(ws, runs[-1].id, progress=progress)
-        if res is None:
-            return f"Prediction run {run_id} cancelled."
+    def done(res: dict) -> str:
         return (
-            f"Run {run_id}: {res.images} candidates predicted by {len(res.models)} models and the ensemble "
-            f"({res.scheme} vote suggests {res.suggested})."
+            f"Run {run_id}: {res['images']} candidates predicted by {len(res['models'])} models and the ensemble "
+            f"({res['scheme']} vote suggests {res['suggested']})."
         )
-    except ValueError as exc:
-        return f"Cannot predict: {exc}"
-    finally:
-        ws.store.dispose()
+
+    return outcome(run, done, "Prediction run")
 
 
 def do_prelabel(services: Services, threshold, annotator) -> str:
@@ -282,7 +261,6 @@ def register(app, services: Services) -> None:
             Output(ids.TRAIN_CURVES_GRAPH, "figure"),
         ],
     )
-    @job_process
     def _train(set_progress, _n, task, recipe, models, epochs, lr, batch, size, init, device, next_round, version):
         values = dict(
             task=task,
@@ -301,11 +279,11 @@ def register(app, services: Services) -> None:
     @app.callback(
         Output(ids.TRAIN_STATUS, "children", allow_duplicate=True),
         Input(ids.TRAIN_CANCEL_BUTTON, "n_clicks"),
+        State(ids.job_run(ids.TRAIN_PROGRESS), "data"),
         prevent_initial_call=True,
     )
-    def _cancel(_n):
-        runs = services.store.request_cancel(("classify", "predict"))
-        return f"Cancelling run {', '.join(map(str, runs))} (stops within one batch)…" if runs else "Nothing running."
+    def _cancel(_n, run_id):
+        return cancel(services, run_id, "round run", " (stops within one batch)")
 
     @app.callback(
         Output(ids.TRAIN_TABLE, "children"),
@@ -333,7 +311,6 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
     )
-    @job_process
     def _predict(set_progress, _n, version):
         return run_predict(services, set_progress), (version or 0) + 1
 

@@ -233,8 +233,10 @@ def load_dashboard(settings: Settings):
 
     from .threads import limit_server_threads
 
-    limit_server_threads()  # before anything runs: jobs fork from this process (see core.threads)
-    return create_app(settings).server
+    limit_server_threads()  # the server's own small work on one OpenMP thread (see core.threads)
+    app = create_app(settings)
+    app.server.config["SCATTERLOOP_SERVICES"].runner.warm()  # job processes start now, not at the first job
+    return app.server
 
 
 def _serve(settings: Settings, debug: bool = False) -> int:
@@ -409,6 +411,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_bench import add_parser as add_bench
 
     add_bench(sub, common)
+    from .cli_worker import add_parser as add_worker
+
+    add_worker(sub, common)
     return parser
 
 

@@ -37,4 +37,5 @@ BENCHES = (  # core.benchmarks.BENCHES
     "startup",
     "mapsep",
     "simreal",
+    "jobs",
 )

@@ -2,7 +2,7 @@
 
 A long `core` function is a plain loop taking keyword-only `progress(done, total, message)` and
 `should_stop()` and returning a result dataclass. `run_job` records it as a run in the store: status,
-throttled progress, error, result. The CLI and the dashboard's background callbacks both go through it.
+throttled progress, error, result. `execute` runs an already queued run (what a worker does: see `core.worker`).
 """
 
 from __future__ import annotations
@@ -56,7 +56,30 @@ def run_job(
 ) -> tuple[int, Any]:
     """Run `fn` as a recorded run; returns (run id, result). Failures are recorded, then re-raised."""
     run_id = store.create_run(kind, params)
-    store.start_run(run_id)
+    return run_id, execute(store, run_id, fn, progress=progress, should_stop=should_stop, min_interval=min_interval)
+
+
+def execute(
+    store: Store,
+    run_id: int,
+    fn: JobFn,
+    *,
+    progress: ProgressFn = no_progress,
+    should_stop: StopFn = never_stop,
+    min_interval: float = 0.5,
+) -> Any:
+    """Run `fn` for the already created (queued) run `run_id` in this process; returns its result (None when
+    cancelled). A run whose cancel was asked for before it started ends `cancelled` without running."""
+    run = store.get_run(run_id)
+    if run is None:
+        raise ValueError(f"run {run_id}: no such run")
+    kind = run.kind
+    if run.status == "queued" and run.cancel_requested:
+        store.update_run(run_id, status="cancelled", finished_at=utcnow(), message="cancelled before it started")
+        return None
+    if not store.claim_run(run_id):
+        log.warning("run %d (%s) is not queued (taken elsewhere or finished): not run again", run_id, kind)
+        return None
     last = [0.0]
 
     def _progress(done: int, total: int, message: str = "") -> None:
@@ -83,7 +106,7 @@ def run_job(
     except Cancelled:
         store.update_run(run_id, status="cancelled", finished_at=utcnow(), message="cancelled")
         log.info("run %d (%s) cancelled", run_id, kind)
-        return run_id, None
+        return None
     except Exception as exc:
         store.update_run(
             run_id,
@@ -95,7 +118,7 @@ def run_job(
         raise
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
     store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary))
-    return run_id, result
+    return result
 
 
 def _jsonable(obj):

@@ -58,8 +58,19 @@ class Workspace:
         return self.thumbs / f"{sha256}.png"
 
     def load_frame(self, image: Image) -> Frame:
-        """The stored original of an image, read back losslessly."""
-        return read_frame(self.root / image.path, index=image.frame, dataset=image.dataset)
+        """The stored original of an image, read back losslessly.
+
+        Raises:
+            FileNotFoundError: naming the path and this process's workspace root (a worker that does not see
+                the server's workspace directory fails here).
+        """
+        path = self.root / image.path
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path}: no such file under the workspace root {self.root} (image {image.id}); servers and "
+                "workers must see the same workspace directory"
+            )
+        return read_frame(path, index=image.frame, dataset=image.dataset)
 
     def ensure_thumbnail(self, image: Image) -> Path:
         """The thumbnail file of an image, made from the stored original if it is missing."""

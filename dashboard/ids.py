@@ -144,6 +144,28 @@ EVAL_VERSION_STORE = "eval-version-store"
 # Jobs view
 JOBS_TABLE = "jobs-table"
 JOBS_INTERVAL = "jobs-interval"
+JOBS_STATUS = "jobs-status"
+GEN_TRAIN_CANCEL_BUTTON = "gen-train-cancel-button"
+JOB_PROGRESS_BARS = (
+    EXPLORE_PROGRESS,
+    GEN_TRAIN_PROGRESS,
+    GEN_PROGRESS,
+    TRAIN_PROGRESS,
+    TRAIN_PREDICT_PROGRESS,
+    EVAL_PROGRESS,
+)
+
+
+def job_run(progress_id: str) -> dict:
+    """The store holding the id of the run that a job's progress bar follows (what its Cancel cancels)."""
+    return {"type": "job-run", "bar": progress_id}
+
+
+def jobs_cancel_button(run_id: int) -> dict:
+    return {"type": "jobs-cancel-button", "run": run_id}
+
+
+JOBS_CANCEL_ALL = {"type": "jobs-cancel-button", "run": ALL}
 
 
 def label_card(image_id: int) -> dict:

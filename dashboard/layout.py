@@ -58,4 +58,5 @@ def build(
         active_tab="label",
     )
     error = dbc.Alert(id=ids.APP_ERROR, color="danger", dismissable=True, is_open=False, className="py-2")
-    return html.Div([dcc.Location(id=ids.URL), navbar, dbc.Container([error, tabs], fluid=True)])
+    runs = [dcc.Store(id=ids.job_run(bar)) for bar in ids.JOB_PROGRESS_BARS]
+    return html.Div([dcc.Location(id=ids.URL), *runs, navbar, dbc.Container([error, tabs], fluid=True)])

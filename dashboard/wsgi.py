@@ -1,10 +1,15 @@
-"""WSGI entry point for gunicorn: `gunicorn dashboard.wsgi:server` (settings from SCATTERLOOP_* variables)."""
+"""WSGI entry point for gunicorn: `gunicorn dashboard.wsgi:server` (settings from SCATTERLOOP_* variables).
+
+Jobs never run in this process nor in a fork of it: they run in spawned worker processes (or on Celery workers
+when SCATTERLOOP_BROKER_URL is set), which start here, beside the server, before the first request.
+"""
 
 from core.config import Settings
 from core.threads import limit_server_threads
 
 from .app import create_app
 
-limit_server_threads()  # background jobs fork from this process: see core.threads
+limit_server_threads()  # the server's own small work on one OpenMP thread: see core.threads
 app = create_app(Settings.from_env())
 server = app.server
+server.config["SCATTERLOOP_SERVICES"].runner.warm()

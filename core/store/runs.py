@@ -68,9 +68,32 @@ class RunRecords:
                 run.cancel_requested = True
             return [r.id for r in runs]
 
+    def cancel_run(self, run_id: int) -> bool:
+        """Ask one run to stop at its next check (a queued one will not start); False when it is not running."""
+        with self.session(write=True) as s:
+            hit = s.scalars(
+                update(Run)
+                .where(Run.id == run_id, Run.status.in_(UNFINISHED))
+                .values(cancel_requested=True)
+                .returning(Run.id)
+            ).all()
+        return bool(hit)
+
     def start_run(self, run_id: int) -> None:
         """Mark a run running in this process, identified (for `reap_interrupted`) by host, pid and pid start time."""
         self.update_run(run_id, status="running", started_at=utcnow(), **this_process())
+
+    def claim_run(self, run_id: int) -> bool:
+        """Mark a queued run running in this process; False when it is not queued (already taken by another
+        worker, a redelivered message, cancelled or finished), so no run is ever executed twice."""
+        with self.session(write=True) as s:
+            taken = s.scalars(
+                update(Run)
+                .where(Run.id == run_id, Run.status == "queued")
+                .values(status="running", started_at=utcnow(), **this_process())
+                .returning(Run.id)
+            ).all()
+        return bool(taken)
 
     def reap_interrupted(self) -> list[int]:
         """Mark as failed the unfinished runs of this machine whose process is gone (killed, crashed, rebooted);

@@ -37,7 +37,9 @@ def layout() -> html.Div:
                         "resume",
                         dcc.Dropdown(id=ids.GEN_RESUME_SELECT, placeholder="start fresh", style={"minWidth": "16rem"}),
                     ),
-                    job_controls(ids.GEN_TRAIN_BUTTON, "Train", None, ids.GEN_TRAIN_PROGRESS, "18rem"),
+                    job_controls(
+                        ids.GEN_TRAIN_BUTTON, "Train", ids.GEN_TRAIN_CANCEL_BUTTON, ids.GEN_TRAIN_PROGRESS, "18rem"
+                    ),
                     html.Div(id=ids.GEN_TRAIN_STATUS, className="small text-muted mb-2"),
                     dcc.Graph(id=ids.GEN_LOSS_GRAPH, config={"displayModeBar": False}, style={"height": "220px"}),
                 ]

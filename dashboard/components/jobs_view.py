@@ -24,6 +24,7 @@ def layout() -> html.Div:
                 "this list reads them from there, so closing the browser loses nothing.",
                 className="text-muted small",
             ),
+            html.Div(id=ids.JOBS_STATUS, className="small text-muted mb-1"),
             html.Div(id=ids.JOBS_TABLE),
             dcc.Interval(id=ids.JOBS_INTERVAL, interval=2000, disabled=True),
         ]
@@ -55,12 +56,22 @@ def table(runs: list[dict]) -> dbc.Table | html.P:
                     html.Td(r["error"] or "", className="small text-danger"),
                     html.Td(r["created"], className="small"),
                     html.Td(r["duration"], className="small"),
+                    html.Td(
+                        dbc.Button(
+                            "Cancel", id=ids.jobs_cancel_button(r["id"]), color="danger", outline=True, size="sm"
+                        )
+                        if r["status"] in ("queued", "running")
+                        else ""
+                    ),
                 ]
             )
         )
     head = html.Thead(
         html.Tr(
-            [html.Th(h) for h in ("run", "kind", "status", "progress", "message", "error", "created (UTC)", "took")]
+            [
+                html.Th(h)
+                for h in ("run", "kind", "status", "progress", "message", "error", "created (UTC)", "took", "")
+            ]
         )
     )
     return dbc.Table([head, html.Tbody(body)], striped=True, hover=True, size="sm")

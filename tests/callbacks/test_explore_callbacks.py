@@ -3,10 +3,11 @@ map's separation figure is shown beside it."""
 
 from __future__ import annotations
 
-import pytest
+import os
+
 from dash import Input, State
 from dash._callback_context import context_value
-from dash._utils import AttributeDict
+from dash._utils import AttributeDict, stringify_id
 
 from callbacks import explore
 from callbacks.services import make_services
@@ -48,18 +49,22 @@ def test_features_dropdown_reaches_the_build_params_and_separation_is_shown(smal
         ids.EXPLORE_VERSION_STORE: 3,
     }
     args = [given.get(d.component_id) for d in deps if isinstance(d, (Input, State))]
-    token = context_value.set(
-        AttributeDict(triggered_inputs=[{"prop_id": f"{ids.EXPLORE_BUILD_BUTTON}.n_clicks", "value": 1}])
+    context = AttributeDict(
+        triggered_inputs=[{"prop_id": f"{ids.EXPLORE_BUILD_BUTTON}.n_clicks", "value": 1}], updated_props={}
     )
+    token = context_value.set(context)
     try:
-        message, version = job.__wrapped__(lambda _p: None, *args)  # past job_process: no thread settings here
+        message, version = job(lambda _p: None, *args)  # records the run, a spawned worker runs it
     finally:
         context_value.reset(token)
     assert "from physics features" in message and version == 4
     run = ws.store.latest_map_run()
     assert run.params["features"] == "physics" and run.params["method"] == "pca"
+    assert run.pid != os.getpid(), "the job ran in a worker process, not in the server"
+    # the page learns which run its progress bar (and so its Cancel button) follows
+    assert context.updated_props[stringify_id(ids.job_run(ids.EXPLORE_PROGRESS))] == {"data": run.id}
     panel = str(explore.separation_panel(services, run.id))
     assert "Separation in this map (physics)" in panel and "pattern:" in panel and "of 12" in panel
     assert "Separation" not in str(explore.separation_panel(services, None))  # no map chosen: nothing to say
-    with pytest.raises(ValueError, match="classifier:<run id>"):  # refused before any work
-        explore.run_map_job(services, "build", "pca", 0, 1, lambda *a: None, "classifier:x")
+    failed = explore.run_map_job(services, "build", "pca", 0, 1, lambda *a: None, "classifier:x")
+    assert "could not run" in failed and "classifier:<run id>" in failed, failed  # shown where it was started

@@ -137,3 +137,57 @@ def test_a_sigkilled_map_build_is_failed_interrupted_once_the_cli_opens_the_work
     assert dead.status == "failed" and dead.error.startswith("interrupted") and dead.finished_at is not None
     assert ws.store.list_artifacts(run_id=run.id) == [] and ws.store.latest_map_run() is None
     assert [p for p in (ws.cache / "embed").glob("*") if not is_temporary(p)] == []  # no cache to reuse either
+
+
+def test_a_sigkilled_classifier_round_is_failed_interrupted_with_nothing_registered(small_workspace):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    ws = small_workspace
+    for img, _ in ws.store.list_images():
+        if img.source == "generated":
+            ws.store.add_labels([img.id], "realistic" if (img.truth or {}).get("realistic") else "fake", "oracle")
+    if {s.label for s in ws.store.current_labels().values()} != {"realistic", "fake"}:
+        pytest.skip("seeded candidates happen to hold one class only")
+    repo = Path(__file__).resolve().parents[2]
+    cli = [sys.executable, "-m", "core.cli"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    train = [*cli, "classify", "train", "--workspace", str(ws.root), "--models", "tiny", "--epochs", "100000"]
+    proc = subprocess.Popen(
+        [*train, "--input-size", "32", "--batch-size", "2", "--quiet"], cwd=repo, env=env, stderr=subprocess.PIPE
+    )
+    run = None
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:  # wait until it is training, on the store
+            run = next((r for r in ws.store.list_runs() if r.kind == "classify"), None)
+            if run is not None and run.status == "running" and (run.progress or 0) > 0:
+                break
+            run = None
+            time.sleep(0.1)
+        why = proc.stderr.read().decode() if proc.poll() is not None else "not training after 180 s"
+        assert run is not None, why
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert ws.store.get_run(run.id).status == "running"  # nobody has looked yet
+    table = subprocess.run(
+        [*cli, "classify", "table", "--workspace", str(ws.root), "--json"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert table.returncode == 0, table.stderr
+    dead = ws.store.get_run(run.id)
+    assert dead.status == "failed" and dead.error.startswith("interrupted") and dead.finished_at is not None
+    assert ws.store.list_artifacts(run_id=run.id, include_unfinished=True) == []  # no model of it was registered
+    assert not any(r.id == run.id for r in ws.store.list_runs() if r.status == "done")

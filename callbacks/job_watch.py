@@ -1,0 +1,85 @@
+"""Start a run from a page and follow it there: the one path every job button takes.
+
+`launch` records the run (queued), hands it to the runner and tells the page which run its progress bar and
+Cancel button belong to; `follow` polls the run record until it ends, showing its progress; `outcome` turns
+the ended run into the line shown where it was started (its result, that it was cancelled, or its error).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from dash import set_props
+from dash.exceptions import MissingCallbackContextException
+
+from core.store.runs import UNFINISHED
+from core.worker import submit
+from dashboard import ids
+
+from .services import Services
+
+POLL_S = 0.5  # Dash asks for progress once a second: polling the store faster would show nothing more
+REAP_EVERY_S = 5.0
+
+
+def launch(services: Services, kind: str, params: dict, bar: str) -> int:
+    """Record a queued run, hand it to the runner, and bind the progress bar `bar` (and its Cancel) to it."""
+    run_id = submit(services.store, kind, params)
+    services.runner.submit(run_id, kind)
+    try:
+        set_props(ids.job_run(bar), {"data": run_id})
+    except MissingCallbackContextException:  # not inside a Dash callback (a direct call from a test or a benchmark)
+        pass
+    return run_id
+
+
+def bar_text(run) -> tuple[int, str]:
+    """Percent and label of a run's progress bar."""
+    if run.status == "queued":
+        return 0, "queued: waiting for a worker"
+    pct = int(100 * (run.progress or 0))
+    return pct, f"{pct}% {(run.message or '')[:40]}".strip()
+
+
+def follow(services: Services, run_id: int, show: Callable | None = None, set_progress=None):
+    """Poll the run until it is no longer queued or running; `set_progress(show(run))` whenever that changes.
+    Returns the ended run. Runs of this machine whose process died are reaped meanwhile (they end here too)."""
+    store = services.store
+    last, reaped = None, time.monotonic()
+    while True:
+        run = store.get_run(run_id)
+        if run is None:
+            raise ValueError(f"run {run_id}: no such run")
+        if set_progress is not None:
+            view = show(run) if show else bar_text(run)
+            if view != last:  # the ended run too: its last curve or gallery stays on the page
+                set_progress(view)
+                last = view
+        if run.status not in UNFINISHED:
+            return run
+        if time.monotonic() - reaped > REAP_EVERY_S:
+            store.reap_interrupted()
+            reaped = time.monotonic()
+        time.sleep(POLL_S)
+
+
+def outcome(run, done: Callable[[dict], str], what: str = "Run", cancelled: str = "cancelled.") -> str:
+    """The line a page shows for an ended run: `done(result)`, a cancel, or the error it failed with."""
+    if run.status == "done":
+        return done(run.result or {})
+    if run.status == "cancelled":
+        return f"{what} {run.id} {cancelled}"
+    error = run.error or "no error recorded"
+    if error.startswith("ValueError: "):
+        return f"{what} {run.id} could not run: {error.removeprefix('ValueError: ')}"
+    return f"{what} {run.id} failed: {error}"
+
+
+def cancel(services: Services, run_id, what: str = "run", stops: str = "") -> str:
+    """Cancel the run a page follows (only that one)."""
+    if not run_id:
+        return "Nothing running."
+    if services.store.cancel_run(int(run_id)):
+        return f"Cancelling {what} {run_id}{stops}…"
+    return f"Run {run_id} is not running."
