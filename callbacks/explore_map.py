@@ -40,7 +40,7 @@ def run_map_job(
         params = MapParams(
             method=method,
             seed=None if seed in (None, "") else int(seed),
-            epochs=int(epochs or 60),
+            epochs=int(epochs or explore_view.MAP_EPOCHS),
             features=features or "autoencoder",
         )
         _, res = run_build(ws, params, force=action == "relayout", progress=progress)

@@ -46,8 +46,9 @@ def weights_note(services: Services, models: list[str] | None) -> str:
     if pre:
         parts.append("ImageNet weights: " + ", ".join(pre))
     if scratch:
-        where = services.settings.weights_dir or "SCATTERLOOP_WEIGHTS_DIR unset"
-        parts.append(f"from scratch (no local weights in {where}): " + ", ".join(scratch))
+        where = services.settings.weights_dir
+        why = f"no local weights for them in {where}" if where else "no weights folder set (SCATTERLOOP_WEIGHTS_DIR)"
+        parts.append(f"from scratch ({why}): " + ", ".join(scratch))
     return " · ".join(parts)
 
 
@@ -170,12 +171,19 @@ def run_predict(services: Services, set_progress) -> str:
             return f"Prediction run {run_id} cancelled."
         return (
             f"Run {run_id}: {res.images} candidates predicted by {len(res.models)} models and the ensemble "
-            f"({res.scheme} vote suggests {res.suggested})."
+            f"({res.scheme} vote suggests {_counts(res.suggested)})."
         )
     except ValueError as exc:
         return f"Cannot predict: {exc}"
     finally:
         ws.store.dispose()
+
+
+def _counts(value) -> str:
+    """{'fake': 120, 'realistic': 80} as "120 fake, 80 realistic" (a status line is read, not parsed)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{n} {k}" for k, n in sorted(value.items(), key=lambda kv: (-kv[1], str(kv[0])))) or "none"
+    return str(value)
 
 
 def do_prelabel(services: Services, threshold, annotator) -> str:

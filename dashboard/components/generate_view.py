@@ -6,8 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
+from .common import NO_TOOLBAR, job_controls
 from .common import field as _field
-from .common import job_controls
 
 
 def layout() -> html.Div:
@@ -39,7 +39,7 @@ def layout() -> html.Div:
                     ),
                     job_controls(ids.GEN_TRAIN_BUTTON, "Train", None, ids.GEN_TRAIN_PROGRESS, "18rem"),
                     html.Div(id=ids.GEN_TRAIN_STATUS, className="small text-muted mb-2"),
-                    dcc.Graph(id=ids.GEN_LOSS_GRAPH, config={"displayModeBar": False}, style={"height": "220px"}),
+                    dcc.Graph(id=ids.GEN_LOSS_GRAPH, config=NO_TOOLBAR, style={"height": "220px"}),
                 ]
             ),
         ],

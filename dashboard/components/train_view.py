@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from .. import ids
 from ..figures_train import GRAPH_CONFIG
-from .common import compact, job_controls
+from .common import NO_TOOLBAR, compact, job_controls
 from .common import field as _field
 
 METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "F1"}
@@ -110,7 +110,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                     ),
                     job_controls(ids.TRAIN_RUN_BUTTON, "Train round", ids.TRAIN_CANCEL_BUTTON, ids.TRAIN_PROGRESS),
                     html.Div(id=ids.TRAIN_STATUS, className="small text-muted mb-2"),
-                    dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, config={"displayModeBar": False}),
+                    dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, config=NO_TOOLBAR),
                 ]
             ),
         ],
@@ -185,7 +185,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                         dcc.Dropdown(id=ids.TRAIN_RUN_SELECT, placeholder="latest round", style={"minWidth": "16rem"}),
                     ),
                     html.Div("Click a cell to open those images in Label.", className="small text-muted"),
-                    dcc.Graph(id=ids.TRAIN_CONFUSION_GRAPH, config={"displayModeBar": False}),
+                    dcc.Graph(id=ids.TRAIN_CONFUSION_GRAPH, config=NO_TOOLBAR),
                 ]
             ),
         ],
@@ -249,14 +249,31 @@ def metrics_table(table: dict) -> html.Div:
             for m in table["metrics"]:
                 cells.append(html.Td(f"{values[m]:.3f}" if values else "–", className="text-end"))
         body.append(html.Tr(cells, className="table-light" if best else ""))
-    return dbc.Table(
-        [html.Thead([html.Tr(head1), html.Tr(head2)]), html.Tbody(body)],
-        bordered=True,
-        size="sm",
-        hover=True,
-        className="small mb-0",
-        id="train-metrics-table",
+    return html.Div(
+        [
+            dbc.Table(
+                [html.Thead([html.Tr(head1), html.Tr(head2)]), html.Tbody(body)],
+                bordered=True,
+                size="sm",
+                hover=True,
+                className="small mb-0",
+                id="train-metrics-table",
+            ),
+            html.Div(metrics_meaning(table.get("task")), className="small text-muted"),
+        ]
     )
+
+
+def metrics_meaning(task: str | None) -> str:
+    """Which class precision and recall refer to (core.classify.voting.scores: the realism task's positive class
+    is "realistic"; other tasks average over their classes)."""
+    where = "On each round's fixed validation set. "
+    if task == "realism":
+        return (
+            where + "Precision, recall and F1 are those of the class 'realistic' (a fake called realistic is a "
+            "false positive); accuracy is over both classes."
+        )
+    return where + "Precision, recall and F1 are macro averages over the task's classes (each class weighs the same)."
 
 
 def explain_panel(image_src: str, saliency_src: str, gradcam_src: str, caption: str) -> html.Div:
