@@ -8,6 +8,7 @@ from dash import Input, Output, State, html
 
 from dashboard import figures, ids
 from dashboard.components import evaluate_view
+from dashboard.progress import Eta
 
 from .generate import Throttle
 from .media import export_url, thumb_url
@@ -25,11 +26,11 @@ def run_evaluation(services: Services, extractor: str, set_progress) -> str:
     params = EvalParams(extractor=extractor, inception_weights=str(weights) if weights else None)
     ws = Workspace.open(services.settings)
     throttle = Throttle(0.5)
+    eta = Eta()
 
     def progress(done, total, message=""):
         if throttle.due(done >= total):
-            pct = int(100 * done / max(total, 1))
-            set_progress((pct, f"{pct}% · {message}"[:40]))
+            set_progress(eta(done, total, message))
 
     try:
         from dataclasses import asdict
@@ -143,6 +144,14 @@ def register(app, services: Services) -> None:
     @job_process
     def _evaluate(set_progress, _n, extractor, version):
         return run_evaluation(services, extractor, set_progress), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.EVAL_STATUS, "children", allow_duplicate=True),
+        Input(ids.EVAL_RUN_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _started(_n):  # the last evaluation's outcome must not stand beside a new one's bar
+        return "Started: see the bar for progress, elapsed time and time left."
 
     @app.callback(
         Output(ids.EVAL_STATUS, "children", allow_duplicate=True),

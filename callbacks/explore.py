@@ -118,6 +118,18 @@ def register(app, services: Services) -> None:
 
     @app.callback(
         Output(ids.EXPLORE_JOB_STATUS, "children", allow_duplicate=True),
+        Input(ids.EXPLORE_BUILD_BUTTON, "n_clicks"),
+        Input(ids.EXPLORE_RELAYOUT_BUTTON, "n_clicks"),
+        Input(ids.EXPLORE_PLACE_BUTTON, "n_clicks"),
+        Input(ids.EXPLORE_SYMMETRY_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _started(*_clicks):
+        # the last job's outcome ("Cancelled: nothing registered.") must not stand beside a new job's bar
+        return "Started: see the bar for progress, elapsed time and time left."
+
+    @app.callback(
+        Output(ids.EXPLORE_JOB_STATUS, "children", allow_duplicate=True),
         Input(ids.EXPLORE_CANCEL_BUTTON, "n_clicks"),
         prevent_initial_call=True,
     )

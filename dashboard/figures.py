@@ -303,7 +303,7 @@ def generators_figure(rows: Sequence[dict]) -> go.Figure:
 def history_figure(points: Sequence[tuple[int, str, float]]) -> go.Figure:
     """FID of all generated images per pattern across evaluation runs (x: evaluation run)."""
     if not points:
-        return empty_map("FID across evaluations: shown once there is an evaluation.", 260, 12)
+        return empty_map("FID history: no evaluation yet.", 200, 11)
     fig = go.Figure()
     for pattern in sorted({p for _, p, _ in points}):
         mine = [(r, v) for r, p, v in points if p == pattern]

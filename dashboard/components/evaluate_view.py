@@ -6,9 +6,10 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
+from .. import figures, ids
 from .common import GRAPH_CONFIG, job_controls, loading
 
+NOTHING_YET = figures.empty_map("No evaluation yet.", 330, 12)
 KID_HELP = (
     "KID: kernel inception distance, the unbiased MMD² between experimental and generated features (cubic "
     "polynomial kernel), averaged over random subsets. 0 means the two sets are indistinguishable; small "
@@ -62,7 +63,14 @@ def layout() -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        [controls, loading(dcc.Graph(id=ids.EVAL_HISTORY_GRAPH, config=GRAPH_CONFIG))],
+                        [
+                            controls,
+                            loading(
+                                dcc.Graph(
+                                    id=ids.EVAL_HISTORY_GRAPH, figure=figures.history_figure([]), config=GRAPH_CONFIG
+                                )
+                            ),
+                        ],
                         md=3,
                     ),
                     dbc.Col(
@@ -71,9 +79,21 @@ def layout() -> html.Div:
                             loading(html.Div(id=ids.EVAL_TABLE, className="sl-table-scroll mb-2")),
                             dbc.Row(
                                 [
-                                    dbc.Col(loading(dcc.Graph(id=ids.EVAL_SYMMETRY_GRAPH, config=GRAPH_CONFIG)), md=6),
                                     dbc.Col(
-                                        loading(dcc.Graph(id=ids.EVAL_GENERATORS_GRAPH, config=GRAPH_CONFIG)), md=6
+                                        loading(
+                                            dcc.Graph(
+                                                id=ids.EVAL_SYMMETRY_GRAPH, figure=NOTHING_YET, config=GRAPH_CONFIG
+                                            )
+                                        ),
+                                        md=6,
+                                    ),
+                                    dbc.Col(
+                                        loading(
+                                            dcc.Graph(
+                                                id=ids.EVAL_GENERATORS_GRAPH, figure=NOTHING_YET, config=GRAPH_CONFIG
+                                            )
+                                        ),
+                                        md=6,
                                     ),
                                 ]
                             ),

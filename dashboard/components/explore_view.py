@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
+from .. import figures, ids
 from .common import GRAPH_CONFIG, NO_TOOLBAR, loading
 from .label_view import card_body, label_color
 
@@ -242,7 +242,12 @@ def layout(labels: Sequence[str]) -> html.Div:
                     dbc.Col(
                         [
                             loading(
-                                dcc.Graph(id=ids.EXPLORE_GRAPH, clear_on_unhover=True, config=GRAPH_CONFIG),
+                                dcc.Graph(
+                                    id=ids.EXPLORE_GRAPH,
+                                    figure=figures.empty_map("Loading the map…"),
+                                    clear_on_unhover=True,
+                                    config=GRAPH_CONFIG,
+                                ),
                                 target_components={ids.EXPLORE_GRAPH: "figure"},
                             ),
                             dcc.Tooltip(id=ids.EXPLORE_TOOLTIP),

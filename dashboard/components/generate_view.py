@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
+from .. import figures, ids
 from .common import NO_TOOLBAR, job_controls
 from .common import field as _field
 
@@ -39,7 +39,12 @@ def layout() -> html.Div:
                     ),
                     job_controls(ids.GEN_TRAIN_BUTTON, "Train", None, ids.GEN_TRAIN_PROGRESS, "18rem"),
                     html.Div(id=ids.GEN_TRAIN_STATUS, className="small text-muted mb-2"),
-                    dcc.Graph(id=ids.GEN_LOSS_GRAPH, config=NO_TOOLBAR, style={"height": "220px"}),
+                    dcc.Graph(
+                        id=ids.GEN_LOSS_GRAPH,
+                        figure=figures.loss_figure([]),
+                        config=NO_TOOLBAR,
+                        style={"height": "220px"},
+                    ),
                 ]
             ),
         ],

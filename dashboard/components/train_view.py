@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
-from ..figures_train import GRAPH_CONFIG
-from .common import NO_TOOLBAR, compact, job_controls
+from .. import figures, ids
+from ..figures_train import GRAPH_CONFIG, learning_curve_figure
+from .common import NO_TOOLBAR, compact, job_controls, loading
 from .common import field as _field
 
 METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "F1"}
@@ -110,7 +110,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                     ),
                     job_controls(ids.TRAIN_RUN_BUTTON, "Train round", ids.TRAIN_CANCEL_BUTTON, ids.TRAIN_PROGRESS),
                     html.Div(id=ids.TRAIN_STATUS, className="small text-muted mb-2"),
-                    dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, config=NO_TOOLBAR),
+                    dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, figure=figures.curves_figure({}), config=NO_TOOLBAR),
                 ]
             ),
         ],
@@ -174,18 +174,20 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
             dbc.CardHeader("Results by round (validation set, held fixed across rounds)"),
             dbc.CardBody(
                 [
-                    html.Div(id=ids.TRAIN_TABLE, className="mb-3 sl-table-scroll"),
+                    loading(html.Div(id=ids.TRAIN_TABLE, className="mb-3 sl-table-scroll")),
                     html.Div(
                         "Does labelling more still pay? Each finished round of the task is a point.",
                         className="small text-muted ",
                     ),
-                    dcc.Graph(id=ids.TRAIN_LEARNING_GRAPH, config=GRAPH_CONFIG),
+                    dcc.Graph(id=ids.TRAIN_LEARNING_GRAPH, figure=learning_curve_figure({}), config=GRAPH_CONFIG),
                     _field(
                         "confusion of",
                         dcc.Dropdown(id=ids.TRAIN_RUN_SELECT, placeholder="latest round", style={"minWidth": "16rem"}),
                     ),
                     html.Div("Click a cell to open those images in Label.", className="small text-muted"),
-                    dcc.Graph(id=ids.TRAIN_CONFUSION_GRAPH, config=NO_TOOLBAR),
+                    loading(
+                        dcc.Graph(id=ids.TRAIN_CONFUSION_GRAPH, figure=figures.confusion_figure([]), config=NO_TOOLBAR)
+                    ),
                 ]
             ),
         ],
@@ -211,7 +213,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                         ],
                         className="d-flex align-items-center mb-2",
                     ),
-                    html.Div(id=ids.TRAIN_EXPLAIN_PANEL),
+                    loading(html.Div(id=ids.TRAIN_EXPLAIN_PANEL)),
                 ]
             ),
         ]
