@@ -37,12 +37,11 @@ def shortcuts(labels: Sequence[str]) -> list[tuple[str, str, str]]:
 
 def keys_modal(labels: Sequence[str]) -> dbc.Modal:
     rows = shortcuts(labels)
-    body = []
-    for tab in dict.fromkeys(t for t, _, _ in rows):
-        body.append(html.H6(tab, className="mt-2"))
-        body.append(
-            dbc.Table(html.Tbody(_rows([(k, w) for t, k, w in rows if t == tab])), size="sm", className="small mb-1")
-        )
+    body_rows = []
+    for tab in dict.fromkeys(t for t, _, _ in rows):  # one table: the key column lines up across tabs
+        body_rows.append(html.Tr(html.Th(tab, colSpan=2, className="pt-2")))
+        body_rows += _rows([(k, w) for t, k, w in rows if t == tab])
+    body = [dbc.Table(html.Tbody(body_rows), size="sm", className="small mb-1")]
     body.append(
         html.P(
             "Keys work anywhere outside text fields. Label keys act only on the highlighted cards; the status line "
