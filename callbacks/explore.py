@@ -222,13 +222,15 @@ def register(app, services: Services) -> None:
         Output(ids.EXPLORE_GALLERY, "children"),
         Output(ids.EXPLORE_GALLERY_COUNT, "children"),
         Output(ids.EXPLORE_SELECTION_KINDS, "children"),
+        Output(ids.EXPLORE_SELECTION_TAB, "label"),
         Input(ids.EXPLORE_SELECTION_STORE, "data"),
         Input(ids.EXPLORE_GALLERY_PAGE_STORE, "data"),
         Input(ids.EXPLORE_VERSION_STORE, "data"),
         Input(ids.EXPLORE_STATUS, "children"),
     )
     def _gallery(selection, page, _version, _status):
-        return gallery(services, selection or [], page or 0)
+        n = len(selection or [])
+        return *gallery(services, selection or [], page or 0), (f"Selection ({n})" if n else "Selection")
 
     @app.callback(
         Output(ids.EXPLORE_STATUS, "children"),

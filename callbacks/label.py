@@ -140,7 +140,11 @@ def apply_label(services: Services, label: str, selection: list[int], annotator:
     round_no = services.store.current_round()
     services.store.add_labels(targets, label, annotator=annotator.strip(), origin="human", round=round_no)
     who = annotator.strip()
-    return True, f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}): {named(targets)}."
+    n_exp = sum(img.source == "experimental" for img in services.store.get_images(targets))
+    note = (
+        f" {n_exp} of them experimental: realism rounds take those as realistic whatever their label." if n_exp else ""
+    )
+    return True, f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}): {named(targets)}.{note}"
 
 
 def undo(services: Services, annotator: str | None) -> tuple[bool, str]:

@@ -227,7 +227,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                 label="Detail",
                 tab_id="detail",
             ),
-            dbc.Tab(gallery, label="Selection", tab_id="selection"),
+            dbc.Tab(gallery, label="Selection", tab_id="selection", id=ids.EXPLORE_SELECTION_TAB),
         ],
         id=ids.EXPLORE_SIDE_TABS,
         active_tab="detail",

@@ -23,7 +23,8 @@ from selenium.webdriver.common.by import By
 from dashboard import ids
 
 ALL_POINTS = """(gd) => { const pts = []; gd.data.forEach((t, c) => (t.x || []).forEach((x, i) =>
-    pts.push({curveNumber: c, pointNumber: i, pointIndex: i, x: x, y: t.y[i]}))); return pts.filter((_, i) => i % 12 === 0).slice(0, 49); }"""
+    pts.push({curveNumber: c, pointNumber: i, pointIndex: i, x: x, y: t.y[i]})));
+    return pts.filter((_, i) => i % 12 === 0).slice(0, 49); }"""
 NTH_POINT = """(gd) => { for (let c = gd.data.length - 1; c >= 0; c--) { const n = (gd.data[c].x || []).length;
     if (n > K) { return [{curveNumber: c, pointNumber: K, pointIndex: K, x: gd.data[c].x[K], y: gd.data[c].y[K]}]; }
     } }"""

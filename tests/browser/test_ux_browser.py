@@ -87,6 +87,15 @@ def test_label_keys_act_only_on_highlighted_cards_and_name_them(dash_duo, small_
     assert "Ctrl+Z" in dash_duo.find_element(_css_id(ids.KEYS_MODAL)).text
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "keys-help.png"))
+    dash_duo.find_element(".modal .btn-close").click()
+    _wait(dash_duo, lambda: not dash_duo.find_elements(".modal.show"))
+
+    # the detail panel lets go of an image the grid no longer shows (a filter change)
+    _card(dash_duo, images[8].id).click()
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_DETAIL), images[8].original_name, timeout=10)
+    dash_duo.select_dcc_dropdown(_css_id(ids.LABEL_LABEL_FILTER), "fake")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_COUNT), "of 2", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_DETAIL), "Click a thumbnail", timeout=10)
     assert dash_duo.get_logs() == []
 
 
@@ -104,6 +113,7 @@ def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_w
 
     _emit(dash_duo, "plotly_selected", ALL_POINTS)
     dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GALLERY_COUNT), "12 selected", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_SIDE_TABS), "Selection (12)", timeout=10)
     dash_duo.wait_for_contains_text(
         _css_id(ids.EXPLORE_SELECTION_KINDS), "6 candidate(s) and 6 experimental frame(s)", timeout=10
     )

@@ -21,7 +21,10 @@ def test_grid_paging_labelling_undo_and_detail(small_workspace):
     ok, msg = label.apply_label(services, "fake", [], "ada")
     assert not ok and "Nothing selected" in msg  # no hidden "focus" stands in for a visible selection
     ok, msg = label.apply_label(services, "fake", page_ids[:2], " ada ")
-    assert ok and "2 image(s)" in msg and msg.endswith(f"#{page_ids[0]}, #{page_ids[1]}.")  # names them
+    assert ok and "2 image(s)" in msg and f": #{page_ids[0]}, #{page_ids[1]}." in msg  # names them
+    experimental = [img.id for img, _ in services.store.list_images() if img.source == "experimental"]
+    assert "2 of them experimental" in label.apply_label(services, "fake", experimental[:2], "ada")[1]
+    services.store.undo_last("ada")
     labels = services.store.current_labels()
     assert {labels[i].label for i in page_ids[:2]} == {"fake"} and labels[page_ids[0]].annotator == "ada"
 
