@@ -86,6 +86,8 @@ def test_label_keys_act_only_on_highlighted_cards_and_name_them(dash_duo, small_
     dash_duo.wait_for_contains_text(_css_id(ids.KEYS_MODAL), "Keyboard shortcuts", timeout=10)
     assert "Ctrl+Z" in dash_duo.find_element(_css_id(ids.KEYS_MODAL)).text
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    fade = "return getComputedStyle(document.querySelector('.modal.show')).opacity"
+    _wait(dash_duo, lambda: dash_duo.driver.execute_script(fade) == "1")  # the picture after the fade-in
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "keys-help.png"))
     dash_duo.find_element(".modal .btn-close").click()
     _wait(dash_duo, lambda: not dash_duo.find_elements(".modal.show"))
