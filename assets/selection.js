@@ -17,6 +17,14 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (k >= 0) { sel.splice(k, 1); } else { sel.push(id.index); }
       return [sel, id.index];
     },
+    prune: function (pageIds, selection, focus) {
+      var nu = window.dash_clientside.no_update;
+      var page = pageIds || [];
+      var sel = selection || [];
+      var kept = sel.filter(function (i) { return page.indexOf(i) >= 0; });
+      var keepFocus = focus === null || focus === undefined || page.indexOf(focus) >= 0;
+      return [kept.length === sel.length ? nu : kept, keepFocus ? nu : null];
+    },
     highlight: function (selection, cardIds) {
       var sel = selection || [];
       return (cardIds || []).map(function (c) { return sel.indexOf(c.index) >= 0 ? "sl-card selected" : "sl-card"; });

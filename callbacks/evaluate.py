@@ -125,6 +125,14 @@ def register(app, services: Services) -> None:
 
     @app.callback(
         Output(ids.EVAL_STATUS, "children", allow_duplicate=True),
+        Input(ids.EVAL_RUN_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _started(_n):  # the last evaluation's outcome must not stand beside a new one's bar
+        return "Started: see the bar for progress, elapsed time and time left."
+
+    @app.callback(
+        Output(ids.EVAL_STATUS, "children", allow_duplicate=True),
         Input(ids.EVAL_CANCEL_BUTTON, "n_clicks"),
         State(ids.job_run(ids.EVAL_PROGRESS), "data"),
         prevent_initial_call=True,

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, Patch, State, ctx, no_update
+from dash import Input, Output, State, ctx, no_update
 
-from core.explore import GROUPS, groups_for, map_table, polar_view, reconstruction_png
-from core.labelling import check_label_request
+from core.explore import map_table, polar_view, reconstruction_png
 from dashboard import figures, ids
 from dashboard.components import explore_view
 from dashboard.components.label_view import status
 
 from .explore_map import feature_choices, run_map_job, separation_panel
+from .explore_selection import GALLERY_PAGE, categories, gallery, relabel, selection_ids, undo
 from .job_watch import cancel
 from .label import history_rows
 from .media import thumb_url
 from .services import Services
-
-GALLERY_PAGE = 24
-
-
-def categories(services: Services, colour_by: str) -> list[str] | None:
-    """Fixed trace order for the colourings a relabel can change, so a Patch knows which trace is which."""
-    if colour_by == "group":
-        return list(GROUPS)
-    if colour_by == "label":
-        return [*services.settings.labels, "unlabeled"]
-    return None
 
 
 def map_figure(services: Services, colour_by: str, dims: int):
@@ -37,74 +26,6 @@ def map_figure(services: Services, colour_by: str, dims: int):
         table.ids.tolist(), coords, table.columns[colour_by], colour_by, dims, categories(services, colour_by)
     )
     return fig, table.run_id
-
-
-def selection_ids(selected: dict | None) -> list[int]:
-    """Image ids of a lasso/box selection (from customdata; the browser holds ids only)."""
-    if not selected:
-        return []
-    return list(dict.fromkeys(int(p["customdata"]) for p in selected.get("points", []) if "customdata" in p))
-
-
-def gallery(services: Services, selection: list[int], page: int):
-    """One page of the selection's thumbnails and the count line."""
-    total = len(selection or [])
-    page_ids = (selection or [])[page * GALLERY_PAGE : (page + 1) * GALLERY_PAGE]
-    images = services.store.get_images(page_ids)
-    labels = services.store.current_labels(page_ids)
-    cards = [
-        explore_view.gallery_card(
-            img.id,
-            thumb_url(img.sha256),
-            f"#{img.id} {img.pattern or ''}",
-            labels[img.id].label if img.id in labels else None,
-        )
-        for img in images
-    ]
-    pages = max(1, -(-total // GALLERY_PAGE))
-    return cards, (f"{total} selected · page {page + 1}/{pages}" if total else "Nothing selected")
-
-
-def relabel(services: Services, label: str, selection: list[int], annotator: str | None, colour_by: str, dims: int):
-    """Label the whole selection; returns (message, ok, patch for the figure or None)."""
-    if not selection:
-        return "Select points with the lasso or box first.", False, None
-    if not annotator or not annotator.strip():
-        return "Enter your name as annotator (top right) before labelling.", False, None
-    try:
-        selection = check_label_request(services.store, services.settings.labels, label, selection)
-    except ValueError as exc:
-        return f"Not labelled: {exc}.", False, None
-    cats = categories(services, colour_by)
-    before = groups_for(services.workspace, selection) if colour_by == "group" else None
-    round_no = services.store.current_round()
-    services.store.add_labels(selection, label, annotator=annotator.strip(), round=round_no)
-    message = f"Labelled {len(selection)} image(s) '{label}' as {annotator.strip()} (round {round_no})."
-    if cats is None:
-        return message, True, None
-    affected = set(before.values()) | {"realistic", "fake"} if colour_by == "group" else set(cats)
-    return message, True, recolour_patch(services, colour_by, dims, cats, affected)
-
-
-def recolour_patch(services: Services, colour_by: str, dims: int, cats: list[str], affected: set[str]) -> Patch:
-    """Patch only the traces whose membership changed: their coordinates and ids, nothing else."""
-    table = map_table(services.workspace)
-    values = table.columns[colour_by]
-    coords = table.xy if dims == 2 else table.xyz
-    patch = Patch()
-    for k, cat in enumerate(cats):
-        if cat not in affected:
-            continue
-        idx = [i for i, v in enumerate(values) if v == cat]
-        patch["data"][k]["x"] = coords[idx, 0].tolist()
-        patch["data"][k]["y"] = coords[idx, 1].tolist()
-        if dims == 3:
-            patch["data"][k]["z"] = coords[idx, 2].tolist()
-        patch["data"][k]["customdata"] = table.ids[idx].tolist()
-    patch["layout"]["title"]["text"] = (
-        f"{len(table.ids)} images · coloured by {figures.COLOUR_NAMES.get(colour_by, colour_by)}"
-    )
-    return patch
 
 
 def detail(services: Services, image_id: int, map_run_id: int | None):
@@ -145,6 +66,7 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
             "status": pv.status,
             "confidence": pv.confidence,
             "reason": pv.reason,
+            "r_max": float(max(pv.r)) if len(pv.r) else None,
         },
         figures.profile_figure(pv.r, pv.intensity),
         history,
@@ -186,6 +108,18 @@ def register(app, services: Services) -> None:
         }.get(ctx.triggered_id, "build")
         message = run_map_job(services, action, method, seed, epochs, set_progress, features)
         return message, (version or 0) + 1
+
+    @app.callback(
+        Output(ids.EXPLORE_JOB_STATUS, "children", allow_duplicate=True),
+        Input(ids.EXPLORE_BUILD_BUTTON, "n_clicks"),
+        Input(ids.EXPLORE_RELAYOUT_BUTTON, "n_clicks"),
+        Input(ids.EXPLORE_PLACE_BUTTON, "n_clicks"),
+        Input(ids.EXPLORE_SYMMETRY_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _started(*_clicks):
+        # the last job's outcome ("Cancelled: nothing registered.") must not stand beside a new job's bar
+        return "Started: see the bar for progress, elapsed time and time left."
 
     @app.callback(
         Output(ids.EXPLORE_JOB_STATUS, "children", allow_duplicate=True),
@@ -234,24 +168,35 @@ def register(app, services: Services) -> None:
 
     @app.callback(
         Output(ids.EXPLORE_DETAIL, "children"),
+        Output(ids.EXPLORE_SIDE_TABS, "active_tab"),
         Input(ids.EXPLORE_GRAPH, "clickData"),
+        Input(ids.EXPLORE_GALLERY_CARD_ALL, "n_clicks"),
         State(ids.EXPLORE_RUN_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _click(click, run_id):
-        points = (click or {}).get("points") or []
-        if not points or "customdata" not in points[0]:
-            return no_update
-        return detail(services, int(points[0]["customdata"]), run_id)
+    def _click(click, _cards, run_id):
+        if ctx.triggered_id == ids.EXPLORE_GRAPH:
+            points = (click or {}).get("points") or []
+            if not points or "customdata" not in points[0]:
+                return no_update, no_update
+            image_id = int(points[0]["customdata"])
+        elif isinstance(ctx.triggered_id, dict) and ctx.triggered and ctx.triggered[0]["value"]:
+            image_id = int(ctx.triggered_id["index"])  # a gallery card was clicked (not merely redrawn)
+        else:
+            return no_update, no_update
+        return detail(services, image_id, run_id), "detail"
 
     @app.callback(
         Output(ids.EXPLORE_SELECTION_STORE, "data"),
         Output(ids.EXPLORE_GALLERY_PAGE_STORE, "data"),
+        Output(ids.EXPLORE_SIDE_TABS, "active_tab", allow_duplicate=True),
+        Output(ids.EXPLORE_STATUS, "children", allow_duplicate=True),
         Input(ids.EXPLORE_GRAPH, "selectedData"),
         prevent_initial_call=True,
     )
     def _select(selected):
-        return selection_ids(selected), 0
+        chosen = selection_ids(selected)
+        return chosen, 0, ("selection" if chosen else no_update), ""
 
     @app.callback(
         Output(ids.EXPLORE_GALLERY_PAGE_STORE, "data", allow_duplicate=True),
@@ -269,13 +214,16 @@ def register(app, services: Services) -> None:
     @app.callback(
         Output(ids.EXPLORE_GALLERY, "children"),
         Output(ids.EXPLORE_GALLERY_COUNT, "children"),
+        Output(ids.EXPLORE_SELECTION_KINDS, "children"),
+        Output(ids.EXPLORE_SELECTION_TAB, "label"),
         Input(ids.EXPLORE_SELECTION_STORE, "data"),
         Input(ids.EXPLORE_GALLERY_PAGE_STORE, "data"),
         Input(ids.EXPLORE_VERSION_STORE, "data"),
         Input(ids.EXPLORE_STATUS, "children"),
     )
     def _gallery(selection, page, _version, _status):
-        return gallery(services, selection or [], page or 0)
+        n = len(selection or [])
+        return *gallery(services, selection or [], page or 0), (f"Selection ({n})" if n else "Selection")
 
     @app.callback(
         Output(ids.EXPLORE_STATUS, "children"),
@@ -285,28 +233,32 @@ def register(app, services: Services) -> None:
         State(ids.ANNOTATOR_INPUT, "value"),
         State(ids.EXPLORE_COLOUR_SELECT, "value"),
         State(ids.EXPLORE_DIMS_RADIO, "value"),
+        State(ids.EXPLORE_INCLUDE_EXPERIMENTAL, "value"),
         prevent_initial_call=True,
     )
-    def _relabel(_clicks, selection, annotator, colour_by, dims):
+    def _relabel(_clicks, selection, annotator, colour_by, dims, include_experimental):
         if not ctx.triggered or not ctx.triggered[0]["value"]:
             return no_update, no_update
         message, ok, patch = relabel(
-            services, ctx.triggered_id["label"], selection or [], annotator, colour_by, int(dims)
+            services,
+            ctx.triggered_id["label"],
+            selection or [],
+            annotator,
+            colour_by,
+            int(dims),
+            bool(include_experimental),
         )
         return status(message, ok), (patch if patch is not None else no_update)
 
     @app.callback(
         Output(ids.EXPLORE_STATUS, "children", allow_duplicate=True),
-        Output(ids.EXPLORE_VERSION_STORE, "data", allow_duplicate=True),
+        Output(ids.EXPLORE_GRAPH, "figure", allow_duplicate=True),
         Input(ids.EXPLORE_UNDO_BUTTON, "n_clicks"),
         State(ids.ANNOTATOR_INPUT, "value"),
-        State(ids.EXPLORE_VERSION_STORE, "data"),
+        State(ids.EXPLORE_COLOUR_SELECT, "value"),
+        State(ids.EXPLORE_DIMS_RADIO, "value"),
         prevent_initial_call=True,
     )
-    def _undo(_n, annotator, version):
-        if not annotator or not annotator.strip():
-            return status("Enter your name as annotator to undo.", False), no_update
-        n = store.undo_last(annotator.strip())
-        return status(f"Undid your last action ({n} image(s))." if n else "Nothing of yours to undo.", n > 0), (
-            (version or 0) + 1 if n else no_update
-        )
+    def _undo(_n, annotator, colour_by, dims):
+        message, ok, patch = undo(services, annotator, colour_by, int(dims))
+        return status(message, ok), (patch if patch is not None else no_update)

@@ -57,7 +57,7 @@ def run_map_job(
             mp = MapParams(
                 method=method,
                 seed=None if seed in (None, "") else int(seed),
-                epochs=int(epochs or 60),
+                epochs=int(epochs or explore_view.MAP_EPOCHS),
                 features=features or "autoencoder",
             )
         except ValueError as exc:

@@ -7,7 +7,7 @@ from dash import Input, Output, State
 from dashboard import figures, ids
 from dashboard.components import explore_view
 
-from .job_watch import bar_text, cancel, follow, launch, outcome
+from .job_watch import cancel, follow, launch, outcome
 from .media import thumb_url
 from .services import Services
 
@@ -35,8 +35,8 @@ def run_training(services: Services, preset: str, steps, resume, set_progress) -
     params = {"preset": preset, "steps": steps, "resume": resume}
     run_id = launch(services, "generate-train", params, ids.GEN_TRAIN_PROGRESS)
 
-    def show(run):
-        pct, label = bar_text(run)
+    def show(run, bar):
+        pct, label = bar(run)
         return pct, label, figures.loss_figure(live_view(services.workspace.root, run_id).get("losses", []))
 
     run = follow(services, run_id, show, set_progress)
@@ -69,7 +69,7 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
     }
     run_id = launch(services, "generate", params, ids.GEN_PROGRESS)
 
-    def show(run):
+    def show(run, bar):
         images = store.images_of_run(run_id)
         cards = [
             explore_view.gallery_card(
@@ -82,8 +82,8 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
             )
             for img in images
         ]
-        pct = bar_text(run)[0]
-        return pct, (f"{pct}% · {len(images)} images" if run.status == "running" else bar_text(run)[1]), cards
+        pct, label = bar(run)
+        return pct, (f"{label} · {len(images)} images" if run.status == "running" else label), cards
 
     run = follow(services, run_id, show, set_progress)
     made = len(store.images_of_run(run_id))

@@ -16,6 +16,7 @@ from dash.exceptions import MissingCallbackContextException
 from core.store.runs import UNFINISHED
 from core.worker import submit
 from dashboard import ids
+from dashboard.progress import Eta
 
 from .services import Services
 
@@ -34,25 +35,30 @@ def launch(services: Services, kind: str, params: dict, bar: str) -> int:
     return run_id
 
 
-def bar_text(run) -> tuple[int, str]:
-    """Percent and label of a run's progress bar."""
+def bar_text(run, eta: Eta | None = None) -> tuple[int, str]:
+    """Percent and label of a run's progress bar: what it does, time elapsed and, with `eta`, time left."""
     if run.status == "queued":
         return 0, "queued: waiting for a worker"
+    if eta is not None:
+        return eta(1000 * (run.progress or 0), 1000, run.message or "")
     pct = int(100 * (run.progress or 0))
     return pct, f"{pct}% {(run.message or '')[:40]}".strip()
 
 
 def follow(services: Services, run_id: int, show: Callable | None = None, set_progress=None):
-    """Poll the run until it is no longer queued or running; `set_progress(show(run))` whenever that changes.
+    """Poll the run until it is no longer queued or running; `set_progress(show(run, bar))` whenever that changes
+    (`bar(run)`: the bar's percent and text, with elapsed time and time left).
     Returns the ended run. Runs of this machine whose process died are reaped meanwhile (they end here too)."""
     store = services.store
-    last, reaped = None, time.monotonic()
+    last, reaped, eta = None, time.monotonic(), None
     while True:
         run = store.get_run(run_id)
         if run is None:
             raise ValueError(f"run {run_id}: no such run")
         if set_progress is not None:
-            view = show(run) if show else bar_text(run)
+            if eta is None and run.status != "queued":
+                eta = Eta()  # the clock starts when a worker takes the run
+            view = show(run, lambda r, e=eta: bar_text(r, e)) if show else bar_text(run, eta)
             if view != last:  # the ended run too: its last curve or gallery stays on the page
                 set_progress(view)
                 last = view

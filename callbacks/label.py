@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
-from core.labelling import check_label_request, image_ids
+from core.labelling import check_label_request
 from core.store import ImageFilter
 from dashboard import ids
 from dashboard.components import label_view
 
+from .label_detail import detail_panel, history_rows  # noqa: F401  (history_rows: used by the Explore tab)
 from .label_order import PredictionView, make_view, ordered_ids, predicted_options
 from .media import thumb_url
 from .services import Services
@@ -99,6 +100,7 @@ def render_grid(
             label,
             img.id in chosen,
             suggestions.get(img.id),
+            img.source,
         )
         for img, label in rows
     ]
@@ -107,13 +109,28 @@ def render_grid(
     return cards, [img.id for img, _ in rows], count
 
 
-def apply_label(
-    services: Services, label: str, selection: list[int], focus: int | None, annotator: str | None
-) -> tuple[bool, str]:
-    """Write one label event per selected image (or the focused one). Returns (written, message)."""
-    targets = list(selection or []) or ([focus] if focus is not None else [])
+def queue_banner(queue: dict | None) -> tuple[str, str, str]:
+    """The queue row's text and the classes of the queue row and the filter rows: while a review queue is open
+    the filters do not apply, so they are hidden rather than shown doing nothing."""
+    if not queue:
+        return "", "d-none", ""
+    name = str(queue.get("name") or "")
+    name = name.split(":", 1)[1].strip() if name.lower().startswith("review:") else name
+    return f"Review queue · {name} · {len(queue['ids'])} images", label_view.QUEUE_ROW_CLASS, "d-none"
+
+
+def named(image_ids: list[int], shown: int = 8) -> str:
+    """ "#3, #5, #9" or "#3, #5, … and 40 more": which images an action touched, short enough for a status line."""
+    head = ", ".join(f"#{i}" for i in image_ids[:shown])
+    return head + (f" and {len(image_ids) - shown} more" if len(image_ids) > shown else "")
+
+
+def apply_label(services: Services, label: str, selection: list[int], annotator: str | None) -> tuple[bool, str]:
+    """Write one label event per selected image: only what is visibly selected (highlighted) is labelled,
+    never a card that was merely clicked last. Returns (written, message naming the images)."""
+    targets = list(selection or [])
     if not targets:
-        return False, "Select one or more images first (click thumbnails)."
+        return False, "Nothing selected: click thumbnails (or press a to select the page) first."
     if not annotator or not annotator.strip():
         return False, "Enter your name as annotator (top right) before labelling."
     try:
@@ -122,7 +139,12 @@ def apply_label(
         return False, f"Not labelled: {exc}."
     round_no = services.store.current_round()
     services.store.add_labels(targets, label, annotator=annotator.strip(), origin="human", round=round_no)
-    return True, f"Labelled {len(targets)} image(s) '{label}' as {annotator.strip()} (round {round_no})."
+    who = annotator.strip()
+    n_exp = sum(img.source == "experimental" for img in services.store.get_images(targets))
+    note = (
+        f" {n_exp} of them experimental: realism rounds take those as realistic whatever their label." if n_exp else ""
+    )
+    return True, f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}): {named(targets)}.{note}"
 
 
 def undo(services: Services, annotator: str | None) -> tuple[bool, str]:
@@ -130,53 +152,6 @@ def undo(services: Services, annotator: str | None) -> tuple[bool, str]:
         return False, "Enter your name as annotator to undo your last action."
     n = services.store.undo_last(annotator.strip())
     return (n > 0), (f"Undid your last action ({n} image(s))." if n else "Nothing of yours to undo.")
-
-
-def history_rows(services: Services, image_id: int) -> list[dict]:
-    """An image's label events as plain rows for the history tables."""
-    return [
-        {
-            "at": ev.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "label": ev.label,
-            "annotator": ev.annotator,
-            "origin": ev.origin,
-            "undo": ev.undoes is not None,
-        }
-        for ev in services.store.label_history(image_id)
-    ]
-
-
-def detail_panel(services: Services, image_id: int | None):
-    if image_id is None:
-        return label_view.detail_empty()
-    try:
-        (image_id,) = image_ids([image_id])
-    except ValueError as exc:
-        return label_view.status(str(exc), ok=False)
-    img = services.store.get_image(image_id)
-    if img is None:
-        return label_view.status(f"image #{image_id}: not in this workspace", ok=False)
-    history = history_rows(services, img.id)
-    fields = {
-        c: getattr(img, c)
-        for c in (
-            "id",
-            "source",
-            "pattern",
-            "height",
-            "width",
-            "dtype",
-            "masked_fraction",
-            "original_name",
-            "description",
-            "prompt",
-            "seed",
-            "run_id",
-            "round",
-            "provenance",
-        )
-    }
-    return label_view.detail(fields, thumb_url(img.sha256), history)
 
 
 def register(app, services: Services) -> None:
@@ -230,8 +205,11 @@ def register(app, services: Services) -> None:
         *order_states,
         State(ids.LABEL_SELECTION_STORE, "data"),
         Input(ids.LABEL_QUEUE_STORE, "data"),
+        Input(ids.TABS, "active_tab"),
     )
-    def _grid(page, _version, source, pattern, label, round_, predicted, confidence, sort, selection, queue):
+    def _grid(page, _version, source, pattern, label, round_, predicted, confidence, sort, selection, queue, tab):
+        if ctx.triggered_id == ids.TABS and tab != "label":  # coming back to the tab refreshes counts and pages
+            return no_update, no_update, no_update
         flt = make_filter(source, pattern, label, round_)
         view = make_view(predicted, confidence, sort)
         return render_grid(services, flt, page or 0, selection, queue, view)
@@ -239,13 +217,11 @@ def register(app, services: Services) -> None:
     @app.callback(
         Output(ids.LABEL_QUEUE_BANNER, "children"),
         Output(ids.LABEL_QUEUE_ROW, "className"),
+        Output(ids.LABEL_FILTERS_ROW, "className"),
         Input(ids.LABEL_QUEUE_STORE, "data"),
     )
     def _banner(queue):
-        if not queue:
-            return "", "d-none"
-        text = f"Review queue: {queue['name']} · {len(queue['ids'])} images (filters are set aside)"
-        return text, label_view.QUEUE_ROW_CLASS
+        return queue_banner(queue)
 
     @app.callback(
         Output(ids.LABEL_QUEUE_STORE, "data", allow_duplicate=True),
@@ -254,6 +230,15 @@ def register(app, services: Services) -> None:
     )
     def _leave(_n):
         return None
+
+    # the keyboard-help overlay ("?" or the navbar's Keys button), opened and closed in the browser
+    app.clientside_callback(
+        "function (n, open) { return n ? !open : false; }",
+        Output(ids.KEYS_MODAL, "is_open"),
+        Input(ids.KEYS_BUTTON, "n_clicks"),
+        State(ids.KEYS_MODAL, "is_open"),
+        prevent_initial_call=True,
+    )
 
     # selection and its highlight are browser state (assets/selection.js): no round trip, no race
     app.clientside_callback(
@@ -265,6 +250,17 @@ def register(app, services: Services) -> None:
         Input(ids.LABEL_CLEAR_BUTTON, "n_clicks"),
         State(ids.LABEL_SELECTION_STORE, "data"),
         State(ids.LABEL_PAGE_IDS_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    # a new page, filter or queue: the selection keeps only what is on the page (what is visibly selected), and
+    # the detail panel lets go of an image that is no longer shown
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop", function_name="prune"),
+        Output(ids.LABEL_SELECTION_STORE, "data", allow_duplicate=True),
+        Output(ids.LABEL_FOCUS_STORE, "data", allow_duplicate=True),
+        Input(ids.LABEL_PAGE_IDS_STORE, "data"),
+        State(ids.LABEL_SELECTION_STORE, "data"),
+        State(ids.LABEL_FOCUS_STORE, "data"),
         prevent_initial_call=True,
     )
     app.clientside_callback(
@@ -280,15 +276,14 @@ def register(app, services: Services) -> None:
         Output(ids.LABEL_SELECTION_STORE, "data", allow_duplicate=True),
         Input(ids.LABEL_BUTTON_ALL, "n_clicks"),
         State(ids.LABEL_SELECTION_STORE, "data"),
-        State(ids.LABEL_FOCUS_STORE, "data"),
         State(ids.ANNOTATOR_INPUT, "value"),
         State(ids.LABEL_VERSION_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _label(_clicks, selection, focus, annotator, version):
+    def _label(_clicks, selection, annotator, version):
         if not ctx.triggered or not ctx.triggered[0]["value"]:
             return no_update, no_update, no_update
-        written, message = apply_label(services, ctx.triggered_id["label"], selection, focus, annotator)
+        written, message = apply_label(services, ctx.triggered_id["label"], selection, annotator)
         if not written:
             return no_update, label_view.status(message, ok=False), no_update
         return (version or 0) + 1, label_view.status(message), []

@@ -10,7 +10,7 @@ from dashboard import figures, ids
 from dashboard.components import train_view
 
 from . import train_recipe
-from .job_watch import bar_text, cancel, follow, launch, outcome
+from .job_watch import cancel, follow, launch, outcome
 from .services import Services
 from .train_recipe import round_params
 
@@ -46,8 +46,9 @@ def weights_note(services: Services, models: list[str] | None) -> str:
     if pre:
         parts.append("ImageNet weights: " + ", ".join(pre))
     if scratch:
-        where = services.settings.weights_dir or "SCATTERLOOP_WEIGHTS_DIR unset"
-        parts.append(f"from scratch (no local weights in {where}): " + ", ".join(scratch))
+        where = services.settings.weights_dir
+        why = f"no local weights for them in {where}" if where else "no weights folder set (SCATTERLOOP_WEIGHTS_DIR)"
+        parts.append(f"from scratch ({why}): " + ", ".join(scratch))
     return " · ".join(parts)
 
 
@@ -67,9 +68,9 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         services.store.next_round()
     run_id = launch(services, "classify", round_params_json(params), ids.TRAIN_PROGRESS)
 
-    def show(run):
-        pct, label = bar_text(run)
-        return pct, label[:60], figures.curves_figure(live_view(services.workspace.root, run_id).get("curves", {}))
+    def show(run, bar):
+        pct, label = bar(run)
+        return pct, label[:90], figures.curves_figure(live_view(services.workspace.root, run_id).get("curves", {}))
 
     run = follow(services, run_id, show, set_progress)
 
@@ -151,10 +152,17 @@ def run_predict(services: Services, set_progress) -> str:
     def done(res: dict) -> str:
         return (
             f"Run {run_id}: {res['images']} candidates predicted by {len(res['models'])} models and the ensemble "
-            f"({res['scheme']} vote suggests {res['suggested']})."
+            f"({res['scheme']} vote suggests {_counts(res['suggested'])})."
         )
 
     return outcome(run, done, "Prediction run")
+
+
+def _counts(value) -> str:
+    """{'fake': 120, 'realistic': 80} as "120 fake, 80 realistic" (a status line is read, not parsed)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{n} {k}" for k, n in sorted(value.items(), key=lambda kv: (-kv[1], str(kv[0])))) or "none"
+    return str(value)
 
 
 def do_prelabel(services: Services, threshold, annotator) -> str:

@@ -26,6 +26,7 @@ PALETTE = [
     "#17becf",
 ]
 CONTINUOUS = ("confidence", "symmetry")
+MISSING_REASON = {"confidence": "no prediction yet", "symmetry": "not a ring image, or no centre"}
 COLOUR_NAMES = {
     "group": "role",
     "label": "human label",
@@ -61,11 +62,17 @@ def map_figure(
         return scatter(mode="markers", customdata=[int(ids[i]) for i in idx], hoverinfo="none", **xyz, **kw)
 
     if colour_by in CONTINUOUS:
-        have = [i for i, v in enumerate(values) if v is not None]
-        missing = [i for i, v in enumerate(values) if v is None]
+        # a symmetry score below 0 is the "no score" sentinel (-1), never a value to colour by
+        have = [i for i, v in enumerate(values) if v is not None and not (colour_by == "symmetry" and v < 0)]
+        taken = set(have)
+        missing = [i for i in range(len(values)) if i not in taken]
         if missing:
             fig.add_trace(
-                trace(missing, name=f"no {colour_by} ({len(missing)})", marker={"size": size, "color": "#d0d0d0"})
+                trace(
+                    missing,
+                    name=f"{colour_by} n/a: {MISSING_REASON[colour_by]} ({len(missing)})",
+                    marker={"size": size, "color": "#d0d0d0"},
+                )
             )
         fig.add_trace(
             trace(
@@ -75,8 +82,10 @@ def map_figure(
                     "size": size,
                     "color": [values[i] for i in have],
                     "colorscale": "Viridis",
+                    "cmin": 0.0,  # both scores live in [0, 1]: a fixed scale reads the same on every map
+                    "cmax": 1.0,
                     "showscale": True,
-                    "colorbar": {"title": {"text": colour_by}},
+                    "colorbar": {"title": {"text": COLOUR_NAMES[colour_by]}},
                 },
             )
         )
@@ -108,13 +117,27 @@ def map_figure(
     if dims == 2:
         fig.update_xaxes(showticklabels=False, title="map 1")
         fig.update_yaxes(showticklabels=False, title="map 2")
+    else:
+        axis = {"showticklabels": False}
+        fig.update_scenes(
+            xaxis={**axis, "title": {"text": "map 1"}},
+            yaxis={**axis, "title": {"text": "map 2"}},
+            zaxis={**axis, "title": {"text": "map 3"}},
+        )
     return fig
 
 
-def empty_map(message: str) -> go.Figure:
+def empty_map(message: str, height: int = 560, size: int = 15) -> go.Figure:
+    """No data yet: a sentence saying why and what to do, instead of bare axes."""
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": 15}, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_layout(template="plotly_white", height=560, xaxis={"visible": False}, yaxis={"visible": False})
+    fig.add_annotation(text=message, showarrow=False, font={"size": size}, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+    )
     return fig
 
 
@@ -133,6 +156,8 @@ def profile_figure(r: Sequence[float], intensity: Sequence[float | None]) -> go.
 
 def loss_figure(losses: Sequence[float], every: int = 25) -> go.Figure:
     """Training loss, one point per `every` steps."""
+    if not len(losses):
+        return empty_map(f"The loss curve starts after the first {every} training steps.", height=220, size=12)
     fig = go.Figure(go.Scatter(x=[(i + 1) * every for i in range(len(losses))], y=list(losses), mode="lines"))
     fig.update_layout(
         template="plotly_white",
@@ -149,6 +174,8 @@ def curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
     """Training loss and validation accuracy per epoch, one colour per model (live during a round)."""
     from plotly.subplots import make_subplots
 
+    if not any(curves.values()):
+        return empty_map("Loss and validation accuracy appear here after each model's first epoch.", 260, 12)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "validation accuracy"))
     for i, (name, rows) in enumerate(curves.items()):
         colour = PALETTE[i % len(PALETTE)]
@@ -220,25 +247,37 @@ def confusion_figure(panels: Sequence[tuple[str, Sequence[str], Sequence[Sequenc
 
 def symmetry_figure(rows: Sequence[dict]) -> go.Figure:
     """Symmetry score distributions per pattern and source group (box plots)."""
+    scored = [(r, [v for v in r.get("values") or [] if v is not None and v >= 0]) for r in rows]
+    if not any(values for _, values in scored):
+        return empty_map("No symmetry scores: no image here has ring structure to score.", 330, 12)
     fig = go.Figure()
     colours = {"experimental": GROUP_COLOURS["experimental"], "realistic": GROUP_COLOURS["realistic"]}
     colours |= {"fake": GROUP_COLOURS["fake"], "all generated": "#7f7f7f"}
-    for r in rows:
-        if r.get("values"):
+    for r, values in scored:  # -1 is "no score" (no rings, no centre): left out of the box, counted in the name
+        if values:
+            na = len(r["values"]) - len(values)
             fig.add_trace(
                 go.Box(
-                    y=r["values"],
-                    name=f"{r['pattern']}<br>{r['group']} ({r['n']})",
+                    y=values,
+                    name=f"{r['pattern']}<br>{r['group']} ({len(values)}" + (f", {na} n/a)" if na else ")"),
                     marker_color=colours.get(r["group"], "#7f7f7f"),
                     boxpoints="outliers",
                 )
             )
-    fig.update_layout(title="polar symmetry score", showlegend=False, height=330, margin=dict(l=40, r=10, t=40, b=70))
+    fig.update_layout(
+        title="polar symmetry score (0–1, 1: perfectly round; n/a: no rings to score)",
+        showlegend=False,
+        height=330,
+        margin=dict(l=40, r=10, t=40, b=70),
+    )
+    fig.update_yaxes(title="symmetry score", range=[0, 1.02])
     return fig
 
 
 def generators_figure(rows: Sequence[dict]) -> go.Figure:
     """FID of each generator run against the experimental frames, per pattern."""
+    if not any("fid" in r for r in rows):
+        return empty_map("No generator runs to compare yet (each needs images of a pattern).", 330, 12)
     fig = go.Figure()
     for gen in sorted({r["generator"] for r in rows}):
         mine = [r for r in rows if r["generator"] == gen and "fid" in r]
@@ -263,6 +302,8 @@ def generators_figure(rows: Sequence[dict]) -> go.Figure:
 
 def history_figure(points: Sequence[tuple[int, str, float]]) -> go.Figure:
     """FID of all generated images per pattern across evaluation runs (x: evaluation run)."""
+    if not points:
+        return empty_map("FID history: no evaluation yet.", 200, 11)
     fig = go.Figure()
     for pattern in sorted({p for _, p, _ in points}):
         mine = [(r, v) for r, p, v in points if p == pattern]

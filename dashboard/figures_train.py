@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .figures import PALETTE
+from .figures import PALETTE, empty_map
 
 # No request may leave the app: no Chart Studio / cloud links, no Plotly logo link.
 GRAPH_CONFIG = {
@@ -22,6 +22,12 @@ def learning_curve_figure(curve: dict) -> go.Figure:
     lines, votes dashed, one point per finished round (hover says which run, round and recipe)."""
     from plotly.subplots import make_subplots
 
+    if not curve.get("series"):  # a sentence, not bare axes
+        return empty_map(
+            f"No finished round of the {curve.get('task') or ''} task yet: the learning curve starts with the first.",
+            340,
+            12,
+        )
     fig = make_subplots(rows=1, cols=2, subplot_titles=[title for _, title in METRICS], shared_yaxes=True)
     for i, s in enumerate(curve.get("series", [])):
         pts = sorted(s["points"], key=lambda p: (p["labelled"], p["run_id"]))
@@ -44,15 +50,6 @@ def learning_curve_figure(curve: dict) -> go.Figure:
                 row=1,
                 col=col,
             )
-    if not curve.get("series"):
-        fig.add_annotation(
-            text=f"No finished round of the {curve.get('task') or ''} task yet.",
-            showarrow=False,
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-        )
     fig.update_xaxes(title_text="human labels")
     fig.update_yaxes(range=[-0.02, 1.04])
     fig.update_layout(

@@ -62,6 +62,11 @@ EXPLORE_STATUS = "explore-status"
 EXPLORE_DETAIL = "explore-detail"
 EXPLORE_PROFILE_GRAPH = "explore-profile-graph"
 EXPLORE_POLAR_TEXT = "explore-polar-text"
+EXPLORE_SIDE_TABS = "explore-side-tabs"
+EXPLORE_SELECTION_TAB = "explore-selection-tab"
+EXPLORE_INCLUDE_EXPERIMENTAL = "explore-include-experimental"
+EXPLORE_SELECTION_KINDS = "explore-selection-kinds"
+EXPLORE_DETAIL_STORE = "explore-detail-store"
 
 # Generate view
 GEN_PRESET_SELECT = "gen-preset-select"
@@ -90,6 +95,11 @@ LABEL_QUEUE_STORE = "label-queue-store"
 LABEL_QUEUE_BANNER = "label-queue-banner"
 LABEL_QUEUE_ROW = "label-queue-row"
 LABEL_QUEUE_CLEAR_BUTTON = "label-queue-clear-button"
+LABEL_FILTERS_ROW = "label-filters-row"
+
+# Keyboard help (the "?" key), in the navbar
+KEYS_BUTTON = "keys-button"
+KEYS_MODAL = "keys-modal"
 
 # Train tab
 TRAIN_TASK_SELECT = "train-task-select"
@@ -188,3 +198,11 @@ def explore_label_button(label: str) -> dict:
 
 
 EXPLORE_BUTTON_ALL = {"type": "explore-apply-button", "label": ALL}
+
+
+def explore_gallery_card(image_id: int) -> dict:
+    """Id of one card in the Explore selection gallery (clicking it opens the image's detail)."""
+    return {"type": "explore-gallery-card", "index": int(image_id)}
+
+
+EXPLORE_GALLERY_CARD_ALL = {"type": "explore-gallery-card", "index": ALL}

@@ -9,6 +9,28 @@ from dash import dcc, html
 
 from . import ids
 from .components import evaluate_view, explore_view, generate_view, jobs_view, label_view, train_view
+from .components.common import keep_settings
+from .components.keys_help import keys_modal
+
+# job settings a user tunes once and expects to find again after a reload (Explore's are set in its view)
+KEPT_SETTINGS = (
+    ids.GEN_PRESET_SELECT,
+    ids.GEN_TRAIN_STEPS_INPUT,
+    ids.GEN_PATTERN_SELECT,
+    ids.GEN_COUNT_INPUT,
+    ids.GEN_STEPS_INPUT,
+    ids.GEN_GUIDANCE_INPUT,
+    ids.TRAIN_TASK_SELECT,
+    ids.TRAIN_RECIPE_SELECT,
+    ids.TRAIN_MODELS_CHECKLIST,
+    ids.TRAIN_EPOCHS_INPUT,
+    ids.TRAIN_LR_INPUT,
+    ids.TRAIN_BATCH_INPUT,
+    ids.TRAIN_SIZE_INPUT,
+    ids.TRAIN_INIT_RADIO,
+    ids.TRAIN_DEVICE_SELECT,
+    ids.TRAIN_THRESHOLD_INPUT,
+)
 
 
 def build(
@@ -37,6 +59,14 @@ def build(
                     ],
                     size="sm",
                     style={"maxWidth": "20rem"},
+                    className="ms-auto me-2",
+                ),
+                html.Button(
+                    ["Keys ", html.Kbd("?")],
+                    id=ids.KEYS_BUTTON,
+                    className="btn btn-sm btn-outline-light",
+                    title="Keyboard shortcuts",
+                    **{"data-shortcut": "?"},
                 ),
             ],
             fluid=True,
@@ -57,6 +87,9 @@ def build(
         id=ids.TABS,
         active_tab="label",
     )
+    keep_settings(tabs, KEPT_SETTINGS)
     error = dbc.Alert(id=ids.APP_ERROR, color="danger", dismissable=True, is_open=False, className="py-2")
     runs = [dcc.Store(id=ids.job_run(bar)) for bar in ids.JOB_PROGRESS_BARS]
-    return html.Div([dcc.Location(id=ids.URL), *runs, navbar, dbc.Container([error, tabs], fluid=True)])
+    return html.Div(
+        [dcc.Location(id=ids.URL), *runs, navbar, dbc.Container([error, tabs], fluid=True), keys_modal(labels)]
+    )

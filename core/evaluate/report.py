@@ -38,6 +38,8 @@ def _table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
         cells = []
         for key, _ in columns:
             v = r.get(key, "")
+            if isinstance(v, bool):  # a flag reads as a word, not Python's True
+                v = "yes" if v else ""
             cells.append(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -72,12 +74,17 @@ def _map_figure(ws: Workspace) -> go.Figure | None:
 def _symmetry_figure(evaluation: dict) -> go.Figure:
     fig = go.Figure()
     for row in evaluation["symmetry"]:
-        if row["values"]:
-            fig.add_trace(
-                go.Box(y=row["values"], name=f"{row['pattern']} · {row['group']} ({row['n']})", boxpoints="outliers")
-            )
+        values = [v for v in row["values"] if v is not None and v >= 0]  # -1: no score (no rings, no centre)
+        if values:
+            na = len(row["values"]) - len(values)
+            name = f"{row['pattern']} · {row['group']} ({len(values)}" + (f", {na} n/a)" if na else ")")
+            fig.add_trace(go.Box(y=values, name=name, boxpoints="outliers"))
     fig.update_layout(
-        title="Polar symmetry score by pattern and source", height=420, template="plotly_white", showlegend=False
+        title="Polar symmetry score by pattern and source (0–1, 1: perfectly round; n/a: nothing to score)",
+        yaxis={"title": "symmetry score", "range": [0, 1.02]},
+        height=420,
+        template="plotly_white",
+        showlegend=False,
     )
     return fig
 
@@ -90,7 +97,13 @@ def _loss_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
         for r in reversed(gen):
             losses = r.result["losses"]
             fig.add_trace(go.Scatter(x=[25 * (i + 1) for i in range(len(losses))], y=losses, name=f"run {r.id}"))
-        fig.update_layout(title="Generator training loss", xaxis_title="step", height=320, template="plotly_white")
+        fig.update_layout(
+            title="Generator training loss",
+            xaxis_title="step",
+            yaxis_title="denoising loss (MSE)",
+            height=320,
+            template="plotly_white",
+        )
         out.append(("gen-loss", fig))
     from ..classify.tables import classify_runs
 
@@ -110,7 +123,8 @@ def _loss_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
         fig.update_layout(
             title=f"Classifier round {r.result['round']} ({r.result['init']}), run {r.id}",
             xaxis_title="epoch",
-            yaxis2={"overlaying": "y", "side": "right", "range": [0, 1]},
+            yaxis={"title": "training loss"},
+            yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "validation accuracy"},
             height=320,
             template="plotly_white",
         )
@@ -163,10 +177,14 @@ def _grids(ws: Workspace, evaluation: dict) -> str:
                     "<figure>"
                     f"<img src='{_png_uri(thumb)}' alt='image {image.id}'>"
                     f"<img src='{_png_uri(ws.root / pv.warp_png)}' alt='polar warp {image.id}' class='warp'>"
-                    f"<figcaption>#{image.id} · symmetry {pv.score:.2f}</figcaption></figure>"
+                    f"<figcaption>#{image.id} · symmetry {_score(pv.score)}</figcaption></figure>"
                 )
             parts.append(f"<h4>{group}</h4><div class='grid'>{''.join(tiles)}</div>")
     return "".join(parts)
+
+
+def _score(score: float | None) -> str:
+    return f"{score:.2f}" if score is not None and score >= 0 else "n/a (no rings to score)"
 
 
 def _metrics_by_round(ws: Workspace) -> str:
@@ -223,8 +241,8 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         ("n_experimental", "N exp"),
         ("n_generated", "N gen"),
         ("fid", "FID"),
-        ("kid_mean", "KID mean"),
-        ("kid_std", "KID std"),
+        ("kid_mean", "KID mean (MMD², extractor units)"),
+        ("kid_std", "KID std over subsets"),
         ("kid_subset_size", "KID subset"),
         ("is_mean", "IS mean"),
         ("is_std", "IS std"),
@@ -249,7 +267,10 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         f"{html.escape(ev['extractor'])}. Every figure exports as SVG from its camera button.</p>",
         "<h2>Distribution metrics per pattern (the paper's Table 2)</h2>",
         "<p class='muted'>Experimental frames of a pattern against its generated images. FID is biased by N: rows "
-        "marked 'N differs' compare different numbers of generated images.</p>",
+        "marked 'N differs' compare different numbers of generated images. KID is the unbiased MMD² of the same "
+        "features (cubic kernel) averaged over random subsets: 0 means indistinguishable, small negative values are "
+        "chance, and its scale is the extractor's, so compare KIDs only within one extractor; its std is 0 when "
+        "every subset holds all images.</p>",
         _table(ev["table"], table_cols),
         "<h2>By generator run</h2>",
         _table(ev["by_generator_run"], [("generator", "generator"), *table_cols[:1], *table_cols[2:8]]),

@@ -6,11 +6,18 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
-from .common import field as _field
-from .common import job_controls
+from .. import figures, ids
+from .common import GRAPH_CONFIG, job_controls, loading
 
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+NOTHING_YET = figures.empty_map("No evaluation yet.", 330, 12)
+KID_HELP = (
+    "KID: kernel inception distance, the unbiased MMD² between experimental and generated features (cubic "
+    "polynomial kernel), averaged over random subsets. 0 means the two sets are indistinguishable; small "
+    "negative values are chance; the scale is that of the feature extractor (autoencoder features give large "
+    "numbers, Inception-v3 ones about 0.001–0.1), so compare KIDs only within one extractor. ± is the spread "
+    "over subsets, n/a when every subset already holds all images. FID: Fréchet distance of the same features "
+    "(lower is closer, biased by N)."
+)
 
 
 def layout() -> html.Div:
@@ -19,27 +26,32 @@ def layout() -> html.Div:
             dbc.CardHeader("Evaluate realism"),
             dbc.CardBody(
                 [
-                    _field(
-                        "features",
-                        dcc.Dropdown(
-                            id=ids.EVAL_EXTRACTOR_SELECT,
-                            value="autoencoder",
-                            clearable=False,
-                            options=[
-                                {"label": "workspace autoencoder (no weights needed)", "value": "autoencoder"},
-                                {"label": "Inception-v3 (local weights file)", "value": "inception"},
-                            ],
-                            style={"minWidth": "18rem"},
-                        ),
+                    dbc.Label("features", html_for=ids.EVAL_EXTRACTOR_SELECT, className="small mb-0"),
+                    dcc.Dropdown(
+                        id=ids.EVAL_EXTRACTOR_SELECT,
+                        value="autoencoder",
+                        clearable=False,
+                        searchable=False,
+                        options=[
+                            {"label": "workspace autoencoder", "value": "autoencoder", "title": "no weights needed"},
+                            {
+                                "label": "Inception-v3 (local file)",
+                                "value": "inception",
+                                "title": "local weights file",
+                            },
+                        ],
+                        className="mb-2 sl-dropdown-wrap",
+                        persistence=True,
+                        persistence_type="local",
                     ),
                     job_controls(ids.EVAL_RUN_BUTTON, "Evaluate", ids.EVAL_CANCEL_BUTTON, ids.EVAL_PROGRESS, "12rem"),
                     html.Div(id=ids.EVAL_STATUS, className="small text-muted mb-3"),
                     dbc.Button("Write report", id=ids.EVAL_REPORT_BUTTON, color="secondary", size="sm"),
                     html.Div(id=ids.EVAL_REPORT_STATUS, className="small mt-2"),
                     html.Hr(),
-                    _field(
-                        "evaluation",
-                        dcc.Dropdown(id=ids.EVAL_RUN_SELECT, placeholder="latest", style={"minWidth": "14rem"}),
+                    dbc.Label("evaluation shown", html_for=ids.EVAL_RUN_SELECT, className="small mb-0"),
+                    dcc.Dropdown(
+                        id=ids.EVAL_RUN_SELECT, placeholder="latest", searchable=False, className="sl-dropdown-wrap"
                     ),
                 ]
             ),
@@ -51,21 +63,45 @@ def layout() -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        [controls, dcc.Graph(id=ids.EVAL_HISTORY_GRAPH, config=GRAPH_CONFIG)],
+                        [
+                            controls,
+                            loading(
+                                dcc.Graph(
+                                    id=ids.EVAL_HISTORY_GRAPH, figure=figures.history_figure([]), config=GRAPH_CONFIG
+                                )
+                            ),
+                        ],
                         md=3,
                     ),
                     dbc.Col(
                         [
                             html.H6("Distribution metrics per pattern (experimental vs generated)"),
-                            html.Div(id=ids.EVAL_TABLE, className="sl-table-scroll mb-2"),
+                            loading(html.Div(id=ids.EVAL_TABLE, className="sl-table-scroll mb-2")),
                             dbc.Row(
                                 [
-                                    dbc.Col(dcc.Graph(id=ids.EVAL_SYMMETRY_GRAPH, config=GRAPH_CONFIG), md=6),
-                                    dbc.Col(dcc.Graph(id=ids.EVAL_GENERATORS_GRAPH, config=GRAPH_CONFIG), md=6),
+                                    dbc.Col(
+                                        loading(
+                                            dcc.Graph(
+                                                id=ids.EVAL_SYMMETRY_GRAPH, figure=NOTHING_YET, config=GRAPH_CONFIG
+                                            )
+                                        ),
+                                        md=6,
+                                    ),
+                                    dbc.Col(
+                                        loading(
+                                            dcc.Graph(
+                                                id=ids.EVAL_GENERATORS_GRAPH, figure=NOTHING_YET, config=GRAPH_CONFIG
+                                            )
+                                        ),
+                                        md=6,
+                                    ),
                                 ]
                             ),
-                            html.H6("Images beside their polar warps (rings must become straight lines)"),
-                            html.Div(id=ids.EVAL_POLAR_PANEL),
+                            html.H6(
+                                "Images beside their polar warps (azimuth 0–360° down, radius right: rings must "
+                                "become straight vertical lines)"
+                            ),
+                            loading(html.Div(id=ids.EVAL_POLAR_PANEL)),
                         ],
                         md=9,
                     ),
@@ -81,20 +117,20 @@ def metrics_table(rows: list[dict], has_is: bool) -> dbc.Table | html.Div:
     if not rows:
         return html.Div("No evaluation yet: press Evaluate.", className="text-muted small")
     cols = [("pattern", "pattern"), ("group", "generated"), ("n_experimental", "N exp"), ("n_generated", "N gen")]
-    cols += [("fid", "FID"), ("kid", "KID (mean ± std)")]
+    cols += [("fid", "FID ↓"), ("kid", "KID ↓ (mean ± std over subsets)")]
     if has_is:
         cols.append(("is", "IS (mean ± std)"))
-    head = html.Thead(html.Tr([html.Th(t) for _, t in cols]))
+    head = html.Thead(html.Tr([html.Th(t, title=KID_HELP if k in ("fid", "kid") else None) for k, t in cols]))
     body = []
     for r in rows:
         cells = []
         for key, _ in cols:
             if key == "kid":
-                v = f"{r['kid_mean']:.4f} ± {r['kid_std']:.4f}" if "kid_mean" in r else "–"
+                v = kid_text(r)
             elif key == "is":
                 v = f"{r['is_mean']:.3f} ± {r['is_std']:.3f}" if "is_mean" in r else "–"
             elif key == "fid":
-                v = f"{r['fid']:.3f}" if "fid" in r else r.get("note", "–")
+                v = f"{r['fid']:.4g}" if "fid" in r else r.get("note", "–")
             else:
                 v = str(r.get(key, ""))
             cells.append(html.Td(v))
@@ -107,10 +143,22 @@ def metrics_table(rows: list[dict], has_is: bool) -> dbc.Table | html.Div:
             )
         )
     table = dbc.Table([head, html.Tbody(body)], bordered=True, size="sm", className="small", id="eval-metrics-table")
-    if not any(r.get("n_differs") for r in rows):
-        return table
-    note = "Highlighted rows: N differs within the pattern, and FID is biased by N; compare rows of equal N."
-    return html.Div([table, html.Div(note, className="small text-muted")])
+    notes = [html.Div(KID_HELP, className="small text-muted")]
+    if any(r.get("n_differs") for r in rows):
+        note = "Highlighted rows: N differs within the pattern, and FID is biased by N; compare rows of equal N."
+        notes.insert(0, html.Div(note, className="small text-muted"))
+    return html.Div([table, *notes])
+
+
+def kid_text(row: dict) -> str:
+    """ "12.3 ± 4.56", with std "n/a" where each subset held every image (no spread to measure)."""
+    if "kid_mean" not in row:
+        return "–"
+    mean = f"{row['kid_mean']:.4g}"
+    size, n = row.get("kid_subset_size"), min(row.get("n_experimental") or 0, row.get("n_generated") or 0)
+    if size is not None and n and size >= n:
+        return f"{mean} ± n/a (all {n} images in every subset)"
+    return f"{mean} ± {row['kid_std']:.3g}"
 
 
 def polar_grid(rows: list[tuple[str, str, list[tuple[int, str, str, float]]]]) -> html.Div:
@@ -122,7 +170,11 @@ def polar_grid(rows: list[tuple[str, str, list[tuple[int, str, str, float]]]]) -
                 [
                     html.Img(src=thumb, className="sl-polar-thumb", alt=f"image {i}"),
                     html.Img(src=polar, className="sl-polar-warp", alt=f"polar warp {i}"),
-                    html.Figcaption(f"#{i} · {score:.2f}", className="small text-center"),
+                    html.Figcaption(
+                        f"#{i} · " + (f"{score:.2f}" if score is not None and score >= 0 else "n/a"),
+                        className="small text-center",
+                        title="symmetry score (0–1); n/a: no ring structure or no centre to score",
+                    ),
                 ],
                 className="me-2 mb-2",
             )

@@ -7,8 +7,12 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
+from .. import figures, ids
+from .common import GRAPH_CONFIG, NO_TOOLBAR, loading
 from .label_view import card_body, label_color
+
+KEEP = {"persistence": True, "persistence_type": "local"}  # settings survive a reload
+MAP_EPOCHS = 20  # the map's autoencoder epochs by default: see README "The Explore tab" for the measured time
 
 COLOUR_OPTIONS = [
     {"label": "role (experimental / training / realistic / fake / unlabeled)", "value": "group"},
@@ -57,7 +61,9 @@ def layout(labels: Sequence[str]) -> html.Div:
     controls = dbc.Row(
         [
             dbc.Col(
-                dcc.Dropdown(id=ids.EXPLORE_COLOUR_SELECT, options=COLOUR_OPTIONS, value="group", clearable=False),
+                dcc.Dropdown(
+                    id=ids.EXPLORE_COLOUR_SELECT, options=COLOUR_OPTIONS, value="group", clearable=False, **KEEP
+                ),
                 md=4,
             ),
             dbc.Col(
@@ -66,6 +72,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                     options=[{"label": "2-D", "value": 2}, {"label": "3-D", "value": 3}],
                     value=2,
                     inline=True,
+                    **KEEP,
                 ),
                 md=2,
                 className="pt-2",
@@ -76,13 +83,17 @@ def layout(labels: Sequence[str]) -> html.Div:
                     options=[{"label": "UMAP", "value": "umap"}, {"label": "PCA (fast)", "value": "pca"}],
                     value="umap",
                     inline=True,
+                    **KEEP,
                 ),
                 md=2,
                 className="pt-2",
             ),
             dbc.Col(
                 dbc.InputGroup(
-                    [dbc.InputGroupText("seed"), dbc.Input(id=ids.EXPLORE_SEED_INPUT, type="number", value=0, min=0)],
+                    [
+                        dbc.InputGroupText("seed"),
+                        dbc.Input(id=ids.EXPLORE_SEED_INPUT, type="number", value=0, min=0, **KEEP),
+                    ],
                     size="sm",
                 ),
                 md=2,
@@ -91,7 +102,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                 dbc.InputGroup(
                     [
                         dbc.InputGroupText("epochs"),
-                        dbc.Input(id=ids.EXPLORE_EPOCHS_INPUT, type="number", value=60, min=1),
+                        dbc.Input(id=ids.EXPLORE_EPOCHS_INPUT, type="number", value=MAP_EPOCHS, min=1, **KEEP),
                     ],
                     size="sm",
                 ),
@@ -109,6 +120,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                 clearable=False,
                 style={"width": "20rem"},
                 className="me-2",
+                **KEEP,
             ),
             dbc.Button(
                 "Build map",
@@ -158,8 +170,8 @@ def layout(labels: Sequence[str]) -> html.Div:
                 id=ids.EXPLORE_PROGRESS,
                 value=0,
                 label="",
-                style={"width": "16rem", "height": "1.2rem"},
-                className="me-3",
+                style={"width": "22rem", "height": "1.2rem"},
+                className="me-3 sl-progress",
             ),
             html.Span(id=ids.EXPLORE_JOB_STATUS, className="small text-muted"),
             html.Span("A seed makes UMAP reproducible but single-threaded.", className="small text-muted ms-3"),
@@ -170,7 +182,7 @@ def layout(labels: Sequence[str]) -> html.Div:
         html.Button(
             f"Label selection {lab}",
             id=ids.explore_label_button(lab),
-            className=f"btn btn-sm btn-{label_color(lab)} me-2",
+            className=f"btn btn-sm btn-{label_color(lab)} me-2 mb-1",
         )
         for lab in labels
     ]
@@ -178,18 +190,48 @@ def layout(labels: Sequence[str]) -> html.Div:
         [
             html.Div(
                 [
-                    html.Strong(id=ids.EXPLORE_GALLERY_COUNT, className="me-3"),
-                    *gallery_buttons,
-                    html.Button("Undo", id=ids.EXPLORE_UNDO_BUTTON, className="btn btn-sm btn-outline-secondary me-3"),
+                    html.Strong(id=ids.EXPLORE_GALLERY_COUNT, className="me-2"),
                     html.Button("‹", id=ids.EXPLORE_GALLERY_PREV_BUTTON, className="btn btn-sm btn-light me-1"),
-                    html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light me-2"),
-                    html.Span(id=ids.EXPLORE_STATUS, className="small"),
+                    html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light"),
                 ],
-                className="d-flex align-items-center flex-wrap mb-2",
+                className="d-flex align-items-center mb-1",
             ),
-            html.Div(id=ids.EXPLORE_GALLERY, className="sl-grid sl-gallery"),
+            html.Div(id=ids.EXPLORE_SELECTION_KINDS, className="small text-muted mb-1"),
+            dbc.Checkbox(
+                id=ids.EXPLORE_INCLUDE_EXPERIMENTAL,
+                value=False,
+                label="also label the experimental frames in the selection",
+                className="small mb-1",
+            ),
+            html.Div(
+                [
+                    *gallery_buttons,
+                    html.Button(
+                        ["Undo", html.Kbd("Ctrl+Z", className="ms-2")],
+                        id=ids.EXPLORE_UNDO_BUTTON,
+                        className="btn btn-sm btn-outline-secondary mb-1",
+                        title="Undo your last labelling action (u or Ctrl+Z)",
+                        **{"data-shortcut": "u ctrl+z"},
+                    ),
+                ],
+                className="d-flex align-items-center flex-wrap",
+            ),
+            html.Div(id=ids.EXPLORE_STATUS, className="small mb-2", role="status"),
+            loading(html.Div(id=ids.EXPLORE_GALLERY, className="sl-grid sl-gallery")),
         ],
-        className="mt-2",
+    )
+    side = dbc.Tabs(
+        [
+            dbc.Tab(
+                loading(html.Div(detail_empty(), id=ids.EXPLORE_DETAIL, className="sl-detail")),
+                label="Detail",
+                tab_id="detail",
+            ),
+            dbc.Tab(gallery, label="Selection", tab_id="selection", id=ids.EXPLORE_SELECTION_TAB),
+        ],
+        id=ids.EXPLORE_SIDE_TABS,
+        active_tab="detail",
+        className="mb-2",
     )
     return html.Div(
         [
@@ -199,30 +241,50 @@ def layout(labels: Sequence[str]) -> html.Div:
                 [
                     dbc.Col(
                         [
-                            dcc.Graph(id=ids.EXPLORE_GRAPH, clear_on_unhover=True, config={"displaylogo": False}),
+                            loading(
+                                dcc.Graph(
+                                    id=ids.EXPLORE_GRAPH,
+                                    figure=figures.empty_map("Loading the map…"),
+                                    clear_on_unhover=True,
+                                    config=GRAPH_CONFIG,
+                                ),
+                                target_components={ids.EXPLORE_GRAPH: "figure"},
+                            ),
                             dcc.Tooltip(id=ids.EXPLORE_TOOLTIP),
-                        ],
-                        md=8,
-                    ),
-                    dbc.Col(
-                        [
+                            html.P(
+                                "Lasso or box-select points to list them under Selection (right); click a point, "
+                                "or a card there, for its detail.",
+                                className="small text-muted",
+                            ),
                             html.Div(id=ids.EXPLORE_SEPARATION, className="small mb-2"),
-                            html.Div(id=ids.EXPLORE_DETAIL, className="sl-detail"),
                         ],
-                        md=4,
+                        lg=7,
+                        xl=8,
                     ),
+                    dbc.Col(side, lg=5, xl=4, className="sl-side"),
                 ]
             ),
-            html.P(
-                "Lasso or box-select points to open them in the gallery; click a point for its detail.",
-                className="small text-muted",
-            ),
-            gallery,
             dcc.Store(id=ids.EXPLORE_RUN_STORE),
             dcc.Store(id=ids.EXPLORE_VERSION_STORE, data=0),
             dcc.Store(id=ids.EXPLORE_SELECTION_STORE, data=[]),
             dcc.Store(id=ids.EXPLORE_GALLERY_PAGE_STORE, data=0),
         ]
+    )
+
+
+def detail_empty() -> html.P:
+    return html.P("Click a point on the map for its image, polar warp and history.", className="text-muted small")
+
+
+def selection_kinds(candidates: int, experimental: int) -> str:
+    """What a relabel will touch: candidates always, experimental frames only when ticked (they count as
+    realistic in every realism round whatever their human label)."""
+    if not experimental:
+        return f"{candidates} candidate(s)."
+    return (
+        f"{candidates} candidate(s) and {experimental} experimental frame(s). The label buttons act on the "
+        "candidates; experimental frames count as realistic in every realism round whatever their human label "
+        "(that label is a note, used only by the 'labels' task)."
     )
 
 
@@ -234,11 +296,20 @@ def tooltip(thumb_url: str, caption: str) -> html.Div:
 
 
 def gallery_card(
-    image_id: int, thumb_url: str, caption: str, label: str | None, title: str | None = None, badge: bool = True
+    image_id: int,
+    thumb_url: str,
+    caption: str,
+    label: str | None,
+    title: str | None = None,
+    badge: bool = True,
+    source: str | None = None,
+    clickable: bool = False,
 ) -> html.Div:
-    """A thumbnail card; `title` is the hover text (what does not fit under a 100 px thumbnail)."""
-    body = card_body(image_id, thumb_url, caption, label, badge=badge)
-    return html.Div(body, className="sl-card", title=title or f"image {image_id}")
+    """A thumbnail card; `title` is the hover text (what does not fit under a 100 px thumbnail). A clickable
+    card (the map's selection gallery) opens the image's detail."""
+    body = card_body(image_id, thumb_url, caption, label, badge=badge, source=source)
+    extra = {"id": ids.explore_gallery_card(image_id), "n_clicks": 0} if clickable else {}
+    return html.Div(body, className="sl-card", title=title or f"image {image_id}: click for its detail", **extra)
 
 
 def detail(
@@ -277,8 +348,8 @@ def detail(
     pictures.append(
         html.Figure(
             [
-                html.Img(src=polar_url, className="sl-detail-img sl-polar"),
-                html.Figcaption("polar warp: azimuth 0-360° down, radius right", className="small text-muted"),
+                polar_axes(html.Img(src=polar_url, className="sl-detail-img sl-polar"), polar.get("r_max")),
+                html.Figcaption("polar warp: azimuth down, radius right", className="small text-muted"),
             ]
         )
     )
@@ -288,7 +359,7 @@ def detail(
             html.P(image.get("description") or "", className="small"),
             html.Div(pictures, className="sl-detail-row"),
             html.P(polar_caption(polar), className="small", id=ids.EXPLORE_POLAR_TEXT),
-            dcc.Graph(figure=profile, id=ids.EXPLORE_PROFILE_GRAPH, config={"displayModeBar": False}),
+            dcc.Graph(figure=profile, id=ids.EXPLORE_PROFILE_GRAPH, config=NO_TOOLBAR),
             html.Dl(
                 [x for k, v in prov if v is not None for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
                 className="small sl-facts",
@@ -297,6 +368,13 @@ def detail(
             history_table(history),
         ]
     )
+
+
+def polar_axes(image, r_max: float | None) -> html.Div:
+    """The polar warp with its axes: azimuth 0–360° down the left, radius (px from the centre) along the bottom."""
+    y = html.Div([html.Span("0°"), html.Span("180°"), html.Span("360°")], className="sl-y")
+    x = html.Div([html.Span("r 0"), html.Span(f"{r_max:.0f} px" if r_max else "r max")], className="sl-x")
+    return html.Div([y, image, x], className="sl-polar-axes")
 
 
 def polar_caption(polar: dict) -> list:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
+from .. import figures, ids
+from .common import NO_TOOLBAR, job_controls
 from .common import field as _field
-from .common import job_controls
 
 
 def layout() -> html.Div:
@@ -41,7 +41,12 @@ def layout() -> html.Div:
                         ids.GEN_TRAIN_BUTTON, "Train", ids.GEN_TRAIN_CANCEL_BUTTON, ids.GEN_TRAIN_PROGRESS, "18rem"
                     ),
                     html.Div(id=ids.GEN_TRAIN_STATUS, className="small text-muted mb-2"),
-                    dcc.Graph(id=ids.GEN_LOSS_GRAPH, config={"displayModeBar": False}, style={"height": "220px"}),
+                    dcc.Graph(
+                        id=ids.GEN_LOSS_GRAPH,
+                        figure=figures.loss_figure([]),
+                        config=NO_TOOLBAR,
+                        style={"height": "220px"},
+                    ),
                 ]
             ),
         ],

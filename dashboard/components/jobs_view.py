@@ -25,7 +25,11 @@ def layout() -> html.Div:
                 className="text-muted small",
             ),
             html.Div(id=ids.JOBS_STATUS, className="small text-muted mb-1"),
-            html.Div(id=ids.JOBS_TABLE),
+            html.Div(  # until the first answer: say that something is coming
+                [html.Span(className="spinner-border spinner-border-sm me-2", role="status"), "Reading the runs…"],
+                id=ids.JOBS_TABLE,
+                className="small",
+            ),
             dcc.Interval(id=ids.JOBS_INTERVAL, interval=2000, disabled=True),
         ]
     )

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
+from .common import loading
 
 QUEUE_ROW_CLASS = "alert alert-warning py-1 px-2 mb-2 d-flex align-items-center"
 UNLABELED_OPTION = {"label": "unlabeled", "value": "__unlabeled__"}
@@ -108,7 +109,7 @@ def layout(labels: Sequence[str]) -> html.Div:
     actions = html.Div(
         [
             *buttons,
-            shortcut_button("Undo", "u", "u ctrl+z", ids.LABEL_UNDO_BUTTON, "btn-outline-secondary me-2"),
+            shortcut_button("Undo", "u / Ctrl+Z", "u ctrl+z", ids.LABEL_UNDO_BUTTON, "btn-outline-secondary me-2"),
             shortcut_button("Select page", "a", "a", ids.LABEL_SELECT_PAGE_BUTTON, "btn-outline-primary me-2"),
             shortcut_button("Clear", "Esc", "escape", ids.LABEL_CLEAR_BUTTON, "btn-outline-primary me-4"),
             shortcut_button("‹ Prev", "←", "arrowleft", ids.LABEL_PREV_BUTTON, "btn-light me-1"),
@@ -127,19 +128,19 @@ def layout(labels: Sequence[str]) -> html.Div:
     )
     return html.Div(
         [
-            filters,
-            by_prediction,
+            html.Div([filters, by_prediction], id=ids.LABEL_FILTERS_ROW),
             queue,
             actions,
             html.Div(id=ids.LABEL_STATUS, className="small mb-2", role="status"),
             dbc.Row(
                 [
-                    dbc.Col(html.Div(id=ids.LABEL_GRID, className="sl-grid"), md=9),
-                    dbc.Col(html.Div(id=ids.LABEL_DETAIL, className="sl-detail"), md=3),
+                    dbc.Col(loading(html.Div(id=ids.LABEL_GRID, className="sl-grid")), md=9),
+                    dbc.Col(loading(html.Div(id=ids.LABEL_DETAIL, className="sl-detail")), md=3),
                 ]
             ),
             html.P(
-                "Click thumbnails to select (click again to deselect); keys work anywhere outside text fields.",
+                "Click thumbnails to select (click again to deselect); the label keys act on the highlighted cards "
+                "only. Keys work anywhere outside text fields; press ? for the list.",
                 className="small text-muted mt-2",
             ),
             dcc.Store(id=ids.LABEL_PAGE_STORE, data=0),
@@ -159,18 +160,21 @@ def card_body(
     label: str | None,
     suggestion: tuple | None = None,
     badge: bool = True,
+    source: str | None = None,
 ) -> list:
     """A thumbnail with its caption and label badge (Label grid and Explore gallery); a model's suggestion
     (label, confidence), when there is one, sits under it in smaller type. `badge=False` leaves the label out
-    where every card would say the same (fresh candidates)."""
+    where every card would say the same (fresh candidates). An experimental frame without a human label is
+    badged "experimental", not "unlabeled": it counts as realistic in training whatever anyone labels it."""
+    text, colour = (label, label_color(label)) if label or source != "experimental" else ("experimental", "primary")
     body = [
         html.Img(src=thumb_url, alt=f"image {image_id}"),
         html.Div(
             [
-                html.Span(caption, className="sl-caption"),
-                *([dbc.Badge(label or "unlabeled", color=label_color(label), className="ms-1")] if badge else []),
+                html.Span(caption, className="sl-caption", title=caption),
+                *([dbc.Badge(text or "unlabeled", color=colour, className="sl-badge")] if badge else []),
             ],
-            className="d-flex justify-content-between align-items-center",
+            className="sl-card-foot",
         ),
     ]
     if suggestion and suggestion[0]:
@@ -180,11 +184,17 @@ def card_body(
 
 
 def card(
-    image_id: int, thumb_url: str, caption: str, label: str | None, selected: bool, suggestion: tuple | None = None
+    image_id: int,
+    thumb_url: str,
+    caption: str,
+    label: str | None,
+    selected: bool,
+    suggestion: tuple | None = None,
+    source: str | None = None,
 ) -> html.Div:
     """One thumbnail; clicking it toggles selection."""
     return html.Div(
-        card_body(image_id, thumb_url, caption, label, suggestion),
+        card_body(image_id, thumb_url, caption, label, suggestion, source=source),
         id=ids.label_card(image_id),
         n_clicks=0,
         className=card_class(selected),

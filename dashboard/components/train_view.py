@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from .. import ids
-from ..figures_train import GRAPH_CONFIG
-from .common import compact, job_controls
+from .. import figures, ids
+from ..figures_train import GRAPH_CONFIG, learning_curve_figure
+from .common import NO_TOOLBAR, compact, job_controls, loading
 from .common import field as _field
 
 METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "F1"}
@@ -110,7 +110,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                     ),
                     job_controls(ids.TRAIN_RUN_BUTTON, "Train round", ids.TRAIN_CANCEL_BUTTON, ids.TRAIN_PROGRESS),
                     html.Div(id=ids.TRAIN_STATUS, className="small text-muted mb-2"),
-                    dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, config={"displayModeBar": False}),
+                    dcc.Graph(id=ids.TRAIN_CURVES_GRAPH, figure=figures.curves_figure({}), config=NO_TOOLBAR),
                 ]
             ),
         ],
@@ -174,18 +174,20 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
             dbc.CardHeader("Results by round (validation set, held fixed across rounds)"),
             dbc.CardBody(
                 [
-                    html.Div(id=ids.TRAIN_TABLE, className="mb-3 sl-table-scroll"),
+                    loading(html.Div(id=ids.TRAIN_TABLE, className="mb-3 sl-table-scroll")),
                     html.Div(
                         "Does labelling more still pay? Each finished round of the task is a point.",
                         className="small text-muted ",
                     ),
-                    dcc.Graph(id=ids.TRAIN_LEARNING_GRAPH, config=GRAPH_CONFIG),
+                    dcc.Graph(id=ids.TRAIN_LEARNING_GRAPH, figure=learning_curve_figure({}), config=GRAPH_CONFIG),
                     _field(
                         "confusion of",
                         dcc.Dropdown(id=ids.TRAIN_RUN_SELECT, placeholder="latest round", style={"minWidth": "16rem"}),
                     ),
                     html.Div("Click a cell to open those images in Label.", className="small text-muted"),
-                    dcc.Graph(id=ids.TRAIN_CONFUSION_GRAPH, config={"displayModeBar": False}),
+                    loading(
+                        dcc.Graph(id=ids.TRAIN_CONFUSION_GRAPH, figure=figures.confusion_figure([]), config=NO_TOOLBAR)
+                    ),
                 ]
             ),
         ],
@@ -211,7 +213,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                         ],
                         className="d-flex align-items-center mb-2",
                     ),
-                    html.Div(id=ids.TRAIN_EXPLAIN_PANEL),
+                    loading(html.Div(id=ids.TRAIN_EXPLAIN_PANEL)),
                 ]
             ),
         ]
@@ -249,14 +251,31 @@ def metrics_table(table: dict) -> html.Div:
             for m in table["metrics"]:
                 cells.append(html.Td(f"{values[m]:.3f}" if values else "–", className="text-end"))
         body.append(html.Tr(cells, className="table-light" if best else ""))
-    return dbc.Table(
-        [html.Thead([html.Tr(head1), html.Tr(head2)]), html.Tbody(body)],
-        bordered=True,
-        size="sm",
-        hover=True,
-        className="small mb-0",
-        id="train-metrics-table",
+    return html.Div(
+        [
+            dbc.Table(
+                [html.Thead([html.Tr(head1), html.Tr(head2)]), html.Tbody(body)],
+                bordered=True,
+                size="sm",
+                hover=True,
+                className="small mb-0",
+                id="train-metrics-table",
+            ),
+            html.Div(metrics_meaning(table.get("task")), className="small text-muted"),
+        ]
     )
+
+
+def metrics_meaning(task: str | None) -> str:
+    """Which class precision and recall refer to (core.classify.voting.scores: the realism task's positive class
+    is "realistic"; other tasks average over their classes)."""
+    where = "On each round's fixed validation set. "
+    if task == "realism":
+        return (
+            where + "Precision, recall and F1 are those of the class 'realistic' (a fake called realistic is a "
+            "false positive); accuracy is over both classes."
+        )
+    return where + "Precision, recall and F1 are macro averages over the task's classes (each class weighs the same)."
 
 
 def explain_panel(image_src: str, saliency_src: str, gradcam_src: str, caption: str) -> html.Div:

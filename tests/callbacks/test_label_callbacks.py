@@ -16,12 +16,15 @@ def test_grid_paging_labelling_undo_and_detail(small_workspace):
     assert label.change_page(services, ids.LABEL_PREV_BUTTON, 0, flt) == 0
     assert label.change_page(services, ids.LABEL_SOURCE_FILTER, 2, flt) == 0
 
-    ok, msg = label.apply_label(services, "fake", page_ids[:2], None, None)
+    ok, msg = label.apply_label(services, "fake", page_ids[:2], None)
     assert not ok and "annotator" in msg
-    ok, msg = label.apply_label(services, "fake", [], None, "ada")
-    assert not ok and "Select" in msg
-    ok, msg = label.apply_label(services, "fake", page_ids[:2], None, " ada ")
-    assert ok and "2 image(s)" in msg
+    ok, msg = label.apply_label(services, "fake", [], "ada")
+    assert not ok and "Nothing selected" in msg  # no hidden "focus" stands in for a visible selection
+    ok, msg = label.apply_label(services, "fake", page_ids[:2], " ada ")
+    assert ok and "2 image(s)" in msg and f": #{page_ids[0]}, #{page_ids[1]}." in msg  # names them
+    experimental = [img.id for img, _ in services.store.list_images() if img.source == "experimental"]
+    assert "2 of them experimental" in label.apply_label(services, "fake", experimental[:2], "ada")[1]
+    services.store.undo_last("ada")
     labels = services.store.current_labels()
     assert {labels[i].label for i in page_ids[:2]} == {"fake"} and labels[page_ids[0]].annotator == "ada"
 

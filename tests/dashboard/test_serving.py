@@ -162,7 +162,6 @@ def _label_request(client, app, label: str, selection: list):
     button = {"id": ids.label_button(label), "property": "n_clicks", "value": 1}
     state = [
         {"id": ids.LABEL_SELECTION_STORE, "property": "data", "value": selection},
-        {"id": ids.LABEL_FOCUS_STORE, "property": "data", "value": None},
         {"id": ids.ANNOTATOR_INPUT, "property": "value", "value": "ada"},
         {"id": ids.LABEL_VERSION_STORE, "property": "data", "value": 0},
     ]
@@ -197,7 +196,7 @@ def test_unknown_image_ids_get_a_message_not_a_500(served):
         resp = _callback(client, app, (ids.LABEL_DETAIL + ".children",), inputs, [], [ids.LABEL_FOCUS_STORE + ".data"])
         assert resp.status_code == 200 and expected in resp.get_data(as_text=True)
     click = {"points": [{"customdata": "not-a-number"}]}
-    inputs = [{"id": ids.EXPLORE_GRAPH, "property": "clickData", "value": click}]
+    inputs = [{"id": ids.EXPLORE_GRAPH, "property": "clickData", "value": click}, []]  # + gallery cards (none)
     state = [{"id": ids.EXPLORE_RUN_STORE, "property": "data", "value": 424242}]
     resp = _callback(
         client, app, (ids.EXPLORE_DETAIL + ".children",), inputs, state, [ids.EXPLORE_GRAPH + ".clickData"]

@@ -1,0 +1,143 @@
+"""Explore tab, the map's selection: its paged gallery, bulk relabel (candidates only unless experimental frames
+are asked for explicitly) and undo, each patching the figure rather than redrawing it, so the legend's toggles
+and the lasso stay as the user left them."""
+
+from __future__ import annotations
+
+from dash import Patch
+
+from core.explore import GROUPS, groups_for, map_table
+from core.labelling import check_label_request
+from dashboard import figures
+from dashboard.components import explore_view
+
+from .label import named
+from .media import thumb_url
+from .services import Services
+
+GALLERY_PAGE = 12
+
+
+def categories(services: Services, colour_by: str) -> list[str] | None:
+    """Fixed trace order for the colourings a relabel can change, so a Patch knows which trace is which."""
+    if colour_by == "group":
+        return list(GROUPS)
+    if colour_by == "label":
+        return [*services.settings.labels, "unlabeled"]
+    return None
+
+
+def selection_ids(selected: dict | None) -> list[int]:
+    """Image ids of a lasso/box selection (from customdata; the browser holds ids only)."""
+    if not selected:
+        return []
+    return list(dict.fromkeys(int(p["customdata"]) for p in selected.get("points", []) if "customdata" in p))
+
+
+def split_kinds(services: Services, selection: list[int]) -> tuple[list[int], list[int]]:
+    """(candidates, experimental frames) of a selection, each in selection order."""
+    source = {img.id: img.source for img in services.store.get_images(selection)} if selection else {}
+    experimental = [i for i in selection if source.get(i) == "experimental"]
+    chosen = set(experimental)
+    return [i for i in selection if i in source and i not in chosen], experimental
+
+
+def gallery(services: Services, selection: list[int], page: int):
+    """One page of the selection's thumbnails (clickable: detail), the count line, and the kinds line."""
+    total = len(selection or [])
+    page_ids = (selection or [])[page * GALLERY_PAGE : (page + 1) * GALLERY_PAGE]
+    images = services.store.get_images(page_ids)
+    labels = services.store.current_labels(page_ids)
+    cards = [
+        explore_view.gallery_card(
+            img.id,
+            thumb_url(img.sha256),
+            f"#{img.id} {img.pattern or ''}",
+            labels[img.id].label if img.id in labels else None,
+            source=img.source,
+            clickable=True,
+        )
+        for img in images
+    ]
+    if not total:
+        return cards, "Nothing selected: lasso or box-select points on the map.", ""
+    pages = max(1, -(-total // GALLERY_PAGE))
+    candidates, experimental = split_kinds(services, selection)
+    kinds = explore_view.selection_kinds(len(candidates), len(experimental))
+    return cards, f"{total} selected · page {page + 1}/{pages}", kinds
+
+
+def relabel(
+    services: Services,
+    label: str,
+    selection: list[int],
+    annotator: str | None,
+    colour_by: str,
+    dims: int,
+    include_experimental: bool = False,
+):
+    """Label the selection's candidates (and its experimental frames only when asked); returns (message, ok,
+    patch for the figure or None)."""
+    if not selection:
+        return "Select points with the lasso or box first.", False, None
+    if not annotator or not annotator.strip():
+        return "Enter your name as annotator (top right) before labelling.", False, None
+    try:
+        selection = check_label_request(services.store, services.settings.labels, label, selection)
+    except ValueError as exc:
+        return f"Not labelled: {exc}.", False, None
+    candidates, experimental = split_kinds(services, selection)
+    targets = selection if include_experimental else candidates
+    kept = not include_experimental and experimental
+    left = f"; {len(experimental)} experimental frame(s) left as they are" if kept else ""
+    if not targets:
+        return (
+            f"Not labelled: the selection holds only experimental frames ({len(experimental)}); tick "
+            "'also label the experimental frames' to label them.",
+            False,
+            None,
+        )
+    cats = categories(services, colour_by)
+    before = groups_for(services.workspace, targets) if colour_by == "group" else None
+    round_no = services.store.current_round()
+    who = annotator.strip()
+    services.store.add_labels(targets, label, annotator=who, round=round_no)
+    message = f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}){left}: {named(targets)}."
+    if cats is None:
+        return message, True, None
+    affected = set(before.values()) | {"realistic", "fake"} if colour_by == "group" else set(cats)
+    return message, True, recolour_patch(services, colour_by, dims, cats, affected)
+
+
+def undo(services: Services, annotator: str | None, colour_by: str, dims: int):
+    """Undo the annotator's last action; returns (message, ok, patch or None): the figure is patched, not redrawn,
+    so the selection and the legend toggles survive."""
+    if not annotator or not annotator.strip():
+        return "Enter your name as annotator to undo.", False, None
+    n = services.store.undo_last(annotator.strip())
+    if not n:
+        return "Nothing of yours to undo.", False, None
+    cats = categories(services, colour_by)
+    patch = recolour_patch(services, colour_by, dims, cats, set(cats)) if cats else None
+    return f"Undid your last action ({n} image(s)).", True, patch
+
+
+def recolour_patch(services: Services, colour_by: str, dims: int, cats: list[str], affected: set[str]) -> Patch:
+    """Patch only the traces whose membership changed: their coordinates and ids, nothing else."""
+    table = map_table(services.workspace)
+    values = table.columns[colour_by]
+    coords = table.xy if dims == 2 else table.xyz
+    patch = Patch()
+    for k, cat in enumerate(cats):
+        if cat not in affected:
+            continue
+        idx = [i for i, v in enumerate(values) if v == cat]
+        patch["data"][k]["x"] = coords[idx, 0].tolist()
+        patch["data"][k]["y"] = coords[idx, 1].tolist()
+        if dims == 3:
+            patch["data"][k]["z"] = coords[idx, 2].tolist()
+        patch["data"][k]["customdata"] = table.ids[idx].tolist()
+    patch["layout"]["title"]["text"] = (
+        f"{len(table.ids)} images · coloured by {figures.COLOUR_NAMES.get(colour_by, colour_by)}"
+    )
+    return patch

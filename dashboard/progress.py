@@ -1,0 +1,49 @@
+"""A long job's progress as the bar shows it: percent, what it is doing, time elapsed and an estimate of the time
+left (from the rate so far within the current phase; a job whose count starts again, autoencoder then UMAP, starts
+a new estimate)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+def clock(seconds: float) -> str:
+    """42 s → "0:42", 3725 s → "1:02:05"."""
+    s = int(round(max(seconds, 0.0)))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def progress_text(done: float, total: float, message: str, elapsed: float, phase_elapsed: float | None = None) -> str:
+    """ "31% · autoencoder epoch 3/10 · 0:42, ~1:33 left"; no estimate before 2 s or 2 % of the work, where it
+    would only be noise."""
+    pct = int(100 * done / max(total, 1))
+    text = f"{pct}%" + (f" · {message[:34]}" if message else "") + f" · {clock(elapsed)}"
+    phase = elapsed if phase_elapsed is None else phase_elapsed
+    if 0 < done < total and phase >= 2 and done / max(total, 1) >= 0.02:
+        text += f", ~{clock(phase * (total - done) / done)} left"
+    return text
+
+
+class Eta:
+    """Turns `progress(done, total, message)` calls into (percent, bar text) for a Dash progress output."""
+
+    def __init__(self, now: Callable[[], float] = time.monotonic):
+        self._now = now
+        self.started = now()
+        self._phase_started = self.started
+        self._last = (0.0, 0.0)
+
+    def __call__(self, done: float, total: float, message: str = "") -> tuple[int, str]:
+        t = self._now()
+        last_done, last_total = self._last
+        finished = last_total and last_done >= last_total
+        if last_total and not finished and (done < last_done or total != last_total):  # count restarted
+            self._phase_started = t
+        self._last = (done, total)
+        text = progress_text(done, total, message, t - self.started, t - self._phase_started)
+        if total and done >= total:  # this phase is over: the next one starts now
+            self._phase_started = t
+        return int(100 * done / max(total, 1)), text

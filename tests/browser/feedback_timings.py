@@ -1,0 +1,197 @@
+"""Time from a user action to visible feedback, in headless Chromium against `scatterloop serve` on a workspace
+(the demo one, with a map). Not a test (it asserts nothing and is not collected): a measurement for the README.
+
+    python -m tests.browser.feedback_timings --workspace demo-workspace --port 8072 --json
+
+Each number is wall time from the action (Selenium's click or key, or a Plotly event fired as Plotly fires it)
+to the first poll that sees the feedback in the DOM; polls are 10 ms apart plus Selenium's own round trip
+(a few ms), so every number is an upper bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+from dashboard import ids
+
+ALL_POINTS = """(gd) => { const pts = []; gd.data.forEach((t, c) => (t.x || []).forEach((x, i) =>
+    pts.push({curveNumber: c, pointNumber: i, pointIndex: i, x: x, y: t.y[i]})));
+    return pts.filter((_, i) => i % 12 === 0).slice(0, 49); }"""
+NTH_POINT = """(gd) => { for (let c = gd.data.length - 1; c >= 0; c--) { const n = (gd.data[c].x || []).length;
+    if (n > K) { return [{curveNumber: c, pointNumber: K, pointIndex: K, x: gd.data[c].x[K], y: gd.data[c].y[K]}]; }
+    } }"""
+
+
+def _driver() -> webdriver.Chrome:
+    from tests.conftest import pytest_setup_options
+
+    opts = pytest_setup_options()
+    return webdriver.Chrome(options=opts)
+
+
+def _until(driver, js: str, timeout: float = 60.0) -> float:
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if driver.execute_script(js):
+            return time.perf_counter() - t0
+        time.sleep(0.01)
+    raise TimeoutError(js)
+
+
+def _timed(driver, action, js: str, timeout: float = 60.0) -> float:
+    t0 = time.perf_counter()
+    action()
+    _until(driver, js, timeout)
+    return round(time.perf_counter() - t0, 3)
+
+
+def _emit(driver, event: str, points_js: str) -> None:
+    driver.execute_script(
+        f"""const gd = document.getElementById('{ids.EXPLORE_GRAPH}').querySelector('.js-plotly-plot');
+        const points = ({points_js})(gd);
+        gd.emit('{event}', {{points: points, lassoPoints: {{x: [0, 1, 1], y: [0, 0, 1]}}}});"""
+    )
+
+
+def _key(driver, key: str) -> None:
+    driver.execute_script(
+        "document.body.dispatchEvent(new KeyboardEvent('keydown', {key: arguments[0], bubbles: true}));", key
+    )
+
+
+def _tab(driver, name: str) -> None:
+    for link in driver.find_elements(By.CSS_SELECTOR, ".nav-link"):
+        if link.text == name:
+            link.click()
+            return
+
+
+def _text(component_id: str, needle: str) -> str:
+    return f"return (document.getElementById('{component_id}') || {{}}).innerText?.includes({json.dumps(needle)})"
+
+
+SPINNER = "return [...document.querySelectorAll('.dash-spinner')].some(e => e.offsetParent !== null)"
+
+
+def measure(url: str) -> dict:
+    d = _driver()
+    d.set_window_size(1400, 1000)
+    out: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        d.get(url)
+        _until(d, "return document.querySelectorAll('.sl-card img').length > 0")
+        out["page load → first Label grid page"] = round(time.perf_counter() - t0, 3)
+        box = d.find_element(By.ID, ids.ANNOTATOR_INPUT)
+        box.send_keys("timer\t")
+        time.sleep(0.5)
+        cards = d.find_elements(By.CSS_SELECTOR, ".sl-card")
+        out["Label: click card → highlighted"] = _timed(
+            d, cards[0].click, "return document.querySelectorAll('.sl-card.selected').length === 1"
+        )
+        first = cards[0].get_attribute("title")
+        out["Label: key 2 → status names the image"] = _timed(
+            d, lambda: _key(d, "2"), _text(ids.LABEL_STATUS, first.replace("image ", "#"))
+        )
+        out["Label: → next page → new count"] = _timed(
+            d, lambda: _key(d, "ArrowRight"), _text(ids.LABEL_COUNT, "page 2/")
+        )
+        out["Label: ? → keyboard help shown"] = _timed(d, lambda: _key(d, "?"), _text(ids.KEYS_MODAL, "Ctrl+Z"))
+        d.find_element(By.CSS_SELECTOR, ".modal .btn-close").click()
+        _until(d, "return !document.querySelector('.modal.show')")
+
+        out["Explore: tab → map drawn"] = _timed(d, lambda: _tab(d, "Explore"), _text(ids.EXPLORE_GRAPH, "images ·"))
+        time.sleep(1.0)
+        for k, name in ((3, "first"), (40, "second")):
+            nth = NTH_POINT.replace("K", str(k))
+            image_id = d.execute_script(
+                f"const gd = document.getElementById('{ids.EXPLORE_GRAPH}').querySelector('.js-plotly-plot');"
+                f"const p = ({nth})(gd)[0]; return gd.data[p.curveNumber].customdata[p.pointNumber];"
+            )
+            t = time.perf_counter()
+            _emit(d, "plotly_click", nth)
+            try:
+                out[f"Explore: click point ({name}) → spinner"] = round(_until(d, SPINNER, 5), 3)
+            except TimeoutError:
+                out[f"Explore: click point ({name}) → spinner"] = None  # answered before the 0.3 s delay
+            _until(
+                d,
+                _text(ids.EXPLORE_DETAIL, f"Image {image_id}\n")
+                + f" && !!document.getElementById('{ids.EXPLORE_POLAR_TEXT}')",
+            )
+            out[f"Explore: click point ({name}) → detail panel"] = round(time.perf_counter() - t, 3)
+        out["Explore: lasso 49 points → selection tab + count"] = _timed(
+            d, lambda: _emit(d, "plotly_selected", ALL_POINTS), _text(ids.EXPLORE_GALLERY_COUNT, "49 selected")
+        )
+        out["Explore: lasso → first gallery thumbnail"] = round(
+            _until(d, f"return document.querySelectorAll('#{ids.EXPLORE_GALLERY} .sl-card img').length > 0"), 3
+        )
+        out["Explore: relabel selection → status"] = _timed(
+            d,
+            lambda: d.find_element(By.CSS_SELECTOR, '[id*="explore-apply-button"][id*="fake"]').click(),
+            _text(ids.EXPLORE_STATUS, "abelled"),
+        )
+        out["Explore: relabel status text"] = d.find_element(By.ID, ids.EXPLORE_STATUS).text
+        out["Explore: undo → status"] = _timed(
+            d, lambda: d.find_element(By.ID, ids.EXPLORE_UNDO_BUTTON).click(), _text(ids.EXPLORE_STATUS, "Undid")
+        )
+        out["Jobs: tab → run table"] = _timed(d, lambda: _tab(d, "Jobs"), _text(ids.JOBS_TABLE, "embed"))
+        out["Evaluate: tab → table or its message"] = _timed(
+            d, lambda: _tab(d, "Evaluate"), _text(ids.EVAL_TABLE, "valuat")
+        )
+        out["console errors"] = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
+    finally:
+        d.quit()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workspace", required=True)
+    ap.add_argument("--port", type=int, default=8072)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    url = f"http://127.0.0.1:{args.port}/"
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from core.cli import main; main()",
+            "serve",
+            "--workspace",
+            args.workspace,
+            "--port",
+            str(args.port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        t0 = time.perf_counter()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() - t0 > 300:
+                    raise SystemExit("server did not start") from None
+                time.sleep(0.2)
+        served = round(time.perf_counter() - t0, 2)
+        result = {"serve → first page served (s)": served, **measure(url)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

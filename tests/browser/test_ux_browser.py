@@ -1,0 +1,220 @@
+"""The flows of issue 14 in headless Chromium: label keys act only on highlighted cards (finding 2), a map
+relabel leaves experimental frames alone unless asked (1), the selection opens beside the map, not below the
+fold, and its cards open the detail (3), slow answers show a spinner (4); keyboard help on `?`; settings kept
+across a reload; every tab at two window sizes with no console error and no request to another host."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from callbacks import explore as explore_callbacks
+from dashboard import ids
+from dashboard.app import create_app
+from tests.browser.test_explore_browser import ALL_POINTS, FIRST_POINT, GRAPH_JS, _emit, _open_tab
+from tests.browser.test_label_browser import _card, _css_id, _set_annotator, _wait
+from tests.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+TABS = ("Explore", "Label", "Generate", "Train", "Evaluate", "Jobs")
+
+
+def _with_map(ws) -> None:
+    """A PCA map of the workspace (seconds): the Explore flows need points, not a good map."""
+    from core.embed import MapParams
+    from core.embed.jobs import run_build
+
+    _, res = run_build(ws, MapParams(method="pca", epochs=1, seed=0))
+    assert res is not None
+
+
+def _press(dash_duo, key: str) -> None:
+    dash_duo.driver.execute_script(
+        "document.body.dispatchEvent(new KeyboardEvent('keydown', {key: arguments[0], bubbles: true}));", key
+    )
+
+
+def _other_hosts(dash_duo) -> list[str]:
+    """Every URL the page requested (resource timing) that is not on the app's own host and port."""
+    names = dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
+    )
+    own = dash_duo.server_url.rstrip("/")
+    return [n for n in names if not (n.startswith(own + "/") or n == own or n.startswith("data:"))]
+
+
+def test_label_keys_act_only_on_highlighted_cards_and_name_them(dash_duo, small_workspace):
+    store = small_workspace.store
+    app = create_app(small_workspace.settings.with_(page_size=6))
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _set_annotator(dash_duo, "ada")
+    images = [img for img, _ in store.list_images()]
+
+    # click a card twice: it is the last one clicked, but nothing is highlighted; "1" must label nothing
+    _card(dash_duo, images[0].id).click()
+    _wait(dash_duo, lambda: len(dash_duo.find_elements(".sl-card.selected")) == 1)
+    _card(dash_duo, images[0].id).click()
+    _wait(dash_duo, lambda: len(dash_duo.find_elements(".sl-card.selected")) == 0)
+    _press(dash_duo, "1")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_STATUS), "Nothing selected", timeout=10)
+    assert store.current_labels() == {}
+
+    # highlighted cards are labelled, and the status names them
+    _card(dash_duo, images[1].id).click()
+    _card(dash_duo, images[2].id).click()
+    _wait(dash_duo, lambda: len(dash_duo.find_elements(".sl-card.selected")) == 2)
+    _press(dash_duo, "2")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_STATUS), f"#{images[1].id}, #{images[2].id}", timeout=10)
+    labels = store.current_labels()
+    assert {i for i, s in labels.items() if s.label} == {images[1].id, images[2].id}
+
+    # a selection does not follow the user to another page: what is labelled is what is visible
+    _card(dash_duo, images[3].id).click()
+    _wait(dash_duo, lambda: len(dash_duo.find_elements(".sl-card.selected")) == 1)
+    _press(dash_duo, "ArrowRight")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_COUNT), "7–12 of 12", timeout=10)
+    _press(dash_duo, "1")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_STATUS), "Nothing selected", timeout=10)
+    assert images[3].id not in {i for i, s in store.current_labels().items() if s.label}
+
+    # keyboard help on "?", Ctrl+Z shown on the Undo button
+    assert "Ctrl+Z" in dash_duo.find_element(_css_id(ids.LABEL_UNDO_BUTTON)).text
+    _press(dash_duo, "?")
+    dash_duo.wait_for_contains_text(_css_id(ids.KEYS_MODAL), "Keyboard shortcuts", timeout=10)
+    assert "Ctrl+Z" in dash_duo.find_element(_css_id(ids.KEYS_MODAL)).text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    fade = "return getComputedStyle(document.querySelector('.modal.show')).opacity"
+    _wait(dash_duo, lambda: dash_duo.driver.execute_script(fade) == "1")  # the picture after the fade-in
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "keys-help.png"))
+    dash_duo.find_element(".modal .btn-close").click()
+    _wait(dash_duo, lambda: not dash_duo.find_elements(".modal.show"))
+
+    # the detail panel lets go of an image the grid no longer shows (a filter change)
+    _card(dash_duo, images[8].id).click()
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_DETAIL), images[8].original_name, timeout=10)
+    dash_duo.select_dcc_dropdown(_css_id(ids.LABEL_LABEL_FILTER), "fake")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_COUNT), "of 2", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_DETAIL), "Click a thumbnail", timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_workspace):
+    store = small_workspace.store
+    _with_map(small_workspace)
+    app = create_app(small_workspace.settings)
+    dash_duo.start_server(app)
+    dash_duo.driver.set_window_size(1280, 800)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _set_annotator(dash_duo, "ada")
+    _open_tab(dash_duo, "Explore")
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GRAPH), "12 images", timeout=20)
+    experimental = {img.id for img, _ in store.list_images() if img.source == "experimental"}
+
+    _emit(dash_duo, "plotly_selected", ALL_POINTS)
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GALLERY_COUNT), "12 selected", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_SIDE_TABS), "Selection (12)", timeout=10)
+    dash_duo.wait_for_contains_text(
+        _css_id(ids.EXPLORE_SELECTION_KINDS), "6 candidate(s) and 6 experimental frame(s)", timeout=10
+    )
+    dash_duo.wait_for_element(f"{_css_id(ids.EXPLORE_GALLERY)} .sl-card", timeout=10)
+    # the gallery opened where the eye is: its first card is inside the 800 px window, beside the map
+    top = dash_duo.driver.execute_script(
+        f"return document.querySelector('#{ids.EXPLORE_GALLERY} .sl-card').getBoundingClientRect().top"
+    )
+    assert 0 < top < dash_duo.driver.execute_script("return window.innerHeight"), top
+    # captions are whole, not cut to "#."
+    cut = dash_duo.driver.execute_script(
+        f"return [...document.querySelectorAll('#{ids.EXPLORE_GALLERY} .sl-caption')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
+    )
+    assert cut == []
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-selection-side.png"))
+
+    dash_duo.find_element('[id*="explore-apply-button"][id*="fake"]').click()
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_STATUS), "6 experimental frame(s) left as they are", 10)
+    labels = store.current_labels()
+    assert {i for i, s in labels.items() if s.label == "fake"} == {i for i, _ in labels.items()} - experimental
+    assert not experimental & {i for i, s in labels.items() if s.label}
+
+    # undo keeps the selection (and patches, not redraws, the figure)
+    dash_duo.find_element(_css_id(ids.EXPLORE_UNDO_BUTTON)).click()
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_STATUS), "Undid your last action (6 image(s))", 10)
+    assert "12 selected" in dash_duo.find_element(_css_id(ids.EXPLORE_GALLERY_COUNT)).text
+    assert not any(s.label for s in store.current_labels().values())
+
+    # a gallery card opens its image's detail
+    card = dash_duo.find_elements(f"{_css_id(ids.EXPLORE_GALLERY)} .sl-card")[0]
+    card.click()
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_DETAIL), "Image ", timeout=30)
+    dash_duo.wait_for_element(f"{_css_id(ids.EXPLORE_POLAR_TEXT)}", timeout=30)
+    assert dash_duo.find_element(_css_id(ids.EXPLORE_DETAIL)).is_displayed()
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-detail-from-gallery.png"))
+    assert dash_duo.get_logs() == []
+
+
+def test_a_slow_answer_shows_a_spinner(dash_duo, small_workspace, monkeypatch):
+    _with_map(small_workspace)
+    real = explore_callbacks.detail
+
+    def slow_detail(*args, **kwargs):  # as slow as the first detail on a busy machine
+        time.sleep(2.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explore_callbacks, "detail", slow_detail)
+    app = create_app(small_workspace.settings)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _open_tab(dash_duo, "Explore")
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GRAPH), "12 images", timeout=20)
+    _wait(dash_duo, lambda: not dash_duo.find_elements(".dash-spinner"), timeout=20)
+    _emit(dash_duo, "plotly_click", FIRST_POINT)
+    _wait(dash_duo, lambda: any(e.is_displayed() for e in dash_duo.find_elements(".dash-spinner")), timeout=10)
+    dash_duo.wait_for_element(_css_id(ids.EXPLORE_POLAR_TEXT), timeout=30)
+    _wait(dash_duo, lambda: not dash_duo.find_elements(".dash-spinner"), timeout=10)
+    assert dash_duo.get_logs() == []
+
+
+def test_settings_survive_a_reload(dash_duo, small_workspace):
+    app = create_app(small_workspace.settings)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _open_tab(dash_duo, "Explore")
+    box = dash_duo.find_element(_css_id(ids.EXPLORE_EPOCHS_INPUT))
+    box.clear()
+    box.send_keys("7")
+    _wait(dash_duo, lambda: "7" in dash_duo.driver.execute_script("return JSON.stringify(window.localStorage)"))
+    dash_duo.driver.refresh()
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _open_tab(dash_duo, "Explore")
+    _wait(dash_duo, lambda: dash_duo.find_element(_css_id(ids.EXPLORE_EPOCHS_INPUT)).get_attribute("value") == "7")
+    assert dash_duo.get_logs() == []
+
+
+def test_every_tab_at_two_sizes_without_errors_or_other_hosts(dash_duo, small_workspace):
+    _with_map(small_workspace)
+    app = create_app(small_workspace.settings)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((1280, 800), (1600, 1000)):
+        dash_duo.driver.set_window_size(width, height)
+        for name in TABS:
+            _open_tab(dash_duo, name)
+            _wait(dash_duo, lambda: not dash_duo.find_elements(".dash-spinner"), timeout=30)
+            if name == "Explore":
+                dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GRAPH), "12 images", timeout=20)
+            dash_duo.driver.save_screenshot(str(SCREENSHOTS / f"tab-{name.lower()}-{width}x{height}.png"))
+    # no toolbar offers to send a figure to Plotly's cloud
+    assert (
+        dash_duo.driver.execute_script(
+            'return document.querySelectorAll(\'[data-title*="Share"], [data-title*="Chart Studio"],'
+            ' a[href*="plot.ly"], a[href*="plotly.com"]\').length'
+        )
+        == 0
+    )
+    assert dash_duo.driver.execute_script(GRAPH_JS + "._context.showSendToCloud") is False
+    assert _other_hosts(dash_duo) == []
+    assert dash_duo.get_logs() == []

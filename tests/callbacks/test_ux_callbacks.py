@@ -1,0 +1,88 @@
+"""What the scientist reads: relabel from the map touches candidates only unless asked, status lines name the
+images, the review-queue banner, progress with elapsed time and ETA, numbers with their meaning."""
+
+from __future__ import annotations
+
+from callbacks import explore_selection, label
+from callbacks.services import make_services
+from dashboard import figures
+from dashboard.components import evaluate_view, explore_view, train_view
+from dashboard.progress import Eta, clock, progress_text
+
+
+def test_map_relabel_touches_candidates_unless_experimental_frames_are_asked_for(small_workspace):
+    services = make_services(small_workspace.settings)
+    images = [img for img, _ in services.store.list_images()]
+    experimental = [img.id for img in images if img.source == "experimental"]
+    candidates = [img.id for img in images if img.source != "experimental"]
+    selection = [images[k].id for k in range(len(images))]
+
+    cards, count, kinds = explore_selection.gallery(services, selection, 0)
+    assert count.startswith(f"{len(selection)} selected")
+    assert f"{len(candidates)} candidate(s) and {len(experimental)} experimental frame(s)" in kinds
+    assert "experimental" in str(cards)  # experimental frames are badged as such, not "unlabeled"
+
+    msg, ok, _ = explore_selection.relabel(services, "fake", selection, "ada", "pattern", 2)
+    labels = services.store.current_labels()
+    assert ok and f"Labelled {len(candidates)} image(s) 'fake'" in msg
+    assert f"{len(experimental)} experimental frame(s) left as they are" in msg
+    assert all(labels[i].label == "fake" for i in candidates)
+    assert all(i not in labels or labels[i].label is None for i in experimental)
+
+    msg, ok, _ = explore_selection.relabel(services, "realistic", experimental, "ada", "pattern", 2)
+    assert not ok and "only experimental frames" in msg
+    msg, ok, _ = explore_selection.relabel(services, "realistic", experimental, "ada", "pattern", 2, True)
+    assert ok and all(services.store.current_labels()[i].label == "realistic" for i in experimental)
+
+    msg, ok, patch = explore_selection.undo(services, "ada", "pattern", 2)
+    assert ok and "Undid" in msg and patch is None  # pattern colouring does not change with labels
+    assert all(services.store.current_labels()[i].label is None for i in experimental)
+
+
+def test_status_names_images_and_queue_banner_says_it_once():
+    assert label.named([3, 5]) == "#3, #5"
+    assert label.named(list(range(1, 12)), shown=3) == "#1, #2, #3 and 8 more"
+    text, row, filters = label.queue_banner({"name": "review: uncertain (least confident first)", "ids": [1, 2]})
+    assert text == "Review queue · uncertain (least confident first) · 2 images"
+    assert text.lower().count("review") == 1 and "d-none" not in row and filters == "d-none"
+    assert label.queue_banner(None) == ("", "d-none", "")
+
+
+def test_progress_shows_elapsed_time_and_an_estimate_left():
+    assert clock(42) == "0:42" and clock(3725) == "1:02:05"
+    assert progress_text(0, 10, "start", 0.4) == "0% · start · 0:00"
+    assert progress_text(5, 10, "epoch 5/10", 60) == "50% · epoch 5/10 · 1:00, ~1:00 left"
+    t = [0.0]
+    eta = Eta(now=lambda: t[0])
+    t[0] = 30.0
+    assert eta(3, 10, "autoencoder") == (30, "30% · autoencoder · 0:30, ~1:10 left")
+    t[0] = 40.0
+    eta(10, 10, "autoencoder")
+    t[0] = 50.0  # a new phase (UMAP) counts its estimate from its own start
+    assert eta(1, 4, "umap")[1] == "25% · umap · 0:50, ~0:30 left"
+
+
+def test_numbers_carry_their_meaning():
+    # the symmetry sentinel -1 is never plotted as a score, and counted as n/a
+    fig = figures.map_figure([1, 2, 3], [[0, 0], [1, 1], [2, 2]], [0.7, -1.0, None], "symmetry")
+    names = [t.name for t in fig.data]
+    assert any("n/a" in n and "(2)" in n for n in names)
+    scored = [t for t in fig.data if "n/a" not in t.name][0]
+    assert list(scored.marker.color) == [0.7] and (scored.marker.cmin, scored.marker.cmax) == (0.0, 1.0)
+    conf = figures.map_figure([1, 2], [[0, 0], [1, 1]], [0.501, 0.51], "confidence")
+    assert (conf.data[0].marker.cmin, conf.data[0].marker.cmax) == (0.0, 1.0)  # not auto-ranged to 0.501-0.51
+    box = figures.symmetry_figure([{"pattern": "rings", "group": "fake", "n": 3, "values": [0.5, -1.0, 0.6]}])
+    assert list(box.data[0].y) == [0.5, 0.6] and "1 n/a" in box.data[0].name
+    three = figures.map_figure([1], [[0, 0, 0]], ["a"], "pattern", dims=3)
+    assert three.layout.scene.xaxis.title.text == "map 1" and three.layout.scene.zaxis.title.text == "map 3"
+    # empty figures say why, instead of drawing bare axes
+    for empty in (figures.loss_figure([]), figures.curves_figure({}), figures.history_figure([])):
+        assert len(empty.data) == 0 and empty.layout.annotations and empty.layout.annotations[0].text
+    # KID: its meaning is on the page, and a spread that cannot exist reads n/a
+    row = {"kid_mean": -84.98, "kid_std": 0.0, "kid_subset_size": 50, "n_experimental": 100, "n_generated": 50}
+    assert evaluate_view.kid_text(row) == "-84.98 ± n/a (all 50 images in every subset)"
+    assert evaluate_view.kid_text({**row, "kid_subset_size": 20, "kid_std": 657.6}) == "-84.98 ± 658"
+    assert "extractor" in str(evaluate_view.metrics_table([{**row, "pattern": "rings", "fid": 3.0}], False))
+    assert "class 'realistic'" in train_view.metrics_meaning("realism")
+    assert "macro" in train_view.metrics_meaning("pattern")
+    assert "experimental frames count as realistic" in explore_view.selection_kinds(2, 3)
