@@ -36,6 +36,7 @@ def runs_table(services: Services, limit: int = 100):
             "error": r.error,
             "created": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             "duration": _duration(r.started_at, r.finished_at),
+            "user": r.started_by,
         }
         for r in services.store.list_runs(limit)
     ]

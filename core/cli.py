@@ -59,6 +59,7 @@ def _settings(args) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         max_pixels=getattr(args, "max_pixels", None),
+        login=getattr(args, "login", None),
     )
 
 
@@ -221,9 +222,10 @@ def cmd_serve(args) -> int:
 
 
 def _check_serve(args, settings: Settings) -> None:
-    from .server import check_bind, server_kind
+    from .server import check_bind, check_login, server_kind
 
-    check_bind(settings.host, insecure=args.insecure)
+    check_bind(settings.host, insecure=args.insecure, login_configured=settings.login != "none")
+    check_login(settings)
     server_kind(args.debug)
 
 
@@ -291,6 +293,9 @@ def _add_server_flags(p) -> None:
         action="store_true",
         help="allow a non-loopback --host although there is no login (anyone who reaches it can label)",
     )
+    from .cli_users import add_login_flag
+
+    add_login_flag(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -409,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_bench import add_parser as add_bench
 
     add_bench(sub, common)
+    from .cli_users import add_parser as add_users
+
+    add_users(sub, common)
     return parser
 
 

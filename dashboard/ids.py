@@ -144,6 +144,11 @@ EVAL_VERSION_STORE = "eval-version-store"
 # Jobs view
 JOBS_TABLE = "jobs-table"
 JOBS_INTERVAL = "jobs-interval"
+JOBS_STATUS = "jobs-status"
+
+# login (only present when login is on)
+LOGIN_ROLE_BADGE = "login-role-badge"
+LOGIN_SIGN_OUT_LINK = "login-sign-out-link"
 
 
 def label_card(image_id: int) -> dict:
@@ -166,3 +171,11 @@ def explore_label_button(label: str) -> dict:
 
 
 EXPLORE_BUTTON_ALL = {"type": "explore-apply-button", "label": ALL}
+
+
+def jobs_cancel_button(run_id: int) -> dict:
+    """Id of the Cancel button of one run in the Jobs tab."""
+    return {"type": "jobs-cancel-button", "run": int(run_id)}
+
+
+JOBS_CANCEL_ALL = {"type": "jobs-cancel-button", "run": ALL}

@@ -40,7 +40,7 @@ def test_ids_are_unique_strings():
 def test_every_callback_id_exists_in_layout(settings):
     app = create_app(settings)
     present = _layout_ids(app.layout)
-    pattern_types = {"label-card", "label-apply-button", "explore-apply-button"}
+    pattern_types = {"label-card", "label-apply-button", "explore-apply-button", "jobs-cancel-button"}
     for cb in app.callback_map.values():
         for dep in cb["inputs"] + cb["state"]:
             cid = dep["id"]
