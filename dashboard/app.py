@@ -43,4 +43,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Dash:
         install_login(app, services, build)
     install_security_headers(app)
     app.server.config["SCATTERLOOP_SERVICES"] = services
+
+    @app.server.route("/healthz")
+    def _healthz():  # for container healthchecks: the server answers and its database does (no login needed)
+        services.store.count_users()
+        return "ok"
+
     return app

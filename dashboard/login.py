@@ -26,7 +26,7 @@ from .components import login_view
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/healthz")
 LOGIN_PATH = "/login"
 
 
