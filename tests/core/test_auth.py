@@ -141,3 +141,17 @@ def test_users_and_run_owners_on_every_backend(store_url):  # noqa: F811
     assert store.get_run(run_id).started_by == "ada"
     assert store.session_secret() == Store(store_url).session_secret()
     store.dispose()
+
+
+def test_with_login_and_a_user_a_non_loopback_bind_is_allowed(tmp_path):
+    from core.server import check_bind, check_login
+
+    settings = Settings(workspace=tmp_path / "ws", login="password")
+    with pytest.raises(ValueError, match="has no users"):
+        check_login(settings)
+    auth.add_user(Workspace.open(settings).store, "root", "admin", "a long password")
+    check_login(settings)
+    check_bind("0.0.0.0", insecure=False, login_configured=True)
+    with pytest.raises(ValueError, match="configure --login"):
+        check_bind("0.0.0.0", insecure=False, login_configured=False)
+    check_login(Settings(workspace=tmp_path / "other", login="header"))  # the proxy names users: none needed
