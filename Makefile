@@ -7,6 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= demo-workspace
 PORT ?= 8050
+TORCH ?= cpu
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" -ne 0 ] && echo sudo)
 
 .PHONY: install install-test install-cluster browser redis demo serve cluster test lint format bench montage docker clean
@@ -83,7 +84,7 @@ montage: install
 	$(BIN)/python scripts/montage.py --out docs/montage.png
 
 docker:
-	docker build -t scatterloop .
+	docker build --build-arg TORCH=$(TORCH) -t scatterloop:$(TORCH) .
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -18,7 +18,7 @@ from core.worker import submit
 from dashboard import ids
 from dashboard.progress import Eta
 
-from .services import Services
+from .services import STARTED_BY, Services
 
 POLL_S = 0.5  # Dash asks for progress once a second: polling the store faster would show nothing more
 REAP_EVERY_S = 5.0
@@ -26,7 +26,7 @@ REAP_EVERY_S = 5.0
 
 def launch(services: Services, kind: str, params: dict, bar: str) -> int:
     """Record a queued run, hand it to the runner, and bind the progress bar `bar` (and its Cancel) to it."""
-    run_id = submit(services.store, kind, params)
+    run_id = submit(services.store, kind, params, started_by=STARTED_BY.get())
     services.runner.submit(run_id, kind)
     try:
         set_props(ids.job_run(bar), {"data": run_id})

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dash import Input, Output, ctx, no_update
+from dash import Input, Output
 
 from dashboard import ids
 from dashboard.components import jobs_view
 
-from .job_watch import cancel
 from .services import Services
 
 
@@ -37,6 +36,7 @@ def runs_table(services: Services, limit: int = 100):
             "error": r.error,
             "created": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             "duration": _duration(r.started_at, r.finished_at),
+            "user": r.started_by,
         }
         for r in services.store.list_runs(limit)
     ]
@@ -53,13 +53,3 @@ def register(app, services: Services) -> None:
     )
     def _table(_n, tab):
         return runs_table(services)
-
-    @app.callback(
-        Output(ids.JOBS_STATUS, "children"),
-        Input(ids.JOBS_CANCEL_ALL, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def _cancel(clicks):
-        if not ctx.triggered_id or not any(clicks or []):  # a table redraw, not a click
-            return no_update
-        return cancel(services, ctx.triggered_id["run"])

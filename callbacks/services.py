@@ -9,6 +9,7 @@ the store stays the one source of truth.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import threading
@@ -19,6 +20,22 @@ from dash import DiskcacheManager
 
 from core.config import Settings
 from core.workspace import Workspace
+
+# who pressed the button that started a job (login on): set in the request, read where the run is recorded
+STARTED_BY: contextvars.ContextVar[str | None] = contextvars.ContextVar("started_by", default=None)
+
+
+def _signed_in_name() -> str | None:
+    """The signed-in user of the current request, None without login (or outside a request)."""
+    try:
+        import flask
+        from flask_login import current_user
+    except ImportError:  # pragma: no cover - flask-login is a dependency
+        return None
+    if not flask.has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return None
+    identity = getattr(current_user, "identity", None)
+    return getattr(identity, "name", None)
 
 
 @dataclass
@@ -46,8 +63,13 @@ class ThreadManager(DiskcacheManager):
 
     def call_job_fn(self, key, job_fn, args, context):
         job = os.getpid() * 1_000_000 + next(self._ids)  # unique across the server's processes (gunicorn workers)
+        started = contextvars.copy_context()  # the thread records its run as started by this request's user
+        started.run(STARTED_BY.set, _signed_in_name())
         thread = threading.Thread(
-            target=job_fn, args=(key, self._make_progress_key(key), args, context), daemon=True, name=f"job-{job}"
+            target=started.run,
+            args=(job_fn, key, self._make_progress_key(key), args, context),
+            daemon=True,
+            name=f"job-{job}",
         )
         self._threads[job] = thread
         thread.start()

@@ -59,6 +59,7 @@ def _settings(args) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         max_pixels=getattr(args, "max_pixels", None),
+        login=getattr(args, "login", None),
     )
 
 
@@ -221,9 +222,10 @@ def cmd_serve(args) -> int:
 
 
 def _check_serve(args, settings: Settings) -> None:
-    from .server import check_bind, server_kind
+    from .server import check_bind, check_login, server_kind
 
-    check_bind(settings.host, insecure=args.insecure)
+    check_bind(settings.host, insecure=args.insecure, login_configured=settings.login != "none")
+    check_login(settings)
     server_kind(args.debug)
 
 
@@ -288,11 +290,11 @@ def cmd_generate(args) -> int:
 # ------------------------------------------------------------------------------------------ parser
 def _add_server_flags(p) -> None:
     p.add_argument("--debug", action="store_true", help="Flask's development server with the debugger (never shared)")
-    p.add_argument(
-        "--insecure",
-        action="store_true",
-        help="allow a non-loopback --host although there is no login (anyone who reaches it can label)",
-    )
+    insecure = "allow a non-loopback --host although there is no login (anyone who reaches it can label)"
+    p.add_argument("--insecure", action="store_true", help=insecure)
+    from .cli_users import add_login_flag
+
+    add_login_flag(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -411,9 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_bench import add_parser as add_bench
 
     add_bench(sub, common)
+    from .cli_users import add_parser as add_users
     from .cli_worker import add_parser as add_worker
 
     add_worker(sub, common)
+    add_users(sub, common)
     return parser
 
 

@@ -23,6 +23,7 @@ MODELS = (  # core.classify.REGISTRY
     "physics",
 )
 SOURCES = ("experimental", "generated", "simulated")  # core.store.SOURCES
+ROLES = ("viewer", "annotator", "admin")  # core.store.ROLES
 BENCHES = (  # core.benchmarks.BENCHES
     "simulate",
     "import",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ENV_PREFIX = "SCATTERLOOP_"
+LOGIN_MODES = ("none", "password", "header")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Settings:
             ...); architectures without a file there train from scratch. Nothing is ever downloaded.
         inception_weights: a local Inception-v3 weights file for FID/KID/IS on Inception features; without
             it, evaluation uses the workspace's own autoencoder features.
+        login: `none` (a laptop: one local user who may do everything), `password` (users of the workspace
+            database sign in) or `header` (a trusted reverse proxy names the user in `login_header`).
+        login_header: the request header a trusted single-sign-on proxy sets (only read with `login=header`).
+        secret_key: signs session cookies; `None` keeps a random one in the workspace database (shared by every
+            server of the workspace).
     """
 
     workspace: Path
@@ -47,6 +53,9 @@ class Settings:
     page_size: int = 24
     weights_dir: Path | None = None
     inception_weights: Path | None = None
+    login: str = "none"
+    login_header: str = "X-Forwarded-User"
+    secret_key: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -73,7 +82,14 @@ class Settings:
         values: dict = {}
         ws = workspace if workspace is not None else env.get(ENV_PREFIX + "WORKSPACE", "workspace")
         values["workspace"] = Path(ws)
-        for key, name in (("database_url", "DATABASE_URL"), ("broker_url", "BROKER_URL"), ("host", "HOST")):
+        for key, name in (
+            ("database_url", "DATABASE_URL"),
+            ("broker_url", "BROKER_URL"),
+            ("host", "HOST"),
+            ("login", "LOGIN"),
+            ("login_header", "LOGIN_HEADER"),
+            ("secret_key", "SECRET_KEY"),
+        ):
             if env.get(ENV_PREFIX + name):
                 values[key] = env[ENV_PREFIX + name]
         for key, name in (("port", "PORT"), ("max_pixels", "MAX_PIXELS"), ("page_size", "PAGE_SIZE")):
@@ -92,4 +108,6 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "workspace" in values:
             values["workspace"] = Path(values["workspace"])
+        if values.get("login", "none") not in LOGIN_MODES:
+            raise ValueError(f"{ENV_PREFIX}LOGIN: expected one of {', '.join(LOGIN_MODES)}, got {values['login']!r}")
         return cls(**values)

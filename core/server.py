@@ -6,8 +6,9 @@ keep their state in a DiskcacheManager and each job forks from that one worker (
 second worker would answer progress polls for jobs it did not start only through the shared cache, and the
 app is built inside the worker (not in the master before the fork) so no database connection crosses a fork.
 
-There is no login yet, so a server that anyone on the network could reach would hand out the whole workspace
-and its labelling: binding beyond loopback is refused unless the operator says `--insecure`.
+Without login (the default, for a laptop) a server that anyone on the network could reach would hand out the
+whole workspace and its labelling: binding beyond loopback is refused unless login is configured (`--login
+password` or `header`, see `dashboard.login`) or the operator says `--insecure`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ipaddress
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from .config import Settings
@@ -45,8 +47,32 @@ def check_bind(host: str, insecure: bool, login_configured: bool = False) -> Non
         return
     raise ValueError(
         f"refusing to listen on {host}: there is no login, so anyone who can reach it could read and label the "
-        "workspace; use 127.0.0.1 (and an SSH tunnel), or pass --insecure to accept that"
+        "workspace; use 127.0.0.1 (and an SSH tunnel), configure --login password|header, or pass --insecure to "
+        "accept that"
     )
+
+
+def check_login(settings: Settings) -> None:
+    """With password login, someone must be able to sign in: refuse to serve a workspace without users.
+
+    Raises:
+        ValueError: one line saying how to add the first user.
+    """
+    if settings.login != "password":
+        return
+    from .store import Store
+
+    if settings.database_url is None and not (Path(settings.workspace) / "scatterloop.db").exists():
+        count = 0
+    else:
+        store = Store(settings.db_url)
+        count = store.count_users()
+        store.dispose()
+    if count == 0:
+        raise ValueError(
+            f"--login password: {settings.workspace} has no users; add the first with `scatterloop users add NAME "
+            f"--role admin --workspace {settings.workspace}`"
+        )
 
 
 def server_kind(debug: bool = False) -> ServerKind:

@@ -55,10 +55,11 @@ def queue_of(kind: str) -> Queue:
     return QUEUES[kind]
 
 
-def submit(store: Store, kind: str, params: dict) -> int:
-    """Record a queued run of `kind` with `params` (JSON) and return its id; a runner then executes it."""
+def submit(store: Store, kind: str, params: dict, started_by: str | None = None) -> int:
+    """Record a queued run of `kind` with `params` (JSON) and return its id; a runner then executes it.
+    `started_by`: the signed-in user who asked (login on), who may then cancel it."""
     queue_of(kind)
-    return store.create_run(kind, params)
+    return store.create_run(kind, params, started_by=started_by)
 
 
 class LiveView:

@@ -34,8 +34,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Dash:
         update_title=None,
         on_error=callback_error,
     )
-    app.layout = layout.build(settings.labels, services.workspace.root.name, model_choices(), DEFAULT_MODELS)
+    build = lambda: layout.build(settings.labels, services.workspace.root.name, model_choices(), DEFAULT_MODELS)  # noqa: E731
+    app.layout = build()
     register_all(app, services)
+    if settings.login != "none":
+        from .login import install_login
+
+        install_login(app, services, build)
     install_security_headers(app)
     app.server.config["SCATTERLOOP_SERVICES"] = services
+
+    @app.server.route("/healthz")
+    def _healthz():  # for container healthchecks: the server answers and its database does (no login needed)
+        services.store.count_users()
+        return "ok"
+
     return app

@@ -177,6 +177,10 @@ def jobs_cancel_button(run_id: int) -> dict:
 
 JOBS_CANCEL_ALL = {"type": "jobs-cancel-button", "run": ALL}
 
+# login (only present when login is on)
+LOGIN_ROLE_BADGE = "login-role-badge"
+LOGIN_SIGN_OUT_LINK = "login-sign-out-link"
+
 
 def label_card(image_id: int) -> dict:
     """Id of one thumbnail card in the Label grid."""

@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SOURCES = ("experimental", "generated", "simulated")
 ORIGINS = ("human", "model")
+ROLES = ("viewer", "annotator", "admin")
 
 
 def utcnow() -> datetime:
@@ -104,6 +105,7 @@ class Run(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)  # since v4: the machine of `pid`
     # since v5: when `pid` started (epoch seconds, psutil's create_time), so a reused pid is not taken for the job
     pid_started: Mapped[float | None] = mapped_column(Float, nullable=True)
+    started_by: Mapped[str | None] = mapped_column(String(128), nullable=True)  # since v6: user (login on)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -148,3 +150,15 @@ class ImageMetric(Base):
     name: Mapped[str] = mapped_column(String(64), index=True)
     value: Mapped[float] = mapped_column(Float)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"), nullable=True)
+
+
+class User(Base):
+    """A person who may sign in (login `password`) or whose role a trusted proxy's name maps to (`header`).
+    Since v6. `password_hash` is an argon2 hash (`core.auth`); `None` for users that only a proxy names."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -42,9 +42,10 @@ def _process_gone(pid: int, started: float | None) -> bool:
 class RunRecords:
     """Part of `Store` (mixed in): uses its `session()`."""
 
-    def create_run(self, kind: str, params: dict) -> int:
+    def create_run(self, kind: str, params: dict, started_by: str | None = None) -> int:
+        """A queued run; `started_by` is the signed-in user who started it (login on): it decides who may cancel."""
         with self.session(write=True) as s:
-            run = Run(kind=kind, params=params, status="queued")
+            run = Run(kind=kind, params=params, status="queued", started_by=started_by)
             s.add(run)
             s.flush()
             return run.id

@@ -21,6 +21,7 @@ from .engine import make_engine, upgrade
 from .maps import MapRecords
 from .models import ORIGINS, SOURCES, Image, LabelEvent, Meta, Round, utcnow
 from .runs import RunRecords
+from .users import UserRecords
 
 UNLABELED = "__unlabeled__"
 RunStatus = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -43,7 +44,7 @@ class LabelState:
     at: datetime | None
 
 
-class Store(RunRecords, MapRecords):
+class Store(RunRecords, MapRecords, UserRecords):
     """Workspace database access. One instance per process; thread-safe through short sessions."""
 
     def __init__(self, url: str):

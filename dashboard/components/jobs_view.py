@@ -60,22 +60,23 @@ def table(runs: list[dict]) -> dbc.Table | html.P:
                     html.Td(r["error"] or "", className="small text-danger"),
                     html.Td(r["created"], className="small"),
                     html.Td(r["duration"], className="small"),
-                    html.Td(
-                        dbc.Button(
-                            "Cancel", id=ids.jobs_cancel_button(r["id"]), color="danger", outline=True, size="sm"
-                        )
-                        if r["status"] in ("queued", "running")
-                        else ""
-                    ),
+                    html.Td(r.get("user") or "", className="small"),
+                    html.Td(cancel_button(r["id"]) if r["status"] in ("queued", "running") else ""),
                 ]
             )
         )
     head = html.Thead(
         html.Tr(
-            [
-                html.Th(h)
-                for h in ("run", "kind", "status", "progress", "message", "error", "created (UTC)", "took", "")
-            ]
+            [html.Th(h) for h in ("run", "kind", "status", "progress", "message", "error", "created (UTC)", "took")]
+            + [html.Th("by"), html.Th("")]
         )
     )
     return dbc.Table([head, html.Tbody(body)], striped=True, hover=True, size="sm")
+
+
+def cancel_button(run_id: int) -> dbc.Button:
+    return dbc.Button("Cancel", id=ids.jobs_cancel_button(run_id), color="danger", outline=True, size="sm")
+
+
+def status(message: str, ok: bool = True) -> dbc.Alert:
+    return dbc.Alert(message, color="success" if ok else "warning", className="py-1 small mb-2")

@@ -1,0 +1,34 @@
+"""The Jobs tab's per-run Cancel: whoever may (core.auth.can_cancel) asks that one run to stop."""
+
+from __future__ import annotations
+
+from dash import ALL, Input, Output, ctx, no_update
+
+from core.auth import cancel_run
+from dashboard import ids
+from dashboard.components import jobs_view
+
+from .identity import current_identity
+from .services import Services
+
+
+def cancel(services: Services, run_id: int) -> tuple[bool, str]:
+    """Cancel one run as the person asking; returns (requested, message)."""
+    try:
+        requested = cancel_run(services.store, current_identity(services), run_id)
+    except (PermissionError, ValueError) as exc:
+        return False, f"Not cancelled: {exc}."
+    return requested, (f"Cancel requested for run {run_id}." if requested else f"Run {run_id} had already ended.")
+
+
+def register(app, services: Services) -> None:
+    @app.callback(
+        Output(ids.JOBS_STATUS, "children"),
+        Input({"type": ids.JOBS_CANCEL_ALL["type"], "run": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def _cancel(clicks):
+        if not ctx.triggered_id or not ctx.triggered[0]["value"]:
+            return no_update
+        requested, message = cancel(services, ctx.triggered_id["run"])
+        return jobs_view.status(message, ok=requested)

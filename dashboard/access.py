@@ -1,0 +1,101 @@
+"""What a callback request asks to do, and whether the signed-in person may (login on).
+
+Every Dash callback arrives as one POST to `/_dash-update-component` naming the properties that changed. The
+buttons that write (label, undo, start or cancel a job, write a report) are listed here; a viewer's request
+triggered by one of them is answered with a message instead of running. A test keeps every button id of
+`dashboard.ids` in exactly one of the sets below, so a new button cannot slip through unclassified.
+
+The same request's annotator field is replaced by the signed-in name, so a label is always attributed to the
+person who made it, whatever the browser sent.
+"""
+
+from __future__ import annotations
+
+import json
+
+from core.auth import Identity, can_label, can_start_jobs
+
+from . import ids
+
+LABEL_ACTIONS = frozenset(
+    {
+        ids.LABEL_BUTTON_ALL["type"],
+        ids.LABEL_UNDO_BUTTON,
+        ids.EXPLORE_BUTTON_ALL["type"],
+        ids.EXPLORE_UNDO_BUTTON,
+        ids.TRAIN_PRELABEL_BUTTON,
+    }
+)
+JOB_ACTIONS = frozenset(
+    {
+        ids.EXPLORE_BUILD_BUTTON,
+        ids.EXPLORE_RELAYOUT_BUTTON,
+        ids.EXPLORE_PLACE_BUTTON,
+        ids.EXPLORE_SYMMETRY_BUTTON,
+        ids.EXPLORE_CANCEL_BUTTON,
+        ids.GEN_TRAIN_BUTTON,
+        ids.GEN_RUN_BUTTON,
+        ids.GEN_CANCEL_BUTTON,
+        ids.TRAIN_RUN_BUTTON,
+        ids.TRAIN_CANCEL_BUTTON,
+        ids.TRAIN_PREDICT_BUTTON,
+        ids.EVAL_RUN_BUTTON,
+        ids.EVAL_CANCEL_BUTTON,
+        ids.EVAL_REPORT_BUTTON,
+        ids.JOBS_CANCEL_ALL["type"],  # which runs: decided per run by core.auth.can_cancel
+    }
+)
+READ_ACTIONS = frozenset(  # buttons anybody signed in may press: paging, selection, queues, explanations
+    {
+        ids.LABEL_PREV_BUTTON,
+        ids.LABEL_NEXT_BUTTON,
+        ids.LABEL_SELECT_PAGE_BUTTON,
+        ids.LABEL_CLEAR_BUTTON,
+        ids.LABEL_QUEUE_CLEAR_BUTTON,
+        ids.EXPLORE_GALLERY_PREV_BUTTON,
+        ids.EXPLORE_GALLERY_NEXT_BUTTON,
+        ids.TRAIN_REVIEW_UNCERTAIN_BUTTON,
+        ids.TRAIN_REVIEW_DISAGREE_BUTTON,
+        ids.TRAIN_EXPLAIN_BUTTON,
+    }
+)
+
+
+def _component(prop_id: str) -> str:
+    """The component of a changed property (`'id.prop'`, or `'{"type":...}.prop'` for pattern-matching ids):
+    its id, or its `type` for a pattern-matching one."""
+    cid = prop_id.rsplit(".", 1)[0]
+    if cid.startswith("{"):
+        try:
+            return str(json.loads(cid).get("type", ""))
+        except (ValueError, AttributeError):
+            return cid
+    return cid
+
+
+def refusal(body: dict, user: Identity) -> str | None:
+    """Why `user` may not run the callback request `body`, or None when they may."""
+    for prop in body.get("changedPropIds") or []:
+        component = _component(str(prop))
+        if component in LABEL_ACTIONS and not can_label(user):
+            return f"{user.name} ({user.role}) may not label; ask an admin for the annotator role."
+        if component in JOB_ACTIONS and not can_start_jobs(user):
+            return f"{user.name} ({user.role}) may not start or cancel jobs; ask an admin for the annotator role."
+    return None
+
+
+def sign_as(body: dict, name: str) -> int:
+    """Replace the annotator field's value in a callback request with the signed-in name; returns how many."""
+    changed = 0
+    for key in ("inputs", "state"):
+        for item in body.get(key) or []:
+            for entry in item if isinstance(item, list) else [item]:
+                if isinstance(entry, dict) and entry.get("id") == ids.ANNOTATOR_INPUT:
+                    entry["value"] = name
+                    changed += 1
+    return changed
+
+
+def refused_response(message: str) -> dict:
+    """A callback answer that changes none of its outputs and shows `message` in the page's error line."""
+    return {"multi": True, "response": {}, "sideUpdate": {ids.APP_ERROR: {"children": message, "is_open": True}}}

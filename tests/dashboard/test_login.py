@@ -1,0 +1,149 @@
+"""Login over HTTP (Flask's test client): sign-in, the gate in front of every page, media and callback, the
+annotator taken from the session whatever the browser sends, viewers refused, proxy-header sign-in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core import auth
+from dashboard import access, ids
+from dashboard.app import create_app
+
+PASSWORD = "a long password"
+
+
+@pytest.fixture
+def login_app(small_workspace):
+    store = small_workspace.store
+    for name, role in (("ada", "annotator"), ("vic", "viewer"), ("root", "admin")):
+        auth.add_user(store, name, role, PASSWORD)
+    app = create_app(small_workspace.settings.with_(login="password"))
+    return app, small_workspace
+
+
+def _sign_in(client, name, password=PASSWORD, next_="/"):
+    return client.post("/login", data={"name": name, "password": password, "next": next_})
+
+
+def _label_request(client, image_id: int, label: str, annotator: str, headers: dict | None = None) -> dict:
+    """The body the browser sends when the label button is pressed, built from the app's own dependencies."""
+    deps = client.get("/_dash-dependencies", headers=headers).get_json()
+    (dep,) = [d for d in deps if any(i["id"] == '{"label":["ALL"],"type":"label-apply-button"}' for i in d["inputs"])]
+
+    def parse(spec: str) -> list[dict]:
+        return [{"id": s.rsplit(".", 1)[0], "property": s.rsplit(".", 1)[1].split("@")[0]} for s in spec.split("...")]
+
+    outputs = parse(dep["output"].strip("."))
+    button = {"id": {"type": "label-apply-button", "label": label}, "property": "n_clicks", "value": 1}
+    values = {
+        ids.LABEL_SELECTION_STORE: [image_id],
+        ids.LABEL_FOCUS_STORE: None,
+        ids.ANNOTATOR_INPUT: annotator,
+        ids.LABEL_VERSION_STORE: 0,
+    }
+    state = [{"id": s["id"], "property": s["property"], "value": values[s["id"]]} for s in dep["state"]]
+    return {
+        "output": dep["output"],
+        "outputs": outputs,
+        "inputs": [[button]],
+        "changedPropIds": [f'{{"label":"{label}","type":"label-apply-button"}}.n_clicks'],
+        "state": state,
+    }
+
+
+def test_everything_but_sign_in_and_static_code_needs_a_user(login_app):
+    app, ws = login_app
+    client = app.server.test_client()
+    image = ws.store.list_images()[0][0]
+    assert client.get("/").status_code == 302 and "/login" in client.get("/").headers["Location"]
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get(f"/media/thumbs/{image.sha256}.png").status_code == 401
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    assert client.get("/assets/app.css").status_code == 200
+    page = client.get("/login")
+    assert page.status_code == 200 and b'name="password"' in page.data
+    assert page.headers["X-Content-Type-Options"] == "nosniff"  # the security headers cover it too
+    wrong = _sign_in(client, "ada", "not the password")
+    assert wrong.status_code == 401 and b"Wrong name or password" in wrong.data
+    assert client.get("/_dash-layout").status_code == 401
+    ok = _sign_in(client, "ada", next_="//evil.example/steal")
+    assert ok.status_code == 302 and ok.headers["Location"] == "/"  # never an open redirect
+    assert client.get(f"/media/thumbs/{image.sha256}.png").status_code == 200
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    client.get("/logout")
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_the_page_shows_the_signed_in_annotator_fixed(login_app):
+    app, _ = login_app
+    client = app.server.test_client()
+    _sign_in(client, "ada")
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    field = re.search(r'\{[^{}]*"id":\s*"' + ids.ANNOTATOR_INPUT + r'"[^{}]*\}', layout).group(0)
+    assert '"value": "ada"' in field.replace('":"', '": "') or '"value":"ada"' in field
+    assert '"disabled": true' in field.replace('":true', '": true')
+    assert ids.LOGIN_SIGN_OUT_LINK in layout and "annotator" in layout
+
+
+def test_labels_carry_the_signed_in_name_whatever_the_browser_sends(login_app):
+    app, ws = login_app
+    image_id = ws.store.list_images()[0][0].id
+    client = app.server.test_client()
+    _sign_in(client, "ada")
+    resp = client.post("/_dash-update-component", json=_label_request(client, image_id, "fake", "mallory"))
+    assert resp.status_code == 200, resp.data
+    label = ws.store.current_labels([image_id])[image_id]
+    assert (label.label, label.annotator) == ("fake", "ada")
+
+
+def test_a_viewer_cannot_label(login_app):
+    app, ws = login_app
+    image_id = ws.store.list_images()[0][0].id
+    client = app.server.test_client()
+    _sign_in(client, "vic")
+    resp = client.post("/_dash-update-component", json=_label_request(client, image_id, "fake", "vic"))
+    body = resp.get_json()
+    assert resp.status_code == 200 and body["response"] == {}
+    assert "may not label" in body["sideUpdate"][ids.APP_ERROR]["children"]
+    assert ws.store.current_labels([image_id]) == {}
+
+
+def test_a_removed_user_is_signed_out_at_once(login_app):
+    app, ws = login_app
+    client = app.server.test_client()
+    _sign_in(client, "vic")
+    assert client.get("/_dash-layout").status_code == 200
+    ws.store.remove_user("vic")
+    assert client.get("/_dash-layout").status_code == 401
+
+
+def test_proxy_header_names_the_user(small_workspace):
+    auth.add_user(small_workspace.store, "ada", "annotator", None)
+    app = create_app(small_workspace.settings.with_(login="header", login_header="X-Forwarded-User"))
+    client = app.server.test_client()
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/_dash-layout", headers={"X-Forwarded-User": "ada"}).status_code == 200
+    image_id = small_workspace.store.list_images()[0][0].id
+    body = _label_request(client, image_id, "realistic", "someone else", {"X-Forwarded-User": "ada"})
+    client.post("/_dash-update-component", json=body, headers={"X-Forwarded-User": "ada"})
+    assert small_workspace.store.current_labels([image_id])[image_id].annotator == "ada"
+    refused = client.post("/_dash-update-component", json=body, headers={"X-Forwarded-User": "stranger"})
+    assert "may not label" in refused.get_json()["sideUpdate"][ids.APP_ERROR]["children"]
+    assert client.post("/login", data={"name": "ada", "password": "x"}).status_code == 401  # no passwords here
+
+
+def test_every_button_is_classified_once():
+    buttons = {v for k, v in vars(ids).items() if k.endswith("_BUTTON") and isinstance(v, str)}
+    buttons |= {v["type"] for k, v in vars(ids).items() if k.endswith("_ALL") and "button" in str(v.get("type", ""))}
+    sets = (access.LABEL_ACTIONS, access.JOB_ACTIONS, access.READ_ACTIONS)
+    assert buttons == set().union(*sets), buttons ^ set().union(*sets)
+    assert sum(len(s) for s in sets) == len(buttons)  # no button in two sets
+
+
+def test_without_login_nothing_changes(small_workspace):
+    client = create_app(small_workspace.settings).server.test_client()
+    assert client.get("/").status_code == 200 and client.get("/_dash-layout").status_code == 200
+    assert b'name="password"' not in client.get("/login").data  # Dash's own page, no sign-in form
