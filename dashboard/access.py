@@ -36,6 +36,7 @@ JOB_ACTIONS = frozenset(
         ids.GEN_TRAIN_BUTTON,
         ids.GEN_RUN_BUTTON,
         ids.GEN_CANCEL_BUTTON,
+        ids.GEN_TRAIN_CANCEL_BUTTON,
         ids.TRAIN_RUN_BUTTON,
         ids.TRAIN_CANCEL_BUTTON,
         ids.TRAIN_PREDICT_BUTTON,
@@ -57,6 +58,7 @@ READ_ACTIONS = frozenset(  # buttons anybody signed in may press: paging, select
         ids.TRAIN_REVIEW_UNCERTAIN_BUTTON,
         ids.TRAIN_REVIEW_DISAGREE_BUTTON,
         ids.TRAIN_EXPLAIN_BUTTON,
+        ids.KEYS_BUTTON,
     }
 )
 
