@@ -27,6 +27,7 @@ class Recipe:
     label_smoothing: float = 0.0
     batch_size: int = 32
     final_fit: bool = False  # the physics model is refitted on training + validation labels once scored
+    encoder: bool = False  # networks from scratch start from the workspace's latest pretrained encoder, if any
 
     def to_json(self) -> dict:
         return {**asdict(self), "models": list(self.models)}
@@ -53,6 +54,8 @@ PAPER = Recipe(
 # converge, and are stopped at their best validation loss. On a 2-core CPU a ResNet-18 beside the physics
 # model made the soft vote worse (0.80 against the physics model's 0.86 at 150 labels, `bench loop --quick`):
 # an uninformed, calibrated member pulls every vote towards 0.5 and nothing reached the pre-label threshold.
+# With `encoder`, networks trained from scratch start from the workspace's latest self-supervised encoder of
+# their architecture and channels (`scatterloop classify pretrain`), when there is one.
 OURS = Recipe(
     name="ours",
     models=("physics",),
@@ -68,6 +71,7 @@ OURS = Recipe(
     calibrate=True,
     label_smoothing=0.05,
     final_fit=True,
+    encoder=True,
 )
 
 # For GPU servers: the same training with a network beside the physics model (local ImageNet weights, when

@@ -49,6 +49,7 @@ class RoundParams:
     pattern: str | None = None
     sources: tuple[str, ...] = PATTERN_SOURCES  # pattern task: the image sources it learns from
     round: int | None = None  # None: the current round
+    encoder: bool | None = None  # start networks from the latest pretrained encoder (None: as the recipe says)
     val_fraction: float = 0.2
     device: str | None = None
     seed: int = 0
@@ -61,6 +62,7 @@ class RoundParams:
             lr=self.lr,
             batch_size=self.batch_size,
             input_size=self.input_size,
+            encoder=self.encoder,
         )
 
 
@@ -111,6 +113,12 @@ def _network(ws, params: Recipe, arch: str, split: Split, init: str, round_no: i
     model = create_classifier(
         arch, len(split.classes), input_size=size, pretrained=pretrained, in_chans=params.channels
     )
+    if not pretrained and params.encoder:
+        from .pretrain import init_from_encoder, latest_encoder
+
+        if (enc := latest_encoder(ws, arch, params.channels)) is not None:
+            init_from_encoder(model, ws.root / enc)
+            return model, size, f"pretrained encoder {enc}"
     return model, size, (f"ImageNet weights from {pretrained}" if pretrained else "scratch")
 
 
