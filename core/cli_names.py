@@ -21,6 +21,7 @@ MODELS = (  # core.classify.REGISTRY
     "resnet18",
     "tiny",
     "physics",
+    "zero",
 )
 SOURCES = ("experimental", "generated", "simulated")  # core.store.SOURCES
 BENCHES = (  # core.benchmarks.BENCHES

@@ -155,7 +155,7 @@ def train_round(
     device = pick_device(params.device)
     images = {img.id: img for img in ws.store.get_images(split.train_ids + split.val_ids)}
     train_imgs, val_imgs = [images[i] for i in split.train_ids], [images[i] for i in split.val_ids]
-    networks = [a for a in rec.models if spec_of(a).library != "features"]
+    networks = [a for a in rec.models if spec_of(a).library in ("timm", "torchvision")]
     size = max((input_size_for(a, rec.input_size) for a in networks), default=0)
     n_batches = -(-len(train_imgs) // rec.batch_size)
     total = rec.epochs * n_batches * len(networks) + 1
@@ -180,6 +180,21 @@ def train_round(
             extra, start, in_size, cfg_channels = {"reference_frames": used}, "fitted (seconds)", 0, 0
             fit_s, ips = 0.0, 0.0
             final = (np.concatenate([xf, xfv]), np.concatenate([split.train_y, split.val_y]))
+        elif spec_of(arch).library == "hybrid":  # model zero: a logistic layer on encoder + physics features
+            from .pretrain_zero import round_zero
+
+            zr = round_zero(ws, rec.channels, split, train_imgs, val_imgs, device=device, progress=progress,
+                            should_stop=should_stop)  # fmt: skip
+            model, logits, final, in_size, cfg_channels = (
+                zr["model"],
+                zr["logits"],
+                zr["final"],
+                zr["input_size"],
+                rec.channels,
+            )
+            history = [{"epoch": 1, **zr["fitted"], "val_loss": nll(logits, split.val_y)}]
+            extra, start = {"reference_frames": zr["reference_frames"]}, f"frozen encoder {zr['encoder']}"
+            fit_s, ips = 0.0, 0.0
         else:
             if x is None:
                 x = load_inputs(ws, train_imgs, size, progress=progress, should_stop=should_stop)
@@ -202,15 +217,22 @@ def train_round(
             fit_s, ips = res.seconds, res.images_per_s
         temperature = fit_temperature(logits, split.val_y) if rec.calibrate else 1.0
         probs = softmax(logits, temperature)
-        if spec_of(arch).library == "features" and rec.final_fit:
+        if spec_of(arch).library in ("features", "hybrid") and rec.final_fit:
             # scored and calibrated above as fitted on the training set alone; the saved model then learns from
             # every label (a second's work), keeping that temperature, as cross-validation then refit does
-            fit_features(model, *final)
+            if spec_of(arch).library == "features":
+                fit_features(model, *final)
+            else:
+                from .pretrain_zero import fit_zero
+
+                fit_zero(model, *final)
             extra["final_fit_on"] = int(len(final[1]))
         val_probs.append(probs)
         config = ClassifierConfig(
             arch, split.classes, in_size, params.pretrained.get(arch), cfg_channels, temperature, rec.name
         )
+        if spec_of(arch).library == "hybrid":
+            config.pretrained, config.encoder = zr["encoder"], zr["encoder_arch"]
         saved.append((arch, folder, model.cpu(), config))
         models[arch] = {
             "start": start,

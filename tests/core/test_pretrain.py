@@ -156,3 +156,40 @@ def test_cli_pretrain_prints_the_encoder(small_workspace, capsys):
     assert (small_workspace.root / out["encoder"] / "model.safetensors").is_file()
     assert main(["classify", "pretrain", "--workspace", root, "--arch", "physics", "--quiet"]) == 2
     assert "arch must be a timm model" in capsys.readouterr().err
+
+
+def test_model_zero_is_a_logistic_layer_on_the_frozen_encoder_and_physics_features(small_workspace, tmp_path):
+    from core.classify.jobs import run_round
+
+    ws = small_workspace
+    _label_by_truth(ws, tmp_path)
+    params = RoundParams(models=("physics", "zero"), seed=0)
+    with pytest.raises(ValueError, match="no pretrained encoder with 3 input channels"):
+        run_round(ws, params)
+    _, res = run_pretrain(ws, PretrainParams(**TINY))
+    encoder = load_file(ws.root / res.encoder / "model.safetensors")
+    _, r = run_round(ws, params)
+    zero = r.models["zero"]
+    assert zero["start"] == f"frozen encoder {res.encoder}" and zero["input_size"] == 32
+    assert np.isfinite(zero["val_nll"]["calibrated"]) and zero["final_fit_on"] == len(r.sets["train_ids"]) + len(
+        r.sets["val_ids"]
+    )
+    model, cfg = load_classifier(ws.root / zero["checkpoint"])
+    assert cfg.kind == "hybrid" and cfg.encoder == "tiny" and cfg.pretrained == res.encoder
+    state = model.state_dict()
+    assert all(torch.equal(state[f"encoder.{k}"], v) for k, v in encoder.items())  # frozen: still the encoder's
+    d = model.head.in_features
+    assert d == model.encoder.num_features + 2 * (model.physics.n_features) + 1
+    assert (
+        float(model.head.weight.detach()[:, -model.encoder.num_features :].abs().sum()) > 0
+    )  # the encoder's part is used
+    from core.classify.predict import predict_images
+
+    ids = [img.id for img, _ in ws.store.list_images()]  # every frame, the human-labelled ones included
+    before = ws.store.current_labels()
+    _, pred = run_job(
+        ws.store, "predict", {}, lambda run_id, progress, should_stop: predict_images(ws, r.run_id, ids, run_id=run_id)
+    )
+    assert pred.models == ["physics", "zero"] and pred.images == len(ids) == 18
+    assert ws.store.current_labels() == before
+    assert len(ws.store.model_suggestions("model:zero")) == 18
