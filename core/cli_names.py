@@ -38,4 +38,5 @@ BENCHES = (  # core.benchmarks.BENCHES
     "startup",
     "mapsep",
     "simreal",
+    "pretrain",
 )

@@ -23,6 +23,7 @@ BENCHES = {
     "startup": "startup_bench:bench_startup",
     "mapsep": "mapsep_bench:bench_mapsep",
     "simreal": "simreal_bench:bench_simreal",
+    "pretrain": "pretrain_bench:bench_pretrain",
 }
 
 
