@@ -54,8 +54,11 @@ PAPER = Recipe(
 # converge, and are stopped at their best validation loss. On a 2-core CPU a ResNet-18 beside the physics
 # model made the soft vote worse (0.80 against the physics model's 0.86 at 150 labels, `bench loop --quick`):
 # an uninformed, calibrated member pulls every vote towards 0.5 and nothing reached the pre-label threshold.
-# With `encoder`, networks trained from scratch start from the workspace's latest self-supervised encoder of
-# their architecture and channels (`scatterloop classify pretrain`), when there is one.
+# `encoder` (off in every recipe; `classify train --encoder`): networks trained from scratch start from the
+# workspace's latest self-supervised encoder of their architecture and channels (`classify pretrain`). Off by
+# default because `bench pretrain` (64 px, CPU) found no consistent gain: ResNet-18 alone 0.54 → 0.63 and
+# 0.52 → 0.47 (seeds 0, 1; 150 labels), and at 60 labels the encoder-started network pulled the soft vote with
+# the physics model from 0.78 to 0.62.
 OURS = Recipe(
     name="ours",
     models=("physics",),
@@ -71,7 +74,6 @@ OURS = Recipe(
     calibrate=True,
     label_smoothing=0.05,
     final_fit=True,
-    encoder=True,
 )
 
 # For GPU servers: the same training with a network beside the physics model (local ImageNet weights, when

@@ -94,11 +94,11 @@ def test_encoder_is_saved_registered_and_reused_by_every_round(small_workspace, 
     assert latest_encoder(ws, "tiny", 2) is None and latest_encoder(ws, "resnet18", 3) is None
 
     # lr 0: the networks keep the weights they started from, so the saved checkpoints show where they began
-    params = RoundParams(models=("tiny",), epochs=1, batch_size=4, input_size=32, lr=0.0, seed=0)
+    params = RoundParams(models=("tiny",), epochs=1, batch_size=4, input_size=32, lr=0.0, seed=0, encoder=True)
     _, r1 = run_round(ws, params)
     ws.store.next_round()
     _, r2 = run_round(ws, params)
-    _, r3 = run_round(ws, RoundParams(**{**params.__dict__, "encoder": False}))
+    _, r3 = run_round(ws, RoundParams(**{**params.__dict__, "encoder": None}))  # the recipe's default: off
     assert r1.models["tiny"]["start"] == r2.models["tiny"]["start"] == f"pretrained encoder {enc}"
     assert r3.models["tiny"]["start"] == "scratch"
     for r in (r1, r2):
