@@ -209,7 +209,7 @@ def explain_image(services: Services, image_id, checkpoint) -> object:
     ws = Workspace.open(services.settings)
     try:
         model, cfg = load_classifier(ws.root / checkpoint)
-        if cfg.kind == "features":
+        if cfg.kind != "image":
             return (
                 f"{cfg.arch} judges physics features (ring concentricity and continuity, symmetry, gaps, "
                 "texture), not pixels: it has no pixel map to show. Pick a network to see Grad-CAM."

@@ -1,7 +1,8 @@
-"""`scatterloop classify train|predict|prelabel|queue|table`: classifier rounds from the terminal."""
+"""`scatterloop classify train|predict|prelabel|queue|table|pretrain`: classifier rounds from the terminal."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 
@@ -28,7 +29,9 @@ def cmd_classify(args) -> int:
 
     ws = Workspace.open(_settings(args))
     try:
-        if args.action == "train":
+        if args.action == "pretrain":
+            _pretrain(args, ws)
+        elif args.action == "train":
             if args.next_round:
                 ws.store.next_round()
             params = RoundParams(
@@ -45,6 +48,7 @@ def cmd_classify(args) -> int:
                 sources=_sources(args.sources),
                 device=args.device,
                 seed=args.seed,
+                encoder=args.encoder,
             )
             run_id, res = recorded_run(
                 "classify train",
@@ -111,6 +115,38 @@ def cmd_classify(args) -> int:
     return 0
 
 
+def _pretrain(args, ws) -> None:
+    """Self-supervised pretraining of an encoder on every frame of the workspace, as a recorded run."""
+    from .classify.pretrain import PretrainParams, pretrain
+
+    defaults = PretrainParams()
+    params = PretrainParams(
+        arch=args.arch,
+        input_size=args.input_size or defaults.input_size,
+        epochs=args.epochs or defaults.epochs,
+        batch_size=args.batch_size or defaults.batch_size,
+        lr=args.lr or defaults.lr,
+        max_images=args.max_images,
+        device=args.device,
+        seed=args.seed,
+    )
+    run_id, res = recorded_run(
+        "classify pretrain",
+        args.quiet,
+        ws.store,
+        "pretrain",
+        dataclasses.asdict(params),
+        lambda run_id, progress, should_stop: pretrain(ws, run_id, params, progress=progress, should_stop=should_stop),
+    )
+    last = res.history[-1]
+    _emit(
+        args,
+        {"command": "classify pretrain", **dataclasses.asdict(res)},
+        f"encoder {res.encoder} ({res.arch}, {res.images} frames, {len(res.history)} epochs): "
+        f"loss {last['loss']:.3f}, own view found first {last['contrast_acc']:.2f}, {res.seconds:.0f} s",
+    )
+
+
 def _sources(text: str | None) -> tuple[str, ...]:
     from .classify.data import PATTERN_SOURCES
 
@@ -141,8 +177,10 @@ def _latest_classify(ws) -> int:
 def add_parser(sub, common) -> None:
     from .cli_names import MODELS, RECIPES, SOURCES, TASKS
 
-    p = sub.add_parser("classify", parents=[common], help="classifier rounds: train, predict, pre-label, review")
-    p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table"))
+    p = sub.add_parser(
+        "classify", parents=[common], help="classifier rounds: pretrain, train, predict, pre-label, review"
+    )
+    p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table", "pretrain"))
     p.add_argument("--workspace", required=True)
     p.add_argument("--task", default="realism", choices=TASKS)
     p.add_argument(
@@ -155,8 +193,18 @@ def add_parser(sub, common) -> None:
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--lr", type=float, default=None, help="default: the recipe's")
     p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")
-    p.add_argument("--input-size", type=int, default=None, help="default: the recipe's")
+    p.add_argument("--input-size", "--size", type=int, default=None, help="default: the recipe's (pretrain: 128)")
     p.add_argument("--init", default="scratch", choices=("scratch", "finetune"))
+    p.add_argument(
+        "--encoder",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train: start networks from the workspace's latest pretrained encoder (default: as the recipe says)",
+    )
+    p.add_argument(
+        "--arch", default="resnet18", help="pretrain: the encoder's architecture (a timm model of --models)"
+    )
+    p.add_argument("--max-images", type=int, default=None, help="pretrain: at most this many frames (default: all)")
     p.add_argument("--pretrained", nargs="*", help="ARCH=PATH local ImageNet weights (file or folder)")
     p.add_argument("--pattern", default=None, help="train / predict: only images of this pattern")
     p.add_argument(

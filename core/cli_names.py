@@ -21,6 +21,7 @@ MODELS = (  # core.classify.REGISTRY
     "resnet18",
     "tiny",
     "physics",
+    "zero",
 )
 SOURCES = ("experimental", "generated", "simulated")  # core.store.SOURCES
 ROLES = ("viewer", "annotator", "admin")  # core.store.ROLES
@@ -39,4 +40,5 @@ BENCHES = (  # core.benchmarks.BENCHES
     "mapsep",
     "simreal",
     "jobs",
+    "pretrain",
 )

@@ -24,6 +24,7 @@ BENCHES = {
     "mapsep": "mapsep_bench:bench_mapsep",
     "simreal": "simreal_bench:bench_simreal",
     "jobs": "jobs_bench:bench_jobs",
+    "pretrain": "pretrain_bench:bench_pretrain",
 }
 
 

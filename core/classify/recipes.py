@@ -27,6 +27,7 @@ class Recipe:
     label_smoothing: float = 0.0
     batch_size: int = 32
     final_fit: bool = False  # the physics model is refitted on training + validation labels once scored
+    encoder: bool = False  # networks from scratch start from the workspace's latest pretrained encoder, if any
 
     def to_json(self) -> dict:
         return {**asdict(self), "models": list(self.models)}
@@ -53,6 +54,11 @@ PAPER = Recipe(
 # converge, and are stopped at their best validation loss. On a 2-core CPU a ResNet-18 beside the physics
 # model made the soft vote worse (0.80 against the physics model's 0.86 at 150 labels, `bench loop --quick`):
 # an uninformed, calibrated member pulls every vote towards 0.5 and nothing reached the pre-label threshold.
+# `encoder` (off in every recipe; `classify train --encoder`): networks trained from scratch start from the
+# workspace's latest self-supervised encoder of their architecture and channels (`classify pretrain`). Off by
+# default because `bench pretrain` (64 px, CPU) found no consistent gain: ResNet-18 alone 0.54 → 0.63 and
+# 0.52 → 0.47 (seeds 0, 1; 150 labels), and at 60 labels the encoder-started network pulled the soft vote with
+# the physics model from 0.78 to 0.62.
 OURS = Recipe(
     name="ours",
     models=("physics",),

@@ -24,7 +24,7 @@ class ArchSpec:
     """One entry of the registry: where the model comes from and the input size it was designed for."""
 
     name: str
-    library: Literal["timm", "torchvision", "features"]
+    library: Literal["timm", "torchvision", "features", "hybrid"]
     model_id: str
     input_size: int  # the size the architecture was published with (ImageNet weights expect it)
     min_size: int  # the smallest input the network accepts
@@ -46,6 +46,7 @@ REGISTRY: dict[str, ArchSpec] = {
         ArchSpec("resnet18", "timm", "resnet18", 224, 32, False),
         ArchSpec("tiny", "timm", "test_resnet", 160, 16, False),
         ArchSpec("physics", "features", "physics", 0, 0, False),
+        ArchSpec("zero", "hybrid", "resnet18", 128, 16, False),  # pretrain_zero: on a pretrained encoder
     )
 }
 PAPER_MODELS = tuple(n for n, s in REGISTRY.items() if s.paper)
@@ -62,10 +63,12 @@ class ClassifierConfig:
     channels: int = 1  # input channels: 1 image, 2 + mask, 3 + high-pass (inputs.to_channels)
     temperature: float = 1.0  # fitted on validation (calibrate.fit_temperature); probabilities use logits / T
     recipe: str = "paper"
+    encoder: str | None = None  # model zero: the architecture of its frozen encoder
 
     @property
     def kind(self) -> str:
-        return "features" if spec_of(self.arch).library == "features" else "image"
+        lib = spec_of(self.arch).library
+        return lib if lib in ("features", "hybrid") else "image"
 
 
 def input_size_for(arch: str, requested: int | None) -> int:
@@ -91,6 +94,7 @@ def create_classifier(
     input_size: int | None = None,
     pretrained: str | Path | None = None,
     in_chans: int = 1,
+    encoder: str | None = None,
 ) -> torch.nn.Module:
     """A grayscale classifier with `num_classes` outputs, from scratch or from local ImageNet weights.
 
@@ -101,6 +105,7 @@ def create_classifier(
         pretrained: a local weights file (`.safetensors`, `.pth`, `.bin`) or a directory holding one.
         in_chans: input channels (1 image; 2 with the mask; 3 with a high-pass of the image). ImageNet RGB
             filters are folded into them by timm's `adapt_input_conv`.
+        encoder: model zero only: the registry name of its frozen encoder (default: the spec's `model_id`).
     """
     spec = spec_of(arch)
     if spec.library == "features":
@@ -108,6 +113,10 @@ def create_classifier(
 
         return FeatureClassifier(num_classes)
     size = input_size_for(arch, input_size)
+    if spec.library == "hybrid":
+        from .pretrain_zero import ZeroClassifier
+
+        return ZeroClassifier(num_classes, encoder or spec.model_id, in_chans, size)
     weights = _weights_file(pretrained) if pretrained else None
     if spec.library == "timm":
         import timm
@@ -200,6 +209,12 @@ def load_classifier(folder: str | Path, device: str = "cpu") -> tuple[torch.nn.M
     if not (folder / "config.json").exists():
         raise ValueError(f"{folder}: not a saved classifier (config.json missing)")
     config = ClassifierConfig(**json.loads((folder / "config.json").read_text()))
-    model = create_classifier(config.arch, len(config.classes), input_size=config.input_size, in_chans=config.channels)
+    model = create_classifier(
+        config.arch,
+        len(config.classes),
+        input_size=config.input_size,
+        in_chans=config.channels,
+        encoder=config.encoder,
+    )
     model.load_state_dict(load_file(folder / "model.safetensors"))
     return model.to(device).eval(), config

@@ -49,6 +49,7 @@ class RoundParams:
     pattern: str | None = None
     sources: tuple[str, ...] = PATTERN_SOURCES  # pattern task: the image sources it learns from
     round: int | None = None  # None: the current round
+    encoder: bool | None = None  # start networks from the latest pretrained encoder (None: as the recipe says)
     val_fraction: float = 0.2
     device: str | None = None
     seed: int = 0
@@ -61,6 +62,7 @@ class RoundParams:
             lr=self.lr,
             batch_size=self.batch_size,
             input_size=self.input_size,
+            encoder=self.encoder,
         )
 
 
@@ -111,6 +113,12 @@ def _network(ws, params: Recipe, arch: str, split: Split, init: str, round_no: i
     model = create_classifier(
         arch, len(split.classes), input_size=size, pretrained=pretrained, in_chans=params.channels
     )
+    if not pretrained and params.encoder:
+        from .pretrain import init_from_encoder, latest_encoder
+
+        if (enc := latest_encoder(ws, arch, params.channels)) is not None:
+            init_from_encoder(model, ws.root / enc)
+            return model, size, f"pretrained encoder {enc}"
     return model, size, (f"ImageNet weights from {pretrained}" if pretrained else "scratch")
 
 
@@ -147,7 +155,7 @@ def train_round(
     device = pick_device(params.device)
     images = {img.id: img for img in ws.store.get_images(split.train_ids + split.val_ids)}
     train_imgs, val_imgs = [images[i] for i in split.train_ids], [images[i] for i in split.val_ids]
-    networks = [a for a in rec.models if spec_of(a).library != "features"]
+    networks = [a for a in rec.models if spec_of(a).library in ("timm", "torchvision")]
     size = max((input_size_for(a, rec.input_size) for a in networks), default=0)
     n_batches = -(-len(train_imgs) // rec.batch_size)
     total = rec.epochs * n_batches * len(networks) + 1
@@ -172,6 +180,21 @@ def train_round(
             extra, start, in_size, cfg_channels = {"reference_frames": used}, "fitted (seconds)", 0, 0
             fit_s, ips = 0.0, 0.0
             final = (np.concatenate([xf, xfv]), np.concatenate([split.train_y, split.val_y]))
+        elif spec_of(arch).library == "hybrid":  # model zero: a logistic layer on encoder + physics features
+            from .pretrain_zero import round_zero
+
+            zr = round_zero(ws, rec.channels, split, train_imgs, val_imgs, device=device, progress=progress,
+                            should_stop=should_stop)  # fmt: skip
+            model, logits, final, in_size, cfg_channels = (
+                zr["model"],
+                zr["logits"],
+                zr["final"],
+                zr["input_size"],
+                rec.channels,
+            )
+            history = [{"epoch": 1, **zr["fitted"], "val_loss": nll(logits, split.val_y)}]
+            extra, start = {"reference_frames": zr["reference_frames"]}, f"frozen encoder {zr['encoder']}"
+            fit_s, ips = 0.0, 0.0
         else:
             if x is None:
                 x = load_inputs(ws, train_imgs, size, progress=progress, should_stop=should_stop)
@@ -194,15 +217,22 @@ def train_round(
             fit_s, ips = res.seconds, res.images_per_s
         temperature = fit_temperature(logits, split.val_y) if rec.calibrate else 1.0
         probs = softmax(logits, temperature)
-        if spec_of(arch).library == "features" and rec.final_fit:
+        if spec_of(arch).library in ("features", "hybrid") and rec.final_fit:
             # scored and calibrated above as fitted on the training set alone; the saved model then learns from
             # every label (a second's work), keeping that temperature, as cross-validation then refit does
-            fit_features(model, *final)
+            if spec_of(arch).library == "features":
+                fit_features(model, *final)
+            else:
+                from .pretrain_zero import fit_zero
+
+                fit_zero(model, *final)
             extra["final_fit_on"] = int(len(final[1]))
         val_probs.append(probs)
         config = ClassifierConfig(
             arch, split.classes, in_size, params.pretrained.get(arch), cfg_channels, temperature, rec.name
         )
+        if spec_of(arch).library == "hybrid":
+            config.pretrained, config.encoder = zr["encoder"], zr["encoder_arch"]
         saved.append((arch, folder, model.cpu(), config))
         models[arch] = {
             "start": start,

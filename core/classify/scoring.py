@@ -27,14 +27,23 @@ def round_probabilities(
 
     archs = list(result["models"])
     loaded = [load_classifier(ws.root / result["models"][a]["checkpoint"], device) for a in archs]
-    sizes = {cfg.input_size for _, cfg in loaded if cfg.kind == "image"}
+    sizes = {cfg.input_size for _, cfg in loaded if cfg.kind in ("image", "hybrid")}
     iws = image_ws or ws
     pairs = {s: load_inputs(iws, images, s, progress=progress, should_stop=should_stop) for s in sizes}
     feats = None
     probs = []
     for k, (arch, (model, cfg)) in enumerate(zip(archs, loaded, strict=True)):
         check_stop(should_stop)
-        if cfg.kind == "features":
+        if cfg.kind in ("features", "hybrid") and feats is None:
+            feats = with_groups(iws, images, progress=progress, should_stop=should_stop)
+        if cfg.kind == "hybrid":
+            from .calibrate import softmax
+            from .pretrain_zero import zero_inputs, zero_logits
+
+            z = zero_inputs(model, feats, pairs[cfg.input_size], input_size=cfg.input_size, channels=cfg.channels,
+                            device=device, should_stop=should_stop)  # fmt: skip
+            probs.append(softmax(zero_logits(model.cpu(), z), cfg.temperature))
+        elif cfg.kind == "features":
             if feats is None:
                 feats = with_groups(iws, images, progress=progress, should_stop=should_stop)
             from .calibrate import softmax
