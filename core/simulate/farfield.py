@@ -8,7 +8,8 @@ a spot smaller than one simulated pixel keeps its counts), on the Debye-Scherrer
 polycrystal) or anywhere (a single crystal's reciprocal lattice). The panels are large flat panels (GE,
 Dexela, Pixium: amorphous silicon, integrating, no module gaps) or large photon counters (Pilatus 6M, Eiger
 4M). A sample environment often adds a few faint rings (a pressure medium, a gasket); they are drawn only
-beneath many spots, so the frame stays a spot frame. No beamstop need be in view: at high energy the beam passes a small stop or a hole.
+beneath many spots, so the frame stays a spot frame. No beamstop need be in view: at high energy the beam
+passes a small stop or a hole.
 """
 
 from __future__ import annotations
