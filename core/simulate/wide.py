@@ -105,7 +105,12 @@ def _draw(
     base = scene.expected.copy()
     if pattern == "rings":
         saxs = bool(rng.random() < 0.3)
-        text = render_saxs_rings(scene, rng) if saxs else render_rings(scene, rng, None)
+        if saxs:
+            text = render_saxs_rings(scene, rng)
+        else:  # panels tilted or on a 2theta arm (conic rings), strongly textured samples (arcs)
+            tilt = (np.radians(rng.uniform(5, 45)), rng.uniform(0, np.pi)) if rng.random() < 0.3 else None
+            arcs = float(np.exp(rng.uniform(np.log(0.5), np.log(8)))) if rng.random() < 0.25 else 0.0
+            text = render_rings(scene, rng, None, tilt=tilt, arcs=arcs)
         scene.params["rings_kind"] = "saxs" if saxs else "powder"
     elif pattern == "peaks":
         kind = scene.params["peaks_kind"]
