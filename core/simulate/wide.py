@@ -23,22 +23,32 @@ from .patterns import PATTERNS, SimulatedFrame, render_peaks, render_rings
 from .spots import add_saxs_halo, render_bragg_reflection, render_grain_spots, render_saxs_rings
 from .storage import Readout, draw_readout, sigma, write
 
-# name -> (detector, circular active area, how the detector writes numbers)
+CCD = Detector("CCD-2048", (1, 1), module_px=(2048, 2048), pixel_m=200e-6)
+MEDIPIX = Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6)
+# name -> (detector, circular active area, how the detector writes numbers; uint8: an 8-bit display rendering)
 WIDE_DETECTORS: dict[str, tuple[Detector, bool, tuple[str, ...]]] = {
     "pilatus_1m": (DETECTORS["Pilatus1M"], False, ("int32", "uint32", "float32", "uint8")),
     "pilatus_2m": (DETECTORS["Pilatus2M"], False, ("int32", "uint32", "uint8")),
     "strip_195x487": (STRIP_DETECTORS["strip_195x487"], False, ("int32", "uint16", "float32")),
     "strip_195x1475": (Detector("Pilatus300K-W", (1, 3)), False, ("int32", "uint16", "float32")),
     "strip_619x487": (STRIP_DETECTORS["strip_619x487"], False, ("int32", "uint16", "uint32")),
-    "wide_619x981": (Detector("Pilatus-3x2", (3, 2)), False, ("int32", "uint16")),
+    "wide_619x981": (Detector("Pilatus-3x2", (3, 2)), False, ("int32", "uint16", "uint8")),
     "tall_1043x487": (STRIP_DETECTORS["tall_1043x487"], False, ("int32", "uint16")),
     "tall_5071x2463": (Detector("Pilatus-24x5", (24, 5)), False, ("int32", "uint32")),
     "mar_circular": (Detector("MAR345", (1, 1), module_px=(2300, 2300), pixel_m=150e-6), True, ("uint16",)),
-    "ccd_square": (Detector("CCD-2048", (1, 1), module_px=(2048, 2048), pixel_m=200e-6), False, ("uint16", "uint32")),
-    "medipix_256": (Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6), False, ("uint16", "int32")),
+    "ccd_square": (
+        Detector("CCD-2048", (1, 1), module_px=(2048, 2048), pixel_m=200e-6),
+        False,
+        ("uint16", "uint32", "uint8"),
+    ),
+    "medipix_256": (
+        Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6),
+        False,
+        ("uint16", "int32", "uint8"),
+    ),
     **{name: (det, False, ("uint16",)) for name, det in FLAT_PANELS.items()},
-    "pilatus_6m": (LARGE_COUNTERS["pilatus_6m"], False, ("int32", "uint32")),
-    "eiger_4m": (LARGE_COUNTERS["eiger_4m"], False, ("uint32", "uint16")),
+    "pilatus_6m": (LARGE_COUNTERS["pilatus_6m"], False, ("int32", "uint32", "uint8")),
+    "eiger_4m": (LARGE_COUNTERS["eiger_4m"], False, ("uint32", "uint16", "uint8")),
 }
 WIDE_TYPES = tuple(WIDE_DETECTORS)
 BEAMS = ("inside", "near_edge", "outside", "crop")
@@ -170,7 +180,7 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
         pattern == "peaks"
         and kind in ("rotation", "spots")
         and dtype in ("uint16", "uint32")
-        and rng.random() < (0.6 if large else 0.25)
+        and rng.random() < (0.7 if large else 0.3)
     )
     integrating = name in FLAT_PANELS or (name in INTEGRATING and rng.random() < 0.6)
     readout = draw_readout(rng, dtype, integrating, sparse)
@@ -219,7 +229,8 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
     else:
         disc = None
     static = static[win] * stop * gain if sparse else None
-    counts, threshold = write(expected * stop * gain, rng, readout, gaps, disc, static)
+    native_px = int(np.prod(det.native_shape))
+    counts, threshold = write(expected * stop * gain, rng, readout, gaps, disc, static, native_px)
     params = dict(
         scene.params,
         **readout.to_params(),

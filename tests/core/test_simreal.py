@@ -103,14 +103,26 @@ def test_far_field_panels_give_sparse_spot_frames_with_truth_and_rings_backgroun
         p = f.params
         assert p["readout_integrating"] and p["dtype"] == "uint16" and p["visible"] in (True, False)
         if p["sparse"]:
-            assert p["peaks_kind"] in ("rotation", "spots") and p["threshold"] > 0
-            assert np.mean(f.counts == 0) > 0.5
+            assert p["peaks_kind"] in ("rotation", "spots") and p["threshold"] >= 2
+            stored = f.counts[(f.counts > 0) & (f.counts < 65535)]
+            assert (stored >= p["threshold"] - 0.5).all()  # nothing below the threshold is kept
+            if p["readout_k_sigma"] >= 4.5:  # a high threshold: noise seldom passes it, the frame is mostly empty
+                assert np.mean(f.counts == 0) > 0.5
             sparse.append(p["visible"])
     assert len(sparse) >= 5 and np.mean(sparse) >= 0.8  # most sparse spot frames show their spots
     for pattern in ("rings", "background"):
         for i in range(10):
             f = wide_frame(pattern, np.random.default_rng([12, i]), size=48, detector="ge_2048")
             assert not f.params["sparse"]
+
+
+def test_single_pixel_events_scale_with_the_native_pixel_count():
+    rng = np.random.default_rng(5)
+    readout = draw_readout(rng, "uint16", integrating=True, sparse=True)
+    static = np.full((100, 100), 50.0)
+    few, _ = write(static, np.random.default_rng(6), readout, np.zeros((100, 100), bool), None, static, 10_000)
+    many, _ = write(static, np.random.default_rng(6), readout, np.zeros((100, 100), bool), None, static, 4_000_000)
+    assert np.count_nonzero(many) > np.count_nonzero(few)  # a 2048-pixel panel has 400 times the pixels
 
 
 def test_integrating_readout_adds_a_dark_offset_with_read_noise():
