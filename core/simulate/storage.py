@@ -40,7 +40,7 @@ def draw_readout(rng: np.random.Generator, dtype: str, integrating: bool, sparse
     return Readout(
         dtype=dtype,
         integrating=integrating,
-        offset=float(np.exp(rng.uniform(np.log(10), np.log(3000)))) if integrating else 0.0,
+        offset=float(np.exp(rng.uniform(np.log(100), np.log(4000)))) if integrating else 0.0,
         read_noise=float(rng.uniform(1.0, 25.0)) if integrating else 0.0,
         sparse=sparse,
         k_sigma=float(np.exp(rng.uniform(np.log(3.0), np.log(8.0)))) if sparse else 0.0,
