@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..io import resize
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 
-CACHE_VERSION = 2  # 2: pooled inputs (block mean, then max-pool) instead of an anti-aliased resize
+CACHE_VERSION = 3  # 2: pooled inputs (block mean, then max-pool) instead of an anti-aliased resize; 3: despeckled
 POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
 MIN_CONTRAST = float(np.log1p(20.0))  # 20 counts over the floor are needed to span the full scale
 
@@ -78,16 +78,32 @@ def counts_like(data: np.ndarray, ok: np.ndarray) -> bool:
     return bool(np.all(v == np.round(v)))
 
 
+def despeckle(x: np.ndarray) -> np.ndarray:
+    """Each pixel clipped to its brightest neighbour: single-pixel events (hot and warm pixels, zingers, noise
+    above a frame cache's threshold) vanish, while scattering, which the detector's point-spread and the
+    spot's own size spread over at least two pixels, stays. The spatial analogue of scaling by percentiles
+    rather than the maximum; without it a 2048-pixel panel's warm pixels look like Bragg spots once pooled."""
+    pad = np.pad(x, 1)
+    h, w = x.shape
+    around = np.zeros_like(x)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                np.maximum(around, pad[dy : dy + h, dx : dx + w], out=around)
+    return np.minimum(x, around)
+
+
 def pooled_counts(data: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(counts, valid fraction), each (size, size): the frame padded to a square, block-averaged to POOL * size
-    pixels (an integer factor, then a mild resize) and max-pooled by POOL (valid fraction: mean-pooled).
+    """(counts, valid fraction), each (size, size): the frame despeckled, padded to a square, block-averaged to
+    POOL * size pixels (an integer factor, then a mild resize) and max-pooled by POOL (valid fraction:
+    mean-pooled).
     Masked and non-finite pixels carry no counts; negative backgrounds are shifted to start at 0."""
     x = np.asarray(data, dtype=np.float32)
     ok = ~np.asarray(mask, bool) & np.isfinite(x)
     if not ok.any():
         return np.zeros((size, size), np.float32), np.zeros((size, size), np.float32)
     floor = min(0.0, float(x[ok].min()))
-    x = np.where(ok, x - floor, 0.0).astype(np.float32)
+    x = despeckle(np.where(ok, x - floor, 0.0).astype(np.float32))
     h, w = x.shape
     fine = POOL * size  # the grid the max-pool works on, the same for every detector
     k = max(1, max(h, w) // fine)

@@ -59,15 +59,16 @@ def test_frame_input_pads_instead_of_squashing_and_ignores_one_hot_pixel():
     assert img[25, 20] >= 1.0 and img[25, 30] < 0.0  # the line at full scale, the flat 50 counts far below
 
 
-def test_frame_input_keeps_a_one_pixel_spot_of_a_large_sparse_frame():
+def test_frame_input_keeps_small_spots_of_a_large_sparse_frame_and_drops_single_pixel_events():
     frame = np.zeros((2048, 2048), np.uint16)  # a zero-suppressed frame: a few stored pixels, zeros elsewhere
-    frame[700, 1300] = 300
-    frame[1500, 200] = 280
+    frame[700:702, 1300:1302] = 300  # Bragg spots two native pixels wide
+    frame[1500:1502, 200:202] = 280
+    frame[100, 100] = frame[1000, 1800] = 400  # single-pixel events: a warm pixel, a zinger
     img, valid = frame_input(frame, np.zeros(frame.shape, bool), 64)
     assert valid.min() == 1.0
     spots = img[700 * 64 // 2048, 1300 * 64 // 2048], img[1500 * 64 // 2048, 200 * 64 // 2048]
-    assert min(spots) > 0.0  # each spot keeps a share of its counts (one of the 8 x 8 pixels it is averaged with)
-    assert np.sum(img > -0.9) == 2  # the rest stays dark
+    assert min(spots) > 0.0  # each spot keeps a share of its counts (it is averaged with 8 x 8 pixels)
+    assert np.sum(img > -0.9) == 2  # the single-pixel events are gone, the rest stays dark
     # an anti-aliased resize to 64 px (the earlier input path) would have averaged each spot over 32 x 32 pixels
 
 
