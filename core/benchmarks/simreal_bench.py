@@ -2,10 +2,10 @@
 on every rings, peaks and background frame of a folder described by a MANIFEST.json (per frame and per file:
 a stack's frames vote by mean probability).
 
-Frames become model inputs through the product's own path (`core.classify.inputs.frame_input`: padded to a
-square, block-averaged then max-pooled so sparse spots survive, robust log scale, valid-pixel map), and the
-network is trained by the product's loop (`core.classify.train.fit`) with the training choices of the default
-recipe for networks (`recipes.OURS`: mask and high-pass channels, AdamW, one-cycle schedule, physics
+Frames become model inputs through the product's own path (`core.classify.inputs.frame_input`: despeckled,
+padded to a square, block-averaged then max-pooled so sparse spots survive, robust log scale, valid-pixel map),
+and the network is trained by the product's loop (`core.classify.train.fit`) with the training choices of the
+default recipe for networks (`recipes.OURS`: mask and high-pass channels, AdamW, one-cycle schedule, physics
 augmentations, class balance, early stopping on the simulated validation set), so what is measured here is
 what `classify train` / `classify predict` do with the same model.
 """
