@@ -2,13 +2,12 @@
 on every rings, peaks and background frame of a folder described by a MANIFEST.json (per frame and per file:
 a stack's frames vote by mean probability).
 
-The inputs are made so that they survive any detector: masked pixels are zeroed; the frame is padded to a
-square (never squashed: a 195x487 strip keeps its arcs' curvature); it is brought to 4x the model's size (a
-block mean by an integer factor, then a mild resize) and max-pooled by 4, so a Bragg spot a few pixels wide
-survives a 2048-pixel frame (an anti-aliased resize to 96 px averages it away) and noise looks alike on a 256-
-and a 2048-pixel detector; it is log-scaled and normalised by percentiles of the valid pixels (not the maximum,
-which one hot pixel or a saturated spot sets) with a minimum contrast, so a featureless frame stays featureless
-instead of having its Poisson noise stretched into texture.
+Frames become model inputs through the product's own path (`core.classify.inputs.frame_input`: despeckled,
+padded to a square, block-averaged then max-pooled so sparse spots survive, robust log scale, valid-pixel map),
+and the network is trained by the product's loop (`core.classify.train.fit`) with the training choices of the
+default recipe for networks (`recipes.OURS`: mask and high-pass channels, AdamW, one-cycle schedule, physics
+augmentations, class balance, early stopping on the simulated validation set), so what is measured here is
+what `classify train` / `classify predict` do with the same model.
 """
 
 from __future__ import annotations
@@ -24,42 +23,6 @@ from .io_bench import machine
 
 log = logging.getLogger(__name__)
 CLASSES = ("rings", "peaks", "background")
-POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
-MIN_CONTRAST = np.log1p(20.0)  # a frame needs a 21-fold range (20 counts over zero) to span the full scale
-
-
-def prepare(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-    """A (size, size) float32 model input in [0, 1] from one frame of any shape, dtype and count level."""
-    from ..io import resize
-
-    x = np.where(mask, 0.0, np.clip(np.nan_to_num(np.asarray(data, dtype=np.float32)), 0, None))
-    h, w = x.shape
-    fine = POOL * size  # the grid the max-pool works on, the same for every detector
-    k = max(1, max(h, w) // fine)
-    side = -(-max(h, w) // k) * k
-    top, left = (side - h) // 2, (side - w) // 2
-    sq = np.zeros((side, side), np.float32)
-    sq[top : top + h, left : left + w] = x
-    ok = np.zeros((side, side), bool)
-    ok[top : top + h, left : left + w] = ~mask
-    if k > 1:  # a block mean first: single-pixel noise of a 2048-pixel frame averages out, spots stay
-        n_ok = ok.reshape(side // k, k, side // k, k).sum(axis=(1, 3))
-        sq = sq.reshape(side // k, k, side // k, k).sum(axis=(1, 3)) / np.maximum(n_ok, 1)
-        ok = n_ok > 0
-    if sq.shape[0] != fine:
-        sq = np.clip(resize(sq, fine), 0, None)
-        ok = resize(ok.astype(np.float32), fine) > 0.5
-    sq = sq.reshape(size, POOL, size, POOL).max(axis=(1, 3))  # the max keeps a spot one fine pixel wide
-    ok = ok.reshape(size, POOL, size, POOL).any(axis=(1, 3))
-    sq = np.log1p(sq)
-    v = sq[ok]
-    if v.size == 0:
-        return np.zeros((size, size), np.float32)
-    lo, hi = np.percentile(v, [1.0, 99.5])
-    hi = max(float(hi), float(lo) + MIN_CONTRAST)
-    out = np.clip((sq - lo) / (hi - lo), 0.0, 1.0)
-    out[~ok] = 0.0
-    return out.astype(np.float32)
 
 
 def _sim_mask(counts: np.ndarray, params: dict) -> np.ndarray:
@@ -72,8 +35,9 @@ def _sim_mask(counts: np.ndarray, params: dict) -> np.ndarray:
 
 
 def simulated_set(n_per_class: int, size: int, seed: int, sim_sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 1, size, size) inputs and labels from wide-domain frames whose longest side is drawn in `sim_sizes`
+    """(N, 2, size, size) input pairs and labels from wide-domain frames whose longest side is drawn in `sim_sizes`
     (a range, so the pooling factor varies as it does between a 256- and a 2048-pixel detector)."""
+    from ..classify.inputs import frame_input
     from ..simulate.wide import wide_frame
 
     xs, ys = [], []
@@ -82,13 +46,14 @@ def simulated_set(n_per_class: int, size: int, seed: int, sim_sizes: tuple[int, 
             rng = np.random.default_rng([seed, c, i])
             sim_size = int(rng.integers(sim_sizes[0], sim_sizes[1] + 1))
             f = wide_frame(pattern, rng, size=sim_size)
-            xs.append(prepare(f.counts, _sim_mask(f.counts, f.params), size))
+            xs.append(frame_input(f.counts, _sim_mask(f.counts, f.params), size))
             ys.append(c)
-    return np.stack(xs)[:, None], np.asarray(ys, dtype=np.int64)
+    return np.stack(xs), np.asarray(ys, dtype=np.int64)
 
 
 def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
     """Every frame of every rings / peaks / background file in the manifest, read through `read_frames`."""
+    from ..classify.inputs import frame_input
     from ..io import read_frames
 
     xs, ys, fidx, files = [], [], [], []
@@ -99,14 +64,14 @@ def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
         ds = reader.split(":", 1)[1] if reader.startswith("h5py:") else None
         n = 0
         for frame in read_frames(manifest.parent / e["file"], dataset=ds):
-            xs.append(prepare(frame.data, frame.mask, size))
+            xs.append(frame_input(frame.data, frame.mask, size))
             ys.append(CLASSES.index(e["kind"]))
             fidx.append(len(files))
             n += 1
         files.append({"file": e["file"], "kind": e["kind"], "frames": n})
     if not xs:
         raise ValueError(f"{manifest}: no rings, peaks or background frames")
-    return np.stack(xs)[:, None], np.asarray(ys, dtype=np.int64), np.asarray(fidx), files
+    return np.stack(xs), np.asarray(ys, dtype=np.int64), np.asarray(fidx), files
 
 
 def bench_simreal(
@@ -117,8 +82,9 @@ def bench_simreal(
     models: str = "tiny",
     manifest: str | Path | None = None,
     sim_size: str = "96,320",
-    lr: float = 1e-3,
+    lr: float = 2e-3,
     batch_size: int = 32,
+    channels: int | None = None,
 ) -> dict:
     """Train on `n` simulated frames per class (plus n/5 for validation), classify the manifest's frames.
 
@@ -129,10 +95,13 @@ def bench_simreal(
         models: one registry name.
         manifest: a MANIFEST.json (default ../shared/realdata's).
         sim_size: "lo,hi" range of the simulated frames' longest side.
+        lr: peak learning rate of the one-cycle schedule.
+        channels: input channels (default: the recipe's, image + mask + high-pass).
     """
     import torch
 
     from ..classify import create_classifier, fit, predict_proba
+    from ..classify.recipes import OURS
 
     manifest = Path(manifest) if manifest else Path(__file__).resolve().parents[3] / "shared/realdata/MANIFEST.json"
     if not manifest.exists():
@@ -145,17 +114,19 @@ def bench_simreal(
     x, y = simulated_set(n, size, seed, lo_hi)
     x_val, y_val = simulated_set(max(1, n // 5), size, seed + 10_000, lo_hi)
     t_sim = time.perf_counter() - t0
-    model = create_classifier(models, len(CLASSES), input_size=size)
+    channels = int(channels or OURS.channels)
+    model = create_classifier(models, len(CLASSES), input_size=size, in_chans=channels)
     t1 = time.perf_counter()
     hist = fit(
         model, x, y, input_size=size, epochs=epochs, lr=lr, batch_size=batch_size, x_val=x_val, y_val=y_val,
-        device=device, seed=seed,
+        device=device, seed=seed, channels=channels, augment=OURS.augment, weight_decay=OURS.weight_decay,
+        schedule=OURS.schedule, patience=OURS.patience, balance=OURS.balance, label_smoothing=OURS.label_smoothing,
     )  # fmt: skip
     t_train = time.perf_counter() - t1
     t2 = time.perf_counter()
     xr, yr, fidx, files = real_set(manifest, size)
     t_read = time.perf_counter() - t2
-    p = predict_proba(model, xr, input_size=size, device=device, batch_size=64)
+    p = predict_proba(model, xr, input_size=size, device=device, batch_size=64, channels=channels)
     pred = p.argmax(1)
     confusion = np.zeros((len(CLASSES), len(CLASSES)), dtype=int)
     np.add.at(confusion, (yr, pred), 1)
@@ -177,7 +148,8 @@ def bench_simreal(
         "frames": int(len(yr)),
         "confusion": confusion.tolist(),
         "per_file": per_file,
-        "sim_val_accuracy": hist.history[-1].get("val_acc"),
+        "sim_val_accuracy": hist.history[(hist.best_epoch or len(hist.history)) - 1].get("val_acc"),
+        "best_epoch": hist.best_epoch,
         "train_frames": int(len(y)),
         "val_frames": int(len(y_val)),
         "train_per_class": n,
@@ -186,6 +158,8 @@ def bench_simreal(
         "sim_size": list(lo_hi),
         "epochs": epochs,
         "lr": lr,
+        "channels": channels,
+        "recipe": {k: getattr(OURS, k) for k in ("augment", "weight_decay", "schedule", "patience", "balance")},
         "device": device,
         "seconds": {
             "simulate": round(t_sim, 1),

@@ -1,13 +1,20 @@
-"""Classifier inputs that survive any detector: padded to square, robust log scale, mask beside the image.
+"""Classifier inputs that survive any detector: padded to square, pooled so sparse spots survive, robust log
+scale, mask beside the image.
 
-A network sees (image, valid) pairs at a square size: the frame's log counts scaled by percentiles of its
-valid pixels (one hot pixel or a saturated beamstop edge cannot flatten the rest, as scaling by the maximum
-does), masked pixels 0 and, beside it, the valid-pixel map, so a gap or a round detector's dark outside is
-never mistaken for a dark region of the pattern. Non-square frames (strips, tall multi-module detectors) are
-padded to a square with invalid pixels, keeping the aspect ratio that the physics depends on. Pairs are cached
-per image and size; augmentations act on both together and the network's channels are built on the device
-(`to_channels`): image, mask and a high-pass of the image that keeps fine structure (rings' edges, gaps,
-periodic texture) at any input size.
+A network sees (image, valid) pairs at a square size. Non-square frames (strips, tall multi-module detectors)
+are padded to a square with invalid pixels, keeping the aspect ratio that the physics depends on. The square is
+brought to `POOL` times the model's size (a valid-weighted block mean by an integer factor, then a mild
+resize) and max-pooled by `POOL`: a Bragg spot one pixel wide on a 2048-pixel panel, or a zero-suppressed
+frame whose few stored pixels are its only content, survives (an anti-aliased resize to 128 px averages it
+away), and noise looks alike on a 256- and a 2048-pixel detector because every input pixel is the maximum of
+the same number of block means. The pooled counts are log-scaled and mapped so the 1st and 99.5th percentiles
+of valid pixels become -1 and 1 (clipped at 1.5 above): one hot pixel or a saturated beamstop edge cannot
+flatten the rest, as scaling by the maximum does, and a minimum contrast (`MIN_CONTRAST`) keeps a featureless
+frame featureless instead of stretching its Poisson noise into texture. Masked pixels are 0 and, beside the
+image, the valid fraction says where the detector measured, so a gap or a round detector's dark outside is
+never mistaken for a dark region of the pattern. Pairs are cached per image and size; augmentations act on
+both together and the network's channels are built on the device (`to_channels`): image, mask and a high-pass
+of the image that keeps fine structure (rings' edges, gaps, periodic texture) at any input size.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import torch.nn.functional as F
 from ..io import resize
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 
-CACHE_VERSION = 1
+CACHE_VERSION = 3  # 2: pooled inputs (block mean, then max-pool) instead of an anti-aliased resize; 3: despeckled
+POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
+MIN_CONTRAST = float(np.log1p(20.0))  # 20 counts over the floor are needed to span the full scale
 
 
 def robust_log(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -52,11 +61,85 @@ def pad_square(img: np.ndarray, fill: float = 0.0) -> np.ndarray:
     return out
 
 
+def _block_mean(x: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Valid-weighted mean and valid fraction over k x k blocks (the side is a multiple of k)."""
+    side = x.shape[0] // k
+    n_ok = ok.reshape(side, k, side, k).sum(axis=(1, 3), dtype=np.float32)
+    total = x.reshape(side, k, side, k).sum(axis=(1, 3), dtype=np.float64)
+    return (total / np.maximum(n_ok, 1)).astype(np.float32), n_ok / (k * k)
+
+
+def counts_like(data: np.ndarray, ok: np.ndarray) -> bool:
+    """Integers, or floats holding whole numbers: counts, whose scale `MIN_CONTRAST` may assume. Normalised or
+    averaged floats have no known unit, so no minimum contrast is assumed for them."""
+    if data.dtype.kind in "iub":
+        return True
+    v = data[ok][:: max(1, int(ok.sum()) // 20_000)]
+    return bool(np.all(v == np.round(v)))
+
+
+def despeckle(x: np.ndarray) -> np.ndarray:
+    """Each pixel clipped to its brightest neighbour: single-pixel events (hot and warm pixels, zingers, noise
+    above a frame cache's threshold) vanish, while scattering, which the detector's point-spread and the
+    spot's own size spread over at least two pixels, stays. The spatial analogue of scaling by percentiles
+    rather than the maximum; without it a 2048-pixel panel's warm pixels look like Bragg spots once pooled."""
+    pad = np.pad(x, 1)
+    h, w = x.shape
+    around = np.zeros_like(x)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                np.maximum(around, pad[dy : dy + h, dx : dx + w], out=around)
+    return np.minimum(x, around)
+
+
+def pooled_counts(data: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, valid fraction), each (size, size): the frame despeckled, padded to a square, block-averaged to
+    POOL * size pixels (an integer factor, then a mild resize) and max-pooled by POOL (valid fraction:
+    mean-pooled).
+    Masked and non-finite pixels carry no counts; negative backgrounds are shifted to start at 0."""
+    x = np.asarray(data, dtype=np.float32)
+    ok = ~np.asarray(mask, bool) & np.isfinite(x)
+    if not ok.any():
+        return np.zeros((size, size), np.float32), np.zeros((size, size), np.float32)
+    floor = min(0.0, float(x[ok].min()))
+    x = despeckle(np.where(ok, x - floor, 0.0).astype(np.float32))
+    h, w = x.shape
+    fine = POOL * size  # the grid the max-pool works on, the same for every detector
+    k = max(1, max(h, w) // fine)
+    side = -(-max(h, w) // k) * k
+    top, left = (side - h) // 2, (side - w) // 2
+    sq = np.zeros((side, side), np.float32)
+    sq[top : top + h, left : left + w] = x
+    okf = np.zeros((side, side), bool)
+    okf[top : top + h, left : left + w] = ok
+    if k > 1:  # single-pixel noise of a large frame averages out; a spot keeps a share of its counts
+        sq, frac = _block_mean(sq, okf, k)
+    else:
+        frac = okf.astype(np.float32)
+    if sq.shape[0] != fine:
+        sq = np.clip(resize(sq, fine), 0, None)
+        frac = np.clip(resize(frac, fine), 0, 1)
+    counts = sq.reshape(size, POOL, size, POOL).max(axis=(1, 3))  # the max keeps a spot one fine pixel wide
+    valid = frac.reshape(size, POOL, size, POOL).mean(axis=(1, 3))
+    return counts.astype(np.float32), valid.astype(np.float32)
+
+
 def frame_input(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
-    """(2, size, size) float32: robust log image and valid fraction, padded to square then resized."""
-    x = pad_square(robust_log(data, mask))
-    v = pad_square((~mask).astype(np.float32))
-    return np.stack([resize(x, size), resize(v, size)]).astype(np.float32)
+    """(2, size, size) float32: the pooled frame on a robust log scale (-1 at the 1st percentile of valid
+    pixels, 1 at the 99.5th or `MIN_CONTRAST` above the 1st, clipped to [-1, 1.5]; 0 where nothing was
+    measured) and the valid fraction. The same for every frame the product classifies, simulated or real."""
+    data = np.asarray(data)
+    counts, valid = pooled_counts(data, mask, size)
+    img = np.zeros((size, size), np.float32)
+    ok = valid > 0
+    if ok.any():
+        v = np.log1p(counts)
+        lo, hi = np.percentile(v[ok], [1.0, 99.5])
+        floor = MIN_CONTRAST if counts_like(data, ~np.asarray(mask, bool) & np.isfinite(data)) else 1e-6
+        hi = max(float(hi), float(lo) + floor)
+        img[ok] = np.clip((v[ok] - lo) / (hi - lo) * 2.0 - 1.0, -1.0, 1.5)
+    return np.stack([img, valid]).astype(np.float32)
 
 
 def image_input(ws, image, size: int) -> np.ndarray:

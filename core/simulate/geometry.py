@@ -58,6 +58,23 @@ class Scene:
         dx, dy = xx - cx, yy - cy
         return np.hypot(dx, dy), np.arctan2(-dy, dx)
 
+    def tilted_grids(
+        self, centre: tuple[float, float], distance_px: float, tilt: float, tilt_dir: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`grids` for a detector plane tilted by `tilt` (radians) about an in-plane axis at angle `tilt_dir`
+        through the beam point: the radius each pixel would have on an untilted detector at the same distance
+        (distance * tan 2theta), so Debye-Scherrer rings become the conics a tilted panel or a 2theta arm
+        records."""
+        cx, cy = centre
+        yy, xx = np.indices(self.shape, dtype=np.float64)
+        u, v = xx - cx, -(yy - cy)
+        ax, ay = np.cos(tilt_dir), np.sin(tilt_dir)  # rotation axis in the detector plane
+        c, s = np.cos(tilt), np.sin(tilt)
+        along = u * ax + v * ay  # the in-plane component along the axis stays; the rest turns out of the plane
+        ux, uy = u - along * ax, v - along * ay
+        px, py, pz = along * ax + ux * c, along * ay + uy * c, distance_px + (ax * uy - ay * ux) * s  # Rodrigues
+        return distance_px * np.hypot(px, py) / np.clip(pz, 1e-6 * distance_px, None), np.arctan2(py, px)
+
 
 def new_scene(
     rng: np.random.Generator, size: int | tuple[int, int], detector: str = "Pilatus2M", low_beam: bool = True

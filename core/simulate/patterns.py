@@ -51,8 +51,19 @@ def _texture_profile(rng: np.random.Generator, spotty: bool, n_spots: int) -> np
     return np.clip(1 + a2 * np.cos(2 * (phi - p2)) + a4 * np.cos(4 * (phi - p4)), 0.1, None)
 
 
-def render_rings(scene: Scene, rng: np.random.Generator, artifact: str | None) -> str:
-    """Debye-Scherrer rings of a calibrant at a random energy and distance; returns the description."""
+def render_rings(
+    scene: Scene,
+    rng: np.random.Generator,
+    artifact: str | None,
+    tilt: tuple[float, float] | None = None,
+    arcs: float = 0.0,
+) -> str:
+    """Debye-Scherrer rings of a calibrant at a random energy and distance; returns the description.
+
+    Args:
+        tilt: (tilt, axis direction) in radians of a tilted detector plane (conic rings), None: normal.
+        arcs: concentration of a strong fibre/rolling texture that turns rings into arcs (0: none).
+    """
     h, w = scene.shape
     key = rng.choice(list(CALIBRANTS))
     cal = CALIBRANTS[key]
@@ -84,10 +95,15 @@ def render_rings(scene: Scene, rng: np.random.Generator, artifact: str | None) -
     if artifact == "broken_rings":
         broken = set(rng.choice(len(radii), size=max(1, min(len(radii), rng.integers(2, 5))), replace=False))
     phi_grid = np.linspace(-np.pi, np.pi, N_PHI, endpoint=False)
+    tilted = scene.tilted_grids((cx, cy), distance / scene.pixel_m, *tilt) if tilt else None
+    arc_dir = rng.uniform(-np.pi, np.pi) if arcs else 0.0
     for k, (radius, weight) in enumerate(zip(radii, weights, strict=True)):
-        r, phi = scene.grids(centres[k])
+        r, phi = tilted if tilted is not None else scene.grids(centres[k])
         idx = _phi_index(phi)
         prof = _texture_profile(rng, spotty, int(rng.integers(60, 250)))
+        if arcs:  # the same preferred orientation for every reflection, its arcs narrowing with `arcs`
+            arc = np.exp(arcs * (np.cos(2 * (phi_grid - arc_dir - rng.normal(0, 0.2))) - 1))
+            prof = prof * (0.003 + arc) / np.mean(0.003 + arc)
         rad = np.full(N_PHI, radius)
         if k in broken:
             for _ in range(rng.integers(1, 4)):  # missing arcs and radial jumps
@@ -107,6 +123,10 @@ def render_rings(scene: Scene, rng: np.random.Generator, artifact: str | None) -
         spotty=spotty,
         ring_radii_px=[float(v) for v in radii[:12]],
     )
+    if tilt:
+        scene.params.update(tilt_deg=float(np.degrees(tilt[0])), tilt_axis_deg=float(np.degrees(tilt[1])))
+    if arcs:
+        scene.params.update(texture_arcs=float(arcs))
     texture = "spotty" if spotty else "smooth"
     return (
         f"Debye-Scherrer rings of {cal.name} ({key}) at {energy:.1f} keV, {distance:.2f} m, {texture} rings, "

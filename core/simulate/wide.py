@@ -2,12 +2,14 @@
 
 The default `simulate_frame` draws one station (a Pilatus 2M resampled to a square, the beam low in the
 frame, int32 counts). A classifier trained only on that calls most real frames "background". Here each frame
-first draws a detector (square or circular, single-module strips, wide and tall multi-module stacks,
-simulated at reduced size keeping the aspect ratio, sometimes mounted rotated), a beam position (inside, near
-an edge, or up to a frame-width outside; GISAXS beams below the frame), a count level from a few counts to
-saturation and the detector's way of writing numbers (int32 with -1 gaps, uint16/uint32 that clip at their
-maximum, float32, 8-bit display images, zero-suppressed sparse frames). Then the pattern is drawn, from the
-default renderers and the ones in `spots.py`. `params` records all of it, so every frame keeps its truth.
+first draws a detector (square or circular, single-module strips, wide and tall multi-module stacks, large
+flat panels and photon counters, simulated at reduced size keeping the aspect ratio, sometimes mounted
+rotated), a beam position (inside, near an edge, or up to a frame-width outside; GISAXS beams below the
+frame), a count level from a few counts to saturation and the detector's readout (`storage.py`: int32 with
+-1 gaps, uint16/uint32 that clip at their maximum, float32, 8-bit display images, an integrating panel's dark
+offset and read noise, warm pixels, zingers, zero-suppressed frame caches). Then the pattern is drawn, from
+the default renderers and the ones in `spots.py` and `farfield.py` (rotation steps of grains on large
+panels). `params` records all of it, so every frame keeps its truth.
 """
 
 from __future__ import annotations
@@ -15,27 +17,43 @@ from __future__ import annotations
 import numpy as np
 
 from .detectors import STRIP_DETECTORS, _edge_centre
+from .farfield import FLAT_PANELS, LARGE_COUNTERS, render_rotation_spots
 from .geometry import DETECTORS, Detector, Scene, add_air_scatter, add_parasitic, beamstop, gap_mask
 from .patterns import PATTERNS, SimulatedFrame, render_peaks, render_rings
 from .spots import add_saxs_halo, render_bragg_reflection, render_grain_spots, render_saxs_rings
+from .storage import Readout, draw_readout, sigma, write
 
-# name -> (detector, circular active area, how the detector writes numbers)
+CCD = Detector("CCD-2048", (1, 1), module_px=(2048, 2048), pixel_m=200e-6)
+MEDIPIX = Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6)
+# name -> (detector, circular active area, how the detector writes numbers; uint8: an 8-bit display rendering)
 WIDE_DETECTORS: dict[str, tuple[Detector, bool, tuple[str, ...]]] = {
     "pilatus_1m": (DETECTORS["Pilatus1M"], False, ("int32", "uint32", "float32", "uint8")),
     "pilatus_2m": (DETECTORS["Pilatus2M"], False, ("int32", "uint32", "uint8")),
     "strip_195x487": (STRIP_DETECTORS["strip_195x487"], False, ("int32", "uint16", "float32")),
     "strip_195x1475": (Detector("Pilatus300K-W", (1, 3)), False, ("int32", "uint16", "float32")),
     "strip_619x487": (STRIP_DETECTORS["strip_619x487"], False, ("int32", "uint16", "uint32")),
-    "wide_619x981": (Detector("Pilatus-3x2", (3, 2)), False, ("int32", "uint16")),
+    "wide_619x981": (Detector("Pilatus-3x2", (3, 2)), False, ("int32", "uint16", "uint8")),
     "tall_1043x487": (STRIP_DETECTORS["tall_1043x487"], False, ("int32", "uint16")),
     "tall_5071x2463": (Detector("Pilatus-24x5", (24, 5)), False, ("int32", "uint32")),
     "mar_circular": (Detector("MAR345", (1, 1), module_px=(2300, 2300), pixel_m=150e-6), True, ("uint16",)),
-    "ccd_square": (Detector("CCD-2048", (1, 1), module_px=(2048, 2048), pixel_m=200e-6), False, ("uint16", "uint32")),
-    "medipix_256": (Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6), False, ("uint16", "int32")),
+    "ccd_square": (
+        Detector("CCD-2048", (1, 1), module_px=(2048, 2048), pixel_m=200e-6),
+        False,
+        ("uint16", "uint32", "uint8"),
+    ),
+    "medipix_256": (
+        Detector("Medipix-256", (1, 1), module_px=(256, 256), pixel_m=55e-6),
+        False,
+        ("uint16", "int32", "uint8"),
+    ),
+    **{name: (det, False, ("uint16",)) for name, det in FLAT_PANELS.items()},
+    "pilatus_6m": (LARGE_COUNTERS["pilatus_6m"], False, ("int32", "uint32", "uint8")),
+    "eiger_4m": (LARGE_COUNTERS["eiger_4m"], False, ("uint32", "uint16", "uint8")),
 }
 WIDE_TYPES = tuple(WIDE_DETECTORS)
 BEAMS = ("inside", "near_edge", "outside", "crop")
-MAX_VALUE = {"int32": 2**20 - 1, "uint16": 2**16 - 1, "uint32": 2**32 - 1, "float32": 2**20, "uint8": 255}
+INTEGRATING = {*FLAT_PANELS, "ccd_square", "mar_circular"}  # dark offset and read noise (always on flat panels)
+LARGE = {*FLAT_PANELS, *LARGE_COUNTERS}  # far-field panels: rotation steps are their usual peaks
 
 
 def _shape(det: Detector, size: int, rotated: bool) -> tuple[int, int]:
@@ -55,14 +73,35 @@ def _centre(rng: np.random.Generator, shape: tuple[int, int], beam: str) -> tupl
     return _edge_centre(rng, h, w, rng.uniform(0.0, 1.0) * max(h, w))  # up to a frame-width outside
 
 
-def _visible(signal: np.ndarray, base: np.ndarray, gain: float, frac: float) -> bool:
+def _visible(signal: np.ndarray, base: np.ndarray, gain: float, frac: float, readout: Readout) -> bool:
     """Enough of the frame carries the pattern at the counts it will be recorded with: at least 3 counts and
-    3 Poisson sigmas above the instrument's own level."""
-    return bool(np.mean(signal * gain > 3.0 * np.sqrt(base * gain) + 3.0) >= frac)
+    3 noise sigmas (Poisson and read noise) above the instrument's own level and, in a zero-suppressed frame,
+    at or above the storage threshold. `frac` below one pixel's share means: at least two pixels."""
+    noise = np.sqrt(base * gain + readout.read_noise**2)
+    floor = 3.0 * noise + 3.0
+    if readout.sparse:
+        floor = np.maximum(floor, readout.k_sigma * sigma(base * gain, readout) + noise)
+    seen = signal * gain > floor
+    return bool(seen.sum() >= max(2.0, frac * seen.size))
+
+
+def _peaks_kind(gisaxs_below: bool, rng: np.random.Generator, large: bool) -> str:
+    """GISAXS when the beam is below the frame; otherwise rotation steps mostly on far-field panels."""
+    if gisaxs_below:
+        return "gisaxs"
+    kinds = ["rotation", "spots", "reflection", "gisaxs"]
+    return str(rng.choice(kinds, p=[0.6, 0.2, 0.1, 0.1] if large else [0.3, 0.25, 0.15, 0.3]))
 
 
 def _draw(
-    pattern: str, scene: Scene, rng: np.random.Generator, stop: np.ndarray, win: tuple[slice, slice], last: bool
+    pattern: str,
+    scene: Scene,
+    rng: np.random.Generator,
+    stop: np.ndarray,
+    win: tuple[slice, slice],
+    last: bool,
+    readout: Readout,
+    native_side: int,
 ) -> tuple[str, np.ndarray]:
     """Draw the pattern over the instrument background already in `scene`; returns the description and the
     static background (what a dark/median frame of the scan would remove).
@@ -76,21 +115,23 @@ def _draw(
     base = scene.expected.copy()
     if pattern == "rings":
         saxs = bool(rng.random() < 0.3)
-        text = render_saxs_rings(scene, rng) if saxs else render_rings(scene, rng, None)
+        if saxs:
+            text = render_saxs_rings(scene, rng)
+        else:  # panels tilted or on a 2theta arm (conic rings), strongly textured samples (arcs)
+            tilt = (np.radians(rng.uniform(5, 45)), rng.uniform(0, np.pi)) if rng.random() < 0.3 else None
+            arcs = float(np.exp(rng.uniform(np.log(0.5), np.log(8)))) if rng.random() < 0.25 else 0.0
+            text = render_rings(scene, rng, None, tilt=tilt, arcs=arcs)
         scene.params["rings_kind"] = "saxs" if saxs else "powder"
     elif pattern == "peaks":
-        kind = (
-            "gisaxs"
-            if scene.params["beam"] == "gisaxs_below"
-            else rng.choice(["spots", "spots", "reflection", "gisaxs"])
-        )
+        kind = scene.params["peaks_kind"]
         if kind == "gisaxs":
             text = render_peaks(scene, rng, None)
         elif kind == "reflection":
             text = render_bragg_reflection(scene, rng)
+        elif kind == "rotation":
+            text = render_rotation_spots(scene, rng, native_side)
         else:
             text = render_grain_spots(scene, rng)
-        scene.params["peaks_kind"] = str(kind)
     else:
         kind = rng.choice(["air", "dark", "halo"])
         if kind == "halo":
@@ -99,9 +140,9 @@ def _draw(
             scene.expected = scene.expected * rng.uniform(0.0, 0.02) + rng.uniform(0.01, 0.5) / scene.params["gain"]
         scene.params["background_kind"] = str(kind)
         return f"{kind} background frame", scene.expected.copy()
-    frac = 0.005 if pattern == "rings" else 0.001
+    frac = 0.005 if pattern == "rings" else (0.0 if scene.params["peaks_kind"] in ("rotation", "spots") else 0.001)
     scene.params["visible"] = pattern == "background" or _visible(
-        ((scene.expected - base) * stop)[win], base[win], scene.params["gain"], frac
+        ((scene.expected - base) * stop)[win], base[win], scene.params["gain"], frac, readout
     )
     if not scene.params["visible"] and not last:
         raise _Invisible
@@ -110,48 +151,6 @@ def _draw(
 
 class _Invisible(Exception):
     """The drawn pattern misses the frame (a beam far outside): draw again so the label stays true."""
-
-
-def _write(
-    lam: np.ndarray,
-    rng: np.random.Generator,
-    dtype: str,
-    gaps: np.ndarray,
-    disc: np.ndarray | None,
-    static: np.ndarray | None,
-) -> tuple[np.ndarray, float]:
-    """Count and store as the detector would: Poisson noise, CCD read noise, saturation, gap values.
-
-    With `static` the frame is zero-suppressed as a far-field diffraction frame cache (HEXRD) stores it: the
-    static background (the scan's dark/median frame) is subtracted and only what stands 5-10 sigma plus 10-50
-    counts above it is kept (a threshold set above the noise, as users set it), so a frame without spots is
-    nearly empty.
-    """
-    sparse = static is not None
-    counts = rng.poisson(np.clip(lam, 0, 1e12)).astype(np.float64)
-    if dtype in ("uint16", "uint32") and not sparse and rng.random() < 0.5:  # CCD bias and read noise
-        counts += rng.uniform(10, 200) + rng.normal(0, rng.uniform(1, 8), counts.shape)
-    threshold = 0.0
-    if sparse:
-        counts -= static
-        threshold = float(rng.uniform(5, 10) * np.sqrt(max(float(static.mean()), 1.0)) + rng.uniform(10, 50))
-        counts[counts < threshold] = 0
-    hot = rng.random(counts.shape) < 2e-5
-    counts[hot] = MAX_VALUE[dtype] if dtype != "uint8" else 255
-    counts = np.clip(counts, 0, MAX_VALUE[dtype])
-    if dtype == "uint8":  # a display image: log-scaled to 0-255 by its own maximum, gaps black
-        v = np.log1p(counts)
-        out = (v / max(v.max(), 1e-9) * 255).astype(np.uint8)
-        out[gaps] = 0
-    elif dtype in ("uint16", "uint32"):
-        out = counts.astype(dtype)
-        out[gaps] = MAX_VALUE[dtype]
-    else:
-        out = counts.astype(dtype)
-        out[gaps] = -1
-    if disc is not None:
-        out[~disc] = 0
-    return out, threshold
 
 
 def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector: str | None = None) -> SimulatedFrame:
@@ -171,10 +170,24 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
     h, w = shape
     native = det.native_shape[1] if rotated else det.native_shape[0]
     gain = float(np.exp(rng.uniform(np.log(0.05), np.log(30))))
+    large = name in LARGE
+    dtype = str(rng.choice(dtypes))
+    gisaxs_below = pattern == "peaks" and rng.random() < (0.05 if large else 0.2)
+    kind = _peaks_kind(gisaxs_below, rng, large)
+    # A zero-suppressed frame cache is what a spot scan (rotation method, far-field HEDM) writes; rings and
+    # background measurements are stored whole (a scan's darks are full frames: the cache subtracts them).
+    sparse = bool(
+        pattern == "peaks"
+        and kind in ("rotation", "spots")
+        and dtype in ("uint16", "uint32")
+        and rng.random() < (0.7 if large else 0.3)
+    )
+    integrating = name in FLAT_PANELS or (name in INTEGRATING and rng.random() < 0.6)
+    readout = draw_readout(rng, dtype, integrating, sparse)
     for attempt in range(8):
         beam = str(rng.choice(BEAMS, p=[0.35, 0.2, 0.2, 0.25])) if attempt < 6 else "inside"
         vshape, win = shape, (slice(0, h), slice(0, w))
-        if pattern == "peaks" and rng.random() < 0.2:
+        if gisaxs_below:
             beam = "gisaxs_below"
             centre = (rng.uniform(0.3, 0.7) * w, h - 0.5 + rng.uniform(0.0, 0.3) * h)
         elif beam == "crop":  # this detector is one piece of a pattern scaled for a detector 1.3-3x larger
@@ -186,23 +199,27 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
             centre = (rng.uniform(0.25, 0.75) * vshape[1], rng.uniform(0.25, 0.8) * vshape[0])
         else:
             centre = _centre(rng, shape, beam)
-        scene = Scene(vshape, det, centre, det.pixel_m * native / h, {"detector": name, "beam": beam, "gain": gain})
+        params = {"detector": name, "beam": beam, "gain": gain}
+        if pattern == "peaks":
+            params["peaks_kind"] = kind
+        scene = Scene(vshape, det, centre, det.pixel_m * native / h, params)
         air = float(np.exp(rng.uniform(np.log(2), np.log(200))))
         add_air_scatter(scene, rng, air)
         if rng.random() < 0.5:
             add_parasitic(scene, rng, air * rng.uniform(0.2, 2))
-        has_stop = beam in ("inside", "near_edge", "crop") and rng.random() < 0.85
+        # at high energy a far-field panel often sees no beamstop: the beam leaves through a hole or a tiny stop
+        has_stop = beam in ("inside", "near_edge", "crop") and rng.random() < (0.4 if large else 0.85)
         stop = beamstop(scene, rng) if has_stop else np.ones(vshape)
         try:
-            text, static = _draw(pattern, scene, rng, stop, win, last=attempt == 7)
+            text, static = _draw(
+                pattern, scene, rng, stop, win, last=attempt == 7, readout=readout, native_side=max(det.native_shape)
+            )
             break
         except _Invisible:
             continue
     if win[0].start or win[1].start or vshape != shape:
         centre = (centre[0] - win[1].start, centre[1] - win[0].start)
     expected, stop = scene.expected[win], stop[win]
-    dtype = str(rng.choice(dtypes))
-    sparse = bool(dtype in ("uint16", "uint32") and pattern != "rings" and rng.random() < 0.3)
     gaps = gap_mask((w, h) if rotated else shape, det)
     gaps = gaps.T if rotated else gaps
     if circular:
@@ -212,9 +229,11 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
     else:
         disc = None
     static = static[win] * stop * gain if sparse else None
-    counts, threshold = _write(expected * stop * gain, rng, dtype, gaps, disc, static)
+    native_px = int(np.prod(det.native_shape))
+    counts, threshold = write(expected * stop * gain, rng, readout, gaps, disc, static, native_px)
     params = dict(
         scene.params,
+        **readout.to_params(),
         domain="wide",
         detector=name,
         native_shape=list(det.native_shape),

@@ -6,10 +6,13 @@ import numpy as np
 import pytest
 import tifffile
 
-from core.benchmarks.simreal_bench import prepare
+from core.classify.inputs import frame_input
 from core.cli import main
 from core.io import read_frames
 from core.simulate import PATTERNS, frame_record, simulate_dataset, simulate_frame
+from core.simulate.farfield import render_rotation_spots, splat
+from core.simulate.geometry import Detector, Scene
+from core.simulate.storage import draw_readout, write
 from core.simulate.wide import WIDE_DETECTORS, WIDE_TYPES, wide_frame
 
 
@@ -45,14 +48,92 @@ def test_wide_domain_dataset_writes_readable_frames_and_leaves_default_unchanged
         simulate_dataset("speckle", 1, tmp_path, domain="wide")
 
 
-def test_prepare_pads_instead_of_squashing_and_ignores_one_hot_pixel():
+def test_frame_input_pads_instead_of_squashing_and_ignores_one_hot_pixel():
     strip = np.full((20, 100), 50, np.int32)
     strip[:, 40] = 5000  # a vertical line stays one column wide if nothing is squashed
     strip[0, 0] = 2**30  # one hot pixel must not set the scale
-    x = prepare(strip, np.zeros(strip.shape, bool), 50)
-    assert x.shape == (50, 50) and x.dtype == np.float32
-    assert x[:10].max() == 0 and x[-10:].max() == 0  # padding above and below the strip
-    assert x[25, 20] == 1.0 and x[25, 30] < 0.5
+    img, valid = frame_input(strip, np.zeros(strip.shape, bool), 50)
+    assert img.shape == valid.shape == (50, 50) and img.dtype == np.float32
+    assert valid[:10].max() == 0 and valid[-10:].max() == 0 and img[:10].max() == 0  # padding above and below
+    assert valid[25].min() == 1.0
+    assert img[25, 20] >= 1.0 and img[25, 30] < 0.0  # the line at full scale, the flat 50 counts far below
+
+
+def test_frame_input_keeps_small_spots_of_a_large_sparse_frame_and_drops_single_pixel_events():
+    frame = np.zeros((2048, 2048), np.uint16)  # a zero-suppressed frame: a few stored pixels, zeros elsewhere
+    frame[700:702, 1300:1302] = 300  # Bragg spots two native pixels wide
+    frame[1500:1502, 200:202] = 280
+    frame[100, 100] = frame[1000, 1800] = 400  # single-pixel events: a warm pixel, a zinger
+    img, valid = frame_input(frame, np.zeros(frame.shape, bool), 64)
+    assert valid.min() == 1.0
+    spots = img[700 * 64 // 2048, 1300 * 64 // 2048], img[1500 * 64 // 2048, 200 * 64 // 2048]
+    assert min(spots) > 0.0  # each spot keeps a share of its counts (it is averaged with 8 x 8 pixels)
+    assert np.sum(img > -0.9) == 2  # the single-pixel events are gone, the rest stays dark
+    # an anti-aliased resize to 64 px (the earlier input path) would have averaged each spot over 32 x 32 pixels
+
+
+def test_frame_input_keeps_a_featureless_count_frame_featureless():
+    rng = np.random.default_rng(0)
+    dark = rng.poisson(0.3, (256, 256)).astype(np.int32)  # a dark photon-counting frame: noise, no pattern
+    img, _ = frame_input(dark, np.zeros(dark.shape, bool), 32)
+    assert img.max() < 0.0  # one or two counts do not span the scale
+    floats = dark.astype(np.float64) / 7.3  # no unit known for non-integral floats: their own range is the scale
+    assert frame_input(floats, np.zeros(dark.shape, bool), 32)[0].max() >= 1.0
+
+
+def test_rotation_spots_keep_their_counts_and_sparse_frames_keep_only_what_passes_the_threshold():
+    scene = Scene((64, 64), Detector("GE", (1, 1), module_px=(2048, 2048), pixel_m=200e-6), (32.0, 32.0), 6.4e-3)
+    splat(scene, np.array([10.3, 40.9]), np.array([20.6, 5.1]), np.array([100.0, 50.0]))
+    assert scene.expected.sum() == pytest.approx(150.0)  # integrated, not sampled: sub-pixel spots keep counts
+    assert np.count_nonzero(scene.expected) <= 8
+    scene.expected[:] = 0
+    text = render_rotation_spots(scene, np.random.default_rng(4), native_side=2048)
+    assert "Bragg spots" in text and scene.params["spots"] >= 1 and scene.expected.max() > 0
+    rng = np.random.default_rng(1)
+    readout = draw_readout(rng, "uint16", integrating=True, sparse=True)
+    static = np.full((64, 64), 20.0)
+    out, threshold = write(static + scene.expected * 50, rng, readout, np.zeros((64, 64), bool), None, static)
+    kept = out[(out > 0) & (out < 65535)]
+    assert threshold > 0 and kept.size < out.size / 2 and (kept >= threshold - 1).all()
+
+
+def test_far_field_panels_give_sparse_spot_frames_with_truth_and_rings_background_stay_whole():
+    sparse = []
+    for i in range(40):
+        f = wide_frame("peaks", np.random.default_rng([11, i]), size=64, detector="ge_2048")
+        p = f.params
+        assert p["readout_integrating"] and p["dtype"] == "uint16" and p["visible"] in (True, False)
+        if p["sparse"]:
+            assert p["peaks_kind"] in ("rotation", "spots") and p["threshold"] >= 2
+            stored = f.counts[(f.counts > 0) & (f.counts < 65535)]
+            assert (stored >= p["threshold"] - 0.5).all()  # nothing below the threshold is kept
+            if p["readout_k_sigma"] >= 4.5:  # a high threshold: noise seldom passes it, the frame is mostly empty
+                assert np.mean(f.counts == 0) > 0.5
+            sparse.append(p["visible"])
+    assert len(sparse) >= 5 and np.mean(sparse) >= 0.8  # most sparse spot frames show their spots
+    for pattern in ("rings", "background"):
+        for i in range(10):
+            f = wide_frame(pattern, np.random.default_rng([12, i]), size=48, detector="ge_2048")
+            assert not f.params["sparse"]
+
+
+def test_single_pixel_events_scale_with_the_native_pixel_count():
+    rng = np.random.default_rng(5)
+    readout = draw_readout(rng, "uint16", integrating=True, sparse=True)
+    static = np.full((100, 100), 50.0)
+    few, _ = write(static, np.random.default_rng(6), readout, np.zeros((100, 100), bool), None, static, 10_000)
+    many, _ = write(static, np.random.default_rng(6), readout, np.zeros((100, 100), bool), None, static, 4_000_000)
+    assert np.count_nonzero(many) > np.count_nonzero(few)  # a 2048-pixel panel has 400 times the pixels
+
+
+def test_integrating_readout_adds_a_dark_offset_with_read_noise():
+    rng = np.random.default_rng(3)
+    readout = draw_readout(rng, "uint16", integrating=True, sparse=False)
+    out, threshold = write(np.zeros((128, 128)), rng, readout, np.zeros((128, 128), bool), None, None)
+    assert threshold == 0.0
+    body = out[out < 65535].astype(float)
+    assert abs(np.median(body) - readout.offset) <= 1.0 + 0.2 * readout.read_noise
+    assert 0.5 * readout.read_noise <= body.std() or readout.read_noise < 2
 
 
 def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):

@@ -108,3 +108,31 @@ def test_speckle_intensity_is_the_disk_fourier_transform():
     blocked = np.isnan(frame.intensity)
     assert blocked.sum() == 121 and frame.image.shape == (513, 513)
     assert abs(frame.image[~blocked].mean()) < 1e-4 and abs(frame.image[~blocked].std() - 1) < 1e-3
+
+
+def test_a_tilted_detector_turns_rings_into_the_conics_bragg_law_gives():
+    from core.simulate.geometry import DETECTORS, Scene
+
+    scene = Scene((201, 201), DETECTORS["Pilatus1M"], (100.0, 100.0), 172e-6)
+    flat, _ = scene.grids()
+    same, _ = scene.tilted_grids((100.0, 100.0), 1000.0, 0.0, 0.3)
+    assert np.allclose(flat, same)
+    d, tilt = 500.0, np.radians(30)
+    r_eq, _ = scene.tilted_grids((100.0, 100.0), d, tilt, 0.0)  # axis along +x: x stays in plane, y tilts away
+    assert r_eq[100, 180] == pytest.approx(80.0)  # on the axis nothing changes
+    # 80 px up the frame (v = +80) lies at (0, 80 cos t, d + 80 sin t): by hand, tan 2theta = 80 cos t / (d + 80 sin t)
+    assert r_eq[20, 100] == pytest.approx(d * 80 * np.cos(tilt) / (d + 80 * np.sin(tilt)))
+    assert r_eq[180, 100] == pytest.approx(d * 80 * np.cos(tilt) / (d - 80 * np.sin(tilt)))
+
+
+def test_wide_rings_record_tilt_and_texture_and_default_frames_do_not_change():
+    from core.simulate.wide import wide_frame
+
+    seen = set()
+    for i in range(60):
+        p = wide_frame("rings", np.random.default_rng([21, i]), size=48).params
+        seen |= {k for k in ("tilt_deg", "texture_arcs") if k in p}
+        assert p.get("tilt_deg", 5) >= 5 and p.get("texture_arcs", 0.5) >= 0.5
+    assert seen == {"tilt_deg", "texture_arcs"}
+    p = simulate_frame("rings", np.random.default_rng(3), size=32).params
+    assert "tilt_deg" not in p and "texture_arcs" not in p
