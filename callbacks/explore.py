@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, Patch, State, ctx, no_update
+from dash import Input, Output, Patch, State, ctx, html, no_update
 
 from core.explore import GROUPS, groups_for, map_table, polar_view, reconstruction_png
 from core.labelling import check_label_request
 from dashboard import figures, ids
-from dashboard.components import explore_view
+from dashboard.components import explore_view, viewer_view
 from dashboard.components.label_view import status
 
 from .explore_map import feature_choices, run_map_job, separation_panel
@@ -100,6 +100,7 @@ def recolour_patch(services: Services, colour_by: str, dims: int, cats: list[str
         if dims == 3:
             patch["data"][k]["z"] = coords[idx, 2].tolist()
         patch["data"][k]["customdata"] = table.ids[idx].tolist()
+        patch["data"][k]["name"] = figures.legend_name(cat, len(idx))
     patch["layout"]["title"]["text"] = (
         f"{len(table.ids)} images · coloured by {figures.COLOUR_NAMES.get(colour_by, colour_by)}"
     )
@@ -110,6 +111,10 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
     img = services.store.get_image(image_id)
     if img is None:
         return "No such image."
+    return html.Div([viewer_view.open_button(img.id, "explore"), detail_body(services, img, map_run_id)])
+
+
+def detail_body(services: Services, img, map_run_id: int | None):
     pv = polar_view(services.workspace, img.id)
     try:
         recon = reconstruction_png(services.workspace, int(map_run_id), img.id) if map_run_id else None

@@ -5,12 +5,12 @@ Each plain function below is one user intent and is tested directly; `register` 
 
 from __future__ import annotations
 
-from dash import ClientsideFunction, Input, Output, State, ctx, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, html, no_update
 
 from core.labelling import check_label_request, image_ids
 from core.store import ImageFilter
 from dashboard import ids
-from dashboard.components import label_view
+from dashboard.components import label_view, viewer_view
 
 from .label_order import PredictionView, make_view, ordered_ids, predicted_options
 from .media import thumb_url
@@ -176,7 +176,9 @@ def detail_panel(services: Services, image_id: int | None):
             "provenance",
         )
     }
-    return label_view.detail(fields, thumb_url(img.sha256), history)
+    return html.Div(  # the viewer hook: the full-resolution frame, zoom and pixel values
+        [viewer_view.open_button(img.id, "label"), label_view.detail(fields, thumb_url(img.sha256), history)]
+    )
 
 
 def register(app, services: Services) -> None:

@@ -41,7 +41,7 @@ def colour_table(name: str) -> np.ndarray:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
+    return f"{v:.3g}"
 
 
 def viewer_figure(png: bytes, view, colourmap: str, title: str = "") -> go.Figure:
@@ -110,3 +110,38 @@ def scale_caption(view) -> str:
     )
     res = "full resolution" if view.step == 1 else f"1 screen px = {view.step}×{view.step} px (mean); zoom for full"
     return f"{where} · {res} · window {_fmt(view.vmin)} – {_fmt(view.vmax)} ({view.scale})"
+
+
+def compare_figure(pngs: list[bytes], views: list, titles: list[str], colourmap: str) -> go.Figure:
+    """Images side by side, one window for all, zoom and pan linked (the axes match)."""
+    from plotly.subplots import make_subplots
+
+    n = len(views)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
+    for k, (png, view) in enumerate(zip(pngs, views, strict=True), 1):
+        s = view.step
+        fig.add_trace(
+            go.Image(
+                source="data:image/png;base64," + base64.b64encode(png).decode(),
+                x0=(s - 1) / 2,
+                y0=(s - 1) / 2,
+                dx=s,
+                dy=s,
+                hovertemplate=f"{titles[k - 1]}<br>col %{{x:.0f}}, row %{{y:.0f}}<extra></extra>",
+            ),
+            row=1,
+            col=k,
+        )
+    fig.update_xaxes(matches="x", showticklabels=False, showgrid=False)
+    fig.update_yaxes(matches="y", showticklabels=False, showgrid=False, autorange="reversed")
+    for k in range(1, n + 1):
+        fig.update_yaxes(scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(
+        height=max(260, int(1100 / max(n, 1))) + 60,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        template="plotly_white",
+        dragmode="zoom",
+        uirevision="compare-" + "-".join(str(v.image_id) for v in views),
+    )
+    return fig

@@ -190,6 +190,7 @@ COMPARE_STORE = "compare-store"
 
 # Search (navbar): go to an image by id, prompt or description
 SEARCH_INPUT = "search-input"
+SEARCH_PANEL = "search-panel"
 SEARCH_RESULTS = "search-results"
 SEARCH_COUNT = "search-count"
 SEARCH_QUEUE_BUTTON = "search-queue-button"
@@ -197,12 +198,13 @@ SEARCH_CLOSE_BUTTON = "search-close-button"
 SEARCH_IDS_STORE = "search-ids-store"
 
 
-def viewer_open(image_id: int) -> dict:
-    """Id of a button (anywhere) that opens image `image_id` in the full-resolution viewer."""
-    return {"type": "viewer-open", "index": int(image_id)}
+def viewer_open(image_id: int, where: str) -> dict:
+    """Id of a button that opens image `image_id` in the full-resolution viewer; `where` (the view holding the
+    button: "explore", "search", "compare", ...) keeps two buttons for one image apart."""
+    return {"type": "viewer-open", "index": int(image_id), "from": where}
 
 
-VIEWER_OPEN_ALL = {"type": "viewer-open", "index": ALL}
+VIEWER_OPEN_ALL = {"type": "viewer-open", "index": ALL, "from": ALL}
 
 
 def selection_export(where: str, fmt: str) -> dict:

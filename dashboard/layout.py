@@ -8,7 +8,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .components import evaluate_view, explore_view, generate_view, jobs_view, label_view, train_view
+from .components import (
+    evaluate_view,
+    explore_view,
+    generate_view,
+    jobs_view,
+    label_view,
+    search_view,
+    train_view,
+    viewer_view,
+)
 
 
 def build(
@@ -23,6 +32,7 @@ def build(
                 dbc.NavbarBrand(
                     ["scatterloop", html.Small(f"  workspace: {workspace_name}", className="ms-2 text-light")]
                 ),
+                search_view.search_box(),
                 dbc.InputGroup(
                     [
                         dbc.InputGroupText("annotator"),
@@ -58,4 +68,11 @@ def build(
         active_tab="label",
     )
     error = dbc.Alert(id=ids.APP_ERROR, color="danger", dismissable=True, is_open=False, className="py-2")
-    return html.Div([dcc.Location(id=ids.URL), navbar, dbc.Container([error, tabs], fluid=True)])
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL),
+            navbar,
+            dbc.Container([error, search_view.results_panel(), tabs], fluid=True),
+            viewer_view.modal(),
+        ]
+    )

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
+from . import selection_view
 from .label_view import card_body, label_color
 
 COLOUR_OPTIONS = [
@@ -183,6 +184,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                     html.Button("Undo", id=ids.EXPLORE_UNDO_BUTTON, className="btn btn-sm btn-outline-secondary me-3"),
                     html.Button("‹", id=ids.EXPLORE_GALLERY_PREV_BUTTON, className="btn btn-sm btn-light me-1"),
                     html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light me-2"),
+                    selection_view.tools("explore"),
                     html.Span(id=ids.EXPLORE_STATUS, className="small"),
                 ],
                 className="d-flex align-items-center flex-wrap mb-2",

@@ -11,11 +11,11 @@ from .. import ids
 from ..figures_viewer import COLOURMAPS, GRAPH_CONFIG
 
 
-def open_button(image_id: int, text: str = "Full resolution", **kw) -> html.Button:
+def open_button(image_id: int, where: str, text: str = "Full resolution", **kw) -> html.Button:
     """A button that opens `image_id` in the viewer (the Explore detail, search results, compare panels)."""
     return html.Button(
         text,
-        id=ids.viewer_open(image_id),
+        id=ids.viewer_open(image_id, where),
         className=kw.pop("className", "btn btn-sm btn-outline-primary"),
         title=kw.pop("title", f"Open image {image_id} at full resolution: zoom, pan, pixel values"),
         **kw,
@@ -41,7 +41,7 @@ def _controls() -> html.Div:
                 step=0.1,
                 value=[1.0, 99.8],
                 marks={0: "0", 50: "50", 100: "100"},
-                tooltip={"placement": "bottom", "always_visible": True},
+                tooltip={"placement": "bottom"},
                 allowCross=False,
                 className="mb-3",
             ),
