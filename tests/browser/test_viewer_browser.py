@@ -271,16 +271,32 @@ def test_export_map_and_grid_selection_and_send_to_label(dash_duo, small_workspa
 
     # the grid: select two cards, export them
     dash_duo.find_element(_css_id(ids.LABEL_QUEUE_CLEAR_BUTTON)).click()
-    _wait(dash_duo, lambda: len(dash_duo.find_elements(f"#{ids.LABEL_GRID} .sl-card")) >= 2)
-    cards = dash_duo.find_elements(f"#{ids.LABEL_GRID} .sl-card")
-    cards[0].click()
-    cards[1].click()
+    _wait(dash_duo, lambda: "d-none" in dash_duo.find_element(_css_id(ids.LABEL_QUEUE_ROW)).get_attribute("class"))
+    for image_id in (exp[0], cand[0]):
+        _click_card(dash_duo, image_id)
     _wait(dash_duo, lambda: len(dash_duo.find_elements(f"#{ids.LABEL_GRID} .sl-card.selected")) == 2)
     dash_duo.find_element("[id*='selection-export'][id*='label'][id*='\"csv\"']").click()
     grid_status = "[id*='selection-status'][id*='label']"
-    dash_duo.wait_for_contains_text(grid_status, "Exported 2 image(s)", timeout=15)
+    dash_duo.wait_for_contains_text(grid_status, "Exported 2 image(s) (1 experimental, 1 generated)", timeout=15)
+    link = dash_duo.find_element(f"{grid_status} a.sl-export-link").get_attribute("href")
+    rows = list(csv.DictReader(io.StringIO(requests.get(link, timeout=10).content.decode("utf-8"))))
+    assert sorted(int(r["image_id"]) for r in rows) == sorted([exp[0], cand[0]])
     _shot(dash_duo, "label-export.png")
     assert dash_duo.get_logs() == []
+
+
+def _click_card(dash_duo, image_id: int) -> None:
+    """Click a Label-grid card, finding it afresh if the grid was redrawn under the pointer."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    def clicked():
+        try:
+            dash_duo.find_element(f"#{ids.LABEL_GRID} [id*='\"index\":{image_id},'][id*='label-card']").click()
+            return True
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+
+    _wait(dash_duo, clicked)
 
 
 def test_the_viewer_never_offers_share_chart():
