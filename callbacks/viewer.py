@@ -148,12 +148,15 @@ def register(app, services: Services) -> None:
         Output(ids.VIEWER_FACTS, "children"),
         Output(ids.VIEWER_REGION_STORE, "data"),
         Output(ids.VIEWER_READOUT, "children"),
+        Output(ids.VIEWER_GRAPH, "relayoutData"),
         Input(ids.VIEWER_IMAGE_STORE, "data"),
         prevent_initial_call=True,
     )
     def _title(image_id):
+        """A new image: its facts, the whole frame, and no zoom left over (so the same zoom on the next image is
+        still a change)."""
         title, facts = viewer_title(services, image_id)
-        return title, facts, None, "Hover for the pixel value; drag to zoom, double-click for the whole frame."
+        return title, facts, None, "Hover for the pixel value; drag to zoom, double-click for the whole frame.", None
 
     @app.callback(
         Output(ids.VIEWER_REGION_STORE, "data", allow_duplicate=True),
