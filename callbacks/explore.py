@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
 from core.explore import map_table, polar_view, reconstruction_png
 from dashboard import figures, ids
-from dashboard.components import explore_view
+from dashboard.components import explore_view, viewer_view
 from dashboard.components.label_view import status
 
 from .explore_map import feature_choices, run_map_job, separation_panel
@@ -32,6 +32,10 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
     img = services.store.get_image(image_id)
     if img is None:
         return "No such image."
+    return html.Div([viewer_view.open_button(img.id, "explore"), detail_body(services, img, map_run_id)])
+
+
+def detail_body(services: Services, img, map_run_id: int | None):
     pv = polar_view(services.workspace, img.id)
     try:
         recon = reconstruction_png(services.workspace, int(map_run_id), img.id) if map_run_id else None

@@ -137,6 +137,7 @@ def recolour_patch(services: Services, colour_by: str, dims: int, cats: list[str
         if dims == 3:
             patch["data"][k]["z"] = coords[idx, 2].tolist()
         patch["data"][k]["customdata"] = table.ids[idx].tolist()
+        patch["data"][k]["name"] = figures.legend_name(cat, len(idx))
     patch["layout"]["title"]["text"] = (
         f"{len(table.ids)} images · coloured by {figures.COLOUR_NAMES.get(colour_by, colour_by)}"
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dash import html
+
 from core.labelling import image_ids
-from dashboard.components import label_view
+from dashboard.components import label_view, viewer_view
 
 from .media import thumb_url
 from .services import Services
@@ -53,4 +55,6 @@ def detail_panel(services: Services, image_id: int | None):
             "provenance",
         )
     }
-    return label_view.detail(fields, thumb_url(img.sha256), history)
+    return html.Div(  # the viewer hook: the full-resolution frame, zoom and pixel values
+        [viewer_view.open_button(img.id, "label"), label_view.detail(fields, thumb_url(img.sha256), history)]
+    )

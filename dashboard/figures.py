@@ -35,6 +35,11 @@ COLOUR_NAMES = {
 }
 
 
+def legend_name(category: str, count: int) -> str:
+    """A legend entry with its count ("fake (49)"); the trace's `legendgroup` keeps the bare category."""
+    return f"{category} ({count})"
+
+
 def category_colour(name: str, order: int) -> str:
     return GROUP_COLOURS.get(name, PALETTE[order % len(PALETTE)])
 
@@ -96,7 +101,7 @@ def map_figure(
             fig.add_trace(
                 trace(
                     idx,
-                    name=cat,
+                    name=legend_name(cat, len(idx)),
                     legendgroup=cat,
                     marker={"size": size, "color": category_colour(cat, k), "opacity": 0.85},
                 )
@@ -105,6 +110,7 @@ def map_figure(
         uirevision="map",
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         legend={"itemsizing": "constant"},
+        showlegend=True,  # a single category still says how many images it holds
         dragmode="lasso" if dims == 2 else "orbit",
         hovermode="closest",
         template="plotly_white",

@@ -210,3 +210,55 @@ def explore_gallery_card(image_id: int) -> dict:
 
 
 EXPLORE_GALLERY_CARD_ALL = {"type": "explore-gallery-card", "index": ALL}
+# Viewer (a modal over every tab): the full-resolution frame, and side-by-side compare
+VIEWER_MODAL = "viewer-modal"
+VIEWER_TITLE = "viewer-title"
+VIEWER_TABS = "viewer-tabs"
+VIEWER_GRAPH = "viewer-graph"
+VIEWER_IMAGE_STORE = "viewer-image-store"
+VIEWER_REGION_STORE = "viewer-region-store"
+VIEWER_SCALE_RADIO = "viewer-scale-radio"
+VIEWER_CLIP_SLIDER = "viewer-clip-slider"
+VIEWER_COLOURMAP_SELECT = "viewer-colourmap-select"
+VIEWER_MASK_SWITCH = "viewer-mask-switch"
+VIEWER_CAPTION = "viewer-caption"
+VIEWER_READOUT = "viewer-readout"
+VIEWER_FACTS = "viewer-facts"
+COMPARE_NEAREST_BUTTON = "compare-nearest-button"
+COMPARE_WITH_INPUT = "compare-with-input"
+COMPARE_WITH_BUTTON = "compare-with-button"
+COMPARE_GRAPH = "compare-graph"
+COMPARE_INFO = "compare-info"
+COMPARE_STORE = "compare-store"
+
+# Search (navbar): go to an image by id, prompt or description
+SEARCH_INPUT = "search-input"
+SEARCH_PANEL = "search-panel"
+SEARCH_RESULTS = "search-results"
+SEARCH_COUNT = "search-count"
+SEARCH_QUEUE_BUTTON = "search-queue-button"
+SEARCH_CLOSE_BUTTON = "search-close-button"
+SEARCH_IDS_STORE = "search-ids-store"
+
+
+def viewer_open(image_id: int, where: str) -> dict:
+    """Id of a button that opens image `image_id` in the full-resolution viewer; `where` (the view holding the
+    button: "explore", "search", "compare", ...) keeps two buttons for one image apart."""
+    return {"type": "viewer-open", "index": int(image_id), "from": where}
+
+
+VIEWER_OPEN_ALL = {"type": "viewer-open", "index": ALL, "from": ALL}
+
+
+def selection_export(where: str, fmt: str) -> dict:
+    """Id of the button exporting the `where` ("explore" map / "label" grid) selection as `fmt`."""
+    return {"type": "selection-export", "where": where, "format": fmt}
+
+
+def selection_queue(where: str) -> dict:
+    """Id of the button sending the `where` selection to the Label tab as a queue."""
+    return {"type": "selection-queue", "where": where}
+
+
+def selection_status(where: str) -> dict:
+    return {"type": "selection-status", "where": where}

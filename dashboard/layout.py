@@ -8,7 +8,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from . import ids
-from .components import evaluate_view, explore_view, generate_view, jobs_view, label_view, train_view
+from .components import (
+    evaluate_view,
+    explore_view,
+    generate_view,
+    jobs_view,
+    label_view,
+    search_view,
+    train_view,
+    viewer_view,
+)
 from .components.common import keep_settings
 from .components.keys_help import keys_modal
 
@@ -45,6 +54,7 @@ def build(
                 dbc.NavbarBrand(
                     ["scatterloop", html.Small(f"  workspace: {workspace_name}", className="ms-2 text-light")]
                 ),
+                search_view.search_box(),
                 dbc.InputGroup(
                     [
                         dbc.InputGroupText("annotator"),
@@ -91,5 +101,12 @@ def build(
     error = dbc.Alert(id=ids.APP_ERROR, color="danger", dismissable=True, is_open=False, className="py-2")
     runs = [dcc.Store(id=ids.job_run(bar)) for bar in ids.JOB_PROGRESS_BARS]
     return html.Div(
-        [dcc.Location(id=ids.URL), *runs, navbar, dbc.Container([error, tabs], fluid=True), keys_modal(labels)]
+        [
+            dcc.Location(id=ids.URL),
+            *runs,
+            navbar,
+            dbc.Container([error, search_view.results_panel(), tabs], fluid=True),
+            viewer_view.modal(),
+            keys_modal(labels),
+        ]
     )

@@ -66,7 +66,11 @@ def callback_request(deps: list[dict], trigger: str, values: dict | None = None,
     inputs and states the callback reads set from `values` (component id → value, a dict id as
     `json.dumps(id, sort_keys=True)`; absent ones None)."""
     values = values or {}
-    [dep] = [d for d in deps if any(i["id"] == trigger for i in d["inputs"])]
+    # the job's callback, not a small one on the same button (one that only clears a stale status line)
+    dep = max(
+        (d for d in deps if any(i["id"] == trigger for i in d["inputs"])),
+        key=lambda d: (bool(d.get("background") or d.get("long")), len(d["inputs"]) + len(d.get("state", []))),
+    )
     outputs = [
         dict(zip(("id", "property"), part.rsplit(".", 1), strict=True))
         for part in dep["output"].strip(".").split("...")

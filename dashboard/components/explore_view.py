@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import figures, ids
+from . import selection_view
 from .common import GRAPH_CONFIG, NO_TOOLBAR, loading
 from .label_view import card_body, label_color
 
@@ -192,7 +193,9 @@ def layout(labels: Sequence[str]) -> html.Div:
                 [
                     html.Strong(id=ids.EXPLORE_GALLERY_COUNT, className="me-2"),
                     html.Button("‹", id=ids.EXPLORE_GALLERY_PREV_BUTTON, className="btn btn-sm btn-light me-1"),
-                    html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light"),
+                    html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light me-2"),
+                    selection_view.tools("explore"),
+                    html.Span(id=ids.EXPLORE_STATUS, className="small"),
                 ],
                 className="d-flex align-items-center mb-1",
             ),

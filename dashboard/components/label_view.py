@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
+from . import selection_view
 from .common import loading
 
 QUEUE_ROW_CLASS = "alert alert-warning py-1 px-2 mb-2 d-flex align-items-center"
@@ -114,7 +115,8 @@ def layout(labels: Sequence[str]) -> html.Div:
             shortcut_button("Clear", "Esc", "escape", ids.LABEL_CLEAR_BUTTON, "btn-outline-primary me-4"),
             shortcut_button("‹ Prev", "←", "arrowleft", ids.LABEL_PREV_BUTTON, "btn-light me-1"),
             shortcut_button("Next ›", "→", "arrowright", ids.LABEL_NEXT_BUTTON, "btn-light me-3"),
-            html.Span(id=ids.LABEL_COUNT, className="text-muted"),
+            html.Span(id=ids.LABEL_COUNT, className="text-muted me-3"),
+            selection_view.tools("label", queue=False),
         ],
         className="d-flex align-items-center flex-wrap mb-2",
     )

@@ -67,7 +67,7 @@ def test_build_map_lasso_relabel_click_and_3d(dash_duo, small_workspace):
     _wait(
         dash_duo,
         lambda: (
-            dash_duo.driver.execute_script(GRAPH_JS + ".data.find(t => t.name === 'fake').customdata.length")
+            dash_duo.driver.execute_script(GRAPH_JS + ".data.find(t => t.legendgroup === 'fake').customdata.length")
             == len(candidates)
         ),
     )
