@@ -1,10 +1,11 @@
 """How `scatterloop serve` runs the dashboard: gunicorn in this process (waitress where gunicorn cannot run),
 Flask's development server only when asked for with `--debug`.
 
-Gunicorn runs one worker process with several threads, as the Dockerfile does: the Dash background callbacks
-keep their state in a DiskcacheManager and each job forks from that one worker (see `core.threads`), so a
-second worker would answer progress polls for jobs it did not start only through the shared cache, and the
-app is built inside the worker (not in the master before the fork) so no database connection crosses a fork.
+Gunicorn runs one worker process with several threads, as the Dockerfile does. Jobs never run in it nor in a
+fork of it: they run in worker processes it spawns beside itself (`core.worker_pool`) or on Celery workers
+(`core.worker_celery`), and pages follow their runs in the store, so more gunicorn workers (as `make cluster`
+runs) also work. The app is built inside the worker (not in the master before the fork) so no database
+connection crosses a fork.
 
 Without login (the default, for a laptop) a server that anyone on the network could reach would hand out the
 whole workspace and its labelling: binding beyond loopback is refused unless login is configured (`--login

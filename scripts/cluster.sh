@@ -32,6 +32,8 @@ export SCATTERLOOP_WORKSPACE="$WS"
 export SCATTERLOOP_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
 export SCATTERLOOP_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 mkdir -p "$WS"
+# create (or upgrade) the schema once, before several processes open the database at the same time
+"$BIN/python" -c "from core.config import Settings; from core.workspace import Workspace; Workspace.open(Settings.from_env())"
 "$BIN/scatterloop" worker --workspace "$WS" --queues gpu --concurrency 1 >"$STATE/worker-gpu.log" 2>&1 &
 PIDS+=($!)
 "$BIN/scatterloop" worker --workspace "$WS" --queues cpu --concurrency 2 >"$STATE/worker-cpu.log" 2>&1 &

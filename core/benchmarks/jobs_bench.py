@@ -86,7 +86,7 @@ def callback_request(deps: list[dict], trigger: str, values: dict | None = None,
 
     return {
         "output": dep["output"],
-        "outputs": outputs,
+        "outputs": outputs if dep["output"].startswith("..") else outputs[0],  # one output: not a list
         "inputs": [{**i, "id": component(i["id"]), "value": value(i["id"])} for i in dep["inputs"]],
         "state": [{**s, "id": component(s["id"]), "value": value(s["id"])} for s in dep["state"]],
         "changedPropIds": [f"{trigger}.n_clicks"],

@@ -1,0 +1,45 @@
+"""Jobs tab: every unfinished run has its own Cancel button, and a click cancels that run only."""
+
+from __future__ import annotations
+
+import json
+
+from dash._callback_context import context_value
+from dash._utils import AttributeDict
+
+from callbacks import jobs
+from callbacks.services import make_services
+from dashboard import ids
+
+from .test_explore_callbacks import _Recorder
+
+
+def test_the_jobs_tab_cancels_the_run_clicked_and_no_other(settings):
+    services = make_services(settings)
+    store = services.store
+    mine, other, finished = (store.create_run("classify", {}) for _ in range(3))
+    store.update_run(finished, status="done")
+    table = str(jobs.runs_table(services))
+    assert str(ids.jobs_cancel_button(mine)["run"]) in table and table.count("Cancel") == 2  # unfinished only
+
+    app = _Recorder()
+    jobs.register(app, services)
+    [cancel] = [
+        fn
+        for deps, _, fn in app.callbacks
+        if any(getattr(d, "component_id", None) == ids.JOBS_CANCEL_ALL for d in deps)
+    ]
+    token = context_value.set(
+        AttributeDict(
+            triggered_inputs=[
+                {"prop_id": json.dumps(ids.jobs_cancel_button(mine), sort_keys=True) + ".n_clicks", "value": 1}
+            ]
+        )
+    )
+    try:
+        message = cancel([1, None])
+    finally:
+        context_value.reset(token)
+    assert message == f"Cancelling run {mine}…", message
+    assert store.get_run(mine).cancel_requested and not store.get_run(other).cancel_requested
+    assert "not running" in jobs.cancel(services, finished)
