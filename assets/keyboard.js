@@ -10,7 +10,10 @@
     var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
     if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) { return; }
     var name = keyName(ev);
-    var nodes = document.querySelectorAll("[data-shortcut]");
+    // while a window (the viewer, the keyboard help) is open, only its own shortcuts act: a key must never
+    // label the grid hidden behind it
+    var modal = document.querySelector(".modal.show");
+    var nodes = (modal || document).querySelectorAll("[data-shortcut]");
     for (var i = 0; i < nodes.length; i++) {
       var keys = nodes[i].getAttribute("data-shortcut").split(" ");
       if (keys.indexOf(name) >= 0 && nodes[i].offsetParent !== null) {
