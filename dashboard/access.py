@@ -59,6 +59,10 @@ READ_ACTIONS = frozenset(  # buttons anybody signed in may press: paging, select
         ids.TRAIN_REVIEW_DISAGREE_BUTTON,
         ids.TRAIN_EXPLAIN_BUTTON,
         ids.KEYS_BUTTON,
+        ids.SEARCH_QUEUE_BUTTON,
+        ids.SEARCH_CLOSE_BUTTON,
+        ids.COMPARE_NEAREST_BUTTON,
+        ids.COMPARE_WITH_BUTTON,
     }
 )
 

@@ -195,7 +195,6 @@ def layout(labels: Sequence[str]) -> html.Div:
                     html.Button("‹", id=ids.EXPLORE_GALLERY_PREV_BUTTON, className="btn btn-sm btn-light me-1"),
                     html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light me-2"),
                     selection_view.tools("explore"),
-                    html.Span(id=ids.EXPLORE_STATUS, className="small"),
                 ],
                 className="d-flex align-items-center mb-1",
             ),

@@ -7,7 +7,7 @@ import json
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from callbacks import jobs
+from callbacks import jobs, jobs_cancel
 from callbacks.services import make_services
 from dashboard import ids
 
@@ -23,7 +23,7 @@ def test_the_jobs_tab_cancels_the_run_clicked_and_no_other(settings):
     assert str(ids.jobs_cancel_button(mine)["run"]) in table and table.count("Cancel") == 2  # unfinished only
 
     app = _Recorder()
-    jobs.register(app, services)
+    jobs_cancel.register(app, services)
     [cancel] = [
         fn
         for deps, _, fn in app.callbacks
@@ -40,6 +40,6 @@ def test_the_jobs_tab_cancels_the_run_clicked_and_no_other(settings):
         message = cancel([1, None])
     finally:
         context_value.reset(token)
-    assert message == f"Cancelling run {mine}…", message
+    assert f"Cancel requested for run {mine}." in str(message), message
     assert store.get_run(mine).cancel_requested and not store.get_run(other).cancel_requested
-    assert "not running" in jobs.cancel(services, finished)
+    assert jobs_cancel.cancel(services, finished) == (False, f"Run {finished} had already ended.")
