@@ -106,6 +106,8 @@ def render_grid(
     ]
     first = page * size + 1 if rows else 0
     count = f"{first}–{page * size + len(rows)} of {total} · page {page + 1}/{max(1, -(-total // size))}"
+    if not total:  # an empty grid says why, not "0–0 of 0"
+        count = "review queue empty" if queue else "no images match"
     return cards, [img.id for img, _ in rows], count
 
 
