@@ -1,14 +1,12 @@
-"""OpenMP thread pools across the fork of a background job.
+"""OpenMP thread pools: one thread for the server's own small work, the machine's cores inside a job process.
 
-Dash's DiskcacheManager starts each background job by forking the server. GNU OpenMP (the libgomp that the
-torch and scikit-learn wheels bundle) keeps a thread pool per thread that has run a parallel region, and a
-forked child inherits that pool's bookkeeping but not its threads: the child's next parallel region waits
-for them forever (the job hangs at its first convolution or nearest-neighbour search). A server thread that
-answered an ordinary callback with torch or scikit-learn (a reconstruction, a Grad-CAM) and is later reused
-for a job's fork (gunicorn's threads are) would start a job that never ends.
-
-So the server runs its own, small, foreground work on one OpenMP thread (one thread creates no pool), and a
-job, once forked, raises the limit back to the machine's cores for the heavy work.
+Jobs run in worker processes (spawned, or Celery's), never in a fork of the server. The server still keeps its
+own foreground work (a reconstruction, a Grad-CAM) on one OpenMP thread so that answering a callback never
+competes with a job for the cores, and a worker raises the limit back to the machine's cores for the heavy work
+(`enter_job_process`). The one-thread rule also keeps any fork that a library makes (Celery's prefork pool
+forks its parent) safe: GNU OpenMP (the libgomp that the torch and scikit-learn wheels bundle) keeps a pool per
+thread that has run a parallel region, and a forked child inherits that pool's bookkeeping but not its threads,
+so its next parallel region would wait for them forever; one thread creates no pool.
 """
 
 from __future__ import annotations
