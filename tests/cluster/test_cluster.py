@@ -9,33 +9,19 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from core.benchmarks.jobs_bench import _free_port, _http, call, callback_request, dependencies
+from core.benchmarks.jobs_bench import _wait_for as _wait
 from core.config import Settings
 from core.workspace import Workspace
 from dashboard import ids
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "core.cli"]
-
-
-def _wait(predicate, timeout: float, what: str, proc=None):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"{what}: process ended with {proc.returncode}")
-        try:
-            if predicate():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not reached in {timeout:.0f} s")
 
 
 def _populate(settings: Settings, tmp_path: Path) -> Workspace:

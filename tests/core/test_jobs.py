@@ -100,7 +100,6 @@ def test_a_sigkilled_map_build_is_failed_interrupted_once_the_cli_opens_the_work
     import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     from core.atomic import is_temporary
@@ -112,21 +111,7 @@ def test_a_sigkilled_map_build_is_failed_interrupted_once_the_cli_opens_the_work
     build = [*cli, "embed", "--workspace", str(ws.root), "--method", "pca", "--size", "16", "--epochs", "100000"]
     proc = subprocess.Popen([*build, "--quiet"], cwd=repo, env=env, stderr=subprocess.PIPE)
     run = None
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:  # wait until it is training, on the store
-            run = next((r for r in ws.store.list_runs() if r.kind == "embed"), None)
-            if run is not None and run.status == "running" and run.progress > 0.1:
-                break
-            run = None
-            time.sleep(0.1)
-        why = proc.stderr.read().decode() if proc.poll() is not None else "not training after 120 s"
-        assert run is not None, why
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    run = _sigkill_when_training(proc, ws, "embed", 120, 0.1)
     assert proc.returncode == -signal.SIGKILL
     assert ws.store.get_run(run.id).status == "running"  # nobody has looked yet
     # any command that opens the workspace reaps it: here one that needs a finished map, which there is not
@@ -144,7 +129,6 @@ def test_a_sigkilled_classifier_round_is_failed_interrupted_with_nothing_registe
     import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     ws = small_workspace
@@ -160,22 +144,7 @@ def test_a_sigkilled_classifier_round_is_failed_interrupted_with_nothing_registe
     proc = subprocess.Popen(
         [*train, "--input-size", "32", "--batch-size", "2", "--quiet"], cwd=repo, env=env, stderr=subprocess.PIPE
     )
-    run = None
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:  # wait until it is training, on the store
-            run = next((r for r in ws.store.list_runs() if r.kind == "classify"), None)
-            if run is not None and run.status == "running" and (run.progress or 0) > 0:
-                break
-            run = None
-            time.sleep(0.1)
-        why = proc.stderr.read().decode() if proc.poll() is not None else "not training after 180 s"
-        assert run is not None, why
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    run = _sigkill_when_training(proc, ws, "classify", 180, 0.0)
     assert proc.returncode == -signal.SIGKILL
     assert ws.store.get_run(run.id).status == "running"  # nobody has looked yet
     table = subprocess.run(
@@ -191,3 +160,28 @@ def test_a_sigkilled_classifier_round_is_failed_interrupted_with_nothing_registe
     assert dead.status == "failed" and dead.error.startswith("interrupted") and dead.finished_at is not None
     assert ws.store.list_artifacts(run_id=run.id, include_unfinished=True) == []  # no model of it was registered
     assert not any(r.id == run.id for r in ws.store.list_runs() if r.status == "done")
+
+
+def _sigkill_when_training(proc, ws, kind: str, timeout: float, past: float):
+    """SIGKILL `proc` once the store shows its `kind` run running beyond `past` progress; returns that run."""
+    import os
+    import signal
+    import time
+
+    run = None
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:  # wait until it is training, on the store
+            run = next((r for r in ws.store.list_runs() if r.kind == kind), None)
+            if run is not None and run.status == "running" and (run.progress or 0) > past:
+                break
+            run = None
+            time.sleep(0.1)
+        why = proc.stderr.read().decode() if proc.poll() is not None else f"not training after {timeout:.0f} s"
+        assert run is not None, why
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return run
