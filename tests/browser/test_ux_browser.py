@@ -5,7 +5,7 @@ across a reload; every tab at two window sizes with no console error and no requ
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 
@@ -158,9 +158,10 @@ def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_w
 def test_a_slow_answer_shows_a_spinner(dash_duo, small_workspace, monkeypatch):
     _with_map(small_workspace)
     real = explore_callbacks.detail
+    seen = threading.Event()
 
-    def slow_detail(*args, **kwargs):  # as slow as the first detail on a busy machine
-        time.sleep(2.5)
+    def slow_detail(*args, **kwargs):  # slow until the test has seen the spinner (at most 30 s): no race
+        seen.wait(30)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(explore_callbacks, "detail", slow_detail)
@@ -172,6 +173,7 @@ def test_a_slow_answer_shows_a_spinner(dash_duo, small_workspace, monkeypatch):
     _wait(dash_duo, lambda: not dash_duo.find_elements(".dash-spinner"), timeout=20)
     _emit(dash_duo, "plotly_click", FIRST_POINT)
     _wait(dash_duo, lambda: any(e.is_displayed() for e in dash_duo.find_elements(".dash-spinner")), timeout=10)
+    seen.set()
     dash_duo.wait_for_element(_css_id(ids.EXPLORE_POLAR_TEXT), timeout=30)
     _wait(dash_duo, lambda: not dash_duo.find_elements(".dash-spinner"), timeout=10)
     assert dash_duo.get_logs() == []
