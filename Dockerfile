@@ -33,9 +33,10 @@ extras = p['optional-dependencies']; \
 print('\n'.join(p['dependencies'] + extras['server'] + extras['postgres'] + extras['celery']))" > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt
 
-# 3. the source, installed without touching the dependencies above
+# 3. the source, installed (not editable: the image holds the same wheel contents as PyPI) without touching the
+#    dependencies above
 COPY . /app
-RUN pip install --no-deps -e '/app[server,postgres,celery]' \
+RUN pip install --no-deps /app \
  && install -m 0755 /app/docker/entrypoint.sh /usr/local/bin/scatterloop-entrypoint \
  && mkdir -p /data && chown scatterloop:scatterloop /data
 

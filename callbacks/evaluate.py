@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from dash import Input, Output, State, html
 
-from dashboard import figures, ids
-from dashboard.components import evaluate_view
+from scatterloop.dashboard import figures, ids
+from scatterloop.dashboard.components import evaluate_view
 
 from .job_watch import cancel, follow, launch, outcome
 from .media import export_url, thumb_url
@@ -17,7 +17,7 @@ from .services import Services
 def run_evaluation(services: Services, extractor: str, set_progress) -> str:
     from dataclasses import asdict
 
-    from core.evaluate import EvalParams
+    from scatterloop.core.evaluate import EvalParams
 
     weights = services.settings.inception_weights
     if extractor == "inception" and not weights:
@@ -38,8 +38,8 @@ def evaluation_runs(services: Services) -> list:
 
 def results(services: Services, run_value) -> tuple:
     """Table 2, symmetry and generator figures, the history across evaluations, Fig. 6, the run choices."""
-    from core.explore import polar_view
-    from core.workspace import Workspace
+    from scatterloop.core.explore import polar_view
+    from scatterloop.core.workspace import Workspace
 
     runs = evaluation_runs(services)
     options = [{"label": f"evaluation {r.id} ({r.finished_at:%Y-%m-%d %H:%M})", "value": r.id} for r in runs]
@@ -84,8 +84,8 @@ def results(services: Services, run_value) -> tuple:
 
 
 def write_report(services: Services):
-    from core.evaluate import write_report as write
-    from core.workspace import Workspace
+    from scatterloop.core.evaluate import write_report as write
+    from scatterloop.core.workspace import Workspace
 
     if not evaluation_runs(services):
         return "Evaluate first: the report shows the latest evaluation."

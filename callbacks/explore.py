@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dash import Input, Output, State, ctx, html, no_update
 
-from core.explore import map_table, polar_view, reconstruction_png
-from dashboard import figures, ids
-from dashboard.components import explore_view, viewer_view
-from dashboard.components.label_view import status
+from scatterloop.core.explore import map_table, polar_view, reconstruction_png
+from scatterloop.dashboard import figures, ids
+from scatterloop.dashboard.components import explore_view, viewer_view
+from scatterloop.dashboard.components.label_view import status
 
 from .explore_map import feature_choices, run_map_job, separation_panel
 from .explore_selection import GALLERY_PAGE, categories, gallery, relabel, selection_ids, undo

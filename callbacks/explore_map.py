@@ -4,9 +4,9 @@ drawn from, and the separation figure shown beside the map (kept apart from the 
 
 from __future__ import annotations
 
-from core.explore import feature_sources, map_separation
-from dashboard import ids
-from dashboard.components import explore_view
+from scatterloop.core.explore import feature_sources, map_separation
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.components import explore_view
 
 from .services import Services
 
@@ -41,7 +41,7 @@ def run_map_job(
     """Start the map job as a run in a worker and follow it until it ends; returns the line to show."""
     from dataclasses import asdict
 
-    from core.embed import MapParams
+    from scatterloop.core.embed import MapParams
 
     from .job_watch import follow, launch, outcome
 

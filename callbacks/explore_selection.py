@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dash import Patch
 
-from core.explore import GROUPS, groups_for, map_table
-from core.labelling import check_label_request
-from dashboard import figures
-from dashboard.components import explore_view
+from scatterloop.core.explore import GROUPS, groups_for, map_table
+from scatterloop.core.labelling import check_label_request
+from scatterloop.dashboard import figures
+from scatterloop.dashboard.components import explore_view
 
 from .label import named
 from .media import thumb_url

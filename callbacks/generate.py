@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import Input, Output, State
 
-from dashboard import figures, ids
-from dashboard.components import explore_view
+from scatterloop.dashboard import figures, ids
+from scatterloop.dashboard.components import explore_view
 
 from .job_watch import cancel, follow, launch, outcome
 from .media import thumb_url
@@ -30,7 +30,7 @@ def options(services: Services) -> tuple[list, list, list]:
 
 def run_training(services: Services, preset: str, steps, resume, set_progress) -> str:
     """Start generator training as a run in a worker and follow it (progress, the loss curve) until it ends."""
-    from core.worker import live_view
+    from scatterloop.core.worker import live_view
 
     params = {"preset": preset, "steps": steps, "resume": resume}
     run_id = launch(services, "generate-train", params, ids.GEN_TRAIN_PROGRESS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.auth import Identity
+from scatterloop.core.auth import Identity
 
 from .services import Services
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dash import set_props
 from dash.exceptions import MissingCallbackContextException
 
-from core.store.runs import UNFINISHED
-from core.worker import submit
-from dashboard import ids
-from dashboard.progress import Eta
+from scatterloop.core.store.runs import UNFINISHED
+from scatterloop.core.worker import submit
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.progress import Eta
 
 from .services import STARTED_BY, Services
 

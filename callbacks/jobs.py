@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 from dash import Input, Output
 
-from dashboard import ids
-from dashboard.components import jobs_view
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.components import jobs_view
 
 from .services import Services
 

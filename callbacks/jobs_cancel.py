@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dash import ALL, Input, Output, ctx, no_update
 
-from core.auth import cancel_run
-from dashboard import ids
-from dashboard.components import jobs_view
+from scatterloop.core.auth import cancel_run
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.components import jobs_view
 
 from .identity import current_identity
 from .services import Services

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
-from core.labelling import check_label_request
-from core.store import ImageFilter
-from dashboard import ids
-from dashboard.components import label_view
+from scatterloop.core.labelling import check_label_request
+from scatterloop.core.store import ImageFilter
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.components import label_view
 
 from .label_detail import detail_panel, history_rows  # noqa: F401  (history_rows: used by the Explore tab)
 from .label_order import PredictionView, make_view, ordered_ids, predicted_options
@@ -88,7 +88,7 @@ def render_grid(
         rows = store.list_images(flt, offset=page * size, limit=size)
     suggestions = store.model_suggestions(image_ids=[img.id for img, _ in rows]) if rows else {}
     if view is not None and view.active and not queue:  # show what the grid is ordered by
-        from core.classify.predict import pattern_suggestions
+        from scatterloop.core.classify.predict import pattern_suggestions
 
         suggestions = {**suggestions, **pattern_suggestions(store)[1]}
     chosen = set(selection or [])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash import html
 
-from core.labelling import image_ids
-from dashboard.components import label_view, viewer_view
+from scatterloop.core.labelling import image_ids
+from scatterloop.dashboard.components import label_view, viewer_view
 
 from .media import thumb_url
 from .services import Services

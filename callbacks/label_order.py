@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.store import ImageFilter
+from scatterloop.core.store import ImageFilter
 
 from .services import Services
 
@@ -32,7 +32,7 @@ def make_view(predicted, confidence, sort) -> PredictionView:
 
 
 def predicted_options(services: Services) -> list[dict]:
-    from core.classify.predict import pattern_suggestions
+    from scatterloop.core.classify.predict import pattern_suggestions
 
     classes, _ = pattern_suggestions(services.store)
     return [{"label": f"predicted: {c}", "value": c} for c in classes]
@@ -43,7 +43,7 @@ def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> l
     pages in the database). Images without a suggestion drop out under a filter and sort last otherwise."""
     if not view.active:
         return None
-    from core.classify.predict import pattern_suggestions
+    from scatterloop.core.classify.predict import pattern_suggestions
 
     _, sugg = pattern_suggestions(services.store)
     ids = [img.id for img, _ in services.store.list_images(flt)]

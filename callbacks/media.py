@@ -9,7 +9,7 @@ import re
 
 from flask import abort, send_file
 
-from core.safe_paths import NEVER_SERVED, image_type, resolve_inside
+from scatterloop.core.safe_paths import NEVER_SERVED, image_type, resolve_inside
 
 from .services import Services
 

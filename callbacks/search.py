@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dash import Input, Output, State, no_update
 
-from core.search import search_images
-from dashboard import ids
-from dashboard.components import search_view
+from scatterloop.core.search import search_images
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.components import search_view
 
 from .media import thumb_url
 from .services import Services

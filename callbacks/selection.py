@@ -7,9 +7,9 @@ from collections import Counter
 
 from dash import Input, Output, State, ctx, html, no_update
 
-from core.selection_export import export_selection
-from dashboard import ids
-from dashboard.components import selection_view
+from scatterloop.core.selection_export import export_selection
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.components import selection_view
 
 from .media import export_url
 from .services import Services

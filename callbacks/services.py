@@ -18,8 +18,8 @@ from typing import Any
 
 from dash import DiskcacheManager
 
-from core.config import Settings
-from core.workspace import Workspace
+from scatterloop.core.config import Settings
+from scatterloop.core.workspace import Workspace
 
 # who pressed the button that started a job (login on): set in the request, read where the run is recorded
 STARTED_BY: contextvars.ContextVar[str | None] = contextvars.ContextVar("started_by", default=None)
@@ -99,10 +99,10 @@ def make_background_manager(settings: Settings, workspace: Workspace) -> ThreadM
 def make_runner(settings: Settings, workspace: Workspace):
     """Celery workers when a broker URL is configured, else the embedded pool of clean processes."""
     if settings.broker_url:
-        from core.worker_celery import CeleryRunner
+        from scatterloop.core.worker_celery import CeleryRunner
 
         return CeleryRunner(settings)
-    from core.worker_pool import EmbeddedRunner
+    from scatterloop.core.worker_pool import EmbeddedRunner
 
     return EmbeddedRunner(settings, workspace.store)
 

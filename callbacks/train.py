@@ -6,8 +6,8 @@ import base64
 
 from dash import Input, Output, State, ctx, no_update
 
-from dashboard import figures, ids
-from dashboard.components import train_view
+from scatterloop.dashboard import figures, ids
+from scatterloop.dashboard.components import train_view
 
 from . import train_recipe
 from .job_watch import cancel, follow, launch, outcome
@@ -30,14 +30,14 @@ DEFAULT_MODELS = ("physics",)  # the default recipe's (recipes.OURS)
 
 
 def model_choices() -> list[tuple[str, str]]:
-    from core.classify import REGISTRY
+    from scatterloop.core.classify import REGISTRY
 
     return [(name, PAPER_LABELS.get(name, name)) for name in REGISTRY]
 
 
 def weights_note(services: Services, models: list[str] | None) -> str:
     """Which models start from local ImageNet weights and which from scratch (nothing is downloaded)."""
-    from core.classify.registry import find_local_weights
+    from scatterloop.core.classify.registry import find_local_weights
 
     found = {m: find_local_weights(services.settings.weights_dir, m) for m in models or []}
     pre = [f"{m} ({p.name})" for m, p in found.items() if p]
@@ -54,8 +54,8 @@ def weights_note(services: Services, models: list[str] | None) -> str:
 
 def run_round(services: Services, values: dict, set_progress) -> str:
     """Start a round with the tab's settings as a run in a worker and follow it (progress, epoch curves)."""
-    from core.classify.rounds import round_params_json
-    from core.worker import live_view
+    from scatterloop.core.classify.rounds import round_params_json
+    from scatterloop.core.worker import live_view
 
     models = tuple(values.get("models") or ())
     if not models:
@@ -87,12 +87,12 @@ def run_round(services: Services, values: dict, set_progress) -> str:
 
 def results(services: Services, run_value) -> tuple:
     """Table 3, the run choices, the chosen run's confusion matrices, and the models to explain."""
-    from core.classify.tables import classify_runs, metrics_table, validation_predictions
-    from core.workspace import Workspace
+    from scatterloop.core.classify.tables import classify_runs, metrics_table, validation_predictions
+    from scatterloop.core.workspace import Workspace
 
     table = metrics_table(services.store)
     runs = classify_runs(services.store)
-    from core.classify.tables import column_label
+    from scatterloop.core.classify.tables import column_label
 
     options = [{"label": f"run {r.id}: {column_label(r.result)}", "value": r.id} for r in reversed(runs)]
     run_id = int(run_value) if run_value else (runs[-1].id if runs else None)
@@ -118,8 +118,8 @@ def results(services: Services, run_value) -> tuple:
 
 def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[dict | None, str]:
     """A clicked confusion cell → a review queue of its images."""
-    from core.classify.tables import classify_runs, confusion_cell
-    from core.workspace import Workspace
+    from scatterloop.core.classify.tables import classify_runs, confusion_cell
+    from scatterloop.core.workspace import Workspace
 
     if not click or not click.get("points"):
         return None, ""
@@ -139,7 +139,7 @@ def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[
 
 
 def run_predict(services: Services, set_progress) -> str:
-    from core.classify.tables import classify_runs
+    from scatterloop.core.classify.tables import classify_runs
 
     runs = classify_runs(services.store)
     if not runs:
@@ -166,7 +166,7 @@ def _counts(value) -> str:
 
 
 def do_prelabel(services: Services, threshold, annotator) -> str:
-    from core.classify import prelabel
+    from scatterloop.core.classify import prelabel
 
     if not annotator or not str(annotator).strip():
         return "Type your name in the annotator box first: pre-labels are accepted in your name."
@@ -186,7 +186,7 @@ def do_prelabel(services: Services, threshold, annotator) -> str:
 
 
 def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
-    from core.classify import review_queue
+    from scatterloop.core.classify import review_queue
 
     queue = review_queue(services.store, kind)
     if not queue:
@@ -196,10 +196,10 @@ def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
 
 
 def explain_image(services: Services, image_id, checkpoint) -> object:
-    from core.classify import load_classifier
-    from core.classify.explain import explain, overlay_png
-    from core.classify.inputs import image_input
-    from core.workspace import Workspace
+    from scatterloop.core.classify import load_classifier
+    from scatterloop.core.classify.explain import explain, overlay_png
+    from scatterloop.core.classify.inputs import image_input
+    from scatterloop.core.workspace import Workspace
 
     if not image_id or not checkpoint:
         return "Pick an image number and a model."

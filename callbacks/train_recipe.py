@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dash import Input, Output, ctx, no_update
 
-from dashboard import ids
-from dashboard.figures_train import learning_curve_figure
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.figures_train import learning_curve_figure
 
 from .services import Services
 
@@ -25,8 +25,8 @@ def _number(value, kind):
 def round_params(values: dict, weights_dir=None):
     """The tab's settings as `RoundParams`: the chosen recipe with only the fields a person filled in overridden
     (a blank field must never silently replace the recipe's value with another recipe's)."""
-    from core.classify.registry import find_local_weights
-    from core.classify.rounds import RoundParams
+    from scatterloop.core.classify.registry import find_local_weights
+    from scatterloop.core.classify.rounds import RoundParams
 
     models = tuple(values.get("models") or ()) or None
     return RoundParams(
@@ -45,7 +45,7 @@ def round_params(values: dict, weights_dir=None):
 
 def recipe_defaults(name: str | None) -> dict:
     """The recipe's models and the placeholders of the blank fields (what a blank field will use)."""
-    from core.classify.recipes import recipe
+    from scatterloop.core.classify.recipes import recipe
 
     rec = recipe(name or "ours")
     return {
@@ -59,7 +59,7 @@ def recipe_defaults(name: str | None) -> dict:
 
 def learning_curve(services: Services, task: str | None):
     """The learning-curve figure of the chosen task from every finished round."""
-    from core.classify.tables import learning_curve as curve
+    from scatterloop.core.classify.tables import learning_curve as curve
 
     return learning_curve_figure(curve(services.store, task or "realism"))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dash import Input, Output, State, ctx, html, no_update
 
-from core.compare import nearest_experimental
-from core.viewer import Window, pixel_info, region_from_ranges, render, view_png
-from dashboard import figures_viewer, ids
-from dashboard.components import viewer_view
+from scatterloop.core.compare import nearest_experimental
+from scatterloop.core.viewer import Window, pixel_info, region_from_ranges, render, view_png
+from scatterloop.dashboard import figures_viewer, ids
+from scatterloop.dashboard.components import viewer_view
 
 from .services import Services
 

@@ -231,7 +231,7 @@ def _check_serve(args, settings: Settings) -> None:
 
 def load_dashboard(settings: Settings):
     """The dashboard's WSGI app, built where it will serve (inside gunicorn's worker, after its fork)."""
-    from dashboard.app import create_app
+    from scatterloop.dashboard.app import create_app
 
     from .threads import limit_server_threads
 
@@ -433,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in ("tifffile", "fabio", "h5py", "PIL"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     if args.quiet or args.json:
-        logging.getLogger("core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
+        logging.getLogger("scatterloop.core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, PermissionError) as exc:

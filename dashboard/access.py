@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from core.auth import Identity, can_label, can_start_jobs
+from scatterloop.core.auth import Identity, can_label, can_start_jobs
 
 from . import ids
 

@@ -6,15 +6,16 @@ from pathlib import Path
 
 from dash import Dash
 
-from callbacks import register_all
-from callbacks.services import Services, make_services
-from callbacks.train import DEFAULT_MODELS, model_choices
-from core.config import Settings
+from scatterloop import assets as _assets
+from scatterloop.callbacks import register_all
+from scatterloop.callbacks.services import Services, make_services
+from scatterloop.callbacks.train import DEFAULT_MODELS, model_choices
+from scatterloop.core.config import Settings
 
 from . import layout
 from .safety import callback_error, install_security_headers
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(_assets.__file__).resolve().parent  # the scatterloop.assets package: the same in a wheel and a clone
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Dash:

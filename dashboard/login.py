@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import flask
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from core.auth import Identity, authenticate, identify, proxy_identity
+from scatterloop.core.auth import Identity, authenticate, identify, proxy_identity
 
 from . import access, ids
 from .components import login_view

@@ -4,8 +4,8 @@ Jobs never run in this process nor in a fork of it: they run in spawned worker p
 when SCATTERLOOP_BROKER_URL is set), which start here, beside the server, before the first request.
 """
 
-from core.config import Settings
-from core.threads import limit_server_threads
+from scatterloop.core.config import Settings
+from scatterloop.core.threads import limit_server_threads
 
 from .app import create_app
 

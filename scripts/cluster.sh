@@ -33,13 +33,13 @@ export SCATTERLOOP_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_POR
 export SCATTERLOOP_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 mkdir -p "$WS"
 # create (or upgrade) the schema once, before several processes open the database at the same time
-"$BIN/python" -c "from core.config import Settings; from core.workspace import Workspace; Workspace.open(Settings.from_env())"
+"$BIN/python" -c "from scatterloop.core.config import Settings; from scatterloop.core.workspace import Workspace; Workspace.open(Settings.from_env())"
 "$BIN/scatterloop" worker --workspace "$WS" --queues gpu --concurrency 1 >"$STATE/worker-gpu.log" 2>&1 &
 PIDS+=($!)
 "$BIN/scatterloop" worker --workspace "$WS" --queues cpu --concurrency 2 >"$STATE/worker-cpu.log" 2>&1 &
 PIDS+=($!)
 echo "cluster: Redis :$REDIS_PORT, PostgreSQL :$PG_PORT, workers (gpu, cpu), app http://127.0.0.1:$PORT/ on $WS"
 echo "cluster: logs in $STATE; import images with: SCATTERLOOP_DATABASE_URL=$SCATTERLOOP_DATABASE_URL $BIN/scatterloop import DIR --workspace $WS"
-"$BIN/gunicorn" --bind "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 4 --timeout 120 dashboard.wsgi:server &
+"$BIN/gunicorn" --bind "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 4 --timeout 120 scatterloop.dashboard.wsgi:server &
 PIDS+=($!)
 wait -n

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.io import display_normalise, downsample, read_frames
-from core.simulate import frame_record
+from scatterloop.core.io import display_normalise, downsample, read_frames
+from scatterloop.core.simulate import frame_record
 
 TILE = 160
 KINDS = {  # row label -> (simulated pattern, real manifest kinds)

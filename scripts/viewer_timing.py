@@ -29,7 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard import ids  # noqa: E402
+from scatterloop.dashboard import ids  # noqa: E402
 
 GRAPH = f"const g = document.getElementById('{ids.VIEWER_GRAPH}'); return g && g.querySelector('.js-plotly-plot')"
 
@@ -96,11 +96,11 @@ def browser_timings(url: str, n: int) -> dict:
 
 def server_timings() -> dict:
     """The viewer's server work on a 2048x2048 int32 frame (Pilatus-like gaps), cold then warm."""
-    from callbacks.services import make_services
-    from callbacks.viewer import render_viewer
-    from core.config import Settings
-    from core.ingest import import_paths
-    from core.viewer import Window, pixel_info
+    from scatterloop.callbacks.services import make_services
+    from scatterloop.callbacks.viewer import render_viewer
+    from scatterloop.core.config import Settings
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.viewer import Window, pixel_info
 
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)

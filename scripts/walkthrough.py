@@ -26,7 +26,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard import ids  # noqa: E402
+from scatterloop.dashboard import ids  # noqa: E402
 
 
 class Walk:
@@ -282,8 +282,8 @@ def step_evaluate(w: Walk) -> None:
 
 
 def main() -> int:
-    from core.config import Settings
-    from core.store import Store
+    from scatterloop.core.config import Settings
+    from scatterloop.core.store import Store
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8061")

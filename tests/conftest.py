@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import Settings
-from core.workspace import Workspace
+from scatterloop.core.config import Settings
+from scatterloop.core.workspace import Workspace
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 SCREENSHOTS = Path(__file__).resolve().parent / "browser" / "screenshots"
@@ -30,8 +30,8 @@ def workspace(settings) -> Workspace:
 @pytest.fixture
 def small_workspace(workspace, tmp_path) -> Workspace:
     """A workspace with 6 experimental and 6 candidate frames at 64 px."""
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     for i, pattern in enumerate(("rings", "peaks", "background")):
         simulate_dataset(pattern, 2, tmp_path / "sim" / "exp", seed=i, size=64)

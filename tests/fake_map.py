@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.store.models import utcnow
+from scatterloop.core.store.models import utcnow
 
 
 def fake_map(ws, latents: dict[int, list[float]], features: str = "physics") -> int:

@@ -57,18 +57,19 @@ def bench_embed(n: int = 10_000, size: int = 64, seed: int = 0) -> dict:
             path,
         )
         out["ours_first_map_pca"] = _fresh(
-            "from core.embed.projection import fit_projection\nY = fit_projection(X, 'pca', 2)\n"
+            "from scatterloop.core.embed.projection import fit_projection\nY = fit_projection(X, 'pca', 2)\n"
             "print(json.dumps({'cold_s': round(time.perf_counter() - t0, 3)}))",
             path,
         )
         out["ours_umap_forked_from_warm_server"] = _fresh(
-            "from core.embed.projection import fit_projection, warm_up\nwarm = warm_up()\n"
+            "from scatterloop.core.embed.projection import fit_projection, warm_up\nwarm = warm_up()\n"
             "t1 = time.perf_counter()\nY = fit_projection(X, 'umap', 2, seed=None)\n"
             "print(json.dumps({'server_warm_up_s': round(warm, 3), 'map_s': round(time.perf_counter() - t1, 3)}))",
             path,
         )
         out["ours_umap"] = _fresh(
-            "from core.embed.projection import fit_projection\nY = fit_projection(X, 'umap', 2, seed=None)\n"
+            "from scatterloop.core.embed.projection import fit_projection\n"
+            "Y = fit_projection(X, 'umap', 2, seed=None)\n"
             "t1 = time.perf_counter()\nY = fit_projection(X, 'umap', 2, seed=None)\n"
             "print(json.dumps({'cold_s': round(t1 - t0, 3), 'warm_s': round(time.perf_counter() - t1, 3)}))",
             path,

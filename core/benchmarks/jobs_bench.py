@@ -212,7 +212,7 @@ def _run_mode(mode: str, root: Path, n: int, workers: int) -> dict:
     env = {**os.environ, "SCATTERLOOP_WORKSPACE": str(ws)}
     env.pop("SCATTERLOOP_DATABASE_URL", None)
     env.pop("SCATTERLOOP_BROKER_URL", None)
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = [sys.executable, "-m", "scatterloop"]
     procs: list[subprocess.Popen] = []
     logs = root / f"{mode}-logs"
     logs.mkdir()

@@ -38,7 +38,7 @@ def bench_startup(n: int = 3) -> dict:
     `n` fresh processes each."""
     import tifffile
 
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = [sys.executable, "-m", "scatterloop"]
     with tempfile.TemporaryDirectory() as tmp:
         tiff = Path(tmp) / "one.tif"
         tifffile.imwrite(tiff, np.random.default_rng(0).integers(0, 1000, (64, 64), dtype=np.uint16))

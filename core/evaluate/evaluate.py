@@ -162,7 +162,7 @@ def evaluate(
             else "not computed: needs class probabilities (Inception-v3 weights)",
             "ssim": "skimage.metrics.structural_similarity, 64 px inputs, data_range 2, nearest experimental "
             "frame in feature space",
-            "symmetry": "core.polar sector agreement about the searched beam centre",
+            "symmetry": "scatterloop.core.polar sector agreement about the searched beam centre",
             "seed": params.seed,
         },
     )

@@ -20,7 +20,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from dashboard import ids
+from scatterloop.dashboard import ids
 
 ALL_POINTS = """(gd) => { const pts = []; gd.data.forEach((t, c) => (t.x || []).forEach((x, i) =>
     pts.push({curveNumber: c, pointNumber: i, pointIndex: i, x: x, y: t.y[i]})));
@@ -164,7 +164,7 @@ def main() -> int:
         [
             sys.executable,
             "-c",
-            "from core.cli import main; main()",
+            "from scatterloop.core.cli import main; main()",
             "serve",
             "--workspace",
             args.workspace,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import _open_tab
 from tests.browser.test_label_browser import _css_id
 from tests.browser.test_train_browser import _click

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import _open_tab
 from tests.browser.test_label_browser import _css_id
 from tests.conftest import SCREENSHOTS
@@ -43,8 +43,8 @@ def test_train_then_generate_from_the_ui(dash_duo, small_workspace):
 def test_cancel_mid_run_keeps_only_whole_batches(dash_duo, small_workspace):
     """Cancel while a long generation runs: it stops within a step, and the only images stored are those of
     batches that were complete (16 at a time), each registered with its provenance."""
-    from core.generate import train_domain_model
-    from core.jobs import run_job
+    from scatterloop.core.generate import train_domain_model
+    from scatterloop.core.jobs import run_job
 
     store = small_workspace.store
     run_job(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.keys import Keys
 
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
@@ -80,7 +80,7 @@ def test_label_by_click_and_keyboard(dash_duo, small_workspace):
 
 
 def test_jobs_tab_lists_runs(dash_duo, small_workspace):
-    from core.jobs import run_job
+    from scatterloop.core.jobs import run_job
 
     run_job(small_workspace.store, "import", {"paths": ["x"]}, lambda run_id, progress, should_stop: None)
     app = create_app(small_workspace.settings)

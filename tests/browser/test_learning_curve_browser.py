@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import _open_tab
 from tests.browser.test_label_browser import _css_id, _wait
 from tests.conftest import SCREENSHOTS
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.browser
 
 
 def _two_pattern_rounds(ws, tmp_path) -> None:
-    from core.classify.jobs import run_round
-    from core.classify.rounds import RoundParams
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.classify.jobs import run_round
+    from scatterloop.core.classify.rounds import RoundParams
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     params = RoundParams(
         task="pattern", sources=("simulated",), models=("physics", "tiny"), epochs=1, input_size=32, batch_size=4

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import auth
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.core import auth
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import _open_tab
 from tests.browser.test_label_browser import _card, _css_id, _wait
 from tests.conftest import SCREENSHOTS

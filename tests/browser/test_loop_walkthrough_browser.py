@@ -14,8 +14,8 @@ import shutil
 
 import pytest
 
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_label_browser import _css_id, _set_annotator, _wait
 from tests.browser.test_train_browser import _click
 from tests.conftest import SCREENSHOTS
@@ -87,8 +87,8 @@ def _selected(dash_duo) -> set[int]:
 @pytest.fixture
 def loop_workspace(workspace, tmp_path):
     """40 experimental frames and 60 candidates (with truth) at 64 px."""
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     patterns = ("rings", "peaks", "background")
     for i, pattern in enumerate(patterns):
@@ -159,8 +159,8 @@ def test_label_train_predict_prelabel_review_in_the_browser(dash_duo, loop_works
 
     # `classify predict --images source=generated`: suggestions on the 30 human-labelled candidates too, so
     # pre-labelling has human labels it must leave alone
-    from core.classify.predict import predict_images
-    from core.jobs import run_job
+    from scatterloop.core.classify.predict import predict_images
+    from scatterloop.core.jobs import run_job
 
     labelled_ids = [img.id for img in to_label]
     run_job(
@@ -202,13 +202,13 @@ def test_label_train_predict_prelabel_review_in_the_browser(dash_duo, loop_works
 
 
 def test_real_frames_filtered_by_predicted_pattern(dash_duo, workspace, realdata, tmp_path):
-    from core.classify.jobs import run_round
-    from core.classify.predict import pattern_suggestions, predict_images
-    from core.classify.rounds import RoundParams
-    from core.classify.select import parse_selection, select_images
-    from core.ingest import import_paths
-    from core.jobs import run_job
-    from core.simulate import simulate_dataset
+    from scatterloop.core.classify.jobs import run_round
+    from scatterloop.core.classify.predict import pattern_suggestions, predict_images
+    from scatterloop.core.classify.rounds import RoundParams
+    from scatterloop.core.classify.select import parse_selection, select_images
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.jobs import run_job
+    from scatterloop.core.simulate import simulate_dataset
 
     ws, store = workspace, workspace.store
     real = tmp_path / "real"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import _open_tab
 from tests.browser.test_label_browser import _card, _css_id, _set_annotator, _wait
 from tests.conftest import SCREENSHOTS
@@ -38,8 +38,8 @@ def _set(dash_duo, component_id: str, value: str) -> None:
 
 
 def test_round_review_round_in_the_browser(dash_duo, small_workspace, tmp_path):
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     ws, store = small_workspace, small_workspace.store
     simulate_dataset("rings", 12, tmp_path / "more", seed=41, size=64, artifacts="0.5")

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from callbacks import explore as explore_callbacks
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.callbacks import explore as explore_callbacks
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import ALL_POINTS, FIRST_POINT, GRAPH_JS, _emit, _open_tab
 from tests.browser.test_label_browser import _card, _css_id, _set_annotator, _wait
 from tests.conftest import SCREENSHOTS
@@ -23,8 +23,8 @@ TABS = ("Explore", "Label", "Generate", "Train", "Evaluate", "Jobs")
 
 def _with_map(ws) -> None:
     """A PCA map of the workspace (seconds): the Explore flows need points, not a good map."""
-    from core.embed import MapParams
-    from core.embed.jobs import run_build
+    from scatterloop.core.embed import MapParams
+    from scatterloop.core.embed.jobs import run_build
 
     _, res = run_build(ws, MapParams(method="pca", epochs=1, seed=0))
     assert res is not None

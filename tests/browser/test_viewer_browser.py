@@ -12,9 +12,9 @@ import pytest
 import requests
 from selenium.webdriver.common.keys import Keys
 
-from core.ingest import import_paths
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.core.ingest import import_paths
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import ALL_POINTS, GRAPH_JS, _emit, _open_tab
 from tests.browser.test_label_browser import _css_id, _wait
 from tests.conftest import SCREENSHOTS
@@ -127,7 +127,7 @@ def _choose(dash_duo, selector: str, index: int) -> None:
 
 
 def _option_index(value: str) -> int:
-    from dashboard.components.explore_view import COLOUR_OPTIONS
+    from scatterloop.dashboard.components.explore_view import COLOUR_OPTIONS
 
     return [o["value"] for o in COLOUR_OPTIONS].index(value)
 
@@ -300,6 +300,6 @@ def _click_card(dash_duo, image_id: int) -> None:
 
 
 def test_the_viewer_never_offers_share_chart():
-    from dashboard.figures_viewer import GRAPH_CONFIG
+    from scatterloop.dashboard.figures_viewer import GRAPH_CONFIG
 
     assert GRAPH_CONFIG["showSendToCloud"] is False and GRAPH_CONFIG["showEditInChartStudio"] is False

@@ -9,9 +9,9 @@ from dash import Input, State
 from dash._callback_context import context_value
 from dash._utils import AttributeDict, stringify_id
 
-from callbacks import explore
-from callbacks.services import make_services
-from dashboard import ids
+from scatterloop.callbacks import explore
+from scatterloop.callbacks.services import make_services
+from scatterloop.dashboard import ids
 
 
 class _Recorder:

@@ -7,9 +7,9 @@ import json
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
 
-from callbacks import jobs, jobs_cancel
-from callbacks.services import make_services
-from dashboard import ids
+from scatterloop.callbacks import jobs, jobs_cancel
+from scatterloop.callbacks.services import make_services
+from scatterloop.dashboard import ids
 
 from .test_explore_callbacks import _Recorder
 

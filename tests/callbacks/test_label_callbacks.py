@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from callbacks import jobs, label
-from callbacks.services import make_services
-from dashboard import ids
+from scatterloop.callbacks import jobs, label
+from scatterloop.callbacks.services import make_services
+from scatterloop.dashboard import ids
 
 
 def test_grid_paging_labelling_undo_and_detail(small_workspace):
@@ -43,7 +43,7 @@ def test_grid_paging_labelling_undo_and_detail(small_workspace):
 
 
 def test_runs_table_lists_runs(small_workspace):
-    from core.jobs import run_job
+    from scatterloop.core.jobs import run_job
 
     services = make_services(small_workspace.settings)
     run_job(services.store, "simulate", {"n": 1}, lambda run_id, progress, should_stop: None)
@@ -52,9 +52,9 @@ def test_runs_table_lists_runs(small_workspace):
 
 
 def test_detail_shows_how_a_candidate_was_made(workspace, tmp_path):
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
-    from dashboard.components.label_view import provenance_facts
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
+    from scatterloop.dashboard.components.label_view import provenance_facts
 
     simulate_dataset("rings", 1, tmp_path / "sim", seed=3, size=32)
     prov = {"backend": "domain", "checkpoint": "runs/3/checkpoints/step-000004", "steps": 25, "guidance": 2.0}

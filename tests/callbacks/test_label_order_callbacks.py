@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from callbacks import label
-from callbacks.label_order import make_view, ordered_ids, predicted_options
-from callbacks.services import make_services
+from scatterloop.callbacks import label
+from scatterloop.callbacks.label_order import make_view, ordered_ids, predicted_options
+from scatterloop.callbacks.services import make_services
 
 
 def test_grid_filters_and_sorts_by_predicted_pattern_and_confidence(small_workspace):
@@ -41,6 +41,6 @@ def test_grid_filters_and_sorts_by_predicted_pattern_and_confidence(small_worksp
 
 
 def ids_next():
-    from dashboard import ids
+    from scatterloop.dashboard import ids
 
     return ids.LABEL_NEXT_BUTTON

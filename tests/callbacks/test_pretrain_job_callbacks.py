@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from callbacks import jobs
-from callbacks.services import make_services
-from core.classify.pretrain import PretrainParams, run_pretrain
+from scatterloop.callbacks import jobs
+from scatterloop.callbacks.services import make_services
+from scatterloop.core.classify.pretrain import PretrainParams, run_pretrain
 
 
 def test_jobs_view_lists_a_pretraining_run(small_workspace):

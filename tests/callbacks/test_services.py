@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from callbacks.services import ThreadManager, make_background_manager, make_runner, make_services
-from core.worker_celery import CeleryRunner
-from core.worker_pool import EmbeddedRunner
+from scatterloop.callbacks.services import ThreadManager, make_background_manager, make_runner, make_services
+from scatterloop.core.worker_celery import CeleryRunner
+from scatterloop.core.worker_pool import EmbeddedRunner
 
 
 def test_embedded_runner_by_default(settings):

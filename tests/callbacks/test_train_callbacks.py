@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from callbacks import label, train
-from callbacks.services import make_services
+from scatterloop.callbacks import label, train
+from scatterloop.callbacks.services import make_services
 
 
 def _label_all_by_truth(store):
@@ -16,8 +16,8 @@ def _label_all_by_truth(store):
 
 
 def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_path):
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     ws = small_workspace
     simulate_dataset("rings", 8, tmp_path / "more", seed=41, size=64, artifacts="0.5")

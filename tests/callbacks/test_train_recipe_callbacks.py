@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from callbacks import train_recipe
-from callbacks.services import make_services
-from dashboard.figures_train import GRAPH_CONFIG
+from scatterloop.callbacks import train_recipe
+from scatterloop.callbacks.services import make_services
+from scatterloop.dashboard.figures_train import GRAPH_CONFIG
 
 
 def _metrics(acc: float, prec: float) -> dict:
@@ -49,7 +49,7 @@ def test_learning_curve_has_a_point_per_finished_round(workspace):
     _finished_round(store, "realism", 50, 0.7)  # another task: not on this curve
     store.update_run(store.create_run("classify", {"task": "pattern"}), status="failed")
 
-    from core.classify.tables import learning_curve
+    from scatterloop.core.classify.tables import learning_curve
 
     curve = learning_curve(store, "pattern")
     names = [s["name"] for s in curve["series"]]

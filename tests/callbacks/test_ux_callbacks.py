@@ -3,11 +3,11 @@ images, the review-queue banner, progress with elapsed time and ETA, numbers wit
 
 from __future__ import annotations
 
-from callbacks import explore_selection, label
-from callbacks.services import make_services
-from dashboard import figures
-from dashboard.components import evaluate_view, explore_view, train_view
-from dashboard.progress import Eta, clock, progress_text
+from scatterloop.callbacks import explore_selection, label
+from scatterloop.callbacks.services import make_services
+from scatterloop.dashboard import figures
+from scatterloop.dashboard.components import evaluate_view, explore_view, train_view
+from scatterloop.dashboard.progress import Eta, clock, progress_text
 
 
 def test_map_relabel_touches_candidates_unless_experimental_frames_are_asked_for(small_workspace):

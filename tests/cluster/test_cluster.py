@@ -14,19 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from core.benchmarks.jobs_bench import _free_port, _http, call, callback_request, dependencies
-from core.benchmarks.jobs_bench import _wait_for as _wait
-from core.config import Settings
-from core.workspace import Workspace
-from dashboard import ids
+from scatterloop.core.benchmarks.jobs_bench import _free_port, _http, call, callback_request, dependencies
+from scatterloop.core.benchmarks.jobs_bench import _wait_for as _wait
+from scatterloop.core.config import Settings
+from scatterloop.core.workspace import Workspace
+from scatterloop.dashboard import ids
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "core.cli"]
+CLI = [sys.executable, "-m", "scatterloop"]
 
 
 def _populate(settings: Settings, tmp_path: Path) -> Workspace:
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     ws = Workspace.open(settings)
     for i, pattern in enumerate(("rings", "peaks", "background")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.atomic import atomic_dir, atomic_write, is_temporary
+from scatterloop.core.atomic import atomic_dir, atomic_write, is_temporary
 
 
 def test_atomic_dir_appears_whole_replaces_an_older_one_and_leaves_nothing_on_error(tmp_path):

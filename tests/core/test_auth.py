@@ -8,12 +8,12 @@ import sqlite3
 
 import pytest
 
-from core import auth
-from core.auth import Identity, can_cancel, cancel_run
-from core.cli import main
-from core.config import Settings
-from core.store import SCHEMA_VERSION, Store
-from core.workspace import Workspace
+from scatterloop.core import auth
+from scatterloop.core.auth import Identity, can_cancel, cancel_run
+from scatterloop.core.cli import main
+from scatterloop.core.config import Settings
+from scatterloop.core.store import SCHEMA_VERSION, Store
+from scatterloop.core.workspace import Workspace
 from tests.core.test_store import store_url  # noqa: F401  (the SQLite + PostgreSQL fixture)
 
 
@@ -126,8 +126,8 @@ def test_serve_with_password_login_needs_a_user_and_may_bind_beyond_loopback(tmp
 
 
 def test_cli_roles_equal_the_store_roles():
-    from core import cli_names
-    from core.store import ROLES
+    from scatterloop.core import cli_names
+    from scatterloop.core.store import ROLES
 
     assert cli_names.ROLES == tuple(ROLES)
 
@@ -144,7 +144,7 @@ def test_users_and_run_owners_on_every_backend(store_url):  # noqa: F811
 
 
 def test_with_login_and_a_user_a_non_loopback_bind_is_allowed(tmp_path):
-    from core.server import check_bind, check_login
+    from scatterloop.core.server import check_bind, check_login
 
     settings = Settings(workspace=tmp_path / "ws", login="password")
     with pytest.raises(ValueError, match="has no users"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.classify import (
+from scatterloop.core.classify import (
     REGISTRY,
     RoundParams,
     assemble,
@@ -21,8 +21,8 @@ from core.classify import (
     scores,
     soft_vote,
 )
-from core.classify.registry import ClassifierConfig, input_size_for
-from core.jobs import run_job
+from scatterloop.core.classify.registry import ClassifierConfig, input_size_for
+from scatterloop.core.jobs import run_job
 
 SMALL = {"alexnet": 64, "inception_v3": 75}  # the smallest inputs those two accept; the rest run at 32 px
 
@@ -221,9 +221,9 @@ def _label_by_truth(ws):
 
 
 def test_round_scratch_then_finetune_then_predict(small_workspace, tmp_path):
-    from core.classify.jobs import run_predict, run_round
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.classify.jobs import run_predict, run_round
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     ws = small_workspace
     simulate_dataset("rings", 6, tmp_path / "more", seed=40, size=64, artifacts="0.5")

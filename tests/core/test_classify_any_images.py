@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from core.classify import assemble
-from core.classify.select import ImageSelection, parse_selection, select_images
-from core.cli import main
+from scatterloop.core.classify import assemble
+from scatterloop.core.classify.select import ImageSelection, parse_selection, select_images
+from scatterloop.core.cli import main
 
 
 def _last_json(capsys) -> dict:
@@ -17,8 +17,8 @@ def _last_json(capsys) -> dict:
 
 
 def _add_simulated(ws, tmp_path, n=3):
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     for i, pattern in enumerate(("rings", "peaks", "background")):
         simulate_dataset(pattern, n, tmp_path / "simulated", seed=50 + i, size=64)
@@ -26,8 +26,8 @@ def _add_simulated(ws, tmp_path, n=3):
 
 
 def test_too_few_classes_says_which_sources_were_searched_and_what_each_held(workspace, tmp_path):
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     simulate_dataset("rings", 3, tmp_path / "exp", seed=1, size=64)
     import_paths(workspace, [tmp_path / "exp"], source="experimental")

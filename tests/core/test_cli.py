@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from core.cli import main
+from scatterloop.core.cli import main
 from tests.core.test_io import make_bad_folder
 
 
@@ -25,8 +25,8 @@ def test_every_realdata_frame_imports(tmp_path, capsys, realdata, manifest):
         assert report["error"] is None and report["imported"] + report["duplicates"] >= 1, entry["file"]
         frames = entry["shape"][0] if len(entry["shape"]) == 3 else 1
         assert report["imported"] + report["duplicates"] == frames, entry["file"]
-    from core.config import Settings
-    from core.workspace import Workspace
+    from scatterloop.core.config import Settings
+    from scatterloop.core.workspace import Workspace
 
     ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     by_name = {}
@@ -94,8 +94,8 @@ def test_simulate_import_label_export_roundtrip(tmp_path, capsys):
     )
     imp, _ = _last_json(capsys)
     assert imp["imported"] == 4
-    from core.config import Settings
-    from core.workspace import Workspace
+    from scatterloop.core.config import Settings
+    from scatterloop.core.workspace import Workspace
 
     ws = Workspace.open(Settings(workspace=ws_dir))
     ids = [img.id for img, _ in ws.store.list_images()]
@@ -130,8 +130,8 @@ def test_speckle_imports_with_disk_count_label(tmp_path, capsys):
     )
     res, _ = _last_json(capsys)
     assert res["imported"] == 3
-    from core.config import Settings
-    from core.workspace import Workspace
+    from scatterloop.core.config import Settings
+    from scatterloop.core.workspace import Workspace
 
     ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     labels = ws.store.current_labels()
@@ -182,8 +182,8 @@ def test_csv_manifest_and_metadata_option(tmp_path, capsys):
         ]
     )
     assert rc == 0 and _last_json(capsys)[0]["imported"] == 1
-    from core.config import Settings
-    from core.workspace import Workspace
+    from scatterloop.core.config import Settings
+    from scatterloop.core.workspace import Workspace
 
     ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     imgs = {img.original_name.rsplit("/", 1)[-1]: img for img, _ in ws.store.list_images()}

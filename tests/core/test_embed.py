@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.embed import MapParams, build_map, place_new
-from core.embed.autoencoder import AEConfig, ConvAutoencoder, masked_mse, train_autoencoder
-from core.embed.projection import fit_projection, place
-from core.jobs import run_job
+from scatterloop.core.embed import MapParams, build_map, place_new
+from scatterloop.core.embed.autoencoder import AEConfig, ConvAutoencoder, masked_mse, train_autoencoder
+from scatterloop.core.embed.projection import fit_projection, place
+from scatterloop.core.jobs import run_job
 
 
 def test_every_parameter_gets_a_gradient_and_shapes_hold():
@@ -89,8 +89,8 @@ def test_map_is_cached_by_content_and_new_images_are_placed(small_workspace, tmp
     p1 = {p.image_id: (p.x, p.y) for p in ws.store.map_points(run1)}
     assert p1 == {p.image_id: (p.x, p.y) for p in ws.store.map_points(run2)}
     # a new image arrives: it is placed, nobody else moves
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     simulate_dataset("rings", 2, tmp_path / "more", seed=99, size=64)
     import_paths(ws, [tmp_path / "more"], source="generated")
@@ -117,7 +117,7 @@ def test_map_is_cached_by_content_and_new_images_are_placed(small_workspace, tmp
 def test_embed_cli_build_reuse_place_and_symmetry(small_workspace, capsys):
     import json
 
-    from core.cli import main
+    from scatterloop.core.cli import main
 
     ws_dir = str(small_workspace.root)
     args = ["embed", "--workspace", ws_dir, "--method", "pca", "--epochs", "2", "--size", "32", "--json", "--quiet"]
@@ -135,7 +135,7 @@ def test_embed_cli_build_reuse_place_and_symmetry(small_workspace, capsys):
 def test_explore_bench_runs_small(capsys):
     import json
 
-    from core.cli import main
+    from scatterloop.core.cli import main
 
     assert main(["bench", "explore", "--n", "400", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from core.evaluate import EvalParams, evaluate, fid, frechet_distance, inception_score, kid, statistics, write_report
-from core.evaluate.metrics import frechet_distance_scipy
+from scatterloop.core.evaluate import (
+    EvalParams,
+    evaluate,
+    fid,
+    frechet_distance,
+    inception_score,
+    kid,
+    statistics,
+    write_report,
+)
+from scatterloop.core.evaluate.metrics import frechet_distance_scipy
 
 
 def test_frechet_distance_matches_closed_form_and_scipy():
@@ -74,7 +83,7 @@ def test_inception_score_extremes():
 def test_inception_features_from_a_local_weights_file(tmp_path):
     import torchvision
 
-    from core.evaluate.features import InceptionFeatures
+    from scatterloop.core.evaluate.features import InceptionFeatures
 
     torch.manual_seed(0)
     net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=True)
@@ -89,7 +98,7 @@ def test_inception_features_from_a_local_weights_file(tmp_path):
 
 
 def test_evaluation_run_and_offline_report(small_workspace, tmp_path):
-    from core.jobs import run_job
+    from scatterloop.core.jobs import run_job
 
     ws = small_workspace
     for img, _ in ws.store.list_images():

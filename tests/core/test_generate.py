@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.generate import generate_candidates, train_domain_model
-from core.generate.conditioner import DomainConditioner, build_vocab, tokenize
-from core.generate.presets import PRESETS
-from core.generate.train import build_models
-from core.jobs import run_job
+from scatterloop.core.generate import generate_candidates, train_domain_model
+from scatterloop.core.generate.conditioner import DomainConditioner, build_vocab, tokenize
+from scatterloop.core.generate.presets import PRESETS
+from scatterloop.core.generate.train import build_models
+from scatterloop.core.jobs import run_job
 
 
 def test_tokenizer_buckets_numbers_and_vocab_has_specials():
@@ -109,7 +109,7 @@ def test_sampling_is_seeded(small_workspace):
         {},
         lambda run_id, progress, should_stop: train_domain_model(ws, "test", run_id=run_id, max_steps=2),
     )
-    from core.generate import load_generator, sample_batch
+    from scatterloop.core.generate import load_generator, sample_batch
 
     unet, cond, cfg = load_generator(ws.root / res.checkpoint)
     a = sample_batch(unet, cond, cfg, patterns=["rings"], prompts=["rings"], seeds=[3], steps=3)
@@ -121,7 +121,7 @@ def test_sampling_is_seeded(small_workspace):
 
 
 def test_generate_cli_train_resume_sample(small_workspace, capsys):
-    from core.cli import main
+    from scatterloop.core.cli import main
 
     ws = str(small_workspace.root)
     assert main(["generate", "train", "--workspace", ws, "--preset", "test", "--steps", "2", "--json", "--quiet"]) == 0
@@ -179,10 +179,10 @@ def test_a_training_process_killed_mid_run_resumes_from_its_last_checkpoint(smal
     import sys
     import time
 
-    from core.generate.checkpoint import latest_checkpoint
+    from scatterloop.core.generate.checkpoint import latest_checkpoint
 
     ws = small_workspace
-    cmd = [sys.executable, "-m", "core.cli", "generate", "train", "--workspace", str(ws.root), "--preset", "test"]
+    cmd = [sys.executable, "-m", "scatterloop", "generate", "train", "--workspace", str(ws.root), "--preset", "test"]
     proc = subprocess.Popen([*cmd, "--steps", "100000", "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
@@ -225,8 +225,8 @@ def test_v_prediction_trains_samples_and_resumes_with_its_own_target(small_works
 
     from diffusers import DDPMScheduler
 
-    from core.generate import load_generator, sample_batch
-    from core.generate.train import _loss
+    from scatterloop.core.generate import load_generator, sample_batch
+    from scatterloop.core.generate.train import _loss
 
     monkeypatch.setitem(PRESETS, "test-v", dataclasses.replace(PRESETS["test"], prediction_type="v_prediction"))
     ws = small_workspace

@@ -10,13 +10,13 @@ import h5py
 import numpy as np
 import pytest
 
-from core.cli import main
-from core.geometry import search_centre
-from core.geometry.integrate import cake, integrate_q
-from core.geometry.readers import read_calibration
-from core.polar import analyse, read_poni
-from core.simulate import frame_record
-from core.simulate.detectors import DETECTOR_TYPES, detector_frame
+from scatterloop.core.cli import main
+from scatterloop.core.geometry import search_centre
+from scatterloop.core.geometry.integrate import cake, integrate_q
+from scatterloop.core.geometry.readers import read_calibration
+from scatterloop.core.polar import analyse, read_poni
+from scatterloop.core.simulate import frame_record
+from scatterloop.core.simulate.detectors import DETECTOR_TYPES, detector_frame
 
 PONI_V1 = """# pyFAI poni version 1
 PixelSize1: 0.000172

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import tifffile
 
-from core.config import Settings
-from core.io import detector_mask, read_frame
-from core.originals import file_sha256, verify_originals
-from core.workspace import Workspace
+from scatterloop.core.config import Settings
+from scatterloop.core.io import detector_mask, read_frame
+from scatterloop.core.originals import file_sha256, verify_originals
+from scatterloop.core.workspace import Workspace
 from tests.core.hostile import make_hostile_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # high-water mark across fork and exec, so a child of a large pytest process would report pytest's size.
 RUNNER = """
 import json, resource, sys
-from core.cli import main
+from scatterloop.core.cli import main
 rc = main(sys.argv[2:])
 try:
     hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
@@ -109,7 +109,7 @@ def test_kill_during_copy_leaves_nothing_broken_and_rerun_stores_every_original(
 
 
 def test_corrupt_original_is_reported_then_repaired_by_reimport(tmp_path, capsys):
-    from core.cli import main
+    from scatterloop.core.cli import main
 
     tifffile.imwrite(tmp_path / "a.tif", np.arange(32 * 32, dtype=np.int32).reshape(32, 32))
     args = ["import", str(tmp_path / "a.tif"), "--workspace", str(tmp_path / "ws"), "--json", "--quiet"]
@@ -148,7 +148,7 @@ def _stack_files(tmp_path: Path, n: int) -> dict[str, Path]:
 @pytest.mark.parametrize("kind", ["h5", "tif", "edf", "npy", "npz"])
 def test_frame_k_of_a_stack_is_read_directly(tmp_path, kind, monkeypatch):
     """Reading frame k decodes one frame, not frames 0..k (stacks are linear in their length)."""
-    from core import io_fabio, io_hdf5, io_readers
+    from scatterloop.core import io_fabio, io_hdf5, io_readers
 
     path = _stack_files(tmp_path, 12)[kind]
     calls: list[int] = []
@@ -179,7 +179,7 @@ def test_unsigned_overload_and_circular_masks(tmp_path):
 
 
 def test_follow_outside_imports_what_leaves_the_folder_only_when_asked(tmp_path, capsys):
-    from core.cli import main
+    from scatterloop.core.cli import main
 
     inside, outside = tmp_path / "in", tmp_path / "out"
     inside.mkdir()

@@ -13,7 +13,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from core.io import ImageReadError, display_normalise, model_normalise, read_frames, thumbnail_png
+from scatterloop.core.io import ImageReadError, display_normalise, model_normalise, read_frames, thumbnail_png
 
 RNG = np.random.default_rng(0)
 DATA_I32 = RNG.integers(0, 50_000, (40, 48)).astype(np.int32)
@@ -111,7 +111,7 @@ def test_gaps_dead_pixels_and_nan_are_masked_not_data():
     data[5, :] = -1  # module gap
     data[7, 7] = -2  # dead pixel
     data[9, 9] = np.nan
-    from core.io import make_mask
+    from scatterloop.core.io import make_mask
 
     mask = make_mask(data)
     assert mask[5].all() and mask[7, 7] and mask[9, 9] and mask.sum() == 48 + 2

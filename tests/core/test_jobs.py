@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.jobs import check_stop, run_job
-from core.store import Store
+from scatterloop.core.jobs import check_stop, run_job
+from scatterloop.core.store import Store
 
 
 @dataclass
@@ -102,11 +102,11 @@ def test_a_sigkilled_map_build_is_failed_interrupted_once_the_cli_opens_the_work
     import sys
     from pathlib import Path
 
-    from core.atomic import is_temporary
+    from scatterloop.core.atomic import is_temporary
 
     ws = small_workspace
     repo = Path(__file__).resolve().parents[2]
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = [sys.executable, "-m", "scatterloop"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     build = [*cli, "embed", "--workspace", str(ws.root), "--method", "pca", "--size", "16", "--epochs", "100000"]
     proc = subprocess.Popen([*build, "--quiet"], cwd=repo, env=env, stderr=subprocess.PIPE)
@@ -138,7 +138,7 @@ def test_a_sigkilled_classifier_round_is_failed_interrupted_with_nothing_registe
     if {s.label for s in ws.store.current_labels().values()} != {"realistic", "fake"}:
         pytest.skip("seeded candidates happen to hold one class only")
     repo = Path(__file__).resolve().parents[2]
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = [sys.executable, "-m", "scatterloop"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     train = [*cli, "classify", "train", "--workspace", str(ws.root), "--models", "tiny", "--epochs", "100000"]
     proc = subprocess.Popen(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.embed import MapParams
-from core.embed.features import parse_source
-from core.embed.jobs import run_build
-from core.embed.separation import knn_accuracy
+from scatterloop.core.embed import MapParams
+from scatterloop.core.embed.features import parse_source
+from scatterloop.core.embed.jobs import run_build
+from scatterloop.core.embed.separation import knn_accuracy
 
 
 def test_knn_accuracy_leave_one_out_by_hand():
@@ -29,9 +29,9 @@ def test_feature_source_is_parsed_or_refused():
 
 
 def test_physics_map_builds_records_separation_and_places_new(small_workspace, tmp_path):
-    from core.explore import reconstruction_png
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.explore import reconstruction_png
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     ws = small_workspace
     for img, _ in ws.store.list_images():
@@ -54,8 +54,8 @@ def test_physics_map_builds_records_separation_and_places_new(small_workspace, t
     again = run_build(ws, params)[1]
     assert not again.recomputed and again.separation["pattern_knn"] == sep["pattern_knn"]
     # a later image is described against the same reference frames and placed
-    from core.embed import place_new
-    from core.jobs import run_job
+    from scatterloop.core.embed import place_new
+    from scatterloop.core.jobs import run_job
 
     simulate_dataset("rings", 2, tmp_path / "more", seed=99, size=64)
     import_paths(ws, [tmp_path / "more"], source="generated")
@@ -65,9 +65,9 @@ def test_physics_map_builds_records_separation_and_places_new(small_workspace, t
 
 def test_classifier_round_features_map_a_network_penultimate_layer(small_workspace, tmp_path):
     """A round with a network maps its pre-logits (timm `forward_head(pre_logits=True)`), not its logits."""
-    from core.classify import RoundParams, train_round
-    from core.embed.features import classifier_features
-    from core.jobs import run_job
+    from scatterloop.core.classify import RoundParams, train_round
+    from scatterloop.core.embed.features import classifier_features
+    from scatterloop.core.jobs import run_job
 
     ws = small_workspace
     for img, _ in ws.store.list_images():
@@ -90,7 +90,7 @@ def test_classifier_round_features_map_a_network_penultimate_layer(small_workspa
 def test_embed_cli_features_prints_the_separation(small_workspace, capsys):
     import json
 
-    from core.cli import main
+    from scatterloop.core.cli import main
 
     args = ["embed", "--workspace", str(small_workspace.root), "--method", "pca", "--features", "physics", "--json"]
     assert main([*args, "--quiet"]) == 0

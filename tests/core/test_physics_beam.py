@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.classify.featmodel import _robust
-from core.classify.physics import frame_features
-from core.classify.physics_beam import beamstop, holder_shadow
+from scatterloop.core.classify.featmodel import _robust
+from scatterloop.core.classify.physics import frame_features
+from scatterloop.core.classify.physics_beam import beamstop, holder_shadow
 
 
 def _frame(rng, rod: str, ring_gap: bool = False, size: int = 256):

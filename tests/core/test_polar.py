@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from core.cli import main
-from core.io import read_frames
-from core.polar import analyse, radial_profile, read_poni, warp
-from core.simulate import frame_record
+from scatterloop.core.cli import main
+from scatterloop.core.io import read_frames
+from scatterloop.core.polar import analyse, radial_profile, read_poni, warp
+from scatterloop.core.simulate import frame_record
 
 
 def _ring_entries(manifest):

@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.classify import RoundParams, load_classifier
-from core.classify.pretrain import (
+from scatterloop.core.classify import RoundParams, load_classifier
+from scatterloop.core.classify.pretrain import (
     PretrainParams,
     init_from_encoder,
     latest_encoder,
@@ -19,9 +19,9 @@ from core.classify.pretrain import (
     run_pretrain,
     views,
 )
-from core.classify.registry import create_classifier
-from core.cli import main
-from core.jobs import run_job
+from scatterloop.core.classify.registry import create_classifier
+from scatterloop.core.cli import main
+from scatterloop.core.jobs import run_job
 
 TINY = {"arch": "tiny", "input_size": 32, "epochs": 1, "batch_size": 4}
 
@@ -63,8 +63,8 @@ def test_views_move_the_mask_with_the_image():
 
 
 def _label_by_truth(ws, tmp_path):
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     simulate_dataset("rings", 6, tmp_path / "more", seed=40, size=64, artifacts="0.5")
     import_paths(ws, [tmp_path / "more"], source="generated", round=1)
@@ -76,7 +76,7 @@ def _label_by_truth(ws, tmp_path):
 
 
 def test_encoder_is_saved_registered_and_reused_by_every_round(small_workspace, tmp_path):
-    from core.classify.jobs import run_round
+    from scatterloop.core.classify.jobs import run_round
 
     ws = small_workspace
     _label_by_truth(ws, tmp_path)
@@ -126,7 +126,7 @@ def test_init_from_encoder_refuses_another_architecture(small_workspace):
 
 
 def test_a_cancelled_pretraining_registers_nothing(small_workspace):
-    from core.classify.pretrain import pretrain
+    from scatterloop.core.classify.pretrain import pretrain
 
     ws = small_workspace
     calls = [0]
@@ -159,7 +159,7 @@ def test_cli_pretrain_prints_the_encoder(small_workspace, capsys):
 
 
 def test_model_zero_is_a_logistic_layer_on_the_frozen_encoder_and_physics_features(small_workspace, tmp_path):
-    from core.classify.jobs import run_round
+    from scatterloop.core.classify.jobs import run_round
 
     ws = small_workspace
     _label_by_truth(ws, tmp_path)
@@ -183,7 +183,7 @@ def test_model_zero_is_a_logistic_layer_on_the_frozen_encoder_and_physics_featur
     assert (
         float(model.head.weight.detach()[:, -model.encoder.num_features :].abs().sum()) > 0
     )  # the encoder's part is used
-    from core.classify.predict import predict_images
+    from scatterloop.core.classify.predict import predict_images
 
     ids = [img.id for img, _ in ws.store.list_images()]  # every frame, the human-labelled ones included
     before = ws.store.current_labels()

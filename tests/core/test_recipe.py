@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from core.classify.augment import augment_pairs
-from core.classify.calibrate import fit_temperature, nll
-from core.classify.featmodel import GROUPS, FeatureClassifier, feature_logits, fit_features
-from core.classify.inputs import frame_input, pad_square, robust_log, to_channels
-from core.classify.physics import FEATURES, frame_features
-from core.classify.recipes import OURS, PAPER, recipe
-from core.classify.registry import create_classifier
-from core.classify.train import fit, predict_logits
+from scatterloop.core.classify.augment import augment_pairs
+from scatterloop.core.classify.calibrate import fit_temperature, nll
+from scatterloop.core.classify.featmodel import GROUPS, FeatureClassifier, feature_logits, fit_features
+from scatterloop.core.classify.inputs import frame_input, pad_square, robust_log, to_channels
+from scatterloop.core.classify.physics import FEATURES, frame_features
+from scatterloop.core.classify.recipes import OURS, PAPER, recipe
+from scatterloop.core.classify.registry import create_classifier
+from scatterloop.core.classify.train import fit, predict_logits
 
 
 def test_temperature_scaling_lowers_validation_nll_and_keeps_decisions():
@@ -116,7 +116,7 @@ def test_three_channels_mask_and_highpass():
 
 
 def test_physics_features_are_finite_for_any_frame():
-    from core.simulate import simulate_frame
+    from scatterloop.core.simulate import simulate_frame
 
     rng = np.random.default_rng(0)
     for pattern in ("rings", "peaks", "background"):
@@ -128,7 +128,7 @@ def test_physics_features_are_finite_for_any_frame():
 
 
 def test_physics_model_learns_from_few_labels_and_saves_like_any_model(tmp_path):
-    from core.classify.registry import ClassifierConfig, load_classifier, save_classifier
+    from scatterloop.core.classify.registry import ClassifierConfig, load_classifier, save_classifier
 
     rng = np.random.default_rng(0)
     n, f = 40, len(FEATURES)

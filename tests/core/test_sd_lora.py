@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.generate.sd_lora import sample_lora, train_lora
-from core.jobs import Cancelled
+from scatterloop.core.generate.sd_lora import sample_lora, train_lora
+from scatterloop.core.jobs import Cancelled
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_lora_sampling_cancels_within_a_step(tiny_sd):
 
 
 def test_sd_lora_cli_train_and_sample_registers_candidates(tiny_sd, imagefolder, small_workspace, capsys):
-    from core.cli import main
+    from scatterloop.core.cli import main
 
     ws = str(small_workspace.root)
     base = [

@@ -10,9 +10,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from core.compare import nearest_experimental
-from core.search import search_images
-from core.selection_export import export_selection
+from scatterloop.core.compare import nearest_experimental
+from scatterloop.core.search import search_images
+from scatterloop.core.selection_export import export_selection
 from tests.fake_map import fake_map
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
-from core.config import Settings
-from core.server import check_bind, gunicorn_application, gunicorn_options, is_loopback, server_kind
+from scatterloop.core.cli import main
+from scatterloop.core.config import Settings
+from scatterloop.core.server import check_bind, gunicorn_application, gunicorn_options, is_loopback, server_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def _free_port() -> int:
 @pytest.mark.skipif(os.name != "posix", reason="gunicorn runs on POSIX only")
 def test_serve_answers_from_gunicorn_with_the_security_headers(tmp_path):
     port = _free_port()
-    argv = [sys.executable, "-m", "core.cli", "serve", "--workspace", str(tmp_path / "ws"), "--port", str(port)]
+    argv = [sys.executable, "-m", "scatterloop", "serve", "--workspace", str(tmp_path / "ws"), "--port", str(port)]
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline, resp = time.monotonic() + 180, None
@@ -77,12 +77,12 @@ def test_serve_answers_from_gunicorn_with_the_security_headers(tmp_path):
 
 
 def test_cli_choices_equal_their_sources():
-    from core import cli_names
-    from core.benchmarks import BENCHES
-    from core.classify import REGISTRY, TASKS
-    from core.classify.recipes import RECIPES
-    from core.simulate import SIM_PATTERNS
-    from core.store import SOURCES
+    from scatterloop.core import cli_names
+    from scatterloop.core.benchmarks import BENCHES
+    from scatterloop.core.classify import REGISTRY, TASKS
+    from scatterloop.core.classify.recipes import RECIPES
+    from scatterloop.core.simulate import SIM_PATTERNS
+    from scatterloop.core.store import SOURCES
 
     assert cli_names.SIM_PATTERNS == tuple(SIM_PATTERNS) and cli_names.TASKS == tuple(TASKS)
     assert cli_names.RECIPES == tuple(sorted(RECIPES)) and cli_names.MODELS == tuple(REGISTRY)
@@ -90,7 +90,7 @@ def test_cli_choices_equal_their_sources():
 
 
 def test_help_imports_no_heavy_library():
-    code = "import sys; from core.cli import build_parser; build_parser(); print(sorted(sys.modules))"
+    code = "import sys; from scatterloop.core.cli import build_parser; build_parser(); print(sorted(sys.modules))"
     loaded = set(eval(subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout))
     heavy = {"torch", "diffusers", "timm", "umap", "dash", "sklearn", "scipy", "numpy", "sqlalchemy"}
     assert not heavy & loaded, heavy & loaded

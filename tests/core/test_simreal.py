@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import tifffile
 
-from core.classify.inputs import frame_input
-from core.cli import main
-from core.io import read_frames
-from core.simulate import PATTERNS, frame_record, simulate_dataset, simulate_frame
-from core.simulate.farfield import render_rotation_spots, splat
-from core.simulate.geometry import Detector, Scene
-from core.simulate.storage import draw_readout, write
-from core.simulate.wide import WIDE_DETECTORS, WIDE_TYPES, wide_frame
+from scatterloop.core.classify.inputs import frame_input
+from scatterloop.core.cli import main
+from scatterloop.core.io import read_frames
+from scatterloop.core.simulate import PATTERNS, frame_record, simulate_dataset, simulate_frame
+from scatterloop.core.simulate.farfield import render_rotation_spots, splat
+from scatterloop.core.simulate.geometry import Detector, Scene
+from scatterloop.core.simulate.storage import draw_readout, write
+from scatterloop.core.simulate.wide import WIDE_DETECTORS, WIDE_TYPES, wide_frame
 
 
 @pytest.mark.parametrize("kind", WIDE_TYPES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.simulate import (
+from scatterloop.core.simulate import (
     ALL_ARTIFACTS,
     ARTIFACTS,
     CALIBRANTS,
@@ -111,7 +111,7 @@ def test_speckle_intensity_is_the_disk_fourier_transform():
 
 
 def test_a_tilted_detector_turns_rings_into_the_conics_bragg_law_gives():
-    from core.simulate.geometry import DETECTORS, Scene
+    from scatterloop.core.simulate.geometry import DETECTORS, Scene
 
     scene = Scene((201, 201), DETECTORS["Pilatus1M"], (100.0, 100.0), 172e-6)
     flat, _ = scene.grids()
@@ -126,7 +126,7 @@ def test_a_tilted_detector_turns_rings_into_the_conics_bragg_law_gives():
 
 
 def test_wide_rings_record_tilt_and_texture_and_default_frames_do_not_change():
-    from core.simulate.wide import wide_frame
+    from scatterloop.core.simulate.wide import wide_frame
 
     seen = set()
     for i in range(60):

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from core.store import SCHEMA_VERSION, UNLABELED, ImageFilter, Store
+from scatterloop.core.store import SCHEMA_VERSION, UNLABELED, ImageFilter, Store
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -145,7 +145,7 @@ def test_two_processes_labelling_at_once_lose_nothing(store_url):
     with store.session() as s:
         from sqlalchemy import func, select
 
-        from core.store import LabelEvent
+        from scatterloop.core.store import LabelEvent
 
         per = dict(s.execute(select(LabelEvent.annotator, func.count()).group_by(LabelEvent.annotator)).all())
         pairs = s.execute(select(LabelEvent.image_id, LabelEvent.annotator)).all()
@@ -195,7 +195,7 @@ def _undos_over_newer_labels(store: Store) -> int:
 
     from sqlalchemy import select
 
-    from core.store import LabelEvent
+    from scatterloop.core.store import LabelEvent
 
     with store.session() as s:
         events = s.execute(
@@ -236,7 +236,7 @@ def test_concurrent_annotators_with_undos_never_undo_over_a_newer_label(store_ur
         assert p.exitcode == 0
     from sqlalchemy import func, select
 
-    from core.store import LabelEvent
+    from scatterloop.core.store import LabelEvent
 
     with store.session() as s:
         labelled = dict(

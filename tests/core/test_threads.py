@@ -13,12 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 SERVER = """
 import os, sys, threading, time
-from core.threads import enter_job_process, limit_server_threads
+from scatterloop.core.threads import enter_job_process, limit_server_threads
 
 limit_server_threads()  # what `scatterloop serve` and the WSGI entry do first
 import numpy as np
 import torch
-from core.embed.projection import fit_projection, warm_up
+from scatterloop.core.embed.projection import fit_projection, warm_up
 
 warmer = threading.Thread(target=warm_up)  # a warm-up thread, as the server once ran
 warmer.start()
@@ -61,7 +61,7 @@ def test_a_job_forked_from_a_server_thread_that_used_openmp_runs_at_full_width()
 
 
 def test_thread_counts_are_validated():
-    from core.threads import set_openmp_threads
+    from scatterloop.core.threads import set_openmp_threads
 
     with pytest.raises(ValueError, match="threads"):
         set_openmp_threads(0)

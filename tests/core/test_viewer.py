@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from core.ingest import import_paths
-from core.viewer import (
+from scatterloop.core.ingest import import_paths
+from scatterloop.core.viewer import (
     Region,
     Window,
     block_mean,
@@ -124,7 +124,7 @@ def test_q_and_chi_from_a_real_calibration_match_pyfai(workspace, realdata):
     )
     info = pixel_info(workspace, image_id, x=600, y=400)
     assert info.calibration == "default.poni"
-    from core.geometry.readers import read_calibration
+    from scatterloop.core.geometry.readers import read_calibration
 
     ai = read_calibration(workspace.root / "calibration" / "default.poni").integrator()
     shape = (1043, 981)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from core.worker import execute_run, queue_of, submit
+from scatterloop.core.worker import execute_run, queue_of, submit
 
 
 def _wait(predicate, timeout=180.0, what="condition"):
@@ -68,7 +68,7 @@ def test_a_worker_that_cannot_see_a_file_names_the_path_and_its_root(small_works
 
 
 def test_embedded_runner_runs_in_spawned_processes_and_survives_a_killed_worker(small_workspace):
-    from core.worker_pool import EmbeddedRunner
+    from scatterloop.core.worker_pool import EmbeddedRunner
 
     ws = small_workspace
     runner = EmbeddedRunner(ws.settings, ws.store, workers=1)

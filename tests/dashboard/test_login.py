@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from core import auth
-from dashboard import access, ids
-from dashboard.app import create_app
+from scatterloop.core import auth
+from scatterloop.dashboard import access, ids
+from scatterloop.dashboard.app import create_app
 
 PASSWORD = "a long password"
 

@@ -10,8 +10,8 @@ import json
 import pytest
 from PIL import Image as PILImage
 
-from dashboard import ids
-from dashboard.app import create_app
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.app import create_app
 
 SECRET = b"TOP-SECRET-MARKER"
 
@@ -25,8 +25,8 @@ def _png(extra: bytes = b"") -> bytes:
 @pytest.fixture
 def served(workspace, tmp_path):
     """The app's test client, the workspace with one image, files it may serve and files it must not."""
-    from core.ingest import import_paths
-    from core.simulate import simulate_dataset
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.simulate import simulate_dataset
 
     simulate_dataset("rings", 1, tmp_path / "sim", seed=0, size=32)
     (image_id,) = import_paths(workspace, [tmp_path / "sim"], source="experimental").image_ids

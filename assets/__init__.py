@@ -1,0 +1,1 @@
+"""Static files Dash serves at /assets/ (CSS, JavaScript); installed as package data."""
