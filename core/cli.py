@@ -6,279 +6,12 @@ Errors go to stderr as one line per problem and the exit code is non-zero.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
 import sys
 from collections.abc import Sequence
-from contextlib import contextmanager
 
-from .config import Settings
-
-log = logging.getLogger("scatterloop")
-
-
-@contextmanager
-def terminal_progress(desc: str, enabled: bool = True):
-    """A tqdm bar on stderr fed by a `progress(done, total, message)` callback; it appears on the first
-    report, so a command that fails while checking its input prints only its error line."""
-    from tqdm import tqdm
-
-    bars = []
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        if not enabled:
-            return
-        if not bars:
-            bars.append(tqdm(desc=desc, total=total, file=sys.stderr, dynamic_ncols=True, mininterval=0.5))
-        bar = bars[0]
-        if bar.total != total:
-            bar.total = total
-        bar.n = done
-        bar.set_postfix_str(message[:60], refresh=False)
-        bar.refresh()
-
-    try:
-        yield progress
-    finally:
-        for bar in bars:
-            bar.close()
-
-
-def recorded_run(desc: str, quiet: bool, store, kind: str, params: dict, work):
-    """Run `work(run_id=, progress=, should_stop=)` as a recorded run with a terminal progress bar."""
-    from .jobs import run_job
-
-    with terminal_progress(desc, not quiet) as progress:
-        return run_job(store, kind, params, work, progress=progress)
-
-
-def _settings(args) -> Settings:
-    return Settings.from_env(
-        workspace=getattr(args, "workspace", None),
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-        max_pixels=getattr(args, "max_pixels", None),
-        login=getattr(args, "login", None),
-    )
-
-
-def _emit(args, payload: dict, human: str) -> None:
-    if args.json:
-        print(json.dumps(payload, default=str))
-    else:
-        print(human)
-
-
-# ------------------------------------------------------------------------------------------ commands
-def cmd_simulate(args) -> int:
-    from .simulate import simulate_dataset
-
-    with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
-        res = simulate_dataset(
-            args.pattern,
-            args.n,
-            args.out,
-            seed=args.seed,
-            size=args.size,
-            artifacts=args.artifacts,
-            grid=args.grid,
-            domain=args.domain,
-            progress=progress,
-        )
-    _emit(
-        args,
-        {
-            "command": "simulate",
-            "pattern": args.pattern,
-            "domain": args.domain,
-            "n": len(res.files),
-            "out": res.out,
-            "artifacts": res.artifacts,
-            "seconds": round(res.seconds, 3),
-            "images_per_s": round(len(res.files) / max(res.seconds, 1e-9), 2),
-        },
-        f"wrote {len(res.files)} {args.pattern} frames to {res.out} ({res.artifacts})",
-    )
-    return 0
-
-
-def cmd_import(args) -> int:
-    from .ingest import import_paths
-    from .workspace import Workspace
-
-    ws = Workspace.open(_settings(args))
-    params = {"paths": [str(p) for p in args.paths], "source": args.source, "metadata": args.metadata}
-    run_id, summary = recorded_run(
-        "import",
-        args.quiet,
-        ws.store,
-        "import",
-        params,
-        lambda run_id, progress, should_stop: import_paths(
-            ws,
-            args.paths,
-            source=args.source,
-            metadata=args.metadata,
-            dataset=args.dataset,
-            follow_outside=args.follow_outside,
-            run_id=run_id,
-            round=(ws.store.current_round() if args.source == "generated" else None),
-            progress=progress,
-            should_stop=should_stop,
-        ),
-    )
-    for line in summary.errors:
-        print(line, file=sys.stderr)
-    files = [dataclasses.asdict(f) for f in summary.files]
-    _emit(
-        args,
-        {
-            "command": "import",
-            "run_id": run_id,
-            "imported": summary.imported,
-            "duplicates": summary.duplicates,
-            "failed": summary.failed,
-            "repaired": summary.repaired,
-            "files": files,
-            "seconds": round(summary.seconds, 3),
-        },
-        f"imported {summary.imported} frames, {summary.duplicates} duplicates, {summary.failed} files failed",
-    )
-    return 0 if summary.failed == 0 else 2
-
-
-def cmd_export(args) -> int:
-    from .export import export_imagefolder
-    from .workspace import Workspace
-
-    ws = Workspace.open(_settings(args))
-    run_id, res = recorded_run(
-        "export",
-        args.quiet,
-        ws.store,
-        "export",
-        {"out": str(args.out), "round": args.round},
-        lambda run_id, progress, should_stop: export_imagefolder(
-            ws, args.out, round=args.round, progress=progress, should_stop=should_stop
-        ),
-    )
-    _emit(
-        args,
-        {"command": "export", "run_id": run_id, **dataclasses.asdict(res)},
-        f"exported {res.images} images to {res.out}; labels in {res.labels_csv}",
-    )
-    return 0
-
-
-def build_demo_workspace(settings: Settings, quiet: bool = False, size: int = 256, n: int = 100) -> dict:
-    from .demo import build_demo
-    from .workspace import Workspace
-
-    ws = Workspace.open(settings)
-    if ws.store.count_images() > 0:
-        log.info("%s already holds %d images; not rebuilding", ws.root, ws.store.count_images())
-        return {"workspace": str(ws.root), "images": ws.store.count_images(), "built": False}
-    run_id, res = recorded_run(
-        "demo workspace",
-        quiet,
-        ws.store,
-        "demo",
-        {"size": size, "n_per_pattern": n},
-        lambda run_id, progress, should_stop: build_demo(
-            ws,
-            run_id=run_id,
-            size=size,
-            n_per_pattern=n,
-            candidates_per_pattern=n,
-            progress=progress,
-            should_stop=should_stop,
-        ),
-    )
-    return {
-        "workspace": str(ws.root),
-        "run_id": run_id,
-        "built": True,
-        **dataclasses.asdict(res),
-        "images": ws.store.count_images(),
-    }
-
-
-def cmd_demo(args) -> int:
-    settings = _settings(args)
-    if not args.no_serve:  # refuse a bad bind address before spending minutes on the workspace
-        _check_serve(args, settings)
-    info = build_demo_workspace(settings, quiet=args.quiet, size=args.size, n=args.n)
-    if args.no_serve:
-        _emit(args, {"command": "demo", **info}, f"demo workspace ready at {info['workspace']}")
-        return 0
-    return _serve(settings, debug=args.debug)
-
-
-def cmd_serve(args) -> int:
-    settings = _settings(args)
-    _check_serve(args, settings)
-    return _serve(settings, debug=args.debug)
-
-
-def _check_serve(args, settings: Settings) -> None:
-    from .server import check_bind, check_login, server_kind
-
-    check_bind(settings.host, insecure=args.insecure, login_configured=settings.login != "none")
-    check_login(settings)
-    server_kind(args.debug)
-
-
-def load_dashboard(settings: Settings):
-    """The dashboard's WSGI app, built where it will serve (inside gunicorn's worker, after its fork)."""
-    from scatterloop.dashboard.app import create_app
-
-    from .threads import limit_server_threads
-
-    limit_server_threads()  # the server's own small work on one OpenMP thread (see core.threads)
-    app = create_app(settings)
-    app.server.config["SCATTERLOOP_SERVICES"].runner.warm()  # job processes start now, not at the first job
-    return app.server
-
-
-def _serve(settings: Settings, debug: bool = False) -> int:
-    import functools
-
-    from .server import run_server, server_kind
-
-    kind = server_kind(debug)
-    log.info("serving %s on http://%s:%d with %s", settings.workspace, settings.host, settings.port, kind)
-    print(
-        f"scatterloop: http://{settings.host}:{settings.port}/  (workspace {settings.workspace}, {kind})",
-        file=sys.stderr,
-    )
-    run_server(functools.partial(load_dashboard, settings), settings, kind)
-    return 0
-
-
-def cmd_embed(args) -> int:
-    from .embed import MapParams
-    from .embed.jobs import run_build, run_place, run_symmetry
-    from .workspace import Workspace
-
-    ws = Workspace.open(_settings(args))
-    out: dict = {"command": "embed"}
-    with terminal_progress("embed", not args.quiet) as progress:
-        if args.place:
-            run_id, res = run_place(ws, progress=progress)
-            out.update(run_id=run_id, **dataclasses.asdict(res))
-        else:
-            params = MapParams(
-                size=args.size, epochs=args.epochs, method=args.method, seed=args.seed, features=args.features
-            )
-            _, res = run_build(ws, params, force=args.relayout, progress=progress)
-            out.update(**dataclasses.asdict(res))
-    if args.symmetry:
-        with terminal_progress("symmetry", not args.quiet) as progress:
-            _, sym = run_symmetry(ws, progress=progress)
-        out["symmetry"] = dataclasses.asdict(sym)
-    _emit(args, out, json.dumps({k: v for k, v in out.items() if k != "losses"}, default=str))
-    return 0
+from .cli_data import cmd_embed, cmd_export, cmd_import, cmd_simulate
+from .cli_serve import add_server_flags, cmd_demo, cmd_serve
 
 
 def cmd_generate(args) -> int:
@@ -288,15 +21,6 @@ def cmd_generate(args) -> int:
 
 
 # ------------------------------------------------------------------------------------------ parser
-def _add_server_flags(p) -> None:
-    p.add_argument("--debug", action="store_true", help="Flask's development server with the debugger (never shared)")
-    insecure = "allow a non-loopback --host although there is no login (anyone who reaches it can label)"
-    p.add_argument("--insecure", action="store_true", help=insecure)
-    from .cli_users import add_login_flag
-
-    add_login_flag(p)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .cli_names import SIM_PATTERNS
 
@@ -314,14 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--size", type=int, default=256, help="frame size of the simulated frames")
     p.add_argument("--n", type=int, default=100, help="frames per pattern, for each of experimental and candidates")
-    _add_server_flags(p)
+    add_server_flags(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("serve", parents=[common], help="serve the dashboard for a workspace")
     p.add_argument("--workspace", required=True)
     p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None)
-    _add_server_flags(p)
+    add_server_flags(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("simulate", parents=[common], help="write simulated frames with metadata.jsonl")

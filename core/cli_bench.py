@@ -32,9 +32,9 @@ def cmd_bench(args) -> int:
         if k not in accepted:
             raise ValueError(f"bench {args.name} does not take --{k}")
     result = bench(**kwargs)
-    from .cli import _emit
+    from .cli_common import emit
 
-    _emit(args, result, json.dumps(result, indent=2))
+    emit(args, result, json.dumps(result, indent=2))
     return 0
 
 

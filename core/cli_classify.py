@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import json
 
-from .cli import _emit, _settings, recorded_run
+from .cli_common import emit, recorded_run, settings_from
 
 
 def _pretrained(items: list[str] | None) -> dict[str, str]:
@@ -27,7 +27,7 @@ def cmd_classify(args) -> int:
     from .classify.tables import metrics_table
     from .workspace import Workspace
 
-    ws = Workspace.open(_settings(args))
+    ws = Workspace.open(settings_from(args))
     try:
         if args.action == "pretrain":
             _pretrain(args, ws)
@@ -69,7 +69,7 @@ def cmd_classify(args) -> int:
                     f"  {name:14s} acc {s['accuracy']:.3f}  prec {s['precision']:.3f}  "
                     f"rec {s['recall']:.3f}  f1 {s['f1']:.3f}"
                 )
-            _emit(args, out, "\n".join(lines))
+            emit(args, out, "\n".join(lines))
         elif args.action == "predict":
             run = args.run or _latest_classify(ws)
             sel = _selection(args)
@@ -94,22 +94,22 @@ def cmd_classify(args) -> int:
 
             run_id, res = recorded_run("classify predict", args.quiet, ws.store, "predict", params, work)
             out = {"command": "classify predict", "run_id": run_id, **dataclasses.asdict(res)}
-            _emit(
+            emit(
                 args,
                 out,
                 f"predicted {res.images} images ({res.selection}) with {len(res.models)} models: {res.suggested}",
             )
         elif args.action == "prelabel":
             counts = prelabel(ws.store, threshold=args.threshold, annotator=args.annotator, scheme=args.scheme)
-            _emit(args, {"command": "classify prelabel", **counts}, json.dumps(counts))
+            emit(args, {"command": "classify prelabel", **counts}, json.dumps(counts))
         elif args.action == "queue":
             queue = review_queue(ws.store, args.queue, scheme=args.scheme)
-            _emit(
+            emit(
                 args, {"command": "classify queue", "queue": args.queue, "image_ids": queue}, " ".join(map(str, queue))
             )
         else:
             table = metrics_table(ws.store)
-            _emit(args, {"command": "classify table", **table}, json.dumps(table, indent=1))
+            emit(args, {"command": "classify table", **table}, json.dumps(table, indent=1))
     finally:
         ws.store.dispose()
     return 0
@@ -139,7 +139,7 @@ def _pretrain(args, ws) -> None:
         lambda run_id, progress, should_stop: pretrain(ws, run_id, params, progress=progress, should_stop=should_stop),
     )
     last = res.history[-1]
-    _emit(
+    emit(
         args,
         {"command": "classify pretrain", **dataclasses.asdict(res)},
         f"encoder {res.encoder} ({res.arch}, {res.images} frames, {len(res.history)} epochs): "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .cli import _emit, _settings, recorded_run
+from .cli_common import emit, recorded_run, settings_from
 
 
 def run_evaluation(ws, params, quiet: bool):
@@ -37,7 +37,7 @@ def _params(args, settings):
 def cmd_evaluate(args) -> int:
     from .workspace import Workspace
 
-    settings = _settings(args)
+    settings = settings_from(args)
     ws = Workspace.open(settings)
     try:
         run_id, res = run_evaluation(ws, _params(args, settings), args.quiet)
@@ -48,7 +48,7 @@ def cmd_evaluate(args) -> int:
         for r in res.table:
             score = f"FID {r['fid']:.3f} KID {r['kid_mean']:.4f}±{r['kid_std']:.4f}" if "fid" in r else r.get("note")
             lines.append(f"  {r['pattern']:10s} {r['group']:14s} N {r['n_experimental']}/{r['n_generated']}  {score}")
-        _emit(args, out, "\n".join(lines))
+        emit(args, out, "\n".join(lines))
     finally:
         ws.store.dispose()
     return 0
@@ -58,14 +58,14 @@ def cmd_report(args) -> int:
     from .evaluate import write_report
     from .workspace import Workspace
 
-    settings = _settings(args)
+    settings = settings_from(args)
     ws = Workspace.open(settings)
     try:
         done = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done"]
         if args.evaluate or not done:
             run_evaluation(ws, _params(args, settings), args.quiet)
         path = write_report(ws, args.out)
-        _emit(args, {"command": "report", "path": str(path), "bytes": path.stat().st_size}, f"wrote {path}")
+        emit(args, {"command": "report", "path": str(path), "bytes": path.stat().st_size}, f"wrote {path}")
     finally:
         ws.store.dispose()
     return 0

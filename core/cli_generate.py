@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from .cli import _emit, _settings, recorded_run
+from .cli_common import emit, recorded_run, settings_from
 
 
 def cmd_generate(args) -> int:
     from .generate import generate_candidates, train_domain_model
     from .workspace import Workspace
 
-    ws = Workspace.open(_settings(args))
+    ws = Workspace.open(settings_from(args))
     if args.backend == "sd-lora":
         return _generate_sd(args, ws)
     if args.action == "train":
@@ -38,7 +38,7 @@ def cmd_generate(args) -> int:
             ),
         )
         out = {"command": "generate train", "run_id": run_id, **dataclasses.asdict(res)}
-        _emit(args, out, f"trained {res.steps} steps (from {res.resumed_from_step}); checkpoint {res.checkpoint}")
+        emit(args, out, f"trained {res.steps} steps (from {res.resumed_from_step}); checkpoint {res.checkpoint}")
         return 0
     checkpoint = args.checkpoint or _latest_generator(ws)
     params = {
@@ -73,7 +73,7 @@ def cmd_generate(args) -> int:
             should_stop=should_stop,
         ),
     )
-    _emit(
+    emit(
         args,
         {"command": "generate sample", **dataclasses.asdict(res)},
         f"generated {len(res.image_ids)} candidates in run {run_id} ({res.images_per_s} images/s)",
@@ -119,7 +119,7 @@ def _generate_sd(args, ws) -> int:
             run_id=run_id,
             meta={"base": args.base, "steps": res.steps},
         )
-        _emit(
+        emit(
             args,
             {"command": "generate train", "backend": "sd-lora", "run_id": run_id, **dataclasses.asdict(res)},
             f"LoRA trained {res.steps} steps into {res.out_dir}",
@@ -164,7 +164,7 @@ def _generate_sd(args, ws) -> int:
     run_id, ids_ = recorded_run(
         "sd-lora sample", args.quiet, ws.store, "generate", {"backend": "sd-lora", "n": args.n, "prompt": text}, job
     )
-    _emit(
+    emit(
         args,
         {"command": "generate sample", "backend": "sd-lora", "run_id": run_id, "image_ids": ids_ or []},
         f"generated {len(ids_ or [])} candidates in run {run_id}",

@@ -38,9 +38,9 @@ def cmd_polar(args) -> int:
         if found
         else f"no centre: {res.reason}"
     )
-    from .cli import _emit
+    from .cli_common import emit
 
-    _emit(args, payload, f"{text}, symmetry {res.score:.3f}")
+    emit(args, payload, f"{text}, symmetry {res.score:.3f}")
     return 0
 
 

@@ -27,10 +27,10 @@ def _read_password(args) -> str | None:
 
 def cmd_users(args) -> int:
     from .auth import add_user
-    from .cli import _emit, _settings
+    from .cli_common import emit, settings_from
     from .workspace import Workspace
 
-    ws = Workspace.open(_settings(args))
+    ws = Workspace.open(settings_from(args))
     store = ws.store
     if args.action == "add":
         if args.name is None or args.role is None:
@@ -38,7 +38,7 @@ def cmd_users(args) -> int:
         password = _read_password(args)
         who = add_user(store, args.name, args.role, password, replace=args.replace)
         how = "without a password (a proxy names them)" if password is None else "with a password"
-        _emit(
+        emit(
             args,
             {"command": "users add", "name": who.name, "role": who.role, "password": password is not None},
             f"user {who.name} ({who.role}) saved {how}",
@@ -47,14 +47,14 @@ def cmd_users(args) -> int:
         if args.name is None:
             raise ValueError("users remove: NAME is required")
         store.remove_user(args.name)
-        _emit(args, {"command": "users remove", "name": args.name}, f"user {args.name} removed")
+        emit(args, {"command": "users remove", "name": args.name}, f"user {args.name} removed")
     else:
         users = [
             {"name": u.name, "role": u.role, "password": u.password_hash is not None, "created": u.created_at}
             for u in store.list_users()
         ]
         human = "\n".join(f"{u['name']}\t{u['role']}" for u in users) or "no users"
-        _emit(args, {"command": "users list", "users": users}, human)
+        emit(args, {"command": "users list", "users": users}, human)
     return 0
 
 

@@ -39,11 +39,11 @@ def worker_argv(concurrency: int, queues: str, pool: str, loglevel: str) -> list
 
 
 def cmd_worker(args) -> int:
-    from .cli import _settings
+    from .cli_common import settings_from
     from .worker_celery import make_celery
     from .workspace import Workspace
 
-    settings = _settings(args)
+    settings = settings_from(args)
     if args.database_url:
         settings = settings.with_(database_url=args.database_url)
     if args.broker_url:

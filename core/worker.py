@@ -202,10 +202,11 @@ def _predict(ws, run_id, params, *, progress, should_stop):
     )
 
 
-def execute_run(settings: Settings, run_id: int, ws: Workspace | None = None):
+def execute_run(settings: Settings, run_id: int, ws: Workspace | None = None, progress: ProgressFn | None = None):
     """Run the queued run `run_id` in this process with this process's view of the workspace (`settings`, or
     the workspace `ws` a worker process keeps open for all its runs); returns its result (None when
-    cancelled). A failure is recorded on the run, then re-raised.
+    cancelled). A failure is recorded on the run, then re-raised. `progress`: also report progress here (the
+    Python API's bar); the run record gets it either way.
 
     A file this worker cannot see fails the run with its path and this worker's workspace root: servers and
     workers must share the workspace directory (same path, or each told its own path to the same share).
@@ -229,7 +230,7 @@ def execute_run(settings: Settings, run_id: int, ws: Workspace | None = None):
                     raise
                 raise FileNotFoundError(f"{exc} (this worker's workspace root: {ws.root})") from exc
 
-        return execute(ws.store, run_id, job)
+        return execute(ws.store, run_id, job, **({"progress": progress} if progress else {}))
     finally:
         if own:
             ws.store.dispose()

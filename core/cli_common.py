@@ -1,0 +1,67 @@
+"""What every `scatterloop` command shares: settings from the flags, the terminal progress bar, recorded runs
+and the output contract (with `--json`, the last stdout line is one JSON object). Commands import these from
+here; `core.cli` only builds the parser and dispatches, so no command module imports `core.cli` back."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+
+from .config import Settings
+
+
+@contextmanager
+def terminal_progress(desc: str, enabled: bool = True, notebook: bool = False):
+    """A tqdm bar on stderr fed by a `progress(done, total, message)` callback; it appears on the first
+    report, so a command that fails while checking its input prints only its error line. `notebook`: tqdm's
+    auto bar (a widget in Jupyter, text elsewhere) for the Python API."""
+    if notebook:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+
+    bars = []
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        if not enabled:
+            return
+        if not bars:
+            bars.append(tqdm(desc=desc, total=total, file=sys.stderr, dynamic_ncols=True, mininterval=0.5))
+        bar = bars[0]
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message[:60], refresh=False)
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def recorded_run(desc: str, quiet: bool, store, kind: str, params: dict, work):
+    """Run `work(run_id=, progress=, should_stop=)` as a recorded run with a terminal progress bar."""
+    from .jobs import run_job
+
+    with terminal_progress(desc, not quiet) as progress:
+        return run_job(store, kind, params, work, progress=progress)
+
+
+def settings_from(args) -> Settings:
+    return Settings.from_env(
+        workspace=getattr(args, "workspace", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        max_pixels=getattr(args, "max_pixels", None),
+        login=getattr(args, "login", None),
+    )
+
+
+def emit(args, payload: dict, human: str) -> None:
+    if args.json:
+        print(json.dumps(payload, default=str))
+    else:
+        print(human)

@@ -1,0 +1,134 @@
+"""The data commands: `simulate`, `import`, `export` and `embed`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+from .cli_common import emit, recorded_run, settings_from, terminal_progress
+
+
+def cmd_simulate(args) -> int:
+    from .simulate import simulate_dataset
+
+    with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
+        res = simulate_dataset(
+            args.pattern,
+            args.n,
+            args.out,
+            seed=args.seed,
+            size=args.size,
+            artifacts=args.artifacts,
+            grid=args.grid,
+            domain=args.domain,
+            progress=progress,
+        )
+    emit(
+        args,
+        {
+            "command": "simulate",
+            "pattern": args.pattern,
+            "domain": args.domain,
+            "n": len(res.files),
+            "out": res.out,
+            "artifacts": res.artifacts,
+            "seconds": round(res.seconds, 3),
+            "images_per_s": round(len(res.files) / max(res.seconds, 1e-9), 2),
+        },
+        f"wrote {len(res.files)} {args.pattern} frames to {res.out} ({res.artifacts})",
+    )
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .ingest import import_paths
+    from .workspace import Workspace
+
+    ws = Workspace.open(settings_from(args))
+    params = {"paths": [str(p) for p in args.paths], "source": args.source, "metadata": args.metadata}
+    run_id, summary = recorded_run(
+        "import",
+        args.quiet,
+        ws.store,
+        "import",
+        params,
+        lambda run_id, progress, should_stop: import_paths(
+            ws,
+            args.paths,
+            source=args.source,
+            metadata=args.metadata,
+            dataset=args.dataset,
+            follow_outside=args.follow_outside,
+            run_id=run_id,
+            round=(ws.store.current_round() if args.source == "generated" else None),
+            progress=progress,
+            should_stop=should_stop,
+        ),
+    )
+    for line in summary.errors:
+        print(line, file=sys.stderr)
+    files = [dataclasses.asdict(f) for f in summary.files]
+    emit(
+        args,
+        {
+            "command": "import",
+            "run_id": run_id,
+            "imported": summary.imported,
+            "duplicates": summary.duplicates,
+            "failed": summary.failed,
+            "repaired": summary.repaired,
+            "files": files,
+            "seconds": round(summary.seconds, 3),
+        },
+        f"imported {summary.imported} frames, {summary.duplicates} duplicates, {summary.failed} files failed",
+    )
+    return 0 if summary.failed == 0 else 2
+
+
+def cmd_export(args) -> int:
+    from .export import export_imagefolder
+    from .workspace import Workspace
+
+    ws = Workspace.open(settings_from(args))
+    run_id, res = recorded_run(
+        "export",
+        args.quiet,
+        ws.store,
+        "export",
+        {"out": str(args.out), "round": args.round},
+        lambda run_id, progress, should_stop: export_imagefolder(
+            ws, args.out, round=args.round, progress=progress, should_stop=should_stop
+        ),
+    )
+    emit(
+        args,
+        {"command": "export", "run_id": run_id, **dataclasses.asdict(res)},
+        f"exported {res.images} images to {res.out}; labels in {res.labels_csv}",
+    )
+    return 0
+
+
+def cmd_embed(args) -> int:
+    from .embed import MapParams
+    from .embed.jobs import run_build, run_place, run_symmetry
+    from .workspace import Workspace
+
+    ws = Workspace.open(settings_from(args))
+    out: dict = {"command": "embed"}
+    with terminal_progress("embed", not args.quiet) as progress:
+        if args.place:
+            run_id, res = run_place(ws, progress=progress)
+            out.update(run_id=run_id, **dataclasses.asdict(res))
+        else:
+            params = MapParams(
+                size=args.size, epochs=args.epochs, method=args.method, seed=args.seed, features=args.features
+            )
+            _, res = run_build(ws, params, force=args.relayout, progress=progress)
+            out.update(**dataclasses.asdict(res))
+    if args.symmetry:
+        with terminal_progress("symmetry", not args.quiet) as progress:
+            _, sym = run_symmetry(ws, progress=progress)
+        out["symmetry"] = dataclasses.asdict(sym)
+    emit(args, out, json.dumps({k: v for k, v in out.items() if k != "losses"}, default=str))
+    return 0
