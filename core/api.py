@@ -1,0 +1,211 @@
+"""The Python API: `import scatterloop as sl`, for the notebooks beamline scientists live in.
+
+    ws = sl.open_workspace("my-ws")
+    sl.simulate("rings", 40, "sim/rings")
+    sl.import_files(ws, ["sim/rings"], source="simulated")
+    sl.label(ws, [1, 2, 3], "realistic", annotator="me")
+    round1 = sl.train_round(ws)           # a tqdm bar while it runs
+    sl.images(ws)                         # records: pandas.DataFrame(sl.images(ws)) is the table
+
+Every long call is a recorded run, exactly as when the dashboard starts it: the job is recorded with its
+parameters (`core.worker.submit`), then run in this process by the same function a worker runs
+(`core.worker.execute_run`), so its progress, result, error or cancel lands in the workspace's run table and
+the Jobs tab shows it. `import_files` runs `core.ingest.import_paths` as the CLI does. Each returns a `Run`: the
+run id and the job's own result dataclass (`None` when cancelled). `progress` is `True` (a tqdm bar; in a
+notebook, its widget), `False` (silent) or any `progress(done, total, message)` callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .jobs import ProgressFn, no_progress
+from .workspace import Workspace
+
+Progress = bool | ProgressFn | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A finished run: its id in the workspace's run table, its kind, and what the job returned."""
+
+    run_id: int
+    kind: str
+    result: Any
+
+    def to_dict(self) -> dict:
+        """Plain data: the run id and kind with the result's fields."""
+        res = self.result
+        body = dataclasses.asdict(res) if dataclasses.is_dataclass(res) else {"result": res}
+        return {"run_id": self.run_id, "kind": self.kind, **body}
+
+
+@contextmanager
+def _progress(desc: str, progress: Progress):
+    if callable(progress):
+        yield progress
+    elif progress:
+        from .cli_common import terminal_progress
+
+        with terminal_progress(desc, True, notebook=True) as fn:
+            yield fn
+    else:
+        yield no_progress
+
+
+def open_workspace(path: str | Path, **settings: Any) -> Workspace:
+    """Open (or create) the workspace at `path`. `settings`: any `core.config.Settings` field (database_url,
+    labels, max_pixels, ...); `SCATTERLOOP_*` variables apply as for the CLI."""
+    from .config import Settings
+
+    return Workspace.open(Settings.from_env(workspace=path, **settings))
+
+
+def run_job(ws: Workspace, kind: str, params: dict, progress: Progress = True) -> Run:
+    """Record a run of `kind` with JSON `params` and execute it here, as a worker would."""
+    from .worker import execute_run, submit
+
+    run_id = submit(ws.store, kind, params)
+    with _progress(kind, progress) as fn:
+        result = execute_run(ws.settings, run_id, ws=ws, progress=fn)
+    return Run(run_id, kind, result)
+
+
+def simulate(
+    pattern: str, n: int, out: str | Path, *, seed: int = 0, size: int = 256, artifacts: str = "none",
+    domain: str = "default", progress: Progress = True,
+):  # fmt: skip
+    """Write `n` simulated frames of `pattern` (with truth) into `out` as an imagefolder; returns what was
+    written (`SimulateResult`). Import them with `import_files(ws, [out], source="simulated")`."""
+    from .simulate import simulate_dataset
+
+    with _progress(f"simulate {pattern}", progress) as fn:
+        return simulate_dataset(
+            pattern, n, out, seed=seed, size=size, artifacts=artifacts, domain=domain, progress=fn
+        )  # fmt: skip
+
+
+def import_files(
+    ws: Workspace, paths: Iterable[str | Path], *, source: str = "experimental", metadata: str | Path | None = None,
+    dataset: str | None = None, follow_outside: bool = False, progress: Progress = True,
+) -> Run:  # fmt: skip
+    """Import files, folders or manifests; one bad file never stops the others. `Run.result` is the
+    `ImportSummary` (`imported`, `failed`, `errors`: one line per bad input, `image_ids`)."""
+    from .ingest import import_paths
+    from .jobs import run_job as recorded
+
+    paths = [str(p) for p in paths]
+    params = {"paths": paths, "source": source, "metadata": str(metadata) if metadata else None}
+    with _progress("import", progress) as fn:
+        run_id, summary = recorded(
+            ws.store, "import", params,
+            lambda run_id, progress, should_stop: import_paths(
+                ws, paths, source=source, metadata=metadata, dataset=dataset, follow_outside=follow_outside,
+                run_id=run_id, round=ws.store.current_round() if source == "generated" else None,
+                progress=progress, should_stop=should_stop,
+            ),
+            progress=fn,
+        )  # fmt: skip
+    return Run(run_id, "import", summary)
+
+
+def label(ws: Workspace, ids: Sequence[int], value: str, *, annotator: str) -> list[int]:
+    """Give images a human label from the workspace's label set; returns the ids labelled. Raises ValueError
+    for a label outside the set or ids the workspace does not hold (nothing is written then)."""
+    from .labelling import check_label_request
+
+    if not annotator or not str(annotator).strip():
+        raise ValueError("annotator: say who labels (a name)")
+    targets = check_label_request(ws.store, ws.settings.labels, value, ids)
+    ws.store.add_labels(targets, value, annotator=str(annotator).strip(), origin="human",
+                        round=ws.store.current_round())  # fmt: skip
+    return targets
+
+
+def images(ws: Workspace, *, source: str | None = None, pattern: str | None = None) -> list[dict]:
+    """Every image (optionally of one source / pattern) as a record with its current human label and, for
+    simulated frames, the simulator's recorded truth (for benchmarks; never a label):
+    `pandas.DataFrame(sl.images(ws))` is the table."""
+    from .store import ImageFilter
+
+    keys = ("id", "source", "pattern", "original_name", "height", "width", "dtype", "round", "description")
+    rows = ws.store.list_images(ImageFilter(source=source, pattern=pattern))
+    return [{**{k: getattr(img, k) for k in keys}, "label": lab, "truth": img.truth} for img, lab in rows]
+
+
+def train_round(ws: Workspace, *, progress: Progress = True, next_round: bool = False, **params: Any) -> Run:
+    """Train one round of classifiers on the human labels (`RoundParams` fields: task, recipe, models,
+    epochs, ...; the defaults are the product's recipe). `Run.result` is the `RoundResult` (per-model and
+    vote metrics on the fixed validation set)."""
+    from .classify.rounds import RoundParams, round_params_json
+
+    rp = RoundParams(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+    if next_round:
+        ws.store.next_round()
+    return run_job(ws, "classify", round_params_json(rp), progress)
+
+
+def predict(ws: Workspace, *, classify_run: int | None = None, scheme: str = "weighted",
+            progress: Progress = True) -> Run:  # fmt: skip
+    """Score every candidate with a round's models (default: the latest round) and store the suggestions;
+    human labels are never overwritten."""
+    if classify_run is None:
+        from .classify.tables import classify_runs
+
+        runs = classify_runs(ws.store)
+        if not runs:
+            raise ValueError("no finished classification round: train_round first")
+        classify_run = runs[-1].id
+    return run_job(ws, "predict", {"classify_run": int(classify_run), "scheme": scheme}, progress)
+
+
+def build_map(ws: Workspace, *, progress: Progress = True, force: bool = False, **params: Any) -> Run:
+    """Fit the latent map (`MapParams` fields: method, epochs, size, features, seed); `Run.result` is the
+    `MapResult`. `map_points(ws)` gives the points as records."""
+    from .embed import MapParams
+
+    mp = MapParams(**params)
+    return run_job(ws, "embed", {**dataclasses.asdict(mp), "force": force}, progress)
+
+
+def map_points(ws: Workspace) -> list[dict]:
+    """The latest map's points as records: image id, map coordinates, whether it was placed into an existing map,
+    and what the Explore view colours by (group, label, pattern, round, model confidence, symmetry, source)."""
+    from .explore import map_table
+
+    t = map_table(ws)
+    names = list(t.columns)
+    return [
+        {"id": int(i), "x": float(x), "y": float(y), "placed": bool(p), **{k: t.columns[k][n] for k in names}}
+        for n, (i, (x, y), p) in enumerate(zip(t.ids.tolist(), t.xy.tolist(), t.placed.tolist(), strict=True))
+    ]
+
+
+def evaluate(ws: Workspace, *, progress: Progress = True, **params: Any) -> Run:
+    """Realism numbers per pattern (FID, KID, IS, symmetry, SSIM; `EvalParams` fields)."""
+    from .evaluate import EvalParams
+
+    return run_job(ws, "evaluate", dataclasses.asdict(EvalParams(**params)), progress)
+
+
+def report(ws: Workspace, out: str | Path, *, evaluation_run: int | None = None) -> Path:
+    """Write the standalone HTML report of the latest (or given) evaluation; returns its path."""
+    from .evaluate import write_report
+
+    return write_report(ws, out, evaluation_run=evaluation_run)
+
+
+def runs(ws: Workspace, kind: str | None = None, limit: int = 1000) -> list[dict]:
+    """The run table as records, newest first."""
+    keys = ("id", "kind", "status", "progress", "message", "error", "started_at", "finished_at")
+    return [{k: getattr(r, k, None) for k in keys} for r in ws.store.list_runs(limit) if kind in (None, r.kind)]
+
+
+__all__ = [
+    "Run", "open_workspace", "run_job", "simulate", "import_files", "label", "images", "train_round", "predict",
+    "build_map", "map_points", "evaluate", "report", "runs",
+]  # fmt: skip
