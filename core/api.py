@@ -77,7 +77,7 @@ def run_job(ws: Workspace, kind: str, params: dict, progress: Progress = True) -
 
 def simulate(
     pattern: str, n: int, out: str | Path, *, seed: int = 0, size: int = 256, artifacts: str = "none",
-    domain: str = "default", progress: Progress = True,
+    grid: int = 257, domain: str = "default", progress: Progress = True,
 ):  # fmt: skip
     """Write `n` simulated frames of `pattern` (with truth) into `out` as an imagefolder; returns what was
     written (`SimulateResult`). Import them with `import_files(ws, [out], source="simulated")`."""
@@ -85,7 +85,7 @@ def simulate(
 
     with _progress(f"simulate {pattern}", progress) as fn:
         return simulate_dataset(
-            pattern, n, out, seed=seed, size=size, artifacts=artifacts, domain=domain, progress=fn
+            pattern, n, out, seed=seed, size=size, artifacts=artifacts, grid=grid, domain=domain, progress=fn
         )  # fmt: skip
 
 
@@ -94,7 +94,8 @@ def import_files(
     dataset: str | None = None, follow_outside: bool = False, progress: Progress = True,
 ) -> Run:  # fmt: skip
     """Import files, folders or manifests; one bad file never stops the others. `Run.result` is the
-    `ImportSummary` (`imported`, `failed`, `errors`: one line per bad input, `image_ids`)."""
+    `ImportSummary` (`imported`, `failed`, `errors`: one line per bad input, `image_ids`). The CLI's `import`
+    is this function with a terminal bar."""
     from .ingest import import_paths
     from .jobs import run_job as recorded
 

@@ -10,10 +10,10 @@ from .cli_common import emit, recorded_run, settings_from, terminal_progress
 
 
 def cmd_simulate(args) -> int:
-    from .simulate import simulate_dataset
+    from .api import simulate
 
     with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
-        res = simulate_dataset(
+        res = simulate(
             args.pattern,
             args.n,
             args.out,
@@ -42,30 +42,21 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from .ingest import import_paths
+    from .api import import_files
     from .workspace import Workspace
 
     ws = Workspace.open(settings_from(args))
-    params = {"paths": [str(p) for p in args.paths], "source": args.source, "metadata": args.metadata}
-    run_id, summary = recorded_run(
-        "import",
-        args.quiet,
-        ws.store,
-        "import",
-        params,
-        lambda run_id, progress, should_stop: import_paths(
+    with terminal_progress("import", not args.quiet) as progress:
+        run = import_files(
             ws,
             args.paths,
             source=args.source,
             metadata=args.metadata,
             dataset=args.dataset,
             follow_outside=args.follow_outside,
-            run_id=run_id,
-            round=(ws.store.current_round() if args.source == "generated" else None),
             progress=progress,
-            should_stop=should_stop,
-        ),
-    )
+        )
+    run_id, summary = run.run_id, run.result
     for line in summary.errors:
         print(line, file=sys.stderr)
     files = [dataclasses.asdict(f) for f in summary.files]
