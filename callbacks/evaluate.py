@@ -9,11 +9,12 @@ from dash import Input, Output, State, html
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import evaluate_view
 
-from .job_watch import cancel, follow, launch, outcome
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line
 from .media import export_url, thumb_url
 from .services import Services
 
 
+@refusal_as_line
 def run_evaluation(services: Services, extractor: str, set_progress) -> str:
     from dataclasses import asdict
 

@@ -8,6 +8,7 @@ from scatterloop.core.explore import feature_sources, map_separation
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import explore_view
 
+from .job_watch import refusal_as_line
 from .services import Services
 
 
@@ -35,6 +36,7 @@ def map_message(action: str, result: dict) -> str:
     return f"Map of {result.get('n_images')} images {how} from {result.get('features')} features."
 
 
+@refusal_as_line
 def run_map_job(
     services: Services, action: str, method: str, seed, epochs, set_progress, features: str | None = "autoencoder"
 ) -> str:

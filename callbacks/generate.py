@@ -7,7 +7,7 @@ from dash import Input, Output, State
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import explore_view
 
-from .job_watch import cancel, follow, launch, outcome
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line
 from .media import thumb_url
 from .services import Services
 
@@ -28,6 +28,7 @@ def options(services: Services) -> tuple[list, list, list]:
     return resume, ckpts, patterns
 
 
+@refusal_as_line
 def run_training(services: Services, preset: str, steps, resume, set_progress) -> str:
     """Start generator training as a run in a worker and follow it (progress, the loss curve) until it ends."""
     from scatterloop.core.worker import live_view
@@ -50,6 +51,7 @@ def run_training(services: Services, preset: str, steps, resume, set_progress) -
     return outcome(run, done, "Training run", "cancelled; its last checkpoint can be resumed.")
 
 
+@refusal_as_line
 def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps, guidance, set_progress) -> str:
     """Start sampling as a run in a worker and follow it, showing each candidate as soon as it is stored."""
     store = services.store

@@ -7,12 +7,14 @@ the ended run into the line shown where it was started (its result, that it was 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
 from dash import set_props
 from dash.exceptions import MissingCallbackContextException
 
+from scatterloop.core.job_limits import JobRefused
 from scatterloop.core.store.runs import UNFINISHED
 from scatterloop.core.worker import submit
 from scatterloop.dashboard import ids
@@ -24,9 +26,23 @@ POLL_S = 0.5  # Dash asks for progress once a second: polling the store faster w
 REAP_EVERY_S = 5.0
 
 
+def refusal_as_line(fn: Callable[..., str]) -> Callable[..., str]:
+    """For a function that launches a job and returns the line its page shows: a refused request (a parameter
+    outside its limits, or the person's allowance of active jobs used up) becomes that line; nothing runs."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs) -> str:
+        try:
+            return fn(*args, **kwargs)
+        except JobRefused as exc:
+            return f"Not started: {exc}"
+
+    return wrapper
+
+
 def launch(services: Services, kind: str, params: dict, bar: str) -> int:
     """Record a queued run, hand it to the runner, and bind the progress bar `bar` (and its Cancel) to it."""
-    run_id = submit(services.store, kind, params, started_by=STARTED_BY.get())
+    run_id = submit(services.store, kind, params, started_by=STARTED_BY.get(), max_jobs=services.settings.max_jobs)
     services.runner.submit(run_id, kind)
     try:
         set_props(ids.job_run(bar), {"data": run_id})

@@ -10,7 +10,7 @@ from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import train_view
 
 from . import train_recipe
-from .job_watch import cancel, follow, launch, outcome
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line
 from .services import Services
 from .train_recipe import round_params
 
@@ -52,6 +52,7 @@ def weights_note(services: Services, models: list[str] | None) -> str:
     return " · ".join(parts)
 
 
+@refusal_as_line
 def run_round(services: Services, values: dict, set_progress) -> str:
     """Start a round with the tab's settings as a run in a worker and follow it (progress, epoch curves)."""
     from scatterloop.core.classify.rounds import round_params_json
@@ -138,6 +139,7 @@ def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[
     return {"name": name, "ids": ids_}, f"{len(ids_)} images: {name}"
 
 
+@refusal_as_line
 def run_predict(services: Services, set_progress) -> str:
     from scatterloop.core.classify.tables import classify_runs
 

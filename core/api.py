@@ -69,7 +69,7 @@ def run_job(ws: Workspace, kind: str, params: dict, progress: Progress = True) -
     """Record a run of `kind` with JSON `params` and execute it here, as a worker would."""
     from .worker import execute_run, submit
 
-    run_id = submit(ws.store, kind, params)
+    run_id = submit(ws.store, kind, params, max_jobs=ws.settings.max_jobs)
     with _progress(kind, progress) as fn:
         result = execute_run(ws.settings, run_id, ws=ws, progress=fn)
     return Run(run_id, kind, result)

@@ -37,6 +37,8 @@ class Settings:
         login: `none` (a laptop: one local user who may do everything), `password` (users of the workspace
             database sign in) or `header` (a trusted reverse proxy names the user in `login_header`).
         login_header: the request header a trusted single-sign-on proxy sets (only read with `login=header`).
+        max_jobs: how many runs one person may have queued or running at once from the dashboard or the API
+            (per signed-in user with login on; shared without login); 0 means no limit.
         secret_key: signs session cookies; `None` keeps a random one in the workspace database (shared by every
             server of the workspace).
     """
@@ -54,6 +56,7 @@ class Settings:
     weights_dir: Path | None = None
     inception_weights: Path | None = None
     login: str = "none"
+    max_jobs: int = 4
     login_header: str = "X-Forwarded-User"
     secret_key: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -92,7 +95,12 @@ class Settings:
         ):
             if env.get(ENV_PREFIX + name):
                 values[key] = env[ENV_PREFIX + name]
-        for key, name in (("port", "PORT"), ("max_pixels", "MAX_PIXELS"), ("page_size", "PAGE_SIZE")):
+        for key, name in (
+            ("port", "PORT"),
+            ("max_pixels", "MAX_PIXELS"),
+            ("page_size", "PAGE_SIZE"),
+            ("max_jobs", "MAX_JOBS"),
+        ):
             raw = env.get(ENV_PREFIX + name)
             if raw:
                 try:

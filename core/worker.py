@@ -55,10 +55,16 @@ def queue_of(kind: str) -> Queue:
     return QUEUES[kind]
 
 
-def submit(store: Store, kind: str, params: dict, started_by: str | None = None) -> int:
+def submit(store: Store, kind: str, params: dict, started_by: str | None = None, max_jobs: int = 0) -> int:
     """Record a queued run of `kind` with `params` (JSON) and return its id; a runner then executes it.
-    `started_by`: the signed-in user who asked (login on), who may then cancel it."""
+    `started_by`: the signed-in user who asked (login on), who may then cancel it. Parameters outside their
+    limits, or a person who already has `max_jobs` runs queued or running (0: no allowance), raise `JobRefused`
+    (a ValueError with one clear line) and nothing is recorded."""
+    from .job_limits import check_allowance, check_params
+
     queue_of(kind)
+    check_params(kind, params)
+    check_allowance(store, started_by, max_jobs)
     return store.create_run(kind, params, started_by=started_by)
 
 

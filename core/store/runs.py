@@ -6,7 +6,7 @@ import logging
 import os
 import socket
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from .models import Artifact, Run, utcnow
 
@@ -131,6 +131,12 @@ class RunRecords:
     def get_run(self, run_id: int) -> Run | None:
         with self.session() as s:
             return s.get(Run, run_id)
+
+    def count_active_runs(self, started_by: str | None) -> int:
+        """Runs queued or running that `started_by` started (None: those started without login)."""
+        who = Run.started_by.is_(None) if started_by is None else Run.started_by == started_by
+        with self.session() as s:
+            return int(s.scalar(select(func.count(Run.id)).where(Run.status.in_(UNFINISHED), who)) or 0)
 
     def list_runs(self, limit: int = 100) -> list[Run]:
         with self.session() as s:

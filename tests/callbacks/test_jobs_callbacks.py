@@ -43,3 +43,20 @@ def test_the_jobs_tab_cancels_the_run_clicked_and_no_other(settings):
     assert f"Cancel requested for run {mine}." in str(message), message
     assert store.get_run(mine).cancel_requested and not store.get_run(other).cancel_requested
     assert jobs_cancel.cancel(services, finished) == (False, f"Run {finished} had already ended.")
+
+
+def test_a_job_beyond_the_allowance_is_not_started_and_says_why(settings):
+    from dataclasses import replace
+
+    from scatterloop.callbacks import evaluate, explore_map
+
+    services = make_services(replace(settings, max_jobs=1))
+    try:
+        services.store.create_run("embed", {})  # one active run (no login: the shared allowance)
+        line = evaluate.run_evaluation(services, "autoencoder", lambda *_: None)
+        assert line.startswith("Not started: ") and "at most 1 at once" in line, line
+        line = explore_map.run_map_job(services, "build", "umap", None, 10**7, lambda *_: None, "autoencoder")
+        assert "epochs = 1e+07 is outside" in line, line
+        assert [r.kind for r in services.store.list_runs()] == ["embed"]  # nothing recorded, nothing run
+    finally:
+        services.runner.close()
