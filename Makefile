@@ -55,17 +55,17 @@ cluster: $(VENV)/.installed-cluster redis
 	PATH="$(abspath $(BIN)):$$PATH" scripts/cluster.sh $(WORKSPACE) $(PORT)
 
 test: install-test browser redis
-	$(BIN)/ruff check core dashboard callbacks tests scripts
-	$(BIN)/ruff format --check core dashboard callbacks tests scripts
+	$(BIN)/ruff check scatterloop core dashboard callbacks assets tests scripts
+	$(BIN)/ruff format --check scatterloop core dashboard callbacks assets tests scripts
 	@scripts/with-postgres.sh scripts/with-redis.sh $(BIN)/python -m pytest -q -p no:cacheprovider -rs; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 lint: install-test
-	$(BIN)/ruff check core dashboard callbacks tests scripts
+	$(BIN)/ruff check scatterloop core dashboard callbacks assets tests scripts
 
 format: install-test
-	$(BIN)/ruff format core dashboard callbacks tests scripts
-	$(BIN)/ruff check --fix core dashboard callbacks tests scripts
+	$(BIN)/ruff format scatterloop core dashboard callbacks assets tests scripts
+	$(BIN)/ruff check --fix scatterloop core dashboard callbacks assets tests scripts
 
 bench: install
 	$(BIN)/scatterloop bench simulate --json
