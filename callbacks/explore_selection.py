@@ -11,7 +11,7 @@ from scatterloop.core.labelling import check_label_request
 from scatterloop.dashboard import figures
 from scatterloop.dashboard.components import explore_view
 
-from .label import named
+from .label_actions import named
 from .media import thumb_url
 from .services import Services
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
-from scatterloop.core.labelling import check_label_request
 from scatterloop.core.store import ImageFilter
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import label_view
 
+from .label_actions import register_actions
 from .label_detail import detail_panel, history_rows  # noqa: F401  (history_rows: used by the Explore tab)
 from .label_order import PredictionView, make_view, ordered_ids, predicted_options
 from .media import thumb_url
@@ -119,41 +119,6 @@ def queue_banner(queue: dict | None) -> tuple[str, str, str]:
     name = str(queue.get("name") or "")
     name = name.split(":", 1)[1].strip() if name.lower().startswith("review:") else name
     return f"Review queue · {name} · {len(queue['ids'])} images", label_view.QUEUE_ROW_CLASS, "d-none"
-
-
-def named(image_ids: list[int], shown: int = 8) -> str:
-    """ "#3, #5, #9" or "#3, #5, … and 40 more": which images an action touched, short enough for a status line."""
-    head = ", ".join(f"#{i}" for i in image_ids[:shown])
-    return head + (f" and {len(image_ids) - shown} more" if len(image_ids) > shown else "")
-
-
-def apply_label(services: Services, label: str, selection: list[int], annotator: str | None) -> tuple[bool, str]:
-    """Write one label event per selected image: only what is visibly selected (highlighted) is labelled,
-    never a card that was merely clicked last. Returns (written, message naming the images)."""
-    targets = list(selection or [])
-    if not targets:
-        return False, "Nothing selected: click thumbnails (or press a to select the page) first."
-    if not annotator or not annotator.strip():
-        return False, "Enter your name as annotator (top right) before labelling."
-    try:
-        targets = check_label_request(services.store, services.settings.labels, label, targets)
-    except ValueError as exc:
-        return False, f"Not labelled: {exc}."
-    round_no = services.store.current_round()
-    services.store.add_labels(targets, label, annotator=annotator.strip(), origin="human", round=round_no)
-    who = annotator.strip()
-    n_exp = sum(img.source == "experimental" for img in services.store.get_images(targets))
-    note = (
-        f" {n_exp} of them experimental: realism rounds take those as realistic whatever their label." if n_exp else ""
-    )
-    return True, f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}): {named(targets)}.{note}"
-
-
-def undo(services: Services, annotator: str | None) -> tuple[bool, str]:
-    if not annotator or not annotator.strip():
-        return False, "Enter your name as annotator to undo your last action."
-    n = services.store.undo_last(annotator.strip())
-    return (n > 0), (f"Undid your last action ({n} image(s))." if n else "Nothing of yours to undo.")
 
 
 def register(app, services: Services) -> None:
@@ -272,35 +237,7 @@ def register(app, services: Services) -> None:
         State(ids.LABEL_CARD_ALL, "id"),
     )
 
-    @app.callback(
-        Output(ids.LABEL_VERSION_STORE, "data"),
-        Output(ids.LABEL_STATUS, "children"),
-        Output(ids.LABEL_SELECTION_STORE, "data", allow_duplicate=True),
-        Input(ids.LABEL_BUTTON_ALL, "n_clicks"),
-        State(ids.LABEL_SELECTION_STORE, "data"),
-        State(ids.ANNOTATOR_INPUT, "value"),
-        State(ids.LABEL_VERSION_STORE, "data"),
-        prevent_initial_call=True,
-    )
-    def _label(_clicks, selection, annotator, version):
-        if not ctx.triggered or not ctx.triggered[0]["value"]:
-            return no_update, no_update, no_update
-        written, message = apply_label(services, ctx.triggered_id["label"], selection, annotator)
-        if not written:
-            return no_update, label_view.status(message, ok=False), no_update
-        return (version or 0) + 1, label_view.status(message), []
-
-    @app.callback(
-        Output(ids.LABEL_VERSION_STORE, "data", allow_duplicate=True),
-        Output(ids.LABEL_STATUS, "children", allow_duplicate=True),
-        Input(ids.LABEL_UNDO_BUTTON, "n_clicks"),
-        State(ids.ANNOTATOR_INPUT, "value"),
-        State(ids.LABEL_VERSION_STORE, "data"),
-        prevent_initial_call=True,
-    )
-    def _undo(_clicks, annotator, version):
-        changed, message = undo(services, annotator)
-        return ((version or 0) + 1 if changed else no_update), label_view.status(message, ok=changed)
+    register_actions(app, services)
 
     @app.callback(
         Output(ids.LABEL_DETAIL, "children"),

@@ -117,13 +117,9 @@ def import_files(
 def label(ws: Workspace, ids: Sequence[int], value: str, *, annotator: str) -> list[int]:
     """Give images a human label from the workspace's label set; returns the ids labelled. Raises ValueError
     for a label outside the set or ids the workspace does not hold (nothing is written then)."""
-    from .labelling import check_label_request
+    from .labelling import label_images
 
-    if not annotator or not str(annotator).strip():
-        raise ValueError("annotator: say who labels (a name)")
-    targets = check_label_request(ws.store, ws.settings.labels, value, ids)
-    ws.store.add_labels(targets, value, annotator=str(annotator).strip(), origin="human",
-                        round=ws.store.current_round())  # fmt: skip
+    targets, _ = label_images(ws.store, ws.settings.labels, value, ids, annotator)
     return targets
 
 

@@ -39,3 +39,21 @@ def check_label_request(store: Store, label_set: Sequence[str], label: object, i
         shown = ", ".join(f"#{i}" for i in missing[:5]) + (" …" if len(missing) > 5 else "")
         raise ValueError(f"no such image in this workspace: {shown}")
     return wanted
+
+
+def label_images(
+    store: Store, label_set: Sequence[str], label: object, ids: Sequence | None, annotator: str
+) -> tuple[list[int], int]:
+    """Check the request (`check_label_request`), then write one human label event per image in the current
+    round; returns (the ids labelled, the round). The dashboard's Label tab and the Python API both call this.
+
+    Raises:
+        ValueError: one line naming the problem; nothing is written then.
+    """
+    who = str(annotator or "").strip()
+    if not who:
+        raise ValueError("annotator: say who labels (a name)")
+    targets = check_label_request(store, label_set, label, ids)
+    round_no = store.current_round()
+    store.add_labels(targets, str(label), annotator=who, origin="human", round=round_no)
+    return targets, round_no

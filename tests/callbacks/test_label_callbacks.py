@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scatterloop.callbacks import jobs, label
+from scatterloop.callbacks import jobs, label, label_actions
 from scatterloop.callbacks.services import make_services
 from scatterloop.dashboard import ids
 
@@ -16,14 +16,14 @@ def test_grid_paging_labelling_undo_and_detail(small_workspace):
     assert label.change_page(services, ids.LABEL_PREV_BUTTON, 0, flt) == 0
     assert label.change_page(services, ids.LABEL_SOURCE_FILTER, 2, flt) == 0
 
-    ok, msg = label.apply_label(services, "fake", page_ids[:2], None)
+    ok, msg = label_actions.apply_label(services, "fake", page_ids[:2], None)
     assert not ok and "annotator" in msg
-    ok, msg = label.apply_label(services, "fake", [], "ada")
+    ok, msg = label_actions.apply_label(services, "fake", [], "ada")
     assert not ok and "Nothing selected" in msg  # no hidden "focus" stands in for a visible selection
-    ok, msg = label.apply_label(services, "fake", page_ids[:2], " ada ")
+    ok, msg = label_actions.apply_label(services, "fake", page_ids[:2], " ada ")
     assert ok and "2 image(s)" in msg and f": #{page_ids[0]}, #{page_ids[1]}." in msg  # names them
     experimental = [img.id for img, _ in services.store.list_images() if img.source == "experimental"]
-    assert "2 of them experimental" in label.apply_label(services, "fake", experimental[:2], "ada")[1]
+    assert "2 of them experimental" in label_actions.apply_label(services, "fake", experimental[:2], "ada")[1]
     services.store.undo_last("ada")
     labels = services.store.current_labels()
     assert {labels[i].label for i in page_ids[:2]} == {"fake"} and labels[page_ids[0]].annotator == "ada"
@@ -35,7 +35,7 @@ def test_grid_paging_labelling_undo_and_detail(small_workspace):
 
     detail = str(label.detail_panel(services, page_ids[0]))
     assert "fake" in detail and "ada" in detail
-    ok, msg = label.undo(services, "ada")
+    ok, msg = label_actions.undo(services, "ada")
     assert ok and "2 image(s)" in msg
     assert all(services.store.current_labels()[i].label is None for i in page_ids[:2])
     sources, patterns, rounds = label.filter_options(services)

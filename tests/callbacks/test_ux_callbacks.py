@@ -3,7 +3,7 @@ images, the review-queue banner, progress with elapsed time and ETA, numbers wit
 
 from __future__ import annotations
 
-from scatterloop.callbacks import explore_selection, label
+from scatterloop.callbacks import explore_selection, label, label_actions
 from scatterloop.callbacks.services import make_services
 from scatterloop.dashboard import figures
 from scatterloop.dashboard.components import evaluate_view, explore_view, train_view
@@ -40,8 +40,8 @@ def test_map_relabel_touches_candidates_unless_experimental_frames_are_asked_for
 
 
 def test_status_names_images_and_queue_banner_says_it_once():
-    assert label.named([3, 5]) == "#3, #5"
-    assert label.named(list(range(1, 12)), shown=3) == "#1, #2, #3 and 8 more"
+    assert label_actions.named([3, 5]) == "#3, #5"
+    assert label_actions.named(list(range(1, 12)), shown=3) == "#1, #2, #3 and 8 more"
     text, row, filters = label.queue_banner({"name": "review: uncertain (least confident first)", "ids": [1, 2]})
     assert text == "Review queue · uncertain (least confident first) · 2 images"
     assert text.lower().count("review") == 1 and "d-none" not in row and filters == "d-none"
