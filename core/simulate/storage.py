@@ -71,10 +71,23 @@ def _tail(static: np.ndarray, readout: Readout, threshold: float) -> float:
 
 
 def _scatter(counts: np.ndarray, rng: np.random.Generator, n: int, values: np.ndarray) -> None:
-    """Add `values` at `n` random pixels (single-pixel events)."""
-    if n:
-        flat = rng.integers(0, counts.size, n)
-        np.add.at(counts.reshape(-1), flat, values)
+    """Add `values` at `n` random pixels, each a single-pixel event.
+
+    The events are single *native* pixels: at the native density two of them almost never touch, but packed
+    into a grid coarser than the detector's they would, and a pair of touching events looks like a small spot
+    (it survives the classifier's despeckling, which a real panel's isolated events do not). So an event that
+    would touch another on this grid is dropped: the frame keeps as many isolated events as fit.
+    """
+    if not n:
+        return
+    flat = rng.integers(0, counts.size, n)
+    h, w = counts.shape
+    hit = np.zeros((h + 2, w + 2), np.int32)
+    ys, xs = np.divmod(flat, w)
+    np.add.at(hit, (ys + 1, xs + 1), 1)
+    around = sum(hit[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    alone = around[ys, xs] == 1  # no other event in its 3 x 3 neighbourhood (itself counted once)
+    np.add.at(counts.reshape(-1), flat[alone], np.asarray(values)[alone] if np.ndim(values) else values)
 
 
 def _detector_extras(
@@ -83,15 +96,19 @@ def _detector_extras(
     """Warm pixels (a few `scale` above their dark level) and zingers (single pixels or short tracks).
 
     Warm pixels are a fraction of the detector's native pixels: a 2048 x 2048 panel has 30 times as many as a
-    frame simulated at 370 x 370, and each stays a visible single-pixel event at any display size.
+    frame simulated at 370 x 370, and each stays a visible single-pixel event at any display size, isolated
+    as on the native grid (`_scatter`). A zinger's track is 1-4 native pixels long, so on a grid coarser than
+    the detector's it mostly covers one pixel.
     """
     if readout.warm_fraction:
         n = int(rng.binomial(max(native_px, counts.size), readout.warm_fraction))
         _scatter(counts, rng, n, scale * rng.uniform(0.5, 6.0, n))
     h, w = counts.shape
+    per_native = min(1.0, float(np.sqrt(counts.size / native_px))) if native_px else 1.0
     for _ in range(readout.zingers):
         y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
-        length = int(rng.choice([1, 1, 1, 2, 3, 4]))
+        # a track of 1-4 native pixels: on a coarser grid most tracks fall in one pixel
+        length = max(1, int(round(int(rng.choice([1, 1, 1, 2, 3, 4])) * per_native)))
         ang = rng.uniform(0, np.pi)
         amp = scale * float(np.exp(rng.uniform(np.log(3), np.log(200))))
         for t in range(length):
