@@ -146,6 +146,25 @@ def test_single_pixel_events_stay_isolated_on_a_coarse_grid_and_leave_the_input_
     assert img.max() == -1.0  # nothing two pixels wide: a blank input
 
 
+def test_a_coarse_sparse_frame_keeps_its_spot_and_only_isolated_noise_above_the_threshold():
+    rng = np.random.default_rng(8)
+    readout = draw_readout(rng, "uint16", integrating=False, sparse=True)
+    yy, xx = np.indices((80, 80))
+    static = 0.2 + 20.0 * np.exp(-((yy - 40.0) ** 2 + (xx - 40.0) ** 2) / 200.0)  # a bright halo near the beam
+    lam = static.copy()
+    lam[10:12, 60:62] += 5000.0  # one Bragg spot, two pixels wide
+    out, threshold = write(lam, rng, readout, np.zeros((80, 80), bool), None, static, native_px=2048**2)
+    noise = (out > 0) & (out < 65535)
+    noise[8:14, 58:64] = False
+    assert (out[10:12, 60:62] > 0).all() and noise.sum() > 0  # the spot, and noise passing near the halo
+    pad = np.pad(noise, 1)
+    touching = sum(pad[1 + dy : 81 + dy, 1 + dx : 81 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    assert not np.any(noise & (touching > 0))  # no pair of noise pixels to pass for a spot
+    img, _ = frame_input(out, out == 65535, 40)
+    lit = np.argwhere(img > -0.9)
+    assert len(lit) and np.abs(lit - [5, 30]).max() <= 2  # the input shows the spot alone
+
+
 def test_rotation_steps_often_hold_a_few_spots_and_a_lone_pixel_is_not_a_visible_pattern():
     from core.simulate.storage import Readout
     from core.simulate.wide import _visible
