@@ -224,11 +224,12 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
         assert key in out
     assert out["files"] == 3 and out["frames"] == 5 and out["classes"] == list(PATTERNS)
     assert np.asarray(out["confusion"]).sum() == 5 and out["train_frames"] == 6
-    assert out["frames_without_signal"] == 1  # the stack's empty step
     per = {r["kind"]: r for r in out["per_file"]}
-    assert per["peaks"]["frames_without_signal"] == 1 and per["rings"]["frames_without_signal"] == 0
+    assert per["peaks"]["frames_without_signal"] == 1 and per["rings"]["frames_without_signal"] == 0  # the empty step
+    assert out["frames_without_signal"] == sum(r["frames_without_signal"] for r in out["per_file"])
     sig = np.asarray(out["confusion_signal_truth"])
-    assert sig.sum() == 5 and sig[2].sum() == np.asarray(out["confusion"])[2].sum() + 1  # counted as background
+    blank_not_bg = out["frames_without_signal"] - per["background"]["frames_without_signal"]
+    assert sig.sum() == 5 and sig[2].sum() == np.asarray(out["confusion"])[2].sum() + blank_not_bg  # as background
     for key in ("per_frame_accuracy_signal_truth", "per_frame_accuracy_frames_with_signal"):
         assert 0.0 <= out[key] <= 1.0
     assert per["peaks"]["predicted_signal_vote"] in PATTERNS
