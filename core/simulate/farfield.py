@@ -67,7 +67,9 @@ def render_rotation_spots(scene: Scene, rng: np.random.Generator, native_side: i
     h, w = scene.shape
     cx, cy = scene.centre
     per_native = max(h, w) / native_side  # simulated pixels per native pixel (<= 1 on large panels)
-    n = int(np.exp(rng.uniform(np.log(1), np.log(600))))
+    # a few grains at a fine step: most steps hold one to four spots; a polycrystal: up to hundreds
+    few = bool(rng.random() < 0.5)
+    n = int(rng.integers(1, 5)) if few else int(np.exp(rng.uniform(np.log(1), np.log(600))))
     level = float(np.exp(rng.uniform(np.log(30), np.log(30000))))  # integrated counts of a typical spot
     on_rings = bool(rng.random() < 0.75)
     if on_rings:

@@ -6,7 +6,9 @@ Integrating detectors (flat panels, CCDs, image plates) add a dark offset of ten
 Gaussian read noise, have warm pixels whose dark current fluctuates, and catch cosmic rays. A far-field
 diffraction frame cache (HEXRD) stores a scan zero-suppressed: the scan's dark/median frame is subtracted and
 only pixels at or above a threshold of a few noise sigmas (as users set it, 3-8) are kept, so noise
-excursions, warm pixels and zingers survive beside the spots as isolated single pixels.
+excursions, warm pixels and zingers survive beside the spots as isolated single pixels. A frame simulated on
+a grid coarser than the detector's keeps them isolated, as they are at the native pixel density (where two of
+them seldom touch), so they never pass for a small spot.
 """
 
 from __future__ import annotations
@@ -70,11 +72,41 @@ def _tail(static: np.ndarray, readout: Readout, threshold: float) -> float:
     return float(stats.poisson.sf(np.ceil(mu + threshold) - 1, mu)) if mu > 0 else 0.0
 
 
-def _scatter(counts: np.ndarray, rng: np.random.Generator, n: int, values: np.ndarray) -> None:
-    """Add `values` at `n` random pixels (single-pixel events)."""
-    if n:
-        flat = rng.integers(0, counts.size, n)
-        np.add.at(counts.reshape(-1), flat, values)
+def _scatter(
+    counts: np.ndarray, rng: np.random.Generator, n: int, values: np.ndarray, avoid: np.ndarray | None = None
+) -> None:
+    """Add `values` at `n` random pixels, each a single-pixel event.
+
+    The events are single *native* pixels: at the native density two of them almost never touch, but packed
+    into a grid coarser than the detector's they would, and a pair of touching events looks like a small spot
+    (it survives the classifier's despeckling, which a real panel's isolated events do not). So an event that
+    would touch another on this grid (or a pixel of `avoid`: what a sparse frame already stores) is dropped: the
+    frame keeps as many isolated events as fit.
+    """
+    if not n:
+        return
+    flat = rng.integers(0, counts.size, n)
+    h, w = counts.shape
+    hit = np.zeros((h + 2, w + 2), np.int32)
+    ys, xs = np.divmod(flat, w)
+    np.add.at(hit, (ys + 1, xs + 1), 1)
+    if avoid is not None:
+        hit[1 : h + 1, 1 : w + 1] += 2 * avoid  # never alone next to (or on) a stored pixel
+    around = sum(hit[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    alone = around[ys, xs] == 1  # no other event in its 3 x 3 neighbourhood (itself counted once)
+    np.add.at(counts.reshape(-1), flat[alone], np.asarray(values)[alone] if np.ndim(values) else values)
+
+
+def _touching(mask: np.ndarray) -> np.ndarray:
+    """Pixels of `mask` with another pixel of `mask` among their eight neighbours."""
+    h, w = mask.shape
+    pad = np.pad(mask, 1)
+    around = np.zeros_like(mask)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                around |= pad[dy : dy + h, dx : dx + w]
+    return mask & around
 
 
 def _detector_extras(
@@ -83,15 +115,19 @@ def _detector_extras(
     """Warm pixels (a few `scale` above their dark level) and zingers (single pixels or short tracks).
 
     Warm pixels are a fraction of the detector's native pixels: a 2048 x 2048 panel has 30 times as many as a
-    frame simulated at 370 x 370, and each stays a visible single-pixel event at any display size.
+    frame simulated at 370 x 370, and each stays a visible single-pixel event at any display size, isolated
+    as on the native grid (`_scatter`). A zinger's track is 1-4 native pixels long, so on a grid coarser than
+    the detector's it mostly covers one pixel.
     """
     if readout.warm_fraction:
         n = int(rng.binomial(max(native_px, counts.size), readout.warm_fraction))
         _scatter(counts, rng, n, scale * rng.uniform(0.5, 6.0, n))
     h, w = counts.shape
+    per_native = min(1.0, float(np.sqrt(counts.size / native_px))) if native_px else 1.0
     for _ in range(readout.zingers):
         y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
-        length = int(rng.choice([1, 1, 1, 2, 3, 4]))
+        # a track of 1-4 native pixels: on a coarser grid most tracks fall in one pixel
+        length = max(1, int(round(int(rng.choice([1, 1, 1, 2, 3, 4])) * per_native)))
         ang = rng.uniform(0, np.pi)
         amp = scale * float(np.exp(rng.uniform(np.log(3), np.log(200))))
         for t in range(length):
@@ -128,10 +164,13 @@ def write(
         counts -= static + readout.offset
         threshold = threshold_of(static, readout)
         counts[counts < threshold] = 0
+        if native_px > counts.size:  # noise passes as single native pixels, which touch only on this coarse grid
+            noise = (counts > 0) & (np.asarray(lam) - static < 0.5 * threshold)
+            counts[noise & _touching(noise)] = 0
         # the native pixels this coarser grid stands for add their own noise excursions above the threshold
         extra = max(0, native_px - counts.size)
         n = int(rng.binomial(extra, _tail(static, readout, threshold))) if extra else 0
-        _scatter(counts, rng, n, threshold + rng.exponential(max(noise_scale, 1.0), n))
+        _scatter(counts, rng, n, threshold + rng.exponential(max(noise_scale, 1.0), n), avoid=counts > 0)
     hot = rng.random(counts.shape) < 2e-5
     counts[hot] = MAX_VALUE[dtype]
     counts = np.clip(counts, 0, MAX_VALUE[dtype])

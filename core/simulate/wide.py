@@ -7,7 +7,8 @@ flat panels and photon counters, simulated at reduced size keeping the aspect ra
 rotated), a beam position (inside, near an edge, or up to a frame-width outside; GISAXS beams below the
 frame), a count level from a few counts to saturation and the detector's readout (`storage.py`: int32 with
 -1 gaps, uint16/uint32 that clip at their maximum, float32, 8-bit display images, an integrating panel's dark
-offset and read noise, warm pixels, zingers, zero-suppressed frame caches). Then the pattern is drawn, from
+offset and read noise, warm pixels, zingers, zero-suppressed frame caches of spot scans and of their empty
+steps, which are background frames). Then the pattern is drawn, from
 the default renderers and the ones in `spots.py` and `farfield.py` (rotation steps of grains on large
 panels). `params` records all of it, so every frame keeps its truth.
 """
@@ -82,6 +83,16 @@ def _visible(signal: np.ndarray, base: np.ndarray, gain: float, frac: float, rea
     if readout.sparse:
         floor = np.maximum(floor, readout.k_sigma * sigma(base * gain, readout) + noise)
     seen = signal * gain > floor
+    # scattering covers touching pixels: a lone pixel is what a scientist (and the classifier's despeckling)
+    # takes for a detector event, so it does not make the pattern visible
+    pad = np.pad(seen, 1)
+    h, w = seen.shape
+    touching = np.zeros_like(seen)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy != 1 or dx != 1:
+                touching |= pad[dy : dy + h, dx : dx + w]
+    seen &= touching
     return bool(seen.sum() >= max(2.0, frac * seen.size))
 
 
@@ -132,8 +143,8 @@ def _draw(
             text = render_rotation_spots(scene, rng, native_side)
         else:
             text = render_grain_spots(scene, rng)
-    else:
-        kind = rng.choice(["air", "dark", "halo"])
+    else:  # sparse: an empty rotation step of a frame cache, the static frame is all there is
+        kind = "empty_step" if readout.sparse else rng.choice(["air", "dark", "halo"])
         if kind == "halo":
             add_saxs_halo(scene, rng, float(np.exp(rng.uniform(np.log(1), np.log(300)))))
         elif kind == "dark":
@@ -176,11 +187,13 @@ def wide_frame(pattern: str, rng: np.random.Generator, size: int = 256, detector
     kind = _peaks_kind(gisaxs_below, rng, large)
     # A zero-suppressed frame cache is what a spot scan (rotation method, far-field HEDM) writes; rings and
     # background measurements are stored whole (a scan's darks are full frames: the cache subtracts them).
+    # A scan's empty steps (no grain meets the diffraction condition) are cached the same way: noise and
+    # detector events over a subtracted static frame, a background frame; so storage says nothing of the pattern.
     sparse = bool(
-        pattern == "peaks"
-        and kind in ("rotation", "spots")
+        pattern in ("peaks", "background")
+        and (pattern == "background" or kind in ("rotation", "spots"))
         and dtype in ("uint16", "uint32")
-        and rng.random() < (0.7 if large else 0.3)
+        and rng.random() < ((0.7 if large else 0.3) if pattern == "peaks" else (0.5 if large else 0.15))
     )
     integrating = name in FLAT_PANELS or (name in INTEGRATING and rng.random() < 0.6)
     readout = draw_readout(rng, dtype, integrating, sparse)

@@ -111,10 +111,77 @@ def test_far_field_panels_give_sparse_spot_frames_with_truth_and_rings_backgroun
                 assert np.mean(f.counts == 0) > 0.5
             sparse.append(p["visible"])
     assert len(sparse) >= 5 and np.mean(sparse) >= 0.8  # most sparse spot frames show their spots
-    for pattern in ("rings", "background"):
-        for i in range(10):
-            f = wide_frame(pattern, np.random.default_rng([12, i]), size=48, detector="ge_2048")
-            assert not f.params["sparse"]
+    for i in range(10):
+        f = wide_frame("rings", np.random.default_rng([12, i]), size=48, detector="ge_2048")
+        assert not f.params["sparse"]
+
+
+def test_a_scans_empty_steps_are_sparse_background_frames_with_their_truth():
+    kinds = []
+    for i in range(30):
+        f = wide_frame("background", np.random.default_rng([13, i]), size=96, detector="ge_2048")
+        p = f.params
+        assert f.pattern == "background"
+        kinds.append(p["background_kind"])
+        assert p["sparse"] == (p["background_kind"] == "empty_step")
+        if p["sparse"]:  # a frame cache of the step: only what passes the threshold over the static frame
+            stored = f.counts[(f.counts > 0) & (f.counts < 65535)]
+            assert p["threshold"] >= 2 and (stored >= p["threshold"] - 0.5).all()
+            assert np.mean(f.counts == 0) > 0.5
+    assert 5 <= kinds.count("empty_step") <= 25  # storage alone no longer says "peaks"
+    assert {"air", "dark", "halo"} & set(kinds)
+
+
+def test_single_pixel_events_stay_isolated_on_a_coarse_grid_and_leave_the_input_blank():
+    from core.simulate.storage import _scatter
+
+    counts = np.zeros((64, 64))
+    _scatter(counts, np.random.default_rng(0), 600, np.full(600, 500.0))  # a 2048-pixel panel's events
+    lit = counts > 0
+    assert 100 < lit.sum() <= 600
+    pad = np.pad(lit, 1)
+    neighbours = sum(pad[1 + dy : 65 + dy, 1 + dx : 65 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    assert not np.any(lit & (neighbours > 0))  # as on the native grid: no two events touch
+    img, _ = frame_input(counts.astype(np.uint16), np.zeros(lit.shape, bool), 32)
+    assert img.max() == -1.0  # nothing two pixels wide: a blank input
+
+
+def test_a_coarse_sparse_frame_keeps_its_spot_and_only_isolated_noise_above_the_threshold():
+    rng = np.random.default_rng(8)
+    readout = draw_readout(rng, "uint16", integrating=False, sparse=True)
+    yy, xx = np.indices((80, 80))
+    static = 0.2 + 20.0 * np.exp(-((yy - 40.0) ** 2 + (xx - 40.0) ** 2) / 200.0)  # a bright halo near the beam
+    lam = static.copy()
+    lam[10:12, 60:62] += 5000.0  # one Bragg spot, two pixels wide
+    out, threshold = write(lam, rng, readout, np.zeros((80, 80), bool), None, static, native_px=2048**2)
+    noise = (out > 0) & (out < 65535)
+    noise[8:14, 58:64] = False
+    assert (out[10:12, 60:62] > 0).all() and noise.sum() > 0  # the spot, and noise passing near the halo
+    pad = np.pad(noise, 1)
+    touching = sum(pad[1 + dy : 81 + dy, 1 + dx : 81 + dx] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    assert not np.any(noise & (touching > 0))  # no pair of noise pixels to pass for a spot
+    img, _ = frame_input(out, out == 65535, 40)
+    lit = np.argwhere(img > -0.9)
+    assert len(lit) and np.abs(lit - [5, 30]).max() <= 2  # the input shows the spot alone
+
+
+def test_rotation_steps_often_hold_a_few_spots_and_a_lone_pixel_is_not_a_visible_pattern():
+    from core.simulate.storage import Readout
+    from core.simulate.wide import _visible
+
+    few = []
+    for i in range(40):
+        scene = Scene((96, 96), Detector("GE", (1, 1), module_px=(2048, 2048), pixel_m=200e-6), (48.0, 48.0), 4e-3)
+        render_rotation_spots(scene, np.random.default_rng([14, i]), native_side=2048)
+        few.append(scene.params["spots"] <= 4)
+    assert np.mean(few) >= 0.3  # a few grains at a fine step: one to four spots per step is common
+    readout = Readout("uint16", False, 0.0, 0.0, False, 0.0, 0.0, 0)
+    base = np.full((32, 32), 1.0)
+    lone = np.zeros((32, 32))
+    lone[10, 10] = 1000.0
+    assert not _visible(lone, base, 1.0, 0.0, readout)  # a detector event, not scattering
+    lone[10, 11] = 1000.0
+    assert _visible(lone, base, 1.0, 0.0, readout)  # two touching pixels: a spot
 
 
 def test_single_pixel_events_scale_with_the_native_pixel_count():
@@ -142,8 +209,10 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
         f = wide_frame(kind, np.random.default_rng([3, c]), size=48)
         name = f"{kind}/frame.tif"
         (tmp_path / kind).mkdir()
-        data = np.stack([f.counts, f.counts]) if kind == "peaks" else f.counts  # a two-frame stack
-        tifffile.imwrite(tmp_path / name, data)
+        empty = np.zeros_like(f.counts)
+        empty[::7, ::5] = 300  # an empty step of the scan: isolated single-pixel events only
+        data = np.stack([f.counts, f.counts, empty]) if kind == "peaks" else f.counts  # a three-frame stack
+        tifffile.imwrite(tmp_path / name, data, photometric="minisblack")  # three pages, not RGB
         entries.append({"file": name, "kind": kind, "shape": list(data.shape), "reader": "fabio"})
     entries.append({"file": "speckle/x.tif", "kind": "speckle", "reader": "fabio"})  # not a pattern: skipped
     (tmp_path / "MANIFEST.json").write_text(json.dumps(entries))
@@ -153,5 +222,14 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("per_file_accuracy", "per_frame_accuracy", "files", "frames", "confusion", "classes", "seconds"):
         assert key in out
-    assert out["files"] == 3 and out["frames"] == 4 and out["classes"] == list(PATTERNS)
-    assert np.asarray(out["confusion"]).sum() == 4 and out["train_frames"] == 6
+    assert out["files"] == 3 and out["frames"] == 5 and out["classes"] == list(PATTERNS)
+    assert np.asarray(out["confusion"]).sum() == 5 and out["train_frames"] == 6
+    per = {r["kind"]: r for r in out["per_file"]}
+    assert per["peaks"]["frames_without_signal"] == 1 and per["rings"]["frames_without_signal"] == 0  # the empty step
+    assert out["frames_without_signal"] == sum(r["frames_without_signal"] for r in out["per_file"])
+    sig = np.asarray(out["confusion_signal_truth"])
+    blank_not_bg = out["frames_without_signal"] - per["background"]["frames_without_signal"]
+    assert sig.sum() == 5 and sig[2].sum() == np.asarray(out["confusion"])[2].sum() + blank_not_bg  # as background
+    for key in ("per_frame_accuracy_signal_truth", "per_frame_accuracy_frames_with_signal"):
+        assert 0.0 <= out[key] <= 1.0
+    assert per["peaks"]["predicted_signal_vote"] in PATTERNS
