@@ -133,7 +133,7 @@ def test_a_scans_empty_steps_are_sparse_background_frames_with_their_truth():
 
 
 def test_single_pixel_events_stay_isolated_on_a_coarse_grid_and_leave_the_input_blank():
-    from core.simulate.storage import _scatter
+    from scatterloop.core.simulate.storage import _scatter
 
     counts = np.zeros((64, 64))
     _scatter(counts, np.random.default_rng(0), 600, np.full(600, 500.0))  # a 2048-pixel panel's events
@@ -166,8 +166,8 @@ def test_a_coarse_sparse_frame_keeps_its_spot_and_only_isolated_noise_above_the_
 
 
 def test_rotation_steps_often_hold_a_few_spots_and_a_lone_pixel_is_not_a_visible_pattern():
-    from core.simulate.storage import Readout
-    from core.simulate.wide import _visible
+    from scatterloop.core.simulate.storage import Readout
+    from scatterloop.core.simulate.wide import _visible
 
     few = []
     for i in range(40):
