@@ -25,7 +25,7 @@ from ..polar import _downsample_nan
 from .physics_beam import beamstop, holder_shadow
 from .physics_detector import gaps as _gaps
 from .physics_detector import texture as _texture
-from .physics_local import mirror_excess, point_excess, ring_arcs, texture_lines
+from .physics_local import mirror_excess, point_excess, texture_lines
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,6 @@ FEATURES: tuple[str, ...] = (
     "texture_spectral_peak",
     "texture_spectral_peak_3rd",
     "texture_line_sharpness",
-    "ring_arc_bound",
-    "ring_arc_bound_2nd",
-    "ring_arc_deficit",
     "mirror_excess_local",
     "mirror_excess",
     "point_excess_local",
@@ -235,8 +232,6 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
         # a ring is continuous about its own centre: the more continuous reading of the two centres counts
         ring = max(_ring_continuity(anscombe, valid, bx, by), _ring_continuity(anscombe, valid, cx, cy))
         out["ring_min_arc"], out["ring_min_arc_2nd"], out["ring_low_fraction"] = ring
-        arcs = max(ring_arcs(anscombe, valid, bx, by), ring_arcs(anscombe, valid, cx, cy))
-        out["ring_arc_bound"], out["ring_arc_bound_2nd"], out["ring_arc_deficit"] = arcs
     yy, xx = np.indices((h, w), dtype=float)
     hpn = np.where(hv, hp, np.nan)
     rot = ndimage.map_coordinates(hpn, [2 * cy - yy, 2 * cx - xx], order=1, cval=np.nan)

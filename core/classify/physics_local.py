@@ -5,13 +5,17 @@ counts have unit variance whatever their mean. So a departure from a physical ru
 significance (how many noise sigmas the data stand off the rule), not as a raw contrast that depends on the
 count level, the detector or the exposure. Used by `physics.frame_features`.
 
-- `ring_arcs`: a powder ring goes all the way round. Its intensity may vary along the azimuth (preferred
-  orientation, coarse grains), but no arc of a ring is empty while the rest of it is bright. Each ring is read
-  at its own radius with the background taken beside it at the same azimuth, and the emptiest arc is judged by
-  an upper confidence bound, so a weak ring's noise cannot fake a gap and a strong ring's gap cannot hide.
 - `mirror_excess`: a transmission or grazing-incidence pattern mirrors about the column of the direct beam
   (the plane of incidence). The difference between the frame and its mirror image, in noise units, is pure
   noise for a physical pattern; a lopsided peak or a patch on one side is a local excess of it.
+- `point_excess`: the same for the point reflection through the beam, which rings, a smooth preferred
+  orientation and polarisation all obey (a missing arc, a displaced segment or a patch does not).
+- `texture_lines`: counting noise is white and physical edges spread their power over many frequencies; a
+  periodic texture of many periods puts it into one narrow spectral line.
+
+What a physical frame may still differ from its reflection by (a sub-pixel error of the symmetry element, a
+detector's pixel-to-pixel gain spread) is allowed for as slack, so bright sharp features are not called
+asymmetric: without it the excess of real grazing-incidence frames was as large as a hallucination's.
 """
 
 from __future__ import annotations
@@ -19,71 +23,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..geometry.sectors import polar_samples
-
 
 def anscombe(counts: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Variance-stabilised counts: unit-variance noise at any count level (0 where invalid)."""
     return 2 * np.sqrt(np.where(valid, np.clip(counts, 0, None), 0) + 3 / 8)
-
-
-def ring_arcs(
-    a: np.ndarray, valid: np.ndarray, cx: float, cy: float, arc: float = 0.3, n_theta: int = 512, max_rings: int = 20
-) -> tuple[float, float, float]:
-    """(worst ring's emptiest arc over its median, the second-worst ring's, log significance of the largest
-    deficit), rings read in Anscombe units about (cx, cy).
-
-    A ring is a peak of the azimuthal mean at least 1.5 noise units above its surroundings and the highest
-    within 4 px. Along the azimuth its intensity is the mean of three radial samples at the ring minus the
-    fainter side of the background 5-8 px inside and outside it (at the same azimuth, so an anisotropic
-    background does not count). Arcs of `arc` radians are averaged (long enough to even out a spotty ring's
-    grains, short enough that a missing arc pulls the mean to zero); the emptiest arc's upper bound (mean plus
-    two standard errors, the noise estimated from the ring's own sample-to-sample scatter) over the ring's
-    median is 0 for an empty arc and about 1 for an even ring. Returns 1, 1, 0 when no ring is found.
-    """
-    h, w = a.shape
-    with np.errstate(all="ignore"):
-        p = polar_samples(np.where(valid, a, np.nan), cx, cy, n_theta, float(np.hypot(h, w)), r_min=3.0)
-        mu = np.nanmean(p, axis=0)
-        cover = np.isfinite(p).mean(0)
-    ok = np.isfinite(mu) & (cover > 0.3)
-    if ok.sum() < 20:
-        return 1.0, 1.0, 0.0
-    filled = np.where(ok, mu, np.nanmax(mu[ok]))
-    background = ndimage.uniform_filter1d(ndimage.minimum_filter1d(filled, 17, mode="nearest"), 9, mode="nearest")
-    amp = np.where(ok, mu - background, 0.0)
-    top = ndimage.maximum_filter1d(amp, 9, mode="nearest")
-    n_r = p.shape[1]
-    peaks = [i for i in range(9, n_r - 9) if amp[i] > 1.5 and amp[i] >= top[i] and amp[i] > amp[i - 1]]
-    k = max(3, int(round(arc / (2 * np.pi) * n_theta)))
-    bounds, sig = [], []
-    with np.errstate(all="ignore"):
-        for i in sorted(peaks, key=lambda i: -amp[i])[:max_rings]:
-            inner, outer = np.nanmean(p[:, i - 8 : i - 4], axis=1), np.nanmean(p[:, i + 5 : i + 9], axis=1)
-            ring = np.nanmean(p[:, i - 1 : i + 2], axis=1) - np.fmin(inner, outer)
-            good = np.isfinite(ring)
-            if good.mean() < 0.4:
-                continue
-            level = float(np.median(ring[good]))
-            step = np.diff(ring[good])
-            noise = 1.4826 * float(np.median(np.abs(step - np.median(step)))) / np.sqrt(2) + 1e-6
-            if level < 1.0 or level < 5 * noise / np.sqrt(good.sum()):
-                continue
-            ring = np.clip(ring, -4 * noise, None)  # one odd sample (a hot pixel beside the ring) cannot sink an arc
-            num = ndimage.uniform_filter1d(np.where(good, ring, 0.0), k, mode="wrap")
-            den = ndimage.uniform_filter1d(good.astype(float), k, mode="wrap")
-            covered = den > 0.6
-            if not covered.any():
-                continue
-            means = num[covered] / den[covered]
-            j = int(np.argmin(means))
-            err = noise / np.sqrt(den[covered][j] * k)
-            bounds.append(float((means[j] + 2 * err) / level))
-            sig.append(float((level - means[j]) / err))
-    if not bounds:
-        return 1.0, 1.0, 0.0
-    bounds.sort()
-    return bounds[0], bounds[1] if len(bounds) > 1 else 1.0, float(np.log1p(max(max(sig), 0.0)))
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -158,8 +101,8 @@ def mirror_excess(
     valid: np.ndarray,
     axes: tuple[float, ...],
     reach: float = 3.0,
-    shift: float = 0.5,
-    gain: float = 0.02,
+    shift: float = 1.0,
+    gain: float = 0.05,
 ) -> tuple[float, float]:
     """(largest local, whole-frame) excess of the frame's difference from its mirror image about the best
     column within `reach` of any of `axes` (half-pixel steps: x -> 2c - x is an exact column permutation),
@@ -176,8 +119,8 @@ def point_excess(
     valid: np.ndarray,
     centre: tuple[float, float],
     reach: float = 1.5,
-    shift: float = 0.5,
-    gain: float = 0.02,
+    shift: float = 1.0,
+    gain: float = 0.05,
 ) -> tuple[float, float]:
     """As `mirror_excess`, for the point reflection through the best centre within `reach` of `centre`.
 

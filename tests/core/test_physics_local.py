@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.classify.physics import FEATURES, frame_features
-from core.classify.physics_local import anscombe, mirror_excess, noise_variance, ring_arcs
+from core.classify.physics_local import anscombe, mirror_excess, noise_variance, point_excess, texture_lines
 
 SIZE = 160
 
@@ -55,21 +55,27 @@ def test_anscombe_counts_have_unit_noise_at_any_level():
     assert noise_variance(a, valid) > 5
 
 
-def test_ring_arcs_finds_an_empty_arc_not_an_even_or_textured_ring():
+def test_point_excess_responds_to_a_broken_ring_not_to_even_or_textured_rings():
     rng = np.random.default_rng(1)
     valid = np.ones((SIZE, SIZE), bool)
-    even = ring_arcs(anscombe(_rings(rng), valid), valid, 80, 90)
-    textured = ring_arcs(anscombe(_rings(rng, anisotropy=0.35), valid), valid, 80, 90)
-    broken = ring_arcs(anscombe(_rings(rng, gap=True), valid), valid, 80, 90)
-    assert even[0] > 0.7 and textured[0] > 0.4, (even, textured)
-    assert broken[0] < 0.25, broken
-    assert broken[2] > even[2]  # the deficit is also more significant
+
+    def score(counts):
+        return point_excess(anscombe(counts, valid), valid, (80.4, 89.7))[0]
+
+    even, textured = score(_rings(rng)), score(_rings(rng, anisotropy=0.35))  # cos 2phi is centrosymmetric
+    assert even < 3.0 and textured < 3.0, (even, textured)
+    assert score(_rings(rng, gap=True)) > max(even, textured) + 2
 
 
-def test_ring_arcs_without_rings_is_neutral():
+def test_texture_lines_respond_to_a_checkerboard_not_to_rings_or_noise():
     rng = np.random.default_rng(2)
     valid = np.ones((SIZE, SIZE), bool)
-    assert ring_arcs(anscombe(rng.poisson(30.0, (SIZE, SIZE)).astype(float), valid), valid, 80, 90) == (1.0, 1.0, 0.0)
+    yy, xx = np.indices((SIZE, SIZE), dtype=float)
+    flat = rng.poisson(40.0, (SIZE, SIZE)).astype(float)
+    env = np.exp(-0.5 * (((xx - 110) / 25) ** 2 + ((yy - 50) / 25) ** 2) ** 2)
+    patch = rng.poisson(40.0 + 40 * env * ((np.floor(xx / 5) + np.floor(yy / 5)) % 2)).astype(float)
+    clean = max(texture_lines(flat, valid, (80, 90)), texture_lines(_rings(rng), valid, (80, 90)))
+    assert texture_lines(patch, valid, (80, 90)) > clean + 1.5, clean
 
 
 def test_mirror_excess_responds_to_lopsided_peaks_and_a_patch_not_to_a_symmetric_frame():
@@ -89,8 +95,8 @@ def test_mirror_excess_responds_to_lopsided_peaks_and_a_patch_not_to_a_symmetric
 
 def test_frame_features_include_the_local_checks():
     rng = np.random.default_rng(4)
-    f = frame_features(_rings(rng, gap=True))
-    g = frame_features(_rings(rng))
-    for k in ("ring_arc_bound", "ring_arc_bound_2nd", "ring_arc_deficit", "mirror_excess_local", "mirror_excess"):
-        assert k in FEATURES and np.isfinite(f[k])
-    assert f["ring_arc_bound"] < 0.25 < g["ring_arc_bound"]
+    f = frame_features(_peaks(rng, patch=True))
+    g = frame_features(_peaks(rng))
+    for k in ("mirror_excess_local", "mirror_excess", "point_excess_local", "point_excess", "texture_lines"):
+        assert k in FEATURES and np.isfinite(f[k]) and np.isfinite(g[k])
+    assert f["mirror_excess_local"] > g["mirror_excess_local"] + 1
