@@ -79,12 +79,16 @@ def _best_reflection(g, v, slack, noise, reflections) -> tuple[float, float]:
     """Excess (`_excess`) of the reflection, among index maps `reflections` (each (rows, cols) index arrays or
     None where it falls outside), that leaves the smallest mean squared difference."""
     best = None
+    level = np.median(g[v]) if v.any() else 0.0
     for rows, cols in reflections:
         inside = (rows >= 0) & (rows < g.shape[0]) & (cols >= 0) & (cols < g.shape[1])
         if inside.mean() < 0.25:
             continue
         ri, ci = np.clip(rows, 0, g.shape[0] - 1), np.clip(cols, 0, g.shape[1] - 1)
-        ok = v & inside & v[ri, ci]
+        # compared where the pattern is: a pixel or its reflection above the frame's median level. The dark parts
+        # (beamstop rod, sample shadow, frame edges) are the instrument's, not the scattering's, and break the
+        # symmetry on real frames while nothing a hallucination adds is darker than its surroundings.
+        ok = v & inside & v[ri, ci] & ((g > level) | (g[ri, ci] > level))
         if ok.sum() < 500:
             continue
         d2 = np.where(ok, (g - g[ri, ci]) ** 2 * noise / (noise + slack + slack[ri, ci]), 0.0)
