@@ -76,8 +76,8 @@ def _prepare(a: np.ndarray, valid: np.ndarray, shift: float, gain: float, sigma:
 
 
 def _best_reflection(g, v, slack, noise, reflections) -> tuple[float, float]:
-    """Excess (`_excess`) of the reflection, among index maps `reflections` (each (rows, cols) index arrays or
-    None where it falls outside), that leaves the smallest mean squared difference."""
+    """Excess (`_excess`) of the reflection, among `reflections` ((rows, cols) index arrays of each pixel's
+    image, out of range where it falls outside the frame), that leaves the smallest mean squared difference."""
     best = None
     level = np.median(g[v]) if v.any() else 0.0
     for rows, cols in reflections:
