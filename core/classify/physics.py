@@ -25,6 +25,7 @@ from ..polar import _downsample_nan
 from .physics_beam import beamstop, holder_shadow
 from .physics_detector import gaps as _gaps
 from .physics_detector import texture as _texture
+from .physics_local import mirror_excess, point_excess, texture_lines
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,13 @@ FEATURES: tuple[str, ...] = (
     "texture_spectral_peak",
     "texture_spectral_peak_3rd",
     "texture_line_sharpness",
+    "mirror_excess_local",
+    "mirror_excess",
+    "point_excess_local",
+    "point_excess",
+    "texture_lines",
 )
-VERSION = 6  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 7  # bump when a feature changes: cached values of an older version are recomputed
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -236,9 +242,12 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     # grazing incidence: the plane of incidence contains the direct beam, so the pattern mirrors about its column
     mir = ndimage.map_coordinates(hpn, [yy, 2 * cx - xx], order=1, cval=np.nan)
     out["mirror_symmetry_beam"], out["mirror_asymmetry_beam_local"] = _symmetry(hpn, mir)
+    out["mirror_excess_local"], out["mirror_excess"] = mirror_excess(anscombe, valid, (cx, axis))
+    out["point_excess_local"], out["point_excess"] = point_excess(anscombe, valid, (bx, by), reach=1.0)
     out["gap_straight_fraction"], out["gap_spacing_cv"] = _gaps(mask)
     tex = _texture(x, valid, (bx, by))
     out["texture_spectral_peak"], out["texture_spectral_peak_3rd"], out["texture_line_sharpness"] = tex
+    out["texture_lines"] = texture_lines(x, valid, (bx, by))
     return {k: float(np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0)) for k, v in out.items()}
 
 

@@ -1,0 +1,180 @@
+"""Local checks at the frame's own resolution, each judged against the counting noise it must beat.
+
+Counting noise is known before anything is fitted: after the Anscombe transform `2 sqrt(n + 3/8)` Poisson
+counts have unit variance whatever their mean. So a departure from a physical rule can be stated as a
+significance (how many noise sigmas the data stand off the rule), not as a raw contrast that depends on the
+count level, the detector or the exposure. Used by `physics.frame_features`.
+
+- `mirror_excess`: a transmission or grazing-incidence pattern mirrors about the column of the direct beam
+  (the plane of incidence). The difference between the frame and its mirror image, in noise units, is pure
+  noise for a physical pattern; a lopsided peak or a patch on one side is a local excess of it.
+- `point_excess`: the same for the point reflection through the beam, which rings, a smooth preferred
+  orientation and polarisation all obey (a missing arc, a displaced segment or a patch does not).
+- `texture_lines`: counting noise is white and physical edges spread their power over many frequencies; a
+  periodic texture of many periods puts it into one narrow spectral line.
+
+What a physical frame may still differ from its reflection by (a sub-pixel error of the symmetry element, a
+detector's pixel-to-pixel gain spread) is allowed for as slack, so bright sharp features are not called
+asymmetric: without it the excess of real grazing-incidence frames was as large as a hallucination's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+
+def anscombe(counts: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Variance-stabilised counts: unit-variance noise at any count level (0 where invalid)."""
+    return 2 * np.sqrt(np.where(valid, np.clip(counts, 0, None), 0) + 3 / 8)
+
+
+def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    num = ndimage.gaussian_filter(np.where(valid, img, 0.0), sigma)
+    den = ndimage.gaussian_filter(valid.astype(float), sigma)
+    return num / np.maximum(den, 1e-6)
+
+
+def _excess(d2: np.ndarray, ok: np.ndarray, var: float, win: int = 16) -> tuple[float, float]:
+    """(largest local, whole-frame) chi-square excess of squared residuals `d2` (expected `var` each) in
+    standard deviations, log1p-compressed: windows of `win` px, at least half of them valid."""
+    n = ndimage.uniform_filter(ok.astype(float), win) * win * win
+    excess = np.where(ok, d2 / var - 1.0, 0.0)
+    s = ndimage.uniform_filter(excess, win) * win * win
+    z = np.where(n >= 0.5 * win * win, s / np.sqrt(2 * np.maximum(n, 1.0)), 0.0)
+    whole = excess.sum() / np.sqrt(2 * max(ok.sum(), 1))
+    return float(np.log1p(max(z.max(), 0.0))), float(np.log1p(max(whole, 0.0)))
+
+
+def noise_variance(a: np.ndarray, valid: np.ndarray) -> float:
+    """Pixel noise variance of `a`, measured: a robust spread of each pixel minus the mean of its four
+    neighbours (1.25 sigma^2 for white noise). About 1 for Anscombe-transformed counts; larger for a detector
+    whose values are not photon counts (gain, read noise), so significances stay honest there too."""
+    v = valid & np.roll(valid, 1, 0) & np.roll(valid, -1, 0) & np.roll(valid, 1, 1) & np.roll(valid, -1, 1)
+    nb = (np.roll(a, 1, 0) + np.roll(a, -1, 0) + np.roll(a, 1, 1) + np.roll(a, -1, 1)) / 4
+    d = (a - nb)[v]
+    if d.size < 100:
+        return 1.0
+    mad = 1.4826 * float(np.median(np.abs(d - np.median(d))))
+    return max(mad**2 / 1.25, 1e-6)
+
+
+def _prepare(a: np.ndarray, valid: np.ndarray, shift: float, gain: float, sigma: float = 1.0):
+    """(smoothed image, its valid pixels, per-pixel slack, noise variance of a difference of two pixels).
+
+    The frame is lightly smoothed (Gaussian, 1 px) so a sharp feature a fraction of a pixel off a symmetry
+    element does not count; the smoothed difference of two independent images of pixel variance s2 has
+    variance 2 s2 / (4 pi sigma^2). A physical frame may still differ from its reflection by a sub-pixel error
+    of the reflection (`shift` px times the local slope) and by a pixel-to-pixel gain spread (`gain`, relative,
+    like a flat-field's): that slack is added to the noise, so bright sharp features are not called asymmetric.
+    """
+    v = ndimage.binary_erosion(valid, iterations=2)
+    g = np.where(v, _nconv(a, v, sigma), 0.0)
+    gy, gx = np.gradient(g)
+    slack = (shift**2) * (gx**2 + gy**2) + (gain * g / 2) ** 2
+    return g, v, slack, 2 * noise_variance(a, v) / (4 * np.pi * sigma**2)
+
+
+def _best_reflection(g, v, slack, noise, reflections) -> tuple[float, float]:
+    """Excess (`_excess`) of the reflection, among `reflections` ((rows, cols) index arrays of each pixel's
+    image, out of range where it falls outside the frame), that leaves the smallest mean squared difference."""
+    best = None
+    level = np.median(g[v]) if v.any() else 0.0
+    for rows, cols in reflections:
+        inside = (rows >= 0) & (rows < g.shape[0]) & (cols >= 0) & (cols < g.shape[1])
+        if inside.mean() < 0.25:
+            continue
+        ri, ci = np.clip(rows, 0, g.shape[0] - 1), np.clip(cols, 0, g.shape[1] - 1)
+        # compared where the pattern is: a pixel or its reflection above the frame's median level. The dark parts
+        # (beamstop rod, sample shadow, frame edges) are the instrument's, not the scattering's, and break the
+        # symmetry on real frames while nothing a hallucination adds is darker than its surroundings.
+        ok = v & inside & v[ri, ci] & ((g > level) | (g[ri, ci] > level))
+        if ok.sum() < 500:
+            continue
+        d2 = np.where(ok, (g - g[ri, ci]) ** 2 * noise / (noise + slack + slack[ri, ci]), 0.0)
+        mean = d2.sum() / ok.sum()
+        if best is None or mean < best[0]:
+            best = (mean, d2, ok)
+    if best is None:
+        return 0.0, 0.0
+    return _excess(best[1], best[2], noise)
+
+
+def mirror_excess(
+    a: np.ndarray,
+    valid: np.ndarray,
+    axes: tuple[float, ...],
+    reach: float = 3.0,
+    shift: float = 1.0,
+    gain: float = 0.05,
+) -> tuple[float, float]:
+    """(largest local, whole-frame) excess of the frame's difference from its mirror image about the best
+    column within `reach` of any of `axes` (half-pixel steps: x -> 2c - x is an exact column permutation),
+    in noise units; see `_prepare` for the slack a physical frame is allowed."""
+    g, v, slack, noise = _prepare(a, valid, shift, gain)
+    h, w = a.shape
+    yy, xx = np.indices((h, w))
+    twice = {t for ax in axes for t in range(int(np.floor(2 * (ax - reach))), int(np.ceil(2 * (ax + reach))) + 1)}
+    return _best_reflection(g, v, slack, noise, ((yy, t - xx) for t in sorted(twice)))
+
+
+def point_excess(
+    a: np.ndarray,
+    valid: np.ndarray,
+    centre: tuple[float, float],
+    reach: float = 1.5,
+    shift: float = 1.0,
+    gain: float = 0.05,
+) -> tuple[float, float]:
+    """As `mirror_excess`, for the point reflection through the best centre within `reach` of `centre`.
+
+    Transmission patterns are centrosymmetric about the direct beam: rings, a smooth preferred orientation
+    (cos 2phi, cos 4phi) and the polarisation factor all are, so what is left is noise, the grains of a coarse
+    powder, and anything that is not physics (a patch, a one-sided blob)."""
+    g, v, slack, noise = _prepare(a, valid, shift, gain)
+    h, w = a.shape
+    yy, xx = np.indices((h, w))
+    cx, cy = centre
+    tx = range(int(np.floor(2 * (cx - reach))), int(np.ceil(2 * (cx + reach))) + 1)
+    ty = range(int(np.floor(2 * (cy - reach))), int(np.ceil(2 * (cy + reach))) + 1)
+    return _best_reflection(g, v, slack, noise, ((sy - yy, sx - xx) for sx in tx for sy in ty))
+
+
+def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float], tile: int = 64) -> float:
+    """Largest spectral line of a periodic texture over its surroundings in frequency, in tiles of the
+    noise-stabilised radial residual (concentric rings removed): log of the power at a frequency over the
+    larger of the power at 0.6 and 1.6 times it plus a floor of four times the counting noise's power.
+
+    Counting noise is white (its power is 1 at every frequency after the Anscombe transform and the window's
+    normalisation); the edge of a ring or a peak spreads its power over a broad band of frequencies; a stripe
+    or checkerboard of many periods puts it in a narrow line. Tiles of 64 px resolve a line of period up to
+    16 px from its neighbours (32-px tiles smear it into them).
+    """
+    from .physics_detector import _radial_residual
+
+    v = ndimage.binary_erosion(valid, iterations=2)
+    a = _radial_residual(anscombe(counts, v), v, *centre)
+    r = np.where(v, a - _nconv(a, v, 3.0), 0.0)
+    h, w = r.shape
+    step = tile // 2
+    starts = [(i, j) for i in range(0, h - tile + 1, step) for j in range(0, w - tile + 1, step)]
+    starts = [(i, j) for i, j in starts if v[i : i + tile, j : j + tile].mean() > 0.6]
+    if not starts:
+        return 0.0
+    tiles = np.array([r[i : i + tile, j : j + tile] for i, j in starts])
+    win = np.hanning(tile)[:, None] * np.hanning(tile)[None, :]
+    p = np.abs(np.fft.fft2(tiles * win)) ** 2 / np.sum(win**2)
+    k = np.rint(np.fft.fftfreq(tile) * tile).astype(int)
+    ky, kx = np.meshgrid(k, k, indexing="ij")
+    half = tile // 2
+
+    def at(scale: float) -> tuple[np.ndarray, np.ndarray]:
+        iy = np.clip(np.rint(ky * scale), -half, half - 1).astype(int) % tile
+        ix = np.clip(np.rint(kx * scale), -half, half - 1).astype(int) % tile
+        return iy, ix
+
+    (ly, lx), (uy, ux) = at(0.6), at(1.6)
+    f = np.hypot(ky, kx) / tile
+    band = (f > 0.08) & (f < 0.45)
+    line = p / (np.maximum(p[:, ly, lx], p[:, uy, ux]) + 4.0)
+    return float(np.log(line[:, band].max()))

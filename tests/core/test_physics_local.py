@@ -1,0 +1,102 @@
+"""Local physics checks judged against counting noise: each responds to its artifact and not to a clean frame."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.classify.physics import FEATURES, frame_features
+from core.classify.physics_local import anscombe, mirror_excess, noise_variance, point_excess, texture_lines
+
+SIZE = 160
+
+
+def _rings(rng, gap: bool = False, anisotropy: float = 0.0):
+    """Air scatter and three rings about (80, 90); optionally the middle ring has an empty 0.8-rad arc, or every
+    ring a smooth cos 2phi preferred orientation of relative amplitude `anisotropy` (physical)."""
+    yy, xx = np.indices((SIZE, SIZE), dtype=float)
+    r = np.hypot(xx - 80, yy - 90)
+    phi = np.arctan2(yy - 90, xx - 80)
+    lam = 20 + 800 * np.exp(-r / 15)
+    for k, radius in enumerate((30, 45, 60)):
+        ring = 150 * np.exp(-0.5 * ((r - radius) / 1.2) ** 2) * (1 + anisotropy * np.cos(2 * (phi - 0.3 * k)))
+        if gap and k == 1:
+            ring = np.where(np.abs(np.angle(np.exp(1j * (phi - 2.0)))) < 0.4, 0.02 * ring, ring)
+        lam = lam + ring
+    return rng.poisson(lam).astype(float)
+
+
+def _peaks(rng, lopsided: bool = False, patch: bool = False):
+    """Grazing-incidence-like frame mirror-symmetric about column 80.3: a rod and rows of Bragg peaks; optionally
+    the left peaks fainter and moved (a lopsided hallucination) or a checkerboard patch on one side."""
+    yy, xx = np.indices((SIZE, SIZE), dtype=float)
+    cx = 80.3
+    lam = 15 + 400 * np.exp(-np.abs(xx - cx) / 0.8) * np.exp(-(120 - yy).clip(0) / 60) * (yy < 120)
+    for m in (1, 2, 3):
+        for side in (-1, 1):
+            px, amp = cx + side * m * 18.0, 600.0 * np.exp(-m / 3)
+            if lopsided and side < 0:
+                px, amp = px + 6.0, 0.3 * amp
+            for pz in (40.0, 70.0, 100.0):
+                lam = lam + amp * np.exp(-0.5 * (((xx - px) / 1.3) ** 2 + ((yy - pz) / 3.0) ** 2))
+    if patch:
+        env = np.exp(-0.5 * (((xx - 120) / 12) ** 2 + ((yy - 55) / 12) ** 2) ** 2)
+        lam = lam + 60 * env * ((np.floor(xx / 4) + np.floor(yy / 4)) % 2)
+    return rng.poisson(lam).astype(float)
+
+
+def test_anscombe_counts_have_unit_noise_at_any_level():
+    rng = np.random.default_rng(0)
+    valid = np.ones((SIZE, SIZE), bool)
+    for level in (5.0, 50.0, 5000.0):
+        a = anscombe(rng.poisson(level, (SIZE, SIZE)).astype(float), valid)
+        assert 0.85 < noise_variance(a, valid) < 1.15, level
+    # a detector whose values are ten times the photon count is noisier in these units, and the estimate says so
+    a = anscombe(10.0 * rng.poisson(50.0, (SIZE, SIZE)), valid)
+    assert noise_variance(a, valid) > 5
+
+
+def test_point_excess_responds_to_a_broken_ring_not_to_even_or_textured_rings():
+    rng = np.random.default_rng(1)
+    valid = np.ones((SIZE, SIZE), bool)
+
+    def score(counts):
+        return point_excess(anscombe(counts, valid), valid, (80.4, 89.7))[0]
+
+    even, textured = score(_rings(rng)), score(_rings(rng, anisotropy=0.35))  # cos 2phi is centrosymmetric
+    assert even < 3.0 and textured < 3.0, (even, textured)
+    assert score(_rings(rng, gap=True)) > max(even, textured) + 2
+
+
+def test_texture_lines_respond_to_a_checkerboard_not_to_rings_or_noise():
+    rng = np.random.default_rng(2)
+    valid = np.ones((SIZE, SIZE), bool)
+    yy, xx = np.indices((SIZE, SIZE), dtype=float)
+    flat = rng.poisson(40.0, (SIZE, SIZE)).astype(float)
+    env = np.exp(-0.5 * (((xx - 110) / 25) ** 2 + ((yy - 50) / 25) ** 2) ** 2)
+    patch = rng.poisson(40.0 + 40 * env * ((np.floor(xx / 5) + np.floor(yy / 5)) % 2)).astype(float)
+    clean = max(texture_lines(flat, valid, (80, 90)), texture_lines(_rings(rng), valid, (80, 90)))
+    assert texture_lines(patch, valid, (80, 90)) > clean + 1.5, clean
+
+
+def test_mirror_excess_responds_to_lopsided_peaks_and_a_patch_not_to_a_symmetric_frame():
+    rng = np.random.default_rng(3)
+    valid = np.ones((SIZE, SIZE), bool)
+    valid[:, 100:102] = False  # a module gap on one side only: masked pixels and their mirrors are not compared
+
+    def score(counts, axis=80.0):
+        return mirror_excess(anscombe(counts, valid), valid, (axis,))[0]
+
+    clean = score(_peaks(rng))
+    assert clean < 3.0, clean
+    assert score(_peaks(rng), axis=78.0) < 3.0  # the axis is searched near the guess
+    assert score(_peaks(rng, lopsided=True)) > clean + 2
+    assert score(_peaks(rng, patch=True)) > clean + 2
+
+
+def test_frame_features_include_the_local_checks():
+    rng = np.random.default_rng(4)
+    f = frame_features(_peaks(rng, patch=True))
+    g = frame_features(_peaks(rng))
+    for k in ("mirror_excess_local", "mirror_excess", "point_excess_local", "point_excess", "texture_lines"):
+        assert k in FEATURES and np.isfinite(f[k]) and np.isfinite(g[k])
+    assert f["mirror_excess_local"] > g["mirror_excess_local"] + 1
