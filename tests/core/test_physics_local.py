@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.classify.physics import FEATURES, frame_features
-from core.classify.physics_local import anscombe, mirror_excess, noise_variance, point_excess, texture_lines
+from scatterloop.core.classify.physics import FEATURES, frame_features
+from scatterloop.core.classify.physics_local import (
+    anscombe,
+    mirror_excess,
+    noise_variance,
+    point_excess,
+    texture_lines,
+)
 
 SIZE = 160
 
