@@ -143,7 +143,8 @@ def point_excess(
 def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float], tile: int = 64) -> float:
     """Largest spectral line of a periodic texture over its surroundings in frequency, in tiles of the
     noise-stabilised radial residual (concentric rings removed): log of the power at a frequency over the
-    larger of the power at 0.6 and 1.6 times it plus a floor of four times the counting noise's power.
+    larger of the power at 0.6 and 1.6 times it plus a floor of four times the pixel noise's power (measured
+    per frame: 1 for photon counts after the Anscombe transform, other values for integrating or binned detectors).
 
     Counting noise is white (its power is 1 at every frequency after the Anscombe transform and the window's
     normalisation); the edge of a ring or a peak spreads its power over a broad band of frequencies; a stripe
@@ -153,7 +154,9 @@ def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, fl
     from .physics_detector import _radial_residual
 
     v = ndimage.binary_erosion(valid, iterations=2)
-    a = _radial_residual(anscombe(counts, v), v, *centre)
+    stabilised = anscombe(counts, v)
+    floor = 4.0 * noise_variance(stabilised, v)  # 4 for photon counts; measured, for detectors that do not count
+    a = _radial_residual(stabilised, v, *centre)
     r = np.where(v, a - _nconv(a, v, 3.0), 0.0)
     h, w = r.shape
     step = tile // 2
@@ -176,5 +179,5 @@ def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, fl
     (ly, lx), (uy, ux) = at(0.6), at(1.6)
     f = np.hypot(ky, kx) / tile
     band = (f > 0.08) & (f < 0.45)
-    line = p / (np.maximum(p[:, ly, lx], p[:, uy, ux]) + 4.0)
+    line = p / (np.maximum(p[:, ly, lx], p[:, uy, ux]) + floor)
     return float(np.log(line[:, band].max()))

@@ -106,3 +106,18 @@ def test_frame_features_include_the_local_checks():
     for k in ("mirror_excess_local", "mirror_excess", "point_excess_local", "point_excess", "texture_lines"):
         assert k in FEATURES and np.isfinite(f[k]) and np.isfinite(g[k])
     assert f["mirror_excess_local"] > g["mirror_excess_local"] + 1
+
+
+def test_texture_lines_judge_noise_by_the_frames_own_level_not_by_photon_counting():
+    """An integrating detector (each photon worth 25 units: 25x the Poisson variance) has white noise far above
+    the counting floor; a clean frame from it must not look textured, and the patch must still stand out."""
+    rng = np.random.default_rng(5)
+    valid = np.ones((SIZE, SIZE), bool)
+    yy, xx = np.indices((SIZE, SIZE), dtype=float)
+    env = np.exp(-0.5 * (((xx - 110) / 25) ** 2 + ((yy - 50) / 25) ** 2) ** 2)
+    counting = texture_lines(rng.poisson(40.0, (SIZE, SIZE)).astype(float), valid, (80, 90))
+    clean = 25.0 * rng.poisson(40.0, (SIZE, SIZE))
+    patch = 25.0 * rng.poisson(40.0 + 40 * env * ((np.floor(xx / 5) + np.floor(yy / 5)) % 2))
+    integrating = texture_lines(clean, valid, (80, 90))
+    assert integrating < counting + 0.7, (integrating, counting)
+    assert texture_lines(patch, valid, (80, 90)) > integrating + 1.5
