@@ -97,3 +97,15 @@ def test_image_names_its_own_calibration_in_its_import_metadata(workspace, tmp_p
 def test_unknown_image_is_a_clear_error(workspace):
     with pytest.raises(ValueError, match="image 999: no such image"):
         image_profile(workspace, 999)
+
+
+def test_report_grids_show_the_cake_and_i_of_q_of_calibrated_examples(workspace, ring_image, tmp_path):
+    from core.evaluate.report_grids import grids
+
+    np.save(tmp_path / "gen.npy", ring_frame(seed=5, shape=(200, 200), centre=(99.0, 101.0)))
+    other = import_paths(workspace, [tmp_path / "gen.npy"], source="generated").image_ids[0]
+    write_poni(workspace.root / "calibration" / "default.poni")  # fits the 300x320 frame only
+    page = grids(workspace, {"examples": {"rings": {"experimental": [ring_image], "fake": [other]}}})
+    assert f"alt='cake {ring_image}'" in page and f"alt='polar warp {other}'" in page
+    assert '"text":"I(q) of the examples"' in page and '"text":"q (\\u00c5\\u207b\\u00b9)"' in page  # plotly JSON
+    assert "I(r) of the examples (no calibration: radius in pixels)" in page and "200×200: radius in pixels" in page
