@@ -101,7 +101,7 @@ def layout() -> html.Div:
                             ),
                             html.H6(
                                 "Images beside their polar warps (azimuth 0–360° down, radius right: rings must "
-                                "become straight vertical lines)"
+                                "become straight vertical lines), or their (q, χ) cakes where a calibration gives q"
                             ),
                             loading(html.Div(id=ids.EVAL_POLAR_PANEL)),
                         ],
