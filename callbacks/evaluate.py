@@ -9,8 +9,9 @@ from dash import Input, Output, State, html
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import evaluate_view
 
+from .evaluate_grid import example_grid
 from .job_watch import cancel, follow, launch, outcome, refusal_as_line
-from .media import export_url, thumb_url
+from .media import export_url
 from .services import Services
 
 
@@ -38,8 +39,8 @@ def evaluation_runs(services: Services) -> list:
 
 
 def results(services: Services, run_value) -> tuple:
-    """Table 2, symmetry and generator figures, the history across evaluations, Fig. 6, the run choices."""
-    from scatterloop.core.explore import polar_view
+    """Table 2, symmetry and generator figures, the history across evaluations, Fig. 6 with the examples'
+    profiles (I(q) and cakes with a calibration), the run choices."""
     from scatterloop.core.workspace import Workspace
 
     runs = evaluation_runs(services)
@@ -58,20 +59,8 @@ def results(services: Services, run_value) -> tuple:
     ev = chosen.result
     has_is = any("is_mean" in r for r in ev["table"])
     ws = Workspace.open(services.settings)
-    rows = []
     try:
-        images = {}
-        for pattern, groups in ev["examples"].items():
-            for group in ("experimental", "realistic", "fake"):
-                tiles = []
-                for image_id in groups.get(group, [])[:6]:
-                    pv = polar_view(ws, image_id)
-                    if image_id not in images:
-                        images[image_id] = services.store.get_image(image_id)
-                    polar_url = f"/media/polar/{images[image_id].sha256}.png"
-                    tiles.append((image_id, thumb_url(images[image_id].sha256), polar_url, pv.score))
-                if tiles:
-                    rows.append((pattern, group, tiles))
+        grid = example_grid(services, ws, ev["examples"])
     finally:
         ws.store.dispose()
     return (
@@ -79,7 +68,7 @@ def results(services: Services, run_value) -> tuple:
         figures.symmetry_figure(ev["symmetry"]),
         figures.generators_figure(ev["by_generator_run"]),
         figures.history_figure(history),
-        evaluate_view.polar_grid(rows),
+        grid,
         options,
     )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dash import Input, Output, State, ctx, html, no_update
 
 from scatterloop.core.explore import map_table, polar_view, reconstruction_png
+from scatterloop.core.qprofile import image_profile, profile_dict
 from scatterloop.dashboard import figures, ids
-from scatterloop.dashboard.components import explore_view, viewer_view
+from scatterloop.dashboard.components import explore_view, profile_view, viewer_view
 from scatterloop.dashboard.components.label_view import status
 
 from .explore_map import feature_choices, run_map_job, separation_panel
@@ -72,7 +73,7 @@ def detail_body(services: Services, img, map_run_id: int | None):
             "reason": pv.reason,
             "r_max": float(max(pv.r)) if len(pv.r) else None,
         },
-        figures.profile_figure(pv.r, pv.intensity),
+        profile_view.profile_block(profile_dict(image_profile(services.workspace, img.id), with_cake=True)),
         history,
     )
 

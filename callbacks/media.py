@@ -23,6 +23,11 @@ def thumb_url(sha256: str) -> str:
     return THUMB_URL.format(sha=sha256)
 
 
+def cake_url(name: str) -> str:
+    """The (q, chi) cake PNG of `core.qprofile` by its cache name (`<hash>.png`)."""
+    return f"/media/cake/{name}"
+
+
 def export_url(name: str) -> str:
     """The download link of a file under the workspace's exports folder."""
     return f"/media/files/exports/{name}"
@@ -76,6 +81,12 @@ def register(app, services: Services) -> None:
         if not _SHA.match(name):
             abort(404)
         return _image(ws.root, ws.cache / "polar", name, max_age=86400)
+
+    @server.route("/media/cake/<name>")
+    def media_cake(name: str):
+        if not _SHA.match(name):
+            abort(404)
+        return _image(ws.root, ws.cache / "qprofile", name, max_age=86400)
 
     @server.route("/media/recon/<int:run_id>/<name>")
     def media_recon(run_id: int, name: str):

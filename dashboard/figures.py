@@ -147,19 +147,6 @@ def empty_map(message: str, height: int = 560, size: int = 15) -> go.Figure:
     return fig
 
 
-def profile_figure(r: Sequence[float], intensity: Sequence[float | None]) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=list(r), y=list(intensity), mode="lines", line={"width": 1.5}))
-    fig.update_layout(
-        template="plotly_white",
-        height=200,
-        margin={"l": 40, "r": 10, "t": 25, "b": 35},
-        title={"text": "I(r), azimuthal average", "font": {"size": 12}},
-    )
-    fig.update_xaxes(title="r (px)")
-    fig.update_yaxes(type="log", title="counts")
-    return fig
-
-
 def loss_figure(losses: Sequence[float], every: int = 25) -> go.Figure:
     """Training loss, one point per `every` steps."""
     if not len(losses):

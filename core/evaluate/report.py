@@ -1,5 +1,6 @@
 """A standalone HTML report that opens offline: interactive Plotly figures (plotly.js inlined), the tables,
-image grids with polar warps (inlined PNGs), and where every number came from."""
+image grids with polar warps or (q, chi) cakes (inlined PNGs), I(q) or I(r) of the examples, and where every
+number came from."""
 
 from __future__ import annotations
 
@@ -158,35 +159,6 @@ def _confusion_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
     return out
 
 
-def _grids(ws: Workspace, evaluation: dict) -> str:
-    from ..explore import polar_view
-
-    parts = []
-    for pattern, groups in evaluation["examples"].items():
-        parts.append(f"<h3>{html.escape(pattern)}</h3>")
-        for group in ("experimental", "realistic", "fake"):
-            ids = groups.get(group) or []
-            if not ids:
-                parts.append(f"<p class='muted'>{group}: none</p>")
-                continue
-            tiles = []
-            for image in ws.store.get_images(ids):
-                pv = polar_view(ws, image.id)
-                thumb = ws.ensure_thumbnail(image)
-                tiles.append(
-                    "<figure>"
-                    f"<img src='{_png_uri(thumb)}' alt='image {image.id}'>"
-                    f"<img src='{_png_uri(ws.root / pv.warp_png)}' alt='polar warp {image.id}' class='warp'>"
-                    f"<figcaption>#{image.id} · symmetry {_score(pv.score)}</figcaption></figure>"
-                )
-            parts.append(f"<h4>{group}</h4><div class='grid'>{''.join(tiles)}</div>")
-    return "".join(parts)
-
-
-def _score(score: float | None) -> str:
-    return f"{score:.2f}" if score is not None and score >= 0 else "n/a (no rings to score)"
-
-
 def _metrics_by_round(ws: Workspace) -> str:
     from ..classify.tables import metrics_table
 
@@ -221,6 +193,8 @@ figure img.warp{height:80px}pre{background:#f6f6f6;padding:.5rem;font-size:.75re
 def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = None) -> Path:
     """Write the report for the latest (or given) `evaluate` run; returns its path."""
     from plotly.offline import get_plotlyjs
+
+    from .report_grids import grids
 
     runs = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done" and r.result]
     if evaluation_run is not None:
@@ -283,8 +257,8 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         _metrics_by_round(ws),
         "<h2>Figures</h2>",
         *(_fig_html(fig, f"fig-{name}") for name, fig in figures),
-        "<h2>Images and their polar warps (the paper's Fig. 6)</h2>",
-        _grids(ws, ev),
+        "<h2>Images and their polar warps or cakes, and their profiles (the paper's Fig. 6)</h2>",
+        grids(ws, ev),
         "<h2>Provenance</h2>",
         f"<pre>{html.escape(json.dumps(provenance, indent=1, default=str))}</pre>",
     ]

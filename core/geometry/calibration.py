@@ -38,6 +38,7 @@ class Geometry:
     wavelength_m: float | None = None
     flipped_ud: bool = False
     notes: list[str] = field(default_factory=list)
+    shape: tuple[int, int] | None = None  # (rows, columns) of the detector where the file names it
 
     def flip_ud(self, height: int) -> Geometry:
         """The same geometry for the image flipped up-down (as Dioptas shows it): row y becomes height-1-y."""
@@ -113,6 +114,7 @@ def read_poni_geometry(path: Path) -> Geometry:
         tilt_plane_deg=float(f2d.tiltPlanRotation),
         wavelength_m=poni.wavelength or None,
         notes=notes,
+        shape=tuple(int(v) for v in det.max_shape) if det.max_shape is not None else None,
     )
 
 

@@ -81,6 +81,7 @@ def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
         tilt_deg=tilt,
         wavelength_m=wl,
         notes=[f"detector {name}", "tilt direction not converted (small-tilt geometry)"] if tilt > 0.01 else [],
+        shape=(rows, cols),
     )
 
 

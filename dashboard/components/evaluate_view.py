@@ -1,13 +1,15 @@
 """The Evaluate tab: the per-pattern Table 2, symmetry distributions, generator and round comparisons, the
-paper's Fig. 6 (images beside their polar warps), and the standalone report."""
+paper's Fig. 6 (images beside their polar warps, or cakes and I(q) with a calibration), and the standalone report."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import figures, ids
-from .common import GRAPH_CONFIG, job_controls, loading
+from .common import GRAPH_CONFIG, NO_TOOLBAR, job_controls, loading
 
 NOTHING_YET = figures.empty_map("No evaluation yet.", 330, 12)
 KID_HELP = (
@@ -99,7 +101,7 @@ def layout() -> html.Div:
                             ),
                             html.H6(
                                 "Images beside their polar warps (azimuth 0–360° down, radius right: rings must "
-                                "become straight vertical lines)"
+                                "become straight vertical lines), or their (q, χ) cakes where a calibration gives q"
                             ),
                             loading(html.Div(id=ids.EVAL_POLAR_PANEL)),
                         ],
@@ -161,15 +163,29 @@ def kid_text(row: dict) -> str:
     return f"{mean} ± {row['kid_std']:.3g}"
 
 
-def polar_grid(rows: list[tuple[str, str, list[tuple[int, str, str, float]]]]) -> html.Div:
-    """rows: (pattern, group, [(image id, thumb url, polar url, score)])."""
-    out = []
-    for pattern, group, tiles in rows:
+def polar_grid(
+    rows: list[tuple[str, str, list[tuple[int, str, str, float, str]]]],
+    profiles: dict[str, list] | None = None,
+    notes: Sequence[str] = (),
+) -> html.Div:
+    """rows: (pattern, group, [(image id, thumb url, picture url, score, "polar" | "cake")]); `profiles`: each
+    pattern's profile figures, shown after its rows; `notes`: the units notes (q from which calibration, or
+    pixels and how to add one)."""
+    out = [html.P(note, className="small text-muted mb-1") for note in notes]
+    if notes:
+        out = [html.Div(out, id=ids.EVAL_PROFILE_NOTE)]
+    done: set[str] = set()
+    for n, (pattern, group, tiles) in enumerate(rows):
         figs = [
             html.Figure(
                 [
                     html.Img(src=thumb, className="sl-polar-thumb", alt=f"image {i}"),
-                    html.Img(src=polar, className="sl-polar-warp", alt=f"polar warp {i}"),
+                    html.Img(
+                        src=picture,
+                        className="sl-polar-warp" + (" sl-cake" if kind == "cake" else ""),
+                        alt=f"{'cake' if kind == 'cake' else 'polar warp'} {i}",
+                        title="cake: χ down, q right" if kind == "cake" else "polar warp: azimuth down, radius right",
+                    ),
                     html.Figcaption(
                         f"#{i} · " + (f"{score:.2f}" if score is not None and score >= 0 else "n/a"),
                         className="small text-center",
@@ -178,7 +194,7 @@ def polar_grid(rows: list[tuple[str, str, list[tuple[int, str, str, float]]]]) -
                 ],
                 className="me-2 mb-2",
             )
-            for i, thumb, polar, score in tiles
+            for i, thumb, picture, score, kind in tiles
         ]
         out.append(
             html.Div(
@@ -188,4 +204,11 @@ def polar_grid(rows: list[tuple[str, str, list[tuple[int, str, str, float]]]]) -
                 ]
             )
         )
+        last = n + 1 == len(rows) or rows[n + 1][0] != pattern
+        if last and pattern not in done:
+            done.add(pattern)
+            out += [
+                dcc.Graph(figure=f, config=NO_TOOLBAR, className="sl-eval-profile")
+                for f in (profiles or {}).get(pattern, [])
+            ]
     return html.Div(out or html.Div("No evaluation yet.", className="text-muted small"))

@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from .. import figures, ids
 from . import selection_view
-from .common import GRAPH_CONFIG, NO_TOOLBAR, loading
+from .common import GRAPH_CONFIG, loading
 from .label_view import card_body, label_color
 
 KEEP = {"persistence": True, "persistence_type": "local"}  # settings survive a reload
@@ -317,7 +317,8 @@ def gallery_card(
 def detail(
     image: dict, thumb_url: str, recon_url: str | None, polar_url: str, polar: dict, profile, history: list[dict]
 ) -> html.Div:
-    """Image, autoencoder reconstruction, polar warp with I(r) and score, provenance and label history."""
+    """Image, autoencoder reconstruction, polar warp and score, the profile block (I(q) and cake with a
+    calibration, else I(r) in pixels: `profile_view.profile_block`), provenance and label history."""
     from .label_view import history_table, provenance_facts
 
     prov = [
@@ -361,7 +362,7 @@ def detail(
             html.P(image.get("description") or "", className="small"),
             html.Div(pictures, className="sl-detail-row"),
             html.P(polar_caption(polar), className="small", id=ids.EXPLORE_POLAR_TEXT),
-            dcc.Graph(figure=profile, id=ids.EXPLORE_PROFILE_GRAPH, config=NO_TOOLBAR),
+            profile,
             html.Dl(
                 [x for k, v in prov if v is not None for x in (html.Dt(k), html.Dd(str(v), className="text-break"))],
                 className="small sl-facts",

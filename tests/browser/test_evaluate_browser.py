@@ -31,6 +31,13 @@ def test_evaluate_tab_and_offline_report(dash_duo, small_workspace):
     dash_duo.wait_for_element(f"{_css_id(ids.EVAL_POLAR_PANEL)} .sl-polar-warp", timeout=20)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "evaluate-tab.png"))
+    # no calibration in this workspace: the grid's profiles stay I(r) in pixels and the panel says so
+    dash_duo.wait_for_contains_text(_css_id(ids.EVAL_PROFILE_NOTE), "no calibration: radius in pixels", timeout=20)
+    assert dash_duo.find_elements(f"{_css_id(ids.EVAL_POLAR_PANEL)} .sl-eval-profile")
+    size = dash_duo.driver.get_window_size()
+    dash_duo.driver.set_window_size(size["width"], 2400)  # the whole grid in one picture
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "evaluate-grid-profiles.png"))
+    dash_duo.driver.set_window_size(size["width"], size["height"])
     _click(dash_duo, ids.EVAL_REPORT_BUTTON)
     dash_duo.wait_for_contains_text(_css_id(ids.EVAL_REPORT_STATUS), "opens offline", timeout=120)
     assert dash_duo.get_logs() == []

@@ -1,0 +1,111 @@
+"""I(q) and the (q, chi) cake of a calibrated workspace image, and I(r) in pixels with a note without one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scatterloop.core import qprofile
+from scatterloop.core.ingest import import_paths
+from scatterloop.core.qprofile import NOTE_NO_CALIBRATION, image_profile, profile_dict
+from tests.calibrated import CENTRE, RING_Q, SHAPE, ring_frame, ring_radius_px, write_poni
+
+
+@pytest.fixture
+def ring_image(workspace, tmp_path) -> int:
+    path = tmp_path / "ring.npy"
+    np.save(path, ring_frame())
+    return import_paths(workspace, [path], source="experimental").image_ids[0]
+
+
+def _peak(x, intensity) -> float:
+    y = np.array([np.nan if v is None else v for v in intensity], dtype=float)
+    return float(np.asarray(x)[np.nanargmax(y)])
+
+
+def test_calibrated_image_gives_i_of_q_with_the_ring_at_its_q_and_a_cake(workspace, ring_image):
+    write_poni(workspace.root / "calibration" / "default.poni")
+    prof = image_profile(workspace, ring_image)
+    assert prof.unit == "q" and prof.x_title == "q (Å⁻¹)" and prof.calibration == "default.poni"
+    assert "default.poni" in prof.note and "pixels" not in prof.note
+    step = prof.x[1] - prof.x[0]
+    assert abs(_peak(prof.x, prof.intensity) - RING_Q) <= max(step, 0.002)
+    # the cake: chi in degrees across the full circle, the ring at RING_Q in every azimuth the frame covers
+    z = np.array([[np.nan if v is None else v for v in row] for row in prof.cake_log10], dtype=float)
+    assert z.shape == (len(prof.cake_chi), len(prof.cake_q)) == (qprofile.NPT_CHI, qprofile.NPT_Q)
+    assert -180 <= min(prof.cake_chi) < -170 and 170 < max(prof.cake_chi) <= 180
+    q = np.asarray(prof.cake_q)
+    band = (q >= RING_Q - 0.1) & (q <= RING_Q + 0.1)  # inside the frame at every azimuth (edges >= 140 px away)
+    assert np.isfinite(z[:, band]).all()
+    peaks = q[band][np.argmax(z[:, band], axis=1)]
+    assert np.max(np.abs(peaks - RING_Q)) <= 2 * (q[1] - q[0])
+    assert (workspace.root / prof.cake_png).is_file() and prof.cake_name.endswith(".png")
+
+
+def test_profile_is_cached_by_image_and_calibration_content(workspace, ring_image, monkeypatch):
+    poni = write_poni(workspace.root / "calibration" / "default.poni")
+    first = image_profile(workspace, ring_image)
+
+    def fail(*_a, **_k):
+        raise AssertionError("integrated again")
+
+    monkeypatch.setattr(qprofile, "_integrate", fail)
+    again = image_profile(workspace, ring_image)
+    assert again.x == first.x and again.cake_name == first.cake_name
+    # another calibration file content: a new key, integrated afresh
+    write_poni(poni, centre=(CENTRE[0] + 3, CENTRE[1]))
+    monkeypatch.undo()
+    moved = image_profile(workspace, ring_image)
+    assert moved.cake_name != first.cake_name
+
+
+def test_without_calibration_radius_in_pixels_and_says_so(workspace, ring_image):
+    prof = image_profile(workspace, ring_image)
+    assert prof.unit == "r" and prof.x_title == "r (px)" and prof.calibration is None
+    assert prof.note == NOTE_NO_CALIBRATION and "calibration/default.poni" in prof.note
+    assert prof.cake_log10 is None and prof.cake_png is None
+    assert abs(_peak(prof.x, prof.intensity) - ring_radius_px()) <= 2.0
+    data = profile_dict(prof)
+    assert data["x_title"] == "r (px)" and "cake_log10" not in data
+
+
+def test_calibration_without_wavelength_or_for_another_detector_keeps_pixels(workspace, ring_image):
+    poni = write_poni(workspace.root / "calibration" / "default.poni", wavelength=None)
+    prof = image_profile(workspace, ring_image)
+    assert prof.unit == "r" and "gives no wavelength" in prof.note and prof.calibration == "default.poni"
+    write_poni(poni, shape=(SHAPE[0] + 10, SHAPE[1]))
+    prof = image_profile(workspace, ring_image)
+    assert prof.unit == "r" and f"{SHAPE[0] + 10}×{SHAPE[1]} detector" in prof.note
+
+
+def test_image_names_its_own_calibration_in_its_import_metadata(workspace, tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    np.save(folder / "named.npy", ring_frame(seed=1))
+    np.save(folder / "plain.npy", ring_frame(seed=2))
+    (folder / "metadata.jsonl").write_text('{"file_name": "named.npy", "calibration": "beamline-a.poni"}\n')
+    write_poni(workspace.root / "calibration" / "beamline-a.poni")
+    res = import_paths(workspace, [folder], source="experimental", metadata=folder / "metadata.jsonl")
+    by_name = {Path(workspace.store.get_image(i).original_name).name: i for i in res.image_ids}
+    prof = image_profile(workspace, by_name["named.npy"])
+    assert prof.unit == "q" and prof.calibration == "beamline-a.poni"
+    assert image_profile(workspace, by_name["plain.npy"]).unit == "r"  # no default, not named: pixels
+
+
+def test_unknown_image_is_a_clear_error(workspace):
+    with pytest.raises(ValueError, match="image 999: no such image"):
+        image_profile(workspace, 999)
+
+
+def test_report_grids_show_the_cake_and_i_of_q_of_calibrated_examples(workspace, ring_image, tmp_path):
+    from scatterloop.core.evaluate.report_grids import grids
+
+    np.save(tmp_path / "gen.npy", ring_frame(seed=5, shape=(200, 200), centre=(99.0, 101.0)))
+    other = import_paths(workspace, [tmp_path / "gen.npy"], source="generated").image_ids[0]
+    write_poni(workspace.root / "calibration" / "default.poni")  # fits the 300x320 frame only
+    page = grids(workspace, {"examples": {"rings": {"experimental": [ring_image], "fake": [other]}}})
+    assert f"alt='cake {ring_image}'" in page and f"alt='polar warp {other}'" in page
+    assert '"text":"I(q) of the examples"' in page and '"text":"q (\\u00c5\\u207b\\u00b9)"' in page  # plotly JSON
+    assert "I(r) of the examples (no calibration: radius in pixels)" in page and "200×200: radius in pixels" in page
