@@ -17,7 +17,7 @@ KEEP = {"persistence": True, "persistence_type": "local"}  # settings survive a 
 MAP_EPOCHS = 20  # the map's autoencoder epochs by default: see README "The Explore tab" for the measured time
 
 COLOUR_OPTIONS = [
-    {"label": "role (experimental / training / realistic / fake / unlabeled)", "value": "group"},
+    {"label": "role (experimental, training, label)", "value": "group"},
     {"label": "human label", "value": "label"},
     {"label": "pattern", "value": "pattern"},
     {"label": "round", "value": "round"},
