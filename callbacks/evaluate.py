@@ -10,6 +10,7 @@ from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import evaluate_view
 
 from .evaluate_grid import example_grid
+from .job_status import replace_on_start
 from .job_watch import cancel, follow, launch, outcome, refusal_as_line
 from .media import export_url
 from .services import Services
@@ -113,13 +114,7 @@ def register(app, services: Services) -> None:
     def _evaluate(set_progress, _n, extractor, version):
         return run_evaluation(services, extractor, set_progress), (version or 0) + 1
 
-    @app.callback(
-        Output(ids.EVAL_STATUS, "children", allow_duplicate=True),
-        Input(ids.EVAL_RUN_BUTTON, "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def _started(_n):  # the last evaluation's outcome must not stand beside a new one's bar
-        return "Started: see the bar for progress, elapsed time and time left."
+    replace_on_start(app, ids.EVAL_STATUS, [ids.EVAL_RUN_BUTTON], ids.EVAL_PROGRESS, "evaluation")
 
     @app.callback(
         Output(ids.EVAL_STATUS, "children", allow_duplicate=True),

@@ -7,11 +7,12 @@ from dash import Input, Output, State, ctx, html, no_update
 from scatterloop.core.explore import map_table, polar_view, reconstruction_png
 from scatterloop.core.qprofile import image_profile, profile_dict
 from scatterloop.dashboard import figures, ids
-from scatterloop.dashboard.components import explore_view, profile_view, viewer_view
+from scatterloop.dashboard.components import explore_detail, profile_view, viewer_view
 from scatterloop.dashboard.components.label_view import status
 
 from .explore_map import feature_choices, run_map_job, separation_panel
 from .explore_selection import GALLERY_PAGE, categories, gallery, relabel, selection_ids, undo
+from .job_status import replace_on_start
 from .job_watch import cancel
 from .label import history_rows
 from .media import thumb_url
@@ -58,7 +59,7 @@ def detail_body(services: Services, img, map_run_id: int | None):
             "provenance",
         )
     }
-    return explore_view.detail(
+    return explore_detail.detail(
         fields,
         thumb_url(img.sha256),
         f"/media/recon/{map_run_id}/{img.sha256}.png" if recon else None,
@@ -114,17 +115,11 @@ def register(app, services: Services) -> None:
         message = run_map_job(services, action, method, seed, epochs, set_progress, features)
         return message, (version or 0) + 1
 
-    @app.callback(
-        Output(ids.EXPLORE_JOB_STATUS, "children", allow_duplicate=True),
-        Input(ids.EXPLORE_BUILD_BUTTON, "n_clicks"),
-        Input(ids.EXPLORE_RELAYOUT_BUTTON, "n_clicks"),
-        Input(ids.EXPLORE_PLACE_BUTTON, "n_clicks"),
-        Input(ids.EXPLORE_SYMMETRY_BUTTON, "n_clicks"),
-        prevent_initial_call=True,
+    # the last job's outcome ("cancelled: nothing registered.") must not stand beside a new job's bar
+    map_buttons = [ids.EXPLORE_BUILD_BUTTON, ids.EXPLORE_RELAYOUT_BUTTON, ids.EXPLORE_PLACE_BUTTON]
+    replace_on_start(
+        app, ids.EXPLORE_JOB_STATUS, [*map_buttons, ids.EXPLORE_SYMMETRY_BUTTON], ids.EXPLORE_PROGRESS, "map job"
     )
-    def _started(*_clicks):
-        # the last job's outcome ("Cancelled: nothing registered.") must not stand beside a new job's bar
-        return "Started: see the bar for progress, elapsed time and time left."
 
     @app.callback(
         Output(ids.EXPLORE_JOB_STATUS, "children", allow_duplicate=True),
@@ -169,7 +164,7 @@ def register(app, services: Services) -> None:
         img = store.get_image(int(point["customdata"]))
         if img is None:
             return False, no_update, no_update
-        return True, point.get("bbox"), explore_view.tooltip(thumb_url(img.sha256), f"#{img.id} {img.pattern or ''}")
+        return True, point.get("bbox"), explore_detail.tooltip(thumb_url(img.sha256), f"#{img.id} {img.pattern or ''}")
 
     @app.callback(
         Output(ids.EXPLORE_DETAIL, "children"),

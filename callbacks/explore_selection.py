@@ -9,7 +9,7 @@ from dash import Patch
 from scatterloop.core.explore import GROUPS, groups_for, map_table
 from scatterloop.core.labelling import check_label_request
 from scatterloop.dashboard import figures
-from scatterloop.dashboard.components import explore_view
+from scatterloop.dashboard.components import explore_detail, explore_view
 
 from .label_actions import named
 from .media import thumb_url
@@ -49,7 +49,7 @@ def gallery(services: Services, selection: list[int], page: int):
     images = services.store.get_images(page_ids)
     labels = services.store.current_labels(page_ids)
     cards = [
-        explore_view.gallery_card(
+        explore_detail.gallery_card(
             img.id,
             thumb_url(img.sha256),
             f"#{img.id} {img.pattern or ''}",

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dash import Input, Output, State
 
 from scatterloop.dashboard import figures, ids
-from scatterloop.dashboard.components import explore_view
+from scatterloop.dashboard.components import explore_detail
 
+from .job_status import forget_on_start, replace_on_start
 from .job_watch import cancel, follow, launch, outcome, refusal_as_line
 from .media import thumb_url
 from .services import Services
+
+NO_MODEL = "No trained model yet: train one on the left first."
 
 
 def options(services: Services) -> tuple[list, list, list]:
@@ -58,7 +61,7 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
     if not checkpoint:
         arts = store.list_artifacts(kind="generator")
         if not arts:
-            return "No trained model yet: train one on the left first."
+            return NO_MODEL
         checkpoint = arts[-1].path
     params = {
         "checkpoint": checkpoint,
@@ -74,7 +77,7 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
     def show(run, bar):
         images = store.images_of_run(run_id)
         cards = [
-            explore_view.gallery_card(
+            explore_detail.gallery_card(
                 img.id,
                 thumb_url(img.sha256),
                 f"#{img.id} · seed {img.seed}",
@@ -107,6 +110,10 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
 
 
 def register(app, services: Services) -> None:
+    replace_on_start(app, ids.GEN_TRAIN_STATUS, [ids.GEN_TRAIN_BUTTON], ids.GEN_TRAIN_PROGRESS, "generator training")
+    replace_on_start(app, ids.GEN_STATUS, [ids.GEN_RUN_BUTTON], ids.GEN_PROGRESS, "sampling")
+    forget_on_start(app, ids.GEN_STATUS, [ids.GEN_TRAIN_BUTTON], (NO_MODEL,))  # a model is on its way
+
     @app.callback(
         Output(ids.GEN_RESUME_SELECT, "options"),
         Output(ids.GEN_CHECKPOINT_SELECT, "options"),

@@ -45,6 +45,8 @@ def launch(services: Services, kind: str, params: dict, bar: str) -> int:
     run_id = submit(services.store, kind, params, started_by=STARTED_BY.get(), max_jobs=services.settings.max_jobs)
     services.runner.submit(run_id, kind)
     try:
+        # the only set_props of a job's body: Dash's background manager keeps just the last one between two polls,
+        # so the status line is named from this store in the browser (job_status.name_the_run), not set here
         set_props(ids.job_run(bar), {"data": run_id})
     except MissingCallbackContextException:  # not inside a Dash callback (a direct call from a test or a benchmark)
         pass

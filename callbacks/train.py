@@ -10,6 +10,7 @@ from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import train_view
 
 from . import train_recipe
+from .job_status import forget_on_start, replace_on_start
 from .job_watch import cancel, follow, launch, outcome, refusal_as_line
 from .services import Services
 from .train_recipe import round_params
@@ -27,6 +28,7 @@ PAPER_LABELS = {
     "tiny": "tiny (tests)",
 }
 DEFAULT_MODELS = ("physics",)  # the default recipe's (recipes.OURS)
+NO_ROUND = "Train a round first."
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -145,10 +147,9 @@ def run_predict(services: Services, set_progress) -> str:
 
     runs = classify_runs(services.store)
     if not runs:
-        return "Train a round first."
-    run_id = launch(
-        services, "predict", {"classify_run": runs[-1].id, "scheme": "weighted"}, ids.TRAIN_PREDICT_PROGRESS
-    )
+        return NO_ROUND
+    params = {"classify_run": runs[-1].id, "scheme": "weighted"}
+    run_id = launch(services, "predict", params, ids.TRAIN_PREDICT_PROGRESS)
     run = follow(services, run_id, set_progress=set_progress)
 
     def done(res: dict) -> str:
@@ -237,6 +238,11 @@ def explain_image(services: Services, image_id, checkpoint) -> object:
 
 def register(app, services: Services) -> None:
     train_recipe.register(app, services)
+    replace_on_start(app, ids.TRAIN_STATUS, [ids.TRAIN_RUN_BUTTON], ids.TRAIN_PROGRESS, "classifier round")
+    replace_on_start(
+        app, ids.TRAIN_REVIEW_STATUS, [ids.TRAIN_PREDICT_BUTTON], ids.TRAIN_PREDICT_PROGRESS, "prediction"
+    )
+    forget_on_start(app, ids.TRAIN_REVIEW_STATUS, [ids.TRAIN_RUN_BUTTON], (NO_ROUND,))  # a round is on its way
 
     @app.callback(Output(ids.TRAIN_WEIGHTS_NOTE, "children"), Input(ids.TRAIN_MODELS_CHECKLIST, "value"))
     def _note(models):

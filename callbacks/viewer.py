@@ -158,6 +158,17 @@ def register(app, services: Services) -> None:
         title, facts = viewer_title(services, image_id)
         return title, facts, None, "Hover for the pixel value; drag to zoom, double-click for the whole frame.", None
 
+    # dcc.Graph drops a zoom or hover equal to the relayoutData/hoverData it held when it was mounted, and the modal
+    # mounts it afresh on each opening, before the new image's facts arrive: let go of the last zoom and hover as
+    # the modal closes (in the browser, no round trip), so the first zoom of the next opening is never dropped
+    app.clientside_callback(
+        "function (open) { const no = window.dash_clientside.no_update; return open ? [no, no] : [null, null]; }",
+        Output(ids.VIEWER_GRAPH, "relayoutData", allow_duplicate=True),
+        Output(ids.VIEWER_GRAPH, "hoverData"),
+        Input(ids.VIEWER_MODAL, "is_open"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output(ids.VIEWER_REGION_STORE, "data", allow_duplicate=True),
         Input(ids.VIEWER_GRAPH, "relayoutData"),

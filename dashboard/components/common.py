@@ -49,7 +49,7 @@ def compact(label: str, component, max_width: str = "12rem") -> dbc.InputGroup:
 
 def job_controls(run_id: str, run_text: str, cancel_id: str | None, progress_id: str, width: str = "20rem"):
     """Start button, Cancel (enabled only while the job runs) and the job's progress bar."""
-    parts = [dbc.Button(run_text, id=run_id, color="primary", size="sm", className="me-2")]
+    parts = [dbc.Button(run_text, id=run_id, color="primary", size="sm", className="me-2 text-nowrap")]
     if cancel_id:
         parts.append(
             dbc.Button(

@@ -36,15 +36,6 @@ def _press(dash_duo, key: str) -> None:
     )
 
 
-def _other_hosts(dash_duo) -> list[str]:
-    """Every URL the page requested (resource timing) that is not on the app's own host and port."""
-    names = dash_duo.driver.execute_script(
-        "return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);"
-    )
-    own = dash_duo.server_url.rstrip("/")
-    return [n for n in names if not (n.startswith(own + "/") or n == own or n.startswith("data:"))]
-
-
 def test_label_keys_act_only_on_highlighted_cards_and_name_them(dash_duo, small_workspace):
     store = small_workspace.store
     app = create_app(small_workspace.settings.with_(page_size=6))
@@ -195,28 +186,75 @@ def test_settings_survive_a_reload(dash_duo, small_workspace):
     assert dash_duo.get_logs() == []
 
 
+def _driver_that_sees_warnings():
+    """A Chromium like dash_duo's, but whose console log keeps warnings (dash_duo's keeps only errors) and whose
+    performance log lists every network request the page makes."""
+    from selenium import webdriver
+
+    from tests.conftest import pytest_setup_options
+
+    options = pytest_setup_options()
+    options.set_capability("goog:loggingPrefs", {"browser": "WARNING", "performance": "ALL"})
+    return webdriver.Chrome(options=options)
+
+
+def _requested(driver) -> list[str]:
+    """The URL of every request the page sent, from Chromium's own network log."""
+    import json
+
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
 def test_every_tab_at_two_sizes_without_errors_or_other_hosts(dash_duo, small_workspace):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
     _with_map(small_workspace)
-    app = create_app(small_workspace.settings)
-    dash_duo.start_server(app)
-    dash_duo.wait_for_element(".sl-card", timeout=15)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1280, 800), (1600, 1000)):
-        dash_duo.driver.set_window_size(width, height)
-        for name in TABS:
-            _open_tab(dash_duo, name)
-            _wait(dash_duo, lambda: not dash_duo.find_elements(".dash-spinner"), timeout=30)
-            if name == "Explore":
-                dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GRAPH), "12 images", timeout=20)
-            dash_duo.driver.save_screenshot(str(SCREENSHOTS / f"tab-{name.lower()}-{width}x{height}.png"))
-    # no toolbar offers to send a figure to Plotly's cloud
-    assert (
-        dash_duo.driver.execute_script(
-            'return document.querySelectorAll(\'[data-title*="Share"], [data-title*="Chart Studio"],'
-            ' a[href*="plot.ly"], a[href*="plotly.com"]\').length'
+    dash_duo.start_server(create_app(small_workspace.settings))
+    own = dash_duo.server_url.rstrip("/")
+    driver = _driver_that_sees_warnings()
+    try:
+        wait = WebDriverWait(driver, 30)
+        driver.get(own)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".sl-card"))
+        # the console log reports warnings: a probe warning must come back (else this test would be blind)
+        driver.execute_script("console.warn('scatterloop-console-probe')")
+        wait.until(lambda d: any("scatterloop-console-probe" in e["message"] for e in d.get_log("browser")))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        requested, console = [], []
+        for width, height in ((1280, 800), (1600, 1000)):
+            driver.set_window_size(width, height)  # the window; then grow it so that the page itself gets that size
+            inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+            driver.set_window_size(2 * width - inner[0], 2 * height - inner[1])
+            for name in TABS:
+                for link in driver.find_elements(By.CSS_SELECTOR, ".nav-link"):
+                    if link.text == name:
+                        link.click()
+                wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".dash-spinner"))
+                if name == "Explore":
+                    wait.until(lambda d: "12 images" in d.find_element(By.ID, ids.EXPLORE_GRAPH).text)
+                driver.save_screenshot(str(SCREENSHOTS / f"tab-{name.lower()}-{width}x{height}.png"))
+                requested += _requested(driver)
+                console += [e for e in driver.get_log("browser") if "webgl" not in e["message"].lower()]
+        # no toolbar offers to send a figure to Plotly's cloud
+        assert (
+            driver.execute_script(
+                'return document.querySelectorAll(\'[data-title*="Share"], [data-title*="Chart Studio"],'
+                ' a[href*="plot.ly"], a[href*="plotly.com"]\').length'
+            )
+            == 0
         )
-        == 0
-    )
-    assert dash_duo.driver.execute_script(GRAPH_JS + "._context.showSendToCloud") is False
-    assert _other_hosts(dash_duo) == []
-    assert dash_duo.get_logs() == []
+        assert driver.execute_script(GRAPH_JS + "._context.showSendToCloud") is False
+        elements = driver.execute_script(
+            "return Array.from(document.querySelectorAll('[src], link[href]')).map(e => e.src || e.href);"
+        )
+        assert requested and all(u.startswith(own + "/") for u in requested if not u.startswith("data:"))
+        assert [u for u in elements if not u.startswith((own + "/", "data:", "blob:"))] == []
+        assert console == []
+    finally:
+        driver.quit()

@@ -27,6 +27,9 @@ class _Recorder:
 
         return keep
 
+    def clientside_callback(self, function, *deps, **kwargs):
+        self.callbacks.append((deps, kwargs, function))
+
 
 def test_features_dropdown_reaches_the_build_params_and_separation_is_shown(small_workspace):
     ws = small_workspace

@@ -81,7 +81,7 @@ def test_server_binds_loopback_by_default(settings):
 
 
 def test_polar_caption_says_no_centre_and_never_shows_a_sentinel_score():
-    from scatterloop.dashboard.components.explore_view import polar_caption
+    from scatterloop.dashboard.components.explore_detail import polar_caption
 
     text = lambda parts: "".join(p if isinstance(p, str) else p.children for p in parts)  # noqa: E731
     guess = {"centre_x": 10.0, "centre_y": 20.0, "source": "search"}
