@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from scatterloop.callbacks import generate, job_watch, train
+from scatterloop.callbacks import generate, job_watch, train, train_review
 from scatterloop.callbacks.job_status import started_line
 from scatterloop.callbacks.services import make_services
 from scatterloop.dashboard import ids
@@ -79,6 +79,6 @@ def test_sampling_without_a_model_says_the_line_that_training_clears(settings):
     services = make_services(settings)
     services.runner = _Runner()
     assert generate.run_sampling(services, None, None, None, 1, 0, 2, 2.0, None) == generate.NO_MODEL
-    assert train.run_predict(services, None) == train.NO_ROUND
+    assert train_review.run_predict(services, None) == train.NO_ROUND
     assert services.runner.submitted == []
     services.store.dispose()

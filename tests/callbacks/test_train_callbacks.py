@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scatterloop.callbacks import label, train
+from scatterloop.callbacks import label, train, train_review
 from scatterloop.callbacks.services import make_services
 
 
@@ -44,7 +44,7 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     classes = list(heat.x)
     cell = max(((t, p) for t in range(2) for p in range(2)), key=lambda tp: heat.z[tp[0]][tp[1]])
     click = {"points": [{"x": classes[cell[1]], "y": classes[cell[0]], "customdata": heat.customdata[0][0]}]}
-    queue, msg = train.confusion_queue(services, run_id, click)
+    queue, msg = train_review.confusion_queue(services, run_id, click)
     assert len(queue["ids"]) == heat.z[cell[0]][cell[1]] > 0 and msg.startswith(f"{len(queue['ids'])} images")
     cards, page_ids, count = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], queue)
     assert page_ids == queue["ids"][: len(page_ids)] and count.endswith(f"of {len(queue['ids'])} · page 1/1")
@@ -53,18 +53,18 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     simulate_dataset("peaks", 4, tmp_path / "new", seed=78, size=64, artifacts="0.5")
     import_paths(ws, [tmp_path / "new"], source="generated", round=1)
     progress = []
-    assert "4 candidates predicted" in train.run_predict(services, progress.append)
-    q, msg = train.open_queue(services, "uncertain")
+    assert "4 candidates predicted" in train_review.run_predict(services, progress.append)
+    q, msg = train_review.open_queue(services, "uncertain")
     assert len(q["ids"]) == 4 and "4 images" in msg
-    assert "annotator" in train.do_prelabel(services, 0.0, "")
+    assert "annotator" in train_review.do_prelabel(services, 0.0, "")
     first = q["ids"][0]
     services.store.add_labels([first], "fake", "ada")
-    assert "Pre-labelled 3 of 4" in train.do_prelabel(services, 0.0, "ada")
+    assert "Pre-labelled 3 of 4" in train_review.do_prelabel(services, 0.0, "ada")
     assert services.store.current_labels()[first].annotator == "ada"
     cards, _, _ = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], q)
     assert "model: " in str(cards[0])
 
-    panel = train.explain_image(services, first, explain_opts[0]["value"])
+    panel = train_review.explain_image(services, first, explain_opts[0]["value"])
     text = str(panel)
     assert "Grad-CAM" in text and "data:image/png;base64," in text and "tiny says" in text
-    assert "not in this workspace" in train.explain_image(services, 99999, explain_opts[0]["value"])
+    assert "not in this workspace" in train_review.explain_image(services, 99999, explain_opts[0]["value"])

@@ -1,0 +1,194 @@
+"""Train tab, after a round: predict candidates, pre-label, open review queues (uncertain, disagreeing, a
+confusion-matrix cell) in the Label tab, and explain one image's prediction."""
+
+from __future__ import annotations
+
+import base64
+
+from dash import Input, Output, State, ctx, no_update
+
+from scatterloop.dashboard import ids
+from scatterloop.dashboard.components import train_view
+
+from .job_watch import follow, launch, outcome, refusal_as_line
+from .services import Services
+
+NO_ROUND = "Train a round first."
+
+
+def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[dict | None, str]:
+    """A clicked confusion cell → a review queue of its images."""
+    from scatterloop.core.classify.tables import classify_runs, confusion_cell
+    from scatterloop.core.workspace import Workspace
+
+    if not click or not click.get("points"):
+        return None, ""
+    runs = classify_runs(services.store)
+    run_id = int(run_value) if run_value else (runs[-1].id if runs else None)
+    if run_id is None:
+        return None, ""
+    pt = click["points"][0]
+    panel = pt["customdata"]
+    ws = Workspace.open(services.settings)
+    try:
+        ids_ = confusion_cell(ws, run_id, panel, pt["y"], pt["x"])
+    finally:
+        ws.store.dispose()
+    name = f"run {run_id} · {panel}: true {pt['y']} → predicted {pt['x']}"
+    return {"name": name, "ids": ids_}, f"{len(ids_)} images: {name}"
+
+
+@refusal_as_line
+def run_predict(services: Services, set_progress) -> str:
+    from scatterloop.core.classify.tables import classify_runs
+
+    runs = classify_runs(services.store)
+    if not runs:
+        return NO_ROUND
+    params = {"classify_run": runs[-1].id, "scheme": "weighted"}
+    run_id = launch(services, "predict", params, ids.TRAIN_PREDICT_PROGRESS)
+    run = follow(services, run_id, set_progress=set_progress)
+
+    def done(res: dict) -> str:
+        return (
+            f"Run {run_id}: {res['images']} candidates predicted by {len(res['models'])} models and the ensemble "
+            f"({res['scheme']} vote suggests {_counts(res['suggested'])})."
+        )
+
+    return outcome(run, done, "Prediction run")
+
+
+def _counts(value) -> str:
+    """{'fake': 120, 'realistic': 80} as "120 fake, 80 realistic" (a status line is read, not parsed)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{n} {k}" for k, n in sorted(value.items(), key=lambda kv: (-kv[1], str(kv[0])))) or "none"
+    return str(value)
+
+
+def do_prelabel(services: Services, threshold, annotator) -> str:
+    from scatterloop.core.classify import prelabel
+
+    if not annotator or not str(annotator).strip():
+        return "Type your name in the annotator box first: pre-labels are accepted in your name."
+    try:
+        counts = prelabel(
+            services.store,
+            threshold=float(threshold if threshold is not None else 0.9),
+            annotator=annotator,
+            round=services.store.current_round(),
+        )
+    except ValueError as exc:
+        return f"Cannot pre-label: {exc}"
+    return (
+        f"Pre-labelled {counts['prelabelled']} of {counts['confident']} confident suggestions "
+        f"({counts['suggested']} in all); images with a human label were left as they are."
+    )
+
+
+def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
+    from scatterloop.core.classify import review_queue
+
+    queue = review_queue(services.store, kind)
+    if not queue:
+        return None, "The queue is empty: predict candidates first (or nothing disagrees)."
+    title = "least confident first" if kind == "uncertain" else "model contradicts the human label"
+    return {"name": f"review: {kind} ({title})", "ids": queue}, f"{len(queue)} images in the {kind} queue."
+
+
+def explain_image(services: Services, image_id, checkpoint) -> object:
+    from scatterloop.core.classify import load_classifier
+    from scatterloop.core.classify.explain import explain, overlay_png
+    from scatterloop.core.classify.inputs import image_input
+    from scatterloop.core.workspace import Workspace
+
+    if not image_id or not checkpoint:
+        return "Pick an image number and a model."
+    image = services.store.get_image(int(image_id))
+    if image is None:
+        return f"image #{image_id}: not in this workspace"
+    ws = Workspace.open(services.settings)
+    try:
+        model, cfg = load_classifier(ws.root / checkpoint)
+        if cfg.kind != "image":
+            return (
+                f"{cfg.arch} judges physics features (ring concentricity and continuity, symmetry, gaps, "
+                "texture), not pixels: it has no pixel map to show. Pick a network to see Grad-CAM."
+            )
+        pair = image_input(ws, image, max(64, cfg.input_size))
+        x = pair[0]
+        ex = explain(model, pair, cfg.classes, cfg.input_size, channels=cfg.channels, temperature=cfg.temperature)
+    except ValueError as exc:
+        return f"Cannot explain: {exc}"
+    finally:
+        ws.store.dispose()
+
+    def uri(png: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(png).decode()
+
+    caption = (
+        f"#{image.id} {image.pattern or ''}: {cfg.arch} says {ex.predicted} ({ex.confidence:.2f}); layer {ex.layer}"
+    )
+    return train_view.explain_panel(
+        uri(overlay_png(x)), uri(overlay_png(x, ex.saliency)), uri(overlay_png(x, ex.gradcam)), caption
+    )
+
+
+def register_review(app, services: Services) -> None:
+    @app.callback(
+        Output(ids.TRAIN_REVIEW_STATUS, "children"),
+        Output(ids.TRAIN_VERSION_STORE, "data", allow_duplicate=True),
+        Input(ids.TRAIN_PREDICT_BUTTON, "n_clicks"),
+        State(ids.TRAIN_VERSION_STORE, "data"),
+        background=True,
+        manager=services.background_manager,
+        prevent_initial_call=True,
+        running=[
+            (Output(ids.TRAIN_PREDICT_BUTTON, "disabled"), True, False),
+            (Output(ids.TRAIN_RUN_BUTTON, "disabled"), True, False),
+        ],
+        progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
+    )
+    def _predict(set_progress, _n, version):
+        return run_predict(services, set_progress), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),
+        Output(ids.LABEL_VERSION_STORE, "data", allow_duplicate=True),
+        Input(ids.TRAIN_PRELABEL_BUTTON, "n_clicks"),
+        State(ids.TRAIN_THRESHOLD_INPUT, "value"),
+        State(ids.ANNOTATOR_INPUT, "value"),
+        State(ids.LABEL_VERSION_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def _prelabel(_n, threshold, annotator, version):
+        return do_prelabel(services, threshold, annotator), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.LABEL_QUEUE_STORE, "data"),
+        Output(ids.TABS, "active_tab"),
+        Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),
+        Input(ids.TRAIN_REVIEW_UNCERTAIN_BUTTON, "n_clicks"),
+        Input(ids.TRAIN_REVIEW_DISAGREE_BUTTON, "n_clicks"),
+        Input(ids.TRAIN_CONFUSION_GRAPH, "clickData"),
+        State(ids.TRAIN_RUN_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    def _queue(_u, _d, click, run_value):
+        if ctx.triggered_id == ids.TRAIN_CONFUSION_GRAPH:
+            queue, message = confusion_queue(services, run_value, click)
+        else:
+            kind = "uncertain" if ctx.triggered_id == ids.TRAIN_REVIEW_UNCERTAIN_BUTTON else "disagree"
+            queue, message = open_queue(services, kind)
+        if queue is None:
+            return no_update, no_update, message
+        return queue, "label", message
+
+    @app.callback(
+        Output(ids.TRAIN_EXPLAIN_PANEL, "children"),
+        Input(ids.TRAIN_EXPLAIN_BUTTON, "n_clicks"),
+        State(ids.TRAIN_EXPLAIN_IMAGE_INPUT, "value"),
+        State(ids.TRAIN_EXPLAIN_MODEL_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    def _explain(_n, image_id, checkpoint):
+        return explain_image(services, image_id, checkpoint)
