@@ -14,7 +14,7 @@ ACTIVE = ("queued", "running")
 
 # kind -> parameter -> (lowest, highest); None values mean "the default" and are not checked
 LIMITS: dict[str, dict[str, tuple[float, float]]] = {
-    "generate": {"n": (1, 1000), "steps": (1, 1000), "guidance": (0, 30), "seed": (0, 2**32 - 1)},
+    "generate": {"n": (1, 10_000), "steps": (1, 1000), "guidance": (0, 30), "seed": (0, 2**32 - 1)},
     "generate-train": {"steps": (1, 1_000_000), "resume": (1, 2**62)},
     "classify": {
         "epochs": (1, 500),
