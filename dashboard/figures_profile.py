@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-GROUP_COLOURS = {"experimental": "#1f77b4", "realistic": "#2ca02c", "fake": "#d62728"}
 Q_TITLE, R_TITLE = "q (Å⁻¹)", "r (px)"
 
 
@@ -55,30 +54,17 @@ def cake_figure(q: Sequence[float], chi: Sequence[float], log10: Sequence[Sequen
 def profiles_figure(
     series: Sequence[tuple[str, str, Sequence[float], Sequence[float | None]]], unit: str
 ) -> go.Figure:
-    """Several images' profiles in one plot, coloured by group: series of (name, group, x, intensity)."""
-    fig = go.Figure()
-    shown: set[str] = set()
-    for name, group, x, y in series:
-        fig.add_trace(
-            go.Scatter(
-                x=list(x),
-                y=list(y),
-                mode="lines",
-                name=group,
-                legendgroup=group,
-                showlegend=group not in shown,
-                line={"width": 1, "color": GROUP_COLOURS.get(group, "#777")},
-                hovertemplate=f"{name}<br>%{{x:.4g}}, %{{y:.4g}}<extra>{group}</extra>",
-            )
-        )
-        shown.add(group)
+    """Several images' profiles in one plot, coloured by group: the report's figure, sized for the grid."""
+    from scatterloop.core.evaluate.report_grids import profiles_figure as report_figure
+
+    fig = report_figure(list(series), unit)
     q = unit == "q"
     fig.update_layout(
-        template="plotly_white",
         height=220,
+        width=None,
         margin={"l": 45, "r": 10, "t": 25, "b": 35},
         title={"text": "I(q) of the examples" if q else "I(r) of the examples (pixels)", "font": {"size": 12}},
     )
     fig.update_xaxes(title=Q_TITLE if q else R_TITLE)
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(title=None)
     return fig

@@ -41,6 +41,15 @@ def gaps(mask: np.ndarray) -> tuple[float, float]:
     return float(straight.sum() / total), max(cvs) if cvs else 0.0
 
 
+def scaled_frequency(ky: np.ndarray, kx: np.ndarray, tile: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """FFT indices of the frequencies `scale` times each (ky, kx) of a `tile`-px tile (clipped to Nyquist): the
+    neighbours a narrow spectral line is compared with."""
+    half = tile // 2
+    iy = np.clip(np.rint(ky * scale), -half, half - 1).astype(int) % tile
+    ix = np.clip(np.rint(kx * scale), -half, half - 1).astype(int) % tile
+    return iy, ix
+
+
 def _radial_residual(a: np.ndarray, valid: np.ndarray, cx: float, cy: float) -> np.ndarray:
     """`a` minus its azimuthal mean at each radius about (cx, cy): concentric rings vanish, anything that is
     not a function of the radius alone (a patch, a missing arc, a spot) stays."""
@@ -83,14 +92,7 @@ def texture(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float], 
     spec = np.log(np.max(ratio[:, sel], axis=1) + 1e-12)
     # a texture of many periods has a narrow spectral line; the edge of a ring (one oscillation across it, left
     # by a sub-pixel centre error) a broad hump: compare each frequency with 0.6 and 1.6 times it
-    half = tile // 2
-
-    def at(scale: float) -> tuple[np.ndarray, np.ndarray]:
-        iy = np.clip(np.rint(ky * scale), -half, half - 1).astype(int) % tile
-        ix = np.clip(np.rint(kx * scale), -half, half - 1).astype(int) % tile
-        return iy, ix
-
-    (ly, lx), (uy, ux) = at(0.6), at(1.6)
+    (ly, lx), (uy, ux) = scaled_frequency(ky, kx, tile, 0.6), scaled_frequency(ky, kx, tile, 1.6)
     sharp = p / (np.maximum(p[:, ly, lx], p[:, uy, ux]) + med)
     sharpness = np.log(np.max(sharp[:, sel], axis=1) + 1e-12)
     ok = cover_a > 0.6

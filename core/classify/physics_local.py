@@ -151,7 +151,7 @@ def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, fl
     or checkerboard of many periods puts it in a narrow line. Tiles of 64 px resolve a line of period up to
     16 px from its neighbours (32-px tiles smear it into them).
     """
-    from .physics_detector import _radial_residual
+    from .physics_detector import _radial_residual, scaled_frequency
 
     v = ndimage.binary_erosion(valid, iterations=2)
     stabilised = anscombe(counts, v)
@@ -169,14 +169,7 @@ def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, fl
     p = np.abs(np.fft.fft2(tiles * win)) ** 2 / np.sum(win**2)
     k = np.rint(np.fft.fftfreq(tile) * tile).astype(int)
     ky, kx = np.meshgrid(k, k, indexing="ij")
-    half = tile // 2
-
-    def at(scale: float) -> tuple[np.ndarray, np.ndarray]:
-        iy = np.clip(np.rint(ky * scale), -half, half - 1).astype(int) % tile
-        ix = np.clip(np.rint(kx * scale), -half, half - 1).astype(int) % tile
-        return iy, ix
-
-    (ly, lx), (uy, ux) = at(0.6), at(1.6)
+    (ly, lx), (uy, ux) = scaled_frequency(ky, kx, tile, 0.6), scaled_frequency(ky, kx, tile, 1.6)
     f = np.hypot(ky, kx) / tile
     band = (f > 0.08) & (f < 0.45)
     line = p / (np.maximum(p[:, ly, lx], p[:, uy, ux]) + floor)

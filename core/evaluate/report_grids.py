@@ -18,14 +18,16 @@ def _score(score: float | None) -> str:
     return f"{score:.2f}" if score is not None and score >= 0 else "n/a (no rings to score)"
 
 
-def _profiles_figure(series: list[tuple[str, str, list, list]], unit: str) -> go.Figure:
+def profiles_figure(series: list[tuple[str, str, list, list]], unit: str) -> go.Figure:
+    """Several images' profiles in one plot, coloured by group: series of (name, group, x, intensity). The
+    report draws it as is; the dashboard's Evaluate grid restyles it (`dashboard.figures_profile`)."""
     fig = go.Figure()
     shown: set[str] = set()
     for name, group, x, y in series:
         fig.add_trace(
             go.Scatter(
-                x=x,
-                y=y,
+                x=list(x),
+                y=list(y),
                 mode="lines",
                 name=group,
                 legendgroup=group,
@@ -80,7 +82,7 @@ def grids(ws: Workspace, evaluation: dict) -> str:
                     notes.append(prof.note)
             parts.append(f"<h4>{group}</h4><div class='grid'>{''.join(tiles)}</div>")
         for unit, s in sorted(series.items()):
-            parts.append(_fig_html(_profiles_figure(s, unit), f"fig-profiles-{len(parts)}"))
+            parts.append(_fig_html(profiles_figure(s, unit), f"fig-profiles-{len(parts)}"))
     head = "".join(f"<p class='muted'>{html.escape(n)}</p>" for n in notes)
     legend = (
         "<p class='muted'>Beside each image: its (q, χ) cake (χ down, q right) where a calibration gives q, else "
