@@ -39,6 +39,8 @@ class Settings:
         login_header: the request header a trusted single-sign-on proxy sets (only read with `login=header`).
         max_jobs: how many runs one person may have queued or running at once from the dashboard or the API
             (per signed-in user with login on; shared without login); 0 means no limit.
+        cache_mb: size budget in MB of the workspace's caches of derived images (full-resolution frames, I(q)
+            cakes, polar warps); above it the least recently used are removed (rebuilt on demand); 0: no limit.
         secret_key: signs session cookies; `None` keeps a random one in the workspace database (shared by every
             server of the workspace).
     """
@@ -57,6 +59,7 @@ class Settings:
     inception_weights: Path | None = None
     login: str = "none"
     max_jobs: int = 4
+    cache_mb: int = 4096
     login_header: str = "X-Forwarded-User"
     secret_key: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -100,6 +103,7 @@ class Settings:
             ("max_pixels", "MAX_PIXELS"),
             ("page_size", "PAGE_SIZE"),
             ("max_jobs", "MAX_JOBS"),
+            ("cache_mb", "CACHE_MB"),
         ):
             raw = env.get(ENV_PREFIX + name)
             if raw:

@@ -106,6 +106,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
 
     from PIL import Image as PILImage
 
+    from .cache_budget import touch, trim
     from .io import display_normalise
     from .polar import analyse, radial_profile, warp
 
@@ -137,6 +138,9 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         meta_path.write_text(json.dumps(meta))
         if res.status == "found" and res.score > -1:  # no centre or no score: nothing to record as a symmetry
             ws.store.set_metrics("symmetry", {image.id: res.score})
+        trim(ws.cache, ws.settings.cache_mb, keep=meta_path)
+    else:
+        touch(meta_path)
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
 

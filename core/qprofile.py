@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from .atomic import atomic_write
+from .cache_budget import touch, trim
 from .workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -157,9 +158,14 @@ def image_profile(ws: Workspace, image_id: int) -> Profile:
     key = hashlib.sha256(f"{VERSION}:{NPT_Q}:{NPT_CHI}:{image.sha256}:{_file_sha(path)}".encode()).hexdigest()
     folder = ws.cache / FOLDER
     json_path, png_path = folder / f"{key}.json", folder / f"{key}.png"
+    data = None
     if json_path.exists() and png_path.exists():
-        data = json.loads(json_path.read_text())
-    else:
+        touch(json_path)
+        try:
+            data = json.loads(json_path.read_text())
+        except FileNotFoundError:  # trimmed by another process just now: integrate again
+            data = None
+    if data is None:
         try:
             data = _integrate(ws, image.id, geo)
         except Exception as exc:  # pyFAI refusing this geometry: say so, keep pixels
@@ -169,6 +175,7 @@ def image_profile(ws: Workspace, image_id: int) -> Profile:
         _cake_png(data.pop("_z"), png_path)
         with atomic_write(json_path) as tmp:
             tmp.write_text(json.dumps(data))
+        trim(ws.cache, ws.settings.cache_mb, keep=json_path)
     note = f"I(q) and cake from calibration {path.name} (pyFAI; solid-angle and polarisation corrected)"
     return Profile(
         image.id,

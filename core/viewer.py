@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from .atomic import atomic_write
+from .cache_budget import touch, trim
 from .safe_paths import resolve_inside
 from .workspace import Workspace
 
@@ -103,21 +104,35 @@ def cached_frame(ws: Workspace, image_id: int) -> tuple[np.ndarray, np.ndarray, 
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
     data_path, mask_path, stats_path = _cache_paths(ws, image.sha256)
-    if not (data_path.exists() and mask_path.exists() and stats_path.exists()):
-        frame = ws.load_frame(image)
-        with atomic_write(data_path) as tmp:
-            np.save(tmp, np.ascontiguousarray(frame.data))
-        with atomic_write(mask_path) as tmp:
-            np.save(tmp, np.ascontiguousarray(frame.mask, dtype=bool))
-        valid = np.asarray(frame.data, dtype=np.float64)[~frame.mask]
-        stats = {"valid": int(valid.size), "quantiles": np.quantile(valid, np.linspace(0, 1, 1001)).tolist()}
-        positive = valid[valid > 0]
-        stats["min_positive"] = float(positive.min()) if positive.size else None
-        with atomic_write(stats_path) as tmp:
-            tmp.write_text(json.dumps(stats))
-    data = np.load(data_path, mmap_mode="r")
-    mask = np.load(mask_path, mmap_mode="r")
-    return data, mask, json.loads(stats_path.read_text())
+    for attempt in range(2):
+        if not (data_path.exists() and mask_path.exists() and stats_path.exists()):
+            _fill_frame_cache(ws, image, data_path, mask_path, stats_path)
+        else:
+            touch(stats_path)
+        try:
+            data = np.load(data_path, mmap_mode="r")
+            mask = np.load(mask_path, mmap_mode="r")
+            return data, mask, json.loads(stats_path.read_text())
+        except FileNotFoundError:  # trimmed by another process between the check and the read: fill again
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _fill_frame_cache(ws: Workspace, image, data_path: Path, mask_path: Path, stats_path: Path) -> None:
+    frame = ws.load_frame(image)
+    with atomic_write(data_path) as tmp:
+        np.save(tmp, np.ascontiguousarray(frame.data))
+    with atomic_write(mask_path) as tmp:
+        np.save(tmp, np.ascontiguousarray(frame.mask, dtype=bool))
+    valid = np.asarray(frame.data, dtype=np.float64)[~frame.mask]
+    sample = valid if valid.size else np.zeros(1)  # a frame masked everywhere still opens (flat, all masked)
+    stats = {"valid": int(valid.size), "quantiles": np.quantile(sample, np.linspace(0, 1, 1001)).tolist()}
+    positive = valid[valid > 0]
+    stats["min_positive"] = float(positive.min()) if positive.size else None
+    with atomic_write(stats_path) as tmp:
+        tmp.write_text(json.dumps(stats))
+    trim(ws.cache, ws.settings.cache_mb, keep=data_path)
 
 
 def percentile_value(stats: dict, pct: float) -> float:
