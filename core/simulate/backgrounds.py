@@ -3,9 +3,9 @@
 Air scatter, a weak halo and dark frames (drawn in `wide.py`) are the plain cases. Real background frames also
 hold:
 
-- the **direct beam** of an empty-beam or air measurement, recorded through a semi-transparent beamstop or with
-  none in the way (a transmission or flux frame): one compact spot at the beam, inside the air and slit scatter
-  that falls off round it;
+- the **direct beam** of an empty-beam or air measurement, recorded through a semi-transparent beamstop (a
+  transmission or flux frame): one compact spot in the stop's shadow, inside the air and slit scatter that falls
+  off round it;
 - **diffuse clouds**: weak scatter away from any Bragg condition (thermal diffuse scatter, short-range order,
   the remnant of a reflection far from its rocking condition at the ends of a rocking scan): one to three broad
   clouds of a few to a few tens of counts at their brightest, grainy with counting noise and, in a coherent

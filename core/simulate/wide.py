@@ -172,12 +172,13 @@ def _draw(
 
 
 def _background_kind(rng: np.random.Generator, scene: Scene, win: tuple[slice, slice], readout: Readout) -> str:
-    """Air, dark, halo, or one of `backgrounds.py`'s: the direct beam only when it falls in the frame window,
+    """Air, dark, halo, or one of `backgrounds.py`'s: the direct beam only through a (semi-transparent) beamstop
+    in the frame window (a bare direct beam with slit streaks looks like one Bragg reflection with its rods),
     fixed-pattern noise only on an integrating detector."""
     cx, cy = scene.centre
     beam_in = win[1].start <= cx < win[1].stop and win[0].start <= cy < win[0].stop
     kinds = {"air": 0.2, "dark": 0.15, "halo": 0.2, "diffuse_cloud": 0.25}
-    if beam_in:
+    if beam_in and "beamstop" in scene.params:
         kinds["direct_beam"] = 0.15
     if readout.integrating:
         kinds["fixed_pattern"] = 0.1

@@ -30,6 +30,7 @@ def test_every_background_kind_keeps_its_truth_and_the_mask_rules():
         if p["background_kind"] == "direct_beam":  # the beam falls in the frame it is recorded in
             h, w = f.counts.shape
             assert 0 <= p["centre_x"] < w and 0 <= p["centre_y"] < h and p["direct_beam_peak"] >= 20
+            assert p["beamstop_drawn"]  # seen through a semi-transparent stop
         if p["background_kind"] == "fixed_pattern":
             assert p["readout_integrating"] and p["fixed_pattern"] in ("banding", "tiles", "glow")
         if p["background_kind"] == "diffuse_cloud":
