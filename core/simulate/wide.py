@@ -161,8 +161,7 @@ def _draw(
             add_direct_beam(scene, rng, gain, float(stop[int(cy), int(cx)]))
         elif kind == "diffuse_cloud":
             add_diffuse_clouds(scene, rng, gain, win)
-        elif kind == "weak_remnant":  # seen by a detector away from the direct beam: little air scatter
-            scene.expected *= rng.uniform(0.0, 0.2)
+        elif kind == "weak_remnant":
             add_weak_remnant(scene, rng, gain, win)
         scene.params["background_kind"] = str(kind)
         return f"{kind} background frame", scene.expected.copy()
