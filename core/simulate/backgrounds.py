@@ -10,10 +10,6 @@ hold:
   the remnant of a reflection far from its rocking condition at the ends of a rocking scan): one to three broad
   clouds of a few to a few tens of counts at their brightest, grainy with counting noise and, in a coherent
   beam, with speckle; there is no pattern to analyse;
-- a **weak remnant**: one compact blob of a few to a few tens of counts, the trace a reflection leaves far from
-  its Bragg condition (the ends of a rocking scan, a crystal turned away). A lone blob that weak cannot be told
-  from it, so spot frames are drawn with a spot of at least `PEAK_MIN_COUNTS` (`wide.py`): the classes stay
-  apart by a margin instead of overlapping by convention;
 - an integrating detector's **fixed-pattern noise**: row or column banding of its readout, readout tiles at
   slightly different offsets, dark current glowing from a corner.
 
@@ -28,9 +24,8 @@ from scipy import ndimage
 
 from .geometry import Scene
 
-BACKGROUND_EXTRAS = ("direct_beam", "diffuse_cloud", "weak_remnant", "fixed_pattern")
-CLOUD_MAX_COUNTS = 40.0  # the brightest recorded counts of a cloud or remnant drawn as background
-PEAK_MIN_COUNTS = 50.0  # a frame drawn as peaks has a spot at least this bright (recorded counts over background)
+BACKGROUND_EXTRAS = ("direct_beam", "diffuse_cloud", "fixed_pattern")
+CLOUD_MAX_COUNTS = 40.0  # a cloud's brightest recorded counts at most: weaker than any reflection drawn as a peak
 
 
 def add_direct_beam(scene: Scene, rng: np.random.Generator, gain: float, transmission: float) -> None:
@@ -71,22 +66,6 @@ def add_diffuse_clouds(
     scene.expected += cloud
     scene.params.update(clouds=k, clouds_speckled=speckled)
     return k
-
-
-def add_weak_remnant(scene: Scene, rng: np.random.Generator, gain: float, win: tuple[slice, slice] | None = None):
-    """One compact weak blob inside `win`: a core 0.4-1.5% of the frame wide with Lorentzian wings, recorded peak
-    3 to `CLOUD_MAX_COUNTS` counts."""
-    h, w = scene.shape
-    ys = win[0] if win else slice(0, h)
-    xs = win[1] if win else slice(0, w)
-    size = max(ys.stop - ys.start, xs.stop - xs.start)
-    px, py = rng.uniform(xs.start, xs.stop), rng.uniform(ys.start, ys.stop)
-    core = rng.uniform(0.004, 0.015) * size
-    peak = float(np.exp(rng.uniform(np.log(3), np.log(CLOUD_MAX_COUNTS))))
-    yy, xx = np.indices(scene.shape, dtype=np.float64)
-    r2 = ((xx - px) ** 2 + (yy - py) ** 2) / core**2
-    scene.expected += peak / gain * (0.8 * np.exp(-0.5 * r2) + 0.2 / (1 + r2) ** 1.5)
-    scene.params.update(remnant_peak=peak, remnant_core_px=float(core))
 
 
 def add_fixed_pattern(scene: Scene, rng: np.random.Generator, gain: float) -> str:

@@ -11,8 +11,7 @@ offset and read noise, warm pixels, zingers, zero-suppressed frame caches of spo
 steps, which are background frames). Then the pattern is drawn, from
 the default renderers and the ones in `spots.py` and `farfield.py` (rotation steps of grains on large
 panels); background frames are air scatter, darks, weak halos or the non-blank backgrounds of `backgrounds.py`
-(the attenuated direct beam, weak diffuse clouds and remnants, fixed-pattern readout noise); a spot frame's
-brightest spot has at least `PEAK_MIN_COUNTS` recorded counts. `params` records all of it, so
+(the attenuated direct beam, weak diffuse clouds, fixed-pattern readout noise). `params` records all of it, so
 every frame keeps its truth.
 """
 
@@ -20,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backgrounds import PEAK_MIN_COUNTS, add_diffuse_clouds, add_direct_beam, add_fixed_pattern, add_weak_remnant
+from .backgrounds import add_diffuse_clouds, add_direct_beam, add_fixed_pattern
 from .detectors import STRIP_DETECTORS, _edge_centre
 from .farfield import FLAT_PANELS, LARGE_COUNTERS, render_rotation_spots
 from .geometry import DETECTORS, Detector, Scene, add_air_scatter, add_parasitic, beamstop, gap_mask
@@ -161,15 +160,12 @@ def _draw(
             add_direct_beam(scene, rng, gain, float(stop[int(cy), int(cx)]))
         elif kind == "diffuse_cloud":
             add_diffuse_clouds(scene, rng, gain, win)
-        elif kind == "weak_remnant":
-            add_weak_remnant(scene, rng, gain, win)
         scene.params["background_kind"] = str(kind)
         return f"{kind} background frame", scene.expected.copy()
     frac = 0.005 if pattern == "rings" else (0.0 if scene.params["peaks_kind"] in ("rotation", "spots") else 0.001)
-    signal = ((scene.expected - base) * stop)[win]
-    scene.params["visible"] = _visible(signal, base[win], scene.params["gain"], frac, readout)
-    if pattern == "peaks":  # a lone weak blob is a remnant off the Bragg condition (background): spots are strong
-        scene.params["visible"] &= bool(signal.max() * scene.params["gain"] >= PEAK_MIN_COUNTS)
+    scene.params["visible"] = pattern == "background" or _visible(
+        ((scene.expected - base) * stop)[win], base[win], scene.params["gain"], frac, readout
+    )
     if not scene.params["visible"] and not last:
         raise _Invisible
     return text, base
@@ -178,12 +174,10 @@ def _draw(
 def _background_kind(rng: np.random.Generator, scene: Scene, win: tuple[slice, slice], readout: Readout) -> str:
     """Air, dark, halo, or one of `backgrounds.py`'s: the direct beam only through a (semi-transparent) beamstop
     in the frame window (a bare direct beam with slit streaks looks like one Bragg reflection with its rods),
-    fixed-pattern noise only on an integrating detector, weak clouds and remnants only where counts are stored."""
+    fixed-pattern noise only on an integrating detector."""
     cx, cy = scene.centre
     beam_in = win[1].start <= cx < win[1].stop and win[0].start <= cy < win[0].stop
-    kinds = {"air": 0.2, "dark": 0.15, "halo": 0.2}
-    if readout.dtype != "uint8":  # weak light is told from a peak by its counts: a display image has none
-        kinds.update(diffuse_cloud=0.2, weak_remnant=0.15)
+    kinds = {"air": 0.2, "dark": 0.15, "halo": 0.2, "diffuse_cloud": 0.25}
     if beam_in and "beamstop" in scene.params:
         kinds["direct_beam"] = 0.15
     if readout.integrating:

@@ -6,19 +6,13 @@ import pytest
 
 from scatterloop.core.benchmarks.simreal_bench import _sim_mask
 from scatterloop.core.classify.inputs import block_factor, frame_input, min_contrast
-from scatterloop.core.simulate.backgrounds import (
-    CLOUD_MAX_COUNTS,
-    PEAK_MIN_COUNTS,
-    add_diffuse_clouds,
-    add_direct_beam,
-    add_weak_remnant,
-)
+from scatterloop.core.simulate.backgrounds import CLOUD_MAX_COUNTS, add_diffuse_clouds, add_direct_beam
 from scatterloop.core.simulate.geometry import Detector, Scene, gap_mask
 from scatterloop.core.simulate.spots import render_bragg_reflection
-from scatterloop.core.simulate.storage import MAX_VALUE, draw_readout
+from scatterloop.core.simulate.storage import MAX_VALUE
 from scatterloop.core.simulate.wide import WIDE_DETECTORS, wide_frame
 
-KINDS = {"air", "dark", "halo", "direct_beam", "diffuse_cloud", "weak_remnant", "fixed_pattern", "empty_step"}
+KINDS = {"air", "dark", "halo", "direct_beam", "diffuse_cloud", "fixed_pattern", "empty_step"}
 
 
 def _scene(shape=(96, 96), gain=1.0):
@@ -98,38 +92,3 @@ def test_block_means_keep_a_small_spot_of_a_large_panel_as_bright_as_on_a_small_
     rng = np.random.default_rng(1)
     dark = rng.poisson(0.3, (2048, 2048)).astype(np.uint16)  # counting noise of a large panel stays featureless
     assert frame_input(dark, np.zeros(dark.shape, bool), 96)[0].max() < 0.0
-
-
-def test_a_weak_remnant_is_one_compact_blob_below_the_peak_floor():
-    for i in range(8):
-        scene = _scene(gain=0.5)
-        add_weak_remnant(scene, np.random.default_rng([24, i]), gain=0.5)
-        recorded = scene.expected * 0.5
-        peak = scene.params["remnant_peak"]
-        assert 3.0 <= peak <= CLOUD_MAX_COUNTS < PEAK_MIN_COUNTS and 0.3 * peak <= recorded.max() <= peak * 1.0001
-        assert np.mean(recorded > 0.5 * recorded.max()) < 0.01  # compact: a few pixels of 96 x 96
-
-
-def test_a_lone_spot_below_the_peak_floor_is_no_spot_frame(monkeypatch):
-    from scatterloop.core.simulate import wide
-
-    def one_spot(counts):
-        def render(scene, rng):
-            scene.expected[40:44, 30:34] += counts / scene.params["gain"]  # four by four pixels, `counts` each
-            return "one spot"
-
-        return render
-
-    readout = draw_readout(np.random.default_rng(0), "int32", integrating=False, sparse=False)
-    win = (slice(0, 96), slice(0, 96))
-    for counts, visible in ((20.0, False), (2.0 * PEAK_MIN_COUNTS, True)):
-        monkeypatch.setattr(wide, "render_bragg_reflection", one_spot(counts))
-        scene = _scene(gain=0.7)
-        scene.params["peaks_kind"] = "reflection"
-        scene.expected += 1.0
-        if visible:
-            wide._draw("peaks", scene, np.random.default_rng(0), np.ones((96, 96)), win, False, readout, 256)
-            assert scene.params["visible"]
-        else:  # well above the counting noise, but as weak as a remnant: drawn again (the label would be a lie)
-            with pytest.raises(wide._Invisible):
-                wide._draw("peaks", scene, np.random.default_rng(0), np.ones((96, 96)), win, False, readout, 256)
