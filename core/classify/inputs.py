@@ -9,8 +9,9 @@ frame whose few stored pixels are its only content, survives (an anti-aliased re
 away), and noise looks alike on a 256- and a 2048-pixel detector because every input pixel is the maximum of
 the same number of block means. The pooled counts are log-scaled and mapped so the 1st and 99.5th percentiles
 of valid pixels become -1 and 1 (clipped at 1.5 above): one hot pixel or a saturated beamstop edge cannot
-flatten the rest, as scaling by the maximum does, and a minimum contrast (`MIN_CONTRAST`) keeps a featureless
-frame featureless instead of stretching its Poisson noise into texture. Masked pixels are 0 and, beside the
+flatten the rest, as scaling by the maximum does, and a minimum contrast (`MIN_CONTRAST`, for block means of
+k x k pixels `min_contrast(k)`: their noise is 1/k of a pixel's) keeps a featureless frame featureless instead of
+stretching its Poisson noise into texture. Masked pixels are 0 and, beside the
 image, the valid fraction says where the detector measured, so a gap or a round detector's dark outside is
 never mistaken for a dark region of the pattern. Pairs are cached per image and size; augmentations act on
 both together and the network's channels are built on the device (`to_channels`): image, mask and a high-pass
@@ -28,7 +29,7 @@ import torch.nn.functional as F
 from ..io import resize
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 
-CACHE_VERSION = 3  # 2: pooled inputs (block mean, then max-pool) instead of an anti-aliased resize; 3: despeckled
+CACHE_VERSION = 4  # 2: pooled (block mean, then max-pool) instead of resized; 3: despeckled; 4: min_contrast(k)
 POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
 MIN_CONTRAST = float(np.log1p(20.0))  # 20 counts over the floor are needed to span the full scale
 
@@ -93,6 +94,19 @@ def despeckle(x: np.ndarray) -> np.ndarray:
     return np.minimum(x, around)
 
 
+def block_factor(shape: tuple[int, ...], size: int) -> int:
+    """The integer block-mean factor `pooled_counts` uses for a frame of `shape` (1: no block mean)."""
+    return max(1, max(shape[-2:]) // (POOL * size))
+
+
+def min_contrast(k: int) -> float:
+    """`MIN_CONTRAST` for block means of k x k pixels: their counting noise is 1/k of one pixel's, so an excess
+    of 20/k counts in a mean is as significant as 20 counts in one pixel. Without it a Bragg spot of a few
+    native pixels on a 2048-pixel panel, diluted k^2-fold by the block mean, stays grey while the same spot on
+    a small detector (or a simulated frame of the panel at a reduced size) spans the scale."""
+    return float(np.log1p(20.0 / max(1, k)))
+
+
 def pooled_counts(data: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(counts, valid fraction), each (size, size): the frame despeckled, padded to a square, block-averaged to
     POOL * size pixels (an integer factor, then a mild resize) and max-pooled by POOL (valid fraction:
@@ -106,7 +120,7 @@ def pooled_counts(data: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.nda
     x = despeckle(np.where(ok, x - floor, 0.0).astype(np.float32))
     h, w = x.shape
     fine = POOL * size  # the grid the max-pool works on, the same for every detector
-    k = max(1, max(h, w) // fine)
+    k = block_factor(x.shape, size)
     side = -(-max(h, w) // k) * k
     top, left = (side - h) // 2, (side - w) // 2
     sq = np.zeros((side, side), np.float32)
@@ -127,7 +141,7 @@ def pooled_counts(data: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.nda
 
 def frame_input(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     """(2, size, size) float32: the pooled frame on a robust log scale (-1 at the 1st percentile of valid
-    pixels, 1 at the 99.5th or `MIN_CONTRAST` above the 1st, clipped to [-1, 1.5]; 0 where nothing was
+    pixels, 1 at the 99.5th or `min_contrast` above the 1st, clipped to [-1, 1.5]; 0 where nothing was
     measured) and the valid fraction. The same for every frame the product classifies, simulated or real."""
     data = np.asarray(data)
     counts, valid = pooled_counts(data, mask, size)
@@ -136,7 +150,8 @@ def frame_input(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     if ok.any():
         v = np.log1p(counts)
         lo, hi = np.percentile(v[ok], [1.0, 99.5])
-        floor = MIN_CONTRAST if counts_like(data, ~np.asarray(mask, bool) & np.isfinite(data)) else 1e-6
+        counts_ok = counts_like(data, ~np.asarray(mask, bool) & np.isfinite(data))
+        floor = min_contrast(block_factor(data.shape, size)) if counts_ok else 1e-6
         hi = max(float(hi), float(lo) + floor)
         img[ok] = np.clip((v[ok] - lo) / (hi - lo) * 2.0 - 1.0, -1.0, 1.5)
     return np.stack([img, valid]).astype(np.float32)

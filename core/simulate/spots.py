@@ -78,7 +78,9 @@ def render_bragg_reflection(scene: Scene, rng: np.random.Generator) -> str:
     yy, xx = np.indices(scene.shape, dtype=np.float64)
     for _ in range(k):
         px, py = rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h
-        amp = float(np.exp(rng.uniform(np.log(200), np.log(50000))))
+        # at the Bragg condition: 100 to 1e5 recorded counts at the core (far weaker diffuse remnants off the
+        # condition are background, `backgrounds.add_diffuse_clouds`)
+        amp = float(np.exp(rng.uniform(np.log(100), np.log(1e5)))) / float(scene.params.get("gain", 1.0))
         core = rng.uniform(0.004, 0.02) * size
         dx, dy = xx - px, yy - py
         scene.expected += amp / (1 + (dx**2 + dy**2) / core**2) ** 1.5

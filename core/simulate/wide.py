@@ -10,13 +10,16 @@ frame), a count level from a few counts to saturation and the detector's readout
 offset and read noise, warm pixels, zingers, zero-suppressed frame caches of spot scans and of their empty
 steps, which are background frames). Then the pattern is drawn, from
 the default renderers and the ones in `spots.py` and `farfield.py` (rotation steps of grains on large
-panels). `params` records all of it, so every frame keeps its truth.
+panels); background frames are air scatter, darks, weak halos or the non-blank backgrounds of `backgrounds.py`
+(the attenuated direct beam, weak diffuse clouds, fixed-pattern readout noise). `params` records all of it, so
+every frame keeps its truth.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .backgrounds import add_diffuse_clouds, add_direct_beam, add_fixed_pattern
 from .detectors import STRIP_DETECTORS, _edge_centre
 from .farfield import FLAT_PANELS, LARGE_COUNTERS, render_rotation_spots
 from .geometry import DETECTORS, Detector, Scene, add_air_scatter, add_parasitic, beamstop, gap_mask
@@ -144,11 +147,19 @@ def _draw(
         else:
             text = render_grain_spots(scene, rng)
     else:  # sparse: an empty rotation step of a frame cache, the static frame is all there is
-        kind = "empty_step" if readout.sparse else rng.choice(["air", "dark", "halo"])
+        kind = "empty_step" if readout.sparse else _background_kind(rng, scene, win, readout)
+        gain = scene.params["gain"]
         if kind == "halo":
             add_saxs_halo(scene, rng, float(np.exp(rng.uniform(np.log(1), np.log(300)))))
-        elif kind == "dark":
-            scene.expected = scene.expected * rng.uniform(0.0, 0.02) + rng.uniform(0.01, 0.5) / scene.params["gain"]
+        elif kind in ("dark", "fixed_pattern"):
+            scene.expected = scene.expected * rng.uniform(0.0, 0.02) + rng.uniform(0.01, 0.5) / gain
+            if kind == "fixed_pattern":
+                add_fixed_pattern(scene, rng, gain)
+        elif kind == "direct_beam":
+            cx, cy = scene.centre
+            add_direct_beam(scene, rng, gain, float(stop[int(cy), int(cx)]))
+        elif kind == "diffuse_cloud":
+            add_diffuse_clouds(scene, rng, gain, win)
         scene.params["background_kind"] = str(kind)
         return f"{kind} background frame", scene.expected.copy()
     frac = 0.005 if pattern == "rings" else (0.0 if scene.params["peaks_kind"] in ("rotation", "spots") else 0.001)
@@ -158,6 +169,21 @@ def _draw(
     if not scene.params["visible"] and not last:
         raise _Invisible
     return text, base
+
+
+def _background_kind(rng: np.random.Generator, scene: Scene, win: tuple[slice, slice], readout: Readout) -> str:
+    """Air, dark, halo, or one of `backgrounds.py`'s: the direct beam only through a (semi-transparent) beamstop
+    in the frame window (a bare direct beam with slit streaks looks like one Bragg reflection with its rods),
+    fixed-pattern noise only on an integrating detector."""
+    cx, cy = scene.centre
+    beam_in = win[1].start <= cx < win[1].stop and win[0].start <= cy < win[0].stop
+    kinds = {"air": 0.2, "dark": 0.15, "halo": 0.2, "diffuse_cloud": 0.25}
+    if beam_in and "beamstop" in scene.params:
+        kinds["direct_beam"] = 0.15
+    if readout.integrating:
+        kinds["fixed_pattern"] = 0.1
+    p = np.asarray(list(kinds.values()))
+    return str(rng.choice(list(kinds), p=p / p.sum()))
 
 
 class _Invisible(Exception):

@@ -233,3 +233,7 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
     for key in ("per_frame_accuracy_signal_truth", "per_frame_accuracy_frames_with_signal"):
         assert 0.0 <= out[key] <= 1.0
     assert per["peaks"]["predicted_signal_vote"] in PATTERNS
+    # the one empty step of a peaks file can only be right as background: the headline per-frame score is bounded
+    assert out["per_frame_accuracy_upper_bound"] == pytest.approx(1 - blank_not_bg / 5)
+    assert "per_frame_accuracy_upper_bound" in out["per_frame_accuracy_note"]
+    assert sum(r["frames_with_signal_right"] for r in out["per_file"]) <= 5 - out["frames_without_signal"]
