@@ -232,8 +232,23 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
     assert sig.sum() == 5 and sig[2].sum() == np.asarray(out["confusion"])[2].sum() + blank_not_bg  # as background
     for key in ("per_frame_accuracy_signal_truth", "per_frame_accuracy_frames_with_signal"):
         assert 0.0 <= out[key] <= 1.0
-    assert per["peaks"]["predicted_signal_vote"] in PATTERNS
+    assert per["peaks"]["predicted_all_frames_vote"] in PATTERNS
+    assert out["per_file_accuracy"] == pytest.approx(
+        np.mean([r["predicted"] == r["kind"] for r in out["per_file"]]), abs=1e-4
+    )
     # the one empty step of a peaks file can only be right as background: the headline per-frame score is bounded
     assert out["per_frame_accuracy_upper_bound"] == pytest.approx(1 - blank_not_bg / 5)
     assert "per_frame_accuracy_upper_bound" in out["per_frame_accuracy_note"]
     assert sum(r["frames_with_signal_right"] for r in out["per_file"]) <= 5 - out["frames_without_signal"]
+
+
+def test_a_file_is_judged_by_its_frames_with_signal():
+    from scatterloop.core.benchmarks.simreal_bench import file_vote
+
+    spots = [0.1, 0.8, 0.1]
+    empty = [0.0, 0.02, 0.98]
+    p = np.array([spots] + [empty] * 5)  # a scan: one step with spots, five empty steps
+    blank = np.array([False] + [True] * 5)
+    assert int(file_vote(p, blank).argmax()) == 1  # peaks: the empty steps do not outvote the spots
+    assert int(p.mean(0).argmax()) == 2  # what the vote over all frames would say
+    assert int(file_vote(p[1:], blank[1:]).argmax()) == 2  # nothing but empty steps: all of them vote
