@@ -58,7 +58,7 @@ FEATURES: tuple[str, ...] = (
     "point_excess",
     "texture_lines",
 )
-VERSION = 9  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 10  # bump when a feature changes: cached values of an older version are recomputed
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
