@@ -11,6 +11,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 BEAMSTOP_TOLERANCE = 0.8  # measured on simulated frames with known beams: 11 -> 2 of 60 ring frames > 5 px off
+RIM_SEEN = 0.7  # a shadow with its rim mostly outside the frame is the dark band between two rings at its edge
 MAX_HOLDER_AREA = 0.2  # a "shadow" over a fifth of the frame is a dark region, not a holder: keep the disc only
 
 
@@ -40,7 +41,7 @@ def beamstop(log_img: np.ndarray, valid: np.ndarray) -> tuple[float, tuple[float
         kd, ka = _disc(0, 0.7 * r), _disc(1.15 * r, 1.8 * r)
         nd, dd = signal.fftconvolve(img, kd, "same"), signal.fftconvolve(v, kd, "same")
         na, da = signal.fftconvolve(img, ka, "same"), signal.fftconvolve(v, ka, "same")
-        ok = (dd > 0.6 * kd.sum()) & (da > 0.5 * ka.sum())
+        ok = (dd > 0.6 * kd.sum()) & (da > RIM_SEEN * ka.sum())
         if not ok.any():
             continue
         con = np.where(ok, na / np.maximum(da, 1e-6) - nd / np.maximum(dd, 1e-6), -np.inf)

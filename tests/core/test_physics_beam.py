@@ -60,3 +60,18 @@ def test_a_feature_zero_on_most_real_frames_gets_a_graded_scale():
     centre, scale = _robust(a)
     assert centre[0] == 0 and 0.01 < scale[0] < 0.1  # not the 1e-6 floor that made every departure extreme
     assert abs(scale[1] - 1.4826 * 0.25) < 0.02
+
+
+def test_the_dark_band_between_two_rings_at_the_frame_edge_is_not_the_beamstop():
+    """Two simulated ring frames (beam known) where a dark band between bright rings, cut by the frame's edge with
+    a bright arc on one side, out-scored the real shadow: a beamstop's rim must be mostly inside the frame."""
+    from scatterloop.core.io import make_mask
+    from scatterloop.core.simulate.dataset import frame_record
+
+    for seed, index in ((10, 226), (10, 80)):
+        counts, row = frame_record("rings", seed, index, 256, None)
+        x = counts.astype(float)
+        valid = ~make_mask(x)
+        _, (cx, cy), _ = beamstop(np.log1p(np.clip(np.where(valid, x, 0), 0, None)), valid)
+        p = row["params"]
+        assert np.hypot(cx - p["centre_x"], cy - p["centre_y"]) < 3, (seed, index, cx, cy)
