@@ -91,12 +91,18 @@ def render_rings(
                 (cx + shift * k / len(radii) * np.cos(ang), cy + shift * k / len(radii) * np.sin(ang))
                 for k in range(len(radii))
             ]
-    broken = set()
-    if artifact == "broken_rings":
-        broken = set(rng.choice(len(radii), size=max(1, min(len(radii), rng.integers(2, 5))), replace=False))
     phi_grid = np.linspace(-np.pi, np.pi, N_PHI, endpoint=False)
     tilted = scene.tilted_grids((cx, cy), distance / scene.pixel_m, *tilt) if tilt else None
     arc_dir = rng.uniform(-np.pi, np.pi) if arcs else 0.0
+    broken, seen = set(), {}
+    if artifact == "broken_rings":  # break rings the frame shows, where it shows them: a hallucination in view
+        for k, radius in enumerate(radii):
+            r, phi = tilted if tilted is not None else scene.grids(centres[k])
+            on = np.abs(r - radius) < max(1.0, width0)
+            if on.sum() >= 8:
+                seen[k] = np.unique(_phi_index(phi[on]))
+        pool = sorted(seen) or list(range(len(radii)))
+        broken = set(rng.choice(pool, size=max(1, min(len(pool), rng.integers(2, 5))), replace=False).tolist())
     for k, (radius, weight) in enumerate(zip(radii, weights, strict=True)):
         r, phi = tilted if tilted is not None else scene.grids(centres[k])
         idx = _phi_index(phi)
@@ -107,7 +113,8 @@ def render_rings(
         rad = np.full(N_PHI, radius)
         if k in broken:
             for _ in range(rng.integers(1, 4)):  # missing arcs and radial jumps
-                c, half = rng.uniform(-np.pi, np.pi), rng.uniform(0.2, 0.8)
+                c = phi_grid[rng.choice(seen[k])] if k in seen else rng.uniform(-np.pi, np.pi)
+                half = rng.uniform(0.2, 0.8)
                 arc = np.abs(np.angle(np.exp(1j * (phi_grid - c)))) < half
                 if rng.random() < 0.6:
                     prof[arc] *= 0.02
@@ -123,6 +130,8 @@ def render_rings(
         spotty=spotty,
         ring_radii_px=[float(v) for v in radii[:12]],
     )
+    if broken:
+        scene.params["broken_ring_radii_px"] = sorted(float(radii[k]) for k in broken)
     if tilt:
         scene.params.update(tilt_deg=float(np.degrees(tilt[0])), tilt_axis_deg=float(np.degrees(tilt[1])))
     if arcs:

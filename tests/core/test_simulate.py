@@ -136,3 +136,21 @@ def test_wide_rings_record_tilt_and_texture_and_default_frames_do_not_change():
     assert seen == {"tilt_deg", "texture_arcs"}
     p = simulate_frame("rings", np.random.default_rng(3), size=32).params
     assert "tilt_deg" not in p and "texture_arcs" not in p
+
+
+def test_broken_rings_are_broken_where_the_frame_shows_them():
+    """A "broken rings" hallucination whose broken ring lies wholly outside the frame looks realistic: its truth
+    would be wrong. Every broken ring must cross the frame."""
+    checked = 0
+    for seed in range(40):
+        f = simulate_frame("rings", np.random.default_rng([7, seed]), size=128, artifact="broken_rings")
+        if "tilt_deg" in f.params:  # conic rings: the circle test below does not apply
+            continue
+        yy, xx = np.indices(f.counts.shape)
+        r = np.hypot(xx - f.params["centre_x"], yy - f.params["centre_y"])
+        radii = f.params["broken_ring_radii_px"]
+        assert radii
+        for radius in radii:
+            assert (np.abs(r - radius) < 1.5).sum() >= 8, (seed, radius)
+        checked += 1
+    assert checked >= 20
