@@ -247,7 +247,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                             loading(
                                 dcc.Graph(
                                     id=ids.EXPLORE_GRAPH,
-                                    figure=figures.empty_map("Loading the map…"),
+                                    figure=figures.empty_map("Loading the map…", head=None),
                                     clear_on_unhover=True,
                                     config=GRAPH_CONFIG,
                                 ),
