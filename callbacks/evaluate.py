@@ -56,7 +56,11 @@ def results(services: Services, run_value) -> tuple:
     if chosen is None:
         empty = figures.empty_map("No evaluation yet.")
         empty.update_layout(height=260)
-        return evaluate_view.metrics_table([], False), empty, empty, figures.history_figure([]), "", options
+        examples = html.Div(
+            "n/a: no evaluation yet. Press Evaluate: its example images and their polar warps appear here.",
+            className="text-muted small",
+        )
+        return evaluate_view.metrics_table([], False), empty, empty, figures.history_figure([]), examples, options
     ev = chosen.result
     has_is = any("is_mean" in r for r in ev["table"])
     ws = Workspace.open(services.settings)
