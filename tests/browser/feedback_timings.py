@@ -89,6 +89,14 @@ ZOOM = (
 )
 
 
+def _guarded(name: str, part, d) -> dict:
+    """A part's numbers, or the one-line reason it could not be measured (the other parts still are)."""
+    try:
+        return part(d)
+    except Exception as exc:  # noqa: BLE001 - a measurement reports what stopped it
+        return {f"{name}: not measured": f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"}
+
+
 def _viewer(d) -> dict:
     """Go to an image by id (the search box), then zoom: the frame, then the region at full resolution."""
     out = {}
@@ -126,7 +134,7 @@ def _explain(d) -> dict:
         box.send_keys(image)
         out[f"Train: Explain ({k}) → panel"] = _timed(
             d,
-            button.click,
+            lambda: d.execute_script("arguments[0].click()", button),  # not through the dropdown menu above it
             _text(ids.TRAIN_EXPLAIN_PANEL, f"#{image} ") + " || " + _text(ids.TRAIN_EXPLAIN_PANEL, "annot"),
         )
     out["Train: Explain panel text"] = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text[:160]
@@ -203,12 +211,12 @@ def measure(url: str) -> dict:
         out["Explore: undo → status"] = _timed(
             d, lambda: d.find_element(By.ID, ids.EXPLORE_UNDO_BUTTON).click(), _text(ids.EXPLORE_STATUS, "Undid")
         )
-        out.update(_viewer(d))
+        out.update(_guarded("Viewer", _viewer, d))
         out["Jobs: tab → run table"] = _timed(d, lambda: _tab(d, "Jobs"), _text(ids.JOBS_TABLE, "embed"))
         out["Evaluate: tab → table or its message"] = _timed(
             d, lambda: _tab(d, "Evaluate"), _text(ids.EVAL_TABLE, "valuat")
         )
-        out.update(_explain(d))
+        out.update(_guarded("Explain", _explain, d))
         out["console errors"] = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
     finally:
         d.quit()
