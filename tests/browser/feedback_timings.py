@@ -121,7 +121,9 @@ def _explain(d) -> dict:
     """Train tab, Explain image 7 with the first model offered (needs a finished round with a network)."""
     _tab(d, "Train")
     _until(d, f"return !!document.getElementById('{ids.TRAIN_EXPLAIN_BUTTON}')")
-    d.find_element(By.ID, ids.TRAIN_EXPLAIN_MODEL_SELECT).click()
+    select = d.find_element(By.ID, ids.TRAIN_EXPLAIN_MODEL_SELECT)
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", select)
+    select.click()
     options = d.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options .dash-dropdown-option")
     if not options:
         return {"Train: Explain → Grad-CAM panel": "no model to explain with"}
@@ -184,17 +186,22 @@ def measure(url: str) -> dict:
                 f"const gd = document.getElementById('{ids.EXPLORE_GRAPH}').querySelector('.js-plotly-plot');"
                 f"const p = ({nth})(gd)[0]; return gd.data[p.curveNumber].customdata[p.pointNumber];"
             )
-            t = time.perf_counter()
-            _emit(d, "plotly_click", nth)
-            try:
-                out[f"Explore: click point ({name}) → spinner"] = round(_until(d, SPINNER, 5), 3)
-            except TimeoutError:
-                out[f"Explore: click point ({name}) → spinner"] = None  # answered before the 0.3 s delay
-            _until(
-                d,
+            detail = (
                 _text(ids.EXPLORE_DETAIL, f"Image {image_id}\n")
-                + f" && !!document.getElementById('{ids.EXPLORE_POLAR_TEXT}')",
+                + f" && !!document.getElementById('{ids.EXPLORE_POLAR_TEXT}')"
             )
+            t, spinner = time.perf_counter(), None
+            _emit(d, "plotly_click", nth)
+            while True:  # one poll for both: the spinner (if the answer takes over 0.3 s) and the detail itself
+                seen = d.execute_script(f"return [({SPINNER[7:]}), (() => {{ {detail} }})()]")
+                if seen[0] and spinner is None:
+                    spinner = round(time.perf_counter() - t, 3)
+                if seen[1]:
+                    break
+                if time.perf_counter() - t > 60:
+                    raise TimeoutError(detail)
+                time.sleep(0.01)
+            out[f"Explore: click point ({name}) → spinner"] = spinner  # None: answered before the 0.3 s delay
             out[f"Explore: click point ({name}) → detail panel"] = round(time.perf_counter() - t, 3)
         out["Explore: lasso 49 points → selection tab + count"] = _timed(
             d, lambda: _emit(d, "plotly_selected", ALL_POINTS), _text(ids.EXPLORE_GALLERY_COUNT, "49 selected")
