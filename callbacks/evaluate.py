@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dash import Input, Output, State, html
+from dash import Input, Output, State, ctx, html, no_update
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import evaluate_view
@@ -141,6 +141,8 @@ def register(app, services: Services) -> None:
         Input(ids.EVAL_RUN_SELECT, "value"),
     )
     def _results(tab, _version, run_value):
+        if ctx.triggered_id == ids.TABS and tab != "evaluate":  # another tab opened: nothing here is shown
+            return (no_update,) * 6
         return results(services, run_value)
 
     @app.callback(
