@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dash import Input, Output, State, html
+from dash import Input, Output, State, ctx, html, no_update
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import evaluate_view
@@ -56,7 +56,11 @@ def results(services: Services, run_value) -> tuple:
     if chosen is None:
         empty = figures.empty_map("No evaluation yet.")
         empty.update_layout(height=260)
-        return evaluate_view.metrics_table([], False), empty, empty, figures.history_figure([]), "", options
+        examples = html.Div(
+            "n/a: no evaluation yet. Press Evaluate: its example images and their polar warps appear here.",
+            className="text-muted small",
+        )
+        return evaluate_view.metrics_table([], False), empty, empty, figures.history_figure([]), examples, options
     ev = chosen.result
     has_is = any("is_mean" in r for r in ev["table"])
     ws = Workspace.open(services.settings)
@@ -137,6 +141,8 @@ def register(app, services: Services) -> None:
         Input(ids.EVAL_RUN_SELECT, "value"),
     )
     def _results(tab, _version, run_value):
+        if ctx.triggered_id == ids.TABS and tab != "evaluate":  # another tab opened: nothing here is shown
+            return (no_update,) * 6
         return results(services, run_value)
 
     @app.callback(

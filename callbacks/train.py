@@ -3,7 +3,7 @@ review queues and Explain: `train_review`)."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State
+from dash import Input, Output, State, ctx, no_update
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import train_view
@@ -192,7 +192,9 @@ def register(app, services: Services) -> None:
         Input(ids.TRAIN_VERSION_STORE, "data"),
         Input(ids.TRAIN_RUN_SELECT, "value"),
     )
-    def _results(_tab, _version, run_value):
+    def _results(tab, _version, run_value):
+        if ctx.triggered_id == ids.TABS and tab != "train":  # another tab opened: nothing here is shown
+            return (no_update,) * 4
         return results(services, run_value)
 
     train_review.register_review(app, services)

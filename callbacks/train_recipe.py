@@ -85,5 +85,7 @@ def register(app, services: Services) -> None:
         Input(ids.TRAIN_VERSION_STORE, "data"),
         Input(ids.TABS, "active_tab"),
     )
-    def _curve(task, _version, _tab):
+    def _curve(task, _version, tab):
+        if ctx.triggered_id == ids.TABS and tab != "train":  # another tab opened: the curve is not shown
+            return no_update
         return learning_curve(services, task)

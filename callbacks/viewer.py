@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, ctx, html, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, html, no_update
 
 from scatterloop.core.compare import nearest_experimental
 from scatterloop.core.viewer import Window, pixel_info, region_from_ranges, render, view_png
@@ -17,23 +17,6 @@ COMPARE_SIDE = 512
 def window_from(scale, clip, show_mask) -> Window:
     low, high = (clip or (1.0, 99.8))[:2]
     return Window(scale=scale or "log", low=float(low), high=float(high), show_mask=bool(show_mask))
-
-
-def region_from_relayout(relayout: dict | None, image_id, current: dict | None):
-    """The region store after a zoom/pan: {"image", "x", "y"} ranges; None after a reset (double click);
-    `no_update` for relayouts that move nothing (autosize, drag mode)."""
-    if not relayout or image_id is None:
-        return no_update
-    if relayout.get("xaxis.autorange") or relayout.get("yaxis.autorange"):
-        return None
-    x = relayout.get("xaxis.range") or [relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")]
-    y = relayout.get("yaxis.range") or [relayout.get("yaxis.range[0]"), relayout.get("yaxis.range[1]")]
-    old = current if current and current.get("image") == image_id else {}
-    x = x if None not in x else old.get("x")
-    y = y if None not in y else old.get("y")
-    if x is None and y is None:
-        return no_update
-    return {"image": image_id, "x": x, "y": y}
 
 
 def viewer_title(services: Services, image_id) -> tuple[str, list]:
@@ -169,15 +152,17 @@ def register(app, services: Services) -> None:
         prevent_initial_call=True,
     )
 
-    @app.callback(
+    # a zoom, pan or reset -> the region to fetch, in the browser from the axes on screen (assets/viewer.js says why
+    # not from the relayout event alone: a late autosize would replace a first zoom and lose it)
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop_viewer", function_name="region"),
         Output(ids.VIEWER_REGION_STORE, "data", allow_duplicate=True),
         Input(ids.VIEWER_GRAPH, "relayoutData"),
         State(ids.VIEWER_IMAGE_STORE, "data"),
         State(ids.VIEWER_REGION_STORE, "data"),
+        State(ids.VIEWER_GRAPH, "id"),
         prevent_initial_call=True,
     )
-    def _zoom(relayout, image_id, current):
-        return region_from_relayout(relayout, image_id, current)
 
     @app.callback(
         Output(ids.VIEWER_GRAPH, "figure"),

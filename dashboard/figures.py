@@ -133,16 +133,33 @@ def map_figure(
     return fig
 
 
-def empty_map(message: str, height: int = 560, size: int = 15) -> go.Figure:
-    """No data yet: a sentence saying why and what to do, instead of bare axes."""
+# Every mode-bar button plotly.js can draw on a 2-D or 3-D subplot: an empty figure removes them all, so a plot
+# with nothing in it offers no zoom, pan or download (layout.modebar.remove acts per figure; config is per graph)
+MODEBAR_BUTTONS = (
+    "toImage", "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d",
+    "hoverClosestCartesian", "hoverCompareCartesian", "toggleSpikelines", "toggleHover", "resetViews",
+    "zoom3d", "pan3d", "orbitRotation", "tableRotation", "resetCameraDefault3d", "resetCameraLastSave3d",
+    "hoverClosest3d", "drawline", "drawopenpath", "drawclosedpath", "drawcircle", "drawrect", "eraseshape",
+)  # fmt: skip
+
+
+def empty_map(message: str, height: int = 560, size: int = 15, head: str | None = "n/a") -> go.Figure:
+    """No data (yet): "n/a" and a sentence saying why and what to do, instead of bare axes, and no toolbar.
+
+    `head=None` leaves the "n/a" out (a placeholder that is about to be replaced, such as "Loading the map…").
+    """
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": size}, x=0.5, y=0.5, xref="paper", yref="paper")
+    text = message if head is None else f"<span style='font-size:{size + 5}px;color:#888'>{head}</span><br>{message}"
+    fig.add_annotation(
+        text=text, showarrow=False, font={"size": size, "color": "#555"}, x=0.5, y=0.5, xref="paper", yref="paper"
+    )
     fig.update_layout(
         template="plotly_white",
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         xaxis={"visible": False},
         yaxis={"visible": False},
+        modebar={"remove": list(MODEBAR_BUTTONS)},
     )
     return fig
 

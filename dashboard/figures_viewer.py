@@ -84,8 +84,10 @@ def viewer_figure(png: bytes, view, colourmap: str, title: str = "") -> go.Figur
             },
         )
     )
+    x_range, y_range = [r.x0 - 0.5, r.x1 - 0.5], [r.y1 - 0.5, r.y0 - 0.5]
     fig.update_layout(
         uirevision=f"viewer-{view.image_id}",
+        meta={"drawn": {"image": view.image_id, "x": x_range, "y": y_range}},  # what the browser compares a zoom with
         margin={"l": 50, "r": 10, "t": 30, "b": 40},
         height=620,
         template="plotly_white",
@@ -93,10 +95,8 @@ def viewer_figure(png: bytes, view, colourmap: str, title: str = "") -> go.Figur
         title={"text": title, "font": {"size": 12}},
         showlegend=False,
     )
-    fig.update_xaxes(range=[r.x0 - 0.5, r.x1 - 0.5], title="column (px)", showgrid=False, constrain="domain")
-    fig.update_yaxes(
-        range=[r.y1 - 0.5, r.y0 - 0.5], title="row (px)", showgrid=False, scaleanchor="x", constrain="domain"
-    )
+    fig.update_xaxes(range=x_range, title="column (px)", showgrid=False, constrain="domain")
+    fig.update_yaxes(range=y_range, title="row (px)", showgrid=False, scaleanchor="x", constrain="domain")
     return fig
 
 

@@ -115,14 +115,16 @@ def layout(labels: Sequence[str]) -> html.Div:
     )
     jobs = html.Div(
         [
-            dcc.Dropdown(
-                id=ids.EXPLORE_FEATURES_SELECT,
-                options=FEATURE_OPTIONS,
-                value="autoencoder",
-                clearable=False,
-                style={"width": "20rem"},
+            html.Div(  # the margin on a wrapper: Dash 4's dropdown does not pass its className's margin on
+                dcc.Dropdown(
+                    id=ids.EXPLORE_FEATURES_SELECT,
+                    options=FEATURE_OPTIONS,
+                    value="autoencoder",
+                    clearable=False,
+                    style={"width": "20rem"},
+                    **KEEP,
+                ),
                 className="me-2",
-                **KEEP,
             ),
             dbc.Button(
                 "Build map",
@@ -247,7 +249,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                             loading(
                                 dcc.Graph(
                                     id=ids.EXPLORE_GRAPH,
-                                    figure=figures.empty_map("Loading the map…"),
+                                    figure=figures.empty_map("Loading the map…", head=None),
                                     clear_on_unhover=True,
                                     config=GRAPH_CONFIG,
                                 ),

@@ -203,10 +203,10 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                             compact(
                                 "image #", dbc.Input(id=ids.TRAIN_EXPLAIN_IMAGE_INPUT, type="number", min=1), "11rem"
                             ),
-                            dcc.Dropdown(
-                                id=ids.TRAIN_EXPLAIN_MODEL_SELECT,
-                                placeholder="model",
-                                style={"minWidth": "10rem"},
+                            html.Div(  # the margin on a wrapper: Dash 4's dropdown does not apply it
+                                dcc.Dropdown(
+                                    id=ids.TRAIN_EXPLAIN_MODEL_SELECT, placeholder="model", style={"minWidth": "10rem"}
+                                ),
                                 className="me-2",
                             ),
                             dbc.Button("Explain", id=ids.TRAIN_EXPLAIN_BUTTON, color="secondary", size="sm"),

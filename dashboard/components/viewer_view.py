@@ -8,7 +8,12 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from .. import ids
+from ..figures import empty_map
 from ..figures_viewer import COLOURMAPS, GRAPH_CONFIG
+
+NOTHING_COMPARED = empty_map(
+    "Nothing compared yet: press “Nearest experimental frames”, or enter an image id and press Compare.", 300, 12
+)
 
 
 def open_button(image_id: int, where: str, text: str = "Full resolution", **kw) -> html.Button:
@@ -106,7 +111,11 @@ def modal() -> html.Div:
     compare_tab = html.Div(
         [
             _compare_controls(),
-            dcc.Loading(dcc.Graph(id=ids.COMPARE_GRAPH, config=GRAPH_CONFIG), delay_show=300, type="dot"),
+            dcc.Loading(
+                dcc.Graph(id=ids.COMPARE_GRAPH, figure=NOTHING_COMPARED, config=GRAPH_CONFIG),
+                delay_show=300,
+                type="dot",
+            ),
             html.Div(id=ids.COMPARE_INFO, className="small"),
         ]
     )

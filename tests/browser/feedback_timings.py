@@ -78,6 +78,71 @@ def _text(component_id: str, needle: str) -> str:
     return f"return (document.getElementById('{component_id}') || {{}}).innerText?.includes({json.dumps(needle)})"
 
 
+IMAGES_DRAWN = (
+    "(() => {{ const im = [...document.querySelectorAll('{sel}')];"
+    " return im.length > 0 && im.every(i => i.complete && i.naturalWidth > 0); }})()"
+)
+ZOOM = (
+    f"const gd = document.getElementById('{ids.VIEWER_GRAPH}').querySelector('.js-plotly-plot');"
+    "const w = gd.layout.meta.drawn.x[1], h = gd.layout.meta.drawn.y[0];"
+    "Plotly.relayout(gd, {'xaxis.range': [w / 4, w / 2], 'yaxis.range': [h / 2, h / 4]});"
+)
+
+
+def _guarded(name: str, part, d) -> dict:
+    """A part's numbers, or the one-line reason it could not be measured (the other parts still are)."""
+    try:
+        return part(d)
+    except Exception as exc:  # noqa: BLE001 - a measurement reports what stopped it
+        return {f"{name}: not measured": f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"}
+
+
+def _viewer(d) -> dict:
+    """Go to an image by id (the search box), then zoom: the frame, then the region at full resolution."""
+    out = {}
+    box = d.find_element(By.ID, ids.SEARCH_INPUT)
+    box.clear()
+    box.send_keys("#7")
+    t = time.perf_counter()
+    box.send_keys("\n")
+    _until(d, _text(ids.VIEWER_TITLE, "Image 7 ·"))
+    out["Viewer: search #7 → window with the image's title"] = round(time.perf_counter() - t, 3)
+    _until(d, _text(ids.VIEWER_CAPTION, "whole frame"))
+    out["Viewer: search #7 → frame drawn"] = round(time.perf_counter() - t, 3)
+    out["Viewer: zoom → region at full resolution"] = _timed(
+        d, lambda: d.execute_script(ZOOM), _text(ids.VIEWER_CAPTION, "columns")
+    )
+    d.find_element(By.CSS_SELECTOR, f"#{ids.VIEWER_MODAL} .btn-close").click()
+    _until(d, f"return !document.getElementById('{ids.VIEWER_GRAPH}')")
+    return out
+
+
+def _explain(d) -> dict:
+    """Train tab, Explain image 7 with the first model offered (needs a finished round with a network)."""
+    _tab(d, "Train")
+    _until(d, f"return !!document.getElementById('{ids.TRAIN_EXPLAIN_BUTTON}')")
+    select = d.find_element(By.ID, ids.TRAIN_EXPLAIN_MODEL_SELECT)
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", select)
+    select.click()
+    options = d.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options .dash-dropdown-option")
+    if not options:
+        return {"Train: Explain → Grad-CAM panel": "no model to explain with"}
+    options[0].click()
+    button = d.find_element(By.ID, ids.TRAIN_EXPLAIN_BUTTON)
+    out = {}
+    for k, image in (("first, cold", "7"), ("second", "8")):
+        box = d.find_element(By.ID, ids.TRAIN_EXPLAIN_IMAGE_INPUT)
+        box.clear()
+        box.send_keys(image)
+        out[f"Train: Explain ({k}) → panel"] = _timed(
+            d,
+            lambda: d.execute_script("arguments[0].click()", button),  # not through the dropdown menu above it
+            _text(ids.TRAIN_EXPLAIN_PANEL, f"#{image} ") + " || " + _text(ids.TRAIN_EXPLAIN_PANEL, "annot"),
+        )
+    out["Train: Explain panel text"] = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text[:160]
+    return out
+
+
 SPINNER = "return [...document.querySelectorAll('.dash-spinner')].some(e => e.offsetParent !== null)"
 
 
@@ -104,6 +169,11 @@ def measure(url: str) -> dict:
         out["Label: → next page → new count"] = _timed(
             d, lambda: _key(d, "ArrowRight"), _text(ids.LABEL_COUNT, "page 2/")
         )
+        out["Label: → next page → every thumbnail drawn"] = _timed(
+            d,
+            lambda: _key(d, "ArrowRight"),
+            _text(ids.LABEL_COUNT, "page 3/") + " && " + IMAGES_DRAWN.format(sel=f"#{ids.LABEL_GRID} .sl-card img"),
+        )
         out["Label: ? → keyboard help shown"] = _timed(d, lambda: _key(d, "?"), _text(ids.KEYS_MODAL, "Ctrl+Z"))
         d.find_element(By.CSS_SELECTOR, ".modal .btn-close").click()
         _until(d, "return !document.querySelector('.modal.show')")
@@ -116,17 +186,22 @@ def measure(url: str) -> dict:
                 f"const gd = document.getElementById('{ids.EXPLORE_GRAPH}').querySelector('.js-plotly-plot');"
                 f"const p = ({nth})(gd)[0]; return gd.data[p.curveNumber].customdata[p.pointNumber];"
             )
-            t = time.perf_counter()
-            _emit(d, "plotly_click", nth)
-            try:
-                out[f"Explore: click point ({name}) → spinner"] = round(_until(d, SPINNER, 5), 3)
-            except TimeoutError:
-                out[f"Explore: click point ({name}) → spinner"] = None  # answered before the 0.3 s delay
-            _until(
-                d,
+            detail = (
                 _text(ids.EXPLORE_DETAIL, f"Image {image_id}\n")
-                + f" && !!document.getElementById('{ids.EXPLORE_POLAR_TEXT}')",
+                + f" && !!document.getElementById('{ids.EXPLORE_POLAR_TEXT}')"
             )
+            t, spinner = time.perf_counter(), None
+            _emit(d, "plotly_click", nth)
+            while True:  # one poll for both: the spinner (if the answer takes over 0.3 s) and the detail itself
+                seen = d.execute_script(f"return [({SPINNER[7:]}), (() => {{ {detail} }})()]")
+                if seen[0] and spinner is None:
+                    spinner = round(time.perf_counter() - t, 3)
+                if seen[1]:
+                    break
+                if time.perf_counter() - t > 60:
+                    raise TimeoutError(detail)
+                time.sleep(0.01)
+            out[f"Explore: click point ({name}) → spinner"] = spinner  # None: answered before the 0.3 s delay
             out[f"Explore: click point ({name}) → detail panel"] = round(time.perf_counter() - t, 3)
         out["Explore: lasso 49 points → selection tab + count"] = _timed(
             d, lambda: _emit(d, "plotly_selected", ALL_POINTS), _text(ids.EXPLORE_GALLERY_COUNT, "49 selected")
@@ -143,10 +218,12 @@ def measure(url: str) -> dict:
         out["Explore: undo → status"] = _timed(
             d, lambda: d.find_element(By.ID, ids.EXPLORE_UNDO_BUTTON).click(), _text(ids.EXPLORE_STATUS, "Undid")
         )
+        out.update(_guarded("Viewer", _viewer, d))
         out["Jobs: tab → run table"] = _timed(d, lambda: _tab(d, "Jobs"), _text(ids.JOBS_TABLE, "embed"))
         out["Evaluate: tab → table or its message"] = _timed(
             d, lambda: _tab(d, "Evaluate"), _text(ids.EVAL_TABLE, "valuat")
         )
+        out.update(_guarded("Explain", _explain, d))
         out["console errors"] = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
     finally:
         d.quit()

@@ -210,6 +210,19 @@ def _requested(driver) -> list[str]:
     return urls
 
 
+# every drawn plot whose only content is the "n/a" sentence: [its text, the mode-bar buttons it has]
+EMPTY_PLOTS = """return [...document.querySelectorAll('.js-plotly-plot')].filter(gd => gd.offsetParent !== null
+    && !(gd.data || []).length && (gd.layout.annotations || []).some(a => String(a.text).includes('n/a')))
+    .map(gd => [gd.layout.annotations[0].text, gd.querySelectorAll('.modebar-btn').length]);"""
+
+
+CARD_FIT = """return [...document.querySelectorAll('.sl-grid .sl-card')].map(c => {
+    const cap = c.querySelector('.sl-caption'), img = c.querySelector('img'), badge = c.querySelector('.sl-badge');
+    const whole = cap.scrollWidth <= cap.clientWidth + 1 && cap.getBoundingClientRect().height < 24;
+    const onImage = !badge || badge.getBoundingClientRect().bottom <= img.getBoundingClientRect().bottom;
+    return [cap.textContent + ' ' + (badge ? badge.textContent : ''), whole && onImage]; });"""
+
+
 def test_every_tab_at_two_sizes_without_errors_or_other_hosts(dash_duo, small_workspace):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -226,7 +239,7 @@ def test_every_tab_at_two_sizes_without_errors_or_other_hosts(dash_duo, small_wo
         driver.execute_script("console.warn('scatterloop-console-probe')")
         wait.until(lambda d: any("scatterloop-console-probe" in e["message"] for e in d.get_log("browser")))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        requested, console = [], []
+        requested, console, empty_plots = [], [], []
         for width, height in ((1280, 800), (1600, 1000)):
             driver.set_window_size(width, height)  # the window; then grow it so that the page itself gets that size
             inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
@@ -239,8 +252,14 @@ def test_every_tab_at_two_sizes_without_errors_or_other_hosts(dash_duo, small_wo
                 if name == "Explore":
                     wait.until(lambda d: "12 images" in d.find_element(By.ID, ids.EXPLORE_GRAPH).text)
                 driver.save_screenshot(str(SCREENSHOTS / f"tab-{name.lower()}-{width}x{height}.png"))
+                empty_plots += driver.execute_script(EMPTY_PLOTS)
+                if name == "Label":  # every caption whole on one line, every badge on its thumbnail
+                    cards = driver.execute_script(CARD_FIT)
+                    assert cards and all(fits for _, fits in cards), (width, cards)
                 requested += _requested(driver)
                 console += [e for e in driver.get_log("browser") if "webgl" not in e["message"].lower()]
+        # an empty plot says "n/a" and why, and has no toolbar (no zoom or download of nothing)
+        assert empty_plots and all(n_buttons == 0 for _, n_buttons in empty_plots), empty_plots
         # no toolbar offers to send a figure to Plotly's cloud
         assert (
             driver.execute_script(

@@ -76,8 +76,13 @@ def test_numbers_carry_their_meaning():
     three = figures.map_figure([1], [[0, 0, 0]], ["a"], "pattern", dims=3)
     assert three.layout.scene.xaxis.title.text == "map 1" and three.layout.scene.zaxis.title.text == "map 3"
     # empty figures say why, instead of drawing bare axes
-    for empty in (figures.loss_figure([]), figures.curves_figure({}), figures.history_figure([])):
-        assert len(empty.data) == 0 and empty.layout.annotations and empty.layout.annotations[0].text
+    # empty figures say "n/a" and why, instead of drawing bare axes, and offer no toolbar (zoom, download of nothing)
+    empties = [figures.loss_figure([]), figures.curves_figure({}), figures.history_figure([])]
+    empties += [figures.confusion_figure([]), figures.symmetry_figure([]), figures.generators_figure([])]
+    for empty in empties:
+        assert len(empty.data) == 0 and empty.layout.annotations and "n/a" in empty.layout.annotations[0].text
+        assert {"toImage", "zoom2d", "pan2d", "resetScale2d", "zoom3d"} <= set(empty.layout.modebar.remove)
+    assert "n/a" not in figures.empty_map("Loading the map…", head=None).layout.annotations[0].text
     # KID: its meaning is on the page, and a spread that cannot exist reads n/a
     row = {"kid_mean": -84.98, "kid_std": 0.0, "kid_subset_size": 50, "n_experimental": 100, "n_generated": 50}
     assert evaluate_view.kid_text(row) == "-84.98 ± n/a (all 50 images in every subset)"
