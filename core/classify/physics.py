@@ -58,7 +58,7 @@ FEATURES: tuple[str, ...] = (
     "point_excess",
     "texture_lines",
 )
-VERSION = 10  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 11  # bump when a feature changes: cached values of an older version are recomputed
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -148,7 +148,7 @@ def _ring_continuity(a: np.ndarray, valid: np.ndarray, cx: float, cy: float, arc
         # where a module gap runs along the ring it hides the ring's crest and leaves its flanks: unknown, not low
         ring[np.isfinite(band).sum(1) < band.shape[1] - 1] = np.nan
         good = np.isfinite(ring)
-        if good.mean() < 0.4:
+        if good.sum() < 3 * k:  # too little of the ring in view (off the frame, hidden) to judge: three arcs at least
             continue
         num = ndimage.uniform_filter1d(np.where(good, ring, 0.0), k, mode="wrap")
         den = ndimage.uniform_filter1d(good.astype(float), k, mode="wrap")

@@ -58,8 +58,9 @@ def holder_shadow(log_img: np.ndarray, valid: np.ndarray, centre: tuple[float, f
     holder), grown by two pixels.
 
     "Dark" is measured against a local median over about four beamstop radii (wider than any holder, so the
-    surroundings dominate it), by at least half the disc's own contrast with its rim: the test holds at any
-    count level, far from the beam where everything is weak, and on any detector. A light blur first bridges
+    surroundings dominate it): at least half-way from it down to the disc's own level (and never more than half
+    the disc's contrast with its rim, which a bright ring on the rim inflates). The test holds at any count
+    level, far from the beam where everything is weak, and on any detector. A light blur first bridges
     one-pixel module gaps.
     """
     h, w = log_img.shape
@@ -84,7 +85,11 @@ def holder_shadow(log_img: np.ndarray, valid: np.ndarray, centre: tuple[float, f
     local = ndimage.median_filter(coarse, size=k, mode="nearest")
     local = ndimage.zoom(local, (h / local.shape[0], w / local.shape[1]), order=1, mode="nearest")[:h, :w]
     local = np.pad(local, ((0, h - local.shape[0]), (0, w - local.shape[1])), mode="edge")
-    dark = (level < local - 0.5 * contrast) & (den > 0.1)
+    # dark: nearer the disc's own level than the surroundings' (a bright ring on the rim makes the disc's contrast
+    # larger than the step from a weak background into the holder), where that step is a factor of e^0.5 or more
+    inner = float(np.median(inside))
+    step = np.minimum(contrast, local - inner)
+    dark = (level < local - 0.5 * step) & (step > 0.5) & (den > 0.1)
     seed = dark & (d < 0.7 * radius)
     if not seed.any():
         return ndimage.binary_dilation(d < radius, iterations=2)

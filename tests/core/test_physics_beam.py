@@ -75,3 +75,45 @@ def test_the_dark_band_between_two_rings_at_the_frame_edge_is_not_the_beamstop()
         _, (cx, cy), _ = beamstop(np.log1p(np.clip(np.where(valid, x, 0), 0, None)), valid)
         p = row["params"]
         assert np.hypot(cx - p["centre_x"], cy - p["centre_y"]) < 3, (seed, index, cx, cy)
+
+
+def test_the_holder_is_found_when_a_bright_ring_lies_on_the_beamstop_rim():
+    """A bright first ring just outside the disc makes the disc's contrast with its rim far larger than the step
+    from the weak background into the holder; the rod must still be found to the frame edge, and a ring that
+    crosses it is not broken."""
+    rng = np.random.default_rng(2)
+    size, cx, cy = 256, 150.0, 110.0
+    yy, xx = np.indices((size, size), dtype=float)
+    r = np.hypot(xx - cx, yy - cy)
+    lam = 8 + 3000 * np.exp(-0.5 * ((r - 14) / 1.5) ** 2) + 300 * np.exp(-0.5 * ((r - 60) / 1.5) ** 2)
+    block = (r < 10) | ((np.abs(yy - cy) < 4) & (xx > cx))
+    counts = rng.poisson(np.where(block, 1e-4 * lam, lam)).astype(np.int32)
+    log_img = np.log1p(counts.astype(float))
+    valid = np.ones(counts.shape, bool)
+    _, (x, y), radius = beamstop(log_img, valid)
+    shade = holder_shadow(log_img, valid, (x, y), radius)
+    assert shade[int(cy), 250] and shade[int(cy), 215]  # the rod, far out where the background is weak
+    assert shade.mean() < 0.1
+    assert frame_features(counts)["ring_low_fraction"] < 0.03
+
+
+def test_a_ring_mostly_off_the_frame_is_still_judged_on_the_arc_it_shows():
+    """The beam near a corner: the ring at 150 px shows about a quarter of its circle. A missing arc inside
+    that quarter is a broken ring; the whole quarter is not."""
+    rng = np.random.default_rng(3)
+    size, cx, cy = 256, 235.0, 235.0
+    yy, xx = np.indices((size, size), dtype=float)
+    r = np.hypot(xx - cx, yy - cy)
+    phi = np.arctan2(yy - cy, xx - cx)
+    features = []
+    for gap in (False, True):
+        ring = 600 * np.exp(-0.5 * ((r - 150) / 1.5) ** 2) + 400 * np.exp(-0.5 * ((r - 70) / 1.5) ** 2)
+        if gap:  # the visible quarter runs from -pi to -pi/2; take 0.5 rad out of its middle
+            ring = np.where(np.abs(np.angle(np.exp(1j * (phi + 2.356)))) < 0.25, 0.02 * ring, ring)
+        lam = 20 + 2000 * np.exp(-r / 30) + ring
+        lam = np.where(r < 8, 0.005 * lam, lam)
+        features.append(frame_features(rng.poisson(lam).astype(np.int32)))
+    whole, broken = features
+    assert whole["ring_low_fraction"] < 0.03
+    assert broken["ring_low_fraction"] > 0.05
+    assert broken["ring_min_arc"] < whole["ring_min_arc"] - 0.3
