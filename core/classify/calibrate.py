@@ -12,12 +12,26 @@ import torch
 import torch.nn.functional as F
 
 
+def platt_targets(y: np.ndarray, k: int) -> np.ndarray:
+    """Soft targets for fitting a calibration on few labels (Platt 1999): a label of a class seen n times in
+    the set counts as (n + 1) / (n + 2) sure, the rest spread over the other classes. On a small set that a
+    model happens to separate, hard targets drive the temperature to zero and every later probability to 0
+    or 1; these keep "0.9" honest, and on hundreds of labels they are all but hard."""
+    y = np.asarray(y, np.int64)
+    n = np.bincount(y, minlength=k).astype(np.float64)
+    sure = (n[y] + 1) / (n[y] + 2)
+    t = np.tile(((1 - sure) / max(1, k - 1))[:, None], (1, k))
+    t[np.arange(len(y)), y] = sure
+    return t
+
+
 def fit_temperature(logits: np.ndarray, y: np.ndarray, *, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
-    """Temperature minimising the validation NLL of softmax(logits / T); 1.0 when there is nothing to fit."""
+    """Temperature minimising the validation NLL of softmax(logits / T) against Platt's soft targets
+    (`platt_targets`); 1.0 when there is nothing to fit."""
     if len(y) < 2 or len(np.unique(y)) < 2:
         return 1.0
     z = torch.as_tensor(np.asarray(logits, np.float64))
-    t = torch.as_tensor(np.asarray(y, np.int64))
+    t = torch.as_tensor(platt_targets(y, z.shape[1]))
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=100, line_search_fn="strong_wolfe")
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from scatterloop.core.classify.augment import augment_pairs
-from scatterloop.core.classify.calibrate import fit_temperature, nll
+from scatterloop.core.classify.calibrate import fit_temperature, nll, softmax
 from scatterloop.core.classify.featmodel import GROUPS, FeatureClassifier, feature_logits, fit_features
 from scatterloop.core.classify.inputs import frame_input, pad_square, robust_log, to_channels
 from scatterloop.core.classify.physics import FEATURES, frame_features
@@ -26,6 +26,17 @@ def test_temperature_scaling_lowers_validation_nll_and_keeps_decisions():
     assert t > 1.5
     assert nll(logits, y, t) < nll(logits, y) - 0.1
     assert np.array_equal((logits / t).argmax(1), logits.argmax(1))
+
+
+def test_a_few_separable_labels_do_not_make_the_model_certain():
+    """Twelve validation labels that the model happens to separate: with hard targets the temperature falls to
+    its bound and every probability becomes 0 or 1; Platt's targets keep a label's weight at (n+1)/(n+2)."""
+    y = np.array([0, 1] * 6)
+    logits = np.stack([-np.where(y == 1, 1.0, -1.0), np.where(y == 1, 1.0, -1.0)], 1)  # 0.88 sure at T = 1
+    t = fit_temperature(logits, y)
+    p = softmax(logits, t)[np.arange(len(y)), y]
+    assert 0.5 < t < 1.5, t
+    assert np.all(p < 0.95)  # about (6 + 1) / (6 + 2) = 0.875 sure, not 1.0
 
 
 def test_temperature_is_one_when_there_is_nothing_to_fit():
