@@ -26,8 +26,10 @@ PAPER_LABELS = {
     "inception_v3": "Inception V3",
     "resnet18": "ResNet-18 (small)",
     "tiny": "tiny (tests)",
+    "physics": "physics (linear)",
+    "physics_forest": "physics (forest of trees)",
 }
-DEFAULT_MODELS = ("physics",)  # the default recipe's (recipes.OURS)
+DEFAULT_MODELS = ("physics", "physics_forest")  # the default recipe's (recipes.OURS)
 
 
 def model_choices() -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ MODELS = (  # core.classify.REGISTRY
     "resnet18",
     "tiny",
     "physics",
+    "physics_forest",
     "zero",
 )
 SOURCES = ("experimental", "generated", "simulated")  # core.store.SOURCES

@@ -57,8 +57,9 @@ FEATURES: tuple[str, ...] = (
     "point_excess_local",
     "point_excess",
     "texture_lines",
+    "texture_lines_unmirrored",
 )
-VERSION = 11  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 12  # bump when a feature changes: cached values of an older version are recomputed
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -220,6 +221,7 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     if shade.mean() >= 0.5:  # a frame mostly "in shadow" is a dark frame, not a beamstop
         shade[:] = False
     shade |= holder_shadow(log_img, valid, (cx, cy), radius)
+    measured = valid  # what the detector measured: a texture is read there, also where it is dark
     valid = valid & ~shade  # the beamstop and its holder: dark by design, not a gap in a ring
     ln = np.where(valid, ln, np.nan)
     hp, hv = _highpass(ln, 6.0)
@@ -249,7 +251,8 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     out["gap_straight_fraction"], out["gap_spacing_cv"] = _gaps(mask)
     tex = _texture(x, valid, (bx, by))
     out["texture_spectral_peak"], out["texture_spectral_peak_3rd"], out["texture_line_sharpness"] = tex
-    out["texture_lines"] = texture_lines(x, valid, (bx, by))
+    out["texture_lines"] = texture_lines(x, measured, (bx, by))
+    out["texture_lines_unmirrored"] = texture_lines(x, measured, (bx, by), mirror=axis)
     return {k: float(np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0)) for k, v in out.items()}
 
 

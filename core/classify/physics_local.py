@@ -156,7 +156,9 @@ def multitaper_power(tiles: np.ndarray, nw: float = 1.5, k: int = 2) -> np.ndarr
     return p / (k * k)
 
 
-def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float], tile: int = 64) -> float:
+def texture_lines(
+    counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float], tile: int = 64, mirror: float | None = None
+) -> float:
     """Largest spectral line of a periodic texture over its surroundings in frequency, in tiles of the
     noise-stabilised radial residual (concentric rings removed): log of the power at a frequency over the
     larger of the power at 0.6 and 1.6 times it plus a floor of four times the pixel noise's power (measured
@@ -169,6 +171,11 @@ def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, fl
     (`multitaper_power`): a single-window periodogram of a bright broadband signal (the grains of a spotty
     ring, sharp Bragg peaks) scatters exponentially about its mean, so among thousands of frequencies some
     stand out by chance as if they were lines; a texture's line is in every taper.
+
+    With `mirror` (a column), the residual's part that is antisymmetric about that column is read instead,
+    scaled back to unit noise: a lattice of peaks from an ordered film in grazing incidence, or a ring's
+    grains averaged over both sides, are periodic too but mirror about the plane of incidence and cancel; a
+    hallucinated patch on one side does not.
     """
     from .physics_detector import _radial_residual, scaled_frequency
 
@@ -178,6 +185,12 @@ def texture_lines(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, fl
     a = _radial_residual(stabilised, v, *centre)
     r = np.where(v, a - _nconv(a, v, 3.0), 0.0)
     h, w = r.shape
+    if mirror is not None:
+        cols = np.rint(2 * mirror - np.arange(w)).astype(int)
+        inside = (cols >= 0) & (cols < w)
+        cols = np.clip(cols, 0, w - 1)
+        v = v & inside[None, :] & v[:, cols]
+        r = np.where(v, (r - r[:, cols]) / np.sqrt(2.0), 0.0)
     step = tile // 2
     starts = [(i, j) for i in range(0, h - tile + 1, step) for j in range(0, w - tile + 1, step)]
     starts = [(i, j) for i, j in starts if v[i : i + tile, j : j + tile].mean() > 0.6]

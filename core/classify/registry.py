@@ -46,6 +46,7 @@ REGISTRY: dict[str, ArchSpec] = {
         ArchSpec("resnet18", "timm", "resnet18", 224, 32, False),
         ArchSpec("tiny", "timm", "test_resnet", 160, 16, False),
         ArchSpec("physics", "features", "physics", 0, 0, False),
+        ArchSpec("physics_forest", "features", "physics_forest", 0, 0, False),  # forest.FeatureForest
         ArchSpec("zero", "hybrid", "resnet18", 128, 16, False),  # pretrain_zero: on a pretrained encoder
     )
 }
@@ -110,8 +111,9 @@ def create_classifier(
     spec = spec_of(arch)
     if spec.library == "features":
         from .featmodel import FeatureClassifier
+        from .forest import FeatureForest
 
-        return FeatureClassifier(num_classes)
+        return FeatureForest(num_classes) if spec.model_id == "physics_forest" else FeatureClassifier(num_classes)
     size = input_size_for(arch, input_size)
     if spec.library == "hybrid":
         from .pretrain_zero import ZeroClassifier

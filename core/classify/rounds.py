@@ -132,7 +132,8 @@ def train_round(
     on_epoch: CurveFn | None = None,
 ) -> RoundResult:
     """Train every model of the round's recipe, calibrate and score models and votes on the validation set."""
-    from .featmodel import feature_logits, fit_features
+    from .featmodel import feature_logits
+    from .forest import fit_physics
     from .train import fit, predict_logits
 
     rec = params.resolved()
@@ -174,7 +175,7 @@ def train_round(
             xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=progress, should_stop=should_stop)
             model = create_classifier(arch, len(split.classes))
             used = model.set_reference(*ref)
-            fitted = fit_features(model, xf, split.train_y)
+            fitted = fit_physics(model, xf, split.train_y, seed=params.seed + k)
             logits = feature_logits(model, xfv)
             history = [{"epoch": 1, **fitted, "val_loss": nll(logits, split.val_y)}]
             extra, start, in_size, cfg_channels = {"reference_frames": used}, "fitted (seconds)", 0, 0
@@ -221,7 +222,7 @@ def train_round(
             # scored and calibrated above as fitted on the training set alone; the saved model then learns from
             # every label (a second's work), keeping that temperature, as cross-validation then refit does
             if spec_of(arch).library == "features":
-                fit_features(model, *final)
+                fit_physics(model, *final, seed=params.seed + k)
             else:
                 from .pretrain_zero import fit_zero
 

@@ -31,7 +31,7 @@ def test_blank_fields_take_the_recipe_and_filled_ones_override_it():
     blank = dict(task="pattern", recipe="ours", models=None, epochs=None, lr="", batch=None, input_size=None)
     rec = train_recipe.round_params(blank).resolved()
     assert (rec.name, rec.epochs, rec.lr, rec.batch_size, rec.input_size) == ("ours", 30, 2e-3, 32, 128)
-    assert rec.models == ("physics",)
+    assert rec.models == ("physics", "physics_forest")
     paper = train_recipe.round_params({**blank, "recipe": "paper"}).resolved()
     assert (paper.epochs, paper.lr, paper.input_size, paper.models) == (5, 1e-4, 64, ("resnet18",))
     filled = train_recipe.round_params({**blank, "models": ["tiny"], "epochs": 2, "lr": 0.01, "input_size": 32})

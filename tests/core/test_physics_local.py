@@ -163,3 +163,32 @@ def test_a_module_gap_along_a_ring_does_not_break_it_but_a_missing_arc_does():
     assert whole["ring_low_fraction"] < 0.02 and whole["ring_min_arc"] > 0.8, whole
     broken = frame_features(_rings(rng, gap=True), mask)
     assert broken["ring_low_fraction"] > 0.08 and broken["ring_min_arc"] < 0.4, broken
+
+
+def test_a_texture_in_a_dark_region_is_still_read():
+    """Below a grazing-incidence horizon the frame is dark; a bold checkerboard there has squares five times
+    darker than their surroundings, which the shadow finder takes out of most checks as if they were the
+    beamstop's. The texture must still be seen (it is read on every measured pixel)."""
+    rng = np.random.default_rng(7)
+    size = 192
+    yy, xx = np.indices((size, size), dtype=float)
+    bright = 60 + 3000 * np.exp(-np.hypot(xx - 96, yy - 80) / 12)
+    lam = np.where(yy < 100, bright, 0.3)  # the sample horizon: nothing below it
+    lam = np.where(np.hypot(xx - 96, yy - 100) < 6, 0.01, lam)  # the beamstop on the horizon
+    env = np.exp(-0.5 * (((xx - 60) / 18) ** 2 + ((yy - 150) / 18) ** 2) ** 2)
+    patched = lam + 40 * env * ((np.floor(xx / 7) + np.floor(yy / 7)) % 2)  # dark squares read as "shadow"
+    clean = frame_features(rng.poisson(lam).astype(np.int32))["texture_lines"]
+    textured = frame_features(rng.poisson(patched).astype(np.int32))["texture_lines"]
+    assert textured > clean + 1.5, (clean, textured)
+
+
+def test_texture_lines_unmirrored_ignore_a_mirrored_lattice_but_not_a_one_sided_patch():
+    """A lattice of peaks mirrored about the plane of incidence is periodic but cancels in the antisymmetric
+    part; a checkerboard on one side does not."""
+    rng = np.random.default_rng(8)
+    valid = np.ones((SIZE, SIZE), bool)
+    lattice, patched = _peaks(rng), _peaks(rng, patch=True)
+    plain = texture_lines(lattice, valid, (80.3, 130.0))
+    mirrored = texture_lines(lattice, valid, (80.3, 130.0), mirror=80.5)
+    assert mirrored < plain
+    assert texture_lines(patched, valid, (80.3, 130.0), mirror=80.5) > mirrored + 1.5

@@ -39,6 +39,23 @@ def test_a_few_separable_labels_do_not_make_the_model_certain():
     assert np.all(p < 0.95)  # about (6 + 1) / (6 + 2) = 0.875 sure, not 1.0
 
 
+def test_a_persons_few_slips_do_not_make_a_sure_model_doubt_everything():
+    """100 validation images the model gets right with logit margin 3 (95 % sure at T = 1), ten of them
+    labelled wrongly by the person: plain temperature scaling softens every probability to explain the ten;
+    the label-noise mixture puts them down to the person, and the model still pre-labels at 0.9."""
+    rng = np.random.default_rng(4)
+    truth = rng.integers(0, 2, 100)
+    margin = np.where(truth == 1, 3.0, -3.0) + rng.normal(0, 0.3, 100)
+    logits = np.stack([-margin / 2, margin / 2], 1)
+    labels = truth.copy()
+    labels[:10] = 1 - labels[:10]
+    plain = fit_temperature(logits, labels, max_label_error=0.0)
+    robust = fit_temperature(logits, labels)
+    assert (softmax(logits, plain).max(1) >= 0.9).mean() < 0.5, plain  # softened below the threshold
+    assert (softmax(logits, robust).max(1) >= 0.9).mean() > 0.9, robust
+    assert robust >= 0.2  # never sharpened more than five-fold
+
+
 def test_temperature_is_one_when_there_is_nothing_to_fit():
     assert fit_temperature(np.zeros((3, 2)), np.array([1, 1, 1])) == 1.0
 
@@ -160,7 +177,7 @@ def test_physics_model_learns_from_few_labels_and_saves_like_any_model(tmp_path)
 
 
 def test_recipes_are_named_and_overridable():
-    assert OURS.calibrate and OURS.patience and OURS.channels == 3 and OURS.models == ("physics",)
+    assert OURS.calibrate and OURS.patience and OURS.channels == 3 and OURS.models == ("physics", "physics_forest")
     assert PAPER.lr == 1e-4 and PAPER.epochs == 5 and not PAPER.calibrate
     assert recipe("ours", epochs=3, lr=None).epochs == 3
     with pytest.raises(ValueError, match="recipe"):
