@@ -37,12 +37,21 @@ class FeatureClassifier(nn.Module):
         self.register_buffer("ref_scale", torch.ones(g, n_features))
         self.register_buffer("phi_mean", torch.zeros(d))
         self.register_buffer("phi_std", torch.ones(d))
+        # the pattern is an input when judging realism; when the pattern is what is predicted, every frame is
+        # read against all experimental frames ("other"), else the model would be handed its answer
+        self.register_buffer("use_groups", torch.ones((), dtype=torch.bool))
         self.shared = nn.Linear(d, num_classes)
         self.group_weight = nn.Parameter(torch.zeros(g, num_classes, d))
         self.group_bias = nn.Parameter(torch.zeros(g, num_classes))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        state_dict.setdefault(prefix + "use_groups", torch.ones((), dtype=torch.bool))  # saved before the flag
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def phi(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feats, group = x[:, : self.n_features], x[:, self.n_features].long().clamp(0, len(GROUPS) - 1)
+        if not bool(self.use_groups):
+            group = torch.full_like(group, len(GROUPS) - 1)
         z = ((feats - self.ref_centre[group]) / self.ref_scale[group]).clamp(-20, 20)
         worst = torch.log1p(z.abs()).amax(1, keepdim=True)
         return torch.cat([z, z.abs(), worst], 1), group
@@ -61,7 +70,7 @@ class FeatureClassifier(nn.Module):
         used = {}
         pooled = _robust(feats) if len(feats) else (np.zeros(self.n_features), np.ones(self.n_features))
         for g, name in enumerate(GROUPS):
-            mine = feats[np.asarray(groups) == g] if len(feats) else feats
+            mine = feats[np.asarray(groups) == g] if len(feats) and bool(self.use_groups) else feats[:0]
             centre, scale = _robust(mine) if len(mine) >= MIN_REFERENCE else pooled
             self.ref_centre[g] = torch.as_tensor(centre, dtype=torch.float32)
             self.ref_scale[g] = torch.as_tensor(scale, dtype=torch.float32)

@@ -152,6 +152,7 @@ def round_zero(
     model = ZeroClassifier(len(split.classes), cfg["arch"], channels, size)
     model.encoder.load_state_dict(state)
     xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=progress, should_stop=should_stop)
+    model.physics.use_groups.fill_(split.task != "pattern")
     used = model.physics.set_reference(*ref)
     z = zero_inputs(model, xf, load_inputs(ws, train_imgs, size, should_stop=should_stop), input_size=size,
                     channels=channels, device=device, should_stop=should_stop)  # fmt: skip

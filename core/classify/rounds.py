@@ -174,6 +174,7 @@ def train_round(
         if spec_of(arch).library == "features":
             xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=progress, should_stop=should_stop)
             model = create_classifier(arch, len(split.classes))
+            model.use_groups.fill_(split.task != "pattern")
             used = model.set_reference(*ref)
             fitted = fit_physics(model, xf, split.train_y, seed=params.seed + k)
             logits = feature_logits(model, xfv)

@@ -53,3 +53,27 @@ def test_a_saved_forest_reloads_with_its_own_size_and_a_missing_class_keeps_prob
     assert cfg.kind == "features" and loaded.node_feature.shape == model.node_feature.shape
     assert np.allclose(feature_logits(loaded, x), feature_logits(model, x))
     assert np.allclose(np.exp(feature_logits(loaded, x))[:, 2], 1e-3)  # the floor, never a made-up share
+
+
+def test_a_pattern_classifier_is_not_handed_the_pattern_it_predicts(small_workspace):
+    """The physics models read each frame's pattern as an input when they judge realism. When the pattern is what
+    they predict, the column must be ignored: trained on labelled frames and asked about an imported frame
+    whose pattern nobody knows, a model that had read it would have learnt nothing else."""
+    from scatterloop.core.classify.jobs import run_round
+    from scatterloop.core.classify.rounds import RoundParams
+
+    x, _, ref, ref_g = _data(30, seed=2)
+    model = FeatureForest(3)
+    model.use_groups.fill_(False)
+    model.set_reference(ref, ref_g)
+    a, b = x.copy(), x.copy()
+    a[:, -1], b[:, -1] = 0, 2
+    assert torch.equal(model.phi(torch.as_tensor(a))[0], model.phi(torch.as_tensor(b))[0])
+
+    ws = small_workspace
+    params = RoundParams(task="pattern", sources=("experimental",), models=("physics", "physics_forest"))
+    _, res = run_round(ws, params)
+    for arch in ("physics", "physics_forest"):
+        loaded, _ = load_classifier(ws.root / res.models[arch]["checkpoint"])
+        assert not bool(loaded.use_groups), arch
+    assert bool(FeatureForest(2).use_groups)  # realism: the pattern is an input
