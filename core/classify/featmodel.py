@@ -90,6 +90,14 @@ def _robust(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centre, scale
 
 
+@torch.no_grad()
+def standardise(model: FeatureClassifier, xt: torch.Tensor) -> None:
+    """Set the model's `phi` standardisation (mean, spread) from training inputs `xt`."""
+    phi, _ = model.phi(xt)
+    model.phi_mean.copy_(phi.mean(0))
+    model.phi_std.copy_(phi.std(0).clamp_min(1e-3) if len(xt) > 1 else torch.ones_like(model.phi_std))
+
+
 def fit_features(
     model: FeatureClassifier,
     x: np.ndarray,
@@ -107,10 +115,8 @@ def fit_features(
     k = model.shared.out_features
     counts = torch.bincount(yt, minlength=k).float()
     weight = (counts.sum() / (k * counts.clamp_min(1))) if balance else torch.ones(k)
+    standardise(model, xt)
     with torch.no_grad():
-        phi, _ = model.phi(xt)
-        model.phi_mean.copy_(phi.mean(0))
-        model.phi_std.copy_(phi.std(0).clamp_min(1e-3) if len(xt) > 1 else torch.ones_like(model.phi_std))
         model.shared.weight.zero_()
         model.shared.bias.zero_()
         model.group_weight.zero_()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .featmodel import GROUPS, FeatureClassifier
+from .featmodel import GROUPS, FeatureClassifier, standardise
 
 NODE_BUFFERS = ("node_feature", "node_threshold", "node_left", "node_right", "node_value", "depth")
 FLOOR = 1e-3  # leaf probabilities are kept off 0 and 1 so that log-probabilities stay finite for calibration
@@ -77,10 +77,8 @@ def fit_forest(
 
     xt = torch.as_tensor(np.asarray(x, np.float32))
     y = np.asarray(y, np.int64)
+    standardise(model, xt)  # the forest reads raw departures; the map's "classifier features" read these
     with torch.no_grad():
-        phi, _ = model.phi(xt)
-        model.phi_mean.copy_(phi.mean(0))
-        model.phi_std.copy_(phi.std(0).clamp_min(1e-3) if len(xt) > 1 else torch.ones_like(model.phi_std))
         z = model.inputs(xt).numpy()
     forest = ExtraTreesClassifier(
         n_estimators=n_trees,
