@@ -1,7 +1,7 @@
 """Issue 10's walkthrough in headless Chromium, end to end on the default recipe.
 
 (a) Simulated experimental frames and candidates with truth: label 30 candidates in the Label tab (cards visibly
-selected, then the label buttons), train round 1 with the default recipe (`ours`, the physics model) from the
+selected, then the label buttons), train round 1 with the default recipe (`ours`, the physics models) from the
 Train tab, predict, pre-label at the default threshold, open the uncertain queue in Label and see the learning
 curve's point for the round. (b) Real frames imported as experimental, a pattern classifier trained on
 simulated frames predicts their pattern, and the Label tab's predicted-pattern filter shows exactly those images.
@@ -127,17 +127,17 @@ def test_label_train_predict_prelabel_review_in_the_browser(dash_duo, loop_works
     assert all(human[img.id].label == _truth(img) and human[img.id].annotator == "ada" for img in to_label)
     _shot(dash_duo, "walk-labelled-30.png")
 
-    # train round 1 with the tab's defaults: the `ours` recipe, the physics model, blank fields
+    # train round 1 with the tab's defaults: the `ours` recipe, both physics models, blank fields
     _tab(dash_duo, "Train")
     dash_duo.wait_for_element(_css_id(ids.TRAIN_MODELS_CHECKLIST))
     boxes = dash_duo.find_elements(f"{_css_id(ids.TRAIN_MODELS_CHECKLIST)} input")
     ticked = [b.get_attribute("value") for b in boxes if b.is_selected()]
-    assert ticked == ["physics"]
+    assert ticked == ["physics", "physics_forest"]
     _click(dash_duo, ids.TRAIN_RUN_BUTTON)
     _wait_run(dash_duo, store, "classify", 1)
     dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_STATUS), "round 1 (scratch)", timeout=60)
     run = _runs_done(store, "classify")[0]
-    assert run.result["task"] == "realism" and list(run.result["models"]) == ["physics"]
+    assert run.result["task"] == "realism" and list(run.result["models"]) == ["physics", "physics_forest"]
     assert run.result["recipe"]["name"] == "ours"
 
     # the learning curve: a point for round 1 (physics and the votes, accuracy and precision)
