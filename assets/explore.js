@@ -26,7 +26,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (!n || !annotator || !String(annotator).trim()) { return nu; }
       var label = JSON.parse(ctx.triggered[0].prop_id.slice(0, ctx.triggered[0].prop_id.lastIndexOf("."))).label;
       var what = includeExperimental ? "all " + n + " selected image(s)"
-        : "the candidates among " + n + " selected image(s) (experimental frames left as they are)";
+        : "the candidates among " + n + " selected image(s)";  // the kinds line above says how many of each
       return window.scatterloop_explore_pending("Labelling " + what + " '" + label + "'…");
     },
     undoAck: function (clicks, annotator) {
