@@ -27,12 +27,12 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       var label = JSON.parse(ctx.triggered[0].prop_id.slice(0, ctx.triggered[0].prop_id.lastIndexOf("."))).label;
       var what = includeExperimental ? "all " + n + " selected image(s)"
         : "the candidates among " + n + " selected image(s)";  // the kinds line above says how many of each
-      return window.scatterloop_explore_pending("Labelling " + what + " '" + label + "'…");
+      return window.scatterloop_pending("Labelling " + what + " '" + label + "'…");
     },
     undoAck: function (clicks, annotator) {
       var nu = window.dash_clientside.no_update;
       if (!clicks || !annotator || !String(annotator).trim()) { return nu; }
-      return window.scatterloop_explore_pending("Undoing your last labelling action…");
+      return window.scatterloop_pending("Undoing your last labelling action…");
     },
     // a gallery card clicked (not merely drawn) -> the image whose detail to show; drawing new cards asks nothing
     // of the server
@@ -48,7 +48,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
 });
 
 // a status line that says work is under way: a small spinner and the words
-window.scatterloop_explore_pending = function (text) {
+window.scatterloop_pending = function (text) {
   return {
     namespace: "dash_html_components", type: "Span",
     props: {className: "text-muted", children: [

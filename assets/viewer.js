@@ -7,11 +7,7 @@
 // With the region goes a caption saying it is being drawn: the zoom shows the frame's coarse pixels at once, and the
 // caption tells the user that the full-resolution picture is on its way (the server's caption replaces it).
 var VIEWER_NO = function () { return [window.dash_clientside.no_update, window.dash_clientside.no_update]; };
-var VIEWER_PENDING = function (text) {
-  return {namespace: "dash_html_components", type: "Span", props: {children: [
-    {namespace: "dash_html_components", type: "Span",
-     props: {className: "spinner-border spinner-border-sm me-1", role: "status", "aria-hidden": "true"}}, text]}};
-};
+var VIEWER_PENDING = function (text) { return window.scatterloop_pending(text); };  // assets/explore.js
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   scatterloop_viewer: {
     region: function (relayout, imageId, current, graphId) {
@@ -37,6 +33,18 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         return VIEWER_NO();  // already asked for (a late autosize after the zoom): one render, not two
       }
       return [region, VIEWER_PENDING("Zoomed: drawing this region at full resolution…")];
+    },
+    // Compare pressed: say what is being drawn while the server finds and renders it (no word when it will refuse)
+    compareAck: function (nearClicks, withClicks, imageId, other) {
+      var nu = window.dash_clientside.no_update;
+      var ctx = window.dash_clientside.callback_context;
+      if (!ctx.triggered || !ctx.triggered.length || !ctx.triggered[0].value) { return nu; }
+      if (imageId === null || imageId === undefined) { return nu; }
+      if (ctx.triggered[0].prop_id.indexOf("compare-nearest-button") === 0) {
+        return VIEWER_PENDING("Finding the 3 experimental frames nearest to #" + imageId + " and drawing them…");
+      }
+      if (other === null || other === undefined || other === "") { return nu; }
+      return VIEWER_PENDING("Drawing #" + imageId + " beside #" + other + "…");
     }
   }
 });

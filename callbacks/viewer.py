@@ -188,6 +188,17 @@ def register(app, services: Services) -> None:
     def _hover(hover, image_id):
         return hover_readout(services, image_id, hover)
 
+    # the compare buttons say what they are drawing at once (the answer takes a second: nearest frames, 4 renders)
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop_viewer", function_name="compareAck"),
+        Output(ids.COMPARE_INFO, "children", allow_duplicate=True),
+        Input(ids.COMPARE_NEAREST_BUTTON, "n_clicks"),
+        Input(ids.COMPARE_WITH_BUTTON, "n_clicks"),
+        State(ids.VIEWER_IMAGE_STORE, "data"),
+        State(ids.COMPARE_WITH_INPUT, "value"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output(ids.COMPARE_GRAPH, "figure"),
         Output(ids.COMPARE_INFO, "children"),

@@ -182,14 +182,14 @@ def _viewer(d) -> dict:
         if link.text == "Compare":
             link.click()
     _until(d, f"return document.getElementById('{ids.COMPARE_NEAREST_BUTTON}')?.offsetParent != null")
-    spinner, drawn = _timed_two(
+    ack, drawn = _timed_two(
         d,
         lambda: d.find_element(By.ID, ids.COMPARE_NEAREST_BUTTON).click(),
-        SPINNER,
+        _text(ids.COMPARE_INFO, "Finding the 3"),
         _text(ids.COMPARE_INFO, "Nearest experimental"),
         "Viewer: compare with the 3 nearest experimental frames",
     )
-    out["Viewer: compare nearest → spinner"] = spinner  # None: answered before the 0.3 s delay
+    out["Viewer: compare nearest → 'Finding the 3 … nearest' line"] = ack
     out["Viewer: compare nearest → 4 images drawn"] = drawn
     d.find_element(By.CSS_SELECTOR, f"#{ids.VIEWER_MODAL} .btn-close").click()
     _until(d, f"return !document.getElementById('{ids.VIEWER_GRAPH}')")

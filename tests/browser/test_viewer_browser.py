@@ -234,8 +234,18 @@ def test_a_zoom_says_at_once_that_the_full_resolution_region_is_coming(dash_duo,
     assert dash_duo.get_logs() == []
 
 
-def test_compare_with_nearest_experimental_and_another_image(dash_duo, small_workspace):
-    """Finding 10: a candidate beside its nearest experimental frames in the map's feature space, and two images."""
+def test_compare_with_nearest_experimental_and_another_image(dash_duo, small_workspace, monkeypatch):
+    """Finding 10: a candidate beside its nearest experimental frames in the map's feature space, and two images;
+    each button says at once what it is drawing (held here until the test has seen it)."""
+    from scatterloop.callbacks import viewer as viewer_callbacks
+
+    real, gate = viewer_callbacks.compare, threading.Event()
+
+    def held(*args, **kwargs):
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(viewer_callbacks, "compare", held)
     ws = small_workspace
     exp, cand = _with_map(ws)
     dash_duo.start_server(create_app(ws.settings))
@@ -246,6 +256,11 @@ def test_compare_with_nearest_experimental_and_another_image(dash_duo, small_wor
         if link.text == "Compare":
             link.click()
     dash_duo.find_element(_css_id(ids.COMPARE_NEAREST_BUTTON)).click()
+    dash_duo.wait_for_contains_text(
+        _css_id(ids.COMPARE_INFO), f"Finding the 3 experimental frames nearest to #{cand[2]}", timeout=10
+    )
+    assert dash_duo.find_element(f"{_css_id(ids.COMPARE_INFO)} .spinner-border").is_displayed()
+    gate.set()
     dash_duo.wait_for_contains_text(
         _css_id(ids.COMPARE_INFO), "Nearest experimental frames in the physics", timeout=20
     )
