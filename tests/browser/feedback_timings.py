@@ -3,7 +3,8 @@
 
     python -m tests.browser.feedback_timings --workspace demo-workspace --port 8072 --json
 
-Each number is wall time from the action (Selenium's click or key, or a Plotly event fired as Plotly fires it)
+Each action starts from a page at rest (no callback in flight, two frames painted: `_settle`). Each number is
+wall time from the action (Selenium's click or key, or a Plotly event fired as Plotly fires it)
 to the first poll that sees the feedback in the DOM; polls are 10 ms apart plus Selenium's own round trip
 (a few ms), so every number is an upper bound.
 """
@@ -80,7 +81,19 @@ def _until(driver, js: str, timeout: float = 60.0) -> float:
     raise TimeoutError(js)
 
 
+def _settle(driver) -> None:
+    """Wait until the page is quiet: no callback request in flight and two frames painted since. Each action is
+    then timed from a page at rest, not while the previous action's trailing work (a gallery redrawn after its
+    status line, say) still holds the browser's one thread."""
+    _until(driver, "return (window.__dashlog || []).every(e => e.end !== undefined)")
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"
+    )
+
+
 def _timed(driver, action, js: str, timeout: float = 60.0, name: str | None = None) -> float:
+    _settle(driver)
     since = driver.execute_script("return performance.now()")
     t0 = time.perf_counter()
     action()
@@ -94,6 +107,7 @@ def _timed(driver, action, js: str, timeout: float = 60.0, name: str | None = No
 def _timed_two(driver, action, first_js: str, final_js: str, name: str, timeout: float = 60.0) -> tuple:
     """(first, final): when `first_js` (an acknowledgement, a spinner) and `final_js` (the answer) first held, in
     one poll loop so neither waits for the other; first is None when the answer came before it was ever seen."""
+    _settle(driver)
     since = driver.execute_script("return performance.now()")
     both = f"return [(() => {{ {first_js} }})(), (() => {{ {final_js} }})()]"
     t0 = time.perf_counter()
@@ -163,6 +177,7 @@ def _viewer(d) -> dict:
     box = d.find_element(By.ID, ids.SEARCH_INPUT)
     box.clear()
     box.send_keys("#7")
+    _settle(d)
     t = time.perf_counter()
     box.send_keys("\n")
     _until(d, _text(ids.VIEWER_TITLE, "Image 7 ·"))
@@ -321,6 +336,7 @@ def measure(url: str) -> dict:
                 _text(ids.EXPLORE_DETAIL, f"Image {image_id}\n")
                 + f" && !!document.getElementById('{ids.EXPLORE_POLAR_TEXT}')"
             )
+            _settle(d)
             t, spinner = time.perf_counter(), None
             _emit(d, "plotly_click", nth)
             while True:  # one poll for both: the spinner (if the answer takes over 0.3 s) and the detail itself
