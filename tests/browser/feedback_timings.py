@@ -104,27 +104,34 @@ def _timed(driver, action, js: str, timeout: float = 60.0, name: str | None = No
     return took
 
 
+WATCH = """window.__fb = {first: null, final: null}; if (window.__fbmo) { window.__fbmo.disconnect(); }
+const seen = (key, holds) => { if (window.__fb[key] === null && holds()) { window.__fb[key] = -1;
+    requestAnimationFrame(() => setTimeout(() => { window.__fb[key] = performance.now(); }, 0)); } };
+const check = () => { seen('first', () => { FIRST }); seen('final', () => { FINAL }); };
+window.__fbmo = new MutationObserver(check);
+window.__fbmo.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});"""
+
+
 def _timed_two(driver, action, first_js: str, final_js: str, name: str, timeout: float = 60.0) -> tuple:
-    """(first, final): when `first_js` (an acknowledgement, a spinner) and `final_js` (the answer) first held, in
-    one poll loop so neither waits for the other; first is None when the answer came before it was ever seen."""
+    """(first, final) for an action with an acknowledgement (or a spinner) before its answer.
+
+    `final` is polled like every other number (an upper bound). `first` is read from the page's own clock: a
+    MutationObserver sees the DOM change the moment React commits it and notes the end of the next frame's paint
+    (requestAnimationFrame, then a task). A poll can miss a line that stands only a few frames before the answer
+    replaces it, or see it late when the page's one thread is busy right after painting it. None: never shown."""
     _settle(driver)
+    driver.execute_script(WATCH.replace("FIRST", first_js).replace("FINAL", final_js))
     since = driver.execute_script("return performance.now()")
-    both = f"return [(() => {{ {first_js} }})(), (() => {{ {final_js} }})()]"
     t0 = time.perf_counter()
     action()
-    first = None
-    while True:
-        seen = driver.execute_script(both)
-        now = round(time.perf_counter() - t0, 3)
-        if seen[0] and first is None:
-            first = now
-        if seen[1]:
-            break
-        if now > timeout:
-            raise TimeoutError(final_js)
-        time.sleep(0.01)
+    _until(driver, final_js, timeout)
+    final = round(time.perf_counter() - t0, 3)
+    driver.execute_async_script(  # a paint noted just now lands after this frame
+        "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => setTimeout(() => done(1), 0));"
+    )
+    fb = driver.execute_script("return [window.__fb.first, window.__fbmo.disconnect()]")[0]
     PROFILE[name] = _requests_since(driver, since, driver.execute_script("return performance.now()"))
-    return first, now
+    return (round((fb - since) / 1000, 3) if fb and fb > 0 else None), final
 
 
 def _emit(driver, event: str, points_js: str) -> None:
