@@ -10,8 +10,9 @@ from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import explore_detail, profile_view, viewer_view
 from scatterloop.dashboard.components.label_view import status
 
+from . import explore_ack
 from .explore_map import feature_choices, run_map_job, separation_panel
-from .explore_selection import GALLERY_PAGE, categories, gallery, relabel, selection_ids, undo
+from .explore_selection import GALLERY_PAGE, categories, gallery, relabel, undo
 from .job_status import replace_on_start
 from .job_watch import cancel
 from .label import history_rows
@@ -77,6 +78,12 @@ def detail_body(services: Services, img, map_run_id: int | None):
         profile_view.profile_block(profile_dict(image_profile(services.workspace, img.id), with_cake=True)),
         history,
     )
+
+
+def answered(message: str, ok: bool, patch, labelled: int | None):
+    """A relabel's or undo's outputs: the status line, the figure's patch, and (when labels changed) the counter
+    that redraws the gallery's badges."""
+    return status(message, ok), (patch if patch is not None else no_update), ((labelled or 0) + 1 if ok else no_update)
 
 
 def register(app, services: Services) -> None:
@@ -170,33 +177,23 @@ def register(app, services: Services) -> None:
         Output(ids.EXPLORE_DETAIL, "children"),
         Output(ids.EXPLORE_SIDE_TABS, "active_tab"),
         Input(ids.EXPLORE_GRAPH, "clickData"),
-        Input(ids.EXPLORE_GALLERY_CARD_ALL, "n_clicks"),
+        Input(ids.EXPLORE_DETAIL_STORE, "data"),
         State(ids.EXPLORE_RUN_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _click(click, _cards, run_id):
+    def _click(click, card, run_id):
         if ctx.triggered_id == ids.EXPLORE_GRAPH:
             points = (click or {}).get("points") or []
             if not points or "customdata" not in points[0]:
                 return no_update, no_update
             image_id = int(points[0]["customdata"])
-        elif isinstance(ctx.triggered_id, dict) and ctx.triggered and ctx.triggered[0]["value"]:
-            image_id = int(ctx.triggered_id["index"])  # a gallery card was clicked (not merely redrawn)
+        elif card and card.get("image") is not None:
+            image_id = int(card["image"])  # a gallery card was clicked (explore_ack: not merely redrawn)
         else:
             return no_update, no_update
         return detail(services, image_id, run_id), "detail"
 
-    @app.callback(
-        Output(ids.EXPLORE_SELECTION_STORE, "data"),
-        Output(ids.EXPLORE_GALLERY_PAGE_STORE, "data"),
-        Output(ids.EXPLORE_SIDE_TABS, "active_tab", allow_duplicate=True),
-        Output(ids.EXPLORE_STATUS, "children", allow_duplicate=True),
-        Input(ids.EXPLORE_GRAPH, "selectedData"),
-        prevent_initial_call=True,
-    )
-    def _select(selected):
-        chosen = selection_ids(selected)
-        return chosen, 0, ("selection" if chosen else no_update), ""
+    explore_ack.register(app)  # the lasso's selection, relabel/undo acknowledgements, card clicks: in the browser
 
     @app.callback(
         Output(ids.EXPLORE_GALLERY_PAGE_STORE, "data", allow_duplicate=True),
@@ -219,26 +216,28 @@ def register(app, services: Services) -> None:
         Input(ids.EXPLORE_SELECTION_STORE, "data"),
         Input(ids.EXPLORE_GALLERY_PAGE_STORE, "data"),
         Input(ids.EXPLORE_VERSION_STORE, "data"),
-        Input(ids.EXPLORE_STATUS, "children"),
+        Input(ids.EXPLORE_LABELLED_STORE, "data"),
     )
-    def _gallery(selection, page, _version, _status):
+    def _gallery(selection, page, _version, _labelled):
         n = len(selection or [])
         return *gallery(services, selection or [], page or 0), (f"Selection ({n})" if n else "Selection")
 
     @app.callback(
         Output(ids.EXPLORE_STATUS, "children"),
         Output(ids.EXPLORE_GRAPH, "figure", allow_duplicate=True),
+        Output(ids.EXPLORE_LABELLED_STORE, "data"),
         Input(ids.EXPLORE_BUTTON_ALL, "n_clicks"),
         State(ids.EXPLORE_SELECTION_STORE, "data"),
         State(ids.ANNOTATOR_INPUT, "value"),
         State(ids.EXPLORE_COLOUR_SELECT, "value"),
         State(ids.EXPLORE_DIMS_RADIO, "value"),
         State(ids.EXPLORE_INCLUDE_EXPERIMENTAL, "value"),
+        State(ids.EXPLORE_LABELLED_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _relabel(_clicks, selection, annotator, colour_by, dims, include_experimental):
+    def _relabel(_clicks, selection, annotator, colour_by, dims, include_experimental, labelled):
         if not ctx.triggered or not ctx.triggered[0]["value"]:
-            return no_update, no_update
+            return no_update, no_update, no_update
         message, ok, patch = relabel(
             services,
             ctx.triggered_id["label"],
@@ -248,17 +247,18 @@ def register(app, services: Services) -> None:
             int(dims),
             bool(include_experimental),
         )
-        return status(message, ok), (patch if patch is not None else no_update)
+        return answered(message, ok, patch, labelled)
 
     @app.callback(
         Output(ids.EXPLORE_STATUS, "children", allow_duplicate=True),
         Output(ids.EXPLORE_GRAPH, "figure", allow_duplicate=True),
+        Output(ids.EXPLORE_LABELLED_STORE, "data", allow_duplicate=True),
         Input(ids.EXPLORE_UNDO_BUTTON, "n_clicks"),
         State(ids.ANNOTATOR_INPUT, "value"),
         State(ids.EXPLORE_COLOUR_SELECT, "value"),
         State(ids.EXPLORE_DIMS_RADIO, "value"),
+        State(ids.EXPLORE_LABELLED_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _undo(_n, annotator, colour_by, dims):
-        message, ok, patch = undo(services, annotator, colour_by, int(dims))
-        return status(message, ok), (patch if patch is not None else no_update)
+    def _undo(_n, annotator, colour_by, dims, labelled):
+        return answered(*undo(services, annotator, colour_by, int(dims)), labelled)

@@ -27,13 +27,6 @@ def categories(services: Services, colour_by: str) -> list[str] | None:
     return None
 
 
-def selection_ids(selected: dict | None) -> list[int]:
-    """Image ids of a lasso/box selection (from customdata; the browser holds ids only)."""
-    if not selected:
-        return []
-    return list(dict.fromkeys(int(p["customdata"]) for p in selected.get("points", []) if "customdata" in p))
-
-
 def split_kinds(services: Services, selection: list[int]) -> tuple[list[int], list[int]]:
     """(candidates, experimental frames) of a selection, each in selection order."""
     source = {img.id: img.source for img in services.store.get_images(selection)} if selection else {}

@@ -153,10 +153,12 @@ def register(app, services: Services) -> None:
     )
 
     # a zoom, pan or reset -> the region to fetch, in the browser from the axes on screen (assets/viewer.js says why
-    # not from the relayout event alone: a late autosize would replace a first zoom and lose it)
+    # not from the relayout event alone: a late autosize would replace a first zoom and lose it), with a caption
+    # that says the region is being drawn at full resolution (at once; the render's own caption replaces it)
     app.clientside_callback(
         ClientsideFunction(namespace="scatterloop_viewer", function_name="region"),
         Output(ids.VIEWER_REGION_STORE, "data", allow_duplicate=True),
+        Output(ids.VIEWER_CAPTION, "children", allow_duplicate=True),
         Input(ids.VIEWER_GRAPH, "relayoutData"),
         State(ids.VIEWER_IMAGE_STORE, "data"),
         State(ids.VIEWER_REGION_STORE, "data"),
@@ -185,6 +187,17 @@ def register(app, services: Services) -> None:
     )
     def _hover(hover, image_id):
         return hover_readout(services, image_id, hover)
+
+    # the compare buttons say what they are drawing at once (the answer takes a second: nearest frames, 4 renders)
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop_viewer", function_name="compareAck"),
+        Output(ids.COMPARE_INFO, "children", allow_duplicate=True),
+        Input(ids.COMPARE_NEAREST_BUTTON, "n_clicks"),
+        Input(ids.COMPARE_WITH_BUTTON, "n_clicks"),
+        State(ids.VIEWER_IMAGE_STORE, "data"),
+        State(ids.COMPARE_WITH_INPUT, "value"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(
         Output(ids.COMPARE_GRAPH, "figure"),

@@ -69,6 +69,7 @@ EXPLORE_SELECTION_TAB = "explore-selection-tab"
 EXPLORE_INCLUDE_EXPERIMENTAL = "explore-include-experimental"
 EXPLORE_SELECTION_KINDS = "explore-selection-kinds"
 EXPLORE_DETAIL_STORE = "explore-detail-store"
+EXPLORE_LABELLED_STORE = "explore-labelled-store"
 
 # Generate view
 GEN_PRESET_SELECT = "gen-preset-select"

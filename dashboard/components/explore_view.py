@@ -273,6 +273,8 @@ def layout(labels: Sequence[str]) -> html.Div:
             dcc.Store(id=ids.EXPLORE_VERSION_STORE, data=0),
             dcc.Store(id=ids.EXPLORE_SELECTION_STORE, data=[]),
             dcc.Store(id=ids.EXPLORE_GALLERY_PAGE_STORE, data=0),
+            dcc.Store(id=ids.EXPLORE_DETAIL_STORE),  # the gallery card last clicked (callbacks/explore_ack.py)
+            dcc.Store(id=ids.EXPLORE_LABELLED_STORE, data=0),  # bumped by each relabel/undo: the gallery redraws
         ]
     )
 

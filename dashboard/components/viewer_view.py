@@ -95,8 +95,9 @@ def modal() -> html.Div:
         [
             dbc.Col(
                 [
-                    dcc.Loading(dcc.Graph(id=ids.VIEWER_GRAPH, config=GRAPH_CONFIG), delay_show=300, type="dot"),
+                    # above the picture, where the eye is after a zoom (below, a tall frame pushes it out of sight)
                     html.Div(id=ids.VIEWER_CAPTION, className="small text-muted"),
+                    dcc.Loading(dcc.Graph(id=ids.VIEWER_GRAPH, config=GRAPH_CONFIG), delay_show=300, type="dot"),
                     html.Div(
                         "Hover for the pixel value.",
                         id=ids.VIEWER_READOUT,

@@ -3,7 +3,8 @@
 
     python -m tests.browser.feedback_timings --workspace demo-workspace --port 8072 --json
 
-Each number is wall time from the action (Selenium's click or key, or a Plotly event fired as Plotly fires it)
+Each action starts from a page at rest (no callback in flight, two frames painted: `_settle`). Each number is
+wall time from the action (Selenium's click or key, or a Plotly event fired as Plotly fires it)
 to the first poll that sees the feedback in the DOM; polls are 10 ms apart plus Selenium's own round trip
 (a few ms), so every number is an upper bound.
 """
@@ -30,11 +31,45 @@ NTH_POINT = """(gd) => { for (let c = gd.data.length - 1; c >= 0; c--) { const n
     } }"""
 
 
+# every Dash callback request the page makes: its outputs, when it left and came back (ms, page clock), its size
+FETCH_LOG = """window.__dashlog = []; const _fetch = window.fetch;
+window.fetch = async function (url, init) {
+    if (!String(url).includes('_dash-update-component')) { return _fetch.apply(this, arguments); }
+    let output = '?'; try { output = JSON.parse(init.body).output; } catch (e) {}
+    const entry = {output: output, start: performance.now()}; window.__dashlog.push(entry);
+    const response = await _fetch.apply(this, arguments);
+    const text = await response.clone().text();
+    entry.end = performance.now(); entry.bytes = text.length;
+    entry.server = response.headers.get('Server-Timing'); return response; };"""
+
+
 def _driver() -> webdriver.Chrome:
     from tests.conftest import pytest_setup_options
 
     opts = pytest_setup_options()
-    return webdriver.Chrome(options=opts)
+    driver = webdriver.Chrome(options=opts)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": FETCH_LOG})
+    return driver
+
+
+PROFILE: dict[str, list] = {}
+
+
+def _requests_since(driver, since_ms: float, seen_ms: float) -> list:
+    """The callback requests that left after `since_ms`: [outputs, left at, round trip (ms), kB, done before the
+    feedback was seen]; what the server, the wire and the page's own drawing each cost."""
+    log = driver.execute_script("return window.__dashlog || []")
+    return [
+        [
+            e["output"][:90],
+            round(e["start"] - since_ms),
+            round(e["end"] - e["start"]) if e.get("end") else None,
+            round(e.get("bytes", 0) / 1024, 1),
+            bool(e.get("end")) and e["end"] <= seen_ms,
+        ]
+        for e in log
+        if e["start"] >= since_ms
+    ]
 
 
 def _until(driver, js: str, timeout: float = 60.0) -> float:
@@ -46,11 +81,57 @@ def _until(driver, js: str, timeout: float = 60.0) -> float:
     raise TimeoutError(js)
 
 
-def _timed(driver, action, js: str, timeout: float = 60.0) -> float:
+def _settle(driver) -> None:
+    """Wait until the page is quiet: no callback request in flight and two frames painted since. Each action is
+    then timed from a page at rest, not while the previous action's trailing work (a gallery redrawn after its
+    status line, say) still holds the browser's one thread."""
+    _until(driver, "return (window.__dashlog || []).every(e => e.end !== undefined)")
+    driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"
+    )
+
+
+def _timed(driver, action, js: str, timeout: float = 60.0, name: str | None = None) -> float:
+    _settle(driver)
+    since = driver.execute_script("return performance.now()")
     t0 = time.perf_counter()
     action()
     _until(driver, js, timeout)
-    return round(time.perf_counter() - t0, 3)
+    took = round(time.perf_counter() - t0, 3)
+    if name:
+        PROFILE[name] = _requests_since(driver, since, driver.execute_script("return performance.now()"))
+    return took
+
+
+WATCH = """window.__fb = {first: null, final: null}; if (window.__fbmo) { window.__fbmo.disconnect(); }
+const seen = (key, holds) => { if (window.__fb[key] === null && holds()) { window.__fb[key] = -1;
+    requestAnimationFrame(() => setTimeout(() => { window.__fb[key] = performance.now(); }, 0)); } };
+const check = () => { seen('first', () => { FIRST }); seen('final', () => { FINAL }); };
+window.__fbmo = new MutationObserver(check);
+window.__fbmo.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});"""
+
+
+def _timed_two(driver, action, first_js: str, final_js: str, name: str, timeout: float = 60.0) -> tuple:
+    """(first, final) for an action with an acknowledgement (or a spinner) before its answer.
+
+    `final` is polled like every other number (an upper bound). `first` is read from the page's own clock: a
+    MutationObserver sees the DOM change the moment React commits it and notes the end of the next frame's paint
+    (requestAnimationFrame, then a task). A poll can miss a line that stands only a few frames before the answer
+    replaces it, or see it late when the page's one thread is busy right after painting it. None: never shown."""
+    _settle(driver)
+    driver.execute_script(WATCH.replace("FIRST", first_js).replace("FINAL", final_js))
+    since = driver.execute_script("return performance.now()")
+    t0 = time.perf_counter()
+    action()
+    _until(driver, final_js, timeout)
+    final = round(time.perf_counter() - t0, 3)
+    driver.execute_async_script(  # a paint noted just now lands after this frame
+        "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => setTimeout(() => done(1), 0));"
+    )
+    fb = driver.execute_script("return [window.__fb.first, window.__fbmo.disconnect()]")[0]
+    PROFILE[name] = _requests_since(driver, since, driver.execute_script("return performance.now()"))
+    return (round((fb - since) / 1000, 3) if fb and fb > 0 else None), final
 
 
 def _emit(driver, event: str, points_js: str) -> None:
@@ -103,17 +184,58 @@ def _viewer(d) -> dict:
     box = d.find_element(By.ID, ids.SEARCH_INPUT)
     box.clear()
     box.send_keys("#7")
+    _settle(d)
     t = time.perf_counter()
     box.send_keys("\n")
     _until(d, _text(ids.VIEWER_TITLE, "Image 7 ·"))
     out["Viewer: search #7 → window with the image's title"] = round(time.perf_counter() - t, 3)
     _until(d, _text(ids.VIEWER_CAPTION, "whole frame"))
     out["Viewer: search #7 → frame drawn"] = round(time.perf_counter() - t, 3)
-    out["Viewer: zoom → region at full resolution"] = _timed(
-        d, lambda: d.execute_script(ZOOM), _text(ids.VIEWER_CAPTION, "columns")
+    ack, done = _timed_two(
+        d,
+        lambda: d.execute_script(ZOOM),
+        _text(ids.VIEWER_CAPTION, "drawing this region"),
+        _text(ids.VIEWER_CAPTION, "columns"),
+        "Viewer: zoom → region at full resolution",
     )
+    out["Viewer: zoom → caption 'drawing this region at full resolution…'"] = ack
+    out["Viewer: zoom → region at full resolution"] = done
+    for link in d.find_elements(By.CSS_SELECTOR, f"#{ids.VIEWER_MODAL} .nav-link"):
+        if link.text == "Compare":
+            link.click()
+    _until(d, f"return document.getElementById('{ids.COMPARE_NEAREST_BUTTON}')?.offsetParent != null")
+    ack, drawn = _timed_two(
+        d,
+        lambda: d.find_element(By.ID, ids.COMPARE_NEAREST_BUTTON).click(),
+        _text(ids.COMPARE_INFO, "Finding the 3"),
+        _text(ids.COMPARE_INFO, "Nearest experimental"),
+        "Viewer: compare with the 3 nearest experimental frames",
+    )
+    out["Viewer: compare nearest → 'Finding the 3 … nearest' line"] = ack
+    out["Viewer: compare nearest → 4 images drawn"] = drawn
     d.find_element(By.CSS_SELECTOR, f"#{ids.VIEWER_MODAL} .btn-close").click()
     _until(d, f"return !document.getElementById('{ids.VIEWER_GRAPH}')")
+    return out
+
+
+def _search(d) -> dict:
+    """Search by text (a pattern name): the hits' count line, then every hit's thumbnail drawn."""
+    box = d.find_element(By.ID, ids.SEARCH_INPUT)
+    box.clear()
+    box.send_keys("rings")
+    spinner, count = _timed_two(
+        d,
+        lambda: box.send_keys("\n"),
+        SPINNER,
+        _text(ids.SEARCH_COUNT, "match"),
+        "Search: text → count line",
+    )
+    out = {"Search: 'rings' → spinner": spinner, "Search: 'rings' → count line": count}
+    out["Search: 'rings' → every hit's thumbnail drawn"] = round(
+        count + _until(d, "return " + IMAGES_DRAWN.format(sel=f"#{ids.SEARCH_RESULTS} .sl-card img")), 3
+    )
+    out["Search: count line"] = d.find_element(By.ID, ids.SEARCH_COUNT).text
+    d.find_element(By.ID, ids.SEARCH_CLOSE_BUTTON).click()
     return out
 
 
@@ -122,23 +244,39 @@ def _explain(d) -> dict:
     _tab(d, "Train")
     _until(d, f"return !!document.getElementById('{ids.TRAIN_EXPLAIN_BUTTON}')")
     select = d.find_element(By.ID, ids.TRAIN_EXPLAIN_MODEL_SELECT)
-    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", select)
+    # Bootstrap scrolls smoothly: a click during the scroll lands on whatever passes under the old point (the
+    # "click intercepted" of an earlier run), so jump there at once and wait until the menu's button is on screen
+    d.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", select)
+    _until(
+        d,
+        f"const r = document.getElementById('{ids.TRAIN_EXPLAIN_MODEL_SELECT}').getBoundingClientRect();"
+        "return r.top >= 0 && r.bottom <= window.innerHeight",
+    )
     select.click()
+    _until(d, "return document.querySelectorAll('.dash-dropdown-options .dash-dropdown-option').length > 0", 10)
     options = d.find_elements(By.CSS_SELECTOR, ".dash-dropdown-options .dash-dropdown-option")
-    if not options:
-        return {"Train: Explain → Grad-CAM panel": "no model to explain with"}
-    options[0].click()
+    networks = [o for o in options if "physics" not in o.text.lower()]  # a network has a pixel map to show
+    chosen = (networks or options)[0]
+    model = chosen.text
+    chosen.click()
+    _until(d, _text(ids.TRAIN_EXPLAIN_MODEL_SELECT, model.splitlines()[0][:20]), 10)
     button = d.find_element(By.ID, ids.TRAIN_EXPLAIN_BUTTON)
-    out = {}
+    out = {"Train: Explain model": model}
     for k, image in (("first, cold", "7"), ("second", "8")):
         box = d.find_element(By.ID, ids.TRAIN_EXPLAIN_IMAGE_INPUT)
         box.clear()
         box.send_keys(image)
-        out[f"Train: Explain ({k}) → panel"] = _timed(
+        before = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text
+        panel = f"const t = document.getElementById('{ids.TRAIN_EXPLAIN_PANEL}').innerText.trim();"
+        spinner, done = _timed_two(
             d,
             lambda: d.execute_script("arguments[0].click()", button),  # not through the dropdown menu above it
-            _text(ids.TRAIN_EXPLAIN_PANEL, f"#{image} ") + " || " + _text(ids.TRAIN_EXPLAIN_PANEL, "annot"),
+            SPINNER,
+            panel + f"return t.length > 0 && t !== {json.dumps(before.strip())}",
+            f"Train: Explain ({k}) → panel",
         )
+        out[f"Train: Explain ({k}) → spinner"] = spinner  # None: answered before the 0.3 s delay
+        out[f"Train: Explain ({k}) → panel"] = done
     out["Train: Explain panel text"] = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text[:160]
     return out
 
@@ -159,26 +297,41 @@ def measure(url: str) -> dict:
         box.send_keys("timer\t")
         time.sleep(0.5)
         cards = d.find_elements(By.CSS_SELECTOR, ".sl-card")
-        out["Label: click card → highlighted"] = _timed(
-            d, cards[0].click, "return document.querySelectorAll('.sl-card.selected').length === 1"
-        )
         first = cards[0].get_attribute("title")
+        shown = f"const im = document.querySelector('#{ids.LABEL_DETAIL} img[alt=\"{first}\"]');"
+        highlighted, panel = _timed_two(
+            d,
+            cards[0].click,
+            "return document.querySelectorAll('.sl-card.selected').length === 1",
+            shown + "return !!im && im.complete && im.naturalWidth > 0",
+            "Label: click card → highlighted, detail panel",
+        )
+        out["Label: click card → highlighted"] = highlighted
+        out["Label: click card → detail panel with its image"] = panel
         out["Label: key 2 → status names the image"] = _timed(
-            d, lambda: _key(d, "2"), _text(ids.LABEL_STATUS, first.replace("image ", "#"))
+            d,
+            lambda: _key(d, "2"),
+            _text(ids.LABEL_STATUS, first.replace("image ", "#")),
+            name="Label: key 2 → status names the image",
         )
         out["Label: → next page → new count"] = _timed(
-            d, lambda: _key(d, "ArrowRight"), _text(ids.LABEL_COUNT, "page 2/")
+            d, lambda: _key(d, "ArrowRight"), _text(ids.LABEL_COUNT, "page 2/"), name="Label: → next page → new count"
         )
         out["Label: → next page → every thumbnail drawn"] = _timed(
             d,
             lambda: _key(d, "ArrowRight"),
             _text(ids.LABEL_COUNT, "page 3/") + " && " + IMAGES_DRAWN.format(sel=f"#{ids.LABEL_GRID} .sl-card img"),
+            name="Label: → next page → every thumbnail drawn",
         )
-        out["Label: ? → keyboard help shown"] = _timed(d, lambda: _key(d, "?"), _text(ids.KEYS_MODAL, "Ctrl+Z"))
+        out["Label: ? → keyboard help shown"] = _timed(
+            d, lambda: _key(d, "?"), _text(ids.KEYS_MODAL, "Ctrl+Z"), name="Label: ? → keyboard help shown"
+        )
         d.find_element(By.CSS_SELECTOR, ".modal .btn-close").click()
         _until(d, "return !document.querySelector('.modal.show')")
 
-        out["Explore: tab → map drawn"] = _timed(d, lambda: _tab(d, "Explore"), _text(ids.EXPLORE_GRAPH, "images ·"))
+        out["Explore: tab → map drawn"] = _timed(
+            d, lambda: _tab(d, "Explore"), _text(ids.EXPLORE_GRAPH, "images ·"), name="Explore: tab → map drawn"
+        )
         time.sleep(1.0)
         for k, name in ((3, "first"), (40, "second")):
             nth = NTH_POINT.replace("K", str(k))
@@ -190,6 +343,7 @@ def measure(url: str) -> dict:
                 _text(ids.EXPLORE_DETAIL, f"Image {image_id}\n")
                 + f" && !!document.getElementById('{ids.EXPLORE_POLAR_TEXT}')"
             )
+            _settle(d)
             t, spinner = time.perf_counter(), None
             _emit(d, "plotly_click", nth)
             while True:  # one poll for both: the spinner (if the answer takes over 0.3 s) and the detail itself
@@ -204,24 +358,46 @@ def measure(url: str) -> dict:
             out[f"Explore: click point ({name}) → spinner"] = spinner  # None: answered before the 0.3 s delay
             out[f"Explore: click point ({name}) → detail panel"] = round(time.perf_counter() - t, 3)
         out["Explore: lasso 49 points → selection tab + count"] = _timed(
-            d, lambda: _emit(d, "plotly_selected", ALL_POINTS), _text(ids.EXPLORE_GALLERY_COUNT, "49 selected")
+            d,
+            lambda: _emit(d, "plotly_selected", ALL_POINTS),
+            _text(ids.EXPLORE_GALLERY_COUNT, "49 selected"),
+            name="Explore: lasso 49 points → selection tab + count",
         )
         out["Explore: lasso → first gallery thumbnail"] = round(
             _until(d, f"return document.querySelectorAll('#{ids.EXPLORE_GALLERY} .sl-card img').length > 0"), 3
         )
-        out["Explore: relabel selection → status"] = _timed(
+        ack, done = _timed_two(
             d,
             lambda: d.find_element(By.CSS_SELECTOR, '[id*="explore-apply-button"][id*="fake"]').click(),
+            _text(ids.EXPLORE_STATUS, "Labelling"),
             _text(ids.EXPLORE_STATUS, "abelled"),
+            "Explore: relabel selection → status",
         )
+        out["Explore: relabel selection → 'Labelling …' acknowledgement"] = ack
+        out["Explore: relabel selection → status"] = done
         out["Explore: relabel status text"] = d.find_element(By.ID, ids.EXPLORE_STATUS).text
-        out["Explore: undo → status"] = _timed(
-            d, lambda: d.find_element(By.ID, ids.EXPLORE_UNDO_BUTTON).click(), _text(ids.EXPLORE_STATUS, "Undid")
+        ack, done = _timed_two(
+            d,
+            lambda: d.find_element(By.ID, ids.EXPLORE_UNDO_BUTTON).click(),
+            _text(ids.EXPLORE_STATUS, "Undoing"),
+            _text(ids.EXPLORE_STATUS, "Undid"),
+            "Explore: undo → status",
         )
+        out["Explore: undo → 'Undoing …' acknowledgement"] = ack
+        out["Explore: undo → status"] = done
         out.update(_guarded("Viewer", _viewer, d))
-        out["Jobs: tab → run table"] = _timed(d, lambda: _tab(d, "Jobs"), _text(ids.JOBS_TABLE, "embed"))
+        out.update(_guarded("Search", _search, d))
+        out["Train: tab → results table"] = _timed(
+            d, lambda: _tab(d, "Train"), _text(ids.TRAIN_TABLE, "round"), name="Train: tab → results table"
+        )
+        out["Jobs: tab → run table"] = _timed(
+            d, lambda: _tab(d, "Jobs"), _text(ids.JOBS_TABLE, "embed"), name="Jobs: tab → run table"
+        )
         out["Evaluate: tab → table or its message"] = _timed(
-            d, lambda: _tab(d, "Evaluate"), _text(ids.EVAL_TABLE, "valuat")
+            d,
+            lambda: _tab(d, "Evaluate"),
+            _text(ids.EVAL_TABLE, "valuat"),
+            name="Evaluate: tab → table or its message",
         )
         out.update(_guarded("Explain", _explain, d))
         out["console errors"] = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"]
@@ -235,6 +411,9 @@ def main() -> int:
     ap.add_argument("--workspace", required=True)
     ap.add_argument("--port", type=int, default=8072)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--profile", action="store_true", help="also list each action's callback requests (outputs, ms, kB)"
+    )
     args = ap.parse_args()
     url = f"http://127.0.0.1:{args.port}/"
     server = subprocess.Popen(
@@ -263,6 +442,8 @@ def main() -> int:
                 time.sleep(0.2)
         served = round(time.perf_counter() - t0, 2)
         result = {"serve → first page served (s)": served, **measure(url)}
+        if args.profile:
+            result["requests per action [outputs, left at ms, round trip ms, kB, answered before seen]"] = PROFILE
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -146,6 +146,70 @@ def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_w
     assert dash_duo.get_logs() == []
 
 
+def _gated(monkeypatch, module, name: str) -> threading.Event:
+    """Hold `module.name` (a server callback's core call) until the returned event is set (at most 30 s), so a test
+    sees what the page shows while the server works: no race, no sleep."""
+    real, gate = getattr(module, name), threading.Event()
+
+    def held(*args, **kwargs):
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, held)
+    return gate
+
+
+def test_map_relabel_and_undo_say_so_at_once_then_name_the_images(dash_duo, small_workspace, monkeypatch):
+    """Feedback within 0.3 s (issue 14): the lasso's count comes from the browser; "Label selection" and Undo say
+    what they are doing, with a spinner, before the server answers; the answer then names the images."""
+    store = small_workspace.store
+    _with_map(small_workspace)
+    relabel_gate = _gated(monkeypatch, explore_callbacks, "relabel")
+    undo_gate = _gated(monkeypatch, explore_callbacks, "undo")
+    dash_duo.start_server(create_app(small_workspace.settings))
+    dash_duo.driver.set_window_size(1280, 800)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _set_annotator(dash_duo, "ada")
+    _open_tab(dash_duo, "Explore")
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GRAPH), "12 images", timeout=20)
+    candidates = sorted(img.id for img, _ in store.list_images() if img.source != "experimental")
+
+    _emit(dash_duo, "plotly_selected", ALL_POINTS)
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GALLERY_COUNT), "12 selected · page 1/1", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_SIDE_TABS), "Selection (12)", timeout=10)
+    dash_duo.wait_for_element(f"{_css_id(ids.EXPLORE_GALLERY)} .sl-card", timeout=10)
+
+    spinner = f"{_css_id(ids.EXPLORE_STATUS)} .spinner-border"
+    dash_duo.find_element('[id*="explore-apply-button"][id*="fake"]').click()
+    dash_duo.wait_for_contains_text(
+        _css_id(ids.EXPLORE_STATUS),
+        "Labelling the candidates among 12 selected image(s) 'fake'…",
+        timeout=10,
+    )
+    assert dash_duo.find_element(spinner).is_displayed()
+    assert not any(s.label for s in store.current_labels().values())  # said while the server still works
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-relabel-acknowledged.png"))
+    relabel_gate.set()
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_STATUS), "Labelled 6 image(s) 'fake' as ada", timeout=10)
+    assert ", ".join(f"#{i}" for i in candidates[:2]) in dash_duo.find_element(_css_id(ids.EXPLORE_STATUS)).text
+    assert not dash_duo.find_elements(spinner)
+    assert {i for i, s in store.current_labels().items() if s.label == "fake"} == set(candidates)
+    # the gallery's badges follow the labels (redrawn by the labels counter, not by the status line)
+    _wait(dash_duo, lambda: "fake" in dash_duo.find_element(_css_id(ids.EXPLORE_GALLERY)).text, timeout=10)
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-relabel-done.png"))
+
+    dash_duo.find_element(_css_id(ids.EXPLORE_UNDO_BUTTON)).click()
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_STATUS), "Undoing your last labelling action…", timeout=10)
+    assert dash_duo.find_element(spinner).is_displayed()
+    undo_gate.set()
+    dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_STATUS), "Undid your last action (6 image(s))", timeout=10)
+    assert not dash_duo.find_elements(spinner)
+    assert not any(s.label for s in store.current_labels().values())
+    _wait(dash_duo, lambda: "fake" not in dash_duo.find_element(_css_id(ids.EXPLORE_GALLERY)).text, timeout=10)
+    assert "12 selected" in dash_duo.find_element(_css_id(ids.EXPLORE_GALLERY_COUNT)).text
+    assert dash_duo.get_logs() == []
+
+
 def test_a_slow_answer_shows_a_spinner(dash_duo, small_workspace, monkeypatch):
     _with_map(small_workspace)
     real = explore_callbacks.detail

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import threading
 import zipfile
 
 import pytest
@@ -195,8 +196,56 @@ def test_full_resolution_viewer_zoom_window_mask_and_q(dash_duo, workspace, real
     assert dash_duo.get_logs() == []
 
 
-def test_compare_with_nearest_experimental_and_another_image(dash_duo, small_workspace):
-    """Finding 10: a candidate beside its nearest experimental frames in the map's feature space, and two images."""
+def test_a_zoom_says_at_once_that_the_full_resolution_region_is_coming(dash_duo, small_workspace, monkeypatch):
+    """Feedback within 0.3 s (issue 14): the zoom shows the coarse pixels at once and the caption says the region is
+    being drawn at full resolution; the server's caption (the region's columns and rows) then replaces it."""
+    from scatterloop.callbacks import viewer as viewer_callbacks
+
+    real, gate = viewer_callbacks.render_viewer, threading.Event()
+
+    def held(services, image_id, window, colourmap, region_data):  # only the zoom waits for the test
+        if region_data:
+            gate.wait(30)
+        return real(services, image_id, window, colourmap, region_data)
+
+    monkeypatch.setattr(viewer_callbacks, "render_viewer", held)
+    image_id = _by_source(small_workspace, "experimental")[0]
+    dash_duo.start_server(create_app(small_workspace.settings))
+    dash_duo.driver.set_window_size(1280, 800)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _search(dash_duo, f"#{image_id}")
+    dash_duo.wait_for_contains_text(_css_id(ids.VIEWER_CAPTION), "whole frame", timeout=15)
+    dash_duo.driver.execute_script(
+        "const gd = (function() {" + VIEWER_JS + "})();"
+        "Plotly.relayout(gd, {'xaxis.range': [7.5, 31.5], 'yaxis.range': [31.5, 7.5]});"
+    )
+    dash_duo.wait_for_contains_text(
+        _css_id(ids.VIEWER_CAPTION), "Zoomed: drawing this region at full resolution…", timeout=10
+    )
+    assert dash_duo.find_element(f"{_css_id(ids.VIEWER_CAPTION)} .spinner-border").is_displayed()
+    top = dash_duo.driver.execute_script(
+        f"return document.getElementById('{ids.VIEWER_CAPTION}').getBoundingClientRect().top"
+    )
+    assert 0 < top < dash_duo.driver.execute_script("return window.innerHeight"), top  # where the user looks
+    _shot(dash_duo, "viewer-zoom-acknowledged.png")
+    gate.set()
+    dash_duo.wait_for_contains_text(_css_id(ids.VIEWER_CAPTION), "columns 8–31, rows 8–31", timeout=15)
+    assert not dash_duo.find_elements(f"{_css_id(ids.VIEWER_CAPTION)} .spinner-border")
+    assert dash_duo.get_logs() == []
+
+
+def test_compare_with_nearest_experimental_and_another_image(dash_duo, small_workspace, monkeypatch):
+    """Finding 10: a candidate beside its nearest experimental frames in the map's feature space, and two images;
+    each button says at once what it is drawing (held here until the test has seen it)."""
+    from scatterloop.callbacks import viewer as viewer_callbacks
+
+    real, gate = viewer_callbacks.compare, threading.Event()
+
+    def held(*args, **kwargs):
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(viewer_callbacks, "compare", held)
     ws = small_workspace
     exp, cand = _with_map(ws)
     dash_duo.start_server(create_app(ws.settings))
@@ -207,6 +256,11 @@ def test_compare_with_nearest_experimental_and_another_image(dash_duo, small_wor
         if link.text == "Compare":
             link.click()
     dash_duo.find_element(_css_id(ids.COMPARE_NEAREST_BUTTON)).click()
+    dash_duo.wait_for_contains_text(
+        _css_id(ids.COMPARE_INFO), f"Finding the 3 experimental frames nearest to #{cand[2]}", timeout=10
+    )
+    assert dash_duo.find_element(f"{_css_id(ids.COMPARE_INFO)} .spinner-border").is_displayed()
+    gate.set()
     dash_duo.wait_for_contains_text(
         _css_id(ids.COMPARE_INFO), "Nearest experimental frames in the physics", timeout=20
     )
