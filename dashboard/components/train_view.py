@@ -58,7 +58,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                             value="ours",
                             clearable=False,
                             options=[
-                                {"label": "ours (physics model, calibrated)", "value": "ours"},
+                                {"label": "ours (physics models: linear + forest, calibrated)", "value": "ours"},
                                 {"label": "gpu (physics + ResNet-18, 128 px)", "value": "gpu"},
                                 {"label": "paper (ResNet-18, Adam 1e-4, 5 epochs, 64 px)", "value": "paper"},
                             ],
