@@ -7,13 +7,12 @@
 // With the region goes a caption saying it is being drawn: the zoom shows the frame's coarse pixels at once, and the
 // caption tells the user that the full-resolution picture is on its way (the server's caption replaces it).
 var VIEWER_NO = function () { return [window.dash_clientside.no_update, window.dash_clientside.no_update]; };
-var VIEWER_PENDING = function (text) { return window.scatterloop_pending(text); };  // assets/explore.js
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   scatterloop_viewer: {
     region: function (relayout, imageId, current, graphId) {
       if (!relayout || imageId === null || imageId === undefined) { return VIEWER_NO(); }
       if (relayout["xaxis.autorange"] || relayout["yaxis.autorange"]) {  // reset
-        return current ? [null, VIEWER_PENDING("Zoomed out: drawing the full frame…")] : VIEWER_NO();
+        return current ? [null, window.scatterloop_pending("Zoomed out: drawing the full frame…")] : VIEWER_NO();
       }
       var host = document.getElementById(graphId);
       var gd = host && host.querySelector(".js-plotly-plot");
@@ -32,7 +31,7 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (current && current.image === imageId && near(current.x, region.x) && near(current.y, region.y)) {
         return VIEWER_NO();  // already asked for (a late autosize after the zoom): one render, not two
       }
-      return [region, VIEWER_PENDING("Zoomed: drawing this region at full resolution…")];
+      return [region, window.scatterloop_pending("Zoomed: drawing this region at full resolution…")];
     },
     // Compare pressed: say what is being drawn while the server finds and renders it (no word when it will refuse)
     compareAck: function (nearClicks, withClicks, imageId, other) {
@@ -41,10 +40,10 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       if (!ctx.triggered || !ctx.triggered.length || !ctx.triggered[0].value) { return nu; }
       if (imageId === null || imageId === undefined) { return nu; }
       if (ctx.triggered[0].prop_id.indexOf("compare-nearest-button") === 0) {
-        return VIEWER_PENDING("Finding the 3 experimental frames nearest to #" + imageId + " and drawing them…");
+        return window.scatterloop_pending("Finding the 3 experimental frames nearest to #" + imageId + " and drawing them…");
       }
       if (other === null || other === undefined || other === "") { return nu; }
-      return VIEWER_PENDING("Drawing #" + imageId + " beside #" + other + "…");
+      return window.scatterloop_pending("Drawing #" + imageId + " beside #" + other + "…");
     }
   }
 });

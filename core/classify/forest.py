@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .featmodel import GROUPS, FeatureClassifier, standardise
+from .featmodel import GROUPS, FeatureClassifier, fit_features, standardise
 
 NODE_BUFFERS = ("node_feature", "node_threshold", "node_left", "node_right", "node_value", "depth")
 FLOOR = 1e-3  # leaf probabilities are kept off 0 and 1 so that log-probabilities stay finite for calibration
@@ -116,8 +116,6 @@ def fit_forest(
 
 def fit_physics(model: FeatureClassifier, x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> dict:
     """Fit a physics model of either kind (`FeatureClassifier` or `FeatureForest`) on features `x`."""
-    from .featmodel import fit_features
-
     if isinstance(model, FeatureForest):
         return fit_forest(model, x, y, seed=seed)
     return fit_features(model, x, y)

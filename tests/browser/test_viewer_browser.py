@@ -71,7 +71,8 @@ def test_search_goes_to_an_image_and_legends_count_every_colouring(dash_duo, sma
 
     # text: every ring image (pattern and description), each hit a card that opens the viewer
     _search(dash_duo, "rings")
-    dash_duo.wait_for_contains_text(_css_id(ids.SEARCH_COUNT), "4 image(s) match “rings”", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.SEARCH_COUNT), "4 image(s) match “rings”", timeout=30)
+    _wait(dash_duo, lambda: len(dash_duo.find_elements(f"#{ids.SEARCH_RESULTS} .sl-search-card")) == 4)
     cards = dash_duo.find_elements(f"#{ids.SEARCH_RESULTS} .sl-search-card")
     assert len(cards) == 4
     _shot(dash_duo, "search-results.png")
@@ -79,13 +80,13 @@ def test_search_goes_to_an_image_and_legends_count_every_colouring(dash_duo, sma
     dash_duo.wait_for_contains_text(_css_id(ids.VIEWER_TITLE), "rings", timeout=15)
     _close_viewer(dash_duo)
     _search(dash_duo, "nothing-is-called-this")
-    dash_duo.wait_for_contains_text(_css_id(ids.SEARCH_COUNT), "Nothing matches", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.SEARCH_COUNT), "Nothing matches", timeout=30)
 
     # every hit to the Label tab as a queue
     _search(dash_duo, "rings")
-    dash_duo.wait_for_contains_text(_css_id(ids.SEARCH_COUNT), "4 image(s)", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.SEARCH_COUNT), "4 image(s)", timeout=30)
     dash_duo.find_element(_css_id(ids.SEARCH_QUEUE_BUTTON)).click()
-    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_QUEUE_BANNER), "search “rings”", timeout=10)
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_QUEUE_BANNER), "search “rings”", timeout=30)
     _wait(dash_duo, lambda: len(dash_duo.find_elements(f"#{ids.LABEL_GRID} .sl-card")) == 4)
 
     # legend counts for every colouring
