@@ -192,3 +192,34 @@ def test_texture_lines_unmirrored_ignore_a_mirrored_lattice_but_not_a_one_sided_
     mirrored = texture_lines(lattice, valid, (80.3, 130.0), mirror=80.5)
     assert mirrored < plain
     assert texture_lines(patched, valid, (80.3, 130.0), mirror=80.5) > mirrored + 1.5
+
+
+def _bragg_lattice(rng, patch: bool = False):
+    """Grazing incidence with the beam off to the side: two rows of sharp Bragg peaks thousands of counts high
+    above the horizon, a module gap across them, a dark region below; optionally a faint checkerboard there."""
+    size = 192
+    yy, xx = np.indices((size, size), dtype=float)
+    lam = 5.0 + np.where(yy < 70, 60.0, 0.0)
+    for px in np.arange(8.0, size, 16.0):
+        for pz in (14.0, 45.0):
+            lam = lam + 2000.0 * np.exp(-0.5 * (((xx - px) / 2.0) ** 2 + ((yy - pz) / 4.0) ** 2))
+    if patch:
+        env = np.exp(-0.5 * (((xx - 60) / 16) ** 2 + ((yy - 130) / 16) ** 2) ** 2)
+        lam = lam + 20 * env * ((np.floor(xx / 4) + np.floor(yy / 4)) % 2)
+    valid = np.ones((size, size), bool)
+    valid[30:33, :] = False
+    valid[62:65, :] = False
+    return rng.poisson(lam).astype(float), valid
+
+
+def test_bright_bragg_peaks_are_no_texture_and_do_not_hide_one():
+    """Peaks hundreds of noise sigmas high, cut by a module gap, leave sharp edges and (through the mean at each
+    radius that is taken out) arcs of the same height across the frame, at a period set by the lattice: a
+    line of about 4 on a frame with nothing hallucinated, as high as a faint checkerboard's. Clipped at three
+    noise sigmas they are not a line, and the checkerboard is."""
+    rng = np.random.default_rng(9)
+    (clean, valid), (patched, _) = _bragg_lattice(rng), _bragg_lattice(rng, patch=True)
+    plain = texture_lines(clean, valid, (210.0, 20.0))
+    textured = texture_lines(patched, valid, (210.0, 20.0))
+    assert plain < 3.0, plain
+    assert textured > plain + 1.0, (plain, textured)
