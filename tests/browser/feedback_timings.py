@@ -308,12 +308,16 @@ def measure(url: str) -> dict:
         )
         out["Label: click card → highlighted"] = highlighted
         out["Label: click card → detail panel with its image"] = panel
-        out["Label: key 2 → status names the image"] = _timed(
+        named = first.replace("image ", "#")
+        ack, done = _timed_two(
             d,
             lambda: _key(d, "2"),
-            _text(ids.LABEL_STATUS, first.replace("image ", "#")),
-            name="Label: key 2 → status names the image",
+            _text(ids.LABEL_STATUS, f"Labelling {named}"),
+            _text(ids.LABEL_STATUS, "Labelled") + " && " + _text(ids.LABEL_STATUS, named)[7:],
+            "Label: key 2 → status names the image",
         )
+        out["Label: key 2 → 'Labelling #…' acknowledgement"] = ack
+        out["Label: key 2 → status names the image"] = done
         out["Label: → next page → new count"] = _timed(
             d, lambda: _key(d, "ArrowRight"), _text(ids.LABEL_COUNT, "page 2/"), name="Label: → next page → new count"
         )
