@@ -268,14 +268,14 @@ def _explain(d) -> dict:
         box.send_keys(image)
         before = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text
         panel = f"const t = document.getElementById('{ids.TRAIN_EXPLAIN_PANEL}').innerText.trim();"
-        spinner, done = _timed_two(
+        ack, done = _timed_two(
             d,
             lambda: d.execute_script("arguments[0].click()", button),  # not through the dropdown menu above it
-            SPINNER,
-            panel + f"return t.length > 0 && t !== {json.dumps(before.strip())}",
+            _text(ids.TRAIN_EXPLAIN_PANEL, f"Explaining #{image}"),
+            panel + f"return t.length > 0 && t !== {json.dumps(before.strip())} && !t.includes('Explaining #')",
             f"Train: Explain ({k}) → panel",
         )
-        out[f"Train: Explain ({k}) → spinner"] = spinner  # None: answered before the 0.3 s delay
+        out[f"Train: Explain ({k}) → 'Explaining #… with …' line + spinner"] = ack
         out[f"Train: Explain ({k}) → panel"] = done
     out["Train: Explain panel text"] = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text[:160]
     return out
