@@ -123,6 +123,11 @@ def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_w
         ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
     )
     assert cut == []
+    # the count and its pager on one line, the export buttons on one line under it, at both window sizes
+    for size in ((1600, 1000), (1280, 800)):
+        dash_duo.driver.set_window_size(*size)
+        _wait(dash_duo, lambda: _selection_header_lines(dash_duo) == (1, 1), timeout=10)
+        dash_duo.driver.save_screenshot(str(SCREENSHOTS / f"explore-selection-side-{size[0]}x{size[1]}.png"))
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-selection-side.png"))
 
     dash_duo.find_element('[id*="explore-apply-button"][id*="fake"]').click()
@@ -145,6 +150,20 @@ def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_w
     assert dash_duo.find_element(_css_id(ids.EXPLORE_DETAIL)).is_displayed()
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-detail-from-gallery.png"))
     assert dash_duo.get_logs() == []
+
+
+def _selection_header_lines(dash_duo) -> tuple[int, int]:
+    """(lines the Selection tab's count takes, rows its three export/queue buttons take)."""
+    return tuple(
+        dash_duo.driver.execute_script(
+            f"""const c = document.getElementById('{ids.EXPLORE_GALLERY_COUNT}');
+            const tools = [...document.querySelectorAll('[id*="selection-"][id*="explore"]')].filter(
+                e => e.tagName === 'BUTTON');
+            const tops = new Set(tools.map(b => Math.round(b.getBoundingClientRect().top)));
+            const lines = Math.round(c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight));
+            return [lines, tools.length === 3 ? tops.size : -1];"""
+        )
+    )
 
 
 def _gated(monkeypatch, module, name: str) -> threading.Event:
