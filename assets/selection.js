@@ -28,6 +28,27 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     highlight: function (selection, cardIds) {
       var sel = selection || [];
       return (cardIds || []).map(function (c) { return sel.indexOf(c.index) >= 0 ? "sl-card selected" : "sl-card"; });
+    },
+    // a label key or button: name at once the images being labelled and the label, with a spinner, while the
+    // server writes; its answer replaces the line (issue 14: feedback within 0.3 s). No word when the server will
+    // refuse (nothing highlighted, no annotator): its own line says why.
+    labelAck: function (clicks, selection, annotator) {
+      var nu = window.dash_clientside.no_update;
+      var ctx = window.dash_clientside.callback_context;
+      if (!ctx.triggered || ctx.triggered.length !== 1 || !ctx.triggered[0].value) { return nu; }
+      var sel = selection || [];
+      if (!sel.length || !annotator || !String(annotator).trim()) { return nu; }
+      var prop = ctx.triggered[0].prop_id;
+      var label = JSON.parse(prop.slice(0, prop.lastIndexOf("."))).label;
+      var shown = 8;  // as label_actions.named: "#3, #5, … and 40 more"
+      var names = sel.slice(0, shown).map(function (i) { return "#" + i; }).join(", ")
+        + (sel.length > shown ? " and " + (sel.length - shown) + " more" : "");
+      return window.scatterloop_pending("Labelling " + names + " '" + label + "'…");
+    },
+    undoAck: function (clicks, annotator) {
+      var nu = window.dash_clientside.no_update;
+      if (!clicks || !annotator || !String(annotator).trim()) { return nu; }
+      return window.scatterloop_pending("Undoing your last labelling action…");
     }
   }
 });

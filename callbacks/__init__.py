@@ -1,8 +1,8 @@
 """Thin adapters between Dash and core: one module per tab, each with `register(app, services)`."""
 
-from . import evaluate, explore, generate, jobs, jobs_cancel, label, media, search, selection, train, viewer
+from . import evaluate, explore, generate, jobs, jobs_cancel, label, media, search, selection, tabs, train, viewer
 
-TAB_MODULES = (media, explore, label, generate, train, evaluate, jobs, jobs_cancel, viewer, search, selection)
+TAB_MODULES = (tabs, media, explore, label, generate, train, evaluate, jobs, jobs_cancel, viewer, search, selection)
 
 
 def register_all(app, services) -> None:

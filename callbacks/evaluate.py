@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, html
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import evaluate_view
@@ -136,13 +136,11 @@ def register(app, services: Services) -> None:
         Output(ids.EVAL_HISTORY_GRAPH, "figure"),
         Output(ids.EVAL_POLAR_PANEL, "children"),
         Output(ids.EVAL_RUN_SELECT, "options"),
-        Input(ids.TABS, "active_tab"),
+        Input(ids.tab_shown("evaluate"), "data"),
         Input(ids.EVAL_VERSION_STORE, "data"),
         Input(ids.EVAL_RUN_SELECT, "value"),
     )
-    def _results(tab, _version, run_value):
-        if ctx.triggered_id == ids.TABS and tab != "evaluate":  # another tab opened: nothing here is shown
-            return (no_update,) * 6
+    def _results(_shown, _version, run_value):
         return results(services, run_value)
 
     @app.callback(

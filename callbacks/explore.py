@@ -143,9 +143,10 @@ def register(app, services: Services) -> None:
         Input(ids.EXPLORE_VERSION_STORE, "data"),
         Input(ids.EXPLORE_COLOUR_SELECT, "value"),
         Input(ids.EXPLORE_DIMS_RADIO, "value"),
-        Input(ids.TABS, "active_tab"),
+        Input(ids.tab_shown("explore"), "data"),
+        State(ids.TABS, "active_tab"),
     )
-    def _figure(_version, colour_by, dims, tab):
+    def _figure(_version, colour_by, dims, _shown, tab):
         if tab != "explore":
             return no_update, no_update
         return map_figure(services, colour_by, int(dims))
@@ -154,9 +155,9 @@ def register(app, services: Services) -> None:
     def _separation(run_id):
         return separation_panel(services, run_id)
 
-    @app.callback(Output(ids.EXPLORE_FEATURES_SELECT, "options"), Input(ids.TABS, "active_tab"))
-    def _feature_options(tab):
-        return feature_choices(services) if tab == "explore" else no_update
+    @app.callback(Output(ids.EXPLORE_FEATURES_SELECT, "options"), Input(ids.tab_shown("explore"), "data"))
+    def _feature_options(shown):
+        return feature_choices(services) if shown is not None else no_update  # None: the page's first call
 
     @app.callback(
         Output(ids.EXPLORE_TOOLTIP, "show"),

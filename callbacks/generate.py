@@ -118,10 +118,10 @@ def register(app, services: Services) -> None:
         Output(ids.GEN_RESUME_SELECT, "options"),
         Output(ids.GEN_CHECKPOINT_SELECT, "options"),
         Output(ids.GEN_PATTERN_SELECT, "options"),
-        Input(ids.TABS, "active_tab"),
+        Input(ids.tab_shown("generate"), "data"),
         Input(ids.GEN_VERSION_STORE, "data"),
     )
-    def _options(_tab, _version):
+    def _options(_shown, _version):
         return options(services)
 
     @app.callback(

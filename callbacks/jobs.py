@@ -44,12 +44,17 @@ def runs_table(services: Services, limit: int = 100):
 
 
 def register(app, services: Services) -> None:
-    @app.callback(Output(ids.JOBS_INTERVAL, "disabled"), Input(ids.TABS, "active_tab"))
-    def _poll_only_when_open(tab):
-        return tab != "jobs"
+    # poll only while the tab is open; decided in the browser (no request on each switch)
+    app.clientside_callback(
+        'function (tab) { return tab !== "jobs"; }',
+        Output(ids.JOBS_INTERVAL, "disabled"),
+        Input(ids.TABS, "active_tab"),
+    )
 
     @app.callback(
-        Output(ids.JOBS_TABLE, "children"), Input(ids.JOBS_INTERVAL, "n_intervals"), Input(ids.TABS, "active_tab")
+        Output(ids.JOBS_TABLE, "children"),
+        Input(ids.JOBS_INTERVAL, "n_intervals"),
+        Input(ids.tab_shown("jobs"), "data"),
     )
-    def _table(_n, tab):
+    def _table(_n, _shown):
         return runs_table(services)

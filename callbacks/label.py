@@ -5,7 +5,7 @@ Each plain function below is one user intent and is tested directly; `register` 
 
 from __future__ import annotations
 
-from dash import ClientsideFunction, Input, Output, State, ctx, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx
 
 from scatterloop.core.store import ImageFilter
 from scatterloop.dashboard import ids
@@ -143,9 +143,9 @@ def register(app, services: Services) -> None:
         Output(ids.LABEL_PREDICTED_FILTER, "options"),
         Input(ids.URL, "pathname"),
         Input(ids.LABEL_VERSION_STORE, "data"),
-        Input(ids.TABS, "active_tab"),
+        Input(ids.tab_shown("label"), "data"),
     )
-    def _options(_path, _version, _tab):
+    def _options(_path, _version, _shown):
         return (*filter_options(services), predicted_options(services))
 
     @app.callback(
@@ -172,11 +172,9 @@ def register(app, services: Services) -> None:
         *order_states,
         State(ids.LABEL_SELECTION_STORE, "data"),
         Input(ids.LABEL_QUEUE_STORE, "data"),
-        Input(ids.TABS, "active_tab"),
+        Input(ids.tab_shown("label"), "data"),  # coming back to the tab refreshes counts and pages
     )
-    def _grid(page, _version, source, pattern, label, round_, predicted, confidence, sort, selection, queue, tab):
-        if ctx.triggered_id == ids.TABS and tab != "label":  # coming back to the tab refreshes counts and pages
-            return no_update, no_update, no_update
+    def _grid(page, _version, source, pattern, label, round_, predicted, confidence, sort, selection, queue, _shown):
         flt = make_filter(source, pattern, label, round_)
         view = make_view(predicted, confidence, sort)
         return render_grid(services, flt, page or 0, selection, queue, view)

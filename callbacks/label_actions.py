@@ -5,7 +5,7 @@ The write goes through `core.labelling.label_images`, the function the Python AP
 
 from __future__ import annotations
 
-from dash import Input, Output, State, ctx, no_update
+from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 
 from scatterloop.core.labelling import label_images
 from scatterloop.dashboard import ids
@@ -48,6 +48,23 @@ def undo(services: Services, annotator: str | None) -> tuple[bool, str]:
 
 
 def register_actions(app, services: Services) -> None:
+    # said at once in the browser (assets/selection.js), replaced by the server's answer below
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop", function_name="labelAck"),
+        Output(ids.LABEL_STATUS, "children", allow_duplicate=True),
+        Input(ids.LABEL_BUTTON_ALL, "n_clicks"),
+        State(ids.LABEL_SELECTION_STORE, "data"),
+        State(ids.ANNOTATOR_INPUT, "value"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        ClientsideFunction(namespace="scatterloop", function_name="undoAck"),
+        Output(ids.LABEL_STATUS, "children", allow_duplicate=True),
+        Input(ids.LABEL_UNDO_BUTTON, "n_clicks"),
+        State(ids.ANNOTATOR_INPUT, "value"),
+        prevent_initial_call=True,
+    )
+
     @app.callback(
         Output(ids.LABEL_VERSION_STORE, "data"),
         Output(ids.LABEL_STATUS, "children"),

@@ -3,7 +3,7 @@ review queues and Explain: `train_review`)."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, ctx, no_update
+from dash import Input, Output, State
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import train_view
@@ -190,13 +190,11 @@ def register(app, services: Services) -> None:
         Output(ids.TRAIN_RUN_SELECT, "options"),
         Output(ids.TRAIN_CONFUSION_GRAPH, "figure"),
         Output(ids.TRAIN_EXPLAIN_MODEL_SELECT, "options"),
-        Input(ids.TABS, "active_tab"),
+        Input(ids.tab_shown("train"), "data"),
         Input(ids.TRAIN_VERSION_STORE, "data"),
         Input(ids.TRAIN_RUN_SELECT, "value"),
     )
-    def _results(tab, _version, run_value):
-        if ctx.triggered_id == ids.TABS and tab != "train":  # another tab opened: nothing here is shown
-            return (no_update,) * 4
+    def _results(_shown, _version, run_value):
         return results(services, run_value)
 
     train_review.register_review(app, services)

@@ -83,9 +83,7 @@ def register(app, services: Services) -> None:
         Output(ids.TRAIN_LEARNING_GRAPH, "figure"),
         Input(ids.TRAIN_TASK_SELECT, "value"),
         Input(ids.TRAIN_VERSION_STORE, "data"),
-        Input(ids.TABS, "active_tab"),
+        Input(ids.tab_shown("train"), "data"),
     )
-    def _curve(task, _version, tab):
-        if ctx.triggered_id == ids.TABS and tab != "train":  # another tab opened: the curve is not shown
-            return no_update
+    def _curve(task, _version, _shown):
         return learning_curve(services, task)

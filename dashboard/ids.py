@@ -4,6 +4,7 @@ from dash import ALL
 
 # shell
 TABS = "app-tabs"
+TAB_NAMES = ("explore", "label", "generate", "train", "evaluate", "jobs")  # the tab_id of each, in order
 ANNOTATOR_INPUT = "app-annotator-input"
 URL = "app-url"
 APP_ERROR = "app-error"
@@ -266,3 +267,9 @@ def selection_queue(where: str) -> dict:
 
 def selection_status(where: str) -> dict:
     return {"type": "selection-status", "where": where}
+
+
+def tab_shown(tab: str) -> str:
+    """Id of the store set each time tab `tab` is opened (and only then): a tab's callbacks listen to their own
+    tab's store, so opening one tab asks the server for that tab's content only (callbacks/tabs.py)."""
+    return f"app-tab-shown-{tab}"

@@ -192,15 +192,15 @@ def layout(labels: Sequence[str]) -> html.Div:
     ]
     gallery = html.Div(
         [
-            html.Div(
+            html.Div(  # the count and its pager on one line, the export row under it (both fit at 1280 px)
                 [
-                    html.Strong(id=ids.EXPLORE_GALLERY_COUNT, className="me-2"),
+                    html.Strong(id=ids.EXPLORE_GALLERY_COUNT, className="me-2 text-nowrap text-truncate"),
                     html.Button("‹", id=ids.EXPLORE_GALLERY_PREV_BUTTON, className="btn btn-sm btn-light me-1"),
-                    html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light me-2"),
-                    selection_view.tools("explore"),
+                    html.Button("›", id=ids.EXPLORE_GALLERY_NEXT_BUTTON, className="btn btn-sm btn-light"),
                 ],
-                className="d-flex align-items-center mb-1",
+                className="d-flex align-items-center flex-nowrap mb-1",
             ),
+            html.Div(selection_view.tools("explore", narrow=True), className="mb-1"),
             html.Div(id=ids.EXPLORE_SELECTION_KINDS, className="small text-muted mb-1"),
             dbc.Checkbox(
                 id=ids.EXPLORE_INCLUDE_EXPERIMENTAL,

@@ -9,18 +9,22 @@ from dash import dcc, html
 from .. import ids
 
 
-def tools(where: str, queue: bool = True) -> html.Div:
-    parts = [
+def tools(where: str, queue: bool = True, narrow: bool = False) -> html.Div:
+    """The export (and queue) buttons; `narrow` (the Explore side panel, about 380 px at 1280 px) says "Export"
+    once before short buttons so that the row stays on one line."""
+    export = "" if narrow else "Export "
+    parts = [html.Span("Export", className="small text-muted me-1")] if narrow else []
+    parts += [
         html.Button(
-            "Export CSV",
+            f"{export}CSV",
             id=ids.selection_export(where, "csv"),
-            className="btn btn-sm btn-outline-secondary me-1",
+            className="btn btn-sm btn-outline-secondary me-1 text-nowrap",
             title="The selection's ids, provenance, labels and map positions as CSV (saved under exports/)",
         ),
         html.Button(
-            "Export imagefolder",
+            f"{export}imagefolder",
             id=ids.selection_export(where, "imagefolder"),
-            className="btn btn-sm btn-outline-secondary me-2",
+            className="btn btn-sm btn-outline-secondary me-2 text-nowrap",
             title="PNGs + metadata.jsonl (a Hugging Face imagefolder) zipped, saved under exports/",
         ),
     ]
@@ -29,7 +33,7 @@ def tools(where: str, queue: bool = True) -> html.Div:
             html.Button(
                 "Send to Label",
                 id=ids.selection_queue(where),
-                className="btn btn-sm btn-outline-warning me-2",
+                className="btn btn-sm btn-outline-warning me-2 text-nowrap",
                 title="Open the selection in the Label tab as a queue (the filters are set aside)",
             )
         )

@@ -268,14 +268,14 @@ def _explain(d) -> dict:
         box.send_keys(image)
         before = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text
         panel = f"const t = document.getElementById('{ids.TRAIN_EXPLAIN_PANEL}').innerText.trim();"
-        spinner, done = _timed_two(
+        ack, done = _timed_two(
             d,
             lambda: d.execute_script("arguments[0].click()", button),  # not through the dropdown menu above it
-            SPINNER,
-            panel + f"return t.length > 0 && t !== {json.dumps(before.strip())}",
+            _text(ids.TRAIN_EXPLAIN_PANEL, f"Explaining #{image}"),
+            panel + f"return t.length > 0 && t !== {json.dumps(before.strip())} && !t.includes('Explaining #')",
             f"Train: Explain ({k}) → panel",
         )
-        out[f"Train: Explain ({k}) → spinner"] = spinner  # None: answered before the 0.3 s delay
+        out[f"Train: Explain ({k}) → 'Explaining #… with …' line + spinner"] = ack
         out[f"Train: Explain ({k}) → panel"] = done
     out["Train: Explain panel text"] = d.find_element(By.ID, ids.TRAIN_EXPLAIN_PANEL).text[:160]
     return out
@@ -308,12 +308,16 @@ def measure(url: str) -> dict:
         )
         out["Label: click card → highlighted"] = highlighted
         out["Label: click card → detail panel with its image"] = panel
-        out["Label: key 2 → status names the image"] = _timed(
+        named = first.replace("image ", "#")
+        ack, done = _timed_two(
             d,
             lambda: _key(d, "2"),
-            _text(ids.LABEL_STATUS, first.replace("image ", "#")),
-            name="Label: key 2 → status names the image",
+            _text(ids.LABEL_STATUS, f"Labelling {named}"),
+            _text(ids.LABEL_STATUS, "Labelled") + " && " + _text(ids.LABEL_STATUS, named)[7:],
+            "Label: key 2 → status names the image",
         )
+        out["Label: key 2 → 'Labelling #…' acknowledgement"] = ack
+        out["Label: key 2 → status names the image"] = done
         out["Label: → next page → new count"] = _timed(
             d, lambda: _key(d, "ArrowRight"), _text(ids.LABEL_COUNT, "page 2/"), name="Label: → next page → new count"
         )

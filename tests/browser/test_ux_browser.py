@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from scatterloop.callbacks import explore as explore_callbacks
+from scatterloop.callbacks import label_actions
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.app import create_app
 from tests.browser.test_explore_browser import ALL_POINTS, FIRST_POINT, GRAPH_JS, _emit, _open_tab
@@ -122,6 +123,11 @@ def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_w
         ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"
     )
     assert cut == []
+    # the count and its pager on one line, the export buttons on one line under it, at both window sizes
+    for size in ((1600, 1000), (1280, 800)):
+        dash_duo.driver.set_window_size(*size)
+        _wait(dash_duo, lambda: _selection_header_lines(dash_duo) == (1, 1), timeout=10)
+        dash_duo.driver.save_screenshot(str(SCREENSHOTS / f"explore-selection-side-{size[0]}x{size[1]}.png"))
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-selection-side.png"))
 
     dash_duo.find_element('[id*="explore-apply-button"][id*="fake"]').click()
@@ -144,6 +150,20 @@ def test_map_selection_beside_the_map_relabels_candidates_only(dash_duo, small_w
     assert dash_duo.find_element(_css_id(ids.EXPLORE_DETAIL)).is_displayed()
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-detail-from-gallery.png"))
     assert dash_duo.get_logs() == []
+
+
+def _selection_header_lines(dash_duo) -> tuple[int, int]:
+    """(lines the Selection tab's count takes, rows its three export/queue buttons take)."""
+    return tuple(
+        dash_duo.driver.execute_script(
+            f"""const c = document.getElementById('{ids.EXPLORE_GALLERY_COUNT}');
+            const tools = [...document.querySelectorAll('[id*="selection-"][id*="explore"]')].filter(
+                e => e.tagName === 'BUTTON');
+            const tops = new Set(tools.map(b => Math.round(b.getBoundingClientRect().top)));
+            const lines = Math.round(c.getBoundingClientRect().height / parseFloat(getComputedStyle(c).lineHeight));
+            return [lines, tools.length === 3 ? tops.size : -1];"""
+        )
+    )
 
 
 def _gated(monkeypatch, module, name: str) -> threading.Event:
@@ -207,6 +227,54 @@ def test_map_relabel_and_undo_say_so_at_once_then_name_the_images(dash_duo, smal
     assert not any(s.label for s in store.current_labels().values())
     _wait(dash_duo, lambda: "fake" not in dash_duo.find_element(_css_id(ids.EXPLORE_GALLERY)).text, timeout=10)
     assert "12 selected" in dash_duo.find_element(_css_id(ids.EXPLORE_GALLERY_COUNT)).text
+    assert dash_duo.get_logs() == []
+
+
+def test_label_key_names_the_images_at_once_then_the_server_says_it_labelled_them(
+    dash_duo, small_workspace, monkeypatch
+):
+    """Feedback within 0.3 s (issue 14): a label key says in the browser which images it is labelling and with
+    which label, with a spinner, before the server has written anything; the server's answer then replaces it.
+    Undo the same. The server's writes are held on an event until the test has seen the acknowledgement."""
+    store = small_workspace.store
+    label_gate = _gated(monkeypatch, label_actions, "apply_label")
+    undo_gate = _gated(monkeypatch, label_actions, "undo")
+    dash_duo.start_server(create_app(small_workspace.settings.with_(page_size=6)))
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _set_annotator(dash_duo, "ada")
+    images = [img for img, _ in store.list_images()]
+    second = small_workspace.settings.labels[1]  # key "2"
+
+    _card(dash_duo, images[1].id).click()
+    _card(dash_duo, images[2].id).click()
+    _wait(dash_duo, lambda: len(dash_duo.find_elements(".sl-card.selected")) == 2)
+    spinner = f"{_css_id(ids.LABEL_STATUS)} .spinner-border"
+    _press(dash_duo, "2")
+    dash_duo.wait_for_contains_text(
+        _css_id(ids.LABEL_STATUS), f"Labelling #{images[1].id}, #{images[2].id} '{second}'…", timeout=10
+    )
+    assert dash_duo.find_element(spinner).is_displayed()
+    assert store.current_labels() == {}  # said while the server still works
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "label-key-acknowledged.png"))
+    label_gate.set()
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_STATUS), f"Labelled 2 image(s) '{second}' as ada", timeout=10)
+    assert f"#{images[1].id}, #{images[2].id}" in dash_duo.find_element(_css_id(ids.LABEL_STATUS)).text
+    assert not dash_duo.find_elements(spinner)
+    assert {i for i, s in store.current_labels().items() if s.label == second} == {images[1].id, images[2].id}
+
+    dash_duo.find_element(_css_id(ids.LABEL_UNDO_BUTTON)).click()
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_STATUS), "Undoing your last labelling action…", timeout=10)
+    assert dash_duo.find_element(spinner).is_displayed()
+    assert any(s.label for s in store.current_labels().values())
+    undo_gate.set()
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_STATUS), "Undid your last action (2 image(s))", timeout=10)
+    assert not dash_duo.find_elements(spinner)
+    assert not any(s.label for s in store.current_labels().values())
+
+    # nothing highlighted: no acknowledgement, the server's refusal only (and nothing held: the gate is open)
+    _press(dash_duo, "1")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_STATUS), "Nothing selected", timeout=10)
     assert dash_duo.get_logs() == []
 
 

@@ -65,6 +65,32 @@ def test_every_callback_id_exists_in_layout(settings):
             assert cid in present, cid
 
 
+def test_opening_a_tab_asks_the_server_only_for_that_tab(settings):
+    """No server callback listens to the tabs' active_tab (each switch would send every such callback, of every
+    tab, and the opened tab's answer waits behind them); each listens to its own tab's store (callbacks/tabs.py),
+    whose names are the layout's tab ids."""
+    app = create_app(settings)
+    tabs = [c for c in _walk(app.layout) if getattr(c, "id", None) == ids.TABS][0]
+    assert tuple(t.tab_id for t in tabs.children) == ids.TAB_NAMES
+    on_switch = [k for k, cb in app.callback_map.items() if any(d["id"] == ids.TABS for d in cb["inputs"])]
+    assert on_switch and all("callback" not in app.callback_map[k] for k in on_switch), on_switch  # clientside
+    shown = {ids.tab_shown(t): t for t in ids.TAB_NAMES}
+    listeners = {shown[d["id"]] for cb in app.callback_map.values() for d in cb["inputs"] if d["id"] in shown}
+    assert listeners == set(ids.TAB_NAMES)
+
+
+def _walk(component):
+    stack = [component]
+    while stack:
+        c = stack.pop()
+        yield c
+        children = getattr(c, "children", None)
+        if isinstance(children, (list, tuple)):
+            stack.extend(children)
+        elif children is not None and hasattr(children, "to_plotly_json"):
+            stack.append(children)
+
+
 def test_presentation_never_imports_the_ml_stack_or_reads_env():
     heavy = re.compile(r"^(import|from) (torch|diffusers|timm|umap|transformers)\b", re.M)
     for folder in ("dashboard", "callbacks"):

@@ -30,7 +30,9 @@ def _sign_in(client, name, password=PASSWORD, next_="/"):
 def _label_request(client, image_id: int, label: str, annotator: str, headers: dict | None = None) -> dict:
     """The body the browser sends when the label button is pressed, built from the app's own dependencies."""
     deps = client.get("/_dash-dependencies", headers=headers).get_json()
-    (dep,) = [d for d in deps if any(i["id"] == '{"label":["ALL"],"type":"label-apply-button"}' for i in d["inputs"])]
+    button_id = '{"label":["ALL"],"type":"label-apply-button"}'
+    # the server's callback (the browser's own acknowledgement listens to the button too)
+    (dep,) = [d for d in deps if any(i["id"] == button_id for i in d["inputs"]) and not d.get("clientside_function")]
 
     def parse(spec: str) -> list[dict]:
         return [{"id": s.rsplit(".", 1)[0], "property": s.rsplit(".", 1)[1].split("@")[0]} for s in spec.split("...")]
