@@ -15,6 +15,7 @@ from tests.browser.test_label_browser import _css_id, _wait
 from tests.browser.test_loop_walkthrough_browser import _shot, _tab
 from tests.browser.test_train_browser import _click, _set
 from tests.browser.test_ux_browser import _gated
+from tests.labelled import add_candidates_labelled_by_truth
 
 pytestmark = pytest.mark.browser
 
@@ -22,16 +23,7 @@ pytestmark = pytest.mark.browser
 def _round_with_a_network(ws, tmp_path) -> list[dict]:
     """Round 1 with timm's tiny network (1 epoch, 32 px): a model that has a pixel map to explain. Returns the
     Explain menu's options."""
-    from scatterloop.core.ingest import import_paths
-    from scatterloop.core.simulate import simulate_dataset
-
-    simulate_dataset("rings", 8, tmp_path / "more", seed=41, size=64, artifacts="0.5")
-    import_paths(ws, [tmp_path / "more"], source="generated", round=1)
-    for img, _ in ws.store.list_images():
-        if img.source == "generated" and img.truth is not None:
-            ws.store.add_labels([img.id], "realistic" if img.truth.get("realistic") else "fake", "oracle")
-    if {s.label for s in ws.store.current_labels().values()} != {"realistic", "fake"}:
-        pytest.skip("seeded candidates happen to hold one class only")
+    add_candidates_labelled_by_truth(ws, tmp_path / "more", 8, seed=41)
     services = make_services(ws.settings)
     values = dict(task="realism", models=["tiny"], epochs=1, lr=1e-4, batch=4, input_size=32, init="scratch")
     assert train.run_round(services, values, lambda *_: None).startswith("Run ")

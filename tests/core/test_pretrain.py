@@ -22,6 +22,7 @@ from scatterloop.core.classify.pretrain import (
 from scatterloop.core.classify.registry import create_classifier
 from scatterloop.core.cli import main
 from scatterloop.core.jobs import run_job
+from tests.labelled import add_candidates_labelled_by_truth
 
 TINY = {"arch": "tiny", "input_size": 32, "epochs": 1, "batch_size": 4}
 
@@ -63,16 +64,7 @@ def test_views_move_the_mask_with_the_image():
 
 
 def _label_by_truth(ws, tmp_path):
-    from scatterloop.core.ingest import import_paths
-    from scatterloop.core.simulate import simulate_dataset
-
-    simulate_dataset("rings", 6, tmp_path / "more", seed=40, size=64, artifacts="0.5")
-    import_paths(ws, [tmp_path / "more"], source="generated", round=1)
-    for img, _ in ws.store.list_images():
-        if img.source == "generated" and img.truth is not None:
-            ws.store.add_labels([img.id], "realistic" if img.truth.get("realistic") else "fake", "oracle")
-    if {s.label for s in ws.store.current_labels().values()} != {"realistic", "fake"}:
-        pytest.skip("seeded candidates happen to hold one class only")
+    add_candidates_labelled_by_truth(ws, tmp_path / "more", 6, seed=40)
 
 
 def test_encoder_is_saved_registered_and_reused_by_every_round(small_workspace, tmp_path):
