@@ -32,12 +32,19 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     assert message.startswith("Run ") and "round 1 (scratch)" in message, message
     assert shown and shown[-1][2].data, "progress carried live curves"
     assert train.run_round(services, {**values, "models": []}, shown.append) == "Pick at least one model."
-    assert "from scratch" in train.weights_note(services, ["tiny"])
+    note = train.weights_note(services, ["tiny"])
+    assert note == "from scratch: tiny (no weights folder set: SCATTERLOOP_WEIGHTS_DIR)", note
 
     table, options, confusion, explain_opts = train.results(services, None)
     html = str(table)
     assert "round 1 · scratch" in html and "weighted voting" in html and "tiny" in html
     assert len(options) == 1 and len(confusion.data) == 4  # tiny + three votes
+    # the report's Table 3 says which class precision and recall are of; its confusion matrices name their axes
+    from scatterloop.core.evaluate import report
+
+    assert "class 'realistic'" in report._metrics_by_round(ws)
+    conf = report._confusion_figures(ws)[0][1]
+    assert (conf.layout.xaxis.title.text, conf.layout.yaxis.title.text) == ("predicted", "true")
     run_id = options[0]["value"]
     # a confusion cell → those validation images as a queue
     heat = confusion.data[0]
