@@ -132,6 +132,15 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                                 size="sm",
                                 className="me-2",
                             ),
+                            dbc.Button(
+                                "Cancel",
+                                id=ids.TRAIN_PREDICT_CANCEL_BUTTON,
+                                color="danger",
+                                outline=True,
+                                size="sm",
+                                className="me-2",
+                                disabled=True,
+                            ),
                             dbc.Progress(
                                 id=ids.TRAIN_PREDICT_PROGRESS, value=0, style={"width": "10rem", "height": "1.2rem"}
                             ),

@@ -117,3 +117,27 @@ def test_polar_caption_says_no_centre_and_never_shows_a_sentinel_score():
     assert "n/a" in sentinel and "-1.00" not in sentinel
     good = text(polar_caption({**guess, "score": 0.71, "status": "found", "confidence": 0.93}))
     assert "symmetry 0.710" in good and "confidence 0.93" in good
+
+
+def test_every_job_bar_has_a_cancel_beside_it(settings):
+    """Every job is cancellable where it was started (issue 14): for each job's progress bar a callback takes a
+    Cancel button's click with the run that bar follows, and the job's own callback enables that button while it
+    runs."""
+    app = create_app(settings)
+    for bar in ids.JOB_PROGRESS_BARS:
+        run_store = json.dumps(ids.job_run(bar), sort_keys=True, separators=(",", ":"))
+        cancels = [
+            d["id"]
+            for cb in app.callback_map.values()
+            if any(s["id"].replace(" ", "") == run_store for s in cb["state"])
+            for d in cb["inputs"]
+            if "cancel" in d["id"] and d["property"] == "n_clicks"
+        ]
+        assert cancels, f"no Cancel for the job of {bar}"
+        jobs = [
+            k
+            for k, cb in app.callback_map.items()
+            if f"`{bar}.value`" in str((cb.get("background") or {}).get("progress"))
+        ]
+        running = [(cb.get("running") or {}).get("running", {}) for cb in app._callback_list if cb["output"] in jobs]
+        assert jobs and all(r.get(f"{cancels[0]}.disabled") is False for r in running), (bar, cancels[0], running)
