@@ -141,3 +141,33 @@ def test_every_job_bar_has_a_cancel_beside_it(settings):
         ]
         running = [(cb.get("running") or {}).get("running", {}) for cb in app._callback_list if cb["output"] in jobs]
         assert jobs and all(r.get(f"{cancels[0]}.disabled") is False for r in running), (bar, cancels[0], running)
+
+
+def test_settings_a_person_chooses_survive_a_reload(settings):
+    """Job settings (Explore map, Generate, Train, Evaluate) and the viewer's display (scale, clip, colour map,
+    mask) are kept by the browser (localStorage), so a reload does not forget them (issue 14)."""
+    from scatterloop.dashboard.layout import KEPT_SETTINGS
+
+    app = create_app(settings)
+    kept = {
+        c.id
+        for c in _walk_all(app.layout)
+        if getattr(c, "persistence", None) is True and getattr(c, "persistence_type", None) == "local"
+    }
+    wanted = set(KEPT_SETTINGS) | {ids.EXPLORE_EPOCHS_INPUT, ids.EXPLORE_SEED_INPUT, ids.EXPLORE_COLOUR_SELECT}
+    wanted |= {ids.VIEWER_SCALE_RADIO, ids.VIEWER_CLIP_SLIDER, ids.VIEWER_COLOURMAP_SELECT, ids.VIEWER_MASK_SWITCH}
+    assert wanted <= kept, wanted - kept
+
+
+def _walk_all(component):
+    """Every component of the layout, inside tabs, modals and any child list."""
+    stack = [component]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, (list, tuple)):
+            stack.extend(c)
+            continue
+        yield c
+        children = getattr(c, "children", None)
+        if children is not None and not isinstance(children, (str, int, float)):
+            stack.append(children)
