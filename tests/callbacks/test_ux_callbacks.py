@@ -91,3 +91,28 @@ def test_numbers_carry_their_meaning():
     assert "class 'realistic'" in train_view.metrics_meaning("realism")
     assert "macro" in train_view.metrics_meaning("pattern")
     assert "experimental frames count as realistic" in explore_view.selection_kinds(2, 3)
+
+
+def test_the_polar_warp_has_its_axes(small_workspace):
+    """Issue 14 polish: the detail's polar warp carries azimuth (down) and radius (across) axes, not a bare picture."""
+    from scatterloop.callbacks import explore
+
+    services = make_services(small_workspace.settings)
+    img = next(img for img, _ in services.store.list_images() if img.pattern == "rings")
+    tree = explore.detail(services, img.id, None)
+    stack, axes = [tree], []
+    while stack:
+        c = stack.pop()
+        if isinstance(c, (list, tuple)):
+            stack.extend(c)
+            continue
+        if "sl-polar-axes" in (getattr(c, "className", None) or ""):
+            axes.append(c)
+        children = getattr(c, "children", None)
+        if children is not None and not isinstance(children, (str, int, float)):
+            stack.append(children)
+    assert len(axes) == 1
+    y, picture, x = axes[0].children
+    assert [s.children for s in y.children] == ["0°", "180°", "360°"]
+    assert x.children[0].children == "r 0" and x.children[1].children.endswith("px")
+    assert "sl-polar" in picture.className
