@@ -116,3 +116,14 @@ def test_the_polar_warp_has_its_axes(small_workspace):
     assert [s.children for s in y.children] == ["0°", "180°", "360°"]
     assert x.children[0].children == "r 0" and x.children[1].children.endswith("px")
     assert "sl-polar" in picture.className
+
+
+def test_train_figures_fit_their_narrow_column():
+    """Seen on the demo workspace at 1280x800: the confusion matrices' class names ran into the neighbouring panel's
+    cells, and the empty curves' sentence was cut at both ends of the Train tab's left column."""
+    panels = [(name, ["background", "peaks", "rings"], [[0, 20, 0], [0, 20, 0], [1, 9, 10]]) for name in "abcd"]
+    fig = figures.confusion_figure(panels)
+    shown = [fig.layout[f"yaxis{k if k > 1 else ''}"].showticklabels for k in range(1, 5)]
+    assert shown == [True, False, False, False]
+    text = figures.curves_figure({}).layout.annotations[0].text
+    assert max(len(line) for line in text.split("<br>")[1:]) <= 45, text
