@@ -127,3 +127,16 @@ def test_train_figures_fit_their_narrow_column():
     assert shown == [True, False, False, False]
     text = figures.curves_figure({}).layout.annotations[0].text
     assert max(len(line) for line in text.split("<br>")[1:]) <= 45, text
+
+
+def test_an_experimental_frame_with_a_human_label_is_badged_as_such():
+    """Seen on the demo workspace: experimental frame #1, labelled 'fake' from the Label grid, was badged plain 'fake'
+    like a candidate, though every realism round takes it as realistic."""
+    from scatterloop.dashboard.components import label_view
+
+    def badge(label, source):
+        return label_view.card_body(1, "/t.png", "#1", label, source=source)[1].children[1]
+
+    assert (badge("fake", "experimental").children, badge("fake", "generated").children) == ("exp · fake", "fake")
+    assert "realistic" in badge("fake", "experimental").title and badge("fake", "generated").title is None
+    assert badge(None, "experimental").children == "experimental" and badge(None, "generated").children == "unlabeled"
