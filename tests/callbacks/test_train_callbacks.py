@@ -55,6 +55,18 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     assert len(queue["ids"]) == heat.z[cell[0]][cell[1]] > 0 and msg.startswith(f"{len(queue['ids'])} images")
     cards, page_ids, count = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], queue)
     assert page_ids == queue["ids"][: len(page_ids)] and count.endswith(f"of {len(queue['ids'])} · page 1/1")
+    # experimental frames in a confusion cell's queue are badged "experimental", never "unlabeled" (issue 14)
+    experimental = {img.id for img, _ in ws.store.list_images() if img.source == "experimental"}
+    shown = 0
+    for t, p in ((t, p) for t in range(2) for p in range(2) if heat.z[t][p]):
+        cell_click = {"points": [{"x": classes[p], "y": classes[t], "customdata": heat.customdata[t][p]}]}
+        cell_queue, _ = train_review.confusion_queue(services, run_id, cell_click)
+        cell_cards, _, _ = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], cell_queue)
+        for card in cell_cards:
+            if card.id["index"] in experimental:
+                shown += 1
+                assert [b.children for b in card.children[1].children[1:]] == ["experimental"], card
+    assert shown, "no experimental frame in any confusion cell: the check above saw nothing"
 
     # new unlabeled candidates: predict, pre-label (never over a human label), review queue
     simulate_dataset("peaks", 4, tmp_path / "new", seed=78, size=64, artifacts="0.5")
