@@ -140,3 +140,10 @@ def test_an_experimental_frame_with_a_human_label_is_badged_as_such():
     assert (badge("fake", "experimental").children, badge("fake", "generated").children) == ("exp · fake", "fake")
     assert "realistic" in badge("fake", "experimental").title and badge("fake", "generated").title is None
     assert badge(None, "experimental").children == "experimental" and badge(None, "generated").children == "unlabeled"
+
+
+def test_the_predict_line_reads_as_words_not_a_python_dict():
+    from scatterloop.callbacks import train_review
+
+    assert train_review._counts({"realistic": 80, "fake": 120}) == "120 fake, 80 realistic"
+    assert train_review._counts({}) == "none"
