@@ -12,16 +12,27 @@ from scatterloop.dashboard.components import jobs_view
 from .services import Services
 
 
-def _duration(start: datetime | None, end: datetime | None) -> str:
+def _span(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _duration(start: datetime | None, end: datetime | None, progress: float | None = None) -> str:
+    """How long a run took, or has been running; for a running one, with an estimate of the time left from its
+    rate so far (none before 2 s or 2 % of the work, where it would only be noise)."""
     if start is None:
         return ""
     if start.tzinfo is None:
         start = start.replace(tzinfo=timezone.utc)
+    running = end is None
     end = end or datetime.now(timezone.utc)
     if end.tzinfo is None:
         end = end.replace(tzinfo=timezone.utc)
-    seconds = max(0, int((end - start).total_seconds()))
-    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    seconds = max(0.0, (end - start).total_seconds())
+    text = _span(seconds)
+    if running and progress and 0.02 <= progress < 1 and seconds >= 2:
+        text += f", ~{_span(seconds * (1 - progress) / progress)} left"
+    return text
 
 
 def runs_table(services: Services, limit: int = 100):
@@ -35,7 +46,7 @@ def runs_table(services: Services, limit: int = 100):
             "message": r.message,
             "error": r.error,
             "created": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "duration": _duration(r.started_at, r.finished_at),
+            "duration": _duration(r.started_at, r.finished_at, r.progress if r.status == "running" else None),
             "user": r.started_by,
         }
         for r in services.store.list_runs(limit)

@@ -50,8 +50,8 @@ def weights_note(services: Services, models: list[str] | None) -> str:
         parts.append("ImageNet weights: " + ", ".join(pre))
     if scratch:
         where = services.settings.weights_dir
-        why = f"no local weights for them in {where}" if where else "no weights folder set (SCATTERLOOP_WEIGHTS_DIR)"
-        parts.append(f"from scratch ({why}): " + ", ".join(scratch))
+        why = f"no local weights for them in {where}" if where else "no weights folder set: SCATTERLOOP_WEIGHTS_DIR"
+        parts.append(f"from scratch: {', '.join(scratch)} ({why})")
     return " · ".join(parts)
 
 

@@ -10,7 +10,7 @@ from dash import Input, Output, State, ctx, no_update
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import train_view
 
-from .job_watch import follow, launch, outcome, refusal_as_line
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line
 from .services import Services
 
 NO_ROUND = "Train a round first."
@@ -145,11 +145,21 @@ def register_review(app, services: Services) -> None:
         running=[
             (Output(ids.TRAIN_PREDICT_BUTTON, "disabled"), True, False),
             (Output(ids.TRAIN_RUN_BUTTON, "disabled"), True, False),
+            (Output(ids.TRAIN_PREDICT_CANCEL_BUTTON, "disabled"), False, True),
         ],
         progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
     )
     def _predict(set_progress, _n, version):
         return run_predict(services, set_progress), (version or 0) + 1
+
+    @app.callback(
+        Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),
+        Input(ids.TRAIN_PREDICT_CANCEL_BUTTON, "n_clicks"),
+        State(ids.job_run(ids.TRAIN_PREDICT_PROGRESS), "data"),
+        prevent_initial_call=True,
+    )
+    def _cancel_predict(_n, run_id):
+        return cancel(services, run_id, "prediction run", " (stops within one batch)")
 
     @app.callback(
         Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),

@@ -40,6 +40,7 @@ JOB_ACTIONS = frozenset(
         ids.TRAIN_RUN_BUTTON,
         ids.TRAIN_CANCEL_BUTTON,
         ids.TRAIN_PREDICT_BUTTON,
+        ids.TRAIN_PREDICT_CANCEL_BUTTON,
         ids.EVAL_RUN_BUTTON,
         ids.EVAL_CANCEL_BUTTON,
         ids.EVAL_REPORT_BUTTON,

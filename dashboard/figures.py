@@ -185,7 +185,8 @@ def curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
     from plotly.subplots import make_subplots
 
     if not any(curves.values()):
-        return empty_map("Loss and validation accuracy appear here after each model's first epoch.", 260, 12)
+        # two short lines: the Train tab's left column is ~330 px wide at 1280 px, one line would be cut at both ends
+        return empty_map("Loss and validation accuracy appear here<br>after each model's first epoch.", 260, 12)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "validation accuracy"))
     for i, (name, rows) in enumerate(curves.items()):
         colour = PALETTE[i % len(PALETTE)]
@@ -249,7 +250,10 @@ def confusion_figure(panels: Sequence[tuple[str, Sequence[str], Sequence[Sequenc
             row=r + 1,
             col=c + 1,
         )
-        fig.update_yaxes(autorange="reversed", row=r + 1, col=c + 1, title_text="true" if c == 0 else None)
+        # class names on the first panel of a row only: beside the next panel they would run into its cells
+        fig.update_yaxes(
+            autorange="reversed", row=r + 1, col=c + 1, title_text="true" if c == 0 else None, showticklabels=c == 0
+        )
         fig.update_xaxes(row=r + 1, col=c + 1, title_text="predicted" if r == rows - 1 else None)
     fig.update_layout(margin=dict(l=50, r=10, t=40, b=40), height=230 * rows + 40)
     return fig

@@ -11,6 +11,18 @@ METRICS = ("accuracy", "precision", "recall", "f1")
 VOTES = ("hard", "soft", "weighted")
 
 
+def metrics_meaning(task: str | None) -> str:
+    """Which class precision and recall refer to (voting.scores: the realism task's positive class is
+    "realistic"; other tasks average over their classes). The Train tab and the report both say it."""
+    where = "On each round's fixed validation set. "
+    if task == "realism":
+        return (
+            where + "Precision, recall and F1 are those of the class 'realistic' (a fake called realistic is a "
+            "false positive); accuracy is over both classes."
+        )
+    return where + "Precision, recall and F1 are macro averages over the task's classes (each class weighs the same)."
+
+
 def classify_runs(store: Store, task: str | None = None) -> list:
     """Finished classifier rounds, oldest first; the latest run of each (round, start) when repeated."""
     runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]

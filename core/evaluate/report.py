@@ -153,14 +153,15 @@ def _confusion_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
                 row=1,
                 col=c,
             )
-            fig.update_yaxes(autorange="reversed", row=1, col=c)
+            fig.update_yaxes(autorange="reversed", title_text="true" if c == 1 else None, row=1, col=c)
+            fig.update_xaxes(title_text="predicted", row=1, col=c)
         fig.update_layout(title=f"Confusion matrices, {column_label(r.result)} (run {r.id})", height=300)
         out.append((f"conf-{r.id}", fig))
     return out
 
 
 def _metrics_by_round(ws: Workspace) -> str:
-    from ..classify.tables import metrics_table
+    from ..classify.tables import metrics_meaning, metrics_table
 
     table = metrics_table(ws.store)
     if not table["columns"]:
@@ -176,7 +177,7 @@ def _metrics_by_round(ws: Workspace) -> str:
     cols = [("model / vote", "model / vote")] + [
         (f"{c['label']} {m}", f"{c['label']} {m}") for c in table["columns"] for m in table["metrics"]
     ]
-    return _table(rows, cols)
+    return _table(rows, cols) + f"<p class='muted'>{html.escape(metrics_meaning(table.get('task')), quote=False)}</p>"
 
 
 CSS = """

@@ -13,6 +13,10 @@ from .common import loading
 
 QUEUE_ROW_CLASS = "alert alert-warning py-1 px-2 mb-2 d-flex align-items-center"
 UNLABELED_OPTION = {"label": "unlabeled", "value": "__unlabeled__"}
+EXPERIMENTAL_LABEL_NOTE = (
+    "An experimental frame: every realism round takes it as realistic whatever its human label; this label is a "
+    "note (used only by the 'labels' task)."
+)
 SORTS = {
     "id": "image number",
     "confidence-asc": "least confident first",
@@ -167,14 +171,18 @@ def card_body(
     """A thumbnail with its caption and label badge (Label grid and Explore gallery); a model's suggestion
     (label, confidence), when there is one, sits under it in smaller type. `badge=False` leaves the label out
     where every card would say the same (fresh candidates). An experimental frame without a human label is
-    badged "experimental", not "unlabeled": it counts as realistic in training whatever anyone labels it."""
+    badged "experimental", not "unlabeled": it counts as realistic in training whatever anyone labels it; one with a
+    human label shows it as the experimental frame's note ("exp · fake"), not as if it were a candidate's label."""
     text, colour = (label, label_color(label)) if label or source != "experimental" else ("experimental", "primary")
+    title = None
+    if source == "experimental" and label:
+        text, title = f"exp · {label}", EXPERIMENTAL_LABEL_NOTE
     body = [
         html.Img(src=thumb_url, alt=f"image {image_id}"),
         html.Div(
             [
                 html.Span(caption, className="sl-caption", title=caption),
-                *([dbc.Badge(text or "unlabeled", color=colour, className="sl-badge")] if badge else []),
+                *([dbc.Badge(text or "unlabeled", color=colour, className="sl-badge", title=title)] if badge else []),
             ],
             className="sl-card-foot",
         ),

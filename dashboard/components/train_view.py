@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from scatterloop.core.classify.tables import metrics_meaning
+
 from .. import figures, ids
 from ..figures_train import GRAPH_CONFIG, learning_curve_figure
 from .common import NO_TOOLBAR, compact, job_controls, loading
@@ -129,6 +131,15 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                                 color="secondary",
                                 size="sm",
                                 className="me-2",
+                            ),
+                            dbc.Button(
+                                "Cancel",
+                                id=ids.TRAIN_PREDICT_CANCEL_BUTTON,
+                                color="danger",
+                                outline=True,
+                                size="sm",
+                                className="me-2",
+                                disabled=True,
                             ),
                             dbc.Progress(
                                 id=ids.TRAIN_PREDICT_PROGRESS, value=0, style={"width": "10rem", "height": "1.2rem"}
@@ -264,18 +275,6 @@ def metrics_table(table: dict) -> html.Div:
             html.Div(metrics_meaning(table.get("task")), className="small text-muted"),
         ]
     )
-
-
-def metrics_meaning(task: str | None) -> str:
-    """Which class precision and recall refer to (core.classify.voting.scores: the realism task's positive class
-    is "realistic"; other tasks average over their classes)."""
-    where = "On each round's fixed validation set. "
-    if task == "realism":
-        return (
-            where + "Precision, recall and F1 are those of the class 'realistic' (a fake called realistic is a "
-            "false positive); accuracy is over both classes."
-        )
-    return where + "Precision, recall and F1 are macro averages over the task's classes (each class weighs the same)."
 
 
 def explain_panel(image_src: str, saliency_src: str, gradcam_src: str, caption: str) -> html.Div:

@@ -11,6 +11,8 @@ from .. import ids
 from ..figures import empty_map
 from ..figures_viewer import COLOURMAPS, GRAPH_CONFIG
 
+KEEP = {"persistence": True, "persistence_type": "local"}  # how a person likes to see frames survives a reload
+
 NOTHING_COMPARED = empty_map(
     "Nothing compared yet: press “Nearest experimental frames”, or enter an image id and press Compare.", 300, 12
 )
@@ -36,6 +38,7 @@ def _controls() -> html.Div:
                 options=[{"label": "log", "value": "log"}, {"label": "linear", "value": "linear"}],
                 value="log",
                 inline=True,
+                **KEEP,
                 className="mb-2",
             ),
             html.Label("clip (percentiles of valid pixels)", className="small fw-semibold"),
@@ -48,6 +51,7 @@ def _controls() -> html.Div:
                 marks={0: "0", 50: "50", 100: "100"},
                 tooltip={"placement": "bottom"},
                 allowCross=False,
+                **KEEP,
                 className="mb-3",
             ),
             html.Label("colour map", className="small fw-semibold"),
@@ -56,9 +60,12 @@ def _controls() -> html.Div:
                 options=[{"label": c.lower(), "value": c} for c in COLOURMAPS],
                 value="Viridis",
                 clearable=False,
+                **KEEP,
                 className="mb-2",
             ),
-            dbc.Switch(id=ids.VIEWER_MASK_SWITCH, label="show the mask (magenta)", value=True, className="mb-2"),
+            dbc.Switch(
+                id=ids.VIEWER_MASK_SWITCH, label="show the mask (magenta)", value=True, className="mb-2", **KEEP
+            ),
             html.Div(id=ids.VIEWER_FACTS, className="small sl-facts"),
         ]
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from dash._callback_context import context_value
 from dash._utils import AttributeDict
@@ -60,3 +61,31 @@ def test_a_job_beyond_the_allowance_is_not_started_and_says_why(settings):
         assert [r.kind for r in services.store.list_runs()] == ["embed"]  # nothing recorded, nothing run
     finally:
         services.runner.close()
+
+
+def test_a_running_job_shows_its_time_so_far_and_an_estimate_left(settings):
+    from datetime import datetime, timedelta, timezone
+
+    services = make_services(settings)
+    store = services.store
+    running, just_started, finished = (store.create_run("embed", {}) for _ in range(3))
+    store.start_run(running)
+    store.update_run(running, started_at=datetime.now(timezone.utc) - timedelta(seconds=100), progress=0.25)
+    store.start_run(just_started)
+    store.update_run(just_started, progress=0.01)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    store.update_run(finished, status="done", started_at=start, finished_at=start + timedelta(seconds=65))
+    rows = {r["id"]: r["duration"] for r in _rows(jobs.runs_table(services))}
+    # 100 s for a quarter of the work: about 300 s left (the test's own seconds may add a few)
+    assert re.fullmatch(r"1m 4\ds, ~5m [0-2]\ds left", rows[running]), rows[running]
+    assert "left" not in rows[just_started]  # 1 %: too early for an estimate
+    assert rows[finished] == "1m 05s"
+
+
+def _rows(table) -> list[dict]:
+    """The Jobs table's rows as {id, duration} (its first and eighth cells)."""
+    out = []
+    for tr in table.children[1].children:
+        cells = tr.children
+        out.append({"id": cells[0].children, "duration": cells[7].children})
+    return out

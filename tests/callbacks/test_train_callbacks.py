@@ -32,12 +32,19 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     assert message.startswith("Run ") and "round 1 (scratch)" in message, message
     assert shown and shown[-1][2].data, "progress carried live curves"
     assert train.run_round(services, {**values, "models": []}, shown.append) == "Pick at least one model."
-    assert "from scratch" in train.weights_note(services, ["tiny"])
+    note = train.weights_note(services, ["tiny"])
+    assert note == "from scratch: tiny (no weights folder set: SCATTERLOOP_WEIGHTS_DIR)", note
 
     table, options, confusion, explain_opts = train.results(services, None)
     html = str(table)
     assert "round 1 · scratch" in html and "weighted voting" in html and "tiny" in html
     assert len(options) == 1 and len(confusion.data) == 4  # tiny + three votes
+    # the report's Table 3 says which class precision and recall are of; its confusion matrices name their axes
+    from scatterloop.core.evaluate import report
+
+    assert "class 'realistic'" in report._metrics_by_round(ws)
+    conf = report._confusion_figures(ws)[0][1]
+    assert (conf.layout.xaxis.title.text, conf.layout.yaxis.title.text) == ("predicted", "true")
     run_id = options[0]["value"]
     # a confusion cell → those validation images as a queue
     heat = confusion.data[0]
@@ -48,6 +55,18 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     assert len(queue["ids"]) == heat.z[cell[0]][cell[1]] > 0 and msg.startswith(f"{len(queue['ids'])} images")
     cards, page_ids, count = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], queue)
     assert page_ids == queue["ids"][: len(page_ids)] and count.endswith(f"of {len(queue['ids'])} · page 1/1")
+    # experimental frames in a confusion cell's queue are badged "experimental", never "unlabeled" (issue 14)
+    experimental = {img.id for img, _ in ws.store.list_images() if img.source == "experimental"}
+    shown = 0
+    for t, p in ((t, p) for t in range(2) for p in range(2) if heat.z[t][p]):
+        cell_click = {"points": [{"x": classes[p], "y": classes[t], "customdata": heat.customdata[t][p]}]}
+        cell_queue, _ = train_review.confusion_queue(services, run_id, cell_click)
+        cell_cards, _, _ = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], cell_queue)
+        for card in cell_cards:
+            if card.id["index"] in experimental:
+                shown += 1
+                assert [b.children for b in card.children[1].children[1:]] == ["experimental"], card
+    assert shown, "no experimental frame in any confusion cell: the check above saw nothing"
 
     # new unlabeled candidates: predict, pre-label (never over a human label), review queue
     simulate_dataset("peaks", 4, tmp_path / "new", seed=78, size=64, artifacts="0.5")

@@ -91,3 +91,59 @@ def test_numbers_carry_their_meaning():
     assert "class 'realistic'" in train_view.metrics_meaning("realism")
     assert "macro" in train_view.metrics_meaning("pattern")
     assert "experimental frames count as realistic" in explore_view.selection_kinds(2, 3)
+
+
+def test_the_polar_warp_has_its_axes(small_workspace):
+    """Issue 14 polish: the detail's polar warp carries azimuth (down) and radius (across) axes, not a bare picture."""
+    from scatterloop.callbacks import explore
+
+    services = make_services(small_workspace.settings)
+    img = next(img for img, _ in services.store.list_images() if img.pattern == "rings")
+    tree = explore.detail(services, img.id, None)
+    stack, axes = [tree], []
+    while stack:
+        c = stack.pop()
+        if isinstance(c, (list, tuple)):
+            stack.extend(c)
+            continue
+        if "sl-polar-axes" in (getattr(c, "className", None) or ""):
+            axes.append(c)
+        children = getattr(c, "children", None)
+        if children is not None and not isinstance(children, (str, int, float)):
+            stack.append(children)
+    assert len(axes) == 1
+    y, picture, x = axes[0].children
+    assert [s.children for s in y.children] == ["0°", "180°", "360°"]
+    assert x.children[0].children == "r 0" and x.children[1].children.endswith("px")
+    assert "sl-polar" in picture.className
+
+
+def test_train_figures_fit_their_narrow_column():
+    """Seen on the demo workspace at 1280x800: the confusion matrices' class names ran into the neighbouring panel's
+    cells, and the empty curves' sentence was cut at both ends of the Train tab's left column."""
+    panels = [(name, ["background", "peaks", "rings"], [[0, 20, 0], [0, 20, 0], [1, 9, 10]]) for name in "abcd"]
+    fig = figures.confusion_figure(panels)
+    shown = [fig.layout[f"yaxis{k if k > 1 else ''}"].showticklabels for k in range(1, 5)]
+    assert shown == [True, False, False, False]
+    text = figures.curves_figure({}).layout.annotations[0].text
+    assert max(len(line) for line in text.split("<br>")[1:]) <= 45, text
+
+
+def test_an_experimental_frame_with_a_human_label_is_badged_as_such():
+    """Seen on the demo workspace: experimental frame #1, labelled 'fake' from the Label grid, was badged plain 'fake'
+    like a candidate, though every realism round takes it as realistic."""
+    from scatterloop.dashboard.components import label_view
+
+    def badge(label, source):
+        return label_view.card_body(1, "/t.png", "#1", label, source=source)[1].children[1]
+
+    assert (badge("fake", "experimental").children, badge("fake", "generated").children) == ("exp · fake", "fake")
+    assert "realistic" in badge("fake", "experimental").title and badge("fake", "generated").title is None
+    assert badge(None, "experimental").children == "experimental" and badge(None, "generated").children == "unlabeled"
+
+
+def test_the_predict_line_reads_as_words_not_a_python_dict():
+    from scatterloop.callbacks import train_review
+
+    assert train_review._counts({"realistic": 80, "fake": 120}) == "120 fake, 80 realistic"
+    assert train_review._counts({}) == "none"

@@ -122,3 +122,16 @@ def test_evaluation_run_and_offline_report(small_workspace, tmp_path):
     text = path.read_text()
     assert "Table 2" in text and "Polar symmetry" in text and "data:image/png;base64," in text
     assert "Plotly.newPlot" in text and not re.findall(r"<(?:script|link)[^>]*\b(?:src|href)=", text)  # all inline
+
+
+def test_report_tables_write_flags_as_words_not_python_booleans():
+    from scatterloop.core.evaluate.report import _table
+
+    text = _table(
+        [{"group": "fake", "n_differs": True}, {"group": "realistic", "n_differs": False}],
+        [
+            ("group", "group"),
+            ("n_differs", "N differs"),
+        ],
+    )
+    assert "<td>yes</td>" in text and "True" not in text and "False" not in text

@@ -117,3 +117,57 @@ def test_polar_caption_says_no_centre_and_never_shows_a_sentinel_score():
     assert "n/a" in sentinel and "-1.00" not in sentinel
     good = text(polar_caption({**guess, "score": 0.71, "status": "found", "confidence": 0.93}))
     assert "symmetry 0.710" in good and "confidence 0.93" in good
+
+
+def test_every_job_bar_has_a_cancel_beside_it(settings):
+    """Every job is cancellable where it was started (issue 14): for each job's progress bar a callback takes a
+    Cancel button's click with the run that bar follows, and the job's own callback enables that button while it
+    runs."""
+    app = create_app(settings)
+    for bar in ids.JOB_PROGRESS_BARS:
+        run_store = json.dumps(ids.job_run(bar), sort_keys=True, separators=(",", ":"))
+        cancels = [
+            d["id"]
+            for cb in app.callback_map.values()
+            if any(s["id"].replace(" ", "") == run_store for s in cb["state"])
+            for d in cb["inputs"]
+            if "cancel" in d["id"] and d["property"] == "n_clicks"
+        ]
+        assert cancels, f"no Cancel for the job of {bar}"
+        jobs = [
+            k
+            for k, cb in app.callback_map.items()
+            if f"`{bar}.value`" in str((cb.get("background") or {}).get("progress"))
+        ]
+        running = [(cb.get("running") or {}).get("running", {}) for cb in app._callback_list if cb["output"] in jobs]
+        assert jobs and all(r.get(f"{cancels[0]}.disabled") is False for r in running), (bar, cancels[0], running)
+
+
+def test_settings_a_person_chooses_survive_a_reload(settings):
+    """Job settings (Explore map, Generate, Train, Evaluate) and the viewer's display (scale, clip, colour map,
+    mask) are kept by the browser (localStorage), so a reload does not forget them (issue 14)."""
+    from scatterloop.dashboard.layout import KEPT_SETTINGS
+
+    app = create_app(settings)
+    kept = {
+        c.id
+        for c in _walk_all(app.layout)
+        if getattr(c, "persistence", None) is True and getattr(c, "persistence_type", None) == "local"
+    }
+    wanted = set(KEPT_SETTINGS) | {ids.EXPLORE_EPOCHS_INPUT, ids.EXPLORE_SEED_INPUT, ids.EXPLORE_COLOUR_SELECT}
+    wanted |= {ids.VIEWER_SCALE_RADIO, ids.VIEWER_CLIP_SLIDER, ids.VIEWER_COLOURMAP_SELECT, ids.VIEWER_MASK_SWITCH}
+    assert wanted <= kept, wanted - kept
+
+
+def _walk_all(component):
+    """Every component of the layout, inside tabs, modals and any child list."""
+    stack = [component]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, (list, tuple)):
+            stack.extend(c)
+            continue
+        yield c
+        children = getattr(c, "children", None)
+        if children is not None and not isinstance(children, (str, int, float)):
+            stack.append(children)
