@@ -89,17 +89,19 @@ def run_round(services: Services, values: dict, set_progress) -> str:
     return outcome(run, done, "Round run", "cancelled; nothing from it is used.")
 
 
-def results(services: Services, run_value) -> tuple:
-    """Table 3, the run choices, the chosen run's confusion matrices, and the models to explain."""
+def results(services: Services, run_value, task: str | None = None) -> tuple:
+    """Table 3, the run choices, the chosen run's confusion matrices, and the models to explain, for the rounds
+    of `task` (the task chosen above them, as the learning curve shows; None: the first round's task)."""
     from scatterloop.core.classify.tables import classify_runs, metrics_table, validation_predictions
     from scatterloop.core.workspace import Workspace
 
-    table = metrics_table(services.store)
-    runs = classify_runs(services.store)
+    table = metrics_table(services.store, task)
+    runs = classify_runs(services.store, task)
     from scatterloop.core.classify.tables import column_label
 
     options = [{"label": f"run {r.id}: {column_label(r.result)}", "value": r.id} for r in reversed(runs)]
-    run_id = int(run_value) if run_value else (runs[-1].id if runs else None)
+    chosen = int(run_value) if run_value else None
+    run_id = chosen if chosen in {r.id for r in runs} else (runs[-1].id if runs else None)
     panels, explain_opts = [], []
     if run_id is not None:
         ws = Workspace.open(services.settings)
@@ -193,8 +195,9 @@ def register(app, services: Services) -> None:
         Input(ids.tab_shown("train"), "data"),
         Input(ids.TRAIN_VERSION_STORE, "data"),
         Input(ids.TRAIN_RUN_SELECT, "value"),
+        Input(ids.TRAIN_TASK_SELECT, "value"),
     )
-    def _results(_shown, _version, run_value):
-        return results(services, run_value)
+    def _results(_shown, _version, run_value, task):
+        return results(services, run_value, task)
 
     train_review.register_review(app, services)

@@ -39,6 +39,10 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     html = str(table)
     assert "round 1 · scratch" in html and "weighted voting" in html and "tiny" in html
     assert len(options) == 1 and len(confusion.data) == 4  # tiny + three votes
+    # the results follow the task chosen above them, as the learning curve does: no pattern round here
+    _table, pattern_opts, _confusion, pattern_explain = train.results(services, options[0]["value"], "pattern")
+    assert pattern_opts == [] and pattern_explain == [], (pattern_opts, pattern_explain)
+    assert train.results(services, None, "realism")[1] == options
     # the report's Table 3 says which class precision and recall are of; its confusion matrices name their axes
     from scatterloop.core.evaluate import report
 
