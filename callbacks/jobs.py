@@ -8,6 +8,7 @@ from dash import Input, Output
 
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import jobs_view
+from scatterloop.dashboard.progress import time_left
 
 from .services import Services
 
@@ -19,7 +20,7 @@ def _span(seconds: float) -> str:
 
 def _duration(start: datetime | None, end: datetime | None, progress: float | None = None) -> str:
     """How long a run took, or has been running; for a running one, with an estimate of the time left from its
-    rate so far (none before 2 s or 2 % of the work, where it would only be noise)."""
+    rate so far (`progress.time_left`, the job bars' rule)."""
     if start is None:
         return ""
     if start.tzinfo is None:
@@ -30,9 +31,8 @@ def _duration(start: datetime | None, end: datetime | None, progress: float | No
         end = end.replace(tzinfo=timezone.utc)
     seconds = max(0.0, (end - start).total_seconds())
     text = _span(seconds)
-    if running and progress and 0.02 <= progress < 1 and seconds >= 2:
-        text += f", ~{_span(seconds * (1 - progress) / progress)} left"
-    return text
+    left = time_left(seconds, progress) if running and progress else None
+    return text + (f", ~{_span(left)} left" if left is not None else "")
 
 
 def runs_table(services: Services, limit: int = 100):

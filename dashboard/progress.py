@@ -16,14 +16,23 @@ def clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def time_left(elapsed: float, fraction: float) -> float | None:
+    """Seconds left at the rate so far, or None before 2 s or 2 % of the work (it would only be noise) and once
+    the work is done."""
+    if 0.02 <= fraction < 1 and elapsed >= 2:
+        return elapsed * (1 - fraction) / fraction
+    return None
+
+
 def progress_text(done: float, total: float, message: str, elapsed: float, phase_elapsed: float | None = None) -> str:
     """ "31% · autoencoder epoch 3/10 · 0:42, ~1:33 left"; no estimate before 2 s or 2 % of the work, where it
     would only be noise."""
     pct = int(100 * done / max(total, 1))
     text = f"{pct}%" + (f" · {message[:34]}" if message else "") + f" · {clock(elapsed)}"
     phase = elapsed if phase_elapsed is None else phase_elapsed
-    if 0 < done < total and phase >= 2 and done / max(total, 1) >= 0.02:
-        text += f", ~{clock(phase * (total - done) / done)} left"
+    left = time_left(phase, done / max(total, 1)) if total else None
+    if left is not None:
+        text += f", ~{clock(left)} left"
     return text
 
 
