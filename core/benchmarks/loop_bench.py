@@ -97,7 +97,7 @@ def bench_loop(
 
         curves = {r: {"soft_accuracy": [], "soft_precision": [], "soft_recall": [], "round_seconds": []}
                   for r in ("ours", "paper")}  # fmt: skip
-        done = 0
+        done, doubted = 0, []
         for n in counts:
             label(ws.store, order[done:n])
             done = n
@@ -109,9 +109,16 @@ def bench_loop(
                 c["soft_precision"].append(s["precision"])
                 c["soft_recall"].append(s["recall"])
                 c["round_seconds"].append(round(secs, 1))
+                if r == "ours":
+                    slips = {img.id for img in order[:n] if flip[img.id]}
+                    flagged = {d["id"] for d in result.get("doubted", [])}
+                    doubted.append({"labels": n, "slips": len(slips), "doubted": len(flagged),
+                                    "doubted_slips": len(flagged & slips)})  # fmt: skip
                 if r == "ours" and n == (300 if not quick else 150):
                     out["prelabel"] = _prelabel(ws, result, unlabeled(ws.store, "realism"))
         out["ours"], out["paper_recipe"] = curves["ours"], curves["paper"]
+        # the labels each round of ours asked to be looked at again, against the annotator's actual slips
+        out["doubted_labels"] = doubted
         out["round_seconds_600"] = curves["ours"]["round_seconds"][-1] if not quick else None
         curves["labels"] = counts
         out["active"] = _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves)

@@ -80,6 +80,74 @@ class RoundResult:
     seconds: float
     recipe: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    doubted: list[dict] = field(default_factory=list)  # labels to look at again (`_doubted_labels`)
+
+
+DOUBT = 0.1  # a label that models not trained on it give less chance than this is doubted
+MAX_DOUBTED = 0.1  # at most this share of a set is doubted: about what a person gets wrong, not what is hard
+
+
+def doubted(probs: np.ndarray, y: np.ndarray, threshold: float = DOUBT, max_share: float = MAX_DOUBTED) -> np.ndarray:
+    """Indices of the labels `y` that out-of-sample probabilities `probs` ((models, N, classes), averaged over
+    the models) give less than `threshold` chance, the most doubted first, at most `max_share` of the set.
+
+    Confident learning in its simplest form (Northcutt et al. 2021 prune by the probability of the given
+    label): with a few hundred labels and an annotator who slips on a few per cent, the labels the models
+    doubt this strongly are mostly those slips (`bench loop`: see its `doubted` figures)."""
+    probs = np.asarray(probs, np.float64)
+    y = np.asarray(y, np.int64)
+    if probs.ndim == 2:
+        probs = probs[None]
+    if len(y) == 0 or probs.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    chance = label_chance(probs, y)
+    order = np.argsort(chance, kind="stable")
+    low = order[chance[order] < threshold]
+    return low[: int(max_share * len(y))]
+
+
+def label_chance(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The chance the models' average ((models, N, classes) probabilities) gives each label of `y`."""
+    probs = np.asarray(probs, np.float64)
+    probs = probs[None] if probs.ndim == 2 else probs
+    return probs.mean(0)[np.arange(len(y)), np.asarray(y, np.int64)]
+
+
+def _out_of_fold(arch: str, split: Split, xf: np.ndarray, ref, *, seed: int, should_stop: StopFn, folds: int = 5):
+    """Each training label's class probabilities from a physics model of `arch` fitted on the other folds (the
+    same reference statistics), or None when a class has too few labels to fold."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from .featmodel import feature_logits
+    from .forest import fit_physics
+
+    y = np.asarray(split.train_y)
+    if len(y) < 2 * folds or np.bincount(y, minlength=len(split.classes)).min() < folds:
+        return None
+    out = np.zeros((len(y), len(split.classes)))
+    for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(xf, y):
+        check_stop(should_stop)
+        model = create_classifier(arch, len(split.classes))
+        model.use_groups.fill_(split.task != "pattern")
+        model.set_reference(*ref)
+        fit_physics(model, xf[a], y[a], seed=seed)
+        out[b] = softmax(feature_logits(model, xf[b]))
+    return out
+
+
+def _doubted_labels(split: Split, val_probs: np.ndarray, doubt_val: np.ndarray, oof: list) -> list[dict]:
+    """The labels to look at again: validation labels the round's models doubt (`doubted`) and training labels
+    the physics models doubt out of fold; each with the chance the models gave its label, most doubted first."""
+
+    def row(ids, y, probs, i, where):
+        chance = float(label_chance(probs[:, [i]], y[[i]])[0])
+        return {"id": int(ids[i]), "label": split.classes[int(y[i])], "chance": round(chance, 4), "set": where}
+
+    rows = [row(split.val_ids, split.val_y, val_probs, i, "validation") for i in doubt_val]
+    folds = np.stack([p for p in oof if p is not None]) if any(p is not None for p in oof) else None
+    if folds is not None:
+        rows += [row(split.train_ids, split.train_y, folds, i, "training") for i in doubted(folds, split.train_y)]
+    return sorted(rows, key=lambda r: r["chance"])
 
 
 def previous_checkpoint(ws: Workspace, arch: str, task: str, before_round: int) -> str | None:
@@ -166,7 +234,8 @@ def train_round(
         progress(base + d, total, m)
 
     models: dict[str, dict] = {}
-    val_probs, saved = [], []
+    val_probs, saved, pending, oof = [], [], [], []
+    hybrid_encoder: dict[str, tuple] = {}
     x = xv = None
     for k, arch in enumerate(rec.models):
         check_stop(should_stop)
@@ -217,8 +286,8 @@ def train_round(
             logits = predict_logits(model, xv, input_size=in_size, device=device, channels=rec.channels)
             history, extra, cfg_channels = res.history, {"best_epoch": res.best_epoch}, rec.channels
             fit_s, ips = res.seconds, res.images_per_s
-        temperature = fit_temperature(logits, split.val_y) if rec.calibrate else 1.0
-        probs = softmax(logits, temperature)
+        if spec_of(arch).library == "features":
+            oof.append(_out_of_fold(arch, split, xf, ref, seed=params.seed + k, should_stop=should_stop))
         if spec_of(arch).library in ("features", "hybrid") and rec.final_fit:
             # scored and calibrated above as fitted on the training set alone; the saved model then learns from
             # every label (a second's work), keeping that temperature, as cross-validation then refit does
@@ -229,13 +298,25 @@ def train_round(
 
                 fit_zero(model, *final)
             extra["final_fit_on"] = int(len(final[1]))
+        pending.append((arch, folder, model.cpu(), logits, in_size, cfg_channels, history, extra, start, fit_s, ips))
+        if spec_of(arch).library == "hybrid":
+            hybrid_encoder[arch] = (zr["encoder"], zr["encoder_arch"])
+    # Calibrate on the validation labels the round's models do not strongly doubt. Each model was fitted without
+    # the validation set, so its probabilities there are out of sample; a label that their average gives less
+    # than `DOUBT` chance is most often a person's slip, and left in it softens every temperature (`doubted`).
+    raw_val = np.stack([softmax(p[3]) for p in pending])
+    doubt_val = doubted(raw_val, split.val_y)
+    keep = np.setdiff1d(np.arange(len(split.val_y)), doubt_val)
+    for arch, folder, model, logits, in_size, cfg_channels, history, extra, start, fit_s, ips in pending:
+        temperature = fit_temperature(logits[keep], split.val_y[keep]) if rec.calibrate else 1.0
+        probs = softmax(logits, temperature)
         val_probs.append(probs)
         config = ClassifierConfig(
             arch, split.classes, in_size, params.pretrained.get(arch), cfg_channels, temperature, rec.name
         )
-        if spec_of(arch).library == "hybrid":
-            config.pretrained, config.encoder = zr["encoder"], zr["encoder_arch"]
-        saved.append((arch, folder, model.cpu(), config))
+        if arch in hybrid_encoder:
+            config.pretrained, config.encoder = hybrid_encoder[arch]
+        saved.append((arch, folder, model, config))
         models[arch] = {
             "start": start,
             "input_size": in_size,
@@ -252,6 +333,7 @@ def train_round(
             "metrics": scores(split.val_y, probs.argmax(1), split.classes, split.positive),
             **extra,
         }  # fmt: skip
+    doubt = _doubted_labels(split, raw_val, doubt_val, oof)
     check_stop(should_stop)
     stacked = np.stack(val_probs)
     weighted = cross_fitted_weighted(stacked, split.val_y, seed=params.seed)
@@ -295,6 +377,7 @@ def train_round(
         seconds=round(time.perf_counter() - t0, 2),
         recipe=rec.to_json(),
         warnings=warnings,
+        doubted=doubt,
     )
     ws.store.update_round(round_no, classify_runs=[run_id], training_image_ids=split.train_ids)
     return result
