@@ -83,10 +83,22 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         return (
             f"Run {run_id}: round {res['round']} ({res['init']}), {res['sets']['train']} training / "
             f"{res['sets']['validation']} validation images, {res['seconds']:.0f} s. Best vote: {best[0]} "
-            f"(F1 {best[1]['f1']:.3f})." + "".join(f" Note: {w}." for w in res.get("warnings", []))
+            f"(F1 {best[1]['f1']:.3f})."
+            + "".join(f" Note: {w}." for w in res.get("warnings", []))
+            + _doubted_line(res.get("doubted") or [])
         )
 
     return outcome(run, done, "Round run", "cancelled; nothing from it is used.")
+
+
+def _doubted_line(doubted: list[dict]) -> str:
+    if not doubted:
+        return ""
+    n = len(doubted)
+    return (
+        f" The models, not trained on them, doubt {n} label{'s' if n != 1 else ''}: "
+        "Review doubted labels below to look again."
+    )
 
 
 def results(services: Services, run_value, task: str | None = None) -> tuple:

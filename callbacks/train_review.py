@@ -89,9 +89,15 @@ def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
     from scatterloop.core.classify import review_queue
 
     queue = review_queue(services.store, kind)
+    if not queue and kind == "doubted":
+        return None, "No doubted labels: the last round's models agree with every label not yet looked at again."
     if not queue:
         return None, "The queue is empty: predict candidates first (or nothing disagrees)."
-    title = "least confident first" if kind == "uncertain" else "model contradicts the human label"
+    title = {
+        "uncertain": "least confident first",
+        "disagree": "model contradicts the human label",
+        "doubted": "labels the last round doubted, most doubted first",
+    }[kind]
     return {"name": f"review: {kind} ({title})", "ids": queue}, f"{len(queue)} images in the {kind} queue."
 
 
@@ -179,15 +185,18 @@ def register_review(app, services: Services) -> None:
         Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),
         Input(ids.TRAIN_REVIEW_UNCERTAIN_BUTTON, "n_clicks"),
         Input(ids.TRAIN_REVIEW_DISAGREE_BUTTON, "n_clicks"),
+        Input(ids.TRAIN_REVIEW_DOUBTED_BUTTON, "n_clicks"),
         Input(ids.TRAIN_CONFUSION_GRAPH, "clickData"),
         State(ids.TRAIN_RUN_SELECT, "value"),
         prevent_initial_call=True,
     )
-    def _queue(_u, _d, click, run_value):
+    def _queue(_u, _d, _b, click, run_value):
         if ctx.triggered_id == ids.TRAIN_CONFUSION_GRAPH:
             queue, message = confusion_queue(services, run_value, click)
         else:
-            kind = "uncertain" if ctx.triggered_id == ids.TRAIN_REVIEW_UNCERTAIN_BUTTON else "disagree"
+            kind = {ids.TRAIN_REVIEW_UNCERTAIN_BUTTON: "uncertain", ids.TRAIN_REVIEW_DOUBTED_BUTTON: "doubted"}.get(
+                ctx.triggered_id, "disagree"
+            )
             queue, message = open_queue(services, kind)
         if queue is None:
             return no_update, no_update, message

@@ -69,6 +69,12 @@ def cmd_classify(args) -> int:
                     f"  {name:14s} acc {s['accuracy']:.3f}  prec {s['precision']:.3f}  "
                     f"rec {s['recall']:.3f}  f1 {s['f1']:.3f}"
                 )
+            if res.doubted:
+                lines.append(
+                    f"  {len(res.doubted)} labels the models doubt (ids "
+                    f"{', '.join(str(d['id']) for d in res.doubted[:10])}{', ...' if len(res.doubted) > 10 else ''}): "
+                    "check them with `classify queue --queue doubted`"
+                )
             emit(args, out, "\n".join(lines))
         elif args.action == "predict":
             run = args.run or _latest_classify(ws)
@@ -228,7 +234,13 @@ def add_parser(sub, common) -> None:
     p.add_argument("--scheme", default="weighted", choices=("hard", "soft", "weighted"))
     p.add_argument("--threshold", type=float, default=0.9, help="prelabel: minimum ensemble confidence")
     p.add_argument("--annotator", default="prelabel", help="prelabel: who accepts the suggestions")
-    p.add_argument("--queue", default="uncertain", choices=("uncertain", "disagree"))
+    p.add_argument(
+        "--queue",
+        default="uncertain",
+        choices=("uncertain", "disagree", "doubted"),
+        help="queue: least confident unlabeled first, labels the ensemble contradicts, or labels the latest round "
+        "doubted out of sample (a person's likely slips)",
+    )
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_classify)

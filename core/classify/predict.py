@@ -182,10 +182,13 @@ def prelabel(
 
 
 def review_queue(
-    store: Store, kind: Literal["uncertain", "disagree"] = "uncertain", scheme: Scheme = "weighted"
+    store: Store, kind: Literal["uncertain", "disagree", "doubted"] = "uncertain", scheme: Scheme = "weighted"
 ) -> list[int]:
-    """Image ids to review: least confident suggestions first (unlabeled or only pre-labelled images), or
-    images whose human label the ensemble contradicts, most confident contradiction first."""
+    """Image ids to review: least confident suggestions first (unlabeled or only pre-labelled images), images
+    whose human label the ensemble contradicts (most confident contradiction first), or the labels the latest
+    round doubted (`doubted_queue`)."""
+    if kind == "doubted":
+        return doubted_queue(store)
     sugg = store.model_suggestions(f"ensemble:{scheme}")
     labels = store.current_labels() if sugg else {}
     if kind == "uncertain":
@@ -196,4 +199,39 @@ def review_queue(
     if kind == "disagree":
         differ = [i for i in sugg if i in labels and labels[i].label and labels[i].label != sugg[i][0]]
         return sorted(differ, key=lambda i: (-(sugg[i][1] or 0.0), i))
-    raise ValueError(f"queue: expected 'uncertain' or 'disagree', got {kind!r}")
+    raise ValueError(f"queue: expected 'uncertain', 'disagree' or 'doubted', got {kind!r}")
+
+
+def doubted_queue(store: Store, task: str | None = None) -> list[int]:
+    """The labels the latest round of `task` (default: the latest round's) doubted out of sample, most doubted
+    first, less those a person has labelled since that round started (corrected or confirmed: their word
+    stands). The disagreement queue reads models fitted on the very labels it checks; this one does not."""
+    from .tables import classify_runs
+
+    runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]
+    if task is None and runs:
+        task = max(runs, key=lambda r: r.id).result.get("task")
+    runs = classify_runs(store, task)
+    if not runs:
+        return []
+    run = max(runs, key=lambda r: r.id)
+    since = run.started_at or run.created_at
+    rows = run.result.get("doubted") or []
+    labels = store.current_labels([r["id"] for r in rows])
+    out = []
+    for r in rows:
+        now = labels.get(r["id"])
+        if now is None or now.label != r["label"]:
+            continue
+        when = now.at
+        if since is not None and when is not None and _aware(when) > _aware(since):
+            continue
+        out.append(int(r["id"]))
+    return out
+
+
+def _aware(t):
+    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones: compare both as aware."""
+    from datetime import timezone
+
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)

@@ -87,13 +87,18 @@ DOUBT = 0.1  # a label that models not trained on it give less chance than this 
 MAX_DOUBTED = 0.1  # at most this share of a set is doubted: about what a person gets wrong, not what is hard
 
 
-def doubted(probs: np.ndarray, y: np.ndarray, threshold: float = DOUBT, max_share: float = MAX_DOUBTED) -> np.ndarray:
+def doubted(
+    probs: np.ndarray, y: np.ndarray, threshold: float | None = None, max_share: float | None = None
+) -> np.ndarray:
     """Indices of the labels `y` that out-of-sample probabilities `probs` ((models, N, classes), averaged over
-    the models) give less than `threshold` chance, the most doubted first, at most `max_share` of the set.
+    the models) give less than `threshold` (`DOUBT`) chance, the most doubted first, at most `max_share`
+    (`MAX_DOUBTED`) of the set, rounded up.
 
     Confident learning in its simplest form (Northcutt et al. 2021 prune by the probability of the given
     label): with a few hundred labels and an annotator who slips on a few per cent, the labels the models
     doubt this strongly are mostly those slips (`bench loop`: see its `doubted` figures)."""
+    threshold = DOUBT if threshold is None else threshold
+    max_share = MAX_DOUBTED if max_share is None else max_share
     probs = np.asarray(probs, np.float64)
     y = np.asarray(y, np.int64)
     if probs.ndim == 2:
@@ -103,7 +108,7 @@ def doubted(probs: np.ndarray, y: np.ndarray, threshold: float = DOUBT, max_shar
     chance = label_chance(probs, y)
     order = np.argsort(chance, kind="stable")
     low = order[chance[order] < threshold]
-    return low[: int(max_share * len(y))]
+    return low[: int(np.ceil(max_share * len(y) - 1e-9))]
 
 
 def label_chance(probs: np.ndarray, y: np.ndarray) -> np.ndarray:

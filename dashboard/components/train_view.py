@@ -169,7 +169,19 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                                 className="me-2",
                             ),
                             dbc.Button(
-                                "Review disagreements", id=ids.TRAIN_REVIEW_DISAGREE_BUTTON, color="warning", size="sm"
+                                "Review disagreements",
+                                id=ids.TRAIN_REVIEW_DISAGREE_BUTTON,
+                                color="warning",
+                                size="sm",
+                                className="me-2",
+                            ),
+                            dbc.Button(
+                                "Review doubted labels",
+                                id=ids.TRAIN_REVIEW_DOUBTED_BUTTON,
+                                color="warning",
+                                size="sm",
+                                title="Labels the last round's models, not trained on them, give under 10 % chance: "
+                                "most often a slip. Labelling one again takes it off the list.",
                             ),
                         ],
                         className="mb-2",
