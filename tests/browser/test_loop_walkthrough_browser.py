@@ -198,6 +198,18 @@ def test_label_train_predict_prelabel_review_in_the_browser(dash_duo, loop_works
     _wait(dash_duo, lambda: _card_ids(dash_duo) == queue, 30)
     assert "model:" in dash_duo.find_element(GRID).text
     _shot(dash_duo, "walk-review-queue.png")
+
+    # the labels the round's models doubted out of sample open the same way (none: the line says so)
+    from scatterloop.core.classify import review_queue
+
+    doubted = review_queue(store, "doubted")
+    _tab(dash_duo, "Train")
+    _click(dash_duo, ids.TRAIN_REVIEW_DOUBTED_BUTTON)
+    if doubted:
+        dash_duo.wait_for_contains_text(_css_id(ids.LABEL_QUEUE_BANNER), "doubted", timeout=30)
+        _wait(dash_duo, lambda: _card_ids(dash_duo) == set(doubted), 30)
+    else:
+        dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_REVIEW_STATUS), "No doubted labels", timeout=30)
     assert dash_duo.get_logs() == []
 
 
