@@ -7,6 +7,14 @@ has shared weights plus per-pattern weights under a stronger penalty (a multi-ta
 thirty labels spread over three patterns still train one model, and hundreds let each pattern specialise.
 It trains in well under a second (full-batch L-BFGS), is saved as safetensors like every other model, and
 its probabilities are temperature-calibrated on validation like the networks'.
+
+When it judges realism the model is *monotone* (`set_monotone`): a frame's realistic logit never rises as the
+frame departs further from the real frames, in any feature, in either direction. Each feature enters as its
+departure above and below the real frames' median (two one-sided terms) with weights bounded at zero for
+the realistic class (L-BFGS-B with bounds). Unconstrained, a few hundred labels taught the model that one
+asymmetry measure *raises* realism wherever a correlated, better one lowered it, and hallucinated grazing-
+incidence frames asymmetric in both were called realistic (`bench loop` replica: 0.942 → 0.948 precision at
+300 labels, seed 0; 0.949 → 0.974, seed 1; see `recipes.OURS`).
 """
 
 from __future__ import annotations
@@ -40,13 +48,25 @@ class FeatureClassifier(nn.Module):
         # the pattern is an input when judging realism; when the pattern is what is predicted, every frame is
         # read against all experimental frames ("other"), else the model would be handed its answer
         self.register_buffer("use_groups", torch.ones((), dtype=torch.bool))
+        # the class whose logit may only fall as a frame departs from the real frames (-1: none, `set_monotone`)
+        self.register_buffer("monotone", torch.full((), -1, dtype=torch.long))
+        self.register_buffer("term_mean", torch.zeros(d))
+        self.register_buffer("term_std", torch.ones(d))
         self.shared = nn.Linear(d, num_classes)
         self.group_weight = nn.Parameter(torch.zeros(g, num_classes, d))
         self.group_bias = nn.Parameter(torch.zeros(g, num_classes))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         state_dict.setdefault(prefix + "use_groups", torch.ones((), dtype=torch.bool))  # saved before the flag
+        state_dict.setdefault(prefix + "monotone", torch.full((), -1, dtype=torch.long))  # saved before it
+        state_dict.setdefault(prefix + "term_mean", torch.zeros_like(self.term_mean))
+        state_dict.setdefault(prefix + "term_std", torch.ones_like(self.term_std))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def set_monotone(self, cls: int | None) -> None:
+        """Make class `cls`'s logit monotone (non-increasing) in every departure from the real frames; None:
+        unconstrained (a pattern task: there, departing from one pattern is being another)."""
+        self.monotone.fill_(-1 if cls is None else int(cls))
 
     def phi(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feats, group = x[:, : self.n_features], x[:, self.n_features].long().clamp(0, len(GROUPS) - 1)
@@ -56,11 +76,26 @@ class FeatureClassifier(nn.Module):
         worst = torch.log1p(z.abs()).amax(1, keepdim=True)
         return torch.cat([z, z.abs(), worst], 1), group
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def raw_terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the linear heads read, before standardising: `phi`, or when monotone each departure split
+        into its part above and below the real frames' median (both >= 0), then the worst departure."""
         phi, group = self.phi(x)
-        phi = (phi - self.phi_mean) / self.phi_std
-        per_group = torch.einsum("nkd,nd->nk", self.group_weight[group], phi)
-        return self.shared(phi) + per_group + self.group_bias[group]
+        if int(self.monotone) < 0:
+            return phi, group
+        f = self.n_features
+        z = phi[:, :f]
+        return torch.cat([z.clamp_min(0), (-z).clamp_min(0), phi[:, 2 * f :]], 1), group
+
+    def terms(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t, group = self.raw_terms(x)
+        if int(self.monotone) < 0:
+            return (t - self.phi_mean) / self.phi_std, group
+        return (t - self.term_mean) / self.term_std, group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t, group = self.terms(x)
+        per_group = torch.einsum("nkd,nd->nk", self.group_weight[group], t)
+        return self.shared(t) + per_group + self.group_bias[group]
 
     @torch.no_grad()
     def set_reference(self, feats: np.ndarray, groups: np.ndarray) -> dict[str, int]:
@@ -93,9 +128,10 @@ def _robust(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @torch.no_grad()
 def standardise(model: FeatureClassifier, xt: torch.Tensor) -> None:
     """Set the model's `phi` standardisation (mean, spread) from training inputs `xt`."""
-    phi, _ = model.phi(xt)
-    model.phi_mean.copy_(phi.mean(0))
-    model.phi_std.copy_(phi.std(0).clamp_min(1e-3) if len(xt) > 1 else torch.ones_like(model.phi_std))
+    for values, mean, std in ((model.phi(xt)[0], model.phi_mean, model.phi_std),
+                              (model.raw_terms(xt)[0], model.term_mean, model.term_std)):  # fmt: skip
+        mean.copy_(values.mean(0))
+        std.copy_(values.std(0).clamp_min(1e-3) if len(xt) > 1 else torch.ones_like(std))
 
 
 def fit_features(
@@ -109,7 +145,9 @@ def fit_features(
     max_iter: int = 200,
 ) -> dict:
     """Fit the linear heads by full-batch L-BFGS: summed (class-balanced) cross-entropy plus L2 penalties of
-    1/(2C) as in scikit-learn's LogisticRegression. Returns the final loss and training accuracy."""
+    1/(2C) as in scikit-learn's LogisticRegression; a monotone model (`set_monotone`) by SciPy's L-BFGS-B, its
+    class's weights bounded at zero and the other classes' fixed at zero. Returns the final loss and training
+    accuracy."""
     xt = torch.as_tensor(np.asarray(x, np.float32))
     yt = torch.as_tensor(np.asarray(y, np.int64))
     k = model.shared.out_features
@@ -122,24 +160,66 @@ def fit_features(
         model.group_weight.zero_()
         model.group_bias.zero_()
     params = [model.shared.weight, model.shared.bias, model.group_weight, model.group_bias]
-    opt = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
 
-    def closure():
-        opt.zero_grad()
+    def objective():
         logits = model(xt)
         loss = F.cross_entropy(logits, yt, weight=weight, reduction="sum")
-        loss = (
+        return (
             loss + model.shared.weight.pow(2).sum() / (2 * c_shared) + model.group_weight.pow(2).sum() / (2 * c_group)
         )
-        loss.backward()
-        return loss
 
     model.train()
-    loss = float(opt.step(closure).detach())
+    if int(model.monotone) >= 0:
+        loss = _fit_bounded(model, params, objective, max_iter)
+    else:
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = objective()
+            loss.backward()
+            return loss
+
+        loss = float(opt.step(closure).detach())
     model.eval()
     with torch.no_grad():
         acc = float((model(xt).argmax(1) == yt).float().mean())
     return {"loss": loss / max(1, len(xt)), "train_acc": acc}
+
+
+def _fit_bounded(model: FeatureClassifier, params: list, objective, max_iter: int) -> float:
+    """Minimise `objective` over `params` with SciPy's L-BFGS-B: the monotone class's weights <= 0, the other
+    classes' weights 0, biases free. Returns the final objective."""
+    from scipy.optimize import minimize
+
+    c = int(model.monotone)
+    bounds = []
+    for p in params:
+        b = np.zeros((*p.shape, 2))
+        b[..., 0], b[..., 1] = -np.inf, np.inf
+        if p is model.shared.weight or p is model.group_weight:
+            b[..., :] = 0.0  # every class but the monotone one: no weights (its logit is its bias)
+            b[..., c, :, 0] = -np.inf  # (classes, d) and (groups, classes, d): the class axis is second-to-last
+        bounds += [(None if lo == -np.inf else lo, None if hi == np.inf else hi) for lo, hi in b.reshape(-1, 2)]
+    sizes = [p.numel() for p in params]
+
+    def set_flat(v: np.ndarray) -> None:
+        with torch.no_grad():
+            for p, chunk in zip(params, np.split(v, np.cumsum(sizes)[:-1]), strict=True):
+                p.copy_(torch.as_tensor(chunk, dtype=p.dtype).reshape(p.shape))
+
+    def fun(v: np.ndarray):
+        set_flat(v)
+        for p in params:
+            p.grad = None
+        loss = objective()
+        loss.backward()
+        return float(loss.detach()), np.concatenate([p.grad.detach().double().reshape(-1).numpy() for p in params])
+
+    v0 = np.concatenate([p.detach().double().reshape(-1).numpy() for p in params])
+    res = minimize(fun, v0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": max_iter})
+    set_flat(res.x)
+    return float(res.fun)
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ from ..embed.autoencoder import pick_device
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..workspace import Workspace
 from .calibrate import fit_temperature, nll, softmax
-from .data import PATTERN_SOURCES, Split, assemble
+from .data import PATTERN_SOURCES, REALISTIC, Split, assemble
 from .features_data import feature_inputs
 from .inputs import load_inputs
 from .recipes import Recipe, recipe
@@ -118,6 +118,15 @@ def label_chance(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
     return probs.mean(0)[np.arange(len(y)), np.asarray(y, np.int64)]
 
 
+def _configure(model, split: Split) -> None:
+    """A physics model reads each frame against its own pattern's real frames when judging realism, and is then
+    monotone: departing from real frames never makes a frame more realistic (`featmodel`). Judging the pattern,
+    every frame is read against all real frames, unconstrained."""
+    model.use_groups.fill_(split.task != "pattern")
+    realism = split.task == "realism" and REALISTIC in split.classes
+    model.set_monotone(split.classes.index(REALISTIC) if realism else None)
+
+
 def _out_of_fold(arch: str, split: Split, xf: np.ndarray, ref, *, seed: int, should_stop: StopFn, folds: int = 5):
     """Each training label's class probabilities from a physics model of `arch` fitted on the other folds (the
     same reference statistics), or None when a class has too few labels to fold."""
@@ -133,7 +142,7 @@ def _out_of_fold(arch: str, split: Split, xf: np.ndarray, ref, *, seed: int, sho
     for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(xf, y):
         check_stop(should_stop)
         model = create_classifier(arch, len(split.classes))
-        model.use_groups.fill_(split.task != "pattern")
+        _configure(model, split)
         model.set_reference(*ref)
         fit_physics(model, xf[a], y[a], seed=seed)
         out[b] = softmax(feature_logits(model, xf[b]))
@@ -248,7 +257,7 @@ def train_round(
         if spec_of(arch).library == "features":
             xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=progress, should_stop=should_stop)
             model = create_classifier(arch, len(split.classes))
-            model.use_groups.fill_(split.task != "pattern")
+            _configure(model, split)
             used = model.set_reference(*ref)
             fitted = fit_physics(model, xf, split.train_y, seed=params.seed + k)
             logits = feature_logits(model, xfv)
