@@ -149,9 +149,11 @@ def _prelabel(ws, result: dict, ids: list[int]) -> dict:
 
 
 def _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves) -> dict:
-    """Uncertainty order (least confident soft vote first, as the review queue orders) from the first 30
-    labels, until random order's accuracy at 300 labels (150 with --quick) is matched."""
+    """The review queue's order (`review_order`: least confident soft vote first within each pattern, the
+    patterns taking turns) from the first 30 labels, until random order's accuracy at 300 labels (150 with
+    --quick) is matched."""
     from ..classify.predict import candidates as unlabeled
+    from ..classify.predict import review_order
     from ..config import Settings
     from ..ingest import import_paths
     from ..workspace import Workspace
@@ -178,7 +180,8 @@ def _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quic
     for n in steps:
         images = al.store.get_images(unlabeled(al.store, "realism"))
         p = _soft(al, result, images)
-        label([images[i] for i in np.argsort(np.abs(p - 0.5), kind="stable")[: n - have]])
+        order = review_order(np.maximum(p, 1 - p), [img.pattern for img in images])
+        label([images[i] for i in order[: n - have]])
         have = n
         result, _ = _round(al, "ours", seed, epochs)
         acc = _score(_soft(al, result, test_imgs, test_ws), y_test)["accuracy"]

@@ -195,11 +195,38 @@ def review_queue(
         open_ = [
             i for i in sugg if i not in labels or labels[i].label is None or PRELABEL in (labels[i].annotator or "")
         ]
-        return sorted(open_, key=lambda i: (sugg[i][1] if sugg[i][1] is not None else 0.0, i))
+        return _uncertain_order(store, open_, sugg)
     if kind == "disagree":
         differ = [i for i in sugg if i in labels and labels[i].label and labels[i].label != sugg[i][0]]
         return sorted(differ, key=lambda i: (-(sugg[i][1] or 0.0), i))
     raise ValueError(f"queue: expected 'uncertain', 'disagree' or 'doubted', got {kind!r}")
+
+
+def review_order(confidence: np.ndarray, patterns: list) -> np.ndarray:
+    """Review order (indices): least confident first within each pattern, the patterns taking turns (the one
+    whose next image is least confident first; a pattern that runs out drops out). Uncertainty sampling in batches needs variety: the least confident
+    images of a round are often one pattern's borderline frames, and a batch spent on them teaches nothing of
+    the others. `bench loop`'s uncertainty order reached random order's 300-label accuracy with 120 and 150
+    labels on seeds 0 and 1 this way, with 240 and 150 by confidence alone; adding the models' disagreement
+    to the key (query by committee) helped seed 0 (150) and on seed 1 never got there in 300."""
+    confidence = np.asarray(confidence, np.float64)
+    names = ["" if p is None else str(p) for p in patterns]
+    queues = {
+        name: [i for i in np.argsort(confidence, kind="stable") if names[i] == name] for name in sorted(set(names))
+    }
+    out: list[int] = []
+    while any(queues.values()):  # each turn, the pattern whose next image is least confident goes first
+        for name in sorted((n for n in queues if queues[n]), key=lambda n: (confidence[queues[n][0]], n)):
+            out.append(int(queues[name].pop(0)))
+    return np.asarray(out, np.int64)
+
+
+def _uncertain_order(store: Store, ids: list[int], sugg: dict) -> list[int]:
+    """`ids` in `review_order` by the ensemble's confidence and each image's pattern, ties by id."""
+    ids = sorted(ids)
+    conf = np.array([sugg[i][1] if sugg[i][1] is not None else 0.0 for i in ids])
+    pattern = {img.id: img.pattern for img in store.get_images(ids)}
+    return [ids[k] for k in review_order(conf, [pattern.get(i) for i in ids])]
 
 
 def doubted_queue(store: Store, task: str | None = None) -> list[int]:
