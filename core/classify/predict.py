@@ -204,11 +204,13 @@ def review_queue(
 
 def review_order(confidence: np.ndarray, patterns: list) -> np.ndarray:
     """Review order (indices): least confident first within each pattern, the patterns taking turns (the one
-    whose next image is least confident first; a pattern that runs out drops out). Uncertainty sampling in batches needs variety: the least confident
-    images of a round are often one pattern's borderline frames, and a batch spent on them teaches nothing of
-    the others. `bench loop`'s uncertainty order reached random order's 300-label accuracy with 120 and 150
-    labels on seeds 0 and 1 this way, with 240 and 150 by confidence alone; adding the models' disagreement
-    to the key (query by committee) helped seed 0 (150) and on seed 1 never got there in 300."""
+    whose next image is least confident first; a pattern that runs out drops out).
+
+    Uncertainty sampling in batches needs variety: the least confident images of a round are often one
+    pattern's borderline frames, and a batch spent on them teaches nothing of the others. `bench loop`'s
+    uncertainty order reached random order's 300-label accuracy with 120 and 150 labels on seeds 0 and 1 this
+    way, with 240 and 150 by confidence alone; adding the models' disagreement to the key (query by
+    committee) helped seed 0 (150) and on seed 1 never got there in 300."""
     confidence = np.asarray(confidence, np.float64)
     names = ["" if p is None else str(p) for p in patterns]
     queues = {
