@@ -22,7 +22,8 @@ from ..embed.autoencoder import pick_device
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..workspace import Workspace
 from .calibrate import fit_temperature, nll, softmax
-from .data import PATTERN_SOURCES, REALISTIC, Split, assemble
+from .data import PATTERN_SOURCES, Split, assemble
+from .doubt import configure_physics, doubted, doubted_labels, out_of_fold
 from .features_data import feature_inputs
 from .inputs import load_inputs
 from .recipes import Recipe, recipe
@@ -80,88 +81,7 @@ class RoundResult:
     seconds: float
     recipe: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    doubted: list[dict] = field(default_factory=list)  # labels to look at again (`_doubted_labels`)
-
-
-DOUBT = 0.1  # a label that models not trained on it give less chance than this is doubted
-MAX_DOUBTED = 0.1  # at most this share of a set is doubted: about what a person gets wrong, not what is hard
-
-
-def doubted(
-    probs: np.ndarray, y: np.ndarray, threshold: float | None = None, max_share: float | None = None
-) -> np.ndarray:
-    """Indices of the labels `y` that out-of-sample probabilities `probs` ((models, N, classes), averaged over
-    the models) give less than `threshold` (`DOUBT`) chance, the most doubted first, at most `max_share`
-    (`MAX_DOUBTED`) of the set, rounded up.
-
-    Confident learning in its simplest form (Northcutt et al. 2021 prune by the probability of the given
-    label): with a few hundred labels and an annotator who slips on a few per cent, the labels the models
-    doubt this strongly are mostly those slips (`bench loop`: see its `doubted` figures)."""
-    threshold = DOUBT if threshold is None else threshold
-    max_share = MAX_DOUBTED if max_share is None else max_share
-    probs = np.asarray(probs, np.float64)
-    y = np.asarray(y, np.int64)
-    if probs.ndim == 2:
-        probs = probs[None]
-    if len(y) == 0 or probs.shape[0] == 0:
-        return np.zeros(0, np.int64)
-    chance = label_chance(probs, y)
-    order = np.argsort(chance, kind="stable")
-    low = order[chance[order] < threshold]
-    return low[: int(np.ceil(max_share * len(y) - 1e-9))]
-
-
-def label_chance(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The chance the models' average ((models, N, classes) probabilities) gives each label of `y`."""
-    probs = np.asarray(probs, np.float64)
-    probs = probs[None] if probs.ndim == 2 else probs
-    return probs.mean(0)[np.arange(len(y)), np.asarray(y, np.int64)]
-
-
-def _configure(model, split: Split) -> None:
-    """A physics model reads each frame against its own pattern's real frames when judging realism, and is then
-    monotone: departing from real frames never makes a frame more realistic (`featmodel`). Judging the pattern,
-    every frame is read against all real frames, unconstrained."""
-    model.use_groups.fill_(split.task != "pattern")
-    realism = split.task == "realism" and REALISTIC in split.classes
-    model.set_monotone(split.classes.index(REALISTIC) if realism else None)
-
-
-def _out_of_fold(arch: str, split: Split, xf: np.ndarray, ref, *, seed: int, should_stop: StopFn, folds: int = 5):
-    """Each training label's class probabilities from a physics model of `arch` fitted on the other folds (the
-    same reference statistics), or None when a class has too few labels to fold."""
-    from sklearn.model_selection import StratifiedKFold
-
-    from .featmodel import feature_logits
-    from .forest import fit_physics
-
-    y = np.asarray(split.train_y)
-    if len(y) < 2 * folds or np.bincount(y, minlength=len(split.classes)).min() < folds:
-        return None
-    out = np.zeros((len(y), len(split.classes)))
-    for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed).split(xf, y):
-        check_stop(should_stop)
-        model = create_classifier(arch, len(split.classes))
-        _configure(model, split)
-        model.set_reference(*ref)
-        fit_physics(model, xf[a], y[a], seed=seed)
-        out[b] = softmax(feature_logits(model, xf[b]))
-    return out
-
-
-def _doubted_labels(split: Split, val_probs: np.ndarray, doubt_val: np.ndarray, oof: list) -> list[dict]:
-    """The labels to look at again: validation labels the round's models doubt (`doubted`) and training labels
-    the physics models doubt out of fold; each with the chance the models gave its label, most doubted first."""
-
-    def row(ids, y, probs, i, where):
-        chance = float(label_chance(probs[:, [i]], y[[i]])[0])
-        return {"id": int(ids[i]), "label": split.classes[int(y[i])], "chance": round(chance, 4), "set": where}
-
-    rows = [row(split.val_ids, split.val_y, val_probs, i, "validation") for i in doubt_val]
-    folds = np.stack([p for p in oof if p is not None]) if any(p is not None for p in oof) else None
-    if folds is not None:
-        rows += [row(split.train_ids, split.train_y, folds, i, "training") for i in doubted(folds, split.train_y)]
-    return sorted(rows, key=lambda r: r["chance"])
+    doubted: list[dict] = field(default_factory=list)  # labels to look at again (`doubt.doubted_labels`)
 
 
 def previous_checkpoint(ws: Workspace, arch: str, task: str, before_round: int) -> str | None:
@@ -257,7 +177,7 @@ def train_round(
         if spec_of(arch).library == "features":
             xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=progress, should_stop=should_stop)
             model = create_classifier(arch, len(split.classes))
-            _configure(model, split)
+            configure_physics(model, split)
             used = model.set_reference(*ref)
             fitted = fit_physics(model, xf, split.train_y, seed=params.seed + k)
             logits = feature_logits(model, xfv)
@@ -301,7 +221,7 @@ def train_round(
             history, extra, cfg_channels = res.history, {"best_epoch": res.best_epoch}, rec.channels
             fit_s, ips = res.seconds, res.images_per_s
         if spec_of(arch).library == "features":
-            oof.append(_out_of_fold(arch, split, xf, ref, seed=params.seed + k, should_stop=should_stop))
+            oof.append(out_of_fold(arch, split, xf, ref, seed=params.seed + k, should_stop=should_stop))
         if spec_of(arch).library in ("features", "hybrid") and rec.final_fit:
             # scored and calibrated above as fitted on the training set alone; the saved model then learns from
             # every label (a second's work), keeping that temperature, as cross-validation then refit does
@@ -347,7 +267,7 @@ def train_round(
             "metrics": scores(split.val_y, probs.argmax(1), split.classes, split.positive),
             **extra,
         }  # fmt: skip
-    doubt = _doubted_labels(split, raw_val, doubt_val, oof)
+    doubt = doubted_labels(split, raw_val, doubt_val, oof)
     check_stop(should_stop)
     stacked = np.stack(val_probs)
     weighted = cross_fitted_weighted(stacked, split.val_y, seed=params.seed)

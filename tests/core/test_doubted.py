@@ -10,7 +10,7 @@ from scatterloop.core.classify.physics import FEATURES
 
 
 def test_doubted_takes_the_lowest_chances_below_the_threshold_and_at_most_a_tenth():
-    from scatterloop.core.classify.rounds import doubted
+    from scatterloop.core.classify.doubt import doubted
 
     y = np.zeros(30, int)
     p = np.full((2, 30, 2), 0.0)
@@ -70,20 +70,20 @@ def _round(ws):
 
 
 def test_a_round_lists_the_persons_slips_and_calibrates_without_them(labelled_with_slips, monkeypatch):
-    from scatterloop.core.classify import rounds
+    from scatterloop.core.classify import doubt
 
     ws, slips = labelled_with_slips
     res = _round(ws)
     found = {d["id"] for d in res.doubted}
     assert found == slips, res.doubted  # every slip, and no label the person got right
-    assert all(d["chance"] < rounds.DOUBT for d in res.doubted)
+    assert all(d["chance"] < doubt.DOUBT for d in res.doubted)
     assert {d["set"] for d in res.doubted} <= {"training", "validation"}
     chances = [d["chance"] for d in res.doubted]
     assert chances == sorted(chances)
     # the slips in the validation set are left out of the temperature fit: with them in, every probability is
     # softened (a higher temperature) to explain them
     assert len([d for d in res.doubted if d["set"] == "validation"]) == 2
-    monkeypatch.setattr(rounds, "DOUBT", 0.0)
+    monkeypatch.setattr(doubt, "DOUBT", 0.0)
     res_all = _round(ws)
     assert res_all.models["physics"]["temperature"] > res.models["physics"]["temperature"]
 
