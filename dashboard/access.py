@@ -58,6 +58,7 @@ READ_ACTIONS = frozenset(  # buttons anybody signed in may press: paging, select
         ids.EXPLORE_GALLERY_NEXT_BUTTON,
         ids.TRAIN_REVIEW_UNCERTAIN_BUTTON,
         ids.TRAIN_REVIEW_DISAGREE_BUTTON,
+        ids.TRAIN_REVIEW_DOUBTED_BUTTON,
         ids.TRAIN_EXPLAIN_BUTTON,
         ids.KEYS_BUTTON,
         ids.SEARCH_QUEUE_BUTTON,
