@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from dash import Input, Output
 
+from scatterloop.core.store.models import as_utc
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import jobs_view
 from scatterloop.dashboard.progress import time_left
@@ -23,12 +24,9 @@ def _duration(start: datetime | None, end: datetime | None, progress: float | No
     rate so far (`progress.time_left`, the job bars' rule)."""
     if start is None:
         return ""
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)
+    start = as_utc(start)
     running = end is None
-    end = end or datetime.now(timezone.utc)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=timezone.utc)
+    end = as_utc(end or datetime.now(timezone.utc))
     seconds = max(0.0, (end - start).total_seconds())
     text = _span(seconds)
     left = time_left(seconds, progress) if running and progress else None

@@ -30,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..store.models import as_utc
+
 DEADLINE_S = 240.0
 BUTTON = "explore-symmetry-button"
 
@@ -177,12 +179,9 @@ def _burst(base: str, n: int, db_url: str) -> dict:
     browsing.join(60)
     store.dispose()
 
-    def aware(t):
-        return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-
-    starts = sorted((aware(r.started_at) - sent).total_seconds() for r in runs if r.started_at)
-    recorded = sorted((aware(r.created_at) - sent).total_seconds() for r in runs)
-    took = sorted((aware(r.finished_at) - aware(r.started_at)).total_seconds() for r in runs if r.finished_at)
+    starts = sorted((as_utc(r.started_at) - sent).total_seconds() for r in runs if r.started_at)
+    recorded = sorted((as_utc(r.created_at) - sent).total_seconds() for r in runs)
+    took = sorted((as_utc(r.finished_at) - as_utc(r.started_at)).total_seconds() for r in runs if r.finished_at)
     lat = sorted(other["latency"])
 
     def pct(values, q):

@@ -76,15 +76,19 @@ def doubted_labels(split: Split, val_probs: np.ndarray, doubt_val: np.ndarray, o
     """The labels to look at again: validation labels the round's models doubt (`doubted`) and training labels
     the physics models doubt out of fold; each with the chance the models gave its label, most doubted first."""
 
-    def row(ids, y, probs, i, where):
-        chance = float(label_chance(probs[:, [i]], y[[i]])[0])
-        return {"id": int(ids[i]), "label": split.classes[int(y[i])], "chance": round(chance, 4), "set": where}
+    def rows(ids, y, probs, picked, where):
+        chance = label_chance(probs, y)
+        return [
+            {"id": int(ids[i]), "label": split.classes[int(y[i])], "chance": round(float(chance[i]), 4), "set": where}
+            for i in picked
+        ]
 
-    rows = [row(split.val_ids, split.val_y, val_probs, i, "validation") for i in doubt_val]
-    folds = np.stack([p for p in oof if p is not None]) if any(p is not None for p in oof) else None
-    if folds is not None:
-        rows += [row(split.train_ids, split.train_y, folds, i, "training") for i in doubted(folds, split.train_y)]
-    return sorted(rows, key=lambda r: r["chance"])
+    out = rows(split.val_ids, split.val_y, val_probs, doubt_val, "validation")
+    folds = [p for p in oof if p is not None]
+    if folds:
+        stacked = np.stack(folds)
+        out += rows(split.train_ids, split.train_y, stacked, doubted(stacked, split.train_y), "training")
+    return sorted(out, key=lambda r: r["chance"])
 
 
 def configure_physics(model, split: Split) -> None:

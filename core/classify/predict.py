@@ -16,6 +16,7 @@ import numpy as np
 from ..embed.autoencoder import pick_device
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..store import Store
+from ..store.models import as_utc
 from ..workspace import Workspace
 from .scoring import round_probabilities
 from .voting import hard_vote, soft_vote
@@ -253,14 +254,7 @@ def doubted_queue(store: Store, task: str | None = None) -> list[int]:
         if now is None or now.label != r["label"]:
             continue
         when = now.at
-        if since is not None and when is not None and _aware(when) > _aware(since):
+        if since is not None and when is not None and as_utc(when) > as_utc(since):
             continue
         out.append(int(r["id"]))
     return out
-
-
-def _aware(t):
-    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones: compare both as aware."""
-    from datetime import timezone
-
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)

@@ -20,6 +20,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(t: datetime) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite hands back naive UTC values, PostgreSQL aware ones."""
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict: JSON}
 

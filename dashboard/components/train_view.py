@@ -23,6 +23,11 @@ def _number(label: str, component_id: str, **kwargs) -> dbc.InputGroup:
     return _field(label, dbc.Input(id=component_id, type="number", value=None, **kwargs))
 
 
+def _review_button(text: str, button_id: str, title: str | None = None):
+    """One button of the review row: each opens a queue in the Label tab."""
+    return dbc.Button(text, id=button_id, color="warning", size="sm", className="me-2 mb-1", title=title)
+
+
 def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> html.Div:
     """`models`: (registry name, label shown) pairs."""
     run = dbc.Card(
@@ -161,25 +166,11 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                     ),
                     html.Div(
                         [
-                            dbc.Button(
-                                "Review uncertain",
-                                id=ids.TRAIN_REVIEW_UNCERTAIN_BUTTON,
-                                color="warning",
-                                size="sm",
-                                className="me-2",
-                            ),
-                            dbc.Button(
-                                "Review disagreements",
-                                id=ids.TRAIN_REVIEW_DISAGREE_BUTTON,
-                                color="warning",
-                                size="sm",
-                                className="me-2",
-                            ),
-                            dbc.Button(
+                            _review_button("Review uncertain", ids.TRAIN_REVIEW_UNCERTAIN_BUTTON),
+                            _review_button("Review disagreements", ids.TRAIN_REVIEW_DISAGREE_BUTTON),
+                            _review_button(
                                 "Review doubted labels",
-                                id=ids.TRAIN_REVIEW_DOUBTED_BUTTON,
-                                color="warning",
-                                size="sm",
+                                ids.TRAIN_REVIEW_DOUBTED_BUTTON,
                                 title="Labels the last round's models, not trained on them, give under 10 % chance: "
                                 "most often a slip. Labelling one again takes it off the list.",
                             ),
