@@ -214,14 +214,13 @@ def review_order(confidence: np.ndarray, patterns: list) -> np.ndarray:
     committee) helped seed 0 (150) and on seed 1 never got there in 300."""
     confidence = np.asarray(confidence, np.float64)
     names = ["" if p is None else str(p) for p in patterns]
-    queues = {
-        name: [i for i in np.argsort(confidence, kind="stable") if names[i] == name] for name in sorted(set(names))
-    }
-    out: list[int] = []
-    while any(queues.values()):  # each turn, the pattern whose next image is least confident goes first
-        for name in sorted((n for n in queues if queues[n]), key=lambda n: (confidence[queues[n][0]], n)):
-            out.append(int(queues[name].pop(0)))
-    return np.asarray(out, np.int64)
+    _, pattern = np.unique(names, return_inverse=True)  # sorted names, so ties go to the first name
+    turn = np.zeros(len(names), np.int64)  # an image's place in its own pattern's queue
+    seen: dict[int, int] = {}
+    for i in np.argsort(confidence, kind="stable"):
+        turn[i] = seen.get(pattern[i], 0)
+        seen[pattern[i]] = turn[i] + 1
+    return np.lexsort((pattern, confidence, turn)).astype(np.int64)  # turn first, then the least confident
 
 
 def _uncertain_order(store: Store, ids: list[int], sugg: dict) -> list[int]:

@@ -257,3 +257,24 @@ def test_round_scratch_then_finetune_then_predict(small_workspace, tmp_path):
     assert len(ws.store.model_suggestions("model:tiny")) == 3
     with pytest.raises(ValueError, match="not a finished classifier round"):
         run_job(ws.store, "x", {}, lambda run_id, progress, should_stop: run_predict(ws, 9999))
+
+
+def test_the_uncertain_queue_takes_each_pattern_in_turn_least_confident_first(workspace):
+    """Uncertainty sampling with variety: the three least confident candidates are all rings, yet a peaks
+    candidate is the second to review."""
+    from scatterloop.core.classify import review_queue
+    from scatterloop.core.classify.predict import review_order
+
+    store = workspace.store
+
+    def add(k, pattern):
+        return store.add_image(sha256=f"{k:064x}", path=f"originals/{k}.tif", original_name=f"{k}.tif",
+                               source="generated", pattern=pattern, height=8, width=8, dtype="uint16")  # fmt: skip
+
+    r1, r2, r3, p1, p2 = (add(k, p) for k, p in enumerate(["rings"] * 3 + ["peaks"] * 2))
+    conf = {r1: 0.51, r2: 0.55, r3: 0.6, p1: 0.8, p2: 0.7}
+    for i, c in conf.items():
+        store.add_labels([i], "realistic", "ensemble:weighted", origin="model", confidence=[c])
+    assert review_queue(store, "uncertain") == [r1, p2, r2, p1, r3]
+    order = review_order(np.array([0.9, 0.5, 0.6, 0.55]), ["peaks", "rings", None, "rings"])
+    assert order.tolist() == [1, 2, 0, 3]  # rings 0.5, then unknown 0.6 before peaks 0.9, then rings 0.55
