@@ -4,7 +4,6 @@ physical rings from each hallucination type on seeded simulated frames (ROC AUC)
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -113,20 +112,34 @@ def _large_frame(seed: int, side: int = 5000) -> dict:
     }
 
 
-def _real(manifest: Path) -> list[dict]:
-    from ..io import read_frames
+def _real(manifest: Path) -> tuple[list[dict], list[dict]]:
+    """Each manifest file with a known beam centre: its first frame's centre search against it; and the entries
+    left out (a malformed entry or centre, or a file that cannot be read: a one-line reason each)."""
     from ..polar import analyse
+    from .manifest import entry_frames, load_manifest, skip
 
-    root = manifest.parent
+    entries, skipped = load_manifest(manifest)
     rows = []
-    for e in json.loads(manifest.read_text()):
-        if e.get("centre_x") is None or e["file"].endswith(".npz"):
+    for e in entries:
+        if e.get("centre_x") is None and e.get("centre_y") is None:
             continue
-        ds = e["reader"].split(":", 1)[1] if e["reader"].startswith("h5py:") else None
-        frame = next(read_frames(root / e["file"], dataset=ds))
+        try:
+            truth = float(e["centre_x"]), float(e["centre_y"])
+        except (KeyError, TypeError, ValueError):
+            skip(skipped, e["file"], f"centre_x/centre_y: expected two numbers, got {e.get('centre_x')!r}, "
+                                     f"{e.get('centre_y')!r}")  # fmt: skip
+            continue
+        try:
+            frame = next(iter(entry_frames(manifest, e)))
+        except StopIteration:
+            skip(skipped, e["file"], "no frames")
+            continue
+        except (OSError, ValueError, MemoryError) as exc:  # ImageReadError is a ValueError
+            skip(skipped, e["file"], exc)
+            continue
         t0 = time.perf_counter()
         res = analyse(frame.data, frame.mask)
-        err = float(np.hypot(res.centre_x - e["centre_x"], res.centre_y - e["centre_y"]))
+        err = float(np.hypot(res.centre_x - truth[0], res.centre_y - truth[1]))
         rows.append(
             {
                 "file": e["file"],
@@ -136,12 +149,12 @@ def _real(manifest: Path) -> list[dict]:
                 "seconds": round(time.perf_counter() - t0, 2),
                 "confidence": res.confidence,
                 "found": [round(res.centre_x, 2), round(res.centre_y, 2)],
-                "truth": [e["centre_x"], e["centre_y"]],
+                "truth": list(truth),
                 "score": round(res.score, 3),
                 "reason": res.reason,
             }
         )
-    return rows
+    return rows, skipped
 
 
 def bench_polar(
@@ -149,10 +162,8 @@ def bench_polar(
 ) -> dict:
     root = Path(realdata) if realdata else Path(__file__).resolve().parents[3] / "shared" / "realdata"
     manifest = Path(manifest) if manifest else root / "MANIFEST.json"
-    if not manifest.exists():
-        raise ValueError(f"{manifest}: no such MANIFEST.json")
     out: dict = {"bench": "polar", "n": n, "size": size, "machine": machine(), "manifest": str(manifest)}
-    real = _real(manifest)
+    real, out["skipped"] = _real(manifest)
     rings = [r for r in real if r["kind"] == "rings"]
     ring_errs = [r["error_px"] if r["error_px"] is not None else float("inf") for r in rings]
     out["real"] = real

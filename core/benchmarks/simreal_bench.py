@@ -25,7 +25,6 @@ blank ones included, stays reported as `per_file_accuracy_all_frames_vote`.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -83,27 +82,32 @@ def file_vote(p: np.ndarray, blank: np.ndarray) -> np.ndarray:
     return p[~blank].mean(0) if np.any(~blank) else p.mean(0)
 
 
-def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
-    """Every frame of every rings / peaks / background file in the manifest, read through `read_frames`."""
+def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict], list[dict]]:
+    """Every frame of every rings / peaks / background file in the manifest, read through `read_frames`, and the
+    entries left out (a malformed entry or a file that cannot be read: a one-line reason each)."""
     from ..classify.inputs import frame_input
-    from ..io import read_frames
+    from .manifest import entry_frames, load_manifest, skip
 
+    entries, skipped = load_manifest(manifest)
     xs, ys, fidx, files = [], [], [], []
-    for e in json.loads(manifest.read_text()):
-        if e.get("kind") not in CLASSES:
+    for e in entries:
+        if e["kind"] not in CLASSES:
             continue
-        reader = e.get("reader", "")
-        ds = reader.split(":", 1)[1] if reader.startswith("h5py:") else None
-        n = 0
-        for frame in read_frames(manifest.parent / e["file"], dataset=ds):
-            xs.append(frame_input(frame.data, frame.mask, size))
-            ys.append(CLASSES.index(e["kind"]))
-            fidx.append(len(files))
-            n += 1
-        files.append({"file": e["file"], "kind": e["kind"], "frames": n})
+        try:  # a file is measured whole or not at all
+            pairs = [frame_input(frame.data, frame.mask, size) for frame in entry_frames(manifest, e)]
+        except (OSError, ValueError, MemoryError) as exc:  # ImageReadError is a ValueError
+            skip(skipped, e["file"], exc)
+            continue
+        if not pairs:
+            skip(skipped, e["file"], "no frames")
+            continue
+        xs += pairs
+        ys += [CLASSES.index(e["kind"])] * len(pairs)
+        fidx += [len(files)] * len(pairs)
+        files.append({"file": e["file"], "kind": e["kind"], "frames": len(pairs)})
     if not xs:
-        raise ValueError(f"{manifest}: no rings, peaks or background frames")
-    return np.stack(xs), np.asarray(ys, dtype=np.int64), np.asarray(fidx), files
+        raise ValueError(f"{manifest}: no readable rings, peaks or background frames ({len(skipped)} entries skipped)")
+    return np.stack(xs), np.asarray(ys, dtype=np.int64), np.asarray(fidx), files, skipped
 
 
 def bench_simreal(
@@ -136,12 +140,13 @@ def bench_simreal(
     from ..classify.recipes import OURS
 
     manifest = Path(manifest) if manifest else Path(__file__).resolve().parents[3] / "shared/realdata/MANIFEST.json"
-    if not manifest.exists():
-        raise ValueError(f"{manifest}: no such MANIFEST.json")
     lo_hi = tuple(int(v) for v in str(sim_size).split(","))
     if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1] or lo_hi[0] < 8:
         raise ValueError(f"sim_size: expected 'lo,hi' with 8 <= lo <= hi, got {sim_size!r}")
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    t2 = time.perf_counter()  # the real frames first: a manifest that gives nothing fails before any training
+    xr, yr, fidx, files, skipped = real_set(manifest, size)
+    t_read = time.perf_counter() - t2
     t0 = time.perf_counter()
     x, y = simulated_set(n, size, seed, lo_hi)
     x_val, y_val = simulated_set(max(1, n // 5), size, seed + 10_000, lo_hi)
@@ -156,9 +161,6 @@ def bench_simreal(
         schedule=OURS.schedule, patience=OURS.patience, balance=OURS.balance, label_smoothing=OURS.label_smoothing,
     )  # fmt: skip
     t_train = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    xr, yr, fidx, files = real_set(manifest, size)
-    t_read = time.perf_counter() - t2
     p = predict_proba(model, xr, input_size=size, device=device, batch_size=64, channels=channels)
     pred = p.argmax(1)
     confusion = np.zeros((len(CLASSES), len(CLASSES)), dtype=int)
@@ -191,6 +193,7 @@ def bench_simreal(
         "frames": int(len(yr)),
         "confusion": confusion.tolist(),
         "per_file": per_file,
+        "skipped": skipped,
         "frames_without_signal": int(blank.sum()),
         "per_frame_accuracy_signal_truth": round(float(np.mean(pred == y_sig)), 4),
         "per_frame_accuracy_frames_with_signal": round(float(np.mean(pred[~blank] == yr[~blank])), 4)
@@ -219,7 +222,7 @@ def bench_simreal(
             "simulate": round(t_sim, 1),
             "train": round(t_train, 1),
             "read_real": round(t_read, 1),
-            "total": round(time.perf_counter() - t0, 1),
+            "total": round(time.perf_counter() - t0 + t_read, 1),
         },
         "manifest": str(manifest),
         "machine": machine(),

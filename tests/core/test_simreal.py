@@ -223,6 +223,7 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
     for key in ("per_file_accuracy", "per_frame_accuracy", "files", "frames", "confusion", "classes", "seconds"):
         assert key in out
     assert out["files"] == 3 and out["frames"] == 5 and out["classes"] == list(PATTERNS)
+    assert out["skipped"] == []  # the speckle entry is not a pattern this bench classifies: left out, not failed
     assert np.asarray(out["confusion"]).sum() == 5 and out["train_frames"] == 6
     per = {r["kind"]: r for r in out["per_file"]}
     assert per["peaks"]["frames_without_signal"] == 1 and per["rings"]["frames_without_signal"] == 0  # the empty step
@@ -252,3 +253,50 @@ def test_a_file_is_judged_by_its_frames_with_signal():
     assert int(file_vote(p, blank).argmax()) == 1  # peaks: the empty steps do not outvote the spots
     assert int(p.mean(0).argmax()) == 2  # what the vote over all frames would say
     assert int(file_vote(p[1:], blank[1:]).argmax()) == 2  # nothing but empty steps: all of them vote
+
+
+def test_a_manifest_entry_that_cannot_be_used_is_skipped_with_its_reason_and_the_rest_is_measured(tmp_path, caplog):
+    from scatterloop.core.benchmarks.manifest import load_manifest
+    from scatterloop.core.benchmarks.polar_bench import _real
+    from scatterloop.core.benchmarks.simreal_bench import real_set
+
+    f = wide_frame("rings", np.random.default_rng([3, 0]), size=48)
+    tifffile.imwrite(tmp_path / "good.tif", f.counts)
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00" + b"\x00" * 20)  # a TIFF header and nothing behind it
+    entries = [
+        {"file": "good.tif", "kind": "rings", "centre_x": f.params["centre_x"], "centre_y": f.params["centre_y"]},
+        {"file": "missing.tif", "kind": "peaks"},
+        {"file": "broken.tif", "kind": "background", "centre_x": 3, "centre_y": 4},
+        {"file": "good.tif", "kind": "rings", "centre_x": "middle", "centre_y": None},
+        {"kind": "rings"},
+        ["not", "an", "object"],
+    ]
+    manifest = tmp_path / "MANIFEST.json"
+    manifest.write_text(json.dumps(entries))
+    usable, skipped = load_manifest(manifest)
+    assert len(usable) == 4 and [s["file"] for s in skipped] == ["entry 4", "entry 5"]
+    assert "'file'" in skipped[0]["error"] and "object" in skipped[1]["error"]
+
+    x, y, fidx, files, skipped = real_set(manifest, 32)
+    assert x.shape == (2, 2, 32, 32) and [r["file"] for r in files] == ["good.tif", "good.tif"]
+    reasons = {s["file"]: s["error"] for s in skipped}
+    assert set(reasons) == {"missing.tif", "broken.tif", "entry 4", "entry 5"}
+    assert all("\n" not in r and r for r in reasons.values())
+    assert any("missing.tif" in m and "skipped" in m for m in caplog.messages)  # said once, on one line
+
+    rows, skipped = _real(manifest)
+    assert [r["file"] for r in rows] == ["good.tif"] and rows[0]["truth"] == [
+        f.params["centre_x"],
+        f.params["centre_y"],
+    ]
+    reasons = {s["file"]: s["error"] for s in skipped}
+    assert "broken.tif" in reasons and "centre_x/centre_y" in reasons["good.tif"]
+
+    manifest.write_text(json.dumps([{"file": "missing.tif", "kind": "rings"}]))
+    with pytest.raises(ValueError, match="no readable rings"):
+        real_set(manifest, 32)
+    manifest.write_text("{not json")
+    with pytest.raises(ValueError, match="not a readable JSON manifest"):
+        load_manifest(manifest)
+    with pytest.raises(ValueError, match="no such MANIFEST"):
+        load_manifest(tmp_path / "nowhere.json")
