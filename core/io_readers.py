@@ -24,6 +24,7 @@ from .io_safety import (
 
 FRAME_CACHE_KEYS = {"shape", "nframes"}
 MAX_DECODED_MEMBER = 1 << 30  # a compressed NPZ member is decoded whole; bound what that may cost
+ANIMATED_FORMATS = {"GIF", "PNG", "WEBP"}  # PIL formats whose frames are a stack (animated GIF, APNG, WebP)
 
 
 def _lead_count(shape: tuple, what: str) -> tuple[tuple, int]:
@@ -39,7 +40,8 @@ def _in_range(i: int, n: int) -> None:
 
 
 class PilReader:
-    """PNG, JPEG, BMP, GIF, WebP: PIL opens lazily, so the declared size is checked before decoding."""
+    """PNG, JPEG, BMP, GIF, WebP: PIL opens lazily, so the declared size is checked before decoding. An animated
+    GIF, PNG or WebP is a stack: every frame is one image (PIL seeks to frame k)."""
 
     fmt = "image"
 
@@ -53,11 +55,17 @@ class PilReader:
         self.fmt = self._im.format or "image"
         w, h = self._im.size
         check_pixels((h, w), max_pixels)
-        self.nframes, self.dataset, self.meta = 1, None, {"display_image": True}
+        # animations are stacks; other multi-frame files (a camera JPEG's MPO preview) keep their first frame
+        animated = self.fmt in ANIMATED_FORMATS and getattr(self._im, "is_animated", False)
+        self.nframes = int(self._im.n_frames) if animated else 1
+        self._max_pixels, self.dataset, self.meta = max_pixels, None, {"display_image": True}
 
     def frame(self, i: int) -> np.ndarray:
-        _in_range(i, 1)
+        _in_range(i, self.nframes)
         im = self._im
+        if self.nframes > 1:
+            im.seek(i)
+            check_pixels(im.size[::-1], self._max_pixels)
         im.load()
         if im.mode in {"RGB", "RGBA", "P", "LA", "CMYK", "YCbCr"}:
             im = im.convert("L")

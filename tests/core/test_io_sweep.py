@@ -7,6 +7,7 @@ from __future__ import annotations
 import fabio
 import numpy as np
 import pytest
+from PIL import Image
 
 from scatterloop.core.io import ImageReadError, is_image_file, read_frame, read_frames
 
@@ -44,3 +45,13 @@ def test_mar345_truncated_or_overlong_stream_is_refused_before_fabio_decodes_it(
 def test_every_mar345_scan_mode_suffix_is_found_in_a_folder(tmp_path):
     for n in (1200, 1600, 1800, 2000, 2300, 2400, 3000, 3450):
         assert is_image_file(tmp_path / f"plate.mar{n}")
+
+
+def test_animated_gif_is_a_stack(tmp_path):
+    frames = [Image.fromarray(np.clip(rings(10 + i), 0, 255).astype(np.uint8)) for i in range(3)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    got = list(read_frames(tmp_path / "a.gif"))
+    assert len(got) == 3 and len({f.sha256 for f in got}) == 3
+    with Image.open(tmp_path / "a.gif") as im:
+        im.seek(2)
+        assert np.array_equal(read_frame(tmp_path / "a.gif", 2).data, np.asarray(im.convert("L")))
