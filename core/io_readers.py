@@ -76,7 +76,12 @@ class PilReader:
 
 
 class TiffReader:
-    """TIFF series: page shapes come from the IFDs; strip/tile extents are checked against the file size."""
+    """TIFF series: page shapes come from the IFDs; strip/tile extents are checked against the file size.
+
+    Every series is read (a file written frame by frame with `append=True` holds one series per frame);
+    reduced-resolution pages (thumbnails, pyramid levels) are not. RGB(A) samples, contiguous (`YXS`) or
+    planar (`SYX`), become one luminance frame.
+    """
 
     fmt = "TIFF"
 
@@ -85,12 +90,20 @@ class TiffReader:
 
         self._tif = tifffile.TiffFile(path)
         try:
-            self._series = self._tif.series[0]
-            shape = tuple(self._series.shape)
-            self._rgb = len(shape) >= 3 and shape[-1] in (3, 4) and self._series.keyframe.samplesperpixel > 1
-            frame_shape = shape[:-1] if self._rgb else shape
-            check_pixels(frame_shape, max_pixels)
-            _, self.nframes = _lead_count(frame_shape, "TIFF series")
+            self._parts: list[tuple] = []  # (series, frames, axis of the samples in a page or None)
+            for series in self._tif.series:
+                key = series.keyframe
+                if key.is_reduced:
+                    continue
+                shape, axes = tuple(series.shape), series.axes
+                samples = "S" in axes and key.samplesperpixel > 1 and len(axes) == len(shape)
+                frame_shape = tuple(v for v, a in zip(shape, axes, strict=True) if a != "S") if samples else shape
+                check_pixels(frame_shape, max_pixels)
+                _, n = _lead_count(frame_shape, "TIFF series")
+                self._parts.append((series, n, key.axes.index("S") if samples and "S" in key.axes else None))
+            if not self._parts:
+                raise ImageReadError("no full-resolution image in the TIFF")
+            self.nframes = sum(n for _, n, _ in self._parts)
             self._size = path.stat().st_size
         except BaseException:
             self._tif.close()
@@ -99,17 +112,26 @@ class TiffReader:
 
     def frame(self, i: int) -> np.ndarray:
         _in_range(i, self.nframes)
-        pages = self._series.pages
-        page = pages[i] if len(pages) == self.nframes else None
+        part, k = 0, i
+        while k >= self._parts[part][1]:
+            k -= self._parts[part][1]
+            part += 1
+        series, n, sample_axis = self._parts[part]
+        pages = series.pages
+        page = pages[k] if len(pages) == n else None
         if page is not None and getattr(page, "dataoffsets", None):
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if max(ends) > self._size:
                 raise ImageReadError(f"truncated TIFF: frame {i} needs {max(ends)} bytes, the file has {self._size}")
-        arr = self._series.asarray(key=i) if self.nframes > 1 else self._series.asarray()
-        arr = np.squeeze(arr) if arr.ndim > (3 if self._rgb else 2) else arr
-        if self._rgb:
-            arr = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        return arr
+        arr = series.asarray(key=k) if n > 1 else series.asarray()
+        if sample_axis is None:
+            return np.squeeze(arr) if arr.ndim > 2 else arr
+        arr = np.moveaxis(arr.reshape(series.keyframe.shape), sample_axis, -1)
+        if arr.shape[-1] > 4:
+            raise ImageReadError(f"frame {i}: {arr.shape[-1]} samples per pixel (only grey, RGB or RGBA is read)")
+        if arr.shape[-1] < 3:  # grey + alpha
+            return arr[..., 0]
+        return arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
     def close(self) -> None:
         self._tif.close()

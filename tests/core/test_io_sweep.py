@@ -7,6 +7,7 @@ from __future__ import annotations
 import fabio
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image
 
 from scatterloop.core.io import ImageReadError, is_image_file, read_frame, read_frames
@@ -55,3 +56,21 @@ def test_animated_gif_is_a_stack(tmp_path):
     with Image.open(tmp_path / "a.gif") as im:
         im.seek(2)
         assert np.array_equal(read_frame(tmp_path / "a.gif", 2).data, np.asarray(im.convert("L")))
+
+
+def test_tiff_planar_rgb_every_appended_series_and_no_thumbnail(tmp_path):
+    rgb = np.stack([np.clip(rings(20 + c), 0, 255) for c in range(3)]).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "planar.tif", rgb, photometric="rgb", planarconfig="separate")
+    tifffile.imwrite(tmp_path / "contig.tif", np.moveaxis(rgb, 0, -1), photometric="rgb")
+    planar, contig = read_frame(tmp_path / "planar.tif").data, read_frame(tmp_path / "contig.tif").data
+    assert planar.shape == (48, 48) and np.array_equal(planar, contig)
+    for i in range(4):  # an acquisition loop writing one frame at a time: one series per frame
+        tifffile.imwrite(tmp_path / "acq.tif", rings(30 + i).astype(np.uint16), append=True)
+    got = list(read_frames(tmp_path / "acq.tif"))
+    assert [f.index for f in got] == [0, 1, 2, 3]
+    assert all(np.array_equal(f.data, rings(30 + f.index)) for f in got)
+    assert np.array_equal(read_frame(tmp_path / "acq.tif", 3).data, rings(33))
+    with tifffile.TiffWriter(tmp_path / "thumb.tif") as tw:
+        tw.write(rings(40).astype(np.uint16))
+        tw.write(rings(40).astype(np.uint16)[::4, ::4], subfiletype=1)  # reduced resolution
+    assert len(list(read_frames(tmp_path / "thumb.tif"))) == 1
