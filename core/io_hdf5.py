@@ -39,14 +39,39 @@ def first_image_dataset(f) -> str | None:
     except (KeyError, TypeError, ValueError, OSError):
         pass
     found: list[str] = []
+    deeper: list[str] = []  # a 4-D or deeper stack (scan x frame x Y x X) when no 2-D or 3-D one exists
 
     def visit(name, obj):  # H5Ovisit does not enter external files
-        if not found and isinstance(obj, h5py.Dataset) and obj.ndim in (2, 3) and obj.dtype.kind in "iuf":
+        if not found and isinstance(obj, h5py.Dataset) and obj.ndim >= 2 and obj.dtype.kind in "iuf":
             if min(obj.shape[-2:]) > 1:
-                found.append(name)
+                (found if obj.ndim <= 3 else deeper).append(name)
 
     f.visititems(visit)
-    return "/" + found[0] if found else None
+    return "/" + (found or deeper)[0] if found or deeper else None
+
+
+def register_filters() -> None:
+    """Make the compression filters of `hdf5plugin` (Bitshuffle/LZ4 of Eiger files, Blosc, Zstd, ...) known to
+    HDF5; without them such a dataset fails at the first read with a message about a plugin folder."""
+    try:
+        import hdf5plugin  # noqa: F401  (importing registers the filters)
+    except ImportError:  # optional: the filters built into HDF5 (gzip, szip, lzf) still work
+        log.debug("hdf5plugin not installed: only HDF5's built-in filters are available")
+
+
+def missing_filters(ds) -> list[str]:
+    """The compression filters of `ds` this HDF5 cannot decode, as `id (name)`. An optional filter may have been
+    skipped when the chunks were written, so only a failed read tells; this names the likely reason."""
+    import h5py
+
+    dcpl = ds.id.get_create_plist()
+    missing = []
+    for k in range(dcpl.get_nfilters()):
+        code, _, _, label = dcpl.get_filter(k)
+        if not h5py.h5z.filter_avail(code):
+            text = label.decode(errors="replace") if isinstance(label, bytes) else str(label or "")
+            missing.append(f"{code} ({one_line(text) or 'unknown'})")
+    return missing
 
 
 def _external_link(f, name: str):
@@ -103,17 +128,21 @@ class Hdf5Reader:
     def __init__(self, path: Path, dataset: str | None, max_pixels: int):
         import h5py
 
+        register_filters()
         self._f = h5py.File(path, "r")
         try:
             name = dataset or first_image_dataset(self._f)
             if name is None and _first_link(self._f):
                 raise ExternalDataError("HDF5: the image data is only behind an external link")
             if name is None:
-                raise ImageReadError("no 2-D or 3-D numeric dataset in the file")
+                raise ImageReadError("no numeric image dataset (2-D or more) in the file")
             ext = _external_link(self._f, name)
             if ext is not None:
                 raise ExternalDataError(f"HDF5 {one_line(name)}: external link to {one_line(ext[0].filename)}")
-            ds = self._f[name]
+            try:
+                ds = self._f[name]
+            except KeyError:  # a mistyped --dataset, or a soft link (a NeXus signal) to nothing
+                raise ImageReadError(f"no dataset {one_line(name)!r} in the file (or a link to nothing)") from None
             if not isinstance(ds, h5py.Dataset):
                 raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
             check_self_contained(self._f, name, ds)
@@ -135,7 +164,13 @@ class Hdf5Reader:
     def frame(self, i: int) -> np.ndarray:
         if not 0 <= i < self.nframes:
             raise ImageReadError(f"no frame {i} (the dataset holds {self.nframes})")
-        return self._ds[np.unravel_index(i, self._lead)] if self._lead else self._ds[()]
+        try:
+            return self._ds[np.unravel_index(i, self._lead)] if self._lead else self._ds[()]
+        except OSError as exc:  # HDF5 blames its plugin folder when a compression filter is not installed
+            missing = missing_filters(self._ds)
+            if missing:
+                raise ImageReadError(f"compressed with HDF5 filter {', '.join(missing)}, not installed here") from exc
+            raise
 
     def close(self) -> None:
         self._f.close()
@@ -182,11 +217,12 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
     import h5py
 
     files: list = []
+    register_filters()
     try:
         with h5py.File(src, "r") as f:
             name = dataset or first_image_dataset(f) or _first_link(f)
         if name is None:
-            raise ImageReadError("no 2-D or 3-D numeric dataset in the file")
+            raise ImageReadError("no numeric image dataset (2-D or more) in the file")
         f, path, inner = _open_target(src, name, allowed, files)
         ds = f[inner]
         if not isinstance(ds, h5py.Dataset):

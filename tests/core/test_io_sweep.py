@@ -4,7 +4,11 @@ into itself."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import fabio
+import h5py
 import numpy as np
 import pytest
 import tifffile
@@ -74,3 +78,35 @@ def test_tiff_planar_rgb_every_appended_series_and_no_thumbnail(tmp_path):
         tw.write(rings(40).astype(np.uint16))
         tw.write(rings(40).astype(np.uint16)[::4, ::4], subfiletype=1)  # reduced resolution
     assert len(list(read_frames(tmp_path / "thumb.tif"))) == 1
+
+
+def test_hdf5_4d_stack_bitshuffle_and_clear_reasons(tmp_path):
+    import hdf5plugin
+
+    stack = np.stack([[rings(50 + 3 * i + j) for j in range(3)] for i in range(2)]).astype(np.uint16)
+    with h5py.File(tmp_path / "scan.h5", "w") as f:
+        f["scan/frames"] = stack  # 4-D, no NeXus attributes
+    got = list(read_frames(tmp_path / "scan.h5"))
+    assert len(got) == 6 and np.array_equal(got[4].data, stack[1, 1])
+    with h5py.File(tmp_path / "eiger.h5", "w") as f:
+        f.create_dataset("entry/data/data", data=stack[0], chunks=(1, 48, 48), **hdf5plugin.Bitshuffle())
+    # read in a fresh process: this one registered the filters by writing with them
+    code = "import sys; from scatterloop.core.io import read_frame; print(read_frame(sys.argv[1], 2).data.sum())"
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "eiger.h5")], capture_output=True, text=True)
+    assert out.returncode == 0 and int(out.stdout) == stack[0, 2].sum(), out.stderr[-500:]
+    with h5py.File(tmp_path / "soft.nxs", "w") as f:
+        f.attrs["default"] = "entry"
+        f.create_group("entry").attrs["default"] = "plot"
+        f.create_group("entry/plot").attrs["signal"] = "data"
+        f["entry/plot/data"] = h5py.SoftLink("/entry/nothing")
+    with pytest.raises(ImageReadError, match=r"no dataset '/entry/plot/data' in the file \(or a link to nothing\)"):
+        list(read_frames(tmp_path / "soft.nxs"))
+    with h5py.File(tmp_path / "zstd.h5", "w") as f:
+        f.create_dataset("x", data=stack[0, 0], chunks=(48, 48), **hdf5plugin.Zstd())
+    raw = bytearray((tmp_path / "zstd.h5").read_bytes())
+    code = (32015).to_bytes(2, "little")
+    assert raw.count(code) == 1
+    raw[raw.index(code) : raw.index(code) + 2] = (32099).to_bytes(2, "little")  # a filter nobody registered
+    (tmp_path / "zstd.h5").write_bytes(bytes(raw))
+    with pytest.raises(ImageReadError, match=r"compressed with HDF5 filter 32099 \(.*\), not installed here"):
+        list(read_frames(tmp_path / "zstd.h5"))
