@@ -104,7 +104,7 @@ def import_paths(
     summary = ImportSummary()
     remove_stale_temps(ws)
     broken = verify_originals(ws)
-    found = expand(paths, metadata, follow_outside)
+    found = expand(paths, metadata, follow_outside, workspace=ws.root)
     for shown, reason in found.problems:
         summary.add(FileReport(path=shown, error=one_line(reason)))
     labels: dict[str, list[int]] = {}

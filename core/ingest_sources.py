@@ -104,11 +104,12 @@ def _add_row(rows: dict, row: object, path: Path, follow_outside: bool) -> str |
     return None
 
 
-def _walk(root: Path, follow_outside: bool, out: Sources) -> list[Path]:
-    """Image files under `root` (sorted), refusing symlinks that lead outside it; returns manifests found."""
+def _walk(root: Path, follow_outside: bool, out: Sources, skip: frozenset[Path] = frozenset()) -> list[Path]:
+    """Image files under `root` (sorted), refusing symlinks that lead outside it and never entering the folders
+    in `skip` (the workspace: its thumbnails and originals are not new images); returns manifests found."""
     manifests, found = [], []
     real_root = root.resolve()
-    stack, seen = [root], {real_root}
+    stack, seen = [root], {real_root, *skip}
     while stack:
         folder = stack.pop()
         try:
@@ -156,13 +157,21 @@ def _walk(root: Path, follow_outside: bool, out: Sources) -> list[Path]:
     return sorted(manifests)
 
 
-def expand(paths: Iterable[str | Path], metadata: str | Path | None = None, follow_outside: bool = False) -> Sources:
+def expand(
+    paths: Iterable[str | Path],
+    metadata: str | Path | None = None,
+    follow_outside: bool = False,
+    workspace: Path | None = None,
+) -> Sources:
     """The files to import, the manifest rows that describe them, and every input refused on the way.
 
     A folder contributes its image files (recursively) and any `metadata.jsonl`/`metadata.csv` in it; a
-    manifest given as a path contributes the files it lists; any other path is a file the user named.
+    manifest given as a path contributes the files it lists; any other path is a file the user named. The
+    `workspace` folder is never walked: inside a folder being imported it is passed over, named itself it is
+    refused.
     """
     out = Sources()
+    skip = frozenset({workspace.resolve()}) if workspace is not None else frozenset()
 
     def manifest(path: Path) -> dict[str, dict]:
         rows, problems = read_manifest(path, follow_outside)
@@ -176,8 +185,10 @@ def expand(paths: Iterable[str | Path], metadata: str | Path | None = None, foll
         p = Path(raw)
         if "\0" in str(raw):
             out.problems.append((one_line(raw), "not a valid path (contains a NUL character)"))
+        elif p.is_dir() and p.resolve() in skip:
+            out.problems.append((one_line(raw), "is the workspace itself: its files are not imported again"))
         elif p.is_dir():
-            for found in _walk(p, follow_outside, out):
+            for found in _walk(p, follow_outside, out, skip):
                 manifest(found)
         elif p.name in MANIFEST_NAMES or (p.suffix.lower() in (".jsonl", ".csv") and p.is_file()):
             root = None if follow_outside else p.parent.resolve()

@@ -14,7 +14,9 @@ import pytest
 import tifffile
 from PIL import Image
 
+from scatterloop.core.ingest import import_paths
 from scatterloop.core.io import ImageReadError, is_image_file, read_frame, read_frames
+from scatterloop.core.workspace import Workspace
 
 
 def rings(seed: int, size: int = 48) -> np.ndarray:
@@ -110,3 +112,19 @@ def test_hdf5_4d_stack_bitshuffle_and_clear_reasons(tmp_path):
     (tmp_path / "zstd.h5").write_bytes(bytes(raw))
     with pytest.raises(ImageReadError, match=r"compressed with HDF5 filter 32099 \(.*\), not installed here"):
         list(read_frames(tmp_path / "zstd.h5"))
+
+
+def test_workspace_inside_the_folder_is_not_imported_into_itself(settings, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    tifffile.imwrite(data / "a.tif", rings(60).astype(np.uint16))
+    ws = Workspace.open(settings.with_(workspace=data / "ws"))
+    try:
+        first = import_paths(ws, [data])
+        again = import_paths(ws, [data])  # the workspace's thumbnails and originals are not new images
+        assert (first.imported, again.imported, again.duplicates, again.failed) == (1, 0, 1, 0)
+        itself = import_paths(ws, [data / "ws"])
+        reason = "is the workspace itself: its files are not imported again"
+        assert itself.imported == 0 and itself.errors == [f"{data / 'ws'}: {reason}"]
+    finally:
+        ws.store.dispose()
