@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from .cli_data import cmd_embed, cmd_export, cmd_import, cmd_simulate
 from .cli_serve import add_server_flags, cmd_demo, cmd_serve
+from .io_safety import one_line
 
 
 def cmd_generate(args) -> int:
@@ -154,15 +155,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if not args.verbose:  # reader libraries' complaints come back as one translated reason per file
-        for name in ("tifffile", "fabio", "h5py", "PIL"):
+        for name in ("tifffile", "fabio", "h5py", "PIL", "pyFAI", "silx"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     if args.quiet or args.json:
         logging.getLogger("scatterloop.core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, PermissionError) as exc:
-        print(f"scatterloop {args.command}: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:
+        print(f"scatterloop {args.command}: {one_line(exc)}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"scatterloop {args.command}: out of memory", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"scatterloop {args.command}: interrupted", file=sys.stderr)
         return 130

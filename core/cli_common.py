@@ -4,6 +4,7 @@ here; `core.cli` only builds the parser and dispatches, so no command module imp
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from contextlib import contextmanager
@@ -48,6 +49,17 @@ def recorded_run(desc: str, quiet: bool, store, kind: str, params: dict, work):
 
     with terminal_progress(desc, not quiet) as progress:
         return run_job(store, kind, params, work, progress=progress)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1 (a pixel limit of 0 or -5 would refuse every frame)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def settings_from(args) -> Settings:

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import logging
 
+from .cli_common import positive_int
+
 
 def cmd_polar(args) -> int:
     import time
+    from pathlib import Path
 
+    from .cli_common import settings_from
     from .io import read_frame
+    from .io_safety import ImageReadError, one_line
     from .polar import analyse
 
+    max_pixels = settings_from(args).max_pixels  # the import's size limit: 3 MB of TIFF can hold a 3 GB frame
     t0 = time.perf_counter()
-    frame = read_frame(args.image, index=args.frame, dataset=args.dataset)
+    try:
+        frame = read_frame(args.image, index=args.frame, dataset=args.dataset, max_pixels=max_pixels)
+    except ImageReadError as exc:  # name the file, as import does
+        shown, text = one_line(Path(args.image)), str(exc)
+        raise ImageReadError(text if text.startswith(shown) else f"{shown}: {text}") from exc
     t1 = time.perf_counter()
     res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud)
     found = res.status == "found"
@@ -60,4 +70,5 @@ def add_parser(sub, common) -> None:
     )
     p.add_argument("--frame", type=int, default=0)
     p.add_argument("--dataset", default=None)
+    p.add_argument("--max-pixels", type=positive_int, default=None, help="refuse frames larger than this")
     p.set_defaults(func=cmd_polar)

@@ -153,7 +153,7 @@ def _frame(reader, i: int, fmt: str, max_pixels: int, min_side: int) -> Frame:
 
 def _open_checked(path: Path) -> None:
     if not path.is_file():
-        raise ImageReadError("no such file")
+        raise ImageReadError("not a regular file" if path.exists() else "no such file")
     if path.stat().st_size == 0:
         raise ImageReadError("empty file")
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..io_safety import one_line
 from .calibration import FORMATS, Geometry, _refuse_pickle, read_fit2d, read_imctrl, read_poni_geometry
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,15 @@ def read_calibration(
     readers |= {"hexrd": read_hexrd, "nexus": read_nexus}
     if fmt not in readers:
         raise ValueError(f"calibration format: expected one of {FORMATS}, got {fmt!r}")
-    geo = readers[fmt](path)
+    try:
+        geo = readers[fmt](path)
+    except Exception as exc:  # YAML, HDF5, a missing key, a short list: one line naming the file
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, ValueError) and text.startswith(str(path)):
+            raise
+        if isinstance(exc, KeyError):
+            text = f"missing {text}"
+        raise ValueError(f"{path}: not a readable {fmt} calibration ({one_line(text)})") from exc
     if flip_ud:
         if height is None:
             raise ValueError("flip_ud needs the image height")

@@ -6,6 +6,8 @@ this centre?) ask the same question: is the radial profile the same in every dir
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import ndimage
 
@@ -28,7 +30,8 @@ def sector_agreement(polar: np.ndarray, smooth: float = 6.0, min_valid: int = 12
     """Mean Pearson correlation between each sector's high-passed radial profile and the mean profile."""
     n_theta, n_r = polar.shape
     sectors = polar.reshape(N_SECTORS, n_theta // N_SECTORS, n_r)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():  # all-NaN sectors ("Mean of empty slice")
+        warnings.simplefilter("ignore", RuntimeWarning)
         prof = np.nanmean(sectors, axis=1)  # (S, R)
         filled = np.where(np.isfinite(prof), prof, np.nanmean(prof, axis=1, keepdims=True))
         trend = ndimage.gaussian_filter1d(np.nan_to_num(filled), smooth, axis=1, mode="nearest")
