@@ -10,6 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from .cli_common import positive_int
 from .cli_data import cmd_embed, cmd_export, cmd_import, cmd_simulate
 from .cli_serve import add_server_flags, cmd_demo, cmd_serve
 from .io_safety import one_line
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", default="experimental", choices=("experimental", "generated", "simulated"))
     p.add_argument("--metadata", default=None, help="a metadata.jsonl or CSV describing the files")
     p.add_argument("--dataset", default=None, help="HDF5 dataset path (default: NeXus signal or first image)")
-    p.add_argument("--max-pixels", type=int, default=None, help="refuse frames larger than this")
+    p.add_argument("--max-pixels", type=positive_int, default=None, help="refuse frames larger than this")
     p.add_argument(
         "--follow-outside",
         action="store_true",

@@ -14,6 +14,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from scatterloop.core.cli import main
 from scatterloop.core.ingest import import_paths
 from scatterloop.core.io import ImageReadError, is_image_file, read_frame, read_frames
 from scatterloop.core.workspace import Workspace
@@ -128,3 +129,10 @@ def test_workspace_inside_the_folder_is_not_imported_into_itself(settings, tmp_p
         assert itself.imported == 0 and itself.errors == [f"{data / 'ws'}: {reason}"]
     finally:
         ws.store.dispose()
+
+
+def test_max_pixels_must_be_positive(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["import", str(tmp_path), "--workspace", str(tmp_path / "ws"), "--max-pixels", "0"])
+    assert exc.value.code == 2
+    assert "argument --max-pixels: expected a positive integer, got 0" in capsys.readouterr().err
