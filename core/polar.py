@@ -11,6 +11,7 @@ missing arcs, radial jumps and rings that are not concentric with each other.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def _downsample_nan(img: np.ndarray, f: int) -> np.ndarray:
     """Block-average by an integer factor ignoring NaN (a block all NaN stays NaN)."""
     h, w = (img.shape[0] // f) * f, (img.shape[1] // f) * f
     blocks = img[:h, :w].reshape(h // f, f, w // f, f)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():  # all-NaN blocks: "Mean of empty slice"
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(blocks, axis=(1, 3))
 
 
