@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from ..io_safety import one_line
@@ -81,3 +82,20 @@ def entry_frames(manifest: Path, e: dict) -> Iterator:
     from ..io import read_frames
 
     return read_frames(Path(manifest).parent / e["file"], dataset=dataset_of(e))
+
+
+def read_entry(
+    manifest: Path, e: dict, skipped: list[dict], convert: Callable = lambda f: f, limit: int | None = None
+):
+    """`convert(frame)` for every frame of an entry's file (the first `limit` of them), or None when the file
+    cannot be read or holds no frame: then the reason is recorded in `skipped`. A file is used whole or not at
+    all; `convert` runs frame by frame, so a long stack is never held as raw frames."""
+    try:
+        out = [convert(frame) for frame in islice(entry_frames(manifest, e), limit)]
+    except (OSError, ValueError, MemoryError) as exc:  # ImageReadError is a ValueError
+        skip(skipped, e["file"], exc)
+        return None
+    if not out:
+        skip(skipped, e["file"], "no frames")
+        return None
+    return out

@@ -116,7 +116,7 @@ def _real(manifest: Path) -> tuple[list[dict], list[dict]]:
     """Each manifest file with a known beam centre: its first frame's centre search against it; and the entries
     left out (a malformed entry or centre, or a file that cannot be read: a one-line reason each)."""
     from ..polar import analyse
-    from .manifest import entry_frames, load_manifest, skip
+    from .manifest import load_manifest, read_entry, skip
 
     entries, skipped = load_manifest(manifest)
     rows = []
@@ -129,14 +129,10 @@ def _real(manifest: Path) -> tuple[list[dict], list[dict]]:
             skip(skipped, e["file"], f"centre_x/centre_y: expected two numbers, got {e.get('centre_x')!r}, "
                                      f"{e.get('centre_y')!r}")  # fmt: skip
             continue
-        try:
-            frame = next(iter(entry_frames(manifest, e)))
-        except StopIteration:
-            skip(skipped, e["file"], "no frames")
+        frames = read_entry(manifest, e, skipped, limit=1)
+        if frames is None:
             continue
-        except (OSError, ValueError, MemoryError) as exc:  # ImageReadError is a ValueError
-            skip(skipped, e["file"], exc)
-            continue
+        frame = frames[0]
         t0 = time.perf_counter()
         res = analyse(frame.data, frame.mask)
         err = float(np.hypot(res.centre_x - truth[0], res.centre_y - truth[1]))

@@ -86,20 +86,15 @@ def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     """Every frame of every rings / peaks / background file in the manifest, read through `read_frames`, and the
     entries left out (a malformed entry or a file that cannot be read: a one-line reason each)."""
     from ..classify.inputs import frame_input
-    from .manifest import entry_frames, load_manifest, skip
+    from .manifest import load_manifest, read_entry
 
     entries, skipped = load_manifest(manifest)
     xs, ys, fidx, files = [], [], [], []
     for e in entries:
         if e["kind"] not in CLASSES:
             continue
-        try:  # a file is measured whole or not at all
-            pairs = [frame_input(frame.data, frame.mask, size) for frame in entry_frames(manifest, e)]
-        except (OSError, ValueError, MemoryError) as exc:  # ImageReadError is a ValueError
-            skip(skipped, e["file"], exc)
-            continue
-        if not pairs:
-            skip(skipped, e["file"], "no frames")
+        pairs = read_entry(manifest, e, skipped, lambda frame: frame_input(frame.data, frame.mask, size))
+        if pairs is None:
             continue
         xs += pairs
         ys += [CLASSES.index(e["kind"])] * len(pairs)
