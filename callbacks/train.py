@@ -96,8 +96,8 @@ def _doubted_line(doubted: list[dict]) -> str:
         return ""
     n = len(doubted)
     return (
-        f" The models, not trained on them, doubt {n} label{'s' if n != 1 else ''}: "
-        "Review doubted labels below to look again."
+        f" The models, not trained on them, doubt {n} label{'s' if n != 1 else ''}; the saved models did not "
+        "learn from them: Review doubted labels below to look again."
     )
 
 

@@ -72,8 +72,8 @@ def cmd_classify(args) -> int:
             if res.doubted:
                 lines.append(
                     f"  {len(res.doubted)} labels the models doubt (ids "
-                    f"{', '.join(str(d['id']) for d in res.doubted[:10])}{', ...' if len(res.doubted) > 10 else ''}): "
-                    "check them with `classify queue --queue doubted`"
+                    f"{', '.join(str(d['id']) for d in res.doubted[:10])}{', ...' if len(res.doubted) > 10 else ''}), "
+                    "left out of the saved models' final fit: check them with `classify queue --queue doubted`"
                 )
             emit(args, out, "\n".join(lines))
         elif args.action == "predict":

@@ -3,7 +3,8 @@
 A person labelling hundreds of frames slips on a few per cent of them. A round asks models fitted without a
 label (the validation labels as the round fitted them, the training labels by 5-fold refits of the physics
 models) what chance they give it; the labels given under `DOUBT` are listed on the round, queued for review
-(`predict.doubted_queue`) and left out of the temperature fit, never changed.
+(`predict.doubted_queue`), left out of the temperature fit and of the saved models' final refit (`rounds`),
+never changed.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class Recipe:
     calibrate: bool  # temperature scaling on validation
     label_smoothing: float = 0.0
     batch_size: int = 32
-    final_fit: bool = False  # the physics model is refitted on training + validation labels once scored
+    final_fit: bool = False  # physics models refit on training + validation labels once scored, doubted ones left out
     encoder: bool = False  # networks from scratch start from the workspace's latest pretrained encoder, if any
 
     def to_json(self) -> dict:

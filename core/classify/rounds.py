@@ -168,7 +168,7 @@ def train_round(
         progress(base + d, total, m)
 
     models: dict[str, dict] = {}
-    val_probs, saved, pending, oof = [], [], [], []
+    val_probs, saved, pending, oof, refit = [], [], [], [], []
     hybrid_encoder: dict[str, tuple] = {}
     x = xv = None
     for k, arch in enumerate(rec.models):
@@ -223,15 +223,7 @@ def train_round(
         if spec_of(arch).library == "features":
             oof.append(out_of_fold(arch, split, xf, ref, seed=params.seed + k, should_stop=should_stop))
         if spec_of(arch).library in ("features", "hybrid") and rec.final_fit:
-            # scored and calibrated above as fitted on the training set alone; the saved model then learns from
-            # every label (a second's work), keeping that temperature, as cross-validation then refit does
-            if spec_of(arch).library == "features":
-                fit_physics(model, *final, seed=params.seed + k)
-            else:
-                from .pretrain_zero import fit_zero
-
-                fit_zero(model, *final)
-            extra["final_fit_on"] = int(len(final[1]))
+            refit.append((arch, k, model, final))
         pending.append((arch, folder, model.cpu(), logits, in_size, cfg_channels, history, extra, start, fit_s, ips))
         if spec_of(arch).library == "hybrid":
             hybrid_encoder[arch] = (zr["encoder"], zr["encoder_arch"])
@@ -241,6 +233,25 @@ def train_round(
     raw_val = np.stack([softmax(p[3]) for p in pending])
     doubt_val = doubted(raw_val, split.val_y)
     keep = np.setdiff1d(np.arange(len(split.val_y)), doubt_val)
+    doubt = doubted_labels(split, raw_val, doubt_val, oof)
+    # Scored and calibrated as fitted on the training set alone, the physics models and model zero then learn
+    # from every label (a second's work, keeping their temperatures, as cross-validation then refit does) except
+    # the labels doubted above: confident learning's prune-and-refit (Northcutt et al. 2021). The doubted labels
+    # stay as they are in the store and in the review queue; only this refit does not learn from them.
+    left_out = {d["id"] for d in doubt}
+    every_id = np.asarray(list(split.train_ids) + list(split.val_ids))
+    for arch, k, model, (xa, ya) in refit:
+        check_stop(should_stop)
+        use = ~np.isin(every_id, list(left_out))
+        if spec_of(arch).library == "features":
+            fit_physics(model, xa[use], ya[use], seed=params.seed + k)
+        else:
+            from .pretrain_zero import fit_zero
+
+            fit_zero(model, xa[use], ya[use])
+        extras = next(p[7] for p in pending if p[0] == arch)
+        extras["final_fit_on"] = int(use.sum())
+        extras["final_fit_left_out"] = int((~use).sum())
     for arch, folder, model, logits, in_size, cfg_channels, history, extra, start, fit_s, ips in pending:
         temperature = fit_temperature(logits[keep], split.val_y[keep]) if rec.calibrate else 1.0
         probs = softmax(logits, temperature)
@@ -267,8 +278,6 @@ def train_round(
             "metrics": scores(split.val_y, probs.argmax(1), split.classes, split.positive),
             **extra,
         }  # fmt: skip
-    doubt = doubted_labels(split, raw_val, doubt_val, oof)
-    check_stop(should_stop)
     stacked = np.stack(val_probs)
     weighted = cross_fitted_weighted(stacked, split.val_y, seed=params.seed)
     weights = fit_weights(stacked, split.val_y)  # for predicting new images; never scored on this data

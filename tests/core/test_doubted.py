@@ -88,6 +88,42 @@ def test_a_round_lists_the_persons_slips_and_calibrates_without_them(labelled_wi
     assert res_all.models["physics"]["temperature"] > res.models["physics"]["temperature"]
 
 
+def test_the_saved_models_are_refitted_without_the_doubted_labels(labelled_with_slips, monkeypatch):
+    """Prune and refit: the models the round saves learn from every label but the doubted ones, so a slip
+    does not pull them towards itself; the labels themselves stay as the person gave them."""
+    import torch
+
+    from scatterloop.core.classify import doubt, rounds
+    from scatterloop.core.classify.registry import load_classifier
+
+    ws, slips = labelled_with_slips
+    given = {i: s.label for i, s in ws.store.current_labels(slips).items()}
+
+    def chance_of_given_labels(res):
+        out = {}
+        for arch in ("physics", "physics_forest"):
+            model, cfg = load_classifier(ws.root / res.models[arch]["checkpoint"])
+            rows = torch.as_tensor(rounds.feature_inputs(ws, ws.store.get_images(sorted(slips)), [])[0])
+            with torch.no_grad():
+                p = torch.softmax(model(rows).double() / cfg.temperature, 1).numpy()
+            out[arch] = [p[k, cfg.classes.index(given[i])] for k, i in enumerate(sorted(slips))]
+        return out
+
+    res = _round(ws)
+    n = len(res.sets["train_ids"]) + len(res.sets["val_ids"])
+    for arch in ("physics", "physics_forest"):
+        assert res.models[arch]["final_fit_left_out"] == len(slips)
+        assert res.models[arch]["final_fit_on"] == n - len(slips)
+    pruned = chance_of_given_labels(res)
+    monkeypatch.setattr(doubt, "DOUBT", 0.0)  # nothing doubted: the refit learns the slips too
+    res_all = _round(ws)
+    assert res_all.models["physics"]["final_fit_left_out"] == 0
+    learned = chance_of_given_labels(res_all)
+    for arch in pruned:
+        assert np.mean(pruned[arch]) < np.mean(learned[arch]), (arch, pruned[arch], learned[arch])
+    assert {i: s.label for i, s in ws.store.current_labels(slips).items()} == given
+
+
 def test_the_doubted_queue_drops_a_label_once_a_person_has_given_it_again(labelled_with_slips):
     from scatterloop.core.classify import review_queue
 

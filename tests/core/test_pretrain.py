@@ -163,9 +163,9 @@ def test_model_zero_is_a_logistic_layer_on_the_frozen_encoder_and_physics_featur
     _, r = run_round(ws, params)
     zero = r.models["zero"]
     assert zero["start"] == f"frozen encoder {res.encoder}" and zero["input_size"] == 32
-    assert np.isfinite(zero["val_nll"]["calibrated"]) and zero["final_fit_on"] == len(r.sets["train_ids"]) + len(
-        r.sets["val_ids"]
-    )
+    assert np.isfinite(zero["val_nll"]["calibrated"])
+    assert zero["final_fit_on"] + zero["final_fit_left_out"] == len(r.sets["train_ids"]) + len(r.sets["val_ids"])
+    assert zero["final_fit_left_out"] == len(r.doubted)
     model, cfg = load_classifier(ws.root / zero["checkpoint"])
     assert cfg.kind == "hybrid" and cfg.encoder == "tiny" and cfg.pretrained == res.encoder
     state = model.state_dict()
