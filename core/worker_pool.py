@@ -21,7 +21,7 @@ from functools import partial
 from .config import Settings
 from .store import Store
 from .store.models import utcnow
-from .store.runs import UNFINISHED
+from .store.runs import INTERRUPTED, UNFINISHED
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,12 @@ class EmbeddedRunner:
                     return
             run = self.store.get_run(run_id)
             if run is not None and run.status in UNFINISHED:  # failed before the run could record it
+                # A broken pool is a worker that died (killed, out of memory); the executor then ends the others.
+                # Its pipe closes before the kernel lists it as a zombie, so `reap_interrupted` can still see
+                # it alive here on a busy machine: the run is interrupted all the same.
+                error = f"{INTERRUPTED} ({type(exc).__name__})" if isinstance(exc, BrokenProcessPool) else None
                 self.store.update_run(
-                    run_id, status="failed", finished_at=utcnow(), error=f"{type(exc).__name__}: {exc}"
+                    run_id, status="failed", finished_at=utcnow(), error=error or f"{type(exc).__name__}: {exc}"
                 )
         except Exception:  # noqa: BLE001 - a callback thread must not die silently
             log.exception("run %d: could not record how its worker ended", run_id)

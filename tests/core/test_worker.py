@@ -93,3 +93,27 @@ def test_embedded_runner_runs_in_spawned_processes_and_survives_a_killed_worker(
         assert ws.store.get_run(behind).pid not in (worker_pid, os.getpid())
     finally:
         runner.close()
+
+
+def test_a_running_run_whose_pool_broke_is_interrupted_even_while_its_process_still_looks_alive(small_workspace):
+    """A killed worker's pipe closes before the kernel lists it as a zombie: on a busy machine the pool reports
+    itself broken while the run's recorded process still looks alive to `reap_interrupted`. The run is
+    interrupted all the same, not failed with the executor's message."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from scatterloop.core.store.runs import this_process
+    from scatterloop.core.worker_pool import EmbeddedRunner
+
+    ws = small_workspace
+    run_id = submit(ws.store, "symmetry", {"pattern": "rings"})
+    ws.store.update_run(run_id, status="running", **this_process())  # a process that is alive: this one
+    runner = EmbeddedRunner(ws.settings, ws.store, workers=1)
+    try:
+        future = Future()
+        future.set_exception(BrokenProcessPool("a process in the process pool was terminated abruptly"))
+        runner._finished(run_id, 0, None, future)  # noqa: SLF001 - the callback the executor would call
+        run = ws.store.get_run(run_id)
+        assert run.status == "failed" and run.error.startswith("interrupted"), run.error
+    finally:
+        runner.close()
