@@ -4,6 +4,7 @@ into itself."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -127,6 +128,21 @@ def test_workspace_inside_the_folder_is_not_imported_into_itself(settings, tmp_p
         itself = import_paths(ws, [data / "ws"])
         reason = "is the workspace itself: its files are not imported again"
         assert itself.imported == 0 and itself.errors == [f"{data / 'ws'}: {reason}"]
+    finally:
+        ws.store.dispose()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_named_pipe_in_a_folder_is_named_and_skipped_and_the_rest_imported(settings, tmp_path):
+    """Before, a pipe with an image name was passed over without a word (and opening it would block)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    tifffile.imwrite(data / "a.tif", rings(60).astype(np.uint16))
+    os.mkfifo(data / "b.tif")
+    ws = Workspace.open(settings.with_(workspace=tmp_path / "ws"))
+    try:
+        res = import_paths(ws, [data])
+        assert res.imported == 1 and res.errors == [f"{data / 'b.tif'}: not a regular file (a named pipe): skipped"]
     finally:
         ws.store.dispose()
 
