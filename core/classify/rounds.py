@@ -223,7 +223,7 @@ def train_round(
         if spec_of(arch).library == "features":
             oof.append(out_of_fold(arch, split, xf, ref, seed=params.seed + k, should_stop=should_stop))
         if spec_of(arch).library in ("features", "hybrid") and rec.final_fit:
-            refit.append((arch, k, model, final))
+            refit.append((arch, k, model, final, extra))
         pending.append((arch, folder, model.cpu(), logits, in_size, cfg_channels, history, extra, start, fit_s, ips))
         if spec_of(arch).library == "hybrid":
             hybrid_encoder[arch] = (zr["encoder"], zr["encoder_arch"])
@@ -238,20 +238,17 @@ def train_round(
     # from every label (a second's work, keeping their temperatures, as cross-validation then refit does) except
     # the labels doubted above: confident learning's prune-and-refit (Northcutt et al. 2021). The doubted labels
     # stay as they are in the store and in the review queue; only this refit does not learn from them.
-    left_out = {d["id"] for d in doubt}
-    every_id = np.asarray(list(split.train_ids) + list(split.val_ids))
-    for arch, k, model, (xa, ya) in refit:
+    use = ~np.isin(np.asarray(list(split.train_ids) + list(split.val_ids)), [d["id"] for d in doubt])
+    for arch, k, model, (xa, ya), extra in refit:
         check_stop(should_stop)
-        use = ~np.isin(every_id, list(left_out))
         if spec_of(arch).library == "features":
             fit_physics(model, xa[use], ya[use], seed=params.seed + k)
         else:
             from .pretrain_zero import fit_zero
 
             fit_zero(model, xa[use], ya[use])
-        extras = next(p[7] for p in pending if p[0] == arch)
-        extras["final_fit_on"] = int(use.sum())
-        extras["final_fit_left_out"] = int((~use).sum())
+        extra["final_fit_on"] = int(use.sum())
+        extra["final_fit_left_out"] = int((~use).sum())
     for arch, folder, model, logits, in_size, cfg_channels, history, extra, start, fit_s, ips in pending:
         temperature = fit_temperature(logits[keep], split.val_y[keep]) if rec.calibrate else 1.0
         probs = softmax(logits, temperature)
