@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,8 +31,15 @@ NUMPY_SUFFIXES = {".npy", ".npz"}
 # Everything else goes to fabio, which knows EDF, CBF (.gz/.bz2 too), SPE, ADSC .img, MAR, Bruker, ...
 # MAR345 plates are named by scan mode: .mar1200 ... .mar3450 (fabio's list); a folder walk must not skip them.
 MAR345_SUFFIXES = {f".mar{n}" for n in (1200, 1600, 1800, 2000, 2300, 2400, 3000, 3450)}
-FABIO_HINT = {".edf", ".cbf", ".spe", ".img", ".mccd", ".sfrm", ".gfrm", ".marccd"} | MAR345_SUFFIXES
+# Other detector formats fabio names by extension (its format classes' DEFAULT_EXTENSIONS): Oxford Diffraction /
+# Rigaku Esperanto, Nonius KappaCCD, multiwire MPA, portable anymaps. Generic names it also claims (.bin, .xml,
+# .map, .msk masks) are no frames and stay out of a folder walk; a file named directly is tried whatever its name.
+FABIO_DETECTORS = {".esperanto", ".esper", ".kcd", ".kccd", ".mpa", ".pnm", ".pgm"}
+FABIO_HINT = {".edf", ".cbf", ".spe", ".img", ".mccd", ".sfrm", ".gfrm", ".marccd"} | MAR345_SUFFIXES | FABIO_DETECTORS
 IMAGE_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | HDF5_SUFFIXES | NUMPY_SUFFIXES | FABIO_HINT
+# Bruker frames of the older format are numbered by their suffix (`scan_01.001` ... `.999`); fabio reads them
+# by their header
+BRUKER_NUMBERED = re.compile(r"\.\d{3}")
 
 
 @dataclass
@@ -66,7 +74,9 @@ def suffix_of(path: Path) -> str:
 
 
 def is_image_file(path: Path) -> bool:
-    return suffix_of(path) in IMAGE_SUFFIXES
+    """Whether a folder walk takes the file as a frame: by its suffix (the readers check the header)."""
+    suffix = suffix_of(path)
+    return suffix in IMAGE_SUFFIXES or BRUKER_NUMBERED.fullmatch(suffix) is not None
 
 
 def make_mask(data: np.ndarray) -> np.ndarray:

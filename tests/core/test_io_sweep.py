@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import fabio
 import h5py
@@ -143,6 +144,35 @@ def test_a_named_pipe_in_a_folder_is_named_and_skipped_and_the_rest_imported(set
     try:
         res = import_paths(ws, [data])
         assert res.imported == 1 and res.errors == [f"{data / 'b.tif'}: not a regular file (a named pipe): skipped"]
+    finally:
+        ws.store.dispose()
+
+
+def test_bruker_numbered_and_other_fabio_detector_frames_are_found_in_a_folder(settings, tmp_path):
+    """Before, a folder walk took frames by a fixed list of suffixes: a Bruker series (`scan_01.001`, ...) and
+    Esperanto or PNM frames in a folder were passed over without a word, though each read when named."""
+    from fabio.brukerimage import BrukerImage
+    from fabio.esperantoimage import EsperantoImage
+    from fabio.pnmimage import PnmImage
+
+    data = tmp_path / "data"
+    data.mkdir()
+    # one byte a pixel: fabio's writer of the old Bruker format writes no overflow table (its reader reads one)
+    frames = [np.clip(rings(60 + 4 * k), 0, 255).astype(np.uint16) for k in range(4)]
+    BrukerImage(data=frames[0]).write(str(data / "scan_01.001"))
+    BrukerImage(data=frames[1]).write(str(data / "scan_01.002"))
+    EsperantoImage(data=frames[2].astype(np.int32)).write(str(data / "x.esperanto"))
+    PnmImage(data=frames[3]).write(str(data / "x.pnm"))
+    (data / "notes.1").write_text("not a frame")  # one or two digits: not a Bruker frame number
+    (data / "run.log").write_text("not a frame")
+    assert not is_image_file(data / "notes.1") and not is_image_file(data / "x.0001")
+    ws = Workspace.open(settings.with_(workspace=tmp_path / "ws"))
+    try:
+        res = import_paths(ws, [data])
+        assert res.imported == 4 and res.errors == []
+        stored = {Path(img.original_name).name: ws.load_frame(img).data for img, _ in ws.store.list_images()}
+        assert np.array_equal(stored["scan_01.001"], frames[0]) and np.array_equal(stored["x.pnm"], frames[3])
+        assert stored["x.esperanto"].ndim == 2  # fabio's Esperanto writer pads to a square of its own sizes
     finally:
         ws.store.dispose()
 
