@@ -23,7 +23,7 @@ from .ingest_sources import Candidate, expand
 from .ingest_sources import read_manifest as read_manifest
 from .io import Frame, read_frames, thumbnail_png
 from .io_hdf5 import materialise
-from .io_safety import ExternalDataError, ImageReadError, one_line
+from .io_safety import ExternalDataError, ImageReadError, not_a_file, one_line
 from .jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .originals import commit, copy_to_temp, hashed_temp, remove_stale_temps, temp_path, verify_originals
 from .workspace import Workspace
@@ -160,8 +160,8 @@ def _check_file(ws: Workspace, cand: Candidate, dataset: str | None) -> _Checked
 
     On any failure the temporary copy and the thumbnails made so far are removed before the error goes up.
     """
-    if not cand.path.is_file():
-        raise ImageReadError("no such file" if not cand.path.exists() else "not a regular file")
+    if (why := not_a_file(cand.path)) is not None:
+        raise ImageReadError(why)
     tmp, digest = copy_to_temp(ws, cand.path)
     checked = _Checked(tmp, digest)
     try:

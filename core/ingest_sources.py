@@ -104,21 +104,6 @@ def _add_row(rows: dict, row: object, path: Path, follow_outside: bool) -> str |
     return None
 
 
-def _kind_of(entry: os.DirEntry) -> str:
-    """What a directory entry that is neither a folder nor a regular file is, in words."""
-    import stat
-
-    try:
-        mode = entry.stat(follow_symlinks=False).st_mode
-    except OSError:
-        return "cannot be read"
-    for test, name in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
-                       (stat.S_ISBLK, "a device")):  # fmt: skip
-        if test(mode):
-            return name
-    return "not a file"
-
-
 def _walk(root: Path, follow_outside: bool, out: Sources, skip: frozenset[Path] = frozenset()) -> list[Path]:
     """Image files under `root` (sorted), refusing symlinks that lead outside it and never entering the folders
     in `skip` (the workspace: its thumbnails and originals are not new images); returns manifests found."""
@@ -166,11 +151,8 @@ def _walk(root: Path, follow_outside: bool, out: Sources, skip: frozenset[Path] 
                 continue
             if path.name in MANIFEST_NAMES:
                 manifests.append(path)
-            elif is_image_file(path):
-                if link or entry.is_file(follow_symlinks=False):
-                    found.append(path)
-                else:  # a named pipe would block the import on open; a socket or device holds no frame
-                    out.problems.append((one_line(path), f"not a regular file ({_kind_of(entry)}): skipped"))
+            elif is_image_file(path):  # a named pipe or device too: the import names what it is, never opens it
+                found.append(path)
     out.files.extend(Candidate(p, one_line(p), None if follow_outside else real_root) for p in sorted(found))
     return sorted(manifests)
 

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from .io_safety import ExternalDataError as ExternalDataError
-from .io_safety import ImageReadError, check_pixels, one_line, translate
+from .io_safety import ImageReadError, check_pixels, not_a_file, one_line, translate
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ def _frame(reader, i: int, fmt: str, max_pixels: int, min_side: int) -> Frame:
 
 
 def _open_checked(path: Path) -> None:
-    if not path.is_file():
-        raise ImageReadError("not a regular file" if path.exists() else "no such file")
+    if (why := not_a_file(path)) is not None:
+        raise ImageReadError(why)
     if path.stat().st_size == 0:
         raise ImageReadError("empty file")
 

@@ -26,6 +26,25 @@ class ExternalDataError(ImageReadError):
     storage). The import materialises it into a self-contained original or refuses it by name."""
 
 
+def not_a_file(path) -> str | None:
+    """Why `path` cannot be read as a file, in words ("no such file", "not a regular file (a named pipe)"), or
+    None for a regular file. Checked before opening: opening a named pipe blocks until something writes to it."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))  # fmt: skip
+    return "not a regular file" + next((f" ({name})" for test, name in kinds if test(mode)), "")
+
+
 def one_line(text: object) -> str:
     """Text safe to print as one line: newlines, tabs, other control characters and undecodable bytes
     (surrogate escapes of non-UTF-8 file names) are written as escapes, so a name can never split an error."""

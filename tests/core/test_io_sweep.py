@@ -143,7 +143,9 @@ def test_a_named_pipe_in_a_folder_is_named_and_skipped_and_the_rest_imported(set
     ws = Workspace.open(settings.with_(workspace=tmp_path / "ws"))
     try:
         res = import_paths(ws, [data])
-        assert res.imported == 1 and res.errors == [f"{data / 'b.tif'}: not a regular file (a named pipe): skipped"]
+        assert res.imported == 1 and res.errors == [f"{data / 'b.tif'}: not a regular file (a named pipe)"]
+        named = import_paths(ws, [data / "b.tif"])  # named directly: the same words, and it is never opened
+        assert named.imported == 0 and named.errors == [f"{data / 'b.tif'}: not a regular file (a named pipe)"]
     finally:
         ws.store.dispose()
 
