@@ -21,7 +21,7 @@ from typing import Literal
 from .ingest_sources import MANIFEST_NAMES as MANIFEST_NAMES
 from .ingest_sources import Candidate, expand
 from .ingest_sources import read_manifest as read_manifest
-from .io import Frame, read_frames, thumbnail_png
+from .io import Frame, check_header, read_frames, thumbnail_png
 from .io_hdf5 import materialise
 from .io_safety import ExternalDataError, ImageReadError, not_a_file, one_line
 from .jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
@@ -156,12 +156,15 @@ def _row_key(path: Path) -> str:
 
 
 def _check_file(ws: Workspace, cand: Candidate, dataset: str | None) -> _Checked:
-    """Copy the file into the workspace, then read and check every frame of the copy; nothing registered.
+    """Check the file's header, copy the file into the workspace, then read and check every frame of the copy
+    (what is stored is what was read, whatever happens to the source meanwhile); nothing registered.
 
     On any failure the temporary copy and the thumbnails made so far are removed before the error goes up.
     """
     if (why := not_a_file(cand.path)) is not None:
         raise ImageReadError(why)
+    # the header first, at the source: a file that is no frame (or one too large) is refused before it is copied
+    check_header(cand.path, dataset, ws.settings.max_pixels)
     tmp, digest = copy_to_temp(ws, cand.path)
     checked = _Checked(tmp, digest)
     try:

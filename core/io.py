@@ -190,6 +190,23 @@ def read_frames(
             yield _frame(reader, i, _fmt_name(suffix_of(path)), max_pixels, min_side)
 
 
+def check_header(path: str | Path, dataset: str | None = None, max_pixels: int = 100_000_000) -> None:
+    """Open the file's header only, as `read_frames` would, and close it: a file that is not a frame of a known
+    format, or whose frames are larger than `max_pixels`, is refused before anything reads (or copies) its
+    pixels. An HDF5 dataset stored in other files passes (the import materialises or refuses it by name).
+
+    Raises:
+        ImageReadError: the one-line reason `read_frames` would give.
+    """
+    path = Path(path)
+    _open_checked(path)
+    try:
+        with open_reader(path, dataset, max_pixels):
+            pass
+    except ExternalDataError:
+        pass
+
+
 def read_frame(path: str | Path, index: int = 0, dataset: str | None = None, max_pixels: int = 10**9) -> Frame:
     """One frame of a file by index, read directly without decoding the frames before it (stored originals
     are read back through this, frame by frame, by thumbnails, the map and exports)."""

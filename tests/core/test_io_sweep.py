@@ -179,6 +179,31 @@ def test_bruker_numbered_and_other_fabio_detector_frames_are_found_in_a_folder(s
         ws.store.dispose()
 
 
+def test_a_file_that_is_no_frame_or_too_large_is_refused_before_it_is_copied(settings, tmp_path, monkeypatch):
+    """Before, every file was copied whole into the workspace before its header was read: a large file that is
+    no frame (or a frame over `--max-pixels`) was written to the workspace's disk only to be refused."""
+    import scatterloop.core.ingest as ingest
+
+    data = tmp_path / "data"
+    data.mkdir()
+    tifffile.imwrite(data / "a.tif", rings(60).astype(np.uint16))
+    tifffile.imwrite(data / "huge.tif", np.zeros((300, 300), np.uint16))
+    (data / "junk.tif").write_bytes(np.random.default_rng(0).bytes(1 << 20))
+    copied = []
+    real_copy = ingest.copy_to_temp
+    monkeypatch.setattr(ingest, "copy_to_temp", lambda ws, src: copied.append(src.name) or real_copy(ws, src))
+    ws = Workspace.open(settings.with_(workspace=tmp_path / "ws", max_pixels=200 * 200))
+    try:
+        res = import_paths(ws, [data])
+        assert res.imported == 1 and copied == ["a.tif"]
+        reasons = dict(e.split(": ", 1) for e in res.errors)
+        assert set(reasons) == {str(data / "huge.tif"), str(data / "junk.tif")}
+        assert reasons[str(data / "huge.tif")] == "300x300 frame exceeds the size limit of 40000 pixels"
+        assert reasons[str(data / "junk.tif")].startswith("cannot read as TIF: not a TIFF file")
+    finally:
+        ws.store.dispose()
+
+
 def test_max_pixels_must_be_positive(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["import", str(tmp_path), "--workspace", str(tmp_path / "ws"), "--max-pixels", "0"])
