@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .io_readers import header_overload
-from .io_safety import ImageReadError, check_pixels, fabio_complaints, raise_on_fabio_complaint
+from .io_safety import ImageReadError, check_pixels, fabio_complaints, one_line, raise_on_fabio_complaint
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,49 @@ def _check_edf(path: Path, hdr, max_pixels: int) -> list[tuple]:
     return shapes
 
 
+def _open_plain(path: Path):
+    import bz2
+    import gzip
+
+    return {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)(path, "rb")
+
+
+def edf_reason(path: Path) -> str | None:
+    """Why fabio could not parse an EDF file, read from its first header: a missing or malformed key named
+    (fabio's own words are an `UnboundLocalError` or a bare `KeyError: 'Complex'`); None when the first header
+    looks sound, or the file is not EDF."""
+    from fabio.edfimage import DATA_TYPES
+
+    try:
+        with _open_plain(path) as fh:
+            head = fh.read(1 << 16)
+    except (OSError, EOFError):
+        return None
+    if not head.lstrip().startswith(b"{"):
+        return None
+    end = head.find(b"}")
+    if end < 0:
+        return "EDF header is not closed (no '}' in its first 64 KiB)"
+    keys = {}
+    for item in head[head.index(b"{") + 1 : end].decode("latin-1").split(";"):
+        key, eq, value = item.partition("=")
+        if eq:
+            keys[key.strip().lower()] = value.strip()
+    if "dim_1" not in keys:
+        return "EDF header has no Dim_1 (the frame's size)"
+    for dim in ("dim_1", "dim_2"):  # without Dim_2 the data are 1-D (refused later, as not a frame)
+        if dim in keys and (not keys[dim].isdigit() or int(keys[dim]) == 0):
+            return f"EDF header: {dim.capitalize()} = {one_line(keys[dim])[:40]!r} is not a positive whole number"
+    kind = keys.get("datatype")
+    if kind is not None and kind not in DATA_TYPES:
+        return f"EDF header: DataType {one_line(kind)[:40]!r} is not an EDF data type"
+    if "byteorder" not in keys:
+        return "EDF header has no ByteOrder"
+    if not head[end + 1 :].strip(b"\n\r") and len(head) < (1 << 16):
+        return "EDF file ends after its header: no data"
+    return None
+
+
 def _check_mar345(path: Path, shape: tuple) -> None:
     """Walk the CCP4 pack block headers of a MAR345 image before fabio decodes it.
 
@@ -88,11 +131,7 @@ def _check_mar345(path: Path, shape: tuple) -> None:
     past the end (a truncated plate imports as a wrong image), and blocks that claim more pixels than the frame
     holds are written past its buffer (heap corruption, a crash). The walk costs one pass over the headers.
     """
-    import bz2
-    import gzip
-
-    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
-    with opener(path, "rb") as fh:
+    with _open_plain(path) as fh:
         raw = fh.read()
     key = next((k for k in PCK_KEYS if k in raw), None)
     if key is None:
@@ -139,7 +178,12 @@ class FabioReader:
                 hdr = SpeImage()
                 hdr.readheader(str(path))
             else:
-                hdr = fabio.openheader(str(path))
+                try:
+                    hdr = fabio.openheader(str(path))
+                except Exception as exc:  # an EDF header fabio trips over: name the key instead
+                    if (reason := edf_reason(path)) is not None:
+                        raise ImageReadError(reason) from exc
+                    raise
         raise_on_fabio_complaint(complaints, self.fmt)
         name = type(hdr).__name__
         self._spe = path.suffix.lower() == ".spe"

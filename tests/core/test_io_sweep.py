@@ -204,6 +204,37 @@ def test_a_file_that_is_no_frame_or_too_large_is_refused_before_it_is_copied(set
         ws.store.dispose()
 
 
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (
+            lambda raw, end: raw.replace(b"Dim_1 = 48", b"Dim_1 = abc"),
+            "EDF header: Dim_1 = 'abc' is not a positive whole number",
+        ),
+        (lambda raw, end: b"{\n}\n" + bytes(100), "EDF header has no Dim_1 (the frame's size)"),
+        (
+            lambda raw, end: raw.replace(b"UnsignedShort", b"Complex"),
+            "EDF header: DataType 'Complex' is not an EDF data type",
+        ),
+        (lambda raw, end: raw[:end], "EDF file ends after its header: no data"),
+        (
+            lambda raw, end: raw[: end - 1].replace(b"}", b"") + b"\n",
+            "EDF header is not closed (no '}' in its first 64 KiB)",
+        ),
+    ],
+    ids=["dim-not-a-number", "empty-header", "unknown-datatype", "header-only", "header-not-closed"],
+)
+def test_a_broken_edf_header_names_the_key(tmp_path, edit, reason):
+    """Before, fabio's own failure came through as "corrupt or unsupported EDF file (the reader could not parse
+    it)" or "Invalid first header": an UnboundLocalError or a bare KeyError inside it, which says nothing."""
+    fabio.edfimage.EdfImage(data=rings(3).astype(np.uint16)).write(str(tmp_path / "ok.edf"))
+    raw = (tmp_path / "ok.edf").read_bytes()
+    (tmp_path / "bad.edf").write_bytes(edit(raw, raw.index(b"}") + 1))
+    with pytest.raises(ImageReadError) as exc:
+        list(read_frames(tmp_path / "bad.edf"))
+    assert str(exc.value) == reason
+
+
 def test_max_pixels_must_be_positive(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["import", str(tmp_path), "--workspace", str(tmp_path / "ws"), "--max-pixels", "0"])
