@@ -35,10 +35,12 @@ def group_of(pattern: str | None) -> int:
 
 
 class FeatureClassifier(nn.Module):
-    """Input (N, F + 1): the features in `FEATURES` order and, last, the pattern group index."""
+    """Input (N, F + 1): the features in `FEATURES` order and, last, the pattern group index (a model of
+    `n_features` < F, saved before the newest features were appended, reads the first `n_features`)."""
 
-    def __init__(self, num_classes: int, n_features: int = len(FEATURES)):
+    def __init__(self, num_classes: int, n_features: int | None = None):
         super().__init__()
+        n_features = n_features or len(FEATURES)
         g, d = len(GROUPS), 2 * n_features + 1
         self.n_features = n_features
         self.register_buffer("ref_centre", torch.zeros(g, n_features))
@@ -69,7 +71,9 @@ class FeatureClassifier(nn.Module):
         self.monotone.fill_(-1 if cls is None else int(cls))
 
     def phi(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feats, group = x[:, : self.n_features], x[:, self.n_features].long().clamp(0, len(GROUPS) - 1)
+        # features are only ever appended to `FEATURES`: a model saved before the newest ones reads its own first
+        # `n_features` of today's inputs; the pattern group is always the last column
+        feats, group = x[:, : self.n_features], x[:, -1].long().clamp(0, len(GROUPS) - 1)
         if not bool(self.use_groups):
             group = torch.full_like(group, len(GROUPS) - 1)
         z = ((feats - self.ref_centre[group]) / self.ref_scale[group]).clamp(-20, 20)

@@ -28,14 +28,22 @@ class ZeroClassifier(nn.Module):
     """Input (N, F + 1 + D): physics features with their group, then the frozen encoder's D features
     (`zero_inputs` builds it from (image, valid) pairs)."""
 
-    def __init__(self, num_classes: int, encoder_arch: str = "resnet18", in_chans: int = 3, input_size: int = 128):
+    def __init__(
+        self,
+        num_classes: int,
+        encoder_arch: str = "resnet18",
+        in_chans: int = 3,
+        input_size: int = 128,
+        n_features: int | None = None,
+    ):
         super().__init__()
         from .registry import create_classifier
 
         self.encoder = create_classifier(encoder_arch, 0, input_size=input_size, in_chans=in_chans)
         self.encoder.requires_grad_(False)
-        self.physics = FeatureClassifier(num_classes)  # its reference statistics and `phi` only
-        d = 2 * len(FEATURES) + 1 + self.encoder.num_features
+        n = n_features or len(FEATURES)  # fewer: a model saved before the newest features were appended
+        self.physics = FeatureClassifier(num_classes, n_features=n)  # its reference statistics and `phi` only
+        d = 2 * n + 1 + self.encoder.num_features
         self.register_buffer("mean", torch.zeros(d))
         self.register_buffer("std", torch.ones(d))
         self.head = nn.Linear(d, num_classes)

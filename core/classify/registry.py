@@ -96,6 +96,7 @@ def create_classifier(
     pretrained: str | Path | None = None,
     in_chans: int = 1,
     encoder: str | None = None,
+    n_features: int | None = None,
 ) -> torch.nn.Module:
     """A grayscale classifier with `num_classes` outputs, from scratch or from local ImageNet weights.
 
@@ -107,18 +108,21 @@ def create_classifier(
         in_chans: input channels (1 image; 2 with the mask; 3 with a high-pass of the image). ImageNet RGB
             filters are folded into them by timm's `adapt_input_conv`.
         encoder: model zero only: the registry name of its frozen encoder (default: the spec's `model_id`).
+        n_features: physics and hybrid models only: how many of `physics.FEATURES` they read (default all; a
+            saved model, the number it was trained on).
     """
     spec = spec_of(arch)
     if spec.library == "features":
         from .featmodel import FeatureClassifier
         from .forest import FeatureForest
 
-        return FeatureForest(num_classes) if spec.model_id == "physics_forest" else FeatureClassifier(num_classes)
+        kw = {"n_features": n_features} if n_features else {}
+        return (FeatureForest if spec.model_id == "physics_forest" else FeatureClassifier)(num_classes, **kw)
     size = input_size_for(arch, input_size)
     if spec.library == "hybrid":
         from .pretrain_zero import ZeroClassifier
 
-        return ZeroClassifier(num_classes, encoder or spec.model_id, in_chans, size)
+        return ZeroClassifier(num_classes, encoder or spec.model_id, in_chans, size, n_features=n_features)
     weights = _weights_file(pretrained) if pretrained else None
     if spec.library == "timm":
         import timm
@@ -211,12 +215,15 @@ def load_classifier(folder: str | Path, device: str = "cpu") -> tuple[torch.nn.M
     if not (folder / "config.json").exists():
         raise ValueError(f"{folder}: not a saved classifier (config.json missing)")
     config = ClassifierConfig(**json.loads((folder / "config.json").read_text()))
+    state = load_file(folder / "model.safetensors")
+    centre = state.get("ref_centre", state.get("physics.ref_centre"))  # physics and hybrid models
     model = create_classifier(
         config.arch,
         len(config.classes),
         input_size=config.input_size,
         in_chans=config.channels,
         encoder=config.encoder,
+        n_features=int(centre.shape[1]) if centre is not None else None,
     )
-    model.load_state_dict(load_file(folder / "model.safetensors"))
+    model.load_state_dict(state)
     return model.to(device).eval(), config

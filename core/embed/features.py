@@ -39,7 +39,8 @@ def _physics_model(state: dict | None, ws, progress: ProgressFn, should_stop: St
     from ..classify.featmodel import FeatureClassifier
     from ..classify.features_data import reference, with_groups
 
-    model = FeatureClassifier(2)
+    # a map built before the newest features were appended keeps describing new images by its own features
+    model = FeatureClassifier(2, n_features=None if state is None else int(np.shape(state["ref_centre"])[1]))
     if state is not None:
         model.ref_centre.copy_(torch.as_tensor(state["ref_centre"]))
         model.ref_scale.copy_(torch.as_tensor(state["ref_scale"]))
