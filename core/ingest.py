@@ -23,7 +23,7 @@ from .ingest_sources import Candidate, expand
 from .ingest_sources import read_manifest as read_manifest
 from .io import Frame, check_header, read_frames, thumbnail_png
 from .io_hdf5 import materialise
-from .io_safety import ExternalDataError, ImageReadError, not_a_file, one_line
+from .io_safety import ExternalDataError, ImageReadError, one_line
 from .jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .originals import commit, copy_to_temp, hashed_temp, remove_stale_temps, temp_path, verify_originals
 from .workspace import Workspace
@@ -161,9 +161,8 @@ def _check_file(ws: Workspace, cand: Candidate, dataset: str | None) -> _Checked
 
     On any failure the temporary copy and the thumbnails made so far are removed before the error goes up.
     """
-    if (why := not_a_file(cand.path)) is not None:
-        raise ImageReadError(why)
-    # the header first, at the source: a file that is no frame (or one too large) is refused before it is copied
+    # at the source, before the copy: a path that is not a regular file (a named pipe is never opened), a file
+    # that is no frame, or frames larger than the limit are refused
     check_header(cand.path, dataset, ws.settings.max_pixels)
     tmp, digest = copy_to_temp(ws, cand.path)
     checked = _Checked(tmp, digest)

@@ -41,9 +41,9 @@ class ZeroClassifier(nn.Module):
 
         self.encoder = create_classifier(encoder_arch, 0, input_size=input_size, in_chans=in_chans)
         self.encoder.requires_grad_(False)
-        n = n_features or len(FEATURES)  # fewer: a model saved before the newest features were appended
-        self.physics = FeatureClassifier(num_classes, n_features=n)  # its reference statistics and `phi` only
-        d = 2 * n + 1 + self.encoder.num_features
+        # its reference statistics and `phi` only; fewer features: a model saved before the newest were appended
+        self.physics = FeatureClassifier(num_classes, n_features=n_features)
+        d = 2 * self.physics.n_features + 1 + self.encoder.num_features
         self.register_buffer("mean", torch.zeros(d))
         self.register_buffer("std", torch.ones(d))
         self.head = nn.Linear(d, num_classes)

@@ -116,8 +116,8 @@ def create_classifier(
         from .featmodel import FeatureClassifier
         from .forest import FeatureForest
 
-        kw = {"n_features": n_features} if n_features else {}
-        return (FeatureForest if spec.model_id == "physics_forest" else FeatureClassifier)(num_classes, **kw)
+        cls = FeatureForest if spec.model_id == "physics_forest" else FeatureClassifier
+        return cls(num_classes, n_features=n_features)
     size = input_size_for(arch, input_size)
     if spec.library == "hybrid":
         from .pretrain_zero import ZeroClassifier
