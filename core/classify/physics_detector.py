@@ -50,29 +50,6 @@ def scaled_frequency(ky: np.ndarray, kx: np.ndarray, tile: int, scale: float) ->
     return iy, ix
 
 
-def subharmonic_frequencies(
-    ky: np.ndarray, kx: np.ndarray, tile: int, order: int = 4
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """FFT indices of the frequencies m/n times each (ky, kx) for every fraction m/n < 1 with n up to `order`
-    (both bins either side where m/n * k falls between two): where a lattice of sharp peaks has power at a
-    frequency, it has power at these too, because its spectrum is a comb of every multiple of its fundamental."""
-    from math import gcd
-
-    half = tile // 2
-    out = []
-    for n in range(2, order + 1):
-        for m in range(1, n):
-            if gcd(m, n) != 1:
-                continue
-            fy, fx = ky * m / n, kx * m / n
-            for ry in (np.floor, np.ceil):
-                for rx in (np.floor, np.ceil):
-                    iy = np.clip(ry(fy), -half, half - 1).astype(int) % tile
-                    ix = np.clip(rx(fx), -half, half - 1).astype(int) % tile
-                    out.append((iy, ix))
-    return out
-
-
 def _radial_residual(a: np.ndarray, valid: np.ndarray, cx: float, cy: float) -> np.ndarray:
     """`a` minus its azimuthal mean at each radius about (cx, cy): concentric rings vanish, anything that is
     not a function of the radius alone (a patch, a missing arc, a spot) stays."""

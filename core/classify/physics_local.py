@@ -23,13 +23,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-# A line is compared with its sub-harmonics m/n (n up to this): a lattice of sharp peaks (an ordered film in
-# grazing incidence) has a comb of lines at every multiple of its fundamental, a stripe or checkerboard one line.
-# On `bench loop`'s simulated frames (seeds 0 and 3, 600 frames), the share of texture patches on peak frames
-# read above the 98th percentile of physical peak frames: 0.55 with no sub-harmonics, 0.55 / 0.70 / 0.80 /
-# 0.75 / 0.78 up to n = 2 / 3 / 4 / 5 / 8 (rings and backgrounds alike at n = 4, fewer found beyond).
-SUBHARMONIC_ORDER = 4
-
 
 def anscombe(counts: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Variance-stabilised counts: unit-variance noise at any count level (0 where invalid)."""
@@ -173,9 +166,8 @@ def texture_lines(
 ) -> float:
     """Largest spectral line of a periodic texture over its surroundings in frequency, in tiles of the
     noise-stabilised radial residual (concentric rings removed): log of the power at a frequency over the
-    largest power at 0.6 and 1.6 times it and at its sub-harmonics (`SUBHARMONIC_ORDER`), plus a floor of four
-    times the pixel noise's power (measured per frame: 1 for photon counts after the Anscombe transform, other
-    values for integrating or binned detectors).
+    larger of the power at 0.6 and 1.6 times it plus a floor of four times the pixel noise's power (measured
+    per frame: 1 for photon counts after the Anscombe transform, other values for integrating or binned detectors).
 
     Counting noise is white (its power is 1 at every frequency after the Anscombe transform and the window's
     normalisation); the edge of a ring or a peak spreads its power over a broad band of frequencies; a stripe
@@ -183,9 +175,7 @@ def texture_lines(
     16 px from its neighbours (32-px tiles smear it into them). The power is a multitaper estimate
     (`multitaper_power`): a single-window periodogram of a bright broadband signal (the grains of a spotty
     ring, sharp Bragg peaks) scatters exponentially about its mean, so among thousands of frequencies some
-    stand out by chance as if they were lines; a texture's line is in every taper. A row of sharp Bragg peaks
-    is periodic as well, but its spectrum is a comb: a harmonic of it has company at its sub-harmonics (half,
-    a third, two thirds, ... of its frequency), a sinusoidal stripe or a checkerboard's fundamental has none.
+    stand out by chance as if they were lines; a texture's line is in every taper.
 
     The residual is clipped at `clip` noise sigmas first. Counting noise barely changes (0.3 % of its pixels lie
     beyond three sigmas), but a Bragg peak stands hundreds of sigmas off its surroundings: where a module gap or
@@ -198,7 +188,7 @@ def texture_lines(
     grains averaged over both sides, are periodic too but mirror about the plane of incidence and cancel; a
     hallucinated patch on one side does not.
     """
-    from .physics_detector import _radial_residual, scaled_frequency, subharmonic_frequencies
+    from .physics_detector import _radial_residual, scaled_frequency
 
     v = ndimage.binary_erosion(valid, iterations=2)
     stabilised = anscombe(counts, v)
@@ -226,8 +216,5 @@ def texture_lines(
     (ly, lx), (uy, ux) = scaled_frequency(ky, kx, tile, 0.6), scaled_frequency(ky, kx, tile, 1.6)
     f = np.hypot(ky, kx) / tile
     band = (f > 0.08) & (f < 0.45)
-    around = np.maximum(p[:, ly, lx], p[:, uy, ux])
-    for iy, ix in subharmonic_frequencies(ky, kx, tile, SUBHARMONIC_ORDER):
-        np.maximum(around, p[:, iy, ix], out=around)
-    line = p / (around + floor)
+    line = p / (np.maximum(p[:, ly, lx], p[:, uy, ux]) + floor)
     return float(np.log(line[:, band].max()))

