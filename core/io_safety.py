@@ -97,11 +97,17 @@ def fabio_complaints() -> Iterator[list[str]]:
     """
     handler = _Collect()
     logger = logging.getLogger("fabio")
+    level, propagate = logger.level, logger.propagate
+    if logger.getEffectiveLevel() > logging.WARNING:  # silenced by the application (the CLI without -v):
+        logger.propagate = False  # still collected here, still not printed
+        logger.setLevel(logging.WARNING)
     logger.addHandler(handler)
     try:
         yield handler.messages
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def raise_on_fabio_complaint(messages: list[str], fmt: str) -> None:

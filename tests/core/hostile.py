@@ -138,6 +138,19 @@ def make_hostile_folder(root: Path) -> tuple[Path, set[str], set[str]]:
         ds = f.create_dataset("x", shape=(128, 128), dtype="u2", chunks=(64, 64))
         ds[:64, :64] = 7
     bad |= {"pickled.npy", "pickled.npz", "panels.cbf", "cache_bad.npz", "unwritten.h5"}
+    # damage fabio only logs (the CLI silences its log): a CBF whose binary block fails its MD5, an EDF whose
+    # Dim_2 claims 100 times the rows its Size and data hold
+    cbf = bytearray((d / "good3.cbf").read_bytes())
+    at = cbf.index(b"\x0c\x1a\x04\xd5") + 24
+    cbf[at : at + 50] = bytes(50)
+    (d / "checksum.cbf").write_bytes(bytes(cbf))
+    fabio.edfimage.EdfImage(data=frame(32)).write(str(d / "rows_lie.edf"))
+    edf = (d / "rows_lie.edf").read_bytes()
+    head = edf[: edf.index(b"}\n")]
+    lied = head.replace(b"Dim_2 = 64 ;", b"Dim_2 = 6400 ;")
+    assert lied != head and lied.endswith(b"  ")
+    (d / "rows_lie.edf").write_bytes(lied[: len(head)] + edf[len(head) :])
+    bad |= {"checksum.cbf", "rows_lie.edf"}
     bad |= {"vds_outside.h5", "vds_missing.h5", "ext_outside.h5", "ext_missing.h5"}
     # symlinks out of the folder, broken ones, odd names
     os.symlink(out / "elsewhere.tif", d / "link_out.tif")

@@ -65,6 +65,8 @@ def test_hostile_folder_imports_every_good_frame_and_names_every_bad_input(tmp_p
         assert reason.strip() and not any(word in line for word in INTERNAL), line
     assert any("truncated EDF: " in line and "rows missing" in line for line in lines)
     assert any("multi-panel imgCIF (needs pycbf/dxtbx): not supported" in line for line in lines)
+    assert any(line.startswith(f"{folder}/checksum.cbf: corrupt CBF: ") for line in lines), err
+    assert any(line.startswith(f"{folder}/rows_lie.edf: truncated EDF: ") for line in lines), err
     ws = Workspace.open(Settings(workspace=ws_dir))
     images = [img for img, _ in ws.store.list_images()]
     assert {Path(img.original_name).name for img in images} == good  # a failed file registers nothing
