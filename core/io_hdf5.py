@@ -23,8 +23,18 @@ log = logging.getLogger(__name__)
 MAX_LINK_DEPTH = 4
 
 
+# Where detector frames live by convention: NeXus NXdetector and NXdata, and an Eiger/Jungfrau master file's
+# links to its data files (data_000001, data_000002, ...; the first is taken)
+KNOWN_FRAME_PATHS = ("entry/data/data", "entry/instrument/detector/data", "entry/data/data_000001")
+MIN_FRAME_SIDE = 8  # a smaller array (motor positions (N, 2), a 3x3 matrix) is metadata, never a frame
+
+
 def first_image_dataset(f) -> str | None:
-    """NeXus default plot signal when declared, else the first numeric dataset with 2 or 3 dimensions."""
+    """Where a file's frames are: the NeXus default plot's signal when it is an image (2-D or more), else a
+    conventional frame path (`KNOWN_FRAME_PATHS`, also when it is a link to another file), else the largest
+    numeric dataset of 2 or 3 dimensions with both frame sides of at least `MIN_FRAME_SIDE` (a stack beats a
+    flat field or pixel mask beside it), else the largest deeper one (scan x frame x Y x X). None if there is
+    none (the caller then looks for external links)."""
     import h5py
 
     try:
@@ -35,19 +45,34 @@ def first_image_dataset(f) -> str | None:
             if isinstance(signal, bytes):
                 signal = signal.decode()
             if signal is not None and data.get(signal, getlink=True) is not None:
-                return f"{data.name.rstrip('/')}/{signal}"
+                name = f"{data.name.rstrip('/')}/{signal}"
+                target = f.get(name)  # None for a link to another file: the reader follows it or says why
+                if not isinstance(target, h5py.Dataset) or target.ndim >= 2:
+                    return name  # a 1-D default plot (an integrated profile) is not the frames
     except (KeyError, TypeError, ValueError, OSError):
         pass
-    found: list[str] = []
-    deeper: list[str] = []  # a 4-D or deeper stack (scan x frame x Y x X) when no 2-D or 3-D one exists
+    for name in KNOWN_FRAME_PATHS:
+        try:
+            link = f.get(name, getlink=True)
+            target = f.get(name) if isinstance(link, h5py.SoftLink | h5py.HardLink) else None
+        except (KeyError, TypeError, ValueError, OSError):
+            continue
+        if isinstance(link, h5py.ExternalLink) or (isinstance(target, h5py.Dataset) and target.ndim >= 2):
+            return "/" + name
+    best: dict[bool, tuple[int, str]] = {}  # deeper than 3-D? -> (size, name) of the largest
 
     def visit(name, obj):  # H5Ovisit does not enter external files
-        if not found and isinstance(obj, h5py.Dataset) and obj.ndim >= 2 and obj.dtype.kind in "iuf":
-            if min(obj.shape[-2:]) > 1:
-                (found if obj.ndim <= 3 else deeper).append(name)
+        if isinstance(obj, h5py.Dataset) and obj.ndim >= 2 and obj.dtype.kind in "iuf":
+            if min(obj.shape[-2:]) >= MIN_FRAME_SIDE:
+                deep, size = obj.ndim > 3, math.prod(obj.shape)
+                if deep not in best or size > best[deep][0]:
+                    best[deep] = (size, name)
 
     f.visititems(visit)
-    return "/" + (found or deeper)[0] if found or deeper else None
+    for deep in (False, True):
+        if deep in best:
+            return "/" + best[deep][1]
+    return None
 
 
 def register_filters() -> None:

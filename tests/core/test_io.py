@@ -77,16 +77,16 @@ def test_spe(tmp_path):
     assert np.array_equal(_one(tmp_path / "a.spe").data, data)
 
 
-def test_hdf5_first_named_and_stack(tmp_path):
+def test_hdf5_largest_named_and_stack(tmp_path):
     stack = RNG.integers(0, 100, (3, 20, 24)).astype(np.int32)
     with h5py.File(tmp_path / "a.h5", "w") as f:
         f["entry/meta/energy"] = 12.0
+        f["entry/a_flat/image"] = DATA_I32[:20, :24]  # one frame-sized array before the stack: the stack is bigger
         f["entry/data/stack"] = stack
-        f["entry/other/image"] = DATA_I32
     frames = list(read_frames(tmp_path / "a.h5"))
     assert len(frames) == 3 and np.array_equal(frames[2].data, stack[2]) and frames[0].dataset == "/entry/data/stack"
-    named = _one(tmp_path / "a.h5", dataset="/entry/other/image")
-    assert np.array_equal(named.data, DATA_I32)
+    named = _one(tmp_path / "a.h5", dataset="/entry/a_flat/image")
+    assert np.array_equal(named.data, DATA_I32[:20, :24])
     with pytest.raises(ImageReadError, match="no dataset"):
         list(read_frames(tmp_path / "a.h5", dataset="/nope"))
 

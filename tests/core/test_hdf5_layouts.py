@@ -1,0 +1,60 @@
+"""Where an HDF5 file's frames are: Eiger master files, metadata arrays beside the frames, 1-D NeXus defaults."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+
+from scatterloop.core.config import Settings
+from scatterloop.core.ingest import import_paths
+from scatterloop.core.io_hdf5 import first_image_dataset
+from scatterloop.core.workspace import Workspace
+
+
+def _frames(seed: int, n: int = 3) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(50, (n, 48, 40)).astype(np.uint32)
+
+
+def test_eiger_master_imports_the_linked_frames_not_the_flat_field(tmp_path):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    frames = _frames(1)
+    with h5py.File(folder / "s_data_000001.h5", "w") as f:
+        f["entry/data/data"] = frames
+    with h5py.File(folder / "s_master.h5", "w") as f:  # detectorSpecific sorts before data: the old search took it
+        f["entry/instrument/detector/detectorSpecific/flatfield"] = np.ones((48, 40), np.float32)
+        f["entry/instrument/detector/detectorSpecific/pixel_mask"] = np.zeros((48, 40), np.uint32)
+        f["entry/data/data_000001"] = h5py.ExternalLink("s_data_000001.h5", "/entry/data/data")
+    with h5py.File(folder / "s_master.h5", "r") as f:
+        assert first_image_dataset(f) == "/entry/data/data_000001"
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder / "s_master.h5"])
+    assert summary.imported == 3, summary
+    stored = sorted((img for img, _ in ws.store.list_images()), key=lambda img: img.frame)
+    for k, img in enumerate(stored):
+        assert img.dataset == "/entry/data/data_000001"
+        np.testing.assert_array_equal(ws.load_frame(img).data, frames[k])
+    ws.store.dispose()
+
+
+def test_metadata_arrays_and_one_dimensional_defaults_are_not_taken_for_frames(tmp_path):
+    with h5py.File(tmp_path / "meta.h5", "w") as f:
+        f["entry/aaa_positions"] = np.zeros((100, 2))  # motor positions: (N, 2) is no frame
+        f["entry/bbb_matrix"] = np.eye(3)
+        f["entry/ccc_flat"] = np.ones((48, 40))  # a single frame-sized array beside the stack
+        f["entry/zzz_data"] = _frames(2)
+    with h5py.File(tmp_path / "nx.nxs", "w") as f:
+        f.attrs["default"] = "entry"
+        entry = f.create_group("entry")
+        entry.attrs["default"] = "integrated"
+        entry["integrated/I"] = np.arange(500.0)
+        entry["integrated"].attrs["signal"] = "I"
+        entry["instrument/detector/data"] = _frames(3)
+    with h5py.File(tmp_path / "meta.h5", "r") as f:
+        assert first_image_dataset(f) == "/entry/zzz_data"
+    with h5py.File(tmp_path / "nx.nxs", "r") as f:
+        assert first_image_dataset(f) == "/entry/instrument/detector/data"
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [tmp_path / "meta.h5", tmp_path / "nx.nxs"])
+    assert summary.imported == 6 and not summary.failed, summary
+    ws.store.dispose()
