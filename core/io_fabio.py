@@ -205,6 +205,13 @@ class FabioReader:
         if not shapes and path.stat().st_size > max_pixels:
             raise ImageReadError(f"{self.fmt} header gives no frame size and the file is larger than the limit")
         self.nframes = max(1, int(getattr(hdr, "nframes", 1) or 1))
+        if self._spe:  # fabio counts one frame; the header says how many follow it
+            self.nframes = _spe_frames(path, hdr.header)
+        elif name == "GeImage":  # the header does not count frames; fabio does so on opening, from the file size
+            with fabio_complaints() as complaints:
+                self._img = fabio.open(str(path))
+            raise_on_fabio_complaint(complaints, self.fmt)
+            self.nframes = max(1, int(self._img.nframes))
         self._max_pixels = max_pixels
         self.meta = {"overload": header_overload(hdr.header), "circular": name in CIRCULAR_CLASSES}
 
@@ -214,15 +221,15 @@ class FabioReader:
         if not 0 <= i < self.nframes:
             raise ImageReadError(f"no frame {i} (the file holds {self.nframes})")
         with fabio_complaints() as complaints:
-            if self._img is None:
-                if self._spe:
-                    from fabio.speimage import SpeImage
+            if self._spe:  # frame i straight from its offset
+                from fabio.speimage import SpeImage
 
-                    self._img = SpeImage().read(str(self._path))
-                else:
+                data = SpeImage().read(str(self._path), frame=i).data
+            else:
+                if self._img is None:
                     self._img = fabio.open(str(self._path))
-            frame = self._img if i == 0 else self._img.getframe(i)
-            data = frame.data
+                frame = self._img if i == 0 else self._img.getframe(i)
+                data = frame.data
         raise_on_fabio_complaint(complaints, self.fmt)
         if data is None:
             raise ImageReadError(f"frame {i} holds no data")
@@ -232,6 +239,25 @@ class FabioReader:
     def close(self) -> None:
         if self._img is not None:
             self._img.close()
+
+
+def _spe_frames(path: Path, header: dict) -> int:
+    """Frames of a Princeton SPE file: its header's count, which the data after the 4100-byte header must hold
+    (a version 3 file keeps an XML footer after them)."""
+    from fabio.speimage import SpeImage
+
+    dtype = SpeImage.DATA_TYPES.get(header.get("data_type"))
+    if dtype is None:
+        raise ImageReadError(f"SPE: unsupported data type {header.get('data_type')!r}")
+    frame_bytes = int(header["x_dim"]) * int(header["y_dim"]) * np.dtype(dtype).itemsize
+    if frame_bytes <= 0:
+        raise ImageReadError(f"SPE: frame size {header['x_dim']}x{header['y_dim']}")
+    declared, held = int(header.get("num_frames") or 1), (path.stat().st_size - 4100) // frame_bytes
+    if held < 1:
+        raise ImageReadError(f"truncated SPE: the data hold no complete {header['y_dim']}x{header['x_dim']} frame")
+    if declared > held:
+        raise ImageReadError(f"truncated SPE: the header declares {declared} frames, the data hold {held}")
+    return max(1, declared)
 
 
 def _tiff_shape(path: Path) -> tuple:

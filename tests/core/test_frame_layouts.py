@@ -1,4 +1,5 @@
-"""Where an HDF5 file's frames are: Eiger master files, metadata arrays beside the frames, 1-D NeXus defaults."""
+"""Where a file's frames are: Eiger master files, metadata arrays beside the frames, 1-D NeXus defaults, and every
+frame of multi-frame GE and SPE files."""
 
 from __future__ import annotations
 
@@ -57,4 +58,35 @@ def test_metadata_arrays_and_one_dimensional_defaults_are_not_taken_for_frames(t
     ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     summary = import_paths(ws, [tmp_path / "meta.h5", tmp_path / "nx.nxs"])
     assert summary.imported == 6 and not summary.failed, summary
+    ws.store.dispose()
+
+
+def _spe(path, frames: np.ndarray, declared: int | None = None) -> None:
+    """A Princeton SPE v2 file: 4100-byte header (date at 20, x_dim at 42, data type at 108, time at 172, y_dim
+    at 656, frame count at 1446), then uint16 frames (data type 3)."""
+    head = bytearray(4100)
+    n, h, w = frames.shape
+    head[20:29], head[172:178] = b"01Jan2026", b"120000"  # collection date and time (fabio parses them)
+    head[42:44] = np.int16(w).tobytes()
+    head[108:110] = np.uint16(3).tobytes()
+    head[656:658] = np.int16(h).tobytes()
+    head[1446:1450] = np.int32(n if declared is None else declared).tobytes()
+    path.write_bytes(bytes(head) + frames.astype("<u2").tobytes())
+
+
+def test_multi_frame_ge_and_spe_files_import_every_frame(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    ge = np.random.default_rng(4).integers(0, 4000, (2, 2048, 2048)).astype("<u2")
+    (folder / "ff_00012.ge2").write_bytes(bytes(8192) + ge.tobytes())  # GE: 8192-byte header, 2048x2048 frames
+    spe = np.random.default_rng(5).integers(0, 4000, (3, 32, 40)).astype("<u2")
+    _spe(folder / "ccd.spe", spe)
+    _spe(folder / "short.spe", spe, declared=5)
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder])  # a folder walk takes .ge2 files
+    assert summary.imported == 5 and summary.failed == 1, summary
+    assert any("short.spe: truncated SPE: the header declares 5 frames, the data hold 3" in e for e in summary.errors)
+    for img, _ in ws.store.list_images():
+        want = (ge if img.original_name.endswith(".ge2") else spe)[img.frame]
+        np.testing.assert_array_equal(ws.load_frame(img).data, want)
     ws.store.dispose()
