@@ -227,7 +227,7 @@ def _row_fields(row: dict, cand: Candidate, source: str, run_id, round, provenan
     if src not in SOURCES:
         raise ImageReadError(f"manifest source {one_line(repr(src))} is not one of {', '.join(SOURCES)}")
     return {
-        "original_name": os.path.abspath(cand.path),
+        "original_name": _text_name(cand.path),
         "source": src,
         "pattern": _str_or_none(row.get("pattern")),
         "description": _str_or_none(row.get("text")),
@@ -238,6 +238,17 @@ def _row_fields(row: dict, cand: Candidate, source: str, run_id, round, provenan
         "provenance": {**(provenance or {}), **{k: row[k] for k in PROVENANCE_KEYS if k in row}},
         "truth": _truth(row),
     }
+
+
+def _text_name(path: Path) -> str:
+    """The file's absolute name as text the database takes: a name that is not UTF-8 (bytes of another encoding,
+    which Python carries as surrogates) keeps its odd bytes as \\xNN escapes."""
+    name = os.path.abspath(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        name = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
 
 
 def _truth(row: dict) -> dict | None:

@@ -90,3 +90,22 @@ def test_multi_frame_ge_and_spe_files_import_every_frame(tmp_path):
         want = (ge if img.original_name.endswith(".ge2") else spe)[img.frame]
         np.testing.assert_array_equal(ws.load_frame(img).data, want)
     ws.store.dispose()
+
+
+def test_a_file_name_that_is_not_utf8_imports_with_its_odd_bytes_escaped(tmp_path):
+    import os
+
+    import tifffile
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    data = _frames(6, 1)[0].astype(np.int32)
+    tifffile.imwrite(os.fsdecode(bytes(folder) + b"/frame_\xff\xfe.tif"), data)  # Latin-1 bytes, not UTF-8
+    tifffile.imwrite(folder / "plain.tif", data + 1)
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder])
+    assert summary.imported == 2 and not summary.failed, summary
+    names = sorted(img.original_name for img, _ in ws.store.list_images())
+    assert names == [f"{folder}/frame_\\xff\\xfe.tif", f"{folder}/plain.tif"]
+    assert len(list((ws.root / "originals").rglob("*.tif"))) == 2  # no stray copy
+    ws.store.dispose()
