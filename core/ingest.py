@@ -23,7 +23,7 @@ from .ingest_sources import Candidate, expand
 from .ingest_sources import read_manifest as read_manifest
 from .io import Frame, check_header, read_frames, thumbnail_png
 from .io_hdf5 import materialise
-from .io_safety import ExternalDataError, ImageReadError, one_line
+from .io_safety import ExternalDataError, ImageReadError, one_line, os_reason
 from .jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .originals import commit, copy_to_temp, hashed_temp, remove_stale_temps, temp_path, verify_originals
 from .workspace import Workspace
@@ -135,7 +135,7 @@ def import_paths(
         except ImageReadError as exc:
             report.error = one_line(exc)
         except OSError as exc:
-            report.error = one_line(exc.strerror or type(exc).__name__)
+            report.error = one_line(os_reason(exc))
         except Exception:  # a reader bug must not reach the user as a traceback; the log keeps it
             log.exception("unexpected failure importing %s", cand.shown)
             report.error = "internal error while importing this file (details in the log)"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io_safety import ExternalDataError, ImageReadError, check_pixels, one_line
+from .io_safety import ExternalDataError, ImageReadError, check_pixels, one_line, os_reason
 
 log = logging.getLogger(__name__)
 MAX_LINK_DEPTH = 4
@@ -216,7 +216,12 @@ def _open_target(src: Path, name: str, allowed: Path | None, files: list):
 
     path = src
     for _ in range(MAX_LINK_DEPTH):
-        f = h5py.File(path, "r")
+        try:
+            f = h5py.File(path, "r")
+        except OSError as exc:
+            if path == src:
+                raise
+            raise ImageReadError(f"external link target {one_line(path.name)}: {one_line(os_reason(exc))}") from exc
         files.append(f)
         ext = _external_link(f, name)
         if ext is None:

@@ -45,6 +45,12 @@ def not_a_file(path) -> str | None:
     return "not a regular file" + next((f" ({name})" for test, name in kinds if test(mode)), "")
 
 
+def os_reason(exc: OSError) -> str:
+    """An OSError in words: the system's reason, else the message (h5py raises OSError with only a message),
+    else the error's type."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
 def one_line(text: object) -> str:
     """Text safe to print as one line: newlines, tabs, other control characters and undecodable bytes
     (surrogate escapes of non-UTF-8 file names) are written as escapes, so a name can never split an error."""

@@ -109,3 +109,21 @@ def test_a_file_name_that_is_not_utf8_imports_with_its_odd_bytes_escaped(tmp_pat
     assert names == [f"{folder}/frame_\\xff\\xfe.tif", f"{folder}/plain.tif"]
     assert len(list((ws.root / "originals").rglob("*.tif"))) == 2  # no stray copy
     ws.store.dispose()
+
+
+def test_hdf5_failures_say_what_is_wrong_and_name_the_link_target(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with h5py.File(folder / "data_000001.h5", "w") as f:
+        f["entry/data/data"] = _frames(7)
+    raw = (folder / "data_000001.h5").read_bytes()
+    (folder / "data_000001.h5").write_bytes(raw[: len(raw) // 3])  # a data file cut short by a failed copy
+    with h5py.File(folder / "master.h5", "w") as f:
+        f["entry/data/data_000001"] = h5py.ExternalLink("data_000001.h5", "/entry/data/data")
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder / "master.h5"])
+    assert summary.failed == 1 and not summary.imported, summary
+    (error,) = summary.errors
+    assert error.startswith(f"{folder}/master.h5: external link target data_000001.h5: "), error
+    assert len(error.split(": ", 2)[2]) > len("OSError"), error  # h5py's message, not just the error's type
+    ws.store.dispose()
