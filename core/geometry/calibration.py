@@ -80,6 +80,10 @@ def _refuse_pickle(path: Path) -> None:
         raise ValueError(f"{path}: this is a Python pickle; refusing to unpickle it (pickles run code)")
 
 
+PONI_FIELDS = (("Distance", "dist"), ("Poni1", "poni1"), ("Poni2", "poni2"), ("Rot1", "rot1"), ("Rot2", "rot2"),
+               ("Rot3", "rot3"))  # fmt: skip
+
+
 def read_poni_geometry(path: Path) -> Geometry:
     """Any pyFAI `.poni` version (1, 2, 2.1 with orientation, 3), through pyFAI's own reader."""
     from pyFAI.geometry.fit2d import convert_to_Fit2d
@@ -89,6 +93,9 @@ def read_poni_geometry(path: Path) -> Geometry:
         poni = PoniFile(str(path))
     except Exception as exc:  # pyFAI raises many kinds on a malformed file
         raise ValueError(f"{path}: not a readable pyFAI .poni file ({exc})") from None
+    missing = [key for key, attr in PONI_FIELDS if getattr(poni, attr, None) is None]
+    if missing:
+        raise ValueError(f"{path}: no {', '.join(missing)} in this .poni")
     det = poni.detector
     if not det.pixel1 or not det.pixel2:
         raise ValueError(f"{path}: no pixel size (Detector_config, PixelSize1/2 or a known detector name)")
@@ -152,7 +159,7 @@ FIT2D_KEYS = {
     "directDist": ("SAMPLE TO DETECTOR", "DISTANCE", "DIRECTDIST"),
     "pixelX": ("X-PIXEL SIZE", "X PIXEL SIZE", "PIXELX"),
     "pixelY": ("Y-PIXEL SIZE", "Y PIXEL SIZE", "PIXELY"),
-    "tilt": ("ANGLE OF TILT", "TILT ANGLE"),
+    "tilt": ("ANGLE OF TILT", "TILT ANGLE", "TILT"),
     "tiltPlanRotation": ("TILT ROTATION", "TILT PLANE ROTATION", "TILTPLANROTATION"),
     "wavelength": ("WAVELENGTH",),
 }
@@ -168,7 +175,10 @@ def read_fit2d(path: Path) -> Geometry:
             continue
         key = m.group(1).upper().replace("_", " ")
         for name, aliases in FIT2D_KEYS.items():
-            if name not in found and any(key.startswith(a) for a in aliases):
+            # a name, or a name and its unit ("X-BEAM CENTRE (PIXELS)"), never a longer name ("TILTPLANROTATION")
+            if name not in found and any(
+                key.startswith(a) and not key[len(a) : len(a) + 1].isalpha() for a in aliases
+            ):
                 found[name] = float(m.group(2))
     if "centerX" not in found or "centerY" not in found:
         raise ValueError(f"{path}: no X-/Y-BEAM CENTRE in these Fit2D parameters")

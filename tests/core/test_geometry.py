@@ -193,3 +193,21 @@ def test_polar_cli_reports_no_centre_and_reads_imctrl(tmp_path, capsys):
     assert main(["polar", str(tmp_path / "dark.npy"), "--calibration", str(tmp_path / "c.imctrl"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["source"] == "imctrl" and out["centre_x"] == pytest.approx(109.5)
+
+
+def test_pyfai_getfit2d_text_keeps_its_tilt_and_a_poni_names_its_missing_field(tmp_path):
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    ai = AzimuthalIntegrator(dist=0.2, poni1=0.013, poni2=0.003, rot1=0.03, rot2=-0.04, pixel1=1e-4, pixel2=1e-4)
+    f2d = ai.getFit2D()
+    (tmp_path / "fit2d.txt").write_text("".join(f"{k} = {v}\n" for k, v in f2d.items()))  # pyFAI's names
+    geo = read_calibration(tmp_path / "fit2d.txt", "fit2d")
+    assert geo.tilt_deg == pytest.approx(f2d["tilt"]) and f2d["tilt"] > 1.0
+    assert geo.tilt_plane_deg == pytest.approx(f2d["tiltPlanRotation"])  # not the tilt read twice
+    assert (geo.centre_x, geo.centre_y) == pytest.approx((f2d["centerX"] - 0.5, f2d["centerY"] - 0.5))
+
+    (tmp_path / "cut.poni").write_text(
+        "PixelSize1: 0.0001\nPixelSize2: 0.0001\nDistance: 0.2\nPoni1: 0.009\nRot1: 0\nRot2: 0\nRot3: 0\n"
+    )
+    with pytest.raises(ValueError, match=r"cut\.poni: no Poni2 in this \.poni$"):
+        read_calibration(tmp_path / "cut.poni")
