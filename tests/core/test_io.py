@@ -158,3 +158,12 @@ def test_bad_files_each_named_with_reason(tmp_path):
     assert "no valid pixel" in reasons["allnan.npy"]
     assert "exceeds the size limit" in reasons["huge.npy"]
     assert all("\n" not in r for r in reasons.values())
+
+
+@pytest.mark.parametrize("compression", ["lzw", "zstd", "deflate"])
+def test_compressed_tiffs_read_back_exactly(tmp_path, compression):
+    data = RNG.integers(0, 60_000, (40, 48)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "c.tif", data, compression=compression)  # decoded by imagecodecs
+    np.testing.assert_array_equal(_one(tmp_path / "c.tif").data, data)
+    Image.fromarray(DATA_I32, "I").save(tmp_path / "pil.tif", compression="tiff_lzw")  # as PIL writes LZW
+    np.testing.assert_array_equal(_one(tmp_path / "pil.tif").data, DATA_I32)
