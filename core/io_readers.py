@@ -80,7 +80,7 @@ class TiffReader:
 
     Every series is read (a file written frame by frame with `append=True` holds one series per frame);
     reduced-resolution pages (thumbnails, pyramid levels) are not. RGB(A) samples, contiguous (`YXS`) or
-    planar (`SYX`), become one luminance frame.
+    planar (`SYX`), become one luminance frame, except 16- or 32-bit planes (`SYX`), which are frames.
     """
 
     fmt = "TIFF"
@@ -90,13 +90,21 @@ class TiffReader:
 
         self._tif = tifffile.TiffFile(path)
         try:
-            self._parts: list[tuple] = []  # (series, frames, axis of the samples in a page or None)
+            self._parts: list[
+                tuple
+            ] = []  # (series, frames, axis of the samples in a page, None, or "frames": planes are frames)
             for series in self._tif.series:
                 key = series.keyframe
                 if key.is_reduced:
                     continue
                 shape, axes = tuple(series.shape), series.axes
                 samples = "S" in axes and key.samplesperpixel > 1 and len(axes) == len(shape)
+                if samples and axes == "SYX" and key.planarconfig == 2 and key.bitspersample > 8:
+                    # 16- or 32-bit "RGB" in separate planes is what tifffile writes for a (3 or 4, Y, X)
+                    # array (it will write such arrays as frames in future): a short stack, not a photograph
+                    check_pixels(shape[1:], max_pixels)
+                    self._parts.append((series, shape[0], "frames"))
+                    continue
                 frame_shape = tuple(v for v, a in zip(shape, axes, strict=True) if a != "S") if samples else shape
                 check_pixels(frame_shape, max_pixels)
                 _, n = _lead_count(frame_shape, "TIFF series")
@@ -118,11 +126,13 @@ class TiffReader:
             part += 1
         series, n, sample_axis = self._parts[part]
         pages = series.pages
-        page = pages[k] if len(pages) == n else None
+        page = pages[0] if sample_axis == "frames" else pages[k] if len(pages) == n else None
         if page is not None and getattr(page, "dataoffsets", None):
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if max(ends) > self._size:
                 raise ImageReadError(f"truncated TIFF: frame {i} needs {max(ends)} bytes, the file has {self._size}")
+        if sample_axis == "frames":
+            return series.asarray()[k]
         arr = series.asarray(key=k) if n > 1 else series.asarray()
         if sample_axis is None:
             return np.squeeze(arr) if arr.ndim > 2 else arr

@@ -167,3 +167,17 @@ def test_compressed_tiffs_read_back_exactly(tmp_path, compression):
     np.testing.assert_array_equal(_one(tmp_path / "c.tif").data, data)
     Image.fromarray(DATA_I32, "I").save(tmp_path / "pil.tif", compression="tiff_lzw")  # as PIL writes LZW
     np.testing.assert_array_equal(_one(tmp_path / "pil.tif").data, DATA_I32)
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_a_short_16_bit_stack_that_tifffile_tags_rgb_reads_as_frames(tmp_path, n):
+    stack = RNG.integers(0, 60_000, (n, 40, 48)).astype(np.uint16)
+    extra = {"extrasamples": ["unassalpha"]} if n == 4 else {}  # what tifffile writes for it by default today
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="rgb", planarconfig="separate", **extra)
+    frames = list(read_frames(tmp_path / "s.tif"))
+    assert len(frames) == n
+    for k, frame in enumerate(frames):
+        np.testing.assert_array_equal(frame.data, stack[k])
+    rgb = RNG.integers(0, 255, (3, 40, 48)).astype(np.uint8)  # an 8-bit RGB picture stays one grey frame
+    tifffile.imwrite(tmp_path / "p.tif", rgb, photometric="rgb", planarconfig="separate")
+    assert len(list(read_frames(tmp_path / "p.tif"))) == 1
