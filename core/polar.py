@@ -142,6 +142,13 @@ def analyse(
         status, confidence, reason, masked = "found", 1.0, "", {}
         if not flip_ud and (warning := check_flip(np.asarray(data), geo, mask)):
             warnings.append(warning)
+        warnings += [note for note in geo.notes if "not applied" in note]
+        shape = np.asarray(data).shape
+        if geo.shape is not None and tuple(geo.shape) != tuple(shape):
+            warnings.append(
+                f"calibration {Path(calibration).name} is for a {geo.shape[0]}x{geo.shape[1]} detector, this image "
+                f"is {shape[0]}x{shape[1]}: its centre may not apply"
+            )
     else:
         found = search_centre(data, mask)
         cx, cy, source = found.x, found.y, "search"

@@ -110,6 +110,8 @@ def read_poni_geometry(path: Path) -> Geometry:
         if orientation in (1, 4):
             cy = h - 1 - cy
         notes.append(f"detector orientation {orientation}")
+    elif orientation != 3:
+        notes.append(f"detector orientation {orientation} not applied: the file gives no detector shape to count from")
     return Geometry(
         centre_x=float(cx),
         centre_y=float(cy),

@@ -211,3 +211,21 @@ def test_pyfai_getfit2d_text_keeps_its_tilt_and_a_poni_names_its_missing_field(t
     )
     with pytest.raises(ValueError, match=r"cut\.poni: no Poni2 in this \.poni$"):
         read_calibration(tmp_path / "cut.poni")
+
+
+def test_polar_warns_when_the_calibration_is_for_another_detector_or_its_orientation_cannot_apply(tmp_path):
+    data = np.random.default_rng(0).poisson(5, (200, 240)).astype(np.int32)
+    head = (
+        "poni_version: 2.1\nDistance: 0.2\nPoni1: 0.009\nPoni2: 0.013\nRot1: 0\nRot2: 0\nRot3: 0\nWavelength: 1e-10\n"
+    )
+    (tmp_path / "big.poni").write_text(
+        head + 'Detector: Detector\nDetector_config: {"pixel1": 1e-4, "pixel2": 1e-4, "max_shape": [1043, 981], '
+        '"orientation": 3}\n'
+    )
+    res = analyse(data, calibration=tmp_path / "big.poni")
+    assert any("big.poni is for a 1043x981 detector, this image is 200x240" in w for w in res.warnings), res.warnings
+    (tmp_path / "o2.poni").write_text(
+        head + 'Detector: Detector\nDetector_config: {"pixel1": 1e-4, "pixel2": 1e-4, "orientation": 2}\n'
+    )
+    res = analyse(data, calibration=tmp_path / "o2.poni")
+    assert any("orientation 2 not applied" in w for w in res.warnings), res.warnings
