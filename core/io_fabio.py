@@ -159,6 +159,21 @@ def _check_mar345(path: Path, shape: tuple) -> None:
         raise ImageReadError(f"truncated or corrupt MAR345: packed data ends after {have} of {need} pixels")
 
 
+def _lower_compression_name(path: Path):
+    """(name for fabio, temporary folder or None). fabio decompresses only by a lower-case `.gz` / `.bz2`
+    suffix, so `X.CBF.GZ` is read through a link named `X.CBF.gz` in a temporary folder."""
+    import os
+    import tempfile
+
+    last = path.suffix
+    if last.lower() not in {".gz", ".bz2"} or last == last.lower():
+        return str(path), None
+    alias = tempfile.TemporaryDirectory(prefix="scatterloop-fabio-")
+    link = Path(alias.name) / (path.stem + last.lower())
+    os.symlink(path.resolve(), link)
+    return str(link), alias
+
+
 def suffix_plain(path: Path) -> bool:
     return path.suffix.lower() not in {".gz", ".bz2"}
 
@@ -171,15 +186,16 @@ class FabioReader:
 
         self._path, self.fmt = path, _fmt(path)
         self.dataset, self._img = None, None
+        self._name, self._alias = _lower_compression_name(path)
         with fabio_complaints() as complaints:
             if path.suffix.lower() == ".spe":  # SPE has no magic number; fabio's guess by content can pick GE
                 from fabio.speimage import SpeImage
 
                 hdr = SpeImage()
-                hdr.readheader(str(path))
+                hdr.readheader(self._name)
             else:
                 try:
-                    hdr = fabio.openheader(str(path))
+                    hdr = fabio.openheader(self._name)
                 except Exception as exc:  # an EDF header fabio trips over: name the key instead
                     if (reason := edf_reason(path)) is not None:
                         raise ImageReadError(reason) from exc
@@ -209,7 +225,7 @@ class FabioReader:
             self.nframes = _spe_frames(path, hdr.header)
         elif name == "GeImage":  # the header does not count frames; fabio does so on opening, from the file size
             with fabio_complaints() as complaints:
-                self._img = fabio.open(str(path))
+                self._img = fabio.open(self._name)
             raise_on_fabio_complaint(complaints, self.fmt)
             self.nframes = max(1, int(self._img.nframes))
         self._max_pixels = max_pixels
@@ -224,10 +240,10 @@ class FabioReader:
             if self._spe:  # frame i straight from its offset
                 from fabio.speimage import SpeImage
 
-                data = SpeImage().read(str(self._path), frame=i).data
+                data = SpeImage().read(self._name, frame=i).data
             else:
                 if self._img is None:
-                    self._img = fabio.open(str(self._path))
+                    self._img = fabio.open(self._name)
                 frame = self._img if i == 0 else self._img.getframe(i)
                 data = frame.data
         raise_on_fabio_complaint(complaints, self.fmt)
@@ -239,6 +255,8 @@ class FabioReader:
     def close(self) -> None:
         if self._img is not None:
             self._img.close()
+        if self._alias is not None:
+            self._alias.cleanup()
 
 
 def _spe_frames(path: Path, header: dict) -> int:

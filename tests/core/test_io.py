@@ -50,10 +50,12 @@ def test_fabio_formats_including_compressed_cbf(tmp_path):
     raw = (tmp_path / "a.cbf").read_bytes()
     (tmp_path / "b.cbf.gz").write_bytes(gzip.compress(raw))
     (tmp_path / "c.cbf.bz2").write_bytes(bz2.compress(raw))
+    (tmp_path / "D.CBF.GZ").write_bytes(gzip.compress(raw))  # fabio decompresses by a lower-case suffix only
+    (tmp_path / "E.EDF.BZ2").write_bytes(bz2.compress((tmp_path / "a.edf").read_bytes()))
     fabio.adscimage.AdscImage(data=DATA_I32.astype(np.uint16)).write(str(tmp_path / "a.img"))
     mar = RNG.integers(0, 60_000, (64, 64)).astype(np.uint16)  # fabio's MarCCD writer needs >= 3 kB of pixels
     fabio.marccdimage.MarccdImage(data=mar).write(str(tmp_path / "a.mccd"))
-    for name in ("a.edf", "a.cbf", "b.cbf.gz", "c.cbf.bz2"):
+    for name in ("a.edf", "a.cbf", "b.cbf.gz", "c.cbf.bz2", "D.CBF.GZ", "E.EDF.BZ2"):
         assert np.array_equal(_one(tmp_path / name).data, DATA_I32), name
     assert np.array_equal(_one(tmp_path / "a.img").data, DATA_I32.astype(np.uint16))
     assert np.array_equal(_one(tmp_path / "a.mccd").data, mar)
