@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .io import is_image_file
-from .io_safety import one_line
+from .io_safety import one_line, os_reason
 
 MANIFEST_NAMES = ("metadata.jsonl", "metadata.csv")
 NAME_FIELDS = ("file_name", "file", "path")
@@ -64,7 +64,7 @@ def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, d
     except UnicodeDecodeError:
         return rows, [(shown, "manifest is not UTF-8 text")]
     except OSError as exc:
-        return rows, [(shown, f"cannot read manifest ({exc.strerror or type(exc).__name__})")]
+        return rows, [(shown, f"cannot read manifest ({os_reason(exc)})")]
     if path.suffix.lower() == ".jsonl":
         numbered: Iterable[tuple[int, object]] = _json_rows(text, shown, problems)
     else:
@@ -115,7 +115,7 @@ def _walk(root: Path, follow_outside: bool, out: Sources, skip: frozenset[Path] 
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            out.problems.append((one_line(folder), f"cannot list folder ({exc.strerror or type(exc).__name__})"))
+            out.problems.append((one_line(folder), f"cannot list folder ({os_reason(exc)})"))
             continue
         for entry in entries:
             path = Path(entry.path)

@@ -32,23 +32,10 @@ NUMPY_SUFFIXES = {".npy", ".npz"}
 # MAR345 plates are named by scan mode: .mar1200 ... .mar3450 (fabio's list); a folder walk must not skip them.
 MAR345_SUFFIXES = {f".mar{n}" for n in (1200, 1600, 1800, 2000, 2300, 2400, 3000, 3450)}
 # Other detector formats fabio names by extension (its format classes' DEFAULT_EXTENSIONS): Oxford Diffraction /
-# Rigaku Esperanto, Nonius KappaCCD, multiwire MPA, portable anymaps. Generic names it also claims (.bin, .xml,
+# Rigaku Esperanto, Nonius KappaCCD, multiwire MPA, portable anymaps, GE. Generic names it also claims (.bin, .xml,
 # .map, .msk masks) are no frames and stay out of a folder walk; a file named directly is tried whatever its name.
-FABIO_DETECTORS = {
-    ".esperanto",
-    ".esper",
-    ".kcd",
-    ".kccd",
-    ".mpa",
-    ".pnm",
-    ".pgm",
-    ".ge",
-    ".ge1",
-    ".ge2",
-    ".ge3",
-    ".ge4",
-    ".ge5",
-}
+GE_SUFFIXES = {".ge", *(f".ge{n}" for n in range(1, 6))}  # GE / APS 1-ID and HEXRD area detectors: raw stacks
+FABIO_DETECTORS = {".esperanto", ".esper", ".kcd", ".kccd", ".mpa", ".pnm", ".pgm"} | GE_SUFFIXES
 FABIO_HINT = {".edf", ".cbf", ".spe", ".img", ".mccd", ".sfrm", ".gfrm", ".marccd"} | MAR345_SUFFIXES | FABIO_DETECTORS
 IMAGE_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | HDF5_SUFFIXES | NUMPY_SUFFIXES | FABIO_HINT
 # Bruker frames of the older format are numbered by their suffix (`scan_01.001` ... `.999`); fabio reads them

@@ -90,9 +90,8 @@ class TiffReader:
 
         self._tif = tifffile.TiffFile(path)
         try:
-            self._parts: list[
-                tuple
-            ] = []  # (series, frames, axis of the samples in a page, None, or "frames": planes are frames)
+            # (series, frames, the axis of the samples in a page, None, or "frames": the sample planes are frames)
+            self._parts: list[tuple] = []
             for series in self._tif.series:
                 key = series.keyframe
                 if key.is_reduced:

@@ -37,7 +37,7 @@ def not_a_file(path) -> str | None:
     except FileNotFoundError:
         return "no such file"
     except OSError as exc:
-        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+        return f"cannot be read ({os_reason(exc)})"
     if stat.S_ISREG(mode):
         return None
     kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
