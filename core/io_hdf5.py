@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,9 @@ MAX_LINK_DEPTH = 4
 
 
 # Where detector frames live by convention: NeXus NXdetector and NXdata, and an Eiger/Jungfrau master file's
-# links to its data files (data_000001, data_000002, ...; the first is taken)
+# links to its data files (data_000001, data_000002, ...: `materialise` joins the whole series)
 KNOWN_FRAME_PATHS = ("entry/data/data", "entry/instrument/detector/data", "entry/data/data_000001")
+SERIES_PART = re.compile(r"data_(\d{6})")  # one data file of a DECTRIS/PSI master's series, numbered from 1
 MIN_FRAME_SIDE = 8  # a smaller array (motor positions (N, 2), a 3x3 matrix) is metadata, never a frame
 
 
@@ -201,10 +203,14 @@ class Hdf5Reader:
         self._f.close()
 
 
+class MissingLinkTarget(ImageReadError):
+    """A file another file links to is not there."""
+
+
 def _inside(path: Path, allowed: Path | None, what: str) -> Path:
     real = path.resolve()
     if not real.is_file():
-        raise ImageReadError(f"{what} {one_line(path)} not found")
+        raise MissingLinkTarget(f"{what} {one_line(path)} not found")
     if allowed is not None and not real.is_relative_to(allowed):
         raise ImageReadError(f"{what} {one_line(path)} is outside the folder being imported: refused")
     return real
@@ -232,8 +238,29 @@ def _open_target(src: Path, name: str, allowed: Path | None, files: list):
     raise ImageReadError(f"HDF5 {one_line(name)}: more than {MAX_LINK_DEPTH} chained external links")
 
 
+def series(f, name: str) -> list[str]:
+    """The data files of a detector master's series that `name` (`.../data_000001`) begins: its sibling links
+    `data_000001`, `data_000002`, ... in number order, up to the first number missing. A single name otherwise."""
+    group, _, leaf = name.rpartition("/")
+    if SERIES_PART.fullmatch(leaf) is None or int(leaf[5:]) != 1:
+        return [name]
+    try:
+        members = set(f[group or "/"].keys())
+    except (KeyError, TypeError, ValueError, OSError):
+        return [name]
+    out = []
+    while f"data_{len(out) + 1:06d}" in members:
+        out.append(f"{group}/data_{len(out) + 1:06d}")
+    return out or [name]
+
+
 def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int) -> str:
     """Write `dataset` of `src` (external link, VDS) as an ordinary dataset of the same name into `dest`.
+
+    Found by itself (no `dataset` given), the first data file of a detector master's series (`series`) brings
+    the others with it: their frames, in order, are one dataset `<group>/data` (the name the data files give it).
+    A data file of the series that is not there (a transfer not finished) ends the series there, with a warning
+    naming it; the frames before it are kept.
 
     Args:
         allowed: the folder the import may read from (None: anywhere, the user's explicit choice).
@@ -242,7 +269,8 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
         the dataset's name in `dest`.
 
     Raises:
-        ImageReadError: a source file missing or outside `allowed`, raw external storage, or a bad shape.
+        ImageReadError: a source file missing or outside `allowed`, raw external storage, a bad shape, or data
+            files of one series whose frames differ in shape or type.
     """
     import h5py
 
@@ -251,43 +279,87 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
     try:
         with h5py.File(src, "r") as f:
             name = dataset or first_image_dataset(f) or _first_link(f)
+            parts = series(f, name) if name is not None and dataset is None else [name]
         if name is None:
             raise ImageReadError("no numeric image dataset (2-D or more) in the file")
-        f, path, inner = _open_target(src, name, allowed, files)
-        ds = f[inner]
-        if not isinstance(ds, h5py.Dataset):
-            raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
-        if ds.external:
-            raise ImageReadError(f"HDF5 {one_line(name)}: raw external storage in other files: not supported")
-        if ds.is_virtual:
-            for vs in ds.virtual_sources():
-                source = path if vs.file_name == "." else Path(vs.file_name)
-                if not source.is_absolute():
-                    source = path.parent / source
-                source = _inside(source, allowed, "virtual dataset source")
-                with h5py.File(source, "r") as sf:
-                    if vs.dset_name not in sf:
-                        raise ImageReadError(
-                            f"virtual dataset source {one_line(vs.dset_name)} missing in {source.name}"
-                        )
-            dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
-            dapl.set_virtual_prefix(os.fsencode(str(path.parent.resolve())) + b"/")
-            ds = h5py.Dataset(h5py.h5d.open(f.id, inner.encode(), dapl))
-        else:
-            check_written(ds, name)
-        if ds.ndim < 2 or ds.dtype.kind not in "iufb":
-            raise ImageReadError(f"dataset {one_line(name)!r}: shape {ds.shape}, dtype {ds.dtype} is not an image")
-        check_pixels(ds.shape, max_pixels)
-        lead = ds.shape[:-2]
-        chunks = (*(1,) * len(lead), *ds.shape[-2:]) if lead else None
-        with h5py.File(dest, "w") as out:
-            target = out.create_dataset(name, shape=ds.shape, dtype=ds.dtype, chunks=chunks)
-            for idx in np.ndindex(*lead):  # one frame at a time: memory stays one frame
-                target[idx] = ds[idx]
+        if len(parts) == 1:
+            ds = _source_dataset(src, name, allowed, max_pixels, files)
+            _copy_frames(dest, name, [ds])
+            return name
+        sources = []
+        for k, part in enumerate(parts):
+            try:
+                sources.append(_source_dataset(src, part, allowed, max_pixels, files))
+            except MissingLinkTarget as exc:
+                if k == 0:
+                    raise
+                log.warning("%s: %s; the series is read up to %s", src.name, exc, parts[k - 1].rpartition("/")[2])
+                break
+        first = sources[0]
+        for part, ds in zip(parts[1:], sources[1:], strict=False):
+            if ds.shape[-2:] != first.shape[-2:] or ds.dtype != first.dtype:
+                raise ImageReadError(
+                    f"HDF5 {one_line(part)}: frames {ds.shape} {ds.dtype} do not match "
+                    f"{one_line(parts[0])}'s {first.shape} {first.dtype}"
+                )
+        name = f"{parts[0].rpartition('/')[0]}/data"
+        _copy_frames(dest, name, sources)
         return name
     finally:
         for f in files:
             f.close()
+
+
+def _copy_frames(dest: Path, name: str, sources: list) -> None:
+    """Write the frames of `sources` as `name` in `dest`, one frame at a time (memory stays one frame). One
+    source keeps its shape; several (of equal frame shape and type) become one stack of all their frames."""
+    import h5py
+
+    first = sources[0]
+    lead = first.shape[:-2] if len(sources) == 1 else (sum(math.prod(ds.shape[:-2]) for ds in sources),)
+    chunks = (*(1,) * len(lead), *first.shape[-2:]) if lead else None
+    with h5py.File(dest, "w") as out:
+        target = out.create_dataset(name, shape=(*lead, *first.shape[-2:]), dtype=first.dtype, chunks=chunks)
+        if len(sources) == 1:
+            for idx in np.ndindex(*lead):
+                target[idx] = first[idx]
+            return
+        k = 0
+        for ds in sources:
+            for idx in np.ndindex(*ds.shape[:-2]):
+                target[k] = ds[idx]
+                k += 1
+
+
+def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int, files: list):
+    """The readable dataset `name` of `src`, external links and virtual sources followed and checked (files
+    opened are appended to `files`, for the caller to close)."""
+    import h5py
+
+    f, path, inner = _open_target(src, name, allowed, files)
+    ds = f[inner]
+    if not isinstance(ds, h5py.Dataset):
+        raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
+    if ds.external:
+        raise ImageReadError(f"HDF5 {one_line(name)}: raw external storage in other files: not supported")
+    if ds.is_virtual:
+        for vs in ds.virtual_sources():
+            source = path if vs.file_name == "." else Path(vs.file_name)
+            if not source.is_absolute():
+                source = path.parent / source
+            source = _inside(source, allowed, "virtual dataset source")
+            with h5py.File(source, "r") as sf:
+                if vs.dset_name not in sf:
+                    raise ImageReadError(f"virtual dataset source {one_line(vs.dset_name)} missing in {source.name}")
+        dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+        dapl.set_virtual_prefix(os.fsencode(str(path.parent.resolve())) + b"/")
+        ds = h5py.Dataset(h5py.h5d.open(f.id, inner.encode(), dapl))
+    else:
+        check_written(ds, name)
+    if ds.ndim < 2 or ds.dtype.kind not in "iufb":
+        raise ImageReadError(f"dataset {one_line(name)!r}: shape {ds.shape}, dtype {ds.dtype} is not an image")
+    check_pixels(ds.shape, max_pixels)
+    return ds
 
 
 def _first_link(f) -> str | None:

@@ -127,3 +127,57 @@ def test_hdf5_failures_say_what_is_wrong_and_name_the_link_target(tmp_path):
     assert error.startswith(f"{folder}/master.h5: external link target data_000001.h5: "), error
     assert len(error.split(": ", 2)[2]) > len("OSError"), error  # h5py's message, not just the error's type
     ws.store.dispose()
+
+
+def _eiger_series(folder, parts: int, write: tuple[int, ...]):
+    """A master linking `parts` data files (data_000001 ...); only those numbered in `write` are written."""
+    stacks = {k: _frames(10 + k, n=2 + k) for k in range(1, parts + 1)}
+    for k in write:
+        with h5py.File(folder / f"s_data_{k:06d}.h5", "w") as f:
+            f["entry/data/data"] = stacks[k]
+    with h5py.File(folder / "s_master.h5", "w") as f:
+        f["entry/instrument/detector/detectorSpecific/flatfield"] = np.ones((48, 40), np.float32)
+        for k in range(1, parts + 1):
+            f[f"entry/data/data_{k:06d}"] = h5py.ExternalLink(f"s_data_{k:06d}.h5", "/entry/data/data")
+    return stacks
+
+
+def test_an_eiger_master_imports_every_data_file_of_its_series_in_order(tmp_path):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    stacks = _eiger_series(folder, 3, (1, 2, 3))
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder / "s_master.h5"])
+    expected = np.concatenate([stacks[1], stacks[2], stacks[3]])
+    assert summary.imported == len(expected) == 12 and not summary.failed, summary
+    stored = sorted((img for img, _ in ws.store.list_images()), key=lambda img: img.frame)
+    for k, img in enumerate(stored):
+        assert img.dataset == "/entry/data/data" and img.frame == k
+        np.testing.assert_array_equal(ws.load_frame(img).data, expected[k])
+    ws.store.dispose()
+
+
+def test_an_unfinished_eiger_series_keeps_the_frames_before_the_missing_file(tmp_path, caplog):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    stacks = _eiger_series(folder, 3, (1, 2))  # the third data file has not arrived
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    with caplog.at_level("WARNING"):
+        summary = import_paths(ws, [folder / "s_master.h5"])
+    assert summary.imported == len(stacks[1]) + len(stacks[2]) and not summary.failed, summary
+    assert "s_data_000003.h5" in caplog.text and "data_000002" in caplog.text, caplog.text
+    ws.store.dispose()
+
+
+def test_a_series_whose_frames_differ_in_shape_is_refused_by_name(tmp_path):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    _eiger_series(folder, 2, (1,))
+    with h5py.File(folder / "s_data_000002.h5", "w") as f:
+        f["entry/data/data"] = np.zeros((2, 40, 48), np.uint32)
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder / "s_master.h5"])
+    assert summary.imported == 0 and summary.failed == 1, summary
+    assert "data_000002" in summary.errors[0] and "do not match" in summary.errors[0], summary.errors
+    assert not list(ws.store.list_images())
+    ws.store.dispose()
