@@ -163,6 +163,8 @@ class Hdf5Reader:
                 raise ExternalDataError("HDF5: the image data is only behind an external link")
             if name is None:
                 raise ImageReadError("no numeric image dataset (2-D or more) in the file")
+            if dataset is None and series(self._f, name) != ([name], None):  # the series is materialised
+                raise ExternalDataError(f"HDF5 {one_line(name)}: the first of a series of data files")
             ext = _external_link(self._f, name)
             if ext is not None:
                 raise ExternalDataError(f"HDF5 {one_line(name)}: external link to {one_line(ext[0].filename)}")
@@ -229,7 +231,12 @@ def _open_target(src: Path, name: str, allowed: Path | None, files: list):
                 raise
             raise ImageReadError(f"external link target {one_line(path.name)}: {one_line(os_reason(exc))}") from exc
         files.append(f)
-        ext = _external_link(f, name)
+        try:
+            ext = _external_link(f, name)
+        except ImageReadError as exc:
+            if path == src:
+                raise
+            raise ImageReadError(f"external link target {one_line(path.name)}: {exc}") from None
         if ext is None:
             return f, path, name
         link, name = ext
@@ -238,20 +245,22 @@ def _open_target(src: Path, name: str, allowed: Path | None, files: list):
     raise ImageReadError(f"HDF5 {one_line(name)}: more than {MAX_LINK_DEPTH} chained external links")
 
 
-def series(f, name: str) -> list[str]:
-    """The data files of a detector master's series that `name` (`.../data_000001`) begins: its sibling links
-    `data_000001`, `data_000002`, ... in number order, up to the first number missing. A single name otherwise."""
+def series(f, name: str) -> tuple[list[str], str | None]:
+    """The data files of a detector master's series that `name` (`.../data_000001`) begins: its sibling
+    `data_000001`, `data_000002`, ... in number order, up to the first number missing; and the first number
+    missing when a later one is there (a series with a gap), else None. `[name]` for any other name."""
     group, _, leaf = name.rpartition("/")
     if SERIES_PART.fullmatch(leaf) is None or int(leaf[5:]) != 1:
-        return [name]
+        return [name], None
     try:
-        members = set(f[group or "/"].keys())
+        members = {m for m in f[group or "/"].keys() if SERIES_PART.fullmatch(m)}
     except (KeyError, TypeError, ValueError, OSError):
-        return [name]
+        return [name], None
     out = []
     while f"data_{len(out) + 1:06d}" in members:
         out.append(f"{group}/data_{len(out) + 1:06d}")
-    return out or [name]
+    gap = f"data_{len(out) + 1:06d}" if len(out) < len(members) else None
+    return out or [name], gap
 
 
 def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int) -> str:
@@ -259,8 +268,9 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
 
     Found by itself (no `dataset` given), the first data file of a detector master's series (`series`) brings
     the others with it: their frames, in order, are one dataset `<group>/data` (the name the data files give it).
-    A data file of the series that is not there (a transfer not finished) ends the series there, with a warning
-    naming it; the frames before it are kept.
+    A data file of the series that is not there (a transfer not finished), or a number missing from the series,
+    ends the series there with a warning naming it; the frames before it are kept. Each data file is copied
+    and closed before the next is opened: a series of thousands of files stays within the open-file limit.
 
     Args:
         allowed: the folder the import may read from (None: anywhere, the user's explicit choice).
@@ -269,66 +279,73 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
         the dataset's name in `dest`.
 
     Raises:
-        ImageReadError: a source file missing or outside `allowed`, raw external storage, a bad shape, or data
-            files of one series whose frames differ in shape or type.
+        ImageReadError: a source file missing or outside `allowed`, raw external storage, a bad shape, or a
+            data file of the series that is unreadable or whose frames differ in shape or type (named).
     """
     import h5py
 
-    files: list = []
     register_filters()
-    try:
-        with h5py.File(src, "r") as f:
-            name = dataset or first_image_dataset(f) or _first_link(f)
-            parts = series(f, name) if name is not None and dataset is None else [name]
-        if name is None:
-            raise ImageReadError("no numeric image dataset (2-D or more) in the file")
-        if len(parts) == 1:
-            ds = _source_dataset(src, name, allowed, max_pixels, files)
-            _copy_frames(dest, name, [ds])
-            return name
-        sources = []
+    with h5py.File(src, "r") as f:
+        name = dataset or first_image_dataset(f) or _first_link(f)
+        parts, gap = series(f, name) if name is not None and dataset is None else ([name], None)
+    if name is None:
+        raise ImageReadError("no numeric image dataset (2-D or more) in the file")
+    if gap is not None:
+        log.warning(
+            "%s: %s is missing from the series; it is read up to %s", src.name, gap, parts[-1].rpartition("/")[2]
+        )
+    if len(parts) == 1:
+        files: list = []
+        try:
+            _copy_frames(dest, name, _source_dataset(src, name, allowed, max_pixels, files))
+        finally:
+            for f in files:
+                f.close()
+        return name
+    out_name = f"{parts[0].rpartition('/')[0]}/data"
+    with h5py.File(dest, "w") as out:
+        target = None
         for k, part in enumerate(parts):
+            leaf = part.rpartition("/")[2]
+            files = []
             try:
-                sources.append(_source_dataset(src, part, allowed, max_pixels, files))
+                ds = _source_dataset(src, part, allowed, max_pixels, files)
+                frame = ds.shape[-2:]
+                if target is None:
+                    target = out.create_dataset(
+                        out_name, shape=(0, *frame), maxshape=(None, *frame), dtype=ds.dtype, chunks=(1, *frame)
+                    )
+                elif frame != target.shape[1:] or ds.dtype.str[1:] != target.dtype.str[1:]:  # byte order aside
+                    raise ImageReadError(
+                        f"frames {ds.shape} {ds.dtype} do not match {parts[0].rpartition('/')[2]}'s "
+                        f"{target.shape[1:]} {target.dtype}"
+                    )
+                for idx in np.ndindex(*ds.shape[:-2]):
+                    target.resize(target.shape[0] + 1, axis=0)
+                    target[-1] = ds[idx]
             except MissingLinkTarget as exc:
                 if k == 0:
                     raise
                 log.warning("%s: %s; the series is read up to %s", src.name, exc, parts[k - 1].rpartition("/")[2])
-                break
-        first = sources[0]
-        for part, ds in zip(parts[1:], sources[1:], strict=False):
-            if ds.shape[-2:] != first.shape[-2:] or ds.dtype != first.dtype:
-                raise ImageReadError(
-                    f"HDF5 {one_line(part)}: frames {ds.shape} {ds.dtype} do not match "
-                    f"{one_line(parts[0])}'s {first.shape} {first.dtype}"
-                )
-        name = f"{parts[0].rpartition('/')[0]}/data"
-        _copy_frames(dest, name, sources)
-        return name
-    finally:
-        for f in files:
-            f.close()
+                return out_name
+            except ImageReadError as exc:
+                raise type(exc)(f"HDF5 series part {leaf}: {exc}") from exc
+            finally:
+                for f in files:
+                    f.close()
+    return out_name
 
 
-def _copy_frames(dest: Path, name: str, sources: list) -> None:
-    """Write the frames of `sources` as `name` in `dest`, one frame at a time (memory stays one frame). One
-    source keeps its shape; several (of equal frame shape and type) become one stack of all their frames."""
+def _copy_frames(dest: Path, name: str, ds) -> None:
+    """Write dataset `ds` as `name` in `dest`, one frame at a time (memory stays one frame)."""
     import h5py
 
-    first = sources[0]
-    lead = first.shape[:-2] if len(sources) == 1 else (sum(math.prod(ds.shape[:-2]) for ds in sources),)
-    chunks = (*(1,) * len(lead), *first.shape[-2:]) if lead else None
+    lead = ds.shape[:-2]
+    chunks = (*(1,) * len(lead), *ds.shape[-2:]) if lead else None
     with h5py.File(dest, "w") as out:
-        target = out.create_dataset(name, shape=(*lead, *first.shape[-2:]), dtype=first.dtype, chunks=chunks)
-        if len(sources) == 1:
-            for idx in np.ndindex(*lead):
-                target[idx] = first[idx]
-            return
-        k = 0
-        for ds in sources:
-            for idx in np.ndindex(*ds.shape[:-2]):
-                target[k] = ds[idx]
-                k += 1
+        target = out.create_dataset(name, shape=ds.shape, dtype=ds.dtype, chunks=chunks)
+        for idx in np.ndindex(*lead):
+            target[idx] = ds[idx]
 
 
 def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int, files: list):
@@ -337,7 +354,12 @@ def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int,
     import h5py
 
     f, path, inner = _open_target(src, name, allowed, files)
-    ds = f[inner]
+    try:
+        ds = f[inner]
+    except KeyError:  # a link (soft or external) to nothing inside the file that holds it
+        raise ImageReadError(
+            f"no dataset {one_line(inner)!r} in {one_line(path.name)} (or a link to nothing)"
+        ) from None
     if not isinstance(ds, h5py.Dataset):
         raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
     if ds.external:

@@ -181,3 +181,76 @@ def test_a_series_whose_frames_differ_in_shape_is_refused_by_name(tmp_path):
     assert "data_000002" in summary.errors[0] and "do not match" in summary.errors[0], summary.errors
     assert not list(ws.store.list_images())
     ws.store.dispose()
+
+
+def test_a_gap_in_the_series_numbers_ends_it_with_a_warning(tmp_path, caplog):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    stacks = _eiger_series(folder, 3, (1, 2, 3))
+    with h5py.File(folder / "s_master.h5", "a") as f:
+        del f["entry/data/data_000002"]  # the master links parts 1 and 3 only
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    with caplog.at_level("WARNING"):
+        summary = import_paths(ws, [folder / "s_master.h5"])
+    assert summary.imported == len(stacks[1]) and not summary.failed, summary
+    assert "data_000002 is missing from the series" in caplog.text, caplog.text
+    ws.store.dispose()
+
+
+def test_a_master_holding_its_first_part_brings_the_linked_rest(tmp_path):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    stacks = _eiger_series(folder, 2, (2,))
+    with h5py.File(folder / "s_master.h5", "a") as f:
+        del f["entry/data/data_000001"]
+        f["entry/data/data_000001"] = stacks[1]  # the first part inside the master itself
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder / "s_master.h5"])
+    assert summary.imported == len(stacks[1]) + len(stacks[2]) and not summary.failed, summary
+    ws.store.dispose()
+
+
+def test_a_broken_part_is_named_in_one_line(tmp_path):
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    _eiger_series(folder, 2, (1,))
+    with h5py.File(folder / "s_data_000002.h5", "w") as f:
+        f["entry/data/other"] = _frames(3)  # the link's target path is not in the data file
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    summary = import_paths(ws, [folder / "s_master.h5"])
+    assert summary.failed == 1 and summary.imported == 0, summary
+    error = summary.errors[0]
+    assert "data_000002" in error and "s_data_000002.h5" in error and "\n" not in error, error
+    ws.store.dispose()
+
+
+def test_a_long_series_stays_within_the_open_file_limit(tmp_path):
+    """Each data file is closed before the next is opened: 150 parts import under a limit of 64 open files."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "scan"
+    folder.mkdir()
+    with h5py.File(folder / "s_master.h5", "w") as f:
+        for k in range(1, 151):
+            with h5py.File(folder / f"s_data_{k:06d}.h5", "w") as part:
+                part["entry/data/data"] = np.full((1, 48, 40), k, np.uint16)
+            f[f"entry/data/data_{k:06d}"] = h5py.ExternalLink(f"s_data_{k:06d}.h5", "/entry/data/data")
+    code = (
+        "import resource, sys\n"
+        "from scatterloop.core.config import Settings\n"
+        "from scatterloop.core.workspace import Workspace\n"
+        "from scatterloop.core.ingest import import_paths\n"
+        "ws = Workspace.open(Settings(workspace=sys.argv[1]))\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+        "s = import_paths(ws, [sys.argv[2]])\n"
+        "print(s.imported, s.failed, s.errors)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "ws"), str(folder / "s_master.h5")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[:2] == ["150", "0"], out.stdout
