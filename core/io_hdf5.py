@@ -250,7 +250,8 @@ def series(f, name: str) -> tuple[list[str], str | None]:
     `data_000001`, `data_000002`, ... in number order, up to the first number missing; and the first number
     missing when a later one is there (a series with a gap), else None. `[name]` for any other name."""
     group, _, leaf = name.rpartition("/")
-    if SERIES_PART.fullmatch(leaf) is None or int(leaf[5:]) != 1:
+    part = SERIES_PART.fullmatch(leaf)
+    if part is None or int(part.group(1)) != 1:
         return [name], None
     try:
         members = {m for m in f[group or "/"].keys() if SERIES_PART.fullmatch(m)}

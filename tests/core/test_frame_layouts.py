@@ -142,12 +142,17 @@ def _eiger_series(folder, parts: int, write: tuple[int, ...]):
     return stacks
 
 
+def _import_master(tmp_path, folder):
+    """Import the series' master into a new workspace: (workspace, summary); the caller disposes the store."""
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    return ws, import_paths(ws, [folder / "s_master.h5"])
+
+
 def test_an_eiger_master_imports_every_data_file_of_its_series_in_order(tmp_path):
     folder = tmp_path / "scan"
     folder.mkdir()
     stacks = _eiger_series(folder, 3, (1, 2, 3))
-    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
-    summary = import_paths(ws, [folder / "s_master.h5"])
+    ws, summary = _import_master(tmp_path, folder)
     expected = np.concatenate([stacks[1], stacks[2], stacks[3]])
     assert summary.imported == len(expected) == 12 and not summary.failed, summary
     stored = sorted((img for img, _ in ws.store.list_images()), key=lambda img: img.frame)
@@ -161,9 +166,8 @@ def test_an_unfinished_eiger_series_keeps_the_frames_before_the_missing_file(tmp
     folder = tmp_path / "scan"
     folder.mkdir()
     stacks = _eiger_series(folder, 3, (1, 2))  # the third data file has not arrived
-    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     with caplog.at_level("WARNING"):
-        summary = import_paths(ws, [folder / "s_master.h5"])
+        ws, summary = _import_master(tmp_path, folder)
     assert summary.imported == len(stacks[1]) + len(stacks[2]) and not summary.failed, summary
     assert "s_data_000003.h5" in caplog.text and "data_000002" in caplog.text, caplog.text
     ws.store.dispose()
@@ -175,8 +179,7 @@ def test_a_series_whose_frames_differ_in_shape_is_refused_by_name(tmp_path):
     _eiger_series(folder, 2, (1,))
     with h5py.File(folder / "s_data_000002.h5", "w") as f:
         f["entry/data/data"] = np.zeros((2, 40, 48), np.uint32)
-    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
-    summary = import_paths(ws, [folder / "s_master.h5"])
+    ws, summary = _import_master(tmp_path, folder)
     assert summary.imported == 0 and summary.failed == 1, summary
     assert "data_000002" in summary.errors[0] and "do not match" in summary.errors[0], summary.errors
     assert not list(ws.store.list_images())
@@ -189,9 +192,8 @@ def test_a_gap_in_the_series_numbers_ends_it_with_a_warning(tmp_path, caplog):
     stacks = _eiger_series(folder, 3, (1, 2, 3))
     with h5py.File(folder / "s_master.h5", "a") as f:
         del f["entry/data/data_000002"]  # the master links parts 1 and 3 only
-    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     with caplog.at_level("WARNING"):
-        summary = import_paths(ws, [folder / "s_master.h5"])
+        ws, summary = _import_master(tmp_path, folder)
     assert summary.imported == len(stacks[1]) and not summary.failed, summary
     assert "data_000002 is missing from the series" in caplog.text, caplog.text
     ws.store.dispose()
@@ -204,8 +206,7 @@ def test_a_master_holding_its_first_part_brings_the_linked_rest(tmp_path):
     with h5py.File(folder / "s_master.h5", "a") as f:
         del f["entry/data/data_000001"]
         f["entry/data/data_000001"] = stacks[1]  # the first part inside the master itself
-    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
-    summary = import_paths(ws, [folder / "s_master.h5"])
+    ws, summary = _import_master(tmp_path, folder)
     assert summary.imported == len(stacks[1]) + len(stacks[2]) and not summary.failed, summary
     ws.store.dispose()
 
@@ -216,8 +217,7 @@ def test_a_broken_part_is_named_in_one_line(tmp_path):
     _eiger_series(folder, 2, (1,))
     with h5py.File(folder / "s_data_000002.h5", "w") as f:
         f["entry/data/other"] = _frames(3)  # the link's target path is not in the data file
-    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
-    summary = import_paths(ws, [folder / "s_master.h5"])
+    ws, summary = _import_master(tmp_path, folder)
     assert summary.failed == 1 and summary.imported == 0, summary
     error = summary.errors[0]
     assert "data_000002" in error and "s_data_000002.h5" in error and "\n" not in error, error
