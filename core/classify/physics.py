@@ -211,8 +211,8 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     size = max(h, w)
     out = dict.fromkeys(FEATURES, 0.0)
     out["masked_fraction"] = float(mask.mean())
-    if valid.sum() < 64:
-        return out
+    if valid.sum() < 64:  # too little measured to judge: all zeros (a frame thinner than a block has no pixels)
+        return {k: float(np.nan_to_num(v)) for k, v in out.items()}
     log_img = np.log1p(np.clip(np.where(valid, x, 0), 0, None))
     out["beamstop_contrast"], (cx, cy), radius = beamstop(log_img, valid)
     out["beamstop_radius"] = radius / size

@@ -108,6 +108,15 @@ def test_frame_features_include_the_local_checks():
     assert f["mirror_excess_local"] > g["mirror_excess_local"] + 1
 
 
+def test_a_frame_too_thin_to_judge_gets_finite_zero_features():
+    """A one-row strip wider than a working block has no pixel left after block-averaging: every feature is a
+    finite number (the models and the cache take no NaN), not the mean of an empty frame."""
+    strip = np.random.default_rng(5).poisson(3, (1, 600)).astype(float)
+    f = frame_features(strip)
+    assert set(f) == set(FEATURES)
+    assert all(np.isfinite(v) for v in f.values())
+
+
 def test_texture_lines_judge_noise_by_the_frames_own_level_not_by_photon_counting():
     """An integrating detector (each photon worth 25 units: 25x the Poisson variance) has white noise far above
     the counting floor; a clean frame from it must not look textured, and the patch must still stand out."""
