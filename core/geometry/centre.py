@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MIN_AGREEMENT = 0.75  # sector agreement below which rings are not trusted to fix the centre
 MIN_EXPLAINED = 0.15  # radial share of the high-passed variance below which there are no rings to speak of
 MIN_SECTORS = 3  # ring arcs must span at least 45 degrees: shorter ones are nearly straight lines
+MIN_SIDE = 16  # pixels: a narrower frame (a line detector, a one-row strip) cannot show a ring about a point
 
 
 @dataclass
@@ -110,6 +111,8 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
         x, y = float(np.clip(x, 0, w - 1)), float(np.clip(y, 0, h - 1))
         return CentreResult(x, y, "no centre", conf, ev, reason, area.masked, time.perf_counter() - t0)
 
+    if min(h, w) < MIN_SIDE:
+        return refuse(f"the frame is {h}x{w} pixels: too thin to hold a ring (at least {MIN_SIDE} each way)")
     valid = np.isfinite(img)
     if valid.sum() < 0.05 * img.size:
         return refuse(f"only {valid.mean():.1%} of the frame is detector data")

@@ -42,7 +42,7 @@ def shadow(level: np.ndarray, depth: float = np.log(5.0), grow: int = 2) -> np.n
     median over blocks of about 1/16 of the frame, so a shadow smaller than a quarter of the frame stands out.
     """
     h, w = level.shape
-    b = max(1, max(h, w) // 64)
+    b = max(1, min(max(h, w) // 64, min(h, w)))  # a strip keeps at least one block across
     coarse = downsample_nan(level, b)
     filled = np.where(np.isfinite(coarse), coarse, np.nanmedian(coarse))
     bg = ndimage.median_filter(filled, size=5, mode="nearest")

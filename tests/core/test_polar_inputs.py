@@ -42,6 +42,20 @@ def test_read_errors_name_the_file(tmp_path, capsys):
         assert len(err) == 1 and err[0].startswith(f"scatterloop polar: {path}: {reason}"), err
 
 
+@pytest.mark.parametrize("shape", [(1, 600), (10, 600), (700, 1)])
+def test_a_strip_too_thin_for_a_ring_gets_no_centre_and_says_why(tmp_path, capsys, shape):
+    """A one-row strip (a line detector, a cut) made the shadow search divide by zero: now the search refuses it
+    with its size, and the command still prints its JSON."""
+    import json
+
+    path = tmp_path / "strip.tif"
+    tifffile.imwrite(path, np.random.default_rng(0).poisson(3, shape).astype(np.int32))
+    assert main(["polar", str(path), "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["status"] == "no centre"
+    assert f"{shape[0]}x{shape[1]} pixels: too thin to hold a ring" in out["reason"]
+
+
 def test_the_size_limit_holds(image, capsys, monkeypatch):
     assert main(["polar", str(image), "--max-pixels", "1000", "--json"]) == 2
     assert _err(capsys) == [f"scatterloop polar: {image}: 64x64 frame exceeds the size limit of 1000 pixels"]
