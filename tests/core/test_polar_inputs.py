@@ -3,6 +3,7 @@ library warnings on stderr."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import h5py
@@ -46,8 +47,6 @@ def test_read_errors_name_the_file(tmp_path, capsys):
 def test_a_strip_too_thin_for_a_ring_gets_no_centre_and_says_why(tmp_path, capsys, shape):
     """A one-row strip (a line detector, a cut) made the shadow search divide by zero: now the search refuses it
     with its size, and the command still prints its JSON."""
-    import json
-
     path = tmp_path / "strip.tif"
     tifffile.imwrite(path, np.random.default_rng(0).poisson(3, shape).astype(np.int32))
     assert main(["polar", str(path), "--json", "--quiet"]) == 0
