@@ -211,7 +211,7 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     size = max(h, w)
     out = dict.fromkeys(FEATURES, 0.0)
     out["masked_fraction"] = float(mask.mean())
-    if valid.sum() < 64:  # too little measured to judge: all zeros (a frame thinner than a block has no pixels)
+    if valid.sum() < 64 or min(h, w) < 8:  # too little to judge (a strip a few blocks across): features 0
         return {k: float(np.nan_to_num(v)) for k, v in out.items()}
     log_img = np.log1p(np.clip(np.where(valid, x, 0), 0, None))
     out["beamstop_contrast"], (cx, cy), radius = beamstop(log_img, valid)

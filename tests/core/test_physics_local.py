@@ -111,10 +111,10 @@ def test_frame_features_include_the_local_checks():
 def test_a_frame_too_thin_to_judge_gets_finite_zero_features():
     """A one-row strip wider than a working block has no pixel left after block-averaging: every feature is a
     finite number (the models and the cache take no NaN), not the mean of an empty frame."""
-    strip = np.random.default_rng(5).poisson(3, (1, 600)).astype(float)
-    f = frame_features(strip)
-    assert set(f) == set(FEATURES)
-    assert all(np.isfinite(v) for v in f.values())
+    for shape in ((1, 600), (10, 2000)):  # the second, one block row after averaging, failed in the ring search
+        f = frame_features(np.random.default_rng(5).poisson(3, shape).astype(float))
+        assert set(f) == set(FEATURES)
+        assert all(np.isfinite(v) for v in f.values()), shape
 
 
 def test_texture_lines_judge_noise_by_the_frames_own_level_not_by_photon_counting():
