@@ -89,12 +89,14 @@ def make_mask(data: np.ndarray) -> np.ndarray:
     return np.zeros(data.shape, dtype=bool)
 
 
-def detector_mask(data: np.ndarray, overload: float | None = None, circular: bool = False) -> np.ndarray:
+def detector_mask(data: np.ndarray, overload: float | None = None, circular: bool | None = None) -> np.ndarray:
     """`make_mask` plus what only the detector knows: saturated or dead values and a round active area.
 
     Unsigned detectors cannot flag a dead pixel as negative: gaps and overflows are written as the dtype's
     maximum (a uint32 -1) or at and above the overload the header states. A circular detector (MarCCD,
     MAR345) writes exactly zero outside its round active area; those pixels are no measurement either.
+    `circular=True`: the format says so; `None`: the data decide (`round_active_area`), since a round frame is
+    often converted to TIFF, EDF or HDF5 on its way here; `False`: never.
     """
     mask = make_mask(data)
     if data.dtype.kind in "iu":
@@ -102,13 +104,38 @@ def detector_mask(data: np.ndarray, overload: float | None = None, circular: boo
             mask |= data >= overload
         if data.dtype.kind == "u":
             mask |= data == np.iinfo(data.dtype).max
-    if circular:
-        h, w = data.shape
-        yy, xx = np.ogrid[:h, :w]
-        outside = ((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2 > 1.0
-        if outside.any() and not data[outside].any() and data[~outside].any():
+    if circular is not False:
+        outside = round_active_area(data, declared=bool(circular))
+        if outside is not None:
             mask |= outside
     return mask
+
+
+def round_active_area(data: np.ndarray, declared: bool = False) -> np.ndarray | None:
+    """The pixels outside a round active area (True there), or None when the frame does not show one.
+
+    A round detector reads exactly zero outside the disc inscribed in its square frame. When the format does not
+    say so (`declared`), the data must: a near-square frame at least 64 pixels across, every pixel outside the
+    disc exactly zero, and enough counts just inside its edge that, falling off smoothly as scattering does
+    (ten times less in the corners), they would have put counts in hundreds of corner pixels: a frame with a few
+    counts, whose corners are zero by chance, is not taken for one.
+    """
+    h, w = data.shape
+    if not declared:
+        if min(h, w) < 64 or abs(h - w) > 0.02 * max(h, w):
+            return None
+        if data[0, 0] or data[0, -1] or data[-1, 0] or data[-1, -1]:  # the usual answer, without a full pass
+            return None
+    yy, xx = np.ogrid[:h, :w]
+    r2 = ((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2
+    outside = r2 > 1.0
+    if not outside.any() or data[outside].any() or not data[~outside].any():
+        return None
+    if not declared:
+        edge = data[(r2 > 0.85) & (r2 <= 0.97)]
+        if np.count_nonzero(edge) / edge.size * np.count_nonzero(outside) < 200:
+            return None
+    return outside
 
 
 # ------------------------------------------------------------------------------------------- readers
@@ -236,7 +263,7 @@ def _checked(
     if meta.get("display_image"):  # 8-bit PNG/JPEG: 255 is white, not an overflow
         mask = make_mask(data)
     else:
-        mask = detector_mask(data, meta.get("overload"), meta.get("circular", False))
+        mask = detector_mask(data, meta.get("overload"), meta.get("circular"))
     if mask.all():
         raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
     return Frame(data=data, mask=mask, index=index, dataset=dataset)

@@ -229,7 +229,7 @@ class FabioReader:
             raise_on_fabio_complaint(complaints, self.fmt)
             self.nframes = max(1, int(self._img.nframes))
         self._max_pixels = max_pixels
-        self.meta = {"overload": header_overload(hdr.header), "circular": name in CIRCULAR_CLASSES}
+        self.meta = {"overload": header_overload(hdr.header), "circular": True if name in CIRCULAR_CLASSES else None}
 
     def frame(self, i: int) -> np.ndarray:
         import fabio

@@ -49,7 +49,7 @@ def _sim_mask(counts: np.ndarray, params: dict) -> np.ndarray:
 
     if counts.dtype == np.uint8:
         return make_mask(counts)
-    return detector_mask(counts, circular=bool(params.get("circular")))
+    return detector_mask(counts, circular=True if params.get("circular") else None)
 
 
 def simulated_set(n_per_class: int, size: int, seed: int, sim_sizes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

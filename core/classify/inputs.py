@@ -29,7 +29,9 @@ import torch.nn.functional as F
 from ..io import resize
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 
-CACHE_VERSION = 4  # 2: pooled (block mean, then max-pool) instead of resized; 3: despeckled; 4: min_contrast(k)
+# 2: pooled (block mean, then max-pool) instead of resized; 3: despeckled; 4: min_contrast(k);
+# 5: round active areas masked from the data in any format
+CACHE_VERSION = 5
 POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
 MIN_CONTRAST = float(np.log1p(20.0))  # 20 counts over the floor are needed to span the full scale
 

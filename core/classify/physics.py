@@ -59,7 +59,7 @@ FEATURES: tuple[str, ...] = (
     "texture_lines",
     "texture_lines_unmirrored",
 )
-VERSION = 13  # bump when a feature changes: cached values of an older version are recomputed
+VERSION = 14  # bump when a feature changes: cached values of an older version are recomputed (14: round areas masked)
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:

@@ -180,6 +180,32 @@ def test_unsigned_overload_and_circular_masks(tmp_path):
     assert read_frame(edf).mask.sum() == 2
 
 
+def test_a_round_detector_area_is_masked_from_the_data_whatever_the_format(tmp_path):
+    """A MAR345 or MarCCD frame converted to EDF or TIFF no longer says it is round: the zero corners must still
+    be no measurement (else the disc's edge reads as a ring). A few-count frame with zero corners is not round."""
+    rng = np.random.default_rng(0)
+    n = 200
+    yy, xx = np.ogrid[:n, :n]
+    r2 = ((yy - (n - 1) / 2) / (n / 2)) ** 2 + ((xx - (n - 1) / 2) / (n / 2)) ** 2
+    inside = r2 <= 1.0
+    plate = np.where(inside, rng.poisson(3.0, (n, n)) + 10, 0).astype(np.uint16)  # offset + counts, zero outside
+    for path, write in (
+        (tmp_path / "plate.edf", lambda f, d: fabio.edfimage.EdfImage(data=d).write(str(f))),
+        (tmp_path / "plate.tif", lambda f, d: fabio.tifimage.TifImage(data=d).write(str(f))),
+    ):
+        write(path, plate)
+        mask = read_frame(path).mask
+        assert np.array_equal(mask, ~inside), path.name
+    # a photon-counting frame of a few counts: zero corners by chance, nothing says the area is round
+    sparse = rng.poisson(0.002, (n, n)).astype(np.int32)
+    sparse[~inside] = 0
+    assert not detector_mask(sparse).any()
+    # counts in the corners, a non-square frame, or a format that says "not round": nothing is masked
+    assert not detector_mask(np.where(inside, plate, 1).astype(np.uint16)).any()
+    assert not detector_mask(np.pad(plate, ((0, 0), (0, 40)))).any()
+    assert not detector_mask(plate, circular=False).any()
+
+
 def test_follow_outside_imports_what_leaves_the_folder_only_when_asked(tmp_path, capsys):
     from scatterloop.core.cli import main
 
