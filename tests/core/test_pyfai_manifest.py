@@ -1,0 +1,52 @@
+"""`scripts/pyfai_manifest.py`: a test set for `bench simreal --manifest` built on pyFAI's detector models, read
+back through the product's own readers (CPU, seconds)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+
+from scatterloop.core.io import read_frames
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pyfai_manifest.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("pyfai_manifest", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pyfai_manifest_writes_frames_the_readers_mask_as_the_detector_means(tmp_path):
+    script = _script()
+    assert script.main([str(tmp_path), "--per-kind", "1", "--detectors", "Pilatus300k,Eiger1M", "--seed", "5"]) == 0
+    entries = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert [(e["detector"], e["kind"]) for e in entries] == [
+        (d, k) for d in ("Pilatus300k", "Eiger1M") for k in ("rings", "peaks", "background")
+    ]
+    from pyFAI import detector_factory
+
+    for e in entries:
+        frame = next(iter(read_frames(tmp_path / e["file"])))
+        assert list(frame.data.shape) == e["shape"] and e["reader"] == "fabio"
+        gaps = np.asarray(detector_factory(e["detector"]).mask, bool)
+        assert gaps.sum() > 1000 and np.array_equal(frame.mask, gaps), e["file"]  # -1 (CBF), uint32 max (Eiger)
+        valid = frame.data[~frame.mask]
+        assert valid.min() >= 0 and valid.max() == e["max_counts"]
+    rings = next(e for e in entries if e["kind"] == "rings")
+    assert rings["content"] in script.CALIBRANTS
+
+
+def test_a_mar345_frame_written_as_edf_gets_its_round_area_masked_on_reading(tmp_path):
+    script = _script()
+    counts, gaps, truth = script.frame(np.random.default_rng(1), "Mar345", "rings")
+    path = tmp_path / "mar.edf"
+    data = script.write(path, counts, gaps, "edf", "Mar345")
+    assert data[0, 0] == 0 and data.dtype == np.uint16
+    mask = next(iter(read_frames(path))).mask
+    h, w = data.shape
+    yy, xx = np.ogrid[:h, :w]
+    outside = ((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2 > 1.0
+    assert np.array_equal(mask, outside)
