@@ -116,9 +116,10 @@ def round_active_area(data: np.ndarray, declared: bool = False) -> np.ndarray | 
 
     A round detector reads exactly zero outside the disc inscribed in its square frame. When the format does not
     say so (`declared`), the data must: a near-square frame at least 64 pixels across, every pixel outside the
-    disc exactly zero, and enough counts just inside its edge that, falling off smoothly as scattering does
-    (ten times less in the corners), they would have put counts in hundreds of corner pixels: a frame with a few
-    counts, whose corners are zero by chance, is not taken for one.
+    disc exactly zero, and counts just inside its edge all the way round (in 30 of its 36 sectors) and enough of
+    them that, falling off smoothly as scattering does (ten times less in the corners), they would have put counts
+    in hundreds of corner pixels. So a frame of a few counts whose corners are zero by chance, or a zero-suppressed
+    spot frame whose spots miss the corners, is not taken for one.
     """
     h, w = data.shape
     if not declared:
@@ -132,8 +133,13 @@ def round_active_area(data: np.ndarray, declared: bool = False) -> np.ndarray | 
     if not outside.any() or data[outside].any() or not data[~outside].any():
         return None
     if not declared:
-        edge = data[(r2 > 0.85) & (r2 <= 0.97)]
-        if np.count_nonzero(edge) / edge.size * np.count_nonzero(outside) < 200:
+        band = (r2 > 0.85) & (r2 <= 0.97)
+        lit = band & (data != 0)
+        if np.count_nonzero(lit) / np.count_nonzero(band) * np.count_nonzero(outside) < 200:
+            return None
+        ys, xs = np.nonzero(lit)
+        sectors = np.floor((np.arctan2(ys - (h - 1) / 2, xs - (w - 1) / 2) + np.pi) / (2 * np.pi) * 36).astype(int)
+        if np.unique(np.clip(sectors, 0, 35)).size < 30:
             return None
     return outside
 

@@ -200,6 +200,13 @@ def test_a_round_detector_area_is_masked_from_the_data_whatever_the_format(tmp_p
     sparse = rng.poisson(0.002, (n, n)).astype(np.int32)
     sparse[~inside] = 0
     assert not detector_mask(sparse).any()
+    # a zero-suppressed spot frame: ten bright spots just inside the disc's edge, zero everywhere else (enough
+    # counts there to have reached the corners, were they spread all round)
+    spots = np.zeros((n, n), np.uint16)
+    for angle in rng.uniform(0, 2 * np.pi, 10):
+        y, x = (int(round(99.5 + 92 * np.sin(angle))), int(round(99.5 + 92 * np.cos(angle))))
+        spots[y - 2 : y + 3, x - 2 : x + 3] = 500
+    assert spots[~inside].sum() == 0 and not detector_mask(spots).any()
     # counts in the corners, a non-square frame, or a format that says "not round": nothing is masked
     assert not detector_mask(np.where(inside, plate, 1).astype(np.uint16)).any()
     assert not detector_mask(np.pad(plate, ((0, 0), (0, 40)))).any()
