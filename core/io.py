@@ -95,7 +95,7 @@ def detector_mask(data: np.ndarray, overload: float | None = None, circular: boo
     Unsigned detectors cannot flag a dead pixel as negative: gaps and overflows are written as the dtype's
     maximum (a uint32 -1) or at and above the overload the header states. A circular detector (MarCCD,
     MAR345) writes exactly zero outside its round active area; those pixels are no measurement either.
-    `circular=True`: the format says so; `None`: the data decide (`round_active_area`), since a round frame is
+    `circular=True`: the format says so; `None`: the data decide (`zero_outside_round_area`), since a round frame is
     often converted to TIFF, EDF or HDF5 on its way here; `False`: never.
     """
     mask = make_mask(data)
@@ -105,13 +105,13 @@ def detector_mask(data: np.ndarray, overload: float | None = None, circular: boo
         if data.dtype.kind == "u":
             mask |= data == np.iinfo(data.dtype).max
     if circular is not False:
-        outside = round_active_area(data, declared=bool(circular))
+        outside = zero_outside_round_area(data, declared=bool(circular))
         if outside is not None:
             mask |= outside
     return mask
 
 
-def round_active_area(data: np.ndarray, declared: bool = False) -> np.ndarray | None:
+def zero_outside_round_area(data: np.ndarray, declared: bool = False) -> np.ndarray | None:
     """The pixels outside a round active area (True there), or None when the frame does not show one.
 
     A round detector reads exactly zero outside the disc inscribed in its square frame. When the format does not
@@ -119,7 +119,9 @@ def round_active_area(data: np.ndarray, declared: bool = False) -> np.ndarray | 
     disc exactly zero, and counts just inside its edge all the way round (in 30 of its 36 sectors) and enough of
     them that, falling off smoothly as scattering does (ten times less in the corners), they would have put counts
     in hundreds of corner pixels. So a frame of a few counts whose corners are zero by chance, or a zero-suppressed
-    spot frame whose spots miss the corners, is not taken for one.
+    spot frame whose spots miss the corners, is not taken for one. (The centre search's
+    `geometry.active.round_active_area` fits any circle to the non-zero support of a frame; this is the strict
+    test for the stored mask: the inscribed disc, exact zeros, any count level.)
     """
     h, w = data.shape
     if not declared:
@@ -131,7 +133,7 @@ def round_active_area(data: np.ndarray, declared: bool = False) -> np.ndarray | 
     dy2 = (((np.arange(h) - (h - 1) / 2) / (h / 2)) ** 2)[:, None]
     dx2 = (((np.arange(w) - (w - 1) / 2) / (w / 2)) ** 2)[None, :]
     outside = dx2 > 1.0 - dy2
-    if not outside.any() or data[outside].any() or not data[~outside].any():
+    if not outside.any() or np.any(data, where=outside) or not data.any():  # no copies of a large frame
         return None
     if not declared:
         band = (dx2 > 0.85 - dy2) & (dx2 <= 0.97 - dy2)

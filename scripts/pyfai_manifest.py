@@ -32,7 +32,8 @@ KINDS = ("rings", "peaks", "background")
 
 
 def _integrator(rng: np.random.Generator, det):
-    """A random geometry: the beam inside (half), near an edge, or outside by up to a frame-width."""
+    """A random geometry: the point of normal incidence inside (half), near an edge, or outside by up to a
+    frame-width, and tilts of a few degrees (the direct beam lies off it by distance x tilt)."""
     from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
     h, w = det.shape
@@ -178,10 +179,12 @@ def frame(rng: np.random.Generator, name: str, kind: str) -> tuple[np.ndarray, n
     rate = (signal + background) * level
     if what == "dark":
         rate = np.full(shape, rng.uniform(0.0, 2.0)) + rate * 0.01
+    fit2d = ai.getFit2D()  # the direct beam, which a tilt moves away from the point of normal incidence
+    beam = (fit2d["centerY"] - 0.5, fit2d["centerX"] - 0.5)  # pixel centres, as the MANIFEST convention has it
     if place == "inside" and rng.random() < 0.8:
-        rate = np.where(_beamstop(rng, shape, centre, det.pixel1), rate * 0.01, rate)
+        rate = np.where(_beamstop(rng, shape, beam, det.pixel1), rate * 0.01, rate)
     gaps = np.zeros(shape, bool) if det.mask is None else np.asarray(det.mask, bool)
-    truth = {"kind": kind, "detector": name, "centre_x": float(centre[1]), "centre_y": float(centre[0]),
+    truth = {"kind": kind, "detector": name, "centre_x": float(beam[1]), "centre_y": float(beam[0]),
              "placement": place, "content": what}  # fmt: skip
     return rng.poisson(rate).astype(np.int64), gaps, truth
 

@@ -207,6 +207,17 @@ def test_a_round_detector_area_is_masked_from_the_data_whatever_the_format(tmp_p
         y, x = (int(round(99.5 + 92 * np.sin(angle))), int(round(99.5 + 92 * np.cos(angle))))
         spots[y - 2 : y + 3, x - 2 : x + 3] = 500
     assert spots[~inside].sum() == 0 and not detector_mask(spots).any()
+    # counts all round the edge, but too few to have reached the corners: zero corners prove nothing
+    faint = np.zeros((n, n), np.uint16)
+    for angle in np.linspace(0, 2 * np.pi, 40, endpoint=False):
+        faint[int(round(99.5 + 95 * np.sin(angle))), int(round(99.5 + 95 * np.cos(angle)))] = 1
+    assert faint[~inside].sum() == 0 and not detector_mask(faint).any()
+    # near-square: within 2 % of the longer side
+    for cols, round_ in ((204, True), (205, False)):
+        yy2, xx2 = np.ogrid[:200, :cols]
+        disc = ((yy2 - 99.5) / 100) ** 2 + ((xx2 - (cols - 1) / 2) / (cols / 2)) ** 2 <= 1.0
+        frame = np.where(disc, 12, 0).astype(np.uint16)
+        assert np.array_equal(detector_mask(frame), ~disc if round_ else np.zeros_like(disc)), cols
     # counts in the corners, a non-square frame, or a format that says "not round": nothing is masked
     assert not detector_mask(np.where(inside, plate, 1).astype(np.uint16)).any()
     assert not detector_mask(np.pad(plate, ((0, 0), (0, 40)))).any()

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from scatterloop.core.io import read_frames
 
@@ -37,6 +38,23 @@ def test_pyfai_manifest_writes_frames_the_readers_mask_as_the_detector_means(tmp
         assert valid.min() >= 0 and valid.max() == e["max_counts"]
     rings = next(e for e in entries if e["kind"] == "rings")
     assert rings["content"] in script.CALIBRANTS
+
+
+def test_the_recorded_centre_is_the_direct_beam_where_rings_are_centred(tmp_path):
+    """With a tilted detector the beam is not the point of normal incidence: the manifest gives pyFAI's beam
+    centre, where 2theta is smallest."""
+    from pyFAI import detector_factory
+
+    script = _script()
+    det = detector_factory("Pilatus300k")
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        ai, _, _ = script._integrator(rng, det)
+        counts, gaps, truth = script.frame(np.random.default_rng(seed), "Pilatus300k", "background")
+        fit2d = ai.getFit2D()
+        assert (fit2d["centerX"] - 0.5, fit2d["centerY"] - 0.5) == pytest.approx(
+            (truth["centre_x"], truth["centre_y"]), abs=1e-6
+        )
 
 
 def test_a_mar345_frame_written_as_edf_gets_its_round_area_masked_on_reading(tmp_path):
