@@ -72,6 +72,10 @@ def render_rotation_spots(scene: Scene, rng: np.random.Generator, native_side: i
     n = int(rng.integers(1, 5)) if few else int(np.exp(rng.uniform(np.log(1), np.log(600))))
     level = float(np.exp(rng.uniform(np.log(30), np.log(30000))))  # integrated counts of a typical spot
     on_rings = bool(rng.random() < 0.75)
+    if not on_rings and not few:  # one crystal (a single-crystal scan, or one large grain): the Ewald construction
+        from .crystal import render_crystal_spots
+
+        return render_crystal_spots(scene, rng, native_side)
     if on_rings:
         radii = _ring_radii(scene, rng)
         diag = np.hypot(max(cx, w - cx), max(cy, h - cy))

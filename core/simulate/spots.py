@@ -40,18 +40,23 @@ def _add_spot(scene: Scene, x: float, y: float, amp: float, sx: float, sy: float
     scene.expected[y0:y1, x0:x1] += amp * np.exp(-0.5 * ((u / sx) ** 2 + ((yy - y) / sy) ** 2))
 
 
-def render_grain_spots(scene: Scene, rng: np.random.Generator) -> str:
-    """Compact Bragg spots: a few grains put them on Debye-Scherrer radii, a single crystal anywhere.
+def render_grain_spots(scene: Scene, rng: np.random.Generator, native_side: int | None = None) -> str:
+    """Compact Bragg spots: a few grains put them on Debye-Scherrer radii; half the frames are a single crystal
+    instead (`crystal.render_crystal_spots`: the Ewald construction, lunes and rows of spots).
 
-    Spots number 8-400, are 0.3-1.5 px wide at this frame size (a few native pixels) and have exponentially
-    distributed intensities, so some saturate and many are faint. Returns the description.
+    Grain spots number 8-400, are 0.3-1.5 px wide at this frame size (a few native pixels) and have
+    exponentially distributed intensities, so some saturate and many are faint. Returns the description.
     """
     h, w = scene.shape
+    if rng.random() < 0.5:
+        from .crystal import render_crystal_spots
+
+        return render_crystal_spots(scene, rng, native_side or 2 * max(h, w))
     cx, cy = scene.centre
     n = int(np.exp(rng.uniform(np.log(8), np.log(400))))
     level = float(np.exp(rng.uniform(np.log(30), np.log(5000))))
     width = rng.uniform(0.3, 1.5) * max(1.0, max(h, w) / 512)
-    on_rings = bool(rng.random() < 0.6)
+    on_rings = bool(rng.random() < 0.8)
     if on_rings:
         radii = _ring_radii(scene, rng)
         diag = np.hypot(max(cx, w - cx), max(cy, h - cy))

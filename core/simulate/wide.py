@@ -145,7 +145,7 @@ def _draw(
         elif kind == "rotation":
             text = render_rotation_spots(scene, rng, native_side)
         else:
-            text = render_grain_spots(scene, rng)
+            text = render_grain_spots(scene, rng, native_side)
     else:  # sparse: an empty rotation step of a frame cache, the static frame is all there is
         kind = "empty_step" if readout.sparse else _background_kind(rng, scene, win, readout)
         gain = scene.params["gain"]
