@@ -35,6 +35,8 @@ def cmd_polar(args) -> int:
         "centre_x": round(res.centre_x, 3) if found else None,
         "centre_y": round(res.centre_y, 3) if found else None,
         "confidence": res.confidence,
+        "tilt_deg": res.tilt_deg,  # the detector tilt the rings fixed (then the centre is the beam point)
+        "rings_centre": [round(v, 3) for v in res.rings_centre] if res.rings_centre else None,
         "score": round(res.score, 4),
         "source": res.source,
         "warnings": res.warnings,
@@ -44,7 +46,9 @@ def cmd_polar(args) -> int:
     for warning in res.warnings:
         logging.getLogger("scatterloop.polar").warning(warning)
     text = (
-        f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}, confidence {res.confidence:.2f})"
+        f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}, confidence {res.confidence:.2f}"
+        + (f", detector tilted {res.tilt_deg:.2f} deg" if res.tilt_deg else "")
+        + ")"
         if found
         else f"no centre: {res.reason}"
     )

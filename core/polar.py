@@ -50,6 +50,8 @@ class PolarResult:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     masked: dict = field(default_factory=dict)
+    tilt_deg: float = 0.0  # a searched centre's detector tilt, when its rings fixed one
+    rings_centre: tuple[float, float] | None = None  # the rings' mean centre, when a tilt moved the beam off it
 
 
 def _prepare(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -135,6 +137,7 @@ def analyse(
     t0 = time.perf_counter()
     mask = make_mask(np.asarray(data)) if mask is None else mask
     calibration = calibration if calibration is not None else poni
+    tilt, rings_centre = 0.0, None
     warnings: list[str] = []
     if calibration is not None:
         geo = read_calibration(calibration, flip_ud=flip_ud, height=np.asarray(data).shape[0])
@@ -153,6 +156,9 @@ def analyse(
         found = search_centre(data, mask)
         cx, cy, source = found.x, found.y, "search"
         status, confidence, reason, masked = found.status, found.confidence, found.reason, found.masked
+        tilt = found.tilt_deg
+        if found.circles_x is not None:
+            rings_centre = (found.circles_x, found.circles_y)
     t1 = time.perf_counter()
     score = straightness(data, (cx, cy), mask)
     t2 = time.perf_counter()
@@ -167,4 +173,6 @@ def analyse(
         reason=reason,
         warnings=warnings,
         masked=masked,
+        tilt_deg=round(float(tilt), 3),
+        rings_centre=rings_centre,
     )

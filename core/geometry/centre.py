@@ -1,13 +1,15 @@
 """Beam-centre search on any detector, with a confidence, or an honest refusal.
 
-Rings about the true beam centre make the radius explain most of the variance of the high-passed log image.
-The search masks what is not detector (`active_area`), climbs that score on a pyramid (a grid over the frame
-and half a frame beyond every edge at the coarsest level, the best few maxima refined by Nelder-Mead level by
-level), and then asks whether the frame determined the centre at all: the radial profiles of azimuthal
-sectors about it must agree (rings are the same ring in every direction) and enough sectors must see them.
-Frames without rings (dark, weak diffuse, peaks only) get status `no centre` and the reason rather than the
-maximum of a score that measures noise. A diffuse SAXS halo is not used: a beamstop shadow and a halo are
-rarely concentric with the beam to within a few pixels, and a wrong centre is worse than none.
+Rings about the true beam centre make the radius explain most of the variance of the high-passed log image. The
+search masks what is not detector (`active_area`), climbs that score on a pyramid (a grid over the frame and half a
+frame beyond every edge at the coarsest level, the best few maxima refined by Nelder-Mead level by level), and then
+asks whether the frame determined the centre at all: the radial profiles of azimuthal sectors about it must agree
+(rings are the same ring in every direction) and enough sectors must see them. Frames without rings (dark, weak
+diffuse, peaks only) get status `no centre` and the reason rather than the maximum of a score that measures noise.
+On a tilted detector the rings are ellipses whose centres drift off the beam with their size; where the rings fix a
+tilt, the centre reported is the beam point of the tilted plane that explains them best (`tilt.fit_tilt`), and the
+rings' mean centre is kept beside it. A diffuse SAXS halo is not used: a beamstop shadow and a halo are rarely
+concentric with the beam to within a few pixels, and a wrong centre is worse than none.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from scipy import ndimage, optimize
 from .active import active_area
 from .pyramid import RadialScore, highpass, log_image, pyramid
 from .sectors import N_SECTORS, polar_samples, sector_agreement
+from .tilt import GAIN_PER_DEGREE, MIN_GAIN, MIN_TILT, fit_tilt
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,11 @@ class CentreResult:
     reason: str = ""
     masked: dict = field(default_factory=dict)
     seconds: float = 0.0
+    tilt_deg: float = 0.0  # the detector's tilt when the rings fixed one (`tilt.fit_tilt`), else 0
+    tilt_axis_deg: float = 0.0  # azimuth of the tilt axis, counter-clockwise from +x with y up
+    distance_px: float | None = None  # sample to beam point, in pixels, when a tilt fixed it
+    circles_x: float | None = None  # the rings' mean centre (circles about one point), when a tilt moved the
+    circles_y: float | None = None  # beam point away from it
 
 
 def _to_full(v: float, f: int) -> float:
@@ -174,7 +182,45 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
         )
     if not (-max(h, w) <= cx <= w - 1 + max(h, w) and -max(h, w) <= cy <= h - 1 + max(h, w)):
         return refuse("the rings' centre lies more than a frame width outside the frame", cx, cy, 0.0, explained)
-    return CentreResult(cx, cy, "found", confidence, explained, "", area.masked, time.perf_counter() - t0)
+    res = CentreResult(cx, cy, "found", confidence, explained, "", area.masked)
+    _tilt(res, levels[f], f, (h, w))
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _tilt(res: CentreResult, level: np.ndarray, f: int, shape: tuple[int, int]) -> None:
+    """Move `res` to the beam point of a tilted detector when the rings fix a tilt (`tilt.fit_tilt` on the
+    finest level): at least MIN_TILT, and explaining a share of what the circles left unexplained of MIN_GAIN
+    and GAIN_PER_DEGREE per degree of tilt, so a large tilt, which moves the beam point far, needs strong
+    evidence (one ring, or rings too faint to show their shape, fix none), and the two halves of the frame's
+    azimuths must each give the same beam point (to a level pixel, or a quarter of its distance from the rings'
+    mean centre): short arcs, as on a strip, let a tilt explain noise."""
+    h, w = shape
+    hp, ok = highpass(level, 6.0)
+    score = RadialScore(hp, ok, max_points=60_000)
+    lx, ly = _to_level(res.x, f), _to_level(res.y, f)
+    ys, xs = np.nonzero(ok)
+    if not len(xs):
+        return
+    fit = fit_tilt(score, lx, ly, float(np.hypot(xs - lx, ys - ly).max()))
+    tilt_deg = float(np.degrees(fit.tilt))
+    if fit.tilt < MIN_TILT or fit.gain < max(MIN_GAIN, GAIN_PER_DEGREE * tilt_deg):
+        return
+    # the two halves of the frame's azimuths (alternate 30-degree sectors) must each fix the same beam point
+    sector = (np.floor((np.arctan2(score.y - ly, score.x - lx) + np.pi) / (np.pi / 6)).astype(int)) % 2
+    shift = float(np.hypot(fit.x - lx, fit.y - ly))
+    for half in (0, 1):
+        part = fit_tilt(score.subset(sector == half), lx, ly, fit.distance, starts=(1.0,))
+        if part.tilt < MIN_TILT / 2 or np.hypot(part.x - fit.x, part.y - fit.y) > max(1.0, 0.25 * shift):
+            return
+    bx, by = _to_full(fit.x, f), _to_full(fit.y, f)
+    if not (-max(h, w) <= bx <= w - 1 + max(h, w) and -max(h, w) <= by <= h - 1 + max(h, w)):
+        return
+    log.info("tilt %.2f deg: beam point (%.1f, %.1f), rings' mean centre (%.1f, %.1f)", tilt_deg, bx, by, res.x, res.y)
+    res.circles_x, res.circles_y = res.x, res.y
+    res.x, res.y = bx, by
+    res.tilt_deg, res.tilt_axis_deg = tilt_deg, float(np.degrees(fit.tilt_dir) % 360.0)
+    res.distance_px = fit.distance * f
 
 
 def find_centre(

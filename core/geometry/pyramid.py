@@ -107,10 +107,21 @@ class RadialScore:
         self.x, self.y, self.v = xs.astype(np.float64), ys.astype(np.float64), v
         self.total = float(np.sum(v * v))
 
+    def subset(self, keep: np.ndarray) -> RadialScore:
+        """The same score over the points where `keep` (a bool array over the points) is true."""
+        part = object.__new__(RadialScore)
+        part.x, part.y, part.v = self.x[keep], self.y[keep], self.v[keep]
+        part.total = float(np.sum(part.v * part.v))
+        return part
+
     def __call__(self, cx: float, cy: float) -> float:
-        if self.total <= 0 or self.v.size == 0:
+        return self.explained(np.hypot(self.x - cx, self.y - cy))
+
+    def explained(self, r: np.ndarray) -> float:
+        """The share of the variance explained by any radius-like coordinate `r` (pixels, >= 0) of the points
+        (a tilted detector's distance x tan 2theta, `tilt.tilted_radius`)."""
+        if self.total <= 0 or self.v.size == 0 or not np.all(np.isfinite(r)):
             return 0.0
-        r = np.hypot(self.x - cx, self.y - cy)
         i0 = r.astype(np.int64)
         frac = r - i0
         n = int(i0.max()) + 2

@@ -1,0 +1,69 @@
+"""A tilted detector: the centre search reports the beam point pyFAI's geometry puts there, not the rings' mean
+centre, and leaves untilted frames as they were."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from scatterloop.core.geometry import search_centre
+from scatterloop.core.geometry.tilt import tilted_points, tilted_radius
+from scatterloop.core.polar import analyse
+
+
+def _rings(rot1: float, rot2: float, seed: int = 0):
+    """An 800 x 800 frame of 172-um pixels, 0.25 m from the sample, with eight Debye-Scherrer rings drawn from
+    pyFAI's 2theta of every pixel (so conics when tilted), counting noise; and pyFAI's beam centre and tilt."""
+    from pyFAI.detectors import Detector
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    det = Detector(pixel1=172e-6, pixel2=172e-6, max_shape=(800, 800))
+    ai = AzimuthalIntegrator(dist=0.25, poni1=430 * 172e-6, poni2=380 * 172e-6, rot1=rot1, rot2=rot2,
+                             detector=det, wavelength=1.0e-10)  # fmt: skip
+    tth = ai.center_array((800, 800), unit="2th_rad")
+    rate = np.full((800, 800), 20.0)
+    for i, t in enumerate(np.radians([6.0, 9.5, 13.0, 17.5, 21.0, 26.0, 31.0, 36.0])):
+        rate += 400.0 / (1 + 0.2 * i) * np.exp(-0.5 * ((tth - t) / np.radians(0.08)) ** 2)
+    counts = np.random.default_rng(seed).poisson(rate).astype(np.int32)
+    fit2d = ai.getFit2D()
+    return counts, (fit2d["centerX"] - 0.5, fit2d["centerY"] - 0.5), fit2d["tilt"], tth
+
+
+def test_a_tilted_detector_gives_the_beam_point_not_the_rings_mean_centre():
+    counts, (bx, by), tilt, tth = _rings(0.045, -0.03)
+    res = search_centre(counts)
+    assert res.status == "found"
+    assert res.circles_x is not None and np.hypot(res.circles_x - bx, res.circles_y - by) > 2.0  # circles miss it
+    assert np.hypot(res.x - bx, res.y - by) < 0.5  # the tilted plane finds the beam
+    assert res.tilt_deg == pytest.approx(tilt, abs=0.3)
+    # with the fitted geometry each of pyFAI's cones is one radius: its pixels' distance x tan(2theta) agrees
+    on = np.abs(tth - np.radians(21.0)) < np.radians(0.01)
+    ys, xs = np.nonzero(on)
+    r = tilted_radius(xs, ys, res.x, res.y, res.distance_px, np.radians(res.tilt_deg), np.radians(res.tilt_axis_deg))
+    assert np.std(r) < 0.5 and np.ptp(np.hypot(xs - res.x, ys - res.y)) > 5.0  # a circle in r, not in pixels
+    polar = analyse(counts)  # what `scatterloop polar` reports
+    assert (polar.centre_x, polar.centre_y) == (res.x, res.y)
+    assert polar.tilt_deg == pytest.approx(res.tilt_deg, abs=1e-3)
+    assert polar.rings_centre == (res.circles_x, res.circles_y)
+
+
+def test_an_untilted_detector_keeps_the_circles_centre_and_no_tilt():
+    counts, (bx, by), _, _ = _rings(0.0, 0.0, seed=1)
+    res = search_centre(counts)
+    assert res.status == "found" and res.tilt_deg == 0.0 and res.circles_x is None and res.distance_px is None
+    assert np.hypot(res.x - bx, res.y - by) < 0.5
+
+
+def test_tilted_points_invert_tilted_radius_and_no_tilt_is_the_radius():
+    rng = np.random.default_rng(2)
+    for _ in range(10):
+        cx, cy, dist = rng.uniform(0, 500), rng.uniform(0, 500), rng.uniform(200, 3000)
+        tilt, axis = rng.uniform(0, 0.3), rng.uniform(-np.pi, np.pi)
+        r, theta = rng.uniform(1, 800, 50), rng.uniform(0, 2 * np.pi, 50)
+        x, y = tilted_points(r, theta, cx, cy, dist, tilt, axis)
+        assert np.allclose(tilted_radius(x, y, cx, cy, dist, tilt, axis), r)
+    x, y = rng.uniform(0, 100, 20), rng.uniform(0, 100, 20)
+    assert np.allclose(tilted_radius(x, y, 50.0, 40.0, 700.0, 0.0, 1.0), np.hypot(x - 50, y - 40))
