@@ -35,6 +35,7 @@ MIN_AGREEMENT = 0.75  # sector agreement below which rings are not trusted to fi
 MIN_EXPLAINED = 0.15  # radial share of the high-passed variance below which there are no rings to speak of
 MIN_SECTORS = 3  # ring arcs must span at least 45 degrees: shorter ones are nearly straight lines
 MIN_SIDE = 16  # pixels: a narrower frame (a line detector, a one-row strip) cannot show a ring about a point
+TILT_POINTS = 60_000  # ring pixels the tilt fit uses (the flat search uses up to 150,000 at its finest level)
 
 
 @dataclass
@@ -197,7 +198,7 @@ def _tilt(res: CentreResult, level: np.ndarray, f: int, shape: tuple[int, int]) 
     mean centre): short arcs, as on a strip, let a tilt explain noise."""
     h, w = shape
     hp, ok = highpass(level, 6.0)
-    score = RadialScore(hp, ok, max_points=60_000)
+    score = RadialScore(hp, ok, max_points=TILT_POINTS)
     lx, ly = _to_level(res.x, f), _to_level(res.y, f)
     ys, xs = np.nonzero(ok)
     if not len(xs):
