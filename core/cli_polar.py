@@ -36,6 +36,8 @@ def cmd_polar(args) -> int:
         "centre_y": round(res.centre_y, 3) if found else None,
         "confidence": res.confidence,
         "tilt_deg": res.tilt_deg,  # the detector tilt the rings fixed (then the centre is the beam point)
+        "tilt_axis_deg": res.tilt_axis_deg,
+        "distance_px": res.distance_px,
         "rings_centre": [round(v, 3) for v in res.rings_centre] if res.rings_centre else None,
         "score": round(res.score, 4),
         "source": res.source,

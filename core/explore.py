@@ -120,8 +120,8 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     if "status" not in meta:  # none yet, or cached before centres had a status: (re)compute
         frame = ws.load_frame(image)
         res = analyse(frame.data, frame.mask)
-        r, prof = radial_profile(frame.data, (res.centre_x, res.centre_y), frame.mask, n_bins=256)
-        polar = warp(frame.data, (res.centre_x, res.centre_y), frame.mask, shape=(360, 256))
+        r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256)  # circles: the rings' centre
+        polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256))
         disp = display_normalise(np.nan_to_num(polar, nan=0.0), ~np.isfinite(polar), log=False)
         PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(png_path)
         meta = {

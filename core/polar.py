@@ -51,7 +51,16 @@ class PolarResult:
     warnings: list[str] = field(default_factory=list)
     masked: dict = field(default_factory=dict)
     tilt_deg: float = 0.0  # a searched centre's detector tilt, when its rings fixed one
+    tilt_axis_deg: float | None = None  # a fitted tilt's axis, counter-clockwise from +x with y up (a
+    # calibration's tilt keeps its own convention: Fit2D's tilt-plane rotation, not repeated here)
+    distance_px: float | None = None  # sample to beam point in pixels, when a tilt fixed it
     rings_centre: tuple[float, float] | None = None  # the rings' mean centre, when a tilt moved the beam off it
+
+    @property
+    def warp_centre(self) -> tuple[float, float]:
+        """The point circles are best drawn about: the rings' mean centre when a tilt moved the beam point off
+        it (the warp, the radial profile and the symmetry score assume circles), else the centre."""
+        return self.rings_centre if self.rings_centre is not None else (self.centre_x, self.centre_y)
 
 
 def _prepare(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -137,12 +146,13 @@ def analyse(
     t0 = time.perf_counter()
     mask = make_mask(np.asarray(data)) if mask is None else mask
     calibration = calibration if calibration is not None else poni
-    tilt, rings_centre = 0.0, None
+    tilt, tilt_axis, distance, rings_centre = 0.0, None, None, None
     warnings: list[str] = []
     if calibration is not None:
         geo = read_calibration(calibration, flip_ud=flip_ud, height=np.asarray(data).shape[0])
         cx, cy, source = geo.centre_x, geo.centre_y, geo.source
         status, confidence, reason, masked = "found", 1.0, "", {}
+        tilt = geo.tilt_deg
         if not flip_ud and (warning := check_flip(np.asarray(data), geo, mask)):
             warnings.append(warning)
         warnings += [note for note in geo.notes if "not applied" in note]
@@ -156,11 +166,12 @@ def analyse(
         found = search_centre(data, mask)
         cx, cy, source = found.x, found.y, "search"
         status, confidence, reason, masked = found.status, found.confidence, found.reason, found.masked
-        tilt = found.tilt_deg
+        tilt, distance = found.tilt_deg, found.distance_px
         if found.circles_x is not None:
+            tilt_axis = found.tilt_axis_deg
             rings_centre = (found.circles_x, found.circles_y)
     t1 = time.perf_counter()
-    score = straightness(data, (cx, cy), mask)
+    score = straightness(data, rings_centre or (cx, cy), mask)  # circles about the rings' own centre
     t2 = time.perf_counter()
     return PolarResult(
         centre_x=cx,
@@ -174,5 +185,7 @@ def analyse(
         warnings=warnings,
         masked=masked,
         tilt_deg=round(float(tilt), 3),
+        tilt_axis_deg=None if tilt_axis is None else round(float(tilt_axis), 2),
+        distance_px=None if distance is None else round(float(distance), 1),
         rings_centre=rings_centre,
     )

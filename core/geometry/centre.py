@@ -199,10 +199,11 @@ def _tilt(res: CentreResult, level: np.ndarray, f: int, shape: tuple[int, int]) 
     h, w = shape
     hp, ok = highpass(level, 6.0)
     score = RadialScore(hp, ok, max_points=TILT_POINTS)
-    lx, ly = _to_level(res.x, f), _to_level(res.y, f)
     ys, xs = np.nonzero(ok)
     if not len(xs):
         return
+    # the circles' optimum on this sample of points, so the gain below is the tilt's alone
+    lx, ly, _ = _refine(score, _to_level(res.x, f), _to_level(res.y, f), 1.0)
     fit = fit_tilt(score, lx, ly, float(np.hypot(xs - lx, ys - ly).max()))
     tilt_deg = float(np.degrees(fit.tilt))
     if fit.tilt < MIN_TILT or fit.gain < max(MIN_GAIN, GAIN_PER_DEGREE * tilt_deg):

@@ -111,6 +111,8 @@ def fit_tilt(
         if tilt > MAX_TILT:
             return 1.0 + tilt
         r = tilted_radius(score.x, score.y, p[0], p[1], float(np.exp(p[2])), tilt, float(np.arctan2(p[4], p[3])))
+        if not np.all(r < 50.0 * r_far):  # NaN (a ray along the plane) or a stretch no detector shows
+            return 1.0
         return -score.explained(r)
 
     step = max(1.0, 0.005 * r_far)

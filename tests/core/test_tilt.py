@@ -47,7 +47,13 @@ def test_a_tilted_detector_gives_the_beam_point_not_the_rings_mean_centre():
     polar = analyse(counts)  # what `scatterloop polar` reports
     assert (polar.centre_x, polar.centre_y) == (res.x, res.y)
     assert polar.tilt_deg == pytest.approx(res.tilt_deg, abs=1e-3)
-    assert polar.rings_centre == (res.circles_x, res.circles_y)
+    assert polar.rings_centre == (res.circles_x, res.circles_y) and polar.warp_centre == polar.rings_centre
+    assert polar.tilt_axis_deg is not None and polar.distance_px == pytest.approx(res.distance_px, abs=0.1)
+    # circles are drawn about the rings' centre: the symmetry score is the circles' best, not the beam point's
+    from scatterloop.core.polar import straightness
+
+    assert polar.score == pytest.approx(straightness(counts, polar.rings_centre, None), abs=1e-9)
+    assert polar.score > straightness(counts, (res.x, res.y), None)
 
 
 def test_an_untilted_detector_keeps_the_circles_centre_and_no_tilt():
