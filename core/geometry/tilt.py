@@ -73,26 +73,6 @@ def tilted_radius(
         return np.where(pz > 0.05 * distance, distance * np.hypot(px, py) / pz, np.nan)
 
 
-def tilted_points(
-    r: np.ndarray, theta: np.ndarray, cx: float, cy: float, distance: float, tilt: float, tilt_dir: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) on the detector of the rays at distance x tan(2theta) = `r` and azimuth `theta` (the inverse of
-    `tilted_radius`; broadcasting); NaN where a ray misses the plane."""
-    along_axis, across = _axes(tilt, tilt_dir)
-    normal = np.cross(along_axis, across)
-    two_theta = np.arctan2(r, distance)
-    d = np.stack(np.broadcast_arrays(np.sin(two_theta) * np.cos(theta), np.sin(two_theta) * np.sin(theta),
-                                     np.cos(two_theta)), axis=-1)  # fmt: skip
-    with np.errstate(all="ignore"):
-        lam = distance * normal[2] / (d @ normal)
-        lam = np.where(lam > 0, lam, np.nan)
-    rel = lam[..., None] * d - np.array([0.0, 0.0, distance])
-    s, t = rel @ along_axis, rel @ across
-    u = s * along_axis[0] - t * along_axis[1]
-    v = s * along_axis[1] + t * along_axis[0]
-    return cx + u, cy - v
-
-
 def fit_tilt(
     score: RadialScore, cx: float, cy: float, r_far: float, starts: tuple[float, ...] = (0.8, 3.0)
 ) -> TiltFit:

@@ -40,7 +40,7 @@ def _add_spot(scene: Scene, x: float, y: float, amp: float, sx: float, sy: float
     scene.expected[y0:y1, x0:x1] += amp * np.exp(-0.5 * ((u / sx) ** 2 + ((yy - y) / sy) ** 2))
 
 
-def render_grain_spots(scene: Scene, rng: np.random.Generator, native_side: int | None = None) -> str:
+def render_grain_spots(scene: Scene, rng: np.random.Generator, native_side: int) -> str:
     """Compact Bragg spots: a few grains put them on Debye-Scherrer radii; half the frames are a single crystal
     instead (`crystal.render_crystal_spots`: the Ewald construction, lunes and rows of spots).
 
@@ -51,7 +51,7 @@ def render_grain_spots(scene: Scene, rng: np.random.Generator, native_side: int 
     if rng.random() < 0.5:
         from .crystal import render_crystal_spots
 
-        return render_crystal_spots(scene, rng, native_side or 2 * max(h, w))
+        return render_crystal_spots(scene, rng, native_side)
     cx, cy = scene.centre
     n = int(np.exp(rng.uniform(np.log(8), np.log(400))))
     level = float(np.exp(rng.uniform(np.log(30), np.log(5000))))
