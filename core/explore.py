@@ -14,6 +14,8 @@ import numpy as np
 from .workspace import Workspace
 
 GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
+# 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts
+POLAR_CACHE_VERSION = 2
 ColourBy = Literal["group", "label", "pattern", "round", "confidence", "symmetry"]
 
 
@@ -117,7 +119,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     folder.mkdir(parents=True, exist_ok=True)
     meta_path, png_path = folder / f"{image.sha256}.json", folder / f"{image.sha256}.png"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() and png_path.exists() else {}
-    if "status" not in meta:  # none yet, or cached before centres had a status: (re)compute
+    if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
         res = analyse(frame.data, frame.mask)
         r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256)  # circles: the rings' centre
@@ -125,6 +127,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         disp = display_normalise(np.nan_to_num(polar, nan=0.0), ~np.isfinite(polar), log=False)
         PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(png_path)
         meta = {
+            "version": POLAR_CACHE_VERSION,
             "centre_x": res.centre_x,
             "centre_y": res.centre_y,
             "score": res.score,
@@ -141,6 +144,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         trim(ws.cache, ws.settings.cache_mb, keep=meta_path)
     else:
         touch(meta_path)
+    meta = {k: v for k, v in meta.items() if k != "version"}
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .io_safety import ExternalDataError as ExternalDataError
 from .io_safety import ImageReadError, check_pixels, not_a_file, one_line, translate
+from .photons import as_counts
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +289,7 @@ def display_normalise(
     valid = ~mask
     x = np.where(valid, x, 0.0)
     if log:
+        x = as_counts(x, mask)  # a processed frame's units, read as effective photon counts
         x = np.log1p(np.clip(x - (x[valid].min() if valid.any() and x[valid].min() < 0 else 0), 0, None))
     if not valid.any():
         return np.zeros_like(x)
@@ -312,7 +314,7 @@ def model_normalise(
     if not valid.any():
         return out
     if mode == "log":
-        v = np.log1p(np.clip(x[valid], 0, None))
+        v = np.log1p(np.clip(as_counts(x, mask)[valid], 0, None))
         top = float(v.max()) or 1.0
         out[valid] = v / top * 2.0 - 1.0
     elif mode == "standardise":
@@ -353,7 +355,7 @@ def thumbnail_png(data: np.ndarray, mask: np.ndarray | None = None, max_side: in
 
     x = np.asarray(data, dtype=np.float32)
     mask = make_mask(x) if mask is None else mask
-    logx = np.log1p(np.clip(np.where(mask, 0.0, x), 0, None))
+    logx = np.log1p(np.clip(np.where(mask, 0.0, as_counts(x, mask)), 0, None))
     small = downsample(logx, max_side)
     valid = downsample((~mask).astype(np.float32), max_side) > 0.5
     disp = display_normalise(small, ~valid, log=False)

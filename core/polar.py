@@ -21,6 +21,7 @@ from .geometry.centre import find_centre, search_centre
 from .geometry.readers import check_flip, read_calibration, read_poni
 from .geometry.sectors import N_SECTORS, polar_samples, sector_agreement
 from .io import make_mask
+from .photons import as_counts
 
 __all__ = [
     "N_SECTORS",
@@ -66,6 +67,7 @@ class PolarResult:
 def _prepare(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     x = np.asarray(data, dtype=np.float64)
     mask = make_mask(x) if mask is None else mask
+    x = as_counts(x, mask)  # a processed frame's units, read as effective photon counts
     out = np.log1p(np.clip(np.where(mask, 0, x), 0, None))
     out[mask] = np.nan
     return out

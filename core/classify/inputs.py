@@ -28,10 +28,11 @@ import torch.nn.functional as F
 
 from ..io import resize
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..photons import counts_like, photon_scale
 
 # 2: pooled (block mean, then max-pool) instead of resized; 3: despeckled; 4: min_contrast(k);
-# 5: round active areas masked from the data in any format
-CACHE_VERSION = 5
+# 5: round active areas masked from the data in any format; 6: processed frames in effective photon counts
+CACHE_VERSION = 6
 POOL = 4  # frames are brought to POOL * size pixels, then max-pooled by POOL
 MIN_CONTRAST = float(np.log1p(20.0))  # 20 counts over the floor are needed to span the full scale
 
@@ -70,15 +71,6 @@ def _block_mean(x: np.ndarray, ok: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     n_ok = ok.reshape(side, k, side, k).sum(axis=(1, 3), dtype=np.float32)
     total = x.reshape(side, k, side, k).sum(axis=(1, 3), dtype=np.float64)
     return (total / np.maximum(n_ok, 1)).astype(np.float32), n_ok / (k * k)
-
-
-def counts_like(data: np.ndarray, ok: np.ndarray) -> bool:
-    """Integers, or floats holding whole numbers: counts, whose scale `MIN_CONTRAST` may assume. Normalised or
-    averaged floats have no known unit, so no minimum contrast is assumed for them."""
-    if data.dtype.kind in "iub":
-        return True
-    v = data[ok][:: max(1, int(ok.sum()) // 20_000)]
-    return bool(np.all(v == np.round(v)))
 
 
 def despeckle(x: np.ndarray) -> np.ndarray:
@@ -146,13 +138,18 @@ def frame_input(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     pixels, 1 at the 99.5th or `min_contrast` above the 1st, clipped to [-1, 1.5]; 0 where nothing was
     measured) and the valid fraction. The same for every frame the product classifies, simulated or real."""
     data = np.asarray(data)
+    # counts, whose scale `MIN_CONTRAST` may assume: integers, whole-number floats, and processed frames once
+    # read in effective photon counts (`photons`); a noise-free float image has no known unit and no minimum
+    scale = photon_scale(data, np.asarray(mask, bool) | ~np.isfinite(data))
+    counts_ok = scale != 1.0 or counts_like(data, ~np.asarray(mask, bool) & np.isfinite(data))
+    if scale != 1.0:
+        data = data / scale
     counts, valid = pooled_counts(data, mask, size)
     img = np.zeros((size, size), np.float32)
     ok = valid > 0
     if ok.any():
         v = np.log1p(counts)
         lo, hi = np.percentile(v[ok], [1.0, 99.5])
-        counts_ok = counts_like(data, ~np.asarray(mask, bool) & np.isfinite(data))
         floor = min_contrast(block_factor(data.shape, size)) if counts_ok else 1e-6
         hi = max(float(hi), float(lo) + floor)
         img[ok] = np.clip((v[ok] - lo) / (hi - lo) * 2.0 - 1.0, -1.0, 1.5)

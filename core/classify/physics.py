@@ -21,6 +21,7 @@ from ..geometry.pyramid import shadow
 from ..geometry.sectors import polar_samples, sector_agreement
 from ..io import make_mask
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..photons import as_counts
 from ..polar import _downsample_nan
 from .physics_beam import beamstop, holder_shadow
 from .physics_detector import gaps as _gaps
@@ -59,7 +60,8 @@ FEATURES: tuple[str, ...] = (
     "texture_lines",
     "texture_lines_unmirrored",
 )
-VERSION = 14  # bump when a feature changes: cached values of an older version are recomputed (14: round areas masked)
+VERSION = 15  # bump when a feature changes: cached values of an older version are recomputed (14: round areas
+# masked; 15: processed frames read in effective photon counts)
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -202,6 +204,7 @@ def frame_features(data: np.ndarray, mask: np.ndarray | None = None) -> dict[str
 def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, float]:
     x = np.asarray(data, dtype=np.float64)
     mask = make_mask(x) if mask is None else np.asarray(mask, bool)
+    x = as_counts(x, mask)  # the Anscombe transform and every log scale below assume photon counts
     f = max(1, int(round(max(x.shape) / WORK_SIDE)))
     if f > 1:  # block means of counts; a block that is all masked stays masked
         xm = _downsample_nan(np.where(mask, np.nan, x), f)

@@ -1,6 +1,7 @@
 """Model inputs: each image log-normalised to [-1, 1] at a square size, with its valid-pixel mask.
 
-Cached per image and size under `cache/inputs/<size>/<sha256>.npz`, so a second map of the same images
+Cached per image and size under `cache/inputs/v2/<size>/<sha256>.npz` (v2: processed frames in effective
+photon counts), so a second map of the same images
 reads small arrays instead of detector files.
 """
 
@@ -18,7 +19,7 @@ from ..workspace import Workspace
 
 def image_input(ws: Workspace, image: Image, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(x, valid) for one image: float32 [size, size] in [-1, 1] and a float32 valid-pixel fraction map."""
-    path = ws.cache / "inputs" / str(size) / f"{image.sha256}.npz"
+    path = ws.cache / "inputs" / "v2" / str(size) / f"{image.sha256}.npz"
     if path.exists():
         with np.load(path) as z:
             return z["x"], z["valid"]

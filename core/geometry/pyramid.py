@@ -15,8 +15,11 @@ from scipy import ndimage
 
 
 def log_image(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """log(1 + counts) as float32, NaN where masked (negative counts clipped to zero first)."""
-    out = np.log1p(np.clip(np.asarray(data, dtype=np.float32), 0, None))
+    """log(1 + counts) as float32, NaN where masked (negative counts clipped to zero first; a processed frame
+    read in effective photon counts, `photons.as_counts`)."""
+    from ..photons import as_counts
+
+    out = np.log1p(np.clip(as_counts(data, mask), 0, None)).astype(np.float32)
     out[mask] = np.nan
     return out
 

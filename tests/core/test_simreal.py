@@ -77,8 +77,11 @@ def test_frame_input_keeps_a_featureless_count_frame_featureless():
     dark = rng.poisson(0.3, (256, 256)).astype(np.int32)  # a dark photon-counting frame: noise, no pattern
     img, _ = frame_input(dark, np.zeros(dark.shape, bool), 32)
     assert img.max() < 0.0  # one or two counts do not span the scale
-    floats = dark.astype(np.float64) / 7.3  # no unit known for non-integral floats: their own range is the scale
-    assert frame_input(floats, np.zeros(dark.shape, bool), 32)[0].max() >= 1.0
+    floats = dark.astype(np.float64) / 7.3 + 0.01  # processed units: measured (`photons`), so as dark as counts
+    assert frame_input(floats, np.zeros(dark.shape, bool), 32)[0].max() < 0.0
+    yy, xx = np.indices(dark.shape)
+    smooth = 0.01 * np.exp(-(xx + yy) / 300.0)  # noise-free floats have no unit: their own range is the scale
+    assert frame_input(smooth, np.zeros(dark.shape, bool), 32)[0].max() > 0.0
 
 
 def test_rotation_spots_keep_their_counts_and_sparse_frames_keep_only_what_passes_the_threshold():
