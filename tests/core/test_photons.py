@@ -53,6 +53,8 @@ def test_noise_free_and_degenerate_frames_keep_their_units():
     assert photon_scale(np.full((50, 50), 0.5)) == 1.0
     assert photon_scale(np.full((64, 64), np.nan)) == 1.0
     assert photon_scale(np.zeros((3, 4, 5))) == 1.0
+    read_noise = np.random.default_rng(5).normal(100.0, 3.0, (400, 400))  # no photon noise: variance flat
+    assert photon_scale(read_noise) == 1.0
 
 
 @pytest.mark.parametrize("scale", [1e-7, 2.3e-3, 1234.56])
