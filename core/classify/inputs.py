@@ -143,7 +143,7 @@ def frame_input(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     scale = photon_scale(data, np.asarray(mask, bool) | ~np.isfinite(data))
     counts_ok = scale != 1.0 or counts_like(data, ~np.asarray(mask, bool) & np.isfinite(data))
     if scale != 1.0:
-        data = data / scale
+        data = np.asarray(data, np.float64) / scale  # float16 would overflow
     counts, valid = pooled_counts(data, mask, size)
     img = np.zeros((size, size), np.float32)
     ok = valid > 0

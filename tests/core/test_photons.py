@@ -68,3 +68,14 @@ def test_polar_and_inputs_do_not_depend_on_units(scale):
     assert b.score == pytest.approx(a.score, abs=0.02)
     ia, ib = frame_input(counts, make_mask(counts), 64), frame_input(processed, make_mask(processed), 64)
     assert np.abs(ia - ib).max() < 0.05
+
+
+def test_a_frame_in_counts_is_not_divided_again_and_half_floats_do_not_overflow():
+    rng = np.random.default_rng(6)
+    processed = rng.poisson(_ring((300, 300), (150, 150), 90)) * 2.5e-3 + 1e-6
+    counts = as_counts(processed)
+    assert photon_scale(counts + 1e-3) == 1.0  # within the estimate's own spread of one count: counts
+    half = (rng.poisson(np.full((300, 300), 5.0)) * 1e-3).astype(np.float16)
+    half[5, 5] = 100.0  # 100,000 counts: beyond float16 (65,504) once divided by 1e-3 in float16
+    img, valid = frame_input(half, np.zeros(half.shape, bool), 32)
+    assert np.isfinite(img).all() and valid.min() == 1.0
