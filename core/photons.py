@@ -23,6 +23,8 @@ between neighbours, so its pixel noise and its scale read too small (a 1.5x bili
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from scipy import ndimage
 
@@ -30,6 +32,7 @@ MAX_PIXELS = 1_048_576  # larger frames are measured on 16 tiles spread over the
 TILE = 256
 COUNT_BAND = (0.7, 1.4)  # units per photon this close to one are counts (the estimate's own spread)
 _MEMO: dict[tuple, float] = {}  # the last few frames' scales: the polar view asks three times per frame
+_MEMO_LOCK = threading.Lock()
 BINS = 16
 MIN_PER_BIN = 200
 TRIM = 0.9  # each bin's variance from its 90 % smallest responses ...
@@ -70,11 +73,15 @@ def photon_scale(data: np.ndarray, mask: np.ndarray | None = None) -> float:
     step = max(1, x.size // 4096)
     # the same frame in another dtype or copy is the same frame (polar reads it as float64, the search as given)
     key = (x.shape, np.asarray(x.reshape(-1)[::step], np.float64).tobytes(), int(ok.sum()))
-    if key not in _MEMO:
-        if len(_MEMO) >= 4:
+    with _MEMO_LOCK:  # the web server's threads share it
+        if key in _MEMO:
+            return _MEMO[key]
+    g = _measure(x, ok)
+    with _MEMO_LOCK:
+        while len(_MEMO) >= 4:
             _MEMO.pop(next(iter(_MEMO)))
-        _MEMO[key] = _measure(x, ok)
-    return _MEMO[key]
+        _MEMO[key] = g
+    return g
 
 
 def _measure(x: np.ndarray, ok: np.ndarray) -> float:
