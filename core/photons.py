@@ -27,6 +27,7 @@ import threading
 
 import numpy as np
 from scipy import ndimage
+from scipy.stats import theilslopes
 
 MAX_PIXELS = 1_048_576  # larger frames are measured on 16 tiles spread over them
 TILE = 256
@@ -115,8 +116,6 @@ def _measure(x: np.ndarray, ok: np.ndarray) -> float:
         bv.append(float(np.mean(db[keep] ** 2)) / TRIM_GAUSS)
     if len(bm) < 3 or np.ptp(bm) <= 0:
         return 1.0
-    from scipy.stats import theilslopes
-
     # the median of the bins' pairwise slopes, robust to a few bins that structure inflates; a slope whose 95 %
     # interval reaches zero is no photon noise (read noise alone, a smooth model): the unit stays unknown
     slope, _, low, _ = theilslopes(bv, bm)

@@ -140,7 +140,7 @@ def frame_input(data: np.ndarray, mask: np.ndarray, size: int) -> np.ndarray:
     data = np.asarray(data)
     # counts, whose scale `MIN_CONTRAST` may assume: integers, whole-number floats, and processed frames once
     # read in effective photon counts (`photons`); a noise-free float image has no known unit and no minimum
-    scale = photon_scale(data, np.asarray(mask, bool) | ~np.isfinite(data))
+    scale = photon_scale(data, mask)
     counts_ok = scale != 1.0 or counts_like(data, ~np.asarray(mask, bool) & np.isfinite(data))
     if scale != 1.0:
         data = np.asarray(data, np.float64) / scale  # float16 would overflow

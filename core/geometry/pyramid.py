@@ -13,12 +13,12 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from ..photons import as_counts
+
 
 def log_image(data: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """log(1 + counts) as float32, NaN where masked (negative counts clipped to zero first; a processed frame
     read in effective photon counts, `photons.as_counts`)."""
-    from ..photons import as_counts
-
     out = np.log1p(np.clip(as_counts(data, mask), 0, None)).astype(np.float32)
     out[mask] = np.nan
     return out
