@@ -54,8 +54,9 @@ def _tiles(x: np.ndarray, ok: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]
     if h * w <= MAX_PIXELS:
         return [(x, ok)]
     n = max(1, int(np.sqrt(MAX_PIXELS) // TILE))
-    ys = np.linspace(0, max(0, h - TILE), n).astype(int)
-    xs = np.linspace(0, max(0, w - TILE), n).astype(int)
+    # a strip narrower than a tile along one side would otherwise repeat the same tiles n times
+    ys = np.unique(np.linspace(0, max(0, h - TILE), n).astype(int))
+    xs = np.unique(np.linspace(0, max(0, w - TILE), n).astype(int))
     return [(x[y : y + TILE, c : c + TILE], ok[y : y + TILE, c : c + TILE]) for y in ys for c in xs]
 
 

@@ -79,3 +79,14 @@ def test_a_frame_in_counts_is_not_divided_again_and_half_floats_do_not_overflow(
     half[5, 5] = 100.0  # 100,000 counts: beyond float16 (65,504) once divided by 1e-3 in float16
     img, valid = frame_input(half, np.zeros(half.shape, bool), 32)
     assert np.isfinite(img).all() and valid.min() == 1.0
+
+
+def test_a_long_strip_is_measured_on_distinct_tiles():
+    from core.photons import _tiles
+
+    strip = np.zeros((195, 8000))
+    tiles = _tiles(strip, np.ones(strip.shape, bool))
+    assert len(tiles) == 4  # one row of tiles along the strip, not the same row four times
+    rng = np.random.default_rng(7)
+    x = rng.poisson(np.full((195, 8000), 5.0)) * 0.02 + 1e-4
+    assert photon_scale(x) / 0.02 == pytest.approx(1.0, rel=0.2)
