@@ -25,7 +25,7 @@ PAPER_LABELS = {
     "densenet121": "DenseNet-121",
     "inception_v3": "Inception V3",
     "resnet18": "ResNet-18 (small)",
-    "tiny": "tiny (tests)",
+    "tiny": "tiny ResNet (pattern)",
     "physics": "physics (linear)",
     "physics_forest": "physics (forest of trees)",
 }

@@ -25,13 +25,15 @@ def _number(value, kind):
 def round_params(values: dict, weights_dir=None):
     """The tab's settings as `RoundParams`: the chosen recipe with only the fields a person filled in overridden
     (a blank field must never silently replace the recipe's value with another recipe's)."""
+    from scatterloop.core.classify.recipes import default_recipe
     from scatterloop.core.classify.registry import find_local_weights
     from scatterloop.core.classify.rounds import RoundParams
 
     models = tuple(values.get("models") or ()) or None
+    task = values.get("task") or "realism"
     return RoundParams(
-        task=values.get("task") or "realism",
-        recipe=values.get("recipe") or "ours",
+        task=task,
+        recipe=values.get("recipe") or default_recipe(task),
         models=models,
         epochs=_number(values.get("epochs"), int),
         lr=_number(values.get("lr"), float),
@@ -78,6 +80,17 @@ def register(app, services: Services) -> None:
         # on page load keep the checklist as laid out; a recipe a person picks brings its models
         models = d["models"] if ctx.triggered_id == ids.TRAIN_RECIPE_SELECT else no_update
         return d["epochs"], d["lr"], d["batch"], d["input_size"], models
+
+    @app.callback(
+        Output(ids.TRAIN_RECIPE_SELECT, "value"),
+        Input(ids.TRAIN_TASK_SELECT, "value"),
+        prevent_initial_call=True,
+    )
+    def _task_recipe(task):
+        # a task a person picks brings its default recipe (and so its models): the pattern task its network
+        from scatterloop.core.classify.recipes import default_recipe
+
+        return default_recipe(task)
 
     @app.callback(
         Output(ids.TRAIN_LEARNING_GRAPH, "figure"),

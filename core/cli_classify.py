@@ -191,9 +191,10 @@ def add_parser(sub, common) -> None:
     p.add_argument("--task", default="realism", choices=TASKS)
     p.add_argument(
         "--recipe",
-        default="ours",
+        default=None,
         choices=RECIPES,
-        help="training recipe: ours (the calibrated physics model), gpu (ours + ResNet-18 at 128 px) or paper",
+        help="training recipe: ours (the calibrated physics models), gpu (ours + ResNet-18 at 128 px), paper, or "
+        "pattern (a small ResNet at 96 px, 40 epochs; the default for --task pattern; ours for every other task)",
     )
     p.add_argument("--models", default=None, help=f"comma-separated, from: {','.join(MODELS)} (default: recipe's)")
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 SIM_PATTERNS = ("rings", "peaks", "background", "speckle", "speckle-poly")  # core.simulate.SIM_PATTERNS
 TASKS = ("realism", "pattern", "labels")  # core.classify.TASKS
-RECIPES = ("gpu", "ours", "paper")  # sorted(core.classify.recipes.RECIPES)
+RECIPES = ("gpu", "ours", "paper", "pattern")  # sorted(core.classify.recipes.RECIPES)
 MODELS = (  # core.classify.REGISTRY
     "vit_b16",
     "vit_b32",

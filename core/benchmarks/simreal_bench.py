@@ -5,9 +5,9 @@ a stack's frames vote by mean probability, over the frames that hold signal when
 Frames become model inputs through the product's own path (`core.classify.inputs.frame_input`: despeckled,
 padded to a square, block-averaged then max-pooled so sparse spots survive, robust log scale, valid-pixel map),
 and the network is trained by the product's loop (`core.classify.train.fit`) with the training choices of the
-default recipe for networks (`recipes.OURS`: mask and high-pass channels, AdamW, one-cycle schedule, physics
-augmentations, class balance, early stopping on the simulated validation set), so what is measured here is
-what `classify train` / `classify predict` do with the same model.
+pattern task's default recipe (`recipes.PATTERN`: a small ResNet at 96 px, mask and high-pass channels, AdamW,
+one-cycle schedule, 40 epochs, physics augmentations, class balance, early stopping on the simulated validation
+set), so what is measured here is what `classify train --task pattern` / `classify predict` do by default.
 
 The MANIFEST gives one kind per file, and the headline keys score every frame against it. A rotation scan's
 frame cache also holds steps where no grain meets the diffraction condition: what is stored there is isolated
@@ -107,17 +107,18 @@ def real_set(manifest: Path, size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def bench_simreal(
     n: int = 800,
-    size: int = 96,
+    size: int | None = None,
     seed: int = 0,
-    epochs: int = 10,
-    models: str = "tiny",
+    epochs: int | None = None,
+    models: str | None = None,
     manifest: str | Path | None = None,
     sim_size: str = "96,320",
-    lr: float = 2e-3,
-    batch_size: int = 32,
+    lr: float | None = None,
+    batch_size: int | None = None,
     channels: int | None = None,
 ) -> dict:
-    """Train on `n` simulated frames per class (plus n/5 for validation), classify the manifest's frames.
+    """Train on `n` simulated frames per class (plus n/5 for validation), classify the manifest's frames. Every
+    training choice left None is the pattern task's default recipe's (`recipes.PATTERN`).
 
     Args:
         n: simulated training frames per class.
@@ -132,8 +133,13 @@ def bench_simreal(
     import torch
 
     from ..classify import create_classifier, fit, predict_proba
-    from ..classify.recipes import OURS
+    from ..classify.recipes import PATTERN as rec  # the pattern task's default recipe
 
+    size = int(size or rec.input_size)
+    epochs = int(epochs or rec.epochs)
+    models = models or rec.models[0]
+    lr = float(lr or rec.lr)
+    batch_size = int(batch_size or rec.batch_size)
     manifest = Path(manifest) if manifest else Path(__file__).resolve().parents[3] / "shared/realdata/MANIFEST.json"
     lo_hi = tuple(int(v) for v in str(sim_size).split(","))
     if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1] or lo_hi[0] < 8:
@@ -146,14 +152,14 @@ def bench_simreal(
     x, y = simulated_set(n, size, seed, lo_hi)
     x_val, y_val = simulated_set(max(1, n // 5), size, seed + 10_000, lo_hi)
     t_sim = time.perf_counter() - t0
-    channels = int(channels or OURS.channels)
+    channels = int(channels or rec.channels)
     torch.manual_seed(seed)  # the network's initial weights too: one seed, one number
     model = create_classifier(models, len(CLASSES), input_size=size, in_chans=channels)
     t1 = time.perf_counter()
     hist = fit(
         model, x, y, input_size=size, epochs=epochs, lr=lr, batch_size=batch_size, x_val=x_val, y_val=y_val,
-        device=device, seed=seed, channels=channels, augment=OURS.augment, weight_decay=OURS.weight_decay,
-        schedule=OURS.schedule, patience=OURS.patience, balance=OURS.balance, label_smoothing=OURS.label_smoothing,
+        device=device, seed=seed, channels=channels, augment=rec.augment, weight_decay=rec.weight_decay,
+        schedule=rec.schedule, patience=rec.patience, balance=rec.balance, label_smoothing=rec.label_smoothing,
     )  # fmt: skip
     t_train = time.perf_counter() - t1
     p = predict_proba(model, xr, input_size=size, device=device, batch_size=64, channels=channels)
@@ -211,7 +217,7 @@ def bench_simreal(
         "epochs": epochs,
         "lr": lr,
         "channels": channels,
-        "recipe": {k: getattr(OURS, k) for k in ("augment", "weight_decay", "schedule", "patience", "balance")},
+        "recipe": {k: getattr(rec, k) for k in ("augment", "weight_decay", "schedule", "patience", "balance")},
         "device": device,
         "seconds": {
             "simulate": round(t_sim, 1),

@@ -1,11 +1,12 @@
 """One round of the human-in-the-loop method: assemble the sets, train each model, calibrate, vote, record.
 
-A round follows a named recipe (`recipes.OURS` by default, `recipes.PAPER` for the published one) whose
-fields a caller may override. Networks start from scratch (or from local ImageNet weights) or continue from
-the previous round's checkpoints of the same task, so the paper's scratch-versus-fine-tune comparison can be
-made; the physics model re-fits in a second either way. Every model's probabilities are temperature-calibrated
-on the task's fixed validation set before they are scored and voted. Models are written under temporary
-names and registered only when the whole round has finished, so a killed round registers nothing.
+A round follows a named recipe (`recipes.OURS` by default, `recipes.PATTERN` for the pattern task,
+`recipes.PAPER` for the published one) whose fields a caller may override. Networks start from scratch (or
+from local ImageNet weights) or continue from the previous round's checkpoints of the same task, so the
+paper's scratch-versus-fine-tune comparison can be made; the physics model re-fits in a second either way.
+Every model's probabilities are temperature-calibrated on the task's fixed validation set before they are
+scored and voted. Models are written under temporary names and registered only when the whole round has
+finished, so a killed round registers nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .data import PATTERN_SOURCES, Split, assemble
 from .doubt import configure_physics, doubted, doubted_labels, out_of_fold
 from .features_data import feature_inputs
 from .inputs import load_inputs
-from .recipes import Recipe, recipe
+from .recipes import Recipe, default_recipe, recipe
 from .registry import ClassifierConfig, create_classifier, input_size_for, save_classifier, spec_of
 from .voting import cross_fitted_weighted, fit_weights, hard_vote, scores, soft_vote
 
@@ -39,7 +40,7 @@ class RoundParams:
     """A round: the task, the recipe and any field of it overridden (None: the recipe's value)."""
 
     task: str = "realism"
-    recipe: str = "ours"
+    recipe: str | None = None  # None: the task's default (`recipes.default_recipe`)
     models: tuple[str, ...] | None = None
     epochs: int | None = None
     lr: float | None = None
@@ -57,7 +58,7 @@ class RoundParams:
 
     def resolved(self) -> Recipe:
         return recipe(
-            self.recipe,
+            self.recipe or default_recipe(self.task),
             models=tuple(self.models) if self.models else None,
             epochs=self.epochs,
             lr=self.lr,

@@ -68,6 +68,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                                 {"label": "ours (physics models: linear + forest, calibrated)", "value": "ours"},
                                 {"label": "gpu (physics + ResNet-18, 128 px)", "value": "gpu"},
                                 {"label": "paper (ResNet-18, Adam 1e-4, 5 epochs, 64 px)", "value": "paper"},
+                                {"label": "pattern (small ResNet, 96 px, 40 epochs)", "value": "pattern"},
                             ],
                             style={"minWidth": "16rem"},
                         ),

@@ -45,7 +45,12 @@ def test_train_tab_shows_the_learning_curve(dash_duo, workspace, tmp_path):
     _wait(dash_duo, lambda: len(dash_duo.find_elements(f"{graph} .scatterlayer .trace")) == 10)
     assert len(dash_duo.find_elements(f"{graph} .scatterlayer .trace .point")) == 20  # two rounds each
     assert "weighted vote" in dash_duo.find_element(f"{graph} .legend").text
-    assert dash_duo.find_element(_css_id(ids.TRAIN_EPOCHS_INPUT)).get_attribute("placeholder") == "30"
+    # the pattern task brings its own recipe: the network that sees Bragg spots, 40 epochs at 96 px
+    epochs = dash_duo.find_element(_css_id(ids.TRAIN_EPOCHS_INPUT))
+    _wait(dash_duo, lambda: epochs.get_attribute("placeholder") == "40")
+    assert "pattern" in dash_duo.find_element(_css_id(ids.TRAIN_RECIPE_SELECT)).text
+    ticked = dash_duo.find_elements(f"{_css_id(ids.TRAIN_MODELS_CHECKLIST)} input:checked")
+    assert [b.get_attribute("value") for b in ticked] == ["tiny"]
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", dash_duo.find_element(graph))
     dash_duo.driver.execute_script(
         "arguments[0].dispatchEvent(new MouseEvent('mousemove', {bubbles: true}))",

@@ -67,7 +67,7 @@ def test_round_review_round_in_the_browser(dash_duo, small_workspace, tmp_path):
     # round 1
     _open_tab(dash_duo, "Train")
     dash_duo.wait_for_element(_css_id(ids.TRAIN_MODELS_CHECKLIST))
-    _only_model(dash_duo, "tiny (tests)")
+    _only_model(dash_duo, "tiny ResNet (pattern)")
     _set(dash_duo, ids.TRAIN_EPOCHS_INPUT, "2")
     _set(dash_duo, ids.TRAIN_BATCH_INPUT, "4")
     _set(dash_duo, ids.TRAIN_SIZE_INPUT, "32")

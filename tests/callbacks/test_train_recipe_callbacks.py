@@ -40,6 +40,12 @@ def test_blank_fields_take_the_recipe_and_filled_ones_override_it():
     assert filled.task == "pattern" and filled.device is None
     shown = train_recipe.recipe_defaults("paper")
     assert shown["models"] == ["resnet18"] and shown["epochs"].startswith("5") and shown["lr"].startswith("0.0001")
+    # no recipe chosen: the task's default (the pattern task's network; ours for realism)
+    unset = train_recipe.round_params({**blank, "recipe": None}).resolved()
+    assert (unset.name, unset.models, unset.input_size, unset.epochs) == ("pattern", ("tiny",), 96, 40)
+    assert train_recipe.round_params({**blank, "recipe": None, "task": "realism"}).resolved().name == "ours"
+    shown = train_recipe.recipe_defaults("pattern")
+    assert shown["models"] == ["tiny"] and shown["input_size"] == "96" and shown["epochs"] == "40"
 
 
 def test_learning_curve_has_a_point_per_finished_round(workspace):

@@ -182,3 +182,19 @@ def test_recipes_are_named_and_overridable():
     assert recipe("ours", epochs=3, lr=None).epochs == 3
     with pytest.raises(ValueError, match="recipe"):
         recipe("nope")
+
+
+def test_the_pattern_task_defaults_to_the_network_that_sees_bragg_spots():
+    """A pattern round that names no recipe follows `pattern` (the network `bench simreal` measures); every other
+    task `ours`; a named recipe is kept. The CLI and the Train tab leave the recipe unset by default."""
+    from scatterloop.core.classify.recipes import PATTERN, default_recipe
+    from scatterloop.core.classify.rounds import RoundParams
+    from scatterloop.core.cli import build_parser
+
+    assert RoundParams(task="pattern").resolved() == PATTERN
+    assert PATTERN.models == ("tiny",) and PATTERN.input_size == 96 and PATTERN.epochs == 40
+    assert RoundParams(task="realism").resolved() == OURS and RoundParams(task="labels").resolved() == OURS
+    assert RoundParams(task="pattern", recipe="ours").resolved() == OURS
+    assert [default_recipe(t) for t in ("pattern", "realism", None)] == ["pattern", "ours", "ours"]
+    args = build_parser().parse_args(["classify", "train", "--workspace", "w", "--task", "pattern"])
+    assert args.recipe is None
