@@ -86,9 +86,10 @@ GPU = replace(OURS, name="gpu", models=("physics", "physics_forest", "resnet18")
 # name `tiny`) on the classifier inputs at 96 px, trained to convergence. The physics features judge realism and
 # hold no measure of Bragg spots: trained on 300 wide-domain simulated frames per class, they called 50 of 64
 # peak frames of pyFAI's detector models background (0.67 of 192 frames right, linear; 0.64, forest), where
-# this network gave 0.958 (`bench simreal --manifest` on `scripts/pyfai_manifest.py --per-kind 4 --seed 2027`;
-# 0.875 after 10 epochs, 0.932 after 25, 0.958 after 40: its simulated validation accuracy 0.86 / 0.89 / 0.90,
-# best epoch 9 / 23 / 37, so it had not converged before). About 10 s an epoch per 1,000 frames on 2 cores.
+# this network gave 0.958 / 0.948 on seeds 0 / 1 (`bench simreal --manifest` on `scripts/pyfai_manifest.py
+# --per-kind 4 --seed 2027`; seed 0 after 10 / 25 / 40 epochs: 0.875 / 0.932 / 0.958, its simulated validation
+# accuracy 0.86 / 0.89 / 0.90 at best epoch 9 / 23 / 37, so it had not converged before). About 10 s an epoch
+# per 1,000 frames on 2 cores.
 PATTERN = replace(OURS, name="pattern", models=("tiny",), input_size=96, epochs=40, final_fit=False)
 
 RECIPES = {r.name: r for r in (OURS, GPU, PAPER, PATTERN)}
