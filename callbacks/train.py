@@ -84,11 +84,19 @@ def run_round(services: Services, values: dict, set_progress) -> str:
             f"Run {run_id}: round {res['round']} ({res['init']}), {res['sets']['train']} training / "
             f"{res['sets']['validation']} validation images, {res['seconds']:.0f} s. Best vote: {best[0]} "
             f"(F1 {best[1]['f1']:.3f})."
+            + _decision_line(res.get("decision") or {})
             + "".join(f" Note: {w}." for w in res.get("warnings", []))
             + _doubted_line(res.get("doubted") or [])
         )
 
     return outcome(run, done, "Round run", "cancelled; nothing from it is used.")
+
+
+def _decision_line(decision: dict) -> str:
+    if decision.get("threshold") in (None, 0.5):
+        return ""
+    pos = decision["positive"]
+    return f" Calls {pos} above P = {decision['threshold']:g} (a false {pos} call costs {decision['costs'][pos]:g})."
 
 
 def _doubted_line(doubted: list[dict]) -> str:
@@ -157,6 +165,7 @@ def register(app, services: Services) -> None:
         State(ids.TRAIN_LR_INPUT, "value"),
         State(ids.TRAIN_BATCH_INPUT, "value"),
         State(ids.TRAIN_SIZE_INPUT, "value"),
+        State(ids.TRAIN_COST_INPUT, "value"),
         State(ids.TRAIN_INIT_RADIO, "value"),
         State(ids.TRAIN_DEVICE_SELECT, "value"),
         State(ids.TRAIN_NEXT_ROUND_SWITCH, "value"),
@@ -175,7 +184,9 @@ def register(app, services: Services) -> None:
             Output(ids.TRAIN_CURVES_GRAPH, "figure"),
         ],
     )
-    def _train(set_progress, _n, task, recipe, models, epochs, lr, batch, size, init, device, next_round, version):
+    def _train(
+        set_progress, _n, task, recipe, models, epochs, lr, batch, size, cost, init, device, next_round, version
+    ):
         values = dict(
             task=task,
             recipe=recipe,
@@ -184,6 +195,7 @@ def register(app, services: Services) -> None:
             lr=lr,
             batch=batch,
             input_size=size,
+            positive_cost=cost,
             init=init,
             device=device,
             next_round=next_round,

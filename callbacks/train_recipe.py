@@ -12,7 +12,7 @@ from scatterloop.dashboard.figures_train import learning_curve_figure
 
 from .services import Services
 
-FIELDS = ("epochs", "lr", "batch", "input_size")
+FIELDS = ("epochs", "lr", "batch", "input_size", "positive_cost")
 
 
 def _number(value, kind):
@@ -39,6 +39,7 @@ def round_params(values: dict, weights_dir=None):
         lr=_number(values.get("lr"), float),
         batch_size=_number(values.get("batch"), int),
         input_size=_number(values.get("input_size"), int),
+        positive_cost=_number(values.get("positive_cost"), float),
         init=values.get("init") or "scratch",
         pretrained={m: str(p) for m in models or () if (p := find_local_weights(weights_dir, m)) is not None},
         device=None if values.get("device") in (None, "auto") else values["device"],
@@ -56,6 +57,7 @@ def recipe_defaults(name: str | None) -> dict:
         "lr": f"{rec.lr:g}",
         "batch": f"{rec.batch_size}",
         "input_size": f"{rec.input_size or 0}",
+        "positive_cost": f"{rec.positive_cost:g}",
     }
 
 
@@ -72,6 +74,7 @@ def register(app, services: Services) -> None:
         Output(ids.TRAIN_LR_INPUT, "placeholder"),
         Output(ids.TRAIN_BATCH_INPUT, "placeholder"),
         Output(ids.TRAIN_SIZE_INPUT, "placeholder"),
+        Output(ids.TRAIN_COST_INPUT, "placeholder"),
         Output(ids.TRAIN_MODELS_CHECKLIST, "value"),
         Input(ids.TRAIN_RECIPE_SELECT, "value"),
     )
@@ -79,7 +82,7 @@ def register(app, services: Services) -> None:
         d = recipe_defaults(name)
         # on page load keep the checklist as laid out; a recipe a person picks brings its models
         models = d["models"] if ctx.triggered_id == ids.TRAIN_RECIPE_SELECT else no_update
-        return d["epochs"], d["lr"], d["batch"], d["input_size"], models
+        return d["epochs"], d["lr"], d["batch"], d["input_size"], d["positive_cost"], models
 
     @app.callback(
         Output(ids.TRAIN_RECIPE_SELECT, "value"),

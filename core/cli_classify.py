@@ -49,6 +49,7 @@ def cmd_classify(args) -> int:
                 device=args.device,
                 seed=args.seed,
                 encoder=args.encoder,
+                positive_cost=args.positive_cost,
             )
             run_id, res = recorded_run(
                 "classify train",
@@ -63,6 +64,12 @@ def cmd_classify(args) -> int:
             out = {"command": "classify train", "run_id": run_id, **dataclasses.asdict(res)}
             out["sets"] = {k: v for k, v in out["sets"].items() if not k.endswith("_ids")}
             lines = [f"round {res.round} ({res.init}), run {run_id}: {res.sets['train']} training images"]
+            if (res.decision or {}).get("threshold") not in (None, 0.5):
+                d = res.decision
+                lines.append(
+                    f"  calls {d['positive']!r} above P = {d['threshold']:g} (a false {d['positive']!r} call costs "
+                    f"{d['costs'][d['positive']]:g} missed ones)"
+                )
             for name, m in [*res.models.items(), *((f"vote:{k}", {"metrics": v}) for k, v in res.voting.items())]:
                 s = m["metrics"]
                 lines.append(
@@ -207,6 +214,13 @@ def add_parser(sub, common) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="train: start networks from the workspace's latest pretrained encoder (default: as the recipe says)",
+    )
+    p.add_argument(
+        "--positive-cost",
+        type=float,
+        default=None,
+        help="train: a false 'realistic' call costs this many missed realistic images; the models and votes call "
+        "realistic above P = c / (1 + c) (default: the recipe's; ours 3, i.e. above 0.75; 1 is the arg-max)",
     )
     p.add_argument(
         "--arch", default="resnet18", help="pretrain: the encoder's architecture (a timm model of --models)"

@@ -18,7 +18,7 @@ import numpy as np
 
 from .classify_bench import _simulated_workspace as _workspace
 from .io_bench import machine
-from .loop_bench import _score, _truth
+from .loop_bench import _score, _threshold, _truth
 
 
 def bench_pretrain(
@@ -60,8 +60,9 @@ def bench_pretrain(
             result = ws.store.get_run(run_id).result
             archs, probs = round_probabilities(ws, result, test_imgs, image_ws=test_ws)
             k = result["classes"].index("realistic")
-            row = {a: _score(p[:, k], y_test) for a, p in zip(archs, probs, strict=True)}
-            row["soft_vote"] = _score(probs.mean(0)[:, k], y_test)
+            t = _threshold(result)  # the recipe's decision rule, as the product calls images
+            row = {a: _score(p[:, k], y_test, t) for a, p in zip(archs, probs, strict=True)}
+            row["soft_vote"] = _score(probs.mean(0)[:, k], y_test, t)
             row["seconds"] = round(result["seconds"], 1)
             row["start"] = {a: m["start"] for a, m in result["models"].items()}
             return row

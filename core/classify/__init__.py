@@ -5,7 +5,7 @@ from .predict import PredictResult, candidates, predict_candidates, prelabel, re
 from .registry import PAPER_MODELS, REGISTRY, create_classifier, load_classifier, save_classifier
 from .rounds import RoundParams, RoundResult, train_round
 from .train import fit, predict_proba
-from .voting import cross_fitted_weighted, fit_weights, hard_vote, scores, soft_vote
+from .voting import cross_fitted_weighted, decide, fit_weights, hard_vote, scores, soft_vote
 
 __all__ = [
     "PAPER_MODELS",
@@ -19,6 +19,7 @@ __all__ = [
     "candidates",
     "create_classifier",
     "cross_fitted_weighted",
+    "decide",
     "fit",
     "fit_weights",
     "hard_vote",

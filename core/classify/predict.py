@@ -19,7 +19,7 @@ from ..store import Store
 from ..store.models import as_utc
 from ..workspace import Workspace
 from .scoring import round_probabilities
-from .voting import hard_vote, soft_vote
+from .voting import decide, hard_vote, round_costs, soft_vote
 
 Scheme = Literal["hard", "soft", "weighted"]
 PRELABEL = "pre-label"
@@ -105,22 +105,24 @@ def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, shoul
     )
     probs = list(stacked)
     weights = np.array([res["weights"][a] for a in archs])
+    costs = round_costs(res)  # decide as the round scored: least expected cost where the recipe prices calls
     ensemble = {
-        "hard": _hard_with_share(stacked),
+        "hard": _hard_with_share(stacked, costs),
         "soft": soft_vote(stacked),
         "weighted": soft_vote(stacked, weights),
     }
     round_no = ws.store.current_round()
     check_stop(should_stop)
     for arch, p in zip(archs, probs, strict=True):
-        _write(ws.store, ids, p, classes, f"model:{arch}", round_no)
+        _write(ws.store, ids, p, classes, f"model:{arch}", round_no, costs)
     for name in [s for s in ensemble if s != scheme] + [scheme]:  # the chosen scheme last: it is the suggestion
-        _write(ws.store, ids, ensemble[name], classes, f"ensemble:{name}", round_no)
+        # the hard vote's rows are already decisions (the winner and its share of the votes)
+        _write(ws.store, ids, ensemble[name], classes, f"ensemble:{name}", round_no, None if name == "hard" else costs)
     path = ws.run_dir(run_id) / "predictions.npz"
     np.savez(path, ids=np.array(ids), probs=stacked, models=np.array(archs), classes=np.array(classes))
     meta = {"classify_run": classify_run, "selection": selection}
     ws.store.add_artifact("predictions", ws.relative(path), run_id=run_id, meta=meta)
-    chosen = ensemble[scheme].argmax(1)
+    chosen = decide(ensemble[scheme], None if scheme == "hard" else costs)
     return PredictResult(
         classify_run=classify_run,
         images=len(ids),
@@ -132,17 +134,26 @@ def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, shoul
     )
 
 
-def _hard_with_share(probs: np.ndarray) -> np.ndarray:
+def _hard_with_share(probs: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
     """Hard-vote result as a one-row-per-image distribution: the winner gets its share of the votes."""
-    winner = hard_vote(probs)
-    votes = (probs.argmax(2) == winner[None, :]).mean(0)
+    winner = hard_vote(probs, costs)
+    votes = (decide(probs, costs) == winner[None, :]).mean(0)
     out = np.zeros(probs.shape[1:])
     out[np.arange(len(winner)), winner] = votes
     return out
 
 
-def _write(store: Store, ids: list[int], probs: np.ndarray, classes: list[str], annotator: str, round_no: int):
-    best = probs.argmax(1)
+def _write(
+    store: Store,
+    ids: list[int],
+    probs: np.ndarray,
+    classes: list[str],
+    annotator: str,
+    round_no: int,
+    costs: np.ndarray | None = None,
+):
+    """Each image's decision as a model label event, its confidence the probability of the class decided."""
+    best = decide(probs, costs)
     for c in np.unique(best):
         rows = np.flatnonzero(best == c)
         store.add_labels(

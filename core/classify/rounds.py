@@ -29,7 +29,16 @@ from .features_data import feature_inputs
 from .inputs import load_inputs
 from .recipes import Recipe, default_recipe, recipe
 from .registry import ClassifierConfig, create_classifier, input_size_for, save_classifier, spec_of
-from .voting import cross_fitted_weighted, fit_weights, hard_vote, scores, soft_vote
+from .voting import (
+    cross_fitted_weighted,
+    decide,
+    decision_costs,
+    decision_record,
+    fit_weights,
+    hard_vote,
+    scores,
+    soft_vote,
+)
 
 Init = Literal["scratch", "finetune"]
 CurveFn = Callable[[str, dict], None]
@@ -52,6 +61,7 @@ class RoundParams:
     sources: tuple[str, ...] = PATTERN_SOURCES  # pattern task: the image sources it learns from
     round: int | None = None  # None: the current round
     encoder: bool | None = None  # start networks from the latest pretrained encoder (None: as the recipe says)
+    positive_cost: float | None = None  # cost of a false positive ("realistic") call (None: as the recipe says)
     val_fraction: float = 0.2
     device: str | None = None
     seed: int = 0
@@ -65,6 +75,7 @@ class RoundParams:
             batch_size=self.batch_size,
             input_size=self.input_size,
             encoder=self.encoder,
+            positive_cost=self.positive_cost,
         )
 
 
@@ -83,6 +94,7 @@ class RoundResult:
     recipe: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     doubted: list[dict] = field(default_factory=list)  # labels to look at again (`doubt.doubted_labels`)
+    decision: dict = field(default_factory=dict)  # how calls are made from probabilities (`decision_record`)
 
 
 def previous_checkpoint(ws: Workspace, arch: str, task: str, before_round: int) -> str | None:
@@ -142,6 +154,7 @@ def train_round(
     rec = params.resolved()
     for arch in rec.models:
         spec_of(arch)
+    decision_costs(["positive"], "positive", rec.positive_cost)  # a bad cost fails before any work
     if params.init not in ("scratch", "finetune"):
         raise ValueError(f"init: expected 'scratch' or 'finetune', got {params.init!r}")
     t0 = time.perf_counter()
@@ -250,6 +263,7 @@ def train_round(
             fit_zero(model, xa[use], ya[use])
         extra["final_fit_on"] = int(use.sum())
         extra["final_fit_left_out"] = int((~use).sum())
+    costs = decision_costs(split.classes, split.positive, rec.positive_cost)
     for arch, folder, model, logits, in_size, cfg_channels, history, extra, start, fit_s, ips in pending:
         temperature = fit_temperature(logits[keep], split.val_y[keep]) if rec.calibrate else 1.0
         probs = softmax(logits, temperature)
@@ -273,16 +287,16 @@ def train_round(
                 "uncalibrated": round(nll(logits, split.val_y), 4),
                 "calibrated": round(nll(logits, split.val_y, temperature), 4),
             },
-            "metrics": scores(split.val_y, probs.argmax(1), split.classes, split.positive),
+            "metrics": scores(split.val_y, decide(probs, costs), split.classes, split.positive),
             **extra,
         }  # fmt: skip
     stacked = np.stack(val_probs)
     weighted = cross_fitted_weighted(stacked, split.val_y, seed=params.seed)
     weights = fit_weights(stacked, split.val_y)  # for predicting new images; never scored on this data
     voting = {
-        "hard": scores(split.val_y, hard_vote(stacked), split.classes, split.positive),
-        "soft": scores(split.val_y, soft_vote(stacked).argmax(1), split.classes, split.positive),
-        "weighted": scores(split.val_y, weighted.argmax(1), split.classes, split.positive),
+        "hard": scores(split.val_y, hard_vote(stacked, costs), split.classes, split.positive),
+        "soft": scores(split.val_y, decide(soft_vote(stacked), costs), split.classes, split.positive),
+        "weighted": scores(split.val_y, decide(weighted, costs), split.classes, split.positive),
     }
     np.savez(
         ws.run_dir(run_id) / "validation.npz",
@@ -319,6 +333,7 @@ def train_round(
         recipe=rec.to_json(),
         warnings=warnings,
         doubted=doubt,
+        decision=decision_record(split.classes, split.positive, rec.positive_cost),
     )
     ws.store.update_round(round_no, classify_runs=[run_id], training_image_ids=split.train_ids)
     return result

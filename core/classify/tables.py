@@ -68,18 +68,19 @@ def metrics_table(store: Store, task: str | None = None) -> dict:
 def validation_predictions(ws, run_id: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per model and voting scheme of a stored round: (image ids, true class, predicted class) on validation,
     recomputed from the stored probabilities exactly as the round scored them."""
-    from .voting import cross_fitted_weighted, hard_vote, soft_vote
+    from .voting import cross_fitted_weighted, decide, hard_vote, round_costs, soft_vote
 
     run = ws.store.get_run(run_id)
     if run is None or run.kind != "classify" or not run.result:
         raise ValueError(f"run {run_id}: not a finished classifier round")
     with np.load(ws.run_dir(run_id) / "validation.npz") as z:
         ids, y, probs, models = z["ids"], z["y"], z["probs"], [str(m) for m in z["models"]]
-    out = {m: (ids, y, p.argmax(1)) for m, p in zip(models, probs, strict=True)}
-    out["hard voting"] = (ids, y, hard_vote(probs))
-    out["soft voting"] = (ids, y, soft_vote(probs).argmax(1))
+    costs = round_costs(run.result)
+    out = {m: (ids, y, decide(p, costs)) for m, p in zip(models, probs, strict=True)}
+    out["hard voting"] = (ids, y, hard_vote(probs, costs))
+    out["soft voting"] = (ids, y, decide(soft_vote(probs), costs))
     seed = int(run.params.get("seed") or 0)
-    out["weighted voting"] = (ids, y, cross_fitted_weighted(probs, y, seed=seed).argmax(1))
+    out["weighted voting"] = (ids, y, decide(cross_fitted_weighted(probs, y, seed=seed), costs))
     return out
 
 

@@ -1,9 +1,14 @@
 """Ensemble voting and classification metrics.
 
-Hard voting: each model's arg-max is one vote; a tie goes to the tied class with the highest mean
+Hard voting: each model's decision is one vote; a tie goes to the tied class with the highest mean
 probability across models (then the lower class index). Soft voting: the mean of the models' probabilities.
 Weighted soft voting: a convex combination whose weights minimise the log-loss on validation data; scored
 only on data the weights were not fitted on (`cross_fitted_weighted`).
+
+Decisions (`decide`) minimise the expected cost on calibrated probabilities. Calling class k wrongly costs
+`costs[k]` (all 1: the arg-max); in the realism task a false "realistic" call lets a hallucination into the
+images a person keeps, while a missed realistic image costs one more generated candidate, so a recipe may
+price the first higher (`Recipe.positive_cost`): with cost c the positive class is called when P > c / (1 + c).
 """
 
 from __future__ import annotations
@@ -14,11 +19,60 @@ from scipy.optimize import minimize
 SCHEMES = ("hard", "soft", "weighted")
 
 
-def hard_vote(probs: np.ndarray) -> np.ndarray:
-    """probs (M, N, K) → labels (N,); ties broken by the mean probability, then by the lower index."""
+def decision_costs(classes: list[str], positive: str | None, positive_cost: float = 1.0) -> np.ndarray:
+    """The cost of calling each class wrongly: `positive_cost` for the positive class, 1 for the others."""
+    if not np.isfinite(positive_cost) or positive_cost <= 0:
+        raise ValueError(f"positive_cost: expected a number above 0, got {positive_cost}")
+    return np.array([positive_cost if c == positive else 1.0 for c in classes])
+
+
+def decide(probs: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
+    """probs (..., K) → the class of least expected cost, costs[k] × (1 − p_k); all costs equal: the arg-max.
+    Ties go to the lower class index."""
+    probs = np.asarray(probs, np.float64)
+    if costs is None:
+        return probs.argmax(-1)
+    costs = np.asarray(costs, np.float64)
+    if costs.shape != probs.shape[-1:]:
+        raise ValueError(f"costs: expected {probs.shape[-1]} values, one per class, got {costs.shape[0]}")
+    return (costs * (1.0 - probs)).argmin(-1)
+
+
+def positive_threshold(costs: np.ndarray | None, positive: int) -> float:
+    """For two classes: the probability of class `positive` from which `decide` calls it."""
+    if costs is None:
+        return 0.5
+    c = float(costs[positive]) / float(costs[1 - positive])
+    return c / (1.0 + c)
+
+
+def decision_record(classes: list[str], positive: str | None, positive_cost: float = 1.0) -> dict:
+    """What a round stores of its decision rule, so prediction and tables decide as the round scored."""
+    costs = decision_costs(classes, positive, positive_cost)
+    two = len(classes) == 2 and positive in classes
+    return {
+        "rule": "least expected cost" if (costs != 1).any() else "arg-max",
+        "positive": positive,
+        "costs": {c: float(v) for c, v in zip(classes, costs, strict=True)},
+        "threshold": round(positive_threshold(costs, classes.index(positive)), 4) if two else None,
+    }
+
+
+def round_costs(result: dict) -> np.ndarray | None:
+    """The decision costs a stored round used, in its class order (None: the arg-max, as rounds recorded before
+    costs were kept)."""
+    costs = (result.get("decision") or {}).get("costs")
+    if not costs:
+        return None
+    return np.array([float(costs.get(c, 1.0)) for c in result["classes"]])
+
+
+def hard_vote(probs: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
+    """probs (M, N, K) → labels (N,): each model's decision (`decide`) is one vote; ties broken by the mean
+    probability, then by the lower index."""
     m, n, k = probs.shape
     votes = np.zeros((n, k))
-    np.add.at(votes, (np.arange(n)[None, :].repeat(m, 0), probs.argmax(2)), 1)
+    np.add.at(votes, (np.arange(n)[None, :].repeat(m, 0), decide(probs, costs)), 1)
     top = votes == votes.max(1, keepdims=True)
     mean = probs.mean(0)
     return np.where(top, mean, -np.inf).argmax(1)
