@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scatterloop.core.classify.physics import FEATURES
-
 
 def test_decide_is_the_arg_max_at_equal_costs_and_moves_the_threshold_with_the_cost():
     from scatterloop.core.classify.voting import decide, decision_costs, decision_record, positive_threshold
@@ -49,26 +47,13 @@ def test_hard_vote_counts_each_models_decision_at_the_cost():
 @pytest.fixture
 def overlapping(workspace, tmp_path, monkeypatch):
     """60 labelled candidates whose physics features overlap (so many calls are in doubt) and 20 unlabeled."""
-    from scatterloop.core.classify import rounds
-    from scatterloop.core.ingest import import_paths
-    from scatterloop.core.simulate import simulate_dataset
+    from .feature_rounds import candidates_with_features, use_features
 
-    simulate_dataset("rings", 80, tmp_path / "cand", seed=5, size=48)
-    import_paths(workspace, [tmp_path / "cand"], source="generated", round=1)
-    imgs = [img for img, _ in workspace.store.list_images()]
-    rng = np.random.default_rng(1)
-    fake = {img.id: bool(k % 2) for k, img in enumerate(imgs)}
-    off = 0.8 * (np.arange(len(FEATURES)) % 3 == 0)
-    feats = {img.id: rng.normal(0, 1, len(FEATURES)) + (off if fake[img.id] else 0) for img in imgs}
+    cands = candidates_with_features(workspace, tmp_path / "cand", 80, 0.8, sim_seed=5, seed=1, size=48)
+    imgs, fake, feats, rng = cands
     for img in imgs[:60]:
         workspace.store.add_labels([img.id], "fake" if fake[img.id] else "realistic", "annotator")
-    ref = (rng.normal(0, 1, (40, len(FEATURES))), np.zeros(40))
-
-    def fake_inputs(ws, train_imgs, val_imgs, **_):
-        rows = lambda L: np.array([[*feats[i.id], 0] for i in L], np.float32)  # noqa: E731  (group: rings)
-        return rows(train_imgs), rows(val_imgs), ref
-
-    monkeypatch.setattr(rounds, "feature_inputs", fake_inputs)
+    use_features(monkeypatch, feats, rng)
     return workspace, imgs[60:]
 
 

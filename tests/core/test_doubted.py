@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scatterloop.core.classify.physics import FEATURES
-
 
 def test_doubted_takes_the_lowest_chances_below_the_threshold_and_at_most_a_tenth():
     from scatterloop.core.classify.doubt import doubted
@@ -31,18 +29,11 @@ def test_doubted_takes_the_lowest_chances_below_the_threshold_and_at_most_a_tent
 def labelled_with_slips(workspace, tmp_path, monkeypatch):
     """60 candidates whose physics features say plainly which are fake (a third of them 5 sigma off, as an
     artifact moves many), labelled by a person who slipped on four of them."""
-    from scatterloop.core.classify import rounds
     from scatterloop.core.classify.data import assemble
-    from scatterloop.core.ingest import import_paths
-    from scatterloop.core.simulate import simulate_dataset
 
-    simulate_dataset("rings", 60, tmp_path / "cand", seed=3, size=64)
-    import_paths(workspace, [tmp_path / "cand"], source="generated", round=1)
-    imgs = [img for img, _ in workspace.store.list_images()]
-    rng = np.random.default_rng(0)
-    fake = {img.id: bool(k % 2) for k, img in enumerate(imgs)}
-    off = 5.0 * (np.arange(len(FEATURES)) % 3 == 0)
-    feats = {img.id: rng.normal(0, 1, len(FEATURES)) + (off if fake[img.id] else 0) for img in imgs}
+    from .feature_rounds import candidates_with_features, use_features
+
+    imgs, fake, feats, rng = candidates_with_features(workspace, tmp_path / "cand", 60, 5.0, sim_seed=3, seed=0)
     for img in imgs:
         workspace.store.add_labels([img.id], "fake" if fake[img.id] else "realistic", "annotator")
     # the task's validation set is fixed at its first use; two slips land in it, two in training
@@ -50,13 +41,7 @@ def labelled_with_slips(workspace, tmp_path, monkeypatch):
     slips = set(sorted(val)[:2]) | set(sorted(i.id for i in imgs if i.id not in val)[3:5])
     for i in slips:
         workspace.store.add_labels([i], "realistic" if fake[i] else "fake", "annotator")
-    ref = (rng.normal(0, 1, (40, len(FEATURES))), np.zeros(40))
-
-    def fake_inputs(ws, train_imgs, val_imgs, **_):
-        rows = lambda L: np.array([[*feats[i.id], 0] for i in L], np.float32)  # noqa: E731  (group: rings)
-        return rows(train_imgs), rows(val_imgs), ref
-
-    monkeypatch.setattr(rounds, "feature_inputs", fake_inputs)
+    use_features(monkeypatch, feats, rng)
     return workspace, slips
 
 
