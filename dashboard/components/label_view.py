@@ -13,6 +13,11 @@ from .common import loading
 
 QUEUE_ROW_CLASS = "alert alert-warning py-1 px-2 mb-2 d-flex align-items-center"
 UNLABELED_OPTION = {"label": "unlabeled", "value": "__unlabeled__"}
+COSTLY_CALL_NOTE = (
+    "Called {label} though the models give it only {conf:.2f}: the round's recipe prices a false call of the "
+    "other class above a missed one, so that class is called only when the models are sure enough (Train tab: "
+    "false realistic call costs)."
+)
 EXPERIMENTAL_LABEL_NOTE = (
     "An experimental frame: every realism round takes it as realistic whatever its human label; this label is a "
     "note (used only by the 'labels' task)."
@@ -189,7 +194,14 @@ def card_body(
     ]
     if suggestion and suggestion[0]:
         conf = f" {suggestion[1]:.2f}" if suggestion[1] is not None else ""
-        body.append(html.Div(f"model: {suggestion[0]}{conf}", className="sl-suggestion"))
+        costly = suggestion[1] is not None and suggestion[1] < 0.5  # the less likely class, chosen by the costs
+        body.append(
+            html.Div(
+                f"model: {suggestion[0]}{conf}",
+                className="sl-suggestion",
+                title=COSTLY_CALL_NOTE.format(label=suggestion[0], conf=suggestion[1]) if costly else None,
+            )
+        )
     return body
 
 

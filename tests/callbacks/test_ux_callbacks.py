@@ -142,6 +142,20 @@ def test_an_experimental_frame_with_a_human_label_is_badged_as_such():
     assert badge(None, "experimental").children == "experimental" and badge(None, "generated").children == "unlabeled"
 
 
+def test_a_call_the_costs_made_against_the_odds_says_why():
+    """With ours' costs an image the models give 0.70 realistic is called fake at 0.30: the card must not read as
+    "30 % sure it is fake" without a word."""
+    from scatterloop.dashboard.components import label_view
+
+    def line(suggestion):
+        return label_view.card_body(1, "/t.png", "#1", None, suggestion=suggestion, source="generated")[-1]
+
+    costly, sure = line(("fake", 0.3)), line(("fake", 0.8))
+    assert costly.children == "model: fake 0.30" and "0.30" in costly.title and "sure enough" in costly.title
+    assert sure.children == "model: fake 0.80" and sure.title is None
+    assert line(("fake", None)).title is None
+
+
 def test_the_predict_line_reads_as_words_not_a_python_dict():
     from scatterloop.callbacks import train_review
 
