@@ -46,6 +46,7 @@ def test_blank_fields_take_the_recipe_and_filled_ones_override_it():
     assert train_recipe.round_params({**blank, "recipe": None, "task": "realism"}).resolved().name == "ours"
     shown = train_recipe.recipe_defaults("pattern")
     assert shown["models"] == ["tiny"] and shown["input_size"] == "96" and shown["epochs"] == "40"
+    assert shown["positive_cost"] == "1"  # no positive class: the arg-max
     # the price of a false realistic call: ours 3 (realistic above 0.75), the paper's the arg-max, or typed in
     assert train_recipe.recipe_defaults("ours")["positive_cost"] == "3"
     assert train_recipe.recipe_defaults("paper")["positive_cost"] == "1"
