@@ -186,7 +186,12 @@ def curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
 
     if not any(curves.values()):
         # two short lines: the Train tab's left column is ~330 px wide at 1280 px, one line would be cut at both ends
-        return empty_map("Loss and validation accuracy appear here<br>after each model's first epoch.", 260, 12)
+        return empty_map(
+            "A network's loss and validation accuracy<br>appear here after its first epoch<br>"
+            "(the physics models fit in one step).",
+            260,
+            12,
+        )
     fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss", "validation accuracy"))
     for i, (name, rows) in enumerate(curves.items()):
         colour = PALETTE[i % len(PALETTE)]
