@@ -194,9 +194,8 @@ def _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quic
     for n in steps:
         images = al.store.get_images(unlabeled(al.store, "realism"))
         p = _soft(al, result, images)
-        # the queue's confidence: the probability of the class the round decides (`predict._write`)
-        conf = np.where(p > _threshold(result), p, 1 - p)
-        order = review_order(conf, [img.pattern for img in images])
+        # the queue's order: the odds of the more likely class (`predict.odds`), whatever the round's costs call
+        order = review_order(np.maximum(p, 1 - p), [img.pattern for img in images])
         label([images[i] for i in order[: n - have]])
         have = n
         result, _ = _round(al, "ours", seed, epochs)
