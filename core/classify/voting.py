@@ -69,13 +69,14 @@ def round_costs(result: dict) -> np.ndarray | None:
 
 def hard_vote(probs: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
     """probs (M, N, K) → labels (N,): each model's decision (`decide`) is one vote; ties broken by the mean
-    probability, then by the lower index."""
+    probability (with costs: the least expected cost of the mean probability), then by the lower index."""
     m, n, k = probs.shape
     votes = np.zeros((n, k))
     np.add.at(votes, (np.arange(n)[None, :].repeat(m, 0), decide(probs, costs)), 1)
     top = votes == votes.max(1, keepdims=True)
     mean = probs.mean(0)
-    return np.where(top, mean, -np.inf).argmax(1)
+    key = mean if costs is None else -np.asarray(costs, np.float64) * (1.0 - mean)
+    return np.where(top, key, -np.inf).argmax(1)
 
 
 def soft_vote(probs: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

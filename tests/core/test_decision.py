@@ -42,6 +42,11 @@ def test_hard_vote_counts_each_models_decision_at_the_cost():
     assert hard_vote(probs).tolist() == [1, 1]
     # above 0.75 only the 0.9 and 0.8 calls say realistic: image 0 is called fake, image 1 realistic
     assert hard_vote(probs, decision_costs(["fake", "realistic"], "realistic", 3.0)).tolist() == [0, 1]
+    # a tied vote goes the way the costs send the mean: 0.8 and 0.6 average 0.7, called fake above 0.75
+    tied = np.stack([1 - np.array([[0.8], [0.6]]), np.array([[0.8], [0.6]])], 2)
+    assert hard_vote(tied).tolist() == [1]
+    assert hard_vote(tied, decision_costs(["fake", "realistic"], "realistic", 1.5)).tolist() == [1]  # above 0.6
+    assert hard_vote(tied, decision_costs(["fake", "realistic"], "realistic", 3.0)).tolist() == [0]
 
 
 @pytest.fixture
