@@ -220,7 +220,7 @@ def add_parser(sub, common) -> None:
         type=float,
         default=None,
         help="train: a false 'realistic' call costs this many missed realistic images; the models and votes call "
-        "realistic above P = c / (1 + c) (default: the recipe's; ours 3, i.e. above 0.75; 1 is the arg-max)",
+        "realistic above P = c / (1 + c) (default: the recipe's, 1: the arg-max; 3, above 0.75, puts precision first)",
     )
     p.add_argument(
         "--arch", default="resnet18", help="pretrain: the encoder's architecture (a timm model of --models)"

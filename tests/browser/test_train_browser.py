@@ -71,8 +71,9 @@ def test_round_review_round_in_the_browser(dash_duo, small_workspace, tmp_path):
     _set(dash_duo, ids.TRAIN_EPOCHS_INPUT, "2")
     _set(dash_duo, ids.TRAIN_BATCH_INPUT, "4")
     _set(dash_duo, ids.TRAIN_SIZE_INPUT, "32")
-    # the recipe's price of a false realistic call, shown as the blank field's placeholder
-    _wait(dash_duo, lambda: dash_duo.find_element(_css_id(ids.TRAIN_COST_INPUT)).get_attribute("placeholder") == "3")
+    # the recipe's price of a false realistic call is the placeholder (1: the arg-max); precision first: 3
+    _wait(dash_duo, lambda: dash_duo.find_element(_css_id(ids.TRAIN_COST_INPUT)).get_attribute("placeholder") == "1")
+    _set(dash_duo, ids.TRAIN_COST_INPUT, "3")
     _click(dash_duo, ids.TRAIN_RUN_BUTTON)
     dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_STATUS), "round 1 (scratch)", timeout=180)
     assert "Calls realistic above P = 0.75" in dash_duo.find_element(_css_id(ids.TRAIN_STATUS)).text

@@ -47,12 +47,12 @@ def test_blank_fields_take_the_recipe_and_filled_ones_override_it():
     shown = train_recipe.recipe_defaults("pattern")
     assert shown["models"] == ["tiny"] and shown["input_size"] == "96" and shown["epochs"] == "40"
     assert shown["positive_cost"] == "1"  # no positive class: the arg-max
-    # the price of a false realistic call: ours 3 (realistic above 0.75), the paper's the arg-max, or typed in
-    assert train_recipe.recipe_defaults("ours")["positive_cost"] == "3"
+    # the price of a false realistic call: 1 in every recipe (the arg-max) unless typed in (3: precision first)
+    assert train_recipe.recipe_defaults("ours")["positive_cost"] == "1"
     assert train_recipe.recipe_defaults("paper")["positive_cost"] == "1"
-    assert train_recipe.round_params({**blank, "task": "realism"}).resolved().positive_cost == 3.0
-    typed = train_recipe.round_params({**blank, "task": "realism", "positive_cost": "1.5"}).resolved()
-    assert typed.positive_cost == 1.5 and typed.name == "ours"
+    assert train_recipe.round_params({**blank, "task": "realism"}).resolved().positive_cost == 1.0
+    typed = train_recipe.round_params({**blank, "task": "realism", "positive_cost": "3"}).resolved()
+    assert typed.positive_cost == 3.0 and typed.name == "ours"
 
 
 def test_learning_curve_has_a_point_per_finished_round(workspace):

@@ -76,8 +76,8 @@ def test_a_round_scores_its_models_and_votes_at_its_recipes_cost(overlapping):
     from scatterloop.core.classify.voting import decide, hard_vote, round_costs, scores, soft_vote
 
     ws, _ = overlapping
-    run_id, res = _round(ws)  # ours: a false realistic call costs three missed ones
-    assert res.recipe["positive_cost"] == 3.0
+    run_id, res = _round(ws, positive_cost=3.0)  # precision first: a false realistic call costs three missed ones
+    assert res.recipe["positive_cost"] == 3.0 and res.recipe["name"] == "ours"
     assert res.decision["threshold"] == 0.75 and res.decision["rule"] == "least expected cost"
     costs = round_costs(ws.store.get_run(run_id).result)
     with np.load(ws.run_dir(run_id) / "validation.npz") as z:
@@ -94,7 +94,7 @@ def test_a_round_scores_its_models_and_votes_at_its_recipes_cost(overlapping):
     assert doubtful.any(), "overlapping features leave some calls between 0.5 and 0.75"
     assert (shown["soft voting"][2][doubtful] == classes.index("fake")).all()
 
-    run_1, res_1 = _round(ws, positive_cost=1.0)  # the arg-max, as the paper's recipe decides
+    run_1, res_1 = _round(ws)  # ours by default: the arg-max
     assert res_1.decision["threshold"] == 0.5 and res_1.decision["rule"] == "arg-max"
     with np.load(ws.run_dir(run_1) / "validation.npz") as z:
         assert scores(z["y"], soft_vote(z["probs"]).argmax(1), classes, "realistic") == res_1.voting["soft"]
@@ -108,7 +108,7 @@ def test_prediction_stores_the_rounds_decision_and_its_probability(overlapping, 
     from scatterloop.core.classify import predict, prelabel, review_queue
 
     ws, unlabeled = overlapping
-    run_id, res = _round(ws)
+    run_id, res = _round(ws, positive_cost=3.0)
     ids = sorted(img.id for img in unlabeled)
     p_real = np.linspace(0.05, 0.95, len(ids))
     of = dict(zip(ids, p_real, strict=True))
