@@ -65,14 +65,17 @@ PAPER = Recipe(
 # default because `bench pretrain` (64 px, CPU) found no consistent gain: ResNet-18 alone 0.54 → 0.63 and
 # 0.52 → 0.47 (seeds 0, 1; 150 labels), and at 60 labels the encoder-started network pulled the soft vote with
 # the physics model from 0.78 to 0.62.
-# `positive_cost` stays 1 (the arg-max). Pricing a false "realistic" call at three missed ones (`--positive-cost
-# 3`: realistic above 0.75) is the precision-first setting: on `bench loop` seeds 0 / 1 / 3 it raised soft-vote
-# precision at 300 labels from 0.948 / 0.974 / 0.922 to 0.954 / 0.974 / 0.957 (accuracy 0.963 / 0.960 / 0.947 →
-# 0.960 / 0.957 / 0.943). It is not the default because a fixed threshold needs probabilities calibrated for the
-# candidates, and labels chosen by the uncertain queue are not a sample of them: models trained on them called
-# fewer realistic frames above 0.75 (seed 3: recall 0.81-0.92 against 0.92-0.97 at 0.5), and the queue's labels
-# never reached random order's 300-label accuracy on seed 1 (0.90 at most against 0.957) and needed 270 on
-# seed 0, where at the arg-max they need 150 and 120.
+# `positive_cost` stays 1 (the arg-max). Pricing a false "realistic" call at three missed ones (`--positive-cost 3`:
+# realistic above 0.75) is the precision-first setting: on `bench loop` seeds 0 / 1 / 2 / 3 it raised soft-vote
+# precision at 300 labels from 0.948 / 0.974 / 0.962 / 0.922 to 0.954 / 0.974 / 0.993 / 0.957 (accuracy 0.963 / 0.960 /
+# 0.970 / 0.947 → 0.960 / 0.957 / 0.933 / 0.943). It is not the default because a fixed threshold needs probabilities
+# calibrated for the candidates, and labels chosen by the uncertain queue are not a sample of them: models trained on
+# them called fewer realistic frames above 0.75 (seed 3: recall 0.81-0.92 against 0.92-0.97 at 0.5), and the queue's
+# labels never reached random order's 300-label accuracy on seed 1 (0.90 at most against 0.957) and needed 270 on seed
+# 0, where at the arg-max they need 150 and 120. A queue that gives every fourth card to a candidate drawn at random
+# (so calibration sees a sample of them) did not mend it: at C = 3 seed 0 still needed 270 and seed 1 never got there
+# (0.93 at most, recall at 0.75 down to 0.68); at the arg-max it moved seeds 0 / 1 / 3 from 120 / 150 / 120 to 90 / 180
+# / 120, no consistent gain, so the queue stays uncertainty-first.
 OURS = Recipe(
     name="ours",
     models=("physics", "physics_forest"),
