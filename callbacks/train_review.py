@@ -94,7 +94,7 @@ def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
     if not queue:
         return None, "The queue is empty: predict candidates first (or nothing disagrees)."
     title = {
-        "uncertain": "least confident first",
+        "uncertain": "closest calls first, patterns in turn",
         "disagree": "model contradicts the human label",
         "doubted": "labels the last round doubted, most doubted first",
     }[kind]
