@@ -32,6 +32,10 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     assert message.startswith("Run ") and "round 1 (scratch)" in message, message
     assert shown and shown[-1][2].data, "progress carried live curves"
     assert train.run_round(services, {**values, "models": []}, shown.append) == "Pick at least one model."
+    runs = len(services.store.list_runs())
+    refused = train.run_round(services, {**values, "positive_cost": 0}, shown.append)
+    assert refused == "Cannot train: positive_cost: expected a number above 0, got 0.0", refused
+    assert len(services.store.list_runs()) == runs  # refused in the tab, not by a failed run
     note = train.weights_note(services, ["tiny"])
     assert note == "from scratch: tiny (no weights folder set: SCATTERLOOP_WEIGHTS_DIR)", note
 
