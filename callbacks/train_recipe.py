@@ -28,13 +28,9 @@ def round_params(values: dict, weights_dir=None):
     from scatterloop.core.classify.recipes import default_recipe
     from scatterloop.core.classify.registry import find_local_weights
     from scatterloop.core.classify.rounds import RoundParams
-    from scatterloop.core.classify.voting import decision_costs
 
     models = tuple(values.get("models") or ()) or None
     task = values.get("task") or "realism"
-    cost = _number(values.get("positive_cost"), float)
-    if cost is not None:
-        decision_costs([], None, cost)  # a cost of 0 is refused here in one line, not by a failed run
     return RoundParams(
         task=task,
         recipe=values.get("recipe") or default_recipe(task),
@@ -43,7 +39,7 @@ def round_params(values: dict, weights_dir=None):
         lr=_number(values.get("lr"), float),
         batch_size=_number(values.get("batch"), int),
         input_size=_number(values.get("input_size"), int),
-        positive_cost=cost,
+        positive_cost=_number(values.get("positive_cost"), float),
         init=values.get("init") or "scratch",
         pretrained={m: str(p) for m in models or () if (p := find_local_weights(weights_dir, m)) is not None},
         device=None if values.get("device") in (None, "auto") else values["device"],

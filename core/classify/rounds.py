@@ -30,6 +30,7 @@ from .inputs import load_inputs
 from .recipes import Recipe, default_recipe, recipe
 from .registry import ClassifierConfig, create_classifier, input_size_for, save_classifier, spec_of
 from .voting import (
+    check_positive_cost,
     cross_fitted_weighted,
     decide,
     decision_costs,
@@ -65,6 +66,10 @@ class RoundParams:
     val_fraction: float = 0.2
     device: str | None = None
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.positive_cost is not None:  # refused where a round is asked for (tab, CLI, API), before any run
+            check_positive_cost(self.positive_cost)
 
     def resolved(self) -> Recipe:
         return recipe(
@@ -154,7 +159,7 @@ def train_round(
     rec = params.resolved()
     for arch in rec.models:
         spec_of(arch)
-    decision_costs(["positive"], "positive", rec.positive_cost)  # a bad cost fails before any work
+    check_positive_cost(rec.positive_cost)  # a recipe's own cost, checked before any work
     if params.init not in ("scratch", "finetune"):
         raise ValueError(f"init: expected 'scratch' or 'finetune', got {params.init!r}")
     t0 = time.perf_counter()

@@ -19,10 +19,16 @@ from scipy.optimize import minimize
 SCHEMES = ("hard", "soft", "weighted")
 
 
-def decision_costs(classes: list[str], positive: str | None, positive_cost: float = 1.0) -> np.ndarray:
-    """The cost of calling each class wrongly: `positive_cost` for the positive class, 1 for the others."""
+def check_positive_cost(positive_cost: float) -> float:
+    """`positive_cost` if it is a price a decision can use (a finite number above 0), else a one-line error."""
     if not np.isfinite(positive_cost) or positive_cost <= 0:
         raise ValueError(f"positive_cost: expected a number above 0, got {positive_cost}")
+    return positive_cost
+
+
+def decision_costs(classes: list[str], positive: str | None, positive_cost: float = 1.0) -> np.ndarray:
+    """The cost of calling each class wrongly: `positive_cost` for the positive class, 1 for the others."""
+    check_positive_cost(positive_cost)
     return np.array([positive_cost if c == positive else 1.0 for c in classes])
 
 
