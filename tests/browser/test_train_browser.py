@@ -73,6 +73,12 @@ def test_round_review_round_in_the_browser(dash_duo, small_workspace, tmp_path):
     _set(dash_duo, ids.TRAIN_SIZE_INPUT, "32")
     # the recipe's price of a false realistic call is the placeholder (1: the arg-max); precision first: 3
     _wait(dash_duo, lambda: dash_duo.find_element(_css_id(ids.TRAIN_COST_INPUT)).get_attribute("placeholder") == "1")
+    _set(dash_duo, ids.TRAIN_COST_INPUT, "0")  # no price at all: refused in one line, no run made
+    _click(dash_duo, ids.TRAIN_RUN_BUTTON)
+    dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_STATUS), "Cannot train: positive_cost", timeout=30)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView()", dash_duo.find_element(_css_id(ids.TRAIN_STATUS)))
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "train-cost-refused.png"))
     _set(dash_duo, ids.TRAIN_COST_INPUT, "3")
     _click(dash_duo, ids.TRAIN_RUN_BUTTON)
     dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_STATUS), "round 1 (scratch)", timeout=180)
