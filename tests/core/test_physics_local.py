@@ -232,3 +232,40 @@ def test_bright_bragg_peaks_are_no_texture_and_do_not_hide_one():
     textured = texture_lines(patched, valid, (210.0, 20.0))
     assert plain < 3.0, plain
     assert textured > plain + 1.0, (plain, textured)
+
+
+def _lattice(rng, patch: bool = False):
+    """A lattice of sharp peaks over the whole frame (periods 11 and 13 px), optionally a checkerboard patch."""
+    yy, xx = np.indices((SIZE, SIZE), dtype=float)
+    lam = np.full((SIZE, SIZE), 20.0)
+    for py in np.arange(5, SIZE, 13.0):
+        for px in np.arange(4, SIZE, 11.0):
+            lam = lam + 300 * np.exp(-0.5 * (((xx - px) / 1.0) ** 2 + ((yy - py) / 1.6) ** 2))
+    if patch:
+        env = np.exp(-0.5 * (((xx - 110) / 14) ** 2 + ((yy - 50) / 14) ** 2) ** 2)
+        lam = lam + 60 * env * ((np.floor(xx / 4) + np.floor(yy / 4)) % 2)
+    return rng.poisson(lam).astype(float)
+
+
+def test_texture_lines_are_local_a_lattice_over_the_whole_frame_is_not_one():
+    """The harmonics of sharp peaks on a lattice are narrow spectral lines too, but in every tile the lattice
+    covers; a hallucinated patch puts its line in one place. Compared only with neighbouring frequencies the
+    lattice read as high as the patch (3.8 both); compared with the same frequency elsewhere it does not."""
+    valid = np.ones((SIZE, SIZE), bool)
+    for seed in range(3):
+        rng = np.random.default_rng(20 + seed)
+        lattice = texture_lines(_lattice(rng), valid, (80, 90))
+        assert lattice < 2.0, (seed, lattice)
+        assert texture_lines(_lattice(rng, patch=True), valid, (80, 90)) > lattice + 1.0, seed
+
+
+def test_texture_lines_of_a_frame_too_small_to_compare_elsewhere_still_see_a_patch():
+    """With fewer than four tiles apart from a tile there is nothing to compare with in space: the line is
+    judged against its neighbouring frequencies alone, as before."""
+    rng = np.random.default_rng(23)
+    yy, xx = np.indices((96, 96), dtype=float)
+    env = np.exp(-0.5 * (((xx - 48) / 16) ** 2 + ((yy - 48) / 16) ** 2) ** 2)
+    lam = 30 + 60 * env * ((np.floor(xx / 4) + np.floor(yy / 4)) % 2)
+    valid = np.ones((96, 96), bool)
+    clean = texture_lines(rng.poisson(np.full((96, 96), 30.0)).astype(float), valid, (48, 90))
+    assert texture_lines(rng.poisson(lam).astype(float), valid, (48, 90)) > clean + 1.5
