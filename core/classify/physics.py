@@ -60,8 +60,8 @@ FEATURES: tuple[str, ...] = (
     "texture_lines",
     "texture_lines_unmirrored",
 )
-VERSION = 16  # bump when a feature changes: cached values of an older version are recomputed (14: round areas
-# masked; 15: processed frames read in effective photon counts; 16: texture lines must be local in space)
+VERSION = 15  # bump when a feature changes: cached values of an older version are recomputed (14: round areas
+# masked; 15: processed frames read in effective photon counts)
 
 
 def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
