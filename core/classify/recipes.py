@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from .voting import check_positive_cost
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -32,6 +34,9 @@ class Recipe:
     # round's models and votes minimises the expected cost on calibrated probabilities (`voting.decide`), so
     # with two classes the positive class is called above c / (1 + c). 1: the arg-max.
     positive_cost: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_positive_cost(self.positive_cost)  # every recipe, named or overridden, can price its decisions
 
     def to_json(self) -> dict:
         return {**asdict(self), "models": list(self.models)}

@@ -156,10 +156,9 @@ def train_round(
     from .forest import fit_physics
     from .train import fit, predict_logits
 
-    rec = params.resolved()
+    rec = params.resolved()  # a Recipe checks its own cost, so a bad one fails here, before any work
     for arch in rec.models:
         spec_of(arch)
-    check_positive_cost(rec.positive_cost)  # a recipe's own cost, checked before any work
     if params.init not in ("scratch", "finetune"):
         raise ValueError(f"init: expected 'scratch' or 'finetune', got {params.init!r}")
     t0 = time.perf_counter()
