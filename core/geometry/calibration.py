@@ -101,14 +101,18 @@ def read_poni_geometry(path: Path) -> Geometry:
         raise ValueError(f"{path}: no pixel size (Detector_config, PixelSize1/2 or a known detector name)")
     f2d = convert_to_Fit2d(poni)
     cx, cy = f2d.centerX - 0.5, f2d.centerY - 0.5
+    tpr = float(f2d.tiltPlanRotation)
     notes = []
     orientation = int(getattr(det, "orientation", 3) or 3)
     if orientation != 3 and det.shape is not None:  # pyFAI counts from another corner: map to array indices
+        # as pyFAI's Detector._reorder_indexes_from_orientation: 1 and 2 reverse the rows, 1 and 4 the columns;
+        # a mirrored axis mirrors the tilt plane too (Fit2D's rotation: -rot for rows, 180 - rot for columns)
         h, w = det.shape
         if orientation in (1, 2):
-            cx = w - 1 - cx
+            cy, tpr = h - 1 - cy, -tpr
         if orientation in (1, 4):
-            cy = h - 1 - cy
+            cx, tpr = w - 1 - cx, 180.0 - tpr
+        tpr = (tpr + 180.0) % 360.0 - 180.0
         notes.append(f"detector orientation {orientation}")
     elif orientation != 3:
         notes.append(f"detector orientation {orientation} not applied: the file gives no detector shape to count from")
@@ -120,7 +124,7 @@ def read_poni_geometry(path: Path) -> Geometry:
         distance_m=f2d.directDist * 1e-3,
         pixel_m=(float(det.pixel1), float(det.pixel2)),
         tilt_deg=float(f2d.tilt),
-        tilt_plane_deg=float(f2d.tiltPlanRotation),
+        tilt_plane_deg=tpr,
         wavelength_m=poni.wavelength or None,
         notes=notes,
         shape=tuple(int(v) for v in det.max_shape) if det.max_shape is not None else None,
