@@ -13,6 +13,7 @@ arbitrary code.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -136,8 +137,13 @@ def _numbers(text: str) -> list[float]:
 
 
 def read_imctrl(path: Path) -> Geometry:
-    """GSAS-II image controls: `center` in mm from the image origin, `pixelSize` in microns (x, y),
-    `distance` in mm, `tilt`/`rotation` in degrees, `wavelength` in Angstrom."""
+    """GSAS-II image controls: `center` in mm from the image origin (pixel centres at (i + 0.5) * pixelSize),
+    `pixelSize` in microns (x, y), `distance` in mm, `tilt`/`rotation` in degrees, `wavelength` in Angstrom.
+
+    GSAS-II places the beam at `distance / cos(tilt)` along the beam (GSASIIimage.GetTthAzmG): its `distance`
+    is the sample's distance to the detector plane, so Fit2D's beam-path distance divides by cos(tilt). Its
+    `rotation` turns the tilt axis from the x axis; Fit2D's tilt-plane rotation is that plus 90 degrees. A
+    detector 2theta arm (`det2theta`) moves the detector off the beam: `center` is then not the direct beam."""
     values = dict(re.findall(r"^\s*([A-Za-z_0-9]+)\s*:\s*(.*?)\s*$", path.read_text(), re.M))
     if "center" not in values:
         raise ValueError(f"{path}: GSAS-II image controls without a 'center' entry")
@@ -145,16 +151,25 @@ def read_imctrl(path: Path) -> Geometry:
     px, py = _numbers(values.get("pixelSize", "[172.0, 172.0]"))[:2]
     if "pixelSize" not in values:
         raise ValueError(f"{path}: GSAS-II image controls without 'pixelSize' (microns): cannot place the centre")
+    det2theta = _numbers(values.get("det2theta", "0"))[0]
+    if det2theta:
+        raise ValueError(
+            f"{path}: det2theta {det2theta:g} deg: the detector arm is off the beam, so 'center' is not the direct "
+            "beam (only det2theta 0 is supported)"
+        )
     wl = _numbers(values["wavelength"])[0] * 1e-10 if "wavelength" in values else None
+    tilt = _numbers(values.get("tilt", "0"))[0]
+    rotation = _numbers(values.get("rotation", "0"))[0]
+    distance = _numbers(values["distance"])[0] if "distance" in values else None
     return Geometry(
         centre_x=cx_mm * 1e3 / px - 0.5,
         centre_y=cy_mm * 1e3 / py - 0.5,
         source="imctrl",
         path=str(path),
-        distance_m=_numbers(values["distance"])[0] * 1e-3 if "distance" in values else None,
+        distance_m=distance * 1e-3 / math.cos(math.radians(tilt)) if distance is not None else None,
         pixel_m=(py * 1e-6, px * 1e-6),
-        tilt_deg=_numbers(values.get("tilt", "0"))[0],
-        tilt_plane_deg=_numbers(values.get("rotation", "0"))[0],
+        tilt_deg=tilt,
+        tilt_plane_deg=(rotation + 90.0 + 180.0) % 360.0 - 180.0,
         wavelength_m=wl,
     )
 
