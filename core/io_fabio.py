@@ -9,6 +9,7 @@ what fabio cannot read safely, and only then decodes, turning fabio's logged com
 from __future__ import annotations
 
 import logging
+import math
 import mmap
 from pathlib import Path
 
@@ -24,6 +25,11 @@ TIFF_BASED = {".mccd", ".marccd"}
 CBF_BINARY_MARK = b"\x0c\x1a\x04\xd5"
 PCK_KEYS = (b"CCP4 packed image V2, X: ", b"CCP4 packed image, X: ")
 PCK_BITS = (0, 4, 5, 6, 7, 8, 16, 32)  # bits per value of a CCP4 pack block, by its 3-bit code
+# Bytes a frame's pixel may take in any fabio format (MAR345: packed values up to 4, an overflow record 8), and
+# what a header, CIF metadata or padding may add; a file far longer is refused before fabio reads it whole
+BYTES_PER_PIXEL = 16
+HEADER_ALLOWANCE = 1 << 20
+SIZED_BY_FILE = {"EdfImage", "GeImage"}  # frames read one by one, counted by fabio from the file's length
 
 
 def _fmt(path: Path) -> str:
@@ -40,6 +46,40 @@ def _count(path: Path, needle: bytes) -> tuple[int, int]:
             n += 1
             pos = mm.find(needle, pos + 1)
     return n, first
+
+
+def _data_bytes(path: Path, limit: int) -> int:
+    """The file's length, decompressed for `.gz`/`.bz2` (counted in chunks, never held), or `limit + 1` as soon as
+    it is longer than `limit`. A compressed stream that ends early counts what it held (the reader names it)."""
+    if suffix_plain(path):
+        return path.stat().st_size
+    total = 0
+    try:
+        with _open_plain(path) as fh:
+            while total <= limit and (chunk := fh.read(1 << 20)):
+                total += len(chunk)
+    except (OSError, EOFError, ValueError):  # a broken stream: fabio reads it and says what is wrong
+        pass
+    return min(total, limit + 1)
+
+
+def _check_file_size(path: Path, shapes: list[tuple], max_pixels: int, fmt: str) -> None:
+    """Refuse a file far longer than the frames its header declares, before fabio reads it.
+
+    fabio reads most formats whole into memory (a compressed one decompressed whole, whatever its header says),
+    so 3 MB of gzip holding 3 GB after a 48x48 header took 9 GB. No detector format needs more than
+    `BYTES_PER_PIXEL` a pixel (packed data, overflow tables) besides its header; a file whose header gives no
+    frame size may hold `max_pixels` bytes, as before.
+    """
+    limit = sum(math.prod(s) for s in shapes) * BYTES_PER_PIXEL + HEADER_ALLOWANCE if shapes else max_pixels
+    if _data_bytes(path, limit) > limit:
+        what = "decompressed " if not suffix_plain(path) else ""
+        if not shapes:
+            raise ImageReadError(f"{fmt} header gives no frame size and the {what}file is larger than the limit")
+        frames = f"{len(shapes)} frames" if len(shapes) > 1 else "x".join(str(v) for v in shapes[0]) + " frame"
+        raise ImageReadError(
+            f"{fmt}: the {what}file is larger than {limit} bytes, far more than the {frames} its header declares"
+        )
 
 
 def _check_cbf(path: Path, header: dict) -> None:
@@ -203,11 +243,6 @@ class FabioReader:
         raise_on_fabio_complaint(complaints, self.fmt)
         name = type(hdr).__name__
         self._spe = path.suffix.lower() == ".spe"
-        if name == "CbfImage":
-            _check_cbf(path, hdr.header)
-        if name == "Mar345Image" and getattr(hdr, "_shape", None) is not None:
-            check_pixels(hdr._shape, max_pixels)
-            _check_mar345(path, tuple(hdr._shape))
         if name == "EdfImage":
             shapes = _check_edf(path, hdr, max_pixels)
         elif getattr(hdr, "_shape", None) is not None:
@@ -218,9 +253,13 @@ class FabioReader:
             shapes = []
         for shape in shapes:
             check_pixels(shape, max_pixels)
-        if not shapes and path.stat().st_size > max_pixels:
-            raise ImageReadError(f"{self.fmt} header gives no frame size and the file is larger than the limit")
         self.nframes = max(1, int(getattr(hdr, "nframes", 1) or 1))
+        if name not in SIZED_BY_FILE and not self._spe:
+            _check_file_size(path, shapes * self.nframes if len(shapes) == 1 else shapes, max_pixels, self.fmt)
+        if name == "CbfImage":
+            _check_cbf(path, hdr.header)
+        if name == "Mar345Image" and shapes:
+            _check_mar345(path, shapes[0])
         if self._spe:  # fabio counts one frame; the header says how many follow it
             self.nframes = _spe_frames(path, hdr.header)
         elif name == "GeImage":  # the header does not count frames; fabio does so on opening, from the file size

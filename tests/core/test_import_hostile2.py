@@ -1,0 +1,52 @@
+"""A second adversarial pass over `scatterloop import`: compressed files that decompress far past their frame,
+detector headers that lie about the data after them, and stacks a reader took for colour."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import numpy as np
+import pytest
+from fabio.adscimage import AdscImage
+from fabio.mar345image import Mar345Image
+
+from scatterloop.core.io import ImageReadError, read_frame, read_frames
+
+
+def rings(seed: int, size: int = 48) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(yy - size / 2, xx - size / 2)
+    return np.random.default_rng(seed).poisson(40 + 600 * np.exp(-((r - size / 4) ** 2) / 6)).astype(np.int32)
+
+
+def _gzip_with_zeros(head: bytes, zeros: int) -> bytes:
+    """`head` followed by `zeros` zero bytes, gzip-compressed (a few hundred bytes a megabyte)."""
+    co = zlib.compressobj(1, zlib.DEFLATED, 31)
+    out = [co.compress(head)]
+    chunk = bytes(1 << 20)
+    out += [co.compress(chunk) for _ in range(zeros >> 20)]
+    return b"".join([*out, co.flush()])
+
+
+def _mar345(path, data: np.ndarray) -> bytes:
+    im = Mar345Image(data=data)
+    im.byteorder = "<"
+    im.write(str(path))
+    return path.read_bytes()
+
+
+def test_a_compressed_file_far_longer_than_its_frame_is_refused_before_fabio_decompresses_it(tmp_path):
+    """Before, fabio decompressed such a file whole into memory: 3 MB of gzip after a 48x48 MAR345 header took
+    9 GB and then failed as "corrupt or unsupported"; 32 MB of zeros after one imported (and took 200 MB)."""
+    raw = _mar345(tmp_path / "good.mar3450", rings(1).astype(np.uint32))
+    (tmp_path / "ok.mar3450.gz").write_bytes(gzip.compress(raw))
+    assert np.array_equal(read_frame(tmp_path / "ok.mar3450.gz").data, rings(1))
+    (tmp_path / "bomb.mar3450.gz").write_bytes(_gzip_with_zeros(raw, 32 << 20))
+    with pytest.raises(ImageReadError, match=r"^MAR3450: the decompressed file is larger than \d+ bytes, far more "):
+        list(read_frames(tmp_path / "bomb.mar3450.gz"))
+    # a header that gives no frame size (ADSC read as d*TREK): the decompressed length is held to the limit
+    AdscImage(data=rings(2).astype(np.uint16)).write(str(tmp_path / "a.img"))
+    (tmp_path / "bomb.img.gz").write_bytes(_gzip_with_zeros((tmp_path / "a.img").read_bytes(), 4 << 20))
+    with pytest.raises(ImageReadError, match="header gives no frame size and the decompressed file is larger"):
+        list(read_frames(tmp_path / "bomb.img.gz", max_pixels=1_000_000))
