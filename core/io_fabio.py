@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import mmap
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ TIFF_BASED = {".mccd", ".marccd"}
 CBF_BINARY_MARK = b"\x0c\x1a\x04\xd5"
 PCK_KEYS = (b"CCP4 packed image V2, X: ", b"CCP4 packed image, X: ")
 PCK_BITS = (0, 4, 5, 6, 7, 8, 16, 32)  # bits per value of a CCP4 pack block, by its 3-bit code
+MAR345_HEADER = 4096  # binary and text header; the high-intensity records follow it
 # Bytes a frame's pixel may take in any fabio format (MAR345: packed values up to 4, an overflow record 8), and
 # what a header, CIF metadata or padding may add; a file far longer is refused before fabio reads it whole
 BYTES_PER_PIXEL = 16
@@ -183,6 +185,7 @@ def _check_mar345(path: Path, shape: tuple) -> None:
         raise ImageReadError("corrupt MAR345: packed image size is not a number") from exc
     if (height, width) != tuple(shape):
         raise ImageReadError(f"corrupt MAR345: header says {shape[0]}x{shape[1]}, packed image {height}x{width}")
+    _check_mar345_overflow(raw, raw.index(key), width * height)
     stream = raw[start + 13 :].lstrip()  # the bytes fabio decodes, exactly as it takes them
     need, have, bit, nbits = width * height, 0, 0, len(stream) * 8
     while have < need and bit + 6 <= nbits:
@@ -197,6 +200,27 @@ def _check_mar345(path: Path, shape: tuple) -> None:
         raise ImageReadError(f"corrupt MAR345: packed blocks describe {have} pixels, the frame has {need}")
     if have < need:
         raise ImageReadError(f"truncated or corrupt MAR345: packed data ends after {have} of {need} pixels")
+
+
+def _check_mar345_overflow(raw: bytes, packed_at: int, pixels: int) -> None:
+    """Check the high-intensity records (pixel number from 1, value) that follow the 4096-byte header.
+
+    fabio takes their count from the header and reads that many pairs whatever lies there (the packed image itself,
+    when the count lies), then drops a record whose pixel number is outside the frame: that pixel keeps its
+    16-bit remainder (100000 counts read as 34464). Either way a wrong image was imported without a word.
+    """
+    order = "<" if raw[:4] == struct.pack("<i", 1234) else ">"
+    (high,) = struct.unpack(order + "i", raw[8:12])
+    room = max(packed_at - MAR345_HEADER, 0) // 8
+    if not 0 <= high <= room:
+        raise ImageReadError(
+            f"corrupt MAR345: header counts {high} high-intensity pixels, the file has room for {room}"
+        )
+    where = np.frombuffer(raw, order + "i4", count=2 * high, offset=MAR345_HEADER)[::2]
+    if high and (where.min() < 1 or where.max() > pixels):
+        raise ImageReadError(
+            f"corrupt MAR345: a high-intensity pixel record names a pixel outside the {pixels} pixels"
+        )
 
 
 def _lower_compression_name(path: Path):

@@ -4,6 +4,7 @@ detector headers that lie about the data after them, and stacks a reader took fo
 from __future__ import annotations
 
 import gzip
+import struct
 import zlib
 
 import numpy as np
@@ -50,3 +51,23 @@ def test_a_compressed_file_far_longer_than_its_frame_is_refused_before_fabio_dec
     (tmp_path / "bomb.img.gz").write_bytes(_gzip_with_zeros((tmp_path / "a.img").read_bytes(), 4 << 20))
     with pytest.raises(ImageReadError, match="header gives no frame size and the decompressed file is larger"):
         list(read_frames(tmp_path / "bomb.img.gz", max_pixels=1_000_000))
+
+
+def test_mar345_high_intensity_records_that_lie_are_refused(tmp_path):
+    """Before, fabio read as many overflow records as the header counted, whatever lay there, and dropped a
+    record naming a pixel outside the frame (100000 counts imported as 34464): a wrong image, without a word."""
+    data = rings(3).astype(np.uint32)
+    data[10, 10], data[20, 20] = 100000, 200000
+    raw = _mar345(tmp_path / "of.mar3450", data)
+    assert np.array_equal(read_frame(tmp_path / "of.mar3450").data, data)
+    assert struct.unpack("<i", raw[8:12]) == (2,)
+    outside = bytearray(raw)
+    struct.pack_into("<i", outside, 4096, 10**8)  # the first record's pixel number
+    (tmp_path / "outside.mar3450").write_bytes(bytes(outside))
+    with pytest.raises(ImageReadError, match="a high-intensity pixel record names a pixel outside the 2304 pixels"):
+        list(read_frames(tmp_path / "outside.mar3450"))
+    many = bytearray(raw)
+    struct.pack_into("<i", many, 8, 3000)
+    (tmp_path / "many.mar3450").write_bytes(bytes(many))
+    with pytest.raises(ImageReadError, match="header counts 3000 high-intensity pixels, the file has room for 8"):
+        list(read_frames(tmp_path / "many.mar3450"))
