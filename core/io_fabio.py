@@ -85,7 +85,18 @@ def _check_file_size(path: Path, shapes: list[tuple], max_pixels: int, fmt: str)
 
 
 def _check_cbf(path: Path, header: dict) -> None:
-    """Multi-panel imgCIF needs a full CIF reader; a short binary section is truncation, not data."""
+    """Multi-panel imgCIF needs a full CIF reader; a short binary section is truncation, not data; dimensions
+    that do not multiply to the element count describe another image (fabio decodes every element, then keeps
+    as many as the dimensions hold: 48x48 values under a 24x48 header imported as their first half)."""
+    dims = [header.get(f"X-Binary-Size-{axis}-Dimension") for axis in ("Fastest", "Second")]
+    elements = header.get("X-Binary-Number-of-Elements")
+    if elements is not None and None not in dims:
+        try:
+            fast, slow, count = int(dims[0]), int(dims[1]), int(elements)
+        except ValueError as exc:
+            raise ImageReadError("corrupt CBF: a binary size or element count is not a number") from exc
+        if fast * slow != count:
+            raise ImageReadError(f"corrupt CBF: its {slow}x{fast} dimensions do not hold its {count} elements")
     if path.suffix.lower() != ".cbf":
         return  # compressed (.cbf.gz): fabio's own checks and the checksum have to do
     sections, first = _count(path, CBF_BINARY_MARK)
@@ -299,16 +310,21 @@ class FabioReader:
 
         if not 0 <= i < self.nframes:
             raise ImageReadError(f"no frame {i} (the file holds {self.nframes})")
-        with fabio_complaints() as complaints:
-            if self._spe:  # frame i straight from its offset
-                from fabio.speimage import SpeImage
+        complaints: list[str] = []
+        try:
+            with fabio_complaints() as complaints:
+                if self._spe:  # frame i straight from its offset
+                    from fabio.speimage import SpeImage
 
-                data = SpeImage().read(self._name, frame=i).data
-            else:
-                if self._img is None:
-                    self._img = fabio.open(self._name)
-                frame = self._img if i == 0 else self._img.getframe(i)
-                data = frame.data
+                    data = SpeImage().read(self._name, frame=i).data
+                else:
+                    if self._img is None:
+                        self._img = fabio.open(self._name)
+                    frame = self._img if i == 0 else self._img.getframe(i)
+                    data = frame.data
+        except Exception:  # what fabio logged first says why (a checksum), its exception often not (AssertionError)
+            raise_on_fabio_complaint(complaints, self.fmt)
+            raise
         raise_on_fabio_complaint(complaints, self.fmt)
         if data is None:
             raise ImageReadError(f"frame {i} holds no data")

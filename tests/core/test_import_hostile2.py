@@ -10,6 +10,7 @@ import zlib
 import numpy as np
 import pytest
 from fabio.adscimage import AdscImage
+from fabio.cbfimage import CbfImage
 from fabio.mar345image import Mar345Image
 
 from scatterloop.core.io import ImageReadError, read_frame, read_frames
@@ -71,3 +72,20 @@ def test_mar345_high_intensity_records_that_lie_are_refused(tmp_path):
     (tmp_path / "many.mar3450").write_bytes(bytes(many))
     with pytest.raises(ImageReadError, match="header counts 3000 high-intensity pixels, the file has room for 8"):
         list(read_frames(tmp_path / "many.mar3450"))
+
+
+def test_a_cbf_whose_dimensions_or_data_lie_is_refused_by_name(tmp_path):
+    """Before, 48x48 values under a header saying 24 rows imported as their first half (a wrong image without a
+    word), 96 rows failed as "corrupt or unsupported CBF file", and a .cbf.gz cut short the same way, though fabio
+    had logged the failed checksum that says why."""
+    CbfImage(data=rings(4)).write(str(tmp_path / "good.cbf"))
+    raw = (tmp_path / "good.cbf").read_bytes()
+    second = b"X-Binary-Size-Second-Dimension: 48"
+    for rows in (24, 96):
+        (tmp_path / f"rows{rows}.cbf").write_bytes(raw.replace(second, second[:-2] + str(rows).encode()))
+        with pytest.raises(ImageReadError, match=f"^corrupt CBF: its {rows}x48 dimensions do not hold its 2304 el"):
+            list(read_frames(tmp_path / f"rows{rows}.cbf"))
+    cut = raw[: raw.index(b"\x0c\x1a\x04\xd5") + 1000]
+    (tmp_path / "cut.cbf.gz").write_bytes(gzip.compress(cut))
+    with pytest.raises(ImageReadError, match="^corrupt CBF: Checksum of binary data mismatch"):
+        list(read_frames(tmp_path / "cut.cbf.gz"))
