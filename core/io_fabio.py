@@ -31,6 +31,7 @@ MAR345_HEADER = 4096  # binary and text header; the high-intensity records follo
 # what a header, CIF metadata or padding may add; a file far longer is refused before fabio reads it whole
 BYTES_PER_PIXEL = 16
 HEADER_ALLOWANCE = 1 << 20
+EDF_BLOCK = 512  # EDF writers pad a data block to a multiple of this; more left over is data the header leaves out
 SIZED_BY_FILE = {"EdfImage", "GeImage"}  # frames read one by one, counted by fabio from the file's length
 
 
@@ -122,6 +123,14 @@ def _check_edf(path: Path, hdr, max_pixels: int) -> list[tuple]:
         shape = tuple(frame.shape)
         check_pixels(shape, max_pixels)
         shapes.append(shape)
+        need, block = frame.size, frame.blobsize
+        if getattr(frame, "_data_compression", None) is None and need and block and block - need >= EDF_BLOCK:
+            # fabio reads the frame from the block's start and drops the rest: the wrong rows, sheared, without a word
+            dims = "x".join(str(v) for v in shape)
+            raise ImageReadError(
+                f"corrupt EDF: frame {i} is {dims} ({need} bytes) but its Size is {block} bytes: "
+                "the dimensions do not describe the data"
+            )
         if frame.incomplete_data or (suffix_plain(path) and frame.start + frame.blobsize > size):
             if suffix_plain(path) and len(shape) == 2 and frame.blobsize and shape[0]:
                 row = frame.blobsize / shape[0]

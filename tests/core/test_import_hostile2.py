@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from fabio.adscimage import AdscImage
 from fabio.cbfimage import CbfImage
+from fabio.edfimage import EdfImage
 from fabio.mar345image import Mar345Image
 
 from scatterloop.core.io import ImageReadError, read_frame, read_frames
@@ -89,3 +90,21 @@ def test_a_cbf_whose_dimensions_or_data_lie_is_refused_by_name(tmp_path):
     (tmp_path / "cut.cbf.gz").write_bytes(gzip.compress(cut))
     with pytest.raises(ImageReadError, match="^corrupt CBF: Checksum of binary data mismatch"):
         list(read_frames(tmp_path / "cut.cbf.gz"))
+
+
+def test_an_edf_whose_dimensions_leave_out_part_of_its_data_is_refused(tmp_path):
+    """Before, 48x48 values under Dim_1 = 40 (or Dim_2 = 24) imported as a sheared 48x40 (or half a) frame:
+    fabio reads the frame from the block's start and drops the rest. Padding of less than a block still reads."""
+    EdfImage(data=rings(5).astype(np.uint16)).write(str(tmp_path / "good.edf"))
+    raw = (tmp_path / "good.edf").read_bytes()
+    (tmp_path / "cols.edf").write_bytes(raw.replace(b"Dim_1 = 48 ", b"Dim_1 = 40 "))
+    with pytest.raises(ImageReadError, match=r"^corrupt EDF: frame 0 is 48x40 \(3840 bytes\) but its Size is 4608"):
+        list(read_frames(tmp_path / "cols.edf"))
+    (tmp_path / "rows.edf").write_bytes(raw.replace(b"Dim_2 = 48 ", b"Dim_2 = 24 "))
+    with pytest.raises(ImageReadError, match="the dimensions do not describe the data"):
+        list(read_frames(tmp_path / "rows.edf"))
+    data = rings(6).astype(np.uint16)[:47]  # 4512 bytes in a block padded to 4608
+    EdfImage(data=data).write(str(tmp_path / "short.edf"))
+    raw = (tmp_path / "short.edf").read_bytes()
+    (tmp_path / "padded.edf").write_bytes(raw.replace(b"Size = 4512 ", b"Size = 4608 ") + bytes(96))
+    assert np.array_equal(read_frame(tmp_path / "padded.edf").data, data)
