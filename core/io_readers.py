@@ -98,11 +98,12 @@ class TiffReader:
                     continue
                 shape, axes = tuple(series.shape), series.axes
                 samples = "S" in axes and key.samplesperpixel > 1 and len(axes) == len(shape)
-                if samples and axes == "SYX" and key.planarconfig == 2 and key.bitspersample > 8:
+                if samples and axes.endswith("SYX") and key.planarconfig == 2 and key.bitspersample > 8:
                     # 16- or 32-bit "RGB" in separate planes is what tifffile writes for a (3 or 4, Y, X)
-                    # array (it will write such arrays as frames in future): a short stack, not a photograph
-                    check_pixels(shape[1:], max_pixels)
-                    self._parts.append((series, shape[0], "frames"))
+                    # array, or (N, 3 or 4, Y, X) (it will write such arrays as frames in future): a stack of
+                    # detector frames, not photographs
+                    check_pixels(shape[-2:], max_pixels)
+                    self._parts.append((series, math.prod(shape[:-2]), "frames"))
                     continue
                 frame_shape = tuple(v for v, a in zip(shape, axes, strict=True) if a != "S") if samples else shape
                 check_pixels(frame_shape, max_pixels)
@@ -125,13 +126,16 @@ class TiffReader:
             part += 1
         series, n, sample_axis = self._parts[part]
         pages = series.pages
-        page = pages[0] if sample_axis == "frames" else pages[k] if len(pages) == n else None
+        planes = series.keyframe.samplesperpixel if sample_axis == "frames" else 1
+        page = pages[k // planes] if len(pages) * planes == n else None  # a page holds `planes` frames
         if page is not None and getattr(page, "dataoffsets", None):
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if max(ends) > self._size:
                 raise ImageReadError(f"truncated TIFF: frame {i} needs {max(ends)} bytes, the file has {self._size}")
         if sample_axis == "frames":
-            return series.asarray()[k]
+            if page is not None:
+                return page.asarray()[k % planes]
+            return series.asarray().reshape(-1, *series.shape[-2:])[k]
         arr = series.asarray(key=k) if n > 1 else series.asarray()
         if sample_axis is None:
             return np.squeeze(arr) if arr.ndim > 2 else arr

@@ -9,6 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
+import tifffile
 from fabio.adscimage import AdscImage
 from fabio.cbfimage import CbfImage
 from fabio.edfimage import EdfImage
@@ -108,3 +109,14 @@ def test_an_edf_whose_dimensions_leave_out_part_of_its_data_is_refused(tmp_path)
     raw = (tmp_path / "short.edf").read_bytes()
     (tmp_path / "padded.edf").write_bytes(raw.replace(b"Size = 4512 ", b"Size = 4608 ") + bytes(96))
     assert np.array_equal(read_frame(tmp_path / "padded.edf").data, data)
+
+
+def test_a_stack_of_16_bit_frame_triples_reads_as_frames_not_colour(tmp_path):
+    """tifffile stores a (N, 3, Y, X) uint16 array as N planar "RGB" pages. A (3, Y, X) one already read as three
+    frames; before, with N in front, each triple was mixed into one float32 luminance frame: a wrong image."""
+    stack = np.stack([[rings(10 + 3 * i + j) for j in range(3)] for i in range(2)]).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "triples.tif", stack, photometric="rgb", planarconfig="separate")
+    got = list(read_frames(tmp_path / "triples.tif"))
+    assert [f.index for f in got] == list(range(6))
+    assert all(f.data.dtype == np.uint16 and np.array_equal(f.data, stack[f.index // 3, f.index % 3]) for f in got)
+    assert np.array_equal(read_frame(tmp_path / "triples.tif", 4).data, stack[1, 1])
