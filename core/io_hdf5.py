@@ -39,20 +39,30 @@ def first_image_dataset(f) -> str | None:
     none (the caller then looks for external links)."""
     import h5py
 
+    dangling = None
     try:
         entry = f[f.attrs["default"]] if "default" in f.attrs else None
         if entry is not None and "default" in entry.attrs:
             data = entry[entry.attrs["default"]]
             signal = data.attrs.get("signal")
+            if isinstance(signal, np.ndarray) and signal.size == 1:  # written as a one-element array
+                signal = signal.item()
             if isinstance(signal, bytes):
                 signal = signal.decode()
-            if signal is not None and data.get(signal, getlink=True) is not None:
+            if isinstance(signal, str) and data.get(signal, getlink=True) is None:
+                dangling = (data.name, signal)
+            elif isinstance(signal, str):
                 name = f"{data.name.rstrip('/')}/{signal}"
                 target = f.get(name)  # None for a link to another file: the reader follows it or says why
                 if not isinstance(target, h5py.Dataset) or target.ndim >= 2:
                     return name  # a 1-D default plot (an integrated profile) is not the frames
     except (KeyError, TypeError, ValueError, OSError):
         pass
+    if dangling is not None:  # whatever else the file holds (a flat field, a mask) is not what the file points to
+        raise ImageReadError(
+            f"NeXus plot {one_line(dangling[0])}: its signal {one_line(dangling[1])!r} names no dataset "
+            "(pass --dataset to choose one)"
+        )
     for name in KNOWN_FRAME_PATHS:
         try:
             link = f.get(name, getlink=True)

@@ -7,6 +7,7 @@ import gzip
 import struct
 import zlib
 
+import h5py
 import numpy as np
 import pytest
 import tifffile
@@ -15,7 +16,9 @@ from fabio.cbfimage import CbfImage
 from fabio.edfimage import EdfImage
 from fabio.mar345image import Mar345Image
 
+from scatterloop.core.ingest import import_paths
 from scatterloop.core.io import ImageReadError, read_frame, read_frames
+from scatterloop.core.workspace import Workspace
 
 
 def rings(seed: int, size: int = 48) -> np.ndarray:
@@ -120,3 +123,25 @@ def test_a_stack_of_16_bit_frame_triples_reads_as_frames_not_colour(tmp_path):
     assert [f.index for f in got] == list(range(6))
     assert all(f.data.dtype == np.uint16 and np.array_equal(f.data, stack[f.index // 3, f.index % 3]) for f in got)
     assert np.array_equal(read_frame(tmp_path / "triples.tif", 4).data, stack[1, 1])
+
+
+def test_a_nexus_signal_naming_nothing_is_refused_not_replaced_by_another_array(settings, tmp_path):
+    """Before, a default plot whose `signal` names no dataset fell back to the largest array in the file: here
+    the detector's flat field was imported as a frame, without a word."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with h5py.File(data / "scan.nxs", "w") as f:
+        f.attrs["default"] = "entry"
+        f.create_group("entry").attrs["default"] = "plot"
+        f.create_group("entry/plot").attrs["signal"] = np.array([b"frames"])  # a one-element array, as some write
+        f["entry/instrument/detector/flatfield"] = np.ones((48, 48), np.float32)
+    tifffile.imwrite(data / "good.tif", rings(7).astype(np.uint16))
+    ws = Workspace.open(settings.with_(workspace=tmp_path / "ws"))
+    try:
+        res = import_paths(ws, [data])
+        reason = "NeXus plot /entry/plot: its signal 'frames' names no dataset (pass --dataset to choose one)"
+        assert res.imported == 1 and res.errors == [f"{data / 'scan.nxs'}: {reason}"]
+        chosen = import_paths(ws, [data / "scan.nxs"], dataset="/entry/instrument/detector/flatfield")
+        assert chosen.imported == 1 and not chosen.errors
+    finally:
+        ws.store.dispose()
