@@ -85,18 +85,52 @@ PONI_FIELDS = (("Distance", "dist"), ("Poni1", "poni1"), ("Poni2", "poni2"), ("R
                ("Rot3", "rot3"))  # fmt: skip
 
 
+PONI_NUMBERS = ("Distance", "Poni1", "Poni2", "Rot1", "Rot2", "Rot3", "Wavelength", "PixelSize1", "PixelSize2")
+
+
+def _check_poni_text(path: Path) -> None:
+    """Name the field pyFAI's reader would fail on without naming it: a number that is not one, JSON that is not."""
+    import json
+
+    for line in path.read_text().splitlines():
+        if ":" not in line or line.lstrip().startswith("#"):
+            continue
+        key, value = (part.strip() for part in line.split(":", 1))
+        name = next((n for n in PONI_NUMBERS if n.lower() == key.lower()), None)
+        if name is not None and value.lower() != "none":
+            try:
+                float(value)
+            except ValueError:
+                raise ValueError(f"{path}: {name} {value[:40]!r} is not a number") from None
+        elif key.lower() == "detector_config":
+            try:
+                json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"{path}: Detector_config is not JSON ({exc})") from None
+
+
 def read_poni_geometry(path: Path) -> Geometry:
     """Any pyFAI `.poni` version (1, 2, 2.1 with orientation, 3), through pyFAI's own reader."""
     from pyFAI.geometry.fit2d import convert_to_Fit2d
     from pyFAI.io.ponifile import PoniFile
 
+    _check_poni_text(path)
     try:
         poni = PoniFile(str(path))
-    except Exception as exc:  # pyFAI raises many kinds on a malformed file
-        raise ValueError(f"{path}: not a readable pyFAI .poni file ({exc})") from None
+    except Exception as exc:  # pyFAI raises many kinds on a malformed file; its unknown-detector one lists them all
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if " is unknown" in text:
+            text = (
+                f"Detector: {text.split(' is unknown')[0].removeprefix('Detector ')!r} is not a detector pyFAI knows"
+            )
+        raise ValueError(f"{path}: not a readable pyFAI .poni file ({text})") from None
     missing = [key for key, attr in PONI_FIELDS if getattr(poni, attr, None) is None]
     if missing:
         raise ValueError(f"{path}: no {', '.join(missing)} in this .poni")
+    for key, attr in PONI_FIELDS[3:]:
+        value = getattr(poni, attr)
+        if not (math.isfinite(value) and abs(value) <= 2 * math.pi):
+            raise ValueError(f"{path}: {key} {value:g} is not an angle in radians (pyFAI's unit; degrees?)")
     det = poni.detector
     if not det.pixel1 or not det.pixel2:
         raise ValueError(f"{path}: no pixel size (Detector_config, PixelSize1/2 or a known detector name)")
@@ -133,7 +167,22 @@ def read_poni_geometry(path: Path) -> Geometry:
 
 
 def _numbers(text: str) -> list[float]:
-    return [float(v) for v in re.findall(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", text)]
+    """The numbers in a value such as `[ 20.0  30.1]`; nan and inf count, so that a check can refuse them by name."""
+    pattern = r"[-+]?(?:nan|inf(?:inity)?|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    return [float(v) for v in re.findall(pattern, text, re.I)]
+
+
+def _imctrl_field(path: Path, values: dict, key: str, n: int = 1, default: str | None = None) -> list[float] | None:
+    """The first `n` numbers of GSAS-II field `key` (None when absent and no default), else a one-line error
+    (that `read_calibration` prefixes with the file: not a readable imctrl calibration)."""
+    raw = values.get(key, default)
+    if raw is None:
+        return None
+    nums = _numbers(raw)
+    if len(nums) < n:
+        what = "a number" if n == 1 else f"{n} numbers"
+        raise ValueError(f"GSAS-II '{key}' needs {what}, got {raw[:40]!r}")
+    return nums[:n]
 
 
 def read_imctrl(path: Path) -> Geometry:
@@ -147,20 +196,25 @@ def read_imctrl(path: Path) -> Geometry:
     values = dict(re.findall(r"^\s*([A-Za-z_0-9]+)\s*:\s*(.*?)\s*$", path.read_text(), re.M))
     if "center" not in values:
         raise ValueError(f"{path}: GSAS-II image controls without a 'center' entry")
-    cx_mm, cy_mm = _numbers(values["center"])[:2]
-    px, py = _numbers(values.get("pixelSize", "[172.0, 172.0]"))[:2]
     if "pixelSize" not in values:
         raise ValueError(f"{path}: GSAS-II image controls without 'pixelSize' (microns): cannot place the centre")
-    det2theta = _numbers(values.get("det2theta", "0"))[0]
+    cx_mm, cy_mm = _imctrl_field(path, values, "center", 2)
+    px, py = _imctrl_field(path, values, "pixelSize", 2)
+    for name, v in (("pixelSize", px), ("pixelSize", py)):
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"{path}: GSAS-II '{name}' {v:g} um is not a pixel size")
+    (det2theta,) = _imctrl_field(path, values, "det2theta", default="0")
     if det2theta:
         raise ValueError(
             f"{path}: det2theta {det2theta:g} deg: the detector arm is off the beam, so 'center' is not the direct "
             "beam (only det2theta 0 is supported)"
         )
-    wl = _numbers(values["wavelength"])[0] * 1e-10 if "wavelength" in values else None
-    tilt = _numbers(values.get("tilt", "0"))[0]
-    rotation = _numbers(values.get("rotation", "0"))[0]
-    distance = _numbers(values["distance"])[0] if "distance" in values else None
+    wl = _imctrl_field(path, values, "wavelength")
+    wl = wl[0] * 1e-10 if wl else None
+    (tilt,) = _imctrl_field(path, values, "tilt", default="0")
+    (rotation,) = _imctrl_field(path, values, "rotation", default="0")
+    distance = _imctrl_field(path, values, "distance")
+    distance = distance[0] if distance else None
     return Geometry(
         centre_x=cx_mm * 1e3 / px - 0.5,
         centre_y=cy_mm * 1e3 / py - 0.5,
@@ -191,7 +245,7 @@ def read_fit2d(path: Path) -> Geometry:
     or pyFAI's getFit2D names); centres count from the pixel edge as pyFAI's setFit2D takes them."""
     found: dict[str, float] = {}
     for line in path.read_text().splitlines():
-        m = re.match(r"\s*([^=:]+?)\s*[=:]\s*([-+\d.eE]+)", line)
+        m = re.match(r"\s*([^=:]+?)\s*[=:]\s*([-+\d.eE]+|[-+]?(?:nan|inf)\w*)", line, re.I)
         if not m:
             continue
         key = m.group(1).upper().replace("_", " ")
@@ -200,7 +254,10 @@ def read_fit2d(path: Path) -> Geometry:
             if name not in found and any(
                 key.startswith(a) and not key[len(a) : len(a) + 1].isalpha() for a in aliases
             ):
-                found[name] = float(m.group(2))
+                try:
+                    found[name] = float(m.group(2))
+                except ValueError:
+                    raise ValueError(f"{path}: {m.group(1)} {m.group(2)!r} is not a number") from None
     if "centerX" not in found or "centerY" not in found:
         raise ValueError(f"{path}: no X-/Y-BEAM CENTRE in these Fit2D parameters")
     pix = (found.get("pixelY", found.get("pixelX")), found.get("pixelX", found.get("pixelY")))
@@ -210,7 +267,7 @@ def read_fit2d(path: Path) -> Geometry:
         source="fit2d",
         path=str(path),
         distance_m=found["directDist"] * 1e-3 if "directDist" in found else None,
-        pixel_m=(pix[0] * 1e-6, pix[1] * 1e-6) if pix[0] else None,
+        pixel_m=(pix[0] * 1e-6, pix[1] * 1e-6) if pix[0] is not None else None,  # a 0 is refused, not dropped
         tilt_deg=found.get("tilt", 0.0),
         tilt_plane_deg=found.get("tiltPlanRotation", 0.0),
         wavelength_m=found["wavelength"] * 1e-10 if "wavelength" in found else None,

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..io_safety import one_line
 from .calibration import FORMATS, Geometry, _refuse_pickle, read_fit2d, read_imctrl, read_poni_geometry
+from .plausible import check_geometry
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +182,14 @@ def read_calibration(
         geo = readers[fmt](path)
     except Exception as exc:  # YAML, HDF5, a missing key, a short list: one line naming the file
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, ValueError) and text.startswith(str(path)):
+        if isinstance(exc, UnicodeDecodeError):
+            text = f"not a text file: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8"
+        elif isinstance(exc, ValueError) and text.startswith(str(path)):
             raise
         if isinstance(exc, KeyError):
             text = f"missing {text}"
         raise ValueError(f"{path}: not a readable {fmt} calibration ({one_line(text)})") from exc
+    check_geometry(geo)  # NaN, infinite, negative or unit-slipped values: refused by field, never used
     if flip_ud:
         if height is None:
             raise ValueError("flip_ud needs the image height")

@@ -75,3 +75,83 @@ def test_gsas2_detector_arm_off_the_beam_is_refused_not_misplaced(tmp_path):
     (tmp_path / "arm.imctrl").write_text("center:[10, 20]\npixelSize:[172, 172]\ndistance:100\ndet2theta:30.0\n")
     with pytest.raises(ValueError, match=r"arm\.imctrl: det2theta 30 deg"):
         read_calibration(tmp_path / "arm.imctrl")
+
+
+PONI = (
+    "poni_version: 2\nDetector: Detector\n"
+    'Detector_config: {"pixel1": 0.0001, "pixel2": 0.0001, "max_shape": [600, 500]}\n'
+    "Distance: 0.3\nPoni1: 0.031\nPoni2: 0.025\nRot1: 0.0\nRot2: 0.0\nRot3: 0.0\nWavelength: 7e-11\n"
+)
+IMCTRL = "center:[10, 20]\npixelSize:[172, 172]\ndistance:100\nwavelength:0.7\n"
+
+
+def _poni(old: str, new: str) -> tuple[str, str]:
+    assert old in PONI
+    return "cal.poni", PONI.replace(old, new)
+
+
+HOSTILE = [  # (file name, text, what the one-line error must say after the file name)
+    (*_poni("Distance: 0.3", "Distance: nan"), "Distance nan m is not a physical distance"),
+    (*_poni("Distance: 0.3", "Distance: -0.3"), "Distance -0.3 m is not a physical distance"),
+    (*_poni("Distance: 0.3", "Distance: 300"), "Distance 300 m is not a physical distance"),  # written in mm
+    (*_poni("Distance: 0.3", "Distance: abc"), "Distance 'abc' is not a number"),
+    (*_poni("Poni1: 0.031", "Poni1: inf"), "Poni1/Poni2 inf px puts the beam centre nowhere near the detector"),
+    (*_poni("Poni1: 0.031", "Poni1: 1e300"), "Poni1/Poni2 1e+304 px puts the beam centre nowhere near"),
+    (*_poni("Rot1: 0.0", "Rot1: 45"), "Rot1 45 is not an angle in radians"),
+    (*_poni("Rot1: 0.0", "Rot1: 2.0"), "Rot1/Rot2 tilt 114.592 deg tilts the detector 90 degrees or more"),
+    (*_poni('"pixel1": 0.0001', '"pixel1": -0.0001'), "-0.0001 m is not a physical pixel"),
+    (*_poni('"pixel1": 0.0001', '"pixel1": 100'), "100 m is not a physical pixel"),
+    (*_poni("Wavelength: 7e-11", "Wavelength: 0.7"), "Wavelength 0.7 m is not a physical wavelength"),  # in Å
+    (*_poni("Detector: Detector", "Detector: NoSuchCam"), "Detector: 'nosuchcam' is not a detector pyFAI knows"),
+    (*_poni('{"pixel1"', '{pixel1"'), "Detector_config is not JSON"),
+    ("g.imctrl", IMCTRL.replace("distance:100", "distance:0.1"), "distance 0.1 mm is not a physical distance"),
+    ("g.imctrl", IMCTRL.replace("[172, 172]", "[0.172, 0.172]"), "pixelSize 0.172 um is not a physical pixel"),
+    ("g.imctrl", IMCTRL.replace("[172, 172]", "[0, 172]"), "GSAS-II 'pixelSize' 0 um is not a pixel size"),
+    ("g.imctrl", IMCTRL.replace("[10, 20]", "[nan, 20]"), "center nan px puts the beam centre nowhere near"),
+    ("g.imctrl", IMCTRL.replace("distance:100", "distance:abc"), "(GSAS-II 'distance' needs a number, got 'abc')"),
+    ("g.imctrl", IMCTRL.replace("0.7", "1e-10"), "wavelength 1e-10 Angstrom is not a physical wavelength"),
+    (
+        "p.f2d",
+        "X-BEAM CENTRE (PIXELS) = 10\nY-BEAM CENTRE (PIXELS) = 20\nX-PIXEL SIZE (MICRONS) = 0\n",
+        "X-/Y-PIXEL SIZE 0 um is not a physical pixel",
+    ),  # fmt: skip
+    (
+        "p.f2d",
+        "X-BEAM CENTRE (PIXELS) = 10\nY-BEAM CENTRE (PIXELS) = .\n",
+        "Y-BEAM CENTRE (PIXELS) '.' is not a number",
+    ),
+    (
+        "p.f2d",
+        "X-BEAM CENTRE = 10\nY-BEAM CENTRE = 20\nSAMPLE TO DETECTOR DISTANCE (mm) = -5\n",
+        "SAMPLE TO DETECTOR DISTANCE -5 mm is not a physical distance",
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize("name,text,message", HOSTILE, ids=[f"{i}-{h[0]}" for i, h in enumerate(HOSTILE)])
+def test_hostile_calibrations_are_refused_on_one_line_naming_file_and_field(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError) as info:
+        read_calibration(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: ") and "\n" not in text and message in text, text
+
+
+@pytest.mark.parametrize("name,data", [("bin.poni", bytes(range(256)) * 4), ("bin.imctrl", b"\xff\xfe" + bytes(500))])
+def test_binary_garbage_is_not_a_text_file(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(ValueError, match=rf"^{tmp_path / name}: not a readable \w+ calibration \(not a text file"):
+        read_calibration(tmp_path / name)
+
+
+def test_polar_cli_refuses_a_nan_calibration_instead_of_printing_a_nan_centre(tmp_path, capsys):
+    from scatterloop.core.cli import main
+
+    np.save(tmp_path / "frame.npy", np.random.default_rng(0).poisson(5.0, (60, 50)).astype(np.float32))
+    (tmp_path / "nan.poni").write_text(PONI.replace("Poni2: 0.025", "Poni2: nan"))
+    assert main(["polar", str(tmp_path / "frame.npy"), "--calibration", str(tmp_path / "nan.poni"), "--json"]) == 2
+    captured = capsys.readouterr()
+    err = [line for line in captured.err.splitlines() if line.strip()]
+    assert "NaN" not in captured.out and len(err) == 1, captured
+    assert err[0].startswith(f"scatterloop polar: {tmp_path / 'nan.poni'}: Poni1/Poni2 nan px"), err

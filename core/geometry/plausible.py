@@ -1,0 +1,95 @@
+"""Is a calibration's geometry physical? One check for every reader, so a hostile or mistyped file is refused on
+one line naming the file and its own field (in its own unit) instead of giving a NaN, infinite or mirrored beam
+centre or a q scale off by a unit factor.
+
+The bounds are wide enough for any real set-up and narrow enough to catch the usual unit slips: a distance of
+1 mm to 100 m (a `.poni` Distance written in mm reads 300 m; a GSAS-II distance written in metres reads 0.3 mm),
+pixels of 0.2 um to 10 mm (100 in a `.poni` is 100 m; 0.172 in an `.imctrl` is 0.172 um), wavelengths of
+0.01 to 100 Angstrom (hard gamma to soft X-rays; 0.7 in a `.poni` is 0.7 m), a tilt below 90 degrees (at 90 the
+beam runs along the detector) and a beam centre within a million pixels of the frame (off the detector is
+allowed: grazing incidence and offset wide-angle panels put it there).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .calibration import Geometry
+
+# per format: the file's own name for each quantity, its unit, and the factor from SI to that unit
+FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
+    "poni": {
+        "centre": ("Poni1/Poni2", "px", 1.0),
+        "distance": ("Distance", "m", 1.0),
+        "pixel": ("pixel size (Detector_config pixel1/pixel2, PixelSize1/2)", "m", 1.0),
+        "wavelength": ("Wavelength", "m", 1.0),
+        "tilt": ("Rot1/Rot2 tilt", "deg", 1.0),
+    },
+    "imctrl": {
+        "centre": ("center", "px", 1.0),
+        "distance": ("distance", "mm", 1e3),
+        "pixel": ("pixelSize", "um", 1e6),
+        "wavelength": ("wavelength", "Angstrom", 1e10),
+        "tilt": ("tilt", "deg", 1.0),
+    },
+    "fit2d": {
+        "centre": ("X-/Y-BEAM CENTRE", "px", 1.0),
+        "distance": ("SAMPLE TO DETECTOR DISTANCE", "mm", 1e3),
+        "pixel": ("X-/Y-PIXEL SIZE", "um", 1e6),
+        "wavelength": ("WAVELENGTH", "Angstrom", 1e10),
+        "tilt": ("ANGLE OF TILT", "deg", 1.0),
+    },
+    "hexrd": {
+        "centre": ("translation (beam centre)", "px", 1.0),
+        "distance": ("translation (distance)", "mm", 1e3),
+        "pixel": ("pixels size", "mm", 1e3),
+        "wavelength": ("beam energy (as wavelength)", "Angstrom", 1e10),
+        "tilt": ("transform tilt", "deg", 1.0),
+    },
+    "nexus": {
+        "centre": ("beam_center_x/y", "px", 1.0),
+        "distance": ("distance", "m", 1.0),
+        "pixel": ("x/y_pixel_size", "m", 1.0),
+        "wavelength": ("wavelength", "m", 1.0),
+        "tilt": ("tilt", "deg", 1.0),
+    },
+}
+LIMITS = {"distance": (1e-3, 100.0), "pixel": (2e-7, 1e-2), "wavelength": (1e-12, 1e-8)}
+MAX_CENTRE_PX = 1e6
+MAX_TILT_DEG = 90.0
+
+
+def _in(value: float, lo: float, hi: float) -> bool:
+    return math.isfinite(value) and lo <= value <= hi
+
+
+def check_geometry(geo: Geometry) -> Geometry:
+    """The geometry unchanged when every quantity it gives is physical.
+
+    Raises:
+        ValueError: `<file>: <field> <value> <unit> ...`, one line, for the first quantity that is not (the tilt,
+            then distance, wavelength and pixel size, then the centre, which the others place).
+    """
+    names = FIELDS.get(geo.source, FIELDS["nexus"])
+
+    def refuse(key: str, value: float, why: str) -> None:
+        field, unit, scale = names[key]
+        raise ValueError(f"{geo.path}: {field} {value * scale:.6g} {unit} {why}")
+
+    if not (math.isfinite(geo.tilt_deg) and abs(geo.tilt_deg) < MAX_TILT_DEG):
+        refuse("tilt", geo.tilt_deg, f"tilts the detector {MAX_TILT_DEG:g} degrees or more: the beam never meets it")
+    if not math.isfinite(geo.tilt_plane_deg):
+        refuse("tilt", geo.tilt_plane_deg, "is not a number (tilt-plane rotation)")
+    quantities = [("distance", geo.distance_m), ("wavelength", geo.wavelength_m)]
+    quantities += [("pixel", v) for v in geo.pixel_m or ()]
+    for key, value in quantities:
+        if value is None:
+            continue
+        lo, hi = LIMITS[key]
+        if not _in(float(value), lo, hi):
+            _, unit, scale = names[key]
+            refuse(key, float(value), f"is not a physical {key} (expected {lo * scale:g} to {hi * scale:g} {unit})")
+    for value in (geo.centre_x, geo.centre_y):
+        if not (math.isfinite(value) and abs(value) <= MAX_CENTRE_PX):
+            refuse("centre", value, f"puts the beam centre nowhere near the detector (beyond {MAX_CENTRE_PX:g} px)")
+    return geo
