@@ -80,7 +80,8 @@ class TiffReader:
 
     Every series is read (a file written frame by frame with `append=True` holds one series per frame);
     reduced-resolution pages (thumbnails, pyramid levels) are not. RGB(A) samples, contiguous (`YXS`) or
-    planar (`SYX`), become one luminance frame, except 16- or 32-bit planes (`SYX`), which are frames.
+    planar (`SYX`), become one luminance frame, except 16- or 32-bit planes (`SYX`), which are frames; so are
+    the samples of a grey image whose extra samples are data, not alpha (a (Y, X, 2) array as numpy users write it).
     """
 
     fmt = "TIFF"
@@ -90,25 +91,22 @@ class TiffReader:
 
         self._tif = tifffile.TiffFile(path)
         try:
-            # (series, frames, the axis of the samples in a page, None, or "frames": the sample planes are frames)
+            # (series, frames, where the samples are: None, their axis in a page (mixed into one frame), or
+            # ("frames", their axis in a page): each sample is a frame)
             self._parts: list[tuple] = []
             for series in self._tif.series:
                 key = series.keyframe
                 if key.is_reduced:
                     continue
                 shape, axes = tuple(series.shape), series.axes
-                samples = "S" in axes and key.samplesperpixel > 1 and len(axes) == len(shape)
-                if samples and axes.endswith("SYX") and key.planarconfig == 2 and key.bitspersample > 8:
-                    # 16- or 32-bit "RGB" in separate planes is what tifffile writes for a (3 or 4, Y, X)
-                    # array, or (N, 3 or 4, Y, X) (it will write such arrays as frames in future): a stack of
-                    # detector frames, not photographs
-                    check_pixels(shape[-2:], max_pixels)
-                    self._parts.append((series, math.prod(shape[:-2]), "frames"))
-                    continue
+                samples = "S" in axes and key.samplesperpixel > 1 and len(axes) == len(shape) and "S" in key.axes
                 frame_shape = tuple(v for v, a in zip(shape, axes, strict=True) if a != "S") if samples else shape
                 check_pixels(frame_shape, max_pixels)
                 _, n = _lead_count(frame_shape, "TIFF series")
-                self._parts.append((series, n, key.axes.index("S") if samples and "S" in key.axes else None))
+                if samples and _samples_are_frames(key, axes):
+                    self._parts.append((series, n * key.samplesperpixel, ("frames", key.axes.index("S"))))
+                else:
+                    self._parts.append((series, n, key.axes.index("S") if samples else None))
             if not self._parts:
                 raise ImageReadError("no full-resolution image in the TIFF")
             self.nframes = sum(n for _, n, _ in self._parts)
@@ -126,16 +124,17 @@ class TiffReader:
             part += 1
         series, n, sample_axis = self._parts[part]
         pages = series.pages
-        planes = series.keyframe.samplesperpixel if sample_axis == "frames" else 1
+        planes = series.keyframe.samplesperpixel if isinstance(sample_axis, tuple) else 1
         page = pages[k // planes] if len(pages) * planes == n else None  # a page holds `planes` frames
         if page is not None and getattr(page, "dataoffsets", None):
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if max(ends) > self._size:
                 raise ImageReadError(f"truncated TIFF: frame {i} needs {max(ends)} bytes, the file has {self._size}")
-        if sample_axis == "frames":
+        if isinstance(sample_axis, tuple):
             if page is not None:
-                return page.asarray()[k % planes]
-            return series.asarray().reshape(-1, *series.shape[-2:])[k]
+                return np.take(page.asarray(), k % planes, axis=sample_axis[1])
+            arr = np.moveaxis(series.asarray(), series.axes.index("S"), -3)
+            return arr.reshape(-1, *arr.shape[-2:])[k]
         arr = series.asarray(key=k) if n > 1 else series.asarray()
         if sample_axis is None:
             return np.squeeze(arr) if arr.ndim > 2 else arr
@@ -148,6 +147,21 @@ class TiffReader:
 
     def close(self) -> None:
         self._tif.close()
+
+
+def _samples_are_frames(key, axes: str) -> bool:
+    """Whether each sample of a TIFF page is a frame of its own, not a colour channel.
+
+    16- or 32-bit "RGB" in separate planes is what tifffile writes for a (3 or 4, Y, X) array, or (N, 3 or 4,
+    Y, X) (it will write such arrays as frames in future): detector frames, not photographs. A grey image whose
+    extra samples are not alpha holds data in each (tifffile writes a (Y, X, 2) array so); mixing or dropping
+    them would store a wrong image.
+    """
+    if axes.endswith("SYX") and key.planarconfig == 2 and key.bitspersample > 8:
+        return True
+    alpha = (1, 2)  # associated, unassociated alpha
+    extra = tuple(int(v) for v in (key.extrasamples or ()))
+    return key.photometric in (0, 1) and not (len(extra) == 1 and extra[0] in alpha)  # min-is-white/black
 
 
 def _npy_header(fh, what: str) -> tuple[tuple, np.dtype, bool, int]:

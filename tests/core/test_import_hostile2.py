@@ -145,3 +145,21 @@ def test_a_nexus_signal_naming_nothing_is_refused_not_replaced_by_another_array(
         assert chosen.imported == 1 and not chosen.errors
     finally:
         ws.store.dispose()
+
+
+def test_grey_samples_that_are_data_read_as_frames_and_alpha_is_dropped(tmp_path):
+    """tifffile writes a (Y, X, 2) array (two detector channels) as grey with an extra sample of unspecified
+    meaning. Before, the second channel was dropped without a word, and five samples were refused; grey plus
+    alpha still reads as the grey alone."""
+    two = np.stack([rings(20), rings(21)], -1).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "two.tif", two, photometric="minisblack", planarconfig="contig")
+    got = list(read_frames(tmp_path / "two.tif"))
+    assert len(got) == 2 and all(np.array_equal(f.data, two[..., f.index]) for f in got)
+    five = np.stack([rings(22 + c) for c in range(5)], -1).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "five.tif", five, photometric="minisblack", planarconfig="contig")
+    assert np.array_equal(read_frame(tmp_path / "five.tif", 3).data, five[..., 3])
+    grey = np.clip(rings(27), 0, 255).astype(np.uint8)
+    alpha = np.stack([grey, np.full_like(grey, 255)], -1)
+    tifffile.imwrite(tmp_path / "alpha.tif", alpha, photometric="minisblack", extrasamples=["unassalpha"])
+    (only,) = read_frames(tmp_path / "alpha.tif")
+    assert np.array_equal(only.data, grey)
