@@ -197,7 +197,10 @@ def read_imctrl(path: Path) -> Geometry:
     if "center" not in values:
         raise ValueError(f"{path}: GSAS-II image controls without a 'center' entry")
     if "pixelSize" not in values:
-        raise ValueError(f"{path}: GSAS-II image controls without 'pixelSize' (microns): cannot place the centre")
+        raise ValueError(  # GSAS-II's WriteControls leaves it out: it comes with the image, not the controls
+            f"{path}: GSAS-II image controls without 'pixelSize', so 'center' (mm) cannot be placed in pixels: add "
+            "a line pixelSize:[x, y] in microns"
+        )
     cx_mm, cy_mm = _imctrl_field(path, values, "center", 2)
     px, py = _imctrl_field(path, values, "pixelSize", 2)
     for name, v in (("pixelSize", px), ("pixelSize", py)):

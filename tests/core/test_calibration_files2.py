@@ -155,3 +155,20 @@ def test_polar_cli_refuses_a_nan_calibration_instead_of_printing_a_nan_centre(tm
     err = [line for line in captured.err.splitlines() if line.strip()]
     assert "NaN" not in captured.out and len(err) == 1, captured
     assert err[0].startswith(f"scatterloop polar: {tmp_path / 'nan.poni'}: Poni1/Poni2 nan px"), err
+
+
+def test_gsas2_controls_as_gsas2_writes_them_say_how_to_add_the_pixel_size(tmp_path):
+    """GSAS-II's WriteControls saves no pixelSize (the image reader supplies it): say which line to add."""
+    (tmp_path / "saved.imctrl").write_text(
+        "type:PWDR\ncolor:Paired\nwavelength:0.1839\ncalibrant:CeO2\ndistance:1001.5\ncenter:[204.12, 205.55]\n"
+        "Oblique:[0.5, False]\ntilt:0.361\nrotation:-144.33\nazmthOff:0.0\nfullIntegrate:True\nLRazimuth:[0, 360]\n"
+        "setdist:1000.0\nIOtth:[1.0, 10.0]\noutChannels:2500\noutAzimuths:1\ninvert_x:False\ninvert_y:True\n"
+        "DetDepth:0.0\n"
+    )
+    with pytest.raises(ValueError, match=r"saved\.imctrl: .*'pixelSize'.*add a line pixelSize:\[x, y\] in microns$"):
+        read_calibration(tmp_path / "saved.imctrl")
+    with (tmp_path / "saved.imctrl").open("a") as fh:
+        fh.write("pixelSize:[200.0, 200.0]\n")
+    geo = read_calibration(tmp_path / "saved.imctrl")
+    assert (geo.centre_x, geo.centre_y) == pytest.approx((204.12 / 0.2 - 0.5, 205.55 / 0.2 - 0.5))
+    assert geo.distance_m == pytest.approx(1.0015 / np.cos(np.radians(0.361)))
