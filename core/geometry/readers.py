@@ -72,7 +72,11 @@ def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
     wl = 12.398419843320026 / float(_first(energy)) * 1e-10 if energy else None
     cx = (x + cols * pcol / 2) / pcol - 0.5
     cy = (rows * prow / 2 - y) / prow - 0.5
-    tilt = float(np.degrees(np.arccos(np.clip(abs(rot[2, 2]), -1, 1))))
+    tilt = float(np.degrees(np.arccos(np.clip(abs(rot[:, 2] @ b), -1, 1))))  # detector normal against the beam
+    # Fit2D's tilt plane points from the PONI (the plane's point nearest the sample) to the beam centre, in array
+    # pixels (rows down): pyFAI's convert_to_Fit2d puts the centre at PONI + dist tan(tilt) (cos, sin)(rotation)
+    px, py = -rot[:, 0] @ t, -rot[:, 1] @ t
+    tilt_plane = float(np.degrees(np.arctan2((py - y), (x - px)))) if tilt > 1e-9 else 0.0
     return Geometry(
         centre_x=float(cx),
         centre_y=float(cy),
@@ -81,8 +85,9 @@ def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
         distance_m=float(s) * 1e-3,
         pixel_m=(prow * 1e-3, pcol * 1e-3),
         tilt_deg=tilt,
+        tilt_plane_deg=tilt_plane,
         wavelength_m=wl,
-        notes=[f"detector {name}", "tilt direction not converted (small-tilt geometry)"] if tilt > 0.01 else [],
+        notes=[f"detector {name}"],
         shape=(rows, cols),
     )
 

@@ -172,3 +172,29 @@ def test_gsas2_controls_as_gsas2_writes_them_say_how_to_add_the_pixel_size(tmp_p
     geo = read_calibration(tmp_path / "saved.imctrl")
     assert (geo.centre_x, geo.centre_y) == pytest.approx((204.12 / 0.2 - 0.5, 205.55 / 0.2 - 0.5))
     assert geo.distance_m == pytest.approx(1.0015 / np.cos(np.radians(0.361)))
+
+
+@pytest.mark.parametrize(
+    "tilt,azimuth", [([0.03, 0.0, 0.0], 90.0), ([0.02, -0.03, 0.1], 90.0), ([-0.05, 0.02, 0.0], 91.5)]
+)
+def test_hexrd_tilted_panel_gives_its_own_two_theta(tmp_path, tilt, azimuth):
+    """A HEXRD panel tilted about any axis (and a beam off the lab's z axis): the tilt's direction is converted
+    too, so 2theta of every pixel is the angle between the beam and the sample-to-pixel ray."""
+    from scipy.spatial.transform import Rotation
+
+    rows, cols, prow, pcol, t = 120, 100, 0.2, 0.25, [3.0, -4.0, -60.0]
+    (tmp_path / "inst.yml").write_text(
+        f"beam:\n  energy: 20.0\n  vector: {{azimuth: {azimuth}, polar_angle: 90.0}}\n"
+        f"detectors:\n  panel:\n    pixels: {{rows: {rows}, columns: {cols}, size: [{prow}, {pcol}]}}\n"
+        f"    transform: {{tilt: {tilt}, translation: {t}}}\n"
+    )
+    geo = read_calibration(tmp_path / "inst.yml")
+    rot = Rotation.from_rotvec(tilt).as_matrix()
+    i, j = np.mgrid[0:rows, 0:cols]
+    x, y = (j + 0.5) * pcol - cols * pcol / 2, rows * prow / 2 - (i + 0.5) * prow  # HEXRD: rows count down from +y
+    ray = np.asarray(t)[:, None, None] + rot[:, 0, None, None] * x + rot[:, 1, None, None] * y
+    az, pol = np.radians(azimuth), np.radians(90.0)
+    beam = -np.array([np.sin(pol) * np.cos(az), np.cos(pol), np.sin(pol) * np.sin(az)])
+    two_theta = np.arccos(np.tensordot(beam, ray, 1) / np.linalg.norm(ray, axis=0))
+    mine = geo.integrator().twoThetaArray((rows, cols))
+    assert np.degrees(np.abs(mine - two_theta).max()) < 1e-4
