@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .io import is_image_file
-from .io_safety import one_line, os_reason
+from .io_safety import not_a_file, one_line, os_reason
 
 MANIFEST_NAMES = ("metadata.jsonl", "metadata.csv")
 NAME_FIELDS = ("file_name", "file", "path")
@@ -59,6 +59,8 @@ def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, d
     rows: dict[str, dict] = {}
     problems: list[tuple[str, str]] = []
     shown = one_line(path)
+    if (why := not_a_file(path)) is not None:  # a named pipe would block the import, /dev/zero fill the memory
+        return rows, [(shown, f"cannot read manifest ({why})")]
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

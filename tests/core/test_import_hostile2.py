@@ -4,6 +4,7 @@ detector headers that lie about the data after them, and stacks a reader took fo
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 import zlib
 
@@ -163,3 +164,24 @@ def test_grey_samples_that_are_data_read_as_frames_and_alpha_is_dropped(tmp_path
     tifffile.imwrite(tmp_path / "alpha.tif", alpha, photometric="minisblack", extrasamples=["unassalpha"])
     (only,) = read_frames(tmp_path / "alpha.tif")
     assert np.array_equal(only.data, grey)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_manifest_that_is_a_named_pipe_or_a_device_is_named_and_never_opened(settings, tmp_path):
+    """Before, a named pipe called `metadata.jsonl` in a folder (or given as --metadata) blocked the import
+    forever, and `--metadata /dev/zero` read until memory ran out."""
+    data = tmp_path / "data"
+    data.mkdir()
+    tifffile.imwrite(data / "a.tif", rings(30).astype(np.uint16))
+    os.mkfifo(data / "metadata.jsonl")
+    ws = Workspace.open(settings.with_(workspace=tmp_path / "ws"))
+    try:
+        res = import_paths(ws, [data])
+        pipe = "cannot read manifest (not a regular file (a named pipe))"
+        assert res.imported == 1 and res.errors == [f"{data / 'metadata.jsonl'}: {pipe}"]
+        res = import_paths(ws, [data / "a.tif"], metadata="/dev/zero")
+        assert res.duplicates == 1 and res.errors == [
+            "/dev/zero: cannot read manifest (not a regular file (a device))"
+        ]
+    finally:
+        ws.store.dispose()
