@@ -20,7 +20,15 @@ from .plausible import check_geometry
 log = logging.getLogger(__name__)
 
 Format = Literal["auto", "poni", "imctrl", "fit2d", "hexrd", "nexus"]
-LENGTH_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "micron": 1e-6, "microns": 1e-6}
+LENGTH_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "micron": 1e-6, "microns": 1e-6, "nm": 1e-9}
+LENGTH_M |= {"\u00b5m": 1e-6, "\u03bcm": 1e-6, "meter": 1.0, "metre": 1.0, "millimeter": 1e-3, "micrometer": 1e-6}
+
+
+def _length_m(path: Path, key: str, value: float, unit: str) -> float:
+    """A NeXus length in metres; an unknown unit is refused by name rather than taken as metres."""
+    if unit not in LENGTH_M:
+        raise ValueError(f"{path}: {key} has unknown units {unit!r} (expected one of {', '.join(LENGTH_M)})")
+    return value * LENGTH_M[unit]
 
 
 def _hexrd_tree(path: Path) -> dict:
@@ -117,8 +125,9 @@ def read_nexus(path: Path) -> Geometry:
             unit = unit.decode() if isinstance(unit, bytes) else str(unit)
             return float(np.ravel(grp[key][()])[0]), unit.strip().lower()
 
-        pix = [value(k, "m") for k in ("y_pixel_size", "x_pixel_size")]
-        pixel_m = tuple(v * LENGTH_M.get(u, 1.0) for v, u in pix) if all(pix) else None
+        names = ("y_pixel_size", "x_pixel_size")
+        pix = [value(k, "m") for k in names]
+        pixel_m = tuple(_length_m(path, k, v, u) for k, (v, u) in zip(names, pix, strict=True)) if all(pix) else None
         centre = []
         for key, axis in (("beam_center_x", 1), ("beam_center_y", 0)):
             v, unit = value(key)
@@ -136,7 +145,7 @@ def read_nexus(path: Path) -> Geometry:
         centre_y=centre[1],
         source="nexus",
         path=str(path),
-        distance_m=dist[0] * LENGTH_M.get(dist[1], 1.0) if dist else None,
+        distance_m=_length_m(path, "distance", *dist) if dist else None,
         pixel_m=pixel_m,
         notes=["NeXus beam_center taken as pixel coordinates of the array (pixel centres at integers)"],
     )

@@ -198,3 +198,24 @@ def test_hexrd_tilted_panel_gives_its_own_two_theta(tmp_path, tilt, azimuth):
     two_theta = np.arccos(np.tensordot(beam, ray, 1) / np.linalg.norm(ray, axis=0))
     mine = geo.integrator().twoThetaArray((rows, cols))
     assert np.degrees(np.abs(mine - two_theta).max()) < 1e-4
+
+
+@pytest.mark.parametrize("unit,expect", [("\u00b5m", 160.0), ("um", 160.0), ("furlong", None)])
+def test_nexus_pixel_size_units_are_converted_or_refused_never_taken_as_metres(tmp_path, unit, expect):
+    import h5py
+
+    with h5py.File(tmp_path / "scan.nxs", "w") as f:
+        det = f.create_group("entry/instrument/detector")
+        det.attrs["NX_class"] = "NXdetector"
+        det["beam_center_x"] = 12.0
+        det["beam_center_x"].attrs["units"] = "mm"
+        det["beam_center_y"] = 101.5
+        for axis in ("x", "y"):
+            det[f"{axis}_pixel_size"] = 75.0
+            det[f"{axis}_pixel_size"].attrs["units"] = unit
+    if expect is None:
+        with pytest.raises(ValueError, match=r"scan\.nxs: y_pixel_size has unknown units 'furlong'"):
+            read_calibration(tmp_path / "scan.nxs")
+    else:
+        geo = read_calibration(tmp_path / "scan.nxs")
+        assert geo.pixel_m == pytest.approx((75e-6, 75e-6)) and geo.centre_x == pytest.approx(expect)
