@@ -150,6 +150,9 @@ def zero_outside_round_area(data: np.ndarray, declared: bool = False) -> np.ndar
 
 # ------------------------------------------------------------------------------------------- readers
 def _fmt_name(suffix: str) -> str:
+    """The format as errors name it: the suffix, except a Bruker frame's number (`scan_01.003`)."""
+    if BRUKER_NUMBERED.fullmatch(suffix):
+        return "Bruker"
     return (suffix[1:] or "image").upper()
 
 

@@ -36,9 +36,9 @@ SIZED_BY_FILE = {"EdfImage", "GeImage"}  # frames read one by one, counted by fa
 
 
 def _fmt(path: Path) -> str:
-    from .io import suffix_of
+    from .io import _fmt_name, suffix_of
 
-    return (suffix_of(path)[1:] or "detector image").upper()
+    return _fmt_name(suffix_of(path)) if suffix_of(path) else "detector image"
 
 
 def _count(path: Path, needle: bytes) -> tuple[int, int]:

@@ -185,3 +185,14 @@ def test_a_manifest_that_is_a_named_pipe_or_a_device_is_named_and_never_opened(s
         ]
     finally:
         ws.store.dispose()
+
+
+def test_a_bruker_frame_is_named_bruker_not_by_its_number(tmp_path):
+    """Before, a cut Bruker frame `scan_01.004` failed as "cannot read as 004: ...": its number, not its format."""
+    from fabio.brukerimage import BrukerImage
+
+    BrukerImage(data=np.clip(rings(40), 0, 255).astype(np.uint16)).write(str(tmp_path / "scan_01.004"))
+    raw = (tmp_path / "scan_01.004").read_bytes()
+    (tmp_path / "scan_01.004").write_bytes(raw[:3500])  # the 2560-byte header and 940 of 2304 pixels
+    with pytest.raises(ImageReadError, match=r"^cannot read as Bruker: cannot reshape array of size \d+ into"):
+        list(read_frames(tmp_path / "scan_01.004"))
