@@ -78,11 +78,23 @@ def translate(exc: BaseException, fmt: str) -> ImageReadError:
     if isinstance(exc, MemoryError):
         return ImageReadError(f"{fmt} file needs more memory than is available to read")
     if isinstance(exc, _MEANINGFUL):
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text = _message(exc).strip().splitlines()[0] if _message(exc).strip() else ""
         if text and "object has no attribute" not in text:
             return ImageReadError(f"cannot read as {fmt}: {one_line(text)}")
     log.debug("reader failed inside the library", exc_info=exc)
     return ImageReadError(f"corrupt or unsupported {fmt} file (the reader could not parse it)")
+
+
+def _message(exc: BaseException) -> str:
+    """The exception's text; an OSError raised as `OSError("... %s", value)` (fabio does) reads as
+    "[Errno ... %s] value" unless the value is put back where the message asks for it."""
+    args = exc.args
+    if isinstance(exc, OSError) and len(args) == 2 and isinstance(args[0], str) and "%s" in args[0]:
+        try:
+            return args[0] % (args[1],)
+        except (TypeError, ValueError):
+            pass
+    return str(exc)
 
 
 class _Collect(logging.Handler):

@@ -196,3 +196,14 @@ def test_a_bruker_frame_is_named_bruker_not_by_its_number(tmp_path):
     (tmp_path / "scan_01.004").write_bytes(raw[:3500])  # the 2560-byte header and 940 of 2304 pixels
     with pytest.raises(ImageReadError, match=r"^cannot read as Bruker: cannot reshape array of size \d+ into"):
         list(read_frames(tmp_path / "scan_01.004"))
+
+
+def test_an_adsc_header_with_an_unknown_data_type_says_so_plainly(tmp_path):
+    """Before: "cannot read as IMG: [Errno Data_type key contains an invalid/unsupported value: %s] float"
+    (fabio raises OSError(message, value), which Python prints as an errno)."""
+    AdscImage(data=rings(41).astype(np.uint16)).write(str(tmp_path / "a.img"))
+    raw = (tmp_path / "a.img").read_bytes()
+    (tmp_path / "a.img").write_bytes(raw.replace(b"unsigned short int", b"float".ljust(18)))
+    with pytest.raises(ImageReadError) as exc:
+        list(read_frames(tmp_path / "a.img"))
+    assert str(exc.value) == "cannot read as IMG: Data_type key contains an invalid/unsupported value: float"
