@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .plausible import check_poni_text
+
 log = logging.getLogger(__name__)
 
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".pck", ".p", ".joblib", ".dill"}
@@ -85,36 +87,12 @@ PONI_FIELDS = (("Distance", "dist"), ("Poni1", "poni1"), ("Poni2", "poni2"), ("R
                ("Rot3", "rot3"))  # fmt: skip
 
 
-PONI_NUMBERS = ("Distance", "Poni1", "Poni2", "Rot1", "Rot2", "Rot3", "Wavelength", "PixelSize1", "PixelSize2")
-
-
-def _check_poni_text(path: Path) -> None:
-    """Name the field pyFAI's reader would fail on without naming it: a number that is not one, JSON that is not."""
-    import json
-
-    for line in path.read_text().splitlines():
-        if ":" not in line or line.lstrip().startswith("#"):
-            continue
-        key, value = (part.strip() for part in line.split(":", 1))
-        name = next((n for n in PONI_NUMBERS if n.lower() == key.lower()), None)
-        if name is not None and value.lower() != "none":
-            try:
-                float(value)
-            except ValueError:
-                raise ValueError(f"{path}: {name} {value[:40]!r} is not a number") from None
-        elif key.lower() == "detector_config":
-            try:
-                json.loads(value)
-            except ValueError as exc:
-                raise ValueError(f"{path}: Detector_config is not JSON ({exc})") from None
-
-
 def read_poni_geometry(path: Path) -> Geometry:
     """Any pyFAI `.poni` version (1, 2, 2.1 with orientation, 3), through pyFAI's own reader."""
     from pyFAI.geometry.fit2d import convert_to_Fit2d
     from pyFAI.io.ponifile import PoniFile
 
-    _check_poni_text(path)
+    check_poni_text(path)
     try:
         poni = PoniFile(str(path))
     except Exception as exc:  # pyFAI raises many kinds on a malformed file; its unknown-detector one lists them all

@@ -12,9 +12,13 @@ allowed: grazing incidence and offset wide-angle panels put it there).
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .calibration import Geometry
+if TYPE_CHECKING:  # calibration imports this module
+    from .calibration import Geometry
 
 # per format: the file's own name for each quantity, its unit, and the factor from SI to that unit
 FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
@@ -24,6 +28,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
         "pixel": ("pixel size (Detector_config pixel1/pixel2, PixelSize1/2)", "m", 1.0),
         "wavelength": ("Wavelength", "m", 1.0),
         "tilt": ("Rot1/Rot2 tilt", "deg", 1.0),
+        "shape": ("Detector_config max_shape", "px", 1.0),
     },
     "imctrl": {
         "centre": ("center", "px", 1.0),
@@ -45,6 +50,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
         "pixel": ("pixels size", "mm", 1e3),
         "wavelength": ("beam energy (as wavelength)", "Angstrom", 1e10),
         "tilt": ("transform tilt", "deg", 1.0),
+        "shape": ("pixels rows/columns", "px", 1.0),
     },
     "nexus": {
         "centre": ("beam_center_x/y", "px", 1.0),
@@ -57,6 +63,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
 LIMITS = {"distance": (1e-3, 100.0), "pixel": (2e-7, 1e-2), "wavelength": (1e-12, 1e-8)}
 MAX_CENTRE_PX = 1e6
 MAX_TILT_DEG = 90.0
+MAX_SIDE_PX = 1_000_000
 
 
 def _in(value: float, lo: float, hi: float) -> bool:
@@ -89,7 +96,53 @@ def check_geometry(geo: Geometry) -> Geometry:
         if not _in(float(value), lo, hi):
             _, unit, scale = names[key]
             refuse(key, float(value), f"is not a physical {key} (expected {lo * scale:g} to {hi * scale:g} {unit})")
+    for value in geo.shape or ():
+        if not 1 <= value <= MAX_SIDE_PX:
+            refuse("shape", value, f"is not a detector side (1 to {MAX_SIDE_PX} px)")
     for value in (geo.centre_x, geo.centre_y):
         if not (math.isfinite(value) and abs(value) <= MAX_CENTRE_PX):
             refuse("centre", value, f"puts the beam centre nowhere near the detector (beyond {MAX_CENTRE_PX:g} px)")
     return geo
+
+
+PONI_NUMBERS = ("Distance", "Poni1", "Poni2", "Rot1", "Rot2", "Rot3", "Wavelength", "PixelSize1", "PixelSize2")
+
+
+def _check_detector_config(path: Path, value: str) -> None:
+    try:
+        config = json.loads(value)
+    except ValueError as exc:
+        raise ValueError(f"{path}: Detector_config is not JSON ({exc})") from None
+    if config is None:
+        return
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: Detector_config is not a JSON object ({type(config).__name__})")
+    for key in ("pixel1", "pixel2"):
+        v = config.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise ValueError(f"{path}: Detector_config {key} {str(v)[:40]!r} is not a number")
+    shape = config.get("max_shape")
+    if shape is not None and not (
+        isinstance(shape, list) and len(shape) == 2 and all(isinstance(v, int) and 0 < v <= MAX_SIDE_PX for v in shape)
+    ):
+        raise ValueError(f"{path}: Detector_config max_shape {str(shape)[:40]} is not [rows, columns] in pixels")
+    name = config.get("filename") or config.get("splinefile")
+    if isinstance(name, str) and name and not Path(name).is_file():  # pyFAI would open it; name it first
+        raise ValueError(f"{path}: Detector_config names the file {name[:200]!r}, which does not exist")
+
+
+def check_poni_text(path: Path) -> None:
+    """Name the field pyFAI's reader fails on without naming it: a number that is not one, a Detector_config that
+    is not a JSON object of numbers and a shape, or that names a file that is not there."""
+    for line in path.read_text().splitlines():
+        if ":" not in line or line.lstrip().startswith("#"):
+            continue
+        key, value = (part.strip() for part in line.split(":", 1))
+        name = next((n for n in PONI_NUMBERS if n.lower() == key.lower()), None)
+        if name is not None and value.lower() != "none":
+            try:
+                float(value)
+            except ValueError:
+                raise ValueError(f"{path}: {name} {value[:40]!r} is not a number") from None
+        elif key.lower() == "detector_config":
+            _check_detector_config(path, value)

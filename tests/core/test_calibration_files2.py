@@ -104,6 +104,19 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
     (*_poni("Wavelength: 7e-11", "Wavelength: 0.7"), "Wavelength 0.7 m is not a physical wavelength"),  # in Å
     (*_poni("Detector: Detector", "Detector: NoSuchCam"), "Detector: 'nosuchcam' is not a detector pyFAI knows"),
     (*_poni('{"pixel1"', '{pixel1"'), "Detector_config is not JSON"),
+    (*_poni('{"pixel1": 0.0001', '{"pixel1": "abc"'), "Detector_config pixel1 'abc' is not a number"),
+    (*_poni("[600, 500]", "[-5, 1e12]"), "Detector_config max_shape [-5, 1000000000000.0] is not [rows, columns]"),
+    (
+        *_poni('{"pixel1": 0.0001, "pixel2": 0.0001, "max_shape": [600, 500]}', "[1, 2]"),
+        "Detector_config is not a JSON object (list)",
+    ),
+    (
+        *_poni(
+            'Detector: Detector\nDetector_config: {"pixel1": 0.0001, "pixel2": 0.0001, "max_shape": [600, 500]}',
+            'Detector: NexusDetector\nDetector_config: {"filename": "/no/such/detector.h5"}',
+        ),
+        "Detector_config names the file '/no/such/detector.h5', which does not exist",
+    ),
     ("g.imctrl", IMCTRL.replace("distance:100", "distance:0.1"), "distance 0.1 mm is not a physical distance"),
     ("g.imctrl", IMCTRL.replace("[172, 172]", "[0.172, 0.172]"), "pixelSize 0.172 um is not a physical pixel"),
     ("g.imctrl", IMCTRL.replace("[172, 172]", "[0, 172]"), "GSAS-II 'pixelSize' 0 um is not a pixel size"),
@@ -114,7 +127,7 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
         "p.f2d",
         "X-BEAM CENTRE (PIXELS) = 10\nY-BEAM CENTRE (PIXELS) = 20\nX-PIXEL SIZE (MICRONS) = 0\n",
         "X-/Y-PIXEL SIZE 0 um is not a physical pixel",
-    ),  # fmt: skip
+    ),
     (
         "p.f2d",
         "X-BEAM CENTRE (PIXELS) = 10\nY-BEAM CENTRE (PIXELS) = .\n",
@@ -124,7 +137,7 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
         "p.f2d",
         "X-BEAM CENTRE = 10\nY-BEAM CENTRE = 20\nSAMPLE TO DETECTOR DISTANCE (mm) = -5\n",
         "SAMPLE TO DETECTOR DISTANCE -5 mm is not a physical distance",
-    ),  # fmt: skip
+    ),
 ]
 
 
