@@ -22,6 +22,7 @@ from .io_safety import ExternalDataError, ImageReadError, check_pixels, one_line
 
 log = logging.getLogger(__name__)
 MAX_LINK_DEPTH = 4
+LINK_LOOP = "{!r} is a loop of soft links (each names the next, none a dataset)"
 
 
 # Where detector frames live by convention: NeXus NXdetector and NXdata, and an Eiger/Jungfrau master file's
@@ -53,10 +54,13 @@ def first_image_dataset(f) -> str | None:
                 dangling = (data.name, signal)
             elif isinstance(signal, str):
                 name = f"{data.name.rstrip('/')}/{signal}"
-                target = f.get(name)  # None for a link to another file: the reader follows it or says why
+                try:
+                    target = f.get(name)  # None for a link to another file: the reader follows it or says why
+                except RuntimeError:  # soft links in a loop: the reader names them
+                    return name
                 if not isinstance(target, h5py.Dataset) or target.ndim >= 2:
                     return name  # a 1-D default plot (an integrated profile) is not the frames
-    except (KeyError, TypeError, ValueError, OSError):
+    except (KeyError, TypeError, ValueError, OSError, RuntimeError):  # RuntimeError: a soft-link loop
         pass
     if dangling is not None:  # whatever else the file holds (a flat field, a mask) is not what the file points to
         raise ImageReadError(
@@ -67,7 +71,7 @@ def first_image_dataset(f) -> str | None:
         try:
             link = f.get(name, getlink=True)
             target = f.get(name) if isinstance(link, h5py.SoftLink | h5py.HardLink) else None
-        except (KeyError, TypeError, ValueError, OSError):
+        except (KeyError, TypeError, ValueError, OSError, RuntimeError):  # RuntimeError: a soft-link loop
             continue
         if isinstance(link, h5py.ExternalLink) or (isinstance(target, h5py.Dataset) and target.ndim >= 2):
             return "/" + name
@@ -125,7 +129,10 @@ def _external_link(f, name: str):
             rest = "/".join(parts[i + 1 :])
             return link, (link.path.rstrip("/") + "/" + rest) if rest else link.path
         if i < len(parts) - 1:
-            group = group[part]
+            try:
+                group = group[part]
+            except RuntimeError:  # HDF5's words: "Special link traversal failed (too many links)"
+                raise ImageReadError(LINK_LOOP.format(one_line("/".join(parts[: i + 1])))) from None
     return None
 
 
@@ -182,6 +189,8 @@ class Hdf5Reader:
                 ds = self._f[name]
             except KeyError:  # a mistyped --dataset, or a soft link (a NeXus signal) to nothing
                 raise ImageReadError(f"no dataset {one_line(name)!r} in the file (or a link to nothing)") from None
+            except RuntimeError:
+                raise ImageReadError(LINK_LOOP.format(one_line(name))) from None
             if not isinstance(ds, h5py.Dataset):
                 raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
             check_self_contained(self._f, name, ds)
@@ -265,7 +274,7 @@ def series(f, name: str) -> tuple[list[str], str | None]:
         return [name], None
     try:
         members = {m for m in f[group or "/"].keys() if SERIES_PART.fullmatch(m)}
-    except (KeyError, TypeError, ValueError, OSError):
+    except (KeyError, TypeError, ValueError, OSError, RuntimeError):  # RuntimeError: a soft-link loop
         return [name], None
     out = []
     while f"data_{len(out) + 1:06d}" in members:
@@ -371,6 +380,8 @@ def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int,
         raise ImageReadError(
             f"no dataset {one_line(inner)!r} in {one_line(path.name)} (or a link to nothing)"
         ) from None
+    except RuntimeError:
+        raise ImageReadError(f"{LINK_LOOP.format(one_line(inner))} in {one_line(path.name)}") from None
     if not isinstance(ds, h5py.Dataset):
         raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
     if ds.external:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import struct
 import zlib
 
@@ -207,3 +208,21 @@ def test_an_adsc_header_with_an_unknown_data_type_says_so_plainly(tmp_path):
     with pytest.raises(ImageReadError) as exc:
         list(read_frames(tmp_path / "a.img"))
     assert str(exc.value) == "cannot read as IMG: Data_type key contains an invalid/unsupported value: float"
+
+
+def test_soft_links_in_a_loop_are_named_as_such(tmp_path):
+    """Before: "corrupt or unsupported H5 file (the reader could not parse it)" for --dataset naming a soft-link
+    loop, and a NeXus signal that is one fell back to the largest array in the file (the flat field)."""
+    with h5py.File(tmp_path / "loop.nxs", "w") as f:
+        f.attrs["default"] = "entry"
+        f.create_group("entry").attrs["default"] = "plot"
+        f.create_group("entry/plot").attrs["signal"] = "data"
+        f["entry/plot/data"] = h5py.SoftLink("/entry/plot/other")
+        f["entry/plot/other"] = h5py.SoftLink("/entry/plot/data")
+        f["entry/instrument/detector/flatfield"] = np.ones((48, 48), np.float32)
+        f["g"] = h5py.SoftLink("/g")
+    loop = re.escape("is a loop of soft links (each names the next, none a dataset)")
+    with pytest.raises(ImageReadError, match=f"^'/entry/plot/data' {loop}"):
+        list(read_frames(tmp_path / "loop.nxs"))
+    with pytest.raises(ImageReadError, match=f"^'g' {loop}"):
+        list(read_frames(tmp_path / "loop.nxs", dataset="/g/x"))
