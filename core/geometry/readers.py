@@ -20,6 +20,7 @@ from .plausible import check_geometry
 log = logging.getLogger(__name__)
 
 Format = Literal["auto", "poni", "imctrl", "fit2d", "hexrd", "nexus"]
+MAX_TEXT_BYTES = 16 * 2**20  # a .poni is a few hundred bytes, a many-panel HEXRD YAML some hundred kB
 LENGTH_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "micron": 1e-6, "microns": 1e-6, "nm": 1e-9}
 LENGTH_M |= {"\u00b5m": 1e-6, "\u03bcm": 1e-6, "meter": 1.0, "metre": 1.0, "millimeter": 1e-3, "micrometer": 1e-6}
 
@@ -158,7 +159,8 @@ def sniff_format(path: Path) -> str:
     by_suffix |= {".nxs": "nexus", ".nx5": "nexus", ".h5": "nexus", ".hdf5": "nexus", ".f2d": "fit2d"}
     if suffix in by_suffix:
         return by_suffix[suffix]
-    head = path.read_bytes()[:4096]
+    with path.open("rb") as fh:  # the head only: an unnamed file may be a detector's whole HDF5 scan
+        head = fh.read(4096)
     if head.startswith(b"\x89HDF"):
         return "nexus"
     text = head.decode("latin-1").upper()
@@ -192,6 +194,12 @@ def read_calibration(
     readers |= {"hexrd": read_hexrd, "nexus": read_nexus}
     if fmt not in readers:
         raise ValueError(f"calibration format: expected one of {FORMATS}, got {fmt!r}")
+    text_file = fmt in ("poni", "imctrl", "fit2d") or path.suffix.lower() in (".yml", ".yaml")
+    if text_file and path.stat().st_size > MAX_TEXT_BYTES:  # read whole, so a hostile one could fill the memory
+        raise ValueError(
+            f"{path}: {path.stat().st_size:,} bytes is too large for a {fmt} calibration file "
+            f"(at most {MAX_TEXT_BYTES:,})"
+        )
     try:
         geo = readers[fmt](path)
     except Exception as exc:  # YAML, HDF5, a missing key, a short list: one line naming the file

@@ -232,3 +232,16 @@ def test_nexus_pixel_size_units_are_converted_or_refused_never_taken_as_metres(t
     else:
         geo = read_calibration(tmp_path / "scan.nxs")
         assert geo.pixel_m == pytest.approx((75e-6, 75e-6)) and geo.centre_x == pytest.approx(expect)
+
+
+def test_a_huge_text_calibration_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from scatterloop.core.geometry import readers
+
+    monkeypatch.setattr(readers, "MAX_TEXT_BYTES", 1000)
+    (tmp_path / "big.poni").write_text(PONI + "# padding\n" * 200)
+    with pytest.raises(
+        ValueError, match=r"big\.poni: 2,\d{3} bytes is too large for a poni calibration file \(at most 1,000\)"
+    ):
+        read_calibration(tmp_path / "big.poni")
+    (tmp_path / "ok.poni").write_text(PONI)
+    assert read_calibration(tmp_path / "ok.poni").source == "poni"
