@@ -39,6 +39,8 @@ GE_SUFFIXES = {".ge", *(f".ge{n}" for n in range(1, 6))}  # GE / APS 1-ID and HE
 FABIO_DETECTORS = {".esperanto", ".esper", ".kcd", ".kccd", ".mpa", ".pnm", ".pgm"} | GE_SUFFIXES
 FABIO_HINT = {".edf", ".cbf", ".spe", ".img", ".mccd", ".sfrm", ".gfrm", ".marccd"} | MAR345_SUFFIXES | FABIO_DETECTORS
 IMAGE_SUFFIXES = PIL_SUFFIXES | TIFF_SUFFIXES | HDF5_SUFFIXES | NUMPY_SUFFIXES | FABIO_HINT
+# Read by libraries that take no compressed stream: a `.tif.gz` is refused by name, not as "not a TIFF file"
+NOT_DECOMPRESSED = PIL_SUFFIXES | TIFF_SUFFIXES | HDF5_SUFFIXES | NUMPY_SUFFIXES
 # Bruker frames of the older format are numbered by their suffix (`scan_01.001` ... `.999`); fabio reads them
 # by their header
 BRUKER_NUMBERED = re.compile(r"\.\d{3}")
@@ -168,6 +170,11 @@ def open_reader(path: Path, dataset: str | None = None, max_pixels: int = 100_00
     from .io_readers import NpyReader, PilReader, TiffReader, open_npz
 
     suffix = suffix_of(path)
+    if path.suffix.lower() in {".gz", ".bz2"} and suffix in NOT_DECOMPRESSED:  # `x.tif.gz`: the reader sees gzip
+        raise ImageReadError(
+            f"{_fmt_name(suffix)} file compressed as {path.suffix}: only detector formats read through fabio (EDF, "
+            "CBF, ...) are read compressed; decompress it first"
+        )
     try:
         if suffix in PIL_SUFFIXES:
             reader = PilReader(path, max_pixels)

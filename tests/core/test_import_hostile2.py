@@ -226,3 +226,16 @@ def test_soft_links_in_a_loop_are_named_as_such(tmp_path):
         list(read_frames(tmp_path / "loop.nxs"))
     with pytest.raises(ImageReadError, match=f"^'g' {loop}"):
         list(read_frames(tmp_path / "loop.nxs", dataset="/g/x"))
+
+
+def test_a_gzipped_tiff_hdf5_or_npy_is_refused_as_compressed(tmp_path):
+    """A folder walk takes `x.tif.gz` (fabio formats are read compressed); before, it failed as "not a TIFF file:
+    header=b'\\x1f\\x8b...'" or "file signature not found", which does not say what to do."""
+    tifffile.imwrite(tmp_path / "a.tif", rings(50).astype(np.uint16))
+    np.save(tmp_path / "a.npy", rings(51))
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f["x"] = rings(52)
+    for name, fmt in (("a.tif", "TIF"), ("a.npy", "NPY"), ("a.h5", "H5")):
+        (tmp_path / f"{name}.gz").write_bytes(gzip.compress((tmp_path / name).read_bytes()))
+        with pytest.raises(ImageReadError, match=f"^{fmt} file compressed as .gz: only detector formats read through"):
+            list(read_frames(tmp_path / f"{name}.gz"))
