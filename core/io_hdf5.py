@@ -30,6 +30,7 @@ LINK_LOOP = "{!r} is a loop of soft links (each names the next, none a dataset)"
 KNOWN_FRAME_PATHS = ("entry/data/data", "entry/instrument/detector/data", "entry/data/data_000001")
 SERIES_PART = re.compile(r"data_(\d{6})")  # one data file of a DECTRIS/PSI master's series, numbered from 1
 MIN_FRAME_SIDE = 8  # a smaller array (motor positions (N, 2), a 3x3 matrix) is metadata, never a frame
+NO_FRAMES = f"no numeric image dataset (2-D or more, at least {MIN_FRAME_SIDE} pixels a side) in the file"
 
 
 def first_image_dataset(f) -> str | None:
@@ -179,7 +180,7 @@ class Hdf5Reader:
             if name is None and _first_link(self._f):
                 raise ExternalDataError("HDF5: the image data is only behind an external link")
             if name is None:
-                raise ImageReadError("no numeric image dataset (2-D or more) in the file")
+                raise ImageReadError(NO_FRAMES)
             if dataset is None and series(self._f, name) != ([name], None):  # the series is materialised
                 raise ExternalDataError(f"HDF5 {one_line(name)}: the first of a series of data files")
             ext = _external_link(self._f, name)
@@ -309,7 +310,7 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
         name = dataset or first_image_dataset(f) or _first_link(f)
         parts, gap = series(f, name) if name is not None and dataset is None else ([name], None)
     if name is None:
-        raise ImageReadError("no numeric image dataset (2-D or more) in the file")
+        raise ImageReadError(NO_FRAMES)
     if gap is not None:
         log.warning(
             "%s: %s is missing from the series; it is read up to %s", src.name, gap, parts[-1].rpartition("/")[2]

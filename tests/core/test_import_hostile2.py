@@ -239,3 +239,15 @@ def test_a_gzipped_tiff_hdf5_or_npy_is_refused_as_compressed(tmp_path):
         (tmp_path / f"{name}.gz").write_bytes(gzip.compress((tmp_path / name).read_bytes()))
         with pytest.raises(ImageReadError, match=f"^{fmt} file compressed as .gz: only detector formats read through"):
             list(read_frames(tmp_path / f"{name}.gz"))
+
+
+def test_an_hdf5_file_of_thin_arrays_says_what_a_frame_needs(tmp_path):
+    """Before, a file whose only 2-D array is 1x200 (an integrated profile kept 2-D) was said to hold "no
+    numeric image dataset (2-D or more)", which it does."""
+    with h5py.File(tmp_path / "thin.h5", "w") as f:
+        f["profile"] = rings(53, 200)[:1]
+    with pytest.raises(ImageReadError) as exc:
+        list(read_frames(tmp_path / "thin.h5"))
+    assert str(exc.value) == "no numeric image dataset (2-D or more, at least 8 pixels a side) in the file"
+    with pytest.raises(ImageReadError, match="frame 0: 1x200 is smaller than the minimum side of 8 pixels"):
+        list(read_frames(tmp_path / "thin.h5", dataset="/profile"))
