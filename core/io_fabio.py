@@ -186,6 +186,32 @@ def edf_reason(path: Path) -> str | None:
     return None
 
 
+def mar345_reason(path: Path) -> str | None:
+    """Why fabio could not parse a MAR345 plate, read from its binary header (fabio's own words are a
+    `ZeroDivisionError` for a size of 0, a bare `KeyError` when the byte-order mark is wrong); None when the
+    header looks sound, or the file is not named as a MAR345 plate."""
+    from .io import MAR345_SUFFIXES, suffix_of
+
+    if suffix_of(path) not in MAR345_SUFFIXES:
+        return None
+    try:
+        with _open_plain(path) as fh:
+            head = fh.read(24)
+    except (OSError, EOFError):
+        return None
+    if len(head) < 24:
+        return "MAR345 header is cut short"
+    order = next((o for o in "<>" if struct.unpack(o + "i", head[:4])[0] == 1234), None)
+    if order is None:
+        return "MAR345 header: no byte-order mark 1234 in its first 4 bytes (not a MAR345 plate)"
+    size, _, _, mode, pixels = struct.unpack(order + "5i", head[4:24])
+    if size <= 0 or pixels <= 0 or pixels % size:
+        return f"MAR345 header: a {size}-pixel side and {pixels} pixels are not a frame"
+    if mode not in (0, 1):
+        return f"MAR345 header: collection mode {mode} is neither dose (0) nor time (1)"
+    return None
+
+
 def _check_mar345(path: Path, shape: tuple) -> None:
     """Walk the CCP4 pack block headers of a MAR345 image before fabio decodes it.
 
@@ -280,12 +306,14 @@ class FabioReader:
             else:
                 try:
                     hdr = fabio.openheader(self._name)
-                except Exception as exc:  # an EDF header fabio trips over: name the key instead
-                    if (reason := edf_reason(path)) is not None:
+                except Exception as exc:  # an EDF or MAR345 header fabio trips over: name the field instead
+                    if (reason := edf_reason(path) or mar345_reason(path)) is not None:
                         raise ImageReadError(reason) from exc
                     raise
         raise_on_fabio_complaint(complaints, self.fmt)
         name = type(hdr).__name__
+        if name == "Mar345Image" and (reason := mar345_reason(path)) is not None:  # fabio parsed it anyway
+            raise ImageReadError(reason)
         self._spe = path.suffix.lower() == ".spe"
         if name == "EdfImage":
             shapes = _check_edf(path, hdr, max_pixels)

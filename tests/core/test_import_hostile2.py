@@ -251,3 +251,24 @@ def test_an_hdf5_file_of_thin_arrays_says_what_a_frame_needs(tmp_path):
     assert str(exc.value) == "no numeric image dataset (2-D or more, at least 8 pixels a side) in the file"
     with pytest.raises(ImageReadError, match="frame 0: 1x200 is smaller than the minimum side of 8 pixels"):
         list(read_frames(tmp_path / "thin.h5", dataset="/profile"))
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "reason"),
+    [
+        (0, 0, "MAR345 header: no byte-order mark 1234 in its first 4 bytes (not a MAR345 plate)"),
+        (4, 0, "MAR345 header: a 0-pixel side and 2304 pixels are not a frame"),
+        (4, 100000, "MAR345 header: a 100000-pixel side and 2304 pixels are not a frame"),
+        (16, 7, "MAR345 header: collection mode 7 is neither dose (0) nor time (1)"),
+    ],
+    ids=["no-mark", "side-0", "side-huge", "mode"],
+)
+def test_a_broken_mar345_header_names_the_field(tmp_path, offset, value, reason):
+    """Before: "corrupt or unsupported MAR3450 file" (fabio's ZeroDivisionError or bare KeyError), or for a side
+    of 100000 "header says 0x100000, packed image 48x48"."""
+    raw = bytearray(_mar345(tmp_path / "good.mar3450", rings(60).astype(np.uint32)))
+    struct.pack_into("<i", raw, offset, value)
+    (tmp_path / "bad.mar3450").write_bytes(bytes(raw))
+    with pytest.raises(ImageReadError) as exc:
+        list(read_frames(tmp_path / "bad.mar3450"))
+    assert str(exc.value) == reason
