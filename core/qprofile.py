@@ -32,7 +32,7 @@ NOTE_NO_CALIBRATION = (
 NPT_Q = 256
 NPT_CHI = 180
 SPLIT_MAX_PIXELS = 2_000_000
-VERSION = "1"  # bump when what is cached changes
+VERSION = "2"  # bump when what is cached changes (2: a .poni's own pyFAI geometry, rot3 and orientation kept)
 FOLDER = "qprofile"
 
 

@@ -12,6 +12,7 @@ arbitrary code.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -42,15 +43,25 @@ class Geometry:
     flipped_ud: bool = False
     notes: list[str] = field(default_factory=list)
     shape: tuple[int, int] | None = None  # (rows, columns) of the detector where the file names it
+    # a .poni's own pyFAI geometry (PoniFile.as_dict()): its integrator keeps what Fit2D's parameters cannot
+    # hold, rot3 (the origin of chi) and the detector's orientation, spline and sensor
+    pyfai: dict | None = field(default=None, repr=False)
 
     def flip_ud(self, height: int) -> Geometry:
         """The same geometry for the image flipped up-down (as Dioptas shows it): row y becomes height-1-y."""
+        pyfai = None
+        config = (self.pyfai or {}).get("detector_config") or {}
+        if config.get("max_shape") is not None and int(config["max_shape"][0]) == height:
+            pyfai = copy.deepcopy(self.pyfai)  # reversing the rows is pyFAI's orientation 3 <-> 2, 1 <-> 4
+            pyfai["detector_config"]["orientation"] = {1: 4, 2: 3, 3: 2, 4: 1}[int(config.get("orientation") or 3)]
+            pyfai["poni_version"] = max(float(pyfai.get("poni_version", 2.1)), 2.1)
         return replace(
             self,
             centre_y=height - 1 - self.centre_y,
             tilt_plane_deg=-self.tilt_plane_deg,
             flipped_ud=not self.flipped_ud,
             notes=[*self.notes, f"flipped up-down for a {height}-row image"],
+            pyfai=pyfai,
         )
 
     def integrator(self):
@@ -59,6 +70,20 @@ class Geometry:
 
         if self.distance_m is None or self.pixel_m is None:
             raise ValueError(f"{self.source} calibration {self.path}: no distance or pixel size, so no q scale")
+        if self.pyfai is not None:
+            from pyFAI.io.ponifile import PoniFile
+
+            poni = PoniFile(copy.deepcopy(self.pyfai))
+            return AzimuthalIntegrator(
+                dist=poni.dist,
+                poni1=poni.poni1,
+                poni2=poni.poni2,
+                rot1=poni.rot1,
+                rot2=poni.rot2,
+                rot3=poni.rot3,
+                detector=poni.detector,
+                wavelength=self.wavelength_m,
+            )
         ai = AzimuthalIntegrator()
         ai.setFit2D(
             self.distance_m * 1e3,
@@ -141,6 +166,7 @@ def read_poni_geometry(path: Path) -> Geometry:
         wavelength_m=poni.wavelength or None,
         notes=notes,
         shape=tuple(int(v) for v in det.max_shape) if det.max_shape is not None else None,
+        pyfai=poni.as_dict(),
     )
 
 

@@ -14,7 +14,7 @@ from scatterloop.core.geometry.readers import read_calibration
 @pytest.mark.parametrize("orientation", [1, 2, 3, 4])
 def test_every_pyfai_orientation_gives_pyfais_own_beam_centre_and_two_theta(tmp_path, orientation):
     """pyFAI's orientation 1 reverses rows and columns, 2 the rows only, 4 the columns only; the beam centre in
-    array pixels and the 2theta of every pixel (tilt plane mirrored with the axes) must be pyFAI's."""
+    array pixels and the 2theta and chi of every pixel (rot3 included) must be pyFAI's, flipped up-down too."""
     import pyFAI
     from pyFAI.detectors import Detector
     from pyFAI.geometry import Geometry as PyFAIGeometry
@@ -31,8 +31,14 @@ def test_every_pyfai_orientation_gives_pyfais_own_beam_centre_and_two_theta(tmp_
     row, col = np.unravel_index(np.argmin(tth), tth.shape)
     geo = read_calibration(path)
     assert (round(geo.centre_x), round(geo.centre_y)) == (col, row)  # the darkest-2theta pixel is the beam's
-    mine = geo.integrator().twoThetaArray(det.shape)
-    assert np.degrees(np.abs(mine - tth).max()) < 1e-4
+    ai = geo.integrator()
+    assert np.degrees(np.abs(ai.twoThetaArray(det.shape) - tth).max()) < 1e-4
+    chi_off = (ai.chiArray(det.shape) - ref.chiArray() + np.pi) % (2 * np.pi) - np.pi  # rot3 turns chi's origin
+    assert np.degrees(np.abs(chi_off).max()) < 1e-4
+    flipped = read_calibration(path, flip_ud=True, height=det.shape[0]).integrator()  # Dioptas' view of the frame
+    assert np.degrees(np.abs(flipped.twoThetaArray(det.shape)[::-1] - tth).max()) < 1e-4
+    chi_off = (flipped.chiArray(det.shape)[::-1] - ref.chiArray() + np.pi) % (2 * np.pi) - np.pi
+    assert np.degrees(np.abs(chi_off).max()) < 1e-4
 
 
 def _gsas_two_theta(shape, center, pixel_um, distance, tilt, rotation):
