@@ -251,3 +251,33 @@ def test_a_huge_text_calibration_is_refused_before_it_is_read(tmp_path, monkeypa
         read_calibration(tmp_path / "big.poni")
     (tmp_path / "ok.poni").write_text(PONI)
     assert read_calibration(tmp_path / "ok.poni").source == "poni"
+
+
+@pytest.mark.parametrize(
+    "name,orientation,poni_px,rots",
+    [
+        ("Pilatus1M", 3, (-150.0, 1100.0), (0.04, -0.03, 0.2)),  # beam left of and below the frame
+        ("Eiger2_4M", 2, (2300.0, -400.0), (-0.02, 0.05, -0.1)),
+        ("Perkin", 4, (1024.0, 1024.0), (0.3, 0.2, 0.0)),  # a 20 deg tilt
+        ("Mar345", 1, (3000.0, 3000.0), (0.0, 0.0, 0.0)),
+    ],
+)
+def test_saved_pyfai_geometries_put_the_beam_where_pyfai_has_two_theta_zero(
+    tmp_path, name, orientation, poni_px, rots
+):
+    """Whatever the detector, orientation, tilt and rot3, and wherever the beam lands (off the frame too),
+    pyFAI's own 2theta at the centre read back is zero."""
+    from pyFAI import detector_factory
+    from pyFAI.geometry import Geometry as PyFAIGeometry
+
+    logging.getLogger("pyFAI").setLevel(logging.ERROR)
+    det = detector_factory(name, {"orientation": orientation})
+    ref = PyFAIGeometry(
+        dist=0.15, poni1=poni_px[0] * det.pixel1, poni2=poni_px[1] * det.pixel2, rot1=rots[0], rot2=rots[1],
+        rot3=rots[2], detector=det, wavelength=1e-10,
+    )  # fmt: skip
+    ref.save(str(tmp_path / "g.poni"))
+    geo = read_calibration(tmp_path / "g.poni")
+    two_theta = ref.tth(np.array([geo.centre_y]), np.array([geo.centre_x]))[0]
+    assert abs(two_theta) < 1e-7, (geo.centre_x, geo.centre_y)
+    assert geo.tilt_deg == pytest.approx(ref.getFit2D()["tilt"])
