@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io_safety import ExternalDataError, ImageReadError, check_pixels, one_line, os_reason
+from .io_safety import ExternalDataError, ImageReadError, check_pixels, not_a_file, one_line, os_reason
 
 log = logging.getLogger(__name__)
 MAX_LINK_DEPTH = 4
@@ -231,8 +231,10 @@ class MissingLinkTarget(ImageReadError):
 
 def _inside(path: Path, allowed: Path | None, what: str) -> Path:
     real = path.resolve()
-    if not real.is_file():
+    if not real.exists():
         raise MissingLinkTarget(f"{what} {one_line(path)} not found")
+    if (why := not_a_file(real)) is not None:  # a named pipe is never opened (it would block)
+        raise ImageReadError(f"{what} {one_line(path)}: {why}")
     if allowed is not None and not real.is_relative_to(allowed):
         raise ImageReadError(f"{what} {one_line(path)} is outside the folder being imported: refused")
     return real

@@ -18,6 +18,7 @@ from fabio.cbfimage import CbfImage
 from fabio.edfimage import EdfImage
 from fabio.mar345image import Mar345Image
 
+from scatterloop.core.config import Settings
 from scatterloop.core.ingest import import_paths
 from scatterloop.core.io import ImageReadError, read_frame, read_frames
 from scatterloop.core.workspace import Workspace
@@ -272,3 +273,25 @@ def test_a_broken_mar345_header_names_the_field(tmp_path, offset, value, reason)
     with pytest.raises(ImageReadError) as exc:
         list(read_frames(tmp_path / "bad.mar3450"))
     assert str(exc.value) == reason
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_an_external_link_to_a_named_pipe_says_what_it_is(tmp_path):
+    """Before: "external link target data.h5 not found", though it is there (a named pipe, never opened)."""
+    os.mkfifo(tmp_path / "data.h5")
+    with h5py.File(tmp_path / "master.h5", "w") as f:
+        f["entry/data/data"] = h5py.ExternalLink("data.h5", "/entry/data/data")
+    with h5py.File(tmp_path / "vds.h5", "w") as f:
+        layout = h5py.VirtualLayout(shape=(48, 48), dtype=np.int32)
+        layout[:] = h5py.VirtualSource("data.h5", "x", shape=(48, 48))
+        f.create_virtual_dataset("image", layout, fillvalue=0)
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        res = import_paths(ws, [tmp_path / "master.h5", tmp_path / "vds.h5"])
+        pipe = "data.h5: not a regular file (a named pipe)"
+        assert res.errors == [
+            f"{tmp_path / 'master.h5'}: external link target {tmp_path / pipe}",
+            f"{tmp_path / 'vds.h5'}: virtual dataset source {tmp_path / pipe}",
+        ]
+    finally:
+        ws.store.dispose()
