@@ -242,7 +242,14 @@ FIT2D_KEYS = {
     "pixelX": ("X-PIXEL SIZE", "X PIXEL SIZE", "PIXELX"),
     "pixelY": ("Y-PIXEL SIZE", "Y PIXEL SIZE", "PIXELY"),
     "tilt": ("ANGLE OF TILT", "TILT ANGLE", "TILT"),
-    "tiltPlanRotation": ("TILT ROTATION", "TILT PLANE ROTATION", "TILTPLANROTATION"),
+    "tiltPlanRotation": (
+        "TILT ROTATION",
+        "TILT PLANE ROTATION",
+        "TILTPLANROTATION",
+        "ROTATION ANGLE OF TILTING PLANE",
+        "ROTATION ANGLE OF TILT PLANE",
+        "ROT. ANGLE OF TILT PLANE",
+    ),  # fmt: skip
     "wavelength": ("WAVELENGTH",),
 }
 
@@ -256,15 +263,20 @@ def read_fit2d(path: Path) -> Geometry:
         if not m:
             continue
         key = m.group(1).upper().replace("_", " ")
-        for name, aliases in FIT2D_KEYS.items():
-            # a name, or a name and its unit ("X-BEAM CENTRE (PIXELS)"), never a longer name ("TILTPLANROTATION")
-            if name not in found and any(
-                key.startswith(a) and not key[len(a) : len(a) + 1].isalpha() for a in aliases
-            ):
-                try:
-                    found[name] = float(m.group(2))
-                except ValueError:
-                    raise ValueError(f"{path}: {m.group(1)} {m.group(2)!r} is not a number") from None
+        # a name, or a name and its unit ("X-BEAM CENTRE (PIXELS)"), never a longer name ("TILTPLANROTATION");
+        # the longest name wins, so "TILT ROTATION" is the tilt plane's rotation and not a "TILT"
+        matches = [
+            (len(a), name)
+            for name, aliases in FIT2D_KEYS.items()
+            for a in aliases
+            if key.startswith(a) and not key[len(a) : len(a) + 1].isalpha()
+        ]
+        name = max(matches)[1] if matches else None
+        if name is not None and name not in found:
+            try:
+                found[name] = float(m.group(2))
+            except ValueError:
+                raise ValueError(f"{path}: {m.group(1)} {m.group(2)!r} is not a number") from None
     if "centerX" not in found or "centerY" not in found:
         raise ValueError(f"{path}: no X-/Y-BEAM CENTRE in these Fit2D parameters")
     pix = (found.get("pixelY", found.get("pixelX")), found.get("pixelX", found.get("pixelY")))

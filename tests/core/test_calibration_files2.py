@@ -281,3 +281,18 @@ def test_saved_pyfai_geometries_put_the_beam_where_pyfai_has_two_theta_zero(
     two_theta = ref.tth(np.array([geo.centre_y]), np.array([geo.centre_x]))[0]
     assert abs(two_theta) < 1e-7, (geo.centre_x, geo.centre_y)
     assert geo.tilt_deg == pytest.approx(ref.getFit2D()["tilt"])
+
+
+@pytest.mark.parametrize(
+    "rotation_line",
+    ["TILT ROTATION = 45.0", "ROTATION ANGLE OF TILTING PLANE (DEGREES) = 45.0", "tiltPlanRotation: 45.0"],
+)
+def test_fit2d_tilt_plane_rotation_is_never_read_as_the_tilt(tmp_path, rotation_line):
+    """'TILT ROTATION' starts with 'TILT': the longer name wins, whichever line comes first; Fit2D's own label
+    for the rotation is read too."""
+    (tmp_path / "g.f2d").write_text(
+        f"X-BEAM CENTRE = 100\nY-BEAM CENTRE = 120\n{rotation_line}\nANGLE OF TILT (DEGREES) = 0.5\n"
+        "SAMPLE TO DETECTOR DISTANCE (MM) = 200\nX-PIXEL SIZE = 100\nY-PIXEL SIZE = 100\nWAVELENGTH = 1.0\n"
+    )
+    geo = read_calibration(tmp_path / "g.f2d")
+    assert (geo.tilt_deg, geo.tilt_plane_deg) == (0.5, 45.0)
