@@ -22,6 +22,8 @@ from .io_safety import ExternalDataError, ImageReadError, check_pixels, not_a_fi
 
 log = logging.getLogger(__name__)
 MAX_LINK_DEPTH = 4
+MAX_CHUNK_CACHE = 1 << 30  # the most a chunk cache may take to read a frame once (chunks holding many frames)
+CHUNK_CACHE_SLOTS = 10007  # hash slots of that cache (a prime, as HDF5 advises)
 LINK_LOOP = "{!r} is a loop of soft links (each names the next, none a dataset)"
 
 
@@ -165,6 +167,39 @@ def check_written(ds, name: str) -> None:
         )
 
 
+def chunk_cache(ds, name: str) -> int | None:
+    """The chunk cache (bytes) that holds the chunks one frame touches, when a chunk holds several frames; None
+    when the file's cache (HDF5's default, 1 or 8 MiB by version) does.
+
+    Frames are read one at a time; the default cache keeps no larger chunk, so a chunk of 64 frames was
+    decompressed whole again for each of them (64 frames of 1024x1024 in one gzip chunk: 20 s, and the cost grows
+    with the square of the frames a chunk holds). The file is then opened again with this cache. A chunking whose
+    cache would exceed `MAX_CHUNK_CACHE` is refused by name, with the command that rewrites it.
+    """
+    if ds.chunks is None or ds.ndim < 3 or math.prod(ds.chunks[:-2]) == 1:
+        return None
+    tiles = math.prod(math.ceil(s / c) for s, c in zip(ds.shape[-2:], ds.chunks[-2:], strict=True))
+    need = math.prod(ds.chunks) * ds.dtype.itemsize * tiles
+    if need <= ds.file.id.get_access_plist().get_cache()[2]:  # the cache the file was opened with holds them
+        return None
+    if need > MAX_CHUNK_CACHE:
+        frame = "x".join(str(v) for v in ds.shape[-2:])
+        raise ImageReadError(
+            f"HDF5 dataset {one_line(name)}: chunks {ds.chunks} hold {math.prod(ds.chunks[:-2])} frames "
+            f"({need >> 20} MiB), decompressed again for each frame; rewrite it in chunks of one frame "
+            f"(h5repack -l {one_line(ds.name)}:CHUNK={'x'.join('1' * (ds.ndim - 2))}x{frame} IN OUT)"
+        )
+    return need + (1 << 20)
+
+
+def open_cached(path: Path, cache: int):
+    """The file opened again with a chunk cache of `cache` bytes (HDF5 fixes a dataset's cache when the file
+    first opens it, so a cache set on the dataset alone is ignored)."""
+    import h5py
+
+    return h5py.File(path, "r", rdcc_nbytes=cache, rdcc_nslots=CHUNK_CACHE_SLOTS, rdcc_w0=1.0)
+
+
 class Hdf5Reader:
     """Frames of one HDF5 dataset; frame k is read directly (`ds[k]`), so a stack costs O(1) per frame."""
 
@@ -201,6 +236,11 @@ class Hdf5Reader:
                 raise ImageReadError(f"dataset {one_line(name)!r}: non-numeric dtype {ds.dtype}")
             check_pixels(ds.shape, max_pixels)
             check_written(ds, name)
+            if (cache := chunk_cache(ds, name)) is not None:
+                inner = ds.name
+                self._f.close()
+                self._f = open_cached(path, cache)
+                ds = self._f[inner]
         except BaseException:
             self._f.close()
             raise
@@ -403,6 +443,11 @@ def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int,
         ds = h5py.Dataset(h5py.h5d.open(f.id, inner.encode(), dapl))
     else:
         check_written(ds, name)
+        if (cache := chunk_cache(ds, name)) is not None:  # the file open without it is closed first (HDF5
+            files.remove(f)  # would share that one's cache)
+            f.close()
+            files.append(open_cached(path, cache))
+            ds = files[-1][inner]
     if ds.ndim < 2 or ds.dtype.kind not in "iufb":
         raise ImageReadError(f"dataset {one_line(name)!r}: shape {ds.shape}, dtype {ds.dtype} is not an image")
     check_pixels(ds.shape, max_pixels)

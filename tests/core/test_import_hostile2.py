@@ -295,3 +295,32 @@ def test_an_external_link_to_a_named_pipe_says_what_it_is(tmp_path):
         ]
     finally:
         ws.store.dispose()
+
+
+def test_frames_sharing_one_hdf5_chunk_are_decompressed_once_and_huge_chunks_refused(tmp_path, monkeypatch):
+    """Before, HDF5's default chunk cache (1 or 8 MiB) kept no larger chunk, so a chunk holding many frames was
+    decompressed whole again for every frame read: 64 frames of 1024x1024 in one gzip chunk took 20 s, and the
+    cost grows with the square of the frames a chunk holds."""
+    import scatterloop.core.io_hdf5 as io_hdf5
+
+    frame = np.tile(rings(70, 64), (16, 8)).astype(np.uint16)
+    stack = np.stack([frame + k for k in range(16)])  # 16 MiB, one chunk
+    with h5py.File(tmp_path / "one_chunk.h5", "w") as f:
+        f.create_dataset("x", data=stack, chunks=stack.shape, compression="gzip", compression_opts=1)
+    reader = io_hdf5.Hdf5Reader(tmp_path / "one_chunk.h5", None, 10**8)
+    try:
+        assert reader._ds.id.get_access_plist().get_chunk_cache()[1] >= stack.nbytes
+        assert np.array_equal(reader.frame(9), stack[9])
+    finally:
+        reader.close()
+    with h5py.File(tmp_path / "master.h5", "w") as f:  # read through a link: the linked file opened with the cache
+        f["entry/data/data"] = h5py.ExternalLink("one_chunk.h5", "/x")
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        res = import_paths(ws, [tmp_path / "master.h5"])
+        assert res.imported == 16 and not res.errors
+    finally:
+        ws.store.dispose()
+    monkeypatch.setattr(io_hdf5, "MAX_CHUNK_CACHE", 8 << 20)
+    with pytest.raises(ImageReadError, match=r"^HDF5 dataset /x: chunks \(16, 1024, 512\) hold 16 frames \(16 MiB\)"):
+        list(read_frames(tmp_path / "one_chunk.h5"))
