@@ -23,15 +23,39 @@ def cmd_generate(args) -> int:
 
 
 # ------------------------------------------------------------------------------------------ parser
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is the contract's one line on stderr (exit code 2), not the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {one_line(message)}\n")
+
+
+# values that may be empty on purpose (an unconditional Stable Diffusion prompt)
+MAY_BE_EMPTY = frozenset({"prompt"})
+
+
+def empty_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The flags (or positionals) given an empty or blank string: `--workspace ""` or `--out ""` would mean the
+    current folder, and `import ""` would import it, so they are refused instead of guessed."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+    empty = []
+    for action in sub._actions:
+        value = getattr(args, action.dest, None)
+        values = value if isinstance(value, list) else [value]
+        if action.dest not in MAY_BE_EMPTY and any(isinstance(v, str) and not v.strip() for v in values):
+            empty.append(action.option_strings[-1] if action.option_strings else action.dest)
+    return empty
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .cli_names import SIM_PATTERNS
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser = argparse.ArgumentParser(prog="scatterloop", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="scatterloop", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("demo", parents=[common], help="build a demo workspace and serve the dashboard")
     p.add_argument("--workspace", default="demo-workspace")
@@ -150,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    empty = empty_values(parser, args)
+    if empty:
+        for name in empty:
+            print(f"scatterloop {args.command}: {name}: expected a value, got an empty string", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
