@@ -25,6 +25,7 @@ def cmd_classify(args) -> int:
     from .classify.rounds import round_params_json
     from .classify.select import select_images
     from .classify.tables import metrics_table
+    from .job_limits import check_params
     from .workspace import Workspace
 
     ws = Workspace.open(settings_from(args))
@@ -32,8 +33,6 @@ def cmd_classify(args) -> int:
         if args.action == "pretrain":
             _pretrain(args, ws)
         elif args.action == "train":
-            if args.next_round:
-                ws.store.next_round()
             params = RoundParams(
                 task=args.task,
                 recipe=args.recipe,
@@ -51,6 +50,11 @@ def cmd_classify(args) -> int:
                 encoder=args.encoder,
                 positive_cost=args.positive_cost,
             )
+            check_params(
+                "classify", round_params_json(params), time_caps=False
+            )  # refused before --next-round opens a round
+            if args.next_round:
+                ws.store.next_round()
             run_id, res = recorded_run(
                 "classify train",
                 args.quiet,
@@ -135,10 +139,10 @@ def _pretrain(args, ws) -> None:
     defaults = PretrainParams()
     params = PretrainParams(
         arch=args.arch,
-        input_size=args.input_size or defaults.input_size,
-        epochs=args.epochs or defaults.epochs,
-        batch_size=args.batch_size or defaults.batch_size,
-        lr=args.lr or defaults.lr,
+        input_size=defaults.input_size if args.input_size is None else args.input_size,  # 0 is refused, not
+        epochs=defaults.epochs if args.epochs is None else args.epochs,  # read as "the default"
+        batch_size=defaults.batch_size if args.batch_size is None else args.batch_size,
+        lr=defaults.lr if args.lr is None else args.lr,
         max_images=args.max_images,
         device=args.device,
         seed=args.seed,

@@ -15,9 +15,8 @@ def cmd_generate(args) -> int:
     if args.backend == "sd-lora":
         return _generate_sd(args, ws)
     if args.action == "train":
-        resume = None
-        if args.resume is not None:
-            resume = ws.run_dir(args.resume)
+        # the run's folder by name: `run_dir` would create it, and a --resume of -3 is refused by the limits below
+        resume = None if args.resume is None else ws.root / "runs" / str(args.resume)
         params = {"preset": args.preset, "steps": args.steps, "resume": args.resume, "seed": args.seed}
         run_id, res = recorded_run(
             "generate train",

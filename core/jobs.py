@@ -54,7 +54,16 @@ def run_job(
     should_stop: StopFn = never_stop,
     min_interval: float = 0.5,
 ) -> tuple[int, Any]:
-    """Run `fn` as a recorded run; returns (run id, result). Failures are recorded, then re-raised."""
+    """Run `fn` as a recorded run; returns (run id, result). Failures are recorded, then re-raised.
+
+    Raises:
+        JobRefused: a parameter outside the limits of `kind` (`core.job_limits`), checked as `worker.submit`
+            checks a job the web UI asks for, so the CLI and the API refuse the same values before anything is
+            recorded or started; only the caps on how long it runs (epochs, steps) are the caller's to choose.
+    """
+    from .job_limits import check_params
+
+    check_params(kind, params, time_caps=False)
     run_id = store.create_run(kind, params)
     return run_id, execute(store, run_id, fn, progress=progress, should_stop=should_stop, min_interval=min_interval)
 

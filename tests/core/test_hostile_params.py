@@ -3,6 +3,8 @@ exit code 2, before anything is written or any work starts; nothing already in t
 
 from __future__ import annotations
 
+import pytest
+
 from scatterloop.core.cli import main
 
 
@@ -33,3 +35,37 @@ def test_argparse_refusals_are_one_line(capsys):
     assert len(err.splitlines()) == 1 and "usage" not in err
     err = _refused(capsys, ["classify", "train", "--workspace", "w", "--recipe", "nope"], "--recipe", "'nope'")
     assert len(err.splitlines()) == 1
+
+
+def test_cli_jobs_check_the_same_limits_as_submitted_jobs_before_anything_is_recorded(workspace, capsys):
+    ws = str(workspace.root)
+    store = workspace.store
+    round_before = store.current_round()
+    for argv, expected in (
+        (["embed", "--workspace", ws, "--epochs", "-1"], "epochs = -1"),
+        (["embed", "--workspace", ws, "--size", "100000"], "size = 100000"),
+        (["embed", "--workspace", ws, "--size", "0"], "size = 0"),
+        (["embed", "--workspace", ws, "--seed", "-1"], "seed = -1"),
+        (["generate", "train", "--workspace", ws, "--preset", "test", "--steps", "0"], "steps = 0"),
+        (["generate", "train", "--workspace", ws, "--preset", "test", "--resume", "-3"], "resume = -3"),
+        (["generate", "train", "--workspace", ws, "--preset", "test", "--seed", str(2**64)], "seed = "),
+        (["classify", "train", "--workspace", ws, "--next-round", "--epochs", "0"], "epochs = 0"),
+        (["classify", "train", "--workspace", ws, "--lr", "nan"], "lr must be a number"),
+        (["classify", "pretrain", "--workspace", ws, "--epochs", "0"], "epochs = 0"),
+        (["demo", "--workspace", ws, "--no-serve", "--n", "1000000000"], "n_per_pattern = 1e+09"),
+        (["demo", "--workspace", ws, "--no-serve", "--size", "0"], "size = 0"),
+    ):
+        err = _refused(capsys, argv, expected)
+        assert len(err.splitlines()) == 1, err
+    assert store.list_runs() == [] and store.current_round() == round_before
+    assert sorted(p.name for p in (workspace.root / "runs").iterdir()) == []  # no runs/-3 made for --resume
+
+
+def test_time_caps_bind_submitted_jobs_not_the_owner_at_the_command_line():
+    from scatterloop.core.job_limits import JobRefused, check_params
+
+    check_params("embed", {"epochs": 10**6}, time_caps=False)
+    with pytest.raises(JobRefused, match="embed: epochs = 1e\\+06 is outside"):
+        check_params("embed", {"epochs": 10**6})
+    with pytest.raises(JobRefused, match="embed: size = 100000 is outside"):  # memory caps bind everyone
+        check_params("embed", {"size": 100_000}, time_caps=False)
