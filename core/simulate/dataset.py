@@ -100,6 +100,10 @@ def choose_artifact(pattern: str, mode: str, rng: np.random.Generator) -> str | 
     return str(rng.choice(choices)) if rng.random() < rate else None
 
 
+MIN_SIZE, MAX_SIZE = 8, 8192  # frame side in pixels (the longest side for domain="wide")
+MAX_FRAMES = 1_000_000
+
+
 def simulate_dataset(
     pattern: str,
     n: int,
@@ -127,8 +131,12 @@ def simulate_dataset(
         raise ValueError(f"--domain: expected 'default' or 'wide', got {domain!r}")
     if domain == "wide" and pattern not in PATTERNS:
         raise ValueError(f"--domain wide: simulates {PATTERNS}, not {pattern!r}")
-    if n < 1:
-        raise ValueError(f"-n: expected at least 1 frame, got {n}")
+    if not MIN_SIZE <= size <= MAX_SIZE:  # 0 divided by zero; 10^7 asked numpy for petabytes
+        raise ValueError(f"--size: expected {MIN_SIZE} to {MAX_SIZE} pixels, got {size}")
+    if not 1 <= n <= MAX_FRAMES:  # a billion frames is a full disk, not a data set
+        raise ValueError(f"-n: expected 1 to {MAX_FRAMES} frames, got {n}")
+    if seed < 0:
+        raise ValueError(f"--seed: expected a non-negative integer, got {seed}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pick = np.random.default_rng([seed, 10**6])

@@ -69,3 +69,17 @@ def test_time_caps_bind_submitted_jobs_not_the_owner_at_the_command_line():
         check_params("embed", {"epochs": 10**6})
     with pytest.raises(JobRefused, match="embed: size = 100000 is outside"):  # memory caps bind everyone
         check_params("embed", {"size": 100_000}, time_caps=False)
+
+
+def test_simulate_refuses_sizes_counts_and_seeds_it_cannot_make(tmp_path, capsys):
+    out = str(tmp_path / "sim")
+    for argv, expected in (
+        (["--size", "0"], "--size: expected 8 to 8192 pixels, got 0"),
+        (["--size", "-64"], "--size: expected 8 to 8192 pixels, got -64"),
+        (["--size", "10000000"], "--size: expected 8 to 8192 pixels, got 10000000"),
+        (["-n", "1000000000"], "-n: expected 1 to 1000000 frames, got 1000000000"),
+        (["--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
+    ):
+        err = _refused(capsys, ["simulate", "rings", "-n", "1", "--out", out, "--size", "16", *argv], expected)
+        assert len(err.splitlines()) == 1
+    assert not (tmp_path / "sim").exists() or not any((tmp_path / "sim").glob("*.tif"))
