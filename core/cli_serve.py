@@ -63,8 +63,10 @@ def cmd_serve(args) -> int:
 
 
 def _check_serve(args, settings: Settings) -> None:
-    from .server import check_bind, check_login, server_kind
+    from .server import check_bind, check_debug, check_login, check_port, server_kind
 
+    check_port(settings.port)
+    check_debug(settings.host, args.debug)
     check_bind(settings.host, insecure=args.insecure, login_configured=settings.login != "none")
     check_login(settings)
     server_kind(args.debug)

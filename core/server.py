@@ -53,6 +53,29 @@ def check_bind(host: str, insecure: bool, login_configured: bool = False) -> Non
     )
 
 
+def check_port(port: int) -> None:
+    """A TCP port the server can listen on and print: 0 would pick a random one the printed address does not say.
+
+    Raises:
+        ValueError: one line naming --port.
+    """
+    if not 1 <= port <= 65535:
+        raise ValueError(f"--port: expected 1 to 65535, got {port}")
+
+
+def check_debug(host: str, debug: bool) -> None:
+    """Flask's debugger runs the Python typed into its page, and it answers before any login: loopback only.
+
+    Raises:
+        ValueError: one line naming --debug.
+    """
+    if debug and not is_loopback(host):
+        raise ValueError(
+            f"--debug: refusing to listen on {host}: the debugger runs code sent to it, whatever the login; "
+            "debug on 127.0.0.1"
+        )
+
+
 def check_login(settings: Settings) -> None:
     """With password login, someone must be able to sign in: refuse to serve a workspace without users.
 

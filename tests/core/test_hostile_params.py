@@ -83,3 +83,20 @@ def test_simulate_refuses_sizes_counts_and_seeds_it_cannot_make(tmp_path, capsys
         err = _refused(capsys, ["simulate", "rings", "-n", "1", "--out", out, "--size", "16", *argv], expected)
         assert len(err.splitlines()) == 1
     assert not (tmp_path / "sim").exists() or not any((tmp_path / "sim").glob("*.tif"))
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--port", "-1"], "--port: expected 1 to 65535, got -1"),
+        (["--port", "0"], "--port: expected 1 to 65535, got 0"),
+        (["--port", "70000"], "--port: expected 1 to 65535, got 70000"),
+        (["--host", "0.0.0.0", "--insecure", "--debug"], "--debug: refusing to listen on 0.0.0.0"),
+        (["--host", "0.0.0.0", "--login", "header", "--debug"], "--debug: refusing to listen on 0.0.0.0"),
+    ],
+)
+def test_serve_refuses_ports_and_a_shared_debugger_before_anything_is_made(tmp_path, capsys, flags, expected):
+    for command in (["serve"], ["demo", "--size", "16", "--n", "1"]):
+        err = _refused(capsys, [*command, "--workspace", str(tmp_path / "ws"), *flags], expected)
+        assert len(err.splitlines()) == 1
+        assert not (tmp_path / "ws").exists()
