@@ -13,7 +13,7 @@ from scatterloop.callbacks.train import DEFAULT_MODELS, model_choices
 from scatterloop.core.config import Settings
 
 from . import layout
-from .safety import callback_error, install_security_headers
+from .safety import callback_error, install_request_errors, install_security_headers
 
 ASSETS = Path(_assets.__file__).resolve().parent  # the scatterloop.assets package: the same in a wheel and a clone
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Dash:
 
         install_login(app, services, build)
     install_security_headers(app)
+    install_request_errors(app)
     app.server.config["SCATTERLOOP_SERVICES"] = services
 
     @app.server.route("/healthz")

@@ -58,6 +58,30 @@ def install_security_headers(app) -> None:
         return response
 
 
+def install_request_errors(app) -> None:
+    """Junk requests get a 4xx, not a 500 with a traceback in the log: an unknown script under
+    `/_dash-component-suites/` (public with login on; Dash raises `DependencyException`) is a 404, a callback
+    request whose body is not one of this app's callbacks (Dash raises KeyError/AttributeError/TypeError
+    before any callback runs; a callback's own errors go to `callback_error`) is a 400."""
+    import flask
+    from dash.exceptions import DependencyException
+
+    server = app.server
+
+    @server.errorhandler(DependencyException)
+    def _no_such_script(exc):
+        return flask.Response("not found", 404, mimetype="text/plain")
+
+    def _malformed(exc):
+        if not flask.request.path.endswith("/_dash-update-component"):
+            raise exc  # anything else is a real failure: Flask's 500, logged with its traceback
+        log.warning("malformed callback request: %s: %s", type(exc).__name__, str(exc)[:200])
+        return flask.Response("malformed callback request", 400, mimetype="text/plain")
+
+    for kind in (KeyError, AttributeError, TypeError):
+        server.register_error_handler(kind, _malformed)
+
+
 def callback_error(exc: Exception) -> None:
     """A callback that raised: the page shows one clear line and keeps its state; the HTTP answer is not a 500.
     `ValueError`s are the app's own clear messages; anything else is logged with its traceback."""

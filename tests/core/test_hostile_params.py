@@ -100,3 +100,22 @@ def test_serve_refuses_ports_and_a_shared_debugger_before_anything_is_made(tmp_p
         err = _refused(capsys, [*command, "--workspace", str(tmp_path / "ws"), *flags], expected)
         assert len(err.splitlines()) == 1
         assert not (tmp_path / "ws").exists()
+
+
+def test_junk_requests_to_dash_routes_get_4xx_not_500(workspace):
+    from scatterloop.dashboard.app import create_app
+
+    app = create_app(workspace.settings)
+    client = app.server.test_client()
+    try:
+        for url in (
+            "/_dash-component-suites/dash/../../../etc/passwd",
+            "/_dash-component-suites/dash/deps/..%2f..%2f..%2fetc%2fpasswd",
+            "/_dash-component-suites/nope/x.js",
+        ):
+            assert client.get(url).status_code == 404, url
+        for body in ({}, [], {"output": "x.y", "inputs": [], "changedPropIds": []}):
+            assert client.post("/_dash-update-component", json=body).status_code == 400, body
+        assert client.get("/").status_code == 200
+    finally:
+        app.server.config["SCATTERLOOP_SERVICES"].store.dispose()
