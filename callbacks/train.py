@@ -11,7 +11,7 @@ from scatterloop.dashboard.components import train_view
 from . import train_recipe, train_review
 from .job_status import forget_on_start, replace_on_start
 from .job_watch import cancel, follow, launch, outcome, refusal_as_line
-from .services import Services
+from .services import STARTED_BY, Services
 from .train_recipe import round_params
 from .train_review import NO_ROUND
 
@@ -59,7 +59,7 @@ def weights_note(services: Services, models: list[str] | None) -> str:
 def run_round(services: Services, values: dict, set_progress) -> str:
     """Start a round with the tab's settings as a run in a worker and follow it (progress, epoch curves)."""
     from scatterloop.core.classify.rounds import round_params_json
-    from scatterloop.core.worker import live_view
+    from scatterloop.core.worker import check_request, live_view
 
     models = tuple(values.get("models") or ())
     if not models:
@@ -68,7 +68,10 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         params = round_params(values, services.settings.weights_dir)
     except ValueError as exc:
         return f"Cannot train: {exc}"
-    if values.get("next_round"):
+    if values.get("next_round"):  # only for a round that will run: refused, it must not leave an empty round
+        check_request(
+            services.store, "classify", round_params_json(params), STARTED_BY.get(), services.settings.max_jobs
+        )
         services.store.next_round()
     run_id = launch(services, "classify", round_params_json(params), ids.TRAIN_PROGRESS)
 

@@ -60,12 +60,18 @@ def submit(store: Store, kind: str, params: dict, started_by: str | None = None,
     `started_by`: the signed-in user who asked (login on), who may then cancel it. Parameters outside their
     limits, or a person who already has `max_jobs` runs queued or running (0: no allowance), raise `JobRefused`
     (a ValueError with one clear line) and nothing is recorded."""
+    check_request(store, kind, params, started_by=started_by, max_jobs=max_jobs)
+    return store.create_run(kind, params, started_by=started_by)
+
+
+def check_request(store: Store, kind: str, params: dict, started_by: str | None = None, max_jobs: int = 0) -> None:
+    """What `submit` checks, for a caller that must know before it changes anything else (the Train tab's
+    "next round" opens a round only for a round that will run). Raises `JobRefused` (or ValueError)."""
     from .job_limits import check_allowance, check_params
 
     queue_of(kind)
     check_params(kind, params)
     check_allowance(store, started_by, max_jobs)
-    return store.create_run(kind, params, started_by=started_by)
 
 
 class LiveView:

@@ -119,3 +119,15 @@ def test_junk_requests_to_dash_routes_get_4xx_not_500(workspace):
         assert client.get("/").status_code == 200
     finally:
         app.server.config["SCATTERLOOP_SERVICES"].store.dispose()
+
+
+def test_a_refused_round_from_the_train_tab_opens_no_new_round(workspace):
+    from scatterloop.callbacks import train
+    from scatterloop.callbacks.services import make_services
+
+    services = make_services(workspace.settings)
+    before = services.store.current_round()
+    values = dict(task="realism", models=["tiny"], epochs=0, next_round=True)
+    message = train.run_round(services, values, lambda *_: None)
+    assert message.startswith("Not started: classify: epochs = 0 is outside"), message
+    assert services.store.current_round() == before and services.store.list_runs() == []
