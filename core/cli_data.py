@@ -82,6 +82,7 @@ def cmd_export(args) -> int:
     from .workspace import Workspace
 
     ws = Workspace.open(settings_from(args))
+    ws.check_output(args.out)  # refused before a run is recorded
     run_id, res = recorded_run(
         "export",
         args.quiet,

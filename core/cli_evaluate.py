@@ -61,6 +61,7 @@ def cmd_report(args) -> int:
     settings = settings_from(args)
     ws = Workspace.open(settings)
     try:
+        ws.check_output(args.out)  # before an evaluation is spent on a report that cannot be written
         done = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done"]
         if args.evaluate or not done:
             run_evaluation(ws, _params(args, settings), args.quiet)

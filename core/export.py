@@ -40,7 +40,7 @@ def export_imagefolder(
     (log, percentile clip) in 8 bits, what image generators train on; the lossless originals stay in the
     workspace and their paths are in the CSV.
     """
-    out = Path(out)
+    out = ws.check_output(out)
     train = out / "train"
     train.mkdir(parents=True, exist_ok=True)
     labels = ws.store.labels_as_of(round)

@@ -51,6 +51,23 @@ class Workspace:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def check_output(self, out: str | Path, flag: str = "--out") -> Path:
+        """`out` (a file or folder a command writes: a report, an export) resolved, if it does not lie inside
+        this workspace, or lies inside its `exports/` folder: a report written over `scatterloop.db`, or an
+        export into `originals/`, would destroy what the workspace holds.
+
+        Raises:
+            ValueError: one line naming `flag`.
+        """
+        path = Path(out).expanduser().resolve()
+        root = self.root.resolve()
+        if path.is_relative_to(root) and not path.is_relative_to(root / "exports"):
+            raise ValueError(
+                f"{flag}: {out} is inside the workspace {root}, whose files it could overwrite; "
+                f"write under {root / 'exports'} or outside the workspace"
+            )
+        return path
+
     def relative(self, path: Path) -> str:
         return Path(path).resolve().relative_to(self.root).as_posix()
 

@@ -197,6 +197,7 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
 
     from .report_grids import grids
 
+    out = ws.check_output(out)
     runs = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done" and r.result]
     if evaluation_run is not None:
         runs = [r for r in runs if r.id == evaluation_run]

@@ -131,3 +131,21 @@ def test_a_refused_round_from_the_train_tab_opens_no_new_round(workspace):
     message = train.run_round(services, values, lambda *_: None)
     assert message.startswith("Not started: classify: epochs = 0 is outside"), message
     assert services.store.current_round() == before and services.store.list_runs() == []
+
+
+def test_report_and_export_never_write_over_the_workspace(small_workspace, capsys):
+    root = small_workspace.root
+    db = (root / "scatterloop.db").read_bytes()
+    originals = sorted(p.name for p in (root / "originals").rglob("*"))
+    for argv in (
+        ["report", "--workspace", str(root), "--out", str(root / "scatterloop.db")],
+        ["report", "--workspace", str(root), "--out", str(root / "originals" / "r.html")],
+        ["export", "--workspace", str(root), "--out", str(root)],
+        ["export", "--workspace", str(root), "--out", str(root / "originals")],
+    ):
+        err = _refused(capsys, argv, "--out: ", "is inside the workspace")
+        assert len(err.splitlines()) == 1
+    assert (root / "scatterloop.db").read_bytes()[:16] == db[:16] == b"SQLite format 3\x00"
+    assert sorted(p.name for p in (root / "originals").rglob("*")) == originals
+    assert small_workspace.store.list_runs() == []  # refused before an evaluation or an export run
+    assert small_workspace.check_output(root / "exports" / "r.html") == (root / "exports" / "r.html").resolve()
