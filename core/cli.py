@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .cli_common import positive_int
+from .cli_common import positive_int, record_number
 from .cli_data import cmd_embed, cmd_export, cmd_import, cmd_simulate
 from .cli_serve import add_server_flags, cmd_demo, cmd_serve
 from .io_safety import one_line
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", parents=[common], help="export approved images as an imagefolder + labels CSV")
     p.add_argument("--workspace", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--round", type=int, default=None)
+    p.add_argument("--round", type=record_number, default=None)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("embed", parents=[common], help="latent map: autoencoder + UMAP/PCA, or place new images")
@@ -133,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspace", required=True)
     p.add_argument("--preset", default="cpu", choices=("cpu", "gpu", "test"))
     p.add_argument("--steps", type=int, default=None, help="train: optimisation steps; sample: denoising steps")
-    p.add_argument("--resume", type=int, default=None, help="train: continue from this training run's last checkpoint")
+    p.add_argument(
+        "--resume", type=record_number, default=None, help="train: continue from this training run's last checkpoint"
+    )
     p.add_argument("--checkpoint", default=None, help="sample: checkpoint folder (default: the latest)")
     p.add_argument("-n", type=int, default=16, help="sample: how many images")
     p.add_argument("--pattern", default=None)
@@ -193,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except (ValueError, OSError) as exc:
         print(f"scatterloop {args.command}: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OverflowError as exc:  # a number too large for a library (SQLite's 64-bit integers, a C long)
+        print(f"scatterloop {args.command}: a number is too large: {one_line(exc)}", file=sys.stderr)
         return 2
     except MemoryError:
         print(f"scatterloop {args.command}: out of memory", file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import json
 
-from .cli_common import emit, recorded_run, settings_from
+from .cli_common import emit, record_number, recorded_run, settings_from
 
 
 def _pretrained(items: list[str] | None) -> dict[str, str]:
@@ -247,9 +247,9 @@ def add_parser(sub, common) -> None:
     )
     p.add_argument("--ids", default=None, help="predict: comma-separated image ids")
     p.add_argument("--folder", default=None, help="predict: images imported from files under this folder")
-    p.add_argument("--round", type=int, default=None, help="predict: candidates that entered in this round")
+    p.add_argument("--round", type=record_number, default=None, help="predict: candidates that entered in this round")
     p.add_argument("--next-round", action="store_true", help="train: open the next round first")
-    p.add_argument("--run", type=int, default=None, help="predict: the classify run (default: the latest)")
+    p.add_argument("--run", type=record_number, default=None, help="predict: the classify run (default: the latest)")
     p.add_argument("--scheme", default="weighted", choices=("hard", "soft", "weighted"))
     p.add_argument("--threshold", type=float, default=0.9, help="prelabel: minimum ensemble confidence")
     p.add_argument("--annotator", default="prelabel", help="prelabel: who accepts the suggestions")

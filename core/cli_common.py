@@ -62,6 +62,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def record_number(text: str) -> int:
+    """argparse type: a round or run number, 1 to 2**62 (the store's integers are 64-bit: a larger one was an
+    OverflowError from SQLite, a negative one matched nothing and exported or predicted nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a round or run number, got {text!r}") from None
+    if not 1 <= value <= 2**62:
+        raise argparse.ArgumentTypeError(f"expected a round or run number from 1, got {value}")
+    return value
+
+
 def settings_from(args) -> Settings:
     return Settings.from_env(
         workspace=getattr(args, "workspace", None),

@@ -47,7 +47,7 @@ def test_cli_jobs_check_the_same_limits_as_submitted_jobs_before_anything_is_rec
         (["embed", "--workspace", ws, "--size", "0"], "size = 0"),
         (["embed", "--workspace", ws, "--seed", "-1"], "seed = -1"),
         (["generate", "train", "--workspace", ws, "--preset", "test", "--steps", "0"], "steps = 0"),
-        (["generate", "train", "--workspace", ws, "--preset", "test", "--resume", "-3"], "resume = -3"),
+        (["generate", "train", "--workspace", ws, "--preset", "test", "--resume", "-3"], "--resume: expected a round"),
         (["generate", "train", "--workspace", ws, "--preset", "test", "--seed", str(2**64)], "seed = "),
         (["classify", "train", "--workspace", ws, "--next-round", "--epochs", "0"], "epochs = 0"),
         (["classify", "train", "--workspace", ws, "--lr", "nan"], "lr must be a number"),
@@ -149,3 +149,17 @@ def test_report_and_export_never_write_over_the_workspace(small_workspace, capsy
     assert sorted(p.name for p in (root / "originals").rglob("*")) == originals
     assert small_workspace.store.list_runs() == []  # refused before an evaluation or an export run
     assert small_workspace.check_output(root / "exports" / "r.html") == (root / "exports" / "r.html").resolve()
+
+
+def test_round_and_run_numbers_beyond_the_store_are_refused_by_flag(small_workspace, capsys):
+    ws = str(small_workspace.root)
+    big = str(10**23)
+    for argv, flag in (
+        (["export", "--workspace", ws, "--out", ws + "/exports/x", "--round", big], "--round"),
+        (["export", "--workspace", ws, "--out", ws + "/exports/x", "--round", "-1"], "--round"),
+        (["classify", "predict", "--workspace", ws, "--run", big], "--run"),
+        (["classify", "predict", "--workspace", ws, "--round", "0"], "--round"),
+    ):
+        err = _refused(capsys, argv, f"argument {flag}: expected a round or run number")
+        assert len(err.splitlines()) == 1
+    assert small_workspace.store.list_runs() == []
