@@ -31,6 +31,23 @@ class SimulateResult:
     seconds: float = 0.0
 
 
+MIN_SIZE, MAX_SIZE = 8, 8192  # frame side in pixels (the longest side for domain="wide")
+MAX_FRAMES = 1_000_000
+
+
+def check_frame_args(size: int, seed: int) -> None:
+    """Refuse a frame size or seed the simulator cannot use, naming the flag (every caller: simulate, demo, bench).
+
+    Raises:
+        ValueError: a size outside MIN_SIZE..MAX_SIZE (0 divided by zero; 10^7 asked numpy for petabytes) or a
+            negative seed.
+    """
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise ValueError(f"--size: expected {MIN_SIZE} to {MAX_SIZE} pixels, got {size}")
+    if seed < 0:
+        raise ValueError(f"--seed: expected a non-negative integer, got {seed}")
+
+
 def frame_record(
     pattern: str,
     seed: int,
@@ -46,6 +63,7 @@ def frame_record(
     `domain="wide"` draws the frame on a random detector of `wide.WIDE_TYPES` (its longest side `size`);
     the default domain is the ALS-like square station, unchanged so older sets can be remade frame by frame.
     """
+    check_frame_args(size, seed)
     rng = np.random.default_rng([seed, index])
     if pattern.startswith("speckle"):
         n = int(n_disks if n_disks is not None else rng.integers(2, 21))
@@ -100,10 +118,6 @@ def choose_artifact(pattern: str, mode: str, rng: np.random.Generator) -> str | 
     return str(rng.choice(choices)) if rng.random() < rate else None
 
 
-MIN_SIZE, MAX_SIZE = 8, 8192  # frame side in pixels (the longest side for domain="wide")
-MAX_FRAMES = 1_000_000
-
-
 def simulate_dataset(
     pattern: str,
     n: int,
@@ -131,12 +145,9 @@ def simulate_dataset(
         raise ValueError(f"--domain: expected 'default' or 'wide', got {domain!r}")
     if domain == "wide" and pattern not in PATTERNS:
         raise ValueError(f"--domain wide: simulates {PATTERNS}, not {pattern!r}")
-    if not MIN_SIZE <= size <= MAX_SIZE:  # 0 divided by zero; 10^7 asked numpy for petabytes
-        raise ValueError(f"--size: expected {MIN_SIZE} to {MAX_SIZE} pixels, got {size}")
+    check_frame_args(size, seed)
     if not 1 <= n <= MAX_FRAMES:  # a billion frames is a full disk, not a data set
         raise ValueError(f"-n: expected 1 to {MAX_FRAMES} frames, got {n}")
-    if seed < 0:
-        raise ValueError(f"--seed: expected a non-negative integer, got {seed}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pick = np.random.default_rng([seed, 10**6])

@@ -163,3 +163,8 @@ def test_round_and_run_numbers_beyond_the_store_are_refused_by_flag(small_worksp
         err = _refused(capsys, argv, f"argument {flag}: expected a round or run number")
         assert len(err.splitlines()) == 1
     assert small_workspace.store.list_runs() == []
+
+
+def test_bench_simulate_refuses_what_simulate_refuses(capsys):
+    _refused(capsys, ["bench", "simulate", "--n", "2", "--size", "0"], "--size: expected 8 to 8192 pixels, got 0")
+    _refused(capsys, ["bench", "simulate", "--n", "2", "--size", "16", "--seed", "-5"], "--seed: expected a non")
