@@ -43,13 +43,17 @@ class InceptionFeatures:
         if not path.is_file():
             raise ValueError(f"{path}: Inception-v3 weights file not found")
         model = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+        try:  # an empty, truncated or foreign file raises whatever its loader raises: say which file and why
+            if path.suffix == ".safetensors":
+                from safetensors.torch import load_file
 
-            state = load_file(path)
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+                state = load_file(path)
+            else:
+                state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+            raise ValueError(f"{path}: not Inception-v3 weights ({reason})") from exc
         model.transform_input = False
         self.model = model.to(device).eval()
         self.device, self.batch_size, self.size = device, batch_size, 299

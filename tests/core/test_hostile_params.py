@@ -168,3 +168,14 @@ def test_round_and_run_numbers_beyond_the_store_are_refused_by_flag(small_worksp
 def test_bench_simulate_refuses_what_simulate_refuses(capsys):
     _refused(capsys, ["bench", "simulate", "--n", "2", "--size", "0"], "--size: expected 8 to 8192 pixels, got 0")
     _refused(capsys, ["bench", "simulate", "--n", "2", "--size", "16", "--seed", "-5"], "--seed: expected a non")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04broken zip"])
+def test_inception_weights_that_are_not_weights_are_one_line(tmp_path, content):
+    from scatterloop.core.evaluate.features import InceptionFeatures
+
+    weights = tmp_path / "inception.pth"
+    weights.write_bytes(content)
+    with pytest.raises(ValueError, match="inception.pth: not Inception-v3 weights") as exc:
+        InceptionFeatures(weights)
+    assert "\n" not in str(exc.value)
