@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,6 +30,10 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: {one_line(message)}\n")
 
+
+# commands that work on the images a workspace already holds: a missing folder is a typo, not a new empty workspace
+# (`import`, `demo`, `serve`, `users` and `worker` may start one)
+NEEDS_WORKSPACE = frozenset({"export", "embed", "generate", "classify", "evaluate", "report"})
 
 # values that may be empty on purpose (an unconditional Stable Diffusion prompt)
 MAY_BE_EMPTY = frozenset({"prompt"})
@@ -180,6 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if empty:
         for name in empty:
             print(f"scatterloop {args.command}: {name}: expected a value, got an empty string", file=sys.stderr)
+        return 2
+    if args.command in NEEDS_WORKSPACE and not os.path.lexists(args.workspace):
+        print(
+            f"scatterloop {args.command}: --workspace: {one_line(args.workspace)} does not exist "
+            "(`scatterloop import` or `scatterloop demo` makes a workspace)",
+            file=sys.stderr,
+        )
         return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

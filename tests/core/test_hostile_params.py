@@ -179,3 +179,18 @@ def test_inception_weights_that_are_not_weights_are_one_line(tmp_path, content):
     with pytest.raises(ValueError, match="inception.pth: not Inception-v3 weights") as exc:
         InceptionFeatures(weights)
     assert "\n" not in str(exc.value)
+
+
+def test_commands_on_a_workspace_refuse_a_missing_one_instead_of_making_it(tmp_path, capsys):
+    missing = str(tmp_path / "typo" / "ws")
+    for argv in (
+        ["export", "--workspace", missing, "--out", str(tmp_path / "out")],
+        ["classify", "table", "--workspace", missing],
+        ["report", "--workspace", missing, "--out", str(tmp_path / "r.html")],
+        ["embed", "--workspace", missing],
+    ):
+        err = _refused(capsys, argv, f"--workspace: {missing} does not exist")
+        assert len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "afile").write_text("x")
+    _refused(capsys, ["classify", "table", "--workspace", str(tmp_path / "afile")], "must be a directory")
