@@ -214,6 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print(f"scatterloop {args.command}: out of memory", file=sys.stderr)
         return 1
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "sqlalchemy":
+            raise
+        # the workspace database: a bad SCATTERLOOP_DATABASE_URL, a file that is not SQLite, a read-only folder
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"scatterloop {args.command}: workspace database: {one_line(reason)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"scatterloop {args.command}: interrupted", file=sys.stderr)
         return 130

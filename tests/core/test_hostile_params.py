@@ -194,3 +194,14 @@ def test_commands_on_a_workspace_refuse_a_missing_one_instead_of_making_it(tmp_p
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "afile").write_text("x")
     _refused(capsys, ["classify", "table", "--workspace", str(tmp_path / "afile")], "must be a directory")
+
+
+def test_an_unusable_workspace_database_is_one_line(tmp_path, capsys, monkeypatch):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "scatterloop.db").write_bytes(b"<html>not a database</html>" * 100)
+    err = _refused(capsys, ["classify", "table", "--workspace", str(ws)], "workspace database: file is not a database")
+    assert len(err.splitlines()) == 1
+    monkeypatch.setenv("SCATTERLOOP_DATABASE_URL", "nope://user:secret@host/db")
+    err = _refused(capsys, ["classify", "table", "--workspace", str(ws)], "workspace database: ")
+    assert len(err.splitlines()) == 1 and "secret" not in err
