@@ -38,6 +38,21 @@ def worker_argv(concurrency: int, queues: str, pool: str, loglevel: str) -> list
     ]
 
 
+def check_broker(url: str | None) -> None:
+    """Refuse a broker URL whose transport kombu does not know (it raised a KeyError traceback at start-up).
+
+    Raises:
+        ValueError: one line naming --broker-url (the URL itself is not echoed: it may hold a password).
+    """
+    if url is None:
+        return
+    from kombu.transport import TRANSPORT_ALIASES
+
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme.split("+", 1)[0] not in TRANSPORT_ALIASES:
+        raise ValueError(f"--broker-url: unknown transport {scheme[:40]!r}; expected e.g. redis://HOST:6379/0")
+
+
 def cmd_worker(args) -> int:
     from .cli_common import settings_from
     from .worker_celery import make_celery
@@ -54,6 +69,7 @@ def cmd_worker(args) -> int:
     ws = Workspace.open(settings)  # the database is reachable and this machine's dead runs are reaped
     ws.store.dispose()
     logging.getLogger().setLevel(logging.INFO)
+    check_broker(settings.broker_url)
     app = make_celery(settings)
     log.info("worker for %s (queues %s) on %s", settings.workspace, args.queues, app.conf.broker_url)
     app.worker_main(argv)

@@ -205,3 +205,11 @@ def test_an_unusable_workspace_database_is_one_line(tmp_path, capsys, monkeypatc
     monkeypatch.setenv("SCATTERLOOP_DATABASE_URL", "nope://user:secret@host/db")
     err = _refused(capsys, ["classify", "table", "--workspace", str(ws)], "workspace database: ")
     assert len(err.splitlines()) == 1 and "secret" not in err
+
+
+def test_worker_refuses_an_unknown_broker_transport(workspace, capsys):
+    pytest.importorskip("kombu")
+    for url in ("nope://x", "localhost:6379"):
+        argv = ["worker", "--workspace", str(workspace.root), "--broker-url", url]
+        err = _refused(capsys, argv, "--broker-url: unknown transport")
+        assert len(err.splitlines()) == 1
