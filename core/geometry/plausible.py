@@ -5,9 +5,10 @@ centre or a q scale off by a unit factor.
 The bounds are wide enough for any real set-up and narrow enough to catch the usual unit slips: a distance of
 1 mm to 100 m (a `.poni` Distance written in mm reads 300 m; a GSAS-II distance written in metres reads 0.3 mm),
 pixels of 0.2 um to 10 mm (100 in a `.poni` is 100 m; 0.172 in an `.imctrl` is 0.172 um), wavelengths of
-0.01 to 100 Angstrom (hard gamma to soft X-rays; 0.7 in a `.poni` is 0.7 m), a tilt below 90 degrees (at 90 the
-beam runs along the detector) and a beam centre within a million pixels of the frame (off the detector is
-allowed: grazing incidence and offset wide-angle panels put it there).
+0.01 Angstrom to 1 um (hard gamma rays to soft X-rays at M edges, EUV at 13.5 nm and visible-light speckle; 0.7 in a
+`.poni`, Angstrom or nm taken as metres, is 0.7 m), a tilt below 90 degrees (at 90 the beam runs along the detector)
+and a beam centre within a million pixels of the frame (off the detector is allowed: grazing incidence and offset
+wide-angle panels put it there).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
         "tilt": ("tilt", "deg", 1.0),
     },
 }
-LIMITS = {"distance": (1e-3, 100.0), "pixel": (2e-7, 1e-2), "wavelength": (1e-12, 1e-8)}
+LIMITS = {"distance": (1e-3, 100.0), "pixel": (2e-7, 1e-2), "wavelength": (1e-12, 1e-6)}
 MAX_CENTRE_PX = 1e6
 MAX_TILT_DEG = 90.0
 MAX_SIDE_PX = 1_000_000

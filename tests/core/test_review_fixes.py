@@ -1,0 +1,51 @@
+"""Legitimate data and usage that the hardening checks must keep accepting."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scatterloop.core.geometry.readers import read_calibration
+
+
+@pytest.mark.parametrize("wavelength_m", [1.24e-8, 1.35e-8, 2.07e-8, 6.328e-7])  # Si L, EUV, Co M edge, HeNe laser
+def test_soft_xray_euv_and_laser_wavelengths_are_read(tmp_path, wavelength_m):
+    """Resonant scattering at soft X-ray M edges (50-100 eV), EUV scatterometry at 13.5 nm and laser speckle have
+    wavelengths beyond 100 Angstrom; a pyFAI-saved .poni of such a set-up is read, and its q scale is pyFAI's."""
+    pytest.importorskip("pyFAI")
+    from pyFAI.detectors import Detector
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    det = Detector(13.5e-6, 13.5e-6, max_shape=(64, 80))
+    ai = AzimuthalIntegrator(dist=0.2, poni1=32 * 13.5e-6, poni2=40 * 13.5e-6, detector=det, wavelength=wavelength_m)
+    path = tmp_path / "euv.poni"
+    ai.save(str(path))
+    geo = read_calibration(path)
+    assert geo.wavelength_m == pytest.approx(wavelength_m)
+    assert (geo.centre_x, geo.centre_y) == pytest.approx((39.5, 31.5), abs=1e-6)
+    q = geo.integrator().array_from_unit(shape=(64, 80), unit="q_nm^-1")
+    assert np.isfinite(q).all() and q.max() == pytest.approx(float(ai.array_from_unit(unit="q_nm^-1").max()))
+
+
+@pytest.mark.parametrize(("text", "value"), [("Wavelength: 135", "135 m"), ("Wavelength: 13.5", "13.5 m")])
+def test_wavelength_in_angstrom_or_nm_in_a_poni_is_still_refused(tmp_path, text, value):
+    path = tmp_path / "slip.poni"
+    path.write_text(
+        "poni_version: 2\nDetector: Detector\n"
+        'Detector_config: {"pixel1": 0.0001, "pixel2": 0.0001, "max_shape": [600, 500]}\n'
+        f"Distance: 0.3\nPoni1: 0.031\nPoni2: 0.025\nRot1: 0.0\nRot2: 0.0\nRot3: 0.0\n{text}\n"
+    )
+    with pytest.raises(ValueError, match=f"Wavelength {value} is not a physical wavelength"):
+        read_calibration(path)
+
+
+def test_fit2d_soft_xray_wavelength_in_angstrom_is_read(tmp_path):
+    path = tmp_path / "soft.f2d"
+    path.write_text(
+        "X-BEAM CENTRE (PIXELS) = 100.5\nY-BEAM CENTRE (PIXELS) = 200.5\nSAMPLE TO DETECTOR DISTANCE (MM) = 150\n"
+        "WAVELENGTH (ANGSTROMS) = 235\nX-PIXEL SIZE (MICRONS) = 13.5\nY-PIXEL SIZE (MICRONS) = 13.5\n"
+    )
+    geo = read_calibration(path, "fit2d")
+    assert math.isclose(geo.wavelength_m, 2.35e-8) and (geo.centre_x, geo.centre_y) == (100.0, 200.0)
