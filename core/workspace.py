@@ -11,6 +11,8 @@ from .store import Image, Store
 
 log = logging.getLogger(__name__)
 
+WORKSPACE_FOLDERS = ("originals", "thumbs", "runs", "cache", "exports")
+
 
 class Workspace:
     """Paths and the store of one workspace; create with `Workspace.open(settings)`."""
@@ -28,7 +30,7 @@ class Workspace:
         if root.exists() and not root.is_dir():
             raise ValueError(f"{root}: the workspace must be a directory")
         root.mkdir(parents=True, exist_ok=True)
-        for sub in ("originals", "thumbs", "runs", "cache", "exports"):
+        for sub in WORKSPACE_FOLDERS:
             (root / sub).mkdir(exist_ok=True)
         store = Store(settings.db_url)
         store.reap_interrupted()
@@ -53,20 +55,38 @@ class Workspace:
 
     def check_output(self, out: str | Path, flag: str = "--out") -> Path:
         """`out` (a file or folder a command writes: a report, an export) resolved, if it does not lie inside
-        this workspace, or lies inside its `exports/` folder: a report written over `scatterloop.db`, or an
-        export into `originals/`, would destroy what the workspace holds.
+        this workspace, or lies inside its `exports/` folder, or is a new name at its top (`report.html` written
+        from inside the workspace): a report written over `scatterloop.db`, or an export into `originals/`,
+        would destroy what the workspace holds.
 
         Raises:
             ValueError: one line naming `flag`.
         """
         path = Path(out).expanduser().resolve()
         root = self.root.resolve()
-        if path.is_relative_to(root) and not path.is_relative_to(root / "exports"):
+        if path.is_relative_to(root) and not path.is_relative_to(root / "exports") and not self._own_top(path):
             raise ValueError(
                 f"{flag}: {out} is inside the workspace {root}, whose files it could overwrite; "
                 f"write under {root / 'exports'} or outside the workspace"
             )
         return path
+
+    def _own_top(self, path: Path) -> bool:
+        """Whether `path` is a name at the workspace's top that the workspace does not use: not one of its
+        folders, not a database (SQLite's own files included) and not any other SQLite file."""
+        from .viewer import CALIBRATION_FOLDER
+
+        if path.parent != self.root.resolve() or path.name in {*WORKSPACE_FOLDERS, CALIBRATION_FOLDER}:
+            return False
+        if path.name.startswith("scatterloop") or path.name.endswith(("-wal", "-shm", "-journal", ".db")):
+            return False
+        if path.is_dir() or not path.exists():
+            return True
+        try:
+            with path.open("rb") as fh:
+                return fh.read(16) != b"SQLite format 3\x00"
+        except OSError:
+            return False
 
     def relative(self, path: Path) -> str:
         return Path(path).resolve().relative_to(self.root).as_posix()

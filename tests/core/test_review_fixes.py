@@ -49,3 +49,39 @@ def test_fit2d_soft_xray_wavelength_in_angstrom_is_read(tmp_path):
     )
     geo = read_calibration(path, "fit2d")
     assert math.isclose(geo.wavelength_m, 2.35e-8) and (geo.centre_x, geo.centre_y) == (100.0, 200.0)
+
+
+def test_a_new_file_or_folder_at_the_workspace_top_is_a_legitimate_out(workspace, monkeypatch):
+    """`scatterloop report --workspace . --out report.html` run from inside the workspace writes a new file beside
+    its folders; what the workspace holds (its folders, its database and SQLite's side files) stays refused."""
+    root = workspace.root
+    monkeypatch.chdir(root)
+    assert workspace.check_output("report.html") == root / "report.html"
+    assert workspace.check_output("my-export") == root / "my-export"
+    (root / "report.html").write_text("<html>old report</html>")  # a rerun overwrites the last report
+    assert workspace.check_output("report.html") == root / "report.html"
+    (root / "other.sqlite").write_bytes(b"SQLite format 3\x00" + bytes(100))
+    refused = [
+        "scatterloop.db",
+        "scatterloop.db-wal",
+        "other.sqlite",
+        "x.db",
+        "originals",
+        "exports/../thumbs",
+        "runs/1/report.html",
+        "calibration",
+        ".",
+    ]
+    for out in refused:
+        with pytest.raises(ValueError, match="is inside the workspace"):
+            workspace.check_output(out)
+    assert workspace.check_output("exports/sub/r.html") == root / "exports" / "sub" / "r.html"
+
+
+def test_export_into_a_new_folder_at_the_workspace_top_runs(small_workspace, monkeypatch, capsys):
+    from scatterloop.core.cli import main
+
+    root = small_workspace.root
+    monkeypatch.chdir(root)
+    assert main(["export", "--workspace", ".", "--out", "my-export", "--json"]) == 0, capsys.readouterr().err
+    assert any((root / "my-export" / "train").rglob("*.png"))
