@@ -56,8 +56,9 @@ LIMITS: dict[str, dict[str, tuple[float, float]]] = {
 
 
 # upper limits that only bound how long a job runs: a shared server enforces them (`worker.submit`), while a run
-# started from the command line or Python (`jobs.run_job`) may be as long as its owner likes (Ctrl-C, cancel)
-TIME_ONLY = frozenset({"epochs", "steps"})
+# started from the command line or Python (`jobs.run_job`) may be as long as its owner likes (Ctrl-C, cancel);
+# generate's n is one: frames are sampled and stored batch by batch (50,000 for an FID-50k comparison)
+TIME_ONLY = frozenset({"epochs", "steps", "n"})
 
 
 class JobRefused(ValueError):

@@ -59,7 +59,8 @@ def run_job(
     Raises:
         JobRefused: a parameter outside the limits of `kind` (`core.job_limits`), checked as `worker.submit`
             checks a job the web UI asks for, so the CLI and the API refuse the same values before anything is
-            recorded or started; only the caps on how long it runs (epochs, steps) are the caller's to choose.
+            recorded or started; only the caps on how long it runs (epochs, steps, generate's n) are the caller's
+            to choose.
     """
     from .job_limits import check_params
 

@@ -85,3 +85,15 @@ def test_export_into_a_new_folder_at_the_workspace_top_runs(small_workspace, mon
     monkeypatch.chdir(root)
     assert main(["export", "--workspace", ".", "--out", "my-export", "--json"]) == 0, capsys.readouterr().err
     assert any((root / "my-export" / "train").rglob("*.png"))
+
+
+def test_generate_sample_count_is_the_command_line_owners_to_choose():
+    """50,000 samples (FID-50k) is a long run, not a memory risk: frames are sampled and stored batch by batch.
+    A shared server still caps what one submitted job may ask for."""
+    from scatterloop.core.job_limits import JobRefused, check_params
+
+    check_params("generate", {"n": 50_000}, time_caps=False)
+    with pytest.raises(JobRefused, match="generate: n = 50000 is outside"):
+        check_params("generate", {"n": 50_000})
+    with pytest.raises(JobRefused, match="generate: n = 0 is outside"):
+        check_params("generate", {"n": 0}, time_caps=False)
