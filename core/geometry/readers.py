@@ -23,6 +23,12 @@ Format = Literal["auto", "poni", "imctrl", "fit2d", "hexrd", "nexus"]
 MAX_TEXT_BYTES = 16 * 2**20  # a .poni is a few hundred bytes, a many-panel HEXRD YAML some hundred kB
 LENGTH_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "micron": 1e-6, "microns": 1e-6, "nm": 1e-9}
 LENGTH_M |= {"\u00b5m": 1e-6, "\u03bcm": 1e-6, "meter": 1.0, "metre": 1.0, "millimeter": 1e-3, "micrometer": 1e-6}
+LENGTH_M |= {  # UDUNITS spells them out in either spelling, singular or plural
+    f"{prefix}{word}{plural}": factor
+    for prefix, factor in (("", 1.0), ("centi", 1e-2), ("milli", 1e-3), ("micro", 1e-6), ("nano", 1e-9))
+    for word in ("meter", "metre")
+    for plural in ("", "s")
+}
 
 
 def _length_m(path: Path, key: str, value: float, unit: str) -> float:

@@ -119,3 +119,24 @@ def test_a_cbf_whose_pixels_hold_the_binary_mark_is_one_panel(tmp_path):
     two.write_bytes(raw + raw[raw.index(b"--CIF-BINARY-FORMAT-SECTION--") :])
     with pytest.raises(ValueError, match="multi-panel imgCIF"):
         list(read_frames(two))
+
+
+def test_nexus_lengths_in_british_or_plural_unit_spellings_are_converted(tmp_path):
+    """UDUNITS (NeXus' units) reads 'micrometre', 'millimetres' and 'metres' as readily as 'um', 'mm' and 'm'."""
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "det.nxs"
+    with h5py.File(path, "w") as f:
+        det = f.create_group("entry/instrument/detector")
+        det.attrs["NX_class"] = "NXdetector"
+        for key, value, unit in (
+            ("x_pixel_size", 75.0, "micrometre"),
+            ("y_pixel_size", 75.0, "micrometres"),
+            ("distance", 1500.0, "millimetres"),
+            ("beam_center_x", 7.5, "millimetre"),
+            ("beam_center_y", 120.0, "pixels"),
+        ):
+            det[key] = value
+            det[key].attrs["units"] = unit
+    geo = read_calibration(path)
+    assert geo.pixel_m == pytest.approx((75e-6, 75e-6)) and geo.distance_m == pytest.approx(1.5)
+    assert (geo.centre_x, geo.centre_y) == pytest.approx((100.0, 120.0))
