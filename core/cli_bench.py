@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import json
 
+# what a benchmark's options may be (simulate checks its own --size): below these they mean nothing (a negative
+# count reached numpy as an unnamed error, zero epochs reported an untrained model), above them a run never ends
+BOUNDS = {
+    "n": (1, 1_000_000),
+    "seed": (0, 2**32 - 1),
+    "epochs": (1, 100_000),
+    "baseline_n": (0, 1_000_000),
+}
+
 
 def cmd_bench(args) -> int:
     from .benchmarks import load_bench
@@ -24,6 +33,10 @@ def cmd_bench(args) -> int:
         )
         if v is not None
     }
+    for k, (lo, hi) in BOUNDS.items():
+        v = kwargs.get(k)
+        if v is not None and not lo <= v <= hi:
+            raise ValueError(f"--{k.replace('_', '-')}: expected {lo} to {hi}, got {v}")
     import inspect
 
     bench = load_bench(args.name)

@@ -167,7 +167,7 @@ def test_round_and_run_numbers_beyond_the_store_are_refused_by_flag(small_worksp
 
 def test_bench_simulate_refuses_what_simulate_refuses(capsys):
     _refused(capsys, ["bench", "simulate", "--n", "2", "--size", "0"], "--size: expected 8 to 8192 pixels, got 0")
-    _refused(capsys, ["bench", "simulate", "--n", "2", "--size", "16", "--seed", "-5"], "--seed: expected a non")
+    _refused(capsys, ["bench", "simulate", "--n", "2", "--size", "16", "--seed", "-5"], "--seed: expected")
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"PK\x03\x04broken zip"])
@@ -213,3 +213,10 @@ def test_worker_refuses_an_unknown_broker_transport(workspace, capsys):
         argv = ["worker", "--workspace", str(workspace.root), "--broker-url", url]
         err = _refused(capsys, argv, "--broker-url: unknown transport")
         assert len(err.splitlines()) == 1
+
+
+def test_bench_options_outside_their_range_are_refused_by_flag_before_any_work(capsys):
+    _refused(capsys, ["bench", "embed", "--n", "-3"], "bench", "--n: expected 1 to 1000000, got -3")
+    _refused(capsys, ["bench", "train", "--epochs", "0"], "--epochs: expected 1 to 100000, got 0")
+    _refused(capsys, ["bench", "loop", "--seed", "-1"], "--seed: expected 0 to")
+    _refused(capsys, ["bench", "generate", "--baseline-n", "-1"], "--baseline-n: expected 0 to")
