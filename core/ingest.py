@@ -22,7 +22,7 @@ from .ingest_sources import MANIFEST_NAMES as MANIFEST_NAMES
 from .ingest_sources import Candidate, expand
 from .ingest_sources import read_manifest as read_manifest
 from .io import Frame, check_header, read_frames, thumbnail_png
-from .io_hdf5 import materialise
+from .io_hdf5_copy import materialise
 from .io_safety import ExternalDataError, ImageReadError, one_line, os_reason
 from .jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .originals import commit, copy_to_temp, hashed_temp, remove_stale_temps, temp_path, verify_originals
