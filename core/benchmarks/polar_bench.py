@@ -153,6 +153,23 @@ def _real(manifest: Path) -> tuple[list[dict], list[dict]]:
     return rows, skipped
 
 
+def summarise(real: list[dict]) -> dict:
+    """Counts over the manifest's frames with centres: ring frames found and within 2 px (and the median error
+    of those found), frames without rings given a centre more than 5 px off."""
+    rings = [r for r in real if r["kind"] == "rings"]
+    found = [r["error_px"] for r in rings if r["status"] == "found"]
+    return {
+        "rings": len(rings),
+        "rings_found": len(found),
+        "rings_within_2px": sum(e <= 2.0 for e in found),
+        "rings_found_median_error_px": round(float(np.median(found)), 3) if found else None,
+        "without_rings": len(real) - len(rings),
+        "without_rings_wrong_centre": sum(
+            1 for r in real if r["kind"] != "rings" and not _outcome(r["status"], r["error_px"], "none")
+        ),
+    }
+
+
 def bench_polar(
     n: int = 60, size: int = 256, seed: int = 0, realdata: str | Path | None = None, manifest: str | Path | None = None
 ) -> dict:
@@ -168,6 +185,7 @@ def bench_polar(
     out["real_without_rings_ok"] = [
         r["file"] for r in real if r["kind"] != "rings" and _outcome(r["status"], r["error_px"], "none")
     ]
+    out["real_summary"] = summarise(real)
     sim = _hallucinations(n, size, seed)
     sim["detector_types"] = _detector_types(3, seed)
     sim["large_frame"] = _large_frame(seed)

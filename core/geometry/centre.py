@@ -35,6 +35,7 @@ MIN_AGREEMENT = 0.75  # sector agreement below which rings are not trusted to fi
 MIN_EXPLAINED = 0.15  # radial share of the high-passed variance below which there are no rings to speak of
 MIN_SECTORS = 3  # ring arcs must span at least 45 degrees: shorter ones are nearly straight lines
 MIN_SIDE = 16  # pixels: a narrower frame (a line detector, a one-row strip) cannot show a ring about a point
+GRID = 41  # grid points each way over the coarsest level and half a frame beyond every edge
 TILT_POINTS = 60_000  # ring pixels the tilt fit uses (the flat search uses up to 150,000 at its finest level)
 
 
@@ -79,6 +80,14 @@ def _grid_maxima(score: RadialScore, shape: tuple[int, int], margin: float, n: i
     order = np.argsort(grid[peaks])[::-1][:top]
     iy, ix = np.nonzero(peaks)
     return [(float(xs[ix[k]]), float(ys[iy[k]]), float(grid[iy[k], ix[k]])) for k in order], xs[1] - xs[0]
+
+
+def _blur(hp: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """The high-passed level blurred by `sigma` level pixels over its valid pixels (normalised convolution)."""
+    num = ndimage.gaussian_filter(np.where(valid, hp, 0.0), sigma)
+    den = ndimage.gaussian_filter(valid.astype(np.float64), sigma)
+    with np.errstate(all="ignore"):
+        return np.where(valid, num / np.maximum(den, 1e-6), 0.0)
 
 
 def _refine(score: RadialScore, x0: float, y0: float, step: float) -> tuple[float, float, float]:
@@ -139,12 +148,23 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     score = RadialScore(hp, ok)
     lh, lw = levels[f0].shape
     margin = 0.5 * max(lh, lw)
-    seeds, step = _grid_maxima(score, (lh, lw), margin)
-    if not seeds:
+    # the grid's step is several level pixels, wider than a sharp ring, so the score's basin about the true
+    # centre can fall between grid points; the grid also reads a copy blurred until rings are about a step
+    # wide, whose maxima are refined on it and then on the sharp score; the best three of all maxima go on
+    grid_step = (max(lh, lw) - 1 + 2 * margin) / (GRID - 1)
+    blurred = RadialScore(_blur(hp, ok, grid_step / 2), ok)
+    seeds, step = _grid_maxima(score, (lh, lw), margin, n=GRID)
+    wide, _ = _grid_maxima(blurred, (lh, lw), margin, n=GRID)
+    if not seeds and not wide:
         return refuse("no radial structure at all")
     cands = [_refine(score, x, y, step / 2) for x, y, _ in seeds]
+    cands += [_refine(score, *_refine(blurred, x, y, step / 2)[:2], step / 4) for x, y, _ in wide]
+    reach = max(lh, lw)  # a centre further out than a frame width is refused below: no use refining one
+    cands = [c for c in cands if -reach <= c[0] <= lw - 1 + reach and -reach <= c[1] <= lh - 1 + reach]
+    if not cands:
+        return refuse("the rings' centre lies more than a frame width outside the frame")
     cands.sort(key=lambda c: -c[2])
-    cands = cands[:2]
+    cands = cands[:3]
     for prev, f in zip(factors, factors[1:], strict=False):
         hp, ok = highpass(levels[f], 6.0)
         score = RadialScore(hp, ok, max_points=150_000)
@@ -159,6 +179,8 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     f = factors[-1]
     cx, cy = _to_full(fx, f), _to_full(fy, f)
 
+    if not (-max(h, w) <= cx <= w - 1 + max(h, w) and -max(h, w) <= cy <= h - 1 + max(h, w)):
+        return refuse("the rings' centre lies more than a frame width outside the frame", cx, cy, 0.0, explained)
     # does the frame determine this centre? judged at a modest resolution, as the symmetry score is
     judge_f = next((g for g in factors if max(h, w) / g <= 300), factors[-1])
     agreement, n_sectors = sector_support(levels[judge_f], _to_level(cx, judge_f), _to_level(cy, judge_f))
@@ -181,8 +203,6 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
             confidence,
             explained,
         )
-    if not (-max(h, w) <= cx <= w - 1 + max(h, w) and -max(h, w) <= cy <= h - 1 + max(h, w)):
-        return refuse("the rings' centre lies more than a frame width outside the frame", cx, cy, 0.0, explained)
     res = CentreResult(cx, cy, "found", confidence, explained, "", area.masked)
     _tilt(res, levels[f], f, (h, w))
     res.seconds = time.perf_counter() - t0
