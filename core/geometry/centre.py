@@ -36,6 +36,7 @@ MIN_EXPLAINED = 0.15  # radial share of the high-passed variance below which the
 MIN_SECTORS = 3  # ring arcs must span at least 45 degrees: shorter ones are nearly straight lines
 MIN_SIDE = 16  # pixels: a narrower frame (a line detector, a one-row strip) cannot show a ring about a point
 GRID = 41  # grid points each way over the coarsest level and half a frame beyond every edge
+OUT_OF_REACH = "the rings' centre lies more than a frame width outside the frame"
 TILT_POINTS = 60_000  # ring pixels the tilt fit uses (the flat search uses up to 150,000 at its finest level)
 
 
@@ -80,6 +81,12 @@ def _grid_maxima(score: RadialScore, shape: tuple[int, int], margin: float, n: i
     order = np.argsort(grid[peaks])[::-1][:top]
     iy, ix = np.nonzero(peaks)
     return [(float(xs[ix[k]]), float(ys[iy[k]]), float(grid[iy[k], ix[k]])) for k in order], xs[1] - xs[0]
+
+
+def _within_reach(x: float, y: float, h: int, w: int) -> bool:
+    """Is the point (full-resolution pixels) at most a frame width outside an h x w frame?"""
+    reach = max(h, w)
+    return -reach <= x <= w - 1 + reach and -reach <= y <= h - 1 + reach
 
 
 def _blur(hp: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
@@ -159,12 +166,12 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
         return refuse("no radial structure at all")
     cands = [_refine(score, x, y, step / 2) for x, y, _ in seeds]
     cands += [_refine(score, *_refine(blurred, x, y, step / 2)[:2], step / 4) for x, y, _ in wide]
-    reach = max(lh, lw)  # a centre further out than a frame width is refused below: no use refining one
-    cands = [c for c in cands if -reach <= c[0] <= lw - 1 + reach and -reach <= c[1] <= lh - 1 + reach]
-    if not cands:
-        return refuse("the rings' centre lies more than a frame width outside the frame")
     cands.sort(key=lambda c: -c[2])
-    cands = cands[:3]
+    near = [c for c in cands if _within_reach(_to_full(c[0], f0), _to_full(c[1], f0), h, w)]
+    if not near:  # a centre further out than a frame width is refused (below too): no use refining one
+        x, y, ev = cands[0]
+        return refuse(OUT_OF_REACH, _to_full(x, f0), _to_full(y, f0), 0.0, ev)
+    cands = near[:3]
     for prev, f in zip(factors, factors[1:], strict=False):
         hp, ok = highpass(levels[f], 6.0)
         score = RadialScore(hp, ok, max_points=150_000)
@@ -179,8 +186,8 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     f = factors[-1]
     cx, cy = _to_full(fx, f), _to_full(fy, f)
 
-    if not (-max(h, w) <= cx <= w - 1 + max(h, w) and -max(h, w) <= cy <= h - 1 + max(h, w)):
-        return refuse("the rings' centre lies more than a frame width outside the frame", cx, cy, 0.0, explained)
+    if not _within_reach(cx, cy, h, w):
+        return refuse(OUT_OF_REACH, cx, cy, 0.0, explained)
     # does the frame determine this centre? judged at a modest resolution, as the symmetry score is
     judge_f = next((g for g in factors if max(h, w) / g <= 300), factors[-1])
     agreement, n_sectors = sector_support(levels[judge_f], _to_level(cx, judge_f), _to_level(cy, judge_f))
@@ -236,7 +243,7 @@ def _tilt(res: CentreResult, level: np.ndarray, f: int, shape: tuple[int, int]) 
         if part.tilt < MIN_TILT / 2 or np.hypot(part.x - fit.x, part.y - fit.y) > max(1.0, 0.25 * shift):
             return
     bx, by = _to_full(fit.x, f), _to_full(fit.y, f)
-    if not (-max(h, w) <= bx <= w - 1 + max(h, w) and -max(h, w) <= by <= h - 1 + max(h, w)):
+    if not _within_reach(bx, by, h, w):
         return
     log.info("tilt %.2f deg: beam point (%.1f, %.1f), rings' mean centre (%.1f, %.1f)", tilt_deg, bx, by, res.x, res.y)
     res.circles_x, res.circles_y = res.x, res.y
