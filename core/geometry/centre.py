@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage, optimize
 
 from .active import active_area
-from .pyramid import RadialScore, highpass, log_image, pyramid
+from .pyramid import RadialScore, highpass, log_image, masked_blur, pyramid
 from .sectors import N_SECTORS, polar_samples, sector_agreement
 from .tilt import GAIN_PER_DEGREE, MIN_GAIN, MIN_TILT, fit_tilt
 
@@ -89,14 +89,6 @@ def _within_reach(x: float, y: float, h: int, w: int) -> bool:
     return -reach <= x <= w - 1 + reach and -reach <= y <= h - 1 + reach
 
 
-def _blur(hp: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    """The high-passed level blurred by `sigma` level pixels over its valid pixels (normalised convolution)."""
-    num = ndimage.gaussian_filter(np.where(valid, hp, 0.0), sigma)
-    den = ndimage.gaussian_filter(valid.astype(np.float64), sigma)
-    with np.errstate(all="ignore"):
-        return np.where(valid, num / np.maximum(den, 1e-6), 0.0)
-
-
 def _refine(score: RadialScore, x0: float, y0: float, step: float) -> tuple[float, float, float]:
     res = optimize.minimize(
         lambda p: -score(p[0], p[1]),
@@ -159,7 +151,7 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     # centre can fall between grid points; the grid also reads a copy blurred until rings are about a step
     # wide, whose maxima are refined on it and then on the sharp score; the best three of all maxima go on
     grid_step = (max(lh, lw) - 1 + 2 * margin) / (GRID - 1)
-    blurred = RadialScore(_blur(hp, ok, grid_step / 2), ok)
+    blurred = RadialScore(np.where(ok, masked_blur(hp, ok, grid_step / 2), 0.0), ok)
     seeds, step = _grid_maxima(score, (lh, lw), margin, n=GRID)
     wide, _ = _grid_maxima(blurred, (lh, lw), margin, n=GRID)
     if not seeds and not wide:

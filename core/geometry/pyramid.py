@@ -77,16 +77,19 @@ def pyramid(
     return dict(sorted(levels.items(), reverse=True))
 
 
-def highpass(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """Log image minus its masked Gaussian blur (normalised convolution): rings stay, fall-off goes; also the
-    valid-pixel mask."""
-    valid = np.isfinite(img)
-    filled = np.where(valid, img, 0.0).astype(np.float64)
-    num = ndimage.gaussian_filter(filled, sigma)
+def masked_blur(values: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of `values` over the `valid` pixels only (normalised convolution), as float64."""
+    num = ndimage.gaussian_filter(np.where(valid, values, 0.0).astype(np.float64), sigma)
     den = ndimage.gaussian_filter(valid.astype(np.float64), sigma)
     with np.errstate(all="ignore"):
-        hp = np.where(valid, filled - num / np.maximum(den, 1e-6), 0.0)
-    return hp, valid
+        return num / np.maximum(den, 1e-6)
+
+
+def highpass(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Log image minus its masked Gaussian blur: rings stay, fall-off goes; also the valid-pixel mask."""
+    valid = np.isfinite(img)
+    filled = np.where(valid, img, 0.0).astype(np.float64)
+    return np.where(valid, filled - masked_blur(filled, valid, sigma), 0.0), valid
 
 
 class RadialScore:
