@@ -214,12 +214,13 @@ def _tilt(res: CentreResult, level: np.ndarray, f: int, shape: tuple[int, int]) 
     finest level): at least MIN_TILT, and explaining a share of what the circles left unexplained of MIN_GAIN
     and GAIN_PER_DEGREE per degree of tilt, so a large tilt, which moves the beam point far, needs strong
     evidence (one ring, or rings too faint to show their shape, fix none); and both halves of the frame's azimuths
-    (alternate 30-degree sectors) must bear it out, either explained by it as well (`_explains_halves`) or fitting
-    the same beam point alone (`_halves_agree`): short arcs, as on a strip, let a tilt explain noise in one half.
-    On a strip (narrow side under STRIP_SIDE) only the second counts: rings seen on one side of the beam over a
-    module's 195 rows let a tilt and a centre moved across the strip explain each half alike (a real Pilatus
-    module of HEXRD's ceria frame: a 2.5-degree tilt explained 19-28 % more of each half and moved the beam
-    point 13 px off; the whole detector's frame keeps no tilt and its centre within 0.1 px)."""
+    (alternate 30-degree sectors) must bear it out: the tilted plane explains at least that share of what the
+    circles that suit each half best leave unexplained (`_explains_halves`), or a tilt fitted to each half alone
+    gives the same beam point (`_halves_agree`). Short arcs, as on a strip, let a tilt explain noise in one half.
+    On a strip (narrow side under STRIP_SIDE) only the second counts: on a real Pilatus module cut from HEXRD's
+    ceria frame (one ring arc and the beamstop on 195 rows) a 2.5-degree tilt explained 19-28 % of what the
+    circles left unexplained in each half and moved the beam point 13 px off; the whole detector's frame keeps
+    no tilt and its centre within 0.1 px."""
     h, w = shape
     hp, ok = highpass(level, 6.0)
     score = RadialScore(hp, ok, max_points=TILT_POINTS)
@@ -233,7 +234,7 @@ def _tilt(res: CentreResult, level: np.ndarray, f: int, shape: tuple[int, int]) 
     need = max(MIN_GAIN, GAIN_PER_DEGREE * tilt_deg)
     if fit.tilt < MIN_TILT or fit.gain < need:
         return
-    wide = min(h, w) >= STRIP_SIDE  # a strip's arcs cannot tell a tilt from a centre moved across it
+    wide = min(h, w) >= STRIP_SIDE  # a strip's short arcs cannot tell a tilt from a centre moved across it
     if not ((wide and _explains_halves(score, fit, lx, ly, need)) or _halves_agree(score, fit, lx, ly)):
         return
     bx, by = _to_full(fit.x, f), _to_full(fit.y, f)
