@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 from scipy import ndimage, signal
 
-from ..geometry.pyramid import shadow
+from ..geometry.pyramid import masked_blur, shadow
 from ..geometry.sectors import polar_samples, sector_agreement
 from ..io import make_mask
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
@@ -64,17 +64,10 @@ VERSION = 15  # bump when a feature changes: cached values of an older version a
 # masked; 15: processed frames read in effective photon counts)
 
 
-def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur that ignores invalid pixels (normalised convolution)."""
-    num = ndimage.gaussian_filter(np.where(valid, img, 0.0), sigma)
-    den = ndimage.gaussian_filter(valid.astype(float), sigma)
-    return num / np.maximum(den, 1e-6)
-
-
 def _highpass(img: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """Log image minus its masked blur: rings and peaks stay, the smooth fall-off goes."""
     valid = np.isfinite(img)
-    return np.where(valid, img - _nconv(np.nan_to_num(img), valid, sigma), 0.0), valid
+    return np.where(valid, img - masked_blur(np.nan_to_num(img), valid, sigma), 0.0), valid
 
 
 def radial_explained(hp: np.ndarray, valid: np.ndarray, cx: float, cy: float) -> float:

@@ -10,12 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-
-def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur that ignores invalid pixels (normalised convolution)."""
-    num = ndimage.gaussian_filter(np.where(valid, img, 0.0), sigma)
-    den = ndimage.gaussian_filter(valid.astype(float), sigma)
-    return num / np.maximum(den, 1e-6)
+from ..geometry.pyramid import masked_blur
 
 
 def gaps(mask: np.ndarray) -> tuple[float, float]:
@@ -68,7 +63,7 @@ def texture(counts: np.ndarray, valid: np.ndarray, centre: tuple[float, float], 
     stripe or checkerboard peaks), plus the largest tile energy over the median."""
     a = 2 * np.sqrt(np.where(valid, np.clip(counts, 0, None), 0) + 3 / 8)  # Anscombe: Poisson → unit variance
     a = _radial_residual(a, valid, *centre)
-    r = np.where(valid, a - _nconv(a, valid, 3.0), 0.0)
+    r = np.where(valid, a - masked_blur(a, valid, 3.0), 0.0)
     h, w = r.shape
     step = tile // 2
     tiles, cover = [], []

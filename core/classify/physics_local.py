@@ -23,16 +23,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from ..geometry.pyramid import masked_blur
+
 
 def anscombe(counts: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Variance-stabilised counts: unit-variance noise at any count level (0 where invalid)."""
     return 2 * np.sqrt(np.where(valid, np.clip(counts, 0, None), 0) + 3 / 8)
-
-
-def _nconv(img: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    num = ndimage.gaussian_filter(np.where(valid, img, 0.0), sigma)
-    den = ndimage.gaussian_filter(valid.astype(float), sigma)
-    return num / np.maximum(den, 1e-6)
 
 
 def _excess(d2: np.ndarray, ok: np.ndarray, var: float, win: int = 16) -> tuple[float, float]:
@@ -69,7 +65,7 @@ def _prepare(a: np.ndarray, valid: np.ndarray, shift: float, gain: float, sigma:
     like a flat-field's): that slack is added to the noise, so bright sharp features are not called asymmetric.
     """
     v = ndimage.binary_erosion(valid, iterations=2)
-    g = np.where(v, _nconv(a, v, sigma), 0.0)
+    g = np.where(v, masked_blur(a, v, sigma), 0.0)
     gy, gx = np.gradient(g)
     slack = (shift**2) * (gx**2 + gy**2) + (gain * g / 2) ** 2
     return g, v, slack, 2 * noise_variance(a, v) / (4 * np.pi * sigma**2)
@@ -194,7 +190,7 @@ def texture_lines(
     stabilised = anscombe(counts, v)
     floor = 4.0 * noise_variance(stabilised, v)  # 4 for photon counts; measured, for detectors that do not count
     a = _radial_residual(stabilised, v, *centre)
-    r = np.where(v, a - _nconv(a, v, 3.0), 0.0)
+    r = np.where(v, a - masked_blur(a, v, 3.0), 0.0)
     h, w = r.shape
     if mirror is not None:
         cols = np.rint(2 * mirror - np.arange(w)).astype(int)

@@ -78,9 +78,9 @@ def pyramid(
 
 
 def masked_blur(values: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of `values` over the `valid` pixels only (normalised convolution), as float64."""
-    num = ndimage.gaussian_filter(np.where(valid, values, 0.0).astype(np.float64), sigma)
-    den = ndimage.gaussian_filter(valid.astype(np.float64), sigma)
+    """Gaussian blur of `values` over the `valid` pixels only (normalised convolution), in `values`' precision."""
+    num = ndimage.gaussian_filter(np.where(valid, values, 0.0), sigma)
+    den = ndimage.gaussian_filter(valid.astype(float), sigma)
     with np.errstate(all="ignore"):
         return num / np.maximum(den, 1e-6)
 
