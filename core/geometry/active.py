@@ -85,16 +85,35 @@ def round_active_area(data: np.ndarray) -> tuple[float, float, float] | None:
     return cx * step + (step - 1) / 2, cy * step + (step - 1) / 2, radius * step
 
 
-def zero_lines(data: np.ndarray, fraction: float = 0.8) -> np.ndarray:
+def zero_lines(data: np.ndarray, fraction: float = 0.8, window: int = 129, expect: float = 30.0) -> np.ndarray:
     """Rows and columns that are almost all exactly zero: module gaps of a detector written as unsigned
     integers (PNG, TIFF) have no negative value to mark them, but are straight lines a ring search would
-    explain by a centre far away. Not applied to a frame that is mostly zero (a dark frame)."""
+    explain by a centre far away.
+
+    Two tests, either suffices (only the line's zero pixels are masked):
+    - in a frame mostly counting (at most half its pixels zero), more than `fraction` of the line is zero;
+    - at any count level, the line holds almost nothing (at most 2 % non-zero pixels, and a tenth of the lines
+      about it) where the lines about it (the median over `window` lines) hold at least `expect` non-zero
+      pixels each. Counts arrive independently, so a line read out by the detector is all zero there with a
+      chance of about exp(-expect): a low-count frame (a few counts per pixel, most pixels zero) shows its gaps
+      this way, and a dark frame, whose neighbours are as empty, does not.
+    """
     zero = data == 0
     out = np.zeros(data.shape, dtype=bool)
-    if zero.mean() > 0.5:
-        return out
-    out[zero.mean(axis=1) > fraction, :] = True
-    out[:, zero.mean(axis=0) > fraction] = True
+    if zero.mean() <= 0.5:
+        out[zero.mean(axis=1) > fraction, :] = True
+        out[:, zero.mean(axis=0) > fraction] = True
+    for axis in (1, 0):  # rows (counted along axis 1), then columns
+        n = data.shape[axis]
+        counts = n - zero.sum(axis=axis)
+        if counts.size < 3:
+            continue
+        around = ndimage.median_filter(counts.astype(np.float64), size=min(window, counts.size), mode="nearest")
+        empty = (counts <= 0.02 * n) & (around >= expect) & (counts <= 0.1 * around)
+        if axis == 1:
+            out[empty, :] = True
+        else:
+            out[:, empty] = True
     return out & zero
 
 
