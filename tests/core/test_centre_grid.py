@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from scatterloop.core.benchmarks.polar_bench import summarise
 from scatterloop.core.geometry import search_centre
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _pyfai_frames():
-    spec = importlib.util.spec_from_file_location("pyfai_manifest", ROOT / "scripts" / "pyfai_manifest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.core.pyfai_script import pyfai_manifest
 
 
 def test_sharp_rings_whose_basin_falls_between_grid_points_are_found():
     # pyFAI's Pilatus 100K strip, gold rings about a beam inside the frame: the rings are narrower than the
     # coarse grid's step, and the grid on the image alone led to a centre 11 px off
-    counts, gaps, truth = _pyfai_frames().frame(np.random.default_rng(11), "Pilatus100k", "rings")
+    counts, gaps, truth = pyfai_manifest().frame(np.random.default_rng(11), "Pilatus100k", "rings")
     res = search_centre(np.where(gaps, -1, counts).astype(np.int32))
     assert res.status == "found", res.reason
     assert np.hypot(res.x - truth["centre_x"], res.y - truth["centre_y"]) <= 1.0

@@ -1,27 +1,17 @@
 """`scripts/pyfai_manifest.py`: a test set for `bench simreal --manifest` built on pyFAI's detector models, read
 back through the product's own readers (CPU, seconds)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from scatterloop.core.io import read_frames
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pyfai_manifest.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("pyfai_manifest", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.core.pyfai_script import pyfai_manifest
 
 
 def test_pyfai_manifest_writes_frames_the_readers_mask_as_the_detector_means(tmp_path):
-    script = _script()
+    script = pyfai_manifest()
     assert script.main([str(tmp_path), "--per-kind", "1", "--detectors", "Pilatus300k,Eiger1M", "--seed", "5"]) == 0
     entries = json.loads((tmp_path / "MANIFEST.json").read_text())
     assert [(e["detector"], e["kind"]) for e in entries] == [
@@ -45,7 +35,7 @@ def test_the_recorded_centre_is_the_direct_beam_where_rings_are_centred(tmp_path
     centre, where 2theta is smallest."""
     from pyFAI import detector_factory
 
-    script = _script()
+    script = pyfai_manifest()
     det = detector_factory("Pilatus300k")
     for seed in range(6):
         rng = np.random.default_rng(seed)
@@ -58,7 +48,7 @@ def test_the_recorded_centre_is_the_direct_beam_where_rings_are_centred(tmp_path
 
 
 def test_a_mar345_frame_written_as_edf_gets_its_round_area_masked_on_reading(tmp_path):
-    script = _script()
+    script = pyfai_manifest()
     counts, gaps, truth = script.frame(np.random.default_rng(1), "Mar345", "rings")
     path = tmp_path / "mar.edf"
     data = script.write(path, counts, gaps, "edf", "Mar345")

@@ -3,9 +3,7 @@ centre, and leaves untilted frames as they were."""
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +11,7 @@ import pytest
 from scatterloop.core.geometry import search_centre
 from scatterloop.core.geometry.tilt import tilted_radius
 from scatterloop.core.polar import analyse
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.core.pyfai_script import pyfai_manifest
 
 
 def _rings(rot1: float, rot2: float, seed: int = 0):
@@ -78,10 +75,7 @@ def test_a_tilt_that_explains_both_halves_of_the_azimuths_is_kept():
     # lies 85 px from the beam; the tilted plane explains the rings in both halves of the azimuths, though a tilt
     # fitted to each half alone wanders along the ridge of tilts and distances that explain them equally (the gate
     # that asked the halves' own fits to agree kept the circles)
-    spec = importlib.util.spec_from_file_location("pyfai_manifest", ROOT / "scripts" / "pyfai_manifest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    counts, gaps, truth = module.frame(np.random.default_rng(2396528266379191401), "Perkin", "rings")
+    counts, gaps, truth = pyfai_manifest().frame(np.random.default_rng(2396528266379191401), "Perkin", "rings")
     res = search_centre(np.where(gaps, -1, counts).astype(np.int32))
     assert res.status == "found", res.reason
     assert res.circles_x is not None, "no tilt kept"

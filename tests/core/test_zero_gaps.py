@@ -3,24 +3,14 @@ search at any count level, and nothing is masked where zeros are only what count
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from scatterloop.core.geometry import search_centre
 from scatterloop.core.geometry.active import active_area, zero_lines
 from scatterloop.core.io import read_frames
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pyfai_manifest.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("pyfai_manifest", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.core.pyfai_script import pyfai_manifest
 
 
 def test_a_low_count_eiger_frame_with_zero_gaps_gets_its_beam_centre(tmp_path):
@@ -28,7 +18,7 @@ def test_a_low_count_eiger_frame_with_zero_gaps_gets_its_beam_centre(tmp_path):
     gaps written as zeros in a 16-bit TIFF as `scripts/pyfai_manifest.py` writes it: the gap rows' zeros were
     taken for data (the frame is mostly zero, so the old test skipped it) and the beam came out 14.6 px off."""
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    script = _script()
+    script = pyfai_manifest()
     counts, gaps, truth = script.frame(np.random.default_rng(3173963346183579248), "Eiger4M", "rings")
     script.write(tmp_path / "eiger.tif", counts, gaps, "tif", "Eiger4M")
     frame = next(iter(read_frames(tmp_path / "eiger.tif")))
