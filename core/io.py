@@ -284,6 +284,9 @@ def _checked(
         mask = make_mask(data)
     else:
         mask = detector_mask(data, meta.get("overload"), meta.get("circular"))
+        flagged = meta.get("pixel_mask")  # what the file says of its pixels (an HDF5/NeXus pixel mask)
+        if flagged is not None and flagged.shape == mask.shape:
+            mask |= flagged
     if mask.all():
         raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
     return Frame(data=data, mask=mask, index=index, dataset=dataset)

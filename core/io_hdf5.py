@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .io_hdf5_meta import detector_meta
 from .io_safety import ExternalDataError, ImageReadError, check_pixels, one_line
 
 log = logging.getLogger(__name__)
@@ -247,7 +248,7 @@ class Hdf5Reader:
         self._ds = ds
         self._lead = ds.shape[:-2]
         self.nframes = math.prod(self._lead)
-        self.meta: dict = {}
+        self.meta: dict = detector_meta(self._f, ds.shape[-2:], str(path.name))  # pixel mask, saturation
 
     def frame(self, i: int) -> np.ndarray:
         if not 0 <= i < self.nframes:

@@ -27,6 +27,7 @@ from .io_hdf5 import (
     register_filters,
     series,
 )
+from .io_hdf5_meta import copy_detector_meta
 from .io_safety import ImageReadError, check_pixels, not_a_file, one_line, os_reason
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,24 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
         ImageReadError: a source file missing or outside `allowed`, raw external storage, a bad shape, or a
             data file of the series that is unreadable or whose frames differ in shape or type (named).
     """
+    out_name = _materialise(src, dest, dataset, allowed, max_pixels)
+    _keep_detector_meta(src, dest, out_name)
+    return out_name
+
+
+def _keep_detector_meta(src: Path, dest: Path, name: str) -> None:
+    """The linking file's pixel mask and saturation level (`io_hdf5_meta`), copied beside the frames: a master
+    file keeps them, its data files do not."""
+    import h5py
+
+    try:
+        with h5py.File(src, "r") as f, h5py.File(dest, "a") as out:
+            copy_detector_meta(f, out, out[name].shape[-2:])
+    except Exception:  # the frames are copied; metadata never fails the import
+        log.warning("%s: its pixel mask or saturation level could not be kept", one_line(src.name), exc_info=True)
+
+
+def _materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int) -> str:
     import h5py
 
     register_filters()

@@ -2,8 +2,8 @@
 
 Every reader checks the frame size its header declares before a pixel is allocated, and compares the data
 length the header promises with what the file holds (a short file is an error, never zero-fill). Readers
-expose `nframes`, `dataset`, `meta` (`overload`, `circular` where the format says so) and `frame(i)`, so a
-stack of n frames costs n frame reads, not n²/2.
+expose `nframes`, `dataset`, `meta` (`overload`, `circular`, `pixel_mask` where the format says so) and
+`frame(i)`, so a stack of n frames costs n frame reads, not n²/2.
 """
 
 from __future__ import annotations
