@@ -284,9 +284,11 @@ def _checked(
         mask = make_mask(data)
     else:
         mask = detector_mask(data, meta.get("overload"), meta.get("circular"))
-        flagged = meta.get("pixel_mask")  # what the file says of its pixels (an HDF5/NeXus pixel mask)
+        flagged = meta.get("pixel_mask")  # what the file says of its pixels and counts (HDF5/NeXus)
         if flagged is not None and flagged.shape == mask.shape:
             mask |= flagged
+        if meta.get("saturation") is not None:  # invalid above it, whatever the type (NaN compares False)
+            mask |= data > meta["saturation"]
     if mask.all():
         raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
     return Frame(data=data, mask=mask, index=index, dataset=dataset)

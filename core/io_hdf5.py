@@ -248,7 +248,7 @@ class Hdf5Reader:
         self._ds = ds
         self._lead = ds.shape[:-2]
         self.nframes = math.prod(self._lead)
-        self.meta: dict = detector_meta(self._f, ds.shape[-2:], str(path.name))  # pixel mask, saturation
+        self.meta: dict = detector_meta(self._f, ds.name, ds.shape, str(path.name))  # pixel mask, saturation
 
     def frame(self, i: int) -> np.ndarray:
         if not 0 <= i < self.nframes:

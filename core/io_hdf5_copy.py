@@ -106,7 +106,7 @@ def _keep_detector_meta(src: Path, dest: Path, name: str) -> None:
 
     try:
         with h5py.File(src, "r") as f, h5py.File(dest, "a") as out:
-            copy_detector_meta(f, out, out[name].shape[-2:])
+            copy_detector_meta(f, out, name, out[name].shape)
     except Exception:  # the frames are copied; metadata never fails the import
         log.warning("%s: its pixel mask or saturation level could not be kept", one_line(src.name), exc_info=True)
 

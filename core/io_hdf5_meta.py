@@ -1,17 +1,25 @@
-"""What an HDF5/NeXus file says of its detector beside the frames: the pixel mask and the saturation level.
+"""What an HDF5/NeXus file says of the detector that took its frames: the pixel mask and the saturation level.
 
-NeXus NXmx keeps them in the NXdetector group (`pixel_mask`, `saturation_value`); a DECTRIS Eiger master file in
-its `detectorSpecific` group (`pixel_mask`, `countrate_correction_count_cutoff`). A pixel the mask flags (any bit:
-gap, dead, under- or over-responding, noisy, virtual, user-defined) holds no measurement, also where the detector
-wrote a plausible count: an Eiger written with `pixel_mask_applied` false keeps its hot pixels' counts, which a
-frame's own values cannot tell from a Bragg spot. Both are read from the file that holds (or links to) the frames,
-and `io_hdf5_copy.materialise` copies them beside the frames it makes self-contained.
+NeXus NXmx keeps them in the NXdetector group (`pixel_mask`, extra `pixel_mask_N` to be combined with it, and
+`saturation_value`); a DECTRIS Eiger master file in that group's `detectorSpecific` group (`pixel_mask`,
+`countrate_correction_count_cutoff`). A pixel whose mask has a bit of the lower 16 set (gap, dead, under- or
+over-responding, noisy, ...; NXmx keeps bits 16-31 for tags such as "virtual pixel", which do not reject it)
+holds no measurement, also where the detector wrote a plausible count: an Eiger written with
+`pixel_mask_applied` false keeps its hot pixels' counts, which a frame's own values cannot tell from a Bragg spot.
+A value above the saturation level is invalid (NXmx: "invalid above this value").
+
+Only the frames' own detector is read: the group holding the frames, and the NXdetector of the frames' entry
+(the one whose `data` is the frames when the entry has several; `<entry>/instrument/detector` when no group says
+it is one). Another detector, a diode or a monitor elsewhere in the file says nothing of these frames. The lookup
+walks those few groups, not the file, and its result is kept per file version, since a reader is opened for every
+frame shown.
 """
 
 from __future__ import annotations
 
 import logging
-import math
+import os
+import re
 
 import numpy as np
 
@@ -19,68 +27,165 @@ from .io_safety import one_line
 
 log = logging.getLogger(__name__)
 
-MASK_NAMES = frozenset({"pixel_mask"})
-SATURATION_NAMES = frozenset({"saturation_value", "countrate_correction_count_cutoff"})
+MASK_NAME = re.compile(r"pixel_mask(_\d+)?")
+SATURATION_NAMES = ("saturation_value", "countrate_correction_count_cutoff")
+REJECT_BITS = 0xFFFF  # NXmx: bits 0-15 reject a pixel, 16-31 only tag it
 MAX_MASKED = 0.5  # a pixel mask flagging more of the detector than this is not one (a flat field, an inverted mask)
 
 
-def detector_datasets(f, frame_shape: tuple[int, ...]) -> tuple[list[str], list[str]]:
-    """(pixel masks, saturation levels): the names of the datasets of file `f` (hard links only; external files
-    are not opened) that are a pixel mask of frames of `frame_shape` (integer or boolean, that shape, optionally
-    with leading axes of length 1) or a positive scalar saturation level, each sorted by name."""
+def _nx_class(obj) -> str:
+    value = obj.attrs.get("NX_class", b"")
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _members(group):
+    """(name, object) of a group's members reached by hard or soft links: an external link is never opened here
+    (a master's links to its data files, a detector's `data` in another file)."""
+    import h5py
+
+    for key in group:
+        try:
+            if isinstance(group.get(key, getlink=True), h5py.ExternalLink):
+                continue
+            obj = group.get(key)
+        except (KeyError, OSError, RuntimeError):  # a dangling soft link, a soft-link loop
+            continue
+        if obj is not None:
+            yield key, obj
+
+
+def _groups(group, nx_class: str) -> list:
+    import h5py
+
+    return [g for _, g in _members(group) if isinstance(g, h5py.Group) and _nx_class(g) == nx_class]
+
+
+def detector_groups(f, frames: str) -> list[str]:
+    """Names of the groups of file `f` that describe the detector of dataset `frames` (see the module docstring),
+    each with its `detectorSpecific` group; [] when the file does not say which detector took them."""
+    import h5py
+
+    parts = [p for p in frames.split("/") if p]
+    if not parts:
+        return []
+    found: list[str] = []
+    parent = f.get("/" + "/".join(parts[:-1])) if len(parts) > 1 else None
+    if isinstance(parent, h5py.Group) and _nx_class(parent) == "NXdetector":
+        found.append(parent.name)
+    entry = f.get(parts[0]) if len(parts) > 1 else None
+    if isinstance(entry, h5py.Group) and not found:
+        dets = []  # NeXus: entry / NXinstrument / NXdetector, two levels, no walk of the file
+        for inst in _groups(entry, "NXinstrument"):
+            dets += _groups(inst, "NXdetector")
+        if len(dets) > 1:  # several detectors: the one whose data are these frames
+            mine = f.get(frames)
+            dets = [g for g in dets if mine is not None and dict(_members(g)).get("data") == mine]
+        found += [g.name for g in dets]
+        if not dets and isinstance(entry.get("instrument/detector"), h5py.Group):
+            found.append(entry["instrument/detector"].name)  # a master file whose groups carry no NX_class
+    out = []
+    for name in found:
+        out.append(name)
+        if isinstance(f[name].get("detectorSpecific"), h5py.Group):
+            out.append(f[name]["detectorSpecific"].name)
+    return out
+
+
+def detector_datasets(f, frames: str, frame_shape: tuple[int, ...]) -> tuple[list[str], list[str]]:
+    """(pixel masks, saturation levels) of the frames' detector (`detector_groups`): integer or boolean masks of
+    the frames' shape (leading axes of length 1 allowed) and numeric scalars, by name."""
     import h5py
 
     shape = tuple(int(n) for n in frame_shape[-2:])
     masks: list[str] = []
     levels: list[str] = []
-
-    def visit(name, obj):
-        if not isinstance(obj, h5py.Dataset):
-            return
-        leaf = name.rpartition("/")[2]
-        if leaf in MASK_NAMES and obj.dtype.kind in "iub" and obj.ndim >= 2:
-            if tuple(obj.shape[-2:]) == shape and math.prod(obj.shape[:-2]) == 1:
-                masks.append("/" + name)
-        elif leaf in SATURATION_NAMES and obj.dtype.kind in "iuf" and obj.size == 1:
-            levels.append("/" + name)
-
-    f.visititems(visit)
-    return sorted(masks), sorted(levels)
-
-
-def detector_meta(f, frame_shape: tuple[int, ...], where: str = "") -> dict:
-    """`{"pixel_mask": bool array or None, "overload": float or None}` from `detector_datasets`: the union of the
-    pixel masks found (a mask flagging more than `MAX_MASKED` of the pixels is left out, with a warning), and the
-    count from which a pixel is invalid: above the smallest positive saturation level (NXmx: "invalid above this
-    value"), so the overload is its integer part plus one. Anything unreadable is left out (debug log): the
-    frames still read."""
-    out: dict = {"pixel_mask": None, "overload": None}
-    try:
-        masks, levels = detector_datasets(f, frame_shape)
-        for name in masks:
-            flagged = np.asarray(f[name][()]).reshape(tuple(frame_shape[-2:])) != 0
-            if flagged.mean() > MAX_MASKED:
-                log.warning(
-                    "%s: %s flags %.0f %% of the pixels: not taken for a pixel mask",
-                    one_line(where),
-                    one_line(name),
-                    100 * flagged.mean(),
-                )
+    for group in detector_groups(f, frames):
+        for key, obj in _members(f[group]):
+            if not isinstance(obj, h5py.Dataset):
                 continue
-            out["pixel_mask"] = flagged if out["pixel_mask"] is None else out["pixel_mask"] | flagged
-        values = [float(np.asarray(f[name][()]).reshape(-1)[0]) for name in levels]
-        values = [v for v in values if np.isfinite(v) and v > 0]
-        out["overload"] = float(math.floor(min(values)) + 1) if values else None
-    except Exception:  # metadata never stops the frames being read
-        log.debug("%s: detector metadata not read", one_line(where), exc_info=True)
-        return {"pixel_mask": None, "overload": None}
+            if MASK_NAME.fullmatch(key) and obj.dtype.kind in "iub" and obj.ndim >= 2:
+                if tuple(obj.shape[-2:]) == shape and int(np.prod(obj.shape[:-2])) == 1:
+                    masks.append(obj.name)
+                else:
+                    log.debug("%s: shape %s is not one mask of %s frames", obj.name, obj.shape, shape)
+            elif key in SATURATION_NAMES and obj.dtype.kind in "iuf" and obj.size == 1:
+                levels.append(obj.name)
+    return masks, levels
+
+
+def detector_meta(f, frames: str, frame_shape: tuple[int, ...], where: str = "") -> dict:
+    """`{"pixel_mask": bool array or None, "saturation": float or None}` of the frames' detector: the union of
+    its pixel masks' rejecting bits (one flagging more than `MAX_MASKED` of the pixels is left out, with a
+    warning) and its smallest positive saturation level. A dataset that cannot be read is left out (debug log);
+    the frames read all the same. Kept per file version (`_cached`)."""
+    try:
+        st = os.stat(f.filename)
+        key = (os.path.realpath(f.filename), st.st_mtime_ns, st.st_size, frames, tuple(frame_shape[-2:]))
+    except (OSError, TypeError, ValueError):
+        return _read(f, frames, frame_shape, where)
+    return _cached(key, lambda: _read(f, frames, frame_shape, where))
+
+
+_CACHE: dict[tuple, dict] = {}
+_CACHE_SIZE = 4
+
+
+def _cached(key: tuple, compute) -> dict:
+    """The last `_CACHE_SIZE` files' detector metadata (the arrays are shared: callers do not modify them)."""
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = compute()
+    return _CACHE[key]
+
+
+def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:
+    out: dict = {"pixel_mask": None, "saturation": None}
+    try:
+        masks, levels = detector_datasets(f, frames, frame_shape)
+    except Exception:
+        log.debug("%s: detector metadata not found", one_line(where), exc_info=True)
+        return out
+    for name in masks:
+        try:
+            flags = np.asarray(f[name][()]).reshape(tuple(frame_shape[-2:]))
+            flagged = (flags.astype(np.int64) & REJECT_BITS) != 0 if flags.dtype != bool else flags
+        except Exception:
+            log.debug("%s: %s not read", one_line(where), one_line(name), exc_info=True)
+            continue
+        if flagged.mean() > MAX_MASKED:
+            log.warning(
+                "%s: %s flags %.0f %% of the pixels: not taken for a pixel mask",
+                one_line(where),
+                one_line(name),
+                100 * flagged.mean(),
+            )
+            continue
+        out["pixel_mask"] = flagged if out["pixel_mask"] is None else out["pixel_mask"] | flagged
+    values = []
+    for name in levels:
+        try:
+            values.append(float(np.asarray(f[name][()]).reshape(-1)[0]))
+        except Exception:
+            log.debug("%s: %s not read", one_line(where), one_line(name), exc_info=True)
+    values = [v for v in values if np.isfinite(v) and v > 0]
+    out["saturation"] = min(values) if values else None
     return out
 
 
-def copy_detector_meta(src_file, out_file, frame_shape: tuple[int, ...]) -> None:
-    """Copy `src_file`'s pixel masks and saturation levels (`detector_datasets`) into `out_file` under the same
-    names, so a materialised copy of the frames keeps them."""
-    masks, levels = detector_datasets(src_file, frame_shape)
+def copy_detector_meta(src_file, out_file, frames: str, frame_shape: tuple[int, ...]) -> None:
+    """Copy the pixel masks and saturation levels of `frames`' detector in `src_file` (`detector_datasets`) into
+    `out_file` under the same names, with the NX_class of the groups on their way, so a materialised copy of the
+    frames keeps them."""
+    masks, levels = detector_datasets(src_file, frames, frame_shape)
     for name in masks + levels:
-        if name not in out_file:
-            out_file.create_dataset(name, data=src_file[name][()])
+        if name in out_file:
+            continue
+        path = ""
+        for part in [p for p in name.split("/") if p][:-1]:
+            path += "/" + part
+            group = out_file.require_group(path)
+            nx = src_file[path].attrs.get("NX_class")
+            if nx is not None and "NX_class" not in group.attrs:
+                group.attrs["NX_class"] = nx
+        out_file.create_dataset(name, data=src_file[name][()])

@@ -94,9 +94,9 @@ def zero_lines(data: np.ndarray, fraction: float = 0.8, window: int = 129, expec
     - in a frame mostly counting (at most half its pixels zero), more than `fraction` of the line is zero;
     - at any count level, the line holds almost nothing (at most 2 % non-zero pixels, and a tenth of the lines
       about it) where the lines about it (the median over `window` lines) hold at least `expect` non-zero
-      pixels each. Counts arrive independently, so a line read out by the detector is all zero there with a
-      chance of about exp(-expect): a low-count frame (a few counts per pixel, most pixels zero) shows its gaps
-      this way, and a dark frame, whose neighbours are as empty, does not.
+      pixels each. Counts arrive independently, so a line read out by the detector holds that few there with a
+      chance under 1e-9 (Poisson, mean 30, at most 3): a low-count frame (a few counts per pixel, most pixels
+      zero) shows its gaps this way, and a dark frame, whose neighbours are as empty, does not.
     """
     zero = data == 0
     out = np.zeros(data.shape, dtype=bool)
