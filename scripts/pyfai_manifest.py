@@ -5,9 +5,11 @@ gaps, written as each vendor writes them: -1 in int32 CBF/EDF, the uint32 maximu
 a MAR345's round area, zero gaps in 16-bit TIFF). Geometry comes from pyFAI (2theta, chi, solid angle,
 polarisation, pixel positions; the beam inside, near an edge or up to a frame-width outside; small tilts), ring
 positions from pyFAI's calibrants, spots from the Ewald construction of a random cell and orientation turned
-through an oscillation range. Counts are Poisson, 10 to 10^4 at the strongest feature, over air scatter.
+through an oscillation range, or with `--laue F` a share F of the peak frames from a still crystal in a pink or
+white beam close to the detector (Laue). Counts are Poisson, 10 to 10^4 at the strongest feature, over air
+scatter.
 
-    python scripts/pyfai_manifest.py OUT [--per-kind 4] [--seed 2027] [--detectors Pilatus100k,Eiger1M]
+    python scripts/pyfai_manifest.py OUT [--per-kind 4] [--seed 2027] [--detectors Pilatus100k,Eiger1M] [--laue 1]
     scatterloop bench simreal --manifest OUT/MANIFEST.json --json
 """
 
@@ -133,6 +135,58 @@ def _spots(rng: np.random.Generator, ai, shape) -> tuple[np.ndarray, int]:
     return img, int(np.sum(amps > 0.1 * amps.max())) if len(amps) else 0
 
 
+def _closer(ai, dist: float):
+    """The same detector, beam point and tilts at another distance."""
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    return AzimuthalIntegrator(
+        dist=dist, poni1=ai.poni1, poni2=ai.poni2, rot1=ai.rot1, rot2=ai.rot2, detector=ai.detector,
+        wavelength=ai.wavelength,
+    )  # fmt: skip
+
+
+def _laue(rng: np.random.Generator, ai, shape) -> tuple[np.ndarray, int]:
+    """A still crystal in a polychromatic (pink or white) beam: every reciprocal lattice vector G diffracts the
+    wavelength that puts it on the Ewald sphere, lambda = -2 G.z / |G|^2, when that lies in the band; a spot
+    each in the direction of k0 + G (harmonics nG fall on the same spot), strength per hkl times the spectrum
+    there. Returns the image and the number of spots at least a tenth of the strongest."""
+    from scipy.spatial.transform import Rotation
+
+    pos = ai.position_array(shape)  # (h, w, 3): z along the beam, y, x
+    p0, ey, ex = pos[0, 0], pos[1, 0] - pos[0, 0], pos[0, 1] - pos[0, 0]
+    lo, hi = sorted(rng.uniform(0.3, 2.0, 2))
+    lo, hi = lo, max(hi, lo * 1.3)  # at least a 30 % band (a pink beam); white beams span a factor of 5
+    cell = rng.uniform(3.0, 15.0, 3)
+    ub = Rotation.random(random_state=int(rng.integers(1 << 31))).as_matrix() @ np.diag(1.0 / cell)
+    two_theta = np.arccos(np.clip(pos[..., 0] / np.linalg.norm(pos, axis=-1), -1, 1)).max()
+    qmax = 2 * np.sin(min(two_theta, np.pi * 0.99) / 2) / lo
+    n = np.minimum(np.ceil(qmax * cell).astype(int), 40)
+    hkl = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in n], indexing="ij"), -1).reshape(-1, 3)
+    g = hkl @ ub.T
+    g2 = (g**2).sum(1)
+    lam = np.where(g2 > 0, -2 * g[:, 0] / np.maximum(g2, 1e-12), 0.0)
+    on = (lam >= lo) & (lam <= hi) & (np.sqrt(g2) < qmax)
+    g, hkl, lam, g2 = g[on], hkl[on], lam[on], g2[on]
+    strength = ((np.sin((hkl * [7919, 104729, 1299709]).sum(1)) * 43758.5453) % 1.0) ** 1.5
+    mid, width = rng.uniform(lo, hi), (hi - lo) / 2
+    strength = strength * np.exp(-0.5 * ((lam - mid) / width) ** 2) * np.exp(-rng.uniform(0.1, 1.0) * g2)
+    kout = np.stack([1.0 / lam, np.zeros_like(lam), np.zeros_like(lam)], -1) + g
+    d = kout / np.linalg.norm(kout, axis=1, keepdims=True)
+    lhs = np.stack([np.broadcast_to(ey, d.shape), np.broadcast_to(ex, d.shape), -d], -1)
+    rows_cols_t = np.linalg.solve(lhs, np.broadcast_to(-p0, d.shape)[..., None])[..., 0] if len(d) else []
+    img, amps = np.zeros(shape), []
+    h, w = shape
+    for (r, c, t), a in zip(rows_cols_t, strength, strict=True):
+        r0, r1, c0, c1 = int(max(r - 6, 0)), int(min(r + 7, h)), int(max(c - 6, 0)), int(min(c + 7, w))
+        if t <= 0 or r1 <= r0 or c1 <= c0:
+            continue
+        amps.append(a)
+        yy, xx = np.mgrid[r0:r1, c0:c1]
+        img[r0:r1, c0:c1] += a * np.exp(-0.5 * ((yy - r) ** 2 + (xx - c) ** 2) / 1.2**2)
+    amps = np.asarray(amps)
+    return img, int(np.sum(amps > 0.1 * amps.max())) if len(amps) else 0
+
+
 def _beamstop(rng: np.random.Generator, shape, centre, pixel: float) -> np.ndarray:
     h, w = shape
     yy, xx = np.mgrid[:h, :w]
@@ -146,7 +200,7 @@ def _beamstop(rng: np.random.Generator, shape, centre, pixel: float) -> np.ndarr
     return stop
 
 
-def frame(rng: np.random.Generator, name: str, kind: str) -> tuple[np.ndarray, np.ndarray, dict]:
+def frame(rng: np.random.Generator, name: str, kind: str, laue: float = 0.0) -> tuple[np.ndarray, np.ndarray, dict]:
     """(counts, gaps, truth) of one frame of `kind` on pyFAI's detector `name`; a rings or peaks frame is redrawn
     until at least two rings or six spots fall on the detector, so its label is true."""
     from pyFAI import detector_factory
@@ -158,6 +212,11 @@ def frame(rng: np.random.Generator, name: str, kind: str) -> tuple[np.ndarray, n
         if kind == "rings":
             signal, what, n = _rings(rng, ai, shape)
             if n >= 2:
+                break
+        elif kind == "peaks" and laue and rng.random() < laue:
+            ai = _closer(ai, rng.uniform(0.03, 0.2))  # Laue cameras sit close: many spots on the detector
+            (signal, n), what = _laue(rng, ai, shape), "Laue"
+            if n >= 10:  # a Laue frame is rich in spots (a short distance, a wide band)
                 break
         elif kind == "peaks":
             (signal, n), what = _spots(rng, ai, shape), "single crystal"
@@ -216,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind", type=int, default=4, help="frames per detector and kind")
     ap.add_argument("--seed", type=int, default=2027)
     ap.add_argument("--detectors", default=",".join(d for d, _ in DETECTORS), help="comma-separated pyFAI names")
+    ap.add_argument("--laue", type=float, default=0.0, help="share of peak frames from a polychromatic beam")
     args = ap.parse_args(argv)
     formats = dict(DETECTORS)
     names = [d.strip() for d in args.detectors.split(",") if d.strip()]
@@ -229,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in KINDS:
             (args.out / kind).mkdir(parents=True, exist_ok=True)
             for i in range(args.per_kind):
-                counts, gaps, truth = frame(np.random.default_rng(seeds.integers(1 << 62)), name, kind)
+                counts, gaps, truth = frame(np.random.default_rng(seeds.integers(1 << 62)), name, kind, args.laue)
                 file = f"{kind}/{name.replace(' ', '_')}_{i}.{formats[name]}"
                 data = write(args.out / file, counts, gaps, formats[name], name)
                 entries.append({"file": file, **truth, "shape": list(data.shape), "dtype": str(data.dtype),

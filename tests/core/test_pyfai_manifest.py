@@ -58,3 +58,20 @@ def test_a_mar345_frame_written_as_edf_gets_its_round_area_masked_on_reading(tmp
     yy, xx = np.ogrid[:h, :w]
     outside = ((yy - (h - 1) / 2) / (h / 2)) ** 2 + ((xx - (w - 1) / 2) / (w / 2)) ** 2 > 1.0
     assert np.array_equal(mask, outside)
+
+
+def test_laue_frames_come_from_a_polychromatic_beam_close_to_the_detector():
+    """`--laue`: a still crystal in a pink or white beam at 3-20 cm, every spot from the wavelength that puts its
+    reciprocal lattice vector on the Ewald sphere; without the option a seed gives the frames it always gave."""
+    from pyFAI import detector_factory
+
+    script = pyfai_manifest()
+    counts, gaps, truth = script.frame(np.random.default_rng(3), "Pilatus300k", "peaks", laue=1.0)
+    assert truth["content"] == "Laue" and counts.shape == detector_factory("Pilatus300k").shape
+    plain = script.frame(np.random.default_rng(3), "Pilatus300k", "peaks")
+    again = script.frame(np.random.default_rng(3), "Pilatus300k", "peaks", laue=0.0)
+    assert plain[2]["content"] == "single crystal" and np.array_equal(plain[0], again[0])
+    rng = np.random.default_rng(5)
+    ai = script._closer(script._integrator(rng, detector_factory("Pilatus1M"))[0], 0.1)
+    img, n = script._laue(rng, ai, ai.detector.shape)
+    assert n >= 10 and ai.dist == pytest.approx(0.1) and img.shape == ai.detector.shape
