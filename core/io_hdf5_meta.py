@@ -17,6 +17,7 @@ frame shown.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -117,26 +118,23 @@ def detector_meta(f, frames: str, frame_shape: tuple[int, ...], where: str = "")
     """`{"pixel_mask": bool array or None, "saturation": float or None}` of the frames' detector: the union of
     its pixel masks' rejecting bits (one flagging more than `MAX_MASKED` of the pixels is left out, with a
     warning) and its smallest positive saturation level. A dataset that cannot be read is left out (debug log);
-    the frames read all the same. Kept per file version (`_cached`)."""
+    the frames read all the same. Kept per file version (`_read_file`; the arrays are shared: callers do not
+    modify them)."""
+    shape = tuple(int(n) for n in frame_shape[-2:])
     try:
         st = os.stat(f.filename)
-        key = (os.path.realpath(f.filename), st.st_mtime_ns, st.st_size, frames, tuple(frame_shape[-2:]))
     except (OSError, TypeError, ValueError):
-        return _read(f, frames, frame_shape, where)
-    return _cached(key, lambda: _read(f, frames, frame_shape, where))
+        return _read(f, frames, shape, where)
+    return _read_file(os.path.realpath(f.filename), st.st_mtime_ns, st.st_size, frames, shape, where)
 
 
-_CACHE: dict[tuple, dict] = {}
-_CACHE_SIZE = 4
+@functools.lru_cache(maxsize=4)
+def _read_file(path: str, mtime_ns: int, size: int, frames: str, shape: tuple[int, int], where: str) -> dict:
+    """`_read` of the file at `path` as it was at (`mtime_ns`, `size`)."""
+    import h5py
 
-
-def _cached(key: tuple, compute) -> dict:
-    """The last `_CACHE_SIZE` files' detector metadata (the arrays are shared: callers do not modify them)."""
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = compute()
-    return _CACHE[key]
+    with h5py.File(path, "r") as f:
+        return _read(f, frames, shape, where)
 
 
 def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:

@@ -97,7 +97,6 @@ def _spots(rng: np.random.Generator, ai, shape) -> tuple[np.ndarray, int]:
     from scipy.spatial.transform import Rotation
 
     pos = ai.position_array(shape)  # (h, w, 3): z along the beam, y, x; metres from the sample
-    p0, ey, ex = pos[0, 0], pos[1, 0] - pos[0, 0], pos[0, 1] - pos[0, 0]
     k = 1.0 / (ai.wavelength * 1e10)
     cell = rng.uniform(3.0, 40.0, 3)
     ub = Rotation.random(random_state=int(rng.integers(1 << 31))).as_matrix() @ np.diag(1.0 / cell)
@@ -115,24 +114,38 @@ def _spots(rng: np.random.Generator, ai, shape) -> tuple[np.ndarray, int]:
     strength = strength * np.exp(-rng.uniform(0.5, 3) * qn**2)
     osc = np.deg2rad(rng.uniform(0.2, 5.0))
     img, amps = np.zeros(shape), []
-    h, w = shape
     for omega in np.linspace(-osc / 2, osc / 2, 9):  # the oscillation in nine slices about the vertical axis
         kout = np.array([k, 0.0, 0.0]) + g @ Rotation.from_rotvec([0, omega, 0]).as_matrix().T
         on = np.abs(np.linalg.norm(kout, axis=1) - k) < 0.5 * (osc / 8) * qn + 1e-4
         if not on.any():
             continue
-        d = kout[on] / np.linalg.norm(kout[on], axis=1, keepdims=True)
-        lhs = np.stack([np.broadcast_to(ey, d.shape), np.broadcast_to(ex, d.shape), -d], -1)
-        rows_cols_t = np.linalg.solve(lhs, np.broadcast_to(-p0, d.shape)[..., None])[..., 0]
-        for (r, c, t), a in zip(rows_cols_t, strength[on], strict=True):
-            r0, r1, c0, c1 = int(max(r - 6, 0)), int(min(r + 7, h)), int(max(c - 6, 0)), int(min(c + 7, w))
-            if t <= 0 or r1 <= r0 or c1 <= c0:
-                continue
-            amps.append(a)
-            yy, xx = np.mgrid[r0:r1, c0:c1]
-            img[r0:r1, c0:c1] += a / 9 * np.exp(-0.5 * ((yy - r) ** 2 + (xx - c) ** 2) / 1.2**2)
+        _stamp(img, pos, kout[on], strength[on] / 9, amps)  # a ninth of the turn each
+    return img, _strong(amps)
+
+
+def _stamp(img: np.ndarray, pos: np.ndarray, kout: np.ndarray, strength: np.ndarray, amps: list) -> None:
+    """A Gaussian spot (1.2 px) of each `strength` where the ray along each `kout` from the sample meets the
+    detector plane of `pos` (pyFAI's position_array); the strengths of the spots on the detector go to `amps`."""
+    if not len(kout):
+        return
+    p0, ey, ex = pos[0, 0], pos[1, 0] - pos[0, 0], pos[0, 1] - pos[0, 0]
+    d = kout / np.linalg.norm(kout, axis=1, keepdims=True)
+    lhs = np.stack([np.broadcast_to(ey, d.shape), np.broadcast_to(ex, d.shape), -d], -1)
+    rows_cols_t = np.linalg.solve(lhs, np.broadcast_to(-p0, d.shape)[..., None])[..., 0]
+    h, w = img.shape
+    for (r, c, t), a in zip(rows_cols_t, strength, strict=True):
+        r0, r1, c0, c1 = int(max(r - 6, 0)), int(min(r + 7, h)), int(max(c - 6, 0)), int(min(c + 7, w))
+        if t <= 0 or r1 <= r0 or c1 <= c0:
+            continue
+        amps.append(a)
+        yy, xx = np.mgrid[r0:r1, c0:c1]
+        img[r0:r1, c0:c1] += a * np.exp(-0.5 * ((yy - r) ** 2 + (xx - c) ** 2) / 1.2**2)
+
+
+def _strong(amps: list) -> int:
+    """How many spots are at least a tenth of the strongest."""
     amps = np.asarray(amps)
-    return img, int(np.sum(amps > 0.1 * amps.max())) if len(amps) else 0
+    return int(np.sum(amps > 0.1 * amps.max())) if len(amps) else 0
 
 
 def _closer(ai, dist: float):
@@ -153,7 +166,6 @@ def _laue(rng: np.random.Generator, ai, shape) -> tuple[np.ndarray, int]:
     from scipy.spatial.transform import Rotation
 
     pos = ai.position_array(shape)  # (h, w, 3): z along the beam, y, x
-    p0, ey, ex = pos[0, 0], pos[1, 0] - pos[0, 0], pos[0, 1] - pos[0, 0]
     lo, hi = sorted(rng.uniform(0.3, 2.0, 2))
     lo, hi = lo, max(hi, lo * 1.3)  # at least a 30 % band (a pink beam); white beams span a factor of 5
     cell = rng.uniform(3.0, 15.0, 3)
@@ -171,20 +183,9 @@ def _laue(rng: np.random.Generator, ai, shape) -> tuple[np.ndarray, int]:
     mid, width = rng.uniform(lo, hi), (hi - lo) / 2
     strength = strength * np.exp(-0.5 * ((lam - mid) / width) ** 2) * np.exp(-rng.uniform(0.1, 1.0) * g2)
     kout = np.stack([1.0 / lam, np.zeros_like(lam), np.zeros_like(lam)], -1) + g
-    d = kout / np.linalg.norm(kout, axis=1, keepdims=True)
-    lhs = np.stack([np.broadcast_to(ey, d.shape), np.broadcast_to(ex, d.shape), -d], -1)
-    rows_cols_t = np.linalg.solve(lhs, np.broadcast_to(-p0, d.shape)[..., None])[..., 0] if len(d) else []
     img, amps = np.zeros(shape), []
-    h, w = shape
-    for (r, c, t), a in zip(rows_cols_t, strength, strict=True):
-        r0, r1, c0, c1 = int(max(r - 6, 0)), int(min(r + 7, h)), int(max(c - 6, 0)), int(min(c + 7, w))
-        if t <= 0 or r1 <= r0 or c1 <= c0:
-            continue
-        amps.append(a)
-        yy, xx = np.mgrid[r0:r1, c0:c1]
-        img[r0:r1, c0:c1] += a * np.exp(-0.5 * ((yy - r) ** 2 + (xx - c) ** 2) / 1.2**2)
-    amps = np.asarray(amps)
-    return img, int(np.sum(amps > 0.1 * amps.max())) if len(amps) else 0
+    _stamp(img, pos, kout, strength, amps)
+    return img, _strong(amps)
 
 
 def _beamstop(rng: np.random.Generator, shape, centre, pixel: float) -> np.ndarray:
