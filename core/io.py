@@ -289,6 +289,9 @@ def _checked(
             mask |= flagged
         if meta.get("saturation") is not None:  # invalid above it, whatever the type (NaN compares False)
             mask |= data > meta["saturation"]
+        if meta.get("dummy") is not None:  # an EDF's value for "no measurement" (pyFAI's dummy, delta_dummy)
+            value, tolerance = meta["dummy"]
+            mask |= (data >= value - tolerance) & (data <= value + tolerance)
     if mask.all():
         raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
     return Frame(data=data, mask=mask, index=index, dataset=dataset)

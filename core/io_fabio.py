@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io_readers import header_overload
+from .io_readers import header_dummy, header_overload
 from .io_safety import ImageReadError, check_pixels, fabio_complaints, one_line, raise_on_fabio_complaint
 
 log = logging.getLogger(__name__)
@@ -354,6 +354,8 @@ class FabioReader:
             self.nframes = max(1, int(self._img.nframes))
         self._max_pixels = max_pixels
         self.meta = {"overload": header_overload(hdr.header), "circular": True if name in CIRCULAR_CLASSES else None}
+        if name == "EdfImage":
+            self.meta["dummy"] = header_dummy(hdr.header)
 
     def frame(self, i: int) -> np.ndarray:
         import fabio

@@ -2,7 +2,7 @@
 
 Every reader checks the frame size its header declares before a pixel is allocated, and compares the data
 length the header promises with what the file holds (a short file is an error, never zero-fill). Readers
-expose `nframes`, `dataset`, `meta` (`overload`, `circular`, `pixel_mask` where the format says so) and
+expose `nframes`, `dataset`, `meta` (`overload`, `circular`, `pixel_mask`, `dummy` where the format says so) and
 `frame(i)`, so a stack of n frames costs n frame reads, not n²/2.
 """
 
@@ -349,3 +349,18 @@ def header_overload(header: dict) -> float | None:
             if value > 0:
                 return value
     return None
+
+
+def header_dummy(header: dict) -> tuple[float, float] | None:
+    """(value, tolerance) that marks a pixel as no measurement in an ESRF EDF header (`Dummy`, `DDummy`), the
+    convention of the ESRF SAXS programs and pyFAI: a pixel within the tolerance of the value is invalid, and a
+    Dummy of 0 (or none) means that no pixel is. None when the header sets none or its numbers are not numbers."""
+    keys = {str(k).strip().lower(): str(v) for k, v in header.items()}
+    try:
+        value = float(keys.get("dummy", "0"))
+        tolerance = abs(float(keys.get("ddummy", "0")))
+    except ValueError:
+        return None
+    if value == 0 or not math.isfinite(value) or not math.isfinite(tolerance):
+        return None
+    return value, tolerance

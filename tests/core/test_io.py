@@ -129,6 +129,24 @@ def test_gaps_dead_pixels_and_nan_are_masked_not_data():
     assert Image.open(__import__("io").BytesIO(png)).size == (16, 13)
 
 
+@pytest.mark.parametrize(
+    ("header", "masked"),
+    [
+        ({"Dummy": "7", "DDummy": "0.5"}, {(2, 3), (4, 5)}),  # within the tolerance of the dummy value
+        ({"Dummy": "7"}, {(2, 3)}),  # no DDummy: exactly the value
+        ({"Dummy": "0", "DDummy": "0.1"}, set()),  # 0: the ESRF programs' "no dummy"
+        ({"Dummy": "n/a"}, set()),  # not a number: no dummy, the frame is still read
+    ],
+)
+def test_edf_dummy_pixels_are_masked(tmp_path, header, masked):
+    data = np.full((20, 24), 100.0, np.float32)
+    data[2, 3], data[4, 5], data[6, 7] = 7.0, 7.4, 7.6
+    fabio.edfimage.EdfImage(data=data, header=header).write(str(tmp_path / "d.edf"))
+    frame = _one(tmp_path / "d.edf")
+    assert set(zip(*np.nonzero(frame.mask), strict=True)) == masked
+    assert np.array_equal(frame.data, data)  # the values themselves are kept
+
+
 def make_bad_folder(folder):
     """The folder the issue names: good files plus each kind of bad one."""
     folder.mkdir(parents=True, exist_ok=True)
