@@ -50,10 +50,12 @@ class Geometry:
     def flip_ud(self, height: int) -> Geometry:
         """The same geometry for the image flipped up-down (as Dioptas shows it): row y becomes height-1-y."""
         pyfai = None
-        config = (self.pyfai or {}).get("detector_config") or {}
-        if config.get("max_shape") is not None and int(config["max_shape"][0]) == height:
-            pyfai = copy.deepcopy(self.pyfai)  # reversing the rows is pyFAI's orientation 3 <-> 2, 1 <-> 4
-            pyfai["detector_config"]["orientation"] = {1: 4, 2: 3, 3: 2, 4: 1}[int(config.get("orientation") or 3)]
+        if self.pyfai is not None and self.shape is not None and self.shape[0] == height:
+            # reversing the rows is pyFAI's orientation 3 <-> 2, 1 <-> 4 (a named detector's config may hold no
+            # shape, its detector has one: `shape`, as binned)
+            pyfai = copy.deepcopy(self.pyfai)
+            config = pyfai["detector_config"] = dict(pyfai.get("detector_config") or {})
+            config["orientation"] = {1: 4, 2: 3, 3: 2, 4: 1}[int(config.get("orientation") or 3)]
             pyfai["poni_version"] = max(float(pyfai.get("poni_version", 2.1)), 2.1)
         return replace(
             self,
@@ -165,14 +167,15 @@ def read_poni_geometry(path: Path) -> Geometry:
         tilt_plane_deg=tpr,
         wavelength_m=poni.wavelength or None,
         notes=notes,
-        shape=tuple(int(v) for v in det.max_shape) if det.max_shape is not None else None,
+        shape=tuple(int(v) for v in det.shape) if det.shape is not None else None,  # binned, as the frames are
         pyfai=poni.as_dict(),
     )
 
 
 def _numbers(text: str) -> list[float]:
     """The numbers in a value such as `[ 20.0  30.1]`; nan and inf count, so that a check can refuse them by name."""
-    pattern = r"[-+]?(?:nan|inf(?:inity)?|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    text = re.sub(r"\b(?:np|numpy)\.[A-Za-z_]\w*\(", "(", text)  # GSAS-II under numpy 2: np.float64(20.0)
+    pattern = r"(?<![\w.])[-+]?(?:nan|inf(?:inity)?|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])"
     return [float(v) for v in re.findall(pattern, text, re.I)]
 
 

@@ -24,19 +24,21 @@ if TYPE_CHECKING:  # calibration imports this module
 # per format: the file's own name for each quantity, its unit, and the factor from SI to that unit
 FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
     "poni": {
-        "centre": ("Poni1/Poni2", "px", 1.0),
+        "centre": ("Poni1/Poni2", "m", 1.0),
         "distance": ("Distance", "m", 1.0),
         "pixel": ("pixel size (Detector_config pixel1/pixel2, PixelSize1/2)", "m", 1.0),
         "wavelength": ("Wavelength", "m", 1.0),
         "tilt": ("Rot1/Rot2 tilt", "deg", 1.0),
+        "tilt_plane": ("Rot1/Rot2 tilt-plane rotation", "deg", 1.0),
         "shape": ("Detector_config max_shape", "px", 1.0),
     },
     "imctrl": {
-        "centre": ("center", "px", 1.0),
+        "centre": ("center", "mm", 1.0),
         "distance": ("distance", "mm", 1e3),
         "pixel": ("pixelSize", "um", 1e6),
         "wavelength": ("wavelength", "Angstrom", 1e10),
         "tilt": ("tilt", "deg", 1.0),
+        "tilt_plane": ("rotation", "deg", 1.0),
     },
     "fit2d": {
         "centre": ("X-/Y-BEAM CENTRE", "px", 1.0),
@@ -44,6 +46,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
         "pixel": ("X-/Y-PIXEL SIZE", "um", 1e6),
         "wavelength": ("WAVELENGTH", "Angstrom", 1e10),
         "tilt": ("ANGLE OF TILT", "deg", 1.0),
+        "tilt_plane": ("ROTATION ANGLE OF TILTING PLANE", "deg", 1.0),
     },
     "hexrd": {
         "centre": ("translation (beam centre)", "px", 1.0),
@@ -63,6 +66,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
 }
 LIMITS = {"distance": (1e-3, 100.0), "pixel": (2e-7, 1e-2), "wavelength": (1e-12, 1e-6)}
 MAX_CENTRE_PX = 1e6
+CENTRE_SCALE = {"m": 1.0, "mm": 1e3}  # a centre given as a length, from metres
 MAX_TILT_DEG = 90.0
 MAX_SIDE_PX = 1_000_000
 
@@ -87,7 +91,7 @@ def check_geometry(geo: Geometry) -> Geometry:
     if not (math.isfinite(geo.tilt_deg) and abs(geo.tilt_deg) < MAX_TILT_DEG):
         refuse("tilt", geo.tilt_deg, f"tilts the detector {MAX_TILT_DEG:g} degrees or more: the beam never meets it")
     if not math.isfinite(geo.tilt_plane_deg):
-        refuse("tilt", geo.tilt_plane_deg, "is not a number (tilt-plane rotation)")
+        refuse("tilt_plane" if "tilt_plane" in names else "tilt", geo.tilt_plane_deg, "is not a number")
     quantities = [("distance", geo.distance_m), ("wavelength", geo.wavelength_m)]
     quantities += [("pixel", v) for v in geo.pixel_m or ()]
     for key, value in quantities:
@@ -100,9 +104,17 @@ def check_geometry(geo: Geometry) -> Geometry:
     for value in geo.shape or ():
         if not 1 <= value <= MAX_SIDE_PX:
             refuse("shape", value, f"is not a detector side (1 to {MAX_SIDE_PX} px)")
-    for value in (geo.centre_x, geo.centre_y):
+    pixels = geo.pixel_m[::-1] if geo.pixel_m else (None, None)  # (columns, rows), as the centre is (x, y)
+    for value, pixel in zip((geo.centre_x, geo.centre_y), pixels, strict=True):
         if not (math.isfinite(value) and abs(value) <= MAX_CENTRE_PX):
-            refuse("centre", value, f"puts the beam centre nowhere near the detector (beyond {MAX_CENTRE_PX:g} px)")
+            field, unit, _ = names["centre"]
+            where = f"{value:.6g} px"
+            if unit != "px" and pixel is not None:  # the file's own unit: a length from the detector's corner
+                where = f"{(value + 0.5) * pixel * CENTRE_SCALE[unit]:.6g} {unit} from the detector's corner"
+            raise ValueError(
+                f"{geo.path}: {field}: the beam centre {where} is nowhere near the detector (beyond "
+                f"{MAX_CENTRE_PX:g} px)"
+            )
     return geo
 
 
@@ -114,8 +126,8 @@ def _check_detector_config(path: Path, value: str) -> None:
         config = json.loads(value)
     except ValueError as exc:
         raise ValueError(f"{path}: Detector_config is not JSON ({exc})") from None
-    if config is None:
-        return
+    if config is None:  # pyFAI's own reader fails on it with an AttributeError
+        raise ValueError(f"{path}: Detector_config is null, not a JSON object ({{}} for a detector that needs none)")
     if not isinstance(config, dict):
         raise ValueError(f"{path}: Detector_config is not a JSON object ({type(config).__name__})")
     for key in ("pixel1", "pixel2"):

@@ -41,6 +41,44 @@ def test_every_pyfai_orientation_gives_pyfais_own_beam_centre_and_two_theta(tmp_
     assert np.degrees(np.abs(chi_off).max()) < 1e-4
 
 
+@pytest.mark.parametrize("name", ["Pilatus1M", "Eiger1M"])
+@pytest.mark.parametrize("binning", [1, 2])
+def test_named_and_binned_pyfai_detectors_keep_their_shape_and_flip_exactly(tmp_path, name, binning):
+    """pyFAI writes no max_shape for a detector it knows by name, and bins a detector's shape: the geometry's
+    shape is the binned one the frames have, and Dioptas' flip keeps pyFAI's own geometry (rot3, chi)."""
+    import pyFAI
+    from pyFAI import detector_factory
+    from pyFAI.geometry import Geometry as PyFAIGeometry
+
+    det = detector_factory(name)
+    det.set_binning((binning, binning))
+    path = tmp_path / f"{name}.poni"
+    logging.getLogger("pyFAI").setLevel(logging.ERROR)
+    PyFAIGeometry(
+        dist=0.2, poni1=0.07, poni2=0.05, rot1=0.02, rot2=-0.01, rot3=0.3, detector=det, wavelength=1e-10
+    ).save(str(path))
+    ref = pyFAI.load(str(path))
+    shape = tuple(ref.detector.shape)
+    geo = read_calibration(path)
+    assert geo.shape == shape
+    flipped = read_calibration(path, flip_ud=True, height=shape[0]).integrator()
+    assert np.degrees(np.abs(flipped.twoThetaArray(shape)[::-1] - ref.twoThetaArray()).max()) < 1e-4
+    chi_off = (flipped.chiArray(shape)[::-1] - ref.chiArray() + np.pi) % (2 * np.pi) - np.pi
+    assert np.degrees(np.abs(chi_off).max()) < 1e-4
+
+
+def test_gsas2_numbers_written_by_numpy_2_are_read_as_numbers(tmp_path):
+    """GSAS-II writes str(value): under numpy 2 a refined value reads `np.float64(20.0)`, whose 64 is no number."""
+    plain = "center:[20.0, 30.1]\npixelSize:[172, 172]\ndistance:1000.0\ntilt:0.5\nwavelength:0.62\n"
+    (tmp_path / "plain.imctrl").write_text(plain)
+    numpy2 = plain.replace("[20.0, 30.1]", "[np.float64(20.0), np.float64(30.1)]")
+    numpy2 = numpy2.replace("1000.0", "np.float64(1000.0)").replace("0.5", "numpy.float32(0.5)")
+    (tmp_path / "numpy2.imctrl").write_text(numpy2)
+    a, b = read_calibration(tmp_path / "plain.imctrl"), read_calibration(tmp_path / "numpy2.imctrl")
+    assert (b.centre_x, b.centre_y, b.distance_m, b.tilt_deg) == (a.centre_x, a.centre_y, a.distance_m, a.tilt_deg)
+    assert b.tilt_deg == 0.5
+
+
 def _gsas_two_theta(shape, center, pixel_um, distance, tilt, rotation):
     """2theta (deg) of every pixel as GSAS-II computes it (GSASIIimage.GetTthAzmG with det2theta 0, no depth or
     sag): pixel centres at (i + 0.5) * pixelSize, the beam `distance / cos(tilt)` away, the detector turned by
@@ -101,8 +139,9 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
     (*_poni("Distance: 0.3", "Distance: -0.3"), "Distance -0.3 m is not a physical distance"),
     (*_poni("Distance: 0.3", "Distance: 300"), "Distance 300 m is not a physical distance"),  # written in mm
     (*_poni("Distance: 0.3", "Distance: abc"), "Distance 'abc' is not a number"),
-    (*_poni("Poni1: 0.031", "Poni1: inf"), "Poni1/Poni2 inf px puts the beam centre nowhere near the detector"),
-    (*_poni("Poni1: 0.031", "Poni1: 1e300"), "Poni1/Poni2 1e+304 px puts the beam centre nowhere near"),
+    (*_poni("Poni1: 0.031", "Poni1: inf"), "Poni1/Poni2: the beam centre inf m from the detector's corner is nowhere"),
+    (*_poni("Poni1: 0.031", "Poni1: 1e300"), "Poni1/Poni2: the beam centre 1e+300 m from the detector's corner"),
+    (*_poni('{"pixel1": 0.0001, "pixel2": 0.0001, "max_shape": [600, 500]}', "null"), "Detector_config is null"),
     (*_poni("Rot1: 0.0", "Rot1: 45"), "Rot1 45 is not an angle in radians"),
     (*_poni("Rot1: 0.0", "Rot1: 2.0"), "Rot1/Rot2 tilt 114.592 deg tilts the detector 90 degrees or more"),
     (*_poni('"pixel1": 0.0001', '"pixel1": -0.0001'), "-0.0001 m is not a physical pixel"),
@@ -126,7 +165,8 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
     ("g.imctrl", IMCTRL.replace("distance:100", "distance:0.1"), "distance 0.1 mm is not a physical distance"),
     ("g.imctrl", IMCTRL.replace("[172, 172]", "[0.172, 0.172]"), "pixelSize 0.172 um is not a physical pixel"),
     ("g.imctrl", IMCTRL.replace("[172, 172]", "[0, 172]"), "GSAS-II 'pixelSize' 0 um is not a pixel size"),
-    ("g.imctrl", IMCTRL.replace("[10, 20]", "[nan, 20]"), "center nan px puts the beam centre nowhere near"),
+    ("g.imctrl", IMCTRL.replace("[10, 20]", "[nan, 20]"), "center: the beam centre nan mm from the detector's corner"),
+    ("g.imctrl", IMCTRL + "tilt:1.0\nrotation:nan\n", "rotation nan deg is not a number"),
     ("g.imctrl", IMCTRL.replace("distance:100", "distance:abc"), "(GSAS-II 'distance' needs a number, got 'abc')"),
     ("g.imctrl", IMCTRL.replace("0.7", "1e-10"), "wavelength 1e-10 Angstrom is not a physical wavelength"),
     (
@@ -173,7 +213,7 @@ def test_polar_cli_refuses_a_nan_calibration_instead_of_printing_a_nan_centre(tm
     captured = capsys.readouterr()
     err = [line for line in captured.err.splitlines() if line.strip()]
     assert "NaN" not in captured.out and len(err) == 1, captured
-    assert err[0].startswith(f"scatterloop polar: {tmp_path / 'nan.poni'}: Poni1/Poni2 nan px"), err
+    assert err[0].startswith(f"scatterloop polar: {tmp_path / 'nan.poni'}: Poni1/Poni2: the beam centre nan m"), err
 
 
 def test_gsas2_controls_as_gsas2_writes_them_say_how_to_add_the_pixel_size(tmp_path):
