@@ -256,7 +256,7 @@ def _truth(row: dict) -> dict | None:
     if isinstance(truth, str):
         try:
             truth = json.loads(truth)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             truth = {"value": truth}
     return truth if truth is None or isinstance(truth, dict) else {"value": truth}
 

@@ -74,10 +74,14 @@ def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, d
         if not set(reader.fieldnames or ()) & set(NAME_FIELDS):
             return rows, [(f"{shown}:1", "no 'file_name' column: manifest skipped")]
         numbered = ((no, {k: v for k, v in r.items() if k and v not in (None, "")}) for no, r in enumerate(reader, 2))
-    for no, row in numbered:
-        reason = _add_row(rows, row, path, follow_outside)
-        if reason:
-            problems.append((f"{shown}:{no}", reason))
+    no = 1
+    try:
+        for no, row in numbered:
+            reason = _add_row(rows, row, path, follow_outside)
+            if reason:
+                problems.append((f"{shown}:{no}", reason))
+    except csv.Error as exc:  # an unclosed quote swallows the rest of the file into one field
+        problems.append((f"{shown}:{no + 1}", f"not readable as CSV ({one_line(str(exc))}): rest skipped"))
     return rows, problems
 
 
@@ -89,6 +93,8 @@ def _json_rows(text: str, shown: str, problems: list) -> Iterable[tuple[int, obj
             yield no, json.loads(line)
         except json.JSONDecodeError as exc:
             problems.append((f"{shown}:{no}", f"not a JSON line ({exc.msg})"))
+        except RecursionError:
+            problems.append((f"{shown}:{no}", "not a JSON line (nested too deeply)"))
 
 
 def _add_row(rows: dict, row: object, path: Path, follow_outside: bool) -> str | None:

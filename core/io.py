@@ -190,6 +190,9 @@ def open_reader(path: Path, dataset: str | None = None, max_pixels: int = 100_00
             reader = FabioReader(path, max_pixels)
     except Exception as exc:  # every library has its own corrupt-file exception; name it in one line
         raise translate(exc, _fmt_name(suffix)) from exc
+    if reader.nframes < 1:  # an NPY of shape (0, h, w), an NPZ of 1-D arrays: nothing to import is a failure
+        reader.close()
+        raise ImageReadError(f"no frame in this {_fmt_name(suffix)} file (no 2-D array with rows and columns)")
     try:
         yield reader
     finally:
@@ -280,6 +283,12 @@ def _checked(
     if data.dtype == bool:
         data = data.astype(np.uint8)
     meta = meta or {}
+    if data.dtype.kind == "f" and data.dtype.itemsize > 4:  # beyond float32's range is no measurement, and no
+        top = np.finfo(np.float32).max  # thumbnail or model input (float32) could hold it: NaN, so masked
+        beyond = (data > top) | (data < -top)
+        if beyond.any():
+            data = data.copy()
+            data[beyond] = np.nan
     if meta.get("display_image"):  # 8-bit PNG/JPEG: 255 is white, not an overflow
         mask = make_mask(data)
     else:

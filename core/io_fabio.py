@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .io_readers import header_dummy, header_overload
-from .io_safety import ImageReadError, check_pixels, fabio_complaints, one_line, raise_on_fabio_complaint
+from .io_edf import check_edf, edf_reason
+from .io_readers import header_dummy, header_overload, open_plain, suffix_plain
+from .io_safety import ImageReadError, check_pixels, raise_on_fabio_complaint, reader_complaints
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,6 @@ MAR345_HEADER = 4096  # binary and text header; the high-intensity records follo
 # what a header, CIF metadata or padding may add; a file far longer is refused before fabio reads it whole
 BYTES_PER_PIXEL = 16
 HEADER_ALLOWANCE = 1 << 20
-EDF_BLOCK = 512  # EDF writers pad a data block to a multiple of this; more left over is data the header leaves out
 SIZED_BY_FILE = {"EdfImage", "GeImage"}  # frames read one by one, counted by fabio from the file's length
 
 
@@ -71,7 +71,7 @@ def _data_bytes(path: Path, limit: int) -> int:
         return path.stat().st_size
     total = 0
     try:
-        with _open_plain(path) as fh:
+        with open_plain(path) as fh:
             while total <= limit and (chunk := fh.read(1 << 20)):
                 total += len(chunk)
     except (OSError, EOFError, ValueError):  # a broken stream: fabio reads it and says what is wrong
@@ -126,79 +126,6 @@ def _check_cbf(path: Path, header: dict) -> None:
             raise ImageReadError(f"truncated CBF: {max(have, 0)} of {need} compressed data bytes")
 
 
-def _check_edf(path: Path, hdr, max_pixels: int) -> list[tuple]:
-    """Shapes of every EDF frame; a data block shorter than its header promises is named in rows."""
-    shapes = []
-    size = path.stat().st_size
-    for i, frame in enumerate(hdr._frames):
-        if getattr(frame, "bfname", None):
-            raise ImageReadError("EDF with its data in a separate binary file: not supported")
-        shape = tuple(frame.shape)
-        check_pixels(shape, max_pixels)
-        shapes.append(shape)
-        need, block = frame.size, frame.blobsize
-        if getattr(frame, "_data_compression", None) is None and need and block and block - need >= EDF_BLOCK:
-            # fabio reads the frame from the block's start and drops the rest: the wrong rows, sheared, without a word
-            dims = "x".join(str(v) for v in shape)
-            raise ImageReadError(
-                f"corrupt EDF: frame {i} is {dims} ({need} bytes) but its Size is {block} bytes: "
-                "the dimensions do not describe the data"
-            )
-        if frame.incomplete_data or (suffix_plain(path) and frame.start + frame.blobsize > size):
-            if suffix_plain(path) and len(shape) == 2 and frame.blobsize and shape[0]:
-                row = frame.blobsize / shape[0]
-                have_rows = max(0, int((size - frame.start) // row))
-                missing = shape[0] - have_rows
-                raise ImageReadError(f"truncated EDF: {missing} of {shape[0]} rows missing (frame {i})")
-            raise ImageReadError(f"truncated EDF: frame {i} data ends early")
-    if getattr(hdr, "incomplete_file", False) and not shapes:
-        raise ImageReadError("truncated EDF: no complete frame")
-    return shapes
-
-
-def _open_plain(path: Path):
-    import bz2
-    import gzip
-
-    return {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)(path, "rb")
-
-
-def edf_reason(path: Path) -> str | None:
-    """Why fabio could not parse an EDF file, read from its first header: a missing or malformed key named
-    (fabio's own words are an `UnboundLocalError` or a bare `KeyError: 'Complex'`); None when the first header
-    looks sound, or the file is not EDF."""
-    from fabio.edfimage import DATA_TYPES
-
-    try:
-        with _open_plain(path) as fh:
-            head = fh.read(1 << 16)
-    except (OSError, EOFError):
-        return None
-    if not head.lstrip().startswith(b"{"):
-        return None
-    end = head.find(b"}")
-    if end < 0:
-        return "EDF header is not closed (no '}' in its first 64 KiB)"
-    keys = {}
-    for item in head[head.index(b"{") + 1 : end].decode("latin-1").split(";"):
-        key, eq, value = item.partition("=")
-        if eq:
-            keys[key.strip().lower()] = value.strip()
-    if "dim_1" not in keys:
-        return "EDF header has no Dim_1 (the frame's size)"
-    for dim in ("dim_1", "dim_2"):  # without Dim_2 the data are 1-D (refused later, as not a frame)
-        if dim in keys and (not keys[dim].isdigit() or int(keys[dim]) == 0):
-            return f"EDF header: {dim.capitalize()} = {one_line(keys[dim])[:40]!r} is not a positive whole number"
-    kind = keys.get("datatype")
-    if kind is not None and kind not in DATA_TYPES:
-        return f"EDF header: DataType {one_line(kind)[:40]!r} is not an EDF data type"
-    if "byteorder" not in keys:
-        return "EDF header has no ByteOrder"
-    if not head[end + 1 :].strip(b"\n\r") and len(head) < (1 << 16):
-        return "EDF file ends after its header: no data"
-    return None
-
-
 def mar345_reason(path: Path) -> str | None:
     """Why fabio could not parse a MAR345 plate, read from its binary header (fabio's own words are a
     `ZeroDivisionError` for a size of 0, a bare `KeyError` when the byte-order mark is wrong); None when the
@@ -208,7 +135,7 @@ def mar345_reason(path: Path) -> str | None:
     if suffix_of(path) not in MAR345_SUFFIXES:
         return None
     try:
-        with _open_plain(path) as fh:
+        with open_plain(path) as fh:
             head = fh.read(24)
     except (OSError, EOFError):
         return None
@@ -232,7 +159,7 @@ def _check_mar345(path: Path, shape: tuple) -> None:
     past the end (a truncated plate imports as a wrong image), and blocks that claim more pixels than the frame
     holds are written past its buffer (heap corruption, a crash). The walk costs one pass over the headers.
     """
-    with _open_plain(path) as fh:
+    with open_plain(path) as fh:
         raw = fh.read()
     key = next((k for k in PCK_KEYS if k in raw), None)
     if key is None:
@@ -297,10 +224,6 @@ def _lower_compression_name(path: Path):
     return str(link), alias
 
 
-def suffix_plain(path: Path) -> bool:
-    return path.suffix.lower() not in {".gz", ".bz2"}
-
-
 class FabioReader:
     """A fabio image opened from its header; frames decoded on demand (`getframe(k)`, no earlier frames)."""
 
@@ -310,7 +233,7 @@ class FabioReader:
         self._path, self.fmt = path, _fmt(path)
         self.dataset, self._img = None, None
         self._name, self._alias = _lower_compression_name(path)
-        with fabio_complaints() as complaints:
+        with reader_complaints() as complaints:
             if path.suffix.lower() == ".spe":  # SPE has no magic number; fabio's guess by content can pick GE
                 from fabio.speimage import SpeImage
 
@@ -329,7 +252,7 @@ class FabioReader:
             raise ImageReadError(reason)
         self._spe = path.suffix.lower() == ".spe"
         if name == "EdfImage":
-            shapes = _check_edf(path, hdr, max_pixels)
+            shapes = check_edf(path, hdr, max_pixels)
         elif getattr(hdr, "_shape", None) is not None:
             shapes = [tuple(hdr._shape)]
         elif path.suffix.lower() in TIFF_BASED:
@@ -348,7 +271,7 @@ class FabioReader:
         if self._spe:  # fabio counts one frame; the header says how many follow it
             self.nframes = _spe_frames(path, hdr.header)
         elif name == "GeImage":  # the header does not count frames; fabio does so on opening, from the file size
-            with fabio_complaints() as complaints:
+            with reader_complaints() as complaints:
                 self._img = fabio.open(self._name)
             raise_on_fabio_complaint(complaints, self.fmt)
             self.nframes = max(1, int(self._img.nframes))
@@ -364,7 +287,7 @@ class FabioReader:
             raise ImageReadError(f"no frame {i} (the file holds {self.nframes})")
         complaints: list[str] = []
         try:
-            with fabio_complaints() as complaints:
+            with reader_complaints() as complaints:
                 if self._spe:  # frame i straight from its offset
                     from fabio.speimage import SpeImage
 

@@ -48,6 +48,10 @@ def first_image_dataset(f) -> str | None:
         entry = f[f.attrs["default"]] if "default" in f.attrs else None
         if entry is not None and "default" in entry.attrs:
             data = entry[entry.attrs["default"]]
+            if isinstance(data, h5py.Dataset):  # `default` names the frames themselves, not an NXdata group
+                if data.ndim >= 2:
+                    return data.name
+                raise KeyError("a 1-D default plot is not the frames")
             signal = data.attrs.get("signal")
             if isinstance(signal, np.ndarray) and signal.size == 1:  # written as a one-element array
                 signal = signal.item()
@@ -63,7 +67,7 @@ def first_image_dataset(f) -> str | None:
                     return name
                 if not isinstance(target, h5py.Dataset) or target.ndim >= 2:
                     return name  # a 1-D default plot (an integrated profile) is not the frames
-    except (KeyError, TypeError, ValueError, OSError, RuntimeError):  # RuntimeError: a soft-link loop
+    except (KeyError, TypeError, ValueError, OSError, RuntimeError, AttributeError):  # RuntimeError: a link loop
         pass
     if dangling is not None:  # whatever else the file holds (a flat field, a mask) is not what the file points to
         raise ImageReadError(

@@ -178,6 +178,28 @@ def _copy_frames(dest: Path, name: str, ds) -> None:
             target[idx] = ds[idx]
 
 
+def check_vds_frames(ds, name: str) -> None:
+    """A virtual dataset's frames that no source maps read back as its fill value: declared, never measured (8 KB
+    of VDS can declare 3000 frames of which one is mapped). Refused, as unwritten chunks are; pixels left out
+    within mapped frames (module gaps of an assembled detector) read as the fill value, which is masked where it
+    is negative or NaN, and gaps written as zeros are found as such."""
+    lead = ds.shape[:-2]
+    mapped_points = 0
+    touched = np.zeros(lead, dtype=bool) if lead else None
+    for vs in ds.virtual_sources():
+        mapped_points += vs.vspace.get_select_npoints()
+        if touched is not None:
+            start, end = vs.vspace.get_select_bounds()
+            touched[tuple(slice(a, b + 1) for a, b in zip(start[:-2], end[:-2], strict=True))] = True
+    if mapped_points >= ds.size or touched is None or touched.all():
+        return
+    missing = int(touched.size - touched.sum())
+    raise ImageReadError(
+        f"HDF5 virtual dataset {one_line(name)}: {missing} of {touched.size} frames map to no source "
+        "(they would read as fill value)"
+    )
+
+
 def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int, files: list):
     """The readable dataset `name` of `src`, external links and virtual sources followed and checked (files
     opened are appended to `files`, for the caller to close)."""
@@ -205,6 +227,7 @@ def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int,
             with h5py.File(source, "r") as sf:
                 if vs.dset_name not in sf:
                     raise ImageReadError(f"virtual dataset source {one_line(vs.dset_name)} missing in {source.name}")
+        check_vds_frames(ds, name)
         dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
         dapl.set_virtual_prefix(os.fsencode(str(path.parent.resolve())) + b"/")
         ds = h5py.Dataset(h5py.h5d.open(f.id, inner.encode(), dapl))

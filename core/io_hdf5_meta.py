@@ -32,6 +32,7 @@ MASK_NAME = re.compile(r"pixel_mask(_\d+)?")
 SATURATION_NAMES = ("saturation_value", "countrate_correction_count_cutoff")
 REJECT_BITS = 0xFFFF  # NXmx: bits 0-15 reject a pixel, 16-31 only tag it
 MAX_MASKED = 0.5  # a pixel mask flagging more of the detector than this is not one (a flat field, an inverted mask)
+_SAID: set = set()  # masks left out that a warning named: (dataset, shape, pixels flagged, file size)
 
 
 def _nx_class(obj) -> str:
@@ -146,18 +147,20 @@ def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:
         return out
     for name in masks:
         try:
-            flags = np.asarray(f[name][()]).reshape(tuple(frame_shape[-2:]))
-            flagged = (flags.astype(np.int64) & REJECT_BITS) != 0 if flags.dtype != bool else flags
+            flagged = _flagged(f, name, frame_shape)
         except Exception:
             log.debug("%s: %s not read", one_line(where), one_line(name), exc_info=True)
             continue
         if flagged.mean() > MAX_MASKED:
-            log.warning(
-                "%s: %s flags %.0f %% of the pixels: not taken for a pixel mask",
-                one_line(where),
-                one_line(name),
-                100 * flagged.mean(),
-            )
+            said = (name, flagged.shape, int(flagged.sum()), getattr(f.id, "get_filesize", lambda: None)())
+            if said not in _SAID:  # the stored original of a file just imported is the same file: said once
+                _SAID.add(said)
+                log.warning(
+                    "%s: %s flags %.0f %% of the pixels: not taken for a pixel mask",
+                    one_line(where),
+                    one_line(name),
+                    100 * flagged.mean(),
+                )
             continue
         out["pixel_mask"] = flagged if out["pixel_mask"] is None else out["pixel_mask"] | flagged
     values = []
@@ -171,11 +174,26 @@ def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:
     return out
 
 
+def _flagged(f, name: str, frame_shape: tuple[int, ...]) -> np.ndarray:
+    """The pixels mask `name` rejects (bool, or a bit of its lower 16 set)."""
+    flags = np.asarray(f[name][()]).reshape(tuple(frame_shape[-2:]))
+    return (flags.astype(np.int64) & REJECT_BITS) != 0 if flags.dtype != bool else flags
+
+
+def _taken(f, name: str, frame_shape: tuple[int, ...]) -> bool:
+    """Whether `_read` takes mask `name` (readable, flagging at most `MAX_MASKED` of the pixels)."""
+    try:
+        return bool(_flagged(f, name, frame_shape).mean() <= MAX_MASKED)
+    except Exception:
+        return False
+
+
 def copy_detector_meta(src_file, out_file, frames: str, frame_shape: tuple[int, ...]) -> None:
     """Copy the pixel masks and saturation levels of `frames`' detector in `src_file` (`detector_datasets`) into
     `out_file` under the same names, with the NX_class of the groups on their way, so a materialised copy of the
     frames keeps them."""
     masks, levels = detector_datasets(src_file, frames, frame_shape)
+    masks = [m for m in masks if _taken(src_file, m, frame_shape)]  # one left out was said so once, of the file
     for name in masks + levels:
         if name in out_file:
             continue

@@ -20,6 +20,7 @@ from .io_safety import (
     ImageReadError,
     check_pixels,
     one_line,
+    reader_complaints,
 )
 
 FRAME_CACHE_KEYS = {"shape", "nframes"}
@@ -89,12 +90,19 @@ class TiffReader:
     def __init__(self, path: Path, max_pixels: int):
         import tifffile
 
-        self._tif = tifffile.TiffFile(path)
+        with reader_complaints("tifffile") as complaints:
+            self._tif = tifffile.TiffFile(path)
         try:
             # (series, frames, where the samples are: None, their axis in a page (mixed into one frame), or
             # ("frames", their axis in a page): each sample is a frame)
             self._parts: list[tuple] = []
-            for series in self._tif.series:
+            with reader_complaints("tifffile") as more:
+                series_list = self._tif.series
+            broken = [m for m in complaints + more if "page" in m.lower() and "offset" in m.lower()]
+            if broken:  # the chain of pages ends early (a copy of a stack still being written): frames are missing
+                said = re.sub(r"^<[^>]*>\s*", "", one_line(broken[0]))
+                raise ImageReadError(f"truncated TIFF: its chain of pages breaks off (tifffile: {said})")
+            for series in series_list:
                 key = series.keyframe
                 if key.is_reduced:
                     continue
@@ -130,6 +138,12 @@ class TiffReader:
             ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False)]
             if max(ends) > self._size:
                 raise ImageReadError(f"truncated TIFF: frame {i} needs {max(ends)} bytes, the file has {self._size}")
+            empty = sum(1 for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if not o or not c)
+            if empty:  # tifffile fills a strip or tile that was never written with zeros
+                what = "tiles" if page.is_tiled else "strips"
+                raise ImageReadError(
+                    f"TIFF frame {i}: {empty} of {len(ends)} {what} hold no data (they would read as zeros)"
+                )
         if isinstance(sample_axis, tuple):
             if page is not None:
                 return np.take(page.asarray(), k % planes, axis=sample_axis[1])
@@ -364,3 +378,14 @@ def header_dummy(header: dict) -> tuple[float, float] | None:
     if value == 0 or not math.isfinite(value) or not math.isfinite(tolerance):
         return None
     return value, tolerance
+
+
+def open_plain(path: Path):
+    import bz2
+    import gzip
+
+    return {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)(path, "rb")
+
+
+def suffix_plain(path: Path) -> bool:
+    return path.suffix.lower() not in {".gz", ".bz2"}

@@ -8,6 +8,7 @@ all (fabio zero-fills a truncated EDF and only logs it). These helpers turn both
 from __future__ import annotations
 
 import logging
+import re
 import struct
 import zipfile
 import zlib
@@ -80,6 +81,9 @@ def translate(exc: BaseException, fmt: str) -> ImageReadError:
     if isinstance(exc, _MEANINGFUL):
         text = _message(exc).strip().splitlines()[0] if _message(exc).strip() else ""
         if text and "object has no attribute" not in text:
+            # a library quoting the file's bytes (PIL: "unknown subformat of pnm: b'root:x:0:0...'") would copy
+            # what a file that is no image holds into the error, the run record and the Jobs view
+            text = re.sub(r"""\bb(['"]).*?(?<!\\)\1""", "(its first bytes)", text)
             return ImageReadError(f"cannot read as {fmt}: {one_line(text)}")
     log.debug("reader failed inside the library", exc_info=exc)
     return ImageReadError(f"corrupt or unsupported {fmt} file (the reader could not parse it)")
@@ -107,14 +111,15 @@ class _Collect(logging.Handler):
 
 
 @contextmanager
-def fabio_complaints() -> Iterator[list[str]]:
-    """Collect what fabio logs at warning level or above while reading.
+def reader_complaints(name: str = "fabio") -> Iterator[list[str]]:
+    """Collect what a reader library (fabio, or `name`) logs at warning level or above while reading.
 
     fabio reports a short data stream ("Data stream is incomplete") and a bad checksum only in its log and
-    then pads with zeros; the caller turns such a message into a rejection instead of importing zeros.
+    then pads with zeros, and tifffile a chain of pages broken off ("invalid page offset") before it reads the
+    pages it found; the caller turns such a message into a rejection instead of importing zeros or fewer frames.
     """
     handler = _Collect()
-    logger = logging.getLogger("fabio")
+    logger = logging.getLogger(name)
     level, propagate = logger.level, logger.propagate
     if logger.getEffectiveLevel() > logging.WARNING:  # silenced by the application (the CLI without -v):
         logger.propagate = False  # still collected here, still not printed

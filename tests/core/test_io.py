@@ -147,6 +147,34 @@ def test_edf_dummy_pixels_are_masked(tmp_path, header, masked):
     assert np.array_equal(frame.data, data)  # the values themselves are kept
 
 
+def _compressed_edf(path, data, compression, extra=0):
+    """An EDF whose frame is compressed inside it, as ESRF writers do; `extra` zero bytes inflate after the frame."""
+    import zlib
+
+    raw = data.astype("<i4").tobytes() + bytes(extra)
+    payload = {
+        "gzip": lambda b: gzip.compress(b),
+        "zlib": lambda b: zlib.compress(b),
+        "bz2": lambda b: bz2.compress(b),
+    }[compression](raw)
+    h, w = data.shape
+    head = (
+        "{\nHeaderID = EH:000001:000000:000000 ;\nImage = 1 ;\nByteOrder = LowByteFirst ;\n"
+        f"DataType = SignedInteger ;\nDim_1 = {w} ;\nDim_2 = {h} ;\nSize = {len(payload)} ;\n"
+        f"Compression = {compression} ;\n"
+    ).encode()
+    path.write_bytes(head + b" " * (1022 - len(head)) + b"}\n" + payload)
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zlib", "bz2"])
+def test_edf_compressed_inside_is_read_and_a_bomb_refused_before_it_inflates(tmp_path, compression):
+    _compressed_edf(tmp_path / "ok.edf", DATA_I32, compression)
+    assert np.array_equal(_one(tmp_path / "ok.edf").data, DATA_I32)
+    _compressed_edf(tmp_path / "bomb.edf", DATA_I32, compression, extra=64 << 20)  # 64 MiB of zeros after it
+    with pytest.raises(ImageReadError, match=r"data inflate to more than the 7680 bytes of its 40x48 frame"):
+        _one(tmp_path / "bomb.edf")
+
+
 def make_bad_folder(folder):
     """The folder the issue names: good files plus each kind of bad one."""
     folder.mkdir(parents=True, exist_ok=True)
