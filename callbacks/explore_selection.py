@@ -82,7 +82,7 @@ def relabel(
     candidates, experimental = split_kinds(services, selection)
     targets = selection if include_experimental else candidates
     kept = not include_experimental and experimental
-    left = f"; {len(experimental)} experimental frame(s) left as they are" if kept else ""
+    left = f" {len(experimental)} experimental frame(s) left as they are." if kept else ""
     if not targets:
         return (
             f"Not labelled: the selection holds only experimental frames ({len(experimental)}); tick "
@@ -95,7 +95,7 @@ def relabel(
     round_no = services.store.current_round()
     who = annotator.strip()
     services.store.add_labels(targets, label, annotator=who, round=round_no)
-    message = f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}){left}: {named(targets)}."
+    message = f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}): {named(targets)}.{left}"
     if cats is None:
         return message, True, None
     affected = set(before.values()) | {"realistic", "fake"} if colour_by == "group" else set(cats)

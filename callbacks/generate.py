@@ -18,10 +18,11 @@ NO_MODEL = "No trained model yet: train one on the left first."
 def options(services: Services) -> tuple[list, list, list]:
     """Resume choices (training runs), checkpoint choices (generator artifacts), pattern choices."""
     store = services.store
-    trains = [
-        r for r in store.list_runs(200) if r.kind == "generate-train" and r.status in ("done", "cancelled", "failed")
-    ]
-    resume = [{"label": f"run {r.id} ({r.status})", "value": r.id} for r in trains]
+    resume = []  # only runs that left a checkpoint: one cancelled before its first has nothing to resume
+    for r in store.list_runs(200):
+        if r.kind == "generate-train" and r.status in ("done", "cancelled", "failed"):
+            if (step := _checkpoint_step(services, r.id)) is not None:
+                resume.append({"label": f"run {r.id} ({r.status}, step {step})", "value": r.id})
     arts = store.list_artifacts(kind="generator")
     ckpts = [
         {"label": f"run {a.run_id} · step {a.meta.get('step')} · {a.meta.get('preset')}", "value": a.path}
@@ -29,6 +30,14 @@ def options(services: Services) -> tuple[list, list, list]:
     ]
     patterns = [{"label": p, "value": p} for p in store.distinct("pattern")]
     return resume, ckpts, patterns
+
+
+def _checkpoint_step(services: Services, run_id: int) -> int | None:
+    """The step of a training run's last complete checkpoint, None when it left none."""
+    from scatterloop.core.generate.checkpoint import latest_checkpoint
+
+    ckpt = latest_checkpoint(services.workspace.root / "runs" / str(run_id))
+    return None if ckpt is None else int(ckpt.name.removeprefix("step-"))
 
 
 @refusal_as_line
@@ -51,7 +60,13 @@ def run_training(services: Services, preset: str, steps, resume, set_progress) -
             f"{res.get('seconds', 0):.0f} s); checkpoint {res.get('checkpoint')}."
         )
 
-    return outcome(run, done, "Training run", "cancelled; its last checkpoint can be resumed.")
+    step = _checkpoint_step(services, run_id)
+    cancelled = (
+        f"cancelled; its last checkpoint (step {step}) can be resumed."
+        if step is not None
+        else "cancelled before its first checkpoint: nothing to resume."
+    )
+    return outcome(run, done, "Training run", cancelled)
 
 
 @refusal_as_line

@@ -18,7 +18,7 @@ from scatterloop.core.job_limits import JobRefused
 from scatterloop.core.store.runs import UNFINISHED
 from scatterloop.core.worker import submit
 from scatterloop.dashboard import ids
-from scatterloop.dashboard.progress import Eta
+from scatterloop.dashboard.progress import Eta, short
 
 from .services import STARTED_BY, Services
 
@@ -60,7 +60,7 @@ def bar_text(run, eta: Eta | None = None) -> tuple[int, str]:
     if eta is not None:
         return eta(1000 * (run.progress or 0), 1000, run.message or "")
     pct = int(100 * (run.progress or 0))
-    return pct, f"{pct}% {(run.message or '')[:40]}".strip()
+    return pct, f"{pct}% · {short(run.message)}" if run.message else f"{pct}%"
 
 
 def follow(services: Services, run_id: int, show: Callable | None = None, set_progress=None):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from dash import ALL, Input, Output, ctx, no_update
 
 from scatterloop.core.auth import cancel_run
@@ -18,7 +20,10 @@ def cancel(services: Services, run_id: int) -> tuple[bool, str]:
         requested = cancel_run(services.store, current_identity(services), run_id)
     except (PermissionError, ValueError) as exc:
         return False, f"Not cancelled: {exc}."
-    return requested, (f"Cancel requested for run {run_id}." if requested else f"Run {run_id} had already ended.")
+    at = time.strftime("%H:%M:%S")  # the line stays while the table moves on: say when it was true
+    return requested, (
+        f"Cancel requested for run {run_id} ({at})." if requested else f"Run {run_id} had already ended ({at})."
+    )
 
 
 def register(app, services: Services) -> None:

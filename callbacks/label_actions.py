@@ -84,6 +84,16 @@ def register_actions(app, services: Services) -> None:
         return (version or 0) + 1, label_view.status(message), []
 
     @app.callback(
+        Output(ids.LABEL_STATUS, "children", allow_duplicate=True),
+        Input(ids.ANNOTATOR_INPUT, "value"),
+        State(ids.LABEL_STATUS, "children"),
+        prevent_initial_call=True,
+    )
+    def _named(name, shown):
+        """A name typed in: the request for one is no longer true, so it goes."""
+        return "" if name and str(name).strip() and "Enter your name" in str(shown) else no_update
+
+    @app.callback(
         Output(ids.LABEL_VERSION_STORE, "data", allow_duplicate=True),
         Output(ids.LABEL_STATUS, "children", allow_duplicate=True),
         Input(ids.LABEL_UNDO_BUTTON, "n_clicks"),

@@ -40,11 +40,18 @@ def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[
 
 @refusal_as_line
 def run_predict(services: Services, set_progress) -> str:
+    from scatterloop.core.classify.predict import candidates
     from scatterloop.core.classify.tables import classify_runs
 
     runs = classify_runs(services.store)
     if not runs:
         return NO_ROUND
+    res = runs[-1].result or {}
+    if not candidates(services.store, res.get("task") or "realism", (res.get("sets") or {}).get("pattern")):
+        return (  # a plain answer, not a failed run
+            "Nothing to predict: every candidate is labelled. Generate or import more, or predict chosen images "
+            "with `scatterloop classify predict --images ...`."
+        )
     params = {"classify_run": runs[-1].id, "scheme": "weighted"}
     run_id = launch(services, "predict", params, ids.TRAIN_PREDICT_PROGRESS)
     run = follow(services, run_id, set_progress=set_progress)

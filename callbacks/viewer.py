@@ -94,11 +94,15 @@ def compare(services: Services, image_id, other, nearest: bool, window: Window, 
         pngs.append(view_png(view, table))
         lab = labels[i].label if i in labels else "unlabeled"
         tail = f" · {extra[k - 1]}" if k and extra[k - 1] else ""
-        titles.append(f"#{i} {img.source} · {img.pattern or '?'} · {lab}{tail}")
+        titles.append(f"#{i} {img.source} · {img.pattern or '?'}<br>{lab}{tail}")  # two lines: panels are narrow
+    if figures_viewer.same_size(views):
+        linked = "zoom and pan are linked"
+    else:
+        sizes = ", ".join(dict.fromkeys(f"{v.height}×{v.width}" for v in views))
+        linked = f"the frames differ in size ({sizes}), so each panel shows its whole frame and zoom is not linked"
     notes.append(
         html.Div(
-            f"Each image in its own {window.scale} window at the same percentiles; zoom and pan are linked.",
-            className="text-muted",
+            f"Each image in its own {window.scale} window at the same percentiles; {linked}.", className="text-muted"
         )
     )
     buttons = [viewer_view.open_button(i, "compare", f"open #{i}", className="btn btn-sm btn-link") for i in chosen]

@@ -118,13 +118,17 @@ def execute(
         log.info("run %d (%s) cancelled", run_id, kind)
         return None
     except Exception as exc:
+        # the person reads one line (progress bar, Jobs view): the app's own ValueError says what to do, anything
+        # else is named by its type; the traceback goes to the log of whoever ran the job
+        said = " ".join(str(exc).split())[:500]
         store.update_run(
             run_id,
             status="failed",
             finished_at=utcnow(),
             error=f"{type(exc).__name__}: {exc}",
-            message=traceback.format_exc(limit=3)[-2000:],
+            message=said if isinstance(exc, ValueError) and said else f"{type(exc).__name__}: {said}".rstrip(": "),
         )
+        log.error("run %d (%s) failed:\n%s", run_id, kind, traceback.format_exc(limit=8))
         raise
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
     store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary))

@@ -108,8 +108,9 @@ def map_figure(
             )
     fig.update_layout(
         uirevision="map",
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"itemsizing": "constant"},
+        margin={"l": 10, "r": 10, "t": 30, "b": 40 if colour_by in CONTINUOUS else 10},
+        # beside a colour bar the legend goes below the map: at the right it lay over the bar's title and ticks
+        legend={"itemsizing": "constant", **(BELOW if colour_by in CONTINUOUS else {})},
         showlegend=True,  # a single category still says how many images it holds
         dragmode="lasso" if dims == 2 else "orbit",
         hovermode="closest",
@@ -131,6 +132,9 @@ def map_figure(
             zaxis={**axis, "title": {"text": "map 3"}},
         )
     return fig
+
+
+BELOW = {"orientation": "h", "x": 0.0, "y": 0.0, "yanchor": "top"}  # a legend under the plot area
 
 
 # Every mode-bar button plotly.js can draw on a 2-D or 3-D subplot: an empty figure removes them all, so a plot
@@ -264,6 +268,13 @@ def confusion_figure(panels: Sequence[tuple[str, Sequence[str], Sequence[Sequenc
     return fig
 
 
+def under_toolbar(text: str) -> dict:
+    """A plot title just above the plot area, left-aligned: the toolbar takes the figure's top band (a title
+    there, centred, ran under its buttons)."""
+    return {"text": text, "font": {"size": 12}, "x": 0, "xref": "paper", "xanchor": "left", "y": 1.0, "yref": "paper",
+            "yanchor": "bottom", "pad": {"b": 6}}  # fmt: skip
+
+
 def symmetry_figure(rows: Sequence[dict]) -> go.Figure:
     """Symmetry score distributions per pattern and source group (box plots)."""
     scored = [(r, [v for v in r.get("values") or [] if v is not None and v >= 0]) for r in rows]
@@ -284,10 +295,10 @@ def symmetry_figure(rows: Sequence[dict]) -> go.Figure:
                 )
             )
     fig.update_layout(
-        title="polar symmetry score (0–1, 1: perfectly round; n/a: no rings to score)",
+        title=under_toolbar("polar symmetry score (0–1, 1: perfectly round; n/a: no rings to score)"),
         showlegend=False,
         height=330,
-        margin=dict(l=40, r=10, t=40, b=70),
+        margin=dict(l=40, r=10, t=60, b=70),
     )
     fig.update_yaxes(title="symmetry score", range=[0, 1.02])
     return fig
@@ -310,10 +321,10 @@ def generators_figure(rows: Sequence[dict]) -> go.Figure:
             )
         )
     fig.update_layout(
-        title="FID by generator run (lower is closer)",
+        title=under_toolbar("FID by generator run (lower is closer)"),
         barmode="group",
         height=330,
-        margin=dict(l=40, r=10, t=40, b=40),
+        margin=dict(l=40, r=10, t=60, b=40),
         legend=dict(orientation="h", y=-0.2),
     )
     return fig
@@ -330,6 +341,9 @@ def history_figure(points: Sequence[tuple[int, str, float]]) -> go.Figure:
             go.Scatter(x=[f"eval {r}" for r, _ in mine], y=[v for _, v in mine], name=pattern, mode="lines+markers")
         )
     fig.update_layout(
-        title="FID across evaluations", height=260, margin=dict(l=40, r=10, t=40, b=40), legend=dict(orientation="h")
+        title=under_toolbar("FID across evaluations"),
+        height=260,
+        margin=dict(l=40, r=10, t=60, b=40),
+        legend=dict(orientation="h"),
     )
     return fig

@@ -18,7 +18,7 @@ METRICS = (("accuracy", "accuracy"), ("precision", "precision"))
 
 
 def learning_curve_figure(curve: dict) -> go.Figure:
-    """Accuracy and precision on the fixed validation set against the number of human labels: models as solid
+    """Accuracy and precision on the held-out validation set against the number of human labels: models as solid
     lines, votes dashed, one point per finished round (hover says which run, round and recipe)."""
     from plotly.subplots import make_subplots
 
@@ -50,14 +50,16 @@ def learning_curve_figure(curve: dict) -> go.Figure:
                 row=1,
                 col=col,
             )
-    fig.update_xaxes(title_text="human labels")
+    labelled = [p["labelled"] for s in curve["series"] for p in s["points"]]
+    # from no labels to a little past the most, so one round reads as a point at its count, not an axis of 29-31
+    fig.update_xaxes(title_text="human labels", range=[0, 1.08 * max(labelled + [1])], rangemode="tozero")
     fig.update_yaxes(range=[-0.02, 1.04])
     fig.update_layout(
         margin=dict(l=40, r=10, t=55, b=40),
         height=340,
         legend=dict(orientation="h", y=-0.3),
         title={
-            "text": f"learning curve · {curve.get('task') or ''} task (fixed validation set)",
+            "text": f"learning curve · {curve.get('task') or ''} task (held-out validation set)",
             "font": {"size": 12},
             "x": 0.0,
             "xanchor": "left",

@@ -112,8 +112,14 @@ def scale_caption(view) -> str:
     return f"{where} · {res} · window {_fmt(view.vmin)} – {_fmt(view.vmax)} ({view.scale})"
 
 
+def same_size(views: list) -> bool:
+    """Whether the frames shown side by side have one size (their zoom and pan can then be linked)."""
+    return len({(v.height, v.width) for v in views}) <= 1
+
+
 def compare_figure(pngs: list[bytes], views: list, titles: list[str], colourmap: str) -> go.Figure:
-    """Images side by side, one window for all, zoom and pan linked (the axes match)."""
+    """Images side by side, one window for all; zoom and pan linked (the axes match) when the frames have one
+    size, else each panel shows its whole frame (a 128-px frame beside a 1043x981 one was a stamp in a corner)."""
     from plotly.subplots import make_subplots
 
     n = len(views)
@@ -132,14 +138,15 @@ def compare_figure(pngs: list[bytes], views: list, titles: list[str], colourmap:
             row=1,
             col=k,
         )
-    fig.update_xaxes(matches="x", showticklabels=False, showgrid=False)
-    fig.update_yaxes(matches="y", showticklabels=False, showgrid=False, autorange="reversed")
+    linked = same_size(views)
+    fig.update_xaxes(matches="x" if linked else None, showticklabels=False, showgrid=False)
+    fig.update_yaxes(matches="y" if linked else None, showticklabels=False, showgrid=False, autorange="reversed")
     for k in range(1, n + 1):
         fig.update_yaxes(scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
     fig.update_annotations(font_size=11)
     fig.update_layout(
-        height=max(260, int(1100 / max(n, 1))) + 60,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=max(260, int(1100 / max(n, 1))) + 70,
+        margin={"l": 10, "r": 10, "t": 44, "b": 10},
         template="plotly_white",
         dragmode="zoom",
         uirevision="compare-" + "-".join(str(v.image_id) for v in views),

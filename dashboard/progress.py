@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+MESSAGE_CHARS = 40  # of a stage's message in the bar, beside percent, time elapsed and left
+
 
 def clock(seconds: float) -> str:
     """42 s → "0:42", 3725 s → "1:02:05"."""
@@ -24,11 +26,25 @@ def time_left(elapsed: float, fraction: float) -> float | None:
     return None
 
 
-def progress_text(done: float, total: float, message: str, elapsed: float, phase_elapsed: float | None = None) -> str:
+def short(message: str) -> str:
+    """A stage's message cut to `MESSAGE_CHARS` at a word, and saying so: never a half word or an open bracket."""
+    if len(message) <= MESSAGE_CHARS:
+        return message
+    cut = message[: MESSAGE_CHARS - 1].rsplit(" ", 1)[0]
+    if cut.count("(") > cut.count(")"):
+        cut = cut[: cut.rindex("(")]
+    return cut.rstrip(" ·(,") + "…"
+
+
+def progress_text(
+    done: float, total: float, message: str, elapsed: float, phase_elapsed: float | None = None, stage: int = 1
+) -> str:
     """ "31% · autoencoder epoch 3/10 · 0:42, ~1:33 left"; no estimate before 2 s or 2 % of the work, where it
-    would only be noise."""
+    would only be noise. From a job's second stage on (its count started again) the text says which stage, so a
+    bar that goes back to 20 % after 100 % reads as the next stage, not as lost work."""
     pct = int(100 * done / max(total, 1))
-    text = f"{pct}%" + (f" · {message[:34]}" if message else "") + f" · {clock(elapsed)}"
+    text = (f"stage {stage} · " if stage > 1 else "") + f"{pct}%"
+    text += (f" · {short(message)}" if message else "") + f" · {clock(elapsed)}"
     phase = elapsed if phase_elapsed is None else phase_elapsed
     left = time_left(phase, done / max(total, 1)) if total else None
     if left is not None:
@@ -44,15 +60,19 @@ class Eta:
         self.started = now()
         self._phase_started = self.started
         self._last = (0.0, 0.0)
+        self.stage = 1
 
     def __call__(self, done: float, total: float, message: str = "") -> tuple[int, str]:
         t = self._now()
         last_done, last_total = self._last
         finished = last_total and last_done >= last_total
-        if last_total and not finished and (done < last_done or total != last_total):  # count restarted
-            self._phase_started = t
+        restarted = last_total and (done < last_done or total != last_total)  # the count began again
+        if restarted:
+            self.stage += 1
+            if not finished:
+                self._phase_started = t
         self._last = (done, total)
-        text = progress_text(done, total, message, t - self.started, t - self._phase_started)
+        text = progress_text(done, total, message, t - self.started, t - self._phase_started, self.stage)
         if total and done >= total:  # this phase is over: the next one starts now
             self._phase_started = t
         return int(100 * done / max(total, 1)), text

@@ -3,9 +3,9 @@
 Realism task: the realistic class is the approved (realistic-labelled) generated images topped up with
 experimental frames to a 4:6 experimental:generated mix, then balanced against the fake class by seeded
 subsampling of the larger side (the mix is kept when the realistic side is cut). The validation set is
-chosen once per task (seeded, stratified), stored in the workspace, and held fixed across rounds; its
-images never enter a training set. Other tasks (patterns, any human label set such as speckle disk counts)
-use the same fixed-validation rule without the hybrid mix.
+chosen once per task (seeded, stratified) and stored in the workspace; a fifth of the images labelled in
+later rounds join it and none ever leaves it, so its images never enter a training set. Other tasks
+(patterns, any human label set such as speckle disk counts) use the same rule without the hybrid mix.
 """
 
 from __future__ import annotations

@@ -320,8 +320,8 @@ def train_round(
     if len(split.val_ids) < 30:
         warnings.append(
             f"the validation set holds {len(split.val_ids)} images, so each one moves accuracy by "
-            f"{100 / len(split.val_ids):.0f} points; it was fixed from the labels present at this task's first "
-            "round: label more before the first round to widen it"
+            f"{100 / len(split.val_ids):.0f} points; it grows by a fifth of the labels given from now on (label "
+            "more to steady it)"
         )
     result = RoundResult(
         run_id=run_id,

@@ -14,7 +14,7 @@ VOTES = ("hard", "soft", "weighted")
 def metrics_meaning(task: str | None) -> str:
     """Which class precision and recall refer to (voting.scores: the realism task's positive class is
     "realistic"; other tasks average over their classes). The Train tab and the report both say it."""
-    where = "On each round's fixed validation set. "
+    where = "On each round's validation set (an image once held out never trains; a fifth of new labels join). "
     if task == "realism":
         return (
             where + "Precision, recall and F1 are those of the class 'realistic' (a fake called realistic is a "

@@ -47,8 +47,9 @@ def compact(label: str, component, max_width: str = "12rem") -> dbc.InputGroup:
     )
 
 
-def job_controls(run_id: str, run_text: str, cancel_id: str | None, progress_id: str, width: str = "20rem"):
-    """Start button, Cancel (enabled only while the job runs) and the job's progress bar."""
+def job_controls(run_id: str, run_text: str, cancel_id: str | None, progress_id: str):
+    """Start button, Cancel (enabled only while the job runs), and below them the job's progress bar across the
+    panel's width, so its text (stage, time elapsed and left) is never squeezed by the buttons beside it."""
     parts = [dbc.Button(run_text, id=run_id, color="primary", size="sm", className="me-2 text-nowrap")]
     if cancel_id:
         parts.append(
@@ -56,10 +57,12 @@ def job_controls(run_id: str, run_text: str, cancel_id: str | None, progress_id:
                 "Cancel", id=cancel_id, color="danger", outline=True, size="sm", className="me-2", disabled=True
             )
         )
-    parts.append(
-        dbc.Progress(id=progress_id, value=0, style={"width": width, "height": "1.2rem"}, className="sl-progress")
-    )
-    return html.Div(parts, className="d-flex align-items-center mb-2")
+    return html.Div([html.Div(parts, className="d-flex align-items-center mb-1"), progress_bar(progress_id)])
+
+
+def progress_bar(progress_id: str) -> dbc.Progress:
+    """A job's bar, the panel's full width; its text reads across the whole track (`sl-progress`)."""
+    return dbc.Progress(id=progress_id, value=0, style={"height": "1.2rem"}, className="sl-progress mb-2 w-100")
 
 
 def keep_settings(tree, component_ids) -> None:

@@ -46,7 +46,7 @@ def layout() -> html.Div:
                         persistence=True,
                         persistence_type="local",
                     ),
-                    job_controls(ids.EVAL_RUN_BUTTON, "Evaluate", ids.EVAL_CANCEL_BUTTON, ids.EVAL_PROGRESS, "12rem"),
+                    job_controls(ids.EVAL_RUN_BUTTON, "Evaluate", ids.EVAL_CANCEL_BUTTON, ids.EVAL_PROGRESS),
                     html.Div(id=ids.EVAL_STATUS, className="small text-muted mb-3"),
                     dbc.Button("Write report", id=ids.EVAL_REPORT_BUTTON, color="secondary", size="sm"),
                     html.Div(id=ids.EVAL_REPORT_STATUS, className="small mt-2"),

@@ -37,9 +37,7 @@ def layout() -> html.Div:
                         "resume",
                         dcc.Dropdown(id=ids.GEN_RESUME_SELECT, placeholder="start fresh", style={"minWidth": "16rem"}),
                     ),
-                    job_controls(
-                        ids.GEN_TRAIN_BUTTON, "Train", ids.GEN_TRAIN_CANCEL_BUTTON, ids.GEN_TRAIN_PROGRESS, "18rem"
-                    ),
+                    job_controls(ids.GEN_TRAIN_BUTTON, "Train", ids.GEN_TRAIN_CANCEL_BUTTON, ids.GEN_TRAIN_PROGRESS),
                     html.Div(id=ids.GEN_TRAIN_STATUS, className="small text-muted mb-2"),
                     dcc.Graph(
                         id=ids.GEN_LOSS_GRAPH,
@@ -91,7 +89,7 @@ def layout() -> html.Div:
                             ),
                         ]
                     ),
-                    job_controls(ids.GEN_RUN_BUTTON, "Generate", ids.GEN_CANCEL_BUTTON, ids.GEN_PROGRESS, "18rem"),
+                    job_controls(ids.GEN_RUN_BUTTON, "Generate", ids.GEN_CANCEL_BUTTON, ids.GEN_PROGRESS),
                     html.Div(id=ids.GEN_STATUS, className="small text-muted mb-2"),
                     html.Div(id=ids.GEN_GALLERY, className="sl-grid sl-gallery"),
                 ]

@@ -12,7 +12,7 @@ from scatterloop.core.classify.tables import metrics_meaning
 
 from .. import figures, ids
 from ..figures_train import GRAPH_CONFIG, learning_curve_figure
-from .common import NO_TOOLBAR, compact, job_controls, loading
+from .common import NO_TOOLBAR, compact, job_controls, loading, progress_bar
 from .common import field as _field
 
 METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "F1"}
@@ -153,12 +153,10 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                                 className="me-2",
                                 disabled=True,
                             ),
-                            dbc.Progress(
-                                id=ids.TRAIN_PREDICT_PROGRESS, value=0, style={"width": "10rem", "height": "1.2rem"}
-                            ),
                         ],
-                        className="d-flex align-items-center mb-2",
+                        className="d-flex align-items-center mb-1",
                     ),
+                    progress_bar(ids.TRAIN_PREDICT_PROGRESS),
                     html.Div(
                         [
                             compact(
@@ -192,7 +190,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
     )
     results = dbc.Card(
         [
-            dbc.CardHeader("Results by round (validation set, held fixed across rounds)"),
+            dbc.CardHeader("Results by round (held-out validation set: grows with the labels, never trained on)"),
             dbc.CardBody(
                 [
                     loading(html.Div(id=ids.TRAIN_TABLE, className="mb-3 sl-table-scroll")),

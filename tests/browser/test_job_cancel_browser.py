@@ -89,7 +89,7 @@ def test_the_jobs_tab_cancels_a_run_and_its_page_says_so(dash_duo, small_workspa
 
     _open_tab(dash_duo, "Jobs")
     _wait(dash_duo, lambda: _click_jobs_cancel(dash_duo, first.id), timeout=30)
-    dash_duo.wait_for_contains_text(_css_id(ids.JOBS_STATUS), f"Cancel requested for run {first.id}.", timeout=15)
+    dash_duo.wait_for_contains_text(_css_id(ids.JOBS_STATUS), f"Cancel requested for run {first.id} (", timeout=15)
     _wait(dash_duo, lambda: store.get_run(first.id).status == "cancelled", timeout=120)
 
     # the page that started it tells the outcome; a new run replaces that line at once, then names itself

@@ -90,6 +90,13 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     assert services.store.current_labels()[first].annotator == "ada"
     cards, _, _ = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], q)
     assert "model: " in str(cards[0])
+    labels = services.store.current_labels()
+    rest = [img.id for img, _ in ws.store.list_images() if img.source == "generated" and not labels.get(img.id)]
+    if rest:
+        services.store.add_labels(rest, "fake", "ada")
+    runs_before = len(services.store.list_runs(500))
+    assert train_review.run_predict(services, progress.append).startswith("Nothing to predict: every candidate")
+    assert len(services.store.list_runs(500)) == runs_before  # a plain answer, no failed run
 
     panel = train_review.explain_image(services, first, explain_opts[0]["value"])
     text = str(panel)

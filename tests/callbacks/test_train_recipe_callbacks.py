@@ -77,6 +77,7 @@ def test_learning_curve_has_a_point_per_finished_round(workspace):
     assert len(fig.data) == 2 * len(names)  # accuracy and precision panels
     assert list(fig.data[0].x) == [10, 30] and list(fig.data[0].y) == [0.6, 0.9]
     assert fig.data[-1].line.dash == "dash"  # votes dashed
+    assert tuple(fig.layout.xaxis.range) == (0, 1.08 * 30)  # from no labels: one round is a point, not 29-31
     assert GRAPH_CONFIG["displaylogo"] is False and "sendDataToCloud" in GRAPH_CONFIG["modeBarButtonsToRemove"]
     empty = train_recipe.learning_curve(make_services(workspace.settings), "labels")
     assert not empty.data and any("No finished round" in a.text for a in empty.layout.annotations)

@@ -25,7 +25,7 @@ def test_map_relabel_touches_candidates_unless_experimental_frames_are_asked_for
     msg, ok, _ = explore_selection.relabel(services, "fake", selection, "ada", "pattern", 2)
     labels = services.store.current_labels()
     assert ok and f"Labelled {len(candidates)} image(s) 'fake'" in msg
-    assert f"{len(experimental)} experimental frame(s) left as they are" in msg
+    assert msg.endswith(f". {len(experimental)} experimental frame(s) left as they are.")  # after the labelled ids
     assert all(labels[i].label == "fake" for i in candidates)
     assert all(i not in labels or labels[i].label is None for i in experimental)
 
@@ -52,6 +52,8 @@ def test_progress_shows_elapsed_time_and_an_estimate_left():
     assert clock(42) == "0:42" and clock(3725) == "1:02:05"
     assert progress_text(0, 10, "start", 0.4) == "0% · start · 0:00"
     assert progress_text(5, 10, "epoch 5/10", 60) == "50% · epoch 5/10 · 1:00, ~1:00 left"
+    long = "predicted with physics_forest (2/2 models), then the ensemble"
+    assert progress_text(10, 10, long, 6) == "100% · predicted with physics_forest… · 0:06"
     t = [0.0]
     eta = Eta(now=lambda: t[0])
     t[0] = 30.0
@@ -59,7 +61,7 @@ def test_progress_shows_elapsed_time_and_an_estimate_left():
     t[0] = 40.0
     eta(10, 10, "autoencoder")
     t[0] = 50.0  # a new phase (UMAP) counts its estimate from its own start
-    assert eta(1, 4, "umap")[1] == "25% · umap · 0:50, ~0:30 left"
+    assert eta(1, 4, "umap")[1] == "stage 2 · 25% · umap · 0:50, ~0:30 left"  # back to 25 %: a new stage
 
 
 def test_numbers_carry_their_meaning():
@@ -161,3 +163,22 @@ def test_the_predict_line_reads_as_words_not_a_python_dict():
 
     assert train_review._counts({"realistic": 80, "fake": 120}) == "120 fake, 80 realistic"
     assert train_review._counts({}) == "none"
+
+
+def test_compare_links_zoom_only_for_frames_of_one_size():
+    """A 128-px frame beside a 1043x981 one drew as a stamp in its panel's corner when the axes were shared."""
+    from types import SimpleNamespace
+
+    from scatterloop.dashboard.figures_viewer import compare_figure
+
+    png = __import__("base64").b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+    )
+
+    def views(*shapes):
+        return [SimpleNamespace(height=h, width=w, step=1, image_id=k) for k, (h, w) in enumerate(shapes)]
+
+    same = compare_figure([png] * 2, views((64, 64), (64, 64)), ["a", "b"], "viridis")
+    mixed = compare_figure([png] * 2, views((1043, 981), (128, 128)), ["a", "b"], "viridis")
+    assert same.layout.xaxis2.matches == "x" and same.layout.yaxis2.matches == "y"
+    assert mixed.layout.xaxis2.matches is None and mixed.layout.yaxis2.matches is None

@@ -41,6 +41,14 @@ def test_run_records_progress_result_cancel_and_failure(tmp_path):
         run_job(store, "demo", {}, broken)
     failed = store.list_runs()[0]
     assert failed.status == "failed" and "bad field" in failed.error
+    assert failed.message == "bad field: x"  # what the progress bar and Jobs view show: one line, no traceback
+
+    def buggy(*, run_id, progress, should_stop):
+        return {}["missing"]
+
+    with pytest.raises(KeyError):
+        run_job(store, "demo", {}, buggy)
+    assert store.list_runs()[0].message == "KeyError: 'missing'"
 
 
 def test_a_killed_run_is_marked_interrupted_and_a_live_one_is_not(tmp_path):
