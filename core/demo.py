@@ -78,4 +78,6 @@ def build_demo(
         should_stop=should_stop,
     )
     hallucinated = sum(1 for img in ws.store.get_images(cand.image_ids) if img.truth and img.truth.get("artifact"))
+    failed = exp.failed + cand.failed  # the run's last line sums both imports (the second's alone read as all)
+    progress(total, total, f"{exp.imported} experimental + {cand.imported} candidates imported, {failed} failed")
     return DemoResult(experimental=exp.imported, candidates=cand.imported, hallucinated=hallucinated)
