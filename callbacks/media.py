@@ -9,7 +9,7 @@ import re
 
 from flask import abort, send_file
 
-from scatterloop.core.safe_paths import NEVER_SERVED, image_type, resolve_inside
+from scatterloop.core.safe_paths import NEVER_SERVED, image_type, is_sqlite, resolve_inside
 
 from .services import Services
 
@@ -51,7 +51,7 @@ def _download(root, folder, name: str):
         path = resolve_inside(folder, name, within=root)
     except FileNotFoundError:
         abort(404)
-    if path.suffix.lower() in NEVER_SERVED:
+    if path.suffix.lower() in NEVER_SERVED or is_sqlite(path):
         abort(404)
     return send_file(path, mimetype=image_type(path), as_attachment=True, download_name=path.name, max_age=0)
 

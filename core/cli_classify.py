@@ -117,6 +117,8 @@ def cmd_classify(args) -> int:
                 f"predicted {res.images} images ({res.selection}) with {len(res.models)} models: {res.suggested}",
             )
         elif args.action == "prelabel":
+            if not (args.annotator or "").strip():  # accepted suggestions become labels in a person's name
+                raise ValueError("--annotator NAME: whose labels the accepted suggestions become")
             counts = prelabel(ws.store, threshold=args.threshold, annotator=args.annotator, scheme=args.scheme)
             emit(args, {"command": "classify prelabel", **counts}, json.dumps(counts))
         elif args.action == "queue":
@@ -252,7 +254,7 @@ def add_parser(sub, common) -> None:
     p.add_argument("--run", type=record_number, default=None, help="predict: the classify run (default: the latest)")
     p.add_argument("--scheme", default="weighted", choices=("hard", "soft", "weighted"))
     p.add_argument("--threshold", type=float, default=0.9, help="prelabel: minimum ensemble confidence")
-    p.add_argument("--annotator", default="prelabel", help="prelabel: who accepts the suggestions")
+    p.add_argument("--annotator", default=None, help="prelabel (required): who accepts the suggestions")
     p.add_argument(
         "--queue",
         default="uncertain",

@@ -5,13 +5,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from pathlib import Path
 
 from .cli_common import emit, recorded_run, settings_from, terminal_progress
 
 
 def cmd_simulate(args) -> int:
     from .api import simulate
+    from .workspace import enclosing_workspace, is_workspace
 
+    out = Path(args.out)
+    inside = out.resolve() if is_workspace(out) else enclosing_workspace(out)
+    if inside is not None:  # its frames and metadata.jsonl would sit among the workspace's own files
+        raise ValueError(
+            f"--out {args.out}: inside the workspace {inside}; simulate into a folder outside it, then import"
+        )
     with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
         res = simulate(
             args.pattern,

@@ -46,7 +46,7 @@ def cmd_generate(args) -> int:
         "pattern": args.pattern,
         "prompt": args.prompt,
         "seed": args.seed,
-        "steps": args.steps or 25,
+        "steps": 25 if args.steps is None else args.steps,  # 0 is refused by the limits, not replaced
         "guidance": args.guidance,
         "sampler": args.sampler,
     }
@@ -64,7 +64,7 @@ def cmd_generate(args) -> int:
             pattern=args.pattern,
             prompt=args.prompt,
             seed=args.seed,
-            steps=args.steps or 25,
+            steps=25 if args.steps is None else args.steps,
             guidance=args.guidance,
             sampler=args.sampler,
             device=args.device,
@@ -105,7 +105,7 @@ def _generate_sd(args, ws) -> int:
                 ws.run_dir(run_id) / "lora",
                 resolution=args.resolution,
                 rank=args.rank,
-                steps=args.steps or 1000,
+                steps=1000 if args.steps is None else args.steps,
                 seed=args.seed,
                 device=args.device,
                 progress=progress,
@@ -125,7 +125,7 @@ def _generate_sd(args, ws) -> int:
         )
         return 0
     text = args.prompt or args.pattern or ""
-    steps = args.steps or 25
+    steps = 25 if args.steps is None else args.steps
 
     def job(run_id, progress, should_stop):
         frames = sample_lora(
@@ -161,7 +161,12 @@ def _generate_sd(args, ws) -> int:
         )
 
     run_id, ids_ = recorded_run(
-        "sd-lora sample", args.quiet, ws.store, "generate", {"backend": "sd-lora", "n": args.n, "prompt": text}, job
+        "sd-lora sample",
+        args.quiet,
+        ws.store,
+        "generate",
+        {"backend": "sd-lora", "n": args.n, "prompt": text, "steps": steps},
+        job,
     )
     emit(
         args,

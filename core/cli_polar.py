@@ -16,6 +16,8 @@ def cmd_polar(args) -> int:
     from .io_safety import ImageReadError, one_line
     from .polar import analyse
 
+    if args.flip_ud and not args.calibration:  # it flips a calibration; alone it would be silently ignored
+        raise ValueError("--flip-ud: flips the --calibration file's geometry; give --calibration too")
     max_pixels = settings_from(args).max_pixels  # the import's size limit: 3 MB of TIFF can hold a 3 GB frame
     t0 = time.perf_counter()
     try:

@@ -64,7 +64,9 @@ def cmd_serve(args) -> int:
 
 def _check_serve(args, settings: Settings) -> None:
     from .server import check_bind, check_debug, check_login, check_port, server_kind
+    from .workspace import check_workspace_path
 
+    check_workspace_path(settings.workspace)  # before the address is printed as if it served
     check_port(settings.port)
     check_debug(settings.host, args.debug)
     check_bind(settings.host, insecure=args.insecure, login_configured=settings.login != "none")

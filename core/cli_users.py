@@ -12,6 +12,8 @@ from .cli_names import ROLES
 
 
 def _read_password(args) -> str | None:
+    if args.no_password and args.password_stdin:  # an admin without a password must never be a slip
+        raise ValueError("--no-password and --password-stdin: choose one")
     if args.no_password:
         return None
     if args.password_stdin:
@@ -19,8 +21,14 @@ def _read_password(args) -> str | None:
         return line.rstrip("\r\n")
     import getpass
 
-    first = getpass.getpass(f"password for {args.name}: ")
-    if getpass.getpass("again: ") != first:
+    try:
+        first = getpass.getpass(f"password for {args.name}: ")
+        again = getpass.getpass("again: ")
+    except EOFError:  # a script or CI: no terminal, and standard input ended
+        raise ValueError(
+            "no terminal to ask for the password: pipe it with --password-stdin, or use --no-password"
+        ) from None
+    if again != first:
         raise ValueError("password: the two entries differ")
     return first
 

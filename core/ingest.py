@@ -125,7 +125,10 @@ def import_paths(
             else:
                 checked.stored_tmp.unlink(missing_ok=True)
             for info in checked.frames:
-                image_id = ws.store.add_image(path=rel, **info, **fields)
+                image_id = ws.store.add_new_image(path=rel, **info, **fields)
+                if image_id is None:  # a concurrent import stored the same frame first
+                    report.duplicates += 1
+                    continue
                 report.imported += 1
                 summary.image_ids.append(image_id)
                 if row.get("label"):

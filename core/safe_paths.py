@@ -13,6 +13,20 @@ from pathlib import Path, PurePosixPath
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 # Exports and reports are files people take away; they are downloaded, never rendered from the app's origin.
 NEVER_SERVED = {".db", ".sqlite", ".sqlite3", ".db-wal", ".db-shm", ".pt", ".pth", ".ckpt", ".safetensors", ".bin"}
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside a database, whatever its name
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def is_sqlite(path: Path) -> bool:
+    """Whether a file is an SQLite database or one of its side files, by name or by its first bytes (a copy of
+    the workspace's database renamed `labels.txt` is still its labels and its users)."""
+    if path.name.endswith(SQLITE_SIDE_FILES):
+        return True
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == SQLITE_MAGIC
+    except OSError:
+        return False
 
 
 def resolve_inside(folder: Path, name: str, within: Path | None = None) -> Path:

@@ -7,11 +7,41 @@ from pathlib import Path
 
 from .config import Settings
 from .io import Frame, read_frame, thumbnail_png
+from .safe_paths import SQLITE_MAGIC, SQLITE_SIDE_FILES
 from .store import Image, Store
 
 log = logging.getLogger(__name__)
 
 WORKSPACE_FOLDERS = ("originals", "thumbs", "runs", "cache", "exports")
+
+
+def is_workspace(folder: Path) -> bool:
+    """A folder holding every workspace folder (the database may live in PostgreSQL, not beside them)."""
+    return all((folder / sub).is_dir() for sub in WORKSPACE_FOLDERS)
+
+
+def enclosing_workspace(path: Path) -> Path | None:
+    """The workspace that `path` would lie inside (a parent folder of it is one), or None."""
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError):
+        return None
+    return next((parent for parent in resolved.parents if is_workspace(parent)), None)
+
+
+def check_workspace_path(path) -> Path:
+    """The workspace folder to use, refused on one line when it is a file or lies inside another workspace (whose
+    cache trimming, imports and exports would reach into it)."""
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{root}: the workspace must be a directory")
+    outer = enclosing_workspace(root)
+    if outer is not None:
+        raise ValueError(
+            f"{root}: this folder is inside the workspace {outer}; a workspace cannot hold another (choose a "
+            "folder outside it)"
+        )
+    return root
 
 
 class Workspace:
@@ -26,9 +56,7 @@ class Workspace:
     def open(cls, settings: Settings) -> Workspace:
         """Open (creating if needed) the workspace; runs of this machine whose process died are marked failed
         (interrupted) here, so every entry point (CLI, dashboard, workers) sees dead runs as such."""
-        root = Path(settings.workspace)
-        if root.exists() and not root.is_dir():
-            raise ValueError(f"{root}: the workspace must be a directory")
+        root = check_workspace_path(settings.workspace)
         root.mkdir(parents=True, exist_ok=True)
         for sub in WORKSPACE_FOLDERS:
             (root / sub).mkdir(exist_ok=True)
@@ -78,13 +106,13 @@ class Workspace:
 
         if path.parent != self.root.resolve() or path.name in {*WORKSPACE_FOLDERS, CALIBRATION_FOLDER}:
             return False
-        if path.name.startswith("scatterloop") or path.name.endswith(("-wal", "-shm", "-journal", ".db")):
+        if path.name.startswith("scatterloop") or path.name.endswith((*SQLITE_SIDE_FILES, ".db")):
             return False
         if path.is_dir() or not path.exists():
             return True
         try:
             with path.open("rb") as fh:
-                return fh.read(16) != b"SQLite format 3\x00"
+                return fh.read(16) != SQLITE_MAGIC
         except OSError:
             return False
 

@@ -124,16 +124,24 @@ def create_classifier(
 
         return ZeroClassifier(num_classes, encoder or spec.model_id, in_chans, size, n_features=n_features)
     weights = _weights_file(pretrained) if pretrained else None
-    if spec.library == "timm":
-        import timm
+    try:
+        if spec.library == "timm":
+            import timm
 
-        kwargs: dict = {"num_classes": num_classes, "in_chans": in_chans}
-        if spec.size_kwarg:
-            kwargs["img_size"] = size
-        if weights is not None:
-            kwargs.update(pretrained=True, pretrained_cfg_overlay={"file": str(weights)})
-        return timm.create_model(spec.model_id, **kwargs)
-    return _torchvision_model(spec, num_classes, weights, in_chans)
+            kwargs: dict = {"num_classes": num_classes, "in_chans": in_chans}
+            if spec.size_kwarg:
+                kwargs["img_size"] = size
+            if weights is not None:
+                kwargs.update(pretrained=True, pretrained_cfg_overlay={"file": str(weights)})
+            return timm.create_model(spec.model_id, **kwargs)
+        return _torchvision_model(spec, num_classes, weights, in_chans)
+    except Exception as exc:
+        if weights is None or isinstance(exc, ValueError):
+            raise
+        said = " ".join(str(exc).split())[:160]  # a pickle, a database, weights of another network...
+        raise ValueError(
+            f"pretrained {arch}={weights}: not readable as {arch} weights ({type(exc).__name__}: {said})"
+        ) from exc
 
 
 def find_local_weights(weights_dir: str | Path | None, arch: str) -> Path | None:

@@ -69,9 +69,12 @@ def parse_selection(images: list[str] | None = None, **named) -> ImageSelection:
 
 def _int(value, what: str) -> int:
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"--images {what}: expected a whole number, got {value!r}") from None
+        raise ValueError(f"--images {what}: expected a whole number, got {str(value)[:40]!r}") from None
+    if not 0 <= number < 2**63:  # a database integer; a round or an id is never negative
+        raise ValueError(f"--images {what}: {str(value)[:40]} is out of range (0 to 2**63 - 1)")
+    return number
 
 
 def select_images(store: Store, sel: ImageSelection) -> list[int]:

@@ -94,10 +94,26 @@ class TrainResult:
 
 
 def pick_device(device: str | None = None) -> str:
-    """CUDA when present and not told otherwise; the first touch of CUDA happens here, inside the job."""
-    if device:
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """CUDA when present and not told otherwise; the first touch of CUDA happens here, inside the job.
+
+    Raises:
+        ValueError: `device` is not cpu, cuda, cuda:N or mps, or names an accelerator this machine lacks (said
+            before a model is built, not as a driver's RuntimeError halfway through).
+    """
+    if not device:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    name = str(device).strip().lower()
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and (kind != "cuda" or not index.isdigit())):
+        raise ValueError(f"device: expected cpu, cuda, cuda:N or mps, got {str(device)[:40]!r}")
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name}: torch sees no CUDA GPU on this machine (use cpu, or leave it unset)")
+        if index and int(index) >= torch.cuda.device_count():
+            raise ValueError(f"device {name}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device mps: no Apple GPU on this machine")
+    return name
 
 
 def train_autoencoder(

@@ -26,6 +26,9 @@ def load_generator(checkpoint: str | Path, device: str = "cpu"):
     from .conditioner import DomainConditioner
 
     checkpoint = Path(checkpoint)
+    if not (checkpoint / "unet_ema").is_dir() or not (checkpoint / "conditioner").is_dir():
+        # diffusers would take a missing folder for a hub name and talk of huggingface.co
+        raise ValueError(f"checkpoint {checkpoint}: not a generator checkpoint (no unet_ema/ and conditioner/)")
     unet = UNet2DModel.from_pretrained(checkpoint / "unet_ema").to(device).eval()
     conditioner = DomainConditioner.from_pretrained(checkpoint / "conditioner").to(device).eval()
     return unet, conditioner, DDPMScheduler.from_pretrained(checkpoint / "scheduler").config
@@ -169,6 +172,9 @@ def generate_candidates(
     unet, conditioner, sched_config = load_generator(
         ws.root / checkpoint if not Path(checkpoint).is_absolute() else checkpoint, device
     )
+    if pattern is not None and pattern not in conditioner.classes:  # it would be stored as a new pattern
+        known = ", ".join(conditioner.classes) or "none"
+        raise ValueError(f"pattern {pattern[:40]!r}: this generator was trained on {known}")
     pool = [] if prompt else pattern_descriptions(ws, pattern)
     out_dir = ws.run_dir(run_id) / "generated"
     out_dir.mkdir(parents=True, exist_ok=True)

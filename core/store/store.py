@@ -80,6 +80,18 @@ class Store(RunRecords, MapRecords, UserRecords):
             s.flush()
             return img.id
 
+    def add_new_image(self, **fields) -> int | None:
+        """`add_image`, or None when an image of the same values is already stored: another import of the same
+        frames got there between this one's duplicate check and its write (the database's unique hash says so)."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            return self.add_image(**fields)
+        except IntegrityError:
+            if fields.get("sha256") and self.has_sha(fields["sha256"]):
+                return None
+            raise
+
     def images_of_run(self, run_id: int) -> list[Image]:
         with self.session() as s:
             return list(s.scalars(select(Image).where(Image.run_id == run_id).order_by(Image.id)))

@@ -114,6 +114,12 @@ def test_users_cli_add_list_remove(tmp_path, capsys, monkeypatch):
     assert "last admin" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse: the role must be one of the three
         main(["users", "add", "x", "--role", "owner", "--no-password", "--workspace", ws])
+    capsys.readouterr()
+    both = ["users", "add", "eve", "--role", "admin", "--no-password", "--password-stdin", "--workspace", ws]
+    assert main(both) == 2 and "choose one" in capsys.readouterr().err  # never an admin without a password
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": (_ for _ in ()).throw(EOFError()))
+    assert main(["users", "add", "dan", "--role", "admin", "--workspace", ws]) == 2  # a script: no terminal
+    assert "no terminal to ask for the password" in capsys.readouterr().err
 
 
 def test_serve_with_password_login_needs_a_user_and_may_bind_beyond_loopback(tmp_path, capsys):

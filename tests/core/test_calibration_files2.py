@@ -214,6 +214,8 @@ def test_polar_cli_refuses_a_nan_calibration_instead_of_printing_a_nan_centre(tm
     err = [line for line in captured.err.splitlines() if line.strip()]
     assert "NaN" not in captured.out and len(err) == 1, captured
     assert err[0].startswith(f"scatterloop polar: {tmp_path / 'nan.poni'}: Poni1/Poni2: the beam centre nan m"), err
+    assert main(["polar", str(tmp_path / "frame.npy"), "--flip-ud"]) == 2  # a flip of no calibration
+    assert "--flip-ud: flips the --calibration file's geometry" in capsys.readouterr().err
 
 
 def test_gsas2_controls_as_gsas2_writes_them_say_how_to_add_the_pixel_size(tmp_path):

@@ -59,6 +59,10 @@ def test_selection_by_source_pattern_ids_and_folder(small_workspace, tmp_path):
         select_images(store, parse_selection(ids="1,999"))
     with pytest.raises(ValueError, match="expected KEY=VALUE"):
         parse_selection(["experimental"])
+    with pytest.raises(ValueError, match=r"--images round: 99999999999999999999 is out of range"):
+        parse_selection(["round=99999999999999999999"])  # before: the database's "Python int too large"
+    with pytest.raises(ValueError, match="--images ids: -3 is out of range"):
+        parse_selection(ids="1,-3")
 
 
 def test_cli_pattern_round_on_chosen_sources_then_predict_experimental_frames(small_workspace, tmp_path, capsys):

@@ -169,6 +169,18 @@ def test_generate_cli_train_resume_sample(small_workspace, capsys):
     )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert len(out["image_ids"]) == 2 and out["images_per_s"] > 0
+    sample = ["generate", "sample", "--workspace", ws, "-n", "1", "--quiet"]
+    for extra, said in (
+        (["--steps", "0"], "steps = 0"),  # before: quietly 25 steps
+        (["--steps", "2", "--pattern", "no-such"], "pattern 'no-such': this generator was trained on"),
+        (["--steps", "2", "--checkpoint", "/nope"], "checkpoint /nope: not a generator checkpoint"),
+        (["--steps", "2", "--device", "bogus"], "device: expected cpu, cuda, cuda:N or mps, got 'bogus'"),
+    ):
+        assert main(sample + extra) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, err
+    patterns = {img.pattern for img, _ in small_workspace.store.list_images()}
+    assert "no-such" not in patterns
 
 
 def test_a_training_process_killed_mid_run_resumes_from_its_last_checkpoint(small_workspace):

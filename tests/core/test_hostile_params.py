@@ -220,3 +220,36 @@ def test_bench_options_outside_their_range_are_refused_by_flag_before_any_work(c
     _refused(capsys, ["bench", "train", "--epochs", "0"], "--epochs: expected 1 to 100000, got 0")
     _refused(capsys, ["bench", "loop", "--seed", "-1"], "--seed: expected 0 to")
     _refused(capsys, ["bench", "generate", "--baseline-n", "-1"], "--baseline-n: expected 0 to")
+
+
+def test_a_device_or_weights_file_that_cannot_be_used_is_refused_on_one_line(small_workspace, tmp_path, capsys):
+    """Before: `--device cuda` on a machine without a GPU, `--device bogus`, or `--pretrained` naming a file that
+    holds no weights ended in a driver's RuntimeError or an UnpicklingError and 40-110 lines of traceback."""
+    from scatterloop.core.cli import main
+
+    ws = str(small_workspace.root)
+    cands = [img.id for img, _ in small_workspace.store.list_images() if img.source == "generated"]
+    small_workspace.store.add_labels(cands[:3], "realistic", "ada")
+    small_workspace.store.add_labels(cands[3:], "fake", "ada")
+    (tmp_path / "not-weights.pth").write_bytes(b"SQLite format 3\0" + bytes(200))
+    train = ["classify", "train", "--workspace", ws, "--epochs", "1", "--input-size", "32", "--quiet"]
+    for extra, said in (
+        (["--models", "tiny", "--device", "cuda:99"], "device cuda:99: "),
+        (["--models", "tiny", "--device", "bogus"], "device: expected cpu, cuda, cuda:N or mps, got 'bogus'"),
+        (
+            ["--models", "resnet18", "--pretrained", f"resnet18={tmp_path / 'not-weights.pth'}"],
+            "not readable as resnet18 weights",
+        ),
+    ):
+        assert main(train + extra) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, err
+
+
+def test_prelabel_names_the_person_whose_labels_the_suggestions_become(workspace, capsys):
+    """Before: without --annotator the accepted suggestions became labels of a person called "prelabel"."""
+    from scatterloop.core.cli import main
+
+    assert main(["classify", "prelabel", "--workspace", str(workspace.root)]) == 2
+    assert "--annotator NAME" in capsys.readouterr().err
+    assert workspace.store.current_labels() == {}

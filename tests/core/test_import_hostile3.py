@@ -153,3 +153,27 @@ def test_minor_cases_of_the_fuzzing_review(tmp_path, caplog):
         assert len(said) == 1 and said[0].startswith("scan.nxs: "), said
     finally:
         ws.store.dispose()
+
+
+def test_an_import_racing_another_for_the_same_frame_counts_it_as_a_duplicate(tmp_path, monkeypatch):
+    """Two imports of the same frames at once: the slower one's duplicate check passed before the faster one
+    wrote, and its write hit the unique hash ("internal error while importing this file")."""
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "f.tif", _frames(8, 1)[0])
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        import_paths(ws, [tmp_path / "f.tif"])
+        tifffile.imwrite(tmp_path / "copy.tif", _frames(8, 1)[0] + 0)  # the same values under another name
+        real, asked = ws.store.has_sha, []
+
+        def racing(sha):  # the duplicate check runs before the other import has written: "new"
+            asked.append(sha)
+            return False if len(asked) == 1 else real(sha)
+
+        monkeypatch.setattr(ws.store, "has_sha", racing)
+        res = import_paths(ws, [tmp_path / "copy.tif"])
+        assert res.errors == [] and res.imported == 0 and res.duplicates == 1
+        assert len(ws.store.list_images()) == 1
+    finally:
+        ws.store.dispose()

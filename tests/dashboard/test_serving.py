@@ -41,6 +41,10 @@ def served(workspace, tmp_path):
     (root / "runs" / "5" / "curve.png").write_bytes(_png())
     (root / "exports" / "report.html").write_bytes(b"<html><script>alert(1)</script></html>")
     (root / "exports" / "copy.db").write_bytes(SECRET)
+    sqlite = (root / "scatterloop.db").read_bytes()[:4096]  # copies of a database under names no rule lists
+    (root / "exports" / "labels.txt").write_bytes(sqlite)
+    (root / "exports" / "copy.sqlite-wal").write_bytes(SECRET)
+    (root / "exports" / "labels.db-journal").write_bytes(SECRET)
     (root / "runs" / "5" / "link.png").symlink_to(outside / "secret.png")
     (root / "exports" / "link.html").symlink_to(outside / "secret.html")
     (root / "originals" / "out").symlink_to(outside, target_is_directory=True)
@@ -75,6 +79,9 @@ def _attempts(outside) -> list[str]:
         "5/notes.html",
         "5/checkpoints/model.safetensors",
         "copy.db",
+        "labels.txt",
+        "copy.sqlite-wal",
+        "labels.db-journal",
         db,
         "a" * 64 + ".png",
         f"{'a' * 64}.png/../../../{db}",
