@@ -6,6 +6,7 @@ Errors go to stderr as one line per problem and the exit code is non-zero.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -178,21 +179,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(args, message: str, code: int = 2) -> int:
+    """One line on stderr; with `--json` the last stdout line is still one JSON object, saying what failed."""
+    print(f"scatterloop {args.command}: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"command": args.command, "error": message, "exit_code": code}))
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     empty = empty_values(parser, args)
     if empty:
-        for name in empty:
-            print(f"scatterloop {args.command}: {name}: expected a value, got an empty string", file=sys.stderr)
-        return 2
+        return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))
     if args.command in NEEDS_WORKSPACE and not os.path.lexists(args.workspace):
-        print(
-            f"scatterloop {args.command}: --workspace: {one_line(args.workspace)} does not exist "
+        return _fail(
+            args,
+            f"--workspace: {one_line(args.workspace)} does not exist "
             "(`scatterloop import` or `scatterloop demo` makes a workspace)",
-            file=sys.stderr,
         )
-        return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -206,24 +212,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:
-        print(f"scatterloop {args.command}: {one_line(exc)}", file=sys.stderr)
-        return 2
+        return _fail(args, one_line(exc))
     except OverflowError as exc:  # a number too large for a library (SQLite's 64-bit integers, a C long)
-        print(f"scatterloop {args.command}: a number is too large: {one_line(exc)}", file=sys.stderr)
-        return 2
+        return _fail(args, f"a number is too large: {one_line(exc)}")
     except MemoryError:
-        print(f"scatterloop {args.command}: out of memory", file=sys.stderr)
-        return 1
+        return _fail(args, "out of memory", 1)
     except Exception as exc:
         if type(exc).__module__.split(".")[0] != "sqlalchemy":
             raise
         # the workspace database: a bad SCATTERLOOP_DATABASE_URL, a file that is not SQLite, a read-only folder
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        print(f"scatterloop {args.command}: workspace database: {one_line(reason)}", file=sys.stderr)
-        return 2
+        return _fail(args, f"workspace database: {one_line(reason)}")
     except KeyboardInterrupt:
-        print(f"scatterloop {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(args, "interrupted", 130)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,12 @@ def test_errors_are_one_line_and_nonzero(tmp_path, capsys):
     rc = main(["simulate", "rings", "-n", "2", "--out", str(tmp_path / "x"), "--artifacts", "speckle_blur"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "--artifacts" in err[0]
+    # with --json the last stdout line is one JSON object on failure too (a script reads why, not nothing)
+    rc = main(["embed", "--workspace", str(tmp_path / "none"), "--json"])
+    captured = capsys.readouterr()
+    said = json.loads(captured.out.strip().splitlines()[-1])
+    assert rc == 2 and said["command"] == "embed" and said["exit_code"] == 2 and "does not exist" in said["error"]
+    assert len(captured.err.strip().splitlines()) == 1
 
 
 def test_bench_commands_print_json(capsys):
