@@ -154,7 +154,7 @@ def train_autoencoder(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             seen += len(idx)
         sched.step()
         result.losses.append(total / max(seen, 1))

@@ -136,9 +136,9 @@ def train_lora(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        result.losses.append(float(loss))
+        result.losses.append(loss.item())
         result.steps = step
-        progress(step, steps, f"step {step}/{steps} loss {float(loss):.4f}")
+        progress(step, steps, f"step {step}/{steps} loss {result.losses[-1]:.4f}")
     lora_state = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
     StableDiffusionPipeline.save_lora_weights(
         save_directory=str(out_dir), unet_lora_layers=lora_state, safe_serialization=True
