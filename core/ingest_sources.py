@@ -71,7 +71,11 @@ def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, d
         numbered: Iterable[tuple[int, object]] = _json_rows(text, shown, problems)
     else:
         reader = csv.DictReader(text.splitlines())
-        if not set(reader.fieldnames or ()) & set(NAME_FIELDS):
+        try:
+            header = reader.fieldnames
+        except csv.Error as exc:  # an unclosed quote in the header line itself
+            return rows, [(f"{shown}:1", f"not readable as CSV ({one_line(str(exc))}): manifest skipped")]
+        if not set(header or ()) & set(NAME_FIELDS):
             return rows, [(f"{shown}:1", "no 'file_name' column: manifest skipped")]
         numbered = ((no, {k: v for k, v in r.items() if k and v not in (None, "")}) for no, r in enumerate(reader, 2))
     no = 1

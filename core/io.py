@@ -192,7 +192,7 @@ def open_reader(path: Path, dataset: str | None = None, max_pixels: int = 100_00
         raise translate(exc, _fmt_name(suffix)) from exc
     if reader.nframes < 1:  # an NPY of shape (0, h, w), an NPZ of 1-D arrays: nothing to import is a failure
         reader.close()
-        raise ImageReadError(f"no frame in this {_fmt_name(suffix)} file (no 2-D array with rows and columns)")
+        raise ImageReadError(f"no frame in this {_fmt_name(suffix)} file (no 2-D array, or a stack of 0 frames)")
     try:
         yield reader
     finally:

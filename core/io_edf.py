@@ -55,16 +55,18 @@ def _check_edf_inflated(path: Path, frame, i: int) -> None:
     kind = str(frame._data_compression).upper()
     if "OFFSET" in kind or kind == "NONE":
         return
-    need = math.prod(frame.shape) * int(getattr(frame, "bpp", 0) or 8)
+    dtype = getattr(frame, "_dtype", None)  # from the header; `frame.bpp` would make fabio decode the frame
+    need = math.prod(frame.shape) * (dtype.itemsize if dtype is not None else 8)
     limit = need + max(need // 8, EDF_BLOCK)  # writers may pad the inflated block a little
     if "GZIP" in kind:
-        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, whichever is there
+        new = lambda: zlib.decompressobj(zlib.MAX_WBITS | 32)  # noqa: E731  gzip or zlib header, whichever is there
     elif "BZ" in kind:
-        inflate = bz2.BZ2Decompressor()
+        new = bz2.BZ2Decompressor
     elif "Z" in kind:
-        inflate = zlib.decompressobj()
+        new = zlib.decompressobj
     else:
         return  # fabio logs an unknown scheme, which the reader turns into an error
+    inflate = new()
     got, left = 0, frame.blobsize
     try:
         with open_plain(path) as fh:
@@ -76,7 +78,15 @@ def _check_edf_inflated(path: Path, frame, i: int) -> None:
                 left -= len(chunk)
                 return chunk
 
-            while got <= limit and not inflate.eof:  # never more than the room left is inflated at once
+            while got <= limit:  # never more than the room left is inflated at once
+                if inflate.eof:  # a stream of several members (gzip -c a b) inflates them all: so count them all
+                    rest = inflate.unused_data
+                    if not rest and left <= 0:
+                        break
+                    inflate = new()
+                    if rest:
+                        got += len(inflate.decompress(rest, limit + 1 - got))
+                        continue
                 if isinstance(inflate, bz2.BZ2Decompressor):
                     data = more() if inflate.needs_input else b""
                     if inflate.needs_input and not data:

@@ -32,7 +32,7 @@ MASK_NAME = re.compile(r"pixel_mask(_\d+)?")
 SATURATION_NAMES = ("saturation_value", "countrate_correction_count_cutoff")
 REJECT_BITS = 0xFFFF  # NXmx: bits 0-15 reject a pixel, 16-31 only tag it
 MAX_MASKED = 0.5  # a pixel mask flagging more of the detector than this is not one (a flat field, an inverted mask)
-_SAID: set = set()  # masks left out that a warning named: (dataset, shape, pixels flagged, file size)
+_SAID: set = set()  # masks left out that a warning named: (dataset, pixels flagged, CRC of the file's ends)
 
 
 def _nx_class(obj) -> str:
@@ -152,7 +152,7 @@ def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:
             log.debug("%s: %s not read", one_line(where), one_line(name), exc_info=True)
             continue
         if flagged.mean() > MAX_MASKED:
-            said = (name, flagged.shape, int(flagged.sum()), getattr(f.id, "get_filesize", lambda: None)())
+            said = (name, int(flagged.sum()), _ends_crc(f.filename))  # the same file's stored copy: the same key
             if said not in _SAID:  # the stored original of a file just imported is the same file: said once
                 _SAID.add(said)
                 log.warning(
@@ -172,6 +172,20 @@ def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:
     values = [v for v in values if np.isfinite(v) and v > 0]
     out["saturation"] = min(values) if values else None
     return out
+
+
+def _ends_crc(path) -> int | None:
+    """CRC of a file's first and last 64 KiB: the same for a file and its byte-for-byte stored copy, not for
+    another scan (its frames differ, and an HDF5 file ends in data)."""
+    import zlib
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+            fh.seek(max(0, os.fstat(fh.fileno()).st_size - (1 << 16)))
+            return zlib.crc32(fh.read(1 << 16), zlib.crc32(head))
+    except (OSError, TypeError, ValueError):
+        return None
 
 
 def _flagged(f, name: str, frame_shape: tuple[int, ...]) -> np.ndarray:

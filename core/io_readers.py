@@ -98,7 +98,8 @@ class TiffReader:
             self._parts: list[tuple] = []
             with reader_complaints("tifffile") as more:
                 series_list = self._tif.series
-            broken = [m for m in complaints + more if "page" in m.lower() and "offset" in m.lower()]
+            # only the chain of pages ("invalid page offset", "invalid offset to first page"), not a page's own tags
+            broken = [m for m in complaints + more if re.search(r"invalid (page )?offset|offset to first page", m)]
             if broken:  # the chain of pages ends early (a copy of a stack still being written): frames are missing
                 said = re.sub(r"^<[^>]*>\s*", "", one_line(broken[0]))
                 raise ImageReadError(f"truncated TIFF: its chain of pages breaks off (tifffile: {said})")

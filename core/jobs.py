@@ -128,10 +128,12 @@ def execute(
             error=f"{type(exc).__name__}: {exc}",
             message=said if isinstance(exc, ValueError) and said else f"{type(exc).__name__}: {said}".rstrip(": "),
         )
-        if isinstance(exc, ValueError):  # a refusal the person reads in full above: no traceback for it
-            log.info("run %d (%s) could not run: %s", run_id, kind, said)
-        else:  # a fault: its traceback for whoever runs the job (the CLI's stderr, a worker's log)
-            log.error("run %d (%s) failed:\n%s", run_id, kind, traceback.format_exc(limit=8))
+        # the caller says the one line (the CLI on stderr, the page in its status); the traceback is kept for
+        # whoever debugs (`-v`, a worker's debug log), never printed between a command and its answer
+        log.info(
+            "run %d (%s) %s: %s", run_id, kind, "could not run" if isinstance(exc, ValueError) else "failed", said
+        )
+        log.debug("run %d (%s) traceback:\n%s", run_id, kind, traceback.format_exc(limit=8))
         raise
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
     store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary))

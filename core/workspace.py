@@ -13,11 +13,16 @@ from .store import Image, Store
 log = logging.getLogger(__name__)
 
 WORKSPACE_FOLDERS = ("originals", "thumbs", "runs", "cache", "exports")
+MARK = "scatterloop-workspace"  # an empty file at the top: this folder is a workspace
 
 
 def is_workspace(folder: Path) -> bool:
-    """A folder holding every workspace folder (the database may live in PostgreSQL, not beside them)."""
-    return all((folder / sub).is_dir() for sub in WORKSPACE_FOLDERS)
+    """A folder a workspace was opened in: its folders and its mark (older workspaces: their SQLite database; the
+    database may live in PostgreSQL). Folders of those names alone are somebody's project layout, not one."""
+    folder = Path(folder)
+    if not all((folder / sub).is_dir() for sub in WORKSPACE_FOLDERS):
+        return False
+    return (folder / MARK).is_file() or (folder / "scatterloop.db").is_file()
 
 
 def enclosing_workspace(path: Path) -> Path | None:
@@ -60,6 +65,7 @@ class Workspace:
         root.mkdir(parents=True, exist_ok=True)
         for sub in WORKSPACE_FOLDERS:
             (root / sub).mkdir(exist_ok=True)
+        (root / MARK).touch(exist_ok=True)
         store = Store(settings.db_url)
         store.reap_interrupted()
         return cls(settings, store)

@@ -136,7 +136,7 @@ def create_classifier(
             return timm.create_model(spec.model_id, **kwargs)
         return _torchvision_model(spec, num_classes, weights, in_chans)
     except Exception as exc:
-        if weights is None or isinstance(exc, ValueError):
+        if weights is None or isinstance(exc, ValueError | ImportError | MemoryError):  # not the file's fault
             raise
         said = " ".join(str(exc).split())[:160]  # a pickle, a database, weights of another network...
         raise ValueError(

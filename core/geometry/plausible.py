@@ -110,7 +110,8 @@ def check_geometry(geo: Geometry) -> Geometry:
             field, unit, _ = names["centre"]
             where = f"{value:.6g} px"
             if unit != "px" and pixel is not None:  # the file's own unit: a length from the detector's corner
-                where = f"{(value + 0.5) * pixel * CENTRE_SCALE[unit]:.6g} {unit} from the detector's corner"
+                # how far, not which way: pyFAI's orientation may count from another corner
+                where = f"{abs(value + 0.5) * pixel * CENTRE_SCALE[unit]:.6g} {unit} from the detector's corner"
             raise ValueError(
                 f"{geo.path}: {field}: the beam centre {where} is nowhere near the detector (beyond "
                 f"{MAX_CENTRE_PX:g} px)"

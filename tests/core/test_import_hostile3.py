@@ -27,17 +27,26 @@ def test_a_virtual_dataset_declaring_frames_no_source_maps_is_refused_and_module
     gaps = h5py.VirtualLayout(shape=(10, 48, 41), dtype=np.uint16)
     gaps[:, :, :20] = h5py.VirtualSource("src.h5", "stack", shape=(10, 48, 40))[:, :, :20]
     gaps[:, :, 21:] = h5py.VirtualSource("src.h5", "stack", shape=(10, 48, 40))[:, :, 20:]
-    for name, layout in (("sparse.h5", sparse), ("gaps.h5", gaps)):
+    strided = h5py.VirtualLayout(shape=(10, 48, 40), dtype=np.uint16)  # every other frame: a hole inside the bounds
+    strided[0:10:2] = h5py.VirtualSource("src.h5", "stack", shape=(10, 48, 40))[0:5]
+    with h5py.File(tmp_path / "grow.h5", "w") as f:  # a mapping that grows with its source (HDF5 1.10+)
+        f.create_dataset("stack", data=_frames(9, 3), maxshape=(None, 48, 40), chunks=(1, 48, 40))
+    unlimited = h5py.VirtualLayout(shape=(3, 48, 40), dtype=np.uint16, maxshape=(None, 48, 40))
+    grow = h5py.VirtualSource("grow.h5", "stack", shape=(3, 48, 40), maxshape=(None, 48, 40))
+    unlimited[0 : h5py.h5s.UNLIMITED] = grow[0 : h5py.h5s.UNLIMITED]
+    layouts = (("sparse.h5", sparse), ("gaps.h5", gaps), ("strided.h5", strided), ("unlimited.h5", unlimited))
+    for name, layout in layouts:
         with h5py.File(tmp_path / name, "w") as f:
             f.create_virtual_dataset("entry/data/data", layout, fillvalue=0)
     ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     try:
-        res = import_paths(ws, [tmp_path / "sparse.h5", tmp_path / "gaps.h5"])
+        res = import_paths(ws, [tmp_path / name for name, _ in layouts])
+        unmapped = "map to no source (they would read as fill value)"
         assert res.errors == [
-            f"{tmp_path / 'sparse.h5'}: HDF5 virtual dataset /entry/data/data: 290 of 300 frames map to no source "
-            "(they would read as fill value)"
+            f"{tmp_path / 'sparse.h5'}: HDF5 virtual dataset /entry/data/data: 290 of 300 frames {unmapped}",
+            f"{tmp_path / 'strided.h5'}: HDF5 virtual dataset /entry/data/data: 5 of 10 frames {unmapped}",
         ]
-        assert res.imported == 10
+        assert res.imported == 13  # gaps.h5's 10 and the unlimited mapping's 3
     finally:
         ws.store.dispose()
 
@@ -52,13 +61,17 @@ def test_a_broken_manifest_is_named_and_the_frames_beside_it_still_import(tmp_pa
         tifffile.imwrite(tmp_path / name / "frame.tif", _frames(1 if name == "a" else 2, 1)[0])
     rows = "".join(f"other_{i}.tif,ring sample number {i}\n" for i in range(8000))
     (tmp_path / "a" / "metadata.csv").write_text(f'file_name,text\nframe.tif,ok\nx.tif,"ring 1, 5 mm\n{rows}')
+    (tmp_path / "c").mkdir()
+    tifffile.imwrite(tmp_path / "c" / "frame.tif", _frames(3, 1)[0])
+    (tmp_path / "c" / "metadata.csv").write_text(f'"file_name,text\n{rows}')  # the header's quote never closes
     (tmp_path / "b" / "metadata.jsonl").write_text(
         '{"file_name": "frame.tif", "p": ' + "[" * 2000 + "]" * 2000 + "}\n"
     )
     ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
     try:
-        res = import_paths(ws, [tmp_path / "a", tmp_path / "b"])
-        assert res.imported == 2
+        res = import_paths(ws, [tmp_path / "a", tmp_path / "b", tmp_path / "c"])
+        assert res.imported == 3
+        assert any(e.startswith(f"{tmp_path / 'c' / 'metadata.csv'}:1: not readable as CSV") for e in res.errors)
         assert any(e.startswith(f"{tmp_path / 'a' / 'metadata.csv'}:3: not readable as CSV") for e in res.errors)
         assert f"{tmp_path / 'b' / 'metadata.jsonl'}:1: not a JSON line (nested too deeply)" in res.errors
         texts = {img.description for img, _ in ws.store.list_images()}

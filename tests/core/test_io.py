@@ -157,13 +157,16 @@ def _compressed_edf(path, data, compression, extra=0):
         "zlib": lambda b: zlib.compress(b),
         "bz2": lambda b: bz2.compress(b),
     }[compression](raw)
-    h, w = data.shape
+    path.write_bytes(_edf_head(data.shape, len(payload), compression) + payload)
+
+
+def _edf_head(shape, size: int, compression: str) -> bytes:
+    h, w = shape
     head = (
         "{\nHeaderID = EH:000001:000000:000000 ;\nImage = 1 ;\nByteOrder = LowByteFirst ;\n"
-        f"DataType = SignedInteger ;\nDim_1 = {w} ;\nDim_2 = {h} ;\nSize = {len(payload)} ;\n"
-        f"Compression = {compression} ;\n"
+        f"DataType = SignedInteger ;\nDim_1 = {w} ;\nDim_2 = {h} ;\nSize = {size} ;\nCompression = {compression} ;\n"
     ).encode()
-    path.write_bytes(head + b" " * (1022 - len(head)) + b"}\n" + payload)
+    return head + b" " * (1022 - len(head)) + b"}\n"
 
 
 @pytest.mark.parametrize("compression", ["gzip", "zlib", "bz2"])
@@ -173,6 +176,11 @@ def test_edf_compressed_inside_is_read_and_a_bomb_refused_before_it_inflates(tmp
     _compressed_edf(tmp_path / "bomb.edf", DATA_I32, compression, extra=64 << 20)  # 64 MiB of zeros after it
     with pytest.raises(ImageReadError, match=r"data inflate to more than the 7680 bytes of its 40x48 frame"):
         _one(tmp_path / "bomb.edf")
+    if compression == "gzip":  # a second gzip member after the frame's own
+        payload = gzip.compress(DATA_I32.astype("<i4").tobytes()) + gzip.compress(bytes(64 << 20))
+        (tmp_path / "members.edf").write_bytes(_edf_head(DATA_I32.shape, len(payload), "gzip") + payload)
+        with pytest.raises(ImageReadError, match=r"data inflate to more than"):
+            _one(tmp_path / "members.edf")
 
 
 def make_bad_folder(folder):

@@ -41,3 +41,11 @@ def test_simulate_never_writes_into_a_workspace(tmp_path, capsys):
         assert main(["simulate", "rings", "-n", "1", "--size", "32", "--out", str(out), "--quiet"]) == 2
         assert "inside the workspace" in capsys.readouterr().err
     assert not list((tmp_path / "ws").glob("*.jsonl")) and not list((tmp_path / "ws" / "originals").iterdir())
+
+
+def test_folders_that_only_share_the_workspace_names_are_no_workspace(tmp_path):
+    """A project folder of its own with originals/, runs/, cache/... but no workspace in it holds workspaces."""
+    for sub in ("originals", "thumbs", "runs", "cache", "exports"):
+        (tmp_path / "proj" / sub).mkdir(parents=True)
+    inner = Workspace.open(Settings(workspace=tmp_path / "proj" / "xrd-ws"))
+    inner.store.dispose()
