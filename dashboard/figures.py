@@ -108,7 +108,7 @@ def map_figure(
             )
     fig.update_layout(
         uirevision="map",
-        margin={"l": 10, "r": 10, "t": 30, "b": 40 if colour_by in CONTINUOUS else 10},
+        margin={"l": 10, "r": 10, "t": 30, "b": 60 if colour_by in CONTINUOUS else 10},
         # beside a colour bar the legend goes below the map: at the right it lay over the bar's title and ticks
         legend={"itemsizing": "constant", **(BELOW if colour_by in CONTINUOUS else {})},
         showlegend=True,  # a single category still says how many images it holds
@@ -134,7 +134,7 @@ def map_figure(
     return fig
 
 
-BELOW = {"orientation": "h", "x": 0.0, "y": 0.0, "yanchor": "top"}  # a legend under the plot area
+BELOW = {"orientation": "h", "x": 0.0, "y": -0.06, "yanchor": "top"}  # a legend under the axis title
 
 
 # Every mode-bar button plotly.js can draw on a 2-D or 3-D subplot: an empty figure removes them all, so a plot

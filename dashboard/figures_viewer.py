@@ -145,8 +145,8 @@ def compare_figure(pngs: list[bytes], views: list, titles: list[str], colourmap:
         fig.update_yaxes(scaleanchor=f"x{'' if k == 1 else k}", row=1, col=k)
     fig.update_annotations(font_size=11)
     fig.update_layout(
-        height=max(260, int(1100 / max(n, 1))) + 70,
-        margin={"l": 10, "r": 10, "t": 44, "b": 10},
+        height=max(260, int(1100 / max(n, 1))) + 90,
+        margin={"l": 10, "r": 10, "t": 64, "b": 10},  # two-line panel titles below the toolbar's band
         template="plotly_white",
         dragmode="zoom",
         uirevision="compare-" + "-".join(str(v.image_id) for v in views),
