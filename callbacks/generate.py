@@ -33,11 +33,11 @@ def options(services: Services) -> tuple[list, list, list]:
 
 
 def _checkpoint_step(services: Services, run_id: int) -> int | None:
-    """The step of a training run's last complete checkpoint, None when it left none."""
-    from scatterloop.core.generate.checkpoint import latest_checkpoint
+    """The step of a training run's last complete checkpoint, None when it left none (its folder by name:
+    `run_dir` would create it)."""
+    from scatterloop.core.generate.checkpoint import latest_step
 
-    ckpt = latest_checkpoint(services.workspace.root / "runs" / str(run_id))
-    return None if ckpt is None else int(ckpt.name.removeprefix("step-"))
+    return latest_step(services.workspace.root / "runs" / str(run_id))
 
 
 @refusal_as_line

@@ -19,14 +19,15 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def is_sqlite(path: Path) -> bool:
     """Whether a file is an SQLite database or one of its side files, by name or by its first bytes (a copy of
-    the workspace's database renamed `labels.txt` is still its labels and its users)."""
+    the workspace's database renamed `labels.txt` is still its labels and its users); one that cannot be read
+    is taken for one (neither served nor written over)."""
     if path.name.endswith(SQLITE_SIDE_FILES):
         return True
     try:
         with path.open("rb") as fh:
             return fh.read(16) == SQLITE_MAGIC
     except OSError:
-        return False
+        return True
 
 
 def resolve_inside(folder: Path, name: str, within: Path | None = None) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .config import Settings
 from .io import Frame, read_frame, thumbnail_png
-from .safe_paths import SQLITE_MAGIC, SQLITE_SIDE_FILES
+from .safe_paths import SQLITE_SIDE_FILES, is_sqlite
 from .store import Image, Store
 
 log = logging.getLogger(__name__)
@@ -116,11 +116,7 @@ class Workspace:
             return False
         if path.is_dir() or not path.exists():
             return True
-        try:
-            with path.open("rb") as fh:
-                return fh.read(16) != SQLITE_MAGIC
-        except OSError:
-            return False
+        return not is_sqlite(path)
 
     def relative(self, path: Path) -> str:
         return Path(path).resolve().relative_to(self.root).as_posix()

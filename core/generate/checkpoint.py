@@ -36,3 +36,9 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest complete checkpoint folder (one whose state.json was written last) of a training run."""
     found = sorted(p.parent for p in (run_dir / "checkpoints").glob("step-*/state.json"))
     return found[-1] if found else None
+
+
+def latest_step(run_dir: Path) -> int | None:
+    """The step of a training run's newest complete checkpoint (its folder `step-NNNNNN`), None when it left none."""
+    ckpt = latest_checkpoint(run_dir)
+    return None if ckpt is None else int(ckpt.name.removeprefix("step-"))
