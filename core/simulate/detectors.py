@@ -31,6 +31,8 @@ DETECTOR_TYPES = (
     "saxs_halo",
     "gisaxs_below",
     "dark",
+    "few_counts_rings",
+    "few_counts_air",
 )
 
 
@@ -139,6 +141,30 @@ def dark(rng: np.random.Generator, size: int = 512) -> DetectorFrame:
     return DetectorFrame(counts, "dark", centre, "none", scene.params)
 
 
+def _few_counts(rng: np.random.Generator, rings: bool, size: int = 512) -> tuple[np.ndarray, tuple, dict]:
+    """A short exposure of a photon-counting detector: 0.05-0.5 counts per pixel on average."""
+    det = Detector("Pilatus1M", (5, 2))
+    centre = (rng.uniform(0.3, 0.7) * size, rng.uniform(0.3, 0.7) * size)
+    scene = _scene((size, size), centre, det, det.native_shape[0])
+    add_air_scatter(scene, rng, rng.uniform(20, 200))
+    if rings:
+        render_rings(scene, rng, None)
+    scene.expected *= rng.uniform(0.05, 0.5) / max(float(scene.expected.mean()), 1e-9)
+    return count(scene, rng, beamstop(scene, rng), gap_mask((size, size), det)), centre, scene.params
+
+
+def few_counts_rings(rng: np.random.Generator) -> DetectorFrame:
+    """Powder rings in well under one count per pixel (the old search called such frames dark)."""
+    counts, centre, params = _few_counts(rng, True)
+    return DetectorFrame(counts, "few_counts_rings", centre, "centre", params)
+
+
+def few_counts_air(rng: np.random.Generator) -> DetectorFrame:
+    """Air scatter about a beamstop in well under one count per pixel, no rings."""
+    counts, centre, params = _few_counts(rng, False)
+    return DetectorFrame(counts, "few_counts_air", centre, "centre_or_none", params)
+
+
 def detector_frame(kind: str, rng: np.random.Generator) -> DetectorFrame:
     """One frame of a detector type from DETECTOR_TYPES.
 
@@ -153,6 +179,8 @@ def detector_frame(kind: str, rng: np.random.Generator) -> DetectorFrame:
         "saxs_halo": saxs_halo,
         "gisaxs_below": gisaxs_below,
         "dark": dark,
+        "few_counts_rings": few_counts_rings,
+        "few_counts_air": few_counts_air,
     }
     if kind not in makers:
         raise ValueError(f"detector type: expected one of {DETECTOR_TYPES}, got {kind!r}")

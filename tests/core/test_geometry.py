@@ -183,6 +183,19 @@ def test_centre_on_every_detector_type(kind):
         assert res.status == "no centre" and res.reason
 
 
+def test_rings_in_under_a_count_per_pixel_are_searched_and_a_dark_frame_still_says_so():
+    for seed in (3, 4):
+        f = detector_frame("few_counts_rings", np.random.default_rng([seed, 0]))
+        valid = f.counts[f.counts >= 0]
+        assert valid.mean() < 1.0 and np.percentile(valid, 99.9) < 10  # what the search calls a dark frame
+        res = search_centre(f.counts)
+        assert res.status == "found" and np.hypot(res.x - f.centre[0], res.y - f.centre[1]) <= 1.0, res
+    dark = search_centre(detector_frame("dark", np.random.default_rng([3, 0])).counts)
+    assert dark.status == "no centre" and dark.reason.startswith("dark frame: ")
+    empty = search_centre(np.zeros((64, 64), np.int32))
+    assert empty.status == "no centre" and "dark frame" in empty.reason
+
+
 def test_polar_cli_reports_no_centre_and_reads_imctrl(tmp_path, capsys):
     dark = np.random.default_rng(0).poisson(0.2, (128, 128)).astype(np.int32)
     np.save(tmp_path / "dark.npy", dark)
