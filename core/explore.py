@@ -14,8 +14,9 @@ import numpy as np
 from .workspace import Workspace
 
 GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
-# 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts
-POLAR_CACHE_VERSION = 2
+# 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts; 3: frames of
+# under one count per pixel searched, not refused as dark
+POLAR_CACHE_VERSION = 3
 ColourBy = Literal["group", "label", "pattern", "round", "confidence", "symmetry"]
 
 
