@@ -3,9 +3,10 @@
 The default `simulate_frame` draws square frames with the beam well inside; real beamlines also have round
 image plates (MAR345) and CCDs (MarCCD) that read zero outside a disc, single-module strips (195x487) and
 stacks of modules (619x487, 1043x487) whose rings are arcs about a beam near or beyond an edge, SAXS frames
-with only a weak halo around a beamstop shadow, GISAXS frames with the beam below the detector, and dark
-frames. The centre search is measured on all of them; `expect` says what an honest search must return:
-`centre` (ring frames), `centre_or_none` (a halo: within 5 px or `no centre`) or `none`.
+with only a weak halo around a beamstop shadow, GISAXS frames with the beam below the detector, dark frames,
+and short exposures of well under one count per pixel, with rings or air scatter alone. The centre search is
+measured on all of them; `expect` says what an honest search must return: `centre` (ring frames),
+`centre_or_none` (a halo: within 5 px or `no centre`) or `none`.
 """
 
 from __future__ import annotations
