@@ -229,8 +229,8 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
         )
     if low_counts and (explained < LOW_COUNT_EXPLAINED or confidence < LOW_COUNT_CONFIDENCE):
         return refuse(
-            f"rings too faint to fix a centre in so few counts (the radius explains {explained:.2f}, the sectors "
-            f"agree {confidence:.2f})",
+            f"rings too faint to fix a centre in so few counts (the radius explains {explained:.2f}, needing "
+            f"{LOW_COUNT_EXPLAINED:.2f}; the sectors agree {confidence:.2f}, needing {LOW_COUNT_CONFIDENCE:.2f})",
             cx,
             cy,
             confidence,
