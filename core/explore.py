@@ -15,8 +15,8 @@ from .workspace import Workspace
 
 GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
 # 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts; 3: frames of
-# under one count per pixel searched, not refused as dark
-POLAR_CACHE_VERSION = 3
+# under one count per pixel searched, not refused as dark; 4: rings judged on the tilted plane they fix
+POLAR_CACHE_VERSION = 4
 ColourBy = Literal["group", "label", "pattern", "round", "confidence", "symmetry"]
 
 

@@ -1,15 +1,17 @@
 """Beam-centre search on any detector, with a confidence, or an honest refusal.
 
-Rings about the true beam centre make the radius explain most of the variance of the high-passed log image. The
-search masks what is not detector (`active_area`), climbs that score on a pyramid (a grid over the frame and half a
-frame beyond every edge at the coarsest level, the best few maxima refined by Nelder-Mead level by level), and then
-asks whether the frame determined the centre at all: the radial profiles of azimuthal sectors about it must agree
-(rings are the same ring in every direction) and enough sectors must see them. Frames without rings (dark, weak
-diffuse, peaks only) get status `no centre` and the reason rather than the maximum of a score that measures noise.
-On a tilted detector the rings are ellipses whose centres drift off the beam with their size; where the rings fix a
-tilt, the centre reported is the beam point of the tilted plane that explains them best (`tilt.fit_tilt`), and the
-rings' mean centre is kept beside it. A diffuse SAXS halo is not used: a beamstop shadow and a halo are rarely
-concentric with the beam to within a few pixels, and a wrong centre is worse than none.
+Rings about the true beam centre make the radius explain most of the variance of the high-passed log image. The search
+masks what is not detector (`active_area`), climbs that score on a pyramid (a grid over the frame and half a frame
+beyond every edge at the coarsest level, the best few maxima refined by Nelder-Mead level by level), and then asks
+whether the frame determined the centre at all: the radial profiles of azimuthal sectors about it must agree (rings are
+the same ring in every direction) and enough sectors must see them. Frames without rings (dark, weak diffuse, peaks
+only) get status `no centre` and the reason rather than the maximum of a score that measures noise. On a tilted
+detector the rings are ellipses whose centres drift off the beam with their size; where the rings fix a tilt, the
+centre reported is the beam point of the tilted plane that explains them best (`tilt.fit_tilt`), and the rings' mean
+centre is kept beside it; ellipses whose sectors agree about no circle's centre are judged again on that plane (each
+sector's profile against distance x tan 2theta), so a tilt does not make rings look like no rings. A diffuse SAXS halo
+is not used: a beamstop shadow and a halo are rarely concentric with the beam to within a few pixels, and a wrong
+centre is worse than none.
 """
 
 from __future__ import annotations
@@ -118,12 +120,20 @@ def _explained_at(level: np.ndarray, cx: float, cy: float) -> float:
     return RadialScore(hp, ok)(cx, cy) if ok.any() else 0.0
 
 
-def sector_support(level: np.ndarray, cx: float, cy: float) -> tuple[float, int]:
-    """(agreement, number of sectors with data) of the high-passed radial profiles of 24 azimuthal sectors."""
+def sector_support(
+    level: np.ndarray, cx: float, cy: float, plane: tuple[float, float, float] | None = None
+) -> tuple[float, int]:
+    """(agreement, number of sectors with data) of the high-passed radial profiles of 24 azimuthal sectors; with
+    `plane` (distance, tilt, tilt_dir on this level) about the beam point (cx, cy) of that tilted plane."""
     n_theta = 8 * N_SECTORS
     h, w = level.shape
-    r_max = float(np.hypot(max(abs(cx), abs(w - cx)), max(abs(cy), abs(h - cy))))
-    polar = polar_samples(level, cx, cy, n_theta, r_max, r_min=2.0)
+    corners = np.array([0.0, w, 0.0, w]), np.array([0.0, 0.0, h, h])
+    if plane is None:
+        r_max = float(np.hypot(corners[0] - cx, corners[1] - cy).max())
+    else:  # the corners' radius on the untilted plane (off the plane, as far again as a circle's)
+        r = tilted_radius(*corners, cx, cy, *plane)
+        r_max = float(np.nanmax(r)) if np.any(np.isfinite(r)) else 2 * float(np.hypot(h, w))
+    polar = polar_samples(level, cx, cy, n_theta, r_max, r_min=2.0, plane=plane)
     per_sector = np.isfinite(polar).reshape(N_SECTORS, -1).sum(axis=1)
     n_sectors = int((per_sector >= 12 * 8).sum())
     return sector_agreement(polar), n_sectors
@@ -208,12 +218,25 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     # does the frame determine this centre? judged at a modest resolution, as the symmetry score is
     judge_f = next((g for g in factors if max(h, w) / g <= 300), factors[-1])
     agreement, n_sectors = sector_support(levels[judge_f], _to_level(cx, judge_f), _to_level(cy, judge_f))
+    fit, on_plane = None, ""
+    if agreement < MIN_AGREEMENT and n_sectors >= MIN_SECTORS and explained >= MIN_EXPLAINED:
+        # a tilted detector's ellipses do not agree about any circle's centre: judge them on the plane they fix
+        fit = _rings_tilt(cx, cy, levels[f], f, (h, w))
+        if fit is not None:
+            s = f / judge_f
+            tilted, n_tilted = sector_support(
+                levels[judge_f], fit.x * s, fit.y * s, (fit.distance * s, fit.tilt, fit.tilt_dir)
+            )
+            if tilted >= MIN_AGREEMENT:
+                agreement, n_sectors = tilted, n_tilted
+            else:
+                on_plane, fit = f" ({tilted:.2f} on the tilted plane that fits them best)", None
     confidence = float(np.clip(agreement, 0, 1) * min(1.0, n_sectors / 6))
     if n_sectors < MIN_SECTORS:
         return refuse(f"rings seen in only {n_sectors} azimuthal sectors", cx, cy, confidence, explained)
     if agreement < MIN_AGREEMENT:
         return refuse(
-            f"no rings: sector profiles about the best centre agree only {agreement:.2f}",
+            f"no rings: sector profiles about the best centre agree only {agreement:.2f}{on_plane}",
             cx,
             cy,
             confidence,
@@ -237,47 +260,47 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
             explained,
         )
     res = CentreResult(cx, cy, "found", confidence, explained, "", area.masked)
-    _tilt(res, levels[f], f, (h, w))
+    fit = fit or _rings_tilt(cx, cy, levels[f], f, (h, w))
+    if fit is not None:
+        log.info("tilt %.2f deg: beam point (%.1f, %.1f), rings' mean centre (%.1f, %.1f)",
+                 np.degrees(fit.tilt), _to_full(fit.x, f), _to_full(fit.y, f), cx, cy)  # fmt: skip
+        res.circles_x, res.circles_y = cx, cy
+        res.x, res.y = _to_full(fit.x, f), _to_full(fit.y, f)
+        res.tilt_deg, res.tilt_axis_deg = float(np.degrees(fit.tilt)), float(np.degrees(fit.tilt_dir) % 360.0)
+        res.distance_px = fit.distance * f
     res.seconds = time.perf_counter() - t0
     return res
 
 
-def _tilt(res: CentreResult, level: np.ndarray, f: int, shape: tuple[int, int]) -> None:
-    """Move `res` to the beam point of a tilted detector when the rings fix a tilt (`tilt.fit_tilt` on the
-    finest level): at least MIN_TILT, and explaining a share of what the circles left unexplained of MIN_GAIN
-    and GAIN_PER_DEGREE per degree of tilt, so a large tilt, which moves the beam point far, needs strong
-    evidence (one ring, or rings too faint to show their shape, fix none); and both halves of the frame's azimuths
-    (alternate 30-degree sectors) must bear it out: the tilted plane explains at least that share of what the
-    circles that suit each half best leave unexplained (`_explains_halves`), or a tilt fitted to each half alone
-    gives the same beam point (`_halves_agree`). Short arcs, as on a strip, let a tilt explain noise in one half.
-    On a strip (narrow side under STRIP_SIDE) only the second counts: on a real Pilatus module cut from HEXRD's
-    ceria frame (one ring arc and the beamstop on 195 rows) a 2.5-degree tilt explained 19-28 % of what the
-    circles left unexplained in each half and moved the beam point 13 px off; the whole detector's frame keeps
-    no tilt and its centre within 0.1 px."""
+def _rings_tilt(cx: float, cy: float, level: np.ndarray, f: int, shape: tuple[int, int]) -> TiltFit | None:
+    """The tilted plane (on `level`, of factor `f`) whose beam point replaces the circles' centre (cx, cy) when the
+    rings fix a tilt (`tilt.fit_tilt` on the finest level), else None: at least MIN_TILT, and explaining a share of
+    what the circles left unexplained of MIN_GAIN and GAIN_PER_DEGREE per degree of tilt, so a large tilt, which
+    moves the beam point far, needs strong evidence (one ring, or rings too faint to show their shape, fix none);
+    and both halves of the frame's azimuths (alternate 30-degree sectors) must bear it out: the tilted plane
+    explains at least that share of what the circles that suit each half best leave unexplained
+    (`_explains_halves`), or a tilt fitted to each half alone gives the same beam point (`_halves_agree`). Short
+    arcs, as on a strip, let a tilt explain noise in one half. On a strip (narrow side under STRIP_SIDE) only the
+    second counts: on a real Pilatus module cut from HEXRD's ceria frame (one ring arc and the beamstop on 195
+    rows) a 2.5-degree tilt explained 19-28 % of what the circles left unexplained in each half and moved the beam
+    point 13 px off; the whole detector's frame keeps no tilt and its centre within 0.1 px."""
     h, w = shape
     hp, ok = highpass(level, 6.0)
     score = RadialScore(hp, ok, max_points=TILT_POINTS)
     ys, xs = np.nonzero(ok)
     if not len(xs):
-        return
+        return None
     # the circles' optimum on this sample of points, so the gain below is the tilt's alone
-    lx, ly, _ = _refine(score, _to_level(res.x, f), _to_level(res.y, f), 1.0)
+    lx, ly, _ = _refine(score, _to_level(cx, f), _to_level(cy, f), 1.0)
     fit = fit_tilt(score, lx, ly, float(np.hypot(xs - lx, ys - ly).max()))
     tilt_deg = float(np.degrees(fit.tilt))
     need = max(MIN_GAIN, GAIN_PER_DEGREE * tilt_deg)
     if fit.tilt < MIN_TILT or fit.gain < need:
-        return
+        return None
     wide = min(h, w) >= STRIP_SIDE  # a strip's short arcs cannot tell a tilt from a centre moved across it
     if not ((wide and _explains_halves(score, fit, lx, ly, need)) or _halves_agree(score, fit, lx, ly)):
-        return
-    bx, by = _to_full(fit.x, f), _to_full(fit.y, f)
-    if not _within_reach(bx, by, h, w):
-        return
-    log.info("tilt %.2f deg: beam point (%.1f, %.1f), rings' mean centre (%.1f, %.1f)", tilt_deg, bx, by, res.x, res.y)
-    res.circles_x, res.circles_y = res.x, res.y
-    res.x, res.y = bx, by
-    res.tilt_deg, res.tilt_axis_deg = tilt_deg, float(np.degrees(fit.tilt_dir) % 360.0)
-    res.distance_px = fit.distance * f
+        return None
+    return fit if _within_reach(_to_full(fit.x, f), _to_full(fit.y, f), h, w) else None
 
 
 def _halves(score: RadialScore, lx: float, ly: float) -> list[RadialScore]:

@@ -11,18 +11,35 @@ import warnings
 import numpy as np
 from scipy import ndimage
 
+from .tilt import untilted_to_pixel
+
 N_SECTORS = 24
 
 
 def polar_samples(
-    img: np.ndarray, cx: float, cy: float, n_theta: int, r_max: float, n_r: int | None = None, r_min: float = 0.0
+    img: np.ndarray,
+    cx: float,
+    cy: float,
+    n_theta: int,
+    r_max: float,
+    n_r: int | None = None,
+    r_min: float = 0.0,
+    plane: tuple[float, float, float] | None = None,
 ) -> np.ndarray:
-    """Bilinear samples img[theta, r] about (cx, cy); NaN outside the frame or next to masked pixels."""
+    """Bilinear samples img[theta, r] about (cx, cy); NaN outside the frame or next to masked pixels.
+
+    With `plane` = (distance, tilt, tilt_dir) of a tilted detector (`tilt.tilted_radius`), r is the radius the
+    pixel would have on an untilted plane and (cx, cy) the beam point, so a ring is one r in every direction."""
     n_r = n_r or max(8, int(r_max - r_min))
     r = np.linspace(r_min, r_max, n_r)
     theta = np.linspace(0, 2 * np.pi, n_theta, endpoint=False)
-    rows = cy + r[None, :] * np.sin(theta)[:, None]
-    cols = cx + r[None, :] * np.cos(theta)[:, None]
+    if plane is None:
+        rows = cy + r[None, :] * np.sin(theta)[:, None]
+        cols = cx + r[None, :] * np.cos(theta)[:, None]
+    else:
+        u, v = r[None, :] * np.cos(theta)[:, None], -r[None, :] * np.sin(theta)[:, None]
+        cols, rows = untilted_to_pixel(u, v, cx, cy, *plane)
+        cols, rows = np.nan_to_num(cols, nan=-1e9), np.nan_to_num(rows, nan=-1e9)  # off the plane: outside
     return ndimage.map_coordinates(img, [rows, cols], order=1, cval=np.nan, prefilter=False)
 
 

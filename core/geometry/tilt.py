@@ -73,6 +73,25 @@ def tilted_radius(
         return np.where(pz > 0.05 * distance, distance * np.hypot(px, py) / pz, np.nan)
 
 
+def untilted_to_pixel(
+    u: np.ndarray, v: np.ndarray, cx: float, cy: float, distance: float, tilt: float, tilt_dir: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel (x, y) of the tilted plane hit by the ray that meets an untilted plane at the same distance at
+    (u, v) from the beam (x right, y up): the inverse of `tilted_radius`'s map, so circles of radius r there are
+    the tilted detector's ring of that r. NaN where the ray misses the plane (runs away from it)."""
+    along_axis, across = _axes(tilt, tilt_dir)
+    normal = np.cross(along_axis, across)
+    ray = np.stack(np.broadcast_arrays(np.asarray(u, float), np.asarray(v, float), np.full(np.shape(u), distance)))
+    with np.errstate(all="ignore"):
+        s = distance * normal[2] / np.tensordot(normal, ray, axes=1)
+        s = np.where(s > 0, s, np.nan)
+    q = s * ray - np.array([0.0, 0.0, distance]).reshape(3, *([1] * np.ndim(u)))
+    a, t = np.tensordot(along_axis, q, axes=1), np.tensordot(across, q, axes=1)
+    du = a * along_axis[0] - t * along_axis[1]
+    dv = a * along_axis[1] + t * along_axis[0]
+    return cx + du, cy - dv
+
+
 def fit_tilt(
     score: RadialScore, cx: float, cy: float, r_far: float, starts: tuple[float, ...] = (0.8, 3.0)
 ) -> TiltFit:
