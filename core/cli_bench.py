@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 # what a benchmark's options may be (simulate checks its own --size): below these they mean nothing (a negative
 # count reached numpy as an unnamed error, zero epochs reported an untrained model), above them a run never ends
 BOUNDS = {
@@ -45,9 +43,9 @@ def cmd_bench(args) -> int:
         if k not in accepted:
             raise ValueError(f"bench {args.name} does not take --{k}")
     result = bench(**kwargs)
-    from .cli_common import emit
+    from .cli_common import emit, strict_json
 
-    emit(args, result, json.dumps(result, indent=2))
+    emit(args, result, strict_json(result, indent=2))
     return 0
 
 

@@ -84,8 +84,24 @@ def settings_from(args) -> Settings:
     )
 
 
+def strict_json(payload, indent: int | None = None) -> str:
+    """JSON any parser reads: a value that is not a finite number (a median over refused frames) is null, not the
+    `Infinity` or `NaN` that Python would write and `jq` or JavaScript refuse."""
+
+    def finite(v):
+        if isinstance(v, float):
+            return v if v == v and abs(v) != float("inf") else None
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [finite(x) for x in v]
+        return v
+
+    return json.dumps(finite(payload), default=str, indent=indent, allow_nan=False)
+
+
 def emit(args, payload: dict, human: str) -> None:
     if args.json:
-        print(json.dumps(payload, default=str))
+        print(strict_json(payload))
     else:
         print(human)

@@ -210,3 +210,18 @@ def test_manifest_errors_name_file_and_line(tmp_path, capsys):
     err = err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "metadata.jsonl:2: not a JSON line" in err[0]
     assert result["imported"] == 1  # the bad line is skipped, the rest of the manifest imports
+
+
+def test_json_output_is_strict_json_with_null_for_what_is_not_a_number(capsys):
+    import argparse
+
+    from scatterloop.core.cli_common import emit, strict_json
+
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    payload = {"median": float("inf"), "nested": [{"x": float("nan"), "y": -float("inf")}, 1.5], "n": 3}
+    emit(argparse.Namespace(json=True), payload, "")
+    read = json.loads(capsys.readouterr().out, parse_constant=refuse)  # what jq or JavaScript would accept
+    assert read == {"median": None, "nested": [{"x": None, "y": None}, 1.5], "n": 3}
+    assert json.loads(strict_json(payload, indent=2), parse_constant=refuse) == read
