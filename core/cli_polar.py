@@ -58,7 +58,7 @@ def cmd_polar(args) -> int:
     )
     from .cli_common import emit
 
-    emit(args, payload, f"{text}, symmetry {res.score:.3f}")
+    emit(args, payload, f"{text}, symmetry {res.score:.3f}" + (" on the tilted plane" if res.plane else ""))
     return 0
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from .geometry.centre import find_centre, search_centre
 from .geometry.readers import check_flip, read_calibration, read_poni
-from .geometry.sectors import N_SECTORS, polar_samples, sector_agreement
+from .geometry.sectors import N_SECTORS, corner_radius, polar_samples, sector_agreement
+from .geometry.tilt import tilted_radius
 from .io import make_mask
 from .photons import as_counts
 
@@ -57,11 +58,9 @@ class PolarResult:
     distance_px: float | None = None  # sample to beam point in pixels, when a tilt fixed it
     rings_centre: tuple[float, float] | None = None  # the rings' mean centre, when a tilt moved the beam off it
 
-    @property
-    def warp_centre(self) -> tuple[float, float]:
-        """The point circles are best drawn about: the rings' mean centre when a tilt moved the beam point off
-        it (the warp, the radial profile and the symmetry score assume circles), else the centre."""
-        return self.rings_centre if self.rings_centre is not None else (self.centre_x, self.centre_y)
+    # (distance in pixels, tilt, tilt axis in radians) of a tilted detector, from the calibration or the tilt the
+    # search's rings fixed, for `tilt.tilted_radius` about the centre; None where rings are circles about it
+    plane: tuple[float, float, float] | None = None
 
 
 def _prepare(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -79,15 +78,22 @@ def straightness(
     mask: np.ndarray | None = None,
     n_theta: int = 192,
     max_side: int = 256,
+    plane: tuple[float, float, float] | None = None,
 ) -> float:
     """How straight the rings are in polar coordinates about `centre`: agreement of the sectors' radial profiles
-    (insensitive to intensity texture along a ring, sensitive to missing arcs, jumps and non-concentric rings)."""
+    (insensitive to intensity texture along a ring, sensitive to missing arcs, jumps and non-concentric rings).
+    With `plane` (`PolarResult.plane`) the radius is that of the tilted detector's untilted plane about its beam
+    point `centre`, so a tilted detector's rings are straight too."""
     img = _prepare(data, mask)
     scale = max(1, int(round(max(img.shape) / max_side)))
     if scale > 1:
         img = _downsample_nan(img, scale)
     cx, cy = (centre[0] + 0.5) / scale - 0.5, (centre[1] + 0.5) / scale - 0.5
-    return sector_agreement(polar_samples(img, cx, cy, n_theta, float(np.hypot(*img.shape)), r_min=3.0))
+    r_max = float(np.hypot(*img.shape))
+    if plane is not None:
+        plane = (plane[0] / scale, plane[1], plane[2])
+        r_max = max(r_max, corner_radius(img.shape, cx, cy, plane))
+    return sector_agreement(polar_samples(img, cx, cy, n_theta, r_max, r_min=3.0, plane=plane))
 
 
 def _downsample_nan(img: np.ndarray, f: int) -> np.ndarray:
@@ -100,15 +106,22 @@ def _downsample_nan(img: np.ndarray, f: int) -> np.ndarray:
 
 
 def warp(
-    data: np.ndarray, centre: tuple[float, float], mask: np.ndarray | None = None, shape: tuple[int, int] = (360, 256)
+    data: np.ndarray,
+    centre: tuple[float, float],
+    mask: np.ndarray | None = None,
+    shape: tuple[int, int] = (360, 256),
+    plane: tuple[float, float, float] | None = None,
 ) -> np.ndarray:
     """Polar warp for display: rows are azimuth (0-360 deg), columns radius; `skimage.transform.warp_polar`
-    on the log image, masked pixels NaN."""
-    from skimage.transform import warp_polar
-
+    on the log image, masked pixels NaN. With `plane` (`PolarResult.plane`) the radius is distance x tan 2theta
+    about the tilted detector's beam point `centre`, as a calibrated cake has it, so its rings are straight."""
     img = _prepare(data, mask)
     h, w = img.shape
     cx, cy = centre
+    if plane is not None:
+        return polar_samples(img, cx, cy, shape[0], corner_radius((h, w), cx, cy, plane), n_r=shape[1], plane=plane)
+    from skimage.transform import warp_polar
+
     radius = float(np.hypot(max(cx, w - cx), max(cy, h - cy)))
     filled = np.nan_to_num(img, nan=-1.0)
     out = warp_polar(filled, center=(cy, cx), radius=radius, output_shape=shape, order=1, cval=np.nan)
@@ -117,15 +130,25 @@ def warp(
 
 
 def radial_profile(
-    data: np.ndarray, centre: tuple[float, float], mask: np.ndarray | None = None, n_bins: int | None = None
+    data: np.ndarray,
+    centre: tuple[float, float],
+    mask: np.ndarray | None = None,
+    n_bins: int | None = None,
+    plane: tuple[float, float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Azimuthally averaged I(r) of the valid pixels (raw counts), as (r, I)."""
+    """Azimuthally averaged I(r) of the valid pixels (raw counts), as (r, I); with `plane` (`PolarResult.plane`)
+    r is distance x tan 2theta about the tilted detector's beam point `centre`."""
     x = np.asarray(data, dtype=np.float64)
     mask = make_mask(x) if mask is None else mask
     yy, xx = np.indices(x.shape)
-    r = np.hypot(xx - centre[0], yy - centre[1])
+    if plane is None:
+        r = np.hypot(xx - centre[0], yy - centre[1])
+    else:
+        r = tilted_radius(xx, yy, centre[0], centre[1], *plane)
+        mask = mask | ~np.isfinite(r)
+        r = np.where(np.isfinite(r), r, 0.0)
     n_bins = n_bins or int(r.max()) + 1
-    bins = np.minimum((r / r.max() * (n_bins - 1)).astype(int), n_bins - 1)
+    bins = np.minimum((r / max(float(r.max()), 1e-9) * (n_bins - 1)).astype(int), n_bins - 1)
     valid = ~mask
     sums = np.bincount(bins[valid], weights=x[valid], minlength=n_bins)
     counts = np.bincount(bins[valid], minlength=n_bins)
@@ -148,13 +171,13 @@ def analyse(
     t0 = time.perf_counter()
     mask = make_mask(np.asarray(data)) if mask is None else mask
     calibration = calibration if calibration is not None else poni
-    tilt, tilt_axis, distance, rings_centre = 0.0, None, None, None
+    tilt, tilt_axis, distance, rings_centre, plane = 0.0, None, None, None, None
     warnings: list[str] = []
     if calibration is not None:
         geo = read_calibration(calibration, flip_ud=flip_ud, height=np.asarray(data).shape[0])
         cx, cy, source = geo.centre_x, geo.centre_y, geo.source
         status, confidence, reason, masked = "found", 1.0, "", {}
-        tilt = geo.tilt_deg
+        tilt, plane = geo.tilt_deg, geo.plane()
         if not flip_ud and (warning := check_flip(np.asarray(data), geo, mask)):
             warnings.append(warning)
         warnings += [note for note in geo.notes if "not applied" in note]
@@ -172,8 +195,9 @@ def analyse(
         if found.circles_x is not None:
             tilt_axis = found.tilt_axis_deg
             rings_centre = (found.circles_x, found.circles_y)
+            plane = (float(distance), float(np.radians(tilt)), float(np.radians(tilt_axis)))
     t1 = time.perf_counter()
-    score = straightness(data, rings_centre or (cx, cy), mask)  # circles about the rings' own centre
+    score = straightness(data, (cx, cy), mask, plane=plane)  # a tilted detector's rings on its untilted plane
     t2 = time.perf_counter()
     return PolarResult(
         centre_x=cx,
@@ -190,4 +214,5 @@ def analyse(
         tilt_axis_deg=None if tilt_axis is None else round(float(tilt_axis), 2),
         distance_px=None if distance is None else round(float(distance), 1),
         rings_centre=rings_centre,
+        plane=plane,
     )

@@ -66,6 +66,17 @@ class Geometry:
             pyfai=pyfai,
         )
 
+    def plane(self) -> tuple[float, float, float] | None:
+        """(distance in pixels, tilt, tilt axis in radians) for `tilt.tilted_radius` about (centre_x, centre_y):
+        Fit2D's tilt-plane rotation turned to that axis (270 degrees less it; pyFAI's 2theta of every pixel agrees
+        to 1e-12 px). None without a tilt, a distance or square pixels, where circles about the centre serve."""
+        if not self.tilt_deg or self.distance_m is None or self.pixel_m is None:
+            return None
+        rows, cols = self.pixel_m
+        if not (rows > 0 and abs(rows - cols) <= 1e-3 * rows):
+            return None
+        return self.distance_m / rows, math.radians(self.tilt_deg), math.radians(270.0 - self.tilt_plane_deg)
+
     def integrator(self):
         """A pyFAI AzimuthalIntegrator for this geometry (needs distance, pixel size and wavelength for q)."""
         from pyFAI.integrator.azimuthal import AzimuthalIntegrator

@@ -26,7 +26,7 @@ from scipy import ndimage, optimize
 
 from .active import active_area
 from .pyramid import RadialScore, highpass, log_image, masked_blur, pyramid
-from .sectors import N_SECTORS, polar_samples, sector_agreement
+from .sectors import N_SECTORS, corner_radius, polar_samples, sector_agreement
 from .tilt import GAIN_PER_DEGREE, MIN_GAIN, MIN_TILT, TiltFit, fit_tilt, tilted_radius
 
 log = logging.getLogger(__name__)
@@ -126,14 +126,7 @@ def sector_support(
     """(agreement, number of sectors with data) of the high-passed radial profiles of 24 azimuthal sectors; with
     `plane` (distance, tilt, tilt_dir on this level) about the beam point (cx, cy) of that tilted plane."""
     n_theta = 8 * N_SECTORS
-    h, w = level.shape
-    corners = np.array([0.0, w, 0.0, w]), np.array([0.0, 0.0, h, h])
-    if plane is None:
-        r_max = float(np.hypot(corners[0] - cx, corners[1] - cy).max())
-    else:  # the corners' radius on the untilted plane (off the plane, as far again as a circle's)
-        r = tilted_radius(*corners, cx, cy, *plane)
-        r_max = float(np.nanmax(r)) if np.any(np.isfinite(r)) else 2 * float(np.hypot(h, w))
-    polar = polar_samples(level, cx, cy, n_theta, r_max, r_min=2.0, plane=plane)
+    polar = polar_samples(level, cx, cy, n_theta, corner_radius(level.shape, cx, cy, plane), r_min=2.0, plane=plane)
     per_sector = np.isfinite(polar).reshape(N_SECTORS, -1).sum(axis=1)
     n_sectors = int((per_sector >= 12 * 8).sum())
     return sector_agreement(polar), n_sectors

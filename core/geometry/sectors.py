@@ -11,9 +11,23 @@ import warnings
 import numpy as np
 from scipy import ndimage
 
-from .tilt import untilted_to_pixel
+from .tilt import tilted_radius, untilted_to_pixel
 
 N_SECTORS = 24
+
+
+def corner_radius(
+    shape: tuple[int, int], cx: float, cy: float, plane: tuple[float, float, float] | None = None
+) -> float:
+    """The largest radius about (cx, cy) a frame of `shape` reaches (at a corner); with `plane` (distance, tilt,
+    tilt_dir, `tilt.tilted_radius`), the radius on the untilted plane, and where a corner lies beyond the tilted
+    plane's horizon twice the frame's diagonal."""
+    h, w = shape
+    xs, ys = np.array([0.0, w, 0.0, w]), np.array([0.0, 0.0, h, h])
+    if plane is None:
+        return float(np.hypot(xs - cx, ys - cy).max())
+    r = tilted_radius(xs, ys, cx, cy, *plane)
+    return float(np.nanmax(r)) if np.all(np.isfinite(r)) else 2 * float(np.hypot(h, w))
 
 
 def polar_samples(
