@@ -15,8 +15,7 @@ from .workspace import Workspace
 
 GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
 # 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts; 3: frames of
-# under one count per pixel searched, not refused as dark; 4: rings judged, warped and profiled on the
-# tilted plane they fix
+# under one count per pixel searched, not refused as dark; 4: rings judged on the tilted plane they fix
 POLAR_CACHE_VERSION = 4
 ColourBy = Literal["group", "label", "pattern", "round", "confidence", "symmetry"]
 
@@ -124,10 +123,8 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
         res = analyse(frame.data, frame.mask)
-        # about the beam point; on a tilted detector along distance x tan 2theta, where its rings are circles
-        centre = (res.centre_x, res.centre_y)
-        r, prof = radial_profile(frame.data, centre, frame.mask, n_bins=256, plane=res.plane)
-        polar = warp(frame.data, centre, frame.mask, shape=(360, 256), plane=res.plane)
+        r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256)  # circles: the rings' centre
+        polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256))
         disp = display_normalise(np.nan_to_num(polar, nan=0.0), ~np.isfinite(polar), log=False)
         PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(png_path)
         meta = {

@@ -58,9 +58,16 @@ class PolarResult:
     distance_px: float | None = None  # sample to beam point in pixels, when a tilt fixed it
     rings_centre: tuple[float, float] | None = None  # the rings' mean centre, when a tilt moved the beam off it
 
-    # (distance in pixels, tilt, tilt axis in radians) of a tilted detector, from the calibration or the tilt the
-    # search's rings fixed, for `tilt.tilted_radius` about the centre; None where rings are circles about it
+    # (distance in pixels, tilt, tilt axis in radians) of a calibration's tilted detector, for `tilt.tilted_radius`
+    # about the centre; None without one. A tilt the search fitted is not used: see `warp_centre`
     plane: tuple[float, float, float] | None = None
+
+    @property
+    def warp_centre(self) -> tuple[float, float]:
+        """The point circles are best drawn about when no calibration gives a plane: the rings' mean centre when
+        the search's tilt moved the beam point off it, else the centre. (Rings whose centres drift with their size,
+        a hallucination, are fitted by a tilt too; read on its plane they would look straight.)"""
+        return self.rings_centre if self.rings_centre is not None else (self.centre_x, self.centre_y)
 
 
 def _prepare(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
@@ -195,9 +202,9 @@ def analyse(
         if found.circles_x is not None:
             tilt_axis = found.tilt_axis_deg
             rings_centre = (found.circles_x, found.circles_y)
-            plane = (float(distance), float(np.radians(tilt)), float(np.radians(tilt_axis)))
     t1 = time.perf_counter()
-    score = straightness(data, (cx, cy), mask, plane=plane)  # a tilted detector's rings on its untilted plane
+    # a calibrated tilted detector's rings on its plane about the beam, else circles about the rings' own centre
+    score = straightness(data, rings_centre or (cx, cy), mask, plane=plane)
     t2 = time.perf_counter()
     return PolarResult(
         centre_x=cx,

@@ -48,24 +48,27 @@ def test_a_tilted_detector_gives_the_beam_point_not_the_rings_mean_centre():
     polar = analyse(counts)  # what `scatterloop polar` reports
     assert (polar.centre_x, polar.centre_y) == (res.x, res.y)
     assert polar.tilt_deg == pytest.approx(res.tilt_deg, abs=1e-3)
-    assert polar.rings_centre == (res.circles_x, res.circles_y) and polar.plane is not None
+    assert polar.rings_centre == (res.circles_x, res.circles_y) and polar.warp_centre == polar.rings_centre
     assert polar.tilt_axis_deg is not None and polar.distance_px == pytest.approx(res.distance_px, abs=0.1)
-    # the symmetry score, the warp and I(r) read the tilted plane about the beam point, where every ring is one
-    # radius: straighter than circles about the rings' mean centre, and those than circles about the beam point
+    # without a calibration the score draws circles about the rings' centre, not the fitted plane (which would also
+    # straighten hallucinated rings whose centres drift with their size): the circles' best, not the beam point's
     from scatterloop.core.polar import radial_profile, straightness, warp
 
-    circles = straightness(counts, polar.rings_centre, None)
-    assert polar.score == pytest.approx(straightness(counts, (res.x, res.y), None, plane=polar.plane), abs=1e-9)
-    assert polar.score > circles + 0.02 and circles > straightness(counts, (res.x, res.y), None)
+    assert polar.plane is None
+    assert polar.score == pytest.approx(straightness(counts, polar.rings_centre, None), abs=1e-9)
+    assert polar.score > straightness(counts, (res.x, res.y), None)
+    # read on the plane the rings fixed (as a calibration's plane is read), every ring is one radius
+    plane = (res.distance_px, np.radians(res.tilt_deg), np.radians(res.tilt_axis_deg))
+    assert straightness(counts, (res.x, res.y), None, plane=plane) > polar.score + 0.02
     spread = []  # the 21-degree ring's radius over the azimuths of the warp
-    for centre, plane in (((res.x, res.y), polar.plane), (polar.rings_centre, None)):
-        img = warp(counts, centre, None, shape=(360, 512), plane=plane)
-        r_ring = float(np.median(tilted_radius(xs, ys, *centre, *(plane or (1.0, 0.0, 0.0)))))
+    for centre, on in (((res.x, res.y), plane), (polar.rings_centre, None)):
+        img = warp(counts, centre, None, shape=(360, 512), plane=on)
+        r_ring = float(np.median(tilted_radius(xs, ys, *centre, *(on or (1.0, 0.0, 0.0)))))
         r_axis = np.linspace(0, img.shape[1] - 1, img.shape[1]) / (img.shape[1] - 1)
-        window = np.abs(r_axis * _reach(centre, plane) - r_ring) < 25
+        window = np.abs(r_axis * _reach(centre, on) - r_ring) < 25
         rows = np.isfinite(img[:, window]).all(axis=1)
         spread.append(np.ptp(np.argmax(img[rows][:, window], axis=1)))
-        r, prof = radial_profile(counts, centre, None, plane=plane)
+        r, prof = radial_profile(counts, centre, None, plane=on)
         assert abs(r[np.nanargmax(np.where(np.abs(r - r_ring) < 25, prof, np.nan))] - r_ring) < 3
     assert spread[0] <= 2 < spread[1]
 
