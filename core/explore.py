@@ -6,13 +6,16 @@ generated realistic, generated fake, unlabeled.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from .workspace import Workspace
 
+log = logging.getLogger(__name__)
 GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
 # 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts; 3: frames of
 # under one count per pixel searched, not refused as dark; 4: rings judged on the tilted plane they fix
@@ -116,13 +119,18 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     image = ws.store.get_image(image_id)
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
+    from .qprofile import _file_sha
+    from .viewer import calibration_path
+
     folder = ws.cache / "polar"
     folder.mkdir(parents=True, exist_ok=True)
-    meta_path, png_path = folder / f"{image.sha256}.json", folder / f"{image.sha256}.png"
+    calibration = calibration_path(ws, image.provenance)  # its content is part of the key, as for I(q)
+    key = image.sha256 + (f"-{_file_sha(calibration)[:16]}" if calibration is not None else "")
+    meta_path, png_path = folder / f"{key}.json", folder / f"{key}.png"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() and png_path.exists() else {}
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
-        res = analyse(frame.data, frame.mask)
+        res = _analyse(frame, calibration, analyse)
         r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256)  # circles: the rings' centre
         polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256))
         disp = display_normalise(np.nan_to_num(polar, nan=0.0), ~np.isfinite(polar), log=False)
@@ -147,6 +155,24 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         touch(meta_path)
     meta = {k: v for k, v in meta.items() if k != "version"}
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
+
+
+def _analyse(frame, calibration: Path | None, analyse):
+    """The image's calibration gives the centre (and a tilted detector's plane) where it reads and fits the frame;
+    otherwise, or if it does not, the search does (logged)."""
+    if calibration is not None:
+        from .geometry.readers import read_calibration
+
+        try:
+            geo = read_calibration(calibration)
+        except Exception as exc:  # any reader failure: the search stands in, as I(r) in pixels does for I(q)
+            log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
+        else:
+            if geo.shape is None or tuple(geo.shape) == frame.data.shape:
+                return analyse(frame.data, frame.mask, calibration=calibration)
+            log.warning("calibration %s is for a %s detector, not %s: centre searched", calibration.name,
+                        "x".join(map(str, geo.shape)), "x".join(map(str, frame.data.shape)))  # fmt: skip
+    return analyse(frame.data, frame.mask)
 
 
 def reconstruction_png(ws: Workspace, run_id: int, image_id: int) -> str | None:

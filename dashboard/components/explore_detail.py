@@ -114,8 +114,10 @@ def polar_caption(polar: dict) -> list:
     score = polar.get("score")
     head = f"symmetry {score:.3f}" if score is not None and score > -1 else "symmetry n/a (no ring structure to score)"
     conf = polar.get("confidence")
-    tail = f", confidence {conf:.2f}" if conf is not None and polar.get("source") == "search" else ""
+    searched = polar.get("source") == "search"
+    tail = f", confidence {conf:.2f}" if conf is not None and searched else ""
+    source = polar["source"] if searched else f"calibration {polar['source']}"  # the workspace's file gave it
     return [
         html.Strong(head),
-        f" · centre x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} ({polar['source']}{tail})",
+        f" · centre x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} ({source}{tail})",
     ]

@@ -109,3 +109,21 @@ def test_report_grids_show_the_cake_and_i_of_q_of_calibrated_examples(workspace,
     assert f"alt='cake {ring_image}'" in page and f"alt='polar warp {other}'" in page
     assert '"text":"I(q) of the examples"' in page and '"text":"q (\\u00c5\\u207b\\u00b9)"' in page  # plotly JSON
     assert "I(r) of the examples (no calibration: radius in pixels)" in page and "200×200: radius in pixels" in page
+
+
+def test_the_polar_view_takes_the_images_calibration_and_is_cached_by_its_content(workspace, ring_image, caplog):
+    from scatterloop.core.explore import polar_view
+
+    searched = polar_view(workspace, ring_image)
+    assert searched.source == "search" and abs(searched.centre_x - CENTRE[0]) < 0.5
+    poni = write_poni(workspace.root / "calibration" / "default.poni", centre=(CENTRE[0] + 3, CENTRE[1] - 2))
+    calibrated = polar_view(workspace, ring_image)  # the file's centre, not the search's
+    assert calibrated.source != "search" and calibrated.status == "found"
+    assert (calibrated.centre_x, calibrated.centre_y) == pytest.approx((CENTRE[0] + 3, CENTRE[1] - 2), abs=1e-6)
+    assert calibrated.score < searched.score  # circles 3.6 px off the ring's centre
+    write_poni(poni, centre=CENTRE)  # another content: a new key, analysed afresh
+    assert (polar_view(workspace, ring_image).centre_x, polar_view(workspace, ring_image).centre_y) == pytest.approx(
+        CENTRE, abs=1e-6
+    )
+    write_poni(poni, shape=(SHAPE[0] + 1, SHAPE[1]))  # not this detector: the search stands in, and says so
+    assert polar_view(workspace, ring_image).source == "search" and "centre searched" in caplog.text

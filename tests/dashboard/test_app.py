@@ -117,6 +117,8 @@ def test_polar_caption_says_no_centre_and_never_shows_a_sentinel_score():
     assert "n/a" in sentinel and "-1.00" not in sentinel
     good = text(polar_caption({**guess, "score": 0.71, "status": "found", "confidence": 0.93}))
     assert "symmetry 0.710" in good and "confidence 0.93" in good
+    calibrated = text(polar_caption({**guess, "source": "poni", "score": 0.9, "status": "found", "confidence": 1.0}))
+    assert "(calibration poni)" in calibrated and "confidence" not in calibrated
 
 
 def test_every_job_bar_has_a_cancel_beside_it(settings):
