@@ -131,8 +131,9 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
         res = _analyse(frame, calibration, analyse)
-        r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256)  # circles: the rings' centre
-        polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256))
+        # a calibration's tilted plane about its beam, else circles about the rings' centre (`PolarResult.warp_centre`)
+        r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256, plane=res.plane)
+        polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256), plane=res.plane)
         disp = display_normalise(np.nan_to_num(polar, nan=0.0), ~np.isfinite(polar), log=False)
         PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(png_path)
         meta = {

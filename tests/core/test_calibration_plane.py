@@ -55,12 +55,14 @@ def test_no_tilt_or_unequal_pixels_keep_circles(tmp_path):
     assert read_calibration(tmp_path / "oblong.imctrl").plane() is None  # tilted_radius needs square pixels
 
 
-def test_a_calibrated_tilted_frame_is_scored_on_its_plane(tmp_path):
-    """A frame of pyFAI's cones on a detector tilted by 4 degrees, with its .poni: `polar` reads the rings on the
-    tilted plane about the calibrated beam, where they are straight, not as circles about it."""
+def test_a_calibrated_tilted_frame_is_scored_on_its_plane(tmp_path, workspace):
+    """A frame of pyFAI's cones on a detector tilted by 4 degrees, with its .poni: `polar` and Explore's polar view
+    read the rings on the tilted plane about the calibrated beam, where they are straight, not as circles."""
     from pyFAI.detectors import Detector
     from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
+    from scatterloop.core.explore import polar_view
+    from scatterloop.core.ingest import import_paths
     from scatterloop.core.polar import analyse, straightness
 
     det = Detector(pixel1=172e-6, pixel2=172e-6, max_shape=(400, 400))
@@ -75,3 +77,14 @@ def test_a_calibrated_tilted_frame_is_scored_on_its_plane(tmp_path):
     res = analyse(counts, calibration=tmp_path / "cal.poni")
     assert res.plane is not None and res.score > 0.97
     assert res.score > straightness(counts, (res.centre_x, res.centre_y), None) + 0.05
+    np.save(tmp_path / "tilted.npy", counts)
+    image_id = import_paths(workspace, [tmp_path / "tilted.npy"], source="experimental").image_ids[0]
+    (workspace.root / "calibration").mkdir(exist_ok=True)
+    (workspace.root / "calibration" / "default.poni").write_bytes((tmp_path / "cal.poni").read_bytes())
+    view = polar_view(workspace, image_id)
+    assert view.source == "poni" and view.score == pytest.approx(res.score, abs=1e-6)
+    r, prof = np.asarray(view.r), np.array([np.nan if v is None else v for v in view.intensity])
+    ring = np.tan(np.radians(17.0)) * res.plane[0]  # a cone is one radius of the plane: a sharp peak in I(r)
+    near = np.abs(r - ring) < 15
+    assert abs(r[near][np.nanargmax(prof[near])] - ring) < 2.5
+    assert np.nanmax(prof[near]) > 250  # circles about the beam smear it to 215, 4 px off
