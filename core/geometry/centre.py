@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -27,7 +27,7 @@ from scipy import ndimage, optimize
 from .active import active_area
 from .pyramid import RadialScore, highpass, log_image, masked_blur, pyramid
 from .sectors import N_SECTORS, corner_radius, polar_samples, sector_agreement
-from .tilt import GAIN_PER_DEGREE, MIN_GAIN, MIN_TILT, TiltFit, fit_tilt, tilted_radius
+from .tilt import GAIN_PER_DEGREE, MIN_GAIN, MIN_TILT, TiltFit, fit_tilt, search_tilt, tilted_radius
 
 log = logging.getLogger(__name__)
 
@@ -214,12 +214,11 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     fit, on_plane = None, ""
     if agreement < MIN_AGREEMENT and n_sectors >= MIN_SECTORS and explained >= MIN_EXPLAINED:
         # a tilted detector's ellipses do not agree about any circle's centre: judge them on the plane they fix
-        fit = _rings_tilt(cx, cy, levels[f], f, (h, w))
+        fit = _rings_tilt(cx, cy, levels, factors, (h, w), wide=True)
         if fit is not None:
-            s = f / judge_f
-            tilted, n_tilted = sector_support(
-                levels[judge_f], fit.x * s, fit.y * s, (fit.distance * s, fit.tilt, fit.tilt_dir)
-            )
+            bx, by = (_to_level(_to_full(v, f), judge_f) for v in (fit.x, fit.y))
+            plane = (fit.distance * f / judge_f, fit.tilt, fit.tilt_dir)
+            tilted, n_tilted = sector_support(levels[judge_f], bx, by, plane)
             if tilted >= MIN_AGREEMENT:
                 agreement, n_sectors = tilted, n_tilted
             else:
@@ -253,7 +252,7 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
             explained,
         )
     res = CentreResult(cx, cy, "found", confidence, explained, "", area.masked)
-    fit = fit or _rings_tilt(cx, cy, levels[f], f, (h, w))
+    fit = fit or _rings_tilt(cx, cy, levels, factors, (h, w))
     if fit is not None:
         log.info("tilt %.2f deg: beam point (%.1f, %.1f), rings' mean centre (%.1f, %.1f)",
                  np.degrees(fit.tilt), _to_full(fit.x, f), _to_full(fit.y, f), cx, cy)  # fmt: skip
@@ -265,7 +264,9 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     return res
 
 
-def _rings_tilt(cx: float, cy: float, level: np.ndarray, f: int, shape: tuple[int, int]) -> TiltFit | None:
+def _rings_tilt(
+    cx: float, cy: float, levels: dict, factors: list[int], shape: tuple[int, int], wide: bool = False
+) -> TiltFit | None:
     """The tilted plane (on `level`, of factor `f`) whose beam point replaces the circles' centre (cx, cy) when the
     rings fix a tilt (`tilt.fit_tilt` on the finest level), else None: at least MIN_TILT, and explaining a share of
     what the circles left unexplained of MIN_GAIN and GAIN_PER_DEGREE per degree of tilt, so a large tilt, which
@@ -276,24 +277,58 @@ def _rings_tilt(cx: float, cy: float, level: np.ndarray, f: int, shape: tuple[in
     arcs, as on a strip, let a tilt explain noise in one half. On a strip (narrow side under STRIP_SIDE) only the
     second counts: on a real Pilatus module cut from HEXRD's ceria frame (one ring arc and the beamstop on 195
     rows) a 2.5-degree tilt explained 19-28 % of what the circles left unexplained in each half and moved the beam
-    point 13 px off; the whole detector's frame keeps no tilt and its centre within 0.1 px."""
+    point 13 px off; the whole detector's frame keeps no tilt and its centre within 0.1 px. With `wide` (rings
+    whose sectors agree about no circle), a fit that fails these tests is sought again by `tilt.search_tilt` on a
+    coarse level and refined level by level, and must pass the same tests."""
     h, w = shape
+    f = factors[-1]
+    score, lx, ly, r_far = _tilt_score(levels[f], _to_level(cx, f), _to_level(cy, f))
+    if score is None:
+        return None
+    fit = fit_tilt(score, lx, ly, r_far)
+    if not _tilt_kept(fit, score, lx, ly, shape) and wide and len(factors) > 1:
+        # the climb from the circles found no tilt to keep: search a coarse level from many starts, then refine
+        g = factors[1] if len(factors) > 2 else factors[0]
+        coarse, gx, gy, g_far = _tilt_score(levels[g], _to_level(cx, g), _to_level(cy, g))
+        if coarse is not None:
+            fit = search_tilt(coarse, gx, gy, g_far)
+            for k in factors[factors.index(g) + 1 :]:  # down the pyramid to the finest level, f
+                level = (
+                    (score, lx, ly, r_far) if k == f else _tilt_score(levels[k], _to_level(cx, k), _to_level(cy, k))
+                )
+                if level[0] is not None:
+                    fit, g = fit_tilt(*level, from_fit=_rescaled(fit, g, k)), k
+    if not _tilt_kept(fit, score, lx, ly, shape):
+        return None
+    return fit if _within_reach(_to_full(fit.x, f), _to_full(fit.y, f), h, w) else None
+
+
+def _tilt_score(level: np.ndarray, x: float, y: float):
+    """(score, circles' optimum x, y, farthest valid pixel's distance) of a level for the tilt fit, from (x, y)
+    on it; (None, ...) without valid pixels. The circles' optimum is on this sample of points, so a tilt's gain
+    over it is the tilt's alone."""
     hp, ok = highpass(level, 6.0)
     score = RadialScore(hp, ok, max_points=TILT_POINTS)
     ys, xs = np.nonzero(ok)
     if not len(xs):
-        return None
-    # the circles' optimum on this sample of points, so the gain below is the tilt's alone
-    lx, ly, _ = _refine(score, _to_level(cx, f), _to_level(cy, f), 1.0)
-    fit = fit_tilt(score, lx, ly, float(np.hypot(xs - lx, ys - ly).max()))
-    tilt_deg = float(np.degrees(fit.tilt))
-    need = max(MIN_GAIN, GAIN_PER_DEGREE * tilt_deg)
+        return None, x, y, 0.0
+    lx, ly, _ = _refine(score, x, y, 1.0)
+    return score, lx, ly, float(np.hypot(xs - lx, ys - ly).max())
+
+
+def _rescaled(fit: TiltFit, g: int, k: int) -> TiltFit:
+    """A fit on the level of factor g in the pixels of the level of factor k."""
+    x, y = (_to_level(_to_full(v, g), k) for v in (fit.x, fit.y))
+    return replace(fit, x=x, y=y, distance=fit.distance * g / k)
+
+
+def _tilt_kept(fit: TiltFit, score: RadialScore, lx: float, ly: float, shape: tuple[int, int]) -> bool:
+    """The tests of `_rings_tilt`'s docstring for a fit on `score`'s level about the circles' optimum (lx, ly)."""
+    need = max(MIN_GAIN, GAIN_PER_DEGREE * float(np.degrees(fit.tilt)))
     if fit.tilt < MIN_TILT or fit.gain < need:
-        return None
-    wide = min(h, w) >= STRIP_SIDE  # a strip's short arcs cannot tell a tilt from a centre moved across it
-    if not ((wide and _explains_halves(score, fit, lx, ly, need)) or _halves_agree(score, fit, lx, ly)):
-        return None
-    return fit if _within_reach(_to_full(fit.x, f), _to_full(fit.y, f), h, w) else None
+        return False
+    wide = min(shape) >= STRIP_SIDE  # a strip's short arcs cannot tell a tilt from a centre moved across it
+    return (wide and _explains_halves(score, fit, lx, ly, need)) or _halves_agree(score, fit, lx, ly)
 
 
 def _halves(score: RadialScore, lx: float, ly: float) -> list[RadialScore]:
