@@ -8,7 +8,7 @@ from scatterloop.core.qprofile import image_profile
 from scatterloop.dashboard.components import evaluate_view
 from scatterloop.dashboard.figures_profile import profiles_figure
 
-from .media import cake_url, thumb_url
+from .media import cake_url, polar_url, thumb_url
 from .services import Services
 
 GROUPS = ("experimental", "realistic", "fake")
@@ -32,9 +32,7 @@ def example_grid(services: Services, ws, examples: dict):
                 if prof.unit == "q":
                     tiles.append((image_id, thumb_url(img.sha256), cake_url(prof.cake_name), pv.score, "cake"))
                 else:
-                    tiles.append(
-                        (image_id, thumb_url(img.sha256), f"/media/polar/{img.sha256}.png", pv.score, "polar")
-                    )
+                    tiles.append((image_id, thumb_url(img.sha256), polar_url(pv.warp_png), pv.score, "polar"))
                 series.setdefault(prof.unit, []).append((f"#{image_id}", group, prof.x, prof.intensity))
                 if prof.note not in notes:
                     notes.append(prof.note)

@@ -16,7 +16,7 @@ from .explore_selection import GALLERY_PAGE, categories, gallery, relabel, undo
 from .job_status import replace_on_start
 from .job_watch import cancel
 from .label import history_rows
-from .media import thumb_url
+from .media import polar_url, thumb_url
 from .services import Services
 
 
@@ -64,7 +64,7 @@ def detail_body(services: Services, img, map_run_id: int | None):
         fields,
         thumb_url(img.sha256),
         f"/media/recon/{map_run_id}/{img.sha256}.png" if recon else None,
-        f"/media/polar/{img.sha256}.png",
+        polar_url(pv.warp_png),
         {
             "score": pv.score,
             "centre_x": pv.centre_x,

@@ -6,6 +6,7 @@ exports as a download; never the database, a checkpoint, or a file outside the w
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
 from flask import abort, send_file
 
@@ -17,10 +18,16 @@ THUMB_URL = "/media/thumbs/{sha}.png"
 IMAGE_FOLDERS = ("originals", "thumbs", "runs")
 DOWNLOAD_FOLDERS = ("exports",)
 _SHA = re.compile(r"^[0-9a-f]{64}\.png$")
+_POLAR = re.compile(r"^[0-9a-f]{64}(-[0-9a-f]{16})?\.png$")  # an image's hash, and its calibration's where it has one
 
 
 def thumb_url(sha256: str) -> str:
     return THUMB_URL.format(sha=sha256)
+
+
+def polar_url(warp_png: str) -> str:
+    """The polar-warp PNG of `core.explore.polar_view` (its `warp_png`, named by image and calibration)."""
+    return f"/media/polar/{PurePath(warp_png).name}"
 
 
 def cake_url(name: str) -> str:
@@ -78,7 +85,7 @@ def register(app, services: Services) -> None:
 
     @server.route("/media/polar/<name>")
     def media_polar(name: str):
-        if not _SHA.match(name):
+        if not _POLAR.match(name):
             abort(404)
         return _image(ws.root, ws.cache / "polar", name, max_age=86400)
 

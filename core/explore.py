@@ -119,13 +119,17 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     image = ws.store.get_image(image_id)
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
-    from .qprofile import _file_sha
+    from .qprofile import file_sha
     from .viewer import calibration_path
 
     folder = ws.cache / "polar"
     folder.mkdir(parents=True, exist_ok=True)
     calibration = calibration_path(ws, image.provenance)  # its content is part of the key, as for I(q)
-    key = image.sha256 + (f"-{_file_sha(calibration)[:16]}" if calibration is not None else "")
+    try:
+        key = image.sha256 + (f"-{file_sha(calibration)[:16]}" if calibration is not None else "")
+    except OSError as exc:  # gone or unreadable since it was found: the search stands in
+        log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
+        calibration, key = None, image.sha256
     meta_path, png_path = folder / f"{key}.json", folder / f"{key}.png"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() and png_path.exists() else {}
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
@@ -149,11 +153,12 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
             "intensity": [None if not np.isfinite(v) else float(v) for v in prof],
         }
         meta_path.write_text(json.dumps(meta))
-        if res.status == "found" and res.score > -1:  # no centre or no score: nothing to record as a symmetry
-            ws.store.set_metrics("symmetry", {image.id: res.score})
         trim(ws.cache, ws.settings.cache_mb, keep=meta_path)
     else:
         touch(meta_path)
+    if meta["status"] == "found" and meta["score"] > -1:  # no centre or no score: nothing to record as a symmetry
+        # also from the cache: an earlier view under another calibration may have recorded its own score
+        ws.store.set_metrics("symmetry", {image.id: meta["score"]})
     meta = {k: v for k, v in meta.items() if k != "version"}
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
@@ -170,7 +175,14 @@ def _analyse(frame, calibration: Path | None, analyse):
             log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
         else:
             if geo.shape is None or tuple(geo.shape) == frame.data.shape:
-                return analyse(frame.data, frame.mask, calibration=calibration)
+                try:
+                    res = analyse(frame.data, frame.mask, calibration=calibration)
+                except Exception as exc:  # read again there: a file changed or gone in between
+                    log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
+                    return analyse(frame.data, frame.mask)
+                for warning in res.warnings:  # a Dioptas (up-down flipped) file, a detector of another shape
+                    log.warning("calibration %s: %s", calibration.name, warning)
+                return res
             log.warning("calibration %s is for a %s detector, not %s: centre searched", calibration.name,
                         "x".join(map(str, geo.shape)), "x".join(map(str, frame.data.shape)))  # fmt: skip
     return analyse(frame.data, frame.mask)

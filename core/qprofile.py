@@ -57,7 +57,8 @@ class Profile:
         return "q (Å⁻¹)" if self.unit == "q" else "r (px)"
 
 
-def _file_sha(path: Path) -> str:
+def file_sha(path: Path) -> str:
+    """SHA-256 of a file's content, read in blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -155,7 +156,7 @@ def image_profile(ws: Workspace, image_id: int) -> Profile:
     geo, path, why = _geometry(ws, image)
     if geo is None:
         return _pixels(ws, image.id, why, path.name if path else None)
-    key = hashlib.sha256(f"{VERSION}:{NPT_Q}:{NPT_CHI}:{image.sha256}:{_file_sha(path)}".encode()).hexdigest()
+    key = hashlib.sha256(f"{VERSION}:{NPT_Q}:{NPT_CHI}:{image.sha256}:{file_sha(path)}".encode()).hexdigest()
     folder = ws.cache / FOLDER
     json_path, png_path = folder / f"{key}.json", folder / f"{key}.png"
     data = None

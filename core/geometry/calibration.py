@@ -68,8 +68,9 @@ class Geometry:
 
     def plane(self) -> tuple[float, float, float] | None:
         """(distance in pixels, tilt, tilt axis in radians) for `tilt.tilted_radius` about (centre_x, centre_y):
-        Fit2D's tilt-plane rotation turned to that axis (270 degrees less it; pyFAI's 2theta of every pixel agrees
-        to 1e-12 px). None without a tilt, a distance or square pixels, where circles about the centre serve."""
+        Fit2D's tilt-plane rotation turned to that axis (270 degrees less it; distance x tan 2theta of every
+        pixel agrees with pyFAI's to 1e-5 px). None without a tilt, a distance or square pixels, where circles
+        about the centre serve."""
         if not self.tilt_deg or self.distance_m is None or self.pixel_m is None:
             return None
         rows, cols = self.pixel_m

@@ -88,3 +88,19 @@ def test_a_calibrated_tilted_frame_is_scored_on_its_plane(tmp_path, workspace):
     near = np.abs(r - ring) < 15
     assert abs(r[near][np.nanargmax(prof[near])] - ring) < 2.5
     assert np.nanmax(prof[near]) > 250  # circles about the beam smear it to 215, 4 px off
+
+
+@pytest.mark.parametrize("rot1,rot2", [(0.05, -0.03), (-0.04, 0.06)])
+def test_a_fit2d_tilt_is_pyfais_two_theta(tmp_path, rot1, rot2):
+    from pyFAI.detectors import Detector
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    det = Detector(pixel1=1e-4, pixel2=1e-4, max_shape=(60, 80))
+    ai = AzimuthalIntegrator(dist=0.05, poni1=0.0021, poni2=0.0037, rot1=rot1, rot2=rot2, detector=det)
+    f2d = ai.getFit2D()
+    (tmp_path / "g.f2d").write_text(
+        f"X-BEAM CENTRE = {f2d['centerX']}\nY-BEAM CENTRE = {f2d['centerY']}\n"
+        f"ANGLE OF TILT (DEGREES) = {f2d['tilt']}\nTILT ROTATION = {f2d['tiltPlanRotation']}\n"
+        f"SAMPLE TO DETECTOR DISTANCE (MM) = {f2d['directDist']}\nX-PIXEL SIZE = 100\nY-PIXEL SIZE = 100\n"
+    )
+    _same_two_theta(read_calibration(tmp_path / "g.f2d"), det.shape, ai.twoThetaArray(det.shape))

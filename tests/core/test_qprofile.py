@@ -127,3 +127,16 @@ def test_the_polar_view_takes_the_images_calibration_and_is_cached_by_its_conten
     )
     write_poni(poni, shape=(SHAPE[0] + 1, SHAPE[1]))  # not this detector: the search stands in, and says so
     assert polar_view(workspace, ring_image).source == "search" and "centre searched" in caplog.text
+    # each state has its own warp, served by its own name, and the map's symmetry follows the state shown
+    from pathlib import Path
+
+    from scatterloop.callbacks.media import _POLAR, polar_url
+
+    write_poni(poni, centre=(CENTRE[0] + 3, CENTRE[1] - 2))
+    again = polar_view(workspace, ring_image)  # from the cache
+    assert again.warp_png != searched.warp_png and (workspace.root / again.warp_png).is_file()
+    assert _POLAR.match(Path(again.warp_png).name) and polar_url(again.warp_png).endswith(Path(again.warp_png).name)
+    assert workspace.store.metrics("symmetry")[ring_image] == pytest.approx(calibrated.score)
+    poni.unlink()
+    assert polar_view(workspace, ring_image).warp_png == searched.warp_png
+    assert workspace.store.metrics("symmetry")[ring_image] == pytest.approx(searched.score)
