@@ -128,6 +128,16 @@ def test_allowed_media_are_served_with_their_type_and_exports_as_downloads(serve
     assert report.status_code == 200
     assert report.headers["Content-Disposition"].startswith("attachment")
     assert client.get("/media/files/runs/5/notes.html").status_code == 404
+    # a polar warp under a calibration is named by image and calibration: the route serves that name too
+    from scatterloop.callbacks.media import polar_url
+    from scatterloop.core.explore import polar_view
+    from tests.calibrated import write_poni
+
+    write_poni(workspace.root / "calibration" / "default.poni", shape=(image.height, image.width))
+    view = polar_view(workspace, image_id)
+    assert "-" in view.warp_png and view.source == "poni"
+    warp = client.get(polar_url(view.warp_png))
+    assert warp.status_code == 200 and warp.mimetype == "image/png"
 
 
 def test_every_response_carries_the_security_headers(served):
