@@ -212,7 +212,8 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
     judge_f = next((g for g in factors if max(h, w) / g <= 300), factors[-1])
     agreement, n_sectors = sector_support(levels[judge_f], _to_level(cx, judge_f), _to_level(cy, judge_f))
     fit, on_plane = None, ""
-    if agreement < MIN_AGREEMENT and n_sectors >= MIN_SECTORS and explained >= MIN_EXPLAINED:
+    need_explained = LOW_COUNT_EXPLAINED if low_counts else MIN_EXPLAINED  # what the frame must reach below
+    if agreement < MIN_AGREEMENT and n_sectors >= MIN_SECTORS and explained >= need_explained:
         # a tilted detector's ellipses do not agree about any circle's centre: judge them on the plane they fix
         fit = _rings_tilt(cx, cy, levels, factors, (h, w), wide=True)
         if fit is not None:
