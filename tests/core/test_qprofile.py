@@ -140,3 +140,27 @@ def test_the_polar_view_takes_the_images_calibration_and_is_cached_by_its_conten
     poni.unlink()
     assert polar_view(workspace, ring_image).warp_png == searched.warp_png
     assert workspace.store.metrics("symmetry")[ring_image] == pytest.approx(searched.score)
+
+
+def test_a_large_calibration_file_is_keyed_without_reading_it_whole(tmp_path):
+    import os
+
+    big = tmp_path / "default.nxs"
+    with big.open("wb") as fh:  # sparse: 17 MiB that cost nothing to write
+        fh.truncate(qprofile.WHOLE_HASH_BYTES + 2**20)
+    os.utime(big, ns=(10**18, 10**18))
+    first = qprofile.file_sha(big)
+    with big.open("r+b") as fh:  # a byte in its middle, the time put back: not read, the same key
+        fh.seek(qprofile.WHOLE_HASH_BYTES // 2)
+        fh.write(b"x")
+    os.utime(big, ns=(10**18, 10**18))
+    assert qprofile.file_sha(big) == first
+    os.utime(big, ns=(10**18, 10**18 + 1))  # changed in place, as a writer leaves it: a new key
+    assert qprofile.file_sha(big) != first
+    small = tmp_path / "default.poni"
+    small.write_bytes(b"a" * 100)
+    os.utime(small, ns=(1, 1))
+    key = qprofile.file_sha(small)
+    small.write_bytes(b"b" * 100)
+    os.utime(small, ns=(1, 1))
+    assert qprofile.file_sha(small) != key  # a small file is keyed by its content
