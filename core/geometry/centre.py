@@ -268,12 +268,12 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
 def _rings_tilt(
     cx: float, cy: float, levels: dict, factors: list[int], shape: tuple[int, int], wide: bool = False
 ) -> TiltFit | None:
-    """The tilted plane (on `level`, of factor `f`) whose beam point replaces the circles' centre (cx, cy) when the
-    rings fix a tilt (`tilt.fit_tilt` on the finest level), else None: at least MIN_TILT, and explaining a share of
-    what the circles left unexplained of MIN_GAIN and GAIN_PER_DEGREE per degree of tilt, so a large tilt, which
-    moves the beam point far, needs strong evidence (one ring, or rings too faint to show their shape, fix none);
-    and both halves of the frame's azimuths (alternate 30-degree sectors) must bear it out: the tilted plane
-    explains at least that share of what the circles that suit each half best leave unexplained
+    """The tilted plane (in the pixels of the finest level of `levels`) whose beam point replaces the circles' centre
+    (cx, cy, full frame) when the rings fix a tilt (`tilt.fit_tilt` on that level), else None: at least MIN_TILT,
+    and explaining a share of what the circles left unexplained of MIN_GAIN and GAIN_PER_DEGREE per degree of tilt,
+    so a large tilt, which moves the beam point far, needs strong evidence (one ring, or rings too faint to show
+    their shape, fix none); and both halves of the frame's azimuths (alternate 30-degree sectors) must bear it out:
+    the tilted plane explains at least that share of what the circles that suit each half best leave unexplained
     (`_explains_halves`), or a tilt fitted to each half alone gives the same beam point (`_halves_agree`). Short
     arcs, as on a strip, let a tilt explain noise in one half. On a strip (narrow side under STRIP_SIDE) only the
     second counts: on a real Pilatus module cut from HEXRD's ceria frame (one ring arc and the beamstop on 195
