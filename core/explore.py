@@ -112,6 +112,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
 
     from PIL import Image as PILImage
 
+    from .atomic import atomic_write
     from .cache_budget import touch, trim
     from .io import display_normalise
     from .polar import analyse, radial_profile, warp
@@ -131,7 +132,10 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
         calibration, key = None, image.sha256
     meta_path, png_path = folder / f"{key}.json", folder / f"{key}.png"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() and png_path.exists() else {}
+    try:
+        meta = json.loads(meta_path.read_text()) if png_path.exists() else {}
+    except (OSError, ValueError):  # none, trimmed by another process just now, or cut short: compute again
+        meta = {}
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
         res = _analyse(frame, calibration, analyse)
@@ -139,7 +143,8 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256, plane=res.plane)
         polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256), plane=res.plane)
         disp = display_normalise(np.nan_to_num(polar, nan=0.0), ~np.isfinite(polar), log=False)
-        PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(png_path)
+        with atomic_write(png_path) as tmp:  # a reader never sees half a file
+            PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(tmp, format="PNG")
         meta = {
             "version": POLAR_CACHE_VERSION,
             "centre_x": res.centre_x,
@@ -152,7 +157,8 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
             "r": [round(float(v), 2) for v in r],
             "intensity": [None if not np.isfinite(v) else float(v) for v in prof],
         }
-        meta_path.write_text(json.dumps(meta))
+        with atomic_write(meta_path) as tmp:
+            tmp.write_text(json.dumps(meta))
         trim(ws.cache, ws.settings.cache_mb, keep=meta_path)
     else:
         touch(meta_path)
@@ -182,6 +188,12 @@ def _analyse(frame, calibration: Path | None, analyse):
                     return analyse(frame.data, frame.mask)
                 for warning in res.warnings:  # a Dioptas (up-down flipped) file, a detector of another shape
                     log.warning("calibration %s: %s", calibration.name, warning)
+                h, w = frame.data.shape
+                if res.score <= -1 or not (-w <= res.centre_x <= 2 * w and -h <= res.centre_y <= 2 * h):
+                    where = f"({res.centre_x:.0f}, {res.centre_y:.0f}) of a {h}x{w} frame"
+                    log.warning(
+                        "calibration %s puts the beam at %s: its rings cannot be scored there", calibration.name, where
+                    )
                 return res
             log.warning("calibration %s is for a %s detector, not %s: centre searched", calibration.name,
                         "x".join(map(str, geo.shape)), "x".join(map(str, frame.data.shape)))  # fmt: skip

@@ -167,7 +167,12 @@ def image_profile(ws: Workspace, image_id: int) -> Profile:
     geo, path, why = _geometry(ws, image)
     if geo is None:
         return _pixels(ws, image.id, why, path.name if path else None)
-    key = hashlib.sha256(f"{VERSION}:{NPT_Q}:{NPT_CHI}:{image.sha256}:{file_sha(path)}".encode()).hexdigest()
+    try:
+        content = file_sha(path)
+    except OSError as exc:  # gone or unreadable since it was read: pixels, and why
+        log.warning("calibration %s: %s", path, exc)
+        return _pixels(ws, image.id, f"calibration {path.name} could not be read ({exc}): radius in pixels")
+    key = hashlib.sha256(f"{VERSION}:{NPT_Q}:{NPT_CHI}:{image.sha256}:{content}".encode()).hexdigest()
     folder = ws.cache / FOLDER
     json_path, png_path = folder / f"{key}.json", folder / f"{key}.png"
     data = None

@@ -285,8 +285,15 @@ def calibration_path(ws: Workspace, provenance: dict | None) -> Path | None:
             return resolve_inside(folder, name, within=ws.root)
         except FileNotFoundError:
             log.warning("calibration %r named by an image is not a file of %s", name, folder)
-    defaults = sorted(p for p in folder.iterdir() if p.stem == "default" and p.is_file())
-    return defaults[0].resolve() if defaults else None
+    for candidate in sorted(p for p in folder.iterdir() if p.stem == "default"):
+        try:  # a link out of the folder, or anything but a file, is not the workspace's calibration
+            path = resolve_inside(folder, candidate.name, within=ws.root)
+        except FileNotFoundError:
+            log.warning("%s is not a file of %s: not used as the calibration", candidate.name, folder)
+            continue
+        if path.is_file():
+            return path
+    return None
 
 
 def pixel_info(ws: Workspace, image_id: int, x: float, y: float) -> PixelInfo:

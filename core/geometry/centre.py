@@ -287,7 +287,8 @@ def _rings_tilt(
     if score is None:
         return None
     fit = fit_tilt(score, lx, ly, r_far)
-    if not _tilt_kept(fit, score, lx, ly, shape) and wide and len(factors) > 1:
+    kept = _tilt_kept(fit, score, lx, ly, shape)
+    if not kept and wide and len(factors) > 1:
         # the climb from the circles found no tilt to keep: search a coarse level from many starts, then refine
         g = factors[1] if len(factors) > 2 else factors[0]
         coarse, gx, gy, g_far = _tilt_score(levels[g], _to_level(cx, g), _to_level(cy, g))
@@ -299,7 +300,8 @@ def _rings_tilt(
                 )
                 if level[0] is not None:
                     fit, g = fit_tilt(*level, from_fit=_rescaled(fit, g, k)), k
-    if not _tilt_kept(fit, score, lx, ly, shape):
+            kept = _tilt_kept(fit, score, lx, ly, shape)
+    if not kept:
         return None
     return fit if _within_reach(_to_full(fit.x, f), _to_full(fit.y, f), h, w) else None
 

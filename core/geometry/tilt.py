@@ -9,7 +9,7 @@ replaced by distance x tan(2theta) of a tilted plane (Fit2D's tilt and tilt-plan
 centre with no tilt. With no tilt that coordinate is the radius whatever the distance, so the fit starts from the
 flat search's score and can only better it. The search keeps a tilt only when the rings fix it: one ellipse is met
 by a family of tilts and beam points, so a tilt must explain a share of what the circles left unexplained that
-grows with the tilt (`geometry.centre._tilt`).
+grows with the tilt (`geometry.centre._rings_tilt`).
 
 Coordinates: x = column, y = row (down); the beam point (cx, cy) is where the direct beam meets the detector.
 """

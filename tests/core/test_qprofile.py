@@ -164,3 +164,21 @@ def test_a_large_calibration_file_is_keyed_without_reading_it_whole(tmp_path):
     small.write_bytes(b"b" * 100)
     os.utime(small, ns=(1, 1))
     assert qprofile.file_sha(small) != key  # a small file is keyed by its content
+
+
+def test_the_polar_view_survives_a_damaged_cache_and_takes_no_calibration_from_outside(workspace, ring_image, tmp_path,
+                                                                                        caplog):  # fmt: skip
+    from scatterloop.core.explore import polar_view
+
+    first = polar_view(workspace, ring_image)
+    meta = workspace.root / first.warp_png.replace(".png", ".json")
+    meta.write_text(meta.read_text()[:20])  # cut short (a full disk, a crash): computed again, not raised
+    assert polar_view(workspace, ring_image).score == pytest.approx(first.score)
+    outside = write_poni(tmp_path / "elsewhere.poni", centre=(CENTRE[0] + 3, CENTRE[1]))
+    (workspace.root / "calibration").mkdir(exist_ok=True)
+    (workspace.root / "calibration" / "default.poni").symlink_to(outside)  # a link out of the workspace
+    assert polar_view(workspace, ring_image).source == "search" and "not used as the calibration" in caplog.text
+    (workspace.root / "calibration" / "default.poni").unlink()
+    write_poni(workspace.root / "calibration" / "default.poni", centre=(CENTRE[0] + 1e5, CENTRE[1]))
+    far = polar_view(workspace, ring_image)  # the file is the user's: used, and the log says it cannot be scored
+    assert far.source == "poni" and "cannot be scored there" in caplog.text
