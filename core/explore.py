@@ -115,7 +115,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     from .atomic import atomic_write
     from .cache_budget import touch, trim
     from .io import display_normalise
-    from .polar import analyse, radial_profile, warp
+    from .polar import radial_profile, warp
 
     image = ws.store.get_image(image_id)
     if image is None:
@@ -138,7 +138,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         meta = {}
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
-        res = _analyse(frame, calibration, analyse)
+        res = _analyse(frame, calibration)
         # a calibration's tilted plane about its beam, else circles about the rings' centre (`PolarResult.warp_centre`)
         r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256, plane=res.plane)
         polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256), plane=res.plane)
@@ -169,9 +169,11 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
 
-def _analyse(frame, calibration: Path | None, analyse):
+def _analyse(frame, calibration: Path | None):
     """The image's calibration gives the centre (and a tilted detector's plane) where it reads and fits the frame;
     otherwise, or if it does not, the search does (logged)."""
+    from .polar import analyse
+
     if calibration is not None:
         from .geometry.readers import read_calibration
 
