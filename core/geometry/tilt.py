@@ -94,6 +94,8 @@ def untilted_to_pixel(
 
 WIDE_DISTANCES = (0.7, 1.5, 3.0)  # `search_tilt`'s starting distances, in farthest valid pixels from the centre
 WIDE_TILTS = (0.04, 0.08)  # and starting tilts (radians), each in 8 azimuths, beside no tilt
+SCOUT_ITERATIONS = 60  # steps every start of `search_tilt` takes
+WIDE_KEEP = 4  # the starts that then climb on to convergence
 
 
 def fit_tilt(
@@ -123,7 +125,11 @@ def fit_tilt(
 def search_tilt(score: RadialScore, cx: float, cy: float, r_far: float) -> TiltFit:
     """`fit_tilt` from many starts (WIDE_DISTANCES x no tilt and WIDE_TILTS in 8 azimuths), for a coarse level: a
     strong tilt seen from close by drifts the rings' centres so far apart (125 px on a 2,167-px Eiger 4M tilted
-    3.6 degrees at 1,780 px) that the climb from the circles' centre with no tilt stops on the circles."""
+    3.6 degrees at 1,780 px) that the climb from the circles' centre with no tilt stops on the circles. Every start
+    takes SCOUT_ITERATIONS steps, and the WIDE_KEEP best climb on to convergence (a dark 619 x 487 frame whose
+    sectors agree about no centre took 24.5 s, 12.0 s now, when all 51 climbed to the end). Scouts that read a
+    sixth of the points lost that Eiger's plane."""
+    step = max(1.0, 0.01 * r_far)
     p0s = [np.array([cx, cy, np.log(d0 * r_far), 0.0, 0.0]) for d0 in WIDE_DISTANCES]
     p0s += [
         np.array([cx, cy, np.log(d0 * r_far), t * np.cos(k * np.pi / 4), t * np.sin(k * np.pi / 4)])
@@ -131,15 +137,13 @@ def search_tilt(score: RadialScore, cx: float, cy: float, r_far: float) -> TiltF
         for t in WIDE_TILTS
         for k in range(8)
     ]
-    return _climb(score, p0s, cx, cy, r_far, max(1.0, 0.01 * r_far), 0.5, 400)
+    cost = _cost(score, r_far)
+    scouts = sorted((_nelder_mead(cost, p0, step, 0.5, SCOUT_ITERATIONS) for p0 in p0s), key=lambda sp: sp[0])
+    return _climb(score, [p for _, p in scouts[:WIDE_KEEP]], cx, cy, r_far, step, 0.5, 400)
 
 
-def _climb(
-    score: RadialScore, p0s: list, cx: float, cy: float, r_far: float, step: float, log_step: float, maxiter: int
-) -> TiltFit:
-    """Nelder-Mead from each start (beam x, y, log distance, tilt x cos, tilt x sin); the best, or no tilt."""
-    flat = score(cx, cy)
-    best = TiltFit(cx, cy, r_far, 0.0, 0.0, flat, flat)
+def _cost(score: RadialScore, r_far: float):
+    """The Nelder-Mead cost of a plane (beam x, y, log distance, tilt x cos, tilt x sin): minus what it explains."""
 
     def cost(p: np.ndarray) -> float:
         tilt = float(np.hypot(p[3], p[4]))
@@ -150,12 +154,27 @@ def _climb(
             return 1.0
         return -score.explained(r)
 
+    return cost
+
+
+def _nelder_mead(cost, p0: np.ndarray, step: float, log_step: float, maxiter: int) -> tuple[float, np.ndarray]:
+    """(cost, parameters) where Nelder-Mead from p0 stops."""
+    simplex = np.vstack([p0, p0 + np.diag([step, step, log_step, 0.03, 0.03])])
+    options = {"initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-6, "maxiter": maxiter}
+    res = optimize.minimize(cost, p0, method="Nelder-Mead", options=options)
+    return float(res.fun), res.x
+
+
+def _climb(
+    score: RadialScore, p0s: list, cx: float, cy: float, r_far: float, step: float, log_step: float, maxiter: int
+) -> TiltFit:
+    """Nelder-Mead from each start (beam x, y, log distance, tilt x cos, tilt x sin); the best, or no tilt."""
+    flat = score(cx, cy)
+    best = TiltFit(cx, cy, r_far, 0.0, 0.0, flat, flat)
+    cost = _cost(score, r_far)
     for p0 in p0s:
-        simplex = np.vstack([p0, p0 + np.diag([step, step, log_step, 0.03, 0.03])])
-        options = {"initial_simplex": simplex, "xatol": 1e-3, "fatol": 1e-6, "maxiter": maxiter}
-        res = optimize.minimize(cost, p0, method="Nelder-Mead", options=options)
-        if -res.fun > best.explained:
-            p = res.x
+        fun, p = _nelder_mead(cost, p0, step, log_step, maxiter)
+        if -fun > best.explained:
             best = TiltFit(float(p[0]), float(p[1]), float(np.exp(p[2])), float(np.hypot(p[3], p[4])),
-                           float(np.arctan2(p[4], p[3])), float(-res.fun), flat)  # fmt: skip
+                           float(np.arctan2(p[4], p[3])), float(-fun), flat)  # fmt: skip
     return best
