@@ -63,17 +63,16 @@ WHOLE_HASH_BYTES = 16 * 2**20  # a calibration file larger than this (a NeXus fi
 def file_sha(path: Path) -> str:
     """SHA-256 of a calibration file's content, read in blocks; for a file over WHOLE_HASH_BYTES (read on every
     view of every image) of its size, modification time and first and last MiB instead."""
-    h = hashlib.sha256()
+    from .originals import file_sha256
+
     st = path.stat()
+    if st.st_size <= WHOLE_HASH_BYTES:
+        return file_sha256(path)
+    h = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode())
     with path.open("rb") as fh:
-        if st.st_size > WHOLE_HASH_BYTES:
-            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-            h.update(fh.read(1 << 20))
-            fh.seek(-(1 << 20), 2)
-            h.update(fh.read(1 << 20))
-            return h.hexdigest()
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+        h.update(fh.read(1 << 20))
+        fh.seek(-(1 << 20), 2)
+        h.update(fh.read(1 << 20))
     return h.hexdigest()
 
 
