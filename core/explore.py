@@ -120,16 +120,15 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     image = ws.store.get_image(image_id)
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
-    from .qprofile import file_sha
-    from .viewer import calibration_path
+    from .viewer import calibration_path, calibration_sha
 
     folder = ws.cache / "polar"
     folder.mkdir(parents=True, exist_ok=True)
     calibration = calibration_path(ws, image.provenance)  # its content is part of the key, as for I(q)
     try:
-        key = image.sha256 + (f"-{file_sha(calibration)[:16]}" if calibration is not None else "")
+        key = image.sha256 + (f"-{calibration_sha(calibration)[:16]}" if calibration is not None else "")
     except OSError as exc:  # gone or unreadable since it was found: the search stands in
-        log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
+        _unreadable(calibration, exc)
         calibration, key = None, image.sha256
     meta_path, png_path = folder / f"{key}.json", folder / f"{key}.png"
     try:
@@ -169,6 +168,10 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
 
+def _unreadable(calibration: Path, exc: Exception) -> None:
+    log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
+
+
 def _analyse(frame, calibration: Path | None):
     """The image's calibration gives the centre (and a tilted detector's plane) where it reads and fits the frame;
     otherwise, or if it does not, the search does (logged)."""
@@ -180,13 +183,13 @@ def _analyse(frame, calibration: Path | None):
         try:
             geo = read_calibration(calibration)
         except Exception as exc:  # any reader failure: the search stands in, as I(r) in pixels does for I(q)
-            log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
+            _unreadable(calibration, exc)
         else:
             if geo.shape is None or tuple(geo.shape) == frame.data.shape:
                 try:
                     res = analyse(frame.data, frame.mask, calibration=calibration)
                 except Exception as exc:  # read again there: a file changed or gone in between
-                    log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
+                    _unreadable(calibration, exc)
                     return analyse(frame.data, frame.mask)
                 for warning in res.warnings:  # a Dioptas (up-down flipped) file, a detector of another shape
                     log.warning("calibration %s: %s", calibration.name, warning)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from .cache_budget import touch, trim
+from .viewer import calibration_sha
 from .workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -55,25 +56,6 @@ class Profile:
     @property
     def x_title(self) -> str:
         return "q (Å⁻¹)" if self.unit == "q" else "r (px)"
-
-
-WHOLE_HASH_BYTES = 16 * 2**20  # a calibration file larger than this (a NeXus file with its data) is keyed cheaper
-
-
-def file_sha(path: Path) -> str:
-    """SHA-256 of a calibration file's content, read in blocks; for a file over WHOLE_HASH_BYTES (read on every
-    view of every image) of its size, modification time and first and last MiB instead."""
-    from .originals import file_sha256
-
-    st = path.stat()
-    if st.st_size <= WHOLE_HASH_BYTES:
-        return file_sha256(path)
-    h = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode())
-    with path.open("rb") as fh:
-        h.update(fh.read(1 << 20))
-        fh.seek(-(1 << 20), 2)
-        h.update(fh.read(1 << 20))
-    return h.hexdigest()
 
 
 def _pixels(ws: Workspace, image_id: int, note: str, calibration: str | None = None) -> Profile:
@@ -167,7 +149,7 @@ def image_profile(ws: Workspace, image_id: int) -> Profile:
     if geo is None:
         return _pixels(ws, image.id, why, path.name if path else None)
     try:
-        content = file_sha(path)
+        content = calibration_sha(path)
     except OSError as exc:  # gone or unreadable since it was read: pixels, and why
         log.warning("calibration %s: %s", path, exc)
         return _pixels(ws, image.id, f"calibration {path.name} could not be read ({exc}): radius in pixels")

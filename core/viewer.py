@@ -12,6 +12,7 @@ views memory-map them, so a zoom or a hover reads only the pixels it needs.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -24,6 +25,7 @@ import numpy as np
 
 from .atomic import atomic_write
 from .cache_budget import touch, trim
+from .originals import file_sha256
 from .safe_paths import resolve_inside
 from .workspace import Workspace
 
@@ -294,6 +296,23 @@ def calibration_path(ws: Workspace, provenance: dict | None) -> Path | None:
         if path.is_file():
             return path
     return None
+
+
+WHOLE_HASH_BYTES = 16 * 2**20  # a calibration file larger than this (a NeXus file with its data) is keyed cheaper
+
+
+def calibration_sha(path: Path) -> str:
+    """SHA-256 of a calibration file's content, read in blocks; for a file over WHOLE_HASH_BYTES (read on every
+    view of every image) of its size, modification time and first and last MiB instead."""
+    st = path.stat()
+    if st.st_size <= WHOLE_HASH_BYTES:
+        return file_sha256(path)
+    h = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    with path.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+        fh.seek(-(1 << 20), 2)
+        h.update(fh.read(1 << 20))
+    return h.hexdigest()
 
 
 def pixel_info(ws: Workspace, image_id: int, x: float, y: float) -> PixelInfo:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scatterloop.core import qprofile
+from scatterloop.core import qprofile, viewer
 from scatterloop.core.ingest import import_paths
 from scatterloop.core.qprofile import NOTE_NO_CALIBRATION, image_profile, profile_dict
 from tests.calibrated import CENTRE, RING_Q, SHAPE, ring_frame, ring_radius_px, write_poni
@@ -147,23 +147,23 @@ def test_a_large_calibration_file_is_keyed_without_reading_it_whole(tmp_path):
 
     big = tmp_path / "default.nxs"
     with big.open("wb") as fh:  # sparse: 17 MiB that cost nothing to write
-        fh.truncate(qprofile.WHOLE_HASH_BYTES + 2**20)
+        fh.truncate(viewer.WHOLE_HASH_BYTES + 2**20)
     os.utime(big, ns=(10**18, 10**18))
-    first = qprofile.file_sha(big)
+    first = viewer.calibration_sha(big)
     with big.open("r+b") as fh:  # a byte in its middle, the time put back: not read, the same key
-        fh.seek(qprofile.WHOLE_HASH_BYTES // 2)
+        fh.seek(viewer.WHOLE_HASH_BYTES // 2)
         fh.write(b"x")
     os.utime(big, ns=(10**18, 10**18))
-    assert qprofile.file_sha(big) == first
+    assert viewer.calibration_sha(big) == first
     os.utime(big, ns=(10**18, 10**18 + 1))  # changed in place, as a writer leaves it: a new key
-    assert qprofile.file_sha(big) != first
+    assert viewer.calibration_sha(big) != first
     small = tmp_path / "default.poni"
     small.write_bytes(b"a" * 100)
     os.utime(small, ns=(1, 1))
-    key = qprofile.file_sha(small)
+    key = viewer.calibration_sha(small)
     small.write_bytes(b"b" * 100)
     os.utime(small, ns=(1, 1))
-    assert qprofile.file_sha(small) != key  # a small file is keyed by its content
+    assert viewer.calibration_sha(small) != key  # a small file is keyed by its content
 
 
 def test_the_polar_view_survives_a_damaged_cache_and_takes_no_calibration_from_outside(workspace, ring_image, tmp_path,
