@@ -187,6 +187,14 @@ def _fail(args, message: str, code: int = 2) -> int:
     return code
 
 
+class _OneLineFormatter(logging.Formatter):
+    """A log record without its traceback: in a terminal without --verbose, a failure is one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None})
+        return super().format(record)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -199,16 +207,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"--workspace: {one_line(args.workspace)} does not exist "
             "(`scatterloop import` or `scatterloop demo` makes a workspace)",
         )
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt) if args.verbose else _OneLineFormatter(fmt))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     if not args.verbose:  # reader libraries' complaints come back as one translated reason per file
         for name in ("tifffile", "fabio", "h5py", "PIL", "pyFAI", "silx"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
-    if args.quiet or args.json:
-        logging.getLogger("scatterloop.core.ingest").setLevel(logging.ERROR)  # failures are listed once, below
+    ingest_log = logging.getLogger("scatterloop.core.ingest")
+    ingest_level = ingest_log.level
+    if args.command == "import" and not args.verbose:
+        # each failed file is listed once, on its own line, by import's summary; --verbose adds the log's copy,
+        # with the traceback of an internal error
+        ingest_log.setLevel(logging.CRITICAL)
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:
@@ -216,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OverflowError as exc:  # a number too large for a library (SQLite's 64-bit integers, a C long)
         return _fail(args, f"a number is too large: {one_line(exc)}")
     except MemoryError:
-        return _fail(args, "out of memory", 1)
+        image = getattr(args, "image", None)  # `polar` reads one named file
+        return _fail(args, f"{one_line(image)}: out of memory" if image else "out of memory", 1)
     except Exception as exc:
         if type(exc).__module__.split(".")[0] != "sqlalchemy":
             raise
@@ -225,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, f"workspace database: {one_line(reason)}")
     except KeyboardInterrupt:
         return _fail(args, "interrupted", 130)
+    finally:
+        ingest_log.setLevel(ingest_level)
 
 
 if __name__ == "__main__":

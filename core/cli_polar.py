@@ -12,7 +12,6 @@ def cmd_polar(args) -> int:
     from pathlib import Path
 
     from .cli_common import settings_from
-    from .io import read_frame
     from .io_safety import ImageReadError, one_line
     from .polar import analyse
 
@@ -21,7 +20,7 @@ def cmd_polar(args) -> int:
     max_pixels = settings_from(args).max_pixels  # the import's size limit: 3 MB of TIFF can hold a 3 GB frame
     t0 = time.perf_counter()
     try:
-        frame = read_frame(args.image, index=args.frame, dataset=args.dataset, max_pixels=max_pixels)
+        frame = _read(Path(args.image), args.frame, args.dataset, max_pixels)
     except ImageReadError as exc:  # name the file, as import does
         shown, text = one_line(Path(args.image)), str(exc)
         raise ImageReadError(text if text.startswith(shown) else f"{shown}: {text}") from exc
@@ -60,6 +59,25 @@ def cmd_polar(args) -> int:
 
     emit(args, payload, f"{text}, symmetry {res.score:.3f}" + (" on the tilted plane" if res.plane else ""))
     return 0
+
+
+def _read(path, index: int, dataset: str | None, max_pixels: int):
+    """The frame, also where an HDF5 file keeps it in other files (an Eiger master's data files, an external link,
+    a virtual dataset): those are copied into one file for the time of the read, as `import` stores them."""
+    import tempfile
+    from pathlib import Path
+
+    from .io import read_frame
+    from .io_hdf5_copy import materialise
+    from .io_safety import ExternalDataError
+
+    try:
+        return read_frame(path, index=index, dataset=dataset, max_pixels=max_pixels)
+    except ExternalDataError:
+        with tempfile.TemporaryDirectory(prefix="scatterloop-polar-") as folder:
+            copy = Path(folder) / "frames.h5"
+            name = materialise(path, copy, dataset, None, max_pixels)  # the links the user's own file makes
+            return read_frame(copy, index=index, dataset=name, max_pixels=max_pixels)
 
 
 def add_parser(sub, common) -> None:

@@ -139,9 +139,11 @@ def import_paths(
             report.error = one_line(exc)
         except OSError as exc:
             report.error = one_line(os_reason(exc))
-        except Exception:  # a reader bug must not reach the user as a traceback; the log keeps it
-            log.exception("unexpected failure importing %s", cand.shown)
-            report.error = "internal error while importing this file (details in the log)"
+        except MemoryError as exc:  # numpy says how much it could not allocate, and for what shape
+            report.error = one_line(f"not enough memory to import it: {exc}" if str(exc) else "not enough memory")
+        except Exception as exc:  # a reader bug: one line to the person, the traceback to the log (not the CLI's)
+            log.error("unexpected failure importing %s", cand.shown, exc_info=exc)
+            report.error = one_line(f"internal error while importing this file ({type(exc).__name__}: {exc})")
         if report.error:
             log.warning("%s: %s", report.path, report.error)
         summary.add(report)

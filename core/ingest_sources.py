@@ -9,6 +9,7 @@ never a symlink's target, and always on one line.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 from collections.abc import Iterable
@@ -139,9 +140,10 @@ def _walk(root: Path, follow_outside: bool, out: Sources, skip: frozenset[Path] 
             if link:
                 try:
                     real = path.resolve(strict=True)
-                except (OSError, RuntimeError):
+                except (OSError, RuntimeError) as exc:
                     if is_image_file(path):
-                        out.problems.append((one_line(path), "broken symlink"))
+                        loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+                        out.problems.append((one_line(path), "symlink loop" if loop else "broken symlink"))
                     continue
                 inside = real.is_relative_to(real_root)
                 if not inside and not follow_outside:
@@ -200,8 +202,11 @@ def expand(
         elif p.is_dir() and p.resolve() in skip:
             out.problems.append((one_line(raw), "is the workspace itself: its files are not imported again"))
         elif p.is_dir():
+            before = len(out.files) + len(out.problems)
             for found in _walk(p, follow_outside, out, skip):
                 manifest(found)
+            if len(out.files) + len(out.problems) == before:  # named, yet nothing in it to import: say so
+                out.problems.append((one_line(raw), "a folder with no image files or manifest in it"))
         elif p.name in MANIFEST_NAMES or (p.suffix.lower() in (".jsonl", ".csv") and p.is_file()):
             root = None if follow_outside else p.parent.resolve()
             out.files.extend(Candidate(Path(k), one_line(k), root) for k in manifest(p))

@@ -44,6 +44,20 @@ def _fmt(path: Path) -> str:
     return _fmt_name(suffix_of(path)) if suffix_of(path) else "detector image"
 
 
+def _refuse_zero_start(path: Path, fmt: str) -> None:
+    """fabio takes any file that begins with ten zero bytes for a GE detector's raw stack (whose header may be
+    blank), so a block of zeros named `.cbf` would import as a 2048 x 2048 frame: a file named as another format
+    that fabio reads is refused instead."""
+    from .io import FABIO_HINT, GE_SUFFIXES, suffix_of
+
+    if suffix_of(path) not in FABIO_HINT - GE_SUFFIXES:
+        return
+    with open_plain(path) as fh:
+        head = fh.read(10)
+    if len(head) == 10 and not any(head):
+        raise ImageReadError(f"no {fmt} header: the file begins with zero bytes")
+
+
 def _binary_sections(path: Path) -> tuple[int, int]:
     """How many binary sections a CBF holds, and where the first one's mark is (-1 if none).
 
@@ -240,6 +254,7 @@ class FabioReader:
                 hdr = SpeImage()
                 hdr.readheader(self._name)
             else:
+                _refuse_zero_start(path, self.fmt)
                 try:
                     hdr = fabio.openheader(self._name)
                 except Exception as exc:  # an EDF or MAR345 header fabio trips over: name the field instead

@@ -78,6 +78,11 @@ def translate(exc: BaseException, fmt: str) -> ImageReadError:
         return exc
     if isinstance(exc, MemoryError):
         return ImageReadError(f"{fmt} file needs more memory than is available to read")
+    if isinstance(exc, UnicodeDecodeError):  # a text header (Bruker, ADSC, MarCCD's) that holds binary bytes
+        byte = exc.object[exc.start] if exc.start < len(exc.object) else 0
+        return ImageReadError(f"cannot read as {fmt}: its header is not text (byte 0x{byte:02x} at {exc.start})")
+    if isinstance(exc, struct.error) and (short := re.search(r"requires a buffer of (\d+) bytes", str(exc))):
+        return ImageReadError(f"cannot read as {fmt}: the file is cut short inside a {short.group(1)}-byte block")
     if isinstance(exc, _MEANINGFUL):
         text = _message(exc).strip().splitlines()[0] if _message(exc).strip() else ""
         if text and "object has no attribute" not in text:

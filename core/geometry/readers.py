@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..io_safety import one_line
+from ..io_safety import not_a_file, one_line
 from .calibration import FORMATS, Geometry, _refuse_pickle, read_fit2d, read_imctrl, read_poni_geometry
 from .plausible import check_geometry
 
@@ -64,14 +64,22 @@ def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
     dets = tree.get("detectors") or {}
     if not dets:
         raise ValueError(f"{path}: HEXRD instrument without 'detectors'")
+    if not isinstance(dets, dict):
+        raise ValueError(f"{path}: HEXRD 'detectors' must map detector names to panels, not {type(dets).__name__}")
     name = detector or next(iter(dets))
     if name not in dets:
         raise ValueError(f"{path}: no detector {name!r}; it has {sorted(dets)}")
     d = dets[name]
-    rows, cols = int(_first(d["pixels"]["rows"])), int(_first(d["pixels"]["columns"]))
-    prow, pcol = (float(v) for v in d["pixels"]["size"])
-    t = np.asarray(d["transform"]["translation"], dtype=float)
-    rot = Rotation.from_rotvec(np.asarray(d["transform"].get("tilt", [0, 0, 0]), dtype=float)).as_matrix()
+    try:
+        rows, cols = int(_first(d["pixels"]["rows"])), int(_first(d["pixels"]["columns"]))
+        prow, pcol = (float(v) for v in d["pixels"]["size"])
+        t = np.asarray(d["transform"]["translation"], dtype=float)
+        rot = Rotation.from_rotvec(np.asarray(d["transform"].get("tilt", [0, 0, 0]), dtype=float)).as_matrix()
+    except (TypeError, AttributeError, IndexError, ValueError) as exc:  # a number where a list belongs, a short list
+        raise ValueError(
+            f"{path}: HEXRD detector {name!r} needs pixels (rows, columns, size [row, column]) and transform "
+            f"(translation [x, y, z], tilt [3 numbers]) ({one_line(exc)})"
+        ) from exc
     beam = tree.get("beam", {}).get("vector", {})
     azim, pola = (
         np.radians(float(_first(beam.get("azimuth", 90.0)))),
@@ -190,8 +198,8 @@ def read_calibration(
         ValueError: a pickle, an unknown format, a file without a centre, or flip_ud without height.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such calibration file")
+    if (why := not_a_file(path)) is not None:  # a folder, a link loop, a pipe: said as what it is
+        raise ValueError(f"{path}: " + ("no such calibration file" if why == "no such file" else why))
     _refuse_pickle(path)
     fmt = sniff_format(path) if fmt == "auto" else fmt
     if fmt == "nexus" and path.suffix.lower() == ".hexrd":
