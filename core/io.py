@@ -21,7 +21,7 @@ import numpy as np
 
 from .io_safety import ExternalDataError as ExternalDataError
 from .io_safety import ImageReadError, check_pixels, not_a_file, one_line, translate
-from .photons import as_counts
+from .photons import as_counts, photon_scale
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +369,7 @@ def downsample(img: np.ndarray, max_side: int) -> np.ndarray:
     if scale >= 1:
         return img.astype(np.float32)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(img.astype(np.float32), mode="F").resize(size, Image.Resampling.BOX))
+    return np.asarray(Image.fromarray(np.asarray(img, dtype=np.float32), mode="F").resize(size, Image.Resampling.BOX))
 
 
 def thumbnail_png(data: np.ndarray, mask: np.ndarray | None = None, max_side: int = 256) -> bytes:
@@ -382,7 +382,11 @@ def thumbnail_png(data: np.ndarray, mask: np.ndarray | None = None, max_side: in
 
     x = np.asarray(data, dtype=np.float32)
     mask = make_mask(x) if mask is None else mask
-    logx = np.log1p(np.clip(np.where(mask, 0.0, as_counts(x, mask)), 0, None))
+    g = photon_scale(x, mask)  # as `as_counts`, but in place on one float32 copy: a 100-megapixel frame fits
+    logx = np.where(mask, np.float32(0.0), x)
+    if g != 1.0:
+        logx /= np.float32(g)
+    np.log1p(np.clip(logx, 0, None, out=logx), out=logx)
     small = downsample(logx, max_side)
     valid = downsample((~mask).astype(np.float32), max_side) > 0.5
     disp = display_normalise(small, ~valid, log=False)
