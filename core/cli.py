@@ -209,7 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     handler = logging.StreamHandler(sys.stderr)
     fmt = "%(levelname)s %(name)s: %(message)s"
-    handler.setFormatter(logging.Formatter(fmt) if args.verbose else _OneLineFormatter(fmt))
+    # a command's failure is one line; a server's or a worker's log keeps every traceback for whoever runs it
+    one_line_log = not args.verbose and args.command not in ("serve", "demo", "worker")
+    handler.setFormatter(_OneLineFormatter(fmt) if one_line_log else logging.Formatter(fmt))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler])
     if not args.verbose:  # reader libraries' complaints come back as one translated reason per file
         for name in ("tifffile", "fabio", "h5py", "PIL", "pyFAI", "silx"):
