@@ -30,9 +30,9 @@ def example_grid(services: Services, ws, examples: dict):
                 pv = polar_view(ws, image_id)
                 prof = image_profile(ws, image_id)
                 if prof.unit == "q":
-                    tiles.append((image_id, thumb_url(img.sha256), cake_url(prof.cake_name), pv.score, "cake"))
+                    tiles.append((image_id, thumb_url(img.sha256), cake_url(prof.cake_name), pv.symmetry, "cake"))
                 else:
-                    tiles.append((image_id, thumb_url(img.sha256), polar_url(pv.warp_png), pv.score, "polar"))
+                    tiles.append((image_id, thumb_url(img.sha256), polar_url(pv.warp_png), pv.symmetry, "polar"))
                 series.setdefault(prof.unit, []).append((f"#{image_id}", group, prof.x, prof.intensity))
                 if prof.note not in notes:
                     notes.append(prof.note)

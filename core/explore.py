@@ -105,6 +105,12 @@ class PolarView:
     confidence: float = 1.0
     reason: str = ""
 
+    @property
+    def symmetry(self) -> float:
+        """The symmetry score where the frame fixes a centre, else -1 (no score): the score about a best guess
+        is drawn with the warp but measures nothing."""
+        return self.score if self.status == "found" else -1.0
+
 
 def polar_view(ws: Workspace, image_id: int) -> PolarView:
     """Centre, symmetry score, I(r) and the polar-warp PNG of one image; cached by content hash."""
@@ -161,9 +167,10 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         trim(ws.cache, ws.settings.cache_mb, keep=meta_path)
     else:
         touch(meta_path)
-    if meta["status"] == "found" and meta["score"] > -1:  # no centre or no score: nothing to record as a symmetry
-        # also from the cache: an earlier view under another calibration may have recorded its own score
-        ws.store.set_metrics("symmetry", {image.id: meta["score"]})
+    # also from the cache: an earlier view under another calibration may have recorded its own score; a frame that
+    # fixes no centre (or has no score) is recorded as -1, so the map can tell it from a frame not yet looked at
+    found = meta["status"] == "found" and meta["score"] > -1
+    ws.store.set_metrics("symmetry", {image.id: meta["score"] if found else -1.0})
     meta = {k: v for k, v in meta.items() if k != "version"}
     return PolarView(image_id=image.id, warp_png=ws.relative(png_path), **meta)
 
@@ -230,8 +237,9 @@ def reconstruction_png(ws: Workspace, run_id: int, image_id: int) -> str | None:
 
 @dataclass
 class SymmetryResult:
-    scored: int
+    scored: int  # images whose frame fixes a centre, so a symmetry
     mean: float | None
+    no_centre: int = 0  # images looked at that fix none: no score
 
 
 def compute_symmetry(
@@ -247,9 +255,10 @@ def compute_symmetry(
     scores = []
     for n, (img, _) in enumerate(rows, 1):
         check_stop(should_stop)
-        scores.append(polar_view(ws, img.id).score)
+        scores.append(polar_view(ws, img.id).symmetry)
         progress(n, len(rows), f"symmetry {n}/{len(rows)}")
-    return SymmetryResult(scored=len(scores), mean=float(np.mean(scores)) if scores else None)
+    found = [v for v in scores if v >= 0]
+    return SymmetryResult(len(found), float(np.mean(found)) if found else None, len(scores) - len(found))
 
 
 def map_separation(ws: Workspace, run_id: int | None = None) -> tuple[str, dict] | None:

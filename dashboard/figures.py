@@ -26,7 +26,8 @@ PALETTE = [
     "#17becf",
 ]
 CONTINUOUS = ("confidence", "symmetry")
-MISSING_REASON = {"confidence": "no prediction yet", "symmetry": "not a ring image, or no centre"}
+MISSING_REASON = {"confidence": "no prediction yet", "symmetry": "not scored yet (open the image, or Symmetry scores)"}
+NO_SCORE = "no centre or no rings to score"  # a symmetry recorded as -1
 COLOUR_NAMES = {
     "group": "role",
     "label": "human label",
@@ -69,16 +70,13 @@ def map_figure(
     if colour_by in CONTINUOUS:
         # a symmetry score below 0 is the "no score" sentinel (-1), never a value to colour by
         have = [i for i, v in enumerate(values) if v is not None and not (colour_by == "symmetry" and v < 0)]
-        taken = set(have)
-        missing = [i for i in range(len(values)) if i not in taken]
-        if missing:
-            fig.add_trace(
-                trace(
-                    missing,
-                    name=f"{colour_by} n/a: {MISSING_REASON[colour_by]} ({len(missing)})",
-                    marker={"size": size, "color": "#d0d0d0"},
+        missing = [i for i, v in enumerate(values) if v is None]
+        unscorable = [i for i, v in enumerate(values) if v is not None and colour_by == "symmetry" and v < 0]
+        for idx, why, grey in ((missing, MISSING_REASON[colour_by], "#d0d0d0"), (unscorable, NO_SCORE, "#909090")):
+            if idx:
+                fig.add_trace(
+                    trace(idx, name=f"{colour_by} n/a: {why} ({len(idx)})", marker={"size": size, "color": grey})
                 )
-            )
         fig.add_trace(
             trace(
                 have,
@@ -295,7 +293,7 @@ def symmetry_figure(rows: Sequence[dict]) -> go.Figure:
                 )
             )
     fig.update_layout(
-        title=under_toolbar("polar symmetry score (0–1, 1: perfectly round; n/a: no rings to score)"),
+        title=under_toolbar("polar symmetry score (0–1, 1: perfectly round; n/a: no rings or no centre to score)"),
         showlegend=False,
         height=330,
         margin=dict(l=40, r=10, t=60, b=70),

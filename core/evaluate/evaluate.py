@@ -193,7 +193,7 @@ def evaluate(
             values = []
             for img in members:
                 check_stop(should_stop)
-                values.append(round(float(polar_view(ws, img.id).score), 4))
+                values.append(round(float(polar_view(ws, img.id).symmetry), 4))
             result.symmetry.append({"pattern": pattern, "group": name, "values": values, **_summary(values)})
             result.examples.setdefault(pattern, {})[name] = [img.id for img in members[:6]]
         done += 1

@@ -81,7 +81,7 @@ def _symmetry_figure(evaluation: dict) -> go.Figure:
             name = f"{row['pattern']} · {row['group']} ({len(values)}" + (f", {na} n/a)" if na else ")")
             fig.add_trace(go.Box(y=values, name=name, boxpoints="outliers"))
     fig.update_layout(
-        title="Polar symmetry score by pattern and source (0–1, 1: perfectly round; n/a: nothing to score)",
+        title="Polar symmetry score by pattern and source (0–1, 1: round; n/a: no rings or no centre to score)",
         yaxis={"title": "symmetry score", "range": [0, 1.02]},
         height=420,
         template="plotly_white",
@@ -242,11 +242,12 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         f"<p class='muted'>Written {now} from evaluation run {ev_run.id}; feature extractor: "
         f"{html.escape(ev['extractor'])}. Every figure exports as SVG from its camera button.</p>",
         "<h2>Distribution metrics per pattern (the paper's Table 2)</h2>",
-        "<p class='muted'>Experimental frames of a pattern against its generated images. FID is biased by N: rows "
-        "marked 'N differs' compare different numbers of generated images. KID is the unbiased MMD² of the same "
-        "features (cubic kernel) averaged over random subsets: 0 means indistinguishable, small negative values are "
-        "chance, and its scale is the extractor's, so compare KIDs only within one extractor; its std is 0 when "
-        "every subset holds all images.</p>",
+        "<p class='muted'>Experimental frames of a pattern against its generated images. FID is biased by N: "
+        "rows marked 'N differs' compare different numbers of generated images. KID is the unbiased MMD² of "
+        "the same features (cubic kernel) averaged over random subsets: 0 means indistinguishable, negative "
+        "values are chance (with few images as large as the spread over subsets), and its scale is the "
+        "extractor's, so compare KIDs only within one extractor; its std is 0 when every subset holds all "
+        "images of both sides.</p>",
         _table(ev["table"], table_cols),
         "<h2>By generator run</h2>",
         _table(ev["by_generator_run"], [("generator", "generator"), *table_cols[:1], *table_cols[2:8]]),

@@ -15,7 +15,7 @@ COLOURS = {"experimental": "#1f77b4", "realistic": "#2ca02c", "fake": "#d62728"}
 
 
 def _score(score: float | None) -> str:
-    return f"{score:.2f}" if score is not None and score >= 0 else "n/a (no rings to score)"
+    return f"{score:.2f}" if score is not None and score >= 0 else "n/a (no rings, or no centre, to score)"
 
 
 def profiles_figure(series: list[tuple[str, str, list, list]], unit: str) -> go.Figure:
@@ -75,7 +75,7 @@ def grids(ws: Workspace, evaluation: dict) -> str:
                     picture = f"<img src='{_png_uri(ws.root / pv.warp_png)}' alt='polar warp {image.id}' class='warp'>"
                 tiles.append(
                     f"<figure><img src='{_png_uri(thumb)}' alt='image {image.id}'>{picture}"
-                    f"<figcaption>#{image.id} · symmetry {_score(pv.score)}</figcaption></figure>"
+                    f"<figcaption>#{image.id} · symmetry {_score(pv.symmetry)}</figcaption></figure>"
                 )
                 series.setdefault(prof.unit, []).append((f"#{image.id}", group, prof.x, prof.intensity))
                 if prof.note not in notes:

@@ -14,11 +14,11 @@ from .common import GRAPH_CONFIG, NO_TOOLBAR, job_controls, loading
 NOTHING_YET = figures.empty_map("No evaluation yet.", 330, 12)
 KID_HELP = (
     "KID: kernel inception distance, the unbiased MMD² between experimental and generated features (cubic "
-    "polynomial kernel), averaged over random subsets. 0 means the two sets are indistinguishable; small "
-    "negative values are chance; the scale is that of the feature extractor (autoencoder features give large "
-    "numbers, Inception-v3 ones about 0.001–0.1), so compare KIDs only within one extractor. ± is the spread "
-    "over subsets, n/a when every subset already holds all images. FID: Fréchet distance of the same features "
-    "(lower is closer, biased by N)."
+    "polynomial kernel), averaged over random subsets. 0 means the two sets are indistinguishable; negative "
+    "values are chance, as large as the ± beside them with few images; the scale is that of the feature "
+    "extractor (autoencoder features give large numbers, Inception-v3 ones about 0.001–0.1), so compare KIDs "
+    "only within one extractor. ± is the spread over subsets, n/a when every subset already holds all images "
+    "of both sides. FID: Fréchet distance of the same features (lower is closer, biased by N)."
 )
 
 
@@ -157,7 +157,9 @@ def kid_text(row: dict) -> str:
     if "kid_mean" not in row:
         return "–"
     mean = f"{row['kid_mean']:.4g}"
-    size, n = row.get("kid_subset_size"), min(row.get("n_experimental") or 0, row.get("n_generated") or 0)
+    # a spread only where a side is subsampled: with 3 generated and 40 experimental images every subset holds
+    # the 3, but a different 3 of the 40
+    size, n = row.get("kid_subset_size"), max(row.get("n_experimental") or 0, row.get("n_generated") or 0)
     if size is not None and n and size >= n:
         return f"{mean} ± n/a (all {n} images in every subset)"
     return f"{mean} ± {row['kid_std']:.3g}"

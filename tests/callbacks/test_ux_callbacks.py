@@ -65,10 +65,11 @@ def test_progress_shows_elapsed_time_and_an_estimate_left():
 
 
 def test_numbers_carry_their_meaning():
-    # the symmetry sentinel -1 is never plotted as a score, and counted as n/a
-    fig = figures.map_figure([1, 2, 3], [[0, 0], [1, 1], [2, 2]], [0.7, -1.0, None], "symmetry")
+    # the symmetry sentinel -1 (no centre) is never plotted as a score; it and "not scored yet" are told apart
+    fig = figures.map_figure([1, 2, 3, 4], [[0, 0], [1, 1], [2, 2], [3, 3]], [0.7, -1.0, None, None], "symmetry")
     names = [t.name for t in fig.data]
-    assert any("n/a" in n and "(2)" in n for n in names)
+    assert "symmetry n/a: not scored yet (open the image, or Symmetry scores) (2)" in names
+    assert "symmetry n/a: no centre or no rings to score (1)" in names
     scored = [t for t in fig.data if "n/a" not in t.name][0]
     assert list(scored.marker.color) == [0.7] and (scored.marker.cmin, scored.marker.cmax) == (0.0, 1.0)
     conf = figures.map_figure([1, 2], [[0, 0], [1, 1]], [0.501, 0.51], "confidence")
@@ -86,8 +87,11 @@ def test_numbers_carry_their_meaning():
         assert {"toImage", "zoom2d", "pan2d", "resetScale2d", "zoom3d"} <= set(empty.layout.modebar.remove)
     assert "n/a" not in figures.empty_map("Loading the map…", head=None).layout.annotations[0].text
     # KID: its meaning is on the page, and a spread that cannot exist reads n/a
-    row = {"kid_mean": -84.98, "kid_std": 0.0, "kid_subset_size": 50, "n_experimental": 100, "n_generated": 50}
+    row = {"kid_mean": -84.98, "kid_std": 0.0, "kid_subset_size": 50, "n_experimental": 50, "n_generated": 50}
     assert evaluate_view.kid_text(row) == "-84.98 ± n/a (all 50 images in every subset)"
+    # every subset holds all 50 generated images but a different 50 of 100 experimental ones: a spread exists
+    many = {**row, "n_experimental": 100, "kid_std": 12.34}
+    assert evaluate_view.kid_text(many) == "-84.98 ± 12.3"
     assert evaluate_view.kid_text({**row, "kid_subset_size": 20, "kid_std": 657.6}) == "-84.98 ± 658"
     assert "extractor" in str(evaluate_view.metrics_table([{**row, "pattern": "rings", "fid": 3.0}], False))
     assert "class 'realistic'" in train_view.metrics_meaning("realism")
