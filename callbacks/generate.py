@@ -50,7 +50,8 @@ def run_training(services: Services, preset: str, steps, resume, set_progress) -
 
     def show(run, bar):
         pct, label = bar(run)
-        return pct, label, figures.loss_figure(live_view(services.workspace.root, run_id).get("losses", []))
+        view = live_view(services.workspace.root, run_id)
+        return pct, label, figures.loss_figure(view.get("losses", []), last_step=view.get("step"))
 
     run = follow(services, run_id, show, set_progress)
 
@@ -103,7 +104,7 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
             for img in images
         ]
         pct, label = bar(run)
-        return pct, (f"{label} · {len(images)} images" if run.status == "running" else label), cards
+        return pct, label, cards  # the bar's message counts the images ("2/4 images, step 7/25")
 
     run = follow(services, run_id, show, set_progress)
     made = len(store.images_of_run(run_id))

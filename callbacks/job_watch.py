@@ -57,6 +57,10 @@ def bar_text(run, eta: Eta | None = None) -> tuple[int, str]:
     """Percent and label of a run's progress bar: what it does, time elapsed and, with `eta`, time left."""
     if run.status == "queued":
         return 0, "queued: waiting for a worker"
+    if run.status not in UNFINISHED and run.status != "done":  # cancelled, failed: no time is left to estimate
+        pct = int(100 * (run.progress or 0))
+        said = run.message if run.message and run.message != run.status else ""
+        return pct, f"{pct}% · {run.status}" + (f": {short(said)}" if said else "")
     if eta is not None:
         return eta(1000 * (run.progress or 0), 1000, run.message or "")
     pct = int(100 * (run.progress or 0))

@@ -35,6 +35,46 @@ def never_stop() -> bool:
     return False
 
 
+class Plan:
+    """One count for a job made of steps that count on their own (features of n images, a fit, epochs), so the bar
+    only moves forward and reads as one job, not as stage after stage of 0-100 %. Each step has a share (`span`)
+    of the plan's `total` units and ends where the next begins: `step(message, span)` for a silent one (the bar says
+    what runs), `part(span, parts)` for one that reports, as a progress function whose count may start again up to
+    `parts` times (training, validation and reference frames, each counted from 0)."""
+
+    def __init__(self, progress: ProgressFn, total: float):
+        self._progress, self.total, self.done, self._end = progress, max(float(total), 1.0), 0.0, 0.0
+
+    def _emit(self, message: str) -> None:
+        self._progress(int(self.done), int(self.total), message)
+
+    def _next(self, span: float) -> float:
+        self.done = max(self.done, self._end)  # the step before is over, whatever its count said
+        self._end = min(self.total, self.done + span)
+        return self.done
+
+    def step(self, message: str, span: float = 1.0) -> None:
+        self._next(span)
+        self._emit(message)
+
+    def part(self, span: float, parts: int = 1) -> ProgressFn:
+        base, slot, last = self._next(span), [0], [None]
+
+        def progress(done: int, total: int, message: str = "") -> None:
+            if last[0] is not None and (done < last[0][0] or total != last[0][1]):  # its count began again
+                slot[0] = min(slot[0] + 1, parts - 1)
+            last[0] = (done, total)
+            frac = (slot[0] + (min(done / total, 1.0) if total else 0.0)) / parts
+            self.done = max(self.done, min(base + span * frac, self._end))
+            self._emit(message)
+
+        return progress
+
+    def finish(self, message: str) -> None:
+        self.done = self._end = self.total
+        self._emit(message)
+
+
 def check_stop(should_stop: StopFn) -> None:
     if should_stop():
         raise Cancelled()
@@ -90,12 +130,14 @@ def execute(
     if not store.claim_run(run_id):
         log.warning("run %d (%s) is not queued (taken elsewhere or finished): not run again", run_id, kind)
         return None
-    last = [0.0]
+    last = [0.0, None]  # when the store was last written, and the total it was given
 
     def _progress(done: int, total: int, message: str = "") -> None:
         now = time.monotonic()
-        if now - last[0] >= min_interval or done >= total:
-            last[0] = now
+        # throttled, except at the end of a phase and at the start of a new one ("umap 2-D" after the autoencoder's
+        # last epoch): dropped, the bar would show the old phase for as long as the silent new one runs
+        if now - last[0] >= min_interval or done >= total or done == 0 or total != last[1]:
+            last[0], last[1] = now, total
             store.update_run(run_id, progress=(done / total if total else 0.0), message=message)
         progress(done, total, message)
 

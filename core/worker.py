@@ -90,6 +90,14 @@ class LiveView:
             tmp.write_text(json.dumps(data))
 
 
+def loss_steps(n: int, every: int = 25, last_step: int | None = None) -> list[int]:
+    """The step each of n logged losses ends at: every `every` steps, the last one cut at `last_step`."""
+    steps = [(i + 1) * every for i in range(n)]
+    if steps and last_step and steps[-1] > last_step > (steps[-2] if n > 1 else 0):
+        steps[-1] = int(last_step)
+    return steps
+
+
 def live_view(root: Path, run_id: int) -> dict:
     """The live view a run last wrote ({} when none)."""
     try:
@@ -150,7 +158,7 @@ def _generate_train(ws, run_id, params, *, progress, should_stop):
             if len(window) == 25:
                 losses.append(sum(window) / 25)
                 window.clear()
-                live.write({"losses": losses})
+                live.write({"losses": losses, "step": done})
         progress(done, total, message)
 
     resume = params.get("resume")
@@ -163,7 +171,7 @@ def _generate_train(ws, run_id, params, *, progress, should_stop):
         progress=on_progress,
         should_stop=should_stop,
     )
-    live.write({"losses": losses}, force=True)
+    live.write({"losses": res.losses, "step": res.steps}, force=True)  # with the last, partial window
     return res
 
 

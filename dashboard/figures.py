@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from scatterloop.core.worker import loss_steps
+
 GROUP_COLOURS = {  # the paper's Fig. 8 roles
     "experimental": "#1f77b4",
     "training": "#9467bd",
@@ -166,11 +168,12 @@ def empty_map(message: str, height: int = 560, size: int = 15, head: str | None 
     return fig
 
 
-def loss_figure(losses: Sequence[float], every: int = 25) -> go.Figure:
-    """Training loss, one point per `every` steps."""
+def loss_figure(losses: Sequence[float], every: int = 25, last_step: int | None = None) -> go.Figure:
+    """Training loss, one point per `every` steps (the mean over them); the last point at `last_step` where a run
+    ended inside a window (30 steps: points at 25 and 30)."""
     if not len(losses):
         return empty_map(f"The loss curve starts after the first {every} training steps.", height=220, size=12)
-    fig = go.Figure(go.Scatter(x=[(i + 1) * every for i in range(len(losses))], y=list(losses), mode="lines"))
+    fig = go.Figure(go.Scatter(x=loss_steps(len(losses), every, last_step), y=list(losses), mode="lines+markers"))
     fig.update_layout(
         template="plotly_white",
         height=220,

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..atomic import atomic_dir
 from ..embed.autoencoder import pick_device
-from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..jobs import Plan, ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..workspace import Workspace
 from .calibrate import fit_temperature, nll, softmax
 from .data import PATTERN_SOURCES, Split, assemble
@@ -102,6 +102,10 @@ class RoundResult:
     decision: dict = field(default_factory=dict)  # how calls are made from probabilities (`decision_record`)
 
 
+FEATURE_UNITS = 20  # a physics model's share of a round's bar: features 12, fit 2, the label check 6
+LOAD_UNITS = 5  # reading the networks' inputs
+
+
 def previous_checkpoint(ws: Workspace, arch: str, task: str, before_round: int) -> str | None:
     """The latest checkpoint of `arch` for `task` from an earlier, finished round (what fine-tuning continues)."""
     arts = [
@@ -179,11 +183,10 @@ def train_round(
     networks = [a for a in rec.models if spec_of(a).library in ("timm", "torchvision")]
     size = max((input_size_for(a, rec.input_size) for a in networks), default=0)
     n_batches = -(-len(train_imgs) // rec.batch_size)
-    total = rec.epochs * n_batches * len(networks) + 1
-    done = [0]
-
-    def step(d, _t, m, base):
-        progress(base + d, total, m)
+    per_net = rec.epochs * n_batches
+    n_feat = sum(spec_of(a).library in ("features", "hybrid") for a in rec.models)
+    # one count for the round, in units of a network's batch; a physics model's steps take FEATURE_UNITS
+    plan = Plan(progress, per_net * len(networks) + FEATURE_UNITS * n_feat + (LOAD_UNITS if networks else 0) + 3)
 
     models: dict[str, dict] = {}
     val_probs, saved, pending, oof, refit = [], [], [], [], []
@@ -193,7 +196,8 @@ def train_round(
         check_stop(should_stop)
         folder = ws.run_dir(run_id) / "models" / arch
         if spec_of(arch).library == "features":
-            xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=progress, should_stop=should_stop)
+            xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=plan.part(12, 3), should_stop=should_stop)
+            plan.step(f"{arch}: fitting on {len(train_imgs)} labels", 2)
             model = create_classifier(arch, len(split.classes))
             configure_physics(model, split)
             used = model.set_reference(*ref)
@@ -206,8 +210,8 @@ def train_round(
         elif spec_of(arch).library == "hybrid":  # model zero: a logistic layer on encoder + physics features
             from .pretrain_zero import round_zero
 
-            zr = round_zero(ws, rec.channels, split, train_imgs, val_imgs, device=device, progress=progress,
-                            should_stop=should_stop)  # fmt: skip
+            zr = round_zero(ws, rec.channels, split, train_imgs, val_imgs, device=device,
+                            progress=plan.part(FEATURE_UNITS, 3), should_stop=should_stop)  # fmt: skip
             model, logits, final, in_size, cfg_channels = (
                 zr["model"],
                 zr["logits"],
@@ -220,25 +224,25 @@ def train_round(
             fit_s, ips = 0.0, 0.0
         else:
             if x is None:
-                x = load_inputs(ws, train_imgs, size, progress=progress, should_stop=should_stop)
-                xv = load_inputs(ws, val_imgs, size, progress=progress, should_stop=should_stop)
+                load = plan.part(LOAD_UNITS, 2)
+                x = load_inputs(ws, train_imgs, size, progress=load, should_stop=should_stop)
+                xv = load_inputs(ws, val_imgs, size, progress=load, should_stop=should_stop)
             model, in_size, start = _network(
                 ws, rec, arch, split, params.init, round_no, params.task, params.pretrained.get(arch)
             )
-            base = done[0]
             res = fit(
                 model, x, split.train_y, input_size=in_size, epochs=rec.epochs, lr=rec.lr, batch_size=rec.batch_size,
                 x_val=xv, y_val=split.val_y, device=device, seed=params.seed + k, augment=rec.augment,
                 channels=rec.channels, weight_decay=rec.weight_decay, schedule=rec.schedule, patience=rec.patience,
                 balance=rec.balance, label_smoothing=rec.label_smoothing,
-                progress=lambda d, t, m, base=base: step(d, t, m, base), should_stop=should_stop,
+                progress=plan.part(per_net), should_stop=should_stop,
                 on_epoch=(lambda row, arch=arch: on_epoch(arch, row)) if on_epoch else None, label=arch,
             )  # fmt: skip
-            done[0] += rec.epochs * n_batches
             logits = predict_logits(model, xv, input_size=in_size, device=device, channels=rec.channels)
             history, extra, cfg_channels = res.history, {"best_epoch": res.best_epoch}, rec.channels
             fit_s, ips = res.seconds, res.images_per_s
         if spec_of(arch).library == "features":
+            plan.step(f"{arch}: 5-fold check of the labels", FEATURE_UNITS - 14)
             oof.append(out_of_fold(arch, split, xf, ref, seed=params.seed + k, should_stop=should_stop))
         if spec_of(arch).library in ("features", "hybrid") and rec.final_fit:
             refit.append((arch, k, model, final, extra))
@@ -257,6 +261,12 @@ def train_round(
     # the labels doubted above: confident learning's prune-and-refit (Northcutt et al. 2021). The doubted labels
     # stay as they are in the store and in the review queue; only this refit does not learn from them.
     use = ~np.isin(np.asarray(list(split.train_ids) + list(split.val_ids)), [d["id"] for d in doubt])
+    plan.step(
+        (f"refitting on every label but {len(doubt)} doubted" if doubt else "refitting on every label")
+        if refit
+        else "calibrating",
+        1,
+    )
     for arch, k, model, (xa, ya), extra in refit:
         check_stop(should_stop)
         if spec_of(arch).library == "features":
@@ -267,6 +277,7 @@ def train_round(
             fit_zero(model, xa[use], ya[use])
         extra["final_fit_on"] = int(use.sum())
         extra["final_fit_left_out"] = int((~use).sum())
+    plan.step("calibrating on the validation set and scoring", 1)
     costs = decision_costs(split.classes, split.positive, rec.positive_cost)
     for arch, folder, model, logits, in_size, cfg_channels, history, extra, start, fit_s, ips in pending:
         temperature = fit_temperature(logits[keep], split.val_y[keep]) if rec.calibrate else 1.0
@@ -309,13 +320,14 @@ def train_round(
         probs=stacked,
         models=np.array(list(rec.models)),
     )
+    plan.step("saving the models", 1)
     for _arch, folder, model, config in saved:  # complete files first, then the records
         with atomic_dir(folder) as tmp:
             save_classifier(model, config, tmp)
     for arch, folder, _, _ in saved:
         meta = {"arch": arch, "task": params.task, "round": round_no, "init": params.init, "classes": split.classes}
         ws.store.add_artifact("classifier", ws.relative(folder), run_id=run_id, meta={**meta, "recipe": rec.name})
-    progress(total, total, "round finished")
+    plan.finish("round finished")
     warnings = []
     if len(split.val_ids) < 30:
         warnings.append(

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..jobs import Plan, ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..store import Image
 from ..workspace import Workspace
 from .metrics import FID_IMPLEMENTATION, fid, inception_score, kid
@@ -140,14 +140,28 @@ def evaluate(
     from ..explore import polar_view
 
     t0 = time.perf_counter()
-    extractor = _extractor(ws, params, progress, should_stop)
     images = [img for img, _ in ws.store.list_images() if img.pattern and img.pattern != "speckle"]
     if not any(img.source == "experimental" for img in images):
         raise ValueError("evaluate: the workspace has no experimental frames with a pattern")
     labels = {i: s.label for i, s in ws.store.current_labels().items()}
-    x, _ = load_inputs(ws, images, extractor.size, progress=progress, should_stop=should_stop)
+    patterns = sorted({img.pattern for img in images})
+    groups_of = {pattern: _groups(ws, pattern, images, labels) for pattern in patterns}
+    rng = np.random.default_rng(params.seed)
+    scored: dict[tuple[str, str], list] = {}  # symmetry of at most per_group_cap images of each pattern and group
+    for pattern in patterns:
+        for name in ("experimental", *GROUPS):
+            members = groups_of[pattern][name]
+            if len(members) > params.per_group_cap:
+                members = [members[i] for i in sorted(rng.choice(len(members), params.per_group_cap, replace=False))]
+            scored[pattern, name] = members
+    # one bar for the whole evaluation: the polar symmetry of each image is most of the work
+    plan = Plan(progress, 22 + 2 * len(patterns) + sum(len(m) for m in scored.values()))
+    extractor = _extractor(ws, params, plan.part(10, 3), should_stop)
+    load = plan.part(10, 2)
+    x, _ = load_inputs(ws, images, extractor.size, progress=load, should_stop=should_stop)
     index = {img.id: k for k, img in enumerate(images)}
-    small = x if extractor.size == 64 else load_inputs(ws, images, 64)[0]
+    small = x if extractor.size == 64 else load_inputs(ws, images, 64, progress=load)[0]
+    plan.step(f"features of {len(images)} images", 2)
     if getattr(extractor, "has_classes", False):
         feats, probs = extractor.features_and_probs(x)
     else:
@@ -166,12 +180,10 @@ def evaluate(
             "seed": params.seed,
         },
     )
-    patterns = sorted({img.pattern for img in images})
-    rng = np.random.default_rng(params.seed)
-    steps, done = len(patterns) * 3, 0
     for pattern in patterns:
         check_stop(should_stop)
-        groups = _groups(ws, pattern, images, labels)
+        plan.step(f"{pattern}: FID/KID", 1)
+        groups = groups_of[pattern]
         exp_idx = [index[img.id] for img in groups["experimental"]]
         for name in GROUPS:
             gen_idx = [index[img.id] for img in groups[name]]
@@ -183,21 +195,20 @@ def evaluate(
         for label, gen_idx in sorted(runs.items()):
             row = _scores(feats[exp_idx], feats[gen_idx], params)
             result.by_generator_run.append({"pattern": pattern, "generator": label, **row})
-        done += 1
-        progress(done, steps, f"{pattern}: FID/KID")
         # symmetry of rings (and of any pattern) per source group, on at most per_group_cap images each
+        n_sym = sum(len(scored[pattern, name]) for name in ("experimental", *GROUPS))
+        sym, k = plan.part(n_sym), 0
         for name in ("experimental", *GROUPS):
-            members = groups[name]
-            if len(members) > params.per_group_cap:
-                members = [members[i] for i in sorted(rng.choice(len(members), params.per_group_cap, replace=False))]
+            members = scored[pattern, name]
             values = []
             for img in members:
                 check_stop(should_stop)
+                sym(k, n_sym, f"{pattern}: polar symmetry {k + 1}/{n_sym}")
                 values.append(round(float(polar_view(ws, img.id).symmetry), 4))
+                k += 1
             result.symmetry.append({"pattern": pattern, "group": name, "values": values, **_summary(values)})
             result.examples.setdefault(pattern, {})[name] = [img.id for img in members[:6]]
-        done += 1
-        progress(done, steps, f"{pattern}: polar symmetry")
+        plan.step(f"{pattern}: SSIM", 1)
         # SSIM of each generated image to its nearest experimental frame in feature space
         if exp_idx:
             ef = feats[exp_idx]
@@ -210,9 +221,8 @@ def evaluate(
                         round(float(structural_similarity(small[k, 0], small[nearest, 0], data_range=2.0)), 4)
                     )
                 result.ssim.append({"pattern": pattern, "group": name, "values": values, **_summary(values)})
-        done += 1
-        progress(done, steps, f"{pattern}: SSIM")
     _flag_differing_n(result.table)
     _flag_differing_n(result.by_generator_run)
     result.seconds = round(time.perf_counter() - t0, 2)
+    plan.finish("evaluation finished")
     return result

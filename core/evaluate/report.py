@@ -12,6 +12,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from ..worker import loss_steps
 from ..workspace import Workspace
 
 ROLE_COLOURS = {
@@ -97,7 +98,8 @@ def _loss_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
         fig = go.Figure()
         for r in reversed(gen):
             losses = r.result["losses"]
-            fig.add_trace(go.Scatter(x=[25 * (i + 1) for i in range(len(losses))], y=losses, name=f"run {r.id}"))
+            steps = loss_steps(len(losses), last_step=r.result.get("steps"))
+            fig.add_trace(go.Scatter(x=steps, y=losses, name=f"run {r.id}", mode="lines+markers"))
         fig.update_layout(
             title="Generator training loss",
             xaxis_title="step",

@@ -37,9 +37,10 @@ def layout() -> html.Div:
                         options=[
                             {"label": "workspace autoencoder", "value": "autoencoder", "title": "no weights needed"},
                             {
-                                "label": "Inception-v3 (local file)",
+                                "label": "Inception-v3 (weights file set on the server)",
                                 "value": "inception",
-                                "title": "local weights file",
+                                "title": "needs a local Inception-v3 weights file, named by "
+                                "SCATTERLOOP_INCEPTION_WEIGHTS where the server starts",
                             },
                         ],
                         className="mb-2 sl-dropdown-wrap",

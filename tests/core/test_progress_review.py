@@ -1,0 +1,73 @@
+"""Progress and scores as a browser review found them misleading (2026-12-07): a bar that goes 0-100 % stage after
+stage, a stage change the throttle swallowed, time left on a cancelled job, a symmetry score about no centre."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from scatterloop.callbacks.job_watch import bar_text
+from scatterloop.core.explore import PolarView
+from scatterloop.core.jobs import Plan, run_job
+from scatterloop.core.store import Store
+from scatterloop.dashboard.progress import Eta
+
+
+def test_a_plan_counts_steps_that_count_on_their_own_as_one_job_that_only_moves_forward():
+    calls = []
+    plan = Plan(lambda d, t, m: calls.append((d, t, m)), 43)
+    features = plan.part(12, 3)  # training, validation and reference frames, each counted from 0
+    for total in (10, 4, 6):
+        for n in range(total + 1):
+            features(n, total, f"features {n}/{total}")
+    plan.step("physics: fitting", 2)
+    plan.step("physics: 5-fold check of the labels", 6)
+    epochs = plan.part(20)
+    for n in range(0, 13, 3):  # stopped early at 12 of 20 batches: the next step starts where this one ends
+        epochs(n, 20, "epoch")
+    plan.step("calibrating", 1)
+    plan.finish("round finished")
+    done = [d for d, _, _ in calls]
+    assert done == sorted(done) and {t for _, t, _ in calls} == {43}
+    assert ("physics: fitting" in [m for _, _, m in calls]) and calls[-1] == (43, 43, "round finished")
+    assert (12, 43, "physics: fitting") in calls and (40, 43, "calibrating") in calls
+    eta, stages = Eta(now=iter(range(1000)).__next__), set()
+    for d, t, m in calls:
+        eta(d, t, m)
+        stages.add(eta.stage)
+    assert stages == {1}  # the Dash bar reads it as one job, never "stage 2"
+
+
+def test_the_store_hears_a_new_phase_at_once_though_the_bar_is_throttled(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    seen = []
+
+    def work(run_id, progress, should_stop):
+        for n in range(1, 101):
+            progress(n, 100, f"autoencoder {n}/100")
+        progress(0, 2, "umap 2-D")  # silent for as long as UMAP runs
+        seen.append((store.get_run(run_id).message, store.get_run(run_id).progress))
+        return {}
+
+    run_job(store, "embed", {}, work, min_interval=3600.0)
+    assert seen == [("umap 2-D", 0.0)]
+
+
+def test_a_cancelled_or_failed_run_shows_no_time_left():
+    eta = Eta(now=iter(range(0, 1000, 3)).__next__)
+    running = SimpleNamespace(status="running", progress=0.2, message="step 1/5")
+    assert "left" in bar_text(running, eta)[1]
+    for status, message, said in (
+        ("cancelled", "cancelled", "20% · cancelled"),
+        ("failed", "ValueError: no checkpoint", "20% · failed: ValueError: no checkpoint"),
+    ):
+        run = SimpleNamespace(status=status, progress=0.2, message=message)
+        assert bar_text(run, eta) == (20, said)
+
+
+def test_a_frame_that_fixes_no_centre_has_no_symmetry_score():
+    view = dict(image_id=1, centre_x=5.0, centre_y=5.0, score=0.41, source="search", r=[], intensity=[], warp_png="")
+    assert PolarView(**view).symmetry == 0.41
+    assert PolarView(**view, status="no centre").symmetry == -1.0
+    assert np.isfinite(PolarView(**view).score)
