@@ -91,7 +91,9 @@ def train_domain_model(
     device = pick_device(device)
     half = _half_dtype(device)
     t0 = time.perf_counter()
+    progress(0, total, f"reading the training frames at {preset.size} px")
     x, patterns, texts = training_data(ws, preset.size)
+    progress(0, total, f"building the model on {device} ({len(x)} frames)")
     run_dir = ws.run_dir(run_id)
     start_step, losses = 0, []
     ckpt = None
