@@ -247,15 +247,19 @@ def layout(labels: Sequence[str]) -> html.Div:
                     dbc.Col(
                         [
                             loading(
-                                dcc.Graph(
-                                    id=ids.EXPLORE_GRAPH,
-                                    figure=figures.empty_map("Loading the map…", head=None),
-                                    clear_on_unhover=True,
-                                    config=GRAPH_CONFIG,
-                                ),
+                                [
+                                    dcc.Graph(
+                                        id=ids.EXPLORE_GRAPH,
+                                        figure=figures.empty_map("Loading the map…", head=None),
+                                        clear_on_unhover=True,
+                                        config=GRAPH_CONFIG,
+                                    ),
+                                    # beside the graph inside its Loading: outside, the tooltip's bbox is measured
+                                    # from the wrong box and it floated ~125 px above the point (plotly/dash#3015)
+                                    dcc.Tooltip(id=ids.EXPLORE_TOOLTIP),
+                                ],
                                 target_components={ids.EXPLORE_GRAPH: "figure"},
                             ),
-                            dcc.Tooltip(id=ids.EXPLORE_TOOLTIP),
                             html.P(
                                 "Lasso or box-select points to list them under Selection (right); click a point, "
                                 "or a card there, for its detail.",
