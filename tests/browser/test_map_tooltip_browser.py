@@ -40,12 +40,19 @@ def test_the_hover_thumbnail_appears_beside_the_point(dash_duo, small_workspace)
     _open_tab(dash_duo, "Explore")
     _wait(dash_duo, lambda: dash_duo.driver.execute_script(MAP_READY), timeout=30)
     dash_duo.wait_for_contains_text(_css_id(ids.EXPLORE_GRAPH), f"{len(images)} images", timeout=15)
-    px, py = dash_duo.driver.execute_script(POINT_XY)
-    mouse = ActionBuilder(dash_duo.driver)
-    mouse.pointer_action.move_to_location(int(round(px)), int(round(py)))  # page pixels, as a person's mouse
-    mouse.perform()
-    _wait(dash_duo, lambda: dash_duo.driver.execute_script(TOOLTIP_BOX) is not None, timeout=15)
-    left, top, right, bottom = dash_duo.driver.execute_script(TOOLTIP_BOX)
+    seen = {}
+
+    def hovered() -> bool:
+        """Move the mouse onto the first point (again: a redraw of the map drops a hover) and read the thumbnail."""
+        seen["point"] = dash_duo.driver.execute_script(POINT_XY)
+        mouse = ActionBuilder(dash_duo.driver)
+        mouse.pointer_action.move_to_location(*(int(round(v)) for v in seen["point"]))  # as a person's mouse
+        mouse.perform()
+        seen["box"] = dash_duo.driver.execute_script(TOOLTIP_BOX)
+        return seen["box"] is not None
+
+    _wait(dash_duo, hovered, timeout=20)
+    (px, py), (left, top, right, bottom) = seen["point"], seen["box"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "explore-tooltip.png"))
     # the tooltip opens to the right of the point, centred on it: the point's row crosses it, and it starts at it
