@@ -59,13 +59,14 @@ class Plan:
 
     def part(self, span: float, parts: int = 1) -> ProgressFn:
         base, slot, last = self._next(span), [0], [None]
+        end = self._end  # its own end: a late call cannot run into the step after it
 
         def progress(done: int, total: int, message: str = "") -> None:
             if last[0] is not None and (done < last[0][0] or total != last[0][1]):  # its count began again
                 slot[0] = min(slot[0] + 1, parts - 1)
             last[0] = (done, total)
             frac = (slot[0] + (min(done / total, 1.0) if total else 0.0)) / parts
-            self.done = max(self.done, min(base + span * frac, self._end))
+            self.done = max(self.done, min(base + span * frac, end))
             self._emit(message)
 
         return progress
