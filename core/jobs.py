@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -131,14 +132,16 @@ def execute(
     if not store.claim_run(run_id):
         log.warning("run %d (%s) is not queued (taken elsewhere or finished): not run again", run_id, kind)
         return None
-    last = [0.0, None]  # when the store was last written, and the total it was given
+    last = [0.0, None, None]  # when the store was last written, the total and the kind of message it was given
 
     def _progress(done: int, total: int, message: str = "") -> None:
         now = time.monotonic()
-        # throttled, except at the end of a phase and at the start of a new one ("umap 2-D" after the autoencoder's
-        # last epoch): dropped, the bar would show the old phase for as long as the silent new one runs
-        if now - last[0] >= min_interval or done >= total or done == 0 or total != last[1]:
-            last[0], last[1] = now, total
+        kind = re.sub(r"[\d.]+", "#", message)  # "epoch 3/20" and "epoch 4/20" are one kind, "umap 2-D" another
+        # throttled, except at the end of a count and where a new step begins ("umap 2-D" after the autoencoder's
+        # last epoch, "physics: fitting" after its features): dropped, the bar would name the step before for as
+        # long as the new one runs without a word
+        if now - last[0] >= min_interval or done >= total or total != last[1] or kind != last[2]:
+            last[:] = now, total, kind
             store.update_run(run_id, progress=(done / total if total else 0.0), message=message)
         progress(done, total, message)
 

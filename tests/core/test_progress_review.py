@@ -48,10 +48,15 @@ def test_the_store_hears_a_new_phase_at_once_though_the_bar_is_throttled(tmp_pat
             progress(n, 100, f"autoencoder {n}/100")
         progress(0, 2, "umap 2-D")  # silent for as long as UMAP runs
         seen.append((store.get_run(run_id).message, store.get_run(run_id).progress))
+        for n in range(1, 11):  # one count of a plan, then a silent step of it: the same total throughout
+            progress(n, 40, f"physics features {n}/10")
+        seen.append(store.get_run(run_id).message)
+        progress(12, 40, "physics: fitting on 28 labels")
+        seen.append(store.get_run(run_id).message)
         return {}
 
     run_job(store, "embed", {}, work, min_interval=3600.0)
-    assert seen == [("umap 2-D", 0.0)]
+    assert seen == [("umap 2-D", 0.0), "physics features 1/10", "physics: fitting on 28 labels"]
 
 
 def test_a_cancelled_or_failed_run_shows_no_time_left():
