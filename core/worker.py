@@ -35,6 +35,7 @@ TaskFn = Callable[..., Any]  # (ws, run_id, params, *, progress, should_stop) ->
 TASKS: dict[str, TaskFn] = {}
 QUEUES: dict[str, Queue] = {}
 LIVE_FILE = "live.json"
+LOSS_EVERY = 25  # a generator run logs the mean loss of every this many steps (and of a last, partial window)
 
 
 def task(kind: str, queue: Queue) -> Callable[[TaskFn], TaskFn]:
@@ -90,7 +91,7 @@ class LiveView:
             tmp.write_text(json.dumps(data))
 
 
-def loss_steps(n: int, every: int = 25, last_step: int | None = None) -> list[int]:
+def loss_steps(n: int, every: int = LOSS_EVERY, last_step: int | None = None) -> list[int]:
     """The step each of n logged losses ends at: every `every` steps, the last one cut at `last_step`."""
     steps = [(i + 1) * every for i in range(n)]
     if steps and last_step and steps[-1] > last_step > (steps[-2] if n > 1 else 0):
@@ -155,8 +156,8 @@ def _generate_train(ws, run_id, params, *, progress, should_stop):
     def on_progress(done: int, total: int, message: str = "") -> None:
         if m := loss.search(message):  # the curve a person watches: the mean of every 25 steps
             window.append(float(m.group(1)))
-            if len(window) == 25:
-                losses.append(sum(window) / 25)
+            if len(window) == LOSS_EVERY:
+                losses.append(sum(window) / LOSS_EVERY)
                 window.clear()
                 live.write({"losses": losses, "step": done})
         progress(done, total, message)

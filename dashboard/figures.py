@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from scatterloop.core.worker import loss_steps
+from scatterloop.core.worker import LOSS_EVERY, loss_steps
 
 GROUP_COLOURS = {  # the paper's Fig. 8 roles
     "experimental": "#1f77b4",
@@ -168,7 +168,7 @@ def empty_map(message: str, height: int = 560, size: int = 15, head: str | None 
     return fig
 
 
-def loss_figure(losses: Sequence[float], every: int = 25, last_step: int | None = None) -> go.Figure:
+def loss_figure(losses: Sequence[float], every: int = LOSS_EVERY, last_step: int | None = None) -> go.Figure:
     """Training loss, one point per `every` steps (the mean over them); the last point at `last_step` where a run
     ended inside a window (30 steps: points at 25 and 30)."""
     if not len(losses):

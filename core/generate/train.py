@@ -17,6 +17,7 @@ import torch
 
 from ..embed.inputs import load_inputs
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..worker import LOSS_EVERY
 from ..workspace import Workspace
 from .checkpoint import latest_checkpoint, load_optimizer, save_optimizer
 from .conditioner import DomainConditioner, build_vocab
@@ -160,7 +161,7 @@ def train_domain_model(
         ema.step(unet.parameters())
         value = float(loss.detach())
         window.append(value)
-        if step % 25 == 0 or step == total:
+        if step % LOSS_EVERY == 0 or step == total:
             losses.append(float(np.mean(window)))
             window = []
         progress(step, total, f"step {step}/{total} loss {value:.4f}")
