@@ -25,7 +25,8 @@ def cmd_polar(args) -> int:
         shown, text = one_line(Path(args.image)), str(exc)
         raise ImageReadError(text if text.startswith(shown) else f"{shown}: {text}") from exc
     t1 = time.perf_counter()
-    res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud)
+    header = None if args.no_header else frame.meta.get("header_centre")
+    res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud, header=header)
     found = res.status == "found"
     payload = {
         "command": "polar",
@@ -40,6 +41,7 @@ def cmd_polar(args) -> int:
         "tilt_axis_deg": res.tilt_axis_deg,
         "distance_px": res.distance_px,
         "rings_centre": [round(v, 3) for v in res.rings_centre] if res.rings_centre else None,
+        "header_centre": [round(header["x"], 3), round(header["y"], 3), header["key"]] if header else None,
         "score": round(res.score, 4),
         "source": res.source,
         "warnings": res.warnings,
@@ -93,6 +95,12 @@ def add_parser(sub, common) -> None:
     )
     p.add_argument(
         "--flip-ud", action="store_true", help="the calibration was made on the up-down flipped image (Dioptas)"
+    )
+    p.add_argument(
+        "--no-header",
+        action="store_true",
+        help="ignore the beam centre the file's header states (Beam_xy, BEAM_CENTER_X/Y, Center_1/2, beam_center_x/y;"
+        " used only where the frame's rings fix none)",
     )
     p.add_argument("--frame", type=int, default=0)
     p.add_argument("--dataset", default=None)

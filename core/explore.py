@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
 # 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts; 3: frames of
 # under one count per pixel searched, not refused as dark; 4: rings judged on the tilted plane they fix
-POLAR_CACHE_VERSION = 4
+POLAR_CACHE_VERSION = 5
 ColourBy = Literal["group", "label", "pattern", "round", "confidence", "symmetry"]
 
 
@@ -143,7 +143,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         meta = {}
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
-        res = _analyse(frame, calibration)
+        res = _analyse(frame, calibration, str(image.id))
         # a calibration's tilted plane about its beam, else circles about the rings' centre (`PolarResult.warp_centre`)
         r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256, plane=res.plane)
         polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256), plane=res.plane)
@@ -179,10 +179,13 @@ def _unreadable(calibration: Path, exc: Exception) -> None:
     log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
 
 
-def _analyse(frame, calibration: Path | None):
+def _analyse(frame, calibration: Path | None, frame_name: str = ""):
     """The image's calibration gives the centre (and a tilted detector's plane) where it reads and fits the frame;
-    otherwise, or if it does not, the search does (logged)."""
+    otherwise, or if it does not, the search does (logged), with the file header's beam position where the frame's
+    rings fix none (`polar.analyse`)."""
     from .polar import analyse
+
+    header = frame.meta.get("header_centre")
 
     if calibration is not None:
         from .geometry.readers import read_calibration
@@ -197,7 +200,7 @@ def _analyse(frame, calibration: Path | None):
                     res = analyse(frame.data, frame.mask, calibration=calibration)
                 except Exception as exc:  # read again there: a file changed or gone in between
                     _unreadable(calibration, exc)
-                    return analyse(frame.data, frame.mask)
+                    return analyse(frame.data, frame.mask, header=header)
                 for warning in res.warnings:  # a Dioptas (up-down flipped) file, a detector of another shape
                     log.warning("calibration %s: %s", calibration.name, warning)
                 h, w = frame.data.shape
@@ -209,7 +212,10 @@ def _analyse(frame, calibration: Path | None):
                 return res
             log.warning("calibration %s is for a %s detector, not %s: centre searched", calibration.name,
                         "x".join(map(str, geo.shape)), "x".join(map(str, frame.data.shape)))  # fmt: skip
-    return analyse(frame.data, frame.mask)
+    res = analyse(frame.data, frame.mask, header=header)
+    for warning in res.warnings:  # the file's header: used where the rings fix no centre, or far from theirs
+        log.info("image %s: %s", frame_name, warning)
+    return res
 
 
 def reconstruction_png(ws: Workspace, run_id: int, image_id: int) -> str | None:

@@ -303,7 +303,8 @@ def _checked(
             mask |= (data >= value - tolerance) & (data <= value + tolerance)
     if mask.all():
         raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
-    return Frame(data=data, mask=mask, index=index, dataset=dataset)
+    kept = {"header_centre": meta["header_centre"]} if meta.get("header_centre") else {}
+    return Frame(data=data, mask=mask, index=index, dataset=dataset, meta=kept)
 
 
 # ------------------------------------------------------------------------------------- normalisation

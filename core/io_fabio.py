@@ -238,12 +238,42 @@ def _lower_compression_name(path: Path):
     return str(link), alias
 
 
+def lenient_pilatus_header() -> None:
+    """Let a CBF whose PILATUS_1.2 miniheader holds a value fabio cannot parse be read all the same.
+
+    fabio parses that miniheader strictly when it reads a CBF, and one unreadable value (`# Exposure_time n/a s`,
+    `# Beam_xy ? ?`) fails the whole file, though the pixels are fine and fabio uses the parsed miniheader only
+    when it writes one. Its parser is replaced, once, by one that keeps fabio's result where fabio can parse the
+    text and an empty miniheader where it cannot; the raw text stays in `_array_data.header_contents`, where
+    `geometry.header` reads the beam centre."""
+    from collections import OrderedDict
+
+    import fabio.cbfimage as cbf
+
+    strict = cbf.PilatusHeader
+    if getattr(strict, "lenient", False):
+        return
+
+    class LenientPilatusHeader(strict):
+        lenient = True
+
+        def _parse(self, content):
+            try:
+                return super()._parse(content)
+            except (ValueError, IndexError, TypeError, KeyError) as exc:
+                log.debug("CBF miniheader not parsed by fabio (%s): read without it", exc)
+                return OrderedDict()
+
+    cbf.PilatusHeader = LenientPilatusHeader
+
+
 class FabioReader:
     """A fabio image opened from its header; frames decoded on demand (`getframe(k)`, no earlier frames)."""
 
     def __init__(self, path: Path, max_pixels: int):
         import fabio
 
+        lenient_pilatus_header()
         self._path, self.fmt = path, _fmt(path)
         self.dataset, self._img = None, None
         self._name, self._alias = _lower_compression_name(path)
@@ -294,6 +324,10 @@ class FabioReader:
         self.meta = {"overload": header_overload(hdr.header), "circular": True if name in CIRCULAR_CLASSES else None}
         if name == "EdfImage":
             self.meta["dummy"] = header_dummy(hdr.header)
+        from .geometry.header import from_fabio
+
+        if (beam := from_fabio(name, hdr.header, shapes[0] if len(shapes) == 1 else None)) is not None:
+            self.meta["header_centre"] = beam  # where the header says the beam is (`geometry.header`)
 
     def frame(self, i: int) -> np.ndarray:
         import fabio

@@ -1,4 +1,4 @@
-"""What an HDF5/NeXus file says of the detector that took its frames: the pixel mask and the saturation level.
+"""What an HDF5/NeXus file says of the detector that took its frames: pixel mask, saturation level, beam centre.
 
 NeXus NXmx keeps them in the NXdetector group (`pixel_mask`, extra `pixel_mask_N` to be combined with it, and
 `saturation_value`); a DECTRIS Eiger master file in that group's `detectorSpecific` group (`pixel_mask`,
@@ -6,7 +6,8 @@ NeXus NXmx keeps them in the NXdetector group (`pixel_mask`, extra `pixel_mask_N
 over-responding, noisy, ...; NXmx keeps bits 16-31 for tags such as "virtual pixel", which do not reject it)
 holds no measurement, also where the detector wrote a plausible count: an Eiger written with
 `pixel_mask_applied` false keeps its hot pixels' counts, which a frame's own values cannot tell from a Bragg spot.
-A value above the saturation level is invalid (NXmx: "invalid above this value").
+A value above the saturation level is invalid (NXmx: "invalid above this value"). `beam_center_x/y` say where
+the beam hits the detector (`geometry.header`).
 
 Only the frames' own detector is read: the group holding the frames, and the NXdetector of the frames' entry
 (the one whose `data` is the frames when the entry has several; `<entry>/instrument/detector` when no group says
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MASK_NAME = re.compile(r"pixel_mask(_\d+)?")
 SATURATION_NAMES = ("saturation_value", "countrate_correction_count_cutoff")
+BEAM_NAMES = ("beam_center_x", "beam_center_y", "x_pixel_size", "y_pixel_size")
 REJECT_BITS = 0xFFFF  # NXmx: bits 0-15 reject a pixel, 16-31 only tag it
 MAX_MASKED = 0.5  # a pixel mask flagging more of the detector than this is not one (a flat field, an inverted mask)
 _SAID: set = set()  # masks left out that a warning named: (dataset, pixels flagged, CRC of the file's ends)
@@ -116,11 +118,11 @@ def detector_datasets(f, frames: str, frame_shape: tuple[int, ...]) -> tuple[lis
 
 
 def detector_meta(f, frames: str, frame_shape: tuple[int, ...], where: str = "") -> dict:
-    """`{"pixel_mask": bool array or None, "saturation": float or None}` of the frames' detector: the union of
-    its pixel masks' rejecting bits (one flagging more than `MAX_MASKED` of the pixels is left out, with a
-    warning) and its smallest positive saturation level. A dataset that cannot be read is left out (debug log);
-    the frames read all the same. Kept per file version (`_read_file`; the arrays are shared: callers do not
-    modify them)."""
+    """`{"pixel_mask": bool array or None, "saturation": float or None, "header_centre": dict or None}` of the
+    frames' detector: the union of its pixel masks' rejecting bits (one flagging more than `MAX_MASKED` of the
+    pixels is left out, with a warning), its smallest positive saturation level and its beam centre. A dataset
+    that cannot be read is left out (debug log); the frames read all the same. Kept per file version
+    (`_read_file`; the arrays are shared: callers do not modify them)."""
     shape = tuple(int(n) for n in frame_shape[-2:])
     try:
         st = os.stat(f.filename)
@@ -171,7 +173,21 @@ def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:
             log.debug("%s: %s not read", one_line(where), one_line(name), exc_info=True)
     values = [v for v in values if np.isfinite(v) and v > 0]
     out["saturation"] = min(values) if values else None
+    out["header_centre"] = _beam_centre(f, frames, frame_shape, where)
     return out
+
+
+def _beam_centre(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict | None:
+    """The first `beam_center_x/y` of the frames' detector groups (`geometry.header.from_nexus`), or None."""
+    from .geometry.header import from_nexus
+
+    try:
+        for group in detector_groups(f, frames):
+            if (beam := from_nexus(f[group], frame_shape)) is not None:
+                return beam
+    except Exception:
+        log.debug("%s: beam centre not read", one_line(where), exc_info=True)
+    return None
 
 
 def _ends_crc(path) -> int | None:
@@ -205,10 +221,18 @@ def _taken(f, name: str, frame_shape: tuple[int, ...]) -> bool:
 def copy_detector_meta(src_file, out_file, frames: str, frame_shape: tuple[int, ...]) -> None:
     """Copy the pixel masks and saturation levels of `frames`' detector in `src_file` (`detector_datasets`) into
     `out_file` under the same names, with the NX_class of the groups on their way, so a materialised copy of the
-    frames keeps them."""
+    frames keeps them (and the beam centre with its units)."""
+    import h5py
+
     masks, levels = detector_datasets(src_file, frames, frame_shape)
     masks = [m for m in masks if _taken(src_file, m, frame_shape)]  # one left out was said so once, of the file
-    for name in masks + levels:
+    beam = [  # the beam centre and what converts it to pixels, with their units
+        f"{group}/{key}"
+        for group in detector_groups(src_file, frames)
+        for key in BEAM_NAMES
+        if isinstance(src_file[group].get(key), h5py.Dataset) and src_file[group][key].size == 1
+    ]
+    for name in masks + levels + beam:
         if name in out_file:
             continue
         path = ""
@@ -219,3 +243,5 @@ def copy_detector_meta(src_file, out_file, frames: str, frame_shape: tuple[int, 
             if nx is not None and "NX_class" not in group.attrs:
                 group.attrs["NX_class"] = nx
         out_file.create_dataset(name, data=src_file[name][()])
+        if "units" in src_file[name].attrs:
+            out_file[name].attrs["units"] = src_file[name].attrs["units"]

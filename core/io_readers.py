@@ -123,7 +123,14 @@ class TiffReader:
         except BaseException:
             self._tif.close()
             raise
+        from .geometry.header import beam_xy, marccd_tiff
+
         self.dataset, self.meta = None, {}
+        key = self._parts[0][0].keyframe  # a Pilatus TIFF's miniheader, or a MarCCD header, says where the beam is
+        shape = (int(key.imagelength), int(key.imagewidth))
+        beam = beam_xy(str(getattr(key, "description", "") or ""), shape) or marccd_tiff(path, shape)
+        if beam is not None:
+            self.meta["header_centre"] = beam
 
     def frame(self, i: int) -> np.ndarray:
         _in_range(i, self.nframes)

@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 
+HEADER_AGREES = (5.0, 0.01)  # px, and fraction of the frame's longer side: a header this close agrees with the rings
+
+
 @dataclass
 class PolarResult:
     centre_x: float
@@ -57,6 +60,7 @@ class PolarResult:
     # calibration's tilt keeps its own convention: Fit2D's tilt-plane rotation, not repeated here)
     distance_px: float | None = None  # sample to beam point in pixels, when a tilt fixed it
     rings_centre: tuple[float, float] | None = None  # the rings' mean centre, when a tilt moved the beam off it
+    header_centre: dict | None = None  # where the file's header says the beam is (`geometry.header`), if it does
 
     # (distance in pixels, tilt, tilt axis in radians) of a calibration's tilted detector, for `tilt.tilted_radius`
     # about the centre; None without one. A tilt the search fitted is not used: see `warp_centre`
@@ -171,10 +175,16 @@ def analyse(
     *,
     calibration: str | Path | None = None,
     flip_ud: bool = False,
+    header: dict | None = None,
 ) -> PolarResult:
     """Centre (the search, or a calibration file when given: `poni` is the older name of `calibration`) and
     the symmetry score at that centre. With a calibration, a warning is added when the frame's rings fit its
-    up-down flip better (a Dioptas `.poni`). Without one, `status` says whether the frame fixes a centre."""
+    up-down flip better (a Dioptas `.poni`). Without one, `status` says whether the frame fixes a centre.
+
+    `header` is the beam position the image file's header states (`Frame.meta["header_centre"]`). The search
+    comes first, since headers often keep a default: where the rings fix a centre, it is used and a warning says
+    how far the header's lies from it when that is more than `HEADER_AGREES`; where they do not (no rings, a
+    single arc, the beam far outside the frame), the header's centre is used (`source` "header ...")."""
     t0 = time.perf_counter()
     mask = make_mask(np.asarray(data)) if mask is None else mask
     calibration = calibration if calibration is not None else poni
@@ -202,6 +212,21 @@ def analyse(
         if found.circles_x is not None:
             tilt_axis = found.tilt_axis_deg
             rings_centre = (found.circles_x, found.circles_y)
+        if header is not None:
+            hx, hy, key = float(header["x"]), float(header["y"]), header.get("key", "header")
+            if status == "found":
+                off = float(np.hypot(cx - hx, cy - hy))
+                if off > max(HEADER_AGREES[0], HEADER_AGREES[1] * max(np.asarray(data).shape)):
+                    warnings.append(
+                        f"the file's header ({key}) puts the beam at ({hx:.1f}, {hy:.1f}), {off:.0f} px from the "
+                        f"centre the rings fix ({cx:.1f}, {cy:.1f}): the rings' centre is used"
+                    )
+            else:
+                warnings.append(
+                    f"the frame's rings do not fix a centre ({reason}): the file's header's ({key}) is used"
+                )
+                cx, cy, source, status, confidence, reason = hx, hy, f"header {key}", "found", 1.0, ""
+                tilt, tilt_axis, distance, rings_centre = 0.0, None, None, None
     t1 = time.perf_counter()
     # a calibrated tilted detector's rings on its plane about the beam, else circles about the rings' own centre
     score = straightness(data, rings_centre or (cx, cy), mask, plane=plane)
@@ -222,4 +247,5 @@ def analyse(
         distance_px=None if distance is None else round(float(distance), 1),
         rings_centre=rings_centre,
         plane=plane,
+        header_centre=header,
     )

@@ -155,14 +155,14 @@ def read_nexus(path: Path) -> Geometry:
             else:
                 raise ValueError(f"{path}: {key} has unknown units {unit!r}")
         dist = value("distance", "m")
-    return Geometry(
-        centre_x=centre[0],
-        centre_y=centre[1],
+    return Geometry(  # counted from the first pixel's outer corner, as dxtbx reads it (`geometry.header`)
+        centre_x=centre[0] - 0.5,
+        centre_y=centre[1] - 0.5,
         source="nexus",
         path=str(path),
         distance_m=_length_m(path, "distance", *dist) if dist else None,
         pixel_m=pixel_m,
-        notes=["NeXus beam_center taken as pixel coordinates of the array (pixel centres at integers)"],
+        notes=["NeXus beam_center counted from the first pixel's outer corner"],
     )
 
 

@@ -117,6 +117,8 @@ def polar_caption(polar: dict) -> list:
     searched = polar.get("source") == "search"
     tail = f", confidence {conf:.2f}" if conf is not None and searched else ""
     source = polar["source"] if searched else f"calibration {polar['source']}"  # the workspace's file gave it
+    if str(polar.get("source", "")).startswith("header "):  # the rings fixed none: the image file's header gave it
+        source = f"from the file's header, {polar['source'][len('header ') :]}"
     return [
         html.Strong(head),
         f" · centre x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} ({source}{tail})",

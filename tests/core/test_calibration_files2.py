@@ -261,7 +261,7 @@ def test_hexrd_tilted_panel_gives_its_own_two_theta(tmp_path, tilt, azimuth):
     assert np.degrees(np.abs(mine - two_theta).max()) < 1e-4
 
 
-@pytest.mark.parametrize("unit,expect", [("\u00b5m", 160.0), ("um", 160.0), ("furlong", None)])
+@pytest.mark.parametrize("unit,expect", [("\u00b5m", 159.5), ("um", 159.5), ("furlong", None)])
 def test_nexus_pixel_size_units_are_converted_or_refused_never_taken_as_metres(tmp_path, unit, expect):
     import h5py
 

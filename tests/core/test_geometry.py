@@ -109,7 +109,7 @@ def test_imctrl_fit2d_hexrd_nexus_centres(tmp_path):
         det["y_pixel_size"] = 75e-6
         det["y_pixel_size"].attrs["units"] = "m"
     geo = read_calibration(tmp_path / "scan.nxs")
-    assert (geo.centre_x, geo.centre_y) == pytest.approx((160.0, 101.5))
+    assert (geo.centre_x, geo.centre_y) == pytest.approx((159.5, 101.0))
 
 
 def test_real_hexrd_instrument_matches_manifest(realdata, manifest):

@@ -1,0 +1,166 @@
+"""The beam centre a detector file's header states: read per format, used where the rings fix none, and never
+over a centre the rings fix."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import fabio
+import h5py
+import numpy as np
+import pytest
+import tifffile
+from fabio.cbfimage import CbfImage
+
+from scatterloop.core.cli import main
+from scatterloop.core.io import read_frame
+from scatterloop.core.polar import analyse
+
+RNG = np.random.default_rng(7)
+H, W = 240, 320
+
+
+def _rings(cx: float, cy: float, radii=(50, 90, 130)) -> np.ndarray:
+    y, x = np.mgrid[:H, :W]
+    r = np.hypot(x - cx, y - cy)
+    lam = 5 + sum(400 * np.exp(-0.5 * ((r - radius) / 2.0) ** 2) for radius in radii)
+    return RNG.poisson(lam).astype(np.int32)
+
+
+def _empty() -> np.ndarray:
+    return RNG.poisson(5, (H, W)).astype(np.int32)
+
+
+def _cbf(path, data, beam_xy: str) -> None:
+    contents = f"# Detector: PILATUS 300K, S/N 3-0101\r\n# Pixel_size 172e-6 m x 172e-6 m\r\n# {beam_xy}\r\n"
+    header = {"_array_data.header_convention": "PILATUS_1.2", "_array_data.header_contents": contents}
+    CbfImage(data=data, header=header).write(str(path))
+
+
+def test_each_format_header_gives_the_centre_in_array_pixels(tmp_path):
+    """Every convention counts from the first pixel's outer corner; ADSC's X runs along the rows (Mosflm)."""
+    data = _empty()
+    _cbf(tmp_path / "a.cbf", data, "Beam_xy (160.50, 120.25) pixels")
+    edf = {"Center_1": "160.5", "Center_2": "120.25"}
+    fabio.edfimage.EdfImage(data=data, header=edf).write(str(tmp_path / "a.edf"))
+    header = {"BEAM_CENTER_X": "12.025", "BEAM_CENTER_Y": "16.05", "PIXEL_SIZE": "0.1", "DISTANCE": "200"}
+    fabio.adscimage.AdscImage(data=data.astype(np.uint16), header=header).write(str(tmp_path / "a.img"))
+    description = "# Detector: PILATUS 300K\r\n# Beam_xy (160.50, 120.25) pixels\r\n# Exposure_time 1.0 s\r\n"
+    tifffile.imwrite(tmp_path / "p.tif", data, description=description)
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        entry = f.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        det = entry.create_group("instrument/detector")
+        det.attrs["NX_class"] = "NXdetector"
+        det["data"] = data[None]
+        det["beam_center_x"] = 160.5 * 0.075  # a length: converted with the pixel size
+        det["beam_center_x"].attrs["units"] = "mm"
+        det["beam_center_y"] = 120.25
+        det["beam_center_y"].attrs["units"] = "pixel"
+        det["x_pixel_size"] = 75e-6
+        det["x_pixel_size"].attrs["units"] = "m"
+    for name, key in (("a.cbf", "Beam_xy"), ("a.edf", "Center_1/2"), ("a.img", "BEAM_CENTER_X/Y"),
+                      ("p.tif", "Beam_xy"), ("a.h5", "beam_center_x/y")):  # fmt: skip
+        beam = read_frame(tmp_path / name).meta.get("header_centre")
+        assert beam is not None, name
+        assert (beam["x"], beam["y"], beam["key"]) == (pytest.approx(160.0), pytest.approx(119.75), key), name
+
+
+def _marccd(data: np.ndarray, beam_x: int, beam_y: int) -> bytes:
+    """A MarCCD file as the detector writes it: a TIFF whose pixels start at 4096, the MarCCD header at 1024."""
+    h, w = data.shape
+    tags = [(256, 3, w), (257, 3, h), (258, 3, 16), (259, 3, 1), (262, 3, 1), (273, 4, 4096), (277, 3, 1),
+            (278, 3, h), (279, 4, data.nbytes)]  # fmt: skip
+    head = bytearray(4096)
+    head[:8] = b"II" + struct.pack("<HI", 42, 8)
+    ifd = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", t, k, 1, v) for t, k, v in tags)
+    head[8 : 8 + len(ifd) + 4] = ifd + struct.pack("<I", 0)
+    struct.pack_into("<III", head, 1024 + 80, w, h, 2)  # width, height, depth (bytes) repeated in the header
+    struct.pack_into("<ii", head, 1668, beam_x, beam_y)  # beam_x, beam_y in thousandths of a pixel
+    return bytes(head) + data.astype("<u2").tobytes()
+
+
+def test_marccd_header_is_read_whatever_the_suffix(tmp_path):
+    data = RNG.integers(0, 60_000, (64, 64)).astype(np.uint16)
+    for name in ("a.mccd", "b.tif"):
+        (tmp_path / name).write_bytes(_marccd(data, 30_500, 20_250))
+        frame = read_frame(tmp_path / name)
+        assert np.array_equal(frame.data, data), name
+        beam = frame.meta["header_centre"]
+        assert (beam["x"], beam["y"]) == (pytest.approx(30.0), pytest.approx(19.75)), name
+    tifffile.imwrite(tmp_path / "plain.tif", data)  # any other TIFF: bytes 1104-1111 are pixels, not its shape
+    assert "header_centre" not in read_frame(tmp_path / "plain.tif").meta
+
+
+UNUSABLE = ["Beam_xy (0.00, 0.00) pixels", "Beam_xy (nan, 3.0) pixels", "Beam_xy (99999.0, 50.0) pixels"]
+
+
+@pytest.mark.parametrize("beam_xy", UNUSABLE + ["Beam_xy ? ?", "Flux n/a", "Comment"])
+def test_an_unset_or_impossible_header_centre_is_not_taken(tmp_path, beam_xy):
+    """Nor does a miniheader value fabio cannot parse (or a one-word line) fail the frame: it was refused whole."""
+    data = _empty()
+    _cbf(tmp_path / "a.cbf", data, beam_xy)
+    frame = read_frame(tmp_path / "a.cbf")
+    assert np.array_equal(frame.data, data) and "header_centre" not in frame.meta
+
+
+def test_rings_that_fix_a_centre_win_over_the_header_and_the_disagreement_is_said(tmp_path):
+    data = _rings(170.3, 110.7)
+    _cbf(tmp_path / "near.cbf", data, "Beam_xy (171.80, 111.20) pixels")  # 1.6 px off: agrees, nothing said
+    _cbf(tmp_path / "far.cbf", data, "Beam_xy (60.00, 40.00) pixels")  # a default left in the header
+    near, far = read_frame(tmp_path / "near.cbf"), read_frame(tmp_path / "far.cbf")
+    res = analyse(near.data, near.mask, header=near.meta["header_centre"])
+    assert res.source == "search" and not res.warnings
+    assert (res.centre_x, res.centre_y) == (pytest.approx(170.3, abs=0.5), pytest.approx(110.7, abs=0.5))
+    res = analyse(far.data, far.mask, header=far.meta["header_centre"])
+    assert res.source == "search" and res.centre_x == pytest.approx(170.3, abs=0.5)
+    assert len(res.warnings) == 1 and "(Beam_xy) puts the beam at (59.5, 39.5), 132 px from" in res.warnings[0]
+
+
+def test_where_the_rings_fix_no_centre_the_header_gives_it(tmp_path, capsys):
+    _cbf(tmp_path / "empty.cbf", _empty(), "Beam_xy (150.50, 100.50) pixels")
+    frame = read_frame(tmp_path / "empty.cbf")
+    searched = analyse(frame.data, frame.mask)
+    assert searched.status == "no centre"
+    res = analyse(frame.data, frame.mask, header=frame.meta["header_centre"])
+    assert (res.status, res.source, res.centre_x, res.centre_y) == ("found", "header Beam_xy", 150.0, 100.0)
+    assert "rings do not fix a centre" in res.warnings[0]
+
+    assert main(["polar", str(tmp_path / "empty.cbf"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (out["status"], out["source"], out["centre_x"]) == ("found", "header Beam_xy", 150.0)
+    assert out["header_centre"] == [150.0, 100.0, "Beam_xy"]
+    assert main(["polar", str(tmp_path / "empty.cbf"), "--json", "--no-header"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (out["status"], out["header_centre"]) == ("no centre", None)
+
+
+def test_the_polar_view_of_an_imported_frame_uses_its_header_and_a_master_copy_keeps_it(workspace, tmp_path):
+    from scatterloop.core.explore import polar_view
+    from scatterloop.core.ingest import import_paths
+
+    # an Eiger-style master whose frames live in a data file: the stored copy keeps the detector's beam centre
+    with h5py.File(tmp_path / "scan_data_000001.h5", "w") as f:
+        f["entry/data/data"] = _empty()[None]
+    with h5py.File(tmp_path / "scan_master.h5", "w") as f:
+        entry = f.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        det = entry.create_group("instrument/detector")
+        det.attrs["NX_class"] = "NXdetector"
+        for key, value in (("beam_center_x", 140.5), ("beam_center_y", 90.5)):
+            det[key] = value
+            det[key].attrs["units"] = "pixel"
+        data = entry.create_group("data")
+        data.attrs["NX_class"] = "NXdata"
+        data["data_000001"] = h5py.ExternalLink("scan_data_000001.h5", "entry/data/data")
+    summary = import_paths(workspace, [tmp_path / "scan_master.h5"], source="experimental")
+    assert summary.imported == 1, summary.errors
+    image = workspace.store.get_images(summary.image_ids)[0]
+    assert workspace.load_frame(image).meta["header_centre"]["x"] == pytest.approx(140.0)
+    view = polar_view(workspace, image.id)
+    assert (view.status, view.source, view.centre_x, view.centre_y) == ("found", "header beam_center_x/y", 140.0, 90.0)
+    from scatterloop.dashboard.components.explore_detail import polar_caption
+
+    text = "".join(str(part) for part in polar_caption(view.__dict__))
+    assert "centre x=140.0, y=90.0 (from the file's header, beam_center_x/y)" in text
