@@ -120,8 +120,10 @@ def from_nexus(group, shape: tuple[int, int]) -> dict | None:
         if key not in group:
             return None
         try:
-            v = float(np.ravel(group[key][()])[0])
-        except (TypeError, ValueError, IndexError, KeyError, OSError):
+            ds = group[key]
+            first = ds[(0,) * ds.ndim] if ds.ndim and ds.size else ds[()]  # one value, however large the dataset
+            v = float(np.ravel(first)[0])
+        except (TypeError, ValueError, IndexError, KeyError, OSError, AttributeError):
             return None
         unit = group[key].attrs.get("units", default_unit)
         unit = unit.decode() if isinstance(unit, bytes) else str(unit)
