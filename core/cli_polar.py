@@ -78,7 +78,8 @@ def _read(path, index: int, dataset: str | None, max_pixels: int):
     except ExternalDataError:
         with tempfile.TemporaryDirectory(prefix="scatterloop-polar-") as folder:
             copy = Path(folder) / "frames.h5"
-            name = materialise(path, copy, dataset, None, max_pixels)  # the links the user's own file makes
+            # the links the user's own file makes, followed up to the frame asked for: not a whole series
+            name = materialise(path, copy, dataset, None, max_pixels, upto=max(index + 1, 1))
             return read_frame(copy, index=index, dataset=name, max_pixels=max_pixels)
 
 

@@ -75,7 +75,9 @@ def _open_target(src: Path, name: str, allowed: Path | None, files: list):
     raise ImageReadError(f"HDF5 {one_line(name)}: more than {MAX_LINK_DEPTH} chained external links")
 
 
-def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int) -> str:
+def materialise(
+    src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int, upto: int | None = None
+) -> str:
     """Write `dataset` of `src` (external link, VDS) as an ordinary dataset of the same name into `dest`.
 
     Found by itself (no `dataset` given), the first data file of a detector master's series (`series`) brings
@@ -86,6 +88,8 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
 
     Args:
         allowed: the folder the import may read from (None: anywhere, the user's explicit choice).
+        upto: copy only the first this many frames (in the order they are read, as one axis of frames): enough
+            for one frame of a long series (`scatterloop polar`); None copies them all (an import).
 
     Returns:
         the dataset's name in `dest`.
@@ -94,7 +98,7 @@ def materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None
         ImageReadError: a source file missing or outside `allowed`, raw external storage, a bad shape, or a
             data file of the series that is unreadable or whose frames differ in shape or type (named).
     """
-    out_name = _materialise(src, dest, dataset, allowed, max_pixels)
+    out_name = _materialise(src, dest, dataset, allowed, max_pixels, upto)
     _keep_detector_meta(src, dest, out_name)
     return out_name
 
@@ -111,7 +115,9 @@ def _keep_detector_meta(src: Path, dest: Path, name: str) -> None:
         log.warning("%s: its pixel mask or saturation level could not be kept", one_line(src.name), exc_info=True)
 
 
-def _materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int) -> str:
+def _materialise(
+    src: Path, dest: Path, dataset: str | None, allowed: Path | None, max_pixels: int, upto: int | None
+) -> str:
     import h5py
 
     register_filters()
@@ -127,7 +133,7 @@ def _materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | Non
     if len(parts) == 1:
         files: list = []
         try:
-            _copy_frames(dest, name, _source_dataset(src, name, allowed, max_pixels, files))
+            _copy_frames(dest, name, _source_dataset(src, name, allowed, max_pixels, files), upto)
         finally:
             for f in files:
                 f.close()
@@ -151,6 +157,8 @@ def _materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | Non
                         f"{target.shape[1:]} {target.dtype}"
                     )
                 for idx in np.ndindex(*ds.shape[:-2]):
+                    if upto is not None and target.shape[0] >= upto:
+                        return out_name
                     target.resize(target.shape[0] + 1, axis=0)
                     target[-1] = ds[idx]
             except MissingLinkTarget as exc:
@@ -166,11 +174,19 @@ def _materialise(src: Path, dest: Path, dataset: str | None, allowed: Path | Non
     return out_name
 
 
-def _copy_frames(dest: Path, name: str, ds) -> None:
-    """Write dataset `ds` as `name` in `dest`, one frame at a time (memory stays one frame)."""
+def _copy_frames(dest: Path, name: str, ds, upto: int | None = None) -> None:
+    """Write dataset `ds` as `name` in `dest`, one frame at a time (memory stays one frame); with `upto`, only
+    its first `upto` frames, on one axis."""
     import h5py
 
     lead = ds.shape[:-2]
+    if upto is not None and lead:
+        n = min(int(upto), int(np.prod(lead)))
+        with h5py.File(dest, "w") as out:
+            target = out.create_dataset(name, shape=(n, *ds.shape[-2:]), dtype=ds.dtype, chunks=(1, *ds.shape[-2:]))
+            for k, idx in zip(range(n), np.ndindex(*lead), strict=False):
+                target[k] = ds[idx]
+        return
     chunks = (*(1,) * len(lead), *ds.shape[-2:]) if lead else None
     with h5py.File(dest, "w") as out:
         target = out.create_dataset(name, shape=ds.shape, dtype=ds.dtype, chunks=chunks)

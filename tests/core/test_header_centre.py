@@ -164,3 +164,31 @@ def test_the_polar_view_of_an_imported_frame_uses_its_header_and_a_master_copy_k
 
     text = "".join(str(part) for part in polar_caption(view.__dict__))
     assert "centre x=140.0, y=90.0 (from the file's header, beam_center_x/y)" in text
+
+
+def test_polar_on_a_master_copies_only_the_frames_up_to_the_one_asked_for(tmp_path, capsys, monkeypatch):
+    """`polar` on one frame of an Eiger series had copied every data file of the series first."""
+    from scatterloop.core import io_hdf5_copy
+
+    stacks = [RNG.poisson(5, (2, 60, 70)).astype(np.int32) for _ in range(3)]
+    for k, stack in enumerate(stacks, 1):
+        with h5py.File(tmp_path / f"scan_data_00000{k}.h5", "w") as f:
+            f["entry/data/data"] = stack
+    with h5py.File(tmp_path / "scan_master.h5", "w") as f:
+        for k in range(1, 4):
+            f[f"entry/data/data_00000{k}"] = h5py.ExternalLink(f"scan_data_00000{k}.h5", "entry/data/data")
+    copied = []
+    real = io_hdf5_copy._source_dataset
+
+    def counted(src, name, *args):
+        copied.append(name.rpartition("/")[2])
+        return real(src, name, *args)
+
+    monkeypatch.setattr(io_hdf5_copy, "_source_dataset", counted)
+    assert main(["polar", str(tmp_path / "scan_master.h5"), "--frame", "2", "--json"]) == 0
+    capsys.readouterr()
+    assert copied == ["data_000001", "data_000002"]  # frame 2 is the first of the second data file
+    copy = tmp_path / "copy.h5"
+    name = io_hdf5_copy.materialise(tmp_path / "scan_master.h5", copy, None, None, 10**8, upto=3)
+    with h5py.File(copy) as f:
+        assert np.array_equal(f[name][()], np.concatenate(stacks)[:3])
