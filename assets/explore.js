@@ -5,6 +5,13 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     // a lasso or box selection -> its image ids (customdata), page 0, the Selection tab, its count and label
     select: function (selected, pageSize) {
       var nu = window.dash_clientside.no_update;
+      // Plotly redrawing the map (a new colouring, 2-D again) drops its lasso outline and reports an empty
+      // selection with no lasso or box in it: the person selected nothing new, so the selection stands (the new
+      // figure draws it). A lasso or box that catches no point carries its outline, and a double click arrives
+      // as no selection at all: both clear it.
+      if (selected && !selected.lassoPoints && !selected.range && !(selected.points || []).length) {
+        return [nu, nu, nu, nu, nu, nu];
+      }
       var seen = {}, chosen = [];
       ((selected && selected.points) || []).forEach(function (p) {
         if (p.customdata === undefined || p.customdata === null) { return; }

@@ -20,13 +20,19 @@ from .media import polar_url, thumb_url
 from .services import Services
 
 
-def map_figure(services: Services, colour_by: str, dims: int):
+def map_figure(services: Services, colour_by: str, dims: int, selected: list[int] | None = None):
     table = map_table(services.workspace)
     if table.run_id is None or len(table.ids) == 0:
         return figures.empty_map("No map yet: press “Build map” (autoencoder + UMAP of every image)."), None
     coords = (table.xy if dims == 2 else table.xyz).tolist()
     fig = figures.map_figure(
-        table.ids.tolist(), coords, table.columns[colour_by], colour_by, dims, categories(services, colour_by)
+        table.ids.tolist(),
+        coords,
+        table.columns[colour_by],
+        colour_by,
+        dims,
+        categories(services, colour_by),
+        selected=selected,  # the lasso's selection stays drawn under a new colouring
     )
     return fig, table.run_id
 
@@ -145,11 +151,12 @@ def register(app, services: Services) -> None:
         Input(ids.EXPLORE_DIMS_RADIO, "value"),
         Input(ids.tab_shown("explore"), "data"),
         State(ids.TABS, "active_tab"),
+        State(ids.EXPLORE_SELECTION_STORE, "data"),
     )
-    def _figure(_version, colour_by, dims, _shown, tab):
+    def _figure(_version, colour_by, dims, _shown, tab, selection):
         if tab != "explore":
             return no_update, no_update
-        return map_figure(services, colour_by, int(dims))
+        return map_figure(services, colour_by, int(dims), selection)
 
     @app.callback(Output(ids.EXPLORE_SEPARATION, "children"), Input(ids.EXPLORE_RUN_STORE, "data"))
     def _separation(run_id):
@@ -259,7 +266,8 @@ def register(app, services: Services) -> None:
         State(ids.EXPLORE_COLOUR_SELECT, "value"),
         State(ids.EXPLORE_DIMS_RADIO, "value"),
         State(ids.EXPLORE_LABELLED_STORE, "data"),
+        State(ids.EXPLORE_SELECTION_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _undo(_n, annotator, colour_by, dims, labelled):
-        return answered(*undo(services, annotator, colour_by, int(dims)), labelled)
+    def _undo(_n, annotator, colour_by, dims, labelled, selection):
+        return answered(*undo(services, annotator, colour_by, int(dims), selection), labelled)

@@ -75,6 +75,7 @@ def relabel(
         return "Select points with the lasso or box first.", False, None
     if not annotator or not annotator.strip():
         return "Enter your name as annotator (top right) before labelling.", False, None
+    drawn = list(selection)  # the points shown selected, kept so in the traces the labels move them to
     try:
         selection = check_label_request(services.store, services.settings.labels, label, selection)
     except ValueError as exc:
@@ -99,10 +100,10 @@ def relabel(
     if cats is None:
         return message, True, None
     affected = set(before.values()) | {"realistic", "fake"} if colour_by == "group" else set(cats)
-    return message, True, recolour_patch(services, colour_by, dims, cats, affected)
+    return message, True, recolour_patch(services, colour_by, dims, cats, affected, drawn)
 
 
-def undo(services: Services, annotator: str | None, colour_by: str, dims: int):
+def undo(services: Services, annotator: str | None, colour_by: str, dims: int, selection: list[int] | None = None):
     """Undo the annotator's last action; returns (message, ok, patch or None): the figure is patched, not redrawn,
     so the selection and the legend toggles survive."""
     if not annotator or not annotator.strip():
@@ -111,12 +112,20 @@ def undo(services: Services, annotator: str | None, colour_by: str, dims: int):
     if not n:
         return "Nothing of yours to undo.", False, None
     cats = categories(services, colour_by)
-    patch = recolour_patch(services, colour_by, dims, cats, set(cats)) if cats else None
+    patch = recolour_patch(services, colour_by, dims, cats, set(cats), selection) if cats else None
     return f"Undid your last action ({n} image(s)).", True, patch
 
 
-def recolour_patch(services: Services, colour_by: str, dims: int, cats: list[str], affected: set[str]) -> Patch:
-    """Patch only the traces whose membership changed: their coordinates and ids, nothing else."""
+def recolour_patch(
+    services: Services,
+    colour_by: str,
+    dims: int,
+    cats: list[str],
+    affected: set[str],
+    selected: list[int] | None = None,
+) -> Patch:
+    """Patch only the traces whose membership changed: their coordinates and ids (and, in 2-D, which of their
+    points are the `selected` images), nothing else."""
     table = map_table(services.workspace)
     values = table.columns[colour_by]
     coords = table.xy if dims == 2 else table.xyz
@@ -130,6 +139,8 @@ def recolour_patch(services: Services, colour_by: str, dims: int, cats: list[str
         if dims == 3:
             patch["data"][k]["z"] = coords[idx, 2].tolist()
         patch["data"][k]["customdata"] = table.ids[idx].tolist()
+        if selected and dims == 2:
+            patch["data"][k]["selectedpoints"] = figures.selected_points(table.ids[idx].tolist(), selected)
         patch["data"][k]["name"] = figures.legend_name(cat, len(idx))
     patch["layout"]["title"]["text"] = (
         f"{len(table.ids)} images · coloured by {figures.COLOUR_NAMES.get(colour_by, colour_by)}"

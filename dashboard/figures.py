@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import plotly.graph_objects as go
 
@@ -38,6 +38,12 @@ COLOUR_NAMES = {
 }
 
 
+def selected_points(trace_ids: Sequence[int], selected: Collection[int]) -> list[int]:
+    """The positions in a trace of the selected image ids (Plotly's `selectedpoints`)."""
+    chosen = {int(i) for i in selected}
+    return [j for j, i in enumerate(trace_ids) if int(i) in chosen]
+
+
 def legend_name(category: str, count: int) -> str:
     """A legend entry with its count ("fake (49)"); the trace's `legendgroup` keeps the bare category."""
     return f"{category} ({count})"
@@ -54,10 +60,12 @@ def map_figure(
     colour_by: str,
     dims: int = 2,
     categories: Sequence[str] | None = None,
+    selected: Collection[int] | None = None,
 ) -> go.Figure:
     """Scatter of the map: one trace per category (the legend toggles groups), or one coloured by a number.
 
-    Image ids travel in `customdata`; hover text is off because a thumbnail tooltip replaces it.
+    Image ids travel in `customdata`; hover text is off because a thumbnail tooltip replaces it. `selected` (image
+    ids: the lasso's selection) is drawn selected in the 2-D map, so a new colouring keeps the selection in view.
     """
     fig = go.Figure()
     scatter = go.Scattergl if dims == 2 else go.Scatter3d
@@ -67,6 +75,8 @@ def map_figure(
         xyz = {"x": [coords[i][0] for i in idx], "y": [coords[i][1] for i in idx]}
         if dims == 3:
             xyz["z"] = [coords[i][2] for i in idx]
+        if selected and dims == 2:
+            kw["selectedpoints"] = selected_points([ids[i] for i in idx], selected)
         return scatter(mode="markers", customdata=[int(ids[i]) for i in idx], hoverinfo="none", **xyz, **kw)
 
     if colour_by in CONTINUOUS:
