@@ -79,6 +79,7 @@ def detail_body(services: Services, img, map_run_id: int | None):
             "status": pv.status,
             "confidence": pv.confidence,
             "reason": pv.reason,
+            "notes": pv.notes,
             "r_max": float(max(pv.r)) if len(pv.r) else None,
         },
         profile_view.profile_block(profile_dict(image_profile(services.workspace, img.id), with_cake=True)),

@@ -18,8 +18,9 @@ from .workspace import Workspace
 log = logging.getLogger(__name__)
 GROUPS = ("experimental", "training", "realistic", "fake", "unlabeled")
 # 2: tilted detectors (circles about the rings' centre), processed frames in effective photon counts; 3: frames of
-# under one count per pixel searched, not refused as dark; 4: rings judged on the tilted plane they fix
-POLAR_CACHE_VERSION = 5
+# under one count per pixel searched, not refused as dark; 4: rings judged on the tilted plane they fix; 5-6: the
+# file header's beam centre where the rings fix none, and its notes
+POLAR_CACHE_VERSION = 6
 ColourBy = Literal["group", "label", "pattern", "round", "confidence", "symmetry"]
 
 
@@ -104,6 +105,7 @@ class PolarView:
     status: str = "found"  # "no centre": the frame does not fix a centre; the warp is about the best guess
     confidence: float = 1.0
     reason: str = ""
+    notes: list[str] = field(default_factory=list)  # what the file's header said against the rings, or for them
 
     @property
     def symmetry(self) -> float:
@@ -159,6 +161,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
             "status": res.status,
             "confidence": res.confidence,
             "reason": res.reason,
+            "notes": [w for w in res.warnings if "the file's header" in w],
             "r": [round(float(v), 2) for v in r],
             "intensity": [None if not np.isfinite(v) else float(v) for v in prof],
         }

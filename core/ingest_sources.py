@@ -167,8 +167,19 @@ def _walk(root: Path, follow_outside: bool, out: Sources, skip: frozenset[Path] 
                 manifests.append(path)
             elif is_image_file(path):  # a named pipe or device too: the import names what it is, never opens it
                 found.append(path)
-    out.files.extend(Candidate(p, one_line(p), None if follow_outside else real_root) for p in sorted(found))
+    limit = None if follow_outside else real_root
+    out.files.extend(Candidate(p, one_line(p), limit) for p in sorted(found, key=_order))
     return sorted(manifests)
+
+
+def _order(path: Path) -> tuple:
+    """The paths' own order, except that a detector master file (`<scan>_master.h5`) comes before the data files
+    it links to (`<scan>_data_000001.h5`): imported first, its stored copy keeps what only the master says (pixel
+    mask, saturation, beam centre), and the data files' frames are then the duplicates, not the master's."""
+    stem = path.stem
+    if stem.lower().endswith("_master"):
+        return (*path.parts[:-1], stem[: -len("_master")] + "_\x00" + path.suffix)
+    return path.parts
 
 
 def expand(

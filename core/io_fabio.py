@@ -326,7 +326,8 @@ class FabioReader:
             self.meta["dummy"] = header_dummy(hdr.header)
         from .geometry.header import from_fabio
 
-        if (beam := from_fabio(name, hdr.header, shapes[0] if len(shapes) == 1 else None)) is not None:
+        one_shape = shapes[0] if shapes and len(set(map(tuple, shapes))) == 1 else None  # else only MAX_PX applies
+        if (beam := from_fabio(name, hdr.header, one_shape)) is not None:
             self.meta["header_centre"] = beam  # where the header says the beam is (`geometry.header`)
 
     def frame(self, i: int) -> np.ndarray:

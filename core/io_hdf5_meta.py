@@ -218,30 +218,49 @@ def _taken(f, name: str, frame_shape: tuple[int, ...]) -> bool:
         return False
 
 
+def _beam_datasets(f, frames: str) -> list[str]:
+    """The frames' detector's one-value `BEAM_NAMES` datasets in this file (the beam centre and the pixel pitch
+    that converts it to pixels); none where the groups cannot be read."""
+    import h5py
+
+    try:
+        return [
+            f"{group}/{key}"
+            for group in detector_groups(f, frames)
+            for key, obj in _members(f[group])
+            if key in BEAM_NAMES and isinstance(obj, h5py.Dataset) and obj.size == 1 and obj.dtype.kind in "iuf"
+        ]
+    except Exception:
+        log.debug("%s: beam centre datasets not listed", one_line(str(f.filename)), exc_info=True)
+        return []
+
+
 def copy_detector_meta(src_file, out_file, frames: str, frame_shape: tuple[int, ...]) -> None:
     """Copy the pixel masks and saturation levels of `frames`' detector in `src_file` (`detector_datasets`) into
     `out_file` under the same names, with the NX_class of the groups on their way, so a materialised copy of the
     frames keeps them (and the beam centre with its units)."""
-    import h5py
-
     masks, levels = detector_datasets(src_file, frames, frame_shape)
     masks = [m for m in masks if _taken(src_file, m, frame_shape)]  # one left out was said so once, of the file
-    beam = [  # the beam centre and what converts it to pixels, with their units
-        f"{group}/{key}"
-        for group in detector_groups(src_file, frames)
-        for key in BEAM_NAMES
-        if isinstance(src_file[group].get(key), h5py.Dataset) and src_file[group][key].size == 1
-    ]
-    for name in masks + levels + beam:
-        if name in out_file:
-            continue
-        path = ""
-        for part in [p for p in name.split("/") if p][:-1]:
-            path += "/" + part
-            group = out_file.require_group(path)
-            nx = src_file[path].attrs.get("NX_class")
-            if nx is not None and "NX_class" not in group.attrs:
-                group.attrs["NX_class"] = nx
-        out_file.create_dataset(name, data=src_file[name][()])
-        if "units" in src_file[name].attrs:
-            out_file[name].attrs["units"] = src_file[name].attrs["units"]
+    for name in masks + levels:
+        _copy_one(src_file, out_file, name)
+    for name in _beam_datasets(src_file, frames):  # never at the cost of the mask and levels copied above
+        try:
+            _copy_one(src_file, out_file, name)
+            if "units" in src_file[name].attrs:
+                out_file[name].attrs["units"] = src_file[name].attrs["units"]
+        except Exception:
+            log.debug("%s not copied", one_line(name), exc_info=True)
+
+
+def _copy_one(src_file, out_file, name: str) -> None:
+    """Dataset `name` of `src_file` into `out_file` under the same name, with the NX_class of its groups."""
+    if name in out_file:
+        return
+    path = ""
+    for part in [p for p in name.split("/") if p][:-1]:
+        path += "/" + part
+        group = out_file.require_group(path)
+        nx = src_file[path].attrs.get("NX_class")
+        if nx is not None and "NX_class" not in group.attrs:
+            group.attrs["NX_class"] = nx
+    out_file.create_dataset(name, data=src_file[name][()])

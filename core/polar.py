@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .geometry.centre import find_centre, search_centre
+from .geometry.header import in_reach as header_in_reach
 from .geometry.readers import check_flip, read_calibration, read_poni
 from .geometry.sectors import N_SECTORS, corner_radius, polar_samples, sector_agreement
 from .geometry.tilt import tilted_radius
@@ -51,7 +52,7 @@ class PolarResult:
     source: str  # "search", "poni" or the calibration format
     timings: dict = field(default_factory=dict)
     status: str = "found"  # or "no centre": the frame does not determine a centre (see `reason`)
-    confidence: float = 1.0  # 0..1 for a searched centre; 1 for a calibration file
+    confidence: float = 1.0  # 0..1 for a searched centre; 1 for a calibration file or a header's centre
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     masked: dict = field(default_factory=dict)
@@ -184,12 +185,15 @@ def analyse(
     `header` is the beam position the image file's header states (`Frame.meta["header_centre"]`). The search
     comes first, since headers often keep a default: where the rings fix a centre, it is used and a warning says
     how far the header's lies from it when that is more than `HEADER_AGREES`; where they do not (no rings, a
-    single arc, the beam far outside the frame), the header's centre is used (`source` "header ...")."""
+    single arc, the beam far outside the frame), the header's centre is used (`source` "header ..."), and the
+    symmetry is scored about it only where the search saw rings (-1 for a frame with none). A header's centre more
+    than `geometry.header.REACH` frame sides off the frame is not used."""
     t0 = time.perf_counter()
     mask = make_mask(np.asarray(data)) if mask is None else mask
     calibration = calibration if calibration is not None else poni
     tilt, tilt_axis, distance, rings_centre, plane = 0.0, None, None, None, None
     warnings: list[str] = []
+    unscored = False
     if calibration is not None:
         geo = read_calibration(calibration, flip_ud=flip_ud, height=np.asarray(data).shape[0])
         cx, cy, source = geo.centre_x, geo.centre_y, geo.source
@@ -212,6 +216,11 @@ def analyse(
         if found.circles_x is not None:
             tilt_axis = found.tilt_axis_deg
             rings_centre = (found.circles_x, found.circles_y)
+        h, w = np.asarray(data).shape[-2:]
+        if header is not None and not header_in_reach(header, (h, w)):
+            key = header.get("key", "header")
+            warnings.append(f"the file's header ({key}) puts the beam far off this {h}x{w} frame: not used")
+            header = None
         if header is not None:
             hx, hy, key = float(header["x"]), float(header["y"]), header.get("key", "header")
             if status == "found":
@@ -227,9 +236,10 @@ def analyse(
                 )
                 cx, cy, source, status, confidence, reason = hx, hy, f"header {key}", "found", 1.0, ""
                 tilt, tilt_axis, distance, rings_centre = 0.0, None, None, None
+                unscored = not found.rings_seen  # no rings (a dark, flat or empty frame): no symmetry to score
     t1 = time.perf_counter()
     # a calibrated tilted detector's rings on its plane about the beam, else circles about the rings' own centre
-    score = straightness(data, rings_centre or (cx, cy), mask, plane=plane)
+    score = -1.0 if unscored else straightness(data, rings_centre or (cx, cy), mask, plane=plane)
     t2 = time.perf_counter()
     return PolarResult(
         centre_x=cx,

@@ -71,6 +71,7 @@ class CentreResult:
     distance_px: float | None = None  # sample to beam point, in pixels, when a tilt fixed it
     circles_x: float | None = None  # the rings' mean centre (circles about one point), when a tilt moved the
     circles_y: float | None = None  # beam point away from it
+    rings_seen: bool = True  # refused: whether rings were seen that fix no centre (arcs, faint rings), not none
 
 
 def _to_full(v: float, f: int) -> float:
@@ -142,11 +143,20 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
 
     said = []  # what every refusal begins with (a dark frame says so)
 
-    def refuse(reason: str, x: float = (w - 1) / 2, y: float = (h - 1) / 2, conf: float = 0.0, ev: float = 0.0):
+    def refuse(
+        reason: str,
+        x: float = (w - 1) / 2,
+        y: float = (h - 1) / 2,
+        conf: float = 0.0,
+        ev: float = 0.0,
+        rings: bool = False,
+    ):
         reason = "; ".join([*said, reason])
         log.info("no centre: %s", reason)
         x, y = float(np.clip(x, 0, w - 1)), float(np.clip(y, 0, h - 1))
-        return CentreResult(x, y, "no centre", conf, ev, reason, area.masked, time.perf_counter() - t0)
+        out = CentreResult(x, y, "no centre", conf, ev, reason, area.masked, time.perf_counter() - t0)
+        out.rings_seen = rings
+        return out
 
     if min(h, w) < MIN_SIDE:
         return refuse(f"the frame is {h}x{w} pixels: too thin to hold a ring (at least {MIN_SIDE} each way)")
@@ -226,7 +236,7 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
                 on_plane, fit = f" ({tilted:.2f} on the tilted plane that fits them best)", None
     confidence = float(np.clip(agreement, 0, 1) * min(1.0, n_sectors / 6))
     if n_sectors < MIN_SECTORS:
-        return refuse(f"rings seen in only {n_sectors} azimuthal sectors", cx, cy, confidence, explained)
+        return refuse(f"rings seen in only {n_sectors} azimuthal sectors", cx, cy, confidence, explained, True)
     if agreement < MIN_AGREEMENT:
         return refuse(
             f"no rings: sector profiles about the best centre agree only {agreement:.2f}{on_plane}",
@@ -251,6 +261,7 @@ def search_centre(data: np.ndarray, mask: np.ndarray | None = None, coarse_side:
             cy,
             confidence,
             explained,
+            True,
         )
     res = CentreResult(cx, cy, "found", confidence, explained, "", area.masked)
     fit = fit or _rings_tilt(cx, cy, levels, factors, (h, w))

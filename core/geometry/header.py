@@ -25,45 +25,61 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 REACH = 3.0  # a centre more than this many frame sides outside the frame is no beam position for it
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_BEAM_XY = re.compile(rf"Beam_xy\s*\(?\s*({_NUMBER})\s*,?\s*({_NUMBER})\s*\)?", re.IGNORECASE)
+MAX_PX = 1e6  # where the frame's shape is not known: a centre further than this is no beam position
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"
+# a miniheader line of its own: `# Beam_xy (x, y) pixels` (DECTRIS), also written without the parentheses
+_BEAM_XY = re.compile(
+    rf"^[ \t]*#?[ \t]*Beam_xy[ \t]*(\(?)[ \t]*({_NUMBER})[ \t]*(?:,[ \t]*|[ \t]+)({_NUMBER})[ \t]*(\)?)"
+    r"[ \t]*(?:pixels?)?[ \t]*\r?$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def in_reach(beam: dict, shape: tuple[int, int]) -> bool:
+    """Whether a header's centre lies within `REACH` frame sides of a frame of this shape."""
+    h, w = (int(n) for n in shape[-2:])
+    x, y = float(beam["x"]), float(beam["y"])
+    return -REACH * w <= x <= (1 + REACH) * w and -REACH * h <= y <= (1 + REACH) * h
 
 
 def centre(x: float, y: float, key: str, shape: tuple[int, int] | None) -> dict | None:
     """`{"x", "y", "key"}` in array pixels from a corner-origin position, or None where it is no usable beam
-    position: not finite, exactly (0, 0) (an unset header), or more than `REACH` frame sides off the frame (where
-    the frame's shape is known)."""
+    position: not finite, exactly (0, 0) (an unset header), or more than `REACH` frame sides off the frame
+    (`MAX_PX` pixels where the frame's shape is not known)."""
     if not (math.isfinite(x) and math.isfinite(y)) or (x == 0 and y == 0):
         return None
-    cx, cy = x - 0.5, y - 0.5
+    beam = {"x": x - 0.5, "y": y - 0.5, "key": key}
     if shape is None:
-        return {"x": cx, "y": cy, "key": key}
-    h, w = (int(n) for n in shape[-2:])
-    if not (-REACH * w <= cx <= (1 + REACH) * w and -REACH * h <= cy <= (1 + REACH) * h):
-        log.debug("header %s puts the beam at (%.1f, %.1f), far off a %dx%d frame: not used", key, cx, cy, h, w)
+        return beam if abs(beam["x"]) <= MAX_PX and abs(beam["y"]) <= MAX_PX else None
+    if not in_reach(beam, shape):
+        log.debug("header %s puts the beam at (%.1f, %.1f), far off a %s frame: not used", key, x, y, shape)
         return None
-    return {"x": cx, "y": cy, "key": key}
+    return beam
 
 
 def _float(header: dict, key: str) -> float | None:
-    try:
-        return float(str(header[key]).split()[0])
-    except (KeyError, ValueError, IndexError):
+    """The number a header field holds (its first word, written as a number: `3_2` or `0x10` are not), else None."""
+    words = str(header.get(key, "")).split()
+    if not words or not re.fullmatch(_NUMBER, words[0]):
         return None
+    value = float(words[0])
+    return value if math.isfinite(value) else None
 
 
-def beam_xy(text: str, shape: tuple[int, int]) -> dict | None:
-    """A DECTRIS miniheader's `Beam_xy (x, y) pixels` (the text of a CBF's header contents or a TIFF's
-    ImageDescription)."""
-    m = _BEAM_XY.search(text or "")
-    return centre(float(m.group(1)), float(m.group(2)), "Beam_xy", shape) if m else None
+def beam_xy(text: str, shape: tuple[int, int] | None) -> dict | None:
+    """A DECTRIS miniheader's `# Beam_xy (x, y) pixels` line (in a CBF's header contents or a TIFF's
+    ImageDescription); a line with other units, or `Beam_xy` in the middle of a line, is not one."""
+    for m in _BEAM_XY.finditer(text or ""):
+        if bool(m.group(1)) == bool(m.group(4)):  # "(x, y" or "x, y)" is not the form it is written in
+            return centre(float(m.group(2)), float(m.group(3)), "Beam_xy", shape)
+    return None
 
 
 def from_fabio(name: str, header: dict, shape: tuple[int, int] | None) -> dict | None:
     """The centre a header read by fabio states (`name` is fabio's class name), or None."""
     if shape is None and "SIZE1" in header and "SIZE2" in header:  # SMV: SIZE1 along the fast axis
         size1, size2 = _float(header, "SIZE1"), _float(header, "SIZE2")
-        shape = (int(size2), int(size1)) if size1 and size2 else None
+        shape = (int(size2), int(size1)) if size1 and size2 and size1 >= 1 and size2 >= 1 else None
     if name == "CbfImage":
         return beam_xy(str(header.get("_array_data.header_contents", "")), shape)
     if name in ("AdscImage", "DtrekImage") and "BEAM_CENTER_X" in header and "BEAM_CENTER_Y" in header:
@@ -78,8 +94,10 @@ def from_fabio(name: str, header: dict, shape: tuple[int, int] | None) -> dict |
         c1, c2 = _float(header, "Center_1"), _float(header, "Center_2")
         if c1 is None or c2 is None:
             return None
-        o1, o2 = (_float(header, k) or 0.0 for k in ("Offset_1", "Offset_2"))
-        return centre(c1 - o1, c2 - o2, "Center_1/2", shape)
+        offsets = [_float(header, k) if k in header else 0.0 for k in ("Offset_1", "Offset_2")]
+        if None in offsets:  # an offset that is not a number: where the centre is cannot be said
+            return None
+        return centre(c1 - offsets[0], c2 - offsets[1], "Center_1/2", shape)
     return None
 
 
@@ -112,22 +130,26 @@ def marccd_tiff(path: Path, shape: tuple[int, int]) -> dict | None:
 
 def from_nexus(group, shape: tuple[int, int]) -> dict | None:
     """An NXdetector group's `beam_center_x/y`: pixels, or a length converted with `x/y_pixel_size`."""
+    import h5py
     import numpy as np
 
     from .readers import LENGTH_M
 
     def value(key: str, default_unit: str) -> tuple[float, str] | None:
-        if key not in group:
-            return None
+        """One real number (a dataset of one value, in this file: an external link is not followed) and its unit."""
         try:
+            if key not in group or isinstance(group.get(key, getlink=True), h5py.ExternalLink):
+                return None
             ds = group[key]
-            first = ds[(0,) * ds.ndim] if ds.ndim and ds.size else ds[()]  # one value, however large the dataset
-            v = float(np.ravel(first)[0])
-        except (TypeError, ValueError, IndexError, KeyError, OSError, AttributeError):
-            return None
-        unit = group[key].attrs.get("units", default_unit)
-        unit = unit.decode() if isinstance(unit, bytes) else str(unit)
-        return v, unit.strip().lower()
+            if not isinstance(ds, h5py.Dataset) or ds.size != 1 or ds.dtype.kind not in "iuf":
+                return None
+            v = float(np.ravel(ds[()])[0])
+            unit = ds.attrs.get("units", default_unit)
+        except (TypeError, ValueError, IndexError, KeyError, OSError, RuntimeError, AttributeError):
+            return None  # a dangling or looping link, a dataset that cannot be read
+        unit = np.ravel(unit)[0] if isinstance(unit, np.ndarray) and unit.size == 1 else unit
+        unit = unit.decode(errors="replace") if isinstance(unit, bytes) else str(unit)
+        return (v, unit.strip().lower()) if math.isfinite(v) else None
 
     out = []
     for key, size in (("beam_center_x", "x_pixel_size"), ("beam_center_y", "y_pixel_size")):

@@ -119,7 +119,11 @@ def polar_caption(polar: dict) -> list:
     source = polar["source"] if searched else f"calibration {polar['source']}"  # the workspace's file gave it
     if str(polar.get("source", "")).startswith("header "):  # the rings fixed none: the image file's header gave it
         source = f"from the file's header, {polar['source'][len('header ') :]}"
+    notes = [
+        part for note in polar.get("notes") or [] for part in (html.Br(), html.Span(note, className="text-muted"))
+    ]
     return [
         html.Strong(head),
         f" · centre x={polar['centre_x']:.1f}, y={polar['centre_y']:.1f} ({source}{tail})",
+        *notes,  # what the image file's header said: used where the rings fix none, or far from their centre
     ]

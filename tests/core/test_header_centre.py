@@ -160,10 +160,14 @@ def test_the_polar_view_of_an_imported_frame_uses_its_header_and_a_master_copy_k
     assert workspace.load_frame(image).meta["header_centre"]["x"] == pytest.approx(140.0)
     view = polar_view(workspace, image.id)
     assert (view.status, view.source, view.centre_x, view.centre_y) == ("found", "header beam_center_x/y", 140.0, 90.0)
+    assert view.symmetry == -1.0  # an empty frame: the header gives its centre, but there are no rings to score
+    assert len(view.notes) == 1 and "rings do not fix a centre" in view.notes[0]
     from scatterloop.dashboard.components.explore_detail import polar_caption
 
     text = "".join(str(part) for part in polar_caption(view.__dict__))
+    assert "symmetry n/a (no ring structure to score)" in text
     assert "centre x=140.0, y=90.0 (from the file's header, beam_center_x/y)" in text
+    assert "the file's header's (beam_center_x/y) is used" in text  # the note, in the Explore panel too
 
 
 def test_polar_on_a_master_copies_only_the_frames_up_to_the_one_asked_for(tmp_path, capsys, monkeypatch):
@@ -192,3 +196,75 @@ def test_polar_on_a_master_copies_only_the_frames_up_to_the_one_asked_for(tmp_pa
     name = io_hdf5_copy.materialise(tmp_path / "scan_master.h5", copy, None, None, 10**8, upto=3)
     with h5py.File(copy) as f:
         assert np.array_equal(f[name][()], np.concatenate(stacks)[:3])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Beam_xy (32.5 ,, 20.5)",  # one number split in two, or a stray separator
+        "# Beam_xy (1,2,3) pixels",
+        "Sample with Beam_xy 100 and 200 mm",  # prose
+        "# Comment Beam_xy (5, 5) pixels were wrong",  # not a line of its own
+        "# Beam_xy (32.5, 20.5) mm",  # not pixels
+        "# Beam_xy (32.5, 20.5",
+    ],
+)
+def test_only_a_miniheader_line_of_its_own_gives_beam_xy(text):
+    from scatterloop.core.geometry.header import beam_xy
+
+    assert beam_xy(text, (H, W)) is None
+    assert beam_xy(text + "\n# Beam_xy (32.50, 20.50) pixels\r", (H, W)) == {"x": 32.0, "y": 20.0, "key": "Beam_xy"}
+
+
+def test_hostile_header_numbers_are_not_a_centre(tmp_path):
+    """Found by a fuzzing review: a two-frame EDF skipped the distance check (1e300 became the centre, 1.7e308
+    crashed the polar view), `3_2` read as 32, an unreadable offset as 0, and `SIZE1 nan` raised."""
+    from scatterloop.core.geometry.header import from_fabio
+
+    data = _empty()
+    edf = fabio.edfimage.EdfImage(data=data, header={"Center_1": "1e300", "Center_2": "20"})
+    edf.append_frame(data=data, header={"Center_1": "1e300", "Center_2": "20"})
+    edf.write(str(tmp_path / "two.edf"))
+    assert "header_centre" not in read_frame(tmp_path / "two.edf").meta
+    assert from_fabio("EdfImage", {"Center_1": "3_2", "Center_2": "20"}, (H, W)) is None
+    assert from_fabio("EdfImage", {"Center_1": "32", "Center_2": "20", "Offset_1": "abc"}, (H, W)) is None
+    smv = {"BEAM_CENTER_X": "2", "BEAM_CENTER_Y": "3", "PIXEL_SIZE": "0.1", "SIZE1": "nan", "SIZE2": "inf"}
+    assert from_fabio("DtrekImage", smv, None) == {"x": 29.5, "y": 19.5, "key": "BEAM_CENTER_X/Y"}
+    far = {"x": 1e7, "y": 5.0, "key": "Beam_xy"}  # given to analyse directly: still not used, and said so
+    res = analyse(data, None, header=far)
+    assert res.source == "search" and "far off this 240x320 frame: not used" in res.warnings[0]
+
+
+def test_nexus_beam_centre_is_one_value_in_the_file_and_a_bad_one_costs_the_mask_nothing(workspace, tmp_path):
+    """A `beam_center_x` behind an external link, an array of them, or a soft link to itself is no centre; the
+    last had made the import's copy of a master lose its pixel mask too."""
+    from scatterloop.core.ingest import import_paths
+
+    with h5py.File(tmp_path / "outside.h5", "w") as f:
+        f["bc"] = 30.0
+    for case in ("external", "array", "loop"):
+        frames = RNG.poisson(5, (1, 60, 70)).astype(np.int32)
+        frames[0, 10, 10] = 60_000  # a hot pixel the detector's mask flags
+        folder = tmp_path / case
+        folder.mkdir()
+        with h5py.File(folder / "scan_data_000001.h5", "w") as f:
+            f["entry/data/data"] = frames
+        with h5py.File(folder / "scan_master.h5", "w") as f:
+            det = f.create_group("entry/instrument/detector")
+            det.attrs["NX_class"] = "NXdetector"
+            mask = np.zeros((60, 70), np.uint32)
+            mask[10, 10] = 1
+            det["detectorSpecific/pixel_mask"] = mask
+            det["beam_center_y"] = 20.5
+            if case == "external":
+                det["beam_center_x"] = h5py.ExternalLink(str(tmp_path / "outside.h5"), "bc")
+            elif case == "array":
+                det["beam_center_x"] = np.full(5, 30.5)
+            else:
+                det["beam_center_x"] = h5py.SoftLink("/entry/instrument/detector/beam_center_x")
+            f["entry/data/data_000001"] = h5py.ExternalLink("scan_data_000001.h5", "entry/data/data")
+        summary = import_paths(workspace, [folder], source="experimental")  # the master first, then its data
+        assert [(r.imported, r.duplicates) for r in summary.files] == [(1, 0), (0, 1)], case
+        frame = workspace.load_frame(workspace.store.get_images(summary.image_ids)[0])
+        assert "header_centre" not in frame.meta, case
+        assert frame.mask[10, 10], case  # the master's pixel mask is in the stored copy
