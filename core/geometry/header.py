@@ -89,6 +89,9 @@ def from_fabio(name: str, header: dict, shape: tuple[int, int] | None) -> dict |
         # Mosflm's frame: X along the slow axis (rows), Y along the fast axis (columns)
         return centre(y_mm / pixel, x_mm / pixel, "BEAM_CENTER_X/Y", shape)
     if name == "MarccdImage" and "beam_x" in header and "beam_y" in header:
+        layout = [header.get(k, 0) for k in ("origin", "orientation", "view_direction")]
+        if any(v not in (0, None) for v in layout):  # another corner or axis order: the centre would be mirrored
+            return None
         return marccd(header.get("beam_x"), header.get("beam_y"), shape)
     if name == "EdfImage" and "Center_1" in header and "Center_2" in header:
         c1, c2 = _float(header, "Center_1"), _float(header, "Center_2")
@@ -112,7 +115,8 @@ def marccd(beam_x, beam_y, shape: tuple[int, int]) -> dict | None:
 
 def marccd_tiff(path: Path, shape: tuple[int, int]) -> dict | None:
     """The centre in a MarCCD header of a file named like any TIFF: the 3072-byte block after the first KiB,
-    taken for one only where its own width and height repeat the frame's (as dxtbx tells MarCCD files apart)."""
+    taken for one only where its own width and height repeat the frame's and its origin, orientation and view are
+    the default (as dxtbx tells MarCCD files apart)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4096)
@@ -122,8 +126,9 @@ def marccd_tiff(path: Path, shape: tuple[int, int]) -> dict | None:
         return None
     end = "<" if head[:2] == b"II" else ">"
     width, height = struct.unpack(end + "II", head[1024 + 80 : 1024 + 88])
-    if (height, width) != tuple(shape[-2:]):
-        return None
+    origin, orientation, view = struct.unpack(end + "III", head[1024 + 116 : 1024 + 128])
+    if (height, width) != tuple(shape[-2:]) or (origin, orientation, view) != (0, 0, 0):
+        return None  # not a MarCCD header, or one whose pixels start at another corner (dxtbx reads neither)
     beam_x, beam_y = struct.unpack(end + "ii", head[1668:1676])
     return marccd(beam_x, beam_y, shape)
 

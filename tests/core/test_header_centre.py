@@ -91,6 +91,11 @@ def test_marccd_header_is_read_whatever_the_suffix(tmp_path):
         assert (beam["x"], beam["y"]) == (pytest.approx(30.0), pytest.approx(19.75)), name
     tifffile.imwrite(tmp_path / "plain.tif", data)  # any other TIFF: bytes 1104-1111 are pixels, not its shape
     assert "header_centre" not in read_frame(tmp_path / "plain.tif").meta
+    turned = bytearray(_marccd(data, 30_500, 20_250))
+    struct.pack_into("<I", turned, 1024 + 120, 1)  # another orientation of the fast axis: the centre would mirror
+    for name in ("t.mccd", "t.tif"):
+        (tmp_path / name).write_bytes(bytes(turned))
+        assert "header_centre" not in read_frame(tmp_path / name).meta, name
 
 
 UNUSABLE = ["Beam_xy (0.00, 0.00) pixels", "Beam_xy (nan, 3.0) pixels", "Beam_xy (99999.0, 50.0) pixels"]
