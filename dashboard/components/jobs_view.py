@@ -60,7 +60,10 @@ def table(runs: list[dict]) -> dbc.Table | html.P:
                     html.Td(r["error"] or "", className="small text-danger"),
                     html.Td(r["created"], className="small"),
                     html.Td(r["duration"], className="small"),
-                    html.Td(r.get("user") or "", className="small"),
+                    # started without login (a laptop, the CLI): nobody to name
+                    html.Td(
+                        r.get("user") or "—", className="small", title="" if r.get("user") else "started without login"
+                    ),
                     html.Td(cancel_button(r["id"]) if r["status"] in ("queued", "running") else ""),
                 ]
             )
