@@ -141,7 +141,7 @@ def recolour_patch(
         patch["data"][k]["customdata"] = table.ids[idx].tolist()
         if selected and dims == 2:
             patch["data"][k]["selectedpoints"] = figures.selected_points(table.ids[idx].tolist(), selected)
-        patch["data"][k]["name"] = figures.legend_name(cat, len(idx))
+        patch["data"][k]["name"] = figures.legend_name(cat, len(idx), colour_by)
     patch["layout"]["title"]["text"] = (
         f"{len(table.ids)} images · coloured by {figures.COLOUR_NAMES.get(colour_by, colour_by)}"
     )

@@ -44,8 +44,11 @@ def selected_points(trace_ids: Sequence[int], selected: Collection[int]) -> list
     return [j for j, i in enumerate(trace_ids) if int(i) in chosen]
 
 
-def legend_name(category: str, count: int) -> str:
-    """A legend entry with its count ("fake (49)"); the trace's `legendgroup` keeps the bare category."""
+def legend_name(category: str, count: int, colour_by: str = "") -> str:
+    """A legend entry with its count ("fake (49)", "round 2 (120)"); the trace's `legendgroup` keeps the bare
+    category."""
+    if colour_by == "round":  # a bare "1" or "none" says nothing of what it counts
+        category = "no round" if category == "none" else f"round {category}"
     return f"{category} ({count})"
 
 
@@ -111,7 +114,7 @@ def map_figure(
             fig.add_trace(
                 trace(
                     idx,
-                    name=legend_name(cat, len(idx)),
+                    name=legend_name(cat, len(idx), colour_by),
                     legendgroup=cat,
                     marker={"size": size, "color": category_colour(cat, k), "opacity": 0.85},
                 )
