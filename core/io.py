@@ -65,7 +65,7 @@ def content_hash(data: np.ndarray) -> str:
     """Hash of the frame's values, shape and dtype: the same frame in two file formats is one image."""
     arr = np.ascontiguousarray(data)
     h = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
-    h.update(arr.tobytes())
+    h.update(memoryview(arr).cast("B"))  # the bytes `tobytes()` gives, without copying them
     return h.hexdigest()
 
 
@@ -381,10 +381,10 @@ def thumbnail_png(data: np.ndarray, mask: np.ndarray | None = None, max_side: in
     """
     from PIL import Image
 
-    x = np.asarray(data, dtype=np.float32)
-    mask = make_mask(x) if mask is None else mask
-    g = photon_scale(x, mask)  # as `as_counts`, but in place on one float32 copy: a 100-megapixel frame fits
-    logx = np.where(mask, np.float32(0.0), x)
+    logx = np.array(data, dtype=np.float32)  # the one full-size copy: a 100-megapixel frame fits
+    mask = make_mask(logx) if mask is None else mask
+    g = photon_scale(logx, mask)  # as `as_counts`, but in place on that copy
+    logx[mask] = 0.0
     if g != 1.0:
         logx /= np.float32(g)
     np.log1p(np.clip(logx, 0, None, out=logx), out=logx)
