@@ -86,11 +86,12 @@ def render_grid(
     else:
         total = store.count_images(flt)
         rows = store.list_images(flt, offset=page * size, limit=size)
-    suggestions = store.model_suggestions(image_ids=[img.id for img, _ in rows]) if rows else {}
-    if view is not None and view.active and not queue:  # show what the grid is ordered by
-        from scatterloop.core.classify.predict import pattern_suggestions
+    from scatterloop.core.classify.predict import task_suggestions
 
-        suggestions = {**suggestions, **pattern_suggestions(store)[1]}
+    # the realism call: a pattern prediction made later on the same image is not it (it shows under a pattern view)
+    suggestions = task_suggestions(store, "realism", image_ids=[img.id for img, _ in rows])[1] if rows else {}
+    if view is not None and view.active and not queue:  # show what the grid is ordered by
+        suggestions = {**suggestions, **task_suggestions(store, "pattern")[1]}
     chosen = set(selection or [])
     cards = [
         label_view.card(

@@ -167,16 +167,35 @@ def _write(
         )
 
 
+def task_classes(store: Store, task: str) -> list[str]:
+    """The classes of the latest finished round of `task` (none: no such round)."""
+    runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]
+    mine = [r for r in runs if r.result.get("task") == task]
+    return list(max(mine, key=lambda r: r.id).result.get("classes") or []) if mine else []
+
+
+def task_suggestions(
+    store: Store, task: str, scheme: str | None = None, image_ids=None
+) -> tuple[list[str], dict[int, tuple[str | None, float | None]]]:
+    """(classes, image id → (suggested class, confidence)) from the ensemble's latest suggestion among the classes
+    of `task`'s latest finished round (`scheme`'s vote, else the scheme prediction wrote last): a pattern call on
+    the same image is never taken for a realism call, nor the other way round."""
+    classes = task_classes(store, task)
+    who = {"annotator": f"ensemble:{scheme}"} if scheme else {"annotator_prefix": "ensemble:"}
+    if classes:
+        return classes, store.model_suggestions(**who, labels=classes, image_ids=image_ids)
+    if task != "realism":
+        return [], {}
+    # no realism round recorded (suggestions written by an older version, or by hand): any call but a pattern's
+    others = sorted({c for t in ("pattern",) for c in task_classes(store, t)})
+    return [], store.model_suggestions(**who, exclude_labels=others, image_ids=image_ids)
+
+
 def pattern_suggestions(store: Store) -> tuple[list[str], dict[int, tuple[str | None, float | None]]]:
     """(classes, image id → (predicted pattern, confidence)) from the ensemble's latest suggestion of the latest
     finished pattern-task round's classes; realism or other suggestions on the same image are not mixed in.
     Prediction writes the chosen voting scheme last, so the latest `ensemble:*` event is the suggestion."""
-    runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]
-    pattern = [r for r in runs if r.result.get("task") == "pattern"]
-    if not pattern:
-        return [], {}
-    classes = list(max(pattern, key=lambda r: r.id).result["classes"])
-    return classes, store.model_suggestions(annotator_prefix="ensemble:", labels=classes)
+    return task_suggestions(store, "pattern")
 
 
 def prelabel(
@@ -186,7 +205,7 @@ def prelabel(
     exists; a human label is never overwritten (checked inside the write). Returns the counts."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
-    sugg = store.model_suggestions(f"ensemble:{scheme}")
+    _, sugg = task_suggestions(store, "realism", scheme)  # a label is a realism call, never a pattern's
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
     written = store.add_labels_where_unlabeled(
         confident, annotator=f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})", round=round
@@ -202,7 +221,7 @@ def review_queue(
     round doubted (`doubted_queue`)."""
     if kind == "doubted":
         return doubted_queue(store)
-    sugg = store.model_suggestions(f"ensemble:{scheme}")
+    _, sugg = task_suggestions(store, "realism", scheme)  # the realism calls: a pattern call is no label to review
     labels = store.current_labels() if sugg else {}
     if kind == "uncertain":
         open_ = [

@@ -399,9 +399,11 @@ class Store(RunRecords, MapRecords, UserRecords):
         *,
         annotator_prefix: str | None = None,
         labels: Sequence[str] | None = None,
+        exclude_labels: Sequence[str] | None = None,
     ) -> dict[int, tuple[str | None, float | None]]:
         """Latest model event per image (of one model annotator when given, of annotators starting with
-        `annotator_prefix`, among events whose label is one of `labels`): (label, confidence)."""
+        `annotator_prefix`, among events whose label is one of `labels` and none of `exclude_labels`):
+        (label, confidence)."""
         latest = select(func.max(LabelEvent.id)).where(LabelEvent.origin == "model")
         if annotator is not None:
             latest = latest.where(LabelEvent.annotator == annotator)
@@ -409,6 +411,8 @@ class Store(RunRecords, MapRecords, UserRecords):
             latest = latest.where(LabelEvent.annotator.startswith(annotator_prefix, autoescape=True))
         if labels is not None:
             latest = latest.where(LabelEvent.label.in_(list(labels)))
+        if exclude_labels:
+            latest = latest.where(LabelEvent.label.not_in(list(exclude_labels)))
         if image_ids is not None:
             latest = latest.where(LabelEvent.image_id.in_([int(i) for i in image_ids]))
         latest = latest.group_by(LabelEvent.image_id)

@@ -278,3 +278,23 @@ def test_the_uncertain_queue_takes_each_pattern_in_turn_least_confident_first(wo
     assert review_queue(store, "uncertain") == [r1, p2, r2, p1, r3]
     order = review_order(np.array([0.9, 0.5, 0.6, 0.55]), ["peaks", "rings", None, "rings"])
     assert order.tolist() == [1, 2, 0, 3]  # rings 0.5, then unknown 0.6 before peaks 0.9, then rings 0.55
+
+
+def test_a_pattern_prediction_does_not_replace_the_realism_call(workspace):
+    """A browser review predicted the pattern task after a realism round: the cards then showed 'background 1.00'
+    where the realism call had been, the uncertain queue sorted by the pattern calls, and pre-labelling would have
+    written a pattern name as a realism label."""
+    from scatterloop.core.classify.predict import task_suggestions
+
+    store = workspace.store
+    a, b = _add(store, 2, "generated", 0)
+    for task, classes in (("realism", ["fake", "realistic"]), ("pattern", ["background", "peaks", "rings"])):
+        run = store.create_run("classify", {"task": task})
+        store.update_run(run, status="done", result={"task": task, "classes": classes})
+    store.add_labels([a, b], "realistic", "ensemble:weighted", origin="model", confidence=[0.95, 0.6])
+    store.add_labels([a, b], "background", "ensemble:weighted", origin="model", confidence=[1.0, 1.0])  # later
+    assert task_suggestions(store, "realism")[1] == {a: ("realistic", 0.95), b: ("realistic", 0.6)}
+    assert task_suggestions(store, "pattern")[1] == {a: ("background", 1.0), b: ("background", 1.0)}
+    assert review_queue(store, "uncertain") == [b, a]
+    assert prelabel(store, threshold=0.9, annotator="bob")["prelabelled"] == 1
+    assert store.current_labels()[a].label == "realistic"
