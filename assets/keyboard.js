@@ -10,6 +10,11 @@
     var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
     if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) { return; }
     var name = keyName(ev);
+    // a dropdown keeps the focus after a pick, and a letter typed there opens it with that letter in its search
+    // box: the key is the dropdown's, not a shortcut (it had selected the page and labelled it). Escape on a
+    // closed one is still "deselect".
+    var menu = t && t.closest ? t.closest(".dash-dropdown, [aria-haspopup='listbox'], [role='combobox']") : null;
+    if (menu && !(name === "escape" && menu.getAttribute("aria-expanded") !== "true")) { return; }
     // while a window (the viewer, the keyboard help) is open, only its own shortcuts act: a key must never
     // label the grid hidden behind it
     var modal = document.querySelector(".modal.show");

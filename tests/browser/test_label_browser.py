@@ -112,3 +112,28 @@ def test_annotator_name_is_remembered_by_the_browser(dash_duo, small_workspace):
     dash_duo.wait_for_element(".sl-card", timeout=15)
     _wait(dash_duo, lambda: dash_duo.find_element(_css_id(ids.ANNOTATOR_INPUT)).get_attribute("value") == "grace")
     assert dash_duo.get_logs() == []
+
+
+def test_a_key_typed_into_a_dropdown_is_no_shortcut(dash_duo, small_workspace):
+    """After a filter is picked its dropdown keeps the focus: a browser review pressed `a` there, which selected
+    the whole page as well as opening the dropdown, then `2` labelled nothing and a later `1` the wrong cards."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    store = small_workspace.store
+    dash_duo.start_server(create_app(small_workspace.settings))
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _set_annotator(dash_duo, "ada")
+    dash_duo.select_dcc_dropdown(_css_id(ids.LABEL_SOURCE_FILTER), "generated")
+    dash_duo.wait_for_contains_text(_css_id(ids.LABEL_COUNT), "of 6", timeout=10)
+    focused = "return document.activeElement.closest('.dash-dropdown, [aria-haspopup=listbox]') !== null"
+    assert dash_duo.driver.execute_script(focused)  # the dropdown kept the focus, as a person leaves it
+    ActionChains(dash_duo.driver).send_keys("a").perform()  # opens the dropdown's search with "a" in it
+    ActionChains(dash_duo.driver).send_keys(Keys.ESCAPE).perform()  # closes it
+    ActionChains(dash_duo.driver).send_keys("1").perform()
+    dash_duo.find_element(_css_id(ids.LABEL_COUNT)).click()  # state settles: the count line is plain text
+    assert dash_duo.find_elements(".sl-card.selected") == []
+    assert not any(lab.label for lab in store.current_labels().values())  # nothing labelled
+    # outside the dropdown the shortcuts act as before
+    dash_duo.find_element("body").send_keys("a")
+    _wait(dash_duo, lambda: len(dash_duo.find_elements(".sl-card.selected")) == 6)
+    assert dash_duo.get_logs() == []
