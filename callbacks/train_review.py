@@ -16,15 +16,19 @@ from .services import Services
 NO_ROUND = "Train a round first."
 
 
-def confusion_queue(services: Services, run_value, click: dict | None) -> tuple[dict | None, str]:
-    """A clicked confusion cell → a review queue of its images."""
+def confusion_queue(
+    services: Services, run_value, click: dict | None, task: str | None = None
+) -> tuple[dict | None, str]:
+    """A clicked confusion cell → a review queue of its images, of the run whose matrices are shown (the one
+    chosen, else the latest round of the task chosen above them, as `train.results` picks it)."""
     from scatterloop.core.classify.tables import classify_runs, confusion_cell
     from scatterloop.core.workspace import Workspace
 
     if not click or not click.get("points"):
         return None, ""
-    runs = classify_runs(services.store)
-    run_id = int(run_value) if run_value else (runs[-1].id if runs else None)
+    runs = classify_runs(services.store, task)
+    chosen = int(run_value) if run_value else None
+    run_id = chosen if chosen in {r.id for r in runs} else (runs[-1].id if runs else None)
     if run_id is None:
         return None, ""
     pt = click["points"][0]
@@ -195,11 +199,12 @@ def register_review(app, services: Services) -> None:
         Input(ids.TRAIN_REVIEW_DOUBTED_BUTTON, "n_clicks"),
         Input(ids.TRAIN_CONFUSION_GRAPH, "clickData"),
         State(ids.TRAIN_RUN_SELECT, "value"),
+        State(ids.TRAIN_TASK_SELECT, "value"),
         prevent_initial_call=True,
     )
-    def _queue(_u, _d, _b, click, run_value):
+    def _queue(_u, _d, _b, click, run_value, task):
         if ctx.triggered_id == ids.TRAIN_CONFUSION_GRAPH:
-            queue, message = confusion_queue(services, run_value, click)
+            queue, message = confusion_queue(services, run_value, click, task)
         else:
             kind = {ids.TRAIN_REVIEW_UNCERTAIN_BUTTON: "uncertain", ids.TRAIN_REVIEW_DOUBTED_BUTTON: "doubted"}.get(
                 ctx.triggered_id, "disagree"

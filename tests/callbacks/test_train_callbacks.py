@@ -102,3 +102,12 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     text = str(panel)
     assert "Grad-CAM" in text and "data:image/png;base64," in text and "tiny says" in text
     assert "not in this workspace" in train_review.explain_image(services, 99999, explain_opts[0]["value"])
+
+    # a later round of another task: a confusion cell of the realism matrices shown still opens the realism run's
+    # images (a browser review got "no model or vote named 'physics' in run 7", the pattern round)
+    other = services.store.create_run("classify", {"task": "pattern"})
+    services.store.update_run(
+        other, status="done", result={"task": "pattern", "classes": ["background", "peaks", "rings"], "models": {}}
+    )
+    queue, msg = train_review.confusion_queue(services, None, click, "realism")
+    assert queue is not None and queue["name"].startswith(f"run {run_id} ·"), msg
