@@ -58,15 +58,20 @@ class Plan:
         self._next(span)
         self._emit(message)
 
-    def part(self, span: float, parts: int = 1) -> ProgressFn:
+    def part(self, span: float, parts: int = 1, weights: list[float] | None = None) -> ProgressFn:
+        """A step that counts, up to `parts` times from 0; `weights` (one per part) say how much of the span each
+        count takes where they differ (the features of 200 new frames against 60 already read), else equal."""
         base, slot, last = self._next(span), [0], [None]
         end = self._end  # its own end: a late call cannot run into the step after it
+        w = [float(v) for v in weights] if weights and len(weights) == parts and sum(weights) > 0 else [1.0] * parts
+        before = [sum(w[:k]) / sum(w) for k in range(parts)] + [1.0]
 
         def progress(done: int, total: int, message: str = "") -> None:
             if last[0] is not None and (done < last[0][0] or total != last[0][1]):  # its count began again
                 slot[0] = min(slot[0] + 1, parts - 1)
             last[0] = (done, total)
-            frac = (slot[0] + (min(done / total, 1.0) if total else 0.0)) / parts
+            k = slot[0]
+            frac = before[k] + (before[k + 1] - before[k]) * (min(done / total, 1.0) if total else 0.0)
             self.done = max(self.done, min(base + span * frac, end))
             self._emit(message)
 

@@ -18,8 +18,8 @@ def with_groups(ws, images, *, progress: ProgressFn = no_progress, should_stop: 
     return np.concatenate([feats, groups], 1)
 
 
-def reference(ws, *, seed: int = 0, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop):
-    """(features, groups) of up to `MAX_REFERENCE_PER_PATTERN` experimental frames per pattern."""
+def reference_images(ws, *, seed: int = 0) -> list:
+    """Up to `MAX_REFERENCE_PER_PATTERN` experimental frames per pattern (a seeded draw where there are more)."""
     rng = np.random.default_rng(seed)
     by_pattern: dict[int, list] = {}
     for img, _ in ws.store.list_images():
@@ -30,6 +30,20 @@ def reference(ws, *, seed: int = 0, progress: ProgressFn = no_progress, should_s
         if len(imgs) > MAX_REFERENCE_PER_PATTERN:
             imgs = [imgs[i] for i in sorted(rng.choice(len(imgs), MAX_REFERENCE_PER_PATTERN, replace=False))]
         picked += imgs
+    return picked
+
+
+def to_compute(ws, train_imgs, val_imgs) -> list[int]:
+    """How many training, validation and reference frames (`feature_inputs`' three counts) have no cached
+    features yet: each takes about a second, a cached one milliseconds."""
+    from .physics import features_cached
+
+    return [sum(not features_cached(ws, img) for img in imgs) for imgs in (train_imgs, val_imgs, reference_images(ws))]
+
+
+def reference(ws, *, seed: int = 0, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop):
+    """(features, groups) of up to `MAX_REFERENCE_PER_PATTERN` experimental frames per pattern."""
+    picked = reference_images(ws, seed=seed)
     if not picked:
         return np.zeros((0, with_groups(ws, []).shape[1] - 1), np.float32), np.zeros(0)
     x = with_groups(ws, picked, progress=progress, should_stop=should_stop)

@@ -252,9 +252,18 @@ def _frame_features(data: np.ndarray, mask: np.ndarray | None) -> dict[str, floa
     return {k: float(np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0)) for k, v in out.items()}
 
 
+def _cache_path(ws, image):
+    return ws.cache / "features" / f"v{VERSION}" / f"{image.sha256}.json"
+
+
+def features_cached(ws, image) -> bool:
+    """Whether the image's features are already in the cache (reading them takes milliseconds, not a second)."""
+    return _cache_path(ws, image).exists()
+
+
 def image_features(ws, image) -> dict[str, float]:
     """Features of a workspace image, cached under `cache/features/v<VERSION>/<sha256>.json`."""
-    path = ws.cache / "features" / f"v{VERSION}" / f"{image.sha256}.json"
+    path = _cache_path(ws, image)
     if path.exists():
         try:
             cached = json.loads(path.read_text())

@@ -25,7 +25,7 @@ from ..workspace import Workspace
 from .calibrate import fit_temperature, nll, softmax
 from .data import PATTERN_SOURCES, Split, assemble
 from .doubt import configure_physics, doubted, doubted_labels, out_of_fold
-from .features_data import feature_inputs
+from .features_data import feature_inputs, to_compute
 from .inputs import load_inputs
 from .recipes import Recipe, default_recipe, recipe
 from .registry import ClassifierConfig, create_classifier, input_size_for, save_classifier, spec_of
@@ -103,6 +103,7 @@ class RoundResult:
 
 
 FEATURE_UNITS = 20  # a physics model's share of a round's bar: features 12, fit 2, the label check 6
+NEW_FEATURE_UNITS = 1.3  # and per frame whose features are not cached yet: ~0.4 s each, where a unit is ~0.3 s
 LOAD_UNITS = 5  # reading the networks' inputs
 
 
@@ -185,8 +186,13 @@ def train_round(
     n_batches = -(-len(train_imgs) // rec.batch_size)
     per_net = rec.epochs * n_batches
     n_feat = sum(spec_of(a).library in ("features", "hybrid") for a in rec.models)
+    # the first model that reads physics features computes those not cached yet: most of a first round's time
+    fresh = to_compute(ws, train_imgs, val_imgs) if n_feat else [0, 0, 0]
+    fresh_units = NEW_FEATURE_UNITS * sum(fresh)
+    feature_weights = [n + 0.02 * len(imgs) for n, imgs in zip(fresh, (train_imgs, val_imgs, [None]), strict=True)]
     # one count for the round, in units of a network's batch; a physics model's steps take FEATURE_UNITS
-    plan = Plan(progress, per_net * len(networks) + FEATURE_UNITS * n_feat + (LOAD_UNITS if networks else 0) + 3)
+    total = per_net * len(networks) + FEATURE_UNITS * n_feat + fresh_units + (LOAD_UNITS if networks else 0) + 3
+    plan = Plan(progress, total)
 
     models: dict[str, dict] = {}
     val_probs, saved, pending, oof, refit = [], [], [], [], []
@@ -196,7 +202,10 @@ def train_round(
         check_stop(should_stop)
         folder = ws.run_dir(run_id) / "models" / arch
         if spec_of(arch).library == "features":
-            xf, xfv, ref = feature_inputs(ws, train_imgs, val_imgs, progress=plan.part(12, 3), should_stop=should_stop)
+            span, fresh_units = 12 + fresh_units, 0.0  # the next physics model finds them cached
+            xf, xfv, ref = feature_inputs(
+                ws, train_imgs, val_imgs, progress=plan.part(span, 3, feature_weights), should_stop=should_stop
+            )
             plan.step(f"{arch}: fitting on {len(train_imgs)} labels", 2)
             model = create_classifier(arch, len(split.classes))
             configure_physics(model, split)
@@ -210,8 +219,9 @@ def train_round(
         elif spec_of(arch).library == "hybrid":  # model zero: a logistic layer on encoder + physics features
             from .pretrain_zero import round_zero
 
+            span, fresh_units = FEATURE_UNITS + fresh_units, 0.0
             zr = round_zero(ws, rec.channels, split, train_imgs, val_imgs, device=device,
-                            progress=plan.part(FEATURE_UNITS, 3), should_stop=should_stop)  # fmt: skip
+                            progress=plan.part(span, 3), should_stop=should_stop)  # fmt: skip
             model, logits, final, in_size, cfg_channels = (
                 zr["model"],
                 zr["logits"],

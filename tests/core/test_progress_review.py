@@ -76,3 +76,24 @@ def test_a_frame_that_fixes_no_centre_has_no_symmetry_score():
     assert PolarView(**view).symmetry == 0.41
     assert PolarView(**view, status="no centre").symmetry == -1.0
     assert np.isfinite(PolarView(**view).score)
+
+
+def test_a_plan_part_weighs_its_counts_and_a_first_round_weighs_the_new_features(small_workspace):
+    """A browser review saw "25% · physics features 291/300 · ~7:13 left" eight seconds before a round ended: the
+    features of new frames, 95 % of a first round's time, had a quarter of its bar, in three equal thirds."""
+    from scatterloop.core.classify.features_data import to_compute
+    from scatterloop.core.classify.physics import image_features
+
+    seen = []
+    plan = Plan(lambda done, total, message="": seen.append(done), 20)
+    count = plan.part(10, 3, [8, 1, 1])
+    count(4, 8)
+    assert seen[-1] == 4  # half of the first count: half of its 8 units
+    count(8, 8)
+    count(1, 1)  # the second count, begun again from 0 (a new total)
+    assert seen[-1] == 9
+    ws = small_workspace
+    generated = [img for img, _ in ws.store.list_images() if img.source == "generated"]
+    assert to_compute(ws, generated[:3], generated[3:]) == [3, 3, 6]  # nothing cached; 6 experimental frames
+    image_features(ws, generated[0])
+    assert to_compute(ws, generated[:3], generated[3:]) == [2, 3, 6]
