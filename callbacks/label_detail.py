@@ -19,6 +19,7 @@ def history_rows(services: Services, image_id: int) -> list[dict]:
             "label": ev.label,
             "annotator": ev.annotator,
             "origin": ev.origin,
+            "confidence": ev.confidence,  # a model's call: how sure it was
             "undo": ev.undoes is not None,
         }
         for ev in services.store.label_history(image_id)

@@ -231,7 +231,9 @@ def curves_figure(curves: dict[str, list[dict]]) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.update_xaxes(title_text="epoch", dtick=1)
+    top = max((r["epoch"] for rows in curves.values() for r in rows), default=1)
+    # a tick per epoch only while they fit: 40 of them in a 150-px panel were rotated over each other
+    fig.update_xaxes(title_text="epoch", tickformat="d", tickangle=0, **({"dtick": 1} if top <= 6 else {"nticks": 6}))
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(margin=dict(l=40, r=10, t=30, b=40), height=260, legend=dict(orientation="h", y=-0.3))
     return fig

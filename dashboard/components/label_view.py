@@ -274,20 +274,29 @@ def history_table(history: list[dict], table_id: str | None = None) -> dbc.Table
             [
                 html.Td(ev["at"]),
                 html.Td(ev["label"] or "(cleared)"),
-                html.Td(ev["annotator"]),
-                html.Td(ev["origin"] + (" · undo" if ev["undo"] else "")),
+                html.Td(ev["annotator"], style={"overflowWrap": "anywhere"}),  # "ada (pre-label ≥ 0.9)" wraps
+                html.Td(
+                    ev["origin"]
+                    + (
+                        f" {ev['confidence']:.2f}"
+                        if ev.get("confidence") is not None and ev["origin"] == "model"
+                        else ""
+                    )
+                    + (" · undo" if ev["undo"] else "")
+                ),
             ]
         )
         for ev in reversed(history)
     ]
     extra = {"id": table_id} if table_id else {}
-    return dbc.Table(
+    return dbc.Table(  # responsive: a wide row scrolls inside the detail column, never the page
         [
-            html.Thead(html.Tr([html.Th("time (UTC)"), html.Th("label"), html.Th("by"), html.Th("")])),
+            html.Thead(html.Tr([html.Th("time (UTC)"), html.Th("label"), html.Th("by"), html.Th("kind")])),
             html.Tbody(rows or [html.Tr(html.Td("no labels yet", colSpan=4))]),
         ],
         size="sm",
         className="small",
+        responsive=True,
         **extra,
     )
 
