@@ -28,6 +28,8 @@ def cmd_polar(args) -> int:
     header = None if args.no_header else frame.meta.get("header_centre")
     res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud, header=header)
     found = res.status == "found"
+    given = res.source.startswith("header")  # the file's header gave the centre: nothing measured how sure
+    scored = res.score > -1  # -1: no score (no rings, or no centre)
     payload = {
         "command": "polar",
         "image": str(args.image),
@@ -36,13 +38,13 @@ def cmd_polar(args) -> int:
         "reason": res.reason,
         "centre_x": round(res.centre_x, 3) if found else None,
         "centre_y": round(res.centre_y, 3) if found else None,
-        "confidence": res.confidence,
+        "confidence": None if given else res.confidence,
         "tilt_deg": res.tilt_deg,  # the detector tilt the rings fixed (then the centre is the beam point)
         "tilt_axis_deg": res.tilt_axis_deg,
         "distance_px": res.distance_px,
         "rings_centre": [round(v, 3) for v in res.rings_centre] if res.rings_centre else None,
         "header_centre": [round(header["x"], 3), round(header["y"], 3), header["key"]] if header else None,
-        "score": round(res.score, 4),
+        "score": round(res.score, 4) if scored else None,
         "source": res.source,
         "warnings": res.warnings,
         "masked": res.masked,
@@ -51,7 +53,8 @@ def cmd_polar(args) -> int:
     for warning in res.warnings:
         logging.getLogger("scatterloop.polar").warning(warning)
     text = (
-        f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}, confidence {res.confidence:.2f}"
+        f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}"
+        + ("" if given else f", confidence {res.confidence:.2f}")
         + (f", detector tilted {res.tilt_deg:.2f} deg" if res.tilt_deg else "")
         + ")"
         if found
@@ -59,7 +62,10 @@ def cmd_polar(args) -> int:
     )
     from .cli_common import emit
 
-    emit(args, payload, f"{text}, symmetry {res.score:.3f}" + (" on the tilted plane" if res.plane else ""))
+    symmetry = (
+        f"symmetry {res.score:.3f}" + (" on the tilted plane" if res.plane else "") if scored else "no symmetry score"
+    )
+    emit(args, payload, f"{text}, {symmetry}")
     return 0
 
 

@@ -136,6 +136,7 @@ def test_where_the_rings_fix_no_centre_the_header_gives_it(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (out["status"], out["source"], out["centre_x"]) == ("found", "header Beam_xy", 150.0)
     assert out["header_centre"] == [150.0, 100.0, "Beam_xy"]
+    assert (out["confidence"], out["score"]) == (None, None)  # nothing measured it; no rings to score
     assert main(["polar", str(tmp_path / "empty.cbf"), "--json", "--no-header"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (out["status"], out["header_centre"]) == ("no centre", None)
