@@ -222,7 +222,9 @@ def _write_thumb(ws: Workspace, sha: str, frame: Frame, checked: _Checked) -> No
     if dest.exists():
         return
     tmp = dest.with_name(f".{os.getpid()}-{dest.name}")
-    tmp.write_bytes(thumbnail_png(frame.data, frame.mask, ws.settings.thumb_size))
+    tmp.write_bytes(
+        thumbnail_png(frame.data, frame.mask, ws.settings.thumb_size, log=not frame.meta.get("display_image"))
+    )
     os.replace(tmp, dest)
     checked.thumbs.append(dest)
 

@@ -303,7 +303,7 @@ def _checked(
             mask |= (data >= value - tolerance) & (data <= value + tolerance)
     if mask.all():
         raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
-    kept = {"header_centre": meta["header_centre"]} if meta.get("header_centre") else {}
+    kept = {k: meta[k] for k in ("header_centre", "display_image") if meta.get(k)}  # what readers of it need
     return Frame(data=data, mask=mask, index=index, dataset=dataset, meta=kept)
 
 
@@ -373,8 +373,9 @@ def downsample(img: np.ndarray, max_side: int) -> np.ndarray:
     return np.asarray(Image.fromarray(np.asarray(img, dtype=np.float32), mode="F").resize(size, Image.Resampling.BOX))
 
 
-def thumbnail_png(data: np.ndarray, mask: np.ndarray | None = None, max_side: int = 256) -> bytes:
-    """A PNG thumbnail (log-scaled, longest side `max_side`) for the browser.
+def thumbnail_png(data: np.ndarray, mask: np.ndarray | None = None, max_side: int = 256, log: bool = True) -> bytes:
+    """A PNG thumbnail (log-scaled, longest side `max_side`) for the browser; `log=False` for a picture already
+    made for eyes (an 8-bit PNG or JPEG render: its grey levels are no counts, and their log washes it out).
 
     The log is taken at full resolution and the result box-reduced before the percentile clip, so a
     2-megapixel frame takes milliseconds.
@@ -383,11 +384,12 @@ def thumbnail_png(data: np.ndarray, mask: np.ndarray | None = None, max_side: in
 
     logx = np.array(data, dtype=np.float32)  # the one full-size copy: a 100-megapixel frame fits
     mask = make_mask(logx) if mask is None else mask
-    g = photon_scale(logx, mask)  # as `as_counts`, but in place on that copy
+    g = photon_scale(logx, mask) if log else 1.0  # as `as_counts`, but in place on that copy
     logx[mask] = 0.0
     if g != 1.0:
         logx /= np.float32(g)
-    np.log1p(np.clip(logx, 0, None, out=logx), out=logx)
+    if log:
+        np.log1p(np.clip(logx, 0, None, out=logx), out=logx)
     small = downsample(logx, max_side)
     valid = downsample((~mask).astype(np.float32), max_side) > 0.5
     disp = display_normalise(small, ~valid, log=False)

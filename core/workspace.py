@@ -144,5 +144,9 @@ class Workspace:
         path = self.thumb_path(image.sha256)
         if not path.exists():
             frame = self.load_frame(image)
-            path.write_bytes(thumbnail_png(frame.data, frame.mask, self.settings.thumb_size))
+            path.write_bytes(
+                thumbnail_png(
+                    frame.data, frame.mask, self.settings.thumb_size, log=not frame.meta.get("display_image")
+                )
+            )
         return path

@@ -274,3 +274,35 @@ def test_nexus_beam_centre_is_one_value_in_the_file_and_a_bad_one_costs_the_mask
         frame = workspace.load_frame(workspace.store.get_images(summary.image_ids)[0])
         assert "header_centre" not in frame.meta, case
         assert frame.mask[10, 10], case  # the master's pixel mask is in the stored copy
+
+
+def test_an_8bit_render_keeps_its_grey_levels_in_the_thumbnail(workspace, tmp_path):
+    """A browser review saw ALS renders (8-bit PNG) almost white: their grey levels went through the log meant
+    for counts. The frame says it is a picture for eyes, and its thumbnail maps its grey levels linearly."""
+    import io as _io
+
+    from PIL import Image
+
+    from scatterloop.core.io import downsample, thumbnail_png
+
+    y, x = np.mgrid[:128, :128]
+    grey = (60 + 120 * np.exp(-((x - 64) ** 2 + (y - 64) ** 2) / 800.0)).astype(np.uint8)  # a halo on mid-grey
+    Image.fromarray(grey).save(tmp_path / "render.png")
+    frame = read_frame(tmp_path / "render.png")
+    assert frame.meta.get("display_image") is True
+    small = downsample(frame.data.astype(np.float32), 64).ravel()
+
+    def worst_misfit(png: bytes) -> float:  # of a straight line through (input, thumbnail) grey levels
+        out = np.asarray(Image.open(_io.BytesIO(png)), np.float64).ravel()
+        inside = (out > 0) & (out < 255)  # the percentile clip saturates a few
+        slope, offset = np.polyfit(small[inside], out[inside], 1)
+        return float(np.abs(out[inside] - (slope * small[inside] + offset)).max())
+
+    assert worst_misfit(thumbnail_png(frame.data, frame.mask, 64, log=False)) <= 1.0  # rounding only
+    assert worst_misfit(thumbnail_png(frame.data, frame.mask, 64)) > 5.0  # the log bends it
+    from scatterloop.core.ingest import import_paths
+
+    summary = import_paths(workspace, [tmp_path / "render.png"])
+    image = workspace.store.get_images(summary.image_ids)[0]
+    stored = workspace.thumb_path(image.sha256).read_bytes()
+    assert stored == thumbnail_png(frame.data, frame.mask, workspace.settings.thumb_size, log=False)
