@@ -43,17 +43,21 @@ def confusion_queue(
 
 
 @refusal_as_line
-def run_predict(services: Services, set_progress) -> str:
+def run_predict(services: Services, set_progress, task: str | None = None) -> str:
+    """Predict with the latest round of the task chosen in the tab (None: of any task): realism calls for the
+    unlabeled candidates, pattern calls for the images whose pattern is not known."""
     from scatterloop.core.classify.predict import candidates
     from scatterloop.core.classify.tables import classify_runs
 
-    runs = classify_runs(services.store)
+    runs = classify_runs(services.store, task) if task else classify_runs(services.store)
     if not runs:
-        return NO_ROUND
+        return NO_ROUND if not task else f"Train a {task} round first."
     res = runs[-1].result or {}
-    if not candidates(services.store, res.get("task") or "realism", (res.get("sets") or {}).get("pattern")):
+    task = res.get("task") or "realism"
+    if not candidates(services.store, task, (res.get("sets") or {}).get("pattern")):
+        what = "every image's pattern is known" if task == "pattern" else "every candidate is labelled"
         return (  # a plain answer, not a failed run
-            "Nothing to predict: every candidate is labelled. Generate or import more, or predict chosen images "
+            f"Nothing to predict: {what}. Generate or import more, or predict chosen images "
             "with `scatterloop classify predict --images ...`."
         )
     params = {"classify_run": runs[-1].id, "scheme": "weighted"}
@@ -61,8 +65,9 @@ def run_predict(services: Services, set_progress) -> str:
     run = follow(services, run_id, set_progress=set_progress)
 
     def done(res: dict) -> str:
+        what = "images of unknown pattern" if task == "pattern" else "candidates"
         return (
-            f"Run {run_id}: {res['images']} candidates predicted by {len(res['models'])} models and the ensemble "
+            f"Run {run_id}: {res['images']} {what} predicted by {len(res['models'])} models and the ensemble "
             f"({res['scheme']} vote suggests {_counts(res['suggested'])})."
         )
 
@@ -150,12 +155,23 @@ def explain_image(services: Services, image_id, checkpoint) -> object:
     )
 
 
+PREDICT_BUTTON = {
+    "pattern": "Predict the pattern of images of unknown pattern",
+    "labels": "Predict unlabeled images",
+}
+
+
 def register_review(app, services: Services) -> None:
+    @app.callback(Output(ids.TRAIN_PREDICT_BUTTON, "children"), Input(ids.TRAIN_TASK_SELECT, "value"))
+    def _predict_label(task):  # what the button will score with the chosen task's latest round
+        return PREDICT_BUTTON.get(task, "Predict unlabeled candidates")
+
     @app.callback(
         Output(ids.TRAIN_REVIEW_STATUS, "children"),
         Output(ids.TRAIN_VERSION_STORE, "data", allow_duplicate=True),
         Input(ids.TRAIN_PREDICT_BUTTON, "n_clicks"),
         State(ids.TRAIN_VERSION_STORE, "data"),
+        State(ids.TRAIN_TASK_SELECT, "value"),
         background=True,
         manager=services.background_manager,
         prevent_initial_call=True,
@@ -166,8 +182,8 @@ def register_review(app, services: Services) -> None:
         ],
         progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
     )
-    def _predict(set_progress, _n, version):
-        return run_predict(services, set_progress), (version or 0) + 1
+    def _predict(set_progress, _n, version, task):
+        return run_predict(services, set_progress, task), (version or 0) + 1
 
     @app.callback(
         Output(ids.TRAIN_REVIEW_STATUS, "children", allow_duplicate=True),

@@ -37,8 +37,14 @@ class PredictResult:
     selection: str = "candidates"  # which images: the unlabeled candidates or a user's selection
 
 
+UNKNOWN_PATTERNS = (None, "", "unknown")
+
+
 def candidates(store: Store, task: str, pattern: str | None = None) -> list[int]:
-    """Images without a human label that this task's models should judge."""
+    """Images that this task's models should judge: for realism (and labels) those without a human label; for
+    the pattern task those whose pattern nobody knows (imported frames, experimental ones included)."""
+    if task == "pattern":
+        return [img.id for img, _ in store.list_images() if img.pattern in UNKNOWN_PATTERNS]
     labelled = {i for i, s in store.current_labels().items() if s.label}
     out = []
     for img, _ in store.list_images():

@@ -298,3 +298,27 @@ def test_a_pattern_prediction_does_not_replace_the_realism_call(workspace):
     assert review_queue(store, "uncertain") == [b, a]
     assert prelabel(store, threshold=0.9, annotator="bob")["prelabelled"] == 1
     assert store.current_labels()[a].label == "realistic"
+
+
+def test_a_pattern_round_predicts_the_images_whose_pattern_is_unknown(workspace):
+    """A browser review's pattern prediction scored only the realism candidates (pattern known) and none of the
+    imported frames it was for."""
+    from scatterloop.core.classify.predict import candidates
+
+    store = workspace.store
+    known = _add(store, 2, "generated", 0)
+    unknown = [
+        store.add_image(
+            sha256=f"{90 + k:064x}",
+            path=f"originals/u{k}.tif",
+            original_name=f"u{k}.tif",
+            source="experimental",
+            pattern=None,
+            height=8,
+            width=8,
+            dtype="uint16",
+        )  # fmt: skip
+        for k in range(2)
+    ]
+    assert candidates(store, "pattern") == unknown
+    assert candidates(store, "realism") == known  # experimental frames are never realism candidates
