@@ -35,6 +35,17 @@ def classify_runs(store: Store, task: str | None = None) -> list:
     return [latest[k] for k in sorted(latest, key=lambda k: (k[0], k[1] != "scratch"))]
 
 
+def classify_tasks(store: Store) -> list[str]:
+    """The tasks that have a finished round, realism first (`data.TASKS` order, then any other)."""
+    from .data import TASKS
+
+    seen = {
+        r.result.get("task") for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result
+    }
+    seen.discard(None)
+    return [t for t in TASKS if t in seen] + sorted(seen - set(TASKS))
+
+
 def column_label(result: dict) -> str:
     start = "fine-tuned" if result["init"] == "finetune" else "scratch"
     return f"round {result['round']} · {start}"

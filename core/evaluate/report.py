@@ -108,9 +108,9 @@ def _loss_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
             template="plotly_white",
         )
         out.append(("gen-loss", fig))
-    from ..classify.tables import classify_runs
+    from ..classify.tables import classify_runs, classify_tasks
 
-    for r in classify_runs(ws.store):
+    for r in [r for task in classify_tasks(ws.store) for r in classify_runs(ws.store, task)]:
         fig = go.Figure()
         for arch, m in r.result["models"].items():
             hist = m["history"]
@@ -124,7 +124,8 @@ def _loss_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
                 )
             )
         fig.update_layout(
-            title=f"Classifier round {r.result['round']} ({r.result['init']}), run {r.id}",
+            title=f"Classifier round {r.result['round']} ({r.result['init']}), {r.result.get('task')} task, "
+            f"run {r.id}",
             xaxis_title="epoch",
             yaxis={"title": "training loss"},
             yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "validation accuracy"},
@@ -138,10 +139,10 @@ def _loss_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
 def _confusion_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
     from plotly.subplots import make_subplots
 
-    from ..classify.tables import classify_runs, column_label, validation_predictions
+    from ..classify.tables import classify_runs, classify_tasks, column_label, validation_predictions
 
     out = []
-    for r in classify_runs(ws.store):
+    for r in [r for task in classify_tasks(ws.store) for r in classify_runs(ws.store, task)]:
         preds = validation_predictions(ws, r.id)
         classes = r.result["classes"]
         names = list(preds)
@@ -157,17 +158,26 @@ def _confusion_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
             )
             fig.update_yaxes(autorange="reversed", title_text="true" if c == 1 else None, row=1, col=c)
             fig.update_xaxes(title_text="predicted", row=1, col=c)
-        fig.update_layout(title=f"Confusion matrices, {column_label(r.result)} (run {r.id})", height=300)
+        task = r.result.get("task")
+        fig.update_layout(title=f"Confusion matrices, {task} task, {column_label(r.result)} (run {r.id})", height=300)
         out.append((f"conf-{r.id}", fig))
     return out
 
 
 def _metrics_by_round(ws: Workspace) -> str:
+    """One table per task with a finished round (realism, pattern, labels): each task's rounds side by side."""
+    from ..classify.tables import classify_tasks
+
+    tasks = classify_tasks(ws.store)
+    if not tasks:
+        return "<p class='muted'>No classifier round yet.</p>"
+    return "".join(f"<h3>{html.escape(task)} task</h3>" + _metrics_of(ws, task) for task in tasks)
+
+
+def _metrics_of(ws: Workspace, task: str) -> str:
     from ..classify.tables import metrics_meaning, metrics_table
 
-    table = metrics_table(ws.store)
-    if not table["columns"]:
-        return "<p class='muted'>No classifier round yet.</p>"
+    table = metrics_table(ws.store, task)
     rows = []
     for row in table["rows"]:
         r = {"model / vote": row["name"]}

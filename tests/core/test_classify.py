@@ -322,3 +322,20 @@ def test_a_pattern_round_predicts_the_images_whose_pattern_is_unknown(workspace)
     ]
     assert candidates(store, "pattern") == unknown
     assert candidates(store, "realism") == known  # experimental frames are never realism candidates
+
+
+def test_the_report_tables_every_task_with_a_round(workspace):
+    """A browser review's report showed only the latest round's task (pattern), not the realism round before it."""
+    from scatterloop.core.classify.tables import METRICS, classify_tasks
+    from scatterloop.core.evaluate import report
+
+    store = workspace.store
+    for task, score in (("realism", 0.923), ("pattern", 1.0)):
+        run = store.create_run("classify", {"task": task})
+        result = {"task": task, "round": 1, "init": "scratch", "sets": {"train": 10, "validation": 3},
+                  "classes": ["a", "b"], "models": {"physics": {"metrics": dict.fromkeys(METRICS, score)}},
+                  "voting": {}}  # fmt: skip
+        store.update_run(run, status="done", result=result)
+    assert classify_tasks(store) == ["realism", "pattern"]
+    text = report._metrics_by_round(workspace)
+    assert text.index("realism task") < text.index("0.923") < text.index("pattern task")
