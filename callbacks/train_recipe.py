@@ -69,6 +69,12 @@ def learning_curve(services: Services, task: str | None):
 
 
 def register(app, services: Services) -> None:
+    app.clientside_callback(  # the realism task's decision cost means nothing to a pattern or labels round
+        'function (task) { return (task || "realism") === "realism" ? {} : {display: "none"}; }',
+        Output(ids.TRAIN_COST_BLOCK, "style"),
+        Input(ids.TRAIN_TASK_SELECT, "value"),
+    )
+
     @app.callback(
         Output(ids.TRAIN_EPOCHS_INPUT, "placeholder"),
         Output(ids.TRAIN_LR_INPUT, "placeholder"),

@@ -114,6 +114,7 @@ TRAIN_LR_INPUT = "train-lr-input"
 TRAIN_BATCH_INPUT = "train-batch-input"
 TRAIN_SIZE_INPUT = "train-size-input"
 TRAIN_COST_INPUT = "train-cost-input"
+TRAIN_COST_BLOCK = "train-cost-block"  # the cost field and its note: realism rounds only
 TRAIN_INIT_RADIO = "train-init-radio"
 TRAIN_DEVICE_SELECT = "train-device-select"
 TRAIN_NEXT_ROUND_SWITCH = "train-next-round-switch"

@@ -86,11 +86,16 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                         ]
                     ),
                     html.Div("input px 0: each architecture's own size (224; Inception 299)", className="small"),
-                    _number("false realistic call costs", ids.TRAIN_COST_INPUT, min=0, step="any"),
-                    html.Div(
-                        "× a missed realistic image: models and votes call an image realistic above P = c / (1 + c)"
-                        " (1: above 0.5)",
-                        className="small",
+                    html.Div(  # a realism round's: hidden for the pattern and labels tasks
+                        [
+                            _number("false realistic call costs", ids.TRAIN_COST_INPUT, min=0, step="any"),
+                            html.Div(
+                                "× a missed realistic image: models and votes call an image realistic above "
+                                "P = c / (1 + c) (1: above 0.5)",
+                                className="small",
+                            ),
+                        ],
+                        id=ids.TRAIN_COST_BLOCK,
                     ),
                     dbc.RadioItems(
                         id=ids.TRAIN_INIT_RADIO,
