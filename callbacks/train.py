@@ -83,10 +83,16 @@ def run_round(services: Services, values: dict, set_progress) -> str:
 
     def done(res: dict) -> str:
         best = max(res["voting"].items(), key=lambda kv: kv[1]["f1"])
+        used = res["voting"].get("weighted")  # what Predict and pre-labelling call by (`run_predict`)
         return (
             f"Run {run_id}: round {res['round']} ({res['init']}), {res['sets']['train']} training / "
             f"{res['sets']['validation']} validation images, {res['seconds']:.0f} s. Best vote: {best[0]} "
-            f"(F1 {best[1]['f1']:.3f})."
+            f"(F1 {best[1]['f1']:.3f})"
+            + (
+                f"; predictions use the weighted vote (F1 {used['f1']:.3f})."
+                if used and best[0] != "weighted"
+                else "."
+            )
             + _decision_line(res.get("decision") or {})
             + "".join(f" Note: {w}." for w in res.get("warnings", []))
             + _doubted_line(res.get("doubted") or [])
