@@ -136,19 +136,20 @@ def metrics_table(rows: list[dict], has_is: bool) -> dbc.Table | html.Div:
                 v = f"{r['fid']:.4g}" if "fid" in r else r.get("note", "–")
             else:
                 v = str(r.get(key, ""))
-            cells.append(html.Td(v))
-        warn = r.get("n_differs")
-        body.append(
-            html.Tr(
-                cells,
-                className="table-warning" if warn else "",
-                title="N differs within this pattern: FID is biased by N" if warn else None,
+            # where N differs within a pattern the N cells say so (a whole row lit on every row said nothing)
+            flag = key in ("n_experimental", "n_generated") and r.get("n_differs")
+            cells.append(
+                html.Td(
+                    v,
+                    className="table-warning" if flag else None,
+                    title="N differs within this pattern: FID is biased by N" if flag else None,
+                )
             )
-        )
+        body.append(html.Tr(cells))
     table = dbc.Table([head, html.Tbody(body)], bordered=True, size="sm", className="small", id="eval-metrics-table")
     notes = [html.Div(KID_HELP, className="small text-muted")]
     if any(r.get("n_differs") for r in rows):
-        note = "Highlighted rows: N differs within the pattern, and FID is biased by N; compare rows of equal N."
+        note = "Highlighted N: it differs within the pattern, and FID is biased by N; compare rows of equal N."
         notes.insert(0, html.Div(note, className="small text-muted"))
     return html.Div([table, *notes])
 
