@@ -108,6 +108,14 @@ def _scores(exp_f, gen_f, params: EvalParams, probs=None) -> dict:
     return row
 
 
+def kid_spread_measured(row: dict) -> bool:
+    """Whether a row's KID std measures a spread: not where each subset held every image of both sides (with 3
+    generated and 40 experimental images every subset holds the 3, but a different 3 of the 40: a spread)."""
+    size = row.get("kid_subset_size")
+    n = max(row.get("n_experimental") or 0, row.get("n_generated") or 0)
+    return not (size is not None and n and size >= n)
+
+
 def _flag_differing_n(rows: list[dict]) -> None:
     by_pattern: dict[str, set] = {}
     for r in rows:

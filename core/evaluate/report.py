@@ -164,6 +164,17 @@ def _confusion_figures(ws: Workspace) -> list[tuple[str, go.Figure]]:
     return out
 
 
+def _kid_shown(row: dict) -> dict:
+    """A metrics row as the report prints it: a KID std that measures no spread reads "n/a", as in the app."""
+    from .evaluate import kid_spread_measured
+
+    return (
+        row
+        if "kid_std" not in row or kid_spread_measured(row)
+        else {**row, "kid_std": "n/a (every image in every subset)"}
+    )
+
+
 def _metrics_by_round(ws: Workspace) -> str:
     """One table per task with a finished round (realism, pattern, labels): each task's rounds side by side."""
     from ..classify.tables import classify_tasks
@@ -260,7 +271,7 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         "values are chance (with few images as large as the spread over subsets), and its scale is the "
         "extractor's, so compare KIDs only within one extractor; its std is 0 when every subset holds all "
         "images of both sides.</p>",
-        _table(ev["table"], table_cols),
+        _table([_kid_shown(r) for r in ev["table"]], table_cols),
         "<h2>By generator run</h2>",
         _table(ev["by_generator_run"], [("generator", "generator"), *table_cols[:1], *table_cols[2:8]]),
         "<h2>SSIM to the nearest experimental frame</h2>",

@@ -158,11 +158,11 @@ def kid_text(row: dict) -> str:
     """ "12.3 ± 4.56", with std "n/a" where each subset held every image (no spread to measure)."""
     if "kid_mean" not in row:
         return "–"
+    from scatterloop.core.evaluate.evaluate import kid_spread_measured
+
     mean = f"{row['kid_mean']:.4g}"
-    # a spread only where a side is subsampled: with 3 generated and 40 experimental images every subset holds
-    # the 3, but a different 3 of the 40
-    size, n = row.get("kid_subset_size"), max(row.get("n_experimental") or 0, row.get("n_generated") or 0)
-    if size is not None and n and size >= n:
+    if not kid_spread_measured(row):
+        n = max(row.get("n_experimental") or 0, row.get("n_generated") or 0)
         return f"{mean} ± n/a (all {n} images in every subset)"
     return f"{mean} ± {row['kid_std']:.3g}"
 

@@ -135,3 +135,14 @@ def test_report_tables_write_flags_as_words_not_python_booleans():
         ],
     )
     assert "<td>yes</td>" in text and "True" not in text and "False" not in text
+
+
+def test_the_report_and_the_app_say_the_same_of_a_kid_spread():
+    """A browser review read "± n/a" in the app and "0" in the report for the same row."""
+    from scatterloop.core.evaluate.report import _kid_shown
+    from scatterloop.dashboard.components.evaluate_view import kid_text
+
+    whole = {"kid_mean": 1.5, "kid_std": 0.0, "kid_subset_size": 50, "n_experimental": 40, "n_generated": 12}
+    sampled = {**whole, "kid_subset_size": 20, "kid_std": 0.25}
+    assert "n/a" in kid_text(whole) and _kid_shown(whole)["kid_std"].startswith("n/a")
+    assert kid_text(sampled) == "1.5 ± 0.25" and _kid_shown(sampled)["kid_std"] == 0.25
