@@ -317,6 +317,8 @@ def symmetry_figure(rows: Sequence[dict]) -> go.Figure:
         margin=dict(l=40, r=10, t=60, b=70),
     )
     fig.update_yaxes(title="symmetry score", range=[0, 1.02])
+    # two-line names stay level (rotated, they were cut at the bottom); the margin grows to hold them
+    fig.update_xaxes(tickangle=0, automargin=True, tickfont={"size": 10})
     return fig
 
 
