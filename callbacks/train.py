@@ -85,7 +85,8 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         best = max(res["voting"].items(), key=lambda kv: kv[1]["f1"])
         used = res["voting"].get("weighted")  # what Predict and pre-labelling call by (`run_predict`)
         return (
-            f"Run {run_id}: round {res['round']} ({res['init']}), {res['sets']['train']} training / "
+            f"Run {run_id}: {res.get('task', 'realism')} round {res['round']} ({res['init']}), "
+            f"{res['sets']['train']} training / "
             f"{res['sets']['validation']} validation images, {res['seconds']:.0f} s. Best vote: {best[0]} "
             f"(F1 {best[1]['f1']:.3f})"
             + (

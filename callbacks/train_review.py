@@ -67,7 +67,8 @@ def run_predict(services: Services, set_progress, task: str | None = None) -> st
     def done(res: dict) -> str:
         what = "images of unknown pattern" if task == "pattern" else "candidates"
         return (
-            f"Run {run_id}: {res['images']} {what} predicted by {len(res['models'])} models and the ensemble "
+            f"Run {run_id}: {res['images']} {what} predicted by the {task} round's {len(res['models'])} models "
+            "and the ensemble "
             f"({res['scheme']} vote suggests {_counts(res['suggested'])})."
         )
 
