@@ -96,7 +96,7 @@ def test_search_goes_to_an_image_and_legends_count_every_colouring(dash_duo, sma
         "group": {"experimental": 6, "unlabeled": 6},
         "label": {"unlabeled": 12},
         "pattern": {"rings": 4, "peaks": 4, "background": 4},
-        "round": {"none": 6, "1": 6},
+        "round": {"no round": 6, "round 1": 6},  # legend names, not the bare categories
     }
     for colour_by, counts in expected.items():
         _choose(dash_duo, _css_id(ids.EXPLORE_COLOUR_SELECT), _option_index(colour_by))
