@@ -161,7 +161,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
             "status": res.status,
             "confidence": res.confidence,
             "reason": res.reason,
-            "notes": [w for w in res.warnings if "the file's header" in w],
+            "notes": res.header_notes,
             "r": [round(float(v), 2) for v in r],
             "intensity": [None if not np.isfinite(v) else float(v) for v in prof],
         }
@@ -216,8 +216,8 @@ def _analyse(frame, calibration: Path | None, frame_name: str = ""):
             log.warning("calibration %s is for a %s detector, not %s: centre searched", calibration.name,
                         "x".join(map(str, geo.shape)), "x".join(map(str, frame.data.shape)))  # fmt: skip
     res = analyse(frame.data, frame.mask, header=header)
-    for warning in res.warnings:  # the file's header: used where the rings fix no centre, or far from theirs
-        log.info("image %s: %s", frame_name, warning)
+    for note in res.header_notes:  # the file's header: used where the rings fix no centre, or far from theirs
+        log.info("image %s: %s", frame_name, note)
     return res
 
 

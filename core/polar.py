@@ -62,6 +62,7 @@ class PolarResult:
     distance_px: float | None = None  # sample to beam point in pixels, when a tilt fixed it
     rings_centre: tuple[float, float] | None = None  # the rings' mean centre, when a tilt moved the beam off it
     header_centre: dict | None = None  # where the file's header says the beam is (`geometry.header`), if it does
+    header_notes: list[str] = field(default_factory=list)  # what was made of it (also among `warnings`)
 
     # (distance in pixels, tilt, tilt axis in radians) of a calibration's tilted detector, for `tilt.tilted_radius`
     # about the centre; None without one. A tilt the search fitted is not used: see `warp_centre`
@@ -193,6 +194,7 @@ def analyse(
     calibration = calibration if calibration is not None else poni
     tilt, tilt_axis, distance, rings_centre, plane = 0.0, None, None, None, None
     warnings: list[str] = []
+    notes: list[str] = []  # what the file's header said, for or against the rings (also among the warnings)
     unscored = False
     if calibration is not None:
         geo = read_calibration(calibration, flip_ud=flip_ud, height=np.asarray(data).shape[0])
@@ -219,24 +221,23 @@ def analyse(
         h, w = np.asarray(data).shape[-2:]
         if header is not None and not header_in_reach(header, (h, w)):
             key = header.get("key", "header")
-            warnings.append(f"the file's header ({key}) puts the beam far off this {h}x{w} frame: not used")
+            notes.append(f"the file's header ({key}) puts the beam far off this {h}x{w} frame: not used")
             header = None
         if header is not None:
             hx, hy, key = float(header["x"]), float(header["y"]), header.get("key", "header")
             if status == "found":
                 off = float(np.hypot(cx - hx, cy - hy))
-                if off > max(HEADER_AGREES[0], HEADER_AGREES[1] * max(np.asarray(data).shape)):
-                    warnings.append(
+                if off > max(HEADER_AGREES[0], HEADER_AGREES[1] * max(h, w)):
+                    notes.append(
                         f"the file's header ({key}) puts the beam at ({hx:.1f}, {hy:.1f}), {off:.0f} px from the "
                         f"centre the rings fix ({cx:.1f}, {cy:.1f}): the rings' centre is used"
                     )
             else:
-                warnings.append(
-                    f"the frame's rings do not fix a centre ({reason}): the file's header's ({key}) is used"
-                )
+                notes.append(f"the frame's rings do not fix a centre ({reason}): the file's header's ({key}) is used")
                 cx, cy, source, status, confidence, reason = hx, hy, f"header {key}", "found", 1.0, ""
                 tilt, tilt_axis, distance, rings_centre = 0.0, None, None, None
                 unscored = not found.rings_seen  # no rings (a dark, flat or empty frame): no symmetry to score
+    warnings += notes
     t1 = time.perf_counter()
     # a calibrated tilted detector's rings on its plane about the beam, else circles about the rings' own centre
     score = -1.0 if unscored else straightness(data, rings_centre or (cx, cy), mask, plane=plane)
@@ -258,4 +259,5 @@ def analyse(
         rings_centre=rings_centre,
         plane=plane,
         header_centre=header,
+        header_notes=notes,
     )

@@ -193,8 +193,7 @@ def task_suggestions(
     if task != "realism":
         return [], {}
     # no realism round recorded (suggestions written by an older version, or by hand): any call but a pattern's
-    others = sorted({c for t in ("pattern",) for c in task_classes(store, t)})
-    return [], store.model_suggestions(**who, exclude_labels=others, image_ids=image_ids)
+    return [], store.model_suggestions(**who, exclude_labels=task_classes(store, "pattern"), image_ids=image_ids)
 
 
 def pattern_suggestions(store: Store) -> tuple[list[str], dict[int, tuple[str | None, float | None]]]:
