@@ -86,12 +86,16 @@ def render_grid(
     else:
         total = store.count_images(flt)
         rows = store.list_images(flt, offset=page * size, limit=size)
-    from scatterloop.core.classify.predict import task_suggestions
+    from scatterloop.core.classify.predict import task_domains, task_suggestions
 
     # the realism call: a pattern prediction made later on the same image is not it (it shows under a pattern view)
-    suggestions = task_suggestions(store, "realism", image_ids=[img.id for img, _ in rows])[1] if rows else {}
-    if view is not None and view.active and not queue:  # show what the grid is ordered by
+    task = "pattern" if view is not None and view.active and not queue else "realism"
+    page_ids = [img.id for img, _ in rows]
+    suggestions = task_suggestions(store, "realism", image_ids=page_ids)[1] if rows else {}
+    if task == "pattern":  # show what the grid is ordered by
         suggestions = {**suggestions, **task_suggestions(store, "pattern")[1]}
+    domains = task_domains(store, task, page_ids) if rows else {}  # is the image like the models' training frames?
+    suggestions = {i: (*s, domains.get(i)) for i, s in suggestions.items()}
     chosen = set(selection or [])
     cards = [
         label_view.card(

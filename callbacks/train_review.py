@@ -46,6 +46,7 @@ def confusion_queue(
 def run_predict(services: Services, set_progress, task: str | None = None) -> str:
     """Predict with the latest round of the task chosen in the tab (None: of any task): realism calls for the
     unlabeled candidates, pattern calls for the images whose pattern is not known."""
+    from scatterloop.core.classify.domain import outside_note
     from scatterloop.core.classify.predict import candidates
     from scatterloop.core.classify.tables import classify_runs
 
@@ -70,6 +71,7 @@ def run_predict(services: Services, set_progress, task: str | None = None) -> st
             f"Run {run_id}: {res['images']} {what} predicted by the {task} round's {len(res['models'])} models "
             "and the ensemble "
             f"({res['scheme']} vote suggests {_counts(res['suggested'])})."
+            + (" " + note if (note := outside_note(res.get("outside_domain"), res["images"], task)) else "")
         )
 
     return outcome(run, done, "Prediction run")

@@ -64,7 +64,13 @@ def add_parser(sub, common) -> None:
     p.add_argument("--models", default=None, help="train/loop/speckle: comma-separated registry names")
     p.add_argument("--epochs", type=int, default=None, help="train/loop/speckle: training epochs")
     p.add_argument("--checkpoint", default=None, help="generate: a checkpoint folder (default: latest)")
-    p.add_argument("--baseline-n", type=int, default=None, help="generate: images per pattern for DDPM (0: skip)")
+    p.add_argument(
+        "--baseline-n",
+        type=int,
+        default=None,
+        help="generate: images per pattern for DDPM; simreal: default-domain frames per class "
+        "for the domain check's baseline network (0: skip)",
+    )
     p.add_argument(
         "--manifest",
         default=None,

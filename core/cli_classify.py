@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 
 from .cli_common import emit, record_number, recorded_run, settings_from
 
@@ -21,6 +22,7 @@ def _pretrained(items: list[str] | None) -> dict[str, str]:
 
 def cmd_classify(args) -> int:
     from .classify import RoundParams, predict_candidates, prelabel, review_queue, train_round
+    from .classify.domain import outside_note
     from .classify.predict import predict_images
     from .classify.rounds import round_params_json
     from .classify.select import select_images
@@ -116,6 +118,8 @@ def cmd_classify(args) -> int:
                 out,
                 f"predicted {res.images} images ({res.selection}) with {len(res.models)} models: {res.suggested}",
             )
+            if note := outside_note(res.outside_domain, res.images, ws.store.get_run(run).result.get("task")):
+                logging.getLogger("scatterloop.classify").warning(note)
         elif args.action == "prelabel":
             if not (args.annotator or "").strip():  # accepted suggestions become labels in a person's name
                 raise ValueError("--annotator NAME: whose labels the accepted suggestions become")

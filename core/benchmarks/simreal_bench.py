@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .io_bench import machine
+from .simreal_domain import domain_report
 
 log = logging.getLogger(__name__)
 CLASSES = ("rings", "peaks", "background")
@@ -116,6 +117,7 @@ def bench_simreal(
     lr: float | None = None,
     batch_size: int | None = None,
     channels: int | None = None,
+    baseline_n: int = 100,
 ) -> dict:
     """Train on `n` simulated frames per class (plus n/5 for validation), classify the manifest's frames. Every
     training choice left None is the pattern task's default recipe's (`recipes.PATTERN`).
@@ -129,6 +131,7 @@ def bench_simreal(
         sim_size: "lo,hi" range of the simulated frames' longest side.
         lr: peak learning rate of the one-cycle schedule.
         channels: input channels (default: the recipe's, image + mask + high-pass).
+        baseline_n: default-domain frames per class for the domain check's baseline network (0: none).
     """
     import torch
 
@@ -156,11 +159,12 @@ def bench_simreal(
     torch.manual_seed(seed)  # the network's initial weights too: one seed, one number
     model = create_classifier(models, len(CLASSES), input_size=size, in_chans=channels)
     t1 = time.perf_counter()
-    hist = fit(
-        model, x, y, input_size=size, epochs=epochs, lr=lr, batch_size=batch_size, x_val=x_val, y_val=y_val,
-        device=device, seed=seed, channels=channels, augment=rec.augment, weight_decay=rec.weight_decay,
-        schedule=rec.schedule, patience=rec.patience, balance=rec.balance, label_smoothing=rec.label_smoothing,
+    fit_kwargs = dict(
+        input_size=size, epochs=epochs, lr=lr, batch_size=batch_size, device=device, channels=channels,
+        augment=rec.augment, weight_decay=rec.weight_decay, schedule=rec.schedule, patience=rec.patience,
+        balance=rec.balance, label_smoothing=rec.label_smoothing,
     )  # fmt: skip
+    hist = fit(model, x, y, x_val=x_val, y_val=y_val, seed=seed, **fit_kwargs)
     t_train = time.perf_counter() - t1
     p = predict_proba(model, xr, input_size=size, device=device, batch_size=64, channels=channels)
     pred = p.argmax(1)
@@ -180,6 +184,15 @@ def bench_simreal(
             "frames_without_signal": int(np.sum(m & blank)),
             "frames_with_signal_right": int(np.sum((pred[m] == yr[m]) & ~blank[m])),
         })  # fmt: skip
+    t3 = time.perf_counter()
+    x_test, y_test = simulated_set(max(1, n // 10), size, seed + 20_000, lo_hi)
+    domain = domain_report(
+        model,
+        {"manifest": manifest, "classes": CLASSES, "train": (x, y), "val": (x_val, y_val), "test": (x_test, y_test),
+         "real": (xr, yr, fidx)},
+        baseline_n=baseline_n, fit_kwargs={**fit_kwargs, "arch": models}, seed=seed,
+    )  # fmt: skip
+    t_domain = time.perf_counter() - t3
     file_ok = [r["predicted"] == r["kind"] for r in per_file]
     file_all_ok = [r["predicted_all_frames_vote"] == r["kind"] for r in per_file]
     return {
@@ -206,6 +219,7 @@ def bench_simreal(
         "per_frame_accuracy_upper_bound": round(float(np.mean(y_sig == yr)), 4),
         "per_frame_accuracy_note": BOUND_NOTE,
         "confusion_signal_truth": confusion_sig.tolist(),
+        "domain": domain,
         "sim_val_accuracy": hist.history[(hist.best_epoch or len(hist.history)) - 1].get("val_acc"),
         "best_epoch": hist.best_epoch,
         "train_frames": int(len(y)),
@@ -223,6 +237,7 @@ def bench_simreal(
             "simulate": round(t_sim, 1),
             "train": round(t_train, 1),
             "read_real": round(t_read, 1),
+            "domain": round(t_domain, 1),
             "total": round(time.perf_counter() - t0 + t_read, 1),
         },
         "manifest": str(manifest),

@@ -19,7 +19,8 @@ from ..store import Store
 from ..store.models import as_utc
 from ..workspace import Workspace
 from .data import FAKE, REALISTIC
-from .scoring import round_probabilities
+from .domain import combine
+from .scoring import round_predictions
 from .voting import decide, hard_vote, round_costs, soft_vote
 
 Scheme = Literal["hard", "soft", "weighted"]
@@ -35,6 +36,7 @@ class PredictResult:
     suggested: dict[str, int]  # class → images the ensemble suggests it for
     predictions: str  # npz with every model's probabilities
     selection: str = "candidates"  # which images: the unlabeled candidates or a user's selection
+    outside_domain: int | None = None  # images unlike the networks' training frames (None: no network checks)
 
 
 UNKNOWN_PATTERNS = (None, "", "unknown")
@@ -107,9 +109,10 @@ def _finished_round(ws: Workspace, classify_run: int) -> dict:
 def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, should_stop, selection) -> PredictResult:
     classes = res["classes"]
     device = pick_device(device)
-    archs, stacked = round_probabilities(
+    archs, stacked, ratios = round_predictions(
         ws, res, ws.store.get_images(ids), device=device, progress=progress, should_stop=should_stop
     )
+    ratio = combine(ratios)  # the image's distance from the networks' training frames (NaN: no network checks)
     probs = list(stacked)
     weights = np.array([res["weights"][a] for a in archs])
     costs = round_costs(res)  # decide as the round scored: least expected cost where the recipe prices calls
@@ -120,13 +123,14 @@ def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, shoul
     }
     round_no = ws.store.current_round()
     check_stop(should_stop)
-    for arch, p in zip(archs, probs, strict=True):
-        _write(ws.store, ids, p, classes, f"model:{arch}", round_no, costs)
+    for arch, p, r in zip(archs, probs, ratios, strict=True):
+        _write(ws.store, ids, p, classes, f"model:{arch}", round_no, costs, r)
     for name in [s for s in ensemble if s != scheme] + [scheme]:  # the chosen scheme last: it is the suggestion
         # the hard vote's rows are already decisions (the winner and its share of the votes)
-        _write(ws.store, ids, ensemble[name], classes, f"ensemble:{name}", round_no, None if name == "hard" else costs)
+        cost = None if name == "hard" else costs
+        _write(ws.store, ids, ensemble[name], classes, f"ensemble:{name}", round_no, cost, ratio)
     path = ws.run_dir(run_id) / "predictions.npz"
-    np.savez(path, ids=np.array(ids), probs=stacked, models=np.array(archs), classes=np.array(classes))
+    np.savez(path, ids=np.array(ids), probs=stacked, models=np.array(archs), classes=np.array(classes), domain=ratios)
     meta = {"classify_run": classify_run, "selection": selection}
     ws.store.add_artifact("predictions", ws.relative(path), run_id=run_id, meta=meta)
     chosen = decide(ensemble[scheme], None if scheme == "hard" else costs)
@@ -138,6 +142,7 @@ def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, shoul
         suggested={c: int((chosen == i).sum()) for i, c in enumerate(classes)},
         predictions=ws.relative(path),
         selection=selection,
+        outside_domain=int(np.sum(ratio > 1.0)) if np.any(np.isfinite(ratio)) else None,
     )
 
 
@@ -158,8 +163,10 @@ def _write(
     annotator: str,
     round_no: int,
     costs: np.ndarray | None = None,
+    domain: np.ndarray | None = None,
 ):
-    """Each image's decision as a model label event, its confidence the probability of the class decided."""
+    """Each image's decision as a model label event, its confidence the probability of the class decided, with its
+    domain ratio where the model measured one."""
     best = decide(probs, costs)
     for c in np.unique(best):
         rows = np.flatnonzero(best == c)
@@ -170,6 +177,7 @@ def _write(
             origin="model",
             confidence=[float(probs[r, c]) for r in rows],
             round=round_no,
+            domain=None if domain is None else [float(domain[r]) if np.isfinite(domain[r]) else None for r in rows],
         )
 
 
@@ -194,6 +202,15 @@ def task_suggestions(
         return [], {}
     # no realism round recorded (suggestions written by an older version, or by hand): any call but a pattern's
     return [], store.model_suggestions(**who, exclude_labels=task_classes(store, "pattern"), image_ids=image_ids)
+
+
+def task_domains(store: Store, task: str, image_ids=None) -> dict[int, float]:
+    """Image id → domain ratio (`domain.DomainCheck`) of the same calls `task_suggestions` reads, where the
+    networks measured one (> 1: unlike the frames they were trained on)."""
+    classes = task_classes(store, task)
+    if not classes:
+        return {}
+    return store.model_domains(annotator_prefix="ensemble:", labels=classes, image_ids=image_ids)
 
 
 def pattern_suggestions(store: Store) -> tuple[list[str], dict[int, tuple[str | None, float | None]]]:

@@ -157,6 +157,7 @@ def train_round(
     on_epoch: CurveFn | None = None,
 ) -> RoundResult:
     """Train every model of the round's recipe, calibrate and score models and votes on the validation set."""
+    from .domain import network_domain
     from .featmodel import feature_logits
     from .forest import fit_physics
     from .train import fit, predict_logits
@@ -197,6 +198,7 @@ def train_round(
     models: dict[str, dict] = {}
     val_probs, saved, pending, oof, refit = [], [], [], [], []
     hybrid_encoder: dict[str, tuple] = {}
+    domains: dict = {}  # network → its domain check (`domain.network_domain`), saved beside it
     x = xv = None
     for k, arch in enumerate(rec.models):
         check_stop(should_stop)
@@ -250,6 +252,11 @@ def train_round(
             )  # fmt: skip
             logits = predict_logits(model, xv, input_size=in_size, device=device, channels=rec.channels)
             history, extra, cfg_channels = res.history, {"best_epoch": res.best_epoch}, rec.channels
+            domains[arch] = network_domain(
+                model, x, split.train_y, xv, input_size=in_size, channels=rec.channels, device=device
+            )
+            if domains[arch] is not None:
+                extra["domain_threshold"] = round(domains[arch].threshold, 4)
             fit_s, ips = res.seconds, res.images_per_s
         if spec_of(arch).library == "features":
             plan.step(f"{arch}: 5-fold check of the labels", FEATURE_UNITS - 14)
@@ -331,9 +338,11 @@ def train_round(
         models=np.array(list(rec.models)),
     )
     plan.step("saving the models", 1)
-    for _arch, folder, model, config in saved:  # complete files first, then the records
+    for arch, folder, model, config in saved:  # complete files first, then the records
         with atomic_dir(folder) as tmp:
             save_classifier(model, config, tmp)
+            if domains.get(arch) is not None:
+                domains[arch].save(tmp)
     for arch, folder, _, _ in saved:
         meta = {"arch": arch, "task": params.task, "round": round_no, "init": params.init, "classes": split.classes}
         ws.store.add_artifact("classifier", ws.relative(folder), run_id=run_id, meta={**meta, "recipe": rec.name})

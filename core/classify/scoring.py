@@ -8,7 +8,14 @@ from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .registry import load_classifier
 
 
-def round_probabilities(
+def round_probabilities(ws, result: dict, images: list, **kwargs) -> tuple[list[str], np.ndarray]:
+    """(model names, calibrated probabilities (M, N, K)) of every model of a round's result for `images`
+    (`round_predictions`' keywords)."""
+    archs, probs, _ = round_predictions(ws, result, images, **kwargs)
+    return archs, probs
+
+
+def round_predictions(
     ws,
     result: dict,
     images: list,
@@ -17,9 +24,12 @@ def round_probabilities(
     image_ws=None,
     progress: ProgressFn = no_progress,
     should_stop: StopFn = never_stop,
-) -> tuple[list[str], np.ndarray]:
-    """(model names, calibrated probabilities (M, N, K)) of every model of a round's result for `images`
-    (images of `image_ws` when they belong to another workspace than the models)."""
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(model names, calibrated probabilities (M, N, K), domain ratios (M, N)) of every model of a round's result
+    for `images` (images of `image_ws` when they belong to another workspace than the models). A ratio above 1:
+    the image lies farther from the network's training frames than 99 % of its validation frames
+    (`domain.DomainCheck`); NaN for models without a check (physics models, rounds trained before it)."""
+    from .domain import captured_features, load_domain
     from .featmodel import feature_logits
     from .features_data import with_groups
     from .inputs import load_inputs
@@ -31,7 +41,7 @@ def round_probabilities(
     iws = image_ws or ws
     pairs = {s: load_inputs(iws, images, s, progress=progress, should_stop=should_stop) for s in sizes}
     feats = None
-    probs = []
+    probs, ratios = [], np.full((len(archs), len(images)), np.nan)
     for k, (arch, (model, cfg)) in enumerate(zip(archs, loaded, strict=True)):
         check_stop(should_stop)
         if cfg.kind in ("features", "hybrid") and feats is None:
@@ -50,16 +60,20 @@ def round_probabilities(
 
             probs.append(softmax(feature_logits(model.cpu(), feats), cfg.temperature))
         else:
-            probs.append(
-                predict_proba(
-                    model,
-                    pairs[cfg.input_size],
-                    input_size=cfg.input_size,
-                    device=device,
-                    channels=cfg.channels,
-                    temperature=cfg.temperature,
-                    should_stop=should_stop,
+            check = load_domain(ws.root / result["models"][arch]["checkpoint"])
+            with captured_features(model) as got:
+                probs.append(
+                    predict_proba(
+                        model,
+                        pairs[cfg.input_size],
+                        input_size=cfg.input_size,
+                        device=device,
+                        channels=cfg.channels,
+                        temperature=cfg.temperature,
+                        should_stop=should_stop,
+                    )
                 )
-            )
+            if check is not None and got:
+                ratios[k] = check.ratio(np.concatenate(got))
         progress(k + 1, len(archs), f"predicted with {arch} ({k + 1}/{len(archs)})")
-    return archs, np.stack(probs)
+    return archs, np.stack(probs), ratios

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SOURCES = ("experimental", "generated", "simulated")
 ORIGINS = ("human", "model")
 ROLES = ("viewer", "annotator", "admin")
@@ -76,6 +76,8 @@ class LabelEvent(Base):
     round: Mapped[int | None] = mapped_column(Integer, nullable=True)
     action_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)  # since v2
     undoes: Mapped[str | None] = mapped_column(String(36), nullable=True)  # since v2
+    # a model call's distance from the model's training frames over its threshold (> 1: unlike them); since v7
+    domain: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_label_event_image_origin_id", "image_id", "origin", "id"),)

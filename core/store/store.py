@@ -179,8 +179,10 @@ class Store(RunRecords, MapRecords, UserRecords):
         origin: Literal["human", "model"] = "human",
         confidence: float | Sequence[float] | None = None,
         round: int | None = None,
+        domain: Sequence[float | None] | None = None,
     ) -> str:
-        """Append one event per image as one action (undone together); returns the action id."""
+        """Append one event per image as one action (undone together); returns the action id. `domain`: a model
+        call's distance from its training frames per image (`core.classify.domain`), or None."""
         if origin not in ORIGINS:
             raise ValueError(f"origin: expected one of {ORIGINS}, got {origin!r}")
         if not annotator or not annotator.strip():
@@ -189,6 +191,9 @@ class Store(RunRecords, MapRecords, UserRecords):
         confs = confidence if isinstance(confidence, Sequence) else [confidence] * len(ids)
         if len(confs) != len(ids):
             raise ValueError("confidence: one value per image expected")
+        domains = [None] * len(ids) if domain is None else list(domain)
+        if len(domains) != len(ids):
+            raise ValueError("domain: one value per image expected")
         action = str(uuid.uuid4())
         now = utcnow()
         rows = [
@@ -201,8 +206,9 @@ class Store(RunRecords, MapRecords, UserRecords):
                 round=round,
                 action_id=action,
                 created_at=now,
+                domain=d,
             )
-            for i, c in zip(ids, confs, strict=True)
+            for i, c, d in zip(ids, confs, domains, strict=True)
         ]
         with self.session(write=True) as s:
             if origin == "human":
@@ -404,6 +410,22 @@ class Store(RunRecords, MapRecords, UserRecords):
         """Latest model event per image (of one model annotator when given, of annotators starting with
         `annotator_prefix`, among events whose label is one of `labels` and none of `exclude_labels`):
         (label, confidence)."""
+        rows = self._latest_model_events(annotator, image_ids, annotator_prefix, labels, exclude_labels)
+        return {r.image_id: (r.label, r.confidence) for r in rows}
+
+    def model_domains(
+        self,
+        annotator: str | None = None,
+        image_ids: Sequence[int] | None = None,
+        *,
+        annotator_prefix: str | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> dict[int, float]:
+        """The domain ratio (`core.classify.domain`) of the events `model_suggestions` reads, where recorded."""
+        rows = self._latest_model_events(annotator, image_ids, annotator_prefix, labels, None)
+        return {r.image_id: r.domain for r in rows if r.domain is not None}
+
+    def _latest_model_events(self, annotator, image_ids, annotator_prefix, labels, exclude_labels) -> list:
         latest = select(func.max(LabelEvent.id)).where(LabelEvent.origin == "model")
         if annotator is not None:
             latest = latest.where(LabelEvent.annotator == annotator)
@@ -416,11 +438,9 @@ class Store(RunRecords, MapRecords, UserRecords):
         if image_ids is not None:
             latest = latest.where(LabelEvent.image_id.in_([int(i) for i in image_ids]))
         latest = latest.group_by(LabelEvent.image_id)
+        cols = (LabelEvent.image_id, LabelEvent.label, LabelEvent.confidence, LabelEvent.domain)
         with self.session() as s:
-            rows = s.execute(
-                select(LabelEvent.image_id, LabelEvent.label, LabelEvent.confidence).where(LabelEvent.id.in_(latest))
-            ).all()
-        return {r.image_id: (r.label, r.confidence) for r in rows}
+            return s.execute(select(*cols).where(LabelEvent.id.in_(latest))).all()
 
     def latest_model_confidence(self) -> dict[int, tuple[str | None, float | None]]:
         """Latest model suggestion per image: (label, confidence)."""

@@ -162,6 +162,20 @@ def test_a_call_the_costs_made_against_the_odds_says_why():
     assert line(("fake", None)).title is None
 
 
+def test_a_call_made_on_an_image_unlike_the_training_frames_says_so():
+    """A pattern call at 0.97 on a frame far from every training frame must not read as a sure one."""
+    from scatterloop.dashboard.components import label_view
+
+    def line(suggestion):
+        return label_view.card_body(1, "/t.png", "#1", None, suggestion=suggestion, source="experimental")[-1]
+
+    far = line(("background", 0.97, 2.4))
+    assert far.children[0] == "model: background 0.97" and far.children[1].children == " · unlike training"
+    assert "2.4 times as far" in far.title and "--domain wide" in far.title
+    assert line(("background", 0.97, 0.8)).children == "model: background 0.97"  # inside: as before
+    assert line(("background", 0.97, None)).title is None  # no network measured it
+
+
 def test_the_predict_line_reads_as_words_not_a_python_dict():
     from scatterloop.callbacks import train_review
 

@@ -118,9 +118,9 @@ def test_prediction_stores_the_rounds_decision_and_its_probability(overlapping, 
         p = np.array([of[img.id] for img in images])
         out = np.zeros((len(result["models"]), len(images), 2))
         out[..., k], out[..., 1 - k] = p, 1 - p
-        return list(result["models"]), out
+        return list(result["models"]), out, np.full(out.shape[:2], np.nan)  # no network: no domain ratio
 
-    monkeypatch.setattr(predict, "round_probabilities", probabilities)
+    monkeypatch.setattr(predict, "round_predictions", probabilities)
     from scatterloop.core.jobs import run_job
 
     def work(run_id, progress, should_stop, classify_run=run_id):
