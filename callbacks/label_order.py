@@ -62,4 +62,9 @@ def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> l
         ids.sort(key=lambda i: (-(sugg[i][1] if i in sugg else -missing), i))
     elif view.sort == "predicted":
         ids.sort(key=lambda i: (sugg[i][0] if i in sugg else "\uffff", -(sugg.get(i, (None, 0))[1] or 0), i))
+    elif view.sort == "domain-desc":  # the calls made farthest from the models' training frames first
+        from scatterloop.core.classify.predict import task_domains
+
+        far = task_domains(services.store, "pattern", ids)
+        ids.sort(key=lambda i: (-far.get(i, -1.0), i))
     return ids

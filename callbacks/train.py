@@ -152,6 +152,24 @@ def results(services: Services, run_value, task: str | None = None) -> tuple:
     return train_view.metrics_table(table), options, figures.confusion_figure(panels), explain_opts
 
 
+def finished_curves(services: Services, run_value, task: str | None = None):
+    """The loss and validation-accuracy curves of the round the results show (the chosen run, else the latest of
+    `task`): the left column follows a task switch instead of keeping the last live round's curves."""
+    from scatterloop.core.classify.tables import classify_runs, column_label
+
+    runs = {r.id: r for r in classify_runs(services.store, task)}
+    chosen = int(run_value) if run_value and int(run_value) in runs else (max(runs) if runs else None)
+    if chosen is None:
+        return figures.curves_figure({})
+    models = (runs[chosen].result or {}).get("models") or {}
+    curves = {a: m.get("history") or [] for a, m in models.items() if "best_epoch" in m}  # the networks' epochs
+    fig = figures.curves_figure(curves)
+    if any(curves.values()):
+        what = f"run {chosen}: {runs[chosen].result.get('task', 'realism')} {column_label(runs[chosen].result)}"
+        fig.update_layout(title=dict(text=what, font_size=12, y=0.98), margin_t=60)
+    return fig
+
+
 def register(app, services: Services) -> None:
     train_recipe.register(app, services)
     replace_on_start(app, ids.TRAIN_STATUS, [ids.TRAIN_RUN_BUTTON], ids.TRAIN_PROGRESS, "classifier round")
@@ -233,5 +251,16 @@ def register(app, services: Services) -> None:
     )
     def _results(_shown, _version, run_value, task):
         return results(services, run_value, task)
+
+    @app.callback(
+        Output(ids.TRAIN_CURVES_GRAPH, "figure", allow_duplicate=True),
+        Input(ids.tab_shown("train"), "data"),
+        Input(ids.TRAIN_VERSION_STORE, "data"),
+        Input(ids.TRAIN_RUN_SELECT, "value"),
+        Input(ids.TRAIN_TASK_SELECT, "value"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def _curves(_shown, _version, run_value, task):
+        return finished_curves(services, run_value, task)
 
     train_review.register_review(app, services)

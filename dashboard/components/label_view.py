@@ -32,6 +32,7 @@ SORTS = {
     "confidence-asc": "least confident first",
     "confidence-desc": "most confident first",
     "predicted": "predicted pattern",
+    "domain-desc": "unlike training first",
 }
 
 

@@ -32,6 +32,13 @@ def test_grid_filters_and_sorts_by_predicted_pattern_and_confidence(small_worksp
     everything = ordered_ids(services, label.make_filter(None, None, None, None), make_view(None, None, "predicted"))
     assert everything[:2] == [exp[4], exp[1]] and len(everything) == 12  # peaks first; unpredicted last
 
+    store.add_labels([exp[3]], "rings", "ensemble:weighted", origin="model", confidence=0.95, domain=[2.5])
+    store.add_labels([exp[5]], "rings", "ensemble:weighted", origin="model", confidence=0.8, domain=[1.2])
+    far = ordered_ids(services, flt, make_view(None, None, "domain-desc"))
+    assert far[:2] == [exp[3], exp[5]] and len(far) == 6  # calls with no measured distance last
+    cards, _, _ = label.render_grid(services, flt, 0, [], None, make_view(None, None, "domain-desc"))
+    assert "unlike training" in str(cards[0]) and "unlike training" not in str(cards[2])
+
     view = make_view("peaks", None, "confidence-asc")
     cards, page_ids, count = label.render_grid(services, flt, 0, [], None, view)
     assert page_ids == [exp[1], exp[4]] and count.startswith("1–2 of 2")

@@ -47,6 +47,10 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     _table, pattern_opts, _confusion, pattern_explain = train.results(services, options[0]["value"], "pattern")
     assert pattern_opts == [] and pattern_explain == [], (pattern_opts, pattern_explain)
     assert train.results(services, None, "realism")[1] == options
+    # the left column's curves follow the task chosen: this round's epochs, and none for a task without a round
+    curves = train.finished_curves(services, None, "realism")
+    assert [t.name for t in curves.data] == ["tiny", "tiny"] and "realism round 1" in curves.layout.title.text
+    assert not train.finished_curves(services, None, "pattern").data
     # the report's Table 3 says which class precision and recall are of; its confusion matrices name their axes
     from scatterloop.core.evaluate import report
 
