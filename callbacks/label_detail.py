@@ -20,6 +20,7 @@ def history_rows(services: Services, image_id: int) -> list[dict]:
             "annotator": ev.annotator,
             "origin": ev.origin,
             "confidence": ev.confidence,  # a model's call: how sure it was
+            "domain": ev.domain,  # and how far the image lay from its training frames (> 1: unlike them)
             "undo": ev.undoes is not None,
         }
         for ev in services.store.label_history(image_id)

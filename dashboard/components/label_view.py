@@ -293,6 +293,7 @@ def history_table(history: list[dict], table_id: str | None = None) -> dbc.Table
                         if ev.get("confidence") is not None and ev["origin"] == "model"
                         else ""
                     )
+                    + (" · unlike training" if (ev.get("domain") or 0.0) > 1.0 else "")
                     + (" · undo" if ev["undo"] else "")
                 ),
             ]

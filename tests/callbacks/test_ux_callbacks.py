@@ -174,6 +174,9 @@ def test_a_call_made_on_an_image_unlike_the_training_frames_says_so():
     assert "2.4 times as far" in far.title and "--domain wide" in far.title
     assert line(("background", 0.97, 0.8)).children == "model: background 0.97"  # inside: as before
     assert line(("background", 0.97, None)).title is None  # no network measured it
+    row = {"at": "t", "label": "background", "annotator": "ensemble:weighted", "origin": "model", "undo": False}
+    table = str(label_view.history_table([{**row, "confidence": 0.97, "domain": 2.4}, {**row, "confidence": 0.9}]))
+    assert table.count("unlike training") == 1 and "model 0.97 · unlike training" in table
 
 
 def test_the_predict_line_reads_as_words_not_a_python_dict():
