@@ -86,15 +86,12 @@ def render_grid(
     else:
         total = store.count_images(flt)
         rows = store.list_images(flt, offset=page * size, limit=size)
-    from scatterloop.core.classify.predict import task_domains, task_suggestions
+    from .label_order import shown_calls
 
-    # the realism call: a pattern prediction made later on the same image is not it (it shows under a pattern view)
-    task = "pattern" if view is not None and view.active and not queue else "realism"
-    page_ids = [img.id for img, _ in rows]
-    suggestions = task_suggestions(store, "realism", image_ids=page_ids)[1] if rows else {}
-    if task == "pattern":  # show what the grid is ordered by
-        suggestions = {**suggestions, **task_suggestions(store, "pattern")[1]}
-    domains = task_domains(store, task, page_ids) if rows else {}  # is the image like the models' training frames?
+    # the realism call: a pattern prediction made later on the same image is not it (it shows under a pattern view,
+    # what the grid is ordered by), each with how far the image lies from the models' training frames
+    pattern_view = view is not None and view.active and not queue
+    suggestions, domains = shown_calls(store, [img.id for img, _ in rows], pattern_view) if rows else ({}, {})
     suggestions = {i: (*s, domains.get(i)) for i, s in suggestions.items()}
     chosen = set(selection or [])
     cards = [

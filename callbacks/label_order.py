@@ -38,6 +38,20 @@ def predicted_options(services: Services) -> list[dict]:
     return [{"label": f"predicted: {c}", "value": c} for c in classes]
 
 
+def shown_calls(store, image_ids: list[int], pattern: bool) -> tuple[dict, dict]:
+    """(image id → suggestion, image id → domain ratio) as a card shows them: the realism call, or under a pattern
+    view the pattern call where there is one; the ratio is the one of the call shown."""
+    from scatterloop.core.classify.predict import task_domains, task_suggestions
+
+    sugg = task_suggestions(store, "realism", image_ids=image_ids)[1]
+    far = task_domains(store, "realism", image_ids)
+    if pattern:
+        pat = task_suggestions(store, "pattern", image_ids=image_ids)[1]
+        far = {i: r for i, r in far.items() if i not in pat} | task_domains(store, "pattern", image_ids)
+        sugg = {**sugg, **pat}
+    return sugg, far
+
+
 def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> list[int] | None:
     """Ids the grid shows in order when a prediction filter or sort is set; None when neither is (the grid then
     pages in the database). Images without a suggestion drop out under a filter and sort last otherwise."""
@@ -62,9 +76,7 @@ def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> l
         ids.sort(key=lambda i: (-(sugg[i][1] if i in sugg else -missing), i))
     elif view.sort == "predicted":
         ids.sort(key=lambda i: (sugg[i][0] if i in sugg else "\uffff", -(sugg.get(i, (None, 0))[1] or 0), i))
-    elif view.sort == "domain-desc":  # the calls made farthest from the models' training frames first
-        from scatterloop.core.classify.predict import task_domains
-
-        far = task_domains(services.store, "pattern", ids)
+    elif view.sort == "domain-desc":  # the calls shown made farthest from the models' training frames first
+        far = shown_calls(services.store, ids, True)[1]
         ids.sort(key=lambda i: (-far.get(i, -1.0), i))
     return ids

@@ -157,8 +157,9 @@ def finished_curves(services: Services, run_value, task: str | None = None):
     `task`): the left column follows a task switch instead of keeping the last live round's curves."""
     from scatterloop.core.classify.tables import classify_runs, column_label
 
-    runs = {r.id: r for r in classify_runs(services.store, task)}
-    chosen = int(run_value) if run_value and int(run_value) in runs else (max(runs) if runs else None)
+    ordered = classify_runs(services.store, task)  # the run `results` shows: the chosen one, else the latest
+    runs = {r.id: r for r in ordered}
+    chosen = int(run_value) if run_value and int(run_value) in runs else (ordered[-1].id if ordered else None)
     if chosen is None:
         return figures.curves_figure({})
     models = (runs[chosen].result or {}).get("models") or {}

@@ -100,7 +100,12 @@ def do_prelabel(services: Services, threshold, annotator) -> str:
         return f"Cannot pre-label: {exc}"
     return (
         f"Pre-labelled {counts['prelabelled']} of {counts['confident']} confident suggestions "
-        f"({counts['suggested']} in all); images with a human label were left as they are."
+        f"({counts['suggested']} in all); images with a human label were left as they are"
+        + (
+            f", and {counts['unlike_training']} confident calls on images unlike the models' training frames too."
+            if counts.get("unlike_training")
+            else "."
+        )
     )
 
 

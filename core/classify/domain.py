@@ -5,9 +5,12 @@ learned: a pattern network trained on one simulator's square frames called real 
 "background" at 0.97. So each network of a round also keeps the class means and a shared covariance of its
 penultimate features on its training frames (the Mahalanobis detector of Lee et al., NeurIPS 2018, without
 input perturbation; covariance shrunk by Ledoit-Wolf, so a few hundred frames suffice for a 512-d feature). An
-image's distance is the Mahalanobis distance to the nearest class mean, given as a ratio to the threshold: the
-99th percentile of the validation frames' distances. Above 1 the image lies farther from every class than 99 %
-of held-out frames of the training kind, and its call is marked as one made outside the model's domain.
+image's distance is the Mahalanobis distance to the nearest class mean, given as a ratio to the threshold: a
+conformal 99th percentile of the validation frames' distances (`fit_domain`; a round with fewer than `MIN_VAL`
+validation frames gets no check). Above 1 the image lies farther from every class than nearly all held-out
+frames of the training kind, and its call is marked as one made outside the model's domain. It checks the
+training domain, not the class list: a frame of a kind with no class that resembles the training frames (a
+speckle pattern next to a wide simulator's peaks) passes.
 
 Measured (`bench simreal`, 2026-12-07): the pattern network trained on the square default-domain frames put
 the real frames of `../shared` at 1.0-3.2 times the threshold, where its wide-domain twin put them at 0.2-0.9.
@@ -22,8 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..jobs import never_stop
+
 QUANTILE = 0.99  # of the validation frames' distances: the threshold
-MAX_DIM = 512  # wider features (AlexNet's 4,096) are projected on their leading principal axes first
+MIN_VAL = 20  # validation frames needed for a threshold (a new frame of the kind passes it with >= 95 % chance)
+MAX_DIM = 1024  # wider features (ResNet-50's 2,048, AlexNet's 4,096) are projected at random to this many first
 FILE = "domain.safetensors"
 
 
@@ -43,9 +49,10 @@ def head_module(model: torch.nn.Module) -> torch.nn.Module | None:
 
 
 @contextlib.contextmanager
-def captured_features(model: torch.nn.Module):
-    """Within the block, every forward pass of `model` appends its head's input (N, D) float64 to the list
-    yielded (spatial maps averaged); nothing is captured when the model has no head."""
+def captured_features(model: torch.nn.Module, transform=None):
+    """Within the block, every forward pass of `model` appends its head's input (N, D) float32 to the list
+    yielded (spatial maps averaged), or `transform` of it (e.g. `DomainCheck.ratio`, so only N numbers are kept
+    per batch, not a 100,000 x 4,096 feature matrix); nothing is captured when the model has no head."""
     out: list[np.ndarray] = []
     head = head_module(model)
 
@@ -53,7 +60,8 @@ def captured_features(model: torch.nn.Module):
         f = inputs[0].detach().float()
         if f.ndim > 2:
             f = f.mean(dim=tuple(range(2, f.ndim)))
-        out.append(f.cpu().double().numpy())
+        f = f.cpu().numpy()
+        out.append(transform(f) if transform is not None else f)
 
     handle = head.register_forward_hook(hook) if head is not None else None
     try:
@@ -70,16 +78,19 @@ class DomainCheck:
     means: np.ndarray  # (K, d)
     precision: np.ndarray  # (d, d)
     threshold: float
-    projection: np.ndarray | None = None  # (D, d) and its centre (D,), when D > MAX_DIM
-    centre: np.ndarray | None = None
+    projection: np.ndarray | None = None  # (D, d), when D > MAX_DIM: a random orthonormal projection
+    false_flag_bound: float | None = None  # at most this share of new frames of the training kind lie above
 
     def distance(self, feats: np.ndarray) -> np.ndarray:
         """(N,) Mahalanobis distance to the nearest class mean."""
         f = np.asarray(feats, np.float64)
         if self.projection is not None:
-            f = (f - self.centre) @ self.projection
-        d = [np.einsum("nd,de,ne->n", f - m, self.precision, f - m) for m in self.means]
-        return np.sqrt(np.clip(np.min(d, axis=0), 0.0, None))
+            f = f @ self.projection
+        d = np.full(len(f), np.inf)
+        for m in self.means:
+            r = f - m
+            d = np.minimum(d, ((r @ self.precision) * r).sum(1))
+        return np.sqrt(np.clip(d, 0.0, None))
 
     def ratio(self, feats: np.ndarray) -> np.ndarray:
         """(N,) distance over the threshold: above 1, farther than 99 % of the validation frames."""
@@ -91,10 +102,10 @@ class DomainCheck:
         arrays = {
             "means": self.means.astype(np.float32),
             "precision": self.precision.astype(np.float32),
-            "threshold": np.array([self.threshold], np.float64),
+            "threshold": np.array([self.threshold, self.false_flag_bound], np.float64),
         }
         if self.projection is not None:
-            arrays |= {"projection": self.projection.astype(np.float32), "centre": self.centre.astype(np.float32)}
+            arrays["projection"] = self.projection.astype(np.float32)
         path = Path(folder) / FILE
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, path)  # it writes a view's raw buffer
         return path
@@ -108,41 +119,52 @@ def load_domain(folder: str | Path) -> DomainCheck | None:
     if not path.is_file():
         return None
     a = {k: v.astype(np.float64) for k, v in load_file(path).items()}
-    return DomainCheck(a["means"], a["precision"], float(a["threshold"][0]), a.get("projection"), a.get("centre"))
+    t = a["threshold"]
+    return DomainCheck(a["means"], a["precision"], float(t[0]), a.get("projection"), float(t[1]))
 
 
-def fit_domain(train_feats: np.ndarray, y: np.ndarray, val_feats: np.ndarray) -> DomainCheck | None:
+def fit_domain(train_feats: np.ndarray, y: np.ndarray, val_feats: np.ndarray, seed: int = 0) -> DomainCheck | None:
     """The check from training features (N, D) with labels and validation features; None when there is too
-    little to estimate it (fewer than two training frames of a class seen, or no validation frame)."""
+    little to estimate it (a class seen fewer than twice, fewer than `MIN_VAL` validation frames) or the
+    features are not finite (a diverged network).
+
+    The threshold is a conformal quantile of the validation distances (the k-th smallest of n, k = ceil((n + 1)
+    * 0.99), at most n): a new frame of the training kind lies above it with chance at most 1 - k / (n + 1),
+    1 % from 99 validation frames on, 1 / (n + 1) below that (4.8 % at the minimum of 20)."""
     from sklearn.covariance import LedoitWolf
 
-    f, y = np.asarray(train_feats, np.float64), np.asarray(y)
+    f, v, y = np.asarray(train_feats, np.float64), np.asarray(val_feats, np.float64), np.asarray(y)
     classes = np.unique(y)
-    if len(f) < 4 or len(val_feats) == 0 or any(np.sum(y == c) < 2 for c in classes):
+    if len(v) < MIN_VAL or any(np.sum(y == c) < 2 for c in classes):
         return None
-    projection = centre = None
-    if f.shape[1] > MAX_DIM:
-        centre = f.mean(0)
-        _, _, vt = np.linalg.svd(f - centre, full_matrices=False)
-        projection = vt[: min(MAX_DIM, len(vt))].T
-        f = (f - centre) @ projection
+    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(v))):
+        return None
+    projection = None
+    if f.shape[1] > MAX_DIM:  # Johnson-Lindenstrauss: distances kept, directions outside the training span too
+        q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(f.shape[1], MAX_DIM)))
+        projection = q
+        f = f @ projection
     means = np.stack([f[y == c].mean(0) for c in classes])
     resid = f - means[np.searchsorted(classes, y)]
     precision = LedoitWolf().fit(resid).precision_
-    check = DomainCheck(means, precision, 1.0, projection, centre)
-    threshold = float(np.quantile(check.distance(val_feats), QUANTILE))
-    check.threshold = threshold if threshold > 0 else 1.0
+    check = DomainCheck(means, precision, 1.0, projection)
+    d = np.sort(check.distance(v))
+    k = min(len(d), int(np.ceil((len(d) + 1) * QUANTILE)))
+    check.threshold = float(d[k - 1]) if d[k - 1] > 0 else 1.0
+    check.false_flag_bound = round(1.0 - k / (len(d) + 1), 4)
     return check
 
 
-def network_domain(model, x_train, y_train, x_val, *, input_size, channels, device) -> DomainCheck | None:
+def network_domain(
+    model, x_train, y_train, x_val, *, input_size, channels, device, should_stop=never_stop
+) -> DomainCheck | None:
     """Fit the check of a trained network on its (unaugmented) training and validation inputs."""
     from .train import predict_logits
 
     feats = []
     for x in (x_train, x_val):
         with captured_features(model) as got:
-            predict_logits(model, x, input_size=input_size, device=device, channels=channels)
+            predict_logits(model, x, input_size=input_size, device=device, channels=channels, should_stop=should_stop)
         if not got:
             return None
         feats.append(np.concatenate(got))
@@ -171,6 +193,6 @@ def outside_note(outside: int | None, images: int, task: str | None = None) -> s
         else "label some of them and train again"
     )
     return (
-        f"{outside} of {images} images are unlike the frames the models were trained on (farther than 99 % of the "
-        f"validation frames): their calls are marked 'unlike training' and deserve little trust; {advice}."
+        f"{outside} of {images} images are unlike the frames the models were trained on (farther than nearly all of "
+        f"their validation frames): their calls are marked 'unlike training' and deserve little trust; {advice}."
     )

@@ -223,16 +223,24 @@ def pattern_suggestions(store: Store) -> tuple[list[str], dict[int, tuple[str | 
 def prelabel(
     store: Store, *, threshold: float, annotator: str, scheme: Scheme = "weighted", round: int | None = None
 ) -> dict:
-    """Accept the ensemble's suggestion as the label where its confidence ≥ `threshold` and no human label
-    exists; a human label is never overwritten (checked inside the write). Returns the counts."""
+    """Accept the ensemble's suggestion as the label where its confidence ≥ `threshold`, no human label exists and
+    the image is not unlike the networks' training frames (`domain`); a human label is never overwritten (checked
+    inside the write). Returns the counts ("confident": sure calls taken, "unlike_training": sure ones left)."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
     _, sugg = task_suggestions(store, "realism", scheme)  # a label is a realism call, never a pattern's
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
+    far = {i for i, r in task_domains(store, "realism", list(confident)).items() if r > 1.0} if confident else set()
+    confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
     written = store.add_labels_where_unlabeled(
         confident, annotator=f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})", round=round
     )
-    return {"suggested": len(sugg), "confident": len(confident), "prelabelled": len(written)}
+    return {
+        "suggested": len(sugg),
+        "confident": len(confident),
+        "unlike_training": len(far),
+        "prelabelled": len(written),
+    }
 
 
 def review_queue(

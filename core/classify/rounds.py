@@ -239,6 +239,9 @@ def train_round(
                 load = plan.part(LOAD_UNITS, 2)
                 x = load_inputs(ws, train_imgs, size, progress=load, should_stop=should_stop)
                 xv = load_inputs(ws, val_imgs, size, progress=load, should_stop=should_stop)
+            import torch
+
+            torch.manual_seed(params.seed + k)  # the new layers' initial weights too: one seed, one round
             model, in_size, start = _network(
                 ws, rec, arch, split, params.init, round_no, params.task, params.pretrained.get(arch)
             )
@@ -252,11 +255,14 @@ def train_round(
             )  # fmt: skip
             logits = predict_logits(model, xv, input_size=in_size, device=device, channels=rec.channels)
             history, extra, cfg_channels = res.history, {"best_epoch": res.best_epoch}, rec.channels
-            domains[arch] = network_domain(
-                model, x, split.train_y, xv, input_size=in_size, channels=rec.channels, device=device
-            )
+            own = (x, xv)  # the check sees inputs made at the network's own size, as prediction gives them
+            if in_size != size:
+                own = tuple(load_inputs(ws, imgs, in_size, should_stop=should_stop) for imgs in (train_imgs, val_imgs))
+            domains[arch] = network_domain(model, own[0], split.train_y, own[1], input_size=in_size,
+                                           channels=rec.channels, device=device, should_stop=should_stop)  # fmt: skip
             if domains[arch] is not None:
                 extra["domain_threshold"] = round(domains[arch].threshold, 4)
+                extra["domain_false_flag_bound"] = domains[arch].false_flag_bound
             fit_s, ips = res.seconds, res.images_per_s
         if spec_of(arch).library == "features":
             plan.step(f"{arch}: 5-fold check of the labels", FEATURE_UNITS - 14)

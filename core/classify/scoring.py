@@ -11,7 +11,7 @@ from .registry import load_classifier
 def round_probabilities(ws, result: dict, images: list, **kwargs) -> tuple[list[str], np.ndarray]:
     """(model names, calibrated probabilities (M, N, K)) of every model of a round's result for `images`
     (`round_predictions`' keywords)."""
-    archs, probs, _ = round_predictions(ws, result, images, **kwargs)
+    archs, probs, _ = round_predictions(ws, result, images, domain=False, **kwargs)
     return archs, probs
 
 
@@ -24,11 +24,13 @@ def round_predictions(
     image_ws=None,
     progress: ProgressFn = no_progress,
     should_stop: StopFn = never_stop,
+    domain: bool = True,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(model names, calibrated probabilities (M, N, K), domain ratios (M, N)) of every model of a round's result
     for `images` (images of `image_ws` when they belong to another workspace than the models). A ratio above 1:
-    the image lies farther from the network's training frames than 99 % of its validation frames
-    (`domain.DomainCheck`); NaN for models without a check (physics models, rounds trained before it)."""
+    the image lies farther from the network's training frames than nearly all of its validation frames
+    (`domain.DomainCheck`); NaN for models without a check (physics models, rounds trained before it) and
+    everywhere with `domain=False` (not measured)."""
     from .domain import captured_features, load_domain
     from .featmodel import feature_logits
     from .features_data import with_groups
@@ -60,8 +62,8 @@ def round_predictions(
 
             probs.append(softmax(feature_logits(model.cpu(), feats), cfg.temperature))
         else:
-            check = load_domain(ws.root / result["models"][arch]["checkpoint"])
-            with captured_features(model) as got:
+            check = load_domain(ws.root / result["models"][arch]["checkpoint"]) if domain else None
+            with captured_features(model, check.ratio if check is not None else None) as got:
                 probs.append(
                     predict_proba(
                         model,
@@ -74,6 +76,6 @@ def round_predictions(
                     )
                 )
             if check is not None and got:
-                ratios[k] = check.ratio(np.concatenate(got))
+                ratios[k] = np.concatenate(got)
         progress(k + 1, len(archs), f"predicted with {arch} ({k + 1}/{len(archs)})")
     return archs, np.stack(probs), ratios

@@ -19,9 +19,9 @@ COSTLY_CALL_NOTE = (
     "false realistic call costs)."
 )
 UNLIKE_TRAINING_NOTE = (
-    "This image lies {ratio:.1f} times as far from the frames the models were trained on as 99 % of their "
-    "validation frames: the call is made outside what they learned, whatever its confidence. Train on frames like "
-    "it (for patterns: scatterloop simulate --domain wide)."
+    "This image lies {ratio:.2f} times beyond the distance from the models' training frames within which nearly "
+    "all of their validation frames fall: the call is made outside what they learned, whatever its confidence. "
+    "Train on frames like it (for patterns: scatterloop simulate --domain wide)."
 )
 EXPERIMENTAL_LABEL_NOTE = (
     "An experimental frame: every realism round takes it as realistic whatever its human label; this label is a "
@@ -202,9 +202,9 @@ def card_body(
         conf = f" {suggestion[1]:.2f}" if suggestion[1] is not None else ""
         costly = suggestion[1] is not None and suggestion[1] < 0.5  # the less likely class, chosen by the costs
         unlike = len(suggestion) > 2 and suggestion[2] is not None and suggestion[2] > 1.0
-        title = COSTLY_CALL_NOTE.format(label=suggestion[0], conf=suggestion[1]) if costly else None
-        if unlike:
-            title = UNLIKE_TRAINING_NOTE.format(ratio=suggestion[2])
+        notes = [COSTLY_CALL_NOTE.format(label=suggestion[0], conf=suggestion[1])] if costly else []
+        notes += [UNLIKE_TRAINING_NOTE.format(ratio=suggestion[2])] if unlike else []
+        title = " ".join(notes) or None
         text = f"model: {suggestion[0]}{conf}"
         body.append(
             html.Div(

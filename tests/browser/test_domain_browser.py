@@ -36,7 +36,7 @@ def test_calls_unlike_training_are_sorted_first_and_marked(dash_duo, workspace, 
 
     ws, store = workspace, workspace.store
     for i, pattern in enumerate(("rings", "peaks", "background")):
-        simulate_dataset(pattern, 10, tmp_path / "sim", seed=60 + i, size=64)
+        simulate_dataset(pattern, 40, tmp_path / "sim", seed=60 + i, size=64)  # a validation set of ~24
     import_paths(ws, [tmp_path / "sim"], source="simulated")
     real = tmp_path / "real"
     real.mkdir()

@@ -171,7 +171,9 @@ def test_a_call_made_on_an_image_unlike_the_training_frames_says_so():
 
     far = line(("background", 0.97, 2.4))
     assert far.children[0] == "model: background 0.97" and far.children[1].children == " · unlike training"
-    assert "2.4 times as far" in far.title and "--domain wide" in far.title
+    assert "2.40 times beyond" in far.title and "--domain wide" in far.title
+    both = line(("fake", 0.3, 1.04)).title  # a call the costs made and one outside: both reasons
+    assert "sure enough" in both and "1.04 times beyond" in both
     assert line(("background", 0.97, 0.8)).children == "model: background 0.97"  # inside: as before
     assert line(("background", 0.97, None)).title is None  # no network measured it
     row = {"at": "t", "label": "background", "annotator": "ensemble:weighted", "origin": "model", "undo": False}

@@ -80,12 +80,17 @@ def test_a_version_5_workspace_gains_the_users_table_and_keeps_its_rows(tmp_path
     con = sqlite3.connect(tmp_path / "old.db")  # make it what version 5 wrote: no users, no run.started_by
     con.execute("DROP TABLE app_user")
     con.execute("ALTER TABLE run DROP COLUMN started_by")
+    con.execute("ALTER TABLE label_event DROP COLUMN domain")  # since version 7
     con.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
     con.commit()
     con.close()
     store = Store(f"sqlite:///{tmp_path / 'old.db'}")
     assert store.schema_found == 5 and SCHEMA_VERSION == 7
     assert store.get_run(run_id).params == {"a": 1} and store.get_run(run_id).started_by is None
+    from sqlalchemy import inspect
+
+    assert "domain" in {c["name"] for c in inspect(store.engine).get_columns("label_event")}  # version 7's column
+    assert store.model_domains() == {}
     auth.add_user(store, "ada", "annotator", "a long password")
     assert store.count_users() == 1
     assert store.session_secret() == store.session_secret() and len(store.session_secret()) == 64

@@ -27,7 +27,7 @@ def test_held_out_frames_of_the_training_kind_pass_and_shifted_ones_are_flagged(
     away, _ = _features(rng, 500, shift=4.0)
     assert np.mean(check.ratio(held) > 1) < 0.05  # the threshold is the validation frames' 99th percentile
     assert np.mean(check.ratio(away) > 1) > 0.95
-    assert np.isclose(np.quantile(check.ratio(fv), domain.QUANTILE), 1.0)
+    assert np.sum(check.ratio(fv) > 1 + 1e-9) == 1  # the 199th of 200 (conformal: ceil(201 * 0.99))
 
 
 def test_wide_features_are_projected_and_a_saved_check_reads_back_the_same(tmp_path, monkeypatch):
@@ -37,17 +37,42 @@ def test_wide_features_are_projected_and_a_saved_check_reads_back_the_same(tmp_p
     fv, _ = _features(rng, 40, d=30)
     check = domain.fit_domain(ft, y, fv)
     assert check.projection.shape == (30, 8) and check.precision.shape == (8, 8)
+    assert np.allclose(check.projection.T @ check.projection, np.eye(8))  # orthonormal: distances kept
     check.save(tmp_path)
     again = domain.load_domain(tmp_path)
     probe, _ = _features(rng, 50, shift=1.0, d=30)
     assert np.allclose(again.ratio(probe), check.ratio(probe), rtol=1e-4)
+    assert again.false_flag_bound == check.false_flag_bound
     assert domain.load_domain(tmp_path / "elsewhere") is None  # a model saved without a check
 
 
-def test_too_little_to_fit_gives_no_check():
-    f = np.zeros((3, 4))
-    assert domain.fit_domain(f, np.array([0, 1, 1]), f) is None  # a class seen once
-    assert domain.fit_domain(np.ones((6, 4)), np.array([0, 1] * 3), np.zeros((0, 4))) is None
+def test_the_threshold_is_a_conformal_quantile_and_says_its_false_flag_bound():
+    rng = np.random.default_rng(2)
+    ft, y = _features(rng, 200)
+    for n, bound in ((99, 0.01), (20, round(1 / 21, 4))):
+        fv, _ = _features(rng, n)
+        check = domain.fit_domain(ft, y, fv)
+        assert check.false_flag_bound == bound
+        assert np.sum(check.ratio(fv) > 1 + 1e-9) == 0  # k = n here: every validation frame at or inside
+    held, _ = _features(rng, 5000)
+    fv, _ = _features(rng, 400)
+    assert np.mean(domain.fit_domain(ft, y, fv).ratio(held) > 1) < 0.02
+
+
+def test_too_little_or_broken_input_gives_no_check():
+    rng = np.random.default_rng(3)
+    ft, y = _features(rng, 60)
+    fv, _ = _features(rng, 30)
+    assert domain.fit_domain(ft, y, fv) is not None
+    once = np.where(np.arange(60) == 0, 2, y)  # a third class seen once
+    assert domain.fit_domain(ft, once, fv) is None
+    assert domain.fit_domain(ft, y, fv[: domain.MIN_VAL - 1]) is None  # too few validation frames
+    bad = ft.copy()
+    bad[5, 3] = np.nan  # a diverged network: no check rather than a failed round or a NaN threshold
+    assert domain.fit_domain(bad, y, fv) is None
+    badv = fv.copy()
+    badv[0, 0] = np.inf
+    assert domain.fit_domain(ft, y, badv) is None
 
 
 @pytest.mark.parametrize("arch", ["tiny", "alexnet"])
@@ -85,7 +110,7 @@ def test_a_pattern_round_keeps_its_check_and_prediction_marks_frames_unlike_its_
     from scatterloop.core.simulate import simulate_dataset
 
     for i, pattern in enumerate(("rings", "peaks", "background")):
-        simulate_dataset(pattern, 10, tmp_path / "sim", seed=60 + i, size=64)
+        simulate_dataset(pattern, 40, tmp_path / "sim", seed=60 + i, size=64)  # a validation set of ~24
         simulate_dataset(pattern, 1, tmp_path / "new", seed=90 + i, size=64)
     (tmp_path / "other").mkdir()
     yy, xx = np.mgrid[:64, :64]
@@ -112,3 +137,18 @@ def test_a_pattern_round_keeps_its_check_and_prediction_marks_frames_unlike_its_
     assert store.current_labels([other[0]])[other[0]].annotator == "ada"
     npz = np.load(workspace.root / out.predictions)
     assert npz["domain"].shape == (1, len(like + other))
+
+
+def test_pre_labelling_leaves_a_sure_call_on_an_image_unlike_the_training_frames(small_workspace):
+    from scatterloop.core.classify import prelabel
+
+    store = small_workspace.store
+    cands = [img.id for img, _ in store.list_images() if img.source == "generated"][:3]
+    run = store.create_run("classify", {"task": "realism"})
+    store.update_run(run, status="done", result={"task": "realism", "classes": ["fake", "realistic"]})
+    store.add_labels(cands, "realistic", "ensemble:weighted", origin="model", confidence=0.95, domain=[0.5, 2.0, None])
+    counts = prelabel(store, threshold=0.9, annotator="ada")
+    assert counts == {"suggested": 3, "confident": 2, "unlike_training": 1, "prelabelled": 2}
+    labels = store.current_labels(cands)
+    assert cands[1] not in labels or labels[cands[1]].label is None
+    assert labels[cands[0]].label == labels[cands[2]].label == "realistic"
