@@ -38,9 +38,9 @@ def predicted_options(services: Services) -> list[dict]:
     return [{"label": f"predicted: {c}", "value": c} for c in classes]
 
 
-def shown_calls(store, image_ids: list[int], pattern: bool) -> tuple[dict, dict]:
-    """(image id → suggestion, image id → domain ratio) as a card shows them: the realism call, or under a pattern
-    view the pattern call where there is one; the ratio is the one of the call shown."""
+def shown_calls(store, image_ids: list[int] | None, pattern: bool) -> tuple[dict, dict]:
+    """(image id → suggestion, image id → domain ratio) as a card shows them (of `image_ids`, None: of every image):
+    the realism call, or under a pattern view the pattern call where there is one; the ratio is the call's."""
     from scatterloop.core.classify.predict import task_domains, task_suggestions
 
     sugg = task_suggestions(store, "realism", image_ids=image_ids)[1]
@@ -77,6 +77,6 @@ def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> l
     elif view.sort == "predicted":
         ids.sort(key=lambda i: (sugg[i][0] if i in sugg else "\uffff", -(sugg.get(i, (None, 0))[1] or 0), i))
     elif view.sort == "domain-desc":  # the calls shown made farthest from the models' training frames first
-        far = shown_calls(services.store, ids, True)[1]
+        far = shown_calls(services.store, None, True)[1]  # not by id: a grid may list 100,000 images
         ids.sort(key=lambda i: (-far.get(i, -1.0), i))
     return ids

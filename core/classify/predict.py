@@ -230,7 +230,7 @@ def prelabel(
         raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
     _, sugg = task_suggestions(store, "realism", scheme)  # a label is a realism call, never a pattern's
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
-    far = {i for i, r in task_domains(store, "realism", list(confident)).items() if r > 1.0} if confident else set()
+    far = {i for i, r in task_domains(store, "realism").items() if r > 1.0 and i in confident} if confident else set()
     confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
     written = store.add_labels_where_unlabeled(
         confident, annotator=f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})", round=round
