@@ -73,7 +73,8 @@ def predict_candidates(
     ids = candidates(ws.store, res["task"], (res.get("sets") or {}).get("pattern"))
     if not ids:
         raise ValueError("no unlabeled candidates to predict")
-    return _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, should_stop, "candidates")
+    which = "images of unknown pattern" if res["task"] == "pattern" else "candidates"  # what `candidates` chose
+    return _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, should_stop, which)
 
 
 def predict_images(

@@ -104,7 +104,7 @@ def test_a_pattern_round_keeps_its_check_and_prediction_marks_frames_unlike_its_
     predicted beside frames like its training ones: every call stores its domain ratio, the checkerboards lie
     outside, a person's label stays, and the count of calls made outside is the count of ratios above 1."""
     from scatterloop.core.classify import RoundParams, train_round
-    from scatterloop.core.classify.predict import predict_images, task_domains
+    from scatterloop.core.classify.predict import predict_candidates, predict_images, task_domains
     from scatterloop.core.ingest import import_paths
     from scatterloop.core.jobs import run_job
     from scatterloop.core.simulate import simulate_dataset
@@ -135,6 +135,9 @@ def test_a_pattern_round_keeps_its_check_and_prediction_marks_frames_unlike_its_
     assert out.outside_domain == sum(r > 1 for r in ratios.values())
     assert min(ratios[i] for i in other) > max(1.0, max(ratios[i] for i in like))
     assert store.current_labels([other[0]])[other[0]].annotator == "ada"
+    _, again = run_job(store, "predict", {}, lambda run_id, progress, should_stop: predict_candidates(
+        workspace, run, run_id=run_id))  # fmt: skip
+    assert again.selection == "images of unknown pattern" and again.images == len(other)  # the rest have one
     npz = np.load(workspace.root / out.predictions)
     assert npz["domain"].shape == (1, len(like + other))
 
