@@ -16,14 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..classify.domain import captured_features, network_domain
-from ..classify.train import predict_logits
+from ..classify.domain import network_domain, network_features
 
 
-def _feats(model, x, size, channels, device) -> np.ndarray:
-    with captured_features(model) as got:
-        logits = predict_logits(model, x, input_size=size, device=device, channels=channels)
-    return np.concatenate(got), logits
+def _feats(model, x, size, channels, device) -> tuple[np.ndarray, np.ndarray]:
+    return network_features(model, x, input_size=size, channels=channels, device=device)
 
 
 def other_kinds(manifest: Path, size: int, classes) -> dict[str, np.ndarray]:

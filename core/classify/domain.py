@@ -155,20 +155,24 @@ def fit_domain(train_feats: np.ndarray, y: np.ndarray, val_feats: np.ndarray, se
     return check
 
 
+def network_features(model, x, *, input_size, channels, device, should_stop=never_stop):
+    """(penultimate features (N, D), logits (N, K)) of a network for inputs `x`; features None without a head."""
+    from .train import predict_logits
+
+    with captured_features(model) as got:
+        logits = predict_logits(
+            model, x, input_size=input_size, device=device, channels=channels, should_stop=should_stop
+        )
+    return (np.concatenate(got) if got else None), logits
+
+
 def network_domain(
     model, x_train, y_train, x_val, *, input_size, channels, device, should_stop=never_stop
 ) -> DomainCheck | None:
     """Fit the check of a trained network on its (unaugmented) training and validation inputs."""
-    from .train import predict_logits
-
-    feats = []
-    for x in (x_train, x_val):
-        with captured_features(model) as got:
-            predict_logits(model, x, input_size=input_size, device=device, channels=channels, should_stop=should_stop)
-        if not got:
-            return None
-        feats.append(np.concatenate(got))
-    return fit_domain(feats[0], y_train, feats[1])
+    kw = dict(input_size=input_size, channels=channels, device=device, should_stop=should_stop)
+    feats = [network_features(model, x, **kw)[0] for x in (x_train, x_val)]
+    return None if feats[0] is None else fit_domain(feats[0], y_train, feats[1])
 
 
 def combine(ratios: np.ndarray) -> np.ndarray:

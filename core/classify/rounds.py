@@ -157,6 +157,8 @@ def train_round(
     on_epoch: CurveFn | None = None,
 ) -> RoundResult:
     """Train every model of the round's recipe, calibrate and score models and votes on the validation set."""
+    import torch
+
     from .domain import network_domain
     from .featmodel import feature_logits
     from .forest import fit_physics
@@ -239,8 +241,6 @@ def train_round(
                 load = plan.part(LOAD_UNITS, 2)
                 x = load_inputs(ws, train_imgs, size, progress=load, should_stop=should_stop)
                 xv = load_inputs(ws, val_imgs, size, progress=load, should_stop=should_stop)
-            import torch
-
             torch.manual_seed(params.seed + k)  # the new layers' initial weights too: one seed, one round
             model, in_size, start = _network(
                 ws, rec, arch, split, params.init, round_no, params.task, params.pretrained.get(arch)

@@ -219,7 +219,7 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
         entries.append({"file": name, "kind": kind, "shape": list(data.shape), "reader": "fabio"})
     entries.append({"file": "speckle/x.tif", "kind": "speckle", "reader": "fabio"})  # not a pattern: skipped
     (tmp_path / "MANIFEST.json").write_text(json.dumps(entries))
-    argv = ["bench", "simreal", "--n", "2", "--size", "32", "--epochs", "1", "--models", "tiny"]
+    argv = ["bench", "simreal", "--n", "2", "--size", "32", "--epochs", "1", "--models", "tiny", "--baseline-n", "0"]
     rc = main([*argv, "--manifest", str(tmp_path / "MANIFEST.json"), "--json"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -244,6 +244,36 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
     assert out["per_frame_accuracy_upper_bound"] == pytest.approx(1 - blank_not_bg / 5)
     assert "per_frame_accuracy_upper_bound" in out["per_frame_accuracy_note"]
     assert sum(r["frames_with_signal_right"] for r in out["per_file"]) <= 5 - out["frames_without_signal"]
+    # 1 validation frame per class: too few for the domain check, said so; no baseline asked for
+    assert out["domain"]["wide"] == {"error": "too few frames to fit the check"} and set(out["domain"]) == {
+        "quantile",
+        "wide",
+    }
+
+
+def test_the_benchs_domain_check_counts_what_it_flags():
+    import torch
+
+    from scatterloop.core.benchmarks.simreal_bench import simulated_set
+    from scatterloop.core.benchmarks.simreal_domain import measure
+    from scatterloop.core.classify import create_classifier, fit
+
+    x, y = simulated_set(8, 32, 0, (48, 96))
+    xv, yv = simulated_set(7, 32, 1, (48, 96))  # 21 validation frames: enough for a check
+    torch.manual_seed(0)
+    model = create_classifier("tiny", 3, input_size=32, in_chans=3)
+    fit(model, x, y, input_size=32, epochs=2, x_val=xv, y_val=yv, channels=3)
+    rng = np.random.default_rng(0)
+    noise = np.stack([rng.uniform(-1, 1.5, size=(2, 32, 32)).astype(np.float32) for _ in range(5)])
+    noise[:, 1] = 1.0  # every pixel measured
+    out = measure(model, (x, y), (xv, yv), (x, y), (xv, yv, np.arange(len(yv)) % 3), {"noise": noise},
+                  size=32, channels=3, device="cpu")  # fmt: skip
+    assert out["validation_frames"] == 21 and out["false_flag_bound"] == round(1 / 22, 4)
+    assert out["real_frames"] == 21 and out["real_outside_right"] + out["real_outside_wrong"] == round(
+        out["real_outside_fraction"] * 21
+    )
+    assert out["real_outside_wrong"] <= out["real_wrong"] and out["other_kinds"]["noise"]["frames"] == 5
+    assert 0 <= out["other_kinds"]["noise"]["outside"] <= 5 and 0.0 <= out["sim_test_outside_fraction"] <= 1.0
 
 
 def test_a_file_is_judged_by_its_frames_with_signal():
