@@ -272,8 +272,13 @@ def _str_or_none(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _int_or_none(value) -> int | None:
+def _int_or_none(value, name: str = "seed") -> int | None:
+    """A manifest's integer field (a generator's seed): None when absent or not a number; one the database cannot
+    hold (a 64-bit signed integer) is refused by name."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):
         return None
+    if not -(2**63) <= number < 2**63:
+        raise ImageReadError(f"manifest {name} {number} does not fit a 64-bit integer")
+    return number

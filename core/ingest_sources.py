@@ -63,7 +63,7 @@ def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, d
     if (why := not_a_file(path)) is not None:  # a named pipe would block the import, /dev/zero fill the memory
         return rows, [(shown, f"cannot read manifest ({why})")]
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
     except UnicodeDecodeError:
         return rows, [(shown, "manifest is not UTF-8 text")]
     except OSError as exc:
@@ -192,8 +192,8 @@ def expand(
 
     A folder contributes its image files (recursively) and any `metadata.jsonl`/`metadata.csv` in it; a
     manifest given as a path contributes the files it lists; any other path is a file the user named. The
-    `workspace` folder is never walked: inside a folder being imported it is passed over, named itself it is
-    refused.
+    `workspace` folder is never walked: inside a folder being imported it is passed over, named itself (or a
+    folder or file inside it) it is refused.
     """
     out = Sources()
     skip = frozenset({workspace.resolve()}) if workspace is not None else frozenset()
@@ -212,6 +212,8 @@ def expand(
             out.problems.append((one_line(raw), "not a valid path (contains a NUL character)"))
         elif p.is_dir() and p.resolve() in skip:
             out.problems.append((one_line(raw), "is the workspace itself: its files are not imported again"))
+        elif any(_inside(p, w) for w in skip):  # its thumbnails, originals or caches are no new images
+            out.problems.append((one_line(raw), "is inside the workspace: its files are not imported again"))
         elif p.is_dir():
             before = len(out.files) + len(out.problems)
             for found in _walk(p, follow_outside, out, skip):
@@ -230,5 +232,42 @@ def expand(
         except (OSError, RuntimeError, ValueError):
             key = _key(c.path)
         unique.setdefault(key, c)
-    out.files = list(unique.values())
+    out.files = _linking_first(list(unique.values()))
     return out
+
+
+def _linking_first(files: list[Candidate]) -> list[Candidate]:
+    """The candidates in their order, except that an HDF5 file linking to another one of them (a detector master
+    and its data files, named in any order: a shell glob puts `scan_data_000001.h5` before `scan_master.h5`)
+    comes first: imported first, its stored copy keeps what only it says (pixel mask, saturation, beam centre), and
+    the linked files' frames are then its duplicates, not frames stored without that metadata."""
+    from .io import HDF5_SUFFIXES, suffix_of
+
+    hdf5 = {_key(c.path): c for c in files if suffix_of(c.path) in HDF5_SUFFIXES}
+    if len(hdf5) < 2:
+        return files
+    linking = {key for key, c in hdf5.items() if set(_link_targets(c.path)) & (hdf5.keys() - {key})}
+    return sorted(files, key=lambda c: _key(c.path) not in linking)  # stable: the rest keep their order
+
+
+def _link_targets(path: Path) -> list[str]:
+    """The files an HDF5 file's external links and virtual datasets name (absolute, relative to it); [] for a
+    file that cannot be read (the import names why)."""
+    try:
+        import h5py
+
+        targets: list[str] = []
+        with h5py.File(path, "r") as f:
+
+            def visit(name, link):
+                if isinstance(link, h5py.ExternalLink):
+                    targets.append(link.filename)
+                elif isinstance(link, h5py.HardLink):
+                    obj = f.get(name)
+                    if isinstance(obj, h5py.Dataset) and obj.is_virtual:
+                        targets.extend(src.file_name for src in obj.virtual_sources())
+
+            f.visititems_links(visit)
+        return [_key(path.parent / t) for t in targets if t and t != "."]
+    except Exception:  # noqa: BLE001 - any unreadable file keeps its place; reading it later says why
+        return []

@@ -209,7 +209,9 @@ def _frame(reader, i: int, fmt: str, max_pixels: int, min_side: int) -> Frame:
         err = translate(exc, fmt)
         raise (err if reader.nframes == 1 else ImageReadError(f"frame {i}: {err}")) from exc
     dataset = reader.frame_dataset(i) if hasattr(reader, "frame_dataset") else reader.dataset
-    return _checked(data, i, dataset, max_pixels, min_side, reader.meta)
+    index = reader.frame_index(i) if hasattr(reader, "frame_index") else i  # in its own dataset (HDF5 scans)
+    meta = reader.frame_meta(i) if hasattr(reader, "frame_meta") else reader.meta
+    return _checked(data, index, dataset, max_pixels, min_side, meta)
 
 
 def _open_checked(path: Path) -> None:
@@ -282,6 +284,8 @@ def _checked(
     check_pixels(data.shape, max_pixels)
     if data.dtype == bool:
         data = data.astype(np.uint8)
+    if not data.dtype.isnative:  # a big-endian HDF5 frame: stored, hashed and shown as the same frame read natively
+        data = data.astype(data.dtype.newbyteorder("="))
     meta = meta or {}
     if data.dtype.kind == "f" and data.dtype.itemsize > 4:  # beyond float32's range is no measurement, and no
         top = np.finfo(np.float32).max  # thumbnail or model input (float32) could hold it: NaN, so masked

@@ -320,13 +320,20 @@ class FabioReader:
                 self._img = fabio.open(self._name)
             raise_on_fabio_complaint(complaints, self.fmt)
             self.nframes = max(1, int(self._img.nframes))
+        # an EDF data block may hold a stack (`Dim_3`): fabio gives it as one (n, y, x) array; each plane is a frame
+        self._planes = [math.prod(s[:-2]) for s in shapes] if name == "EdfImage" else []
+        if any(len(s) > 2 for s in shapes) and len(self._planes) == self.nframes:
+            self.nframes = sum(self._planes)
+        else:
+            self._planes = []
         self._max_pixels = max_pixels
         self.meta = {"overload": header_overload(hdr.header), "circular": True if name in CIRCULAR_CLASSES else None}
         if name == "EdfImage":
             self.meta["dummy"] = header_dummy(hdr.header)
         from .geometry.header import from_fabio
 
-        one_shape = shapes[0] if shapes and len(set(map(tuple, shapes))) == 1 else None  # else only MAX_PX applies
+        frame_shapes = {tuple(s[-2:]) for s in shapes}
+        one_shape = frame_shapes.pop() if len(frame_shapes) == 1 else None  # else only MAX_PX applies
         if (beam := from_fabio(name, hdr.header, one_shape)) is not None:
             self.meta["header_centre"] = beam  # where the header says the beam is (`geometry.header`)
 
@@ -335,6 +342,14 @@ class FabioReader:
 
         if not 0 <= i < self.nframes:
             raise ImageReadError(f"no frame {i} (the file holds {self.nframes})")
+        block, plane = i, None
+        if self._planes:  # frame i is a plane of a stacked EDF block
+            block = 0
+            while i >= self._planes[block]:
+                i -= self._planes[block]
+                block += 1
+            plane = i
+        i = block
         complaints: list[str] = []
         try:
             with reader_complaints() as complaints:
@@ -353,6 +368,8 @@ class FabioReader:
         raise_on_fabio_complaint(complaints, self.fmt)
         if data is None:
             raise ImageReadError(f"frame {i} holds no data")
+        if plane is not None:
+            data = np.reshape(data, (-1, *np.shape(data)[-2:]))[plane]
         check_pixels(data.shape, self._max_pixels)
         return np.array(data)
 

@@ -33,14 +33,22 @@ KNOWN_FRAME_PATHS = ("entry/data/data", "entry/instrument/detector/data", "entry
 SERIES_PART = re.compile(r"data_(\d{6})")  # one data file of a DECTRIS/PSI master's series, numbered from 1
 MIN_FRAME_SIDE = 8  # a smaller array (motor positions (N, 2), a 3x3 matrix) is metadata, never a frame
 NO_FRAMES = f"no numeric image dataset (2-D or more, at least {MIN_FRAME_SIDE} pixels a side) in the file"
+# what a detector group keeps beside its frames, often of the frames' size: never taken for them while any other
+# dataset can be (NXdetector's pixel_mask, flatfield, dark current, gain and pedestal maps, ...)
+AUXILIARY = re.compile(
+    r"(^|_)(pixel_?mask|mask|bad_?pixels?|flat_?field|flat|dark_?field|dark_?current|dark|gain|pedestal|"
+    r"countrate_correction\w*|calibration)(_|$)",
+    re.IGNORECASE,
+)
 
 
 def first_image_dataset(f) -> str | None:
     """Where a file's frames are: the NeXus default plot's signal when it is an image (2-D or more), else a
     conventional frame path (`KNOWN_FRAME_PATHS`, also when it is a link to another file), else the largest
     numeric dataset of 2 or 3 dimensions with both frame sides of at least `MIN_FRAME_SIDE` (a stack beats a
-    flat field or pixel mask beside it), else the largest deeper one (scan x frame x Y x X). None if there is
-    none (the caller then looks for external links)."""
+    flat field or pixel mask beside it), else the largest deeper one (scan x frame x Y x X); a pixel mask, flat
+    field or dark map (`AUXILIARY`: by name, or boolean) only when nothing else is. None if there is none (the
+    caller then looks for external links)."""
     import h5py
 
     dangling = None
@@ -82,20 +90,7 @@ def first_image_dataset(f) -> str | None:
             continue
         if isinstance(link, h5py.ExternalLink) or (isinstance(target, h5py.Dataset) and target.ndim >= 2):
             return "/" + name
-    best: dict[bool, tuple[int, str]] = {}  # deeper than 3-D? -> (size, name) of the largest
-
-    def visit(name, obj):  # H5Ovisit does not enter external files
-        if isinstance(obj, h5py.Dataset) and obj.ndim >= 2 and obj.dtype.kind in "iuf":
-            if min(obj.shape[-2:]) >= MIN_FRAME_SIDE:
-                deep, size = obj.ndim > 3, math.prod(obj.shape)
-                if deep not in best or size > best[deep][0]:
-                    best[deep] = (size, name)
-
-    f.visititems(visit)
-    for deep in (False, True):
-        if deep in best:
-            return "/" + best[deep][1]
-    return None
+    return _largest_image(f)
 
 
 def register_filters() -> None:
@@ -205,7 +200,8 @@ def open_cached(path: Path, cache: int):
 
 
 class Hdf5Reader:
-    """Frames of one HDF5 dataset; frame k is read directly (`ds[k]`), so a stack costs O(1) per frame."""
+    """Frames of one HDF5 dataset, or of every scan of a file holding several (`scan_datasets`); frame k is read
+    directly (`ds[k]`), so a stack costs O(1) per frame."""
 
     fmt = "HDF5"
 
@@ -215,58 +211,143 @@ class Hdf5Reader:
         register_filters()
         self._f = h5py.File(path, "r")
         try:
-            name = dataset or first_image_dataset(self._f)
-            if name is None and _first_link(self._f):
+            scans = scan_datasets(self._f) if dataset is None else []
+            names = scans or [dataset or first_image_dataset(self._f)]
+            if names[0] is None and _first_link(self._f):
                 raise ExternalDataError("HDF5: the image data is only behind an external link")
-            if name is None:
+            if names[0] is None:
                 raise ImageReadError(NO_FRAMES)
-            if dataset is None and series(self._f, name) != ([name], None):  # the series is materialised
-                raise ExternalDataError(f"HDF5 {one_line(name)}: the first of a series of data files")
-            ext = _external_link(self._f, name)
-            if ext is not None:
-                raise ExternalDataError(f"HDF5 {one_line(name)}: external link to {one_line(ext[0].filename)}")
-            try:
-                ds = self._f[name]
-            except KeyError:  # a mistyped --dataset, or a soft link (a NeXus signal) to nothing
-                raise ImageReadError(f"no dataset {one_line(name)!r} in the file (or a link to nothing)") from None
-            except RuntimeError:
-                raise ImageReadError(LINK_LOOP.format(one_line(name))) from None
-            if not isinstance(ds, h5py.Dataset):
-                raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
-            check_self_contained(self._f, name, ds)
-            if ds.ndim < 2:
-                raise ImageReadError(f"dataset {one_line(name)!r} has shape {ds.shape}, not an image")
-            if ds.dtype.kind not in "iufb":
-                raise ImageReadError(f"dataset {one_line(name)!r}: non-numeric dtype {ds.dtype}")
-            check_pixels(ds.shape, max_pixels)
-            check_written(ds, name)
-            if (cache := chunk_cache(ds, name)) is not None:
-                inner = ds.name
+            if dataset is None and not scans and series(self._f, names[0]) != ([names[0]], None):
+                raise ExternalDataError(f"HDF5 {one_line(names[0])}: the first of a series of data files")
+            sets = [self._checked(name, max_pixels) for name in names]
+            cache = max((c for ds, name in zip(sets, names, strict=True) if (c := chunk_cache(ds, name))), default=0)
+            if cache:
+                inner = [ds.name for ds in sets]
                 self._f.close()
                 self._f = open_cached(path, cache)
-                ds = self._f[inner]
+                sets = [self._f[name] for name in inner]
         except BaseException:
             self._f.close()
             raise
-        self.dataset = ds.name
-        self._ds = ds
-        self._lead = ds.shape[:-2]
-        self.nframes = math.prod(self._lead)
-        self.meta: dict = detector_meta(self._f, ds.name, ds.shape, str(path.name))  # pixel mask, saturation
+        # (dataset, its leading shape, frames) per part: one part, or one per scan
+        self._parts = [(ds, ds.shape[:-2], math.prod(ds.shape[:-2])) for ds in sets]
+        self._metas = [detector_meta(self._f, ds.name, ds.shape, str(path.name)) for ds in sets]  # mask, saturation
+        self.dataset, self._ds, self._lead = sets[0].name, sets[0], self._parts[0][1]
+        self.meta: dict = self._metas[0]
+        self.nframes = sum(n for _, _, n in self._parts)
 
-    def frame(self, i: int) -> np.ndarray:
+    def _checked(self, name: str, max_pixels: int):
+        import h5py
+
+        ext = _external_link(self._f, name)
+        if ext is not None:
+            raise ExternalDataError(f"HDF5 {one_line(name)}: external link to {one_line(ext[0].filename)}")
+        try:
+            ds = self._f[name]
+        except KeyError:  # a mistyped --dataset, or a soft link (a NeXus signal) to nothing
+            raise ImageReadError(f"no dataset {one_line(name)!r} in the file (or a link to nothing)") from None
+        except RuntimeError:
+            raise ImageReadError(LINK_LOOP.format(one_line(name))) from None
+        if not isinstance(ds, h5py.Dataset):
+            raise ImageReadError(f"{one_line(name)!r} is a group, not a dataset")
+        check_self_contained(self._f, name, ds)
+        if ds.ndim < 2:
+            raise ImageReadError(f"dataset {one_line(name)!r} has shape {ds.shape}, not an image")
+        if ds.dtype.kind not in "iufb":
+            raise ImageReadError(f"dataset {one_line(name)!r}: non-numeric dtype {ds.dtype}")
+        check_pixels(ds.shape, max_pixels)
+        check_written(ds, name)
+        return ds
+
+    def _part(self, i: int) -> tuple[int, int]:
+        """(part, frame within it) of frame i."""
         if not 0 <= i < self.nframes:
             raise ImageReadError(f"no frame {i} (the dataset holds {self.nframes})")
+        part = 0
+        while i >= self._parts[part][2]:
+            i -= self._parts[part][2]
+            part += 1
+        return part, i
+
+    def frame(self, i: int) -> np.ndarray:
+        part, k = self._part(i)
+        ds, lead, _ = self._parts[part]
         try:
-            return self._ds[np.unravel_index(i, self._lead)] if self._lead else self._ds[()]
+            return ds[np.unravel_index(k, lead)] if lead else ds[()]
         except OSError as exc:  # HDF5 blames its plugin folder when a compression filter is not installed
-            missing = missing_filters(self._ds)
+            missing = missing_filters(ds)
             if missing:
                 raise ImageReadError(f"compressed with HDF5 filter {', '.join(missing)}, not installed here") from exc
             raise
 
+    def frame_dataset(self, i: int) -> str:
+        return self._parts[self._part(i)[0]][0].name
+
+    def frame_index(self, i: int) -> int:
+        """Frame i's index in its own dataset (what `read_frame(path, index, dataset)` takes back)."""
+        return self._part(i)[1]
+
+    def frame_meta(self, i: int) -> dict:
+        return self._metas[self._part(i)[0]]
+
     def close(self) -> None:
         self._f.close()
+
+
+def scan_datasets(f) -> list[str]:
+    """The frames of every scan when a file holds several: top-level NXentry groups (a Bliss or SPEC-style file's
+    `1.1`, `2.1`, ...) that each hold their own frames, found as `first_image_dataset` finds a file's largest
+    image dataset (masks and flat fields passed over), all of one frame shape (one detector), each
+    self-contained. [] for a file with one scan, one whose entries hold frames of different shapes (a reduced
+    map beside the frames is not a scan), one that
+    names its default plot (it says which frames it means), or one whose scans' frames live in other files (the
+    import then materialises the first, as for any file)."""
+    import h5py
+
+    if "default" in f.attrs:
+        return []
+    found: list[str] = []
+    for key in f:
+        try:
+            group = f.get(key)
+            nx = group.attrs.get("NX_class", b"") if isinstance(group, h5py.Group) else b""
+        except (KeyError, TypeError, ValueError, OSError, RuntimeError):
+            continue
+        if (nx.decode(errors="replace") if isinstance(nx, bytes) else str(nx)) != "NXentry":
+            continue
+        name = _largest_image(group)
+        if name is not None:
+            found.append(name)
+    if len(found) < 2 or len({tuple(f[name].shape[-2:]) for name in found}) > 1:  # scans of one detector only
+        return []
+    for name in found:
+        ds = f[name]
+        if _external_link(f, name) is not None or ds.is_virtual or ds.external:
+            return []
+    return found
+
+
+def _largest_image(group) -> str | None:
+    """The largest numeric dataset under `group` of 2 or 3 dimensions with both frame sides of at least
+    `MIN_FRAME_SIDE`, else the largest deeper one; a pixel mask, flat field or dark map (`AUXILIARY`: by name, or
+    boolean) only when nothing else is. Absolute name, or None."""
+    import h5py
+
+    best: dict[tuple[bool, bool], tuple[int, str]] = {}  # (auxiliary?, deeper than 3-D?) -> (size, name)
+
+    def visit(name, obj):  # H5Ovisit does not enter external files
+        if isinstance(obj, h5py.Dataset) and obj.ndim >= 2 and obj.dtype.kind in "iufb":
+            if min(obj.shape[-2:]) >= MIN_FRAME_SIDE:
+                aux = obj.dtype.kind == "b" or AUXILIARY.search(name.rsplit("/", 1)[-1]) is not None
+                key, size = (aux, obj.ndim > 3), math.prod(obj.shape)
+                if key not in best or size > best[key][0]:
+                    best[key] = (size, obj.name)
+
+    group.visititems(visit)
+    for key in ((False, False), (False, True), (True, False), (True, True)):
+        if key in best:
+            return best[key][1]
+    return None
 
 
 def series(f, name: str) -> tuple[list[str], str | None]:

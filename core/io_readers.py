@@ -128,9 +128,12 @@ class TiffReader:
         self.dataset, self.meta = None, {}
         key = self._parts[0][0].keyframe  # a Pilatus TIFF's miniheader, or a MarCCD header, says where the beam is
         shape = (int(key.imagelength), int(key.imagewidth))
-        beam = beam_xy(str(getattr(key, "description", "") or ""), shape) or marccd_tiff(path, shape)
+        description = str(getattr(key, "description", "") or "")
+        beam = beam_xy(description, shape) or marccd_tiff(path, shape)
         if beam is not None:
             self.meta["header_centre"] = beam
+        if (overload := header_overload({"description": description})) is not None:  # Pilatus: `Count_cutoff`
+            self.meta["overload"] = overload
 
     def frame(self, i: int) -> np.ndarray:
         _in_range(i, self.nframes)
