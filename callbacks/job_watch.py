@@ -105,9 +105,17 @@ def outcome(run, done: Callable[[dict], str], what: str = "Run", cancelled: str 
 
 
 def cancel(services: Services, run_id, what: str = "run", stops: str = "") -> str:
-    """Cancel the run a page follows (only that one)."""
+    """Cancel the run a page follows (only that one), if the person asking may (`core.auth.can_cancel`, as the
+    Jobs tab decides): the run id comes from the browser, so it may name anybody's run."""
+    from scatterloop.core.auth import cancel_run
+
+    from .identity import current_identity
+
     if not run_id:
         return "Nothing running."
-    if services.store.cancel_run(int(run_id)):
-        return f"Cancelling {what} {run_id}{stops}…"
+    try:
+        if cancel_run(services.store, current_identity(services), int(run_id)):
+            return f"Cancelling {what} {run_id}{stops}…"
+    except (PermissionError, ValueError) as exc:
+        return f"Not cancelled: {exc}."
     return f"Run {run_id} is not running."

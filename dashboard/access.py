@@ -81,10 +81,36 @@ def _component(prop_id: str) -> str:
     return cid
 
 
+def _entries(items) -> list:
+    """A request's `inputs` or `state`, one entry per value (a pattern-matching ALL input is a list of them)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        out.extend(item if isinstance(item, list) else [item])
+    return out
+
+
+def _input_components(body: dict) -> list[str]:
+    """The components of a request's inputs: what the callback it asks for listens to, whatever it says changed."""
+    found = []
+    for entry in _entries(body.get("inputs")):
+        cid = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(cid, dict):
+            found.append(str(cid.get("type", "")))
+        elif cid is not None:
+            found.append(_component(f"{cid}.x"))
+    return found
+
+
 def refusal(body: dict, user: Identity) -> str | None:
-    """Why `user` may not run the callback request `body`, or None when they may."""
-    for prop in body.get("changedPropIds") or []:
-        component = _component(str(prop))
+    """Why `user` may not run the callback request `body`, or None when they may.
+
+    Judged by the callback's inputs as well as by what the request says changed: `changedPropIds` is the
+    browser's word, and a request naming nothing (or another property) still runs the callback, which acts on the
+    button's click count. Every callback listening to a writing button listens to writing buttons only, so
+    refusing it costs a viewer nothing they could do.
+    """
+    said = [_component(str(prop)) for prop in body.get("changedPropIds") or []]
+    for component in said + _input_components(body):
         if component in LABEL_ACTIONS and not can_label(user):
             return f"{user.name} ({user.role}) may not label; ask an admin for the annotator role."
         if component in JOB_ACTIONS and not can_start_jobs(user):
@@ -92,13 +118,21 @@ def refusal(body: dict, user: Identity) -> str | None:
     return None
 
 
-def sign_as(body: dict, name: str) -> int:
-    """Replace the annotator field's value in a callback request with the signed-in name; returns how many."""
+def sign_as(body: dict, name: str, callback_map: dict | None = None) -> int:
+    """Replace the annotator field's value in a callback request with the signed-in name; returns how many.
+
+    Dash hands a callback its values by position and never checks the ids a request gives them, so the
+    field's places come from the callback's own declaration (`callback_map`, keyed by the request's `output`);
+    entries that give the field's id are replaced too.
+    """
     changed = 0
+    declared = (callback_map or {}).get(str(body.get("output")), {})
     for key in ("inputs", "state"):
-        for item in body.get(key) or []:
+        items = body.get(key) if isinstance(body.get(key), list) else []
+        places = {i for i, d in enumerate(declared.get(key) or []) if d.get("id") == ids.ANNOTATOR_INPUT}
+        for i, item in enumerate(items):
             for entry in item if isinstance(item, list) else [item]:
-                if isinstance(entry, dict) and entry.get("id") == ids.ANNOTATOR_INPUT:
+                if isinstance(entry, dict) and (i in places or entry.get("id") == ids.ANNOTATOR_INPUT):
                     entry["value"] = name
                     changed += 1
     return changed

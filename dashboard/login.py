@@ -26,7 +26,8 @@ from .components import login_view
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/healthz")
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")  # folders of static code
+PUBLIC_PATHS = ("/_favicon.ico", "/healthz")  # these exactly: `/healthzfoo` is the app's page, behind sign-in
 LOGIN_PATH = "/login"
 
 
@@ -117,7 +118,7 @@ def install_login(app, services, build_layout: Callable[[], object]) -> None:
     @server.before_request
     def _require_sign_in():
         path = flask.request.path
-        if path in (LOGIN_PATH, "/logout") or path.startswith(PUBLIC_PREFIXES):
+        if path in (LOGIN_PATH, "/logout") or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             return None
         who = current_identity()
         if who is None:
@@ -131,7 +132,7 @@ def install_login(app, services, build_layout: Callable[[], object]) -> None:
                 if reason:
                     log.warning("refused: %s", reason)
                     return flask.jsonify(access.refused_response(reason))
-                access.sign_as(body, who.name)
+                access.sign_as(body, who.name, app.callback_map)
         return None
 
     def personal_layout():

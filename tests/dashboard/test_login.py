@@ -149,3 +149,73 @@ def test_without_login_nothing_changes(small_workspace):
     client = create_app(small_workspace.settings).server.test_client()
     assert client.get("/").status_code == 200 and client.get("/_dash-layout").status_code == 200
     assert b'name="password"' not in client.get("/login").data  # Dash's own page, no sign-in form
+
+
+def _cancel_request(client, button: str, run_id: int, changed: list[str]) -> dict:
+    """The body of a tab's Cancel callback, with the changed properties the sender chooses to name."""
+    deps = client.get("/_dash-dependencies").get_json()
+    (dep,) = [d for d in deps if [i["id"] for i in d["inputs"]] == [button] and not d.get("clientside_function")]
+    (state,) = dep["state"]
+    return {
+        "output": dep["output"],
+        "outputs": {"id": dep["output"].split(".")[0], "property": dep["output"].split(".")[1].split("@")[0]},
+        "inputs": [{"id": button, "property": "n_clicks", "value": 1}],
+        "changedPropIds": changed,
+        "state": [{"id": __import__("json").loads(state["id"]), "property": state["property"], "value": run_id}],
+    }
+
+
+def test_a_viewer_cannot_cancel_by_naming_nothing_changed(login_app):
+    """Review 2026-12-07: the role check read only `changedPropIds`, which the browser writes; a viewer's request
+    naming nothing changed ran the Train tab's Cancel on an admin's run."""
+    app, ws = login_app
+    run_id = ws.store.create_run("round", {}, started_by="root")
+    ws.store.start_run(run_id)
+    client = app.server.test_client()
+    _sign_in(client, "vic")
+    for changed in ([], ["app-annotator-input.value"]):
+        body = client.post(
+            "/_dash-update-component", json=_cancel_request(client, ids.TRAIN_CANCEL_BUTTON, run_id, changed)
+        ).get_json()
+        assert "may not start or cancel jobs" in body["sideUpdate"][ids.APP_ERROR]["children"]
+    assert not ws.store.cancel_requested(run_id)
+
+
+def test_a_tabs_cancel_is_refused_on_somebody_elses_run_as_in_the_jobs_tab(login_app):
+    app, ws = login_app
+    run_id = ws.store.create_run("round", {}, started_by="root")
+    ws.store.start_run(run_id)
+    client = app.server.test_client()
+    _sign_in(client, "ada")
+    request = _cancel_request(client, ids.TRAIN_CANCEL_BUTTON, run_id, [f"{ids.TRAIN_CANCEL_BUTTON}.n_clicks"])
+    text = client.post("/_dash-update-component", json=request).get_data(as_text=True)
+    assert f"Not cancelled: run {run_id} was started by root; only an admin may cancel it" in text
+    assert not ws.store.cancel_requested(run_id)
+    own = ws.store.create_run("round", {}, started_by="ada")
+    ws.store.start_run(own)
+    request = _cancel_request(client, ids.TRAIN_CANCEL_BUTTON, own, [f"{ids.TRAIN_CANCEL_BUTTON}.n_clicks"])
+    assert f"Cancelling round run {own}" in client.post("/_dash-update-component", json=request).get_data(as_text=True)
+    assert ws.store.cancel_requested(own)
+
+
+def test_the_annotator_field_is_signed_by_its_place_not_by_the_id_the_browser_gives(login_app):
+    """Dash passes state by position: an id with a trailing space escaped the replacement and labelled as admin."""
+    app, ws = login_app
+    image_id = ws.store.list_images()[0][0].id
+    client = app.server.test_client()
+    _sign_in(client, "ada")
+    request = _label_request(client, image_id, "fake", "root")
+    for entry in request["state"]:
+        if entry["id"] == ids.ANNOTATOR_INPUT:
+            entry["id"] += " "
+    assert client.post("/_dash-update-component", json=request).status_code == 200
+    label = ws.store.current_labels([image_id])[image_id]
+    assert (label.label, label.annotator) == ("fake", "ada")
+
+
+def test_only_the_exact_public_addresses_skip_sign_in(login_app):
+    app, _ = login_app
+    client = app.server.test_client()
+    assert client.get("/healthz").status_code == 200
+    for path in ("/healthzfoo", "/healthz/x", "/_favicon.icox"):
+        assert client.get(path).status_code == 302, path
