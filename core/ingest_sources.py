@@ -21,6 +21,7 @@ from .io_safety import not_a_file, one_line, os_reason
 
 MANIFEST_NAMES = ("metadata.jsonl", "metadata.csv")
 NAME_FIELDS = ("file_name", "file", "path")
+WORKSPACE_STORES = ("originals", "thumbs", "cache")  # `Workspace.originals`, `.thumbs`, `.cache`
 OUTSIDE = "is outside the folder being imported: refused (pass --follow-outside to import it)"
 
 
@@ -193,10 +194,12 @@ def expand(
     A folder contributes its image files (recursively) and any `metadata.jsonl`/`metadata.csv` in it; a
     manifest given as a path contributes the files it lists; any other path is a file the user named. The
     `workspace` folder is never walked: inside a folder being imported it is passed over, named itself (or a
-    folder or file inside it) it is refused.
+    folder or file in its own stores: originals, thumbnails, caches) it is refused.
     """
     out = Sources()
     skip = frozenset({workspace.resolve()}) if workspace is not None else frozenset()
+    # what the workspace keeps of images already stored (a run's own outputs, generated frames, do get imported)
+    stores = [workspace / sub for sub in WORKSPACE_STORES] if workspace is not None else []
 
     def manifest(path: Path) -> dict[str, dict]:
         rows, problems = read_manifest(path, follow_outside)
@@ -212,8 +215,8 @@ def expand(
             out.problems.append((one_line(raw), "not a valid path (contains a NUL character)"))
         elif p.is_dir() and p.resolve() in skip:
             out.problems.append((one_line(raw), "is the workspace itself: its files are not imported again"))
-        elif any(_inside(p, w) for w in skip):  # its thumbnails, originals or caches are no new images
-            out.problems.append((one_line(raw), "is inside the workspace: its files are not imported again"))
+        elif any(_inside(p, w) for w in stores):  # its thumbnails, originals and caches are no new images
+            out.problems.append((one_line(raw), "is inside the workspace's own stores: not imported again"))
         elif p.is_dir():
             before = len(out.files) + len(out.problems)
             for found in _walk(p, follow_outside, out, skip):

@@ -146,8 +146,14 @@ def read_poni_geometry(path: Path) -> Geometry:
         raise ValueError(f"{path}: no {', '.join(missing)} in this .poni")
     for key, attr in PONI_FIELDS[3:]:
         value = getattr(poni, attr)
-        if not (math.isfinite(value) and abs(value) <= 2 * math.pi):
-            raise ValueError(f"{path}: {key} {value:g} is not an angle in radians (pyFAI's unit; degrees?)")
+        # Rot1/Rot2 of a quarter turn or more face the detector away from the sample (or along the beam): 6 there
+        # is 6 degrees written as radians, not -0.28 rad; Rot3 turns the detector in its own plane, any way round
+        bound = 2 * math.pi if key == "Rot3" else math.pi / 2
+        if not (math.isfinite(value) and abs(value) < bound):
+            raise ValueError(
+                f"{path}: {key} {value:g} is not a detector rotation in radians (pyFAI's unit, below {bound:.4g} in "
+                "size; degrees?)"
+            )
     det = poni.detector
     if not det.pixel1 or not det.pixel2:
         raise ValueError(f"{path}: no pixel size (Detector_config, PixelSize1/2 or a known detector name)")
@@ -212,7 +218,8 @@ def read_imctrl(path: Path) -> Geometry:
     is the sample's distance to the detector plane, so Fit2D's beam-path distance divides by cos(tilt). Its
     `rotation` turns the tilt axis from the x axis; Fit2D's tilt-plane rotation is that plus 90 degrees. A
     detector 2theta arm (`det2theta`) moves the detector off the beam: `center` is then not the direct beam."""
-    values = dict(re.findall(r"^\s*([A-Za-z_0-9]+)\s*:\s*(.*?)\s*$", path.read_text(), re.M))
+    # [ \t], not \s: a key left empty (`calibrant:` with no calibrant chosen) holds nothing, not the next line
+    values = dict(re.findall(r"^[ \t]*([A-Za-z_0-9]+)[ \t]*:[ \t]*(.*?)[ \t]*$", path.read_text(), re.M))
     if "center" not in values:
         raise ValueError(f"{path}: GSAS-II image controls without a 'center' entry")
     if "pixelSize" not in values:
@@ -256,7 +263,7 @@ FIT2D_KEYS = {
     "directDist": ("SAMPLE TO DETECTOR", "DISTANCE", "DIRECTDIST"),
     "pixelX": ("X-PIXEL SIZE", "X PIXEL SIZE", "PIXELX"),
     "pixelY": ("Y-PIXEL SIZE", "Y PIXEL SIZE", "PIXELY"),
-    "tilt": ("ANGLE OF TILT", "TILT ANGLE", "TILT"),
+    "tilt": ("ANGLE OF TILT", "ANGLE OF DETECTOR TILT", "DETECTOR TILT ANGLE", "TILT ANGLE", "TILT"),
     "tiltPlanRotation": (
         "TILT ROTATION",
         "TILT PLANE ROTATION",
@@ -269,15 +276,38 @@ FIT2D_KEYS = {
 }
 
 
+def _fit2d_lines(text: str):
+    """(name, value text) of every `KEY = value` or `KEY: value` line, and of a name alone on its line followed by
+    a line holding only a number (the form a Fit2D macro writes)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"\s*([^=:]+?)\s*[=:]\s*(\S+)", line)
+        if m:
+            yield m.group(1), m.group(2)
+        elif i + 1 < len(lines) and re.search(r"[A-Za-z]", line):
+            value = re.fullmatch(r"\s*([-+]?[\d.,]+(?:[eE][-+]?\d+)?)\s*", lines[i + 1])
+            if value:
+                yield line.strip(), value.group(1)
+
+
+def _fit2d_number(path: Path, key: str, text: str) -> float | None:
+    """A value as written: a decimal comma (`1024,5`) is a decimal point; a word (pyFAI's `wavelength: None`) is
+    no value; digits that make no number are refused by name (`1,024.5` is not read as 1)."""
+    try:
+        return float(text.replace(",", ".") if re.fullmatch(r"[-+]?\d+,\d+", text) else text)
+    except ValueError:
+        if re.search(r"\d", text) or re.fullmatch(r"[-+.,]+", text):
+            raise ValueError(f"{path}: {key} {text!r} is not a number") from None
+        return None
+
+
 def read_fit2d(path: Path) -> Geometry:
-    """Fit2D parameters as `KEY = value` or `KEY: value` lines (Fit2D's names, e.g. `X-BEAM CENTRE (PIXELS)`,
-    or pyFAI's getFit2D names); centres count from the pixel edge as pyFAI's setFit2D takes them."""
+    """Fit2D parameters as `KEY = value` or `KEY: value` lines, or a name's line followed by its value's (Fit2D's
+    names, e.g. `X-BEAM CENTRE (PIXELS)`, or pyFAI's getFit2D names); centres count from the pixel edge as
+    pyFAI's setFit2D takes them."""
     found: dict[str, float] = {}
-    for line in path.read_text().splitlines():
-        m = re.match(r"\s*([^=:]+?)\s*[=:]\s*([-+\d.eE]+|[-+]?(?:nan|inf)\w*)", line, re.I)
-        if not m:
-            continue
-        key = m.group(1).upper().replace("_", " ")
+    for raw_key, raw_value in _fit2d_lines(path.read_text()):
+        key = raw_key.upper().replace("_", " ")
         # a name, or a name and its unit ("X-BEAM CENTRE (PIXELS)"), never a longer name ("TILTPLANROTATION");
         # the longest name wins, so "TILT ROTATION" is the tilt plane's rotation and not a "TILT"
         matches = [
@@ -287,11 +317,8 @@ def read_fit2d(path: Path) -> Geometry:
             if key.startswith(a) and not key[len(a) : len(a) + 1].isalpha()
         ]
         name = max(matches)[1] if matches else None
-        if name is not None and name not in found:
-            try:
-                found[name] = float(m.group(2))
-            except ValueError:
-                raise ValueError(f"{path}: {m.group(1)} {m.group(2)!r} is not a number") from None
+        if name is not None and name not in found and (value := _fit2d_number(path, raw_key, raw_value)) is not None:
+            found[name] = value
     if "centerX" not in found or "centerY" not in found:
         raise ValueError(f"{path}: no X-/Y-BEAM CENTRE in these Fit2D parameters")
     pix = (found.get("pixelY", found.get("pixelX")), found.get("pixelX", found.get("pixelY")))

@@ -3,7 +3,8 @@ one line naming the file and its own field (in its own unit) instead of giving a
 centre or a q scale off by a unit factor.
 
 The bounds are wide enough for any real set-up and narrow enough to catch the usual unit slips: a distance of
-1 mm to 100 m (a `.poni` Distance written in mm reads 300 m; a GSAS-II distance written in metres reads 0.3 mm),
+5 mm to 50 m (the longest SAXS lines are about 30 m; a `.poni` Distance written in mm, 80 or 300, reads 80 or
+300 m; a GSAS-II distance written in metres, 0.3 or 1.5, reads 0.3 or 1.5 mm),
 pixels of 0.2 um to 10 mm (100 in a `.poni` is 100 m; 0.172 in an `.imctrl` is 0.172 um), wavelengths of
 0.01 Angstrom to 1 um (hard gamma rays to soft X-rays at M edges, EUV at 13.5 nm and visible-light speckle; 0.7 in a
 `.poni`, Angstrom or nm taken as metres, is 0.7 m), a tilt below 90 degrees (at 90 the beam runs along the detector)
@@ -64,7 +65,7 @@ FIELDS: dict[str, dict[str, tuple[str, str, float]]] = {
         "tilt": ("tilt", "deg", 1.0),
     },
 }
-LIMITS = {"distance": (1e-3, 100.0), "pixel": (2e-7, 1e-2), "wavelength": (1e-12, 1e-6)}
+LIMITS = {"distance": (5e-3, 50.0), "pixel": (2e-7, 1e-2), "wavelength": (1e-12, 1e-6)}
 MAX_CENTRE_PX = 1e6
 CENTRE_SCALE = {"m": 1.0, "mm": 1e3}  # a centre given as a length, from metres
 MAX_TILT_DEG = 90.0
@@ -106,7 +107,9 @@ def check_geometry(geo: Geometry) -> Geometry:
             refuse("shape", value, f"is not a detector side (1 to {MAX_SIDE_PX} px)")
     pixels = geo.pixel_m[::-1] if geo.pixel_m else (None, None)  # (columns, rows), as the centre is (x, y)
     for value, pixel in zip((geo.centre_x, geo.centre_y), pixels, strict=True):
-        if not (math.isfinite(value) and abs(value) <= MAX_CENTRE_PX):
+        if not math.isfinite(value):
+            raise ValueError(f"{geo.path}: {names['centre'][0]}: the beam centre is not a number ({value})")
+        if abs(value) > MAX_CENTRE_PX:
             field, unit, _ = names["centre"]
             where = f"{value:.6g} px"
             if unit != "px" and pixel is not None:  # the file's own unit: a length from the detector's corner

@@ -139,11 +139,14 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
     (*_poni("Distance: 0.3", "Distance: -0.3"), "Distance -0.3 m is not a physical distance"),
     (*_poni("Distance: 0.3", "Distance: 300"), "Distance 300 m is not a physical distance"),  # written in mm
     (*_poni("Distance: 0.3", "Distance: abc"), "Distance 'abc' is not a number"),
-    (*_poni("Poni1: 0.031", "Poni1: inf"), "Poni1/Poni2: the beam centre inf m from the detector's corner is nowhere"),
+    (*_poni("Poni1: 0.031", "Poni1: inf"), "Poni1/Poni2: the beam centre is not a number (inf)"),
+    (*_poni("Poni1: 0.031", "Poni1: nan"), "Poni1/Poni2: the beam centre is not a number (nan)"),
     (*_poni("Poni1: 0.031", "Poni1: 1e300"), "Poni1/Poni2: the beam centre 1e+300 m from the detector's corner"),
     (*_poni('{"pixel1": 0.0001, "pixel2": 0.0001, "max_shape": [600, 500]}', "null"), "Detector_config is null"),
-    (*_poni("Rot1: 0.0", "Rot1: 45"), "Rot1 45 is not an angle in radians"),
-    (*_poni("Rot1: 0.0", "Rot1: 2.0"), "Rot1/Rot2 tilt 114.592 deg tilts the detector 90 degrees or more"),
+    (*_poni("Rot1: 0.0", "Rot1: 45"), "Rot1 45 is not a detector rotation in radians"),
+    (*_poni("Rot1: 0.0", "Rot1: 6"), "Rot1 6 is not a detector rotation in radians"),  # 6 degrees, not -0.28 rad
+    (*_poni("Rot2: 0.0", "Rot2: 2.0"), "Rot2 2 is not a detector rotation in radians (pyFAI's unit, below 1.571"),
+    (*_poni("Distance: 0.3", "Distance: 80"), "Distance 80 m is not a physical distance"),  # 80 mm meant
     (*_poni('"pixel1": 0.0001', '"pixel1": -0.0001'), "-0.0001 m is not a physical pixel"),
     (*_poni('"pixel1": 0.0001', '"pixel1": 100'), "100 m is not a physical pixel"),
     (*_poni("Wavelength: 7e-11", "Wavelength: 0.7"), "Wavelength 0.7 m is not a physical wavelength"),  # in Å
@@ -165,7 +168,8 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
     ("g.imctrl", IMCTRL.replace("distance:100", "distance:0.1"), "distance 0.1 mm is not a physical distance"),
     ("g.imctrl", IMCTRL.replace("[172, 172]", "[0.172, 0.172]"), "pixelSize 0.172 um is not a physical pixel"),
     ("g.imctrl", IMCTRL.replace("[172, 172]", "[0, 172]"), "GSAS-II 'pixelSize' 0 um is not a pixel size"),
-    ("g.imctrl", IMCTRL.replace("[10, 20]", "[nan, 20]"), "center: the beam centre nan mm from the detector's corner"),
+    ("g.imctrl", IMCTRL.replace("[10, 20]", "[nan, 20]"), "center: the beam centre is not a number (nan)"),
+    ("g.imctrl", IMCTRL.replace("distance:100", "distance:1.5"), "distance 1.5 mm is not a physical distance"),
     ("g.imctrl", IMCTRL + "tilt:1.0\nrotation:nan\n", "rotation nan deg is not a number"),
     ("g.imctrl", IMCTRL.replace("distance:100", "distance:abc"), "(GSAS-II 'distance' needs a number, got 'abc')"),
     ("g.imctrl", IMCTRL.replace("0.7", "1e-10"), "wavelength 1e-10 Angstrom is not a physical wavelength"),
@@ -213,7 +217,8 @@ def test_polar_cli_refuses_a_nan_calibration_instead_of_printing_a_nan_centre(tm
     captured = capsys.readouterr()
     err = [line for line in captured.err.splitlines() if line.strip()]
     assert "NaN" not in captured.out and len(err) == 1, captured
-    assert err[0].startswith(f"scatterloop polar: {tmp_path / 'nan.poni'}: Poni1/Poni2: the beam centre nan m"), err
+    said = f"scatterloop polar: {tmp_path / 'nan.poni'}: Poni1/Poni2: the beam centre is not a number"
+    assert err[0].startswith(said), err
     assert main(["polar", str(tmp_path / "frame.npy"), "--flip-ud"]) == 2  # a flip of no calibration
     assert "--flip-ud: flips the --calibration file's geometry" in capsys.readouterr().err
 
@@ -338,3 +343,38 @@ def test_fit2d_tilt_plane_rotation_is_never_read_as_the_tilt(tmp_path, rotation_
     )
     geo = read_calibration(tmp_path / "g.f2d")
     assert (geo.tilt_deg, geo.tilt_plane_deg) == (0.5, 45.0)
+
+
+def test_an_empty_gsas_field_does_not_swallow_the_next_line(tmp_path):
+    """GSAS-II writes `calibrant:` with nothing after it when none was chosen (its tutorial's NCD5.imctrl)."""
+    path = tmp_path / "g.imctrl"
+    path.write_text("calibrant:\ndistance:400\ncenter:[10, 20]\npixelSize:[200, 200]\nwavelength:0.7\n")
+    geo = read_calibration(path)
+    assert geo.distance_m == pytest.approx(0.4)
+    path.write_text("calibrant:\ncenter:[10, 20]\npixelSize:[200, 200]\n")
+    assert read_calibration(path).centre_x == pytest.approx(10 / 0.2 - 0.5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "X-BEAM CENTRE (PIXELS)\n1024.5\nY-BEAM CENTRE (PIXELS)\n800.5\nSAMPLE TO DETECTOR DISTANCE (MM)\n200\n"
+        "ANGLE OF DETECTOR TILT IN PLANE (DEGREES)\n1.5\nROTATION ANGLE OF TILTING PLANE (DEGREES)\n30\n",
+        "X-BEAM CENTRE = 1024,5\nY-BEAM CENTRE = 800.5\nSAMPLE TO DETECTOR DISTANCE = 200\n"
+        "ANGLE OF DETECTOR TILT IN PLANE (DEGREES) = 1.5\nTILT ROTATION = 30\n",
+    ],
+    ids=["macro-lines", "decimal-comma"],
+)
+def test_fit2d_parameters_in_fit2ds_other_forms(tmp_path, text):
+    path = tmp_path / "p.f2d"
+    path.write_text(text)
+    geo = read_calibration(path)
+    assert (geo.centre_x, geo.centre_y, geo.distance_m) == (1024.0, 800.0, pytest.approx(0.2))
+    assert (geo.tilt_deg, geo.tilt_plane_deg) == (1.5, 30.0)
+
+
+def test_a_fit2d_number_with_a_thousands_separator_is_refused_not_cut(tmp_path):
+    path = tmp_path / "p.f2d"
+    path.write_text("X-BEAM CENTRE = 1,024.5\nY-BEAM CENTRE = 800\n")
+    with pytest.raises(ValueError, match=r"X-BEAM CENTRE '1,024.5' is not a number"):
+        read_calibration(path)

@@ -128,7 +128,7 @@ def test_a_folder_inside_the_workspace_is_refused(tmp_path):
     import_paths(ws, [tmp_path / "src"])
     for inside in (ws.root / "thumbs", next((ws.root / "thumbs").iterdir())):
         summary = import_paths(ws, [inside])
-        assert summary.imported == 0 and "inside the workspace" in summary.errors[0]
+        assert summary.imported == 0 and "inside the workspace's own stores" in summary.errors[0]
     assert len(ws.store.list_images()) == 1
 
 
