@@ -26,9 +26,15 @@ def cmd_generate(args) -> int:
 
 # ------------------------------------------------------------------------------------------ parser
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is the contract's one line on stderr (exit code 2), not the usage block."""
+    """argparse, but a usage error is the contract's one line on stderr (exit code 2), not the usage block, and
+    with `--json` anywhere on the command line the last stdout line is still the contract's JSON object."""
+
+    json_wanted = False  # set by `main` from the raw arguments: a usage error comes before they are parsed
 
     def error(self, message: str):
+        if _Parser.json_wanted:
+            command = self.prog.split()[1] if len(self.prog.split()) > 1 else None
+            print(json.dumps({"command": command, "error": one_line(message), "exit_code": 2}))
         self.exit(2, f"{self.prog}: {one_line(message)}\n")
 
 
@@ -197,7 +203,9 @@ class _OneLineFormatter(logging.Formatter):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    _Parser.json_wanted = "--json" in raw[: raw.index("--")] if "--" in raw else "--json" in raw
+    args = parser.parse_args(raw)
     empty = empty_values(parser, args)
     if empty:
         return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))

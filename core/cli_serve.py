@@ -72,6 +72,11 @@ def _check_serve(args, settings: Settings) -> None:
     check_bind(settings.host, insecure=args.insecure, login_configured=settings.login != "none")
     check_login(settings)
     server_kind(args.debug)
+    # the database opened here, where a failure is the command's one line (a corrupt or read-only file, a newer
+    # schema), not a traceback from the server's worker after the address was printed as if it served
+    from .workspace import Workspace
+
+    Workspace.open(settings).store.dispose()  # nothing of it crosses the fork into the server's workers
 
 
 def load_dashboard(settings: Settings):

@@ -61,8 +61,9 @@ def install_security_headers(app) -> None:
 def install_request_errors(app) -> None:
     """Junk requests get a 4xx, not a 500 with a traceback in the log: an unknown script under
     `/_dash-component-suites/` (public with login on; Dash raises `DependencyException`) is a 404, a callback
-    request whose body is not one of this app's callbacks (Dash raises KeyError/AttributeError/TypeError
-    before any callback runs; a callback's own errors go to `callback_error`) is a 400."""
+    request whose body is not one of this app's callbacks (Dash raises KeyError, AttributeError, TypeError,
+    IndexError or CallbackException before any callback runs; a callback's own errors go to `callback_error`)
+    is a 400."""
     import flask
     from dash.exceptions import DependencyException
 
@@ -78,7 +79,9 @@ def install_request_errors(app) -> None:
         log.warning("malformed callback request: %s: %s", type(exc).__name__, str(exc)[:200])
         return flask.Response("malformed callback request", 400, mimetype="text/plain")
 
-    for kind in (KeyError, AttributeError, TypeError):
+    from dash.exceptions import CallbackException  # the wrong number of inputs for the callback named
+
+    for kind in (KeyError, AttributeError, TypeError, IndexError, CallbackException):
         server.register_error_handler(kind, _malformed)
 
 

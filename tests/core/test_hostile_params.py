@@ -116,6 +116,11 @@ def test_junk_requests_to_dash_routes_get_4xx_not_500(workspace):
             assert client.get(url).status_code == 404, url
         for body in ({}, [], {"output": "x.y", "inputs": [], "changedPropIds": []}):
             assert client.post("/_dash-update-component", json=body).status_code == 400, body
+        deps = client.get("/_dash-dependencies").get_json()
+        jobs = next(d for d in deps if d["output"].startswith("jobs-status"))  # one input; none given
+        wrong_arity = {"output": jobs["output"], "outputs": {"id": "jobs-status", "property": "children"}}
+        wrong_arity |= {"inputs": [], "state": [], "changedPropIds": []}
+        assert client.post("/_dash-update-component", json=wrong_arity).status_code == 400
         assert client.get("/").status_code == 200
     finally:
         app.server.config["SCATTERLOOP_SERVICES"].store.dispose()
@@ -253,3 +258,21 @@ def test_prelabel_names_the_person_whose_labels_the_suggestions_become(workspace
     assert main(["classify", "prelabel", "--workspace", str(workspace.root)]) == 2
     assert "--annotator NAME" in capsys.readouterr().err
     assert workspace.store.current_labels() == {}
+
+
+def test_a_usage_error_with_json_still_ends_in_one_json_object(capsys):
+    """The contract: with --json the last stdout line is one JSON object, also when argparse refuses a value."""
+    import json
+
+    from scatterloop.core.cli import main
+
+    for argv in (["simulate", "rings", "-n", "nan", "--json"], ["--json", "polar", "x.tif", "--max-pixels", "x"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        captured = capsys.readouterr()
+        said = json.loads(captured.out.strip().splitlines()[-1])
+        assert said["exit_code"] == 2 and "argument -" in said["error"] and len(captured.err.splitlines()) == 1
+    with pytest.raises(SystemExit):
+        main(["simulate", "rings", "-n", "nan"])
+    assert capsys.readouterr().out == ""  # without --json, stdout stays empty

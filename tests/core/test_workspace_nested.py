@@ -49,3 +49,19 @@ def test_folders_that_only_share_the_workspace_names_are_no_workspace(tmp_path):
         (tmp_path / "proj" / sub).mkdir(parents=True)
     inner = Workspace.open(Settings(workspace=tmp_path / "proj" / "xrd-ws"))
     inner.store.dispose()
+
+
+def test_serve_refuses_a_broken_database_before_it_prints_an_address(tmp_path, capsys):
+    """Review 2026-12-07: a corrupt database was first opened in gunicorn's worker, after the address was printed:
+    a 35-line traceback, "Worker failed to boot", exit code 3 and no JSON line."""
+    import json
+
+    from scatterloop.core.cli import main
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "scatterloop.db").write_text("not a database")
+    assert main(["serve", "--workspace", str(tmp_path / "ws"), "--port", "8799", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "http://" not in captured.err and len(captured.err.strip().splitlines()) == 1, captured.err
+    said = json.loads(captured.out.strip().splitlines()[-1])
+    assert said["command"] == "serve" and said["error"].startswith("workspace database:")
