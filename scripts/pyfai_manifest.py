@@ -241,6 +241,11 @@ def frame(rng: np.random.Generator, name: str, kind: str, laue: float = 0.0) -> 
         rate = np.full(shape, rng.uniform(0.0, 2.0)) + rate * 0.01
     fit2d = ai.getFit2D()  # the direct beam, which a tilt moves away from the point of normal incidence
     beam = (fit2d["centerY"] - 0.5, fit2d["centerX"] - 0.5)  # pixel centres, as the MANIFEST convention has it
+    from scatterloop.core.geometry.calibration import beam_pixel_of_modules
+
+    modules = beam_pixel_of_modules(ai, (beam[1], beam[0]))  # JUNGFRAU, imXPAD: wider pixels between chips
+    if modules is not None:  # pyFAI's own pixel positions, on which it drew the rings, place the beam
+        beam = (modules[1], modules[0])
     if place == "inside" and rng.random() < 0.8:
         rate = np.where(_beamstop(rng, shape, beam, det.pixel1), rate * 0.01, rate)
     gaps = np.zeros(shape, bool) if det.mask is None else np.asarray(det.mask, bool)

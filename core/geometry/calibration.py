@@ -126,6 +126,46 @@ PONI_FIELDS = (("Distance", "dist"), ("Poni1", "poni1"), ("Poni2", "poni2"), ("R
                ("Rot3", "rot3"))  # fmt: skip
 
 
+def beam_pixel_of_modules(poni, start: tuple[float, float]) -> tuple[float, float, bool, bool] | None:
+    """Where the direct beam meets a detector whose pixels are not a uniform grid (JUNGFRAU and imXPAD modules have
+    wider pixels between chips, so a length divided by the pixel size is several pixels off): (x, y) array pixels
+    and whether pyFAI's orientation reverses the rows and the columns. Solved on pyFAI's own pixel positions
+    (`calc_pos_zyx`: the pixel on the beam axis), in its array order; beyond the frame, continued at the nominal
+    pitch from the edge pyFAI places. `start`: the uniform reading. None for a uniform grid (the PONI divided by
+    the pixel size is then exact) or a detector without a shape."""
+    import numpy as np
+    from pyFAI.geometry import Geometry as PyFAIGeometry
+
+    det = poni.detector
+    if det.shape is None:
+        return None
+    h, w = (int(v) for v in det.shape)
+    try:
+        _, cols, _ = det.calc_cartesian_positions(d1=np.zeros(w), d2=np.arange(w, dtype=float))
+        rows, _, _ = det.calc_cartesian_positions(d1=np.arange(h, dtype=float), d2=np.zeros(h))
+    except Exception:  # noqa: BLE001 - a detector pyFAI cannot place pixel by pixel keeps the uniform reading
+        return None
+    steps = ((np.diff(cols), det.pixel2), (np.diff(rows), det.pixel1))  # either way round (pyFAI's orientation)
+    if all(d.size == 0 or np.abs(np.abs(d) - p).max() < 0.01 * p for d, p in steps):
+        return None
+    geo = PyFAIGeometry(dist=poni.dist, poni1=poni.poni1, poni2=poni.poni2, rot1=poni.rot1, rot2=poni.rot2,
+                        rot3=poni.rot3, detector=det)  # fmt: skip
+
+    def off_axis(d1: float, d2: float) -> np.ndarray:
+        """(y, x) of pixel (d1, d2) in the laboratory frame: both zero on the beam axis."""
+        d1c, d2c = min(max(d1, 0.0), h - 1.0), min(max(d2, 0.0), w - 1.0)  # pyFAI's positions hold inside
+        _, y, x = geo.calc_pos_zyx(d1=np.array([d1c]), d2=np.array([d2c]))
+        return np.array([float(y[0]) + (d1 - d1c) * det.pixel1, float(x[0]) + (d2 - d2c) * det.pixel2])
+
+    from scipy.optimize import least_squares
+
+    # from the uniform reading (`start`, array pixels as if the pixels were uniform): a few module gaps away
+    fit = least_squares(lambda v: off_axis(v[0], v[1]) / det.pixel1, x0=[start[1], start[0]], method="lm")
+    if not fit.success or np.abs(fit.fun).max() > 1e-3:
+        return None
+    return float(fit.x[1]), float(fit.x[0]), bool(rows[-1] < rows[0]), bool(cols[-1] < cols[0])
+
+
 def read_poni_geometry(path: Path) -> Geometry:
     """Any pyFAI `.poni` version (1, 2, 2.1 with orientation, 3), through pyFAI's own reader."""
     from pyFAI.geometry.fit2d import convert_to_Fit2d
@@ -162,7 +202,13 @@ def read_poni_geometry(path: Path) -> Geometry:
     tpr = float(f2d.tiltPlanRotation)
     notes = []
     orientation = int(getattr(det, "orientation", 3) or 3)
-    if orientation != 3 and det.shape is not None:  # pyFAI counts from another corner: map to array indices
+    beam = beam_pixel_of_modules(poni, (cx, cy))
+    if beam is not None:  # wider pixels between chips: pyFAI's own pixel positions place the beam
+        cx, cy, rows_reversed, cols_reversed = beam
+        tpr = -tpr if rows_reversed else tpr  # as below: a mirrored axis mirrors the tilt plane
+        tpr = (180.0 - tpr + 180.0) % 360.0 - 180.0 if cols_reversed else tpr
+        notes.append("pixels not on a uniform grid: beam centre placed by pyFAI's pixel positions")
+    elif orientation != 3 and det.shape is not None:  # pyFAI counts from another corner: map to array indices
         # as pyFAI's Detector._reorder_indexes_from_orientation: 1 and 2 reverse the rows, 1 and 4 the columns;
         # a mirrored axis mirrors the tilt plane too (Fit2D's rotation: -rot for rows, 180 - rot for columns)
         h, w = det.shape

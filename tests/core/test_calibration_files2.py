@@ -378,3 +378,23 @@ def test_a_fit2d_number_with_a_thousands_separator_is_refused_not_cut(tmp_path):
     path.write_text("X-BEAM CENTRE = 1,024.5\nY-BEAM CENTRE = 800\n")
     with pytest.raises(ValueError, match=r"X-BEAM CENTRE '1,024.5' is not a number"):
         read_calibration(path)
+
+
+@pytest.mark.parametrize("name,orientation", [("Jungfrau", 3), ("Jungfrau", 1), ("imxpad_s70", 3)])
+def test_a_detector_with_wider_pixels_between_chips_gets_pyfais_beam_pixel(tmp_path, name, orientation):
+    """JUNGFRAU and imXPAD pixels are no uniform grid: the PONI divided by the pixel size was 4-15 px off."""
+    import pyFAI
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    logging.getLogger("pyFAI").setLevel(logging.ERROR)
+    det = pyFAI.detector_factory(name, config={"orientation": orientation})
+    p1, p2, _ = det.calc_cartesian_positions()
+    ai = AzimuthalIntegrator(dist=0.1, poni1=0.4 * np.abs(p1).max(), poni2=0.7 * np.abs(p2).max(), rot1=0.05,
+                             rot2=0.03, detector=det, wavelength=1e-10)  # fmt: skip
+    ai.save(str(tmp_path / "m.poni"))
+    tth = ai.center_array(det.shape, unit="2th_rad")
+    row, col = np.unravel_index(np.argmin(tth), tth.shape)
+    geo = read_calibration(tmp_path / "m.poni")
+    assert (round(geo.centre_x), round(geo.centre_y)) == (col, row)
+    t2 = tth[row, col - 1 : col + 2] ** 2  # sub-pixel: 2theta^2 is quadratic about the beam
+    assert geo.centre_x == pytest.approx(col + 0.5 * (t2[0] - t2[2]) / (t2[0] - 2 * t2[1] + t2[2]), abs=0.05)
