@@ -170,6 +170,31 @@ def radial_profile(
     return np.linspace(0, r.max(), n_bins), prof
 
 
+LOOSE_TILT_DEG = 5.0  # a tilt the rings fixed with the beam point off the frame: a ridge of planes fits them
+
+
+def tilt_caveat(cx: float, cy: float, tilt_deg: float, shape: tuple[int, int]) -> str | None:
+    """What a searched centre's tilt leaves unsure, or None. At the search's bound (`tilt.MAX_TILT`) the detector
+    is tilted at least that much; a tilt of `LOOSE_TILT_DEG` or more with the beam point off the frame is fixed by
+    arcs that a ridge of tilts and beam points explain nearly equally (pyFAI frames of a Pilatus 1M tilted 8-15
+    degrees: 4 px off; 25 degrees: 14-25 px, all with sector agreement above 0.99)."""
+    from .geometry.tilt import MAX_TILT
+
+    bound = float(np.degrees(MAX_TILT))
+    h, w = shape
+    if tilt_deg >= bound - 0.5:
+        return (
+            f"the rings' tilt reached the search's bound of {bound:.0f} degrees: the detector is tilted at least that "
+            "much and the beam point may be tens of pixels off; a calibration file (--calibration) fixes it"
+        )
+    if tilt_deg >= LOOSE_TILT_DEG and not (-0.5 <= cx <= w - 0.5 and -0.5 <= cy <= h - 0.5):
+        return (
+            f"beam point off the frame on a detector tilted {tilt_deg:.0f} degrees: arcs fix it only loosely (it may "
+            "be tens of pixels off); a calibration file (--calibration) fixes it"
+        )
+    return None
+
+
 def analyse(
     data: np.ndarray,
     mask: np.ndarray | None = None,
@@ -219,6 +244,8 @@ def analyse(
             tilt_axis = found.tilt_axis_deg
             rings_centre = (found.circles_x, found.circles_y)
         h, w = np.asarray(data).shape[-2:]
+        if status == "found" and (caveat := tilt_caveat(cx, cy, tilt, (h, w))):
+            warnings.append(caveat)
         if header is not None and not header_in_reach(header, (h, w)):
             key = header.get("key", "header")
             notes.append(f"the file's header ({key}) puts the beam far off this {h}x{w} frame: not used")
