@@ -166,14 +166,39 @@ def beam_pixel_of_modules(poni, start: tuple[float, float]) -> tuple[float, floa
     return float(fit.x[1]), float(fit.x[0]), bool(rows[-1] < rows[0]), bool(cols[-1] < cols[0])
 
 
+def _pyfai_json(path: Path) -> dict | None:
+    """The geometry of pyFAI's integration settings saved as JSON (`pyFAI-integrate`'s and its worker's config:
+    nested under `poni` from version 4, at the top before), as pyFAI's `PoniFile` takes it; None for a `.poni` text.
+
+    Raises:
+        ValueError: JSON that holds no geometry, named by file.
+    """
+    import json
+
+    text = path.read_text()
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{path}: pyFAI settings that are not JSON ({exc})") from None
+    data = config.get("poni") if isinstance(config, dict) and isinstance(config.get("poni"), dict) else config
+    if not isinstance(data, dict) or "poni1" not in {str(k).lower() for k in data}:
+        raise ValueError(f"{path}: JSON without a pyFAI geometry (no 'poni' object with dist, poni1, poni2, rot1-3)")
+    return data
+
+
 def read_poni_geometry(path: Path) -> Geometry:
-    """Any pyFAI `.poni` version (1, 2, 2.1 with orientation, 3), through pyFAI's own reader."""
+    """Any pyFAI `.poni` version (1, 2, 2.1 with orientation, 3), or pyFAI's integration settings as JSON, through
+    pyFAI's own reader."""
     from pyFAI.geometry.fit2d import convert_to_Fit2d
     from pyFAI.io.ponifile import PoniFile
 
-    check_poni_text(path)
+    source = _pyfai_json(path)  # pyFAI's integration settings (pyFAI-integrate, its worker): the geometry inside
+    if source is None:
+        check_poni_text(path)
     try:
-        poni = PoniFile(str(path))
+        poni = PoniFile(str(path) if source is None else source)
     except Exception as exc:  # pyFAI raises many kinds on a malformed file; its unknown-detector one lists them all
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if " is unknown" in text:

@@ -398,3 +398,23 @@ def test_a_detector_with_wider_pixels_between_chips_gets_pyfais_beam_pixel(tmp_p
     assert (round(geo.centre_x), round(geo.centre_y)) == (col, row)
     t2 = tth[row, col - 1 : col + 2] ** 2  # sub-pixel: 2theta^2 is quadratic about the beam
     assert geo.centre_x == pytest.approx(col + 0.5 * (t2[0] - t2[2]) / (t2[0] - 2 * t2[1] + t2[2]), abs=0.05)
+
+
+def test_pyfais_integration_settings_json_gives_its_geometry(tmp_path):
+    """pyFAI-integrate and its worker save their settings as JSON, the geometry nested under `poni` (version 4+)."""
+    import json
+
+    from pyFAI.detectors import Detector
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+    from pyFAI.worker import Worker
+
+    logging.getLogger("pyFAI").setLevel(logging.ERROR)
+    det = Detector(pixel1=172e-6, pixel2=172e-6, max_shape=(300, 200))
+    ai = AzimuthalIntegrator(dist=0.15, poni1=120.5 * 172e-6, poni2=60.5 * 172e-6, detector=det, wavelength=1e-10)
+    (tmp_path / "integrate.json").write_text(json.dumps(Worker(ai, shapeOut=(36, 50)).get_config(), default=str))
+    geo = read_calibration(tmp_path / "integrate.json")
+    assert (geo.centre_x, geo.centre_y) == (pytest.approx(60.0), pytest.approx(120.0))
+    assert geo.distance_m == pytest.approx(0.15)
+    (tmp_path / "other.json").write_text('{"poni1_note": 1, "unit": "q_nm^-1"}')
+    with pytest.raises(ValueError, match=r"other\.json: JSON without a pyFAI geometry"):
+        read_calibration(tmp_path / "other.json")
