@@ -31,11 +31,19 @@ class _Parser(argparse.ArgumentParser):
 
     json_wanted = False  # set by `main` from the raw arguments: a usage error comes before they are parsed
 
+    command: str | None = None  # the subcommand named on the command line, for the top parser's own errors
+
     def error(self, message: str):
         if _Parser.json_wanted:
-            command = self.prog.split()[1] if len(self.prog.split()) > 1 else None
+            command = self.prog.split()[1] if len(self.prog.split()) > 1 else _Parser.command
             print(json.dumps({"command": command, "error": one_line(message), "exit_code": 2}))
         self.exit(2, f"{self.prog}: {one_line(message)}\n")
+
+
+def _json_asked(raw: list[str]) -> bool:
+    """`--json` (or an abbreviation argparse takes for it, `--js`) before any `--`."""
+    head = raw[: raw.index("--")] if "--" in raw else raw
+    return any(len(a) >= 3 and "--json".startswith(a) for a in head)
 
 
 # commands that work on the images a workspace already holds: a missing folder is a typo, not a new empty workspace
@@ -204,7 +212,9 @@ class _OneLineFormatter(logging.Formatter):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     raw = list(sys.argv[1:] if argv is None else argv)
-    _Parser.json_wanted = "--json" in raw[: raw.index("--")] if "--" in raw else "--json" in raw
+    _Parser.json_wanted = _json_asked(raw)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    _Parser.command = next((a for a in raw if a in commands), None)
     args = parser.parse_args(raw)
     empty = empty_values(parser, args)
     if empty:

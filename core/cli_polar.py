@@ -29,7 +29,7 @@ def cmd_polar(args) -> int:
     res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud, header=header)
     found = res.status == "found"
     given = res.source.startswith("header")  # the file's header gave the centre: nothing measured how sure
-    scored = res.score > -1  # -1: no score (no rings, or no centre)
+    scored = found and res.score > -1  # -1: no score (no rings, or no centre)
     payload = {
         "command": "polar",
         "image": str(args.image),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from .ingest_sources import MANIFEST_NAMES as MANIFEST_NAMES
-from .ingest_sources import Candidate, expand
+from .ingest_sources import Candidate, expand, linking_first
 from .ingest_sources import read_manifest as read_manifest
 from .io import Frame, check_header, read_frames, thumbnail_png
 from .io_hdf5_copy import materialise
@@ -108,7 +108,9 @@ def import_paths(
     for shown, reason in found.problems:
         summary.add(FileReport(path=shown, error=one_line(reason)))
     labels: dict[str, list[int]] = {}
-    files = found.files
+    progress(0, len(found.files), "reading the HDF5 files' links (a master file is imported before its data files)")
+    files = linking_first(found.files, should_stop)
+    check_stop(should_stop)
     for n, cand in enumerate(files, 1):
         check_stop(should_stop)
         row = found.meta.get(_row_key(cand.path), {})
@@ -201,7 +203,7 @@ def _frames_of(ws: Workspace, path: Path, dataset: str | None, checked: _Checked
     local: set[str] = set()
     for frame in read_frames(path, dataset=dataset, max_pixels=settings.max_pixels, min_side=settings.min_side):
         sha = frame.sha256
-        if sha in local or ws.store.has_sha(sha):
+        if sha in local or ws.store.has_sha(sha) or any(ws.store.has_sha(a) for a in frame.aliases):
             checked.duplicates += 1
             continue
         local.add(sha)

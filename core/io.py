@@ -55,6 +55,7 @@ class Frame:
     index: int = 0
     dataset: str | None = None
     meta: dict = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # hashes the same frame had before (a big-endian frame, hashed as read until 0.1)
 
     @property
     def sha256(self) -> str:
@@ -284,7 +285,9 @@ def _checked(
     check_pixels(data.shape, max_pixels)
     if data.dtype == bool:
         data = data.astype(np.uint8)
+    aliases: tuple[str, ...] = ()
     if not data.dtype.isnative:  # a big-endian HDF5 frame: stored, hashed and shown as the same frame read natively
+        aliases = (content_hash(data),)  # its hash as it was read before: a workspace may hold it under that one
         data = data.astype(data.dtype.newbyteorder("="))
     meta = meta or {}
     if data.dtype.kind == "f" and data.dtype.itemsize > 4:  # beyond float32's range is no measurement, and no
@@ -308,7 +311,7 @@ def _checked(
     if mask.all():
         raise ImageReadError(f"frame {index}: no valid pixel (all NaN, negative, saturated or masked)")
     kept = {k: meta[k] for k in ("header_centre", "display_image") if meta.get(k)}  # what readers of it need
-    return Frame(data=data, mask=mask, index=index, dataset=dataset, meta=kept)
+    return Frame(data=data, mask=mask, index=index, dataset=dataset, meta=kept, aliases=aliases)
 
 
 # ------------------------------------------------------------------------------------- normalisation

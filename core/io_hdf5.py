@@ -35,9 +35,9 @@ MIN_FRAME_SIDE = 8  # a smaller array (motor positions (N, 2), a 3x3 matrix) is 
 NO_FRAMES = f"no numeric image dataset (2-D or more, at least {MIN_FRAME_SIDE} pixels a side) in the file"
 # what a detector group keeps beside its frames, often of the frames' size: never taken for them while any other
 # dataset can be (NXdetector's pixel_mask, flatfield, dark current, gain and pedestal maps, ...)
-AUXILIARY = re.compile(
-    r"(^|_)(pixel_?mask|mask|bad_?pixels?|flat_?field|flat|dark_?field|dark_?current|dark|gain|pedestal|"
-    r"countrate_correction\w*|calibration)(_|$)",
+AUXILIARY = re.compile(  # the whole name, so `data_dark_corrected` or `flat_sample` are frames as before
+    r"(pixel_?|bad_?pixel_?|detector_?)?mask(_\d+)?|bad_?pixels?|flat_?field(_\d+)?|flat(_\d+)?|"
+    r"dark_?(field|current|frame|image)?(_\d+)?|gain(_map)?|pedestal(_\d+)?|countrate_correction\w*",
     re.IGNORECASE,
 )
 
@@ -298,8 +298,9 @@ def scan_datasets(f) -> list[str]:
     """The frames of every scan when a file holds several: top-level NXentry groups (a Bliss or SPEC-style file's
     `1.1`, `2.1`, ...) that each hold their own frames, found as `first_image_dataset` finds a file's largest
     image dataset (masks and flat fields passed over), all of one frame shape (one detector), each
-    self-contained. [] for a file with one scan, one whose entries hold frames of different shapes (a reduced
-    map beside the frames is not a scan), one that
+    self-contained and written (an aborted scan, empty or with chunks never written, is left out, as a file holding
+    several scans was read before: by its largest). [] for a file with one scan, one whose entries hold frames of
+    different shapes (a reduced map beside the frames is not a scan), one that
     names its default plot (it says which frames it means), or one whose scans' frames live in other files (the
     import then materialises the first, as for any file)."""
     import h5py
@@ -316,7 +317,7 @@ def scan_datasets(f) -> list[str]:
         if (nx.decode(errors="replace") if isinstance(nx, bytes) else str(nx)) != "NXentry":
             continue
         name = _largest_image(group)
-        if name is not None:
+        if name is not None and _written(f[name], name):  # an aborted scan (empty, chunks missing) is left out
             found.append(name)
     if len(found) < 2 or len({tuple(f[name].shape[-2:]) for name in found}) > 1:  # scans of one detector only
         return []
@@ -325,6 +326,14 @@ def scan_datasets(f) -> list[str]:
         if _external_link(f, name) is not None or ds.is_virtual or ds.external:
             return []
     return found
+
+
+def _written(ds, name: str) -> bool:
+    try:
+        check_written(ds, name)
+    except ImageReadError:
+        return False
+    return True
 
 
 def _largest_image(group) -> str | None:
@@ -338,7 +347,7 @@ def _largest_image(group) -> str | None:
     def visit(name, obj):  # H5Ovisit does not enter external files
         if isinstance(obj, h5py.Dataset) and obj.ndim >= 2 and obj.dtype.kind in "iufb":
             if min(obj.shape[-2:]) >= MIN_FRAME_SIDE:
-                aux = obj.dtype.kind == "b" or AUXILIARY.search(name.rsplit("/", 1)[-1]) is not None
+                aux = obj.dtype.kind == "b" or AUXILIARY.fullmatch(name.rsplit("/", 1)[-1]) is not None
                 key, size = (aux, obj.ndim > 3), math.prod(obj.shape)
                 if key not in best or size > best[key][0]:
                     best[key] = (size, obj.name)

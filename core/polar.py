@@ -228,7 +228,7 @@ def analyse(
         tilt, plane = geo.tilt_deg, geo.plane()
         if not flip_ud and (warning := check_flip(np.asarray(data), geo, mask)):
             warnings.append(warning)
-        warnings += [note for note in geo.notes if "not applied" in note]
+        warnings += [note for note in geo.notes if "not applied" in note or note.startswith("check: ")]
         shape = np.asarray(data).shape
         if geo.shape is not None and tuple(geo.shape) != tuple(shape):
             warnings.append(
@@ -267,6 +267,8 @@ def analyse(
     warnings += notes
     t1 = time.perf_counter()
     # a calibrated tilted detector's rings on its plane about the beam, else circles about the rings' own centre
+    # no centre (a thin strip, a flat frame, rings that fix none): nothing to be symmetric about, so no score
+    unscored = unscored or status != "found"
     score = -1.0 if unscored else straightness(data, rings_centre or (cx, cy), mask, plane=plane)
     t2 = time.perf_counter()
     return PolarResult(

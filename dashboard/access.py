@@ -89,33 +89,59 @@ def _entries(items) -> list:
     return out
 
 
-def _input_components(body: dict) -> list[str]:
-    """The components of a request's inputs: what the callback it asks for listens to, whatever it says changed."""
-    found = []
+def _input_components(body: dict, callback_map: dict | None) -> list[tuple[int | None, str]]:
+    """(place, component) of what the callback a request asks for listens to: its declared inputs (Dash finds the
+    callback by `output` alone and hands it the request's values by place, whatever ids they carry), and the ids
+    the request gives (place None)."""
+    declared = (callback_map or {}).get(str(body.get("output")), {})
+    found: list[tuple[int | None, str]] = [
+        (i, _component(f"{d.get('id')}.x")) for i, d in enumerate(declared.get("inputs") or []) if isinstance(d, dict)
+    ]
     for entry in _entries(body.get("inputs")):
         cid = entry.get("id") if isinstance(entry, dict) else None
         if isinstance(cid, dict):
-            found.append(str(cid.get("type", "")))
+            found.append((None, str(cid.get("type", ""))))
         elif cid is not None:
-            found.append(_component(f"{cid}.x"))
+            found.append((None, _component(f"{cid}.x")))
     return found
 
 
-def refusal(body: dict, user: Identity) -> str | None:
+def _needs(component: str, user: Identity) -> str | None:
+    if component in LABEL_ACTIONS and not can_label(user):
+        return f"{user.name} ({user.role}) may not label; ask an admin for the annotator role."
+    if component in JOB_ACTIONS and not can_start_jobs(user):
+        return f"{user.name} ({user.role}) may not start or cancel jobs; ask an admin for the annotator role."
+    return None
+
+
+def refusal(body: dict, user: Identity, callback_map: dict | None = None) -> str | None:
     """Why `user` may not run the callback request `body`, or None when they may.
 
-    Judged by the callback's inputs as well as by what the request says changed: `changedPropIds` is the
-    browser's word, and a request naming nothing (or another property) still runs the callback, which acts on the
-    button's click count. Every callback listening to a writing button listens to writing buttons only, so
-    refusing it costs a viewer nothing they could do.
+    Judged by the callback's declared inputs (`callback_map`), not only by what the request says changed or the
+    ids it gives: `changedPropIds` and the ids are the browser's word, and a request naming nothing changed, or
+    a made-up id in a button's place, still runs the callback, which acts on the value in that place. Every
+    callback listening to a writing button listens to writing buttons only, so refusing it costs a viewer
+    nothing they could do.
     """
     said = [_component(str(prop)) for prop in body.get("changedPropIds") or []]
-    for component in said + _input_components(body):
-        if component in LABEL_ACTIONS and not can_label(user):
-            return f"{user.name} ({user.role}) may not label; ask an admin for the annotator role."
-        if component in JOB_ACTIONS and not can_start_jobs(user):
-            return f"{user.name} ({user.role}) may not start or cancel jobs; ask an admin for the annotator role."
+    for component in said + [c for _, c in _input_components(body, callback_map)]:
+        if (reason := _needs(component, user)) is not None:
+            return reason
     return None
+
+
+def pressed(body: dict, callback_map: dict | None = None) -> bool:
+    """Whether a request gives a writing button a click (a truthy value in a writing button's place). A table
+    redrawn with a Cancel button in every row makes the browser call its callback with no click at all: a
+    viewer's such request is refused without a word, not with a banner at every redraw."""
+    items = body.get("inputs") if isinstance(body.get("inputs"), list) else []
+    for place, component in _input_components(body, callback_map):
+        if component not in LABEL_ACTIONS | JOB_ACTIONS:
+            continue
+        values = _entries([items[place]]) if place is not None and place < len(items) else _entries(items)
+        if any(isinstance(e, dict) and e.get("value") for e in values):
+            return True
+    return False
 
 
 def sign_as(body: dict, name: str, callback_map: dict | None = None) -> int:
@@ -138,6 +164,9 @@ def sign_as(body: dict, name: str, callback_map: dict | None = None) -> int:
     return changed
 
 
-def refused_response(message: str) -> dict:
-    """A callback answer that changes none of its outputs and shows `message` in the page's error line."""
+def refused_response(message: str | None) -> dict:
+    """A callback answer that changes none of its outputs and shows `message` in the page's error line (None: says
+    nothing)."""
+    if message is None:
+        return {"multi": True, "response": {}}
     return {"multi": True, "response": {}, "sideUpdate": {ids.APP_ERROR: {"children": message, "is_open": True}}}

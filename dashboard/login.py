@@ -128,10 +128,11 @@ def install_login(app, services, build_layout: Callable[[], object]) -> None:
         if path.endswith("/_dash-update-component") and flask.request.method == "POST":
             body = flask.request.get_json(silent=True)  # parsed once and cached: Dash reads this same object
             if isinstance(body, dict):
-                reason = access.refusal(body, who)
+                reason = access.refusal(body, who, app.callback_map)
                 if reason:
                     log.warning("refused: %s", reason)
-                    return flask.jsonify(access.refused_response(reason))
+                    said = reason if access.pressed(body, app.callback_map) else None  # a redraw: no banner
+                    return flask.jsonify(access.refused_response(said))
                 access.sign_as(body, who.name, app.callback_map)
         return None
 

@@ -73,9 +73,11 @@ def install_request_errors(app) -> None:
     def _no_such_script(exc):
         return flask.Response("not found", 404, mimetype="text/plain")
 
+    from dash.exceptions import InvalidCallbackReturnValue
+
     def _malformed(exc):
-        if not flask.request.path.endswith("/_dash-update-component"):
-            raise exc  # anything else is a real failure: Flask's 500, logged with its traceback
+        if not flask.request.path.endswith("/_dash-update-component") or isinstance(exc, InvalidCallbackReturnValue):
+            raise exc  # anything else (a callback of ours answering wrongly too) is a real failure: a logged 500
         log.warning("malformed callback request: %s: %s", type(exc).__name__, str(exc)[:200])
         return flask.Response("malformed callback request", 400, mimetype="text/plain")
 

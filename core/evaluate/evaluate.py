@@ -127,11 +127,16 @@ def _flag_differing_n(rows: list[dict]) -> None:
 
 
 def _summary(values: list[float]) -> dict:
+    """n, median and quartiles of the symmetry scores; -1 (`polar.analyse`: no centre, no rings, so no score)
+    is counted apart as `unscored`, never as a score."""
     v = np.asarray(values, float)
+    unscored = int(np.count_nonzero(v == -1.0))
+    v = v[v != -1.0]
     if not len(v):
-        return {"n": 0}
+        return {"n": 0, "unscored": unscored}
     q1, med, q3 = np.percentile(v, [25, 50, 75])
-    return {"n": int(len(v)), "median": round(float(med), 4), "q1": round(float(q1), 4), "q3": round(float(q3), 4)}
+    summary = {"n": int(len(v)), "median": round(float(med), 4), "q1": round(float(q1), 4), "q3": round(float(q3), 4)}
+    return {**summary, "unscored": unscored}
 
 
 def evaluate(

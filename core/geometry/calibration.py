@@ -209,23 +209,24 @@ def read_poni_geometry(path: Path) -> Geometry:
     missing = [key for key, attr in PONI_FIELDS if getattr(poni, attr, None) is None]
     if missing:
         raise ValueError(f"{path}: no {', '.join(missing)} in this .poni")
+    doubts = []
     for key, attr in PONI_FIELDS[3:]:
         value = getattr(poni, attr)
-        # Rot1/Rot2 of a quarter turn or more face the detector away from the sample (or along the beam): 6 there
-        # is 6 degrees written as radians, not -0.28 rad; Rot3 turns the detector in its own plane, any way round
-        bound = 2 * math.pi if key == "Rot3" else math.pi / 2
-        if not (math.isfinite(value) and abs(value) < bound):
-            raise ValueError(
-                f"{path}: {key} {value:g} is not a detector rotation in radians (pyFAI's unit, below {bound:.4g} in "
-                "size; degrees?)"
-            )
+        if not (math.isfinite(value) and abs(value) <= 2 * math.pi):
+            raise ValueError(f"{path}: {key} {value:g} is not an angle in radians (pyFAI's unit; degrees?)")
+        # a quarter turn or more about Rot1/Rot2 alone faces the detector away: `Rot1: 6` is 6 degrees written as
+        # radians more likely than -0.28 rad, but a refinement may land on an equivalent set (Rot1 -3.13, Rot2
+        # 3.12, Rot3 pi is Rot1 0.01, Rot2 0.02): said, not refused
+        if key != "Rot3" and abs(value) >= math.pi / 2:
+            doubts.append(f"{key} {value:g}")
     det = poni.detector
     if not det.pixel1 or not det.pixel2:
         raise ValueError(f"{path}: no pixel size (Detector_config, PixelSize1/2 or a known detector name)")
     f2d = convert_to_Fit2d(poni)
     cx, cy = f2d.centerX - 0.5, f2d.centerY - 0.5
     tpr = float(f2d.tiltPlanRotation)
-    notes = []
+    notes = [f"check: {', '.join(doubts)} rad turn the detector a quarter turn or more; degrees written as radians?"]
+    notes = notes if doubts else []
     orientation = int(getattr(det, "orientation", 3) or 3)
     beam = beam_pixel_of_modules(poni, (cx, cy))
     if beam is not None:  # wider pixels between chips: pyFAI's own pixel positions place the beam
@@ -362,14 +363,20 @@ def _fit2d_lines(text: str):
 
 
 def _fit2d_number(path: Path, key: str, text: str) -> float | None:
-    """A value as written: a decimal comma (`1024,5`) is a decimal point; a word (pyFAI's `wavelength: None`) is
-    no value; digits that make no number are refused by name (`1,024.5` is not read as 1)."""
-    try:
-        return float(text.replace(",", ".") if re.fullmatch(r"[-+]?\d+,\d+", text) else text)
-    except ValueError:
-        if re.search(r"\d", text) or re.fullmatch(r"[-+.,]+", text):
-            raise ValueError(f"{path}: {key} {text!r} is not a number") from None
-        return None
+    """The number a value starts with (`200.0mm`, `200.0,` and `200.0;note` are 200); a decimal comma (`1024,5`)
+    is a decimal point; a word (pyFAI's `wavelength: None`) is no value; a number that goes on in digits past its
+    end (`1,024.5`, a thousands separator) is refused by name, not read as 1."""
+    m = re.match(r"([-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?)(.*)", text)
+    if m is None:
+        try:
+            return float(text)  # nan, inf: refused later by field as not physical
+        except ValueError:
+            if re.search(r"\d", text) or re.fullmatch(r"[-+.,]+", text):
+                raise ValueError(f"{path}: {key} {text!r} is not a number") from None
+            return None
+    if re.match(r"[.,]?\d", m.group(2)) or m.group(1).count(",") + m.group(1).count(".") > 1:
+        raise ValueError(f"{path}: {key} {text!r} is not a number")
+    return float(m.group(1).replace(",", "."))
 
 
 def read_fit2d(path: Path) -> Geometry:

@@ -93,7 +93,10 @@ def check_geometry(geo: Geometry) -> Geometry:
         refuse("tilt", geo.tilt_deg, f"tilts the detector {MAX_TILT_DEG:g} degrees or more: the beam never meets it")
     if not math.isfinite(geo.tilt_plane_deg):
         refuse("tilt_plane" if "tilt_plane" in names else "tilt", geo.tilt_plane_deg, "is not a number")
-    quantities = [("distance", geo.distance_m), ("wavelength", geo.wavelength_m)]
+    # the distance as the file gives it: a .poni's Distance is to the point of normal incidence, not to the beam
+    # point (`distance_m`, longer by 1 / cos(tilt)), so its own number is named
+    given = (geo.pyfai or {}).get("dist") if geo.source == "poni" else None
+    quantities = [("distance", geo.distance_m if given is None else float(given)), ("wavelength", geo.wavelength_m)]
     quantities += [("pixel", v) for v in geo.pixel_m or ()]
     for key, value in quantities:
         if value is None:

@@ -143,9 +143,8 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
     (*_poni("Poni1: 0.031", "Poni1: nan"), "Poni1/Poni2: the beam centre is not a number (nan)"),
     (*_poni("Poni1: 0.031", "Poni1: 1e300"), "Poni1/Poni2: the beam centre 1e+300 m from the detector's corner"),
     (*_poni('{"pixel1": 0.0001, "pixel2": 0.0001, "max_shape": [600, 500]}', "null"), "Detector_config is null"),
-    (*_poni("Rot1: 0.0", "Rot1: 45"), "Rot1 45 is not a detector rotation in radians"),
-    (*_poni("Rot1: 0.0", "Rot1: 6"), "Rot1 6 is not a detector rotation in radians"),  # 6 degrees, not -0.28 rad
-    (*_poni("Rot2: 0.0", "Rot2: 2.0"), "Rot2 2 is not a detector rotation in radians (pyFAI's unit, below 1.571"),
+    (*_poni("Rot1: 0.0", "Rot1: 45"), "Rot1 45 is not an angle in radians"),
+    (*_poni("Rot1: 0.0", "Rot1: 2.0"), "Rot1/Rot2 tilt 114.592 deg tilts the detector 90 degrees or more"),
     (*_poni("Distance: 0.3", "Distance: 80"), "Distance 80 m is not a physical distance"),  # 80 mm meant
     (*_poni('"pixel1": 0.0001', '"pixel1": -0.0001'), "-0.0001 m is not a physical pixel"),
     (*_poni('"pixel1": 0.0001', '"pixel1": 100'), "100 m is not a physical pixel"),
@@ -418,3 +417,31 @@ def test_pyfais_integration_settings_json_gives_its_geometry(tmp_path):
     (tmp_path / "other.json").write_text('{"poni1_note": 1, "unit": "q_nm^-1"}')
     with pytest.raises(ValueError, match=r"other\.json: JSON without a pyFAI geometry"):
         read_calibration(tmp_path / "other.json")
+
+
+def test_a_poni_rotation_of_a_quarter_turn_or_more_is_doubted_not_refused(tmp_path):
+    """`Rot1: 6` is 6 degrees written as radians more likely than -0.28 rad; but a refinement may land on an
+    equivalent set of large rotations (Rot1 -3.13159, Rot2 3.12159, Rot3 pi gives pyFAI's 2theta of 0.01, 0.02, 0)."""
+    import numpy as np
+
+    from scatterloop.core.polar import analyse
+
+    path = tmp_path / "six.poni"
+    path.write_text(PONI.replace("Rot1: 0.0", "Rot1: 6"))
+    assert "check: Rot1 6 rad turn the detector a quarter turn" in read_calibration(path).notes[0]
+    frame = np.ones((600, 500), np.float32)
+    assert any(w.startswith("check: Rot1 6 rad") for w in analyse(frame, calibration=path).warnings)
+    path.write_text(PONI.replace("Rot1: 0.0\nRot2: 0.0\nRot3: 0.0", "Rot1: -3.13159\nRot2: 3.12159\nRot3: 3.14159"))
+    same = tmp_path / "same.poni"
+    same.write_text(PONI.replace("Rot1: 0.0\nRot2: 0.0", "Rot1: 0.01\nRot2: 0.02"))
+    a, b = read_calibration(path), read_calibration(same)
+    assert (a.centre_x, a.centre_y) == (pytest.approx(b.centre_x, abs=0.05), pytest.approx(b.centre_y, abs=0.05))
+
+
+def test_a_poni_distance_is_judged_and_named_as_the_file_gives_it(tmp_path):
+    path = tmp_path / "steep.poni"  # 0.5 m to the point of normal incidence, 57 m to the beam point
+    path.write_text(PONI.replace("Rot2: 0.0", "Rot2: 1.5621").replace("Distance: 0.3", "Distance: 0.5"))
+    assert read_calibration(path).distance_m > 50
+    path.write_text(PONI.replace("Distance: 0.3", "Distance: 80"))
+    with pytest.raises(ValueError, match=r"Distance 80 m is not a physical distance"):
+        read_calibration(path)

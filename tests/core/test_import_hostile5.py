@@ -152,3 +152,61 @@ def test_manifest_rows_with_a_bom_or_a_huge_seed(tmp_path):
     assert stored["h0.tif"][1] == "realistic" and stored["h0.tif"][0].seed == 1
     new_files = {p.name for p in set(ws.root.rglob("*")) - before if p.suffix == ".png"}
     assert len(new_files) == 2  # no thumbnail left behind by the refused rows
+
+
+def test_a_named_pipe_among_hdf5_files_is_named_not_opened(tmp_path):
+    """Review 2026-12-07: reading every HDF5 file's links first opened a named pipe called `x.h5` and waited on it."""
+    import os
+    import threading
+
+    src = tmp_path / "in"
+    src.mkdir()
+    with h5py.File(src / "a.h5", "w") as f:
+        f["entry/data/data"] = np.stack([_frame(0), _frame(1)])
+    os.mkfifo(src / "pipe.h5")
+    ws = _ws(tmp_path)
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(summary=import_paths(ws, [src])), daemon=True)
+    worker.start()
+    worker.join(120)
+    if worker.is_alive():  # unblock the open, then fail
+        with open(src / "pipe.h5", "wb"):
+            pass
+        worker.join(30)
+        raise AssertionError("the import waited on the named pipe")
+    summary = result["summary"]
+    assert summary.imported == 2 and len(summary.errors) == 1 and "named pipe" in summary.errors[0]
+
+
+def test_an_aborted_scan_leaves_the_others_of_its_file(tmp_path):
+    path = tmp_path / "scans.h5"
+    with h5py.File(path, "w") as f:
+        for s in (1, 2):
+            f.create_group(f"{s}.1").attrs["NX_class"] = "NXentry"
+            f[f"{s}.1/instrument/det/data"] = np.stack([_frame(10 * s + k) for k in range(2)])
+        f.create_group("3.1").attrs["NX_class"] = "NXentry"
+        f.create_dataset("3.1/instrument/det/data", shape=(4, 40, 56), dtype=np.int32, chunks=(1, 40, 56))
+    datasets = [fr.dataset for fr in read_frames(path)]
+    assert datasets == ["/1.1/instrument/det/data"] * 2 + ["/2.1/instrument/det/data"] * 2
+
+
+def test_frames_named_after_a_correction_are_frames(tmp_path):
+    path = tmp_path / "corrected.h5"
+    with h5py.File(path, "w") as f:
+        f["scan/data_dark_corrected"] = np.stack([_frame(k) for k in range(6)])
+        f["scan/background"] = _frame(9)
+    assert len(list(read_frames(path))) == 6
+
+
+def test_a_big_endian_frame_stored_under_its_old_hash_is_still_a_duplicate(tmp_path):
+    """Frames were hashed as read (`>i4`) before they were read natively: a workspace may hold one under that hash."""
+    from scatterloop.core.io import content_hash
+
+    with h5py.File(tmp_path / "be.h5", "w") as f:
+        f.create_dataset("entry/data/data", data=_frame().astype(">i4"))
+    ws = _ws(tmp_path)
+    old = content_hash(_frame().astype(">i4"))
+    ws.store.add_new_image(path="originals/x", sha256=old, frame=0, dataset=None, height=40, width=56, dtype=">i4",
+                           masked_fraction=0.0, original_name="be.h5", source="experimental")  # fmt: skip
+    summary = import_paths(ws, [tmp_path / "be.h5"])
+    assert (summary.imported, summary.duplicates) == (0, 1)

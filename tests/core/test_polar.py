@@ -75,3 +75,17 @@ def test_warp_makes_rings_straight_and_profile_peaks_at_ring():
     r1 = row["params"]["ring_radii_px"][0]
     near = (r > r1 - 5) & (r < r1 + 5)
     assert abs(r[near][np.nanargmax(prof[near])] - r1) <= 1.5
+
+
+def test_a_frame_without_a_centre_gets_no_symmetry_score():
+    """Review 2026-12-07: an 8 x 2000 strip ("too thin to hold a ring") was scored 1.0, and `evaluate` took the
+    -1 that means "no score" for a score in its medians."""
+    from scatterloop.core.evaluate.evaluate import _summary
+
+    strip = np.random.default_rng(0).poisson(5.0, (8, 2000)).astype(np.float32)
+    res = analyse(strip)
+    assert res.status != "found" and res.score == -1.0
+    assert _summary([0.6102, -1.0, -1.0, 0.6424]) == {
+        "n": 2, "median": 0.6263, "q1": 0.6182, "q3": 0.6343, "unscored": 2
+    }  # fmt: skip
+    assert _summary([-1.0]) == {"n": 0, "unscored": 1}

@@ -219,3 +219,38 @@ def test_only_the_exact_public_addresses_skip_sign_in(login_app):
     assert client.get("/healthz").status_code == 200
     for path in ("/healthzfoo", "/healthz/x", "/_favicon.icox"):
         assert client.get(path).status_code == 302, path
+
+
+def test_a_viewer_cannot_label_by_giving_the_button_another_id(login_app):
+    """Review 2026-12-07: the check read the ids a request gives its inputs, which the browser writes; Dash finds
+    the callback by `output` and hands it values by place, so a made-up id in the button's place labelled."""
+    app, ws = login_app
+    image_id = ws.store.list_images()[0][0].id
+    client = app.server.test_client()
+    _sign_in(client, "vic")
+    request = _label_request(client, image_id, "fake", "vic")
+    request["inputs"][0][0]["id"] = {"type": "something-harmless", "label": "fake"}
+    request["changedPropIds"] = ['{"label":"fake","type":"something-harmless"}.n_clicks']
+    body = client.post("/_dash-update-component", json=request).get_json()
+    assert "may not label" in body["sideUpdate"][ids.APP_ERROR]["children"]
+    assert ws.store.current_labels([image_id]) == {}
+
+
+def test_a_viewers_jobs_table_redraw_is_refused_without_a_banner(login_app):
+    """The Jobs table shows a Cancel button in every row and is redrawn every 2 s; each redraw calls the cancel
+    callback with no click. A viewer saw "may not start or cancel jobs" at every redraw."""
+    app, ws = login_app
+    run_id = ws.store.create_run("round", {}, started_by="root")
+    ws.store.start_run(run_id)
+    client = app.server.test_client()
+    _sign_in(client, "vic")
+    deps = client.get("/_dash-dependencies").get_json()
+    (dep,) = [d for d in deps if d["output"].startswith(ids.JOBS_STATUS)]
+    button = {"id": {"type": ids.JOBS_CANCEL_ALL["type"], "run": run_id}, "property": "n_clicks"}
+    request = {"output": dep["output"], "outputs": {"id": ids.JOBS_STATUS, "property": "children"}, "state": []}
+    request["changedPropIds"] = [f'{{"run":{run_id},"type":"{ids.JOBS_CANCEL_ALL["type"]}"}}.n_clicks']
+    for clicks, banner in ((None, False), (1, True)):
+        request["inputs"] = [[{**button, "value": clicks}]]
+        body = client.post("/_dash-update-component", json=request).get_json()
+        assert body["response"] == {} and ("sideUpdate" in body) == banner, body
+    assert not ws.store.cancel_requested(run_id)
