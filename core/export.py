@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +43,34 @@ def export_imagefolder(
     workspace and their paths are in the CSV.
     """
     out = ws.check_output(out)
+    if round is not None and not 1 <= round <= ws.store.current_round():
+        raise ValueError(
+            f"--round: round {round} does not exist (this workspace is at round {ws.store.current_round()})"
+        )
     train = out / "train"
-    train.mkdir(parents=True, exist_ok=True)
+    # written beside it and swapped in whole at the end: an export into the same folder again leaves no image that
+    # is no longer approved, and a cancelled or failed one leaves the last complete export as it was
+    building = out / f".train.{os.getpid()}.partial"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    try:
+        result = _write(ws, out, building, round, approved_label, include_experimental, progress, should_stop)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    if train.exists():
+        old = out / f".train.{os.getpid()}.old"
+        train.rename(old)
+        building.rename(train)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        building.rename(train)
+    return result
+
+
+def _write(ws, out: Path, train_dir: Path, round, approved_label, include_experimental, progress, should_stop):
+    """The export's files: PNGs and `metadata.jsonl` into `train_dir`, `labels.csv` into `out`."""
+    train = train_dir
     labels = ws.store.labels_as_of(round)
     rows = ws.store.list_images()
     chosen = [
@@ -107,5 +135,5 @@ def export_imagefolder(
                 ]
             )
     return ExportResult(
-        out=str(out), images=len(chosen), labels_csv=str(csv_path), metadata=str(train / "metadata.jsonl")
+        out=str(out), images=len(chosen), labels_csv=str(csv_path), metadata=str(out / "train" / "metadata.jsonl")
     )

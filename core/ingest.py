@@ -153,7 +153,10 @@ def import_paths(
     for rel, problem in broken.items():
         summary.add(FileReport(path=f"workspace {rel}", error=f"{problem}; import its source again to repair it"))
     for label, ids in labels.items():
-        ws.store.add_labels(ids, label, annotator=annotator, round=round)
+        # a manifest's labels belong to the round they came in (`export --round` keeps them)
+        ws.store.add_labels(
+            ids, label, annotator=annotator, round=ws.store.current_round() if round is None else round
+        )
     summary.seconds = time.perf_counter() - t0
     return summary
 

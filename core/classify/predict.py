@@ -233,8 +233,10 @@ def prelabel(
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
     far = {i for i, r in task_domains(store, "realism").items() if r > 1.0 and i in confident} if confident else set()
     confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
-    written = store.add_labels_where_unlabeled(
-        confident, annotator=f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})", round=round
+    written = store.add_labels_where_unlabeled(  # in the current round unless told (an export by round keeps them)
+        confident,
+        annotator=f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})",
+        round=store.current_round() if round is None else round,
     )
     return {
         "suggested": len(sugg),

@@ -273,6 +273,10 @@ def test_a_usage_error_with_json_still_ends_in_one_json_object(capsys):
         captured = capsys.readouterr()
         said = json.loads(captured.out.strip().splitlines()[-1])
         assert said["exit_code"] == 2 and "argument -" in said["error"] and len(captured.err.splitlines()) == 1
+    with pytest.raises(SystemExit):  # the top parser's own error, and --json abbreviated as argparse allows
+        main(["export", "--workspace", "w", "--out", "o", "--js", "--bogus"])
+    said = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert said == {"command": "export", "error": "unrecognized arguments: --bogus", "exit_code": 2}
     with pytest.raises(SystemExit):
         main(["simulate", "rings", "-n", "nan"])
     assert capsys.readouterr().out == ""  # without --json, stdout stays empty

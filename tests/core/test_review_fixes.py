@@ -140,3 +140,36 @@ def test_nexus_lengths_in_british_or_plural_unit_spellings_are_converted(tmp_pat
     geo = read_calibration(path)
     assert geo.pixel_m == pytest.approx((75e-6, 75e-6)) and geo.distance_m == pytest.approx(1.5)
     assert (geo.centre_x, geo.centre_y) == pytest.approx((99.5, 119.5))
+
+
+def test_an_export_again_into_the_same_folder_holds_only_what_is_approved_now(small_workspace):
+    """Review 2026-12-07: an image relabelled fake kept its PNG in `train/` after a second export there."""
+    import json
+
+    from scatterloop.core import api
+    from scatterloop.core.export import export_imagefolder
+
+    ws = small_workspace
+    candidates = [img for img, _ in ws.store.list_images() if img.source != "experimental"][:2]
+    api.label(ws, [c.id for c in candidates], "realistic", annotator="ada")
+    out = ws.root.parent / "export"
+    first = export_imagefolder(ws, out, include_experimental=False)
+    assert first.images == 2 and len(list((out / "train").glob("*.png"))) == 2
+    api.label(ws, [candidates[0].id], "fake", annotator="ada")
+    second = export_imagefolder(ws, out, include_experimental=False, round=ws.store.current_round())
+    pngs = sorted(p.name for p in (out / "train").glob("*.png"))
+    listed = [json.loads(line)["file_name"] for line in (out / "train" / "metadata.jsonl").read_text().splitlines()]
+    assert second.images == 1 and pngs == listed == [f"{candidates[1].id:06d}.png"]
+    assert not list(out.glob(".train.*"))
+    with pytest.raises(ValueError, match="--round: round 99 does not exist"):
+        export_imagefolder(ws, out, round=99)
+
+
+def test_labels_prelabel_and_manifests_write_are_in_the_current_round(small_workspace, tmp_path):
+    from scatterloop.core.classify.predict import prelabel
+
+    store = small_workspace.store
+    image = store.list_images()[0][0]
+    store.add_labels([image.id], "realistic", annotator="ensemble:weighted", origin="model", confidence=0.99)
+    prelabel(store, threshold=0.9, annotator="ada")
+    assert image.id in store.labels_as_of(store.current_round())
