@@ -140,3 +140,17 @@ def test_explore_bench_runs_small(capsys):
     assert main(["bench", "explore", "--n", "400", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["lasso_points"] == 200 and out["relabel_images"] == 200 and out["relabel_commit_s"] > 0
+
+
+def test_a_large_frame_is_block_averaged_before_the_resize():
+    """Review 2026-12-07: the anti-aliased resize of a 4000 x 4000 frame to the map's input took 7-29 s."""
+    from scatterloop.core.embed.inputs import _shrink
+    from scatterloop.core.io import resize
+
+    cells = np.random.default_rng(1).random((64, 64)).astype(np.float32)
+    big = np.kron(cells, np.ones((40, 40), np.float32))  # 2560 px, each output pixel one cell
+    small = _shrink(big, 64)
+    assert small.shape == (64, 64)
+    assert np.abs(small - cells).mean() <= np.abs(resize(big, 64) - cells).mean() + 0.01  # as true to the cells
+    frame = np.random.default_rng(2).random((200, 300)).astype(np.float32)  # under four times: as before
+    assert np.array_equal(_shrink(frame, 64), resize(frame, 64))
