@@ -230,6 +230,7 @@ def prelabel(
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
     _, sugg = task_suggestions(store, "realism", scheme)  # a label is a realism call, never a pattern's
+    sugg = _candidates_only(store, sugg)
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
     far = {i for i, r in task_domains(store, "realism").items() if r > 1.0 and i in confident} if confident else set()
     confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
@@ -254,17 +255,29 @@ def review_queue(
     round doubted (`doubted_queue`)."""
     if kind == "doubted":
         return doubted_queue(store)
-    _, sugg = task_suggestions(store, "realism", scheme)  # the realism calls: a pattern call is no label to review
+    classes, sugg = task_suggestions(store, "realism", scheme)  # the realism calls: a pattern call is no label
+    sugg = _candidates_only(store, sugg)
     labels = store.current_labels() if sugg else {}
+    realism = set(classes) or {REALISTIC, FAKE}  # a disk count or another set's label is no realism label
     if kind == "uncertain":
         open_ = [
             i for i in sugg if i not in labels or labels[i].label is None or PRELABEL in (labels[i].annotator or "")
         ]
         return _uncertain_order(store, open_, sugg)
     if kind == "disagree":
-        differ = [i for i in sugg if i in labels and labels[i].label and labels[i].label != sugg[i][0]]
+        differ = [i for i in sugg if i in labels and labels[i].label in realism and labels[i].label != sugg[i][0]]
         return sorted(differ, key=lambda i: (-(sugg[i][1] or 0.0), i))
     raise ValueError(f"queue: expected 'uncertain', 'disagree' or 'doubted', got {kind!r}")
+
+
+def _candidates_only(store: Store, sugg: dict) -> dict:
+    """The realism calls on images that are not experimental frames: an experimental frame is real by what it is,
+    so it is never pre-labelled nor queued for a realism judgement (the realism task trains on it as realistic
+    whatever a label says), even when a person asked for it to be scored."""
+    if not sugg:
+        return sugg
+    experimental = {img.id for img in store.get_images(list(sugg)) if img.source == "experimental"}
+    return {i: v for i, v in sugg.items() if i not in experimental}
 
 
 def review_order(confidence: np.ndarray, patterns: list) -> np.ndarray:

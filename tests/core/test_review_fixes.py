@@ -169,7 +169,26 @@ def test_labels_prelabel_and_manifests_write_are_in_the_current_round(small_work
     from scatterloop.core.classify.predict import prelabel
 
     store = small_workspace.store
-    image = store.list_images()[0][0]
+    image = next(img for img, _ in store.list_images() if img.source != "experimental")
     store.add_labels([image.id], "realistic", annotator="ensemble:weighted", origin="model", confidence=0.99)
     prelabel(store, threshold=0.9, annotator="ada")
     assert image.id in store.labels_as_of(store.current_round())
+
+
+def test_experimental_frames_and_other_label_sets_stay_out_of_realism_reviews(small_workspace):
+    """Review 2026-12-07: the disagree queue listed speckle frames whose label is a disk count, and pre-labelling
+    wrote "fake" on experimental frames a person had asked to have scored."""
+    from scatterloop.core.classify.predict import prelabel, review_queue
+
+    store = small_workspace.store
+    images = [img for img, _ in store.list_images()]
+    exp = next(img for img in images if img.source == "experimental")
+    cand = [img for img in images if img.source != "experimental"][:2]
+    for img, call in ((exp, "fake"), (cand[0], "fake"), (cand[1], "realistic")):
+        store.add_labels([img.id], call, annotator="ensemble:weighted", origin="model", confidence=0.99)
+    store.add_labels([cand[1].id], "17", annotator="import")  # a disk count: another task's label
+    assert review_queue(store, "disagree") == []
+    assert exp.id not in review_queue(store, "uncertain")
+    counts = prelabel(store, threshold=0.9, annotator="ada")
+    labels = store.current_labels()
+    assert counts["prelabelled"] == 1 and labels[cand[0].id].label == "fake" and exp.id not in labels
