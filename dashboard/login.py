@@ -130,8 +130,8 @@ def install_login(app, services, build_layout: Callable[[], object]) -> None:
             if isinstance(body, dict):
                 reason = access.refusal(body, who, app.callback_map)
                 if reason:
-                    log.warning("refused: %s", reason)
                     said = reason if access.pressed(body, app.callback_map) else None  # a redraw: no banner
+                    log.log(logging.WARNING if said else logging.DEBUG, "refused: %s", reason)
                     return flask.jsonify(access.refused_response(said))
                 access.sign_as(body, who.name, app.callback_map)
         return None
