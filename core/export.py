@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,28 +49,40 @@ def export_imagefolder(
             f"--round: round {round} does not exist (this workspace is at round {ws.store.current_round()})"
         )
     train = out / "train"
-    # written beside it and swapped in whole at the end: an export into the same folder again leaves no image that
-    # is no longer approved, and a cancelled or failed one leaves the last complete export as it was
-    building = out / f".train.{os.getpid()}.partial"
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+    train.mkdir(parents=True, exist_ok=True)
+    with _locked(out):  # two exports into one folder take turns
+        return _write(ws, out, train, round, approved_label, include_experimental, progress, should_stop)
+
+
+@contextmanager
+def _locked(out: Path):
+    import fcntl
+
+    with open(out / ".export.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _replace_text(path: Path, write) -> None:
+    """`write(fh)` into a temporary file beside `path`, then renamed over it: a reader never sees half of it, and
+    an export that fails keeps the last one's."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        result = _write(ws, out, building, round, approved_label, include_experimental, progress, should_stop)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    if train.exists():
-        old = out / f".train.{os.getpid()}.old"
-        train.rename(old)
-        building.rename(train)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        building.rename(train)
-    return result
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write(ws, out: Path, train_dir: Path, round, approved_label, include_experimental, progress, should_stop):
-    """The export's files: PNGs and `metadata.jsonl` into `train_dir`, `labels.csv` into `out`."""
+    """The export's files: PNGs and `metadata.jsonl` into `train_dir`, `labels.csv` into `out`. A PNG is named by
+    its image and drawn the same every time, so it is written in place; `metadata.jsonl` and `labels.csv` are
+    replaced whole at the end, and only then are the PNGs of images no longer approved removed (a failed or
+    cancelled export leaves the last one's lists, and never an approved image missing)."""
     train = train_dir
     labels = ws.store.labels_as_of(round)
     rows = ws.store.list_images()
@@ -81,59 +94,67 @@ def _write(ws, out: Path, train_dir: Path, round, approved_label, include_experi
         and img.source != "experimental"
         or (include_experimental and img.source == "experimental")
     ]
-    with open(train / "metadata.jsonl", "w", encoding="utf-8") as meta:
-        for n, (img, _) in enumerate(chosen, 1):
-            check_stop(should_stop)
-            frame = ws.load_frame(img)
-            disp = display_normalise(frame.data, frame.mask)
-            name = f"{img.id:06d}.png"
-            PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(train / name)
-            meta.write(
-                json.dumps(
-                    {
-                        "file_name": name,
-                        "text": img.description or img.pattern or "",
-                        "pattern": img.pattern,
-                        "source": img.source,
-                        "image_id": img.id,
-                    }
-                )
-                + "\n"
+    lines = []
+    for n, (img, _) in enumerate(chosen, 1):
+        check_stop(should_stop)
+        frame = ws.load_frame(img)
+        disp = display_normalise(frame.data, frame.mask)
+        name = f"{img.id:06d}.png"
+        PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(train / name)
+        lines.append(
+            json.dumps(
+                {
+                    "file_name": name,
+                    "text": img.description or img.pattern or "",
+                    "pattern": img.pattern,
+                    "source": img.source,
+                    "image_id": img.id,
+                }
             )
-            progress(n, len(chosen), f"exported {n}/{len(chosen)}")
-    csv_path = out / "labels.csv"
-    with open(csv_path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(
-            [
-                "image_id",
-                "sha256",
-                "stored_path",
-                "original_name",
-                "source",
-                "pattern",
-                "label",
-                "annotator",
-                "labelled_at",
-                "round_added",
-            ]
+            + "\n"
         )
-        for img, _ in rows:
-            lab = labels.get(img.id)
-            w.writerow(
-                [
-                    img.id,
-                    img.sha256,
-                    img.path,
-                    img.original_name,
-                    img.source,
-                    img.pattern or "",
-                    lab.label if lab else "",
-                    lab.annotator if lab else "",
-                    lab.at.isoformat() if lab and lab.at else "",
-                    img.round if img.round is not None else "",
-                ]
-            )
+        progress(n, len(chosen), f"exported {n}/{len(chosen)}")
+    _replace_text(train / "metadata.jsonl", lambda fh: fh.writelines(lines))
+    csv_path = out / "labels.csv"
+    _replace_text(csv_path, lambda fh: _labels_csv(fh, rows, labels))
+    names = {f"{img.id:06d}.png" for img, _ in chosen}
+    for stale in train.iterdir():  # an image approved before, no longer: its PNG would still be trained on
+        if re.fullmatch(r"\d{6,}\.png", stale.name) and stale.name not in names:
+            stale.unlink(missing_ok=True)
     return ExportResult(
         out=str(out), images=len(chosen), labels_csv=str(csv_path), metadata=str(out / "train" / "metadata.jsonl")
     )
+
+
+def _labels_csv(fh, rows, labels) -> None:
+    w = csv.writer(fh)
+    w.writerow(
+        [
+            "image_id",
+            "sha256",
+            "stored_path",
+            "original_name",
+            "source",
+            "pattern",
+            "label",
+            "annotator",
+            "labelled_at",
+            "round_added",
+        ]
+    )
+    for img, _ in rows:
+        lab = labels.get(img.id)
+        w.writerow(
+            [
+                img.id,
+                img.sha256,
+                img.path,
+                img.original_name,
+                img.source,
+                img.pattern or "",
+                lab.label if lab else "",
+                lab.annotator if lab else "",
+                lab.at.isoformat() if lab and lab.at else "",
+                img.round if img.round is not None else "",
+            ]
+        )

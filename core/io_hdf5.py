@@ -34,10 +34,13 @@ SERIES_PART = re.compile(r"data_(\d{6})")  # one data file of a DECTRIS/PSI mast
 MIN_FRAME_SIDE = 8  # a smaller array (motor positions (N, 2), a 3x3 matrix) is metadata, never a frame
 NO_FRAMES = f"no numeric image dataset (2-D or more, at least {MIN_FRAME_SIDE} pixels a side) in the file"
 # what a detector group keeps beside its frames, often of the frames' size: never taken for them while any other
-# dataset can be (NXdetector's pixel_mask, flatfield, dark current, gain and pedestal maps, ...)
-AUXILIARY = re.compile(  # the whole name, so `data_dark_corrected` or `flat_sample` are frames as before
-    r"(pixel_?|bad_?pixel_?|detector_?)?mask(_\d+)?|bad_?pixels?|flat_?field(_\d+)?|flat(_\d+)?|"
-    r"dark_?(field|current|frame|image)?(_\d+)?|gain(_map)?|pedestal(_\d+)?|countrate_correction\w*",
+# dataset can be (NXdetector's pixel_mask, flatfield, dark current, gain and pedestal maps, ...); by the whole
+# name: `flatfield_uncertainty` is such a map, `data_dark_corrected` or `flat_sample` are frames
+AUXILIARY = re.compile(
+    r"((pixel|bad_?pixel|detector|beamstop)_?)?"
+    r"(mask|bad_?pixels?|flat_?field|flat|dark_?(field|current|frame|image)?|gain|pedestal|countrate_correction|"
+    r"calibration)s?"
+    r"(_(\d+|g\d+|uncertainty|uncertainties|errors?|sigma|std|map|table|lookup_table|frames?|images?|data))?",
     re.IGNORECASE,
 )
 
@@ -297,12 +300,15 @@ class Hdf5Reader:
 def scan_datasets(f) -> list[str]:
     """The frames of every scan when a file holds several: top-level NXentry groups (a Bliss or SPEC-style file's
     `1.1`, `2.1`, ...) that each hold their own frames, found as `first_image_dataset` finds a file's largest
-    image dataset (masks and flat fields passed over), all of one frame shape (one detector), each
-    self-contained and written (an aborted scan, empty or with chunks never written, is left out, as a file holding
-    several scans was read before: by its largest). [] for a file with one scan, one whose entries hold frames of
-    different shapes (a reduced map beside the frames is not a scan), one that
-    names its default plot (it says which frames it means), or one whose scans' frames live in other files (the
-    import then materialises the first, as for any file)."""
+    image dataset (masks and flat fields passed over), all of one frame shape (one detector) and each
+    self-contained. [] for a file with one scan, one whose entries hold frames of different shapes (a reduced
+    map beside the frames is not a scan), one that names its default plot (it says which frames it means), or
+    one whose scans' frames live in other files (the import then materialises the first, as for any file).
+
+    Raises:
+        ImageReadError: a scan was aborted (empty, or chunks never written: they would read as the fill value).
+            A file is all or nothing, so it names the scan and how to import the others (`--dataset`).
+    """
     import h5py
 
     if "default" in f.attrs:
@@ -317,7 +323,7 @@ def scan_datasets(f) -> list[str]:
         if (nx.decode(errors="replace") if isinstance(nx, bytes) else str(nx)) != "NXentry":
             continue
         name = _largest_image(group)
-        if name is not None and _written(f[name], name):  # an aborted scan (empty, chunks missing) is left out
+        if name is not None:
             found.append(name)
     if len(found) < 2 or len({tuple(f[name].shape[-2:]) for name in found}) > 1:  # scans of one detector only
         return []
@@ -325,15 +331,16 @@ def scan_datasets(f) -> list[str]:
         ds = f[name]
         if _external_link(f, name) is not None or ds.is_virtual or ds.external:
             return []
+    for name in found:
+        try:
+            check_written(f[name], name)
+        except ImageReadError as exc:
+            others = [n for n in found if n != name]
+            raise ImageReadError(
+                f"scan {one_line(name)} was aborted ({exc}); import the file's other scans one by one with "
+                f"--dataset (e.g. --dataset {one_line(others[0])})"
+            ) from None
     return found
-
-
-def _written(ds, name: str) -> bool:
-    try:
-        check_written(ds, name)
-    except ImageReadError:
-        return False
-    return True
 
 
 def _largest_image(group) -> str | None:

@@ -175,6 +175,8 @@ def image_profile(ws: Workspace, image_id: int) -> Profile:
             tmp.write_text(json.dumps(data))
         trim(ws.cache, ws.settings.cache_mb, keep=json_path)
     note = f"I(q) and cake from calibration {path.name} (pyFAI; solid-angle and polarisation corrected)"
+    doubts = [n.removeprefix("check: ") for n in geo.notes if n.startswith("check: ")]  # e.g. degrees as radians
+    note += "".join(f"; check: {d}" for d in doubts)
     return Profile(
         image.id,
         "q",

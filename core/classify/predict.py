@@ -229,8 +229,8 @@ def prelabel(
     inside the write). Returns the counts ("confident": sure calls taken, "unlike_training": sure ones left)."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
-    _, sugg = task_suggestions(store, "realism", scheme)  # a label is a realism call, never a pattern's
-    sugg = _candidates_only(store, sugg)
+    classes, sugg = task_suggestions(store, "realism", scheme)  # a label is a realism call, never a pattern's
+    sugg = _candidates_only(store, sugg, set(classes) or {REALISTIC, FAKE})
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
     far = {i for i, r in task_domains(store, "realism").items() if r > 1.0 and i in confident} if confident else set()
     confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
@@ -256,27 +256,36 @@ def review_queue(
     if kind == "doubted":
         return doubted_queue(store)
     classes, sugg = task_suggestions(store, "realism", scheme)  # the realism calls: a pattern call is no label
-    sugg = _candidates_only(store, sugg)
-    labels = store.current_labels() if sugg else {}
     realism = set(classes) or {REALISTIC, FAKE}  # a disk count or another set's label is no realism label
+    sugg = _candidates_only(store, sugg, realism)
+    labels = store.current_labels() if sugg else {}
     if kind == "uncertain":
         open_ = [
             i for i in sugg if i not in labels or labels[i].label is None or PRELABEL in (labels[i].annotator or "")
         ]
         return _uncertain_order(store, open_, sugg)
     if kind == "disagree":
-        differ = [i for i in sugg if i in labels and labels[i].label in realism and labels[i].label != sugg[i][0]]
+        differ = [  # a label and a call of one label set: a realism call never contradicts a disk count
+            i
+            for i in sugg
+            if i in labels
+            and labels[i].label
+            and (labels[i].label in realism) == (sugg[i][0] in realism)
+            and labels[i].label != sugg[i][0]
+        ]
         return sorted(differ, key=lambda i: (-(sugg[i][1] or 0.0), i))
     raise ValueError(f"queue: expected 'uncertain', 'disagree' or 'doubted', got {kind!r}")
 
 
-def _candidates_only(store: Store, sugg: dict) -> dict:
-    """The realism calls on images that are not experimental frames: an experimental frame is real by what it is,
-    so it is never pre-labelled nor queued for a realism judgement (the realism task trains on it as realistic
-    whatever a label says), even when a person asked for it to be scored."""
-    if not sugg:
+def _candidates_only(store: Store, sugg: dict, realism: set) -> dict:
+    """The calls, less realism calls (`realism`: its classes) on experimental frames: an experimental frame is
+    real by what it is, so it is never pre-labelled nor queued for a realism judgement (the realism task trains on
+    it as realistic whatever a label says), even when a person asked for it to be scored. Another task's calls
+    (the `labels` task exists to call experimental frames) stay."""
+    asked = [i for i, (lab, _) in sugg.items() if lab in realism]
+    if not asked:
         return sugg
-    experimental = {img.id for img in store.get_images(list(sugg)) if img.source == "experimental"}
+    experimental = {img.id for img in store.get_images(asked) if img.source == "experimental"}
     return {i: v for i, v in sugg.items() if i not in experimental}
 
 

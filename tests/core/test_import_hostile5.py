@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 import tifffile
 
 from scatterloop.core.config import Settings
 from scatterloop.core.ingest import import_paths
 from scatterloop.core.io import read_frames
+from scatterloop.core.io_safety import ImageReadError
 from scatterloop.core.workspace import Workspace
 
 
@@ -178,16 +180,20 @@ def test_a_named_pipe_among_hdf5_files_is_named_not_opened(tmp_path):
     assert summary.imported == 2 and len(summary.errors) == 1 and "named pipe" in summary.errors[0]
 
 
-def test_an_aborted_scan_leaves_the_others_of_its_file(tmp_path):
+@pytest.mark.parametrize("scans", [1, 2])
+def test_an_aborted_scan_refuses_its_file_by_name(tmp_path, scans):
+    """A file is all or nothing: an aborted scan (chunks never written, which would read as the fill value) is
+    named, with the way to import the others, whether one or several complete scans stand beside it."""
     path = tmp_path / "scans.h5"
     with h5py.File(path, "w") as f:
-        for s in (1, 2):
+        for s in range(1, scans + 1):
             f.create_group(f"{s}.1").attrs["NX_class"] = "NXentry"
             f[f"{s}.1/instrument/det/data"] = np.stack([_frame(10 * s + k) for k in range(2)])
-        f.create_group("3.1").attrs["NX_class"] = "NXentry"
-        f.create_dataset("3.1/instrument/det/data", shape=(4, 40, 56), dtype=np.int32, chunks=(1, 40, 56))
-    datasets = [fr.dataset for fr in read_frames(path)]
-    assert datasets == ["/1.1/instrument/det/data"] * 2 + ["/2.1/instrument/det/data"] * 2
+        f.create_group("9.1").attrs["NX_class"] = "NXentry"
+        f.create_dataset("9.1/instrument/det/data", shape=(4, 40, 56), dtype=np.int32, chunks=(1, 40, 56))
+    with pytest.raises(ImageReadError, match=r"scan /9\.1/instrument/det/data was aborted .* --dataset /1\.1/"):
+        list(read_frames(path))
+    assert len(list(read_frames(path, dataset="/1.1/instrument/det/data"))) == 2
 
 
 def test_frames_named_after_a_correction_are_frames(tmp_path):
@@ -196,6 +202,11 @@ def test_frames_named_after_a_correction_are_frames(tmp_path):
         f["scan/data_dark_corrected"] = np.stack([_frame(k) for k in range(6)])
         f["scan/background"] = _frame(9)
     assert len(list(read_frames(path))) == 6
+    for aux in ("flatfield_uncertainty", "beamstop_mask", "dark_frames", "pedestal_g0", "calibration"):
+        with h5py.File(tmp_path / f"{aux}.h5", "w") as f:
+            f[f"entry/instrument/detector/{aux}"] = _frame(1).astype(np.float32)
+            f["entry/measurement/image"] = _frame(2)
+        assert [fr.dataset for fr in read_frames(tmp_path / f"{aux}.h5")] == ["/entry/measurement/image"], aux
 
 
 def test_a_big_endian_frame_stored_under_its_old_hash_is_still_a_duplicate(tmp_path):

@@ -182,3 +182,12 @@ def test_the_polar_view_survives_a_damaged_cache_and_takes_no_calibration_from_o
     write_poni(workspace.root / "calibration" / "default.poni", centre=(CENTRE[0] + 1e5, CENTRE[1]))
     far = polar_view(workspace, ring_image)  # the file is the user's: used, and the log says it cannot be scored
     assert far.source == "poni" and "cannot be scored there" in caplog.text
+
+
+def test_a_doubted_rotation_is_said_in_the_profiles_note(workspace, ring_image):
+    """Review 2026-12-07: `Rot1: 6` (6 degrees written as radians) is read, with a warning `polar` gives; the
+    Viewer's I(q) panel used it with nothing on screen."""
+    path = write_poni(workspace.root / "calibration" / "default.poni")
+    path.write_text(path.read_text().replace("Rot1: 0.0", "Rot1: 6"))
+    prof = image_profile(workspace, ring_image)
+    assert prof.unit == "q" and "check: Rot1 6 rad turn the detector a quarter turn or more" in prof.note

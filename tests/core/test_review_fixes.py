@@ -160,9 +160,17 @@ def test_an_export_again_into_the_same_folder_holds_only_what_is_approved_now(sm
     pngs = sorted(p.name for p in (out / "train").glob("*.png"))
     listed = [json.loads(line)["file_name"] for line in (out / "train" / "metadata.jsonl").read_text().splitlines()]
     assert second.images == 1 and pngs == listed == [f"{candidates[1].id:06d}.png"]
-    assert not list(out.glob(".train.*"))
+    assert not [p for p in out.rglob(".*") if p.name != ".export.lock"]  # no temporary file left
     with pytest.raises(ValueError, match="--round: round 99 does not exist"):
         export_imagefolder(ws, out, round=99)
+    # a `train/` that is a link to another disk stays one (the review: a folder swap replaced the link)
+    elsewhere = ws.root.parent / "big-disk" / "train"
+    elsewhere.mkdir(parents=True)
+    (ws.root.parent / "linked").mkdir()
+    (ws.root.parent / "linked" / "train").symlink_to(elsewhere)
+    for _ in range(2):
+        assert export_imagefolder(ws, ws.root.parent / "linked", include_experimental=False).images == 1
+    assert (ws.root.parent / "linked" / "train").is_symlink() and len(list(elsewhere.glob("*.png"))) == 1
 
 
 def test_labels_prelabel_and_manifests_write_are_in_the_current_round(small_workspace, tmp_path):
@@ -192,3 +200,20 @@ def test_experimental_frames_and_other_label_sets_stay_out_of_realism_reviews(sm
     counts = prelabel(store, threshold=0.9, annotator="ada")
     labels = store.current_labels()
     assert counts["prelabelled"] == 1 and labels[cand[0].id].label == "fake" and exp.id not in labels
+
+
+def test_a_labels_task_keeps_its_calls_on_experimental_frames(small_workspace):
+    """Review 2026-12-07: leaving experimental frames out of realism reviews emptied a `labels` task's queues and
+    pre-labels, whose calls are on experimental frames by design."""
+    from scatterloop.core.classify.predict import prelabel, review_queue
+
+    store = small_workspace.store
+    exp = [img for img, _ in store.list_images() if img.source == "experimental"][:3]
+    run = store.create_run("classify", {})
+    store.update_run(run, status="done", result={"task": "labels", "classes": ["1", "2"]})
+    store.add_labels([exp[0].id], "1", annotator="ada")
+    for img in exp:
+        store.add_labels([img.id], "2", annotator="ensemble:weighted", origin="model", confidence=0.99)
+    assert review_queue(store, "disagree") == [exp[0].id]
+    assert set(review_queue(store, "uncertain")) == {exp[1].id, exp[2].id}
+    assert prelabel(store, threshold=0.9, annotator="ada")["prelabelled"] == 2
