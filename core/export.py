@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,35 +93,56 @@ def _write(ws, out: Path, train_dir: Path, round, approved_label, include_experi
         and img.source != "experimental"
         or (include_experimental and img.source == "experimental")
     ]
-    lines = []
-    for n, (img, _) in enumerate(chosen, 1):
-        check_stop(should_stop)
-        frame = ws.load_frame(img)
-        disp = display_normalise(frame.data, frame.mask)
-        name = f"{img.id:06d}.png"
-        PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(train / name)
-        lines.append(
-            json.dumps(
-                {
-                    "file_name": name,
-                    "text": img.description or img.pattern or "",
-                    "pattern": img.pattern,
-                    "source": img.source,
-                    "image_id": img.id,
-                }
-            )
-            + "\n"
-        )
-        progress(n, len(chosen), f"exported {n}/{len(chosen)}")
+    lines: list[str] = []
+    added: list[Path] = []  # PNGs the last export did not hold: removed again if this one does not finish
+    try:
+        for n, (img, _) in enumerate(chosen, 1):
+            check_stop(should_stop)
+            lines.append(_png(ws, img, train, added))
+            progress(n, len(chosen), f"exported {n}/{len(chosen)}")
+    except BaseException:
+        for path in added:  # the last export's list stays whole and true: no image it does not list
+            path.unlink(missing_ok=True)
+        raise
     _replace_text(train / "metadata.jsonl", lambda fh: fh.writelines(lines))
     csv_path = out / "labels.csv"
     _replace_text(csv_path, lambda fh: _labels_csv(fh, rows, labels))
     names = {f"{img.id:06d}.png" for img, _ in chosen}
+    ours = {f"{img.id:06d}.png" for img, _ in rows}  # the workspace's images' names, not a user's `2024.png`
     for stale in train.iterdir():  # an image approved before, no longer: its PNG would still be trained on
-        if re.fullmatch(r"\d{6,}\.png", stale.name) and stale.name not in names:
+        if stale.name in ours and stale.name not in names:
             stale.unlink(missing_ok=True)
     return ExportResult(
         out=str(out), images=len(chosen), labels_csv=str(csv_path), metadata=str(out / "train" / "metadata.jsonl")
+    )
+
+
+def _png(ws, img, train: Path, added: list[Path]) -> str:
+    """One image's PNG, written to a temporary name and renamed into place (a full disk leaves the last one
+    whole), and its `metadata.jsonl` line."""
+    frame = ws.load_frame(img)
+    disp = display_normalise(frame.data, frame.mask)
+    name = f"{img.id:06d}.png"
+    dest = train / name
+    if not dest.exists():
+        added.append(dest)
+    tmp = train / f".{name}.{os.getpid()}.tmp"
+    try:
+        PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(tmp, format="PNG")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return (
+        json.dumps(
+            {
+                "file_name": name,
+                "text": img.description or img.pattern or "",
+                "pattern": img.pattern,
+                "source": img.source,
+                "image_id": img.id,
+            }
+        )
+        + "\n"
     )
 
 

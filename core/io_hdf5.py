@@ -37,10 +37,11 @@ NO_FRAMES = f"no numeric image dataset (2-D or more, at least {MIN_FRAME_SIDE} p
 # dataset can be (NXdetector's pixel_mask, flatfield, dark current, gain and pedestal maps, ...); by the whole
 # name: `flatfield_uncertainty` is such a map, `data_dark_corrected` or `flat_sample` are frames
 AUXILIARY = re.compile(
-    r"((pixel|bad_?pixel|detector|beamstop)_?)?"
-    r"(mask|bad_?pixels?|flat_?field|flat|dark_?(field|current|frame|image)?|gain|pedestal|countrate_correction|"
-    r"calibration)s?"
-    r"(_(\d+|g\d+|uncertainty|uncertainties|errors?|sigma|std|map|table|lookup_table|frames?|images?|data))?",
+    r"((pixel|bad_?pixel|detector|beam_?stop)_?)?"
+    r"(mask|bad_?pixels?|flat_?field|flat|dark_?(field|current|frame|image|data)?|gain_?(map)?|pedestal|noise|"
+    r"countrate_correction|calibration)s?"
+    r"(_?(\d+|g\d+|uncertainty|uncertainties|errors?|sigma|std|rms|map|table|lookup_table|frames?|images?|data|"
+    r"correction))*",
     re.IGNORECASE,
 )
 
@@ -299,16 +300,13 @@ class Hdf5Reader:
 
 def scan_datasets(f) -> list[str]:
     """The frames of every scan when a file holds several: top-level NXentry groups (a Bliss or SPEC-style file's
-    `1.1`, `2.1`, ...) that each hold their own frames, found as `first_image_dataset` finds a file's largest
-    image dataset (masks and flat fields passed over), all of one frame shape (one detector) and each
-    self-contained. [] for a file with one scan, one whose entries hold frames of different shapes (a reduced
-    map beside the frames is not a scan), one that names its default plot (it says which frames it means), or
-    one whose scans' frames live in other files (the import then materialises the first, as for any file).
-
-    Raises:
-        ImageReadError: a scan was aborted (empty, or chunks never written: they would read as the fill value).
-            A file is all or nothing, so it names the scan and how to import the others (`--dataset`).
-    """
+    `1.1`, `2.1`, ...) that each hold their own frames (their largest image dataset that is no mask, flat field or
+    dark map), all of one frame shape (one detector) and each self-contained. A scan with no frame, or aborted
+    (chunks never written: they would read as the fill value), is left out with a warning naming it; the other
+    scans import (before, such a file brought its largest dataset alone). [] for a file with fewer than two
+    scans, one whose entries hold frames of different shapes (a reduced map beside the frames is not a scan), one
+    that names its default plot (it says which frames it means), or one whose scans' frames live in other files
+    (the import then materialises the first, as for any file)."""
     import h5py
 
     if "default" in f.attrs:
@@ -322,7 +320,7 @@ def scan_datasets(f) -> list[str]:
             continue
         if (nx.decode(errors="replace") if isinstance(nx, bytes) else str(nx)) != "NXentry":
             continue
-        name = _largest_image(group)
+        name = _largest_image(group, frames_only=True)
         if name is not None:
             found.append(name)
     if len(found) < 2 or len({tuple(f[name].shape[-2:]) for name in found}) > 1:  # scans of one detector only
@@ -331,19 +329,17 @@ def scan_datasets(f) -> list[str]:
         ds = f[name]
         if _external_link(f, name) is not None or ds.is_virtual or ds.external:
             return []
+    complete = []
     for name in found:
         try:
             check_written(f[name], name)
+            complete.append(name)
         except ImageReadError as exc:
-            others = [n for n in found if n != name]
-            raise ImageReadError(
-                f"scan {one_line(name)} was aborted ({exc}); import the file's other scans one by one with "
-                f"--dataset (e.g. --dataset {one_line(others[0])})"
-            ) from None
-    return found
+            log.warning("%s: scan %s left out: %s", one_line(f.filename), one_line(name), exc)
+    return complete
 
 
-def _largest_image(group) -> str | None:
+def _largest_image(group, frames_only: bool = False) -> str | None:
     """The largest numeric dataset under `group` of 2 or 3 dimensions with both frame sides of at least
     `MIN_FRAME_SIDE`, else the largest deeper one; a pixel mask, flat field or dark map (`AUXILIARY`: by name, or
     boolean) only when nothing else is. Absolute name, or None."""
@@ -360,7 +356,11 @@ def _largest_image(group) -> str | None:
                     best[key] = (size, obj.name)
 
     group.visititems(visit)
-    for key in ((False, False), (False, True), (True, False), (True, True)):
+    for key in (
+        ((False, False), (False, True))
+        if frames_only
+        else ((False, False), (False, True), (True, False), (True, True))
+    ):
         if key in best:
             return best[key][1]
     return None

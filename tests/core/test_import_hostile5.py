@@ -13,7 +13,6 @@ import tifffile
 from scatterloop.core.config import Settings
 from scatterloop.core.ingest import import_paths
 from scatterloop.core.io import read_frames
-from scatterloop.core.io_safety import ImageReadError
 from scatterloop.core.workspace import Workspace
 
 
@@ -181,19 +180,29 @@ def test_a_named_pipe_among_hdf5_files_is_named_not_opened(tmp_path):
 
 
 @pytest.mark.parametrize("scans", [1, 2])
-def test_an_aborted_scan_refuses_its_file_by_name(tmp_path, scans):
-    """A file is all or nothing: an aborted scan (chunks never written, which would read as the fill value) is
-    named, with the way to import the others, whether one or several complete scans stand beside it."""
+def test_an_aborted_or_empty_scan_is_left_out_by_name(tmp_path, caplog, scans):
+    """An aborted scan (chunks never written, which would read as the fill value) or one with no frame is left out
+    with a warning naming it, and the complete scans import, whether one or several stand beside it; an entry
+    holding only a pixel mask is no scan (a review found one, sparse by design, taken for an aborted scan)."""
     path = tmp_path / "scans.h5"
     with h5py.File(path, "w") as f:
         for s in range(1, scans + 1):
             f.create_group(f"{s}.1").attrs["NX_class"] = "NXentry"
             f[f"{s}.1/instrument/det/data"] = np.stack([_frame(10 * s + k) for k in range(2)])
+        f.create_group("8.1").attrs["NX_class"] = "NXentry"
+        f.create_dataset("8.1/instrument/det/data", shape=(0, 40, 56), dtype=np.int32)
         f.create_group("9.1").attrs["NX_class"] = "NXentry"
         f.create_dataset("9.1/instrument/det/data", shape=(4, 40, 56), dtype=np.int32, chunks=(1, 40, 56))
-    with pytest.raises(ImageReadError, match=r"scan /9\.1/instrument/det/data was aborted .* --dataset /1\.1/"):
-        list(read_frames(path))
-    assert len(list(read_frames(path, dataset="/1.1/instrument/det/data"))) == 2
+        f["9.1/instrument/det/data"][0] = _frame(90)  # two frames of four written, then the scan stopped
+        f["9.1/instrument/det/data"][1] = _frame(91)
+        f.create_group("setup").attrs["NX_class"] = "NXentry"
+        f.create_dataset("setup/detector/pixel_mask", shape=(40, 56), dtype=np.uint32, chunks=(8, 8))
+    with caplog.at_level("WARNING"):
+        datasets = [fr.dataset for fr in read_frames(path)]
+    assert datasets == [f"/{s}.1/instrument/det/data" for s in range(1, scans + 1) for _ in range(2)]
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "scan /9.1/instrument/det/data left out" in said and "scan /8.1/instrument/det/data left out" in said
+    assert "pixel_mask" not in said
 
 
 def test_frames_named_after_a_correction_are_frames(tmp_path):

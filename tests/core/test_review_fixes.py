@@ -160,7 +160,20 @@ def test_an_export_again_into_the_same_folder_holds_only_what_is_approved_now(sm
     pngs = sorted(p.name for p in (out / "train").glob("*.png"))
     listed = [json.loads(line)["file_name"] for line in (out / "train" / "metadata.jsonl").read_text().splitlines()]
     assert second.images == 1 and pngs == listed == [f"{candidates[1].id:06d}.png"]
+    # a cancelled export leaves the last one loadable: no PNG its list does not hold; a user's PNG stays
+    from scatterloop.core.jobs import Cancelled
+
+    (out / "train" / "20240315.png").write_bytes(b"a user's file")
+    api.label(ws, [candidates[0].id], "realistic", annotator="ada")
+    stops = iter([False, True])  # the first image (in id order, the new one) is drawn, then a cancel
+    with pytest.raises(Cancelled):
+        export_imagefolder(ws, out, include_experimental=False, should_stop=lambda: next(stops))
+    assert sorted(p.name for p in (out / "train").glob("0*.png")) == listed
+    export_imagefolder(ws, out, include_experimental=False)
+    assert (out / "train" / "20240315.png").exists() and len(list((out / "train").glob("0*.png"))) == 2
+    api.label(ws, [candidates[0].id], "fake", annotator="ada")
     assert not [p for p in out.rglob(".*") if p.name != ".export.lock"]  # no temporary file left
+    export_imagefolder(ws, out, include_experimental=False)
     with pytest.raises(ValueError, match="--round: round 99 does not exist"):
         export_imagefolder(ws, out, round=99)
     # a `train/` that is a link to another disk stays one (the review: a folder swap replaced the link)
