@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 
+from .atomic import atomic_write
 from .io import display_normalise
 from .jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .workspace import Workspace
@@ -65,18 +65,6 @@ def _locked(out: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _replace_text(path: Path, write) -> None:
-    """`write(fh)` into a temporary file beside `path`, then renamed over it: a reader never sees half of it, and
-    an export that fails keeps the last one's."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write(ws, out: Path, train_dir: Path, round, approved_label, include_experimental, progress, should_stop):
     """The export's files: PNGs and `metadata.jsonl` into `train_dir`, `labels.csv` into `out`. A PNG is named by
     its image and drawn the same every time, so it is written in place; `metadata.jsonl` and `labels.csv` are
@@ -104,9 +92,11 @@ def _write(ws, out: Path, train_dir: Path, round, approved_label, include_experi
         for path in added:  # the last export's list stays whole and true: no image it does not list
             path.unlink(missing_ok=True)
         raise
-    _replace_text(train / "metadata.jsonl", lambda fh: fh.writelines(lines))
+    with atomic_write(train / "metadata.jsonl") as tmp:  # replaced whole: a failed export keeps the last one's
+        tmp.write_text("".join(lines), encoding="utf-8")
     csv_path = out / "labels.csv"
-    _replace_text(csv_path, lambda fh: _labels_csv(fh, rows, labels))
+    with atomic_write(csv_path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        _labels_csv(fh, rows, labels)
     names = {f"{img.id:06d}.png" for img, _ in chosen}
     ours = {f"{img.id:06d}.png" for img, _ in rows}  # the workspace's images' names, not a user's `2024.png`
     for stale in train.iterdir():  # an image approved before, no longer: its PNG would still be trained on
@@ -126,12 +116,8 @@ def _png(ws, img, train: Path, added: list[Path]) -> str:
     dest = train / name
     if not dest.exists():
         added.append(dest)
-    tmp = train / f".{name}.{os.getpid()}.tmp"
-    try:
+    with atomic_write(dest) as tmp:
         PILImage.fromarray((disp * 255).astype(np.uint8), mode="L").save(tmp, format="PNG")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return (
         json.dumps(
             {
