@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, State, ctx, html, no_update
 
 from scatterloop.core.explore import map_table, polar_view, reconstruction_png
+from scatterloop.core.io_safety import ImageReadError, one_line, os_reason
 from scatterloop.core.qprofile import image_profile, profile_dict
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import explore_detail, profile_view, viewer_view
@@ -41,7 +42,17 @@ def detail(services: Services, image_id: int, map_run_id: int | None):
     img = services.store.get_image(image_id)
     if img is None:
         return "No such image."
-    return html.Div([viewer_view.open_button(img.id, "explore"), detail_body(services, img, map_run_id)])
+    try:
+        body = detail_body(services, img, map_run_id)
+    except (OSError, ImageReadError) as exc:  # the stored original went missing or cannot be read
+        reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        body = status(
+            f"#{img.id} ({img.original_name or img.sha256[:12]}): its stored original cannot be read "
+            f"({one_line(reason)}), so no warp or profile; the server and the workers must see the same workspace"
+            " folder",
+            False,
+        )
+    return html.Div([viewer_view.open_button(img.id, "explore"), body])
 
 
 def detail_body(services: Services, img, map_run_id: int | None):

@@ -22,8 +22,13 @@ def categories(services: Services, colour_by: str) -> list[str] | None:
     """Fixed trace order for the colourings a relabel can change, so a Patch knows which trace is which."""
     if colour_by == "group":
         return list(GROUPS)
-    if colour_by == "label":
-        return [*services.settings.labels, "unlabeled"]
+    if colour_by == "label":  # the label set's, then any other label an image holds (a manifest's "7 disks")
+        known = list(services.settings.labels)
+        return [
+            *known,
+            *(v for v in services.store.label_values() if v not in known and v != "unlabeled"),
+            "unlabeled",
+        ]
     return None
 
 

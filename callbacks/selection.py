@@ -7,6 +7,7 @@ from collections import Counter
 
 from dash import Input, Output, State, ctx, html, no_update
 
+from scatterloop.core.io_safety import one_line, os_reason
 from scatterloop.core.selection_export import export_selection
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import selection_view
@@ -33,6 +34,8 @@ def do_export(services: Services, selection: list[int] | None, fmt: str):
         out = export_selection(services.workspace, selection, fmt)
     except ValueError as exc:
         return html.Span(f"Not exported: {exc}.", className="text-danger")
+    except OSError as exc:  # a stored original missing or unreadable: nothing partial is left (atomic writes)
+        return html.Span(f"Not exported: {one_line(os_reason(exc))}.", className="text-danger")
     return selection_view.export_done(out.name, export_url(out.name), out.images, kinds(services, selection))
 
 

@@ -65,7 +65,7 @@ def cmd_import(args) -> int:
             progress=progress,
         )
     run_id, summary = run.run_id, run.result
-    for line in summary.errors:
+    for line in [*summary.errors, *summary.warnings]:
         print(line, file=sys.stderr)
     files = [dataclasses.asdict(f) for f in summary.files]
     emit(
@@ -77,6 +77,7 @@ def cmd_import(args) -> int:
             "duplicates": summary.duplicates,
             "failed": summary.failed,
             "repaired": summary.repaired,
+            "warnings": summary.warnings,
             "files": files,
             "seconds": round(summary.seconds, 3),
         },

@@ -60,7 +60,10 @@ def map_table(ws: Workspace, run_id: int | None = None) -> MapTable:
     arrays = ws.store.map_arrays(run.id)
     facts = ws.store.image_facts()
     labels = ws.store.current_labels()  # all at once: an IN list of 100k ids would exceed SQL limits
-    suggestions = ws.store.latest_model_confidence()
+    # the realism call, as the Label grid shows it: a pattern round's "rings 0.84" is no realism confidence
+    from .classify.predict import task_suggestions
+
+    suggestions = task_suggestions(ws.store, "realism")[1]
     symmetry = ws.store.metrics("symmetry")
     train = training_ids(ws)
     cols: dict[str, list] = {k: [] for k in ("group", "label", "pattern", "round", "confidence", "symmetry", "source")}

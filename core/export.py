@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from .atomic import atomic_write
+from .csv_cells import safe_cell
 from .io import display_normalise
 from .jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .workspace import Workspace
@@ -150,17 +151,16 @@ def _labels_csv(fh, rows, labels) -> None:
     )
     for img, _ in rows:
         lab = labels.get(img.id)
-        w.writerow(
-            [
-                img.id,
-                img.sha256,
-                img.path,
-                img.original_name,
-                img.source,
-                img.pattern or "",
-                lab.label if lab else "",
-                lab.annotator if lab else "",
-                lab.at.isoformat() if lab and lab.at else "",
-                img.round if img.round is not None else "",
-            ]
+        cells = (
+            img.id,
+            img.sha256,
+            img.path,
+            img.original_name,
+            img.source,
+            img.pattern or "",
+            lab.label if lab else "",
+            lab.annotator if lab else "",
+            lab.at.isoformat() if lab and lab.at else "",
+            img.round if img.round is not None else "",
         )
+        w.writerow([safe_cell(c) for c in cells])

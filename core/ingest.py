@@ -52,6 +52,7 @@ class ImportSummary:
     files: list[FileReport] = field(default_factory=list)
     image_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[str]:
@@ -126,6 +127,11 @@ def import_paths(
                     summary.repaired += 1
             else:
                 checked.stored_tmp.unlink(missing_ok=True)
+            try:
+                label = manifest_label(row.get("label"), ws.settings.labels)
+            except ValueError as exc:
+                label = None
+                summary.warnings.append(f"{cand.shown}: {exc}; imported unlabelled")
             for info in checked.frames:
                 image_id = ws.store.add_new_image(path=rel, **info, **fields)
                 if image_id is None:  # a concurrent import stored the same frame first
@@ -133,8 +139,8 @@ def import_paths(
                     continue
                 report.imported += 1
                 summary.image_ids.append(image_id)
-                if row.get("label"):
-                    labels.setdefault(str(row["label"]), []).append(image_id)
+                if label:
+                    labels.setdefault(label, []).append(image_id)
         except Cancelled:
             raise
         except ImageReadError as exc:
@@ -152,6 +158,15 @@ def import_paths(
         progress(n, len(files), f"{summary.imported} imported, {summary.failed} failed")
     for rel, problem in broken.items():
         summary.add(FileReport(path=f"workspace {rel}", error=f"{problem}; import its source again to repair it"))
+    outside = {label: len(ids) for label, ids in labels.items() if label not in ws.settings.labels}
+    if outside:
+        shown = ", ".join(f"{label[:40]!r} ({n} image{'s' * (n != 1)})" for label, n in list(outside.items())[:8])
+        summary.warnings.append(
+            f"manifest labels outside this workspace's label set ({', '.join(ws.settings.labels)}) were stored as "
+            f"given: {shown}{' …' if len(outside) > 8 else ''}; the Label tab offers them once SCATTERLOOP_LABELS "
+            "lists them (the labels task trains on any label set)"
+        )
+        log.warning("%s", summary.warnings[-1])
     for label, ids in labels.items():
         # a manifest's labels belong to the round they came in (`export --round` keeps them)
         ws.store.add_labels(
@@ -159,6 +174,21 @@ def import_paths(
         )
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def manifest_label(value: object, label_set: tuple[str, ...]) -> str | None:
+    """A manifest row's label as stored: blank → none; spaces trimmed and collapsed; a label of the workspace's set
+    in any case ("Realistic ", "FAKE") is that label; anything else (speckle disk counts "7") as written."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise ValueError(f"manifest field 'label': expected a word or number, got {type(value).__name__}")
+    text = " ".join(str(value).split())
+    if not text:
+        return None
+    if len(text) > 100:
+        raise ValueError(f"manifest field 'label': {len(text)} characters, at most 100")
+    return next((known for known in label_set if known.casefold() == text.casefold()), text)
 
 
 def _row_key(path: Path) -> str:

@@ -17,9 +17,11 @@ def image_ids(values: Sequence | None) -> list[int]:
     """
     out: list[int] = []
     for value in values or []:
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        # ASCII digits only ("٣" is no id), and within the database's 64-bit integers
+        if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) >= 2**63:
             raise ValueError(f"image id {str(value)[:40]!r}: not an image number")
-        out.append(int(value))
+        out.append(int(text))
     return list(dict.fromkeys(out))
 
 

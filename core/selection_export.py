@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from .atomic import atomic_write
+from .csv_cells import safe_cell
 from .io import display_normalise
 from .jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .workspace import Workspace
@@ -95,7 +96,7 @@ def _csv_text(rows: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=COLUMNS)
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
 
 

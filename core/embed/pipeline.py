@@ -242,8 +242,10 @@ def place_new(
         ref = np.load(cache / "latents.npy")
         xy = place(lat, ref, np.load(cache / "coords2d.npy"))
         xyz = place(lat, ref, np.load(cache / "coords3d.npy"))
-        ws.store.add_map_points(map_run_id, [img.id for img in new], xy, xyz, placed=True)
-    return PlaceResult(map_run_id=map_run_id, placed=len(new), seconds=round(time.perf_counter() - t0, 3))
+        added = ws.store.add_map_points(map_run_id, [img.id for img in new], xy, xyz, placed=True)
+    else:
+        added = 0
+    return PlaceResult(map_run_id=map_run_id, placed=added, seconds=round(time.perf_counter() - t0, 3))
 
 
 def reconstruct_image(ws: Workspace, map_run_id: int, image_id: int) -> tuple[np.ndarray, np.ndarray]:

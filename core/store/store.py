@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
+from . import undo
 from .engine import make_engine, upgrade
 from .maps import MapRecords
 from .models import ORIGINS, SOURCES, Image, LabelEvent, Meta, Round, utcnow
@@ -171,6 +172,12 @@ class Store(RunRecords, MapRecords, UserRecords):
         with self.session() as s:
             return {r.image_id: LabelState(r.label, r.annotator, r.created_at) for r in s.execute(q)}
 
+    def label_values(self) -> list[str]:
+        """Every label some image holds now (sorted): the label set's, and any other a manifest brought."""
+        cur = self._current_human()
+        with self.session() as s:
+            return [v for v in s.scalars(select(cur.c.label).distinct().order_by(cur.c.label)) if v is not None]
+
     def add_labels(
         self,
         image_ids: Sequence[int],
@@ -238,20 +245,9 @@ class Store(RunRecords, MapRecords, UserRecords):
         An image someone labelled after that action keeps the newer label; an action wholly superseded
         that way is skipped, so undo reaches the one before it. The decision is taken holding the action's
         image locks (`_lock_images`), so a label committed by another annotator meanwhile is never undone over.
+        The reverting events belong to the current round (`undo.undo_rows`).
         """
         undone = select(LabelEvent.undoes).where(LabelEvent.undoes.is_not(None))
-        later = aliased(LabelEvent)
-        superseded = (
-            select(later.id)
-            .where(
-                later.image_id == LabelEvent.image_id,
-                later.id > LabelEvent.id,
-                later.origin == "human",
-                later.undoes.is_(None),
-                later.action_id.not_in(undone),
-            )
-            .exists()
-        )
         mine = and_(
             LabelEvent.annotator == annotator,
             LabelEvent.origin == "human",
@@ -265,7 +261,7 @@ class Store(RunRecords, MapRecords, UserRecords):
                 .group_by(LabelEvent.action_id)
                 .order_by(func.max(LabelEvent.id).desc())
             ).all()
-            with_effect = set(s.scalars(select(LabelEvent.action_id).where(mine, ~superseded).distinct()))
+            with_effect = set(s.scalars(select(LabelEvent.action_id).where(mine, ~undo.superseded()).distinct()))
         # One short write per candidate: lock the action's images, then decide on what is committed by then.
         for action in (a for a in actions if a in with_effect):
             with self.session(write=True) as s:
@@ -274,29 +270,10 @@ class Store(RunRecords, MapRecords, UserRecords):
                 )
                 if s.scalar(select(LabelEvent.id).where(LabelEvent.undoes == action).limit(1)) is not None:
                     continue  # undone meanwhile (the same annotator, elsewhere)
-                live = s.scalars(select(LabelEvent).where(LabelEvent.action_id == action, ~superseded)).all()
-                now = utcnow()
-                for ev in live:
-                    before = s.scalar(
-                        select(LabelEvent.label)
-                        .where(LabelEvent.image_id == ev.image_id, LabelEvent.origin == "human", LabelEvent.id < ev.id)
-                        .order_by(LabelEvent.id.desc())
-                        .limit(1)
-                    )
-                    s.add(
-                        LabelEvent(
-                            image_id=ev.image_id,
-                            label=before,
-                            annotator=annotator,
-                            origin="human",
-                            round=ev.round,
-                            action_id=str(uuid.uuid4()),
-                            undoes=action,
-                            created_at=now,
-                        )
-                    )
-                if live:
-                    return len(live)
+                rows = undo.undo_rows(s, action, annotator, s.scalar(select(func.max(Round.number))))
+                if rows:
+                    s.execute(LabelEvent.__table__.insert(), rows)
+                    return len(rows)
         return 0
 
     def label_history(self, image_id: int) -> list[LabelEvent]:
@@ -441,7 +418,3 @@ class Store(RunRecords, MapRecords, UserRecords):
         cols = (LabelEvent.image_id, LabelEvent.label, LabelEvent.confidence, LabelEvent.domain)
         with self.session() as s:
             return s.execute(select(*cols).where(LabelEvent.id.in_(latest))).all()
-
-    def latest_model_confidence(self) -> dict[int, tuple[str | None, float | None]]:
-        """Latest model suggestion per image: (label, confidence)."""
-        return self.model_suggestions()

@@ -38,7 +38,7 @@ def feature_options(sources: Sequence[tuple[str, str]]) -> list[dict]:
 
 def separation(features: str | None, sep: dict | None) -> html.Div:
     """The map's separation figure: 5-NN leave-one-out accuracy of label and pattern in the 2-D map, beside
-    the share of the larger class (what a map without structure reaches)."""
+    what the same points score with their labels shuffled (a map without structure)."""
     if not sep:
         return html.Div()
 
@@ -46,7 +46,11 @@ def separation(features: str | None, sep: dict | None) -> html.Div:
         acc, n, chance = sep.get(f"{key}_knn"), sep.get(f"{key}_n", 0), sep.get(f"{key}_chance")
         if acc is None:
             return f"{name}: too few or one class ({n} images)"
-        return f"{name}: {acc:.0%} of {n} (chance {chance:.0%})"
+        if chance is None:  # a map built before the shuffled-label baseline
+            return f"{name}: {acc:.0%} of {n}"
+        top = sep.get(f"{key}_chance_95")
+        beyond = f", up to {top:.0%} by chance" if top is not None else ""
+        return f"{name}: {acc:.0%} of {n} (labels shuffled on the map: {chance:.0%}{beyond})"
 
     return html.Div(
         [
