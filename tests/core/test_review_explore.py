@@ -146,3 +146,11 @@ def test_separation_reports_the_shuffled_baseline(workspace):
     sep = separation(workspace, ids, xy)
     assert sep["label_knn"] == 1.0 and sep["label_n"] == 12
     assert sep["label_chance"] < sep["label_chance_95"] < 1.0
+
+
+def test_labels_of_a_selection_larger_than_a_statement_chunk(workspace):
+    store = workspace.store
+    ids = _add(store, 5003)
+    store.add_labels(ids[::2], "fake", "ada")
+    got = store.current_labels(ids)
+    assert len(got) == len(ids[::2]) and ids[-1] in got and all(s.label == "fake" for s in got.values())
