@@ -62,7 +62,7 @@ def results(services: Services, run_value) -> tuple:
         )
         return evaluate_view.metrics_table([], False), empty, empty, figures.history_figure([]), examples, options
     ev = chosen.result
-    has_is = any("is_mean" in r for r in ev["table"])
+    has_is = any("is_mean" in r or "is_note" in r for r in ev["table"])
     ws = Workspace.open(services.settings)
     try:
         grid = example_grid(services, ws, ev["examples"])

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .cli_common import positive_int, record_number
+from .cli_common import RunCancelled, positive_int, record_number
 from .cli_data import cmd_embed, cmd_export, cmd_import, cmd_simulate
 from .cli_serve import add_server_flags, cmd_demo, cmd_serve
 from .io_safety import one_line
@@ -151,18 +151,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", parents=[common], help="train the domain diffusion model or sample candidates")
     p.add_argument("action", choices=("train", "sample"))
     p.add_argument("--workspace", required=True)
-    p.add_argument("--preset", default="cpu", choices=("cpu", "gpu", "test"))
+    p.add_argument(
+        "--preset",
+        default=None,
+        choices=("cpu", "gpu", "test"),
+        help="train: default cpu; a resumed run keeps its",
+    )
     p.add_argument("--steps", type=int, default=None, help="train: optimisation steps; sample: denoising steps")
     p.add_argument(
         "--resume", type=record_number, default=None, help="train: continue from this training run's last checkpoint"
     )
-    p.add_argument("--checkpoint", default=None, help="sample: checkpoint folder (default: the latest)")
+    p.add_argument(
+        "--checkpoint", default=None, help="sample: checkpoint folder, absolute or in the workspace (default: latest)"
+    )
     p.add_argument("-n", type=int, default=16, help="sample: how many images")
     p.add_argument("--pattern", default=None)
     p.add_argument("--prompt", default=None)
     p.add_argument("--guidance", type=float, default=2.0)
     p.add_argument("--sampler", default="dpm++", choices=("dpm++", "ddim"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="sample: default a fresh one, recorded (train: 0)")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
     p.add_argument("--backend", default="domain", choices=("domain", "sd-lora"))
     p.add_argument("--base", default=None, help="sd-lora: local Stable Diffusion 1.5 folder")
@@ -193,11 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(args, message: str, code: int = 2) -> int:
+def _fail(args, message: str, code: int = 2, **extra) -> int:
     """One line on stderr; with `--json` the last stdout line is still one JSON object, saying what failed."""
     print(f"scatterloop {args.command}: {message}", file=sys.stderr)
     if getattr(args, "json", False):
-        print(json.dumps({"command": args.command, "error": message, "exit_code": code}))
+        print(json.dumps({"command": args.command, "error": message, "exit_code": code, **extra}))
     return code
 
 
@@ -242,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ingest_log.setLevel(logging.CRITICAL)
     try:
         return args.func(args)
+    except RunCancelled as exc:  # before ValueError: a cancel is no bad input
+        return _fail(args, str(exc), 130, run_id=exc.run_id, status="cancelled")
     except (ValueError, OSError) as exc:
         return _fail(args, one_line(exc))
     except OverflowError as exc:  # a number too large for a library (SQLite's 64-bit integers, a C long)

@@ -43,12 +43,28 @@ def terminal_progress(desc: str, enabled: bool = True, notebook: bool = False):
             bar.close()
 
 
+class RunCancelled(Exception):
+    """A command's run was cancelled (the Jobs tab, `scatterloop jobs cancel`, another shell) before it finished:
+    the command says so on one line and exits non-zero, never reports the cancelled run as done."""
+
+    def __init__(self, run_id: int):
+        super().__init__(f"run {run_id} was cancelled; what it had finished is kept")
+        self.run_id = run_id
+
+
 def recorded_run(desc: str, quiet: bool, store, kind: str, params: dict, work):
-    """Run `work(run_id=, progress=, should_stop=)` as a recorded run with a terminal progress bar."""
+    """Run `work(run_id=, progress=, should_stop=)` as a recorded run with a terminal progress bar.
+
+    Raises:
+        RunCancelled: the run was cancelled before it finished.
+    """
     from .jobs import run_job
 
     with terminal_progress(desc, not quiet) as progress:
-        return run_job(store, kind, params, work, progress=progress)
+        run_id, result = run_job(store, kind, params, work, progress=progress)
+    if result is None and (run := store.get_run(run_id)) is not None and run.status == "cancelled":
+        raise RunCancelled(run_id)
+    return run_id, result
 
 
 def positive_int(text: str) -> int:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import emit, recorded_run, settings_from, terminal_progress
+from .cli_common import RunCancelled, emit, recorded_run, settings_from, terminal_progress
 
 
 def cmd_simulate(args) -> int:
@@ -65,6 +65,8 @@ def cmd_import(args) -> int:
             progress=progress,
         )
     run_id, summary = run.run_id, run.result
+    if summary is None:  # cancelled (Jobs tab, another shell): the frames imported so far are kept
+        raise RunCancelled(run_id)
     for line in [*summary.errors, *summary.warnings]:
         print(line, file=sys.stderr)
     files = [dataclasses.asdict(f) for f in summary.files]

@@ -48,6 +48,7 @@ def cmd_evaluate(args) -> int:
         for r in res.table:
             score = f"FID {r['fid']:.3f} KID {r['kid_mean']:.4f}±{r['kid_std']:.4f}" if "fid" in r else r.get("note")
             lines.append(f"  {r['pattern']:10s} {r['group']:14s} N {r['n_experimental']}/{r['n_generated']}  {score}")
+        lines += [f"  note: {note}" for note in res.notes]
         emit(args, out, "\n".join(lines))
     finally:
         ws.store.dispose()
@@ -63,9 +64,10 @@ def cmd_report(args) -> int:
     try:
         ws.check_output(args.out)  # before an evaluation is spent on a report that cannot be written
         done = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done"]
-        if args.evaluate or not done:
-            run_evaluation(ws, _params(args, settings), args.quiet)
-        path = write_report(ws, args.out)
+        fresh = None
+        if args.evaluate or not done:  # a cancelled evaluation raises: no report of older numbers in its place
+            fresh, _ = run_evaluation(ws, _params(args, settings), args.quiet)
+        path = write_report(ws, args.out, evaluation_run=fresh)
         emit(args, {"command": "report", "path": str(path), "bytes": path.stat().st_size}, f"wrote {path}")
     finally:
         ws.store.dispose()

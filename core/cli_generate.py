@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 
 from .cli_common import emit, recorded_run, settings_from
 
@@ -12,6 +13,8 @@ def cmd_generate(args) -> int:
     from .workspace import Workspace
 
     ws = Workspace.open(settings_from(args))
+    if args.seed is None:  # a sample run again makes new frames, not copies of the last run's (recorded, reproducible)
+        args.seed = 0 if args.action == "train" else secrets.randbelow(2**31)
     if args.backend == "sd-lora":
         return _generate_sd(args, ws)
     if args.action == "train":
@@ -75,7 +78,13 @@ def cmd_generate(args) -> int:
     emit(
         args,
         {"command": "generate sample", **dataclasses.asdict(res)},
-        f"generated {len(res.image_ids)} candidates in run {run_id} ({res.images_per_s} images/s)",
+        f"generated {len(res.image_ids)} candidates in run {run_id} (seed {res.seed}, {res.images_per_s} images/s)"
+        + (
+            f"; {res.duplicates} identical to images stored already (same checkpoint, prompt and seed), not added:"
+            " use another --seed"
+            if res.duplicates
+            else ""
+        ),
     )
     return 0
 
@@ -92,7 +101,8 @@ def _generate_sd(args, ws) -> int:
     if args.action == "train":
         if not args.data:
             raise ValueError("--data: an imagefolder with metadata.jsonl (scatterloop export) is required")
-        params = {"backend": "sd-lora", "base": args.base, "data": args.data, "steps": args.steps, "rank": args.rank}
+        params = {"backend": "sd-lora", "base": args.base, "data": args.data, "steps": args.steps, "rank": args.rank,
+                  "seed": args.seed, "resolution": args.resolution}  # fmt: skip
         run_id, res = recorded_run(
             "sd-lora train",
             args.quiet,
@@ -126,9 +136,37 @@ def _generate_sd(args, ws) -> int:
         return 0
     text = args.prompt or args.pattern or ""
     steps = 25 if args.steps is None else args.steps
+    known = ws.store.distinct("pattern")
+    if args.pattern and args.pattern not in known:  # it would be stored as a new pattern
+        raise ValueError(f"pattern {args.pattern[:40]!r}: this workspace's patterns are {', '.join(known) or 'none'}")
 
     def job(run_id, progress, should_stop):
-        frames = sample_lora(
+        out_dir = ws.run_dir(run_id) / "generated"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ids_: list[int] = []
+
+        def register(start, frames):  # each batch registered as it is made: a cancel keeps what was finished
+            ids_.extend(
+                register_frames(
+                    ws,
+                    run_id,
+                    out_dir,
+                    np.asarray(frames) * 2 - 1,
+                    [args.seed + start + k for k in range(len(frames))],
+                    text=text,
+                    pattern=args.pattern,
+                    round_no=ws.store.current_round(),
+                    tag=f"{start:06d}",
+                    provenance={
+                        "backend": "sd-lora",
+                        "checkpoint": f"{args.base} + {args.lora}",
+                        "steps": steps,
+                        "guidance": args.guidance,
+                    },
+                )
+            )
+
+        sample_lora(
             args.base,
             args.lora,
             [text] * args.n,
@@ -137,41 +175,19 @@ def _generate_sd(args, ws) -> int:
             seed=args.seed,
             resolution=args.resolution,
             device=args.device,
+            on_batch=register,
             progress=progress,
             should_stop=should_stop,
         )
-        out_dir = ws.run_dir(run_id) / "generated"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return register_frames(
-            ws,
-            run_id,
-            out_dir,
-            np.asarray(frames) * 2 - 1,
-            [args.seed + k for k in range(args.n)],
-            text=text,
-            pattern=args.pattern,
-            round_no=ws.store.current_round(),
-            tag="000000",
-            provenance={
-                "backend": "sd-lora",
-                "checkpoint": f"{args.base} + {args.lora}",
-                "steps": steps,
-                "guidance": args.guidance,
-            },
-        )
+        return ids_
 
-    run_id, ids_ = recorded_run(
-        "sd-lora sample",
-        args.quiet,
-        ws.store,
-        "generate",
-        {"backend": "sd-lora", "n": args.n, "prompt": text, "steps": steps},
-        job,
-    )
+    params = {"backend": "sd-lora", "n": args.n, "prompt": text, "steps": steps, "seed": args.seed,
+              "guidance": args.guidance, "resolution": args.resolution}  # fmt: skip
+    run_id, ids_ = recorded_run("sd-lora sample", args.quiet, ws.store, "generate", params, job)
     emit(
         args,
-        {"command": "generate sample", "backend": "sd-lora", "run_id": run_id, "image_ids": ids_ or []},
-        f"generated {len(ids_ or [])} candidates in run {run_id}",
+        {"command": "generate sample", "backend": "sd-lora", "run_id": run_id, "seed": args.seed, "image_ids": ids_},
+        f"generated {len(ids_)} candidates in run {run_id} (seed {args.seed})",
     )
     return 0
 

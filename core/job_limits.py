@@ -14,8 +14,20 @@ ACTIVE = ("queued", "running")
 
 # kind -> parameter -> (lowest, highest); None values mean "the default" and are not checked
 LIMITS: dict[str, dict[str, tuple[float, float]]] = {
-    "generate": {"n": (1, 10_000), "steps": (1, 1000), "guidance": (0, 30), "seed": (0, 2**32 - 1)},
-    "generate-train": {"steps": (1, 1_000_000), "resume": (1, 2**62), "seed": (0, 2**32 - 1)},
+    "generate": {
+        "n": (1, 10_000),
+        "steps": (1, 1000),
+        "guidance": (0, 30),
+        "seed": (0, 2**32 - 1),
+        "resolution": (8, 2048),
+    },
+    "generate-train": {
+        "steps": (1, 1_000_000),
+        "resume": (1, 2**62),
+        "seed": (0, 2**32 - 1),
+        "resolution": (8, 2048),
+        "rank": (1, 512),
+    },
     "classify": {
         "epochs": (1, 500),
         "lr": (1e-8, 1.0),

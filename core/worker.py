@@ -165,7 +165,7 @@ def _generate_train(ws, run_id, params, *, progress, should_stop):
     resume = params.get("resume")
     res = train_domain_model(
         ws,
-        params.get("preset") or "cpu",
+        params.get("preset") or None,  # a resumed run keeps its own
         run_id=run_id,
         max_steps=int(params["steps"]) if params.get("steps") else None,
         resume_from=ws.run_dir(int(resume)) if resume else None,

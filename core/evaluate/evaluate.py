@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..jobs import Plan, ProgressFn, StopFn, check_stop, never_stop, no_progress
+from ..jobs import Cancelled, Plan, ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..store import Image
 from ..workspace import Workspace
 from .metrics import FID_IMPLEMENTATION, fid, inception_score, kid
@@ -35,6 +35,9 @@ class EvalParams:
     device: str | None = None
 
 
+IS_PER_SPLIT = 10  # images per Inception Score split, at least
+
+
 @dataclass
 class EvalResult:
     extractor: str
@@ -45,6 +48,7 @@ class EvalResult:
     ssim: list[dict] = field(default_factory=list)
     examples: dict = field(default_factory=dict)  # pattern → group → image ids (for grids and Fig. 6)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what was left out and why
 
 
 def _extractor(ws: Workspace, params: EvalParams, progress: ProgressFn, should_stop: StopFn):
@@ -61,15 +65,18 @@ def _extractor(ws: Workspace, params: EvalParams, progress: ProgressFn, should_s
         from ..embed import MapParams, build_map
         from ..jobs import run_job
 
-        run_id, _ = run_job(
+        run_id, built = run_job(
             ws.store,
             "embed",
             {"method": "pca", "for": "evaluate"},
             lambda run_id, progress, should_stop: build_map(
                 ws, MapParams(method="pca"), run_id=run_id, progress=progress, should_stop=should_stop
             ),
+            progress=progress,
             should_stop=should_stop,
         )
+        if built is None:  # the evaluation was cancelled while its map was built
+            raise Cancelled()
         latest = ws.store.get_run(run_id)
     from ..embed.pipeline import map_cache
 
@@ -78,7 +85,7 @@ def _extractor(ws: Workspace, params: EvalParams, progress: ProgressFn, should_s
 
 def _groups(ws: Workspace, pattern: str, images: list[Image], labels: dict) -> dict[str, list[Image]]:
     mine = [img for img in images if img.pattern == pattern]
-    gen = [img for img in mine if img.source != "experimental"]
+    gen = [img for img in mine if img.source == "generated"]  # simulated frames are no generator's candidates
     return {
         "experimental": [img for img in mine if img.source == "experimental"],
         "all generated": gen,
@@ -103,8 +110,13 @@ def _scores(exp_f, gen_f, params: EvalParams, probs=None) -> dict:
     )
     row.update(kid_mean=round(k_mean, 6), kid_std=round(k_std, 6), kid_subset_size=k_size)
     if probs is not None:
-        is_mean, is_std = inception_score(probs, params.is_splits)
-        row.update(is_mean=round(is_mean, 4), is_std=round(is_std, 4))
+        # a split of one or two images scores exactly 1 (its own mean); at least IS_PER_SPLIT images in each
+        splits = min(params.is_splits, len(probs) // IS_PER_SPLIT)
+        if splits < 1:
+            row["is_note"] = f"Inception Score needs at least {IS_PER_SPLIT} generated images ({len(probs)} here)"
+        else:
+            is_mean, is_std = inception_score(probs, splits)
+            row.update(is_mean=round(is_mean, 4), is_std=round(is_std, 4), is_splits=splits)
     return row
 
 
@@ -153,7 +165,9 @@ def evaluate(
     from ..explore import polar_view
 
     t0 = time.perf_counter()
-    images = [img for img, _ in ws.store.list_images() if img.pattern and img.pattern != "speckle"]
+    every = [img for img, _ in ws.store.list_images() if img.source in ("experimental", "generated")]
+    images = [img for img in every if img.pattern and img.pattern != "speckle"]
+    unpatterned = sum(img.source == "generated" and not img.pattern for img in every)
     if not any(img.source == "experimental" for img in images):
         raise ValueError("evaluate: the workspace has no experimental frames with a pattern")
     labels = {i: s.label for i, s in ws.store.current_labels().items()}
@@ -184,7 +198,7 @@ def evaluate(
         implementation={
             "fid": FID_IMPLEMENTATION,
             "kid": f"unbiased MMD² cubic polynomial kernel, {params.kid_subsets} subsets",
-            "is": f"{params.is_splits} splits"
+            "is": f"up to {params.is_splits} splits of at least {IS_PER_SPLIT} images"
             if probs is not None
             else "not computed: needs class probabilities (Inception-v3 weights)",
             "ssim": "skimage.metrics.structural_similarity, 64 px inputs, data_range 2, nearest experimental "
@@ -193,6 +207,11 @@ def evaluate(
             "seed": params.seed,
         },
     )
+    if unpatterned:
+        result.notes.append(
+            f"{unpatterned} generated image(s) without a pattern (prompt only) not evaluated: each score compares a "
+            "pattern's candidates with its experimental frames"
+        )
     for pattern in patterns:
         check_stop(should_stop)
         plan.step(f"{pattern}: FID/KID", 1)

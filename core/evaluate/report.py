@@ -247,6 +247,7 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         ("is_std", "IS std"),
         ("n_differs", "N differs"),
         ("note", "note"),
+        ("is_note", "IS note"),
     ]
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     provenance = {
@@ -272,6 +273,7 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         "extractor's, so compare KIDs only within one extractor; its std is 0 when every subset holds all "
         "images of both sides.</p>",
         _table([_kid_shown(r) for r in ev["table"]], table_cols),
+        *(f"<p class='muted'>{html.escape(note)}</p>" for note in ev.get("notes") or []),
         "<h2>By generator run</h2>",
         _table(ev["by_generator_run"], [("generator", "generator"), *table_cols[:1], *table_cols[2:8]]),
         "<h2>SSIM to the nearest experimental frame</h2>",

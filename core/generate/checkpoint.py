@@ -33,9 +33,11 @@ def load_optimizer(optimizer: torch.optim.Optimizer, path: Path) -> None:
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The newest complete checkpoint folder (one whose state.json was written last) of a training run."""
-    found = sorted(p.parent for p in (run_dir / "checkpoints").glob("step-*/state.json"))
-    return found[-1] if found else None
+    """The newest complete checkpoint folder (its state.json is written last) of a training run, by step number
+    (by name, step-1000000 sorted before step-999800)."""
+    found = [p.parent for p in (run_dir / "checkpoints").glob("step-*/state.json")]
+    found = [p for p in found if p.name.removeprefix("step-").isdigit()]
+    return max(found, key=lambda p: int(p.name.removeprefix("step-"))) if found else None
 
 
 def latest_step(run_dir: Path) -> int | None:

@@ -26,12 +26,19 @@ def load_generator(checkpoint: str | Path, device: str = "cpu"):
     from .conditioner import DomainConditioner
 
     checkpoint = Path(checkpoint)
-    if not (checkpoint / "unet_ema").is_dir() or not (checkpoint / "conditioner").is_dir():
-        # diffusers would take a missing folder for a hub name and talk of huggingface.co
-        raise ValueError(f"checkpoint {checkpoint}: not a generator checkpoint (no unet_ema/ and conditioner/)")
-    unet = UNet2DModel.from_pretrained(checkpoint / "unet_ema").to(device).eval()
-    conditioner = DomainConditioner.from_pretrained(checkpoint / "conditioner").to(device).eval()
-    return unet, conditioner, DDPMScheduler.from_pretrained(checkpoint / "scheduler").config
+    missing = [part for part in ("unet_ema", "conditioner", "scheduler") if not (checkpoint / part).is_dir()]
+    if missing:  # diffusers would take a missing folder for a hub name and talk of huggingface.co
+        raise ValueError(f"checkpoint {checkpoint}: not a generator checkpoint (no {'/, '.join(missing)}/)")
+    try:
+        unet = UNet2DModel.from_pretrained(checkpoint / "unet_ema").to(device).eval()
+        conditioner = DomainConditioner.from_pretrained(checkpoint / "conditioner").to(device).eval()
+        config = DDPMScheduler.from_pretrained(checkpoint / "scheduler").config
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+        raise ValueError(f"checkpoint {checkpoint}: cannot load it ({' '.join(str(exc).split())[:300]})") from None
+    if unet.config.in_channels != 1 or unet.config.out_channels != 1 or unet.config.class_embed_type is None:
+        raise ValueError(f"checkpoint {checkpoint}: its unet_ema/ is no scatterloop domain model (one channel in and "
+                         "out, conditioned on a class embedding)")  # fmt: skip
+    return unet, conditioner, config
 
 
 def make_scheduler(config, sampler: Sampler):
@@ -112,6 +119,11 @@ def register_frames(
     summary = import_paths(
         ws, [manifest], source="generated", run_id=run_id, round=round_no, provenance={"run": run_id}
     )
+    # a frame identical to one stored already (same checkpoint, prompt and seed) is not registered: its file goes
+    kept = {img.original_name for img in ws.store.get_images(summary.image_ids)}
+    for m in meta:
+        if m["file_name"] not in kept:
+            (out_dir / m["file_name"]).unlink(missing_ok=True)
     return summary.image_ids
 
 
@@ -120,6 +132,8 @@ class GenerateResult:
     run_id: int
     image_ids: list[int] = field(default_factory=list)
     requested: int = 0
+    duplicates: int = 0  # frames identical to stored ones (same checkpoint, prompt and seed): not added again
+    seed: int = 0
     seconds: float = 0.0
     images_per_s: float = 0.0
 
@@ -175,16 +189,22 @@ def generate_candidates(
     if pattern is not None and pattern not in conditioner.classes:  # it would be stored as a new pattern
         known = ", ".join(conditioner.classes) or "none"
         raise ValueError(f"pattern {pattern[:40]!r}: this generator was trained on {known}")
+    trained = int(sched_config.get("num_train_timesteps", 1000))
+    if steps >= trained if sampler == "dpm++" else steps > trained:  # diffusers' IndexError deep in the loop
+        most = trained - 1 if sampler == "dpm++" else trained
+        raise ValueError(f"steps = {steps}: this generator's {sampler} sampler takes at most {most}")
     pool = [] if prompt else pattern_descriptions(ws, pattern)
     out_dir = ws.run_dir(run_id) / "generated"
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = GenerateResult(run_id=run_id, requested=n)
+    result = GenerateResult(run_id=run_id, requested=n, seed=seed)
     round_no = ws.store.current_round()
     done_steps = [0]
     total_steps = n * steps
 
+    batch = [0]  # the images of the batch being made: the last batch may be smaller
+
     def on_step(_i: int) -> None:
-        done_steps[0] += min(batch_size, n)
+        done_steps[0] += batch[0]
         progress(
             min(done_steps[0], total_steps), total_steps, f"{len(result.image_ids)}/{n} images, step {_i}/{steps}"
         )
@@ -192,7 +212,7 @@ def generate_candidates(
             raise Cancelled()
 
     for start in range(0, n, batch_size):
-        count = min(batch_size, n - start)
+        count = batch[0] = min(batch_size, n - start)
         seeds = [seed + start + k for k in range(count)]
         texts = [prompt_for(prompt, pattern, pool, s) for s in seeds]
         frames = sample_batch(
@@ -207,30 +227,30 @@ def generate_candidates(
             sampler=sampler,
             on_step=on_step,
         )
-        result.image_ids.extend(
-            register_frames(
-                ws,
-                run_id,
-                out_dir,
-                frames,
-                seeds,
-                text=texts,
-                pattern=pattern,
-                round_no=round_no,
-                provenance={
-                    "backend": "domain",
-                    "checkpoint": str(checkpoint),
-                    "steps": steps,
-                    "guidance": guidance,
-                    "params": {
-                        "sampler": sampler,
-                        "class": pattern,
-                        "prompt_source": "given" if prompt else f"drawn from the workspace's {pattern} descriptions",
-                    },
+        added = register_frames(
+            ws,
+            run_id,
+            out_dir,
+            frames,
+            seeds,
+            text=texts,
+            pattern=pattern,
+            round_no=round_no,
+            provenance={
+                "backend": "domain",
+                "checkpoint": str(checkpoint),
+                "steps": steps,
+                "guidance": guidance,
+                "params": {
+                    "sampler": sampler,
+                    "class": pattern,
+                    "prompt_source": "given" if prompt else f"drawn from the workspace's {pattern} descriptions",
                 },
-                tag=f"{start:06d}",
-            )
+            },
+            tag=f"{start:06d}",
         )
+        result.image_ids.extend(added)
+        result.duplicates += count - len(added)
         progress(min(done_steps[0], total_steps), total_steps, f"{len(result.image_ids)}/{n} images registered")
     result.seconds = round(time.perf_counter() - t0, 2)
     result.images_per_s = round(len(result.image_ids) / max(result.seconds, 1e-9), 3)

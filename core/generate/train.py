@@ -69,7 +69,7 @@ def build_models(preset: DomainPreset, vocab: list[str], classes: list[str]):
 
 def train_domain_model(
     ws: Workspace,
-    preset_name: str = "cpu",
+    preset_name: str | None = None,
     *,
     run_id: int,
     max_steps: int | None = None,
@@ -85,10 +85,30 @@ def train_domain_model(
 
     from ..embed.autoencoder import pick_device
 
+    ckpt = None
+    if resume_from is not None:
+        resume_from = Path(resume_from)
+        ckpt = resume_from if (resume_from / "state.json").exists() else latest_checkpoint(resume_from)
+        if ckpt is None:
+            raise ValueError(f"{resume_from}: no checkpoint to resume from")
+        state = json.loads((ckpt / "state.json").read_text())
+        # a resumed run keeps its preset: its UNet's size, batch and learning rate (a gpu run resumed under the
+        # cpu default trained a 256-px UNet on 64-px frames)
+        was = (state.get("preset") or {}).get("name")
+        if preset_name is not None and was is not None and preset_name != was:
+            raise ValueError(
+                f"preset {preset_name!r}: {resume_from.name} was trained with {was!r}; resume it with that"
+            )
+        preset_name = preset_name or was
+    preset_name = preset_name or "cpu"
     if preset_name not in PRESETS:
         raise ValueError(f"preset: expected one of {sorted(PRESETS)}, got {preset_name!r}")
     preset = PRESETS[preset_name]
     total = max_steps or preset.steps
+    if ckpt is not None and total <= state["step"]:
+        raise ValueError(
+            f"steps = {total}: {resume_from.name} is at step {state['step']} already; steps is the total to reach"
+        )
     device = pick_device(device)
     half = _half_dtype(device)
     t0 = time.perf_counter()
@@ -97,17 +117,10 @@ def train_domain_model(
     progress(0, total, f"building the model on {device} ({len(x)} frames)")
     run_dir = ws.run_dir(run_id)
     start_step, losses = 0, []
-    ckpt = None
-    if resume_from is not None:
-        resume_from = Path(resume_from)
-        ckpt = resume_from if (resume_from / "state.json").exists() else latest_checkpoint(resume_from)
-        if ckpt is None:
-            raise ValueError(f"{resume_from}: no checkpoint to resume from")
     if ckpt is not None:
         unet = UNet2DModel.from_pretrained(ckpt / "unet")
         ema_weights = UNet2DModel.from_pretrained(ckpt / "unet_ema")
         conditioner = DomainConditioner.from_pretrained(ckpt / "conditioner")
-        state = json.loads((ckpt / "state.json").read_text())
         start_step, losses = state["step"], state["losses"]
     else:
         classes = sorted({p for p in patterns if p})

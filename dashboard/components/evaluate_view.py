@@ -131,7 +131,7 @@ def metrics_table(rows: list[dict], has_is: bool) -> dbc.Table | html.Div:
             if key == "kid":
                 v = kid_text(r)
             elif key == "is":
-                v = f"{r['is_mean']:.3f} ± {r['is_std']:.3f}" if "is_mean" in r else "–"
+                v = f"{r['is_mean']:.3f} ± {r['is_std']:.3f}" if "is_mean" in r else r.get("is_note", "–")
             elif key == "fid":
                 v = f"{r['fid']:.4g}" if "fid" in r else r.get("note", "–")
             else:
