@@ -68,4 +68,5 @@ def run_map_job(
     run_id = launch(services, kind, params, ids.EXPLORE_PROGRESS)
     run = follow(services, run_id, set_progress=set_progress)
     cancelled = "cancelled: nothing registered." if kind == "embed" else "cancelled."
-    return outcome(run, lambda result: map_message(action, result), "Map run", cancelled)
+    name = {"symmetry": "Symmetry run", "place": "Placing run"}.get(kind, "Map run")
+    return outcome(run, lambda result: map_message(action, result), name, cancelled)

@@ -15,6 +15,7 @@ from dash import set_props
 from dash.exceptions import MissingCallbackContextException
 
 from scatterloop.core.job_limits import JobRefused
+from scatterloop.core.store.models import utcnow
 from scatterloop.core.store.runs import UNFINISHED
 from scatterloop.core.worker import submit
 from scatterloop.dashboard import ids
@@ -43,7 +44,15 @@ def refusal_as_line(fn: Callable[..., str]) -> Callable[..., str]:
 def launch(services: Services, kind: str, params: dict, bar: str) -> int:
     """Record a queued run, hand it to the runner, and bind the progress bar `bar` (and its Cancel) to it."""
     run_id = submit(services.store, kind, params, started_by=STARTED_BY.get(), max_jobs=services.settings.max_jobs)
-    services.runner.submit(run_id, kind)
+    try:
+        services.runner.submit(run_id, kind)
+    except Exception as exc:  # the job queue (Redis) unreachable: the run must not wait "queued" for ever
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        services.store.update_run(
+            run_id, status="failed", finished_at=utcnow(), error=f"job queue unreachable: {reason}",
+            message=f"job queue unreachable: {reason}",
+        )  # fmt: skip
+        raise JobRefused(f"the job queue is unreachable ({reason}); run {run_id} was not started") from None
     try:
         # the only set_props of a job's body: Dash's background manager keeps just the last one between two polls,
         # so the status line is named from this store in the browser (job_status.name_the_run), not set here

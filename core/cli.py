@@ -200,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# optional modules and the extra that installs each
+EXTRAS = {"celery": "celery", "kombu": "celery", "redis": "celery", "psycopg": "postgres", "psycopg2": "postgres",
+          "gunicorn": "server", "waitress": "server"}  # fmt: skip
+
+
 def _fail(args, message: str, code: int = 2, **extra) -> int:
     """One line on stderr; with `--json` the last stdout line is still one JSON object, saying what failed."""
     print(f"scatterloop {args.command}: {message}", file=sys.stderr)
@@ -258,12 +263,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         image = getattr(args, "image", None)  # `polar` reads one named file
         return _fail(args, f"{one_line(image)}: out of memory" if image else "out of memory", 1)
-    except Exception as exc:
-        if type(exc).__module__.split(".")[0] != "sqlalchemy":
+    except ModuleNotFoundError as exc:  # an optional part asked for and not installed
+        top = (exc.name or "").split(".")[0]
+        extra = EXTRAS.get(top)
+        if extra is None:
             raise
-        # the workspace database: a bad SCATTERLOOP_DATABASE_URL, a file that is not SQLite, a read-only folder
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return _fail(args, f"workspace database: {one_line(reason)}")
+        return _fail(args, f"{top} is not installed; this needs pip install 'scatterloop[{extra}]'")
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] == "sqlalchemy":
+            # the workspace database: a bad SCATTERLOOP_DATABASE_URL, a file that is not SQLite, a read-only folder
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            return _fail(args, f"workspace database: {one_line(reason)}")
+        if args.verbose:
+            raise
+        logging.getLogger(__name__).debug("internal error", exc_info=exc)
+        return _fail(args, f"internal error ({type(exc).__name__}: {one_line(exc)}); --verbose shows where", 1)
     except KeyboardInterrupt:
         return _fail(args, "interrupted", 130)
     finally:

@@ -72,6 +72,10 @@ def _check_serve(args, settings: Settings) -> None:
     check_bind(settings.host, insecure=args.insecure, login_configured=settings.login != "none")
     check_login(settings)
     server_kind(args.debug)
+    if settings.broker_url:  # jobs go to Celery workers: celery must be here, and the URL one kombu knows
+        from .cli_worker import check_broker
+
+        check_broker(settings.broker_url)
     # the database opened here, where a failure is the command's one line (a corrupt or read-only file, a newer
     # schema), not a traceback from the server's worker after the address was printed as if it served
     from .workspace import Workspace

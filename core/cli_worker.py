@@ -56,7 +56,7 @@ def check_broker(url: str | None) -> None:
 def cmd_worker(args) -> int:
     from .cli_common import settings_from
     from .worker_celery import make_celery
-    from .workspace import Workspace
+    from .workspace import Workspace, is_workspace
 
     settings = settings_from(args)
     if args.database_url:
@@ -66,6 +66,10 @@ def cmd_worker(args) -> int:
     argv = worker_argv(args.concurrency, args.queues, args.pool, "DEBUG" if args.verbose else "INFO")
     if not settings.workspace.is_dir():
         raise ValueError(f"--workspace {settings.workspace}: no such directory (it must be the servers' workspace)")
+    if not is_workspace(settings.workspace):  # a worker never makes one: it would take the server's runs into it
+        raise ValueError(
+            f"--workspace {settings.workspace}: not a scatterloop workspace (it must be the folder the server opened)"
+        )
     ws = Workspace.open(settings)  # the database is reachable and this machine's dead runs are reaped
     ws.store.dispose()
     logging.getLogger().setLevel(logging.INFO)

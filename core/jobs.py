@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -147,7 +148,7 @@ def execute(
         # long as the new one runs without a word
         if now - last[0] >= min_interval or done >= total or total != last[1] or kind != last[2]:
             last[:] = now, total, kind
-            store.update_run(run_id, progress=(done / total if total else 0.0), message=message)
+            store.update_run(run_id, progress=(done / total if total else 0.0), message=message, heartbeat_at=utcnow())
         progress(done, total, message)
 
     checked = [0.0, False]
@@ -162,6 +163,19 @@ def execute(
             checked[1] = store.cancel_requested(run_id)
         return checked[1]
 
+    alive = threading.Event()
+
+    def _beat() -> None:  # a sign of life during silent steps too (a UMAP fit): a run nobody beats for is lost
+        from .store.runs import HEARTBEAT_S
+
+        while not alive.wait(HEARTBEAT_S):
+            try:
+                store.beat(run_id)
+            except Exception as exc:  # a busy or unreachable database: the next beat tries again
+                log.debug("run %d: heartbeat not written (%s)", run_id, exc)
+
+    beating = threading.Thread(target=_beat, name=f"heartbeat-{run_id}", daemon=True)
+    beating.start()
     try:
         result = fn(run_id=run_id, progress=_progress, should_stop=_should_stop)
     except Cancelled:
@@ -186,6 +200,8 @@ def execute(
         )
         log.debug("run %d (%s) traceback:\n%s", run_id, kind, traceback.format_exc(limit=8))
         raise
+    finally:
+        alive.set()
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
     store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary))
     return result

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
+from celery.exceptions import Reject
 
 from .config import Settings
 from .worker import queue_of
@@ -31,11 +32,20 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 def _run_task(self, run_id: int) -> int:
     from .threads import enter_job_process
     from .worker import execute_run
-    from .workspace import Workspace
+    from .workspace import Workspace, is_workspace
 
     if getattr(self.app, "scatterloop_workspace", None) is None:  # once per pool process, after its fork
+        settings = self.app.conf.scatterloop_settings
+        if not is_workspace(settings.workspace):  # never make an empty workspace that swallows the server's runs
+            log.error(
+                "run %s not taken: %s is not a scatterloop workspace; start the worker with --workspace (or "
+                "SCATTERLOOP_WORKSPACE) naming the folder the server opened",
+                run_id,
+                settings.workspace.resolve(),
+            )
+            raise Reject("not a scatterloop workspace", requeue=True)
         enter_job_process()
-        self.app.scatterloop_workspace = Workspace.open(self.app.conf.scatterloop_settings)
+        self.app.scatterloop_workspace = Workspace.open(settings)
     ws = self.app.scatterloop_workspace
     try:
         execute_run(ws.settings, int(run_id), ws=ws)

@@ -105,6 +105,14 @@ class EmbeddedRunner:
                 pool.submit(_ping)
 
     def _finished(self, run_id: int, attempt: int, pool: ProcessPoolExecutor, future: Future) -> None:
+        if future.cancelled():  # the server stopped before the run began (`close`): it must not stay queued
+            try:
+                self.store.update_run(
+                    run_id, status="cancelled", finished_at=utcnow(), message="the server stopped before it started"
+                )
+            except Exception:  # noqa: BLE001 - a callback thread must not die silently
+                log.exception("run %d: could not record that it never started", run_id)
+            return
         exc = future.exception()
         if exc is None:
             return

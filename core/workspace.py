@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from .config import Settings
@@ -49,6 +50,29 @@ def check_workspace_path(path) -> Path:
     return root
 
 
+def private_database(path: Path) -> None:
+    """The SQLite database (and its WAL and shared-memory files) readable by no one outside the owner and the
+    group: it holds password hashes and the key that signs sessions, and any local account that could read it
+    could sign in as anyone (the process umask made it 644). A new one is made 0660 less the umask's group bits;
+    an existing one of ours loses its bits for others."""
+    import stat
+
+    if os.name != "posix":  # Windows: the folder's ACL decides
+        return
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o660))
+        except OSError:
+            return  # the store's own open says what is wrong with the folder
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = part.stat().st_mode
+            if mode & 0o007 and part.stat().st_uid == os.getuid():
+                os.chmod(part, stat.S_IMODE(mode) & ~0o007)
+        except OSError:
+            continue
+
+
 class Workspace:
     """Paths and the store of one workspace; create with `Workspace.open(settings)`."""
 
@@ -66,6 +90,8 @@ class Workspace:
         for sub in WORKSPACE_FOLDERS:
             (root / sub).mkdir(exist_ok=True)
         (root / MARK).touch(exist_ok=True)
+        if settings.db_url.startswith("sqlite:///"):
+            private_database(Path(settings.db_url.removeprefix("sqlite:///")))
         store = Store(settings.db_url)
         store.reap_interrupted()
         return cls(settings, store)

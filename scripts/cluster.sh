@@ -20,8 +20,17 @@ stop() {
 trap stop EXIT INT TERM
 as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$1"; else bash -c "$1"; fi; }
 
+# a port already taken (a system Redis on 6379 after apt-get install redis-server) is said now, not found later
+for p in "$REDIS_PORT:REDIS_PORT" "$PG_PORT:PG_PORT" "$PORT:the app's port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${p%%:*}") 2>/dev/null; then
+    echo "cluster: port ${p%%:*} is in use already (another Redis, PostgreSQL or server?); set ${p#*:} to a free one" >&2
+    exit 1
+  fi
+done
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$STATE" >"$STATE/redis.log" 2>&1 &
 PIDS+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
+kill -0 "${PIDS[0]}" 2>/dev/null || { echo "cluster: redis-server did not start (see $STATE/redis.log)" >&2; exit 1; }
 if [ ! -d "$STATE/pg" ]; then
   [ "$(id -u)" -eq 0 ] && chown postgres "$STATE"
   as_pg "$PGBIN/initdb -D $STATE/pg -A trust -U postgres" >/dev/null

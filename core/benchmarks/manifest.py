@@ -30,7 +30,10 @@ def load_manifest(path: str | Path) -> tuple[list[dict], list[dict]]:
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{one_line(path)}: no such MANIFEST.json")
+        raise ValueError(
+            f"{one_line(path)}: no such MANIFEST.json (give --manifest FILE; the default, ../shared/realdata, exists "
+            "only beside a clone of the repository)"
+        )
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:

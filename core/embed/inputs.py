@@ -8,6 +8,9 @@ reads small arrays instead of detector files.
 
 from __future__ import annotations
 
+import os
+import threading
+import zipfile
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,8 +25,11 @@ def image_input(ws: Workspace, image: Image, size: int) -> tuple[np.ndarray, np.
     """(x, valid) for one image: float32 [size, size] in [-1, 1] and a float32 valid-pixel fraction map."""
     path = ws.cache / "inputs" / "v3" / str(size) / f"{image.sha256}.npz"
     if path.exists():
-        with np.load(path) as z:
-            return z["x"], z["valid"]
+        try:
+            with np.load(path) as z:
+                return z["x"], z["valid"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cut short (a kill, a full disk)
+            path.unlink(missing_ok=True)  # made again below
     frame = ws.load_frame(image)
     x = _shrink(
         model_normalise(frame.data, frame.mask, mode="standardise" if image.pattern == "speckle" else "log"), size
@@ -32,7 +38,15 @@ def image_input(ws: Workspace, image: Image, size: int) -> tuple[np.ndarray, np.
     if image.pattern == "speckle":
         x = np.clip(x / 4.0, -1, 1)  # standardised speckle, squeezed into the autoencoder's output range
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x.astype(np.float32), valid=valid.astype(np.float32))
+    # written to a name of its own, then renamed: two maps at once never read half a file (a cache: no fsync,
+    # a file cut short by a crash is found above and made again)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, x=x.astype(np.float32), valid=valid.astype(np.float32))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return x.astype(np.float32), valid.astype(np.float32)
 
 

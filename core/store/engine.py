@@ -15,6 +15,7 @@ from .models import SCHEMA_VERSION, Base, Meta
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
+ADVISORY_KEY = 0x5CA77E2  # PostgreSQL advisory lock of schema set-up and upgrades
 
 
 def make_engine(url: str) -> Engine:
@@ -47,8 +48,28 @@ def upgrade(engine: Engine) -> int:
     (every column added after version 1 is nullable by design). Data transforms between versions,
     when one is ever needed, go into `_MIGRATIONS`.
     """
-    insp = inspect(engine)
-    existing = set(insp.get_table_names())
+    existing, found = _found(engine)
+    if found == SCHEMA_VERSION and not _missing(engine, existing):
+        return found  # nothing to do: opening a current workspace writes nothing
+    if engine.dialect.name == "postgresql":
+        # processes opening a new database at once (a server's workers, Celery workers) take turns before any
+        # CREATE TABLE: two creating the same table at once failed with UniqueViolation on pg_type
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_KEY})
+            try:
+                existing, found = _found(engine)  # as the one before us left it
+                if found == SCHEMA_VERSION and not _missing(engine, existing):
+                    return found
+                return _upgrade(engine, existing, found)
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                lock.commit()
+    return _upgrade(engine, existing, found)
+
+
+def _found(engine: Engine) -> tuple[set[str], int]:
+    """(the tables there, the schema version found: 0 for an empty database)."""
+    existing = set(inspect(engine).get_table_names())
     found = 0
     if "meta" in existing:
         with engine.connect() as conn:
@@ -58,8 +79,10 @@ def upgrade(engine: Engine) -> int:
         found = 1  # version 1 predates the meta table's version row
     if found > SCHEMA_VERSION:
         raise ValueError(f"workspace schema version {found} is newer than this scatterloop ({SCHEMA_VERSION})")
-    if found == SCHEMA_VERSION and not _missing(engine, existing):
-        return found  # nothing to do: opening a current workspace writes nothing
+    return existing, found
+
+
+def _upgrade(engine: Engine, existing: set[str], found: int) -> int:
     Base.metadata.create_all(engine)
     with engine.connect().execution_options(immediate=True) as conn:
         if engine.dialect.name == "postgresql":  # one upgrader at a time (SQLite: BEGIN IMMEDIATE does this)

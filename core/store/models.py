@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SOURCES = ("experimental", "generated", "simulated")
 ORIGINS = ("human", "model")
 ROLES = ("viewer", "annotator", "admin")
@@ -113,6 +113,9 @@ class Run(Base):
     # since v5: when `pid` started (epoch seconds, psutil's create_time), so a reused pid is not taken for the job
     pid_started: Mapped[float | None] = mapped_column(Float, nullable=True)
     started_by: Mapped[str | None] = mapped_column(String(128), nullable=True)  # since v6: user (login on)
+    # since v8: last sign of life of the process running it (`jobs.execute` writes it at least every HEARTBEAT_S), so
+    # a run whose machine died is found lost from any machine (`RunRecords.reap_interrupted`)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from .models import Artifact, Run, utcnow
 
@@ -14,6 +15,9 @@ log = logging.getLogger(__name__)
 
 UNFINISHED = ("queued", "running")
 INTERRUPTED = "interrupted: the process running it ended without finishing (killed or crashed)"
+HEARTBEAT_S = 60  # a running job writes a heartbeat at least this often (`jobs.execute`)
+LOST_AFTER_S = 15 * 60  # no heartbeat for this long: its process or its machine is gone
+LOST = f"lost: no sign of life from its process for {LOST_AFTER_S // 60} minutes (its worker or machine stopped)"
 START_TOLERANCE_S = 1.0  # psutil derives start times from boot time + clock ticks: equal to well under this
 
 
@@ -70,19 +74,39 @@ class RunRecords:
             return [r.id for r in runs]
 
     def cancel_run(self, run_id: int) -> bool:
-        """Ask one run to stop at its next check (a queued one will not start); False when it is not running."""
+        """Ask one run to stop at its next check; False when it is not queued or running. A queued run, and a
+        running one whose process went silent (`LOST_AFTER_S`), end `cancelled` at once: nobody would read the
+        request (a worker that starts it later finds it no longer queued)."""
+        stale = utcnow() - timedelta(seconds=LOST_AFTER_S)
         with self.session(write=True) as s:
-            hit = s.scalars(
+            ended = s.scalars(
                 update(Run)
-                .where(Run.id == run_id, Run.status.in_(UNFINISHED))
-                .values(cancel_requested=True)
+                .where(
+                    Run.id == run_id,
+                    or_(Run.status == "queued", and_(Run.status == "running", Run.heartbeat_at < stale)),
+                )
+                .values(status="cancelled", cancel_requested=True, finished_at=utcnow(), message="cancelled")
                 .returning(Run.id)
             ).all()
+            hit = (
+                ended
+                or s.scalars(
+                    update(Run)
+                    .where(Run.id == run_id, Run.status.in_(UNFINISHED))
+                    .values(cancel_requested=True)
+                    .returning(Run.id)
+                ).all()
+            )
         return bool(hit)
+
+    def beat(self, run_id: int) -> None:
+        """The running process is alive (`jobs.execute`, at least every HEARTBEAT_S)."""
+        with self.session(write=True) as s:
+            s.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(heartbeat_at=utcnow()))
 
     def start_run(self, run_id: int) -> None:
         """Mark a run running in this process, identified (for `reap_interrupted`) by host, pid and pid start time."""
-        self.update_run(run_id, status="running", started_at=utcnow(), **this_process())
+        self.update_run(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), **this_process())
 
     def claim_run(self, run_id: int) -> bool:
         """Mark a queued run running in this process; False when it is not queued (already taken by another
@@ -91,37 +115,42 @@ class RunRecords:
             taken = s.scalars(
                 update(Run)
                 .where(Run.id == run_id, Run.status == "queued")
-                .values(status="running", started_at=utcnow(), **this_process())
+                .values(status="running", started_at=utcnow(), heartbeat_at=utcnow(), **this_process())
                 .returning(Run.id)
             ).all()
         return bool(taken)
 
     def reap_interrupted(self) -> list[int]:
-        """Mark as failed the unfinished runs of this machine whose process is gone (killed, crashed, rebooted);
-        returns their ids.
+        """Mark as failed the unfinished runs whose process is gone; returns their ids.
 
-        A process is the one that ran the job only if its start time matches the one recorded, so a pid reused by
-        another process does not keep a dead run alive. Runs of other machines, and runs recorded before pids
-        were, are left alone; runs recorded before start times were are judged by their pid alone.
+        On this machine a run's process is gone when its pid is (a process is the one that ran the job only if its
+        start time matches the one recorded, so a pid reused by another process does not keep a dead run alive;
+        runs recorded before start times were are judged by their pid alone). On any machine a running run is lost
+        when its process has written no heartbeat for `LOST_AFTER_S` (a worker node that died, a killed Celery
+        pool process); runs recorded before heartbeats were are left alone.
         """
         host = socket.gethostname()
+        stale = utcnow() - timedelta(seconds=LOST_AFTER_S)
         with self.session() as s:
             live = s.execute(
                 select(Run.id, Run.pid, Run.pid_started).where(Run.status.in_(UNFINISHED), Run.host == host)
             ).all()
-        gone = [rid for rid, pid, started in live if pid is not None and _process_gone(pid, started)]
-        if not gone:
-            return []
-        with self.session(write=True) as s:
-            # only runs still unfinished now: one that ended (done) between the read and here keeps its status
-            reaped = s.scalars(
-                update(Run)
-                .where(Run.id.in_(gone), Run.status.in_(UNFINISHED))
-                .values(status="failed", finished_at=utcnow(), error=INTERRUPTED)
-                .returning(Run.id)
-            ).all()
+            silent = set(s.scalars(select(Run.id).where(Run.status == "running", Run.heartbeat_at < stale)))
+        gone = {rid for rid, pid, started in live if pid is not None and _process_gone(pid, started)}
+        reaped = []
+        for ids, error in ((gone, INTERRUPTED), (silent - gone, LOST)):
+            if not ids:
+                continue
+            with self.session(write=True) as s:
+                # only runs still unfinished now: one that ended (done) between the read and here keeps its status
+                reaped += s.scalars(
+                    update(Run)
+                    .where(Run.id.in_(sorted(ids)), Run.status.in_(UNFINISHED))
+                    .values(status="failed", finished_at=utcnow(), error=error, message=error)
+                    .returning(Run.id)
+                ).all()
         if reaped:
-            log.warning("runs %s: their process ended without finishing; marked failed (interrupted)", sorted(reaped))
+            log.warning("runs %s: their process ended or went silent without finishing; marked failed", sorted(reaped))
         return sorted(reaped)
 
     def cancel_requested(self, run_id: int) -> bool:
