@@ -15,10 +15,10 @@ PIDS=()
 stop() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  as_pg "$PGBIN/pg_ctl -D $STATE/pg -m fast stop" >/dev/null 2>&1 || true
+  as_pg "$PGBIN/pg_ctl -D ${PGSTATE:-$STATE}/pg -m fast stop" >/dev/null 2>&1 || true
 }
 trap stop EXIT INT TERM
-as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$1"; else bash -c "$1"; fi; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then (cd / && su postgres -c "$1"); else bash -c "$1"; fi; }
 
 # a port already taken (a system Redis on 6379 after apt-get install redis-server) is said now, not found later
 for p in "$REDIS_PORT:REDIS_PORT" "$PG_PORT:PG_PORT" "$PORT:the app's port"; do
@@ -31,11 +31,17 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --d
 PIDS+=($!)
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break; sleep 0.1; done
 kill -0 "${PIDS[0]}" 2>/dev/null || { echo "cluster: redis-server did not start (see $STATE/redis.log)" >&2; exit 1; }
-if [ ! -d "$STATE/pg" ]; then
-  [ "$(id -u)" -eq 0 ] && chown postgres "$STATE"
-  as_pg "$PGBIN/initdb -D $STATE/pg -A trust -U postgres" >/dev/null
+PGSTATE="$STATE"
+if [ "$(id -u)" -eq 0 ] && ! su postgres -c "test -x '$STATE'" 2>/dev/null; then
+  # root's clone under /root (0700): the postgres account cannot reach .cluster/, so its data go to /tmp
+  PGSTATE=$(cat "$STATE/pg-dir" 2>/dev/null || mktemp -d /tmp/scatterloop-cluster-pg.XXXXXX)
+  echo "$PGSTATE" >"$STATE/pg-dir"
 fi
-as_pg "$PGBIN/pg_ctl -D $STATE/pg -w -l $STATE/pg.log -o '-k $STATE -p $PG_PORT -c listen_addresses=127.0.0.1' start" >/dev/null
+if [ ! -d "$PGSTATE/pg" ]; then
+  [ "$(id -u)" -eq 0 ] && chown postgres "$PGSTATE"
+  as_pg "$PGBIN/initdb -D $PGSTATE/pg -A trust -U postgres" >/dev/null
+fi
+as_pg "$PGBIN/pg_ctl -D $PGSTATE/pg -w -l $PGSTATE/pg.log -o '-k $PGSTATE -p $PG_PORT -c listen_addresses=127.0.0.1' start" >/dev/null
 
 export SCATTERLOOP_WORKSPACE="$WS"
 export SCATTERLOOP_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
