@@ -104,6 +104,10 @@ def relabel(
     message = f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}): {named(targets)}.{left}"
     if cats is None:
         return message, True, None
+    if colour_by == "label" and (
+        len(cats) > len(services.settings.labels) + 1 or categories(services, "label") != cats
+    ):
+        return message, True, full_figure(services, colour_by, dims, drawn)  # a label outside the set: see there
     affected = set(before.values()) | {"realistic", "fake"} if colour_by == "group" else set(cats)
     return message, True, recolour_patch(services, colour_by, dims, cats, affected, drawn)
 
@@ -113,12 +117,27 @@ def undo(services: Services, annotator: str | None, colour_by: str, dims: int, s
     so the selection and the legend toggles survive."""
     if not annotator or not annotator.strip():
         return "Enter your name as annotator to undo.", False, None
+    before = categories(services, colour_by)
     n = services.store.undo_last(annotator.strip())
     if not n:
         return "Nothing of yours to undo.", False, None
     cats = categories(services, colour_by)
-    patch = recolour_patch(services, colour_by, dims, cats, set(cats), selection) if cats else None
+    if cats is None:
+        patch = None
+    elif cats != before or len(cats) > len(services.settings.labels) + 1:
+        patch = full_figure(services, colour_by, dims, selection)
+    else:
+        patch = recolour_patch(services, colour_by, dims, cats, set(cats), selection)
     return f"Undid your last action ({n} image(s)).", True, patch
+
+
+def full_figure(services: Services, colour_by: str, dims: int, selected: list[int] | None):
+    """The whole figure again, where a Patch would address traces by a position that moved: labels outside the
+    label set have traces of their own, so one appearing or going shifts every trace after it."""
+    table = map_table(services.workspace)
+    coords = (table.xy if dims == 2 else table.xyz).tolist()
+    return figures.map_figure(table.ids.tolist(), coords, table.columns[colour_by], colour_by, dims,
+                              categories(services, colour_by), selected=selected)  # fmt: skip
 
 
 def recolour_patch(

@@ -45,7 +45,7 @@ def run_training(services: Services, preset: str, steps, resume, set_progress) -
     """Start generator training as a run in a worker and follow it (progress, the loss curve) until it ends."""
     from scatterloop.core.worker import live_view
 
-    params = {"preset": preset, "steps": steps, "resume": resume}
+    params = {"preset": None if resume else preset, "steps": steps, "resume": resume}  # a resumed run keeps its own
     run_id = launch(services, "generate-train", params, ids.GEN_TRAIN_PROGRESS)
 
     def show(run, bar):

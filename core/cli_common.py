@@ -44,11 +44,11 @@ def terminal_progress(desc: str, enabled: bool = True, notebook: bool = False):
 
 
 class RunCancelled(Exception):
-    """A command's run was cancelled (the Jobs tab, `scatterloop jobs cancel`, another shell) before it finished:
-    the command says so on one line and exits non-zero, never reports the cancelled run as done."""
+    """A command's run was cancelled (the Jobs tab, a page's Cancel) before it finished: the command says so on
+    one line and exits non-zero, never reports the cancelled run as done."""
 
-    def __init__(self, run_id: int):
-        super().__init__(f"run {run_id} was cancelled; what it had finished is kept")
+    def __init__(self, run_id: int | None):
+        super().__init__(f"run {run_id} was cancelled" if run_id is not None else "cancelled")
         self.run_id = run_id
 
 

@@ -112,6 +112,12 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _finished(run_id, result) -> None:
+    """A run's result, or the one line of a run cancelled meanwhile (a cached map is no run: `run_id` None)."""
+    if result is None:
+        raise RunCancelled(run_id)
+
+
 def cmd_embed(args) -> int:
     from .embed import MapParams
     from .embed.jobs import run_build, run_place, run_symmetry
@@ -122,16 +128,19 @@ def cmd_embed(args) -> int:
     with terminal_progress("embed", not args.quiet) as progress:
         if args.place:
             run_id, res = run_place(ws, progress=progress)
+            _finished(run_id, res)
             out.update(run_id=run_id, **dataclasses.asdict(res))
         else:
             params = MapParams(
                 size=args.size, epochs=args.epochs, method=args.method, seed=args.seed, features=args.features
             )
-            _, res = run_build(ws, params, force=args.relayout, progress=progress)
+            run_id, res = run_build(ws, params, force=args.relayout, progress=progress)
+            _finished(run_id, res)
             out.update(**dataclasses.asdict(res))
     if args.symmetry:
         with terminal_progress("symmetry", not args.quiet) as progress:
-            _, sym = run_symmetry(ws, progress=progress)
+            run_id, sym = run_symmetry(ws, progress=progress)
+        _finished(run_id, sym)
         out["symmetry"] = dataclasses.asdict(sym)
     emit(args, out, json.dumps({k: v for k, v in out.items() if k != "losses"}, default=str))
     return 0

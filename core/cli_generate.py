@@ -146,25 +146,24 @@ def _generate_sd(args, ws) -> int:
         ids_: list[int] = []
 
         def register(start, frames):  # each batch registered as it is made: a cancel keeps what was finished
-            ids_.extend(
-                register_frames(
-                    ws,
-                    run_id,
-                    out_dir,
-                    np.asarray(frames) * 2 - 1,
-                    [args.seed + start + k for k in range(len(frames))],
-                    text=text,
-                    pattern=args.pattern,
-                    round_no=ws.store.current_round(),
-                    tag=f"{start:06d}",
-                    provenance={
-                        "backend": "sd-lora",
-                        "checkpoint": f"{args.base} + {args.lora}",
-                        "steps": steps,
-                        "guidance": args.guidance,
-                    },
-                )
+            added, _ = register_frames(
+                ws,
+                run_id,
+                out_dir,
+                np.asarray(frames) * 2 - 1,
+                [args.seed + start + k for k in range(len(frames))],
+                text=text,
+                pattern=args.pattern,
+                round_no=ws.store.current_round(),
+                tag=f"{start:06d}",
+                provenance={
+                    "backend": "sd-lora",
+                    "checkpoint": f"{args.base} + {args.lora}",
+                    "steps": steps,
+                    "guidance": args.guidance,
+                },
             )
+            ids_.extend(added)
 
         sample_lora(
             args.base,

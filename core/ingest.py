@@ -181,7 +181,7 @@ def manifest_label(value: object, label_set: tuple[str, ...]) -> str | None:
     in any case ("Realistic ", "FAKE") is that label; anything else (speckle disk counts "7") as written."""
     if value is None:
         return None
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list, bool)):  # JSON true/false is no label (it read as "False")
         raise ValueError(f"manifest field 'label': expected a word or number, got {type(value).__name__}")
     text = " ".join(str(value).split())
     if not text:

@@ -148,14 +148,17 @@ def execute(
         # long as the new one runs without a word
         if now - last[0] >= min_interval or done >= total or total != last[1] or kind != last[2]:
             last[:] = now, total, kind
-            store.update_run(run_id, progress=(done / total if total else 0.0), message=message, heartbeat_at=utcnow())
+            store.update_run(run_id, progress=(done / total if total else 0.0), message=message)
         progress(done, total, message)
 
     checked = [0.0, False]
 
+    alive, lost = threading.Event(), threading.Event()
+
     def _should_stop() -> bool:
-        """The caller's stop signal, or a cancel requested through the store (checked at most twice a second)."""
-        if should_stop():
+        """The caller's stop signal, or a cancel requested through the store (checked at most twice a second), or
+        the run taken for lost while this process was suspended (its job slot was given up: it must not go on)."""
+        if should_stop() or lost.is_set():
             return True
         now = time.monotonic()
         if now - checked[0] >= 0.5:
@@ -163,14 +166,14 @@ def execute(
             checked[1] = store.cancel_requested(run_id)
         return checked[1]
 
-    alive = threading.Event()
-
     def _beat() -> None:  # a sign of life during silent steps too (a UMAP fit): a run nobody beats for is lost
-        from .store.runs import HEARTBEAT_S
+        from .store import runs
 
-        while not alive.wait(HEARTBEAT_S):
+        while not alive.wait(runs.HEARTBEAT_S):
             try:
-                store.beat(run_id)
+                if not store.beat(run_id):
+                    lost.set()
+                    return
             except Exception as exc:  # a busy or unreachable database: the next beat tries again
                 log.debug("run %d: heartbeat not written (%s)", run_id, exc)
 
@@ -179,6 +182,9 @@ def execute(
     try:
         result = fn(run_id=run_id, progress=_progress, should_stop=_should_stop)
     except Cancelled:
+        if lost.is_set():  # the run is recorded failed (lost) or cancelled already: left as it is
+            log.warning("run %d (%s) stopped: it was taken for lost while this process was silent", run_id, kind)
+            return None
         store.update_run(run_id, status="cancelled", finished_at=utcnow(), message="cancelled")
         log.info("run %d (%s) cancelled", run_id, kind)
         return None
@@ -203,7 +209,8 @@ def execute(
     finally:
         alive.set()
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
-    store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary))
+    # error cleared: a run taken for lost while its process was suspended, which then finished, did finish
+    store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary), error=None)
     return result
 
 

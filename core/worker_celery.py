@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 
 from celery import Celery
-from celery.exceptions import Reject
 
 from .config import Settings
 from .worker import queue_of
@@ -43,7 +42,9 @@ def _run_task(self, run_id: int) -> int:
                 run_id,
                 settings.workspace.resolve(),
             )
-            raise Reject("not a scatterloop workspace", requeue=True)
+            # back to the queue in 30 s (for a worker that sees the workspace), not at once: an immediate requeue
+            # came straight back to this worker, a thousand times in 8 s
+            raise self.retry(countdown=30, max_retries=None)
         enter_job_process()
         self.app.scatterloop_workspace = Workspace.open(settings)
     ws = self.app.scatterloop_workspace

@@ -50,6 +50,20 @@ def check_workspace_path(path) -> Path:
     return root
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (any driver, query or `file:` URI form), None for another database or memory."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001 - the store's own open says what is wrong with the URL
+        return None
+    if u.get_backend_name() != "sqlite" or u.database in (None, "", ":memory:"):
+        return None
+    name = u.database.removeprefix("file:").split("?", 1)[0]
+    return None if not name or name == ":memory:" or "mode=memory" in str(u) else Path(name)
+
+
 def private_database(path: Path) -> None:
     """The SQLite database (and its WAL and shared-memory files) readable by no one outside the owner and the
     group: it holds password hashes and the key that signs sessions, and any local account that could read it
@@ -90,8 +104,9 @@ class Workspace:
         for sub in WORKSPACE_FOLDERS:
             (root / sub).mkdir(exist_ok=True)
         (root / MARK).touch(exist_ok=True)
-        if settings.db_url.startswith("sqlite:///"):
-            private_database(Path(settings.db_url.removeprefix("sqlite:///")))
+        db_file = sqlite_file(settings.db_url)
+        if db_file is not None:
+            private_database(db_file)
         store = Store(settings.db_url)
         store.reap_interrupted()
         return cls(settings, store)

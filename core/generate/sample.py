@@ -5,6 +5,8 @@ Generated frames are registered as unlabeled candidates of the current round wit
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,8 @@ import torch
 
 from ..jobs import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 from ..workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 Sampler = Literal["dpm++", "ddim"]
 
@@ -98,8 +102,9 @@ def register_frames(
     round_no: int,
     provenance: dict,
     tag: str,
-) -> list[int]:
-    """Write finished frames (values in [-1, 1]) as float TIFFs and register them as generated candidates."""
+) -> tuple[list[int], int]:
+    """Write finished frames (values in [-1, 1]) as float TIFFs and register them as generated candidates; returns
+    (their image ids, how many were identical to images stored already and not registered again)."""
     import json
 
     import tifffile
@@ -120,11 +125,13 @@ def register_frames(
         ws, [manifest], source="generated", run_id=run_id, round=round_no, provenance={"run": run_id}
     )
     # a frame identical to one stored already (same checkpoint, prompt and seed) is not registered: its file goes
-    kept = {img.original_name for img in ws.store.get_images(summary.image_ids)}
-    for m in meta:
-        if m["file_name"] not in kept:
-            (out_dir / m["file_name"]).unlink(missing_ok=True)
-    return summary.image_ids
+    # (the file's report says so; a frame the import refused keeps its file, and its line says why)
+    for report in summary.files:
+        if report.duplicates and not report.imported and not report.error:
+            (out_dir / os.path.basename(report.path)).unlink(missing_ok=True)
+    for line in summary.errors:
+        log.warning("run %d: a generated frame was not registered: %s", run_id, line)
+    return summary.image_ids, summary.duplicates
 
 
 @dataclass
@@ -227,7 +234,7 @@ def generate_candidates(
             sampler=sampler,
             on_step=on_step,
         )
-        added = register_frames(
+        added, same = register_frames(
             ws,
             run_id,
             out_dir,
@@ -250,7 +257,7 @@ def generate_candidates(
             tag=f"{start:06d}",
         )
         result.image_ids.extend(added)
-        result.duplicates += count - len(added)
+        result.duplicates += same
         progress(min(done_steps[0], total_steps), total_steps, f"{len(result.image_ids)}/{n} images registered")
     result.seconds = round(time.perf_counter() - t0, 2)
     result.images_per_s = round(len(result.image_ids) / max(result.seconds, 1e-9), 3)

@@ -73,11 +73,22 @@ class RunRecords:
                 run.cancel_requested = True
             return [r.id for r in runs]
 
+    def _db_now(self):
+        """Now by the database's clock where it has one to share (PostgreSQL: workers on other machines write
+        heartbeats that another machine judges, so their clocks must not be compared), else this machine's."""
+        return func.now() if self.engine.dialect.name == "postgresql" else utcnow()
+
+    def _lost_before(self):
+        """Heartbeats older than this are a lost run's."""
+        if self.engine.dialect.name == "postgresql":
+            return func.now() - timedelta(seconds=LOST_AFTER_S)
+        return utcnow() - timedelta(seconds=LOST_AFTER_S)
+
     def cancel_run(self, run_id: int) -> bool:
         """Ask one run to stop at its next check; False when it is not queued or running. A queued run, and a
         running one whose process went silent (`LOST_AFTER_S`), end `cancelled` at once: nobody would read the
         request (a worker that starts it later finds it no longer queued)."""
-        stale = utcnow() - timedelta(seconds=LOST_AFTER_S)
+        stale = self._lost_before()
         with self.session(write=True) as s:
             ended = s.scalars(
                 update(Run)
@@ -99,14 +110,27 @@ class RunRecords:
             )
         return bool(hit)
 
-    def beat(self, run_id: int) -> None:
-        """The running process is alive (`jobs.execute`, at least every HEARTBEAT_S)."""
+    def beat(self, run_id: int) -> bool:
+        """The running process is alive (`jobs.execute`, at least every HEARTBEAT_S); False when the run is no
+        longer running (taken for lost while its process was suspended, or ended elsewhere)."""
         with self.session(write=True) as s:
-            s.execute(update(Run).where(Run.id == run_id, Run.status == "running").values(heartbeat_at=utcnow()))
+            return bool(
+                s.scalars(
+                    update(Run)
+                    .where(Run.id == run_id, Run.status == "running")
+                    .values(heartbeat_at=self._db_now())
+                    .returning(Run.id)
+                ).all()
+            )
 
     def start_run(self, run_id: int) -> None:
         """Mark a run running in this process, identified (for `reap_interrupted`) by host, pid and pid start time."""
-        self.update_run(run_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), **this_process())
+        with self.session(write=True) as s:
+            s.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(status="running", started_at=utcnow(), heartbeat_at=self._db_now(), **this_process())
+            )
 
     def claim_run(self, run_id: int) -> bool:
         """Mark a queued run running in this process; False when it is not queued (already taken by another
@@ -115,7 +139,7 @@ class RunRecords:
             taken = s.scalars(
                 update(Run)
                 .where(Run.id == run_id, Run.status == "queued")
-                .values(status="running", started_at=utcnow(), heartbeat_at=utcnow(), **this_process())
+                .values(status="running", started_at=utcnow(), heartbeat_at=self._db_now(), **this_process())
                 .returning(Run.id)
             ).all()
         return bool(taken)
@@ -130,7 +154,7 @@ class RunRecords:
         pool process); runs recorded before heartbeats were are left alone.
         """
         host = socket.gethostname()
-        stale = utcnow() - timedelta(seconds=LOST_AFTER_S)
+        stale = self._lost_before()
         with self.session() as s:
             live = s.execute(
                 select(Run.id, Run.pid, Run.pid_started).where(Run.status.in_(UNFINISHED), Run.host == host)

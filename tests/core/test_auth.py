@@ -85,7 +85,7 @@ def test_a_version_5_workspace_gains_the_users_table_and_keeps_its_rows(tmp_path
     con.commit()
     con.close()
     store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-    assert store.schema_found == 5 and SCHEMA_VERSION == 7
+    assert store.schema_found == 5 and SCHEMA_VERSION == 8
     assert store.get_run(run_id).params == {"a": 1} and store.get_run(run_id).started_by is None
     from sqlalchemy import inspect
 

@@ -65,7 +65,7 @@ def test_an_undo_made_in_a_later_round_leaves_the_closed_round_as_it_was(workspa
     assert {i: s.label for i, s in store.labels_as_of(1).items()} == dict.fromkeys(ids, "realistic")
 
 
-def test_undo_restores_each_images_own_earlier_label_in_one_pass(workspace):
+def test_undo_restores_each_images_own_earlier_label(workspace):
     store = workspace.store
     ids = _add(store, 4)
     store.add_labels(ids[:2], "fake", "bob")
@@ -89,6 +89,8 @@ def test_manifest_labels_take_the_label_sets_spelling_and_others_are_named(works
         manifest_label({"a": 1}, labels)
     with pytest.raises(ValueError, match="at most"):
         manifest_label("x" * 101, labels)
+    with pytest.raises(ValueError, match="label"):
+        manifest_label(False, labels)
 
     from scatterloop.core.ingest import import_paths
     from scatterloop.core.simulate import simulate_dataset
@@ -149,8 +151,44 @@ def test_separation_reports_the_shuffled_baseline(workspace):
 
 
 def test_labels_of_a_selection_larger_than_a_statement_chunk(workspace):
+    """Debian's SQLite binds 250,000 values per statement; the default build 32,766, PostgreSQL 65,535: here a
+    limit of 6,000 stands for them."""
+    import sqlite3
+
+    from sqlalchemy import event
+
     store = workspace.store
-    ids = _add(store, 5003)
+    ids = _add(store, 7000)
     store.add_labels(ids[::2], "fake", "ada")
+
+    @event.listens_for(store.engine, "connect")
+    def _limit(dbapi_conn, _record):
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 6000)
+
+    store.engine.dispose()
     got = store.current_labels(ids)
-    assert len(got) == len(ids[::2]) and ids[-1] in got and all(s.label == "fake" for s in got.values())
+    assert len(got) == len(ids[::2]) and ids[-2] in got and all(s.label == "fake" for s in got.values())
+
+
+def test_undo_redraws_the_map_when_a_label_outside_the_set_changes_its_traces(workspace):
+    from dash import Patch
+
+    from scatterloop.callbacks.explore_selection import relabel, undo
+    from scatterloop.callbacks.services import make_services
+
+    store = workspace.store
+    ids = _add(store, 4)
+    store.add_labels(ids[:2], "7", "import")  # a manifest's label outside the set
+    _map(store, ids)
+    services = make_services(workspace.settings)
+    try:
+        message, ok, fig = relabel(services, "realistic", ids[:2], "ada", "label", 2)
+        assert ok and not isinstance(fig, Patch)  # the "7" trace goes: every later trace moves
+        names = [t.name for t in fig.data]
+        assert names[:2] == ["realistic (2)", "fake (0)"] and names[-1] == "unlabeled (2)"
+        message, ok, fig = undo(services, "ada", "label", 2)
+        assert ok and not isinstance(fig, Patch) and [t.name for t in fig.data][2] == "7 (2)"
+        message, ok, patch = relabel(services, "fake", ids[2:], "ada", "label", 2)
+        assert ok and not isinstance(patch, Patch)  # the "7" trace is there: positions are not the set's alone
+    finally:
+        services.store.dispose()

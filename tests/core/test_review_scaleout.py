@@ -43,18 +43,33 @@ def test_cancel_ends_a_queued_run_and_a_silent_one_at_once(workspace):
     assert live_run.status == "running" and live_run.cancel_requested  # its process reads the request
 
 
-def test_a_job_beats_while_it_runs(workspace):
-    from scatterloop.core.jobs import run_job
+def test_a_job_beats_while_it_runs_and_stops_once_taken_for_lost(workspace, monkeypatch):
+    import time
 
-    seen = []
+    from scatterloop.core.jobs import run_job
+    from scatterloop.core.store import runs
+
+    monkeypatch.setattr(runs, "HEARTBEAT_S", 0.05)
+    store = workspace.store
+    beats = []
 
     def work(run_id, progress, should_stop):
-        progress(1, 2, "half")
-        seen.append(workspace.store.get_run(run_id).heartbeat_at)
-        return None
+        first = store.get_run(run_id).heartbeat_at
+        deadline = time.monotonic() + 30
+        while store.get_run(run_id).heartbeat_at == first and time.monotonic() < deadline:
+            time.sleep(0.01)  # waits on the heartbeat's state: a silent step, as a UMAP fit is
+        beats.append(store.get_run(run_id).heartbeat_at != first)
+        store.update_run(run_id, status="failed", error=LOST)  # another machine takes it for lost meanwhile
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise Cancelled()
 
-    run_job(workspace.store, "symmetry", {}, work)
-    assert seen[0] is not None
+    from scatterloop.core.jobs import Cancelled
+
+    run_id, result = run_job(store, "symmetry", {}, work)
+    assert beats == [True] and result is None
+    run = store.get_run(run_id)
+    assert run.status == "failed" and run.error == LOST  # stopped, and left as the reaper recorded it
 
 
 def test_a_job_queue_that_cannot_be_reached_leaves_no_queued_run(settings):
@@ -136,3 +151,22 @@ def test_a_missing_optional_part_is_one_line(workspace, capsys, monkeypatch):
     out = capsys.readouterr()
     assert code == 2 and "pip install 'scatterloop[postgres]'" in out.err and "Traceback" not in out.err
     assert json.loads(out.out.strip().splitlines()[-1])["exit_code"] == 2
+
+
+def test_the_pages_cancel_ends_a_queued_run(workspace):
+    from scatterloop.core.auth import cancel_run
+
+    queued = submit(workspace.store, "symmetry", {"pattern": "rings"})
+    assert cancel_run(workspace.store, None, queued)
+    assert workspace.store.get_run(queued).status == "cancelled"
+    assert workspace.store.count_active_runs(None) == 0
+
+
+def test_the_database_file_of_any_sqlite_url():
+    from scatterloop.core.workspace import sqlite_file
+
+    assert str(sqlite_file("sqlite:////d/db.sqlite?timeout=5")) == "/d/db.sqlite"
+    assert str(sqlite_file("sqlite+pysqlite:////d/db.sqlite")) == "/d/db.sqlite"
+    assert str(sqlite_file("sqlite:///file:/d/db.sqlite?mode=rwc&uri=true")) == "/d/db.sqlite"
+    assert sqlite_file("sqlite://") is None and sqlite_file("sqlite:///:memory:") is None
+    assert sqlite_file("postgresql+psycopg://u@h/db") is None
