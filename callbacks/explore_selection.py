@@ -135,6 +135,8 @@ def full_figure(services: Services, colour_by: str, dims: int, selected: list[in
     """The whole figure again, where a Patch would address traces by a position that moved: labels outside the
     label set have traces of their own, so one appearing or going shifts every trace after it."""
     table = map_table(services.workspace)
+    if table.run_id is None:  # no map yet: nothing drawn to redraw
+        return None
     coords = (table.xy if dims == 2 else table.xyz).tolist()
     return figures.map_figure(table.ids.tolist(), coords, table.columns[colour_by], colour_by, dims,
                               categories(services, colour_by), selected=selected)  # fmt: skip
@@ -147,10 +149,12 @@ def recolour_patch(
     cats: list[str],
     affected: set[str],
     selected: list[int] | None = None,
-) -> Patch:
+) -> Patch | None:
     """Patch only the traces whose membership changed: their coordinates and ids (and, in 2-D, which of their
     points are the `selected` images), nothing else."""
     table = map_table(services.workspace)
+    if table.run_id is None:  # no map yet: nothing drawn to patch
+        return None
     values = table.columns[colour_by]
     coords = table.xy if dims == 2 else table.xyz
     patch = Patch()

@@ -209,8 +209,11 @@ def execute(
     finally:
         alive.set()
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
-    # error cleared: a run taken for lost while its process was suspended, which then finished, did finish
-    store.update_run(run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary), error=None)
+    # a run taken for lost while its process was suspended, which then finished, did finish: the reaper's words go
+    said = {"message": "done"} if (store.get_run(run_id).error or "").startswith(("lost:", "interrupted:")) else {}
+    store.update_run(
+        run_id, status="done", progress=1.0, finished_at=utcnow(), result=_jsonable(summary), error=None, **said
+    )
     return result
 
 

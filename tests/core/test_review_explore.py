@@ -192,3 +192,17 @@ def test_undo_redraws_the_map_when_a_label_outside_the_set_changes_its_traces(wo
         assert ok and not isinstance(patch, Patch)  # the "7" trace is there: positions are not the set's alone
     finally:
         services.store.dispose()
+
+
+def test_undo_coloured_by_label_before_any_map_is_drawn(workspace):
+    from scatterloop.callbacks.explore_selection import undo
+    from scatterloop.callbacks.services import make_services
+
+    ids = _add(workspace.store, 2)
+    workspace.store.add_labels(ids, "7", "ada")
+    services = make_services(workspace.settings)
+    try:
+        message, ok, patch = undo(services, "ada", "label", 2)
+        assert ok and patch is None
+    finally:
+        services.store.dispose()

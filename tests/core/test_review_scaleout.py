@@ -170,3 +170,17 @@ def test_the_database_file_of_any_sqlite_url():
     assert str(sqlite_file("sqlite:///file:/d/db.sqlite?mode=rwc&uri=true")) == "/d/db.sqlite"
     assert sqlite_file("sqlite://") is None and sqlite_file("sqlite:///:memory:") is None
     assert sqlite_file("postgresql+psycopg://u@h/db") is None
+
+
+def test_a_run_taken_for_lost_that_finishes_reads_done(workspace):
+    from scatterloop.core.jobs import run_job
+
+    store = workspace.store
+
+    def work(run_id, progress, should_stop):  # a process suspended past the limit, then woken: it finishes
+        store.update_run(run_id, status="failed", error=LOST, message=LOST)
+        return None
+
+    run_id, _ = run_job(store, "symmetry", {}, work)
+    run = store.get_run(run_id)
+    assert (run.status, run.error, run.message) == ("done", None, "done")
