@@ -13,7 +13,7 @@ from scatterloop.dashboard.components.label_view import status
 
 from . import explore_ack
 from .explore_map import feature_choices, run_map_job, separation_panel
-from .explore_selection import GALLERY_PAGE, categories, gallery, relabel, undo
+from .explore_selection import GALLERY_PAGE, full_figure, gallery, relabel, undo
 from .job_status import replace_on_start
 from .job_watch import cancel
 from .label import history_rows
@@ -25,17 +25,8 @@ def map_figure(services: Services, colour_by: str, dims: int, selected: list[int
     table = map_table(services.workspace)
     if table.run_id is None or len(table.ids) == 0:
         return figures.empty_map("No map yet: press “Build map” (autoencoder + UMAP of every image)."), None
-    coords = (table.xy if dims == 2 else table.xyz).tolist()
-    fig = figures.map_figure(
-        table.ids.tolist(),
-        coords,
-        table.columns[colour_by],
-        colour_by,
-        dims,
-        categories(services, colour_by),
-        selected=selected,  # the lasso's selection stays drawn under a new colouring
-    )
-    return fig, table.run_id
+    # the lasso's selection stays drawn under a new colouring
+    return full_figure(services, colour_by, dims, selected, table), table.run_id
 
 
 def detail(services: Services, image_id: int, map_run_id: int | None):

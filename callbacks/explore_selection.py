@@ -131,10 +131,11 @@ def undo(services: Services, annotator: str | None, colour_by: str, dims: int, s
     return f"Undid your last action ({n} image(s)).", True, patch
 
 
-def full_figure(services: Services, colour_by: str, dims: int, selected: list[int] | None):
-    """The whole figure again, where a Patch would address traces by a position that moved: labels outside the
-    label set have traces of their own, so one appearing or going shifts every trace after it."""
-    table = map_table(services.workspace)
+def full_figure(services: Services, colour_by: str, dims: int, selected: list[int] | None, table=None):
+    """The whole figure (of `table`, else the latest map): drawn first, and again where a Patch would address
+    traces by a position that moved (labels outside the label set have traces of their own, so one appearing or
+    going shifts every trace after it)."""
+    table = table if table is not None else map_table(services.workspace)
     if table.run_id is None:  # no map yet: nothing drawn to redraw
         return None
     coords = (table.xy if dims == 2 else table.xyz).tolist()

@@ -55,16 +55,18 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_write(path: str | Path) -> Iterator[Path]:
+def atomic_write(path: str | Path, sync: bool = True) -> Iterator[Path]:
     """Yield a temporary file path beside `path`; when the block ends without error the file becomes `path`
-    (flushed to disk first), on error it is removed."""
+    (flushed to disk first, unless `sync` is False: a cache that is checked when read and made again), on error
+    it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(path, ".tmp-")
     try:
         yield tmp
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        if sync:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -78,7 +78,7 @@ def private_database(path: Path) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o660))
         except OSError:
             return  # the store's own open says what is wrong with the folder
-    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for part in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
         try:
             mode = part.stat().st_mode
             if mode & 0o007 and part.stat().st_uid == os.getuid():

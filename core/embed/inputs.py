@@ -8,13 +8,12 @@ reads small arrays instead of detector files.
 
 from __future__ import annotations
 
-import os
-import threading
 import zipfile
 from collections.abc import Sequence
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..io import model_normalise, resize
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..store import Image
@@ -38,15 +37,10 @@ def image_input(ws: Workspace, image: Image, size: int) -> tuple[np.ndarray, np.
     if image.pattern == "speckle":
         x = np.clip(x / 4.0, -1, 1)  # standardised speckle, squeezed into the autoencoder's output range
     path.parent.mkdir(parents=True, exist_ok=True)
-    # written to a name of its own, then renamed: two maps at once never read half a file (a cache: no fsync,
-    # a file cut short by a crash is found above and made again)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, x=x.astype(np.float32), valid=valid.astype(np.float32))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # renamed into place whole: two maps at once never read half a file (a cache: no fsync, a file cut short by a
+    # crash is found above and made again)
+    with atomic_write(path, sync=False) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, x=x.astype(np.float32), valid=valid.astype(np.float32))
     return x.astype(np.float32), valid.astype(np.float32)
 
 

@@ -8,7 +8,6 @@ network and `allow_download` allow). GPU runs in bf16 (or fp16 where bf16 is uns
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..atomic import atomic_dir
 from ..jobs import Cancelled, ProgressFn, StopFn, never_stop, no_progress
 
 LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
@@ -175,13 +175,10 @@ def train_lora(
 
     def save() -> None:  # the adapters so far, written whole (a cancel or a cluster's time limit keeps them)
         lora_state = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
-        tmp = Path(out_dir).with_name(Path(out_dir).name + ".partial")
-        StableDiffusionPipeline.save_lora_weights(save_directory=str(tmp), unet_lora_layers=lora_state,
-                                                  safe_serialization=True)  # fmt: skip
-        (tmp / "state.json").write_text(json.dumps({"step": result.steps, "of": steps, "rank": rank}))
-        if Path(out_dir).exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
+        with atomic_dir(out_dir) as tmp:
+            StableDiffusionPipeline.save_lora_weights(save_directory=str(tmp), unet_lora_layers=lora_state,
+                                                      safe_serialization=True)  # fmt: skip
+            (tmp / "state.json").write_text(json.dumps({"step": result.steps, "of": steps, "rank": rank}))
 
     every = max(50, steps // 10)
     for step in range(1, steps + 1):

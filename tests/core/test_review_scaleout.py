@@ -127,6 +127,7 @@ def test_a_worker_never_makes_a_workspace(tmp_path, capsys):
 
 
 def test_an_input_cache_file_cut_short_is_made_again(small_workspace):
+    from scatterloop.core.atomic import is_temporary
     from scatterloop.core.embed.inputs import image_input
 
     img = small_workspace.store.list_images()[0][0]
@@ -135,7 +136,7 @@ def test_an_input_cache_file_cut_short_is_made_again(small_workspace):
     path.write_bytes(path.read_bytes()[:100])  # what a kill in the middle of the write left before
     again, _ = image_input(small_workspace, img, 32)
     assert np.array_equal(x, again)
-    assert not list(path.parent.glob(".*.tmp"))
+    assert not [p for p in path.parent.iterdir() if is_temporary(p)]
 
 
 def test_a_missing_optional_part_is_one_line(workspace, capsys, monkeypatch):
