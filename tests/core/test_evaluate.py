@@ -124,6 +124,39 @@ def test_evaluation_run_and_offline_report(small_workspace, tmp_path):
     assert "Plotly.newPlot" in text and not re.findall(r"<(?:script|link)[^>]*\b(?:src|href)=", text)  # all inline
 
 
+def test_features_are_read_a_chunk_at_a_time_with_the_same_result(small_workspace, monkeypatch):
+    """FID-50k at 299 px would need 18 GB of inputs at once: evaluate reads them FEATURE_CHUNK images at a time,
+    and the chunks change no number."""
+    import importlib
+
+    from scatterloop.core.embed import inputs
+    from scatterloop.core.jobs import run_job
+
+    ws = small_workspace
+    params = EvalParams(kid_subsets=5, per_group_cap=3)
+
+    def run():
+        return run_job(
+            ws.store, "evaluate", {}, lambda run_id, progress, should_stop: evaluate(ws, params, run_id=run_id)
+        )[1]
+
+    whole = run()
+    seen, real = [], inputs.load_inputs
+
+    def counting(ws_, images, size, **kw):
+        seen.append(len(images))
+        return real(ws_, images, size, **kw)
+
+    monkeypatch.setattr(inputs, "load_inputs", counting)
+    monkeypatch.setattr(importlib.import_module("scatterloop.core.evaluate.evaluate"), "FEATURE_CHUNK", 4)
+    chunked = run()
+    n = sum(img.pattern and img.source in ("experimental", "generated") for img, _ in ws.store.list_images())
+    assert max(seen) == 4 and sum(seen) >= n
+    key = [(r["pattern"], r["group"], r.get("fid"), r.get("kid")) for r in whole.table]
+    assert key == [(r["pattern"], r["group"], r.get("fid"), r.get("kid")) for r in chunked.table]
+    assert whole.ssim == chunked.ssim
+
+
 def test_report_tables_write_flags_as_words_not_python_booleans():
     from scatterloop.core.evaluate.report import _table
 
