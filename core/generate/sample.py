@@ -124,10 +124,11 @@ def register_frames(
     summary = import_paths(
         ws, [manifest], source="generated", run_id=run_id, round=round_no, provenance={"run": run_id}
     )
-    # a frame identical to one stored already (same checkpoint, prompt and seed) is not registered: its file goes
-    # (the file's report says so; a frame the import refused keeps its file, and its line says why)
+    # the import keeps a verified copy of every frame it registered (originals/), so the run's own file goes, and so
+    # does a frame identical to one stored already (same checkpoint, prompt and seed; its report says so): FID-50k
+    # at 256 px would otherwise keep 13 GB twice. A frame the import refused keeps its file, and its line says why.
     for report in summary.files:
-        if report.duplicates and not report.imported and not report.error:
+        if (report.imported or report.duplicates) and not report.error:
             (out_dir / os.path.basename(report.path)).unlink(missing_ok=True)
     for line in summary.errors:
         log.warning("run %d: a generated frame was not registered: %s", run_id, line)

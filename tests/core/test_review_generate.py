@@ -23,8 +23,10 @@ def test_sampling_again_says_what_was_not_added_and_resuming_keeps_the_run(small
     assert main([*sample, "--seed", "7"]) == 0
     first = _last_json(capsys)
     assert len(first["image_ids"]) == 2 and first["duplicates"] == 0 and first["seed"] == 7
-    # the registered frames' files stay (a review found every one removed: names were compared with full paths)
-    assert len(list((small_workspace.root / "runs" / str(first["run_id"]) / "generated").glob("*.tif"))) == 2
+    # each registered frame is stored once, in the workspace's verified originals, and reads back
+    assert not list((small_workspace.root / "runs" / str(first["run_id"]) / "generated").glob("*.tif"))
+    for img in small_workspace.store.get_images(first["image_ids"]):
+        assert small_workspace.load_frame(img).data.shape == (16, 16)
     assert main([*sample, "--seed", "7"]) == 0  # the same frames again: none added, and it says so
     again = _last_json(capsys)
     assert again["image_ids"] == [] and again["duplicates"] == 2
