@@ -86,9 +86,9 @@ def bench_loop(
     from ..classify.predict import candidates as unlabeled
 
     counts = [30, 60, 150] if quick else [30, 60, 150, 300, 600]
-    pool = 300 if quick else 1000
+    pool = 240 if quick else 1000
     n_exp = 60 if quick else 300
-    n_test = test or (150 if quick else 300)
+    n_test = test or (120 if quick else 300)
     epochs = epochs or (8 if quick else None)
     rng = np.random.default_rng(seed)
     out: dict = {"bench": "loop", "machine": machine(), "quick": quick, "candidate_size": size, "labels": counts}

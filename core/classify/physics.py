@@ -261,8 +261,7 @@ def features_cached(ws, image) -> bool:
     return _cache_path(ws, image).exists()
 
 
-def image_features(ws, image) -> dict[str, float]:
-    """Features of a workspace image, cached under `cache/features/v<VERSION>/<sha256>.json`."""
+def _cached(ws, image) -> dict[str, float] | None:
     path = _cache_path(ws, image)
     if path.exists():
         try:
@@ -271,22 +270,44 @@ def image_features(ws, image) -> dict[str, float]:
                 return cached
         except (OSError, ValueError):
             log.warning("%s: unreadable feature cache, recomputing", path)
-    frame = ws.load_frame(image)
-    feats = frame_features(frame.data, frame.mask)
+    return None
+
+
+def _keep(ws, image, feats: dict[str, float]) -> None:
+    path = _cache_path(ws, image)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(feats))
     tmp.replace(path)
+
+
+def image_features(ws, image) -> dict[str, float]:
+    """Features of a workspace image, cached under `cache/features/v<VERSION>/<sha256>.json`."""
+    feats = _cached(ws, image)
+    if feats is None:
+        frame = ws.load_frame(image)
+        feats = frame_features(frame.data, frame.mask)
+        _keep(ws, image, feats)
     return feats
 
 
 def feature_matrix(ws, images, *, progress: ProgressFn = no_progress, should_stop: StopFn = never_stop) -> np.ndarray:
-    """(N, len(FEATURES)) float32 matrix of the images' features, in `FEATURES` order."""
+    """(N, len(FEATURES)) float32 matrix of the images' features, in `FEATURES` order; frames not cached yet are
+    computed on every core of the machine where there are enough of them (`physics_pool`)."""
+    from .physics_pool import computed
+
     out = np.zeros((len(images), len(FEATURES)), np.float32)
-    for i, image in enumerate(images):
-        check_stop(should_stop)
-        feats = image_features(ws, image)
-        out[i] = [feats[k] for k in FEATURES]
-        if i % 10 == 0 or i + 1 == len(images):
-            progress(i + 1, len(images), f"physics features {i + 1}/{len(images)}")
+    cached = [_cached(ws, image) for image in images]
+    fresh = computed(
+        ws, [img for img, c in zip(images, cached, strict=True) if c is None], lambda i, f: _keep(ws, i, f)
+    )
+    try:
+        for i, known in enumerate(cached):
+            check_stop(should_stop)
+            feats = known if known is not None else next(fresh)
+            out[i] = [feats[k] for k in FEATURES]
+            if i % 10 == 0 or i + 1 == len(images):
+                progress(i + 1, len(images), f"physics features {i + 1}/{len(images)}")
+    finally:
+        fresh.close()  # a cancelled job drops the frames still in flight
     return out
