@@ -78,13 +78,14 @@ def render_grid(
     size = services.settings.page_size
     store = services.store
     ordered = _ordered(services, flt, queue, view)
+    total = len(ordered) if ordered is not None else store.count_images(flt)
+    # labelling the last page under "unlabeled" empties it: show the last page there is, not an empty one
+    page = max(0, min(int(page or 0), -(-total // size) - 1))
     if ordered is not None:
-        total = len(ordered)
         page_ids = ordered[page * size : (page + 1) * size]
         labels = store.current_labels(page_ids)
         rows = [(img, labels[img.id].label if img.id in labels else None) for img in store.get_images(page_ids)]
     else:
-        total = store.count_images(flt)
         rows = store.list_images(flt, offset=page * size, limit=size)
     from .label_order import shown_calls
 

@@ -1,8 +1,8 @@
 """Label tab: filter and sort the grid by the ensemble's predicted pattern and its confidence.
 
-The suggestions come from the latest pattern-task round (`core.classify.predict.pattern_suggestions`); the
-grid's own filters (source, pattern, label, round) still apply first. Without a prediction filter or sort the
-grid pages in the database, as before.
+The calls are those the cards show (`shown_calls`): the latest pattern-task round's where there is one, else the
+realism call; the grid's own filters (source, pattern, label, round) still apply first. Without a prediction
+filter or sort the grid pages in the database, as before.
 """
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> l
     pages in the database). Images without a suggestion drop out under a filter and sort last otherwise."""
     if not view.active:
         return None
-    from scatterloop.core.classify.predict import pattern_suggestions
-
-    _, sugg = pattern_suggestions(services.store)
+    # the calls the cards show: the pattern call where a pattern round made one, else the realism call (a
+    # workspace with realism rounds only sorts and filters by those, as its cards read "model: fake 0.77")
+    sugg, far = shown_calls(services.store, None, True)  # not by id: a grid may list 100,000 images
     ids = [img.id for img, _ in services.store.list_images(flt)]
     if view.predicted is not None or view.low > 0.0 or view.high < 1.0:
         ids = [
@@ -77,6 +77,5 @@ def ordered_ids(services: Services, flt: ImageFilter, view: PredictionView) -> l
     elif view.sort == "predicted":
         ids.sort(key=lambda i: (sugg[i][0] if i in sugg else "\uffff", -(sugg.get(i, (None, 0))[1] or 0), i))
     elif view.sort == "domain-desc":  # the calls shown made farthest from the models' training frames first
-        far = shown_calls(services.store, None, True)[1]  # not by id: a grid may list 100,000 images
         ids.sort(key=lambda i: (-far.get(i, -1.0), i))
     return ids

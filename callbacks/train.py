@@ -58,7 +58,7 @@ def weights_note(services: Services, models: list[str] | None) -> str:
 @refusal_as_line
 def run_round(services: Services, values: dict, set_progress) -> str:
     """Start a round with the tab's settings as a run in a worker and follow it (progress, epoch curves)."""
-    from scatterloop.core.classify.rounds import round_params_json
+    from scatterloop.core.classify.rounds import preflight, round_params_json
     from scatterloop.core.worker import check_request, live_view
 
     models = tuple(values.get("models") or ())
@@ -72,6 +72,10 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         check_request(
             services.store, "classify", round_params_json(params), STARTED_BY.get(), services.settings.max_jobs
         )
+        try:
+            preflight(services.workspace, params, services.store.current_round() + 1)
+        except ValueError as exc:
+            return f"Cannot train: {exc}"
         services.store.next_round()
     run_id = launch(services, "classify", round_params_json(params), ids.TRAIN_PROGRESS)
 
@@ -198,6 +202,7 @@ def register(app, services: Services) -> None:
         State(ids.TRAIN_INIT_RADIO, "value"),
         State(ids.TRAIN_DEVICE_SELECT, "value"),
         State(ids.TRAIN_NEXT_ROUND_SWITCH, "value"),
+        State(ids.TRAIN_SOURCES_CHECKLIST, "value"),
         State(ids.TRAIN_VERSION_STORE, "data"),
         background=True,
         manager=services.background_manager,
@@ -214,7 +219,21 @@ def register(app, services: Services) -> None:
         ],
     )
     def _train(
-        set_progress, _n, task, recipe, models, epochs, lr, batch, size, cost, init, device, next_round, version
+        set_progress,
+        _n,
+        task,
+        recipe,
+        models,
+        epochs,
+        lr,
+        batch,
+        size,
+        cost,
+        init,
+        device,
+        next_round,
+        sources,
+        version,
     ):
         values = dict(
             task=task,
@@ -228,6 +247,7 @@ def register(app, services: Services) -> None:
             init=init,
             device=device,
             next_round=next_round,
+            sources=sources,
         )
         return run_round(services, values, set_progress), (version or 0) + 1
 

@@ -31,7 +31,11 @@ def round_params(values: dict, weights_dir=None):
 
     models = tuple(values.get("models") or ()) or None
     task = values.get("task") or "realism"
+    sources = {}
+    if task == "pattern":  # an empty choice is refused by the round ("sources: expected some of ...")
+        sources["sources"] = tuple(values.get("sources") or ())
     return RoundParams(
+        **sources,
         task=task,
         recipe=values.get("recipe") or default_recipe(task),
         models=models,
@@ -72,6 +76,11 @@ def register(app, services: Services) -> None:
     app.clientside_callback(  # the realism task's decision cost means nothing to a pattern or labels round
         'function (task) { return (task || "realism") === "realism" ? {} : {display: "none"}; }',
         Output(ids.TRAIN_COST_BLOCK, "style"),
+        Input(ids.TRAIN_TASK_SELECT, "value"),
+    )
+    app.clientside_callback(  # the sources a pattern round learns from: the other tasks choose theirs
+        'function (task) { return task === "pattern" ? {} : {display: "none"}; }',
+        Output(ids.TRAIN_SOURCES_BLOCK, "style"),
         Input(ids.TRAIN_TASK_SELECT, "value"),
     )
 

@@ -89,17 +89,17 @@ def do_prelabel(services: Services, threshold, annotator) -> str:
 
     if not annotator or not str(annotator).strip():
         return "Type your name in the annotator box first: pre-labels are accepted in your name."
+    # the browser sends nothing for a box it finds invalid (above 1, below 0.5): never a default in its place
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0.5 <= threshold <= 1:
+        return "Cannot pre-label: the threshold box needs a confidence between 0.5 and 1 (such as 0.9 or 0.955)."
     try:
         counts = prelabel(
-            services.store,
-            threshold=float(threshold if threshold is not None else 0.9),
-            annotator=annotator,
-            round=services.store.current_round(),
+            services.store, threshold=float(threshold), annotator=annotator, round=services.store.current_round()
         )
     except ValueError as exc:
         return f"Cannot pre-label: {exc}"
     return (
-        f"Pre-labelled {counts['prelabelled']} of {counts['confident']} confident suggestions "
+        f"Pre-labelled {counts['prelabelled']} of {counts['confident']} suggestions at confidence ≥ {threshold:g} "
         f"({counts['suggested']} in all); images with a human label were left as they are"
         + (
             f", and {counts['unlike_training']} confident calls on images unlike the models' training frames too."

@@ -24,7 +24,7 @@ def cmd_classify(args) -> int:
     from .classify import RoundParams, predict_candidates, prelabel, review_queue, train_round
     from .classify.domain import outside_note
     from .classify.predict import predict_images
-    from .classify.rounds import round_params_json
+    from .classify.rounds import preflight, round_params_json
     from .classify.select import select_images
     from .classify.tables import metrics_table
     from .job_limits import check_params
@@ -36,7 +36,7 @@ def cmd_classify(args) -> int:
             _pretrain(args, ws)
         elif args.action == "train":
             params = RoundParams(
-                task=args.task,
+                task=args.task or "realism",
                 recipe=args.recipe,
                 models=tuple(args.models.split(",")) if args.models else None,
                 epochs=args.epochs,
@@ -55,7 +55,8 @@ def cmd_classify(args) -> int:
             check_params(
                 "classify", round_params_json(params), time_caps=False
             )  # refused before --next-round opens a round
-            if args.next_round:
+            if args.next_round:  # only for a round that will train: a refused one leaves no empty round
+                preflight(ws, params, ws.store.current_round() + 1)
                 ws.store.next_round()
             run_id, res = recorded_run(
                 "classify train",
@@ -131,7 +132,7 @@ def cmd_classify(args) -> int:
                 args, {"command": "classify queue", "queue": args.queue, "image_ids": queue}, " ".join(map(str, queue))
             )
         else:
-            table = metrics_table(ws.store)
+            table = metrics_table(ws.store, args.task)  # no --task: the latest round's task
             emit(args, {"command": "classify table", **table}, json.dumps(table, indent=1))
     finally:
         ws.store.dispose()
@@ -205,7 +206,9 @@ def add_parser(sub, common) -> None:
     )
     p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table", "pretrain"))
     p.add_argument("--workspace", required=True)
-    p.add_argument("--task", default="realism", choices=TASKS)
+    p.add_argument(
+        "--task", default=None, choices=TASKS, help="train: realism unless given; table: the latest round's"
+    )
     p.add_argument(
         "--recipe",
         default=None,

@@ -94,6 +94,15 @@ def _class_counts(store: Store, task: str, sources: tuple[str, ...]) -> str:
     return "pattern comes from import metadata; sources: " + "; ".join(parts)
 
 
+def _found(labelled: dict[int, str], experimental: list[int]) -> str:
+    """The realism task's labelled generated images by class, and the experimental frames that count as realistic."""
+    n = {c: list(labelled.values()).count(c) for c in (REALISTIC, FAKE)}
+    return (
+        f"found {n[REALISTIC]} realistic and {n[FAKE]} fake among labelled generated images "
+        f"({len(experimental)} experimental frames count as realistic beside them)"
+    )
+
+
 def _held_out(image_id: int, seed: int, fraction: float) -> bool:
     """A stable coin for an image labelled after the first round: the same answer in every later round."""
     return bool(np.random.default_rng([seed, 31, int(image_id)]).random() < fraction)
@@ -161,14 +170,29 @@ def assemble(
         raise ValueError(f"sources: expected some of {', '.join(SOURCES)}, got {', '.join(sources) or 'none'}")
     labelled, experimental = _examples(store, task, pattern, sources)
     if task == "realism" and not {REALISTIC, FAKE} <= set(labelled.values()):
-        raise ValueError("realism task: label at least one generated image realistic and one fake first")
+        raise ValueError(
+            "realism task: label at least two generated images realistic and two fake first; "
+            + _found(labelled, experimental)
+        )
     found = sorted(set(labelled.values()))
     if len(found) < 2:
         where = f" of pattern {pattern!r}" if pattern else ""
         raise ValueError(
             f"{task} task: at least two classes are needed, found {found} among images{where}; "
             f"{_class_counts(store, task, sources)}"
-            + (" (choose more with --sources, e.g. simulated,experimental)" if task == "pattern" else "")
+            + (
+                " (choose more sources: --sources simulated,experimental on the command line, 'learn from' in the "
+                "Train tab)"
+                if task == "pattern"
+                else ""
+            )
+        )
+    few = sorted({c for c in found if list(labelled.values()).count(c) < 2}, key=_natural)
+    if few:  # one image of a class can train or validate, not both: its scores and calibration would mean nothing
+        raise ValueError(
+            f"{task} task: every class needs two or more images (one is kept for validation), "
+            f"{', '.join(map(repr, few))} {'has' if len(few) == 1 else 'have'} one; "
+            + (_found(labelled, experimental) if task == "realism" else _class_counts(store, task, sources))
         )
     key_sources = None if task != "pattern" or sources == PATTERN_SOURCES else sources
     val = fixed_validation(
@@ -217,6 +241,12 @@ def assemble(
         val_labels = {i: labelled[i] for i in val if i in labelled}
     order = sorted(train)
     vorder = [i for i in sorted(val_labels) if val_labels[i] in classes]
+    for part, members in (("validation", {val_labels[i] for i in vorder}), ("training", set(train.values()))):
+        if missing := [c for c in classes if c not in members]:  # labels changed since the set was chosen
+            raise ValueError(
+                f"{task} task: the {part} set holds no {', '.join(map(repr, missing))} image (the validation set "
+                "is chosen at the task's first round and later labels join it one in five): label more of them"
+            )
     summary.update(train=len(order), validation=len(vorder))
     return Split(
         task=task,

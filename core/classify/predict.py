@@ -17,6 +17,7 @@ from ..embed.autoencoder import pick_device
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from ..store import Store
 from ..store.models import as_utc
+from ..store.undo import PRELABEL, prelabel_annotator
 from ..workspace import Workspace
 from .data import FAKE, REALISTIC
 from .domain import combine
@@ -24,7 +25,6 @@ from .scoring import round_predictions
 from .voting import decide, hard_vote, round_costs, soft_vote
 
 Scheme = Literal["hard", "soft", "weighted"]
-PRELABEL = "pre-label"
 
 
 @dataclass
@@ -236,7 +236,7 @@ def prelabel(
     confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
     written = store.add_labels_where_unlabeled(  # in the current round unless told (an export by round keeps them)
         confident,
-        annotator=f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})",
+        annotator=prelabel_annotator(annotator, threshold),
         round=store.current_round() if round is None else round,
     )
     return {

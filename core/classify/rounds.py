@@ -147,6 +147,32 @@ def _network(ws, params: Recipe, arch: str, split: Split, init: str, round_no: i
     return model, size, (f"ImageNet weights from {pretrained}" if pretrained else "scratch")
 
 
+def preflight(ws: Workspace, params: RoundParams, round_no: int) -> None:
+    """The refusals a round would make before training, for a round of number `round_no` (the next one, where
+    --next-round or the tab's switch opens it first): a round refused then leaves no empty round behind."""
+    from .registry import load_classifier
+
+    rec = params.resolved()
+    for arch in rec.models:
+        spec_of(arch)
+    if params.init not in ("scratch", "finetune"):
+        raise ValueError(f"init: expected 'scratch' or 'finetune', got {params.init!r}")
+    split = assemble(
+        ws.store, params.task, pattern=params.pattern, sources=tuple(params.sources), val_fraction=params.val_fraction,
+        seed=params.seed,
+    )  # fmt: skip
+    if len(split.val_ids) == 0:
+        raise ValueError("validation set is empty: label more images (each class needs two or more)")
+    if params.init != "finetune":
+        return
+    for arch in (a for a in rec.models if spec_of(a).library in ("timm", "torchvision")):
+        prev = previous_checkpoint(ws, arch, params.task, round_no)
+        if prev is None:
+            raise ValueError(f"{arch}: no checkpoint from an earlier round to fine-tune; train from scratch")
+        if (classes := load_classifier(ws.root / prev)[1].classes) != split.classes:
+            raise ValueError(f"{arch}: the earlier round's classes {classes} differ from {split.classes}")
+
+
 def train_round(
     ws: Workspace,
     params: RoundParams,

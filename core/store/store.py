@@ -240,7 +240,8 @@ class Store(RunRecords, MapRecords, UserRecords):
             s.execute(select(Image.id).where(Image.id.in_(chunk)).order_by(Image.id).with_for_update(key_share=True))
 
     def undo_last(self, annotator: str) -> int:
-        """Undo this annotator's latest human action that still has an effect; returns images changed.
+        """Undo this annotator's latest human action that still has an effect (a pre-label they accepted is one);
+        returns images changed.
 
         An image someone labelled after that action keeps the newer label; an action wholly superseded
         that way is skipped, so undo reaches the one before it. The decision is taken holding the action's
@@ -249,7 +250,7 @@ class Store(RunRecords, MapRecords, UserRecords):
         """
         undone = select(LabelEvent.undoes).where(LabelEvent.undoes.is_not(None))
         mine = and_(
-            LabelEvent.annotator == annotator,
+            undo.by(annotator),
             LabelEvent.origin == "human",
             LabelEvent.undoes.is_(None),
             LabelEvent.action_id.not_in(undone),

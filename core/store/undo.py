@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from .models import LabelEvent, utcnow
 
 CHUNK = 5000  # ids per statement: under every database's bound-parameter limit
+PRELABEL = "pre-label"
+
+
+def prelabel_annotator(annotator: str, threshold: float) -> str:
+    """The name pre-labels accepted by `annotator` are stored under: theirs, with the threshold that took them."""
+    return f"{annotator.strip()} ({PRELABEL} ≥ {threshold:g})"
+
+
+def by(annotator: str):
+    """WHERE: events of `annotator`'s own acts, their labels and the pre-labels they accepted (one Undo each);
+    compared exactly (SQLite's LIKE ignores case: "Ann" would undo what "ann" accepted)."""
+    prefix = f"{annotator} ({PRELABEL} ≥ "
+    return or_(LabelEvent.annotator == annotator, func.substr(LabelEvent.annotator, 1, len(prefix)) == prefix)
 
 
 def superseded():

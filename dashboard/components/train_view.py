@@ -43,11 +43,27 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                             clearable=False,
                             options=[
                                 {"label": "realistic / fake (4:6 hybrid set)", "value": "realism"},
-                                {"label": "pattern of experimental frames", "value": "pattern"},
+                                {"label": "pattern (recorded at import) of the sources below", "value": "pattern"},
                                 {"label": "any human labels (e.g. disk counts)", "value": "labels"},
                             ],
                             style={"minWidth": "16rem"},
                         ),
+                    ),
+                    html.Div(  # a pattern round's: simulated frames carry their truth, so a classifier can
+                        # learn from them alone and then predict experimental frames
+                        [
+                            html.Span("learn from ", className="small text-muted me-1"),
+                            dbc.Checklist(
+                                id=ids.TRAIN_SOURCES_CHECKLIST,
+                                options=[{"label": s, "value": s} for s in ("experimental", "simulated", "generated")],
+                                value=["experimental"],
+                                inline=True,
+                                className="small d-inline-block",
+                            ),
+                        ],
+                        id=ids.TRAIN_SOURCES_BLOCK,
+                        style={"display": "none"},
+                        className="mb-1",
                     ),
                     html.Div("models", className="small text-muted"),
                     dbc.Checklist(
@@ -167,7 +183,7 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                             compact(
                                 "threshold",
                                 dbc.Input(
-                                    id=ids.TRAIN_THRESHOLD_INPUT, type="number", value=0.9, min=0.5, max=1, step=0.01
+                                    id=ids.TRAIN_THRESHOLD_INPUT, type="number", value=0.9, min=0.5, max=1, step="any"
                                 ),
                             ),
                             dbc.Button("Pre-label", id=ids.TRAIN_PRELABEL_BUTTON, color="secondary", size="sm"),

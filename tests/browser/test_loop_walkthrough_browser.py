@@ -185,7 +185,7 @@ def test_label_train_predict_prelabel_review_in_the_browser(dash_duo, loop_works
     pre = {i for i, s in labels.items() if s.label and "pre-label" in (s.annotator or "")}
     assert pre == confident - set(labelled_ids)
     assert all(labels[i].label == sugg[i][0] for i in pre)
-    assert f"Pre-labelled {len(pre)} of {len(confident)} confident suggestions (60 in all)" in status
+    assert f"Pre-labelled {len(pre)} of {len(confident)} suggestions at confidence ≥ 0.9 (60 in all)" in status
     dash_duo.driver.execute_script(
         "arguments[0].scrollIntoView({block: 'center'})", dash_duo.find_element(_css_id(ids.TRAIN_REVIEW_STATUS))
     )

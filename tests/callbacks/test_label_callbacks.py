@@ -80,3 +80,16 @@ def test_detail_shows_how_a_candidate_was_made(workspace, tmp_path):
         "prompt_source": "given",
     }
     assert provenance_facts(None) == []
+
+
+def test_labelling_the_last_page_of_unlabeled_shows_the_last_page_left(small_workspace):
+    services = make_services(small_workspace.settings.with_(page_size=4))
+    unlabeled = label.make_filter("generated", None, "__unlabeled__", None)
+    cards, page_ids, count = label.render_grid(services, unlabeled, 1, [])  # 6 unlabeled: page 2 holds 2
+    assert len(cards) == 2 and count.startswith("5–6 of 6 · page 2/2")
+    assert label_actions.apply_label(services, "fake", page_ids, "ada")[0]
+    cards, page_ids, count = label.render_grid(services, unlabeled, 1, [])  # the page store still says page 2
+    assert len(cards) == 4 and count.startswith("1–4 of 4 · page 1/1")
+    services.store.add_labels(page_ids, "fake", "ada")
+    cards, page_ids, count = label.render_grid(services, unlabeled, 1, [])
+    assert cards == [] and page_ids == [] and count == "no images match"

@@ -51,3 +51,19 @@ def ids_next():
     from scatterloop.dashboard import ids
 
     return ids.LABEL_NEXT_BUTTON
+
+
+def test_without_a_pattern_round_the_grid_sorts_and_filters_by_the_realism_calls_it_shows(small_workspace):
+    store = small_workspace.store
+    services = make_services(small_workspace.settings)
+    gen = [img.id for img, _ in store.list_images() if img.source == "generated"]
+    run = store.create_run("classify", {"task": "realism"})
+    store.update_run(run, status="done", result={"task": "realism", "classes": ["fake", "realistic"]})
+    conf = dict(zip(gen, (0.77, 0.59, 0.93, 0.51, 0.66, 0.88), strict=True))
+    for i, c in conf.items():
+        store.add_labels([i], "fake" if c > 0.7 else "realistic", "ensemble:weighted", origin="model", confidence=c)
+    flt = label.make_filter("generated", None, None, None)
+    assert ordered_ids(services, flt, make_view(None, None, "confidence-asc")) == sorted(gen, key=conf.get)
+    assert ordered_ids(services, flt, make_view(None, [0.5, 0.7], "id")) == [i for i in gen if conf[i] <= 0.7]
+    cards, page_ids, _ = label.render_grid(services, flt, 0, [], None, make_view(None, None, "confidence-asc"))
+    assert "0.51" in str(cards[0]) and page_ids[0] == min(gen, key=conf.get)

@@ -87,10 +87,14 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     assert "4 candidates predicted" in train_review.run_predict(services, progress.append)
     q, msg = train_review.open_queue(services, "uncertain")
     assert len(q["ids"]) == 4 and "4 images" in msg
-    assert "annotator" in train_review.do_prelabel(services, 0.0, "")
+    assert "annotator" in train_review.do_prelabel(services, 0.9, "")
     first = q["ids"][0]
     services.store.add_labels([first], "fake", "ada")
-    assert "Pre-labelled 3 of 4" in train_review.do_prelabel(services, 0.0, "ada")
+    for refused in (None, 0.3, 1.5, True):  # what the browser sends for a box it finds invalid, or out of range
+        assert "between 0.5 and 1" in train_review.do_prelabel(services, refused, "ada")
+    now = services.store.current_labels()
+    assert not any(now.get(i) and now[i].label for i in q["ids"][1:])  # nothing taken at a threshold never given
+    assert "Pre-labelled 3 of 4 suggestions at confidence ≥ 0.5" in train_review.do_prelabel(services, 0.5, "ada")
     assert services.store.current_labels()[first].annotator == "ada"
     cards, _, _ = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], q)
     assert "model: " in str(cards[0])

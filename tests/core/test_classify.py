@@ -145,7 +145,7 @@ def test_hybrid_set_is_4_to_6_balanced_stratified_and_validation_fixed_and_apart
 def test_assembly_refuses_a_single_class(workspace):
     ids = _add(workspace.store, 4, "generated", 0)
     workspace.store.add_labels(ids, "realistic", "ann")
-    with pytest.raises(ValueError, match="realistic and one fake"):
+    with pytest.raises(ValueError, match="realistic and two fake first; found 4 realistic and 0 fake"):
         assemble(workspace.store, "realism")
 
 
