@@ -99,8 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--grid", type=int, default=257, choices=(257, 513), help="speckle k-grid")
+    p.add_argument("--size", type=int, default=None, help="frame side in pixels (default 256; speckle: see --grid)")
+    p.add_argument(
+        "--grid", type=int, default=257, choices=(257, 513), help="speckle k-grid: a speckle frame is grid x grid"
+    )
     p.add_argument("--artifacts", default="none", help="none | random | a fraction (0.5) | an artifact type")
     p.add_argument(
         "--domain",
@@ -207,9 +209,11 @@ EXTRAS = {"celery": "celery", "kombu": "celery", "redis": "celery", "psycopg": "
 
 def _fail(args, message: str, code: int = 2, **extra) -> int:
     """One line on stderr; with `--json` the last stdout line is still one JSON object, saying what failed."""
-    print(f"scatterloop {args.command}: {message}", file=sys.stderr)
+    action = getattr(args, "action", None)  # "classify table", as the command's own answer names it
+    command = f"{args.command} {action}" if isinstance(action, str) else args.command
+    print(f"scatterloop {command}: {message}", file=sys.stderr)
     if getattr(args, "json", False):
-        print(json.dumps({"command": args.command, "error": message, "exit_code": code, **extra}))
+        print(json.dumps({"command": command, "error": message, "exit_code": code, **extra}))
     return code
 
 
@@ -219,6 +223,53 @@ class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None})
         return super().format(record)
+
+
+def _not_a_workspace(folder: str) -> str | None:
+    """Why a command that only works in a workspace must not open `folder` (opening makes one: a mistyped
+    `--workspace ~/data` would fill a data folder with a database and folders), or None."""
+    from .workspace import MARK
+
+    if not os.path.lexists(folder):
+        return "does not exist"
+    if os.path.isdir(folder) and not any(os.path.isfile(os.path.join(folder, n)) for n in (MARK, "scatterloop.db")):
+        return f"is not a workspace (no {MARK} mark or scatterloop.db in it)"
+    return None
+
+
+def _stop_on_signals() -> dict:
+    """Ctrl-C and SIGTERM (a scheduler's, `timeout`'s, `kill`'s) stop a command's running job as a Cancel does:
+    at its next check, recorded `cancelled`, its temporaries cleaned, exit 130 with the run's id. With no job
+    running, or at a second signal, the command stops at once. Only in the main thread (where Python runs
+    handlers); the previous handlers come back when the command returns (tests call `main` many times)."""
+    import signal
+    import threading
+
+    from .jobs import stop_running_jobs
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum, _frame):
+        if stop_running_jobs():
+            print("scatterloop: stopping the running job at its next check (again: at once)", file=sys.stderr)
+            for sig in (signal.SIGINT, signal.SIGTERM):  # the second one interrupts where it is
+                signal.signal(sig, signal.default_int_handler)
+            return
+        raise KeyboardInterrupt
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.getsignal(sig)
+        signal.signal(sig, handler)
+    return previous
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for sig, old in previous.items():
+        signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -231,11 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     empty = empty_values(parser, args)
     if empty:
         return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))
-    if args.command in NEEDS_WORKSPACE and not os.path.lexists(args.workspace):
+    if args.command in NEEDS_WORKSPACE and (problem := _not_a_workspace(args.workspace)):
         return _fail(
             args,
-            f"--workspace: {one_line(args.workspace)} does not exist "
-            "(`scatterloop import` or `scatterloop demo` makes a workspace)",
+            f"--workspace: {one_line(args.workspace)} {problem} (`scatterloop import` or `scatterloop demo` makes a "
+            "workspace)",
         )
     handler = logging.StreamHandler(sys.stderr)
     fmt = "%(levelname)s %(name)s: %(message)s"
@@ -252,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # each failed file is listed once, on its own line, by import's summary; --verbose adds the log's copy,
         # with the traceback of an internal error
         ingest_log.setLevel(logging.CRITICAL)
+    # a server or a worker keeps its own ways to stop (its runs are reaped as interrupted, or handed back)
+    previous = _stop_on_signals() if args.command not in ("serve", "demo", "worker") else {}
     try:
         return args.func(args)
     except RunCancelled as exc:  # before ValueError: a cancel is no bad input
@@ -282,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, "interrupted", 130)
     finally:
         ingest_log.setLevel(ingest_level)
+        _restore_signals(previous)
 
 
 if __name__ == "__main__":

@@ -58,10 +58,13 @@ def recorded_run(desc: str, quiet: bool, store, kind: str, params: dict, work):
     Raises:
         RunCancelled: the run was cancelled before it finished.
     """
-    from .jobs import run_job
+    from .jobs import Interrupted, run_job
 
-    with terminal_progress(desc, not quiet) as progress:
-        run_id, result = run_job(store, kind, params, work, progress=progress)
+    try:
+        with terminal_progress(desc, not quiet) as progress:
+            run_id, result = run_job(store, kind, params, work, progress=progress)
+    except Interrupted as exc:  # a second Ctrl-C: the run is recorded cancelled, and the command says which
+        raise RunCancelled(exc.run_id) from None
     if result is None and (run := store.get_run(run_id)) is not None and run.status == "cancelled":
         raise RunCancelled(run_id)
     return run_id, result

@@ -20,13 +20,15 @@ def cmd_simulate(args) -> int:
         raise ValueError(
             f"--out {args.out}: inside the workspace {inside}; simulate into a folder outside it, then import"
         )
+    if args.pattern.startswith("speckle") and args.size is not None:  # never silently another size than asked
+        raise ValueError(f"--size: a speckle frame is its k-grid ({args.grid} x {args.grid}); choose --grid instead")
     with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
         res = simulate(
             args.pattern,
             args.n,
             args.out,
             seed=args.seed,
-            size=args.size,
+            size=256 if args.size is None else args.size,
             artifacts=args.artifacts,
             grid=args.grid,
             domain=args.domain,

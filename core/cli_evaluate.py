@@ -26,12 +26,13 @@ def _params(args, settings):
     from .evaluate import EvalParams
 
     weights = args.inception_weights or settings.inception_weights
-    return EvalParams(
-        extractor=args.extractor,
-        inception_weights=str(weights) if weights else None,
-        kid_subsets=args.kid_subsets,
-        seed=args.seed,
-    )
+    given = {
+        k: getattr(args, k) for k in EVALUATION_FLAGS if getattr(args, k) is not None and k != "inception_weights"
+    }
+    return EvalParams(**given, inception_weights=str(weights) if weights else None)
+
+
+EVALUATION_FLAGS = ("extractor", "inception_weights", "kid_subsets", "seed")  # default None: EvalParams' defaults
 
 
 def cmd_evaluate(args) -> int:
@@ -65,9 +66,14 @@ def cmd_report(args) -> int:
         ws.check_output(args.out)  # before an evaluation is spent on a report that cannot be written
         done = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done"]
         fresh = None
-        if args.evaluate or not done:  # a cancelled evaluation raises: no report of older numbers in its place
+        # an evaluation flag asks for numbers of that evaluation, never for an older one's under the flag's name
+        asked = args.evaluate or any(getattr(args, k) is not None for k in EVALUATION_FLAGS)
+        if asked or not done:  # a cancelled evaluation raises: no report of older numbers in its place
             fresh, _ = run_evaluation(ws, _params(args, settings), args.quiet)
-        path = write_report(ws, args.out, evaluation_run=fresh)
+        try:
+            path = write_report(ws, args.out, evaluation_run=fresh)
+        except OSError as exc:  # a full disk, a folder not writable: the file named, the old report kept
+            raise ValueError(f"--out {args.out}: {exc.strerror or exc}") from None
         emit(args, {"command": "report", "path": str(path), "bytes": path.stat().st_size}, f"wrote {path}")
     finally:
         ws.store.dispose()
@@ -84,8 +90,11 @@ def add_parsers(sub, common) -> None:
         if name == "report":
             p.add_argument("--out", required=True, help="the HTML file to write")
             p.add_argument("--evaluate", action="store_true", help="run a fresh evaluation first")
-        p.add_argument("--extractor", default="autoencoder", choices=("autoencoder", "inception"))
+        again = "; report: any of these runs a fresh evaluation" if name == "report" else ""
+        p.add_argument(
+            "--extractor", default=None, choices=("autoencoder", "inception"), help=f"default autoencoder{again}"
+        )
         p.add_argument("--inception-weights", default=None, help="local Inception-v3 weights file")
-        p.add_argument("--kid-subsets", type=int, default=100)
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--kid-subsets", type=int, default=None, help="default 100")
+        p.add_argument("--seed", type=int, default=None, help="default 0")
         p.set_defaults(func=func)

@@ -29,6 +29,14 @@ class Cancelled(Exception):
     """Raised inside a job loop when `should_stop()` says so; the run ends as `cancelled`."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """A job stopped by Ctrl-C or SIGTERM where it was (no check in between): its run is recorded `cancelled`."""
+
+    def __init__(self, run_id: int):
+        super().__init__(f"run {run_id} was interrupted")
+        self.run_id = run_id
+
+
 def no_progress(done: int, total: int, message: str = "") -> None:
     """Progress sink for callers that do not watch."""
 
@@ -90,6 +98,19 @@ def check_stop(should_stop: StopFn) -> None:
 
 class JobFn(Protocol):
     def __call__(self, *, run_id: int, progress: ProgressFn, should_stop: StopFn) -> Any: ...
+
+
+_SIGNALLED = threading.Event()  # a stop asked of this process's running jobs by a signal (Ctrl-C, SIGTERM)
+_RUNNING = [0]  # jobs running in this process now
+
+
+def stop_running_jobs() -> bool:
+    """Ask the jobs running in this process to stop at their next check, as a Cancel does (they record
+    `cancelled` and clean up); False when none is running, so the caller can stop at once instead."""
+    if _RUNNING[0] == 0:
+        return False
+    _SIGNALLED.set()
+    return True
 
 
 def run_job(
@@ -158,7 +179,7 @@ def execute(
     def _should_stop() -> bool:
         """The caller's stop signal, or a cancel requested through the store (checked at most twice a second), or
         the run taken for lost while this process was suspended (its job slot was given up: it must not go on)."""
-        if should_stop() or lost.is_set():
+        if should_stop() or lost.is_set() or _SIGNALLED.is_set():
             return True
         now = time.monotonic()
         if now - checked[0] >= 0.5:
@@ -179,15 +200,22 @@ def execute(
 
     beating = threading.Thread(target=_beat, name=f"heartbeat-{run_id}", daemon=True)
     beating.start()
+    _RUNNING[0] += 1
     try:
         result = fn(run_id=run_id, progress=_progress, should_stop=_should_stop)
     except Cancelled:
         if lost.is_set():  # the run is recorded failed (lost) or cancelled already: left as it is
             log.warning("run %d (%s) stopped: it was taken for lost while this process was silent", run_id, kind)
             return None
-        store.update_run(run_id, status="cancelled", finished_at=utcnow(), message="cancelled")
-        log.info("run %d (%s) cancelled", run_id, kind)
+        said = "cancelled (interrupted: Ctrl-C or SIGTERM)" if _SIGNALLED.is_set() else "cancelled"
+        store.update_run(run_id, status="cancelled", finished_at=utcnow(), message=said)
+        log.info("run %d (%s) %s", run_id, kind, said)
         return None
+    except KeyboardInterrupt:  # a second Ctrl-C, or one during a step that does not check: stopped where it was
+        store.update_run(
+            run_id, status="cancelled", finished_at=utcnow(), message="cancelled (interrupted: Ctrl-C or SIGTERM)"
+        )
+        raise Interrupted(run_id) from None
     except Exception as exc:
         # the person reads one line (progress bar, Jobs view): the app's own ValueError says what to do, anything
         # else is named by its type; the traceback goes to the log of whoever ran the job
@@ -208,6 +236,9 @@ def execute(
         raise
     finally:
         alive.set()
+        _RUNNING[0] -= 1
+        if _RUNNING[0] == 0:  # the signal was for the jobs that were running, not for those a process runs next
+            _SIGNALLED.clear()
     summary = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else None
     # a run taken for lost while its process was suspended, which then finished, did finish: the reaper's words go
     said = {"message": "done"} if (store.get_run(run_id).error or "").startswith(("lost:", "interrupted:")) else {}

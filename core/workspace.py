@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -100,10 +101,18 @@ class Workspace:
         """Open (creating if needed) the workspace; runs of this machine whose process died are marked failed
         (interrupted) here, so every entry point (CLI, dashboard, workers) sees dead runs as such."""
         root = check_workspace_path(settings.workspace)
-        root.mkdir(parents=True, exist_ok=True)
-        for sub in WORKSPACE_FOLDERS:
-            (root / sub).mkdir(exist_ok=True)
-        (root / MARK).touch(exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for sub in WORKSPACE_FOLDERS:
+                (root / sub).mkdir(exist_ok=True)
+            (root / MARK).touch(exist_ok=True)
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):  # an archive, a colleague's folder
+                raise ValueError(
+                    f"workspace {root}: not writable ({exc.strerror}); scatterloop writes to a workspace it opens "
+                    "(runs, caches), so copy it to a folder you can write to"
+                ) from None
+            raise
         db_file = sqlite_file(settings.db_url)
         if db_file is not None:
             private_database(db_file)

@@ -116,10 +116,20 @@ def bench_speckle(
 ) -> dict:
     """ResNet-50 (or `models`) on the 19-class monodisperse speckle task: n patterns per disk count 2–20."""
     from ..classify import create_classifier, fit, predict_proba, scores
+    from ..classify.registry import spec_of
     from ..io import resize
+    from ..simulate.dataset import check_frame_args
     from ..simulate.speckle import simulate_speckle
 
-    arch = (models or "resnet50").split(",")[0]
+    names = [m.strip() for m in (models or "resnet50").split(",") if m.strip()]
+    if len(names) != 1:
+        raise ValueError(f"--models: bench speckle trains one network, got {', '.join(names) or 'none'}")
+    arch = names[0]
+    if spec_of(arch).library not in ("timm", "torchvision"):  # an unknown name is refused by spec_of, one line
+        raise ValueError(f"--models: bench speckle trains a network on the images; {arch} reads physics features")
+    if n < 2:
+        raise ValueError(f"--n: bench speckle needs 2 or more patterns per disk count (one validates), got {n}")
+    check_frame_args(size, seed)
     classes = [str(k) for k in range(2, 21)]
     t0 = time.perf_counter()
     xs, ys = [], []

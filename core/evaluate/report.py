@@ -12,6 +12,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from ..atomic import atomic_write
 from ..worker import loss_steps
 from ..workspace import Workspace
 
@@ -296,6 +297,6 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
         f"<body>{''.join(body)}</body></html>"
     )
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    with atomic_write(out) as tmp:  # a full disk or a kill leaves the previous report whole, never half of one
+        tmp.write_text(page, encoding="utf-8")
     return out

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import tifffile
 
+from ..atomic import atomic_write
 from ..jobs import ProgressFn, StopFn, check_stop, never_stop, no_progress
 from .patterns import ARTIFACTS, PATTERNS, simulate_frame
 from .speckle import simulate_speckle
@@ -99,8 +100,10 @@ def frame_record(
 
 def choose_artifact(pattern: str, mode: str, rng: np.random.Generator) -> str | None:
     """`none`, `random` (each frame a hallucination of a type that applies), a fraction like `0.5`, or a type."""
-    if pattern.startswith("speckle") or mode == "none":
+    if mode == "none":
         return None
+    if pattern.startswith("speckle"):
+        raise ValueError(f"--artifacts: speckle has no hallucination variants, got {mode!r}; use --artifacts none")
     choices = ARTIFACTS[pattern]
     if mode == "random":
         return str(rng.choice(choices))
@@ -116,6 +119,24 @@ def choose_artifact(pattern: str, mode: str, rng: np.random.Generator) -> str | 
     if not 0 <= rate <= 1:
         raise ValueError(f"--artifacts: a fraction must lie in [0, 1], got {rate}")
     return str(rng.choice(choices)) if rng.random() < rate else None
+
+
+def _drop_rows(manifest: Path, names: set[str]) -> None:
+    """Remove the rows of `names` from an existing manifest (their frames are about to be written again)."""
+    if not manifest.is_file():
+        return
+    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        try:
+            name = json.loads(line).get("file_name")
+        except (ValueError, AttributeError):
+            name = None
+        if name not in names:
+            kept.append(line)
+    if len(kept) != len(lines):
+        with atomic_write(manifest) as tmp:
+            tmp.write_text("".join(kept), encoding="utf-8")
 
 
 def simulate_dataset(
@@ -153,13 +174,20 @@ def simulate_dataset(
     pick = np.random.default_rng([seed, 10**6])
     result = SimulateResult(out=str(out))
     t0 = time.perf_counter()
+    choose_artifact(pattern, artifacts, np.random.default_rng(0))  # a bad --artifacts before anything is written
+    names = {f"{pattern}_{seed}_{i:05d}.tif" for i in range(start, start + n)}
+    _drop_rows(out / "metadata.jsonl", names)  # a frame made again is described once, by its new row
     with open(out / "metadata.jsonl", "a", encoding="utf-8") as meta:
         for i in range(start, start + n):
             check_stop(should_stop)
             artifact = choose_artifact(pattern, artifacts, pick)
             arr, row = frame_record(pattern, seed, i, size, artifact, grid=grid, domain=domain)
             name = f"{pattern}_{seed}_{i:05d}.tif"
-            tifffile.imwrite(out / name, arr, compression="zlib")
+            try:  # whole or not at all: a full disk leaves no truncated frame for an import to trip on
+                with atomic_write(out / name, sync=False) as tmp:
+                    tifffile.imwrite(tmp, arr, compression="zlib")
+            except OSError as exc:
+                raise ValueError(f"{out / name}: not written ({exc.strerror or exc})") from None
             meta.write(json.dumps({"file_name": name, **row}) + "\n")
             result.files.append(name)
             key = artifact or "none"

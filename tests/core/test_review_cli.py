@@ -1,0 +1,161 @@
+"""What a review of the command-line contract found (2026-12-07, second session)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def _run_status(ws, run_id=None):
+    from scatterloop.core.store import Store
+
+    store = Store(f"sqlite:///{ws / 'scatterloop.db'}")
+    try:
+        runs = [r for r in store.list_runs() if r.kind == "embed"]
+        return runs[-1] if runs else None
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_cancels_the_running_job_and_says_which(small_workspace, sig):
+    ws = small_workspace.root
+    small_workspace.store.dispose()
+    cmd = [sys.executable, "-m", "scatterloop", "embed", "--workspace", str(ws), "--epochs", "100000", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # wait on state: the run is training (its bar has moved)
+            run = _run_status(ws)
+            if run is not None and run.status == "running" and (run.progress or 0) > 0:
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.3)
+        else:
+            pytest.fail("the embed run never started")
+        os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C does: the whole process group
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    last = json.loads(out.strip().splitlines()[-1])
+    run = _run_status(ws)
+    assert last["status"] == "cancelled" and last["run_id"] == run.id and last["exit_code"] == 130
+    assert run.status == "cancelled" and "interrupted" in run.message
+
+
+def test_a_plain_folder_is_not_made_a_workspace(tmp_path, capsys):
+    from scatterloop.core.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "notes.txt").write_text("mine")
+    for argv in (["classify", "table"], ["embed"], ["report", "--out", str(tmp_path / "r.html")], ["export"]):
+        extra = ["--out", str(tmp_path / "x")] if argv == ["export"] else []
+        assert main([*argv, "--workspace", str(data), *extra]) == 2
+        assert "is not a workspace" in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == ["notes.txt"]
+
+
+def test_report_writes_whole_or_not_at_all_and_evaluation_flags_are_not_ignored(small_workspace, tmp_path, capsys):
+    from pathlib import Path
+
+    from scatterloop.core.cli import main
+
+    ws = ["--workspace", str(small_workspace.root), "--quiet"]
+    out = tmp_path / "out" / "report.html"
+    assert main(["report", *ws, "--out", str(out), "--kid-subsets", "5"]) == 0
+    good = out.read_bytes()
+    evaluations = [r for r in small_workspace.store.list_runs() if r.kind == "evaluate"]
+    assert len(evaluations) == 1 and evaluations[0].params["kid_subsets"] == 5
+    capsys.readouterr()
+    # an evaluation flag without --evaluate runs that evaluation: here refused, never the older numbers under its name
+    assert main(["report", *ws, "--out", str(out), "--extractor", "inception"]) == 2
+    assert "Inception" in capsys.readouterr().err and out.read_bytes() == good
+    real = Path.write_text
+
+    def full_disk(self, text, *a, **kw):
+        real(self, text[: len(text) // 2], *a, **kw)
+        raise OSError(28, "No space left on device")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Path, "write_text", full_disk)
+        assert main(["report", *ws, "--out", str(out)]) == 2
+    assert f"--out {out}: No space left on device" in capsys.readouterr().err
+    assert out.read_bytes() == good and sorted(p.name for p in out.parent.iterdir()) == ["report.html"]
+
+
+def test_simulate_refuses_what_it_would_ignore_and_makes_again_in_place(tmp_path, capsys):
+    from scatterloop.core.cli import main
+
+    out = tmp_path / "sp"
+    for args, said in (
+        (["--artifacts", "garbage"], "--artifacts: speckle has no hallucination variants"),
+        (["--size", "64"], "--size: a speckle frame is its k-grid"),
+    ):
+        assert main(["simulate", "speckle", "-n", "1", "--out", str(out), *args]) == 2
+        assert said in capsys.readouterr().err
+    assert not out.exists() or not list(out.iterdir())  # nothing written for a refused request
+    for _ in range(2):  # the same frames made twice: described once each
+        assert main(["simulate", "rings", "-n", "2", "--size", "32", "--out", str(out), "--quiet"]) == 0
+    rows = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
+    assert sorted(r["file_name"] for r in rows) == ["rings_0_00000.tif", "rings_0_00001.tif"]
+
+
+def test_simulate_on_a_full_disk_leaves_no_cut_frame_and_names_the_file(tmp_path, monkeypatch, capsys):
+    import tifffile
+
+    from scatterloop.core.cli import main
+
+    real, calls = tifffile.imwrite, []
+
+    def full(path, *a, **kw):
+        calls.append(path)
+        if len(calls) == 2:
+            open(path, "wb").write(b"II*\0cut")
+            raise OSError(28, "No space left on device")
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(tifffile, "imwrite", full)
+    out = tmp_path / "sim"
+    assert main(["simulate", "rings", "-n", "3", "--size", "32", "--out", str(out)]) == 2
+    assert "rings_0_00001.tif: not written (No space left on device)" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["metadata.jsonl", "rings_0_00000.tif"]
+    assert len((out / "metadata.jsonl").read_text().splitlines()) == 1
+
+
+def test_bench_speckle_refuses_what_it_cannot_run(capsys):
+    from scatterloop.core.cli import main
+
+    for args, said in (
+        (["--models", "physics"], "reads physics features"),
+        (["--models", "tiny,resnet18"], "trains one network"),
+        (["--models", "nonexistent"], "model: expected one of"),
+        (["--n", "1"], "--n: bench speckle needs 2 or more"),
+        (["--size", "0"], "--size: expected 8 to 8192 pixels"),
+    ):
+        assert main(["bench", "speckle", "--json", *args]) == 2, args
+        assert said in capsys.readouterr().err
+
+
+def test_a_read_only_workspace_is_said_so_in_one_line(small_workspace, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from scatterloop.core.workspace import Workspace
+
+    def read_only(self, *a, **kw):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "touch", read_only)
+    with pytest.raises(
+        ValueError, match="not writable \\(Read-only file system\\); scatterloop writes to a workspace it opens"
+    ):
+        Workspace.open(small_workspace.settings)
