@@ -65,11 +65,11 @@ def test_calls_unlike_training_are_sorted_first_and_marked(dash_duo, workspace, 
     _shot(dash_duo, "domain-label-sorted.png")
 
     _tab(dash_duo, "Train")
-    dash_duo.select_dcc_dropdown(_css_id(ids.TRAIN_TASK_SELECT), "pattern of experimental frames")
+    dash_duo.select_dcc_dropdown(_css_id(ids.TRAIN_TASK_SELECT), "pattern (recorded at import) of the sources below")
     dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_CURVES_GRAPH), "pattern round 1", timeout=20)
     dash_duo.select_dcc_dropdown(_css_id(ids.TRAIN_TASK_SELECT), "realistic / fake (4:6 hybrid set)")
     dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_CURVES_GRAPH), "appear here after its first epoch", timeout=20)
-    dash_duo.select_dcc_dropdown(_css_id(ids.TRAIN_TASK_SELECT), "pattern of experimental frames")
+    dash_duo.select_dcc_dropdown(_css_id(ids.TRAIN_TASK_SELECT), "pattern (recorded at import) of the sources below")
     dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_CURVES_GRAPH), "pattern round 1", timeout=20)
     dash_duo.driver.set_window_size(1400, 1300)  # the curves sit at the foot of the left column
     _shot(dash_duo, "domain-train-curves.png")

@@ -118,3 +118,32 @@ def test_round_review_round_in_the_browser(dash_duo, small_workspace, tmp_path):
     dash_duo.wait_for_element(f"{_css_id(ids.TRAIN_CONFUSION_GRAPH)} .heatmaplayer", timeout=20)
     dash_duo.driver.save_screenshot(str(SCREENSHOTS / "train-tab.png"))
     assert dash_duo.get_logs() == []
+
+
+def test_pattern_sources_and_a_refused_threshold_in_the_train_tab(dash_duo, small_workspace):
+    """A pattern round's sources are chosen in the tab (simulated frames alone, to predict experimental ones); a
+    pre-label threshold the box cannot take is refused in one line, never replaced by 0.9."""
+    app = create_app(small_workspace.settings)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element(".sl-card", timeout=15)
+    _set_annotator(dash_duo, "ada")
+    _open_tab(dash_duo, "Train")
+    block = dash_duo.wait_for_element(_css_id(ids.TRAIN_SOURCES_BLOCK))
+    assert not block.is_displayed()  # a realism round's sources are not the person's to choose
+    dash_duo.select_dcc_dropdown(_css_id(ids.TRAIN_TASK_SELECT), "pattern (recorded at import) of the sources below")
+    _wait(dash_duo, lambda: dash_duo.find_element(_css_id(ids.TRAIN_SOURCES_BLOCK)).is_displayed())
+    boxes = dash_duo.find_elements(f"{_css_id(ids.TRAIN_SOURCES_CHECKLIST)} input")
+    assert [b.is_selected() for b in boxes] == [True, False, False]
+    dash_duo.driver.execute_script("arguments[0].click(); arguments[1].click()", boxes[0], boxes[1])
+    _wait(dash_duo, lambda: [b.is_selected() for b in boxes] == [False, True, False])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    dash_duo.driver.set_window_size(1400, 1300)
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView()", block)
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "train-pattern-sources.png"))
+    _set(dash_duo, ids.TRAIN_THRESHOLD_INPUT, "1.5")
+    _click(dash_duo, ids.TRAIN_PRELABEL_BUTTON)
+    dash_duo.wait_for_contains_text(_css_id(ids.TRAIN_REVIEW_STATUS), "between 0.5 and 1", timeout=20)
+    assert not any(s.label for s in small_workspace.store.current_labels().values())
+    dash_duo.driver.set_window_size(1400, 1700)  # the status sits at the foot of the left column
+    dash_duo.driver.save_screenshot(str(SCREENSHOTS / "train-threshold-refused.png"))
+    assert dash_duo.get_logs() == []
