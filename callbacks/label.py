@@ -58,6 +58,7 @@ def change_page(
 ) -> int:
     """Next/previous page within bounds; any filter or queue change goes back to the first page."""
     last = page_count(services, flt, queue, view) - 1
+    page = max(0, min(page, last))  # the grid shows the last page left when labelling emptied the one stored
     if trigger == ids.LABEL_NEXT_BUTTON:
         return min(page + 1, last)
     if trigger == ids.LABEL_PREV_BUTTON:

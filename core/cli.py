@@ -228,12 +228,15 @@ class _OneLineFormatter(logging.Formatter):
 def _not_a_workspace(folder: str) -> str | None:
     """Why a command that only works in a workspace must not open `folder` (opening makes one: a mistyped
     `--workspace ~/data` would fill a data folder with a database and folders), or None."""
-    from .workspace import MARK
+    from .workspace import MARK, WORKSPACE_FOLDERS
 
     if not os.path.lexists(folder):
         return "does not exist"
-    if os.path.isdir(folder) and not any(os.path.isfile(os.path.join(folder, n)) for n in (MARK, "scatterloop.db")):
-        return f"is not a workspace (no {MARK} mark or scatterloop.db in it)"
+    marked = any(os.path.isfile(os.path.join(folder, n)) for n in (MARK, "scatterloop.db"))
+    # a workspace older than its mark, with its database elsewhere (SCATTERLOOP_DATABASE_URL): its own folders
+    laid_out = all(os.path.isdir(os.path.join(folder, n)) for n in WORKSPACE_FOLDERS)
+    if os.path.isdir(folder) and not (marked or laid_out):
+        return f"is not a workspace (no {MARK} mark, scatterloop.db or workspace folders in it)"
     return None
 
 
@@ -252,22 +255,31 @@ def _stop_on_signals() -> dict:
 
     def handler(signum, _frame):
         if stop_running_jobs():
-            print("scatterloop: stopping the running job at its next check (again: at once)", file=sys.stderr)
-            for sig in (signal.SIGINT, signal.SIGTERM):  # the second one interrupts where it is
+            print(
+                f"scatterloop: stopping the running job at its next check (within {STOP_GRACE_S} s; again: at once)",
+                file=sys.stderr,
+            )
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):  # the next one interrupts where it is
                 signal.signal(sig, signal.default_int_handler)
+            signal.alarm(STOP_GRACE_S)  # a job that never checks (a benchmark's, a long fit) is stopped all the same
             return
         raise KeyboardInterrupt
 
     previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
         previous[sig] = signal.getsignal(sig)
-        signal.signal(sig, handler)
+        signal.signal(sig, handler if sig != signal.SIGALRM else previous[sig])
     return previous
+
+
+STOP_GRACE_S = 10  # seconds a signalled job has to reach its next check
 
 
 def _restore_signals(previous: dict) -> None:
     import signal
 
+    if previous:
+        signal.alarm(0)
     for sig, old in previous.items():
         signal.signal(sig, old if old is not None else signal.SIG_DFL)
 

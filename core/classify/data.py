@@ -103,9 +103,13 @@ def _found(labelled: dict[int, str], experimental: list[int]) -> str:
     )
 
 
+def _coin(image_id: int, seed: int) -> float:
+    return float(np.random.default_rng([seed, 31, int(image_id)]).random())
+
+
 def _held_out(image_id: int, seed: int, fraction: float) -> bool:
     """A stable coin for an image labelled after the first round: the same answer in every later round."""
-    return bool(np.random.default_rng([seed, 31, int(image_id)]).random() < fraction)
+    return _coin(image_id, seed) < fraction
 
 
 def fixed_validation(
@@ -134,6 +138,14 @@ def fixed_validation(
         new = [i for i in sorted(labelled) if i not in seen]
         if new:
             val += [i for i in new if _held_out(i, seed, fraction)]
+            # a class that has no validation image yet (a pattern imported after the first round, a label given
+            # since) gets its new image with the lowest coin: it has never trained, so nothing moves between sets
+            held = {labelled[i] for i in val if i in labelled}
+            for c in sorted({labelled[i] for i in new} - held):
+                members = [i for i in labelled if labelled[i] == c]
+                fresh = [i for i in new if labelled[i] == c and i not in val]
+                if len(members) >= 2 and fresh:
+                    val.append(min(fresh, key=lambda i: _coin(i, seed)))
             store.set_meta(key, {**stored, "ids": val, "seen": sorted(seen | set(new))})
         return val
     rng = np.random.default_rng([seed, 17])
@@ -187,13 +199,21 @@ def assemble(
                 else ""
             )
         )
+    # one image of a class can train or validate, not both: its scores and calibration would mean nothing
     few = sorted({c for c in found if list(labelled.values()).count(c) < 2}, key=_natural)
-    if few:  # one image of a class can train or validate, not both: its scores and calibration would mean nothing
+    if few and task == "realism":
         raise ValueError(
-            f"{task} task: every class needs two or more images (one is kept for validation), "
-            f"{', '.join(map(repr, few))} {'has' if len(few) == 1 else 'have'} one; "
-            + (_found(labelled, experimental) if task == "realism" else _class_counts(store, task, sources))
+            f"realism task: each class needs two or more labelled images (one is kept for validation), "
+            f"{', '.join(map(repr, few))} {'has' if len(few) == 1 else 'have'} one; " + _found(labelled, experimental)
         )
+    if few:  # a pattern (import metadata) or a label given once: the round learns the others and says so
+        labelled = {i: c for i, c in labelled.items() if c not in few}
+        if len(found) - len(few) < 2:
+            raise ValueError(
+                f"{task} task: at least two classes of two or more images are needed; "
+                f"{', '.join(map(repr, few))} {'has' if len(few) == 1 else 'have'} one; "
+                f"{_class_counts(store, task, sources)}"
+            )
     key_sources = None if task != "pattern" or sources == PATTERN_SOURCES else sources
     val = fixed_validation(
         store,
@@ -209,6 +229,8 @@ def assemble(
     held = set(val)
     rng = np.random.default_rng([seed, 29])
     summary: dict = {"task": task, "pattern": pattern, "labelled": len(labelled)}
+    if few:
+        summary["left_out"] = few  # classes of one image: not in this round (`train_round` says so)
     if task == "pattern":
         summary["sources"] = list(sources)
     if task == "realism":
@@ -243,9 +265,10 @@ def assemble(
     vorder = [i for i in sorted(val_labels) if val_labels[i] in classes]
     for part, members in (("validation", {val_labels[i] for i in vorder}), ("training", set(train.values()))):
         if missing := [c for c in classes if c not in members]:  # labels changed since the set was chosen
+            more = "import more frames of that pattern" if task == "pattern" else "label more of them"
             raise ValueError(
                 f"{task} task: the {part} set holds no {', '.join(map(repr, missing))} image (the validation set "
-                "is chosen at the task's first round and later labels join it one in five): label more of them"
+                f"is chosen at the task's first round; labels changed since moved its images): {more}"
             )
     summary.update(train=len(order), validation=len(vorder))
     return Split(

@@ -1,13 +1,15 @@
 """Physics features of many uncached frames on every core of the job's machine.
 
 A frame's features take about a second at `WORK_SIDE` pixels on one core, and the first round of a workspace
-describes every frame once (hundreds to thousands). `computed` hands them to a pool of worker processes started
-fresh ('spawn': an interpreter of their own, never a fork of the process that calls it, so a job's threads and a
-server's state are never copied) while this process reads the next frames from disk, and yields each frame's
-features in the order given. The pool is worth its start (a few seconds of imports per worker) only for a few
-dozen full-size frames, so small sets, one-core machines and processes that may not start children (Celery's
-daemonic prefork workers) compute in this process, exactly as before: the features are the same numbers either
-way (one function, `frame_features`, on the same arrays).
+describes every frame once (hundreds to thousands). `computed` hands them to joblib's loky worker processes
+(started fresh, never a fork of the process that calls it, so a job's threads and a server's state are never
+copied; unlike multiprocessing's 'spawn', loky does not run the caller's script again in each worker, so a user's
+script without an `if __name__ == "__main__":` guard is safe), while this process reads the next frames from
+disk, and yields each frame's features in the order given. The workers are kept for the next call a minute, end
+when idle, and end within a second when the job's process dies. The pool is worth its start (a few seconds of
+imports per worker) only for a few dozen full-size frames, so small sets, one-core machines and processes that
+may not start children (Celery's daemonic prefork workers) compute in this process, exactly as before: the
+features are the same numbers either way (one function, `frame_features`, on the same arrays).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..threads import available_cores
@@ -42,15 +43,34 @@ def workers_for(images: Sequence) -> int:
     return cores if sum(work_of(img.height, img.width) for img in images) >= POOL_MIN_WORK else 1
 
 
-def _one_thread() -> None:
-    """In each worker: one OpenMP thread, as many workers as cores; Ctrl-C, which a terminal sends to the whole
-    process group, is the job's to act on (it stops at its next check and shuts the pool down)."""
+def _worker_start(parent: int) -> None:
+    """In each worker: one OpenMP thread (as many workers as cores); Ctrl-C, which a terminal sends to the whole
+    process group, is the job's to act on (it stops at its next check); and an end when the job's process is gone
+    (killed, out of memory), instead of idling on."""
+    import os
     import signal
+    import threading
+    import time
 
     from ..threads import set_openmp_threads
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_openmp_threads(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _executor(workers: int):
+    import os
+
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=workers, timeout=60, initializer=_worker_start, initargs=(os.getpid(),))
 
 
 def computed(ws, images: Sequence, store: Callable, workers: int | None = None) -> Iterator[dict[str, float]]:
@@ -61,14 +81,7 @@ def computed(ws, images: Sequence, store: Callable, workers: int | None = None) 
     workers = workers_for(images) if workers is None else workers
     pending = deque(images)
     if workers > 1 and len(pending) > 1:
-        try:
-            pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
-            )
-        except (OSError, ValueError, AssertionError) as exc:  # no children here: compute in this process
-            log.info("physics features in one process: %s", exc)
-        else:
-            yield from _pooled(ws, pool, pending, store, 2 * workers)
+        yield from _pooled(ws, workers, pending, store, 2 * workers)
     while pending:  # one process, or what a broken pool left
         image = pending.popleft()
         frame = ws.load_frame(image)
@@ -77,10 +90,11 @@ def computed(ws, images: Sequence, store: Callable, workers: int | None = None) 
         yield feats
 
 
-def _pooled(ws, pool: ProcessPoolExecutor, pending: deque, store: Callable, ahead: int) -> Iterator[dict]:
+def _pooled(ws, workers: int, pending: deque, store: Callable, ahead: int) -> Iterator[dict]:
     """Up to `ahead` frames in flight; what is not done when the caller stops (Cancel) is dropped."""
     flight: deque = deque()
     try:
+        pool = _executor(workers)
         while pending or flight:
             while pending and len(flight) < ahead:
                 image = pending[0]
@@ -88,14 +102,14 @@ def _pooled(ws, pool: ProcessPoolExecutor, pending: deque, store: Callable, ahea
                 flight.append((image, pool.submit(frame_features, frame.data, frame.mask)))
                 pending.popleft()
             image, future = flight[0]
-            try:
-                feats = future.result()
-            except BrokenProcessPool:
-                log.warning("a physics-feature worker died; the rest of the frames are computed in the job's process")
-                pending.extendleft(img for img, _ in reversed(flight))
-                return
+            feats = future.result()
             flight.popleft()
             store(image, feats)
             yield feats
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:  # no children here, or a worker died (killed, OOM)
+        log.warning("physics features go on in the job's process (%s: %s)", type(exc).__name__, exc)
+        pending.extendleft(img for img, _ in reversed(flight))
+        flight.clear()
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        for _, future in flight:  # a cancelled job: what has not started is dropped
+            future.cancel()

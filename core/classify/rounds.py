@@ -169,8 +169,14 @@ def preflight(ws: Workspace, params: RoundParams, round_no: int) -> None:
         prev = previous_checkpoint(ws, arch, params.task, round_no)
         if prev is None:
             raise ValueError(f"{arch}: no checkpoint from an earlier round to fine-tune; train from scratch")
-        if (classes := load_classifier(ws.root / prev)[1].classes) != split.classes:
-            raise ValueError(f"{arch}: the earlier round's classes {classes} differ from {split.classes}")
+        cfg = load_classifier(ws.root / prev)[1]
+        if cfg.classes != split.classes:
+            raise ValueError(f"{arch}: the earlier round's classes {cfg.classes} differ from {split.classes}")
+        if cfg.channels != rec.channels:
+            raise ValueError(
+                f"{arch}: the earlier round used {cfg.channels} input channels, this recipe {rec.channels}; train "
+                "from scratch"
+            )
 
 
 def train_round(
@@ -380,6 +386,11 @@ def train_round(
         ws.store.add_artifact("classifier", ws.relative(folder), run_id=run_id, meta={**meta, "recipe": rec.name})
     plan.finish("round finished")
     warnings = []
+    if left := split.summary.get("left_out"):
+        warnings.append(
+            f"{', '.join(map(repr, left))} left out of this round: one image of a class can train or validate, not "
+            "both (two or more bring it in)"
+        )
     if len(split.val_ids) < 30:
         warnings.append(
             f"the validation set holds {len(split.val_ids)} images, so each one moves accuracy by "

@@ -90,6 +90,8 @@ def test_labelling_the_last_page_of_unlabeled_shows_the_last_page_left(small_wor
     assert label_actions.apply_label(services, "fake", page_ids, "ada")[0]
     cards, page_ids, count = label.render_grid(services, unlabeled, 1, [])  # the page store still says page 2
     assert len(cards) == 4 and count.startswith("1–4 of 4 · page 1/1")
+    assert label.change_page(services, ids.LABEL_PREV_BUTTON, 1, unlabeled) == 0  # from the page shown
+    assert label.change_page(services, ids.LABEL_NEXT_BUTTON, 1, unlabeled) == 0
     services.store.add_labels(page_ids, "fake", "ada")
     cards, page_ids, count = label.render_grid(services, unlabeled, 1, [])
     assert cards == [] and page_ids == [] and count == "no images match"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -68,10 +70,86 @@ def test_a_cancelled_job_stops_the_pool(varied_workspace, monkeypatch):
     with pytest.raises(Cancelled):
         physics.feature_matrix(ws, images, should_stop=stop_after_two)
     assert sum(physics.features_cached(ws, img) for img in images) < len(images)
-    deadline = time.monotonic() + 120
-    while multiprocessing.active_children() and time.monotonic() < deadline:  # the workers exit on their own
-        time.sleep(0.2)
-    assert not multiprocessing.active_children()
+
+
+def test_a_pool_that_breaks_leaves_the_frames_to_the_job_with_the_same_numbers(varied_workspace, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    ws = varied_workspace
+    images = _images(ws)
+    serial = [physics.frame_features(ws.load_frame(img).data, ws.load_frame(img).mask) for img in images]
+
+    class Dying:
+        def __init__(self):
+            self.calls = 0
+
+        def submit(self, fn, *args):
+            self.calls += 1
+            if self.calls > 3:  # a worker killed (out of memory) between frames
+                raise BrokenProcessPool("a worker died")
+            from concurrent.futures import Future
+
+            future = Future()
+            future.set_result(fn(*args))
+            return future
+
+    monkeypatch.setattr(physics_pool, "_executor", lambda workers: Dying())
+    assert list(physics_pool.computed(ws, images, lambda img, f: None, workers=2)) == serial
+
+
+SCRIPT = """
+print("TOP LEVEL", flush=True)  # a user's script without a __main__ guard
+import os, sys, time
+from scatterloop.core.config import Settings
+from scatterloop.core.workspace import Workspace
+from scatterloop.core.classify import physics, physics_pool
+physics_pool.POOL_MIN_WORK = 0.0
+physics_pool.available_cores = lambda: 2
+ws = Workspace.open(Settings(workspace=sys.argv[1]))
+import shutil; shutil.rmtree(ws.cache / "features", ignore_errors=True)  # every frame to compute
+x = physics.feature_matrix(ws, [img for img, _ in ws.store.list_images()])
+print("WORKERS", *physics_pool._executor(2)._processes, flush=True)  # the same pool, still up
+if len(sys.argv) > 2:
+    time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody has reaped yet has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def test_a_users_script_runs_once_and_workers_end_with_the_job_process(varied_workspace, tmp_path):
+    varied_workspace.store.dispose()
+    script = tmp_path / "mine.py"
+    script.write_text(SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(varied_workspace.root)], capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("TOP LEVEL") == 1 and "Traceback" not in done.stderr
+    # a job process killed (out of memory, kill -9): its workers do not idle on
+    proc = subprocess.Popen([sys.executable, str(script), str(varied_workspace.root), "wait"], stdout=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        line = ""
+        while not line.startswith("WORKERS"):
+            line = proc.stdout.readline()
+            assert line, "the script ended before its pool started"
+        pids = [int(p) for p in line.split()[1:]]
+        assert pids and all(_alive(p) for p in pids)
+        proc.kill()
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 60
+        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(p) for p in pids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def test_small_sets_one_core_and_daemonic_processes_stay_in_one_process(varied_workspace, monkeypatch):

@@ -12,15 +12,24 @@ import time
 import pytest
 
 
-def _run_status(ws, run_id=None):
-    from scatterloop.core.store import Store
+def _runs(db) -> list[tuple]:
+    """(id, status, progress, message) of every run, read-only: the command under test owns the database (a
+    `Store` here would set up its schema while the command does: both may fail)."""
+    import sqlite3
 
-    store = Store(f"sqlite:///{ws / 'scatterloop.db'}")
     try:
-        runs = [r for r in store.list_runs() if r.kind == "embed"]
-        return runs[-1] if runs else None
-    finally:
-        store.dispose()
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            return con.execute("select id, status, progress, message from run order by id").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:  # not made yet
+        return []
+
+
+def _run_status(ws):
+    runs = [r for r in _runs(ws / "scatterloop.db")]
+    return runs[-1] if runs else None
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -33,7 +42,7 @@ def test_ctrl_c_or_sigterm_cancels_the_running_job_and_says_which(small_workspac
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:  # wait on state: the run is training (its bar has moved)
             run = _run_status(ws)
-            if run is not None and run.status == "running" and (run.progress or 0) > 0:
+            if run is not None and run[1] == "running" and (run[2] or 0) > 0:
                 break
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.3)
@@ -47,8 +56,8 @@ def test_ctrl_c_or_sigterm_cancels_the_running_job_and_says_which(small_workspac
     assert proc.returncode == 130, err
     last = json.loads(out.strip().splitlines()[-1])
     run = _run_status(ws)
-    assert last["status"] == "cancelled" and last["run_id"] == run.id and last["exit_code"] == 130
-    assert run.status == "cancelled" and "interrupted" in run.message
+    assert last["status"] == "cancelled" and last["run_id"] == run[0] and last["exit_code"] == 130
+    assert run[1] == "cancelled" and "interrupted" in run[3]
 
 
 def test_a_plain_folder_is_not_made_a_workspace(tmp_path, capsys):
@@ -62,6 +71,10 @@ def test_a_plain_folder_is_not_made_a_workspace(tmp_path, capsys):
         assert main([*argv, "--workspace", str(data), *extra]) == 2
         assert "is not a workspace" in capsys.readouterr().err
     assert sorted(p.name for p in data.iterdir()) == ["notes.txt"]
+    # a workspace older than its mark, its database elsewhere: its folders say what it is
+    for sub in ("originals", "thumbs", "runs", "cache", "exports"):
+        (data / sub).mkdir()
+    assert main(["classify", "table", "--workspace", str(data)]) == 0
 
 
 def test_report_writes_whole_or_not_at_all_and_evaluation_flags_are_not_ignored(small_workspace, tmp_path, capsys):
@@ -159,3 +172,40 @@ def test_a_read_only_workspace_is_said_so_in_one_line(small_workspace, monkeypat
         ValueError, match="not writable \\(Read-only file system\\); scatterloop writes to a workspace it opens"
     ):
         Workspace.open(small_workspace.settings)
+
+
+NEVER_CHECKS = """
+import sys, tempfile, time
+from scatterloop.core import benchmarks, cli
+from scatterloop.core.jobs import run_job
+from scatterloop.core.store import Store
+
+def bench(quick=None):  # a benchmark's job: its work never asks whether to stop
+    store = Store(f"sqlite:///{sys.argv[1]}")
+    run_job(store, "classify", {}, lambda run_id, progress, should_stop: [time.sleep(0.1) for _ in range(6000)])
+    return {"bench": "loop", "finished": True}
+
+benchmarks.load_bench = lambda name: bench
+cli.STOP_GRACE_S = 2
+sys.exit(cli.main(["bench", "loop", "--quick", "--json"]))
+"""
+
+
+def test_one_sigterm_stops_a_job_that_never_checks(tmp_path):
+    script, db = tmp_path / "never.py", tmp_path / "b.db"
+    script.write_text(NEVER_CHECKS)
+    proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not ((runs := _runs(db)) and runs[0][1] == "running"):  # wait on state: the run is running
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=300)  # the job alone would take 10 minutes
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "finished" not in out and "stopping the running job" in err
+    assert _runs(db)[0][1] == "cancelled"

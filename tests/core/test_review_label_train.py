@@ -53,7 +53,7 @@ def test_a_class_with_one_label_is_refused_with_what_was_found(small_workspace):
     with pytest.raises(ValueError) as err:
         assemble(ws.store, "realism")
     message = str(err.value)
-    assert "every class needs two or more" in message and "'fake' has one" in message
+    assert "each class needs two or more labelled images" in message and "'fake' has one" in message
     assert "found 2 realistic and 1 fake among labelled generated images" in message
     assert "6 experimental frames count as realistic" in message
     ws.store.add_labels(real, None, "ada")  # no realistic label at all: the same counts, said
@@ -99,3 +99,24 @@ def test_the_train_tab_sends_the_sources_of_a_pattern_round():
     params = round_params({"task": "pattern", "sources": ["simulated"]})
     assert params.sources == ("simulated",)
     assert round_params({"task": "realism", "sources": ["simulated"]}).sources == ("experimental",)  # not its own
+
+
+def test_a_pattern_of_one_frame_is_left_out_and_a_new_pattern_gets_a_validation_frame(workspace):
+    from scatterloop.core.classify.data import assemble
+
+    store = workspace.store
+    ids = []
+    for k, pattern in enumerate(("rings",) * 4 + ("peaks",) * 4 + ("background",)):
+        ids += [
+            store.add_image(sha256=f"{k:064x}", path=f"originals/{k}.tif", original_name=f"{k}.tif",
+                            source="experimental", pattern=pattern, height=8, width=8, dtype="uint16")
+        ]  # fmt: skip
+    split = assemble(store, "pattern")  # one background frame cannot train and validate: left out, said
+    assert split.classes == ["peaks", "rings"] and split.summary["left_out"] == ["background"]
+    for k in range(9, 17):  # a pattern imported after the first round: one of its new frames validates
+        store.add_image(sha256=f"{k:064x}", path=f"originals/{k}.tif", original_name=f"{k}.tif",
+                        source="experimental", pattern="background", height=8, width=8, dtype="uint16")  # fmt: skip
+    again = assemble(store, "pattern")
+    assert again.classes == ["background", "peaks", "rings"] and "left_out" not in again.summary
+    assert set(again.val_y) == {0, 1, 2} and set(again.train_y) == {0, 1, 2}
+    assert set(split.val_ids) <= set(again.val_ids) and not set(split.train_ids) & set(again.val_ids)
