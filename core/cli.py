@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .cli_common import RunCancelled, positive_int, record_number
+from .cli_common import RunCancelled, positive_int, record_number, settings_from
 from .cli_data import cmd_embed, cmd_export, cmd_import, cmd_simulate
 from .cli_serve import add_server_flags, cmd_demo, cmd_serve
 from .io_safety import one_line
@@ -225,7 +225,7 @@ class _OneLineFormatter(logging.Formatter):
         return super().format(record)
 
 
-def _not_a_workspace(folder: str) -> str | None:
+def _not_a_workspace(folder: str, external_db: bool) -> str | None:
     """Why a command that only works in a workspace must not open `folder` (opening makes one: a mistyped
     `--workspace ~/data` would fill a data folder with a database and folders), or None."""
     from .workspace import MARK, WORKSPACE_FOLDERS
@@ -234,7 +234,7 @@ def _not_a_workspace(folder: str) -> str | None:
         return "does not exist"
     marked = any(os.path.isfile(os.path.join(folder, n)) for n in (MARK, "scatterloop.db"))
     # a workspace older than its mark, with its database elsewhere (SCATTERLOOP_DATABASE_URL): its own folders
-    laid_out = all(os.path.isdir(os.path.join(folder, n)) for n in WORKSPACE_FOLDERS)
+    laid_out = external_db and all(os.path.isdir(os.path.join(folder, n)) for n in WORKSPACE_FOLDERS)
     if os.path.isdir(folder) and not (marked or laid_out):
         return f"is not a workspace (no {MARK} mark, scatterloop.db or workspace folders in it)"
     return None
@@ -243,8 +243,11 @@ def _not_a_workspace(folder: str) -> str | None:
 def _stop_on_signals() -> dict:
     """Ctrl-C and SIGTERM (a scheduler's, `timeout`'s, `kill`'s) stop a command's running job as a Cancel does:
     at its next check, recorded `cancelled`, its temporaries cleaned, exit 130 with the run's id. With no job
-    running, or at a second signal, the command stops at once. Only in the main thread (where Python runs
-    handlers); the previous handlers come back when the command returns (tests call `main` many times)."""
+    running, at a second signal, or `STOP_GRACE_S` after the first (a job that never checks: a benchmark's, a long
+    fit), the command stops where it is. Only in the main thread (where Python runs handlers); the previous
+    handlers come back when the command returns (tests call `main` many times). No SIGALRM: Windows has none, and
+    a caller's own alarm stays its own."""
+    import _thread
     import signal
     import threading
 
@@ -252,6 +255,7 @@ def _stop_on_signals() -> dict:
 
     if threading.current_thread() is not threading.main_thread():
         return {}
+    state: dict = {}
 
     def handler(signum, _frame):
         if stop_running_jobs():
@@ -259,28 +263,32 @@ def _stop_on_signals() -> dict:
                 f"scatterloop: stopping the running job at its next check (within {STOP_GRACE_S} s; again: at once)",
                 file=sys.stderr,
             )
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):  # the next one interrupts where it is
+            for sig in state["signals"]:  # the next one interrupts where it is
                 signal.signal(sig, signal.default_int_handler)
-            signal.alarm(STOP_GRACE_S)  # a job that never checks (a benchmark's, a long fit) is stopped all the same
+            timer = threading.Timer(STOP_GRACE_S, _thread.interrupt_main)  # raises KeyboardInterrupt in main
+            timer.daemon = True
+            timer.start()
+            state["timer"] = timer
             return
         raise KeyboardInterrupt
 
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
-        previous[sig] = signal.getsignal(sig)
-        signal.signal(sig, handler if sig != signal.SIGALRM else previous[sig])
-    return previous
+    state["signals"] = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None]
+    for sig in state["signals"]:
+        state[sig] = signal.getsignal(sig)
+        signal.signal(sig, handler)
+    return state
 
 
 STOP_GRACE_S = 10  # seconds a signalled job has to reach its next check
 
 
-def _restore_signals(previous: dict) -> None:
+def _restore_signals(state: dict) -> None:
     import signal
 
-    if previous:
-        signal.alarm(0)
-    for sig, old in previous.items():
+    if (timer := state.get("timer")) is not None:
+        timer.cancel()
+    for sig in state.get("signals", []):
+        old = state[sig]
         signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
@@ -294,7 +302,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     empty = empty_values(parser, args)
     if empty:
         return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))
-    if args.command in NEEDS_WORKSPACE and (problem := _not_a_workspace(args.workspace)):
+    try:
+        external = args.command in NEEDS_WORKSPACE and settings_from(args).database_url is not None
+    except ValueError:  # a bad setting: the command's own opening says which, in one line
+        external = False
+    if args.command in NEEDS_WORKSPACE and (problem := _not_a_workspace(args.workspace, external)):
         return _fail(
             args,
             f"--workspace: {one_line(args.workspace)} {problem} (`scatterloop import` or `scatterloop demo` makes a "
@@ -343,8 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         logging.getLogger(__name__).debug("internal error", exc_info=exc)
         return _fail(args, f"internal error ({type(exc).__name__}: {one_line(exc)}); --verbose shows where", 1)
-    except KeyboardInterrupt:
-        return _fail(args, "interrupted", 130)
+    except KeyboardInterrupt as exc:  # a job stopped where it was is recorded cancelled: which one is said
+        run = getattr(exc, "run_id", None)
+        return _fail(args, "interrupted", 130, **({"run_id": run, "status": "cancelled"} if run else {}))
     finally:
         ingest_log.setLevel(ingest_level)
         _restore_signals(previous)

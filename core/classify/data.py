@@ -146,6 +146,13 @@ def fixed_validation(
                 fresh = [i for i in new if labelled[i] == c and i not in val]
                 if len(members) >= 2 and fresh:
                     val.append(min(fresh, key=lambda i: _coin(i, seed)))
+            # and one to train on, where every image of a class went to validation (its first two won the coin)
+            kept = set(val)
+            for c in sorted({labelled[i] for i in new}):
+                members = [i for i in labelled if labelled[i] == c]
+                drawn = [i for i in new if labelled[i] == c and i in kept]
+                if len(members) >= 2 and all(i in kept for i in members) and drawn:
+                    val.remove(max(drawn, key=lambda i: _coin(i, seed)))
             store.set_meta(key, {**stored, "ids": val, "seen": sorted(seen | set(new))})
         return val
     rng = np.random.default_rng([seed, 17])
@@ -267,8 +274,8 @@ def assemble(
         if missing := [c for c in classes if c not in members]:  # labels changed since the set was chosen
             more = "import more frames of that pattern" if task == "pattern" else "label more of them"
             raise ValueError(
-                f"{task} task: the {part} set holds no {', '.join(map(repr, missing))} image (the validation set "
-                f"is chosen at the task's first round; labels changed since moved its images): {more}"
+                f"{task} task: the {part} set holds no {', '.join(map(repr, missing))} image (each image keeps the "
+                f"set it was first given, and labels changed since can leave a class out of one): {more}"
             )
     summary.update(train=len(order), validation=len(vorder))
     return Split(

@@ -91,25 +91,42 @@ def computed(ws, images: Sequence, store: Callable, workers: int | None = None) 
 
 
 def _pooled(ws, workers: int, pending: deque, store: Callable, ahead: int) -> Iterator[dict]:
-    """Up to `ahead` frames in flight; what is not done when the caller stops (Cancel) is dropped."""
+    """Up to `ahead` frames in flight; what is not done when the caller stops (Cancel) is dropped. Only a pool that
+    cannot start or breaks (a worker killed, out of memory) leaves the frames to the job's process: a frame that
+    cannot be read, a cache that cannot be written or a feature that fails raise as they would there."""
     flight: deque = deque()
+
+    def broken(exc: BaseException) -> None:
+        log.warning("physics features go on in the job's process (%s: %s)", type(exc).__name__, exc)
+        pending.extendleft(img for img, _ in reversed(flight))
+        flight.clear()
+
     try:
-        pool = _executor(workers)
+        try:
+            pool = _executor(workers)
+        except (OSError, RuntimeError, ValueError) as exc:  # no children here
+            broken(exc)
+            return
         while pending or flight:
             while pending and len(flight) < ahead:
                 image = pending[0]
                 frame = ws.load_frame(image)
-                flight.append((image, pool.submit(frame_features, frame.data, frame.mask)))
+                try:
+                    future = pool.submit(frame_features, frame.data, frame.mask)
+                except BrokenProcessPool as exc:
+                    broken(exc)
+                    return
+                flight.append((image, future))
                 pending.popleft()
             image, future = flight[0]
-            feats = future.result()
+            try:
+                feats = future.result()
+            except BrokenProcessPool as exc:
+                broken(exc)
+                return
             flight.popleft()
             store(image, feats)
             yield feats
-    except (BrokenProcessPool, OSError, RuntimeError) as exc:  # no children here, or a worker died (killed, OOM)
-        log.warning("physics features go on in the job's process (%s: %s)", type(exc).__name__, exc)
-        pending.extendleft(img for img, _ in reversed(flight))
-        flight.clear()
     finally:
         for _, future in flight:  # a cancelled job: what has not started is dropped
             future.cancel()

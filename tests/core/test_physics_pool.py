@@ -164,3 +164,21 @@ def test_small_sets_one_core_and_daemonic_processes_stay_in_one_process(varied_w
     monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
     assert physics_pool.workers_for(images) == 1
     assert physics_pool.work_of(2463, 5071) == 1.0 and physics_pool.work_of(64, 64) == pytest.approx(1 / 16)
+
+
+def test_a_cache_that_cannot_be_written_raises_as_it_would_in_one_process(varied_workspace, monkeypatch):
+    from concurrent.futures import Future
+
+    class Done:
+        def submit(self, fn, *args):
+            future = Future()
+            future.set_result(fn(*args))
+            return future
+
+    monkeypatch.setattr(physics_pool, "_executor", lambda workers: Done())
+
+    def full_disk(image, feats):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        list(physics_pool.computed(varied_workspace, _images(varied_workspace), full_disk, workers=2))

@@ -71,10 +71,14 @@ def test_a_plain_folder_is_not_made_a_workspace(tmp_path, capsys):
         assert main([*argv, "--workspace", str(data), *extra]) == 2
         assert "is not a workspace" in capsys.readouterr().err
     assert sorted(p.name for p in data.iterdir()) == ["notes.txt"]
-    # a workspace older than its mark, its database elsewhere: its folders say what it is
+    # a workspace older than its mark, its database elsewhere: its folders say what it is, with that database only
     for sub in ("originals", "thumbs", "runs", "cache", "exports"):
         (data / sub).mkdir()
-    assert main(["classify", "table", "--workspace", str(data)]) == 0
+    assert main(["classify", "table", "--workspace", str(data)]) == 2
+    assert "is not a workspace" in capsys.readouterr().err
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCATTERLOOP_DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+        assert main(["classify", "table", "--workspace", str(data)]) == 0
 
 
 def test_report_writes_whole_or_not_at_all_and_evaluation_flags_are_not_ignored(small_workspace, tmp_path, capsys):
@@ -209,3 +213,14 @@ def test_one_sigterm_stops_a_job_that_never_checks(tmp_path):
     assert proc.returncode == 130, err
     assert "finished" not in out and "stopping the running job" in err
     assert _runs(db)[0][1] == "cancelled"
+
+
+def test_a_callers_alarm_is_left_as_it_was(tmp_path):
+    from scatterloop.core.cli import main
+
+    signal.alarm(100)
+    try:
+        assert main(["simulate", "rings", "-n", "1", "--size", "16", "--out", str(tmp_path / "s"), "--quiet"]) == 0
+        assert signal.alarm(0) > 90  # still set: the command neither used nor cancelled it
+    finally:
+        signal.alarm(0)

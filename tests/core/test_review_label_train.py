@@ -120,3 +120,16 @@ def test_a_pattern_of_one_frame_is_left_out_and_a_new_pattern_gets_a_validation_
     assert again.classes == ["background", "peaks", "rings"] and "left_out" not in again.summary
     assert set(again.val_y) == {0, 1, 2} and set(again.train_y) == {0, 1, 2}
     assert set(split.val_ids) <= set(again.val_ids) and not set(split.train_ids) & set(again.val_ids)
+
+
+def test_a_new_class_whose_first_images_all_won_the_validation_coin_still_trains_on_one(workspace):
+    from scatterloop.core.classify.data import _coin, fixed_validation
+
+    store = workspace.store
+    first = {1: "a", 2: "a", 3: "a", 4: "b", 5: "b", 6: "b"}
+    val = fixed_validation(store, "labels", first, [])
+    lucky = [i for i in range(7, 500) if _coin(i, 0) < 0.2][:2]  # both drawn for validation by their coin
+    again = fixed_validation(store, "labels", {**first, **dict.fromkeys(lucky, "c")}, [])
+    assert set(val) <= set(again) and len(set(again) & set(lucky)) == 1  # one validates, one trains
+    again2 = fixed_validation(store, "labels", {**first, **dict.fromkeys(lucky, "c")}, [])
+    assert again2 == again  # and each keeps the set it was given
