@@ -7,15 +7,22 @@ from scatterloop.callbacks.label_order import make_view, ordered_ids, predicted_
 from scatterloop.callbacks.services import make_services
 
 
+def _predicted(store, source: str, task: str, calls: tuple[str, str], confidences: tuple) -> tuple[list, dict]:
+    """A finished round of `task` whose ensemble called each image of `source` calls[1] at confidence 0.7 or
+    more, calls[0] below; returns (the images' ids, id → confidence)."""
+    ids = [img.id for img, _ in store.list_images() if img.source == source]
+    run = store.create_run("classify", {"task": task})
+    store.update_run(run, status="done", result={"task": task, "classes": sorted(calls)})
+    conf = dict(zip(ids, confidences, strict=True))
+    for i, c in conf.items():
+        store.add_labels([i], calls[1] if c >= 0.7 else calls[0], "ensemble:weighted", origin="model", confidence=c)
+    return ids, conf
+
+
 def test_grid_filters_and_sorts_by_predicted_pattern_and_confidence(small_workspace):
     store = small_workspace.store
     services = make_services(small_workspace.settings)
-    exp = [img.id for img, _ in store.list_images() if img.source == "experimental"]
-    run = store.create_run("classify", {"task": "pattern"})
-    store.update_run(run, status="done", result={"task": "pattern", "classes": ["peaks", "rings"]})
-    conf = dict(zip(exp, (0.9, 0.55, 0.7, 0.95, 0.6, 0.8), strict=True))
-    for i, c in conf.items():
-        store.add_labels([i], "rings" if c >= 0.7 else "peaks", "ensemble:weighted", origin="model", confidence=c)
+    exp, conf = _predicted(store, "experimental", "pattern", ("peaks", "rings"), (0.9, 0.55, 0.7, 0.95, 0.6, 0.8))
     store.add_labels([exp[0]], "fake", "ensemble:weighted", origin="model", confidence=0.99)  # realism: not mixed
     store.add_labels([exp[1]], "rings", "ada")  # a human label: the grid still orders by the suggestion
 
@@ -56,12 +63,7 @@ def ids_next():
 def test_without_a_pattern_round_the_grid_sorts_and_filters_by_the_realism_calls_it_shows(small_workspace):
     store = small_workspace.store
     services = make_services(small_workspace.settings)
-    gen = [img.id for img, _ in store.list_images() if img.source == "generated"]
-    run = store.create_run("classify", {"task": "realism"})
-    store.update_run(run, status="done", result={"task": "realism", "classes": ["fake", "realistic"]})
-    conf = dict(zip(gen, (0.77, 0.59, 0.93, 0.51, 0.66, 0.88), strict=True))
-    for i, c in conf.items():
-        store.add_labels([i], "fake" if c > 0.7 else "realistic", "ensemble:weighted", origin="model", confidence=c)
+    gen, conf = _predicted(store, "generated", "realism", ("realistic", "fake"), (0.77, 0.59, 0.93, 0.51, 0.66, 0.88))
     flt = label.make_filter("generated", None, None, None)
     assert ordered_ids(services, flt, make_view(None, None, "confidence-asc")) == sorted(gen, key=conf.get)
     assert ordered_ids(services, flt, make_view(None, [0.5, 0.7], "id")) == [i for i in gen if conf[i] <= 0.7]
