@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, Patch, State, ctx, html, no_update
 
 from scatterloop.core.explore import map_table, polar_view, reconstruction_png
 from scatterloop.core.io_safety import ImageReadError, one_line, os_reason
@@ -13,7 +13,7 @@ from scatterloop.dashboard.components.label_view import status
 
 from . import explore_ack
 from .explore_map import feature_choices, run_map_job, separation_panel
-from .explore_selection import GALLERY_PAGE, full_figure, gallery, relabel, undo
+from .explore_selection import GALLERY_PAGE, categories, full_figure, gallery, relabel, undo
 from .job_status import replace_on_start
 from .job_watch import cancel
 from .label import history_rows
@@ -89,10 +89,16 @@ def detail_body(services: Services, img, map_run_id: int | None):
     )
 
 
-def answered(message: str, ok: bool, patch, labelled: int | None):
-    """A relabel's or undo's outputs: the status line, the figure's patch, and (when labels changed) the counter
-    that redraws the gallery's badges."""
-    return status(message, ok), (patch if patch is not None else no_update), ((labelled or 0) + 1 if ok else no_update)
+def answered(services: Services, message: str, ok: bool, patch, labelled: int | None, colour_by: str):
+    """A relabel's or undo's outputs: the status line, the figure's patch, (when labels changed) the counter that
+    redraws the gallery's badges, and (when the figure was drawn again rather than patched) its traces."""
+    redrawn = patch is not None and not isinstance(patch, Patch)
+    return (
+        status(message, ok),
+        (patch if patch is not None else no_update),
+        ((labelled or 0) + 1 if ok else no_update),
+        categories(services, colour_by) if redrawn else no_update,
+    )
 
 
 def register(app, services: Services) -> None:
@@ -149,6 +155,7 @@ def register(app, services: Services) -> None:
     @app.callback(
         Output(ids.EXPLORE_GRAPH, "figure"),
         Output(ids.EXPLORE_RUN_STORE, "data"),
+        Output(ids.EXPLORE_DRAWN_STORE, "data"),
         Input(ids.EXPLORE_VERSION_STORE, "data"),
         Input(ids.EXPLORE_COLOUR_SELECT, "value"),
         Input(ids.EXPLORE_DIMS_RADIO, "value"),
@@ -158,8 +165,8 @@ def register(app, services: Services) -> None:
     )
     def _figure(_version, colour_by, dims, _shown, tab, selection):
         if tab != "explore":
-            return no_update, no_update
-        return map_figure(services, colour_by, int(dims), selection)
+            return no_update, no_update, no_update
+        return (*map_figure(services, colour_by, int(dims), selection), categories(services, colour_by))
 
     @app.callback(Output(ids.EXPLORE_SEPARATION, "children"), Input(ids.EXPLORE_RUN_STORE, "data"))
     def _separation(run_id):
@@ -237,6 +244,7 @@ def register(app, services: Services) -> None:
         Output(ids.EXPLORE_STATUS, "children"),
         Output(ids.EXPLORE_GRAPH, "figure", allow_duplicate=True),
         Output(ids.EXPLORE_LABELLED_STORE, "data"),
+        Output(ids.EXPLORE_DRAWN_STORE, "data", allow_duplicate=True),
         Input(ids.EXPLORE_BUTTON_ALL, "n_clicks"),
         State(ids.EXPLORE_SELECTION_STORE, "data"),
         State(ids.ANNOTATOR_INPUT, "value"),
@@ -244,11 +252,12 @@ def register(app, services: Services) -> None:
         State(ids.EXPLORE_DIMS_RADIO, "value"),
         State(ids.EXPLORE_INCLUDE_EXPERIMENTAL, "value"),
         State(ids.EXPLORE_LABELLED_STORE, "data"),
+        State(ids.EXPLORE_DRAWN_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _relabel(_clicks, selection, annotator, colour_by, dims, include_experimental, labelled):
+    def _relabel(_clicks, selection, annotator, colour_by, dims, include_experimental, labelled, drawn):
         if not ctx.triggered or not ctx.triggered[0]["value"]:
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         message, ok, patch = relabel(
             services,
             ctx.triggered_id["label"],
@@ -257,20 +266,24 @@ def register(app, services: Services) -> None:
             colour_by,
             int(dims),
             bool(include_experimental),
+            drawn_cats=drawn,
         )
-        return answered(message, ok, patch, labelled)
+        return answered(services, message, ok, patch, labelled, colour_by)
 
     @app.callback(
         Output(ids.EXPLORE_STATUS, "children", allow_duplicate=True),
         Output(ids.EXPLORE_GRAPH, "figure", allow_duplicate=True),
         Output(ids.EXPLORE_LABELLED_STORE, "data", allow_duplicate=True),
+        Output(ids.EXPLORE_DRAWN_STORE, "data", allow_duplicate=True),
         Input(ids.EXPLORE_UNDO_BUTTON, "n_clicks"),
         State(ids.ANNOTATOR_INPUT, "value"),
         State(ids.EXPLORE_COLOUR_SELECT, "value"),
         State(ids.EXPLORE_DIMS_RADIO, "value"),
         State(ids.EXPLORE_LABELLED_STORE, "data"),
         State(ids.EXPLORE_SELECTION_STORE, "data"),
+        State(ids.EXPLORE_DRAWN_STORE, "data"),
         prevent_initial_call=True,
     )
-    def _undo(_n, annotator, colour_by, dims, labelled, selection):
-        return answered(*undo(services, annotator, colour_by, int(dims), selection), labelled)
+    def _undo(_n, annotator, colour_by, dims, labelled, selection, drawn):
+        result = undo(services, annotator, colour_by, int(dims), selection, drawn_cats=drawn)
+        return answered(services, *result, labelled, colour_by)

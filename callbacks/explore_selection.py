@@ -73,9 +73,11 @@ def relabel(
     colour_by: str,
     dims: int,
     include_experimental: bool = False,
+    drawn_cats: list[str] | None = None,
 ):
     """Label the selection's candidates (and its experimental frames only when asked); returns (message, ok,
-    patch for the figure or None)."""
+    patch for the figure, the whole figure where its traces changed, or None). `drawn`: the traces of the figure on
+    screen (`EXPLORE_DRAWN_STORE`, `drawn_cats`); without it, the categories just before this write stand for them."""
     if not selection:
         return "Select points with the lasso or box first.", False, None
     if not annotator or not annotator.strip():
@@ -104,15 +106,22 @@ def relabel(
     message = f"Labelled {len(targets)} image(s) '{label}' as {who} (round {round_no}): {named(targets)}.{left}"
     if cats is None:
         return message, True, None
-    if colour_by == "label" and (
-        len(cats) > len(services.settings.labels) + 1 or categories(services, "label") != cats
-    ):
-        return message, True, full_figure(services, colour_by, dims, drawn)  # a label outside the set: see there
+    if colour_by == "label" and categories(services, "label") != (drawn_cats if drawn_cats is not None else cats):
+        # a label outside the set came or went (here, or in another session since the figure was drawn): traces
+        # are addressed by position, so the figure is drawn again rather than patched into the wrong ones
+        return message, True, full_figure(services, colour_by, dims, drawn)
     affected = set(before.values()) | {"realistic", "fake"} if colour_by == "group" else set(cats)
     return message, True, recolour_patch(services, colour_by, dims, cats, affected, drawn)
 
 
-def undo(services: Services, annotator: str | None, colour_by: str, dims: int, selection: list[int] | None = None):
+def undo(
+    services: Services,
+    annotator: str | None,
+    colour_by: str,
+    dims: int,
+    selection: list[int] | None = None,
+    drawn_cats: list[str] | None = None,
+):
     """Undo the annotator's last action; returns (message, ok, patch or None): the figure is patched, not redrawn,
     so the selection and the legend toggles survive."""
     if not annotator or not annotator.strip():
@@ -124,7 +133,7 @@ def undo(services: Services, annotator: str | None, colour_by: str, dims: int, s
     cats = categories(services, colour_by)
     if cats is None:
         patch = None
-    elif cats != before or len(cats) > len(services.settings.labels) + 1:
+    elif cats != (drawn_cats if drawn_cats is not None else before):  # traces came or went: drawn again
         patch = full_figure(services, colour_by, dims, selection)
     else:
         patch = recolour_patch(services, colour_by, dims, cats, set(cats), selection)

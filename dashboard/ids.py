@@ -51,6 +51,7 @@ EXPLORE_SYMMETRY_BUTTON = "explore-symmetry-button"
 EXPLORE_PROGRESS = "explore-progress"
 EXPLORE_JOB_STATUS = "explore-job-status"
 EXPLORE_RUN_STORE = "explore-run-store"
+EXPLORE_DRAWN_STORE = "explore-drawn-store"  # the traces the figure on screen was drawn with, in order
 EXPLORE_VERSION_STORE = "explore-version-store"
 EXPLORE_SELECTION_STORE = "explore-selection-store"
 EXPLORE_GALLERY = "explore-gallery"

@@ -278,6 +278,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                 ]
             ),
             dcc.Store(id=ids.EXPLORE_RUN_STORE),
+            dcc.Store(id=ids.EXPLORE_DRAWN_STORE),
             dcc.Store(id=ids.EXPLORE_VERSION_STORE, data=0),
             dcc.Store(id=ids.EXPLORE_SELECTION_STORE, data=[]),
             dcc.Store(id=ids.EXPLORE_GALLERY_PAGE_STORE, data=0),

@@ -188,8 +188,16 @@ def test_undo_redraws_the_map_when_a_label_outside_the_set_changes_its_traces(wo
         assert names[:2] == ["realistic (2)", "fake (0)"] and names[-1] == "unlabeled (2)"
         message, ok, fig = undo(services, "ada", "label", 2)
         assert ok and not isinstance(fig, Patch) and [t.name for t in fig.data][2] == "7 (2)"
-        message, ok, patch = relabel(services, "fake", ids[2:], "ada", "label", 2)
-        assert ok and not isinstance(patch, Patch)  # the "7" trace is there: positions are not the set's alone
+        drawn = ["realistic", "fake", "7", "unlabeled"]  # the traces of the figure just drawn
+        message, ok, patch = relabel(services, "fake", ids[2:], "ada", "label", 2, drawn_cats=drawn)
+        assert ok and isinstance(patch, Patch)  # the same traces: patched where they are
+        assert patch.to_plotly_json()["operations"] and "fake (2)" in str(patch.to_plotly_json())
+        # another session takes the last "7" away after this figure was drawn: its traces no longer match
+        store.add_labels(ids[:2], "realistic", "bob")
+        message, ok, fig = relabel(services, "realistic", ids[2:3], "ada", "label", 2, drawn_cats=drawn)
+        assert ok and not isinstance(fig, Patch) and "7 (0)" not in [t.name for t in fig.data]
+        message, ok, fig = undo(services, "ada", "label", 2, drawn_cats=drawn)
+        assert ok and not isinstance(fig, Patch)
     finally:
         services.store.dispose()
 
