@@ -89,6 +89,7 @@ def cmd_classify(args) -> int:
                     f"{', '.join(str(d['id']) for d in res.doubted[:10])}{', ...' if len(res.doubted) > 10 else ''}), "
                     "left out of the saved models' final fit: check them with `classify queue --queue doubted`"
                 )
+            lines += [f"  note: {w}" for w in res.warnings]
             emit(args, out, "\n".join(lines))
         elif args.action == "predict":
             run = args.run or _latest_classify(ws)

@@ -77,15 +77,22 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, workspace: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides
+        cls,
+        workspace: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+        require_workspace: bool = False,
+        **overrides,
     ) -> Settings:
         """Build settings from `SCATTERLOOP_*` variables, then explicit overrides (which win).
 
         Raises:
-            ValueError: a numeric variable that does not parse, naming the variable.
+            ValueError: a numeric variable that does not parse, naming the variable; with `require_workspace`, no
+                workspace given nor set in SCATTERLOOP_WORKSPACE (a WSGI server would make `./workspace`).
         """
         env = os.environ if env is None else env
         values: dict = {}
+        if require_workspace and workspace is None and not env.get(ENV_PREFIX + "WORKSPACE"):
+            raise ValueError(f"{ENV_PREFIX}WORKSPACE is not set: name the workspace this server serves")
         ws = workspace if workspace is not None else env.get(ENV_PREFIX + "WORKSPACE", "workspace")
         values["workspace"] = Path(ws)
         for key, name in (

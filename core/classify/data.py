@@ -65,7 +65,7 @@ def _examples(
     labels = store.current_labels([img.id for img in images]) if images else {}
     if task == "labels":
         return {i: s.label for i, s in labels.items() if s.label}, []
-    generated = {img.id for img in images if img.source != "experimental"}
+    generated = {img.id for img in images if img.source == "generated"}  # simulated frames: the pattern task's
     labelled = {i: s.label for i, s in labels.items() if i in generated and s.label in (REALISTIC, FAKE)}
     return labelled, sorted(img.id for img in images if img.source == "experimental")
 

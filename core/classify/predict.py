@@ -43,8 +43,10 @@ UNKNOWN_PATTERNS = (None, "", "unknown")
 
 
 def candidates(store: Store, task: str, pattern: str | None = None) -> list[int]:
-    """Images that this task's models should judge: for realism (and labels) those without a human label; for
-    the pattern task those whose pattern nobody knows (imported frames, experimental ones included)."""
+    """Images that this task's models should judge: for realism the generated candidates without a human label
+    (experimental frames are real by what they are; simulated ones are the pattern task's training frames, their
+    truth known), for labels every image without one; for the pattern task those whose pattern nobody knows
+    (imported frames, experimental ones included)."""
     if task == "pattern":
         return [img.id for img, _ in store.list_images() if img.pattern in UNKNOWN_PATTERNS]
     labelled = {i for i, s in store.current_labels().items() if s.label}
@@ -52,7 +54,7 @@ def candidates(store: Store, task: str, pattern: str | None = None) -> list[int]
     for img, _ in store.list_images():
         if img.id in labelled or (pattern and img.pattern != pattern):
             continue
-        if task != "labels" and img.source == "experimental":
+        if task != "labels" and img.source != "generated":
             continue
         out.append(img.id)
     return out
@@ -72,7 +74,11 @@ def predict_candidates(
     res = _finished_round(ws, classify_run)
     ids = candidates(ws.store, res["task"], (res.get("sets") or {}).get("pattern"))
     if not ids:
-        raise ValueError("no unlabeled candidates to predict")
+        raise ValueError(
+            "no image of unknown pattern to predict (--images names any, experimental frames included)"
+            if res["task"] == "pattern"
+            else "no unlabeled candidates to predict"
+        )
     which = "images of unknown pattern" if res["task"] == "pattern" else "candidates"  # what `candidates` chose
     return _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, should_stop, which)
 
@@ -278,15 +284,16 @@ def review_queue(
 
 
 def _candidates_only(store: Store, sugg: dict, realism: set) -> dict:
-    """The calls, less realism calls (`realism`: its classes) on experimental frames: an experimental frame is
-    real by what it is, so it is never pre-labelled nor queued for a realism judgement (the realism task trains on
-    it as realistic whatever a label says), even when a person asked for it to be scored. Another task's calls
+    """The calls, less realism calls (`realism`: its classes) on frames that are no generated candidates: an
+    experimental frame is real by what it is, a simulated one a pattern frame of known truth, so neither is
+    pre-labelled nor queued for a realism judgement (the realism task trains on an experimental frame as realistic
+    whatever a label says), even when a person asked for it to be scored. Another task's calls
     (the `labels` task exists to call experimental frames) stay."""
     asked = [i for i, (lab, _) in sugg.items() if lab in realism]
     if not asked:
         return sugg
-    experimental = {img.id for img in store.get_images(asked) if img.source == "experimental"}
-    return {i: v for i, v in sugg.items() if i not in experimental}
+    not_candidates = {img.id for img in store.get_images(asked) if img.source != "generated"}
+    return {i: v for i, v in sugg.items() if i not in not_candidates}
 
 
 def review_order(confidence: np.ndarray, patterns: list) -> np.ndarray:

@@ -57,7 +57,10 @@ def _extractor(ws: Workspace, params: EvalParams, progress: ProgressFn, should_s
 
     if params.extractor == "inception":
         if not params.inception_weights:
-            raise ValueError("inception: give a local Inception-v3 weights file (SCATTERLOOP_INCEPTION_WEIGHTS)")
+            raise ValueError(
+                "inception: give a local Inception-v3 weights file (--inception-weights, or "
+                "SCATTERLOOP_INCEPTION_WEIGHTS)"
+            )
         from ..embed.autoencoder import pick_device
 
         return InceptionFeatures(params.inception_weights, device=pick_device(params.device))

@@ -224,3 +224,12 @@ def test_a_callers_alarm_is_left_as_it_was(tmp_path):
         assert signal.alarm(0) > 90  # still set: the command neither used nor cancelled it
     finally:
         signal.alarm(0)
+
+
+def test_the_wsgi_server_refuses_to_start_without_its_workspace():
+    from scatterloop.core.config import Settings
+
+    with pytest.raises(ValueError, match="SCATTERLOOP_WORKSPACE is not set"):
+        Settings.from_env(env={}, require_workspace=True)
+    assert str(Settings.from_env(env={"SCATTERLOOP_WORKSPACE": "/w"}, require_workspace=True).workspace) == "/w"
+    assert str(Settings.from_env(env={}).workspace) == "workspace"  # the CLI's own default stays

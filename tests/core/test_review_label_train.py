@@ -133,3 +133,24 @@ def test_a_new_class_whose_first_images_all_won_the_validation_coin_still_trains
     assert set(val) <= set(again) and len(set(again) & set(lucky)) == 1  # one validates, one trains
     again2 = fixed_validation(store, "labels", {**first, **dict.fromkeys(lucky, "c")}, [])
     assert again2 == again  # and each keeps the set it was given
+
+
+def test_simulated_frames_are_no_realism_candidates(workspace):
+    from scatterloop.core.classify.data import assemble
+    from scatterloop.core.classify.predict import _candidates_only, candidates
+
+    store = workspace.store
+    gen = _add(store, 4)
+    sim = [
+        store.add_image(sha256=f"{k:064x}", path=f"originals/{k}.tif", original_name=f"{k}.tif", source="simulated",
+                        pattern="rings", height=8, width=8, dtype="uint16")
+        for k in range(100, 104)
+    ]  # fmt: skip
+    assert candidates(store, "realism") == gen  # the pattern task's training frames are not judged for realism
+    assert set(candidates(store, "labels")) == set(gen + sim)
+    calls = {i: ("realistic", 0.99) for i in gen + sim}
+    assert set(_candidates_only(store, calls, {"realistic", "fake"})) == set(gen)
+    store.add_labels(gen[:2], "realistic", "ada")
+    store.add_labels(gen[2:], "fake", "ada")
+    store.add_labels(sim, "fake", "ada")
+    assert assemble(store, "realism").summary["labelled"] == 4  # the simulated frames' labels are not realism's
