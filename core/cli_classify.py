@@ -92,6 +92,10 @@ def cmd_classify(args) -> int:
             lines += [f"  note: {w}" for w in res.warnings]
             emit(args, out, "\n".join(lines))
         elif args.action == "predict":
+            if args.device:  # refused before a run is recorded, as `train` refuses it
+                from .embed.autoencoder import pick_device
+
+                pick_device(args.device)
             run = args.run or _latest_classify(ws)
             sel = _selection(args)
             if sel is None:
@@ -99,8 +103,9 @@ def cmd_classify(args) -> int:
 
                 def work(run_id, progress, should_stop):
                     return predict_candidates(
-                        ws, run, run_id=run_id, scheme=args.scheme, progress=progress, should_stop=should_stop
-                    )
+                        ws, run, run_id=run_id, scheme=args.scheme, device=args.device, progress=progress,
+                        should_stop=should_stop,
+                    )  # fmt: skip
             else:
                 chosen = select_images(ws.store, sel)
                 if not chosen:
@@ -110,7 +115,7 @@ def cmd_classify(args) -> int:
                 def work(run_id, progress, should_stop):
                     return predict_images(
                         ws, run, chosen, run_id=run_id, scheme=args.scheme, selection=sel.describe(),
-                        progress=progress, should_stop=should_stop,
+                        device=args.device, progress=progress, should_stop=should_stop,
                     )  # fmt: skip
 
             run_id, res = recorded_run("classify predict", args.quiet, ws.store, "predict", params, work)

@@ -154,3 +154,12 @@ def test_simulated_frames_are_no_realism_candidates(workspace):
     store.add_labels(gen[2:], "fake", "ada")
     store.add_labels(sim, "fake", "ada")
     assert assemble(store, "realism").summary["labelled"] == 4  # the simulated frames' labels are not realism's
+
+
+def test_classify_predict_refuses_a_device_this_machine_lacks(small_workspace, capsys):
+    from scatterloop.core.cli import main
+
+    runs = len(small_workspace.store.list_runs())
+    assert main(["classify", "predict", "--workspace", str(small_workspace.root), "--device", "tpu"]) == 2
+    assert "device: expected cpu, cuda, cuda:N or mps" in capsys.readouterr().err
+    assert len(small_workspace.store.list_runs()) == runs
