@@ -10,6 +10,7 @@ later rounds join it and none ever leaves it, so its images never enter a traini
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -96,7 +97,8 @@ def _class_counts(store: Store, task: str, sources: tuple[str, ...]) -> str:
 
 def _found(labelled: dict[int, str], experimental: list[int]) -> str:
     """The realism task's labelled generated images by class, and the experimental frames that count as realistic."""
-    n = {c: list(labelled.values()).count(c) for c in (REALISTIC, FAKE)}
+    counts = Counter(labelled.values())
+    n = {c: counts[c] for c in (REALISTIC, FAKE)}
     return (
         f"found {n[REALISTIC]} realistic and {n[FAKE]} fake among labelled generated images "
         f"({len(experimental)} experimental frames count as realistic beside them)"
@@ -207,7 +209,8 @@ def assemble(
             )
         )
     # one image of a class can train or validate, not both: its scores and calibration would mean nothing
-    few = sorted({c for c in found if list(labelled.values()).count(c) < 2}, key=_natural)
+    counts = Counter(labelled.values())
+    few = sorted((c for c in found if counts[c] < 2), key=_natural)
     if few and task == "realism":
         raise ValueError(
             f"realism task: each class needs two or more labelled images (one is kept for validation), "

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 from scipy import ndimage, signal
 
+from ..atomic import atomic_write
 from ..geometry.pyramid import masked_blur, shadow
 from ..geometry.sectors import polar_samples, sector_agreement
 from ..io import make_mask
@@ -274,11 +275,8 @@ def _cached(ws, image) -> dict[str, float] | None:
 
 
 def _keep(ws, image, feats: dict[str, float]) -> None:
-    path = _cache_path(ws, image)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(feats))
-    tmp.replace(path)
+    with atomic_write(_cache_path(ws, image), sync=False) as tmp:  # a cache: checked when read, made again
+        tmp.write_text(json.dumps(feats))
 
 
 def image_features(ws, image) -> dict[str, float]:
