@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .cli_common import RunCancelled, positive_int, record_number, settings_from
+from .cli_common import RunCancelled, foreign_options, positive_int, record_number, settings_from
 from .cli_data import cmd_embed, cmd_export, cmd_import, cmd_simulate
 from .cli_serve import add_server_flags, cmd_demo, cmd_serve
 from .io_safety import one_line
@@ -65,6 +65,17 @@ def empty_values(parser: argparse.ArgumentParser, args: argparse.Namespace) -> l
         if action.dest not in MAY_BE_EMPTY and any(isinstance(v, str) and not v.strip() for v in values):
             empty.append(action.option_strings[-1] if action.option_strings else action.dest)
     return empty
+
+
+_SD_LORA = ("sd-lora",)
+# which action (and backend) each `generate` option is for: given to another, it is refused, not ignored
+GENERATE_ONLY_FOR = (
+    ("action", {"preset": ("train",), "resume": ("train",), "data": ("train",), "rank": ("train",),
+                "checkpoint": ("sample",), "n": ("sample",), "pattern": ("sample",), "prompt": ("sample",),
+                "guidance": ("sample",), "sampler": ("sample",), "lora": ("sample",)}),
+    ("backend", {"preset": ("domain",), "resume": ("domain",), "checkpoint": ("domain",), "sampler": ("domain",),
+                 "base": _SD_LORA, "data": _SD_LORA, "lora": _SD_LORA, "resolution": _SD_LORA, "rank": _SD_LORA}),
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lora", default=None, help="sd-lora sample: folder with the trained LoRA weights")
     p.add_argument("--resolution", type=int, default=512, help="sd-lora: image size")
     p.add_argument("--rank", type=int, default=4, help="sd-lora train: LoRA rank")
-    p.set_defaults(func=cmd_generate)
+    p.set_defaults(func=cmd_generate, only_for=GENERATE_ONLY_FOR)
 
     from .cli_classify import add_parser as add_classify
 
@@ -242,7 +253,8 @@ def _not_a_workspace(folder: str, external_db: bool) -> str | None:
 
 def _stop_on_signals() -> dict:
     """Ctrl-C and SIGTERM (a scheduler's, `timeout`'s, `kill`'s) stop a command's running job as a Cancel does:
-    at its next check, recorded `cancelled`, its temporaries cleaned, exit 130 with the run's id. With no job
+    at its next check, recorded `cancelled`, its temporaries cleaned, exit 128 + the signal's number (130 for Ctrl-C,
+    143 for SIGTERM, as a shell reports a process the signal ended) with the run's id. With no job
     running, at a second signal, or `STOP_GRACE_S` after the first (a job that never checks: a benchmark's, a long
     fit), the command stops where it is. Only in the main thread (where Python runs handlers); the previous
     handlers come back when the command returns (tests call `main` many times). No SIGALRM: Windows has none, and
@@ -258,6 +270,7 @@ def _stop_on_signals() -> dict:
     state: dict = {}
 
     def handler(signum, _frame):
+        state.setdefault("signum", signum)  # the exit code says which: 130 for Ctrl-C, 143 for SIGTERM
         if stop_running_jobs():
             print(
                 f"scatterloop: stopping the running job at its next check (within {STOP_GRACE_S} s; again: at once)",
@@ -282,6 +295,12 @@ def _stop_on_signals() -> dict:
 STOP_GRACE_S = 10  # seconds a signalled job has to reach its next check
 
 
+def _stopped_code(state: dict) -> int:
+    """128 + the signal that stopped the command (Ctrl-C: 130, SIGTERM: 143); 130 for a cancel from elsewhere (the
+    Jobs tab, another shell), as the README has always said."""
+    return 128 + int(state.get("signum", 2))
+
+
 def _restore_signals(state: dict) -> None:
     import signal
 
@@ -302,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     empty = empty_values(parser, args)
     if empty:
         return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))
+    if foreign := foreign_options(commands[args.command], args):
+        return _fail(args, foreign)
     try:
         external = args.command in NEEDS_WORKSPACE and settings_from(args).database_url is not None
     except ValueError:  # a bad setting: the command's own opening says which, in one line
@@ -332,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except RunCancelled as exc:  # before ValueError: a cancel is no bad input
-        return _fail(args, str(exc), 130, run_id=exc.run_id, status="cancelled")
+        return _fail(args, str(exc), _stopped_code(previous), run_id=exc.run_id, status="cancelled")
     except (ValueError, OSError) as exc:
         return _fail(args, one_line(exc))
     except OverflowError as exc:  # a number too large for a library (SQLite's 64-bit integers, a C long)
@@ -357,7 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, f"internal error ({type(exc).__name__}: {one_line(exc)}); --verbose shows where", 1)
     except KeyboardInterrupt as exc:  # a job stopped where it was is recorded cancelled: which one is said
         run = getattr(exc, "run_id", None)
-        return _fail(args, "interrupted", 130, **({"run_id": run, "status": "cancelled"} if run else {}))
+        extra = {"run_id": run, "status": "cancelled"} if run else {}
+        return _fail(args, "interrupted", _stopped_code(previous), **extra)
     finally:
         ingest_log.setLevel(ingest_level)
         _restore_signals(previous)

@@ -277,4 +277,19 @@ def add_parser(sub, common) -> None:
     )
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_classify)
+    p.set_defaults(func=cmd_classify, only_for=ONLY_FOR)
+
+
+_TRAIN, _PREDICT = ("train",), ("predict",)
+# which actions each option is for: given to another action, it is refused, not ignored (`table --run 7`)
+ONLY_FOR = (
+    ("action", {
+        "task": ("train", "table"), "recipe": _TRAIN, "models": _TRAIN, "lr": ("train", "pretrain"),
+        "epochs": ("train", "pretrain"), "batch_size": ("train", "pretrain"), "input_size": ("train", "pretrain"),
+        "init": _TRAIN, "encoder": _TRAIN, "positive_cost": _TRAIN, "pretrained": _TRAIN, "sources": _TRAIN,
+        "next_round": _TRAIN, "arch": ("pretrain",), "max_images": ("pretrain",), "pattern": ("train", "predict"),
+        "images": _PREDICT, "ids": _PREDICT, "folder": _PREDICT, "round": _PREDICT, "run": _PREDICT,
+        "scheme": ("predict", "prelabel", "queue"), "threshold": ("prelabel",), "annotator": ("prelabel",),
+        "queue": ("queue",), "device": ("train", "predict", "pretrain"), "seed": ("train", "pretrain"),
+    }),
+)  # fmt: skip

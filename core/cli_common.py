@@ -119,6 +119,23 @@ def strict_json(payload, indent: int | None = None) -> str:
     return json.dumps(finite(payload), default=str, indent=indent, allow_nan=False)
 
 
+def foreign_options(sub: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """Why options given to a subcommand's action do not belong to it, or None. A subcommand with actions
+    (`classify table`) declares `only_for`: pairs of the argument that picks (`action`, `backend`) and, per
+    option, the values it is for. An option set away from its default for another value would be ignored
+    without a word (`classify table --run 7`), so it is refused, naming what it is for."""
+    wrong = []
+    for key, table in sub.get_default("only_for") or ():
+        chosen = getattr(args, key)
+        for action in sub._actions:
+            allowed = table.get(action.dest)
+            if allowed is None or chosen in allowed or getattr(args, action.dest) == action.default:
+                continue
+            name = action.option_strings[0] if action.option_strings else action.metavar or action.dest.upper()
+            wrong.append(f"{name} is for {' or '.join(allowed)}, not {chosen}")
+    return "; ".join(wrong) or None
+
+
 def emit(args, payload: dict, human: str) -> None:
     if args.json:
         print(strict_json(payload))

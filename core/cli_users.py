@@ -77,7 +77,15 @@ def add_parser(sub, common) -> None:
         "--no-password", action="store_true", help="add: no password (login=header: the proxy names the user)"
     )
     p.add_argument("--replace", action="store_true", help="add: change the role and password of an existing user")
-    p.set_defaults(func=cmd_users)
+    p.set_defaults(func=cmd_users, only_for=ONLY_FOR)
+
+
+_ADD = ("add",)
+# given to another action these would be ignored, so they are refused (`users list --role admin`)
+ONLY_FOR = (
+    ("action", {"name": ("add", "remove"), "role": _ADD, "password_stdin": _ADD, "no_password": _ADD,
+                "replace": _ADD}),
+)  # fmt: skip
 
 
 def add_login_flag(p) -> None:
