@@ -81,6 +81,8 @@ def cmd_import(args) -> int:
             "duplicates": summary.duplicates,
             "failed": summary.failed,
             "repaired": summary.repaired,
+            "labelled_known": summary.labelled_known,
+            "patterned_known": summary.patterned_known,
             "warnings": summary.warnings,
             "files": files,
             "seconds": round(summary.seconds, 3),

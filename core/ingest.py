@@ -49,6 +49,8 @@ class ImportSummary:
     duplicates: int = 0
     failed: int = 0
     repaired: int = 0
+    labelled_known: int = 0  # frames stored before, unlabelled until this manifest labelled them
+    patterned_known: int = 0  # frames stored before without a pattern, given the manifest's
     files: list[FileReport] = field(default_factory=list)
     image_ids: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -74,6 +76,7 @@ class _Checked:
     frames: list[dict] = field(default_factory=list)
     thumbs: list[Path] = field(default_factory=list)
     duplicates: int = 0
+    known: list[int] = field(default_factory=list)  # ids of frames stored before (a manifest's label reaches them)
 
 
 def import_paths(
@@ -109,6 +112,8 @@ def import_paths(
     for shown, reason in found.problems:
         summary.add(FileReport(path=shown, error=one_line(reason)))
     labels: dict[str, list[int]] = {}
+    known_labels: dict[str, list[int]] = {}  # frames stored by an earlier import, labelled by this manifest
+    known_patterns: dict[str, list[int]] = {}  # and those this manifest gives a pattern
     progress(0, len(found.files), "reading the HDF5 files' links (a master file is imported before its data files)")
     files = linking_first(found.files, should_stop)
     check_stop(should_stop)
@@ -141,6 +146,10 @@ def import_paths(
                 summary.image_ids.append(image_id)
                 if label:
                     labels.setdefault(label, []).append(image_id)
+            if label and checked.known:
+                known_labels.setdefault(label, []).extend(checked.known)
+            if fields["pattern"] and checked.known:
+                known_patterns.setdefault(fields["pattern"], []).extend(checked.known)
         except Cancelled:
             raise
         except ImageReadError as exc:
@@ -172,8 +181,58 @@ def import_paths(
         ws.store.add_labels(
             ids, label, annotator=annotator, round=ws.store.current_round() if round is None else round
         )
+    _label_known(ws, known_labels, annotator, round, summary)  # after: a frame twice in the batch keeps the first
+    _pattern_known(ws, known_patterns, summary)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _pattern_known(ws: Workspace, known: dict[str, list[int]], summary: ImportSummary) -> None:
+    """Frames stored before without a pattern take the one a later manifest gives (metadata forgotten at the first
+    import); a pattern stored is kept, and frames whose manifest pattern differs are counted in a warning."""
+    filled, differ = 0, []
+    for pattern, ids in known.items():
+        ids = list(dict.fromkeys(ids))
+        written = set(ws.store.fill_pattern(ids, pattern))
+        filled += len(written)
+        differ += [im.id for im in ws.store.get_images([i for i in ids if i not in written]) if im.pattern != pattern]
+    summary.patterned_known = filled
+    if filled:
+        summary.warnings.append(f"{filled} frame(s) stored by an earlier import had no pattern: they take this one's")
+    if differ:
+        summary.warnings.append(
+            f"{len(differ)} frame(s) stored before keep the pattern they have, not the manifest's: image "
+            f"{', '.join(map(str, differ[:8]))}{' …' if len(differ) > 8 else ''}"
+        )
+
+
+def _label_known(
+    ws: Workspace, known: dict[str, list[int]], annotator: str, round: int | None, summary: ImportSummary
+) -> None:
+    """A manifest imported again with labels (a person labelled the frames offline after a first import) labels
+    the frames stored before that have no label; a label given since, in the app or by an earlier manifest, is
+    kept, never overwritten, and the frames whose manifest label differs are named in a warning."""
+    if not known:
+        return
+    at = ws.store.current_round() if round is None else round
+    kept: list[str] = []
+    for label, ids in known.items():
+        ids = list(dict.fromkeys(ids))
+        written = set(ws.store.add_labels_where_unlabeled({i: (label, None) for i in ids}, annotator, round=at))
+        summary.labelled_known += len(written)
+        held = ws.store.current_labels([i for i in ids if i not in written])
+        kept += [f"{i} ({state.label}, manifest {label})" for i, state in held.items() if state.label != label]
+    if summary.labelled_known:
+        summary.warnings.append(
+            f"{summary.labelled_known} frame(s) stored by an earlier import had no label: they take the manifest's"
+        )
+    if kept:
+        more = f" and {len(kept) - 8} more" if len(kept) > 8 else ""
+        summary.warnings.append(
+            f"{len(kept)} frame(s) stored before keep the label they have (a manifest never overwrites one): image "
+            f"{', '.join(kept[:8])}{more}"
+        )
+        log.warning("%s", summary.warnings[-1])
 
 
 def manifest_label(value: object, label_set: tuple[str, ...]) -> str | None:
@@ -236,8 +295,13 @@ def _frames_of(ws: Workspace, path: Path, dataset: str | None, checked: _Checked
     local: set[str] = set()
     for frame in read_frames(path, dataset=dataset, max_pixels=settings.max_pixels, min_side=settings.min_side):
         sha = frame.sha256
-        if sha in local or ws.store.has_sha(sha) or any(ws.store.has_sha(a) for a in frame.aliases):
+        if sha in local:
             checked.duplicates += 1
+            continue
+        stored = next(filter(None, (ws.store.has_sha(s) for s in (sha, *frame.aliases))), None)
+        if stored is not None:
+            checked.duplicates += 1
+            checked.known.append(stored)
             continue
         local.add(sha)
         _write_thumb(ws, sha, frame, checked)

@@ -93,6 +93,16 @@ class Store(RunRecords, MapRecords, UserRecords):
                 return None
             raise
 
+    def fill_pattern(self, image_ids: Sequence[int], pattern: str) -> list[int]:
+        """Give `pattern` to those of the images that have none (a later import's metadata); returns their ids.
+        A pattern already stored is kept."""
+        ids = [int(i) for i in image_ids]
+        with self.session(write=True) as s:
+            empty = list(s.scalars(select(Image.id).where(Image.id.in_(ids), Image.pattern.is_(None))))
+            if empty:
+                s.execute(Image.__table__.update().where(Image.id.in_(empty)).values(pattern=pattern))
+        return empty
+
     def images_of_run(self, run_id: int) -> list[Image]:
         with self.session() as s:
             return list(s.scalars(select(Image).where(Image.run_id == run_id).order_by(Image.id)))

@@ -1,0 +1,79 @@
+"""Frames imported first without their metadata, then again with a manifest that labels them (a person labelled
+them offline) or names their pattern: the labels and patterns reached no stored frame, without a word."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import tifffile
+
+from scatterloop.core.config import Settings
+from scatterloop.core.ingest import import_paths
+from scatterloop.core.workspace import Workspace
+
+
+def _write(folder, n: int = 4) -> list[str]:
+    folder.mkdir()
+    names = []
+    for k in range(n):
+        names.append(f"f{k}.tif")
+        tifffile.imwrite(folder / names[-1], np.random.default_rng(k).poisson(30, (48, 40)).astype(np.uint16))
+    return names
+
+
+def _manifest(folder, rows: dict[str, dict]) -> None:
+    text = "".join(json.dumps({"file_name": name, **fields}) + "\n" for name, fields in rows.items())
+    (folder / "metadata.jsonl").write_text(text)
+
+
+def test_a_manifest_imported_again_labels_and_patterns_unlabelled_frames_and_keeps_what_is_stored(tmp_path):
+    names = _write(tmp_path / "frames")
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        first = import_paths(ws, [tmp_path / "frames"])
+        by_name = {img.original_name.rsplit("/", 1)[-1]: img.id for img, _ in ws.store.list_images()}
+        assert first.imported == 4 and ws.store.current_labels() == {}
+        ws.store.add_labels([by_name["f1.tif"]], "fake", annotator="ann")  # labelled in the app since
+        _manifest(
+            tmp_path / "frames",
+            {names[0]: {"label": "realistic", "pattern": "rings"}, names[1]: {"label": "realistic"},
+             names[2]: {"pattern": "peaks"}},
+        )  # fmt: skip
+        again = import_paths(ws, [tmp_path / "frames"], annotator="offline")
+        assert again.imported == 0 and again.duplicates == 4
+        labels = ws.store.current_labels()
+        assert labels[by_name["f0.tif"]].label == "realistic" and labels[by_name["f0.tif"]].annotator == "offline"
+        assert labels[by_name["f1.tif"]].label == "fake" and labels[by_name["f1.tif"]].annotator == "ann"  # kept
+        assert by_name["f2.tif"] not in labels and by_name["f3.tif"] not in labels
+        assert again.labelled_known == 1 and again.patterned_known == 2
+        said = " | ".join(again.warnings)
+        assert f"image {by_name['f1.tif']} (fake, manifest realistic)" in said and "keep the label" in said
+        patterns = {img.id: img.pattern for img, _ in ws.store.list_images()}
+        assert patterns[by_name["f0.tif"]] == "rings" and patterns[by_name["f2.tif"]] == "peaks"
+        # a third import naming other patterns changes none, and says which frames kept theirs
+        _manifest(tmp_path / "frames", {names[0]: {"pattern": "background"}, names[3]: {"pattern": "rings"}})
+        third = import_paths(ws, [tmp_path / "frames"])
+        patterns = {img.id: img.pattern for img, _ in ws.store.list_images()}
+        assert patterns[by_name["f0.tif"]] == "rings" and patterns[by_name["f3.tif"]] == "rings"
+        assert third.patterned_known == 1 and any(
+            f"keep the pattern they have, not the manifest's: image {by_name['f0.tif']}" in w for w in third.warnings
+        )
+    finally:
+        ws.store.dispose()
+
+
+def test_one_frame_twice_in_a_batch_keeps_the_first_files_label(tmp_path):
+    names = _write(tmp_path / "a", 1)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "copy.tif").write_bytes((tmp_path / "a" / names[0]).read_bytes())
+    _manifest(tmp_path / "a", {names[0]: {"label": "realistic"}})
+    _manifest(tmp_path / "b", {"copy.tif": {"label": "fake"}})
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        res = import_paths(ws, [tmp_path / "a", tmp_path / "b"])
+        assert res.imported == 1 and res.duplicates == 1
+        assert [s.label for s in ws.store.current_labels().values()] == ["realistic"]
+        assert any("keep the label they have" in w for w in res.warnings)
+    finally:
+        ws.store.dispose()
