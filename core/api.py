@@ -160,6 +160,108 @@ def predict(ws: Workspace, *, classify_run: int | None = None, scheme: str = "we
     return run_job(ws, "predict", {"classify_run": int(classify_run), "scheme": scheme}, progress)
 
 
+def prelabel(ws: Workspace, *, annotator: str, threshold: float = 0.9, scheme: str = "weighted") -> dict:
+    """Accept the latest realism calls at or above `threshold` as labels in `annotator`'s name (stored as
+    "NAME (pre-label ≥ t)", so one undo takes them back), only where no human label exists and the call is not on
+    an image unlike the networks' training frames; returns the counts (`prelabelled`, `confident`, ...)."""
+    from .classify import prelabel as accept
+
+    if not (annotator or "").strip():
+        raise ValueError("annotator: whose labels the accepted suggestions become")
+    return accept(ws.store, threshold=threshold, annotator=annotator, scheme=scheme)
+
+
+def review_queue(ws: Workspace, kind: str = "uncertain", *, scheme: str = "weighted") -> list[int]:
+    """Image ids to judge next: "uncertain" (least sure calls first, patterns taking turns), "disagree" (labels
+    the ensemble contradicts) or "doubted" (labels the latest round found likely slips)."""
+    from .classify import review_queue as queue
+
+    return queue(ws.store, kind, scheme=scheme)
+
+
+def export(ws: Workspace, out: str | Path, *, round: int | None = None, progress: Progress = True) -> Run:
+    """Write the approved images as an imagefolder (`out/train/*.png`, `metadata.jsonl`, `labels.csv`) for
+    fine-tuning a generator, as `scatterloop export` does; a recorded run."""
+    from .export import export_imagefolder
+    from .jobs import run_job as recorded
+
+    ws.check_output(out)  # never inside the workspace but under its exports/
+    with _progress("export", progress) as fn:
+        run_id, res = recorded(
+            ws.store, "export", {"out": str(out), "round": round},
+            lambda run_id, progress, should_stop: export_imagefolder(
+                ws, out, round=round, progress=progress, should_stop=should_stop
+            ),
+            progress=fn,
+        )  # fmt: skip
+    return Run(run_id, "export", res)
+
+
+def train_generator(
+    ws: Workspace, *, preset: str | None = None, steps: int | None = None, resume: int | None = None,
+    progress: Progress = True,
+) -> Run:  # fmt: skip
+    """Train (or, with `resume`: a run id, continue) the domain diffusion model on the experimental frames;
+    `Run.result` holds its checkpoint and loss curve."""
+    return run_job(ws, "generate-train", {"preset": preset, "steps": steps, "resume": resume}, progress)
+
+
+def generate(
+    ws: Workspace, n: int = 16, *, pattern: str | None = None, prompt: str | None = None, seed: int | None = None,
+    steps: int = 25, guidance: float = 2.0, checkpoint: str | None = None, progress: Progress = True,
+) -> Run:  # fmt: skip
+    """Sample `n` candidates from the latest (or given) generator checkpoint into the current round; the seed is
+    recorded (a fresh one unless given), and frames identical to stored ones are not added twice."""
+    import secrets
+
+    if checkpoint is None:
+        arts = ws.store.list_artifacts(kind="generator")
+        if not arts:
+            raise ValueError("no trained generator in this workspace: train_generator first")
+        checkpoint = arts[-1].path
+    params = {"checkpoint": checkpoint, "n": n, "pattern": pattern, "prompt": prompt, "steps": steps,
+              "seed": secrets.randbelow(2**31) if seed is None else seed, "guidance": guidance}  # fmt: skip
+    return run_job(ws, "generate", params, progress)
+
+
+def pretrain(ws: Workspace, *, progress: Progress = True, **params: Any) -> Run:
+    """Self-supervised (SimCLR) pretraining of an encoder on every frame of the workspace (`PretrainParams`
+    fields: arch, input_size, epochs, ...); `train_round(ws, encoder=True)` starts networks from it."""
+    from .classify.pretrain import PretrainParams
+    from .classify.pretrain import pretrain as fit
+    from .jobs import run_job as recorded
+
+    pp = PretrainParams(**params)
+    with _progress("pretrain", progress) as fn:
+        run_id, res = recorded(
+            ws.store, "pretrain", dataclasses.asdict(pp),
+            lambda run_id, progress, should_stop: fit(ws, run_id, pp, progress=progress, should_stop=should_stop),
+            progress=fn,
+        )  # fmt: skip
+    return Run(run_id, "pretrain", res)
+
+
+def polar(image, *, mask=None, calibration: str | Path | None = None, frame: int = 0, dataset: str | None = None):
+    """Beam centre (or an honest "no centre"), detector tilt, polar warp and symmetry score of one frame: a file
+    (any detector format `import` reads; `frame`/`dataset` pick one of a stack) or a 2-D array with its `mask`
+    (True = no measurement). `calibration`: a .poni, .imctrl, Fit2D, HEXRD or NeXus file. Returns the
+    `PolarResult` (`status`, `reason`, `centre_x`, `centre_y`, `confidence`, `score`, `tilt_deg`, `warnings`);
+    `scatterloop.core.polar.warp(data, result.warp_centre, mask, plane=result.plane)` draws the warp."""
+    import numpy as np
+
+    from .polar import analyse
+
+    header = None
+    if isinstance(image, str | Path):
+        from .config import Settings
+        from .io_hdf5_copy import read_one_frame
+
+        read = read_one_frame(Path(image), frame, dataset, Settings.from_env().max_pixels)
+        image, mask, header = read.data, read.mask, read.meta.get("header_centre")
+    data = np.asarray(image)
+    return analyse(data, mask, calibration=None if calibration is None else str(calibration), header=header)
+
+
 def build_map(ws: Workspace, *, progress: Progress = True, force: bool = False, **params: Any) -> Run:
     """Fit the latent map (`MapParams` fields: method, epochs, size, features, seed); `Run.result` is the
     `MapResult`. `map_points(ws)` gives the points as records."""
@@ -204,5 +306,6 @@ def runs(ws: Workspace, kind: str | None = None, limit: int = 1000) -> list[dict
 
 __all__ = [
     "Run", "open_workspace", "run_job", "simulate", "import_files", "label", "images", "train_round", "predict",
-    "build_map", "map_points", "evaluate", "report", "runs",
+    "build_map", "map_points", "evaluate", "report", "runs", "prelabel", "review_queue", "export",
+    "train_generator", "generate", "pretrain", "polar",
 ]  # fmt: skip

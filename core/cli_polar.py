@@ -12,6 +12,7 @@ def cmd_polar(args) -> int:
     from pathlib import Path
 
     from .cli_common import settings_from
+    from .io_hdf5_copy import read_one_frame
     from .io_safety import ImageReadError, one_line
     from .polar import analyse
 
@@ -20,7 +21,7 @@ def cmd_polar(args) -> int:
     max_pixels = settings_from(args).max_pixels  # the import's size limit: 3 MB of TIFF can hold a 3 GB frame
     t0 = time.perf_counter()
     try:
-        frame = _read(Path(args.image), args.frame, args.dataset, max_pixels)
+        frame = read_one_frame(Path(args.image), args.frame, args.dataset, max_pixels)
     except ImageReadError as exc:  # name the file, as import does
         shown, text = one_line(Path(args.image)), str(exc)
         raise ImageReadError(text if text.startswith(shown) else f"{shown}: {text}") from exc
@@ -67,26 +68,6 @@ def cmd_polar(args) -> int:
     )
     emit(args, payload, f"{text}, {symmetry}")
     return 0
-
-
-def _read(path, index: int, dataset: str | None, max_pixels: int):
-    """The frame, also where an HDF5 file keeps it in other files (an Eiger master's data files, an external link,
-    a virtual dataset): those are copied into one file for the time of the read, as `import` stores them."""
-    import tempfile
-    from pathlib import Path
-
-    from .io import read_frame
-    from .io_hdf5_copy import materialise
-    from .io_safety import ExternalDataError
-
-    try:
-        return read_frame(path, index=index, dataset=dataset, max_pixels=max_pixels)
-    except ExternalDataError:
-        with tempfile.TemporaryDirectory(prefix="scatterloop-polar-") as folder:
-            copy = Path(folder) / "frames.h5"
-            # the links the user's own file makes, followed up to the frame asked for: not a whole series
-            name = materialise(path, copy, dataset, None, max_pixels, upto=max(index + 1, 1))
-            return read_frame(copy, index=index, dataset=name, max_pixels=max_pixels)
 
 
 def add_parser(sub, common) -> None:

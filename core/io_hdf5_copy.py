@@ -277,3 +277,20 @@ def _source_dataset(src: Path, name: str, allowed: Path | None, max_pixels: int,
         raise ImageReadError(f"dataset {one_line(name)!r}: shape {ds.shape}, dtype {ds.dtype} is not an image")
     check_pixels(ds.shape, max_pixels)
     return ds
+
+
+def read_one_frame(path: Path, index: int = 0, dataset: str | None = None, max_pixels: int | None = None):
+    """`io.read_frame`, also for a frame kept in other HDF5 files (a master's data files, external links, virtual
+    datasets): the links the file makes are followed into a temporary copy, up to the frame asked for only."""
+    import tempfile
+
+    from .io import read_frame
+    from .io_safety import ExternalDataError
+
+    try:
+        return read_frame(path, index=index, dataset=dataset, max_pixels=max_pixels)
+    except ExternalDataError:
+        with tempfile.TemporaryDirectory(prefix="scatterloop-polar-") as folder:
+            copy = Path(folder) / "frames.h5"
+            name = materialise(path, copy, dataset, None, max_pixels, upto=max(index + 1, 1))
+            return read_frame(copy, index=index, dataset=name, max_pixels=max_pixels)

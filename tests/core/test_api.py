@@ -62,3 +62,37 @@ def test_import_scatterloop_is_light_and_lists_the_api():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "['images', 'train_round']" and out[1] == "False False"
+
+
+def test_the_cli_only_steps_are_api_calls_too(small_workspace, tmp_path):
+    """Pre-label, review queues, export, the generator, pretraining and the polar analysis were CLI-only."""
+    import numpy as np
+
+    import scatterloop as sl
+
+    ws = small_workspace
+    gen = sl.train_generator(ws, preset="test", steps=2, progress=False)
+    assert gen.result.steps == 2 and ws.store.get_run(gen.run_id).status == "done"
+    sampled = sl.generate(ws, 4, seed=3, steps=2, progress=False)
+    assert len(sampled.result.image_ids) == 4
+    with pytest.raises(ValueError, match="annotator"):
+        sl.prelabel(ws, annotator=" ")
+    counts = sl.prelabel(ws, annotator="ada", threshold=0.9)  # no round yet: nothing suggested, nothing written
+    assert counts["prelabelled"] == 0 and sl.review_queue(ws, "doubted") == []
+    out = sl.export(ws, tmp_path / "export", progress=False)
+    assert (tmp_path / "export" / "train" / "metadata.jsonl").is_file()
+    assert out.result.images >= len(sl.images(ws, source="experimental")) > 0
+    enc = sl.pretrain(ws, arch="tiny", input_size=32, epochs=1, batch_size=4, progress=False)
+    assert (ws.root / enc.result.encoder / "model.safetensors").is_file()
+    kinds = [r["kind"] for r in sl.runs(ws)]
+    assert {"generate-train", "generate", "export", "pretrain"} <= set(kinds)
+    # polar: an array with rings about (40, 30), and a file
+    y, x = np.indices((64, 80))
+    rings = 50 + 400 * np.exp(-0.5 * ((np.hypot(x - 40, y - 30) - 18) / 1.5) ** 2)
+    res = sl.polar(rings)
+    assert res.status == "found" and abs(res.centre_x - 40) < 1 and abs(res.centre_y - 30) < 1
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "rings.tif", rings.astype(np.uint16))
+    from_file = sl.polar(tmp_path / "rings.tif")
+    assert abs(from_file.centre_x - 40) < 1 and abs(from_file.centre_y - 30) < 1
