@@ -99,7 +99,8 @@ def do_prelabel(services: Services, threshold, annotator) -> str:
     except ValueError as exc:
         return f"Cannot pre-label: {exc}"
     return (
-        f"Pre-labelled {counts['prelabelled']} of {counts['confident']} suggestions at confidence ≥ {threshold:g} "
+        f"Pre-labelled {counts['prelabelled']} of {counts['confident']} "
+        f"{'labels-task ' if counts.get('task') == 'labels' else ''}suggestions at confidence ≥ {threshold:g} "
         f"({counts['suggested']} in all); images with a human label were left as they are"
         + (
             f", and {counts['unlike_training']} confident calls on images unlike the models' training frames too."

@@ -130,10 +130,12 @@ def cmd_classify(args) -> int:
         elif args.action == "prelabel":
             if not (args.annotator or "").strip():  # accepted suggestions become labels in a person's name
                 raise ValueError("--annotator NAME: whose labels the accepted suggestions become")
-            counts = prelabel(ws.store, threshold=args.threshold, annotator=args.annotator, scheme=args.scheme)
+            counts = prelabel(
+                ws.store, threshold=args.threshold, annotator=args.annotator, scheme=args.scheme, task=args.task
+            )
             emit(args, {"command": "classify prelabel", **counts}, json.dumps(counts))
         elif args.action == "queue":
-            queue = review_queue(ws.store, args.queue, scheme=args.scheme)
+            queue = review_queue(ws.store, args.queue, scheme=args.scheme, task=args.task)
             emit(
                 args, {"command": "classify queue", "queue": args.queue, "image_ids": queue}, " ".join(map(str, queue))
             )
@@ -213,7 +215,11 @@ def add_parser(sub, common) -> None:
     p.add_argument("action", choices=("train", "predict", "prelabel", "queue", "table", "pretrain"))
     p.add_argument("--workspace", required=True)
     p.add_argument(
-        "--task", default=None, choices=TASKS, help="train: realism unless given; table: the latest round's"
+        "--task",
+        default=None,
+        choices=TASKS,
+        help="train: realism unless given; table: the latest round's; prelabel / queue: whose calls (realism or "
+        "labels; default: the latest round's of the two)",
     )
     p.add_argument(
         "--recipe",
@@ -284,7 +290,8 @@ _TRAIN, _PREDICT = ("train",), ("predict",)
 # which actions each option is for: given to another action, it is refused, not ignored (`table --run 7`)
 ONLY_FOR = (
     ("action", {
-        "task": ("train", "table"), "recipe": _TRAIN, "models": _TRAIN, "lr": ("train", "pretrain"),
+        "task": ("train", "table", "prelabel", "queue"), "recipe": _TRAIN, "models": _TRAIN,
+        "lr": ("train", "pretrain"),
         "epochs": ("train", "pretrain"), "batch_size": ("train", "pretrain"), "input_size": ("train", "pretrain"),
         "init": _TRAIN, "encoder": _TRAIN, "positive_cost": _TRAIN, "pretrained": _TRAIN, "sources": _TRAIN,
         "next_round": _TRAIN, "arch": ("pretrain",), "max_images": ("pretrain",), "pattern": ("train", "predict"),

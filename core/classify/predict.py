@@ -227,18 +227,45 @@ def pattern_suggestions(store: Store) -> tuple[list[str], dict[int, tuple[str | 
     return task_suggestions(store, "pattern")
 
 
+LABEL_TASKS = ("realism", "labels")  # the tasks whose calls are labels (a pattern call is import metadata's kind)
+
+
+def label_task(store: Store, task: str | None = None) -> str:
+    """The task whose calls pre-labelling and the review queues read: `task` when given, else that of the latest
+    finished round of a labelling task (realism, or the labels task: speckle disk counts), else realism."""
+    if task is not None:
+        if task not in LABEL_TASKS:
+            raise ValueError(f"task: expected one of {', '.join(LABEL_TASKS)} (calls that are labels), got {task!r}")
+        return task
+    runs = [r for r in store.list_runs(1000) if r.kind == "classify" and r.status == "done" and r.result]
+    mine = [r for r in runs if r.result.get("task") in LABEL_TASKS]
+    return max(mine, key=lambda r: r.id).result["task"] if mine else "realism"
+
+
+def _label_calls(store: Store, task: str, scheme: str | None) -> tuple[set, dict]:
+    """(the task's classes, its calls) as labels: realism calls only on generated candidates (`_candidates_only`);
+    the labels task's on any image (it exists to call experimental frames)."""
+    classes, sugg = task_suggestions(store, task, scheme)  # a label is the task's call, never a pattern's
+    if task != "realism":
+        return set(classes), sugg
+    realism = set(classes) or {REALISTIC, FAKE}  # a disk count or another set's label is no realism label
+    return realism, _candidates_only(store, sugg, realism)
+
+
 def prelabel(
-    store: Store, *, threshold: float, annotator: str, scheme: Scheme = "weighted", round: int | None = None
-) -> dict:
+    store: Store, *, threshold: float, annotator: str, scheme: Scheme = "weighted", round: int | None = None,
+    task: str | None = None,
+) -> dict:  # fmt: skip
     """Accept the ensemble's suggestion as the label where its confidence ≥ `threshold`, no human label exists and
     the image is not unlike the networks' training frames (`domain`); a human label is never overwritten (checked
-    inside the write). Returns the counts ("confident": sure calls taken, "unlike_training": sure ones left)."""
+    inside the write). `task`: whose calls (`label_task`). Returns the counts ("confident": sure calls taken,
+    "unlike_training": sure ones left) and the task."""
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
-    classes, sugg = task_suggestions(store, "realism", scheme)  # a label is a realism call, never a pattern's
-    sugg = _candidates_only(store, sugg, set(classes) or {REALISTIC, FAKE})
+    task = label_task(store, task)
+    _, sugg = _label_calls(store, task, scheme)
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
-    far = {i for i, r in task_domains(store, "realism").items() if r > 1.0 and i in confident} if confident else set()
+    far = {i for i, r in task_domains(store, task).items() if r > 1.0 and i in confident} if confident else set()
     confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
     written = store.add_labels_where_unlabeled(  # in the current round unless told (an export by round keeps them)
         confident,
@@ -246,6 +273,7 @@ def prelabel(
         round=store.current_round() if round is None else round,
     )
     return {
+        "task": task,
         "suggested": len(sugg),
         "confident": len(confident),
         "unlike_training": len(far),
@@ -254,16 +282,15 @@ def prelabel(
 
 
 def review_queue(
-    store: Store, kind: Literal["uncertain", "disagree", "doubted"] = "uncertain", scheme: Scheme = "weighted"
-) -> list[int]:
+    store: Store, kind: Literal["uncertain", "disagree", "doubted"] = "uncertain", scheme: Scheme = "weighted",
+    task: str | None = None,
+) -> list[int]:  # fmt: skip
     """Image ids to review: least confident suggestions first (unlabeled or only pre-labelled images), images
     whose human label the ensemble contradicts (most confident contradiction first), or the labels the latest
-    round doubted (`doubted_queue`)."""
+    round doubted (`doubted_queue`); of `task`'s calls (`label_task`)."""
     if kind == "doubted":
-        return doubted_queue(store)
-    classes, sugg = task_suggestions(store, "realism", scheme)  # the realism calls: a pattern call is no label
-    realism = set(classes) or {REALISTIC, FAKE}  # a disk count or another set's label is no realism label
-    sugg = _candidates_only(store, sugg, realism)
+        return doubted_queue(store, task)
+    classes, sugg = _label_calls(store, label_task(store, task), scheme)
     labels = store.current_labels() if sugg else {}
     if kind == "uncertain":
         open_ = [
@@ -276,7 +303,7 @@ def review_queue(
             for i in sugg
             if i in labels
             and labels[i].label
-            and (labels[i].label in realism) == (sugg[i][0] in realism)
+            and (labels[i].label in classes) == (sugg[i][0] in classes)
             and labels[i].label != sugg[i][0]
         ]
         return sorted(differ, key=lambda i: (-(sugg[i][1] or 0.0), i))

@@ -208,7 +208,7 @@ def test_prelabel_never_overwrites_a_human_label_and_queues_order(workspace):
     assert labels[a].label == "fake" and labels[a].annotator == "alice"
     assert labels[b].label == "realistic" and "pre-label" in labels[b].annotator
     assert c not in labels and d not in labels
-    assert counts == {"suggested": 4, "confident": 2, "unlike_training": 0, "prelabelled": 1}
+    assert counts == {"task": "realism", "suggested": 4, "confident": 2, "unlike_training": 0, "prelabelled": 1}
     assert review_queue(store, "uncertain") == [c, d, b]  # least confident first; pre-labels still reviewed
     assert review_queue(store, "disagree") == [a]
 

@@ -151,7 +151,7 @@ def test_pre_labelling_leaves_a_sure_call_on_an_image_unlike_the_training_frames
     store.update_run(run, status="done", result={"task": "realism", "classes": ["fake", "realistic"]})
     store.add_labels(cands, "realistic", "ensemble:weighted", origin="model", confidence=0.95, domain=[0.5, 2.0, None])
     counts = prelabel(store, threshold=0.9, annotator="ada")
-    assert counts == {"suggested": 3, "confident": 2, "unlike_training": 1, "prelabelled": 2}
+    assert counts == {"task": "realism", "suggested": 3, "confident": 2, "unlike_training": 1, "prelabelled": 2}
     labels = store.current_labels(cands)
     assert cands[1] not in labels or labels[cands[1]].label is None
     assert labels[cands[0]].label == labels[cands[2]].label == "realistic"

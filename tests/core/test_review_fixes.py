@@ -230,3 +230,29 @@ def test_a_labels_task_keeps_its_calls_on_experimental_frames(small_workspace):
     assert review_queue(store, "disagree") == [exp[0].id]
     assert set(review_queue(store, "uncertain")) == {exp[1].id, exp[2].id}
     assert prelabel(store, threshold=0.9, annotator="ada")["prelabelled"] == 2
+
+
+def test_after_a_realism_round_the_labels_tasks_calls_still_reach_the_queues_and_pre_labels(small_workspace):
+    """Once a realism round existed, the queues and pre-labelling read its classes only: a later labels round's
+    calls (speckle disk counts) reached neither. They now read the latest labelling round's task, or the one
+    asked for."""
+    from scatterloop.core.classify.predict import prelabel, review_queue
+
+    store = small_workspace.store
+    images = [img for img, _ in store.list_images()]
+    exp = [img for img in images if img.source == "experimental"][:2]
+    cand = next(img for img in images if img.source == "generated")
+    for task, classes in (("realism", ["fake", "realistic"]), ("pattern", ["peaks", "rings"]), ("labels", ["1", "2"])):
+        run = store.create_run("classify", {})
+        store.update_run(run, status="done", result={"task": task, "classes": classes})
+    store.add_labels([cand.id], "fake", annotator="ensemble:weighted", origin="model", confidence=0.6)
+    for img in exp:
+        store.add_labels([img.id], "2", annotator="ensemble:weighted", origin="model", confidence=0.99)
+    assert set(review_queue(store, "uncertain")) == {exp[0].id, exp[1].id}  # the latest labelling round: labels
+    assert review_queue(store, "uncertain", task="realism") == [cand.id]
+    with pytest.raises(ValueError, match="task: expected one of realism, labels"):
+        review_queue(store, "uncertain", task="pattern")
+    counts = prelabel(store, threshold=0.9, annotator="ada")
+    assert counts["task"] == "labels" and counts["prelabelled"] == 2
+    assert {store.current_labels()[img.id].label for img in exp} == {"2"}
+    assert prelabel(store, threshold=0.5, annotator="ada", task="realism")["prelabelled"] == 1
