@@ -160,23 +160,28 @@ def predict(ws: Workspace, *, classify_run: int | None = None, scheme: str = "we
     return run_job(ws, "predict", {"classify_run": int(classify_run), "scheme": scheme}, progress)
 
 
-def prelabel(ws: Workspace, *, annotator: str, threshold: float = 0.9, scheme: str = "weighted") -> dict:
+def prelabel(
+    ws: Workspace, *, annotator: str, threshold: float = 0.9, scheme: str = "weighted", task: str | None = None
+) -> dict:
     """Accept the latest realism calls at or above `threshold` as labels in `annotator`'s name (stored as
     "NAME (pre-label ≥ t)", so one undo takes them back), only where no human label exists and the call is not on
-    an image unlike the networks' training frames; returns the counts (`prelabelled`, `confident`, ...)."""
+    an image unlike the networks' training frames; returns the counts (`prelabelled`, `confident`, ...). `task`:
+    whose calls, realism or labels (default: the latest round's of the two)."""
     from .classify import prelabel as accept
 
     if not (annotator or "").strip():
         raise ValueError("annotator: whose labels the accepted suggestions become")
-    return accept(ws.store, threshold=threshold, annotator=annotator, scheme=scheme)
+    return accept(ws.store, threshold=threshold, annotator=annotator, scheme=scheme, task=task)
 
 
-def review_queue(ws: Workspace, kind: str = "uncertain", *, scheme: str = "weighted") -> list[int]:
+def review_queue(
+    ws: Workspace, kind: str = "uncertain", *, scheme: str = "weighted", task: str | None = None
+) -> list[int]:
     """Image ids to judge next: "uncertain" (least sure calls first, patterns taking turns), "disagree" (labels
     the ensemble contradicts) or "doubted" (labels the latest round found likely slips)."""
     from .classify import review_queue as queue
 
-    return queue(ws.store, kind, scheme=scheme)
+    return queue(ws.store, kind, scheme=scheme, task=task)
 
 
 def export(ws: Workspace, out: str | Path, *, round: int | None = None, progress: Progress = True) -> Run:
