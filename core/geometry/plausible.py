@@ -96,6 +96,8 @@ def check_geometry(geo: Geometry) -> Geometry:
     # the distance as the file gives it: a .poni's Distance is to the point of normal incidence, not to the beam
     # point (`distance_m`, longer by 1 / cos(tilt)), so its own number is named
     given = (geo.pyfai or {}).get("dist") if geo.source == "poni" else None
+    if geo.source == "imctrl" and geo.distance_m is not None:  # GSAS-II's, to the detector plane likewise
+        given = geo.distance_m * math.cos(math.radians(geo.tilt_deg))
     quantities = [("distance", geo.distance_m if given is None else float(given)), ("wavelength", geo.wavelength_m)]
     quantities += [("pixel", v) for v in geo.pixel_m or ()]
     for key, value in quantities:

@@ -169,6 +169,8 @@ HOSTILE = [  # (file name, text, what the one-line error must say after the file
     ("g.imctrl", IMCTRL.replace("[172, 172]", "[0, 172]"), "GSAS-II 'pixelSize' 0 um is not a pixel size"),
     ("g.imctrl", IMCTRL.replace("[10, 20]", "[nan, 20]"), "center: the beam centre is not a number (nan)"),
     ("g.imctrl", IMCTRL.replace("distance:100", "distance:1.5"), "distance 1.5 mm is not a physical distance"),
+    # with a tilt: the file's own number, not the beam path's distance / cos(tilt) that the geometry keeps
+    ("g.imctrl", IMCTRL.replace("distance:100", "distance:-300") + "tilt:20\n", "distance -300 mm is not a physical"),
     ("g.imctrl", IMCTRL + "tilt:1.0\nrotation:nan\n", "rotation nan deg is not a number"),
     ("g.imctrl", IMCTRL.replace("distance:100", "distance:abc"), "(GSAS-II 'distance' needs a number, got 'abc')"),
     ("g.imctrl", IMCTRL.replace("0.7", "1e-10"), "wavelength 1e-10 Angstrom is not a physical wavelength"),
