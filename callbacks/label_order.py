@@ -40,11 +40,18 @@ def predicted_options(services: Services) -> list[dict]:
 
 def shown_calls(store, image_ids: list[int] | None, pattern: bool) -> tuple[dict, dict]:
     """(image id → suggestion, image id → domain ratio) as a card shows them (of `image_ids`, None: of every image):
-    the realism call, or under a pattern view the pattern call where there is one; the ratio is the call's."""
-    from scatterloop.core.classify.predict import task_domains, task_suggestions
+    the call of a labelling task (that of the latest such round where an image has calls of both: realism, or the
+    labels task's disk counts), or under a pattern view the pattern call where there is one; the ratio is the
+    call's."""
+    from scatterloop.core.classify.predict import label_task, task_domains, task_suggestions
 
-    sugg = task_suggestions(store, "realism", image_ids=image_ids)[1]
-    far = task_domains(store, "realism", image_ids)
+    first = label_task(store)
+    second = "labels" if first == "realism" else "realism"
+    sugg = {
+        **task_suggestions(store, second, image_ids=image_ids)[1],
+        **task_suggestions(store, first, image_ids=image_ids)[1],
+    }
+    far = {**task_domains(store, second, image_ids), **task_domains(store, first, image_ids)}
     if pattern:
         pat = task_suggestions(store, "pattern", image_ids=image_ids)[1]
         far = {i: r for i, r in far.items() if i not in pat} | task_domains(store, "pattern", image_ids)

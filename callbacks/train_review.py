@@ -84,7 +84,17 @@ def _counts(value) -> str:
     return str(value)
 
 
-def do_prelabel(services: Services, threshold, annotator) -> str:
+PATTERN_NO_LABEL = "a pattern call is no label: choose the realism or labels task above"
+
+
+def _label_task_of(task) -> str | None:
+    """The Train tab's task as pre-labelling and the queues take it (None: the latest labelling round's)."""
+    from scatterloop.core.classify.predict import LABEL_TASKS
+
+    return task if task in LABEL_TASKS else None
+
+
+def do_prelabel(services: Services, threshold, annotator, task=None) -> str:
     from scatterloop.core.classify import prelabel
 
     if not annotator or not str(annotator).strip():
@@ -92,9 +102,15 @@ def do_prelabel(services: Services, threshold, annotator) -> str:
     # the browser sends nothing for a box it finds invalid (above 1, below 0.5): never a default in its place
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0.5 <= threshold <= 1:
         return "Cannot pre-label: the threshold box needs a confidence between 0.5 and 1 (such as 0.9 or 0.955)."
+    if task == "pattern":
+        return f"Cannot pre-label: {PATTERN_NO_LABEL}."
     try:
         counts = prelabel(
-            services.store, threshold=float(threshold), annotator=annotator, round=services.store.current_round()
+            services.store,
+            threshold=float(threshold),
+            annotator=annotator,
+            round=services.store.current_round(),
+            task=_label_task_of(task),
         )
     except ValueError as exc:
         return f"Cannot pre-label: {exc}"
@@ -110,10 +126,12 @@ def do_prelabel(services: Services, threshold, annotator) -> str:
     )
 
 
-def open_queue(services: Services, kind: str) -> tuple[dict | None, str]:
+def open_queue(services: Services, kind: str, task=None) -> tuple[dict | None, str]:
     from scatterloop.core.classify import review_queue
 
-    queue = review_queue(services.store, kind)
+    if task == "pattern":
+        return None, f"No review queue of pattern calls: {PATTERN_NO_LABEL}."
+    queue = review_queue(services.store, kind, task=_label_task_of(task))
     if not queue and kind == "doubted":
         return None, "No doubted labels: the last round's models agree with every label not yet looked at again."
     if not queue:
@@ -210,10 +228,11 @@ def register_review(app, services: Services) -> None:
         State(ids.TRAIN_THRESHOLD_INPUT, "value"),
         State(ids.ANNOTATOR_INPUT, "value"),
         State(ids.LABEL_VERSION_STORE, "data"),
+        State(ids.TRAIN_TASK_SELECT, "value"),
         prevent_initial_call=True,
     )
-    def _prelabel(_n, threshold, annotator, version):
-        return do_prelabel(services, threshold, annotator), (version or 0) + 1
+    def _prelabel(_n, threshold, annotator, version, task):
+        return do_prelabel(services, threshold, annotator, task), (version or 0) + 1
 
     @app.callback(
         Output(ids.LABEL_QUEUE_STORE, "data"),
@@ -234,7 +253,7 @@ def register_review(app, services: Services) -> None:
             kind = {ids.TRAIN_REVIEW_UNCERTAIN_BUTTON: "uncertain", ids.TRAIN_REVIEW_DOUBTED_BUTTON: "doubted"}.get(
                 ctx.triggered_id, "disagree"
             )
-            queue, message = open_queue(services, kind)
+            queue, message = open_queue(services, kind, task)
         if queue is None:
             return no_update, no_update, message
         return queue, "label", message

@@ -69,7 +69,8 @@ def run_job(ws: Workspace, kind: str, params: dict, progress: Progress = True) -
     """Record a run of `kind` with JSON `params` and execute it here, as a worker would."""
     from .worker import execute_run, submit
 
-    run_id = submit(ws.store, kind, params, max_jobs=ws.settings.max_jobs)
+    # the limits of the CLI: a run its owner starts from Python may be as long as they like (`TIME_ONLY`)
+    run_id = submit(ws.store, kind, params, max_jobs=ws.settings.max_jobs, time_caps=False)
     with _progress(kind, progress) as fn:
         result = execute_run(ws.settings, run_id, ws=ws, progress=fn)
     return Run(run_id, kind, result)
@@ -213,7 +214,8 @@ def train_generator(
 
 def generate(
     ws: Workspace, n: int = 16, *, pattern: str | None = None, prompt: str | None = None, seed: int | None = None,
-    steps: int = 25, guidance: float = 2.0, checkpoint: str | None = None, progress: Progress = True,
+    steps: int = 25, guidance: float = 2.0, checkpoint: str | None = None, sampler: str = "dpm++",
+    device: str | None = None, progress: Progress = True,
 ) -> Run:  # fmt: skip
     """Sample `n` candidates from the latest (or given) generator checkpoint into the current round; the seed is
     recorded (a fresh one unless given), and frames identical to stored ones are not added twice."""
@@ -225,7 +227,8 @@ def generate(
             raise ValueError("no trained generator in this workspace: train_generator first")
         checkpoint = arts[-1].path
     params = {"checkpoint": checkpoint, "n": n, "pattern": pattern, "prompt": prompt, "steps": steps,
-              "seed": secrets.randbelow(2**31) if seed is None else seed, "guidance": guidance}  # fmt: skip
+              "seed": secrets.randbelow(2**31) if seed is None else seed, "guidance": guidance, "sampler": sampler,
+              "device": device}  # fmt: skip
     return run_job(ws, "generate", params, progress)
 
 
@@ -248,10 +251,11 @@ def pretrain(ws: Workspace, *, progress: Progress = True, **params: Any) -> Run:
 
 def polar(image, *, mask=None, calibration: str | Path | None = None, frame: int = 0, dataset: str | None = None):
     """Beam centre (or an honest "no centre"), detector tilt, polar warp and symmetry score of one frame: a file
-    (any detector format `import` reads; `frame`/`dataset` pick one of a stack) or a 2-D array with its `mask`
-    (True = no measurement). `calibration`: a .poni, .imctrl, Fit2D, HEXRD or NeXus file. Returns the
-    `PolarResult` (`status`, `reason`, `centre_x`, `centre_y`, `confidence`, `score`, `tilt_deg`, `warnings`);
-    `scatterloop.core.polar.warp(data, result.warp_centre, mask, plane=result.plane)` draws the warp."""
+    (any detector format `import` reads; `frame`/`dataset` pick one of a stack) or a 2-D array. `mask` (True = no
+    measurement, the frame's shape) is added to what the file's own format masks. `calibration`: a .poni,
+    .imctrl, Fit2D, HEXRD or NeXus file. Returns the `PolarResult` (`status`, `reason`, `centre_x`, `centre_y`,
+    `confidence`, `score`, `tilt_deg`, `warnings`); `scatterloop.core.polar.warp(data, result.warp_centre, mask,
+    plane=result.plane)` draws the warp."""
     import numpy as np
 
     from .polar import analyse
@@ -260,10 +264,26 @@ def polar(image, *, mask=None, calibration: str | Path | None = None, frame: int
     if isinstance(image, str | Path):
         from .config import Settings
         from .io_hdf5_copy import read_one_frame
+        from .io_safety import ImageReadError, one_line
 
-        read = read_one_frame(Path(image), frame, dataset, Settings.from_env().max_pixels)
-        image, mask, header = read.data, read.mask, read.meta.get("header_centre")
-    data = np.asarray(image)
+        try:
+            read = read_one_frame(Path(image), frame, dataset, Settings.from_env().max_pixels)
+        except ImageReadError as exc:  # named as `scatterloop polar` names it
+            shown, text = one_line(Path(image)), str(exc)
+            raise ImageReadError(text if text.startswith(shown) else f"{shown}: {text}") from exc
+        data, header = read.data, read.meta.get("header_centre")
+        own = read.mask
+    else:
+        if frame != 0 or dataset is not None:  # would be ignored: an array is one frame
+            raise ValueError("frame / dataset pick a frame of a file; an array is one frame already")
+        data, own = np.asarray(image), None
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != data.shape:
+            raise ValueError(f"mask: shape {mask.shape} is not the frame's {data.shape}")
+        mask = mask if own is None else (mask | own)
+    else:
+        mask = own
     return analyse(data, mask, calibration=None if calibration is None else str(calibration), header=header)
 
 

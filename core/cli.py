@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     empty = empty_values(parser, args)
     if empty:
         return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))
-    if foreign := foreign_options(commands[args.command], args):
+    if foreign := foreign_options(commands[args.command], args, raw):
         return _fail(args, foreign)
     try:
         external = args.command in NEEDS_WORKSPACE and settings_from(args).database_url is not None

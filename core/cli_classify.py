@@ -135,6 +135,8 @@ def cmd_classify(args) -> int:
             )
             emit(args, {"command": "classify prelabel", **counts}, json.dumps(counts))
         elif args.action == "queue":
+            if args.queue == "doubted" and args.scheme != "weighted":  # would be ignored without a word
+                raise ValueError("--scheme: the doubted queue reads the round's doubts, not a vote; leave it out")
             queue = review_queue(ws.store, args.queue, scheme=args.scheme, task=args.task)
             emit(
                 args, {"command": "classify queue", "queue": args.queue, "image_ids": queue}, " ".join(map(str, queue))

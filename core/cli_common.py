@@ -119,11 +119,12 @@ def strict_json(payload, indent: int | None = None) -> str:
     return json.dumps(finite(payload), default=str, indent=indent, allow_nan=False)
 
 
-def foreign_options(sub: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+def foreign_options(sub: argparse.ArgumentParser, args: argparse.Namespace, raw: list[str] = ()) -> str | None:
     """Why options given to a subcommand's action do not belong to it, or None. A subcommand with actions
     (`classify table`) declares `only_for`: pairs of the argument that picks (`action`, `backend`) and, per
     option, the values it is for. An option set away from its default for another value would be ignored
-    without a word (`classify table --run 7`), so it is refused, naming what it is for."""
+    without a word (`classify table --run 7`), so it is refused, naming what it is for (as `raw`, the command
+    line, spells it)."""
     wrong = []
     for key, table in sub.get_default("only_for") or ():
         chosen = getattr(args, key)
@@ -131,7 +132,8 @@ def foreign_options(sub: argparse.ArgumentParser, args: argparse.Namespace) -> s
             allowed = table.get(action.dest)
             if allowed is None or chosen in allowed or getattr(args, action.dest) == action.default:
                 continue
-            name = action.option_strings[0] if action.option_strings else action.metavar or action.dest.upper()
+            typed = [o for o in action.option_strings if any(a == o or a.startswith(f"{o}=") for a in raw)]
+            name = (typed or action.option_strings or [action.metavar or action.dest.upper()])[0]  # as typed
             wrong.append(f"{name} is for {' or '.join(allowed)}, not {chosen}")
     return "; ".join(wrong) or None
 

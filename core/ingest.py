@@ -139,8 +139,12 @@ def import_paths(
                 summary.warnings.append(f"{cand.shown}: {exc}; imported unlabelled")
             for info in checked.frames:
                 image_id = ws.store.add_new_image(path=rel, **info, **fields)
-                if image_id is None:  # a concurrent import stored the same frame first
+                if (
+                    image_id is None
+                ):  # a concurrent import stored the same frame first: this manifest's word reaches it
                     report.duplicates += 1
+                    if (stored := ws.store.has_sha(info["sha256"])) is not None:
+                        checked.known.append(stored)
                     continue
                 report.imported += 1
                 summary.image_ids.append(image_id)
@@ -167,7 +171,17 @@ def import_paths(
         progress(n, len(files), f"{summary.imported} imported, {summary.failed} failed")
     for rel, problem in broken.items():
         summary.add(FileReport(path=f"workspace {rel}", error=f"{problem}; import its source again to repair it"))
-    outside = {label: len(ids) for label, ids in labels.items() if label not in ws.settings.labels}
+    for label, ids in labels.items():
+        # a manifest's labels belong to the round they came in (`export --round` keeps them)
+        ws.store.add_labels(
+            ids, label, annotator=annotator, round=ws.store.current_round() if round is None else round
+        )
+    # after: a frame twice in the batch keeps the first file's label
+    written = _label_known(ws, known_labels, annotator, round, summary)
+    _pattern_known(ws, known_patterns, summary)
+    stored = {label: len(ids) + written.get(label, 0) for label, ids in labels.items()}
+    stored |= {label: n for label, n in written.items() if label not in stored}
+    outside = {label: n for label, n in stored.items() if n and label not in ws.settings.labels}
     if outside:
         shown = ", ".join(f"{label[:40]!r} ({n} image{'s' * (n != 1)})" for label, n in list(outside.items())[:8])
         summary.warnings.append(
@@ -176,13 +190,6 @@ def import_paths(
             "lists them (the labels task trains on any label set)"
         )
         log.warning("%s", summary.warnings[-1])
-    for label, ids in labels.items():
-        # a manifest's labels belong to the round they came in (`export --round` keeps them)
-        ws.store.add_labels(
-            ids, label, annotator=annotator, round=ws.store.current_round() if round is None else round
-        )
-    _label_known(ws, known_labels, annotator, round, summary)  # after: a frame twice in the batch keeps the first
-    _pattern_known(ws, known_patterns, summary)
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -208,31 +215,44 @@ def _pattern_known(ws: Workspace, known: dict[str, list[int]], summary: ImportSu
 
 def _label_known(
     ws: Workspace, known: dict[str, list[int]], annotator: str, round: int | None, summary: ImportSummary
-) -> None:
+) -> dict[str, int]:
     """A manifest imported again with labels (a person labelled the frames offline after a first import) labels
-    the frames stored before that have no label; a label given since, in the app or by an earlier manifest, is
-    kept, never overwritten, and the frames whose manifest label differs are named in a warning."""
+    the frames stored before that have no label, and replaces a pre-label (a model's call accepted unseen, which
+    the review queue still offers a person); a label a person gave since, in the app or by an earlier manifest,
+    is kept, never overwritten, and the frames whose manifest label differs are named in a warning. Returns how
+    many frames took each label."""
+    from .store.undo import PRELABEL
+
     if not known:
-        return
+        return {}
     at = ws.store.current_round() if round is None else round
     kept: list[str] = []
+    taken: dict[str, int] = {}
     for label, ids in known.items():
         ids = list(dict.fromkeys(ids))
         written = set(ws.store.add_labels_where_unlabeled({i: (label, None) for i in ids}, annotator, round=at))
-        summary.labelled_known += len(written)
         held = ws.store.current_labels([i for i in ids if i not in written])
-        kept += [f"{i} ({state.label}, manifest {label})" for i, state in held.items() if state.label != label]
+        machine = [i for i, st in held.items() if st.label != label and PRELABEL in (st.annotator or "")]
+        if machine:
+            ws.store.add_labels(machine, label, annotator=annotator, round=at)
+        taken[label] = len(written) + len(machine)
+        kept += [
+            f"{i} ({st.label}, manifest {label})" for i, st in held.items() if st.label != label and i not in machine
+        ]
+    summary.labelled_known = sum(taken.values())
     if summary.labelled_known:
         summary.warnings.append(
-            f"{summary.labelled_known} frame(s) stored by an earlier import had no label: they take the manifest's"
+            f"{summary.labelled_known} frame(s) stored by an earlier import had no label (or a pre-label): they take "
+            "the manifest's"
         )
     if kept:
         more = f" and {len(kept) - 8} more" if len(kept) > 8 else ""
         summary.warnings.append(
-            f"{len(kept)} frame(s) stored before keep the label they have (a manifest never overwrites one): image "
-            f"{', '.join(kept[:8])}{more}"
+            f"{len(kept)} frame(s) stored before keep the label a person gave them (a manifest never overwrites one): "
+            f"image {', '.join(kept[:8])}{more}"
         )
         log.warning("%s", summary.warnings[-1])
+    return taken
 
 
 def manifest_label(value: object, label_set: tuple[str, ...]) -> str | None:

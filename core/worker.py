@@ -56,22 +56,27 @@ def queue_of(kind: str) -> Queue:
     return QUEUES[kind]
 
 
-def submit(store: Store, kind: str, params: dict, started_by: str | None = None, max_jobs: int = 0) -> int:
+def submit(
+    store: Store, kind: str, params: dict, started_by: str | None = None, max_jobs: int = 0, time_caps: bool = True
+) -> int:
     """Record a queued run of `kind` with `params` (JSON) and return its id; a runner then executes it.
     `started_by`: the signed-in user who asked (login on), who may then cancel it. Parameters outside their
     limits, or a person who already has `max_jobs` runs queued or running (0: no allowance), raise `JobRefused`
-    (a ValueError with one clear line) and nothing is recorded."""
-    check_request(store, kind, params, started_by=started_by, max_jobs=max_jobs)
+    (a ValueError with one clear line) and nothing is recorded. `time_caps`: False for a run its owner starts
+    from Python, which may take as long as they like (`job_limits.TIME_ONLY`), as the CLI's."""
+    check_request(store, kind, params, started_by=started_by, max_jobs=max_jobs, time_caps=time_caps)
     return store.create_run(kind, params, started_by=started_by)
 
 
-def check_request(store: Store, kind: str, params: dict, started_by: str | None = None, max_jobs: int = 0) -> None:
+def check_request(
+    store: Store, kind: str, params: dict, started_by: str | None = None, max_jobs: int = 0, time_caps: bool = True
+) -> None:
     """What `submit` checks, for a caller that must know before it changes anything else (the Train tab's
     "next round" opens a round only for a round that will run). Raises `JobRefused` (or ValueError)."""
     from .job_limits import check_allowance, check_params
 
     queue_of(kind)
-    check_params(kind, params)
+    check_params(kind, params, time_caps=time_caps)
     check_allowance(store, started_by, max_jobs)
 
 
@@ -190,6 +195,8 @@ def _generate(ws, run_id, params, *, progress, should_stop):
         seed=int(params.get("seed") or 0),
         steps=int(params.get("steps") or 25),
         guidance=float(params["guidance"] if params.get("guidance") is not None else 2.0),
+        sampler=params.get("sampler") or "dpm++",
+        device=params.get("device") or None,
         progress=progress,
         should_stop=should_stop,
     )

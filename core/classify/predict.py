@@ -289,7 +289,7 @@ def review_queue(
     whose human label the ensemble contradicts (most confident contradiction first), or the labels the latest
     round doubted (`doubted_queue`); of `task`'s calls (`label_task`)."""
     if kind == "doubted":
-        return doubted_queue(store, task)
+        return doubted_queue(store, label_task(store, task))
     classes, sugg = _label_calls(store, label_task(store, task), scheme)
     labels = store.current_labels() if sugg else {}
     if kind == "uncertain":

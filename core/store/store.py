@@ -96,11 +96,14 @@ class Store(RunRecords, MapRecords, UserRecords):
     def fill_pattern(self, image_ids: Sequence[int], pattern: str) -> list[int]:
         """Give `pattern` to those of the images that have none (a later import's metadata); returns their ids.
         A pattern already stored is kept."""
-        ids = [int(i) for i in image_ids]
+        ids, empty = [int(i) for i in image_ids], []
         with self.session(write=True) as s:
-            empty = list(s.scalars(select(Image.id).where(Image.id.in_(ids), Image.pattern.is_(None))))
-            if empty:
-                s.execute(Image.__table__.update().where(Image.id.in_(empty)).values(pattern=pattern))
+            for start in range(0, len(ids), 5000):  # under every database's bound-parameter limit
+                part = ids[start : start + 5000]
+                found = list(s.scalars(select(Image.id).where(Image.id.in_(part), Image.pattern.is_(None))))
+                if found:
+                    s.execute(Image.__table__.update().where(Image.id.in_(found)).values(pattern=pattern))
+                empty += found
         return empty
 
     def images_of_run(self, run_id: int) -> list[Image]:

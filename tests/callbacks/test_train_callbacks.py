@@ -119,3 +119,31 @@ def test_round_results_queue_predict_prelabel_and_explain(small_workspace, tmp_p
     )
     queue, msg = train_review.confusion_queue(services, None, click, "realism")
     assert queue is not None and queue["name"].startswith(f"run {run_id} ·"), msg
+
+
+def test_the_review_buttons_follow_the_train_tabs_task_and_cards_show_its_calls(small_workspace):
+    """After a labels round, Pre-label and the queue buttons worked on the labels task's calls whatever task the
+    Train tab showed, and the cards of a labels queue showed no call."""
+    store = small_workspace.store
+    images = [img for img, _ in store.list_images()]
+    exp = [img.id for img in images if img.source == "experimental"][:2]
+    cand = [img.id for img in images if img.source == "generated"][:2]
+    for task, classes in (("realism", ["fake", "realistic"]), ("labels", ["1", "2"])):
+        run = store.create_run("classify", {})
+        store.update_run(run, status="done", result={"task": task, "classes": classes})
+    store.add_labels(cand, "realistic", annotator="ensemble:weighted", origin="model", confidence=0.97)
+    store.add_labels(exp, "2", annotator="ensemble:weighted", origin="model", confidence=0.6)
+    services = make_services(small_workspace.settings)
+    q, _ = train_review.open_queue(services, "uncertain", "labels")
+    assert sorted(q["ids"]) == sorted(exp)
+    cards, _, _ = label.render_grid(services, label.make_filter(None, None, None, None), 0, [], q)
+    assert all("model: 2 0.60" in str(card) for card in cards), cards[0]
+    q, _ = train_review.open_queue(services, "uncertain", "realism")
+    assert sorted(q["ids"]) == sorted(cand)
+    queue, said = train_review.open_queue(services, "uncertain", "pattern")
+    assert queue is None and "a pattern call is no label" in said
+    assert "a pattern call is no label" in train_review.do_prelabel(services, 0.9, "ada", "pattern")
+    said = train_review.do_prelabel(services, 0.9, "ada", "realism")
+    assert "Pre-labelled 2 of 2 suggestions" in said, said
+    now = store.current_labels()
+    assert {now[i].label for i in cand} == {"realistic"} and not any(i in now for i in exp)

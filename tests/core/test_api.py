@@ -96,3 +96,43 @@ def test_the_cli_only_steps_are_api_calls_too(small_workspace, tmp_path):
     tifffile.imwrite(tmp_path / "rings.tif", rings.astype(np.uint16))
     from_file = sl.polar(tmp_path / "rings.tif")
     assert abs(from_file.centre_x - 40) < 1 and abs(from_file.centre_y - 30) < 1
+
+
+def test_api_polar_adds_the_callers_mask_refuses_what_it_would_ignore_and_names_the_file(tmp_path):
+    import numpy as np
+    import tifffile
+
+    import scatterloop as sl
+    from scatterloop.core.io_safety import ImageReadError
+
+    y, x = np.indices((64, 80))
+    rings = (50 + 400 * np.exp(-0.5 * ((np.hypot(x - 40, y - 30) - 18) / 1.5) ** 2)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "rings.tif", rings)
+    almost_all = np.ones(rings.shape, bool)
+    almost_all[:2, :2] = False
+    assert sl.polar(tmp_path / "rings.tif").status == "found"
+    assert sl.polar(tmp_path / "rings.tif", mask=almost_all).status == "no centre"  # the caller's mask counts
+    with pytest.raises(ValueError, match="an array is one frame"):
+        sl.polar(rings, frame=3)
+    with pytest.raises(ValueError, match="is not the frame's"):
+        sl.polar(rings, mask=almost_all[:10])
+    with pytest.raises(ImageReadError, match=f"^{tmp_path / 'nope.tif'}: "):
+        sl.polar(tmp_path / "nope.tif")
+
+
+def test_api_runs_keep_the_clis_limits_not_the_web_forms_time_caps(small_workspace, monkeypatch):
+    """`sl.generate(ws, 20000)` was refused at the web form's 10,000; the CLI and Python may run as long as
+    their owner likes (`job_limits.TIME_ONLY`), while values no run can take are still refused."""
+    import scatterloop as sl
+    from scatterloop.core import worker
+
+    monkeypatch.setattr(worker, "execute_run", lambda settings, run_id, ws=None, progress=None: None)  # record only
+    big = sl.generate(small_workspace, 20_000, checkpoint="x", progress=False)
+    long = sl.train_generator(small_workspace, steps=2_000_000, progress=False)
+    assert small_workspace.store.get_run(big.run_id).params["n"] == 20_000
+    assert small_workspace.store.get_run(long.run_id).params["steps"] == 2_000_000
+    with pytest.raises(ValueError, match="n = 20000 is outside"):  # the dashboard's submit keeps its caps
+        worker.submit(small_workspace.store, "generate", {"checkpoint": "x", "n": 20_000})
+    with pytest.raises(ValueError, match="n = 0 is outside"):
+        sl.generate(small_workspace, 0, checkpoint="x", progress=False)
+    assert sorted(r["id"] for r in sl.runs(small_workspace)) == sorted([big.run_id, long.run_id])

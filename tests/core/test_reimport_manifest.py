@@ -48,7 +48,7 @@ def test_a_manifest_imported_again_labels_and_patterns_unlabelled_frames_and_kee
         assert by_name["f2.tif"] not in labels and by_name["f3.tif"] not in labels
         assert again.labelled_known == 1 and again.patterned_known == 2
         said = " | ".join(again.warnings)
-        assert f"image {by_name['f1.tif']} (fake, manifest realistic)" in said and "keep the label" in said
+        assert f"image {by_name['f1.tif']} (fake, manifest realistic)" in said and "keep the label a person" in said
         patterns = {img.id: img.pattern for img, _ in ws.store.list_images()}
         assert patterns[by_name["f0.tif"]] == "rings" and patterns[by_name["f2.tif"]] == "peaks"
         # a third import naming other patterns changes none, and says which frames kept theirs
@@ -74,6 +74,47 @@ def test_one_frame_twice_in_a_batch_keeps_the_first_files_label(tmp_path):
         res = import_paths(ws, [tmp_path / "a", tmp_path / "b"])
         assert res.imported == 1 and res.duplicates == 1
         assert [s.label for s in ws.store.current_labels().values()] == ["realistic"]
-        assert any("keep the label they have" in w for w in res.warnings)
+        assert any("keep the label a person gave them" in w for w in res.warnings)
+    finally:
+        ws.store.dispose()
+
+
+def test_a_re_imported_label_replaces_a_pre_label_and_one_outside_the_set_is_named(tmp_path):
+    from scatterloop.core.store.undo import prelabel_annotator
+
+    names = _write(tmp_path / "frames", 3)
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        import_paths(ws, [tmp_path / "frames"])
+        ids = {img.original_name.rsplit("/", 1)[-1]: img.id for img, _ in ws.store.list_images()}
+        ws.store.add_labels([ids["f0.tif"]], "realistic", annotator=prelabel_annotator("ada", 0.9))  # unseen
+        _manifest(tmp_path / "frames", {names[0]: {"label": "fake"}, names[1]: {"label": "Realistc"}})
+        again = import_paths(ws, [tmp_path / "frames"], annotator="offline")
+        labels = ws.store.current_labels()
+        assert labels[ids["f0.tif"]].label == "fake" and labels[ids["f0.tif"]].annotator == "offline"
+        assert labels[ids["f1.tif"]].label == "Realistc" and again.labelled_known == 2
+        assert any("outside this workspace's label set" in w and "'Realistc' (1 image)" in w for w in again.warnings)
+    finally:
+        ws.store.dispose()
+
+
+def test_a_frame_a_concurrent_import_stored_first_still_takes_the_manifests_word(tmp_path, monkeypatch):
+    """Between this import's duplicate check and its write, another import (without a manifest) stored the frame:
+    the database's unique hash refuses the second write, and the manifest's label and pattern reach the frame."""
+    names = _write(tmp_path / "frames", 1)
+    _manifest(tmp_path / "frames", {names[0]: {"label": "fake", "pattern": "rings"}})
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        real_add = ws.store.add_new_image
+
+        def racing(**fields):
+            real_add(**{**fields, "pattern": None, "description": None})  # the other import's write lands first
+            return real_add(**fields)
+
+        monkeypatch.setattr(ws.store, "add_new_image", racing)
+        res = import_paths(ws, [tmp_path / "frames"])
+        assert res.imported == 0 and res.duplicates == 1 and res.labelled_known == 1 and res.patterned_known == 1
+        ((img, label),) = ws.store.list_images()
+        assert img.pattern == "rings" and label == "fake"
     finally:
         ws.store.dispose()

@@ -241,6 +241,7 @@ def test_the_wsgi_server_refuses_to_start_without_its_workspace():
         (["classify", "table", "--run", "7"], "--run is for predict, not table"),
         (["classify", "queue", "--threshold", "0.5"], "--threshold is for prelabel, not queue"),
         (["classify", "predict", "--epochs", "3"], "--epochs is for train or pretrain, not predict"),
+        (["classify", "table", "--size", "64"], "--size is for train or pretrain, not table"),  # as typed
         (["generate", "train", "-n", "4"], "-n is for sample, not train"),
         (["generate", "sample", "--lora", "x"], "--lora is for sd-lora, not domain"),
         (["users", "list", "--role", "admin"], "--role is for add, not list"),

@@ -256,3 +256,29 @@ def test_after_a_realism_round_the_labels_tasks_calls_still_reach_the_queues_and
     assert counts["task"] == "labels" and counts["prelabelled"] == 2
     assert {store.current_labels()[img.id].label for img in exp} == {"2"}
     assert prelabel(store, threshold=0.5, annotator="ada", task="realism")["prelabelled"] == 1
+
+
+def test_a_later_pattern_round_does_not_hide_the_realism_rounds_doubts(small_workspace, capsys):
+    from scatterloop.core.classify.predict import review_queue
+
+    store = small_workspace.store
+    cand = next(img for img, _ in store.list_images() if img.source == "generated")
+    store.add_labels([cand.id], "fake", annotator="ada")
+    run = store.create_run("classify", {})
+    doubt = [{"id": cand.id, "label": "fake", "chance": 0.02, "set": "val"}]
+    result = {"task": "realism", "classes": ["fake", "realistic"], "doubted": doubt, "round": 1, "init": "scratch"}
+    store.update_run(run, status="done", result=result)
+    run = store.create_run("classify", {})
+    result = {"task": "pattern", "classes": ["peaks", "rings"], "doubted": [], "round": 1, "init": "scratch"}
+    store.update_run(run, status="done", result=result)
+    assert review_queue(store, "doubted") == [cand.id]
+    with pytest.raises(ValueError, match="task: expected one of realism, labels"):
+        review_queue(store, "doubted", task="pattern")
+    from scatterloop.core.cli import main
+
+    store.dispose()
+    root = str(small_workspace.root)
+    assert main(["classify", "queue", "--workspace", root, "--queue", "doubted", "--scheme", "hard"]) == 2
+    assert "--scheme: the doubted queue reads the round's doubts" in capsys.readouterr().err
+    assert main(["classify", "queue", "--workspace", root, "--queue", "doubted", "--json"]) == 0
+    assert f'"image_ids": [{cand.id}]' in capsys.readouterr().out
