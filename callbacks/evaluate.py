@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dash import Input, Output, State, html
+from dash import Input, Output, State, ctx, html, no_update
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import evaluate_view
 
 from .evaluate_grid import example_grid
 from .job_status import replace_on_start
-from .job_watch import cancel, follow, launch, outcome, refusal_as_line
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line, resume
 from .media import export_url
 from .services import Services
 
@@ -21,12 +21,22 @@ def run_evaluation(services: Services, extractor: str, set_progress) -> str:
     from dataclasses import asdict
 
     from scatterloop.core.evaluate import EvalParams
+    from scatterloop.core.evaluate.evaluate import check_can_evaluate
 
     weights = services.settings.inception_weights
     if extractor == "inception" and not weights:
         return "Inception features need a local weights file: set SCATTERLOOP_INCEPTION_WEIGHTS and restart."
+    try:
+        check_can_evaluate(services.store, extractor)
+    except ValueError as exc:  # said at the click: no run is recorded to fail a second later
+        return f"Cannot evaluate: {exc}."
     params = EvalParams(extractor=extractor, inception_weights=str(weights) if weights else None)
     run_id = launch(services, "evaluate", asdict(params), ids.EVAL_PROGRESS)
+    return watch_evaluation(services, run_id, set_progress)
+
+
+def watch_evaluation(services: Services, run_id: int, set_progress) -> str:
+    """Follow an evaluation run until it ends; returns the line to show."""
     run = follow(services, run_id, set_progress=set_progress)
 
     def done(res: dict) -> str:
@@ -104,6 +114,7 @@ def register(app, services: Services) -> None:
         Output(ids.EVAL_STATUS, "children"),
         Output(ids.EVAL_VERSION_STORE, "data"),
         Input(ids.EVAL_RUN_BUTTON, "n_clicks"),
+        Input(ids.PAGE_LOADED, "n_intervals"),
         State(ids.EVAL_EXTRACTOR_SELECT, "value"),
         State(ids.EVAL_VERSION_STORE, "data"),
         background=True,
@@ -115,7 +126,12 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.EVAL_PROGRESS, "value"), Output(ids.EVAL_PROGRESS, "label")],
     )
-    def _evaluate(set_progress, _n, extractor, version):
+    def _evaluate(set_progress, _n, _loaded, extractor, version):
+        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the evaluation it followed
+            run = resume(services, ("evaluate",), ids.EVAL_PROGRESS)
+            if run is None:
+                return no_update, no_update
+            return watch_evaluation(services, run.id, set_progress), (version or 0) + 1
         return run_evaluation(services, extractor, set_progress), (version or 0) + 1
 
     replace_on_start(app, ids.EVAL_STATUS, [ids.EVAL_RUN_BUTTON], ids.EVAL_PROGRESS, "evaluation")

@@ -8,6 +8,7 @@ from scatterloop.core.explore import feature_sources, map_separation
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import explore_view
 
+from .fields import whole
 from .job_watch import refusal_as_line
 from .services import Services
 
@@ -44,8 +45,9 @@ def run_map_job(
     from dataclasses import asdict
 
     from scatterloop.core.embed import MapParams
+    from scatterloop.core.embed.pipeline import check_can_map
 
-    from .job_watch import follow, launch, outcome
+    from .job_watch import launch
 
     if action == "symmetry":
         kind, params = "symmetry", {"pattern": "rings"}
@@ -56,17 +58,33 @@ def run_map_job(
         kind, params = "place", {"map_run_id": latest.id}
     else:
         try:
+            epochs = whole(epochs, "epochs")  # blank: the default; 0 is refused by the job's limits, not replaced
             mp = MapParams(
                 method=method,
-                seed=None if seed in (None, "") else int(seed),
-                epochs=int(epochs or explore_view.MAP_EPOCHS),
+                seed=whole(seed, "seed"),  # blank: an unseeded map (not reproducible)
+                epochs=explore_view.MAP_EPOCHS if epochs is None else epochs,
                 features=features or "autoencoder",
             )
         except ValueError as exc:
             return f"Cannot build the map: {exc}"
+        try:
+            check_can_map(services.store)  # said at the click: no run is recorded to fail a second later
+        except ValueError as exc:
+            return f"Cannot build the map: {exc}."
         kind, params = "embed", {**asdict(mp), "force": action == "relayout"}
     run_id = launch(services, kind, params, ids.EXPLORE_PROGRESS)
+    return watch_map_job(services, run_id, kind, set_progress)
+
+
+MAP_KINDS = ("embed", "place", "symmetry")  # the runs the Explore tab's bar follows
+
+
+def watch_map_job(services: Services, run_id: int, kind: str, set_progress) -> str:
+    """Follow a map, placing or symmetry run until it ends; returns the line to show."""
+    from .job_watch import follow, outcome
+
     run = follow(services, run_id, set_progress=set_progress)
     cancelled = "cancelled: nothing registered." if kind == "embed" else "cancelled."
     name = {"symmetry": "Symmetry run", "place": "Placing run"}.get(kind, "Map run")
+    action = {"embed": "build"}.get(kind, kind)
     return outcome(run, lambda result: map_message(action, result), name, cancelled)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State
+from dash import Input, Output, State, ctx, no_update
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import explore_detail
 
+from .fields import number, whole
 from .job_status import forget_on_start, replace_on_start
 from .job_watch import cancel, follow, launch, outcome, refusal_as_line
+from .job_watch import resume as resume_run
 from .media import thumb_url
 from .services import Services
 
@@ -43,10 +45,21 @@ def _checkpoint_step(services: Services, run_id: int) -> int | None:
 @refusal_as_line
 def run_training(services: Services, preset: str, steps, resume, set_progress) -> str:
     """Start generator training as a run in a worker and follow it (progress, the loss curve) until it ends."""
-    from scatterloop.core.worker import live_view
+    from scatterloop.core.generate.train import check_can_train
 
+    try:
+        steps = whole(steps, "steps")  # blank: the preset's; 0 is refused by the job's limits, never replaced
+        check_can_train(services.store)  # said at the click: no run is recorded to fail seconds later
+    except ValueError as exc:
+        return f"Cannot train: {exc}."
     params = {"preset": None if resume else preset, "steps": steps, "resume": resume}  # a resumed run keeps its own
     run_id = launch(services, "generate-train", params, ids.GEN_TRAIN_PROGRESS)
+    return watch_training(services, run_id, set_progress)
+
+
+def watch_training(services: Services, run_id: int, set_progress) -> str:
+    """Follow a generator training run (progress, the loss curve) until it ends; returns the line to show."""
+    from scatterloop.core.worker import live_view
 
     def show(run, bar):
         pct, label = bar(run)
@@ -79,9 +92,14 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
         if not arts:
             return NO_MODEL
         checkpoint = arts[-1].path
+    try:  # blank count, steps or guidance: the defaults shown; anything typed as typed (limits refuse the rest)
+        n, seed, steps = whole(n, "count"), whole(seed, "seed"), whole(steps, "steps")
+        guidance = number(guidance, "guidance")
+    except ValueError as exc:
+        return f"Cannot generate: {exc}"
     params = {
         "checkpoint": checkpoint,
-        "n": n,
+        "n": 16 if n is None else n,
         "pattern": pattern,
         "prompt": prompt,
         "seed": seed,
@@ -89,6 +107,13 @@ def run_sampling(services: Services, checkpoint, pattern, prompt, n, seed, steps
         "guidance": guidance,
     }
     run_id = launch(services, "generate", params, ids.GEN_PROGRESS)
+    return watch_sampling(services, run_id, set_progress)
+
+
+def watch_sampling(services: Services, run_id: int, set_progress) -> str:
+    """Follow a sampling run, showing each candidate as soon as it is stored; returns the line to show."""
+    store = services.store
+    n = (store.get_run(run_id).params or {}).get("n")
 
     def show(run, bar):
         images = store.images_of_run(run_id)
@@ -144,6 +169,7 @@ def register(app, services: Services) -> None:
         Output(ids.GEN_TRAIN_STATUS, "children"),
         Output(ids.GEN_VERSION_STORE, "data"),
         Input(ids.GEN_TRAIN_BUTTON, "n_clicks"),
+        Input(ids.PAGE_LOADED, "n_intervals"),
         State(ids.GEN_PRESET_SELECT, "value"),
         State(ids.GEN_TRAIN_STEPS_INPUT, "value"),
         State(ids.GEN_RESUME_SELECT, "value"),
@@ -162,13 +188,19 @@ def register(app, services: Services) -> None:
             Output(ids.GEN_LOSS_GRAPH, "figure"),
         ],
     )
-    def _train(set_progress, _n, preset, steps, resume, version):
+    def _train(set_progress, _n, _loaded, preset, steps, resume, version):
+        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the training it followed
+            run = resume_run(services, ("generate-train",), ids.GEN_TRAIN_PROGRESS)
+            if run is None:
+                return no_update, no_update
+            return watch_training(services, run.id, set_progress), (version or 0) + 1
         return run_training(services, preset, steps, resume, set_progress), (version or 0) + 1
 
     @app.callback(
         Output(ids.GEN_STATUS, "children"),
         Output(ids.GEN_VERSION_STORE, "data", allow_duplicate=True),
         Input(ids.GEN_RUN_BUTTON, "n_clicks"),
+        Input(ids.PAGE_LOADED, "n_intervals"),
         State(ids.GEN_CHECKPOINT_SELECT, "value"),
         State(ids.GEN_PATTERN_SELECT, "value"),
         State(ids.GEN_PROMPT_INPUT, "value"),
@@ -191,7 +223,12 @@ def register(app, services: Services) -> None:
             Output(ids.GEN_GALLERY, "children"),
         ],
     )
-    def _sample(set_progress, _n, checkpoint, pattern, prompt, count, seed, steps, guidance, version):
+    def _sample(set_progress, _n, _loaded, checkpoint, pattern, prompt, count, seed, steps, guidance, version):
+        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the sampling it followed
+            run = resume_run(services, ("generate",), ids.GEN_PROGRESS)
+            if run is None:
+                return no_update, no_update
+            return watch_sampling(services, run.id, set_progress), (version or 0) + 1
         message = run_sampling(services, checkpoint, pattern, prompt, count, seed, steps, guidance, set_progress)
         return message, (version or 0) + 1
 

@@ -8,6 +8,7 @@ the ended run into the line shown where it was started (its result, that it was 
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Callable
 
@@ -15,7 +16,7 @@ from dash import set_props
 from dash.exceptions import MissingCallbackContextException
 
 from scatterloop.core.job_limits import JobRefused
-from scatterloop.core.store.models import utcnow
+from scatterloop.core.store.models import as_utc, utcnow
 from scatterloop.core.store.runs import UNFINISHED
 from scatterloop.core.worker import submit
 from scatterloop.dashboard import ids
@@ -25,6 +26,7 @@ from .services import STARTED_BY, Services
 
 POLL_S = 0.5  # Dash asks for progress once a second: polling the store faster would show nothing more
 REAP_EVERY_S = 5.0
+ACTIVE_LOOKBACK = 200  # latest runs searched for one still active (a page's own is among the newest)
 
 
 def refusal_as_line(fn: Callable[..., str]) -> Callable[..., str]:
@@ -41,8 +43,46 @@ def refusal_as_line(fn: Callable[..., str]) -> Callable[..., str]:
     return wrapper
 
 
+def active_run(services: Services, kinds: tuple[str, ...], params: dict | None = None):
+    """The latest running run of `kinds` started by the person on this page (anybody's without login), or with
+    `params`, the one with exactly these parameters; None when there is none. Queued runs are left out: one no
+    runner holds (the server stopped before a worker took it) would be followed for ever."""
+    same = None if params is None else json.loads(json.dumps(params, default=str))  # as the store keeps them
+    who = STARTED_BY.get()
+    for run in services.store.list_runs(ACTIVE_LOOKBACK):
+        if run.kind in kinds and run.status == "running" and run.started_by == who:
+            if same is None or run.params == same:
+                return run
+    return None
+
+
+def attach(bar: str, run_id: int) -> None:
+    """Bind the progress bar `bar` (and its Cancel) to `run_id`."""
+    try:
+        # the only set_props of a job's body: Dash's background manager keeps just the last one between two polls,
+        # so the status line is named from this store in the browser (job_status.name_the_run), not set here
+        set_props(ids.job_run(bar), {"data": run_id})
+    except MissingCallbackContextException:  # not inside a Dash callback (a direct call from a test or a benchmark)
+        pass
+
+
+def resume(services: Services, kinds: tuple[str, ...], bar: str):
+    """At a page's load: the run of `kinds` this page's person has running (a reloaded page), bound to `bar`,
+    so its bar, Cancel and outcome come back; None when there is none."""
+    run = active_run(services, kinds)
+    if run is not None:
+        attach(bar, run.id)
+    return run
+
+
 def launch(services: Services, kind: str, params: dict, bar: str) -> int:
-    """Record a queued run, hand it to the runner, and bind the progress bar `bar` (and its Cancel) to it."""
+    """Record a queued run, hand it to the runner, and bind the progress bar `bar` (and its Cancel) to it. The
+    same job (kind and parameters) already running for this person is followed instead of started twice (a
+    click on a page reloaded while it ran)."""
+    twin = active_run(services, (kind,), params)
+    if twin is not None:
+        attach(bar, twin.id)
+        return twin.id
     run_id = submit(services.store, kind, params, started_by=STARTED_BY.get(), max_jobs=services.settings.max_jobs)
     try:
         services.runner.submit(run_id, kind)
@@ -53,12 +93,7 @@ def launch(services: Services, kind: str, params: dict, bar: str) -> int:
             message=f"job queue unreachable: {reason}",
         )  # fmt: skip
         raise JobRefused(f"the job queue is unreachable ({reason}); run {run_id} was not started") from None
-    try:
-        # the only set_props of a job's body: Dash's background manager keeps just the last one between two polls,
-        # so the status line is named from this store in the browser (job_status.name_the_run), not set here
-        set_props(ids.job_run(bar), {"data": run_id})
-    except MissingCallbackContextException:  # not inside a Dash callback (a direct call from a test or a benchmark)
-        pass
+    attach(bar, run_id)
     return run_id
 
 
@@ -87,8 +122,9 @@ def follow(services: Services, run_id: int, show: Callable | None = None, set_pr
         if run is None:
             raise ValueError(f"run {run_id}: no such run")
         if set_progress is not None:
-            if eta is None and run.status != "queued":
-                eta = Eta()  # the clock starts when a worker takes the run
+            if eta is None and run.status != "queued":  # the clock starts when a worker takes the run
+                began = run.started_at  # earlier than now for a run a reloaded page takes up
+                eta = Eta(elapsed=(utcnow() - as_utc(began)).total_seconds() if began else 0.0)
             view = show(run, lambda r, e=eta: bar_text(r, e)) if show else bar_text(run, eta)
             if view != last:  # the ended run too: its last curve or gallery stays on the page
                 set_progress(view)

@@ -13,6 +13,7 @@ import contextvars
 import itertools
 import os
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,9 @@ class Services:
         return self.workspace.store
 
 
+RESULT_TTL_S = 24 * 3600
+
+
 class ThreadManager(DiskcacheManager):
     """Dash's diskcache manager, but a background callback's body runs in a thread of the server, not a forked
     process. The bodies here only record a run, hand it to the runner and poll the store; a thread cannot be
@@ -58,8 +62,14 @@ class ThreadManager(DiskcacheManager):
     _ids = itertools.count(1)
 
     def __init__(self, cache):
-        super().__init__(cache)
+        super().__init__(cache, expire=RESULT_TTL_S)  # a result no page collected (closed, reloaded) goes in a day
         self._threads: dict[int, threading.Thread] = {}
+
+    def build_cache_key(self, fn, args, cache_args_to_ignore, triggered):
+        """Dash keys a background result by the callback's inputs: a result a reloaded page never collected was
+        handed to the next click with the same inputs (its old run's outcome shown at once, the new run left
+        unwatched). Every call is its own job here, so its key is unique."""
+        return f"{super().build_cache_key(fn, args, cache_args_to_ignore, triggered)}-{uuid.uuid4().hex}"
 
     def call_job_fn(self, key, job_fn, args, context):
         job = os.getpid() * 1_000_000 + next(self._ids)  # unique across the server's processes (gunicorn workers)

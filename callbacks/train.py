@@ -3,14 +3,14 @@ review queues and Explain: `train_review`)."""
 
 from __future__ import annotations
 
-from dash import Input, Output, State
+from dash import Input, Output, State, ctx, no_update
 
 from scatterloop.dashboard import figures, ids
 from scatterloop.dashboard.components import train_view
 
 from . import train_recipe, train_review
 from .job_status import forget_on_start, replace_on_start
-from .job_watch import cancel, follow, launch, outcome, refusal_as_line
+from .job_watch import active_run, cancel, follow, launch, outcome, refusal_as_line, resume
 from .services import STARTED_BY, Services
 from .train_recipe import round_params
 from .train_review import NO_ROUND
@@ -59,7 +59,7 @@ def weights_note(services: Services, models: list[str] | None) -> str:
 def run_round(services: Services, values: dict, set_progress) -> str:
     """Start a round with the tab's settings as a run in a worker and follow it (progress, epoch curves)."""
     from scatterloop.core.classify.rounds import preflight, round_params_json
-    from scatterloop.core.worker import check_request, live_view
+    from scatterloop.core.worker import check_request
 
     models = tuple(values.get("models") or ())
     if not models:
@@ -68,7 +68,8 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         params = round_params(values, services.settings.weights_dir)
     except ValueError as exc:
         return f"Cannot train: {exc}"
-    if values.get("next_round"):  # only for a round that will run: refused, it must not leave an empty round
+    twin = active_run(services, ("classify",), round_params_json(params))  # this round already runs: followed
+    if values.get("next_round") and twin is None:  # only for a round that will run: it must not leave an empty one
         check_request(
             services.store, "classify", round_params_json(params), STARTED_BY.get(), services.settings.max_jobs
         )
@@ -78,6 +79,12 @@ def run_round(services: Services, values: dict, set_progress) -> str:
             return f"Cannot train: {exc}"
         services.store.next_round()
     run_id = launch(services, "classify", round_params_json(params), ids.TRAIN_PROGRESS)
+    return watch_round(services, run_id, set_progress)
+
+
+def watch_round(services: Services, run_id: int, set_progress) -> str:
+    """Follow a round (progress, epoch curves) until it ends; returns the line to show."""
+    from scatterloop.core.worker import live_view
 
     def show(run, bar):
         pct, label = bar(run)
@@ -191,6 +198,7 @@ def register(app, services: Services) -> None:
         Output(ids.TRAIN_STATUS, "children"),
         Output(ids.TRAIN_VERSION_STORE, "data"),
         Input(ids.TRAIN_RUN_BUTTON, "n_clicks"),
+        Input(ids.PAGE_LOADED, "n_intervals"),
         State(ids.TRAIN_TASK_SELECT, "value"),
         State(ids.TRAIN_RECIPE_SELECT, "value"),
         State(ids.TRAIN_MODELS_CHECKLIST, "value"),
@@ -221,6 +229,7 @@ def register(app, services: Services) -> None:
     def _train(
         set_progress,
         _n,
+        _loaded,
         task,
         recipe,
         models,
@@ -235,6 +244,11 @@ def register(app, services: Services) -> None:
         sources,
         version,
     ):
+        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the round it followed
+            run = resume(services, ("classify",), ids.TRAIN_PROGRESS)
+            if run is None:
+                return no_update, no_update
+            return watch_round(services, run.id, set_progress), (version or 0) + 1
         values = dict(
             task=task,
             recipe=recipe,

@@ -10,16 +10,10 @@ from dash import Input, Output, ctx, no_update
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.figures_train import learning_curve_figure
 
+from .fields import number, whole
 from .services import Services
 
 FIELDS = ("epochs", "lr", "batch", "input_size", "positive_cost")
-
-
-def _number(value, kind):
-    """A field's value, or None when left blank (None means "the recipe's")."""
-    if value in (None, ""):
-        return None
-    return kind(value)
 
 
 def round_params(values: dict, weights_dir=None):
@@ -39,11 +33,11 @@ def round_params(values: dict, weights_dir=None):
         task=task,
         recipe=values.get("recipe") or default_recipe(task),
         models=models,
-        epochs=_number(values.get("epochs"), int),
-        lr=_number(values.get("lr"), float),
-        batch_size=_number(values.get("batch"), int),
-        input_size=_number(values.get("input_size"), int),
-        positive_cost=_number(values.get("positive_cost"), float),
+        epochs=whole(values.get("epochs"), "epochs"),  # blank (None): the recipe's
+        lr=number(values.get("lr"), "lr"),
+        batch_size=whole(values.get("batch"), "batch"),
+        input_size=whole(values.get("input_size"), "input px"),
+        positive_cost=number(values.get("positive_cost"), "false realistic call costs"),
         init=values.get("init") or "scratch",
         pretrained={m: str(p) for m in models or () if (p := find_local_weights(weights_dir, m)) is not None},
         device=None if values.get("device") in (None, "auto") else values["device"],
@@ -60,7 +54,7 @@ def recipe_defaults(name: str | None) -> dict:
         "epochs": f"{rec.epochs}",
         "lr": f"{rec.lr:g}",
         "batch": f"{rec.batch_size}",
-        "input_size": f"{rec.input_size or 0}",
+        "input_size": f"{rec.input_size}" if rec.input_size else "each model's own",
         "positive_cost": f"{rec.positive_cost:g}",
     }
 

@@ -10,7 +10,7 @@ from dash import Input, Output, State, ctx, no_update
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import train_view
 
-from .job_watch import cancel, follow, launch, outcome, refusal_as_line
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line, resume
 from .services import Services
 
 NO_ROUND = "Train a round first."
@@ -46,7 +46,6 @@ def confusion_queue(
 def run_predict(services: Services, set_progress, task: str | None = None) -> str:
     """Predict with the latest round of the task chosen in the tab (None: of any task): realism calls for the
     unlabeled candidates, pattern calls for the images whose pattern is not known."""
-    from scatterloop.core.classify.domain import outside_note
     from scatterloop.core.classify.predict import candidates
     from scatterloop.core.classify.tables import classify_runs
 
@@ -63,6 +62,15 @@ def run_predict(services: Services, set_progress, task: str | None = None) -> st
         )
     params = {"classify_run": runs[-1].id, "scheme": "weighted"}
     run_id = launch(services, "predict", params, ids.TRAIN_PREDICT_PROGRESS)
+    return watch_predict(services, run_id, set_progress)
+
+
+def watch_predict(services: Services, run_id: int, set_progress) -> str:
+    """Follow a prediction run until it ends; returns the line to show."""
+    from scatterloop.core.classify.domain import outside_note
+
+    round_run = services.store.get_run(int((services.store.get_run(run_id).params or {}).get("classify_run") or 0))
+    task = ((round_run.result if round_run else None) or {}).get("task") or "realism"
     run = follow(services, run_id, set_progress=set_progress)
 
     def done(res: dict) -> str:
@@ -197,6 +205,7 @@ def register_review(app, services: Services) -> None:
         Output(ids.TRAIN_REVIEW_STATUS, "children"),
         Output(ids.TRAIN_VERSION_STORE, "data", allow_duplicate=True),
         Input(ids.TRAIN_PREDICT_BUTTON, "n_clicks"),
+        Input(ids.PAGE_LOADED, "n_intervals"),
         State(ids.TRAIN_VERSION_STORE, "data"),
         State(ids.TRAIN_TASK_SELECT, "value"),
         background=True,
@@ -209,7 +218,12 @@ def register_review(app, services: Services) -> None:
         ],
         progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
     )
-    def _predict(set_progress, _n, version, task):
+    def _predict(set_progress, _n, _loaded, version, task):
+        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the prediction it followed
+            run = resume(services, ("predict",), ids.TRAIN_PREDICT_PROGRESS)
+            if run is None:
+                return no_update, no_update
+            return watch_predict(services, run.id, set_progress), (version or 0) + 1
         return run_predict(services, set_progress, task), (version or 0) + 1
 
     @app.callback(

@@ -8,6 +8,7 @@ TAB_NAMES = ("explore", "label", "generate", "train", "evaluate", "jobs")  # the
 ANNOTATOR_INPUT = "app-annotator-input"
 URL = "app-url"
 APP_ERROR = "app-error"
+PAGE_LOADED = "app-page-loaded"  # fires once when a page loads: each job bar takes up the run it followed
 
 # Label view
 LABEL_SOURCE_FILTER = "label-source-filter"

@@ -105,6 +105,7 @@ def build(
     return html.Div(
         [
             dcc.Location(id=ids.URL),
+            dcc.Interval(id=ids.PAGE_LOADED, interval=300, max_intervals=1),
             *runs,
             navbar,
             dbc.Container([error, search_view.results_panel(), tabs], fluid=True),

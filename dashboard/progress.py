@@ -36,9 +36,13 @@ def short(message: str) -> str:
     return cut.rstrip(" ·(,") + "…"
 
 
+_RATE = object()  # progress_text's default: the estimate from the phase's whole rate
+
+
 def progress_text(
-    done: float, total: float, message: str, elapsed: float, phase_elapsed: float | None = None, stage: int = 1
-) -> str:
+    done: float, total: float, message: str, elapsed: float, phase_elapsed: float | None = None, stage: int = 1,
+    left: float | None | object = _RATE,
+) -> str:  # fmt: skip
     """ "31% · autoencoder epoch 3/10 · 0:42, ~1:33 left"; no estimate before 2 s or 2 % of the work, where it
     would only be noise. From a job's second stage on (its count started again) the text says which stage, so a
     bar that goes back to 20 % after 100 % reads as the next stage, not as lost work."""
@@ -46,21 +50,41 @@ def progress_text(
     text = (f"stage {stage} · " if stage > 1 else "") + f"{pct}%"
     text += (f" · {short(message)}" if message else "") + f" · {clock(elapsed)}"
     phase = elapsed if phase_elapsed is None else phase_elapsed
-    left = time_left(phase, done / max(total, 1)) if total else None
+    if left is _RATE:
+        left = time_left(phase, done / max(total, 1)) if total else None
     if left is not None:
         text += f", ~{clock(left)} left"
     return text
 
 
 class Eta:
-    """Turns `progress(done, total, message)` calls into (percent, bar text) for a Dash progress output."""
+    """Turns `progress(done, total, message)` calls into (percent, bar text) for a Dash progress output.
 
-    def __init__(self, now: Callable[[], float] = time.monotonic):
+    The time left is read from the rate over the later half of the phase so far, not from its start: a job that
+    starts partly done (an evaluation whose features are cached jumps to 41 % in a second, then creeps) promised
+    2 s with 23 s left when its first second counted as the rate of the rest."""
+
+    def __init__(self, now: Callable[[], float] = time.monotonic, elapsed: float = 0.0):
+        """`elapsed`: seconds the job ran before this bar first saw it (a page that took up a running run)."""
         self._now = now
-        self.started = now()
-        self._phase_started = self.started
+        self.started = now() - max(elapsed, 0.0)
+        self._new_phase(self.started)
         self._last = (0.0, 0.0)
         self.stage = 1
+
+    def _new_phase(self, t: float) -> None:
+        self._phase_started = t
+        self._seen = [(t, 0.0)]  # (time, fraction done) of this phase
+
+    def _left(self, t: float, fraction: float) -> float | None:
+        self._seen.append((t, fraction))
+        middle = self._phase_started + (t - self._phase_started) / 2
+        k = max(i for i, (when, _) in enumerate(self._seen) if when <= middle)
+        del self._seen[:k]  # the middle only moves on: older samples are never read again
+        when, then = self._seen[0]
+        if time_left(t - self._phase_started, fraction) is None or t <= when or fraction <= then:
+            return None  # before 2 s or 2 % of the phase, once it is done, or no progress over the window
+        return (1 - fraction) * (t - when) / (fraction - then)
 
     def __call__(self, done: float, total: float, message: str = "") -> tuple[int, str]:
         t = self._now()
@@ -70,9 +94,10 @@ class Eta:
         if restarted:
             self.stage += 1
             if not finished:
-                self._phase_started = t
+                self._new_phase(t)
         self._last = (done, total)
-        text = progress_text(done, total, message, t - self.started, t - self._phase_started, self.stage)
+        left = self._left(t, done / total) if total else None
+        text = progress_text(done, total, message, t - self.started, t - self._phase_started, self.stage, left)
         if total and done >= total:  # this phase is over: the next one starts now
-            self._phase_started = t
+            self._new_phase(t)
         return int(100 * done / max(total, 1)), text

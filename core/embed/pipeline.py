@@ -60,6 +60,15 @@ class MapResult:
     separation: dict = field(default_factory=dict)  # k-NN accuracy of label and pattern in the 2-D map
 
 
+MIN_MAP_IMAGES = 3
+
+
+def check_can_map(store, n: int | None = None) -> None:
+    """Raises ValueError when the workspace holds too few images for a map (asked by a page before it starts)."""
+    if (store.count_images() if n is None else n) < MIN_MAP_IMAGES:
+        raise ValueError(f"a map needs at least {MIN_MAP_IMAGES} images in the workspace")
+
+
 def cache_key(shas: list[str], params: MapParams) -> str:
     key_params = asdict(params)
     if params.features == "autoencoder":  # the key of every map made before feature sources existed
@@ -97,8 +106,7 @@ def build_map(
     kind, _ = parse_source(params.features)  # a bad source fails before any work
     t = {"start": time.perf_counter()}
     rows = ws.store.list_images()
-    if len(rows) < 3:
-        raise ValueError("a map needs at least 3 images in the workspace")
+    check_can_map(ws.store, len(rows))
     images = [img for img, _ in rows]
     key = cache_key([img.sha256 for img in images], params)
     cache = ws.cache / "embed" / key

@@ -180,6 +180,22 @@ def _summary(values: list[float]) -> dict:
     return {**summary, "unscored": unscored}
 
 
+NO_PATTERNED = "evaluate: the workspace has no experimental frames with a pattern"
+
+
+def check_can_evaluate(store, extractor: str = "autoencoder") -> None:
+    """What an evaluation needs before it starts (a page asks at the click): experimental frames with a pattern,
+    and, for the autoencoder's features without a map yet, images enough to build one."""
+    from ..embed.pipeline import check_can_map
+    from ..store import ImageFilter
+
+    patterned = [img for img, _ in store.list_images(ImageFilter(source="experimental")) if img.pattern]
+    if not any(img.pattern != "speckle" for img in patterned):
+        raise ValueError(NO_PATTERNED)
+    if extractor != "inception" and store.latest_map_run() is None:
+        check_can_map(store)
+
+
 def evaluate(
     ws: Workspace,
     params: EvalParams,
@@ -197,7 +213,7 @@ def evaluate(
     images = [img for img in every if img.pattern and img.pattern != "speckle"]
     unpatterned = sum(img.source == "generated" and not img.pattern for img in every)
     if not any(img.source == "experimental" for img in images):
-        raise ValueError("evaluate: the workspace has no experimental frames with a pattern")
+        raise ValueError(NO_PATTERNED)
     labels = {i: s.label for i, s in ws.store.current_labels().items()}
     patterns = sorted({img.pattern for img in images})
     groups_of = {pattern: _groups(ws, pattern, images, labels) for pattern in patterns}

@@ -38,11 +38,24 @@ class TrainResult:
     n_images: int = 0
 
 
+MIN_EXPERIMENTAL = 4
+
+
+def check_can_train(store) -> None:
+    """Raises ValueError when the workspace holds too few experimental frames to train on (a page asks before it
+    starts the run, so the refusal is said at the click, not by a run failed seconds later)."""
+    from ..store import ImageFilter
+
+    if store.count_images(ImageFilter(source="experimental")) < MIN_EXPERIMENTAL:
+        raise ValueError(
+            f"training the generator needs at least {MIN_EXPERIMENTAL} experimental images in the workspace"
+        )
+
+
 def training_data(ws: Workspace, size: int) -> tuple[np.ndarray, list[str | None], list[str]]:
     """Experimental frames in [-1, 1] with gaps at -1, their patterns and descriptions."""
+    check_can_train(ws.store)
     images = [img for img, _ in ws.store.list_images() if img.source == "experimental"]
-    if len(images) < 4:
-        raise ValueError("training the generator needs at least 4 experimental images in the workspace")
     x, valid = load_inputs(ws, images, size)
     x = np.where(valid > 0.5, x, -1.0).astype(np.float32)
     return x, [img.pattern for img in images], [img.description or img.pattern or "" for img in images]

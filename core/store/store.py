@@ -45,6 +45,20 @@ class LabelState:
     at: datetime | None
 
 
+ANNOTATOR_MAX = 128  # the label event's column (PostgreSQL refuses a longer one; SQLite would keep it)
+
+
+def check_annotator(annotator: str | None) -> None:
+    """A label's annotator: a name, as the column holds it."""
+    if not annotator or not annotator.strip():
+        raise ValueError("annotator: a name is required for every label")
+    if len(annotator.strip()) > ANNOTATOR_MAX:
+        raise ValueError(
+            f"annotator: at most {ANNOTATOR_MAX} characters (a pre-label adds its threshold), got "
+            f"{len(annotator.strip())}"
+        )
+
+
 class Store(RunRecords, MapRecords, UserRecords):
     """Workspace database access. One instance per process; thread-safe through short sessions."""
 
@@ -205,8 +219,7 @@ class Store(RunRecords, MapRecords, UserRecords):
         call's distance from its training frames per image (`core.classify.domain`), or None."""
         if origin not in ORIGINS:
             raise ValueError(f"origin: expected one of {ORIGINS}, got {origin!r}")
-        if not annotator or not annotator.strip():
-            raise ValueError("annotator: a name is required for every label")
+        check_annotator(annotator)
         ids = list(dict.fromkeys(int(i) for i in image_ids))
         confs = confidence if isinstance(confidence, Sequence) else [confidence] * len(ids)
         if len(confs) != len(ids):
@@ -364,8 +377,7 @@ class Store(RunRecords, MapRecords, UserRecords):
     ) -> list[int]:
         """Human events for images that have no human label at the moment of writing (checked inside the
         write transaction), so a pre-label never overwrites a person's label; returns the ids written."""
-        if not annotator or not annotator.strip():
-            raise ValueError("annotator: a name is required for every label")
+        check_annotator(annotator)
         action, now = str(uuid.uuid4()), utcnow()
         with self.session(write=True) as s:
             self._lock_images(s, labels)

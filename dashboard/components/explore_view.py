@@ -98,7 +98,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                 dbc.InputGroup(
                     [
                         dbc.InputGroupText("seed"),
-                        dbc.Input(id=ids.EXPLORE_SEED_INPUT, type="number", value=0, min=0, **KEEP),
+                        dbc.Input(id=ids.EXPLORE_SEED_INPUT, type="number", value=0, step="any", **KEEP),
                     ],
                     size="sm",
                 ),
@@ -108,7 +108,7 @@ def layout(labels: Sequence[str]) -> html.Div:
                 dbc.InputGroup(
                     [
                         dbc.InputGroupText("epochs"),
-                        dbc.Input(id=ids.EXPLORE_EPOCHS_INPUT, type="number", value=MAP_EPOCHS, min=1, **KEEP),
+                        dbc.Input(id=ids.EXPLORE_EPOCHS_INPUT, type="number", value=MAP_EPOCHS, step="any", **KEEP),
                     ],
                     size="sm",
                 ),

@@ -31,7 +31,9 @@ def layout() -> html.Div:
                     ),
                     _field(
                         "steps",
-                        dbc.Input(id=ids.GEN_TRAIN_STEPS_INPUT, type="number", min=1, placeholder="preset default"),
+                        dbc.Input(
+                            id=ids.GEN_TRAIN_STEPS_INPUT, type="number", step="any", placeholder="preset default"
+                        ),
                     ),
                     _field(
                         "resume",
@@ -71,20 +73,22 @@ def layout() -> html.Div:
                     dbc.Row(
                         [
                             dbc.Col(
-                                _field("count", dbc.Input(id=ids.GEN_COUNT_INPUT, type="number", value=16, min=1))
+                                _field("count", dbc.Input(id=ids.GEN_COUNT_INPUT, type="number", value=16, step="any"))
                             ),
-                            dbc.Col(_field("seed", dbc.Input(id=ids.GEN_SEED_INPUT, type="number", value=0))),
+                            dbc.Col(
+                                _field("seed", dbc.Input(id=ids.GEN_SEED_INPUT, type="number", value=0, step="any"))
+                            ),
                         ]
                     ),
                     dbc.Row(
                         [
                             dbc.Col(
-                                _field("steps", dbc.Input(id=ids.GEN_STEPS_INPUT, type="number", value=25, min=2))
+                                _field("steps", dbc.Input(id=ids.GEN_STEPS_INPUT, type="number", value=25, step="any"))
                             ),
                             dbc.Col(
                                 _field(
                                     "guidance",
-                                    dbc.Input(id=ids.GEN_GUIDANCE_INPUT, type="number", value=2.0, step=0.5),
+                                    dbc.Input(id=ids.GEN_GUIDANCE_INPUT, type="number", value=2.0, step="any"),
                                 )
                             ),
                         ]

@@ -20,7 +20,8 @@ METRIC_NAMES = {"accuracy": "acc", "precision": "prec", "recall": "rec", "f1": "
 
 def _number(label: str, component_id: str, **kwargs) -> dbc.InputGroup:
     """A number field left blank: blank means the recipe's value, shown as its placeholder."""
-    return _field(label, dbc.Input(id=component_id, type="number", value=None, **kwargs))
+    # any number is sent as typed (a box's min or step would send an invalid value as blank: the recipe's)
+    return _field(label, dbc.Input(id=component_id, type="number", value=None, step="any", **kwargs))
 
 
 def _review_button(text: str, button_id: str, title: str | None = None):
@@ -98,13 +99,17 @@ def layout(models: Sequence[tuple[str, str]], default_models: Sequence[str]) -> 
                     dbc.Row(
                         [
                             dbc.Col(_number("batch", ids.TRAIN_BATCH_INPUT)),
-                            dbc.Col(_number("input px", ids.TRAIN_SIZE_INPUT, min=0, step=1)),
+                            dbc.Col(_number("input px", ids.TRAIN_SIZE_INPUT)),
                         ]
                     ),
-                    html.Div("input px 0: each architecture's own size (224; Inception 299)", className="small"),
+                    html.Div(
+                        "a blank box takes the recipe's value (grey); input px \"each model's own\": 224, "
+                        "Inception 299",
+                        className="small",
+                    ),
                     html.Div(  # a realism round's: hidden for the pattern and labels tasks
                         [
-                            _number("false realistic call costs", ids.TRAIN_COST_INPUT, min=0, step="any"),
+                            _number("false realistic call costs", ids.TRAIN_COST_INPUT),
                             html.Div(
                                 "× a missed realistic image: models and votes call an image realistic above "
                                 "P = c / (1 + c) (1: above 0.5)",

@@ -47,12 +47,12 @@ def test_the_jobs_tab_cancels_the_run_clicked_and_no_other(settings):
     assert not requested and said.startswith(f"Run {finished} had already ended (")
 
 
-def test_a_job_beyond_the_allowance_is_not_started_and_says_why(settings):
+def test_a_job_beyond_the_allowance_is_not_started_and_says_why(small_workspace):
     from dataclasses import replace
 
     from scatterloop.callbacks import evaluate, explore_map
 
-    services = make_services(replace(settings, max_jobs=1))
+    services = make_services(replace(small_workspace.settings, max_jobs=1))  # frames enough for either job
     try:
         services.store.create_run("embed", {})  # one active run (no login: the shared allowance)
         line = evaluate.run_evaluation(services, "autoencoder", lambda *_: None)

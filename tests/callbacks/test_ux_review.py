@@ -1,0 +1,107 @@
+"""What a browser walkthrough of waits and errors found (2026-12-07): a reloaded page's uncollected result shown
+for the next identical click, numbers a box found invalid run as the defaults, and an annotator name longer than
+its column stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from scatterloop.callbacks import explore_map, generate, train_recipe
+from scatterloop.callbacks.fields import number, whole
+from scatterloop.callbacks.services import make_services
+
+
+def test_every_background_call_has_its_own_result_key(workspace):
+    """Dash keys a background result by the callback's inputs: the result a reloaded page never collected was
+    handed to the next click with the same inputs, showing the old run's outcome while the new one ran unwatched."""
+    services = make_services(workspace.settings)
+    manager = services.background_manager
+
+    def fn(n_clicks):
+        return n_clicks
+
+    first = manager.build_cache_key(fn, [1], [], None)
+    second = manager.build_cache_key(fn, [1], [], None)
+    assert first != second
+    manager.handle.set(first, "run 47's outcome")
+    assert manager.result_ready(first) and not manager.result_ready(second)
+
+
+def test_boxes_read_as_typed():
+    assert whole(None, "epochs") is None and whole("", "epochs") is None and whole(3.0, "epochs") == 3
+    with pytest.raises(ValueError, match="epochs: expected a whole number, got 2.5"):
+        whole(2.5, "epochs")
+    assert number(2.25, "guidance") == 2.25
+    with pytest.raises(ValueError, match="guidance: expected a number"):
+        number(float("nan"), "guidance")
+
+
+def test_an_invalid_number_is_refused_naming_its_field_not_replaced_by_the_default(small_workspace):
+    services = make_services(small_workspace.settings)
+    values = {"models": ["physics"], "task": "realism", "recipe": "ours"}
+    with pytest.raises(ValueError, match="epochs: expected a whole number, got 2.5"):
+        train_recipe.round_params({**values, "epochs": 2.5})
+    with pytest.raises(ValueError, match="input px: expected a whole number"):
+        train_recipe.round_params({**values, "input_size": 2.5})
+    assert train_recipe.round_params({**values, "input_size": -5}).input_size == -5  # the round's limits say no
+    said = explore_map.run_map_job(services, "build", "pca", 2.5, 20, None)
+    assert said == "Cannot build the map: seed: expected a whole number, got 2.5"
+    said = explore_map.run_map_job(services, "build", "pca", 0, 0, None)
+    assert said.startswith("Not started: embed: epochs = 0 is outside"), said  # 0 epochs once ran 20
+    assert explore_map.run_map_job(services, "build", "pca", -1, 5, None).startswith("Not started: embed: seed = -1")
+    said = generate.run_training(services, "cpu", 0, None, None)
+    assert said.startswith("Not started: generate-train: steps = 0 is outside"), said  # 0 once ran 1,000 steps
+    small_workspace.store.add_artifact("generator", "runs/1/checkpoint", run_id=None, meta={})
+    for count, seed, steps, guidance, why in (
+        (0, 0, 25, 2.0, "n = 0 is outside"),
+        (-3, 0, 25, 2.0, "n = -3 is outside"),
+        (2.5, 0, 25, 2.0, "count: expected a whole number, got 2.5"),
+        (4, 0, 0, 2.0, "steps = 0 is outside"),
+    ):
+        said = generate.run_sampling(services, None, None, None, count, seed, steps, guidance, None)
+        assert why in said, said
+    assert [r.kind for r in small_workspace.store.list_runs(100)] == []  # nothing ran
+
+
+def test_an_annotator_name_longer_than_its_column_is_refused(small_workspace):
+    from scatterloop.callbacks.label_actions import apply_label
+
+    services = make_services(small_workspace.settings)
+    image = small_workspace.store.list_images()[0][0].id
+    ok, said = apply_label(services, "realistic", [image], "Dr. " + "x" * 300)
+    assert not ok and "annotator: at most 128 characters" in said and "got 304" in said
+    assert small_workspace.store.current_labels() == {}
+
+
+def test_a_job_that_cannot_run_on_this_workspace_is_refused_at_the_click(workspace):
+    """Generator training on a one-image workspace said "started" and failed 11 s later."""
+    from scatterloop.callbacks import evaluate
+
+    services = make_services(workspace.settings)
+    said = generate.run_training(services, "cpu", None, None, None)
+    assert said == "Cannot train: training the generator needs at least 4 experimental images in the workspace."
+    said = explore_map.run_map_job(services, "build", "pca", 0, 5, None)
+    assert said == "Cannot build the map: a map needs at least 3 images in the workspace."
+    said = evaluate.run_evaluation(services, "autoencoder", None)
+    assert said == "Cannot evaluate: evaluate: the workspace has no experimental frames with a pattern."
+    assert workspace.store.list_runs(10) == []
+
+
+def test_the_estimate_left_is_not_fooled_by_work_done_before_the_job_started():
+    """An evaluation whose features were cached jumped to 41 % in a second, then crept: the bar promised ~0:02
+    with 23 s left, reading the first second as the rate of the rest."""
+    from scatterloop.dashboard.progress import Eta
+
+    t = [0.0]
+    eta = Eta(now=lambda: t[0])
+    for when, done in ((1.0, 41), (3.5, 53), (10.0, 70), (20.0, 90)):
+        t[0] = when
+        _, text = eta(done, 100, "features")
+    # at 20 s, 90 %: the later half of the run went 53 → 90 % in 16.5 s, so about 4-5 s are left (not 2 s)
+    assert text.endswith("~0:04 left") or text.endswith("~0:05 left"), text
+    t[0] = 0.0
+    eta = Eta(now=lambda: t[0])
+    t[0] = 1.0
+    eta(41, 100, "x")
+    t[0] = 3.5  # 53 %: from the start's rate 0:03 were left; over the later half, 12 % in 2.5 s: 0:10
+    assert eta(53, 100, "x")[1] == "53% · x · 0:04, ~0:10 left"
