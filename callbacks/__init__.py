@@ -6,5 +6,8 @@ TAB_MODULES = (tabs, media, explore, label, generate, train, evaluate, jobs, job
 
 
 def register_all(app, services) -> None:
+    from .job_watch import register_resume
+
     for module in TAB_MODULES:
         module.register(app, services)
+    register_resume(app, services)  # a reloaded page's job bars take up their running runs

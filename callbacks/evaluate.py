@@ -114,7 +114,7 @@ def register(app, services: Services) -> None:
         Output(ids.EVAL_STATUS, "children"),
         Output(ids.EVAL_VERSION_STORE, "data"),
         Input(ids.EVAL_RUN_BUTTON, "n_clicks"),
-        Input(ids.PAGE_LOADED, "n_intervals"),
+        Input(ids.job_resume(ids.EVAL_PROGRESS), "data"),
         State(ids.EVAL_EXTRACTOR_SELECT, "value"),
         State(ids.EVAL_VERSION_STORE, "data"),
         background=True,
@@ -126,9 +126,9 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.EVAL_PROGRESS, "value"), Output(ids.EVAL_PROGRESS, "label")],
     )
-    def _evaluate(set_progress, _n, _loaded, extractor, version):
-        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the evaluation it followed
-            run = resume(services, ("evaluate",), ids.EVAL_PROGRESS)
+    def _evaluate(set_progress, _n, taken_up, extractor, version):
+        if ctx.triggered_id == ids.job_resume(ids.EVAL_PROGRESS):  # a reloaded page takes up its run
+            run = resume(services, taken_up, ids.EVAL_PROGRESS)
             if run is None:
                 return no_update, no_update
             return watch_evaluation(services, run.id, set_progress), (version or 0) + 1

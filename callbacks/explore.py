@@ -12,7 +12,7 @@ from scatterloop.dashboard.components import explore_detail, profile_view, viewe
 from scatterloop.dashboard.components.label_view import status
 
 from . import explore_ack
-from .explore_map import MAP_KINDS, feature_choices, run_map_job, separation_panel, watch_map_job
+from .explore_map import feature_choices, run_map_job, separation_panel, watch_map_job
 from .explore_selection import GALLERY_PAGE, categories, full_figure, gallery, relabel, undo
 from .job_status import replace_on_start
 from .job_watch import cancel, resume
@@ -111,7 +111,7 @@ def register(app, services: Services) -> None:
         Input(ids.EXPLORE_RELAYOUT_BUTTON, "n_clicks"),
         Input(ids.EXPLORE_PLACE_BUTTON, "n_clicks"),
         Input(ids.EXPLORE_SYMMETRY_BUTTON, "n_clicks"),
-        Input(ids.PAGE_LOADED, "n_intervals"),
+        Input(ids.job_resume(ids.EXPLORE_PROGRESS), "data"),
         State(ids.EXPLORE_METHOD_RADIO, "value"),
         State(ids.EXPLORE_SEED_INPUT, "value"),
         State(ids.EXPLORE_EPOCHS_INPUT, "value"),
@@ -129,9 +129,11 @@ def register(app, services: Services) -> None:
         ],
         progress=[Output(ids.EXPLORE_PROGRESS, "value"), Output(ids.EXPLORE_PROGRESS, "label")],
     )
-    def _map_job(set_progress, _build, _relayout, _place, _symmetry, _loaded, method, seed, epochs, features, version):
-        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the map job it followed
-            run = resume(services, MAP_KINDS, ids.EXPLORE_PROGRESS)
+    def _map_job(
+        set_progress, _build, _relayout, _place, _symmetry, taken_up, method, seed, epochs, features, version
+    ):
+        if ctx.triggered_id == ids.job_resume(ids.EXPLORE_PROGRESS):  # a reloaded page takes up its run
+            run = resume(services, taken_up, ids.EXPLORE_PROGRESS)
             if run is None:
                 return no_update, no_update
             return watch_map_job(services, run.id, run.kind, set_progress), (version or 0) + 1

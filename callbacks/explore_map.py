@@ -76,9 +76,6 @@ def run_map_job(
     return watch_map_job(services, run_id, kind, set_progress)
 
 
-MAP_KINDS = ("embed", "place", "symmetry")  # the runs the Explore tab's bar follows
-
-
 def watch_map_job(services: Services, run_id: int, kind: str, set_progress) -> str:
     """Follow a map, placing or symmetry run until it ends; returns the line to show."""
     from .job_watch import follow, outcome

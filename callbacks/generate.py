@@ -169,7 +169,7 @@ def register(app, services: Services) -> None:
         Output(ids.GEN_TRAIN_STATUS, "children"),
         Output(ids.GEN_VERSION_STORE, "data"),
         Input(ids.GEN_TRAIN_BUTTON, "n_clicks"),
-        Input(ids.PAGE_LOADED, "n_intervals"),
+        Input(ids.job_resume(ids.GEN_TRAIN_PROGRESS), "data"),
         State(ids.GEN_PRESET_SELECT, "value"),
         State(ids.GEN_TRAIN_STEPS_INPUT, "value"),
         State(ids.GEN_RESUME_SELECT, "value"),
@@ -188,9 +188,9 @@ def register(app, services: Services) -> None:
             Output(ids.GEN_LOSS_GRAPH, "figure"),
         ],
     )
-    def _train(set_progress, _n, _loaded, preset, steps, resume, version):
-        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the training it followed
-            run = resume_run(services, ("generate-train",), ids.GEN_TRAIN_PROGRESS)
+    def _train(set_progress, _n, taken_up, preset, steps, resume, version):
+        if ctx.triggered_id == ids.job_resume(ids.GEN_TRAIN_PROGRESS):  # a reloaded page takes up its run
+            run = resume_run(services, taken_up, ids.GEN_TRAIN_PROGRESS)
             if run is None:
                 return no_update, no_update
             return watch_training(services, run.id, set_progress), (version or 0) + 1
@@ -200,7 +200,7 @@ def register(app, services: Services) -> None:
         Output(ids.GEN_STATUS, "children"),
         Output(ids.GEN_VERSION_STORE, "data", allow_duplicate=True),
         Input(ids.GEN_RUN_BUTTON, "n_clicks"),
-        Input(ids.PAGE_LOADED, "n_intervals"),
+        Input(ids.job_resume(ids.GEN_PROGRESS), "data"),
         State(ids.GEN_CHECKPOINT_SELECT, "value"),
         State(ids.GEN_PATTERN_SELECT, "value"),
         State(ids.GEN_PROMPT_INPUT, "value"),
@@ -223,9 +223,9 @@ def register(app, services: Services) -> None:
             Output(ids.GEN_GALLERY, "children"),
         ],
     )
-    def _sample(set_progress, _n, _loaded, checkpoint, pattern, prompt, count, seed, steps, guidance, version):
-        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the sampling it followed
-            run = resume_run(services, ("generate",), ids.GEN_PROGRESS)
+    def _sample(set_progress, _n, taken_up, checkpoint, pattern, prompt, count, seed, steps, guidance, version):
+        if ctx.triggered_id == ids.job_resume(ids.GEN_PROGRESS):  # a reloaded page takes up its run
+            run = resume_run(services, taken_up, ids.GEN_PROGRESS)
             if run is None:
                 return no_update, no_update
             return watch_sampling(services, run.id, set_progress), (version or 0) + 1

@@ -66,12 +66,43 @@ def attach(bar: str, run_id: int) -> None:
         pass
 
 
-def resume(services: Services, kinds: tuple[str, ...], bar: str):
-    """At a page's load: the run of `kinds` this page's person has running (a reloaded page), bound to `bar`,
-    so its bar, Cancel and outcome come back; None when there is none."""
-    run = active_run(services, kinds)
-    if run is not None:
-        attach(bar, run.id)
+# the runs each job bar follows: a page's load looks for one of these running, to take it up
+BAR_KINDS = {
+    ids.EXPLORE_PROGRESS: ("embed", "place", "symmetry"),
+    ids.GEN_TRAIN_PROGRESS: ("generate-train",),
+    ids.GEN_PROGRESS: ("generate",),
+    ids.TRAIN_PROGRESS: ("classify",),
+    ids.TRAIN_PREDICT_PROGRESS: ("predict",),
+    ids.EVAL_PROGRESS: ("evaluate",),
+}
+
+
+def register_resume(app, services: Services) -> None:
+    """At a page's load, one plain callback asks the store which bars have a run to take up (a page reloaded while
+    its job ran) and hands each such run to its bar's job callback (`ids.job_resume`). Only those start: a job
+    callback run at every load would turn its buttons off for a moment, and a click then would be lost."""
+    from dash import Input, Output, no_update
+
+    bars = list(BAR_KINDS)
+
+    @app.callback(
+        *[Output(ids.job_resume(bar), "data") for bar in bars],
+        *[Output(ids.job_run(bar), "data", allow_duplicate=True) for bar in bars],  # Cancel works at once
+        Input(ids.PAGE_LOADED, "n_intervals"),
+        prevent_initial_call=True,
+    )
+    def _find(_n):
+        found = [run.id if (run := active_run(services, BAR_KINDS[bar])) else no_update for bar in bars]
+        return [*found, *found]
+
+
+def resume(services: Services, run_id, bar: str):
+    """In a job callback started by `register_resume`: the run `run_id`, bound to `bar` so its bar, Cancel and
+    outcome come back; None when it is no longer running."""
+    run = services.store.get_run(int(run_id)) if run_id else None
+    if run is None or run.status != "running":
+        return None
+    attach(bar, run.id)
     return run
 
 

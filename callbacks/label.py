@@ -112,6 +112,8 @@ def render_grid(
     count = f"{first}–{page * size + len(rows)} of {total} · page {page + 1}/{max(1, -(-total // size))}"
     if not total:  # an empty grid says why, not "0–0 of 0"
         count = "review queue empty" if queue else "no images match"
+        if not queue and not services.store.count_images():  # a new workspace: say where images come from
+            count = "no images yet: scatterloop import FILES --workspace DIR (or scatterloop simulate, demo)"
     return cards, [img.id for img, _ in rows], count
 
 

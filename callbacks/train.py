@@ -198,7 +198,7 @@ def register(app, services: Services) -> None:
         Output(ids.TRAIN_STATUS, "children"),
         Output(ids.TRAIN_VERSION_STORE, "data"),
         Input(ids.TRAIN_RUN_BUTTON, "n_clicks"),
-        Input(ids.PAGE_LOADED, "n_intervals"),
+        Input(ids.job_resume(ids.TRAIN_PROGRESS), "data"),
         State(ids.TRAIN_TASK_SELECT, "value"),
         State(ids.TRAIN_RECIPE_SELECT, "value"),
         State(ids.TRAIN_MODELS_CHECKLIST, "value"),
@@ -229,7 +229,7 @@ def register(app, services: Services) -> None:
     def _train(
         set_progress,
         _n,
-        _loaded,
+        taken_up,
         task,
         recipe,
         models,
@@ -244,8 +244,8 @@ def register(app, services: Services) -> None:
         sources,
         version,
     ):
-        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the round it followed
-            run = resume(services, ("classify",), ids.TRAIN_PROGRESS)
+        if ctx.triggered_id == ids.job_resume(ids.TRAIN_PROGRESS):  # a reloaded page takes up its run
+            run = resume(services, taken_up, ids.TRAIN_PROGRESS)
             if run is None:
                 return no_update, no_update
             return watch_round(services, run.id, set_progress), (version or 0) + 1

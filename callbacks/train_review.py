@@ -205,7 +205,7 @@ def register_review(app, services: Services) -> None:
         Output(ids.TRAIN_REVIEW_STATUS, "children"),
         Output(ids.TRAIN_VERSION_STORE, "data", allow_duplicate=True),
         Input(ids.TRAIN_PREDICT_BUTTON, "n_clicks"),
-        Input(ids.PAGE_LOADED, "n_intervals"),
+        Input(ids.job_resume(ids.TRAIN_PREDICT_PROGRESS), "data"),
         State(ids.TRAIN_VERSION_STORE, "data"),
         State(ids.TRAIN_TASK_SELECT, "value"),
         background=True,
@@ -218,9 +218,9 @@ def register_review(app, services: Services) -> None:
         ],
         progress=[Output(ids.TRAIN_PREDICT_PROGRESS, "value"), Output(ids.TRAIN_PREDICT_PROGRESS, "label")],
     )
-    def _predict(set_progress, _n, _loaded, version, task):
-        if ctx.triggered_id == ids.PAGE_LOADED:  # a reloaded page takes up the prediction it followed
-            run = resume(services, ("predict",), ids.TRAIN_PREDICT_PROGRESS)
+    def _predict(set_progress, _n, taken_up, version, task):
+        if ctx.triggered_id == ids.job_resume(ids.TRAIN_PREDICT_PROGRESS):  # a reloaded page takes up its run
+            run = resume(services, taken_up, ids.TRAIN_PREDICT_PROGRESS)
             if run is None:
                 return no_update, no_update
             return watch_predict(services, run.id, set_progress), (version or 0) + 1

@@ -184,6 +184,11 @@ def job_run(progress_id: str) -> dict:
     return {"type": "job-run", "bar": progress_id}
 
 
+def job_resume(progress_id: str) -> dict:
+    """The store a page's load fills with the id of a running run its job bar should take up (a reloaded page)."""
+    return {"type": "job-resume", "bar": progress_id}
+
+
 def jobs_cancel_button(run_id: int) -> dict:
     return {"type": "jobs-cancel-button", "run": run_id}
 

@@ -101,6 +101,7 @@ def build(
     keep_settings(tabs, KEPT_SETTINGS)
     error = dbc.Alert(id=ids.APP_ERROR, color="danger", dismissable=True, is_open=False, className="py-2")
     runs = [dcc.Store(id=ids.job_run(bar)) for bar in ids.JOB_PROGRESS_BARS]
+    runs += [dcc.Store(id=ids.job_resume(bar)) for bar in ids.JOB_PROGRESS_BARS]
     runs += [dcc.Store(id=ids.tab_shown(tab)) for tab in ids.TAB_NAMES]  # callbacks/tabs.py
     return html.Div(
         [

@@ -105,3 +105,33 @@ def test_the_estimate_left_is_not_fooled_by_work_done_before_the_job_started():
     eta(41, 100, "x")
     t[0] = 3.5  # 53 %: from the start's rate 0:03 were left; over the later half, 12 % in 2.5 s: 0:10
     assert eta(53, 100, "x")[1] == "53% · x · 0:04, ~0:10 left"
+
+
+def test_an_empty_workspace_says_where_images_come_from(tmp_path, small_workspace):
+    from scatterloop.callbacks import label
+    from scatterloop.core.config import Settings
+
+    fresh = make_services(Settings(workspace=tmp_path / "fresh"))
+    empty = label.render_grid(fresh, label.make_filter(None, None, None, None), 0, [])
+    assert empty[2].startswith("no images yet: scatterloop import")
+    services = make_services(small_workspace.settings)
+    none = label.render_grid(services, label.make_filter("generated", "nothing-like-this", None, None), 0, [])
+    assert none[2] == "no images match"
+
+
+def test_a_click_that_would_start_a_running_job_again_follows_it(small_workspace):
+    from scatterloop.callbacks.job_watch import active_run, launch, resume
+    from scatterloop.dashboard import ids
+
+    store = small_workspace.store
+    services = make_services(small_workspace.settings)
+    params = {"method": "pca", "epochs": 5}
+    running = store.create_run("embed", params)
+    store.update_run(running, status="running")
+    queued = store.create_run("embed", {"method": "umap"})  # queued, perhaps for ever: never taken up
+    assert launch(services, "embed", dict(params), ids.EXPLORE_PROGRESS) == running
+    assert [r.id for r in store.list_runs()] == [queued, running]  # nothing new recorded
+    assert active_run(services, ("embed",)).id == running and active_run(services, ("evaluate",)) is None
+    assert resume(services, running, ids.EXPLORE_PROGRESS).id == running
+    assert resume(services, queued, ids.EXPLORE_PROGRESS) is None and resume(services, None, "x") is None
+    services.runner.close()
