@@ -11,7 +11,7 @@ from scatterloop.dashboard.components import evaluate_view
 
 from .evaluate_grid import example_grid
 from .job_status import replace_on_start
-from .job_watch import cancel, follow, launch, outcome, refusal_as_line, resume
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line, take_up
 from .media import export_url
 from .services import Services
 
@@ -128,10 +128,10 @@ def register(app, services: Services) -> None:
     )
     def _evaluate(set_progress, _n, taken_up, extractor, version):
         if ctx.triggered_id == ids.job_resume(ids.EVAL_PROGRESS):  # a reloaded page takes up its run
-            run = resume(services, taken_up, ids.EVAL_PROGRESS)
-            if run is None:
-                return no_update, no_update
-            return watch_evaluation(services, run.id, set_progress), (version or 0) + 1
+            said = take_up(
+                services, taken_up, ids.EVAL_PROGRESS, lambda r: watch_evaluation(services, r.id, set_progress)
+            )
+            return (no_update, no_update) if said is None else (said, (version or 0) + 1)
         return run_evaluation(services, extractor, set_progress), (version or 0) + 1
 
     replace_on_start(app, ids.EVAL_STATUS, [ids.EVAL_RUN_BUTTON], ids.EVAL_PROGRESS, "evaluation")

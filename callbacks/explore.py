@@ -15,7 +15,7 @@ from . import explore_ack
 from .explore_map import feature_choices, run_map_job, separation_panel, watch_map_job
 from .explore_selection import GALLERY_PAGE, categories, full_figure, gallery, relabel, undo
 from .job_status import replace_on_start
-from .job_watch import cancel, resume
+from .job_watch import cancel, take_up
 from .label import history_rows
 from .media import polar_url, thumb_url
 from .services import Services
@@ -133,10 +133,10 @@ def register(app, services: Services) -> None:
         set_progress, _build, _relayout, _place, _symmetry, taken_up, method, seed, epochs, features, version
     ):
         if ctx.triggered_id == ids.job_resume(ids.EXPLORE_PROGRESS):  # a reloaded page takes up its run
-            run = resume(services, taken_up, ids.EXPLORE_PROGRESS)
-            if run is None:
-                return no_update, no_update
-            return watch_map_job(services, run.id, run.kind, set_progress), (version or 0) + 1
+            said = take_up(
+                services, taken_up, ids.EXPLORE_PROGRESS, lambda r: watch_map_job(services, r.id, r.kind, set_progress)
+            )
+            return (no_update, no_update) if said is None else (said, (version or 0) + 1)
         action = {
             ids.EXPLORE_RELAYOUT_BUTTON: "relayout",
             ids.EXPLORE_PLACE_BUTTON: "place",

@@ -9,8 +9,7 @@ from scatterloop.dashboard.components import explore_detail
 
 from .fields import number, whole
 from .job_status import forget_on_start, replace_on_start
-from .job_watch import cancel, follow, launch, outcome, refusal_as_line
-from .job_watch import resume as resume_run
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line, take_up
 from .media import thumb_url
 from .services import Services
 
@@ -190,10 +189,10 @@ def register(app, services: Services) -> None:
     )
     def _train(set_progress, _n, taken_up, preset, steps, resume, version):
         if ctx.triggered_id == ids.job_resume(ids.GEN_TRAIN_PROGRESS):  # a reloaded page takes up its run
-            run = resume_run(services, taken_up, ids.GEN_TRAIN_PROGRESS)
-            if run is None:
-                return no_update, no_update
-            return watch_training(services, run.id, set_progress), (version or 0) + 1
+            said = take_up(
+                services, taken_up, ids.GEN_TRAIN_PROGRESS, lambda r: watch_training(services, r.id, set_progress)
+            )
+            return (no_update, no_update) if said is None else (said, (version or 0) + 1)
         return run_training(services, preset, steps, resume, set_progress), (version or 0) + 1
 
     @app.callback(
@@ -225,10 +224,10 @@ def register(app, services: Services) -> None:
     )
     def _sample(set_progress, _n, taken_up, checkpoint, pattern, prompt, count, seed, steps, guidance, version):
         if ctx.triggered_id == ids.job_resume(ids.GEN_PROGRESS):  # a reloaded page takes up its run
-            run = resume_run(services, taken_up, ids.GEN_PROGRESS)
-            if run is None:
-                return no_update, no_update
-            return watch_sampling(services, run.id, set_progress), (version or 0) + 1
+            said = take_up(
+                services, taken_up, ids.GEN_PROGRESS, lambda r: watch_sampling(services, r.id, set_progress)
+            )
+            return (no_update, no_update) if said is None else (said, (version or 0) + 1)
         message = run_sampling(services, checkpoint, pattern, prompt, count, seed, steps, guidance, set_progress)
         return message, (version or 0) + 1
 

@@ -22,7 +22,7 @@ from scatterloop.core.worker import submit
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.progress import Eta, short
 
-from .services import STARTED_BY, Services
+from .services import STARTED_BY, Services, signed_in_name
 
 POLL_S = 0.5  # Dash asks for progress once a second: polling the store faster would show nothing more
 REAP_EVERY_S = 5.0
@@ -48,12 +48,15 @@ def active_run(services: Services, kinds: tuple[str, ...], params: dict | None =
     `params`, the one with exactly these parameters; None when there is none. Queued runs are left out: one no
     runner holds (the server stopped before a worker took it) would be followed for ever."""
     same = None if params is None else json.loads(json.dumps(params, default=str))  # as the store keeps them
-    who = STARTED_BY.get()
-    for run in services.store.list_runs(ACTIVE_LOOKBACK):
-        if run.kind in kinds and run.status == "running" and run.started_by == who:
-            if same is None or run.params == same:
-                return run
+    for run in services.store.running_runs(STARTED_BY.get(), kinds):
+        if (run.params == same) if same is not None else not _part_of_another(run):
+            return run
     return None
+
+
+def _part_of_another(run) -> bool:
+    """A run another job started for itself (an evaluation's map: `{"for": "evaluate"}`): its own bar follows it."""
+    return bool((run.params or {}).get("for"))
 
 
 def attach(bar: str, run_id: int) -> None:
@@ -81,7 +84,7 @@ def register_resume(app, services: Services) -> None:
     """At a page's load, one plain callback asks the store which bars have a run to take up (a page reloaded while
     its job ran) and hands each such run to its bar's job callback (`ids.job_resume`). Only those start: a job
     callback run at every load would turn its buttons off for a moment, and a click then would be lost."""
-    from dash import Input, Output, no_update
+    from dash import Input, Output
 
     bars = list(BAR_KINDS)
 
@@ -92,18 +95,34 @@ def register_resume(app, services: Services) -> None:
         prevent_initial_call=True,
     )
     def _find(_n):
-        found = [run.id if (run := active_run(services, BAR_KINDS[bar])) else no_update for bar in bars]
-        return [*found, *found]
+        return taken_up_at_load(services, signed_in_name())
+
+
+def taken_up_at_load(services: Services, who: str | None) -> list:
+    """For `register_resume`: per bar (`BAR_KINDS`), the id of the latest run `who` has running of its kinds, or
+    no_update; twice (the bars' resume stores, then their run stores). One query, whatever the run history."""
+    from dash import no_update
+
+    running = [r for r in services.store.running_runs(who) if not _part_of_another(r)]
+    found = [next((r.id for r in running if r.kind in kinds), no_update) for kinds in BAR_KINDS.values()]
+    return [*found, *found]
 
 
 def resume(services: Services, run_id, bar: str):
     """In a job callback started by `register_resume`: the run `run_id`, bound to `bar` so its bar, Cancel and
-    outcome come back; None when it is no longer running."""
+    outcome come back; None when there is no such run."""
     run = services.store.get_run(int(run_id)) if run_id else None
-    if run is None or run.status != "running":
+    if run is None:
         return None
-    attach(bar, run.id)
+    attach(bar, run.id)  # one that ended since the page asked shows its outcome at once
     return run
+
+
+def take_up(services: Services, run_id, bar: str, watch: Callable) -> str | None:
+    """A job callback's answer to `register_resume`: `watch(run)`'s line for the run `run_id` bound to `bar`, or
+    None when there is no such run (the callback then changes nothing)."""
+    run = resume(services, run_id, bar)
+    return None if run is None else watch(run)
 
 
 def launch(services: Services, kind: str, params: dict, bar: str) -> int:

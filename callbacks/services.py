@@ -26,7 +26,7 @@ from scatterloop.core.workspace import Workspace
 STARTED_BY: contextvars.ContextVar[str | None] = contextvars.ContextVar("started_by", default=None)
 
 
-def _signed_in_name() -> str | None:
+def signed_in_name() -> str | None:
     """The signed-in user of the current request, None without login (or outside a request)."""
     try:
         import flask
@@ -74,7 +74,7 @@ class ThreadManager(DiskcacheManager):
     def call_job_fn(self, key, job_fn, args, context):
         job = os.getpid() * 1_000_000 + next(self._ids)  # unique across the server's processes (gunicorn workers)
         started = contextvars.copy_context()  # the thread records its run as started by this request's user
-        started.run(STARTED_BY.set, _signed_in_name())
+        started.run(STARTED_BY.set, signed_in_name())
         thread = threading.Thread(
             target=started.run,
             args=(job_fn, key, self._make_progress_key(key), args, context),

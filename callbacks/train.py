@@ -10,7 +10,7 @@ from scatterloop.dashboard.components import train_view
 
 from . import train_recipe, train_review
 from .job_status import forget_on_start, replace_on_start
-from .job_watch import active_run, cancel, follow, launch, outcome, refusal_as_line, resume
+from .job_watch import active_run, cancel, follow, launch, outcome, refusal_as_line, take_up
 from .services import STARTED_BY, Services
 from .train_recipe import round_params
 from .train_review import NO_ROUND
@@ -245,10 +245,8 @@ def register(app, services: Services) -> None:
         version,
     ):
         if ctx.triggered_id == ids.job_resume(ids.TRAIN_PROGRESS):  # a reloaded page takes up its run
-            run = resume(services, taken_up, ids.TRAIN_PROGRESS)
-            if run is None:
-                return no_update, no_update
-            return watch_round(services, run.id, set_progress), (version or 0) + 1
+            said = take_up(services, taken_up, ids.TRAIN_PROGRESS, lambda r: watch_round(services, r.id, set_progress))
+            return (no_update, no_update) if said is None else (said, (version or 0) + 1)
         values = dict(
             task=task,
             recipe=recipe,

@@ -10,7 +10,7 @@ from dash import Input, Output, State, ctx, no_update
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import train_view
 
-from .job_watch import cancel, follow, launch, outcome, refusal_as_line, resume
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line, take_up
 from .services import Services
 
 NO_ROUND = "Train a round first."
@@ -220,10 +220,10 @@ def register_review(app, services: Services) -> None:
     )
     def _predict(set_progress, _n, taken_up, version, task):
         if ctx.triggered_id == ids.job_resume(ids.TRAIN_PREDICT_PROGRESS):  # a reloaded page takes up its run
-            run = resume(services, taken_up, ids.TRAIN_PREDICT_PROGRESS)
-            if run is None:
-                return no_update, no_update
-            return watch_predict(services, run.id, set_progress), (version or 0) + 1
+            said = take_up(
+                services, taken_up, ids.TRAIN_PREDICT_PROGRESS, lambda r: watch_predict(services, r.id, set_progress)
+            )
+            return (no_update, no_update) if said is None else (said, (version or 0) + 1)
         return run_predict(services, set_progress, task), (version or 0) + 1
 
     @app.callback(

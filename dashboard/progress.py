@@ -65,10 +65,13 @@ class Eta:
     2 s with 23 s left when its first second counted as the rate of the rest."""
 
     def __init__(self, now: Callable[[], float] = time.monotonic, elapsed: float = 0.0):
-        """`elapsed`: seconds the job ran before this bar first saw it (a page that took up a running run)."""
+        """`elapsed`: seconds the job ran before this bar first saw it (a page that took up a running run): the
+        time shown counts from the job's start, but the estimate only from what this bar saw (the job's stage
+        and rate before it are unknown)."""
         self._now = now
         self.started = now() - max(elapsed, 0.0)
         self._new_phase(self.started)
+        self._joined = elapsed > 0  # the first report starts the phase, at the fraction it reports
         self._last = (0.0, 0.0)
         self.stage = 1
 
@@ -95,6 +98,9 @@ class Eta:
             self.stage += 1
             if not finished:
                 self._new_phase(t)
+        if self._joined:  # taken up mid-run: this phase is counted from here, from where it stands
+            self._joined = False
+            self._phase_started, self._seen = t, [(t, done / total if total else 0.0)]
         self._last = (done, total)
         left = self._left(t, done / total) if total else None
         text = progress_text(done, total, message, t - self.started, t - self._phase_started, self.stage, left)

@@ -191,6 +191,15 @@ class RunRecords:
         with self.session() as s:
             return int(s.scalar(select(func.count(Run.id)).where(Run.status.in_(UNFINISHED), who)) or 0)
 
+    def running_runs(self, started_by: str | None, kinds: tuple[str, ...] | None = None) -> list[Run]:
+        """Runs now running that `started_by` started (None: those started without login), newest first."""
+        who = Run.started_by.is_(None) if started_by is None else Run.started_by == started_by
+        q = select(Run).where(Run.status == "running", who)
+        if kinds is not None:
+            q = q.where(Run.kind.in_(kinds))
+        with self.session() as s:
+            return list(s.scalars(q.order_by(Run.id.desc())))
+
     def list_runs(self, limit: int = 100) -> list[Run]:
         with self.session() as s:
             return list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))

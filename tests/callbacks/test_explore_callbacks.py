@@ -51,7 +51,9 @@ def test_features_dropdown_reaches_the_build_params_and_separation_is_shown(smal
         ids.EXPLORE_FEATURES_SELECT: "physics",
         ids.EXPLORE_VERSION_STORE: 3,
     }
-    args = [given.get(d.component_id) for d in deps if isinstance(d, (Input, State))]
+    # a dict id (the page load's take-up store) gets nothing: this is a click
+    args = [given.get(d.component_id) if isinstance(d.component_id, str) else None for d in deps]
+    args = [a for a, d in zip(args, deps, strict=True) if isinstance(d, (Input, State))]
     context = AttributeDict(
         triggered_inputs=[{"prop_id": f"{ids.EXPLORE_BUILD_BUTTON}.n_clicks", "value": 1}], updated_props={}
     )

@@ -133,5 +133,46 @@ def test_a_click_that_would_start_a_running_job_again_follows_it(small_workspace
     assert [r.id for r in store.list_runs()] == [queued, running]  # nothing new recorded
     assert active_run(services, ("embed",)).id == running and active_run(services, ("evaluate",)) is None
     assert resume(services, running, ids.EXPLORE_PROGRESS).id == running
-    assert resume(services, queued, ids.EXPLORE_PROGRESS) is None and resume(services, None, "x") is None
+    assert resume(services, None, "x") is None
+    # the page asked while it ran; it ended since: taken up all the same, its outcome shows at once
+    assert resume(services, queued, ids.EXPLORE_PROGRESS).id == queued
     services.runner.close()
+
+
+def test_the_page_load_takes_up_only_the_persons_own_running_runs_of_each_bar(small_workspace):
+    """With login on, the lookup at a page's load read the name set only inside job threads: a person's own run
+    was never taken up, and a run started without login (the CLI's) was, even on a viewer's page. An
+    evaluation's own map build was taken up by the Explore bar."""
+    from dash import no_update
+
+    from scatterloop.callbacks.job_watch import BAR_KINDS, taken_up_at_load
+    from scatterloop.dashboard import ids
+
+    store = small_workspace.store
+    services = make_services(small_workspace.settings)
+    mine = store.create_run("classify", {}, started_by="ada")
+    cli = store.create_run("embed", {"method": "pca"})
+    nested = store.create_run("embed", {"method": "pca", "for": "evaluate"}, started_by="ada")
+    evaluation = store.create_run("evaluate", {}, started_by="ada")
+    for run in (mine, cli, nested, evaluation):
+        store.update_run(run, status="running")
+    bars = list(BAR_KINDS)
+    ada = dict(zip(bars, taken_up_at_load(services, "ada")[: len(bars)], strict=True))
+    assert ada[ids.TRAIN_PROGRESS] == mine and ada[ids.EVAL_PROGRESS] == evaluation
+    assert ada[ids.EXPLORE_PROGRESS] is no_update  # the evaluation's map is the evaluation's
+    assert set(taken_up_at_load(services, "vic")) == {no_update}  # a viewer takes up nobody's run
+    nobody = dict(zip(bars, taken_up_at_load(services, None)[: len(bars)], strict=True))
+    assert nobody[ids.EXPLORE_PROGRESS] == cli and nobody[ids.TRAIN_PROGRESS] is no_update
+    services.runner.close()
+
+
+def test_a_bar_that_takes_up_a_run_estimates_from_what_it_sees():
+    """Taken up at 41 % after 60 s of a run whose earlier stage is unknown: the time shown is the run's, the
+    estimate is read from the bar's own observations, not from the run's start."""
+    from scatterloop.dashboard.progress import Eta
+
+    t = [100.0]
+    eta = Eta(now=lambda: t[0], elapsed=60.0)
+    assert eta(41, 100, "x")[1] == "41% · x · 1:00"  # nothing seen yet: no estimate
+    t[0] = 110.0  # 10 % in 10 s from here: 49 % left, about 49 s
+    assert eta(51, 100, "x")[1] == "51% · x · 1:10, ~0:49 left"
