@@ -26,7 +26,6 @@ from .services import STARTED_BY, Services, signed_in_name
 
 POLL_S = 0.5  # Dash asks for progress once a second: polling the store faster would show nothing more
 REAP_EVERY_S = 5.0
-ACTIVE_LOOKBACK = 200  # latest runs searched for one still active (a page's own is among the newest)
 
 
 def refusal_as_line(fn: Callable[..., str]) -> Callable[..., str]:
