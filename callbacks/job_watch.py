@@ -109,9 +109,9 @@ def taken_up_at_load(services: Services, who: str | None) -> list:
 
 def resume(services: Services, run_id, bar: str):
     """In a job callback started by `register_resume`: the run `run_id`, bound to `bar` so its bar, Cancel and
-    outcome come back; None when there is no such run."""
+    outcome come back; None when there is no such run, or it is queued."""
     run = services.store.get_run(int(run_id)) if run_id else None
-    if run is None:
+    if run is None or run.status == "queued":  # never one queued: no runner may hold it (only running ones are sent)
         return None
     attach(bar, run.id)  # one that ended since the page asked shows its outcome at once
     return run

@@ -134,7 +134,9 @@ def test_a_click_that_would_start_a_running_job_again_follows_it(small_workspace
     assert active_run(services, ("embed",)).id == running and active_run(services, ("evaluate",)) is None
     assert resume(services, running, ids.EXPLORE_PROGRESS).id == running
     assert resume(services, None, "x") is None
+    assert resume(services, queued, ids.EXPLORE_PROGRESS) is None  # a queued run is never taken up
     # the page asked while it ran; it ended since: taken up all the same, its outcome shows at once
+    store.update_run(queued, status="done")
     assert resume(services, queued, ids.EXPLORE_PROGRESS).id == queued
     services.runner.close()
 
