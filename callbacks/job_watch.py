@@ -42,15 +42,12 @@ def refusal_as_line(fn: Callable[..., str]) -> Callable[..., str]:
     return wrapper
 
 
-def active_run(services: Services, kinds: tuple[str, ...], params: dict | None = None):
-    """The latest running run of `kinds` started by the person on this page (anybody's without login), or with
-    `params`, the one with exactly these parameters; None when there is none. Queued runs are left out: one no
-    runner holds (the server stopped before a worker took it) would be followed for ever."""
-    same = None if params is None else json.loads(json.dumps(params, default=str))  # as the store keeps them
-    for run in services.store.running_runs(STARTED_BY.get(), kinds):
-        if (run.params == same) if same is not None else not _part_of_another(run):
-            return run
-    return None
+def running_twin(services: Services, kind: str, params: dict):
+    """The latest running run of `kind` with exactly `params` started by the person on this page (anybody's
+    without login); None when there is none. Queued runs are left out: one no runner holds (the server stopped
+    before a worker took it) would be followed for ever."""
+    same = json.loads(json.dumps(params, default=str))  # as the store keeps them
+    return next((r for r in services.store.running_runs(STARTED_BY.get(), (kind,)) if r.params == same), None)
 
 
 def _part_of_another(run) -> bool:
@@ -128,7 +125,7 @@ def launch(services: Services, kind: str, params: dict, bar: str) -> int:
     """Record a queued run, hand it to the runner, and bind the progress bar `bar` (and its Cancel) to it. The
     same job (kind and parameters) already running for this person is followed instead of started twice (a
     click on a page reloaded while it ran)."""
-    twin = active_run(services, (kind,), params)
+    twin = running_twin(services, kind, params)
     if twin is not None:
         attach(bar, twin.id)
         return twin.id

@@ -10,7 +10,7 @@ from scatterloop.dashboard.components import train_view
 
 from . import train_recipe, train_review
 from .job_status import forget_on_start, replace_on_start
-from .job_watch import active_run, cancel, follow, launch, outcome, refusal_as_line, take_up
+from .job_watch import cancel, follow, launch, outcome, refusal_as_line, running_twin, take_up
 from .services import STARTED_BY, Services
 from .train_recipe import round_params
 from .train_review import NO_ROUND
@@ -68,7 +68,7 @@ def run_round(services: Services, values: dict, set_progress) -> str:
         params = round_params(values, services.settings.weights_dir)
     except ValueError as exc:
         return f"Cannot train: {exc}"
-    twin = active_run(services, ("classify",), round_params_json(params))  # this round already runs: followed
+    twin = running_twin(services, "classify", round_params_json(params))  # this round already runs: followed
     if values.get("next_round") and twin is None:  # only for a round that will run: it must not leave an empty one
         check_request(
             services.store, "classify", round_params_json(params), STARTED_BY.get(), services.settings.max_jobs

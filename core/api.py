@@ -222,10 +222,9 @@ def generate(
     import secrets
 
     if checkpoint is None:
-        arts = ws.store.list_artifacts(kind="generator")
-        if not arts:
-            raise ValueError("no trained generator in this workspace: train_generator first")
-        checkpoint = arts[-1].path
+        from .generate import latest_generator
+
+        checkpoint = latest_generator(ws.store, "train_generator")
     params = {"checkpoint": checkpoint, "n": n, "pattern": pattern, "prompt": prompt, "steps": steps,
               "seed": secrets.randbelow(2**31) if seed is None else seed, "guidance": guidance, "sampler": sampler,
               "device": device}  # fmt: skip

@@ -192,7 +192,6 @@ def _generate_sd(args, ws) -> int:
 
 
 def _latest_generator(ws) -> str:
-    arts = ws.store.list_artifacts(kind="generator")
-    if not arts:
-        raise ValueError("no trained generator in this workspace: run `scatterloop generate train` first")
-    return arts[-1].path
+    from .generate import latest_generator
+
+    return latest_generator(ws.store, "run `scatterloop generate train`")

@@ -120,7 +120,7 @@ def test_an_empty_workspace_says_where_images_come_from(tmp_path, small_workspac
 
 
 def test_a_click_that_would_start_a_running_job_again_follows_it(small_workspace):
-    from scatterloop.callbacks.job_watch import active_run, launch, resume
+    from scatterloop.callbacks.job_watch import launch, resume, running_twin
     from scatterloop.dashboard import ids
 
     store = small_workspace.store
@@ -131,7 +131,7 @@ def test_a_click_that_would_start_a_running_job_again_follows_it(small_workspace
     queued = store.create_run("embed", {"method": "umap"})  # queued, perhaps for ever: never taken up
     assert launch(services, "embed", dict(params), ids.EXPLORE_PROGRESS) == running
     assert [r.id for r in store.list_runs()] == [queued, running]  # nothing new recorded
-    assert active_run(services, ("embed",)).id == running and active_run(services, ("evaluate",)) is None
+    assert running_twin(services, "embed", params).id == running and running_twin(services, "evaluate", params) is None
     assert resume(services, running, ids.EXPLORE_PROGRESS).id == running
     assert resume(services, None, "x") is None
     assert resume(services, queued, ids.EXPLORE_PROGRESS) is None  # a queued run is never taken up
