@@ -16,11 +16,11 @@ from dash import set_props
 from dash.exceptions import MissingCallbackContextException
 
 from scatterloop.core.job_limits import JobRefused
+from scatterloop.core.progress import Eta, short
 from scatterloop.core.store.models import as_utc, utcnow
 from scatterloop.core.store.runs import UNFINISHED
 from scatterloop.core.worker import submit
 from scatterloop.dashboard import ids
-from scatterloop.dashboard.progress import Eta, short
 
 from .services import STARTED_BY, Services, signed_in_name
 

@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 from dash import Input, Output
 
+from scatterloop.core.progress import time_left
 from scatterloop.core.store.models import as_utc
 from scatterloop.dashboard import ids
 from scatterloop.dashboard.components import jobs_view
-from scatterloop.dashboard.progress import time_left
 
 from .services import Services
 

@@ -264,6 +264,24 @@ def execute_run(settings: Settings, run_id: int, ws: Workspace | None = None, pr
             ws.store.dispose()
 
 
+def execute_logged(ws: Workspace, run_id: int) -> Any:
+    """A runner's call (the embedded pool's worker processes, a Celery worker): `execute_run` with the run's
+    progress, and how it ended, as log lines on that runner's terminal. Cancels and failures are logged by
+    `core.jobs.execute` itself."""
+    from .progress import LogLines, clock
+
+    run = ws.store.get_run(run_id)
+    lines = LogLines(run_id, run.kind if run is not None else "?", log.info)
+    starts = run is not None and run.status == "queued" and not run.cancel_requested
+    if starts:
+        log.info("%s started", lines.head)
+    result = execute_run(ws.settings, run_id, ws=ws, progress=lines)
+    ended = ws.store.get_run(run_id) if starts else None
+    if ended is not None and ended.status == "done":
+        log.info("%s done in %s", lines.head, clock(lines.elapsed()))
+    return result
+
+
 def _safe_url(url: str) -> str:
     """A database URL without its password, for messages."""
     from sqlalchemy.engine import make_url

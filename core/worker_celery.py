@@ -30,7 +30,7 @@ DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 
 def _run_task(self, run_id: int) -> int:
     from .threads import enter_job_process
-    from .worker import execute_run
+    from .worker import execute_logged
     from .workspace import Workspace, is_workspace
 
     if getattr(self.app, "scatterloop_workspace", None) is None:  # once per pool process, after its fork
@@ -49,7 +49,7 @@ def _run_task(self, run_id: int) -> int:
         self.app.scatterloop_workspace = Workspace.open(settings)
     ws = self.app.scatterloop_workspace
     try:
-        execute_run(ws.settings, int(run_id), ws=ws)
+        execute_logged(ws, int(run_id))
     except Exception as exc:  # noqa: BLE001 - recorded on the run (the one source of truth), logged here
         log.warning("run %s failed: %s", run_id, exc)
     return int(run_id)

@@ -46,9 +46,9 @@ def _start_worker(settings: Settings) -> None:
 
 
 def _run(run_id: int) -> int:
-    from .worker import execute_run
+    from .worker import execute_logged
 
-    execute_run(_workspace.settings, run_id, ws=_workspace)
+    execute_logged(_workspace, run_id)
     return run_id
 
 

@@ -9,14 +9,15 @@ stored as arrays, are the whole fitted projection.
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numba
 import numpy as np
 
-# Background jobs are forked from the server, which warms UMAP up in a thread. numba's OpenMP threading layer
-# kills any process that forks after using it ("fork() called from a process already using GNU OpenMP");
-# its own thread pool ("workqueue") is fork-safe, and UMAP's parallel loops run on it as well.
+# numba's OpenMP threading layer kills any process that forks after using it ("fork() called from a process
+# already using GNU OpenMP"), as a Celery prefork worker does after its first job; numba's own thread pool
+# ("workqueue") is fork-safe, and UMAP's parallel loops run on it as well.
 numba.config.THREADING_LAYER = "workqueue"
 
 Method = Literal["umap", "pca"]
@@ -52,7 +53,13 @@ def fit_projection(
         init="pca" if len(z) > 4 * dims else "random",
         precomputed_knn=knn,
     )
-    return reducer.fit_transform(z).astype(np.float32)
+    with warnings.catch_warnings():
+        # what umap-learn warns of here is this function's choice, not news for the terminal of a server or
+        # worker: a seed runs single-threaded (reproducible), and new points are placed by `place`, not by
+        # UMAP's transform (which an exact, precomputed neighbour graph leaves out)
+        warnings.filterwarnings("ignore", message=r"n_jobs value .* overridden", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"precomputed_knn.*transform", category=UserWarning)
+        return reducer.fit_transform(z).astype(np.float32)
 
 
 EXACT_KNN_MAX = 50_000

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from scatterloop.callbacks import explore_selection, label, label_actions
 from scatterloop.callbacks.services import make_services
+from scatterloop.core.progress import Eta, clock, progress_text
 from scatterloop.dashboard import figures
 from scatterloop.dashboard.components import evaluate_view, explore_view, train_view
-from scatterloop.dashboard.progress import Eta, clock, progress_text
 
 
 def test_map_relabel_touches_candidates_unless_experimental_frames_are_asked_for(small_workspace):

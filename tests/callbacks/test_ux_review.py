@@ -90,7 +90,7 @@ def test_a_job_that_cannot_run_on_this_workspace_is_refused_at_the_click(workspa
 def test_the_estimate_left_is_not_fooled_by_work_done_before_the_job_started():
     """An evaluation whose features were cached jumped to 41 % in a second, then crept: the bar promised ~0:02
     with 23 s left, reading the first second as the rate of the rest."""
-    from scatterloop.dashboard.progress import Eta
+    from scatterloop.core.progress import Eta
 
     t = [0.0]
     eta = Eta(now=lambda: t[0])
@@ -171,7 +171,7 @@ def test_the_page_load_takes_up_only_the_persons_own_running_runs_of_each_bar(sm
 def test_a_bar_that_takes_up_a_run_estimates_from_what_it_sees():
     """Taken up at 41 % after 60 s of a run whose earlier stage is unknown: the time shown is the run's, the
     estimate is read from the bar's own observations, not from the run's start."""
-    from scatterloop.dashboard.progress import Eta
+    from scatterloop.core.progress import Eta
 
     t = [100.0]
     eta = Eta(now=lambda: t[0], elapsed=60.0)

@@ -10,8 +10,8 @@ import numpy as np
 from scatterloop.callbacks.job_watch import bar_text
 from scatterloop.core.explore import PolarView
 from scatterloop.core.jobs import Plan, run_job
+from scatterloop.core.progress import Eta
 from scatterloop.core.store import Store
-from scatterloop.dashboard.progress import Eta
 
 
 def test_a_plan_counts_steps_that_count_on_their_own_as_one_job_that_only_moves_forward():

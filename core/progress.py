@@ -1,6 +1,6 @@
-"""A long job's progress as the bar shows it: percent, what it is doing, time elapsed and an estimate of the time
-left (from the rate so far within the current phase; a job whose count starts again, autoencoder then UMAP, starts
-a new estimate)."""
+"""A long job's progress as a bar or a log line shows it: percent, what it is doing, time elapsed and an estimate
+of the time left (from the rate so far within the current phase; a job whose count starts again, autoencoder then
+UMAP, starts a new estimate). Pure Python: the pages' bars and the runners' log lines both use it."""
 
 from __future__ import annotations
 
@@ -107,3 +107,25 @@ class Eta:
         if total and done >= total:  # this phase is over: the next one starts now
             self._new_phase(t)
         return int(100 * done / max(total, 1)), text
+
+
+class LogLines:
+    """A job's progress as log lines on the terminal of the server or worker that runs it (several jobs may run at
+    once in as many processes, where bars would overwrite each other): "run 12 (classify) 40% · epoch 8/20 · 0:45,
+    ~1:07 left", at each tenth of the work, at the start of each stage, and at least every `every` seconds."""
+
+    def __init__(self, run_id: int, kind: str, say: Callable[[str], None], every: float = 30.0,
+                 now: Callable[[], float] = time.monotonic):  # fmt: skip
+        self.head, self._say, self._every, self._now = f"run {run_id} ({kind})", say, every, now
+        self._eta = Eta(now=now)
+        self._last: tuple[float, int, int] | None = None  # (when, tenth, stage) of the last line
+
+    def elapsed(self) -> float:
+        return self._now() - self._eta.started
+
+    def __call__(self, done: float, total: float, message: str = "") -> None:
+        pct, text = self._eta(done, total, message)
+        t, tenth, stage = self._now(), min(pct, 100) // 10, self._eta.stage
+        if self._last is None or (tenth, stage) != self._last[1:] or t - self._last[0] >= self._every:
+            self._last = (t, tenth, stage)
+            self._say(f"{self.head} {text}")
