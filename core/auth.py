@@ -23,12 +23,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .store import ROLES, Run, Store
+from .store.undo import PERSON_MAX
 
 log = logging.getLogger(__name__)
 
 Role = Literal["viewer", "annotator", "admin"]
 MIN_PASSWORD = 8
-MAX_NAME = 128
+MAX_NAME = PERSON_MAX  # a user labels under their name: room is kept for the pre-labels they accept
 _HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
 _DUMMY_HASH = _HASHER.hash("scatterloop: equalises the time of a sign-in with an unknown name")
 
@@ -42,7 +43,7 @@ class Identity:
 
 
 def check_name(name: str) -> str:
-    """A user name as stored: stripped, 1-128 printable characters.
+    """A user name as stored: stripped, 1-100 printable characters.
 
     Raises:
         ValueError: empty, too long, or holding control characters.

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from scatterloop.core.store.undo import PERSON_MAX
+
 from . import ids
 from .components import (
     evaluate_view,
@@ -62,6 +64,7 @@ def build(
                         dbc.Input(
                             id=ids.ANNOTATOR_INPUT,
                             placeholder="your name",
+                            maxLength=PERSON_MAX,
                             persistence=True,
                             persistence_type="local",
                             debounce=True,

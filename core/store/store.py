@@ -22,6 +22,7 @@ from .engine import make_engine, upgrade
 from .maps import MapRecords
 from .models import ORIGINS, SOURCES, Image, LabelEvent, Meta, Round, utcnow
 from .runs import RunRecords
+from .undo import check_annotator
 from .users import UserRecords
 
 UNLABELED = "__unlabeled__"
@@ -43,20 +44,6 @@ class LabelState:
     label: str | None
     annotator: str | None
     at: datetime | None
-
-
-ANNOTATOR_MAX = 128  # the label event's column (PostgreSQL refuses a longer one; SQLite would keep it)
-
-
-def check_annotator(annotator: str | None) -> None:
-    """A label's annotator: a name, as the column holds it."""
-    if not annotator or not annotator.strip():
-        raise ValueError("annotator: a name is required for every label")
-    if len(annotator.strip()) > ANNOTATOR_MAX:
-        raise ValueError(
-            f"annotator: at most {ANNOTATOR_MAX} characters (a pre-label adds its threshold), got "
-            f"{len(annotator.strip())}"
-        )
 
 
 class Store(RunRecords, MapRecords, UserRecords):

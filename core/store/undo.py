@@ -11,6 +11,23 @@ from .models import LabelEvent, utcnow
 
 CHUNK = 5000  # ids per statement: under every database's bound-parameter limit
 PRELABEL = "pre-label"
+ANNOTATOR_MAX = 128  # the label event's column (PostgreSQL refuses a longer one; SQLite would keep it)
+PERSON_MAX = 100  # a person's name: the column keeps room for the pre-labels they accept, "NAME (pre-label ≥ 0.95)"
+
+
+def check_annotator(annotator: str | None) -> None:
+    """A label's annotator as the column holds it: a person's name of at most `PERSON_MAX` characters, or the
+    name pre-labels they accepted are stored under (so whoever can label can also accept pre-labels)."""
+    if not annotator or not annotator.strip():
+        raise ValueError("annotator: a name is required for every label")
+    name = annotator.strip()
+    person = name.split(f" ({PRELABEL} ≥ ", 1)[0]
+    if len(person) > PERSON_MAX:
+        raise ValueError(f"annotator: a name of at most {PERSON_MAX} characters, got {len(person)}")
+    if len(name) > ANNOTATOR_MAX:
+        raise ValueError(
+            f"annotator: at most {ANNOTATOR_MAX} characters with a pre-label's threshold, got {len(name)}"
+        )
 
 
 def prelabel_annotator(annotator: str, threshold: float) -> str:

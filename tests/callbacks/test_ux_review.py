@@ -69,8 +69,24 @@ def test_an_annotator_name_longer_than_its_column_is_refused(small_workspace):
     services = make_services(small_workspace.settings)
     image = small_workspace.store.list_images()[0][0].id
     ok, said = apply_label(services, "realistic", [image], "Dr. " + "x" * 300)
-    assert not ok and "annotator: at most 128 characters" in said and "got 304" in said
+    assert not ok and "annotator: a name of at most 100 characters, got 304" in said, said
     assert small_workspace.store.current_labels() == {}
+
+
+def test_whoever_can_label_can_accept_pre_labels(small_workspace):
+    """A 128-character name was stored, then every pre-label it accepted was refused: the name plus " (pre-label ≥
+    0.9)" outgrew the column. A person's name now keeps room for the longest threshold's suffix."""
+    from scatterloop.core.store.undo import prelabel_annotator
+
+    store = small_workspace.store
+    first, second = (img.id for img, _ in store.list_images()[:2])
+    name = "y" * 100
+    store.add_labels([first], "realistic", name)
+    accepted = prelabel_annotator(name, 0.9123456789)
+    assert store.add_labels_where_unlabeled({second: ("fake", 0.95)}, accepted) == [second]
+    assert {i: s.label for i, s in store.current_labels().items()} == {first: "realistic", second: "fake"}
+    with pytest.raises(ValueError, match="a name of at most 100 characters, got 101"):
+        store.add_labels_where_unlabeled({first: ("fake", 0.95)}, prelabel_annotator(name + "y", 0.9))
 
 
 def test_a_job_that_cannot_run_on_this_workspace_is_refused_at_the_click(workspace):
