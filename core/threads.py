@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 
 
 def available_cores() -> int:
@@ -22,6 +24,14 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+_threads: list[int] = []  # what `set_openmp_threads` last set in this process
+
+
+def job_cores() -> int:
+    """The cores this process's work may use: what it was last given (a job's share), else the machine's."""
+    return _threads[-1] if _threads else available_cores()
+
+
 def set_openmp_threads(n: int) -> None:
     """Use `n` OpenMP threads from here on: for libraries loaded later (the variable libgomp reads when it
     loads), for those already loaded (threadpoolctl), and for torch's intra-op pool when torch is loaded."""
@@ -29,6 +39,7 @@ def set_openmp_threads(n: int) -> None:
 
     if n < 1:
         raise ValueError(f"threads: expected 1 or more, got {n}")
+    _threads[:] = [n]
     os.environ["OMP_NUM_THREADS"] = str(n)
     threadpool_limits(n, user_api="openmp")
     torch = sys.modules.get("torch")
@@ -47,3 +58,32 @@ def enter_job_process(threads: int | None = None) -> int:
     n = threads or available_cores()
     set_openmp_threads(n)
     return n
+
+
+class CoreShare:
+    """In a runner's job process: this job's share of the machine's cores, as the jobs running on the machine
+    change. A job alone takes every core; two take half each, and so on (one thread at least), so jobs started
+    side by side (a map and a round from the pages, four Celery processes) do not each start a thread per core
+    and slow one another down by contending for them. Re-read at most every `every` seconds, between the job's
+    steps (its progress reports)."""
+
+    def __init__(
+        self, running_here: Callable[[], int], every: float = 15.0, now: Callable[[], float] = time.monotonic
+    ):
+        self._running_here, self._every, self._now = running_here, every, now
+        self._checked: float | None = None
+        self.threads: int | None = None
+
+    def __call__(self) -> None:
+        t = self._now()
+        if self._checked is not None and t - self._checked < self._every:
+            return
+        self._checked = t
+        try:
+            jobs = max(1, self._running_here())
+        except Exception:  # noqa: BLE001 - a busy database: keep the share as it is and ask again later
+            return
+        threads = max(1, available_cores() // jobs)
+        if threads != self.threads:
+            self.threads = threads
+            set_openmp_threads(threads)

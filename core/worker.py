@@ -266,16 +266,23 @@ def execute_run(settings: Settings, run_id: int, ws: Workspace | None = None, pr
 
 def execute_logged(ws: Workspace, run_id: int) -> Any:
     """A runner's call (the embedded pool's worker processes, a Celery worker): `execute_run` with the run's
-    progress, and how it ended, as log lines on that runner's terminal. Cancels and failures are logged by
-    `core.jobs.execute` itself."""
+    progress, and how it ended, as log lines on that runner's terminal, and the job's threads a fair share of the
+    machine's cores (`CoreShare`). Cancels and failures are logged by `core.jobs.execute` itself."""
     from .progress import LogLines, clock
+    from .threads import CoreShare
 
     run = ws.store.get_run(run_id)
     lines = LogLines(run_id, run.kind if run is not None else "?", log.info)
     starts = run is not None and run.status == "queued" and not run.cancel_requested
     if starts:
         log.info("%s started", lines.head)
-    result = execute_run(ws.settings, run_id, ws=ws, progress=lines)
+    share = CoreShare(ws.store.running_here)
+
+    def progress(done: float, total: float, message: str = "") -> None:
+        share()
+        lines(done, total, message)
+
+    result = execute_run(ws.settings, run_id, ws=ws, progress=progress)
     ended = ws.store.get_run(run_id) if starts else None
     if ended is not None and ended.status == "done":
         log.info("%s done in %s", lines.head, clock(lines.elapsed()))

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 
-from ..threads import available_cores
+from ..threads import job_cores
 from .physics import WORK_SIDE, frame_features
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def work_of(height: int, width: int) -> float:
 
 def workers_for(images: Sequence) -> int:
     """How many processes the features of `images` (uncached) are worth: 1 below `POOL_MIN_WORK`."""
-    cores = min(available_cores(), MAX_WORKERS)
+    cores = min(job_cores(), MAX_WORKERS)  # this job's share of the machine
     if cores < 2 or multiprocessing.current_process().daemon:
         return 1
     return cores if sum(work_of(img.height, img.width) for img in images) >= POOL_MIN_WORK else 1

@@ -200,6 +200,12 @@ class RunRecords:
         with self.session() as s:
             return list(s.scalars(q.order_by(Run.id.desc())))
 
+    def running_here(self) -> int:
+        """How many runs are running on this machine (by host name): the jobs that share its cores."""
+        q = select(func.count()).select_from(Run).where(Run.status == "running", Run.host == socket.gethostname())
+        with self.session() as s:
+            return int(s.scalar(q) or 0)
+
     def list_runs(self, limit: int = 100) -> list[Run]:
         with self.session() as s:
             return list(s.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))

@@ -47,7 +47,7 @@ def test_feature_matrix_on_a_pool_equals_one_process(varied_workspace, monkeypat
     for path in (ws.cache / "features").rglob("*.json"):
         path.unlink()
     monkeypatch.setattr(physics_pool, "POOL_MIN_WORK", 0.0)
-    monkeypatch.setattr(physics_pool, "available_cores", lambda: 2)
+    monkeypatch.setattr(physics_pool, "job_cores", lambda: 2)
     assert physics_pool.workers_for(images) == 2
     seen = []
     both = physics.feature_matrix(ws, images, progress=lambda done, total, msg="": seen.append(done))
@@ -60,7 +60,7 @@ def test_a_cancelled_job_stops_the_pool(varied_workspace, monkeypatch):
     ws = varied_workspace
     images = _images(ws)
     monkeypatch.setattr(physics_pool, "POOL_MIN_WORK", 0.0)
-    monkeypatch.setattr(physics_pool, "available_cores", lambda: 2)
+    monkeypatch.setattr(physics_pool, "job_cores", lambda: 2)
     calls = []
 
     def stop_after_two():
@@ -104,7 +104,7 @@ from scatterloop.core.config import Settings
 from scatterloop.core.workspace import Workspace
 from scatterloop.core.classify import physics, physics_pool
 physics_pool.POOL_MIN_WORK = 0.0
-physics_pool.available_cores = lambda: 2
+physics_pool.job_cores = lambda: 2
 ws = Workspace.open(Settings(workspace=sys.argv[1]))
 import shutil; shutil.rmtree(ws.cache / "features", ignore_errors=True)  # every frame to compute
 x = physics.feature_matrix(ws, [img for img, _ in ws.store.list_images()])
@@ -154,13 +154,13 @@ def test_a_users_script_runs_once_and_workers_end_with_the_job_process(varied_wo
 
 def test_small_sets_one_core_and_daemonic_processes_stay_in_one_process(varied_workspace, monkeypatch):
     images = _images(varied_workspace)
-    monkeypatch.setattr(physics_pool, "available_cores", lambda: 4)
+    monkeypatch.setattr(physics_pool, "job_cores", lambda: 4)
     assert physics_pool.workers_for(images) == 1  # 8 frames of at most 160 px: about 3 frames' work
     monkeypatch.setattr(physics_pool, "POOL_MIN_WORK", 1.0)
     assert physics_pool.workers_for(images) == 4
-    monkeypatch.setattr(physics_pool, "available_cores", lambda: 1)
+    monkeypatch.setattr(physics_pool, "job_cores", lambda: 1)
     assert physics_pool.workers_for(images) == 1
-    monkeypatch.setattr(physics_pool, "available_cores", lambda: 4)
+    monkeypatch.setattr(physics_pool, "job_cores", lambda: 4)
     monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
     assert physics_pool.workers_for(images) == 1
     assert physics_pool.work_of(2463, 5071) == 1.0 and physics_pool.work_of(64, 64) == pytest.approx(1 / 16)

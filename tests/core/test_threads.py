@@ -65,3 +65,47 @@ def test_thread_counts_are_validated():
 
     with pytest.raises(ValueError, match="threads"):
         set_openmp_threads(0)
+
+
+def test_jobs_side_by_side_share_the_machines_cores(monkeypatch):
+    """Each job process once took every core: two jobs on 2 cores ran 4 threads, four Celery processes on 16 cores
+    64. A job's share follows the jobs the store lists running on its machine, re-read between its steps."""
+    from scatterloop.core import threads
+
+    given, running, t = [], [1], [0.0]
+    monkeypatch.setattr(threads, "available_cores", lambda: 8)
+    monkeypatch.setattr(threads, "set_openmp_threads", given.append)
+    share = threads.CoreShare(lambda: running[0], every=15.0, now=lambda: t[0])
+    share()
+    assert given == [8]  # alone: every core
+    running[0], t[0] = 3, 5.0
+    share()
+    assert given == [8]  # not re-read within 15 s
+    t[0] = 16.0
+    share()
+    assert given == [8, 2] and share.threads == 2  # three jobs: a third each, rounded down
+    running[0], t[0] = 20, 40.0
+    share()
+    assert given == [8, 2, 1]  # never below one thread
+    running[0], t[0] = 0, 60.0  # this run not listed yet (or the database just answered nothing): all cores
+    share()
+    assert given == [8, 2, 1, 8]
+
+    def busy() -> int:
+        raise OSError("database is locked")
+
+    broken = threads.CoreShare(busy, now=lambda: t[0])
+    broken()  # the share stays as it is, the job goes on
+    assert given == [8, 2, 1, 8]
+
+
+def test_the_store_counts_the_runs_running_on_this_machine(small_workspace):
+    from scatterloop.core.worker import submit
+
+    store = small_workspace.store
+    first, second, queued = (submit(store, "symmetry", {"pattern": "rings"}) for _ in range(3))
+    assert store.running_here() == 0
+    assert store.claim_run(first) and store.claim_run(second)
+    assert store.running_here() == 2
+    store.update_run(second, host="elsewhere")  # a Celery worker on another machine shares none of these cores
+    assert store.running_here() == 1
