@@ -39,6 +39,7 @@ class Sources:
     files: list[Candidate] = field(default_factory=list)
     meta: dict[str, dict] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (name shown, reason)
+    rows_at: dict[str, tuple[str, str]] = field(default_factory=dict)  # path key: ("manifest:line", name given)
 
 
 def _key(path: Path) -> str:
@@ -52,12 +53,16 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+def read_manifest(
+    path: Path, follow_outside: bool = False, rows_at: dict[str, tuple[str, str]] | None = None
+) -> tuple[dict[str, dict], list[tuple[str, str]]]:
     """Rows of a `metadata.jsonl` or CSV keyed by the absolute path they describe, and the rows refused.
 
     A line that is not a JSON object, a row without `file_name`, or a path leaving the manifest's folder is
-    reported as (`manifest:line`, reason) and skipped; the other rows stand.
+    reported as (`manifest:line`, reason) and skipped; the other rows stand. `rows_at`: filled with where each
+    row stood and the name it gave, for naming a row whose file does not exist.
     """
+    rows_at = {} if rows_at is None else rows_at
     rows: dict[str, dict] = {}
     problems: list[tuple[str, str]] = []
     shown = one_line(path)
@@ -86,6 +91,9 @@ def read_manifest(path: Path, follow_outside: bool = False) -> tuple[dict[str, d
             reason = _add_row(rows, row, path, follow_outside)
             if reason:
                 problems.append((f"{shown}:{no}", reason))
+            else:
+                key, name = next(reversed(rows.items()))
+                rows_at[key] = (f"{shown}:{no}", next(str(name[k]) for k in NAME_FIELDS if name.get(k)))
     except csv.Error as exc:  # an unclosed quote swallows the rest of the file into one field
         problems.append((f"{shown}:{no + 1}", f"not readable as CSV ({one_line(str(exc))}): rest skipped"))
     return rows, problems
@@ -202,7 +210,7 @@ def expand(
     stores = [workspace / sub for sub in WORKSPACE_STORES] if workspace is not None else []
 
     def manifest(path: Path) -> dict[str, dict]:
-        rows, problems = read_manifest(path, follow_outside)
+        rows, problems = read_manifest(path, follow_outside, out.rows_at)
         out.meta.update(rows)
         out.problems.extend(problems)
         return rows
@@ -236,7 +244,20 @@ def expand(
             key = _key(c.path)
         unique.setdefault(key, c)
     out.files = list(unique.values())
+    listed = {_key(c.path) for c in out.files}
+    for key, (at, name) in out.rows_at.items():  # a row naming no file: its label must not vanish unseen
+        if key not in listed and not os.path.lexists(key):
+            out.problems.append((at, f"names {one_line(name)!r}: no such file{_case_hint(Path(key))}"))
     return out
+
+
+def _case_hint(path: Path) -> str:
+    """Where a row's name differs from a file's only in case: that file's name (names are case-sensitive)."""
+    try:
+        near = [e.name for e in os.scandir(path.parent) if e.name.lower() == path.name.lower()]
+    except OSError:
+        return ""
+    return f" (there is {one_line(near[0])!r}: file names are case-sensitive)" if near else ""
 
 
 def linking_first(files: list[Candidate], should_stop=None) -> list[Candidate]:

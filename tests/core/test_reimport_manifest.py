@@ -118,3 +118,34 @@ def test_a_frame_a_concurrent_import_stored_first_still_takes_the_manifests_word
         assert img.pattern == "rings" and label == "fake"
     finally:
         ws.store.dispose()
+
+
+def test_a_manifest_row_naming_no_file_is_named_not_dropped(tmp_path):
+    """A labels file beside its frames with a typo (`B.tif` for `b.tif`) or a row of a file not copied: the folder's
+    import labelled the rest, exited 0 and said nothing, so those labels were lost unseen (naming the manifest
+    itself reported them). Each such row is now one line naming the manifest's line, and the import fails."""
+    names = _write(tmp_path / "frames", 2)
+    _manifest(
+        tmp_path / "frames",
+        {names[0]: {"label": "realistic"}, names[1].upper(): {"label": "fake"}, "gone.tif": {"label": "fake"}},
+    )
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        for args in ([tmp_path / "frames"], [tmp_path / "frames" / names[0], tmp_path / "frames" / names[1]]):
+            found = import_paths(ws, args, metadata=tmp_path / "frames" / "metadata.jsonl" if len(args) > 1 else None)
+            errors = {r.path: r.error for r in found.files if r.error}
+            shown = str(tmp_path / "frames" / "metadata.jsonl")
+            assert errors == {
+                f"{shown}:2": "names 'F1.TIF': no such file (there is 'f1.tif': file names are case-sensitive)",
+                f"{shown}:3": "names 'gone.tif': no such file",
+            }, errors
+            assert found.failed == 2
+        labelled = {i: s.label for i, s in ws.store.current_labels().items()}
+        assert sorted(labelled.values()) == ["realistic"]  # the row that matched still labels its frame
+        # a manifest that describes more files than the ones named (all of them exist) says nothing about the rest
+        (tmp_path / "frames" / "gone.tif").write_bytes((tmp_path / "frames" / names[0]).read_bytes())
+        (tmp_path / "frames" / names[1]).rename(tmp_path / "frames" / names[1].upper())
+        subset = import_paths(ws, [tmp_path / "frames" / names[0]], metadata=tmp_path / "frames" / "metadata.jsonl")
+        assert [r.error for r in subset.files if r.error] == [] and subset.failed == 0
+    finally:
+        ws.store.dispose()
