@@ -326,30 +326,43 @@ class FabioReader:
             self.nframes = sum(self._planes)
         else:
             self._planes = []
-        self._max_pixels = max_pixels
-        self.meta = {"overload": header_overload(hdr.header), "circular": True if name in CIRCULAR_CLASSES else None}
-        if name == "EdfImage":
-            self.meta["dummy"] = header_dummy(hdr.header)
+        self._max_pixels, self._class = max_pixels, name
+        frame_shapes = {tuple(s[-2:]) for s in shapes}
+        self._one_shape = frame_shapes.pop() if len(frame_shapes) == 1 else None  # else only MAX_PX applies
+        self.meta = self._header_meta(hdr.header)
+        self._block_meta: dict[int, dict] = {}  # a multi-frame file's later headers (an EDF block's own Dummy, centre)
+
+    def _header_meta(self, header: dict) -> dict:
         from .geometry.header import from_fabio
 
-        frame_shapes = {tuple(s[-2:]) for s in shapes}
-        one_shape = frame_shapes.pop() if len(frame_shapes) == 1 else None  # else only MAX_PX applies
-        if (beam := from_fabio(name, hdr.header, one_shape)) is not None:
-            self.meta["header_centre"] = beam  # where the header says the beam is (`geometry.header`)
+        name = self._class
+        meta = {"overload": header_overload(header), "circular": True if name in CIRCULAR_CLASSES else None}
+        if name == "EdfImage":
+            meta["dummy"] = header_dummy(header)
+        if (beam := from_fabio(name, header, self._one_shape)) is not None:
+            meta["header_centre"] = beam  # where the header says the beam is (`geometry.header`)
+        return meta
+
+    def _block(self, i: int) -> tuple[int, int | None]:
+        """Frame i's data block and, in a stacked EDF block (`Dim_3`), its plane."""
+        if not self._planes:
+            return i, None
+        block = 0
+        while i >= self._planes[block]:
+            i -= self._planes[block]
+            block += 1
+        return block, i
+
+    def frame_meta(self, i: int) -> dict:
+        """What frame i's own header says (read with its data): each block of a multi-frame EDF has its own."""
+        return self._block_meta.get(self._block(i)[0], self.meta)
 
     def frame(self, i: int) -> np.ndarray:
         import fabio
 
         if not 0 <= i < self.nframes:
             raise ImageReadError(f"no frame {i} (the file holds {self.nframes})")
-        block, plane = i, None
-        if self._planes:  # frame i is a plane of a stacked EDF block
-            block = 0
-            while i >= self._planes[block]:
-                i -= self._planes[block]
-                block += 1
-            plane = i
-        i = block
+        i, plane = self._block(i)  # frame i may be a plane of a stacked EDF block
         complaints: list[str] = []
         try:
             with reader_complaints() as complaints:
@@ -362,6 +375,8 @@ class FabioReader:
                         self._img = fabio.open(self._name)
                     frame = self._img if i == 0 else self._img.getframe(i)
                     data = frame.data
+                    if i > 0 and isinstance(getattr(frame, "header", None), dict) and frame.header:
+                        self._block_meta[i] = self._header_meta(frame.header)
         except Exception:  # what fabio logged first says why (a checksum), its exception often not (AssertionError)
             raise_on_fabio_complaint(complaints, self.fmt)
             raise

@@ -306,3 +306,20 @@ def test_an_8bit_render_keeps_its_grey_levels_in_the_thumbnail(workspace, tmp_pa
     image = workspace.store.get_images(summary.image_ids)[0]
     stored = workspace.thumb_path(image.sha256).read_bytes()
     assert stored == thumbnail_png(frame.data, frame.mask, workspace.settings.thumb_size, log=False)
+
+
+def test_each_block_of_a_multi_frame_edf_has_its_own_header(tmp_path):
+    """Only the first block's header was read: a later frame's `Dummy` pixels stayed unmasked (2,000 of them here)
+    and its `Center_1/2` was the first frame's."""
+    from scatterloop.core.io import read_frames
+
+    yy, xx = np.mgrid[:120, :140]
+    first = (50 * np.exp(-(((np.hypot(yy - 60, xx - 70) - 30) / 2) ** 2)) + 5).astype(np.float32)
+    second = first.copy()
+    second[:10, :] = 7.0  # the detector's dead pixels, as the block's header says
+    edf = fabio.edfimage.EdfImage(data=first, header={"Center_1": "70.5", "Center_2": "60.5"})
+    edf.append_frame(data=second, header={"Dummy": "7", "DDummy": "0.01", "Center_1": "40.5", "Center_2": "30.5"})
+    edf.write(str(tmp_path / "stack.edf"))
+    frames = list(read_frames(tmp_path / "stack.edf"))
+    assert [int(f.mask.sum()) if f.mask is not None else 0 for f in frames] == [0, 1400]  # True: masked
+    assert [(f.meta["header_centre"]["x"], f.meta["header_centre"]["y"]) for f in frames] == [(70, 60), (40, 30)]
