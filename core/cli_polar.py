@@ -25,6 +25,8 @@ def cmd_polar(args) -> int:
     except ImageReadError as exc:  # name the file, as import does
         shown, text = one_line(Path(args.image)), str(exc)
         raise ImageReadError(text if text.startswith(shown) else f"{shown}: {text}") from exc
+    if args.dataset and frame.dataset is None:  # a TIFF's frame: the option would be silently ignored
+        raise ValueError(f"--dataset: names an HDF5 dataset, and {one_line(Path(args.image))} holds none")
     t1 = time.perf_counter()
     header = None if args.no_header else frame.meta.get("header_centre")
     res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud, header=header)

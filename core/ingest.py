@@ -23,9 +23,9 @@ from .ingest_sources import Candidate, expand, linking_first
 from .ingest_sources import read_manifest as read_manifest
 from .io import Frame, check_header, read_frames, thumbnail_png
 from .io_hdf5_copy import materialise
-from .io_safety import ExternalDataError, ImageReadError, one_line, os_reason
+from .io_safety import ExternalDataError, ImageReadError, file_warnings, one_line, os_reason
 from .jobs import Cancelled, ProgressFn, StopFn, check_stop, never_stop, no_progress
-from .originals import commit, copy_to_temp, hashed_temp, remove_stale_temps, temp_path, verify_originals
+from .originals import commit, copy_to_temp, hashed_temp, remove_stale_temps, temp_dir, temp_path, verify_originals
 from .workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,11 @@ def import_paths(
         report = FileReport(path=cand.shown)
         try:
             fields = _row_fields(row, cand, source, run_id, round, provenance)
-            checked = _check_file(ws, cand, dataset)
+            with file_warnings(cand.shown, cand.path, temp_dir(ws)) as said:
+                checked = _check_file(ws, cand, dataset)
+            for line in said:
+                log.warning("%s", line)
+            summary.warnings.extend(said)
             report.duplicates = checked.duplicates
             rel = None
             if checked.frames or any(p.split("/")[-1].startswith(checked.digest) for p in broken):

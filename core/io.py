@@ -265,10 +265,13 @@ def read_frame(path: str | Path, index: int = 0, dataset: str | None = None, max
     """One frame of a file by index, read directly without decoding the frames before it (stored originals
     are read back through this, frame by frame, by thumbnails, the map and exports)."""
     path = Path(path)
+    if index < 0:
+        raise ImageReadError(f"{one_line(path)}: no frame {index} (frames are numbered from 0)")
     _open_checked(path)
     with open_reader(path, dataset, max_pixels) as reader:
         if not 0 <= index < reader.nframes:
-            raise ImageReadError(f"{one_line(path)}: no frame {index}")
+            n = reader.nframes
+            raise ImageReadError(f"{one_line(path)}: no frame {index} (it holds {n}, numbered 0 to {n - 1})")
         return _frame(reader, index, _fmt_name(suffix_of(path)), max_pixels, 1)
 
 
@@ -281,7 +284,10 @@ def _checked(
         raise ImageReadError(f"frame {index}: non-numeric dtype {data.dtype}")
     h, w = data.shape
     if min(h, w) < min_side:
-        raise ImageReadError(f"frame {index}: {h}x{w} is smaller than the minimum side of {min_side} pixels")
+        hint = " (a stack's frames lie along its first axis: an H x W x 3 array reads as H frames of W x 3)"
+        raise ImageReadError(
+            f"frame {index}: {h}x{w} is smaller than the minimum side of {min_side} pixels{hint if w <= 4 < h else ''}"
+        )
     check_pixels(data.shape, max_pixels)
     if data.dtype == bool:
         data = data.astype(np.uint8)

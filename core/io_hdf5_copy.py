@@ -285,12 +285,15 @@ def read_one_frame(path: Path, index: int = 0, dataset: str | None = None, max_p
     import tempfile
 
     from .io import read_frame
-    from .io_safety import ExternalDataError
+    from .io_safety import ExternalDataError, ImageReadError, one_line
 
     try:
-        return read_frame(path, index=index, dataset=dataset, max_pixels=max_pixels)
+        return read_frame(path, index=index, dataset=dataset, max_pixels=max_pixels)  # a negative index: refused
     except ExternalDataError:
         with tempfile.TemporaryDirectory(prefix="scatterloop-polar-") as folder:
             copy = Path(folder) / "frames.h5"
             name = materialise(path, copy, dataset, None, max_pixels, upto=max(index + 1, 1))
-            return read_frame(copy, index=index, dataset=name, max_pixels=max_pixels)
+            try:
+                return read_frame(copy, index=index, dataset=name, max_pixels=max_pixels)
+            except ImageReadError as exc:  # named as the person gave it, never the temporary copy
+                raise ImageReadError(str(exc).replace(one_line(copy), one_line(path))) from exc

@@ -110,8 +110,15 @@ def detector_datasets(f, frames: str, frame_shape: tuple[int, ...]) -> tuple[lis
             if MASK_NAME.fullmatch(key) and obj.dtype.kind in "iub" and obj.ndim >= 2:
                 if tuple(obj.shape[-2:]) == shape and int(np.prod(obj.shape[:-2])) == 1:
                     masks.append(obj.name)
-                else:
-                    log.debug("%s: shape %s is not one mask of %s frames", obj.name, obj.shape, shape)
+                elif (said := (obj.name, obj.shape, shape, _ends_crc(f.filename))) not in _SAID:  # said once
+                    _SAID.add(said)
+                    log.warning(
+                        "%s: %s of shape %s is not one mask of its %s frames: not taken for a pixel mask",
+                        one_line(f.filename),
+                        one_line(obj.name),
+                        "x".join(map(str, obj.shape)),
+                        "x".join(map(str, shape)),
+                    )
             elif key in SATURATION_NAMES and obj.dtype.kind in "iuf" and obj.size == 1:
                 levels.append(obj.name)
     return masks, levels

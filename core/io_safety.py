@@ -8,12 +8,14 @@ all (fabio zero-fills a truncated EDF and only logs it). These helpers turn both
 from __future__ import annotations
 
 import logging
+import os
 import re
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -146,3 +148,42 @@ def raise_on_fabio_complaint(messages: list[str], fmt: str) -> None:
             raise ImageReadError(f"truncated {fmt}: {one_line(text)}")
         if "checksum" in low or "mismatch" in low:
             raise ImageReadError(f"corrupt {fmt}: {one_line(text)}")
+
+
+READER_LOGGERS = ("scatterloop.core.io_hdf5", "scatterloop.core.io_hdf5_copy", "scatterloop.core.io_hdf5_meta")
+
+
+@contextmanager
+def file_warnings(shown: str, source: Path, temps: Path) -> Iterator[list[str]]:
+    """What the product's readers warn of while one file is imported (a series read up to a missing part, a scan
+    left out), collected instead of printed: each once, naming the file as the person gave it (never the
+    workspace's temporary copy under `temps`, read after the source), for the import's JSON and its one log line."""
+    said: list[str] = []
+    names = {source.name, Path(shown).name}
+    forms = {str(source), os.path.abspath(source)}
+    try:
+        forms.add(str(source.resolve()))
+    except (OSError, RuntimeError):  # a symlink loop: the import names it on its own
+        pass
+    forms = sorted(forms, key=len, reverse=True)
+    temp = re.compile(re.escape(str(temps)) + r"/[^\s:;,]+")
+
+    def keep(record: logging.LogRecord) -> bool:
+        text = temp.sub(shown, one_line(record.getMessage()))
+        for form in forms:
+            text = text.replace(form, shown)
+        head, sep, rest = text.partition(": ")
+        if sep and (head == shown or head in names):
+            text = rest
+        if (line := f"{shown}: {text}") not in said:
+            said.append(line)
+        return False  # said by the import, once
+
+    loggers = [logging.getLogger(name) for name in READER_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(keep)
+    try:
+        yield said
+    finally:
+        for logger in loggers:
+            logger.removeFilter(keep)

@@ -163,7 +163,8 @@ def test_minor_cases_of_the_fuzzing_review(tmp_path, caplog):
             res = import_paths(ws, [tmp_path / "scan.nxs"])
         assert res.imported == 2
         said = [r.getMessage() for r in caplog.records if "not taken for a pixel mask" in r.getMessage()]
-        assert len(said) == 1 and said[0].startswith("scan.nxs: "), said
+        assert len(said) == 1 and said[0].startswith(f"{tmp_path / 'scan.nxs'}: "), said  # the path as given
+        assert res.warnings == said  # and in the import's JSON
     finally:
         ws.store.dispose()
 
