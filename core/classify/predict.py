@@ -124,7 +124,7 @@ def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, shoul
     weights = np.array([res["weights"][a] for a in archs])
     costs = round_costs(res)  # decide as the round scored: least expected cost where the recipe prices calls
     ensemble = {
-        "hard": _hard_with_share(stacked, costs),
+        "hard": _hard_with_probability(stacked, costs),
         "soft": soft_vote(stacked),
         "weighted": soft_vote(stacked, weights),
     }
@@ -133,7 +133,7 @@ def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, shoul
     for arch, p, r in zip(archs, probs, ratios, strict=True):
         _write(ws.store, ids, p, classes, f"model:{arch}", round_no, costs, r)
     for name in [s for s in ensemble if s != scheme] + [scheme]:  # the chosen scheme last: it is the suggestion
-        # the hard vote's rows are already decisions (the winner and its share of the votes)
+        # the hard vote's rows are already decisions (the winner and its mean probability)
         cost = None if name == "hard" else costs
         _write(ws.store, ids, ensemble[name], classes, f"ensemble:{name}", round_no, cost, ratio)
     path = ws.run_dir(run_id) / "predictions.npz"
@@ -153,12 +153,14 @@ def _predict(ws, classify_run, res, ids, run_id, scheme, device, progress, shoul
     )
 
 
-def _hard_with_share(probs: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
-    """Hard-vote result as a one-row-per-image distribution: the winner gets its share of the votes."""
+def _hard_with_probability(probs: np.ndarray, costs: np.ndarray | None = None) -> np.ndarray:
+    """Hard-vote result as a one-row-per-image distribution: the winner gets the models' mean calibrated
+    probability of it. Its share of the votes was stored before: two models agreeing at 0.52 made a "1.0" call,
+    which pre-labelling at 0.9 accepted (a hallucination approved on two coin flips)."""
     winner = hard_vote(probs, costs)
-    votes = (decide(probs, costs) == winner[None, :]).mean(0)
+    rows = np.arange(len(winner))
     out = np.zeros(probs.shape[1:])
-    out[np.arange(len(winner)), winner] = votes
+    out[rows, winner] = np.maximum(probs.mean(0)[rows, winner], 1e-12)  # > 0: the row still decides the winner
     return out
 
 

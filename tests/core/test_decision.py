@@ -134,6 +134,15 @@ def test_prediction_stores_the_rounds_decision_and_its_probability(overlapping, 
         assert label == ("realistic" if p > 0.75 else "fake")
         assert conf == pytest.approx(p if p > 0.75 else 1 - p)
     assert ws.store.model_suggestions("ensemble:hard")[ids[-1]][0] == "realistic"
+    # the hard vote's confidence is the models' mean probability of the class it calls, not its share of the votes
+    # (every model agreeing at 0.55 was a "1.0" call that pre-labelling at 0.9 took)
+    hard = ws.store.model_suggestions("ensemble:hard")
+    for i, p in zip(ids, p_real, strict=True):
+        assert hard[i] == (("realistic", pytest.approx(p)) if p > 0.75 else ("fake", pytest.approx(1 - p)))
+    assert prelabel(ws.store, threshold=0.9, annotator="hard", scheme="hard")["confident"] == int(
+        ((p_real >= 0.9) | (p_real <= 0.1)).sum()
+    )
+    ws.store.undo_last("hard")
     # the queue goes by the odds, nearest even first: a "fake" at 0.30 (0.70 realistic) is as doubtful as a
     # "fake" at 0.70, not the most doubtful of all
     queue = review_queue(ws.store, "uncertain", scheme="soft")
