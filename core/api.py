@@ -248,11 +248,20 @@ def pretrain(ws: Workspace, *, progress: Progress = True, **params: Any) -> Run:
     return Run(run_id, "pretrain", res)
 
 
-def polar(image, *, mask=None, calibration: str | Path | None = None, frame: int = 0, dataset: str | None = None):
+def polar(
+    image,
+    *,
+    mask=None,
+    calibration: str | Path | None = None,
+    frame: int = 0,
+    dataset: str | None = None,
+    panel: str | None = None,
+):
     """Beam centre (or an honest "no centre"), detector tilt, polar warp and symmetry score of one frame: a file
     (any detector format `import` reads; `frame`/`dataset` pick one of a stack) or a 2-D array. `mask` (True = no
     measurement, the frame's shape) is added to what the file's own format masks. `calibration`: a .poni,
-    .imctrl, Fit2D, HEXRD or NeXus file. Returns the `PolarResult` (`status`, `reason`, `centre_x`, `centre_y`,
+    .imctrl, Fit2D, HEXRD or NeXus file (`panel`: a HEXRD instrument's panel, where the frame's shape and file name
+    do not say). Returns the `PolarResult` (`status`, `reason`, `centre_x`, `centre_y`,
     `confidence`, `score`, `tilt_deg`, `warnings`); `scatterloop.core.polar.warp(data, result.warp_centre, mask,
     plane=result.plane)` draws the warp."""
     import numpy as np
@@ -283,7 +292,15 @@ def polar(image, *, mask=None, calibration: str | Path | None = None, frame: int
         mask = mask if own is None else (mask | own)
     else:
         mask = own
-    return analyse(data, mask, calibration=None if calibration is None else str(calibration), header=header)
+    name = Path(image).name if isinstance(image, str | Path) else None
+    return analyse(
+        data,
+        mask,
+        calibration=None if calibration is None else str(calibration),
+        header=header,
+        frame_name=name,
+        panel=panel,
+    )
 
 
 def build_map(ws: Workspace, *, progress: Progress = True, force: bool = False, **params: Any) -> Run:

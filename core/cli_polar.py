@@ -29,7 +29,17 @@ def cmd_polar(args) -> int:
         raise ValueError(f"--dataset: names an HDF5 dataset, and {one_line(Path(args.image))} holds none")
     t1 = time.perf_counter()
     header = None if args.no_header else frame.meta.get("header_centre")
-    res = analyse(frame.data, frame.mask, calibration=args.calibration, flip_ud=args.flip_ud, header=header)
+    if args.panel and not args.calibration:  # it picks a panel of a calibration file; alone it would be ignored
+        raise ValueError("--panel: picks a panel of the --calibration file; give --calibration too")
+    res = analyse(
+        frame.data,
+        frame.mask,
+        calibration=args.calibration,
+        flip_ud=args.flip_ud,
+        header=header,
+        frame_name=Path(args.image).name,
+        panel=args.panel,
+    )
     found = res.status == "found"
     given = res.source.startswith("header")  # the file's header gave the centre: nothing measured how sure
     scored = found and res.score > -1  # -1: no score (no rings, or no centre)
@@ -85,6 +95,12 @@ def add_parser(sub, common) -> None:
     )
     p.add_argument(
         "--flip-ud", action="store_true", help="the calibration was made on the up-down flipped image (Dioptas)"
+    )
+    p.add_argument(
+        "--panel",
+        default=None,
+        help="the panel of a many-panel HEXRD instrument the frame was taken on (default: the only one of the "
+        "frame's shape, else the one the image's file name names)",
     )
     p.add_argument(
         "--no-header",

@@ -203,10 +203,13 @@ def analyse(
     calibration: str | Path | None = None,
     flip_ud: bool = False,
     header: dict | None = None,
+    frame_name: str | None = None,
+    panel: str | None = None,
 ) -> PolarResult:
     """Centre (the search, or a calibration file when given: `poni` is the older name of `calibration`) and
     the symmetry score at that centre. With a calibration, a warning is added when the frame's rings fit its
-    up-down flip better (a Dioptas `.poni`). Without one, `status` says whether the frame fixes a centre.
+    up-down flip better (a Dioptas `.poni`). Without one, `status` says whether the frame fixes a centre. For a
+    calibration of several panels (HEXRD), `panel` or the frame's shape and file name (`frame_name`) pick its own.
 
     `header` is the beam position the image file's header states (`Frame.meta["header_centre"]`). The search
     comes first, since headers often keep a default: where the rings fix a centre, it is used and a warning says
@@ -222,8 +225,11 @@ def analyse(
     notes: list[str] = []  # what the file's header said, for or against the rings (also among the warnings)
     unscored = False
     if calibration is not None:
-        geo = read_calibration(calibration, flip_ud=flip_ud, height=np.asarray(data).shape[0])
-        cx, cy, source = geo.centre_x, geo.centre_y, geo.source
+        shape = np.asarray(data).shape
+        geo = read_calibration(
+            calibration, flip_ud=flip_ud, height=shape[0], frame_shape=shape, frame_name=frame_name, panel=panel
+        )
+        cx, cy, source = geo.centre_x, geo.centre_y, geo.source + (f" panel {geo.panel}" if geo.panel else "")
         status, confidence, reason, masked = "found", 1.0, "", {}
         tilt, plane = geo.tilt_deg, geo.plane()
         if not flip_ud and (warning := check_flip(np.asarray(data), geo, mask)):

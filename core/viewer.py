@@ -275,6 +275,11 @@ def view_png(view: View, lut: np.ndarray, mask_rgba: tuple[int, int, int, int] =
 
 
 # ------------------------------------------------------------------------------------------- pixels
+def original_name(image) -> str | None:
+    """The name the image's file had where it came from (a HEXRD panel's frames are named after the panel)."""
+    return Path(image.original_name).name if image is not None and image.original_name else None
+
+
 def calibration_path(ws: Workspace, provenance: dict | None) -> Path | None:
     """The calibration file of an image: the one its provenance names under `<workspace>/calibration/`, else a
     workspace-wide `calibration/default.*`; None when there is none. Only files inside that folder count."""
@@ -334,7 +339,7 @@ def pixel_info(ws: Workspace, image_id: int, x: float, y: float) -> PixelInfo:
         from .geometry.readers import read_calibration
 
         try:
-            geo = read_calibration(path)
+            geo = read_calibration(path, frame_shape=(h, w), frame_name=original_name(image))
             info.calibration = path.name
             if geo.wavelength_m and geo.distance_m and geo.pixel_m:
                 ai = geo.integrator()

@@ -43,6 +43,7 @@ class Geometry:
     flipped_ud: bool = False
     notes: list[str] = field(default_factory=list)
     shape: tuple[int, int] | None = None  # (rows, columns) of the detector where the file names it
+    panel: str | None = None  # the panel of a many-panel instrument (HEXRD) the geometry is that of
     # a .poni's own pyFAI geometry (PoniFile.as_dict()): its integrator keeps what Fit2D's parameters cannot
     # hold, rot3 (the origin of chi) and the detector's orientation, spline and sensor
     pyfai: dict | None = field(default=None, repr=False)

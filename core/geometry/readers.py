@@ -56,8 +56,43 @@ def _first(v):
     return v[0] if isinstance(v, list) and len(v) == 1 else v
 
 
-def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
-    """A HEXRD instrument (YAML or HDF5 `.hexrd`); `detector` picks a panel (default: the only or first)."""
+def _panel_shape(panel: object) -> tuple[int, int] | None:
+    try:
+        return int(_first(panel["pixels"]["rows"])), int(_first(panel["pixels"]["columns"]))
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+
+
+def pick_panel(path: Path, dets: dict, panel: str | None, frame_shape: tuple | None, frame_name: str | None) -> str:
+    """The panel of a HEXRD instrument a frame was taken on: the one named (`panel`); else the only panel of the
+    frame's shape; else, among several of that shape (a Pilatus 2M's 24 modules), the one whose name the frame's
+    file name holds (HEXRD names a panel's frames after it: `..._Pilatus2M_3_1.hdf5`). Never a guess: the first
+    panel of 24 put the beam 500 px off with confidence 1.0, so an instrument that does not say is refused."""
+    if panel is not None:
+        if panel not in dets:
+            raise ValueError(f"{path}: no panel {panel!r}; it has {', '.join(sorted(map(str, dets)))}")
+        return panel
+    if len(dets) == 1:
+        return next(iter(dets))
+    shape = tuple(int(n) for n in frame_shape[-2:]) if frame_shape is not None else None
+    fits = [str(n) for n, d in dets.items() if shape is None or _panel_shape(d) == shape]
+    if len(fits) == 1:
+        return fits[0]
+    stem = (frame_name or "").lower()
+    named = [n for n in fits if stem and n.lower() in stem]
+    if named and sum(len(n) == max(map(len, named)) for n in named) == 1:
+        return max(named, key=len)  # "Pilatus2M_3_10" over "Pilatus2M_3_1" in "..._Pilatus2M_3_10.hdf5"
+    which = fits or sorted(map(str, dets))
+    shown = ", ".join(which[:6]) + (f", … ({len(which)} in all)" if len(which) > 6 else "")
+    of = f" of this frame's {shape[0]}x{shape[1]} pixels" if fits and shape else ""
+    raise ValueError(f"{path}: {len(which)} HEXRD panels{of} ({shown}): name the frame's with --panel")
+
+
+def read_hexrd(
+    path: Path, detector: str | None = None, frame_shape: tuple | None = None, frame_name: str | None = None
+) -> Geometry:
+    """A HEXRD instrument (YAML or HDF5 `.hexrd`); the panel is `detector`, or the one the frame's shape or file
+    name picks (`pick_panel`)."""
     from scipy.spatial.transform import Rotation
 
     tree = _hexrd_tree(path)
@@ -66,9 +101,7 @@ def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
         raise ValueError(f"{path}: HEXRD instrument without 'detectors'")
     if not isinstance(dets, dict):
         raise ValueError(f"{path}: HEXRD 'detectors' must map detector names to panels, not {type(dets).__name__}")
-    name = detector or next(iter(dets))
-    if name not in dets:
-        raise ValueError(f"{path}: no detector {name!r}; it has {sorted(dets)}")
+    name = pick_panel(path, dets, detector, frame_shape, frame_name)
     d = dets[name]
     try:
         rows, cols = int(_first(d["pixels"]["rows"])), int(_first(d["pixels"]["columns"]))
@@ -112,6 +145,7 @@ def read_hexrd(path: Path, detector: str | None = None) -> Geometry:
         wavelength_m=wl,
         notes=[f"detector {name}"],
         shape=(rows, cols),
+        panel=str(name) if len(dets) > 1 else None,
     )
 
 
@@ -190,9 +224,17 @@ def sniff_format(path: Path) -> str:
 
 
 def read_calibration(
-    path: str | Path, fmt: Format = "auto", flip_ud: bool = False, height: int | None = None
+    path: str | Path,
+    fmt: Format = "auto",
+    flip_ud: bool = False,
+    height: int | None = None,
+    *,
+    frame_shape: tuple | None = None,
+    frame_name: str | None = None,
+    panel: str | None = None,
 ) -> Geometry:
-    """Any supported calibration file as a `Geometry`; `flip_ud` (needs `height`) undoes Dioptas' flip.
+    """Any supported calibration file as a `Geometry`; `flip_ud` (needs `height`) undoes Dioptas' flip. For an
+    instrument of several panels (HEXRD), `panel`, or the frame's shape and file name, say which (`pick_panel`).
 
     Raises:
         ValueError: a pickle, an unknown format, a file without a centre, or flip_ud without height.
@@ -214,8 +256,10 @@ def read_calibration(
             f"{path}: {path.stat().st_size:,} bytes is too large for a {fmt} calibration file "
             f"(at most {MAX_TEXT_BYTES:,})"
         )
+    if panel is not None and fmt != "hexrd":  # it would be silently ignored
+        raise ValueError(f"--panel: picks a panel of a HEXRD instrument; {path.name} is a {fmt} calibration")
     try:
-        geo = readers[fmt](path)
+        geo = read_hexrd(path, panel, frame_shape, frame_name) if fmt == "hexrd" else readers[fmt](path)
     except Exception as exc:  # YAML, HDF5, a missing key, a short list: one line naming the file
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(exc, UnicodeDecodeError):

@@ -1,0 +1,64 @@
+"""A HEXRD instrument of several panels (a Pilatus 2M's 24 modules, each 195x487): its first panel was used for any
+frame, silently, putting the beam 500 px off with confidence 1.0. The panel is the one named, the only one of the
+frame's shape, or the one the frame's file name names (HEXRD names a panel's frames after it); never a guess."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from scatterloop.core.cli import main
+from scatterloop.core.geometry.readers import read_calibration
+
+PANELS = {"det_0_0": 0.0, "det_0_1": 40.0, "det_0_10": 80.0, "wide": 0.0}  # x offsets (mm) of the 48x40 modules
+
+
+def _instrument(path):
+    text = "beam:\n  energy: 20.0\n  vector: {azimuth: 90.0, polar_angle: 90.0}\ndetectors:\n"
+    for name, dx in PANELS.items():
+        rows, cols = (48, 40) if name != "wide" else (60, 90)
+        text += f"  {name}:\n    pixels: {{rows: {rows}, columns: {cols}, size: [0.2, 0.2]}}\n"
+        text += f"    transform: {{tilt: [0.0, 0.0, 0.0], translation: [{dx}, 0.0, -500.0]}}\n"
+    path.write_text(text)
+    return path
+
+
+def test_the_panel_is_named_fitted_by_shape_or_by_the_frames_file_name_never_guessed(tmp_path):
+    inst = _instrument(tmp_path / "inst.yml")
+    centre = {name: read_calibration(inst, panel=name).centre_x for name in PANELS}
+    assert len(set(centre.values())) == 4  # the panels lie apart: each gives its own centre
+    geo = read_calibration(inst, frame_shape=(60, 90))  # the only panel of that shape
+    assert geo.panel == "wide"
+    for name in ("det_0_1", "det_0_10"):  # "det_0_1" is also within "det_0_10": the longest name wins
+        geo = read_calibration(inst, frame_shape=(48, 40), frame_name=f"ceria_{name}.tif")
+        assert geo.panel == name and geo.centre_x == pytest.approx(centre[name])
+    with pytest.raises(ValueError, match=r"3 HEXRD panels of this frame's 48x40 pixels \(det_0_0, det_0_1, det_0_10"):
+        read_calibration(inst, frame_shape=(48, 40), frame_name="frame_0001.tif")
+    with pytest.raises(ValueError, match=r"no panel 'nope'; it has det_0_0, det_0_1, det_0_10, wide"):
+        read_calibration(inst, panel="nope")
+
+
+def test_polar_names_the_panel_it_used_and_refuses_a_panel_without_a_hexrd_file(tmp_path, capsys):
+    inst = _instrument(tmp_path / "inst.yml")
+    frame = np.random.default_rng(0).poisson(20, (48, 40)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "scan_det_0_10.tif", frame)
+    tifffile.imwrite(tmp_path / "scan.tif", frame)
+
+    def polar(*args):
+        code = main(["polar", *map(str, args), "--json"])
+        return code, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    code, out = polar(tmp_path / "scan_det_0_10.tif", "--calibration", inst)
+    assert code == 0 and out["source"] == "hexrd panel det_0_10"
+    code, out = polar(tmp_path / "scan.tif", "--calibration", inst)
+    assert code == 2 and "name the frame's with --panel" in out["error"]
+    code, out = polar(tmp_path / "scan.tif", "--calibration", inst, "--panel", "det_0_1")
+    assert code == 0 and out["source"] == "hexrd panel det_0_1"
+    code, out = polar(tmp_path / "scan.tif", "--panel", "det_0_1")
+    assert code == 2 and out["error"] == "--panel: picks a panel of the --calibration file; give --calibration too"
+    (tmp_path / "a.poni").write_text("Distance: 0.1\nPixel1: 1e-4\nPixel2: 1e-4\nPoni1: 0.002\nPoni2: 0.002\n")
+    code, out = polar(tmp_path / "scan.tif", "--calibration", tmp_path / "a.poni", "--panel", "det_0_1")
+    assert code == 2 and "--panel: picks a panel of a HEXRD instrument; a.poni is a poni calibration" in out["error"]
