@@ -92,12 +92,20 @@ def write_report(services: Services):
     from scatterloop.core.evaluate import write_report as write
     from scatterloop.core.workspace import Workspace
 
+    without = None  # a workspace that cannot be evaluated (real frames only): the report holds the rest
     if not evaluation_runs(services):
-        return "Evaluate first: the report shows the latest evaluation."
+        from scatterloop.core.evaluate import check_can_evaluate
+
+        try:
+            check_can_evaluate(services.store, "inception")  # what any evaluation needs: frames of a pattern
+        except ValueError as exc:
+            without = str(exc)
+        else:
+            return "Evaluate first: the report shows the latest evaluation."
     ws = Workspace.open(services.settings)
     try:
         name = f"report-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.html"
-        path = write(ws, ws.root / "exports" / name)
+        path = write(ws, ws.root / "exports" / name, without=without)
     finally:
         ws.store.dispose()
     size = path.stat().st_size / 1e6

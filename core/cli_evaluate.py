@@ -57,7 +57,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .evaluate import write_report
+    from .evaluate import check_can_evaluate, write_report
     from .workspace import Workspace
 
     settings = settings_from(args)
@@ -68,13 +68,23 @@ def cmd_report(args) -> int:
         fresh = None
         # an evaluation flag asks for numbers of that evaluation, never for an older one's under the flag's name
         asked = args.evaluate or any(getattr(args, k) is not None for k in EVALUATION_FLAGS)
+        without = None  # why the workspace cannot be evaluated: the report holds the rest and says why
         if asked or not done:  # a cancelled evaluation raises: no report of older numbers in its place
-            fresh, _ = run_evaluation(ws, _params(args, settings), args.quiet)
+            params = _params(args, settings)
+            if not asked:
+                try:
+                    check_can_evaluate(ws.store, params.extractor)
+                except ValueError as exc:  # real frames without a pattern, a speckle study: no generated images
+                    without = str(exc)
+            if without is None:
+                fresh, _ = run_evaluation(ws, params, args.quiet)
         try:
-            path = write_report(ws, args.out, evaluation_run=fresh)
+            path = write_report(ws, args.out, evaluation_run=fresh, without=without)
         except OSError as exc:  # a full disk, a folder not writable: the file named, the old report kept
             raise ValueError(f"--out {args.out}: {exc.strerror or exc}") from None
-        emit(args, {"command": "report", "path": str(path), "bytes": path.stat().st_size}, f"wrote {path}")
+        said = f"wrote {path}" + (f" without an evaluation ({without})" if without else "")
+        payload = {"command": "report", "path": str(path), "bytes": path.stat().st_size, "without_evaluation": without}
+        emit(args, payload, said)
     finally:
         ws.store.dispose()
     return 0
@@ -83,7 +93,12 @@ def cmd_report(args) -> int:
 def add_parsers(sub, common) -> None:
     for name, func, helptext in (
         ("evaluate", cmd_evaluate, "FID/KID/IS per pattern, SSIM and polar symmetry, recorded as a run"),
-        ("report", cmd_report, "write a standalone HTML report (runs an evaluation first if none exists)"),
+        (
+            "report",
+            cmd_report,
+            "write a standalone HTML report (runs an evaluation first if none exists and the workspace has what one "
+            "needs; else the report holds the rest and says why)",
+        ),
     ):
         p = sub.add_parser(name, parents=[common], help=helptext)
         p.add_argument("--workspace", required=True)

@@ -215,8 +215,12 @@ figure img.warp{height:80px}pre{background:#f6f6f6;padding:.5rem;font-size:.75re
 """
 
 
-def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = None) -> Path:
-    """Write the report for the latest (or given) `evaluate` run; returns its path."""
+def write_report(
+    ws: Workspace, out: str | Path, evaluation_run: int | None = None, without: str | None = None
+) -> Path:
+    """Write the report for the latest (or given) `evaluate` run; returns its path. `without`: why the workspace
+    has no evaluation (no experimental frames of a pattern: imported real frames only, a speckle study); the report
+    then holds everything else (classifier rounds, map, curves, confusion matrices) and says why none."""
     from plotly.offline import get_plotlyjs
 
     from .report_grids import grids
@@ -225,15 +229,16 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
     runs = [r for r in ws.store.list_runs(1000) if r.kind == "evaluate" and r.status == "done" and r.result]
     if evaluation_run is not None:
         runs = [r for r in runs if r.id == evaluation_run]
-    if not runs:
+    if not runs and without is None:
         raise ValueError("report: no finished evaluation in this workspace (run scatterloop evaluate first)")
-    ev_run = runs[0]
-    ev = ev_run.result
+    ev_run = runs[0] if runs else None
+    ev = ev_run.result if ev_run is not None else None
     figures = []
     map_fig = _map_figure(ws)
     if map_fig is not None:
         figures.append(("map", map_fig))
-    figures.append(("symmetry", _symmetry_figure(ev)))
+    if ev is not None:
+        figures.append(("symmetry", _symmetry_figure(ev)))
     figures += _loss_figures(ws) + _confusion_figures(ws)
     table_cols = [
         ("pattern", "pattern"),
@@ -252,17 +257,51 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
     ]
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     provenance = {
-        "evaluation_run": ev_run.id,
-        "params": ev_run.params,
-        "extractor": ev["extractor"],
-        "implementation": ev["implementation"],
+        "evaluation_run": ev_run.id if ev_run is not None else None,
+        "params": ev_run.params if ev_run is not None else None,
+        "extractor": ev["extractor"] if ev is not None else None,
+        "implementation": ev["implementation"] if ev is not None else None,
         "runs": [
             {"id": r.id, "kind": r.kind, "status": r.status, "params": r.params}
             for r in ws.store.list_runs(1000)
             if r.kind in ("generate-train", "generate", "classify", "embed", "evaluate")
         ],
     }
-    body = [
+    if ev is None:
+        body = [
+            f"<h1>scatterloop report: {html.escape(ws.root.name)}</h1>",
+            f"<p class='muted'>Written {now}. No evaluation of generated images: {html.escape(without or '')}. "
+            "Every figure exports as SVG from its camera button.</p>",
+        ]
+    else:
+        body = _evaluation_part(ws, ev_run, ev, now, table_cols)
+    body += [
+        "<h2>Classifier metrics by round (the paper's Table 3)</h2>",
+        _metrics_by_round(ws),
+        "<h2>Figures</h2>",
+        *(_fig_html(fig, f"fig-{name}") for name, fig in figures),
+        *(
+            ["<h2>Images and their polar warps or cakes, and their profiles (the paper's Fig. 6)</h2>", grids(ws, ev)]
+            if ev is not None
+            else []
+        ),
+        "<h2>Provenance</h2>",
+        f"<pre>{html.escape(json.dumps(provenance, indent=1, default=str))}</pre>",
+    ]
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>scatterloop report</title>"
+        f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head>"
+        f"<body>{''.join(body)}</body></html>"
+    )
+    out = Path(out)
+    with atomic_write(out) as tmp:  # a full disk or a kill leaves the previous report whole, never half of one
+        tmp.write_text(page, encoding="utf-8")
+    return out
+
+
+def _evaluation_part(ws: Workspace, ev_run, ev: dict, now: str, table_cols: list) -> list[str]:
+    """The report's evaluation: distribution metrics per pattern and per generator run, SSIM."""
+    return [
         f"<h1>scatterloop report: {html.escape(ws.root.name)}</h1>",
         f"<p class='muted'>Written {now} from evaluation run {ev_run.id}; feature extractor: "
         f"{html.escape(ev['extractor'])}. Every figure exports as SVG from its camera button.</p>",
@@ -282,21 +321,4 @@ def write_report(ws: Workspace, out: str | Path, evaluation_run: int | None = No
             ev["ssim"],
             [("pattern", "pattern"), ("group", "group"), ("n", "N"), ("median", "median"), ("q1", "q1"), ("q3", "q3")],
         ),
-        "<h2>Classifier metrics by round (the paper's Table 3)</h2>",
-        _metrics_by_round(ws),
-        "<h2>Figures</h2>",
-        *(_fig_html(fig, f"fig-{name}") for name, fig in figures),
-        "<h2>Images and their polar warps or cakes, and their profiles (the paper's Fig. 6)</h2>",
-        grids(ws, ev),
-        "<h2>Provenance</h2>",
-        f"<pre>{html.escape(json.dumps(provenance, indent=1, default=str))}</pre>",
     ]
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>scatterloop report</title>"
-        f"<style>{CSS}</style><script type='text/javascript'>{get_plotlyjs()}</script></head>"
-        f"<body>{''.join(body)}</body></html>"
-    )
-    out = Path(out)
-    with atomic_write(out) as tmp:  # a full disk or a kill leaves the previous report whole, never half of one
-        tmp.write_text(page, encoding="utf-8")
-    return out

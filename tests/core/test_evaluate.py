@@ -179,3 +179,36 @@ def test_the_report_and_the_app_say_the_same_of_a_kid_spread():
     sampled = {**whole, "kid_subset_size": 20, "kid_std": 0.25}
     assert "n/a" in kid_text(whole) and _kid_shown(whole)["kid_std"].startswith("n/a")
     assert kid_text(sampled) == "1.5 ± 0.25" and _kid_shown(sampled)["kid_std"] == 0.25
+
+
+def test_a_workspace_that_cannot_be_evaluated_still_gets_its_report(tmp_path, capsys):
+    """Real frames imported without patterns, a classifier round and its curves: `report` refused ("evaluate: the
+    workspace has no experimental frames with a pattern") and wrote nothing, with no way round. It now writes the
+    rest and says why there is no evaluation; asking for one (`--evaluate`) still refuses."""
+    import json
+
+    import tifffile
+
+    from scatterloop.core import api as sl
+    from scatterloop.core.cli import main
+
+    (tmp_path / "frames").mkdir()
+    for k in range(3):
+        tifffile.imwrite(tmp_path / "frames" / f"f{k}.tif", np.random.default_rng(k).poisson(9, (40, 40)).astype("u2"))
+    ws_dir = tmp_path / "ws"
+    assert main(["import", str(tmp_path / "frames"), "--workspace", str(ws_dir), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--workspace", str(ws_dir), "--out", str(tmp_path / "r.html"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["without_evaluation"] == "evaluate: the workspace has no experimental frames with a pattern"
+    page = (tmp_path / "r.html").read_text()
+    assert "No evaluation of generated images: evaluate: the workspace has no experimental frames" in page
+    assert "Classifier metrics by round" in page and "Distribution metrics per pattern" not in page
+    code = main(["report", "--workspace", str(ws_dir), "--out", str(tmp_path / "r2.html"), "--evaluate", "--json"])
+    assert code == 2 and not (tmp_path / "r2.html").exists()
+    capsys.readouterr()
+    ws = sl.open_workspace(ws_dir)
+    try:
+        assert sl.report(ws, tmp_path / "r3.html").stat().st_size > 0
+    finally:
+        ws.store.dispose()
