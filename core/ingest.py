@@ -112,6 +112,7 @@ def import_paths(
     for shown, reason in found.problems:
         summary.add(FileReport(path=shown, error=one_line(reason)))
     labels: dict[str, list[int]] = {}
+    calibrations: dict[str, list[str]] = {}  # calibration file a manifest names: the files naming it
     known_labels: dict[str, list[int]] = {}  # frames stored by an earlier import, labelled by this manifest
     known_patterns: dict[str, list[int]] = {}  # and those this manifest gives a pattern
     progress(0, len(found.files), "reading the HDF5 files' links (a master file is imported before its data files)")
@@ -123,6 +124,8 @@ def import_paths(
         report = FileReport(path=cand.shown)
         try:
             fields = _row_fields(row, cand, source, run_id, round, provenance)
+            if isinstance(named := fields["provenance"].get("calibration"), str) and named:
+                calibrations.setdefault(named, []).append(cand.shown)
             with file_warnings(cand.shown, cand.path, temp_dir(ws)) as said:
                 checked = _check_file(ws, cand, dataset)
             for line in said:
@@ -173,6 +176,7 @@ def import_paths(
             log.warning("%s: %s", report.path, report.error)
         summary.add(report)
         progress(n, len(files), f"{summary.imported} imported, {summary.failed} failed")
+    _check_calibrations(ws, calibrations, summary)
     for rel, problem in broken.items():
         summary.add(FileReport(path=f"workspace {rel}", error=f"{problem}; import its source again to repair it"))
     for label, ids in labels.items():
@@ -196,6 +200,25 @@ def import_paths(
         log.warning("%s", summary.warnings[-1])
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _check_calibrations(ws: Workspace, named: dict[str, list[str]], summary: ImportSummary) -> None:
+    """A calibration a manifest names that is no file of `<workspace>/calibration/` (a typo, not copied yet): said
+    now, once per name, rather than a view quietly searching the centre of frames the person believes calibrated."""
+    from .safe_paths import resolve_inside
+    from .viewer import CALIBRATION_FOLDER
+
+    folder = ws.root / CALIBRATION_FOLDER
+    for name, files in named.items():
+        try:
+            resolve_inside(folder, name, within=ws.root)
+        except (FileNotFoundError, ValueError, OSError):
+            more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+            summary.warnings.append(
+                f"{files[0]}{more}: calibration {one_line(name)!r} is not a file of {folder}: their views search the "
+                "centre until it is copied there"
+            )
+            log.warning("%s", summary.warnings[-1])
 
 
 def _pattern_known(ws: Workspace, known: dict[str, list[int]], summary: ImportSummary) -> None:

@@ -149,3 +149,21 @@ def test_a_manifest_row_naming_no_file_is_named_not_dropped(tmp_path):
         assert [r.error for r in subset.files if r.error] == [] and subset.failed == 0
     finally:
         ws.store.dispose()
+
+
+def test_a_calibration_the_manifest_names_that_is_not_in_the_workspace_is_said(tmp_path):
+    names = _write(tmp_path / "frames", 3)
+    _manifest(tmp_path / "frames", {n: {"calibration": "DLS_typo.poni"} for n in names[:2]} | {names[2]: {}})
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        summary = import_paths(ws, [tmp_path / "frames"])
+        assert summary.imported == 3 and summary.warnings == [
+            f"{tmp_path / 'frames' / names[0]} and 1 more: calibration 'DLS_typo.poni' is not a file of "
+            f"{ws.root / 'calibration'}: their views search the centre until it is copied there"
+        ]
+        (ws.root / "calibration").mkdir()
+        (ws.root / "calibration" / "DLS_typo.poni").write_text("Distance: 0.1\n")
+        again = import_paths(ws, [tmp_path / "frames" / names[1]], metadata=tmp_path / "frames" / "metadata.jsonl")
+        assert again.warnings == []
+    finally:
+        ws.store.dispose()
