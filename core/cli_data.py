@@ -22,6 +22,8 @@ def cmd_simulate(args) -> int:
         )
     if args.pattern.startswith("speckle") and args.size is not None:  # never silently another size than asked
         raise ValueError(f"--size: a speckle frame is its k-grid ({args.grid} x {args.grid}); choose --grid instead")
+    if not args.pattern.startswith("speckle") and args.grid != 257:  # it would be ignored without a word
+        raise ValueError(f"--grid: the k-grid of a speckle frame, not of {args.pattern}; use --size instead")
     with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
         res = simulate(
             args.pattern,
@@ -127,6 +129,17 @@ def cmd_embed(args) -> int:
     from .embed.jobs import run_build, run_place, run_symmetry
     from .workspace import Workspace
 
+    if args.place:  # placing adds images to the latest map as it is: a new map's settings would be ignored
+        building = [
+            name for name, given in (("--relayout", args.relayout), ("--epochs", args.epochs != 60),
+                                     ("--size", args.size != 64), ("--seed", args.seed != 0),
+                                     ("--features", args.features != "autoencoder")) if given
+        ]  # fmt: skip
+        if building:
+            raise ValueError(
+                f"--place: adds new images to the latest map as it is; {', '.join(building)} "
+                f"{'builds' if len(building) == 1 else 'build'} a new map: give one or the other"
+            )
     ws = Workspace.open(settings_from(args))
     out: dict = {"command": "embed"}
     with terminal_progress("embed", not args.quiet) as progress:

@@ -119,6 +119,8 @@ def test_simulate_refuses_what_it_would_ignore_and_makes_again_in_place(tmp_path
     ):
         assert main(["simulate", "speckle", "-n", "1", "--out", str(out), *args]) == 2
         assert said in capsys.readouterr().err
+    assert main(["simulate", "rings", "-n", "1", "--out", str(out), "--grid", "513"]) == 2
+    assert "--grid: the k-grid of a speckle frame, not of rings; use --size instead" in capsys.readouterr().err
     assert not out.exists() or not list(out.iterdir())  # nothing written for a refused request
     for _ in range(2):  # the same frames made twice: described once each
         assert main(["simulate", "rings", "-n", "2", "--size", "32", "--out", str(out), "--quiet"]) == 0
@@ -266,3 +268,14 @@ def test_options_of_the_action_and_defaults_given_again_pass(tmp_path, capsys):
         assert main([*argv, "--workspace", str(tmp_path / "nowhere")]) == 2
         err = capsys.readouterr().err
         assert "does not exist" in err and " is for " not in err  # past the option check, refused further on
+
+
+def test_embed_place_refuses_a_new_maps_settings(small_workspace, capsys):
+    """`embed --place --relayout` placed 0 images and ignored the relayout without a word."""
+    from scatterloop.core.cli import main
+
+    ws = str(small_workspace.root)
+    assert main(["embed", "--workspace", ws, "--place", "--relayout", "--epochs", "3"]) == 2
+    said = capsys.readouterr().err
+    assert "--place: adds new images to the latest map as it is; --relayout, --epochs build a new map" in said
+    assert [r.kind for r in small_workspace.store.list_runs(10)] == []
