@@ -42,8 +42,11 @@ def cmd_bench(args) -> int:
     for k in kwargs:
         if k not in accepted:
             raise ValueError(f"bench {args.name} does not take --{k}")
-    result = bench(**kwargs)
-    from .cli_common import emit, strict_json
+    from .benchmarks import showing
+    from .cli_common import emit, strict_json, terminal_progress
+
+    with terminal_progress(f"bench {args.name}", not args.quiet) as progress, showing(progress):
+        result = bench(**kwargs)
 
     emit(args, result, strict_json(result, indent=2))
     return 0

@@ -7,7 +7,8 @@ imports of all the others (the classifier benchmarks import torch).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 BENCHES = {
     "simulate": "io_bench:bench_simulate",
@@ -41,3 +42,33 @@ def load_bench(name: str) -> Callable[..., dict]:
 
 
 __all__ = ["BENCHES", "load_bench"]
+
+
+_SHOWN: list[Callable[[int, int, str], None]] = []  # where `step` reports: the command's terminal bar
+
+
+@contextmanager
+def showing(progress: Callable[[int, int, str], None]) -> Iterator[None]:
+    """Within it, a benchmark's `step` calls feed `progress(done, total, message)` (`scatterloop bench`'s bar)."""
+    _SHOWN.append(progress)
+    try:
+        yield
+    finally:
+        _SHOWN.remove(progress)
+
+
+def step(done: int, total: int, message: str = "") -> None:
+    """A benchmark's own progress through its main stages (rounds, frames, epochs): a bar with the time left in a
+    terminal, nothing when called as a function."""
+    for progress in _SHOWN:
+        progress(done, total, message)
+
+
+def stage(name: str) -> Callable[..., None]:
+    """A `progress(done, total, message)` for one stage of a benchmark (a round, a pretraining, a map), shown as
+    "name: message" on the bench's bar."""
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        step(done, total, f"{name}: {message}" if message else name)
+
+    return progress

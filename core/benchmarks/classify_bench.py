@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import stage, step
 from .io_bench import machine
 
 CPU_MODELS = "resnet18,squeezenet,alexnet"
@@ -95,7 +96,11 @@ def bench_train(
         params = RoundParams(models=PAPER_MODELS, epochs=epochs or 1, input_size=size, seed=seed)
         t0 = time.perf_counter()
         _, res = run_job(
-            ws.store, "classify", {}, lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id)
+            ws.store,
+            "classify",
+            {},
+            lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id, progress=progress),
+            progress=stage("a round of the paper's eight models"),
         )
         out["round_of_eight"] = {
             "wall_s": round(time.perf_counter() - t0, 1),
@@ -134,6 +139,7 @@ def bench_speckle(
     t0 = time.perf_counter()
     xs, ys = [], []
     for c, k in enumerate(range(2, 21)):
+        step(c, 19, "simulating speckle patterns")
         for i in range(n):
             sp = simulate_speckle(k, np.random.default_rng([seed, k, i]), grid=257, dispersity="mono")
             xs.append(np.clip(resize(sp.image, size) / 4.0, -1, 1))
@@ -148,7 +154,10 @@ def bench_speckle(
         val[rng.choice(members, size=max(1, len(members) // 5), replace=False)] = True
     torch.manual_seed(seed)
     model = create_classifier(arch, len(classes), input_size=size)
-    res = fit(model, x[~val], y[~val], input_size=size, epochs=epochs or 15, lr=1e-3, batch_size=32, seed=seed)
+    res = fit(
+        model, x[~val], y[~val], input_size=size, epochs=epochs or 15, lr=1e-3, batch_size=32, seed=seed,
+        progress=stage(arch),
+    )  # fmt: skip
     pred = predict_proba(model, x[val], input_size=size).argmax(1)
     s = scores(y[val], pred, classes)
     return {

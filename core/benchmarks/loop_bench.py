@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import step
 from .classify_bench import _simulated_workspace as _workspace
 from .io_bench import machine
 
@@ -93,9 +94,13 @@ def bench_loop(
     rng = np.random.default_rng(seed)
     out: dict = {"bench": "loop", "machine": machine(), "quick": quick, "candidate_size": size, "labels": counts}
     t_start = time.perf_counter()
+    # stages: the two workspaces, a round of each recipe per label count, then the queue's rounds (at most)
+    stages = 2 + 2 * len(counts) + (5 if quick else 10)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        step(0, stages, "simulating candidates")
         ws = _workspace(root / "a", pool, n_exp, size, seed)
+        step(1, stages, "simulating the truth set")
         test_ws = _workspace(root / "test", n_test, 0, size, seed + 500)
         test_imgs = [img for img, _ in test_ws.store.list_images()]
         y_test = np.array([_truth(img) for img in test_imgs])
@@ -124,6 +129,8 @@ def bench_loop(
             label(ws.store, order[done:n])
             done = n
             for r in ("ours", "paper"):
+                at = 2 + 2 * counts.index(n) + (r == "paper")
+                step(at, stages, f"{r} round at {n} labels")
                 result, secs = _round(ws, r, seed, epochs if r == "ours" else None)
                 p_test = _soft(ws, result, test_imgs, test_ws)
                 s = _score(p_test, y_test, _threshold(result))
@@ -151,7 +158,12 @@ def bench_loop(
         out["doubted_labels"] = doubted
         out["round_seconds_600"] = curves["ours"]["round_seconds"][-1] if not quick else None
         curves["labels"] = counts
-        out["active"] = _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves)
+        base = 2 + 2 * len(counts)
+        out["active"] = _active(
+            root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves,
+            lambda k, n: step(base + k, stages, f"review queue round at {n} labels"),
+        )  # fmt: skip
+        step(stages, stages, "done")
         del curves["labels"]
         out["active_labels_to_match_random_300"] = out["active"]["labels_to_match"]
         out["truth_n"] = int(len(y_test))
@@ -178,7 +190,7 @@ def _prelabel(ws, result: dict, ids: list[int]) -> dict:
     }
 
 
-def _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves) -> dict:
+def _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quick, curves, shown) -> dict:
     """The review queue's order (`review_order`: least confident soft vote first within each pattern, the
     patterns taking turns) from the first 30 labels, until random order's accuracy at 300 labels (150 with
     --quick) is matched."""
@@ -206,8 +218,10 @@ def _active(root, ws, order, say, test_imgs, test_ws, y_test, seed, epochs, quic
     label([by_sha[img.sha256] for img in order[:30]])
     steps = [60, 90, 120, 150] if quick else [60, 90, 120, 150, 180, 210, 240, 270, 300]
     curve, have, match = [], 30, None
+    shown(0, 30)
     result, _ = _round(al, "ours", seed, epochs)
-    for n in steps:
+    for k, n in enumerate(steps, 1):
+        shown(k, n)
         images = al.store.get_images(unlabeled(al.store, "realism"))
         p = _soft(al, result, images)
         # the queue's order: the odds of the more likely class (`predict.odds`), whatever the round's costs call

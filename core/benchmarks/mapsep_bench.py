@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import stage, step
 from .io_bench import machine
 from .loop_bench import _truth, _workspace
 
@@ -31,6 +32,7 @@ def bench_mapsep(n: int = 150, size: int = 128, seed: int = 0, epochs: int = 8, 
     out: dict = {"bench": "mapsep", "machine": machine(), "candidates": n, "experimental": n_exp, "size": size}
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        step(0, 1, "simulating candidates")
         ws = _workspace(Path(tmp), n, n_exp, size, seed)
         cands = [img for img, _ in ws.store.list_images() if img.source == "generated"]
         for verdict, truth in (("realistic", 1), ("fake", 0)):
@@ -46,15 +48,16 @@ def bench_mapsep(n: int = 150, size: int = 128, seed: int = 0, epochs: int = 8, 
             "classify",
             {},
             lambda run_id, progress, should_stop: train_round(
-                ws, RoundParams(recipe="ours", seed=seed), run_id=run_id
+                ws, RoundParams(recipe="ours", seed=seed), run_id=run_id, progress=progress
             ),
+            progress=stage("classifier round"),
         )
         out["classifier_round_s"] = round(time.perf_counter() - t0, 1)
         sources.append(f"classifier:{run_id}")
         for source in sources:
             t0 = time.perf_counter()
             params = MapParams(epochs=epochs, seed=seed, features=source)
-            _, res = run_build(ws, params)
+            _, res = run_build(ws, params, progress=stage(f"map from {source}"))
             name = "classifier" if source.startswith("classifier") else source
             out[name] = {**res.separation, "seconds": round(time.perf_counter() - t0, 1)}
         out["classifier"]["source"] = sources[-1]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import step
 from .io_bench import machine
 
 
@@ -22,6 +23,7 @@ def _hallucinations(n: int, size: int, seed: int) -> dict:
     scores: dict[str | None, list[float]] = {k: [] for k in kinds}
     errors, times = [], []
     for i in range(n):
+        step(i, n, "simulated ring frames, with and without hallucinations")
         kind = kinds[i % len(kinds)]
         arr, row = frame_record("rings", seed, i, size, kind)
         t0 = time.perf_counter()
@@ -61,9 +63,10 @@ def _detector_types(per_type: int, seed: int) -> dict:
     from ..simulate.detectors import DETECTOR_TYPES, detector_frame
 
     out = {}
-    for kind in DETECTOR_TYPES:
+    for k, kind in enumerate(DETECTOR_TYPES):
         rows = []
         for i in range(per_type):
+            step(k * per_type + i, len(DETECTOR_TYPES) * per_type, f"simulated detectors: {kind}")
             f = detector_frame(kind, np.random.default_rng([seed, 1000 + i]))
             res = search_centre(f.counts)
             err = float(np.hypot(res.x - f.centre[0], res.y - f.centre[1]))
@@ -120,7 +123,8 @@ def _real(manifest: Path) -> tuple[list[dict], list[dict]]:
 
     entries, skipped = load_manifest(manifest)
     rows = []
-    for e in entries:
+    for i, e in enumerate(entries):
+        step(i, len(entries), f"the manifest's frames: {Path(str(e.get('file', ''))).name}")
         if e.get("centre_x") is None and e.get("centre_y") is None:
             continue
         try:
@@ -188,7 +192,9 @@ def bench_polar(
     out["real_summary"] = summarise(real)
     sim = _hallucinations(n, size, seed)
     sim["detector_types"] = _detector_types(3, seed)
+    step(0, 1, "a 25-megapixel frame")
     sim["large_frame"] = _large_frame(seed)
+    step(1, 1, "done")
     out["simulated"] = sim
     out["max_seconds"] = max(
         [r["seconds"] for r in real]

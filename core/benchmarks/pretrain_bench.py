@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import stage, step
 from .classify_bench import _simulated_workspace as _workspace
 from .io_bench import machine
 from .loop_bench import _score, _threshold, _truth
@@ -42,7 +43,9 @@ def bench_pretrain(
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        step(0, 2, "simulating candidates")
         ws = _workspace(root / "a", pool, n_exp, 256, seed)
+        step(1, 2, "simulating the truth set")
         test_ws = _workspace(root / "test", n_test, 0, 256, seed + 500)
         test_imgs = [img for img, _ in test_ws.store.list_images()]
         y_test = np.array([_truth(img) for img in test_imgs])
@@ -55,7 +58,11 @@ def bench_pretrain(
         def round_(models, encoder):
             params = RoundParams(models=models, input_size=size, epochs=net_epochs, encoder=encoder, seed=seed)
             run_id, _ = run_job(
-                ws.store, "classify", {}, lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id)
+                ws.store,
+                "classify",
+                {},
+                lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id, progress=progress),
+                progress=stage(f"round of {'+'.join(models)}{' from the encoder' if encoder else ''}"),
             )
             result = ws.store.get_run(run_id).result
             archs, probs = round_probabilities(ws, result, test_imgs, image_ws=test_ws)
@@ -74,8 +81,9 @@ def bench_pretrain(
             "pretrain",
             {},
             lambda run_id, progress, should_stop: pretrain(
-                ws, run_id, PretrainParams(input_size=size, epochs=pre_epochs, seed=seed)
+                ws, run_id, PretrainParams(input_size=size, epochs=pre_epochs, seed=seed), progress=progress
             ),
+            progress=stage("self-supervised pretraining"),
         )
         out["pretrain"] = {
             "frames": res.images,

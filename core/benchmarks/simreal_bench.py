@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import step
 from .io_bench import machine
 from .simreal_domain import domain_report
 
@@ -149,8 +150,11 @@ def bench_simreal(
         raise ValueError(f"sim_size: expected 'lo,hi' with 8 <= lo <= hi, got {sim_size!r}")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     t2 = time.perf_counter()  # the real frames first: a manifest that gives nothing fails before any training
+    stages = epochs + 4  # reading, simulating, each epoch, classifying, the domain check
+    step(0, stages, "reading the manifest's frames")
     xr, yr, fidx, files, skipped = real_set(manifest, size)
     t_read = time.perf_counter() - t2
+    step(1, stages, "simulating the training frames")
     t0 = time.perf_counter()
     x, y = simulated_set(n, size, seed, lo_hi)
     x_val, y_val = simulated_set(max(1, n // 5), size, seed + 10_000, lo_hi)
@@ -164,8 +168,12 @@ def bench_simreal(
         augment=rec.augment, weight_decay=rec.weight_decay, schedule=rec.schedule, patience=rec.patience,
         balance=rec.balance, label_smoothing=rec.label_smoothing,
     )  # fmt: skip
-    hist = fit(model, x, y, x_val=x_val, y_val=y_val, seed=seed, **fit_kwargs)
+    hist = fit(
+        model, x, y, x_val=x_val, y_val=y_val, seed=seed, **fit_kwargs,
+        on_epoch=lambda row: step(2 + int(row.get("epoch", 0)), stages, f"training epoch {row.get('epoch')}/{epochs}"),
+    )  # fmt: skip
     t_train = time.perf_counter() - t1
+    step(stages - 2, stages, "classifying the manifest's frames")
     p = predict_proba(model, xr, input_size=size, device=device, batch_size=64, channels=channels)
     pred = p.argmax(1)
     confusion = np.zeros((len(CLASSES), len(CLASSES)), dtype=int)
@@ -185,6 +193,7 @@ def bench_simreal(
             "frames_with_signal_right": int(np.sum((pred[m] == yr[m]) & ~blank[m])),
         })  # fmt: skip
     t3 = time.perf_counter()
+    step(stages - 1, stages, "domain check")
     x_test, y_test = simulated_set(max(1, n // 10), size, seed + 20_000, lo_hi)
     domain = domain_report(
         model,

@@ -222,7 +222,10 @@ def test_bench_simreal_runs_end_to_end_on_a_tiny_manifest(tmp_path, capsys):
     argv = ["bench", "simreal", "--n", "2", "--size", "32", "--epochs", "1", "--models", "tiny", "--baseline-n", "0"]
     rc = main([*argv, "--manifest", str(tmp_path / "MANIFEST.json"), "--json"])
     assert rc == 0
-    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    said = capsys.readouterr()
+    out = json.loads(said.out.strip().splitlines()[-1])
+    # a bar on stderr says which stage it is in (h2: minutes of silence): never on stdout, beside the JSON
+    assert "bench simreal" in said.err and "training epoch 1/1" in said.err and "domain check" in said.err
     for key in ("per_file_accuracy", "per_frame_accuracy", "files", "frames", "confusion", "classes", "seconds"):
         assert key in out
     assert out["files"] == 3 and out["frames"] == 5 and out["classes"] == list(PATTERNS)
