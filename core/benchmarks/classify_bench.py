@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import stage, step
+from . import job, stage, step
 from .io_bench import machine
 
 CPU_MODELS = "resnet18,squeezenet,alexnet"
@@ -65,7 +65,6 @@ def bench_train(
     """Our loop against a bare timm loop (same model, batch, data), then one round of the eight at `size` px."""
     from ..classify import PAPER_MODELS, RoundParams, fit, train_round
     from ..embed.inputs import load_inputs
-    from ..jobs import run_job
 
     arch = (models or "resnet18").split(",")[0]
     out: dict = {"bench": "train", "machine": machine(), "size": size, "batch": 32, "model": arch}
@@ -95,12 +94,13 @@ def bench_train(
             ws.store.add_labels([img.id], _truth(img), "oracle")
         params = RoundParams(models=PAPER_MODELS, epochs=epochs or 1, input_size=size, seed=seed)
         t0 = time.perf_counter()
-        _, res = run_job(
+        _, res = job(
             ws.store,
             "classify",
-            {},
-            lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id, progress=progress),
-            progress=stage("a round of the paper's eight models"),
+            lambda run_id, progress, should_stop: train_round(
+                ws, params, run_id=run_id, progress=progress, should_stop=should_stop
+            ),
+            "a round of the paper's eight models",
         )
         out["round_of_eight"] = {
             "wall_s": round(time.perf_counter() - t0, 1),

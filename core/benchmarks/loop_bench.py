@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import step
+from . import job, step
 from .classify_bench import _simulated_workspace as _workspace
 from .io_bench import machine
 
@@ -30,12 +30,14 @@ def _truth(img) -> int:
 
 def _round(ws, recipe: str, seed: int, epochs: int | None):
     from ..classify import RoundParams, train_round
-    from ..jobs import run_job
 
     params = RoundParams(recipe=recipe, seed=seed, epochs=epochs)
     t0 = time.perf_counter()
-    run_id, res = run_job(
-        ws.store, "classify", {}, lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id)
+    run_id, res = job(
+        ws.store,
+        "classify",
+        lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id, should_stop=should_stop),
+        f"{recipe} round",
     )
     return ws.store.get_run(run_id).result, time.perf_counter() - t0
 

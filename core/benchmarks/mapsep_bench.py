@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import stage, step
+from . import job, stage, step
 from .io_bench import machine
 from .loop_bench import _truth, _workspace
 
@@ -22,9 +22,9 @@ from .loop_bench import _truth, _workspace
 def bench_mapsep(n: int = 150, size: int = 128, seed: int = 0, epochs: int = 8, quick: bool = False) -> dict:
     """Separation figures of the autoencoder, physics and classifier-round maps of one simulated workspace."""
     from ..classify import RoundParams, train_round
+    from ..cli_common import RunCancelled
     from ..embed import MapParams
     from ..embed.jobs import run_build
-    from ..jobs import run_job
 
     if quick:
         n, size, epochs = min(n, 60), min(size, 64), min(epochs, 3)
@@ -43,21 +43,22 @@ def bench_mapsep(n: int = 150, size: int = 128, seed: int = 0, epochs: int = 8, 
         out["experimental"] = ws.store.count_images() - len(cands)
         sources = ["autoencoder", "physics"]
         t0 = time.perf_counter()
-        run_id, _ = run_job(
+        run_id, _ = job(
             ws.store,
             "classify",
-            {},
             lambda run_id, progress, should_stop: train_round(
-                ws, RoundParams(recipe="ours", seed=seed), run_id=run_id, progress=progress
+                ws, RoundParams(recipe="ours", seed=seed), run_id=run_id, progress=progress, should_stop=should_stop
             ),
-            progress=stage("classifier round"),
+            "classifier round",
         )
         out["classifier_round_s"] = round(time.perf_counter() - t0, 1)
         sources.append(f"classifier:{run_id}")
         for source in sources:
             t0 = time.perf_counter()
             params = MapParams(epochs=epochs, seed=seed, features=source)
-            _, res = run_build(ws, params, progress=stage(f"map from {source}"))
+            map_run, res = run_build(ws, params, progress=stage(f"map from {source}"))
+            if res is None:  # the command was signalled: stopped at the map's next check
+                raise RunCancelled(map_run)
             name = "classifier" if source.startswith("classifier") else source
             out[name] = {**res.separation, "seconds": round(time.perf_counter() - t0, 1)}
         out["classifier"]["source"] = sources[-1]

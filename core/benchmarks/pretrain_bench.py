@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import stage, step
+from . import job, step
 from .classify_bench import _simulated_workspace as _workspace
 from .io_bench import machine
 from .loop_bench import _score, _threshold, _truth
@@ -33,7 +33,6 @@ def bench_pretrain(
     from ..classify import RoundParams, train_round
     from ..classify.pretrain import PretrainParams, pretrain
     from ..classify.scoring import round_probabilities
-    from ..jobs import run_job
 
     pool, n_exp, n_test = (200, 60, 150) if quick else (400, 120, 300)
     pre_epochs = epochs or (5 if quick else 15)
@@ -57,12 +56,13 @@ def bench_pretrain(
 
         def round_(models, encoder):
             params = RoundParams(models=models, input_size=size, epochs=net_epochs, encoder=encoder, seed=seed)
-            run_id, _ = run_job(
+            run_id, _ = job(
                 ws.store,
                 "classify",
-                {},
-                lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id, progress=progress),
-                progress=stage(f"round of {'+'.join(models)}{' from the encoder' if encoder else ''}"),
+                lambda run_id, progress, should_stop: train_round(
+                    ws, params, run_id=run_id, progress=progress, should_stop=should_stop
+                ),
+                f"round of {'+'.join(models)}{' from the encoder' if encoder else ''}",
             )
             result = ws.store.get_run(run_id).result
             archs, probs = round_probabilities(ws, result, test_imgs, image_ws=test_ws)
@@ -76,14 +76,17 @@ def bench_pretrain(
 
         out["scratch"] = round_(("physics", "resnet18"), False)
         t0 = time.perf_counter()
-        _, res = run_job(
+        _, res = job(
             ws.store,
             "pretrain",
-            {},
             lambda run_id, progress, should_stop: pretrain(
-                ws, run_id, PretrainParams(input_size=size, epochs=pre_epochs, seed=seed), progress=progress
+                ws,
+                run_id,
+                PretrainParams(input_size=size, epochs=pre_epochs, seed=seed),
+                progress=progress,
+                should_stop=should_stop,
             ),
-            progress=stage("self-supervised pretraining"),
+            "self-supervised pretraining",
         )
         out["pretrain"] = {
             "frames": res.images,

@@ -97,6 +97,10 @@ def _pooled(ws, workers: int, pending: deque, store: Callable, ahead: int) -> It
     flight: deque = deque()
 
     def broken(exc: BaseException) -> None:
+        from ..jobs import _SIGNALLED, Cancelled
+
+        if _SIGNALLED.is_set():  # Ctrl-C or `timeout`'s SIGTERM reached the workers too: the job stops, no crash
+            raise Cancelled() from None
         log.warning("physics features go on in the job's process (%s: %s)", type(exc).__name__, exc)
         pending.extendleft(img for img, _ in reversed(flight))
         flight.clear()

@@ -40,3 +40,36 @@ def test_a_worker_run_logs_its_start_progress_and_end(small_workspace, caplog):
     with caplog.at_level(logging.INFO, logger="scatterloop.core.worker"):
         execute_logged(ws, run_id)  # a redelivered message runs nothing: no "started", no "done"
     assert not [r for r in caplog.records if r.name == "scatterloop.core.worker"]
+
+
+def test_a_benchmarks_stage_stops_at_its_check_when_signalled_and_ends_as_a_cancel(tmp_path):
+    """Benchmarks ran their jobs without a stop check: SIGTERM waited out the 10 s grace, then "interrupted"; and a
+    stage cancelled by other means handed the next stage a missing result. A stage now stops at its next check and
+    the command ends as a cancel naming the run."""
+    import pytest
+
+    from scatterloop.core import jobs
+    from scatterloop.core.benchmarks import job
+    from scatterloop.core.cli_common import RunCancelled
+    from scatterloop.core.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    checks = []
+
+    def work(run_id, progress, should_stop):
+        for k in range(1000):
+            if k == 3:
+                jobs.stop_running_jobs()  # what the command's signal handler does
+            checks.append(k)
+            if should_stop():
+                raise jobs.Cancelled(run_id)
+        return "never"
+
+    try:
+        with pytest.raises(RunCancelled) as stopped:
+            job(store, "classify", work, "a round")
+        assert checks == [0, 1, 2, 3] and store.get_run(stopped.value.run_id).status == "cancelled"
+        assert job(store, "classify", lambda run_id, progress, should_stop: "fine", "next")[1] == "fine"
+    finally:
+        jobs._SIGNALLED.clear()
+        store.dispose()

@@ -95,6 +95,16 @@ def test_a_pool_that_breaks_leaves_the_frames_to_the_job_with_the_same_numbers(v
 
     monkeypatch.setattr(physics_pool, "_executor", lambda workers: Dying())
     assert list(physics_pool.computed(ws, images, lambda img, f: None, workers=2)) == serial
+    # a signal the terminal (or `timeout`) sent to the whole process group ended the workers: the job stops, it
+    # does not compute the rest alone after a "worker crashed" warning
+    from scatterloop.core import jobs
+
+    jobs._SIGNALLED.set()
+    try:
+        with pytest.raises(jobs.Cancelled):
+            list(physics_pool.computed(ws, images, lambda img, f: None, workers=2))
+    finally:
+        jobs._SIGNALLED.clear()
 
 
 SCRIPT = """
