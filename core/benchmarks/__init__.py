@@ -74,14 +74,15 @@ def stage(name: str) -> Callable[..., None]:
     return progress
 
 
-def job(store, kind: str, work: Callable[..., object], name: str) -> tuple[int, object]:
+def job(store, kind: str, work: Callable[..., object], name: str | None) -> tuple[int, object]:
     """`run_job` for a benchmark's stage: `work(run_id, progress, should_stop)` shows its progress on the bench's
     bar and stops at its next check when the command is signalled (Ctrl-C, SIGTERM), which then ends as a cancel
-    does (exit 130 or 143 naming the run), never running the benchmark's next stage on a missing result."""
+    does (exit 130 or 143 naming the run), never running the benchmark's next stage on a missing result. `name`
+    None: the stage's own progress is not shown (the benchmark counts its stages itself)."""
     from ..cli_common import RunCancelled
     from ..jobs import run_job
 
-    run_id, result = run_job(store, kind, {}, work, progress=stage(name))
+    run_id, result = run_job(store, kind, {}, work, **({"progress": stage(name)} if name else {}))
     if store.get_run(run_id).status != "done":
         raise RunCancelled(run_id)
     return run_id, result

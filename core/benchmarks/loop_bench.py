@@ -37,7 +37,7 @@ def _round(ws, recipe: str, seed: int, epochs: int | None):
         ws.store,
         "classify",
         lambda run_id, progress, should_stop: train_round(ws, params, run_id=run_id, should_stop=should_stop),
-        f"{recipe} round",
+        None,  # `bench_loop` counts its rounds as its stages
     )
     return ws.store.get_run(run_id).result, time.perf_counter() - t0
 
