@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .geometry.active import active_area
 from .geometry.centre import find_centre, search_centre
 from .geometry.header import in_reach as header_in_reach
 from .geometry.readers import check_flip, read_calibration, read_poni
@@ -230,7 +231,8 @@ def analyse(
             calibration, flip_ud=flip_ud, height=shape[0], frame_shape=shape, frame_name=frame_name, panel=panel
         )
         cx, cy, source = geo.centre_x, geo.centre_y, geo.source + (f" panel {geo.panel}" if geo.panel else "")
-        status, confidence, reason, masked = "found", 1.0, "", {}
+        status, confidence, reason = "found", 1.0, ""
+        masked = active_area(np.asarray(data), mask).masked  # what is not scattering, as the search would count it
         tilt, plane = geo.tilt_deg, geo.plane()
         if not flip_ud and (warning := check_flip(np.asarray(data), geo, mask)):
             warnings.append(warning)

@@ -53,6 +53,7 @@ def test_polar_names_the_panel_it_used_and_refuses_a_panel_without_a_hexrd_file(
 
     code, out = polar(tmp_path / "scan_det_0_10.tif", "--calibration", inst)
     assert code == 0 and out["source"] == "hexrd panel det_0_10"
+    assert out["masked"] == {"gaps_dead_nonfinite": 0}  # counted as without a calibration, never left empty
     code, out = polar(tmp_path / "scan.tif", "--calibration", inst)
     assert code == 2 and "name the frame's with --panel" in out["error"]
     code, out = polar(tmp_path / "scan.tif", "--calibration", inst, "--panel", "det_0_1")
