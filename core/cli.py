@@ -114,7 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--grid", type=int, default=257, choices=(257, 513), help="speckle k-grid: a speckle frame is grid x grid"
     )
-    p.add_argument("--artifacts", default="none", help="none | random | a fraction (0.5) | an artifact type")
+    p.add_argument(
+        "--artifacts",
+        default="none",
+        help="none | random | a probability (0.5: each frame a hallucination with that chance, so -n 4 may hold "
+        "none) | an artifact type",
+    )
     p.add_argument(
         "--domain",
         default="default",

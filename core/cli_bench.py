@@ -48,6 +48,7 @@ def cmd_bench(args) -> int:
     with terminal_progress(f"bench {args.name}", not args.quiet) as progress, showing(progress):
         result = bench(**kwargs)
 
+    result = {"command": "bench", **result}  # as every command's JSON says which it is (its errors did)
     emit(args, result, strict_json(result, indent=2))
     return 0
 
@@ -80,5 +81,7 @@ def add_parser(sub, common) -> None:
         help="polar: a MANIFEST.json whose frames with centres are measured; simreal: whose rings/peaks/background "
         "frames are classified",
     )
-    p.add_argument("--quick", action="store_true", help="loop: a reduced run for CI-sized checks (minutes)")
+    p.add_argument(
+        "--quick", action="store_true", help="loop, mapsep, pretrain: a reduced run for CI-sized checks (minutes)"
+    )
     p.set_defaults(func=cmd_bench)

@@ -99,7 +99,8 @@ def frame_record(
 
 
 def choose_artifact(pattern: str, mode: str, rng: np.random.Generator) -> str | None:
-    """`none`, `random` (each frame a hallucination of a type that applies), a fraction like `0.5`, or a type."""
+    """`none`, `random` (each frame a hallucination of a type that applies), a probability like `0.5` (each frame a
+    hallucination with that chance, drawn frame by frame: not an exact share of a small set), or a type."""
     if mode == "none":
         return None
     if pattern.startswith("speckle"):
@@ -117,7 +118,7 @@ def choose_artifact(pattern: str, mode: str, rng: np.random.Generator) -> str | 
             ) from None
         return mode
     if not 0 <= rate <= 1:
-        raise ValueError(f"--artifacts: a fraction must lie in [0, 1], got {rate}")
+        raise ValueError(f"--artifacts: a probability must lie in [0, 1], got {rate}")
     return str(rng.choice(choices)) if rng.random() < rate else None
 
 
