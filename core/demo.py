@@ -36,9 +36,9 @@ def build_demo(
     total = len(PATTERNS) * (n_per_pattern + candidates_per_pattern) * 2
     done = [0]
 
-    def step(_d: int, _t: int, message: str) -> None:
-        done[0] += 1
-        progress(done[0], total, message)
+    def step(d: int, _t: int, message: str) -> None:
+        done[0] += d > 0  # one per frame made or file imported; an import's opening report (0 of n) counts none
+        progress(min(done[0], total), total, message)
 
     sim_root = ws.run_dir(run_id) / "simulated"
     round_no = ws.store.current_round()

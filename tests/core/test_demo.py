@@ -18,5 +18,8 @@ def test_the_demo_run_ends_saying_what_both_imports_brought(tmp_path):
         )  # fmt: skip
         assert (res.experimental, res.candidates) == (6, 3)
         assert said[-1] == (said[-1][1], said[-1][1], "6 experimental + 3 candidates imported, 0 failed")
+        # the count never runs past its total (the imports' opening reports counted: 120/120, then 121, 122)
+        counts = [d for d, _, _ in said]
+        assert counts == sorted(counts) and max(counts) == said[-1][1] and counts.count(said[-1][1]) == 2
     finally:
         ws.store.dispose()
