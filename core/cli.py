@@ -328,11 +328,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))
     if foreign := foreign_options(commands[args.command], args, raw):
         return _fail(args, foreign)
+    # `users add` may set a workspace up before its first import (its admin); list, role and remove read one
+    needs = args.command in NEEDS_WORKSPACE or (args.command == "users" and args.action != "add")
     try:
-        external = args.command in NEEDS_WORKSPACE and settings_from(args).database_url is not None
+        external = needs and settings_from(args).database_url is not None
     except ValueError:  # a bad setting: the command's own opening says which, in one line
         external = False
-    if args.command in NEEDS_WORKSPACE and (problem := _not_a_workspace(args.workspace, external)):
+    if needs and (problem := _not_a_workspace(args.workspace, external)):
         return _fail(
             args,
             f"--workspace: {one_line(args.workspace)} {problem} (`scatterloop import` or `scatterloop demo` makes a "

@@ -279,3 +279,16 @@ def test_embed_place_refuses_a_new_maps_settings(small_workspace, capsys):
     said = capsys.readouterr().err
     assert "--place: adds new images to the latest map as it is; --relayout, --epochs build a new map" in said
     assert [r.kind for r in small_workspace.store.list_runs(10)] == []
+
+
+def test_users_list_or_remove_never_make_a_workspace_of_a_mistyped_path(tmp_path, capsys):
+    from scatterloop.core.cli import main
+
+    for argv in (["users", "list"], ["users", "remove", "ada"]):
+        assert main([*argv, "--workspace", str(tmp_path / "typo")]) == 2
+        assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+    # its admin may be added before the first import: `users add` sets the workspace up
+    assert main(["users", "add", "ada", "--role", "admin", "--no-password", "--workspace", str(tmp_path / "w")]) == 0
+    assert main(["users", "list", "--workspace", str(tmp_path / "w"), "--json"]) == 0
+    assert "ada" in capsys.readouterr().out
