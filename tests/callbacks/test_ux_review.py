@@ -194,3 +194,22 @@ def test_a_bar_that_takes_up_a_run_estimates_from_what_it_sees():
     assert eta(41, 100, "x")[1] == "41% · x · 1:00"  # nothing seen yet: no estimate
     t[0] = 110.0  # 10 % in 10 s from here: 49 % left, about 49 s
     assert eta(51, 100, "x")[1] == "51% · x · 1:10, ~0:49 left"
+
+
+def test_the_evaluate_tabs_report_of_a_workspace_that_cannot_be_evaluated(workspace, tmp_path):
+    """Real frames imported without a pattern: "Evaluate first" led to an evaluation that is refused. The report
+    is written with the rest and says why there is no evaluation."""
+    import numpy as np
+    import tifffile
+
+    from scatterloop.callbacks.evaluate import write_report
+    from scatterloop.core.ingest import import_paths
+
+    (tmp_path / "real").mkdir()
+    for k in range(3):
+        tifffile.imwrite(tmp_path / "real" / f"r{k}.tif", np.random.default_rng(k).poisson(9, (40, 40)).astype("u2"))
+    import_paths(workspace, [tmp_path / "real"])
+    said = write_report(make_services(workspace.settings))
+    assert not isinstance(said, str), said  # a link to the file, not "Evaluate first"
+    (written,) = (workspace.root / "exports").glob("report-*.html")
+    assert "No evaluation of generated images" in written.read_text()
