@@ -75,11 +75,11 @@ def watch_predict(services: Services, run_id: int, set_progress) -> str:
 
     def done(res: dict) -> str:
         what = "images of unknown pattern" if task == "pattern" else "candidates"
+        note = outside_note(res.get("outside_domain"), res["images"], task, res["models"])
         return (
             f"Run {run_id}: {res['images']} {what} predicted by the {task} round's {len(res['models'])} models "
             "and the ensemble "
-            f"({res['scheme']} vote suggests {_counts(res['suggested'])})."
-            + (" " + note if (note := outside_note(res.get("outside_domain"), res["images"], task)) else "")
+            f"({res['scheme']} vote suggests {_counts(res['suggested'])})." + (" " + note if note else "")
         )
 
     return outcome(run, done, "Prediction run")

@@ -125,7 +125,8 @@ def cmd_classify(args) -> int:
                 out,
                 f"predicted {res.images} images ({res.selection}) with {len(res.models)} models: {res.suggested}",
             )
-            if note := outside_note(res.outside_domain, res.images, ws.store.get_run(run).result.get("task")):
+            task = ws.store.get_run(run).result.get("task")
+            if note := outside_note(res.outside_domain, res.images, task, res.models):
                 logging.getLogger("scatterloop.classify").warning(note)
         elif args.action == "prelabel":
             if not (args.annotator or "").strip():  # accepted suggestions become labels in a person's name

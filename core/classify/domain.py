@@ -186,9 +186,16 @@ def combine(ratios: np.ndarray) -> np.ndarray:
     return out
 
 
-def outside_note(outside: int | None, images: int, task: str | None = None) -> str:
-    """One sentence for a prediction's summary: how many images lay outside the networks' domain ("" for none, or
-    where no network measured it)."""
+def outside_note(outside: int | None, images: int, task: str | None = None, models=()) -> str:
+    """One sentence for a prediction's summary: how many images lay outside the networks' domain ("" for none);
+    where a round's image networks (of `models`) measured nothing, that no call could be marked."""
+    from .registry import spec_of
+
+    if outside is None and any(spec_of(m).library in ("timm", "torchvision") for m in models if _known(m)):
+        return (
+            f"No call is checked against the training frames: the round had fewer than {MIN_VAL} validation frames, "
+            "so calls on images unlike them are not marked (train on more frames to have them checked)."
+        )
     if not outside:
         return ""
     advice = (
@@ -200,3 +207,9 @@ def outside_note(outside: int | None, images: int, task: str | None = None) -> s
         f"{outside} of {images} images are unlike the frames the models were trained on (farther than nearly all of "
         f"their validation frames): their calls are marked 'unlike training' and deserve little trust; {advice}."
     )
+
+
+def _known(arch: str) -> bool:
+    from .registry import REGISTRY
+
+    return arch in REGISTRY

@@ -97,6 +97,10 @@ def test_the_note_names_the_count_and_what_to_do():
     assert domain.outside_note(0, 10, "pattern") == "" and domain.outside_note(None, 10) == ""
     note = domain.outside_note(3, 10, "pattern")
     assert note.startswith("3 of 10 images are unlike the frames") and "--domain wide" in note
+    # a round whose networks could not fit a check (too few validation frames) says so: its calls on real frames
+    # unlike its training ones were trusted without a word; a physics round checks nothing of the kind, silently
+    assert domain.outside_note(None, 9, "pattern", ["tiny"]).startswith("No call is checked against the training")
+    assert domain.outside_note(None, 9, "realism", ["physics", "physics_forest"]) == ""
 
 
 def test_a_pattern_round_keeps_its_check_and_prediction_marks_frames_unlike_its_training(workspace, tmp_path):
