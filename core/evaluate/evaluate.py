@@ -124,8 +124,12 @@ def _groups(ws: Workspace, pattern: str, images: list[Image], labels: dict) -> d
 
 
 def _generator_label(img: Image) -> str:
-    backend = (img.provenance or {}).get("backend", "unknown")
-    return f"run {img.run_id} ({backend})" if img.run_id is not None else backend
+    """The generator a candidate came from: its run and backend; candidates imported without one are said so (not
+    "run 2 (unknown)", where run 2 was the import)."""
+    backend = (img.provenance or {}).get("backend")
+    if not backend:
+        return f"imported by run {img.run_id}, generator not recorded" if img.run_id is not None else "not recorded"
+    return f"run {img.run_id} ({backend})" if img.run_id is not None else str(backend)
 
 
 def _scores(exp_f, gen_f, params: EvalParams, probs=None) -> dict:
