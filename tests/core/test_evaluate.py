@@ -212,3 +212,14 @@ def test_a_workspace_that_cannot_be_evaluated_still_gets_its_report(tmp_path, ca
         assert sl.report(ws, tmp_path / "r3.html").stat().st_size > 0
     finally:
         ws.store.dispose()
+
+
+def test_a_candidate_imported_without_its_generator_is_said_so():
+    from types import SimpleNamespace
+
+    from scatterloop.core.evaluate.evaluate import _generator_label
+
+    img = SimpleNamespace(provenance={}, run_id=2)
+    assert _generator_label(img) == "imported by run 2, generator not recorded"
+    assert _generator_label(SimpleNamespace(provenance={"backend": "sd-lora"}, run_id=7)) == "run 7 (sd-lora)"
+    assert _generator_label(SimpleNamespace(provenance=None, run_id=None)) == "not recorded"
