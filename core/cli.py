@@ -244,8 +244,12 @@ class _OneLineFormatter(logging.Formatter):
 def _not_a_workspace(folder: str, external_db: bool) -> str | None:
     """Why a command that only works in a workspace must not open `folder` (opening makes one: a mistyped
     `--workspace ~/data` would fill a data folder with a database and folders), or None."""
-    from .workspace import MARK, WORKSPACE_FOLDERS
+    from pathlib import Path
 
+    from .workspace import MARK, WORKSPACE_FOLDERS, enclosing_workspace
+
+    if (outer := enclosing_workspace(Path(folder))) is not None:  # said first: no import could make one there
+        return f"is inside the workspace {outer}; a workspace cannot hold another"
     if not os.path.lexists(folder):
         return "does not exist"
     marked = any(os.path.isfile(os.path.join(folder, n)) for n in (MARK, "scatterloop.db"))
@@ -335,11 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:  # a bad setting: the command's own opening says which, in one line
         external = False
     if needs and (problem := _not_a_workspace(args.workspace, external)):
-        return _fail(
-            args,
-            f"--workspace: {one_line(args.workspace)} {problem} (`scatterloop import` or `scatterloop demo` makes a "
-            "workspace)",
-        )
+        makes = " (`scatterloop import` or `scatterloop demo` makes a workspace)"
+        makes = "" if "cannot hold another" in problem else makes
+        return _fail(args, f"--workspace: {one_line(args.workspace)} {problem}{makes}")
     handler = logging.StreamHandler(sys.stderr)
     fmt = "%(levelname)s %(name)s: %(message)s"
     # a command's failure is one line; a server's or a worker's log keeps every traceback for whoever runs it
