@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .store import ROLES, Run, Store
-from .store.undo import PERSON_MAX
+from .store.undo import ANNOTATOR_MAX, PERSON_MAX
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,9 @@ class Identity:
     role: Role
 
 
-def check_name(name: str) -> str:
-    """A user name as stored: stripped, 1-100 printable characters.
+def check_name(name: str, limit: int = MAX_NAME) -> str:
+    """A user name as stored: stripped, 1-100 printable characters (`limit`: a name already stored may be
+    longer, up to the column's 128, from before names kept room for a pre-label's threshold).
 
     Raises:
         ValueError: empty, too long, or holding control characters.
@@ -51,8 +52,8 @@ def check_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise ValueError("user name: must not be empty")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"user name: at most {MAX_NAME} characters")
+    if len(name) > limit:
+        raise ValueError(f"user name: at most {limit} characters")
     if any(unicodedata.category(c).startswith("C") for c in name):
         raise ValueError("user name: control characters are not allowed")
     return name
@@ -109,7 +110,7 @@ def identify(store: Store, name: str) -> Identity | None:
 def proxy_identity(store: Store, name: str) -> Identity | None:
     """A name from the trusted proxy header: a user in the table gets their role; anyone else views only."""
     try:
-        name = check_name(name)
+        name = check_name(name, ANNOTATOR_MAX)  # a user stored before the 100-character rule is still known
     except ValueError:
         return None
     return identify(store, name) or Identity(name, "viewer")

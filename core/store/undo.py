@@ -16,17 +16,20 @@ PERSON_MAX = 100  # a person's name: the column keeps room for the pre-labels th
 
 
 def check_annotator(annotator: str | None) -> None:
-    """A label's annotator as the column holds it: a person's name of at most `PERSON_MAX` characters, or the
-    name pre-labels they accepted are stored under (so whoever can label can also accept pre-labels)."""
+    """A label's annotator as the column holds it: a name, or the name pre-labels a person accepted are stored
+    under. New names (the name box, `users add`) are held to `PERSON_MAX` characters, so whoever can label can
+    also accept pre-labels; a longer one (up to the column's 128, a user stored before that rule) still labels,
+    and is told why it cannot accept pre-labels."""
     if not annotator or not annotator.strip():
         raise ValueError("annotator: a name is required for every label")
     name = annotator.strip()
     person = name.split(f" ({PRELABEL} ≥ ", 1)[0]
-    if len(person) > PERSON_MAX:
+    if len(person) > ANNOTATOR_MAX:
         raise ValueError(f"annotator: a name of at most {PERSON_MAX} characters, got {len(person)}")
     if len(name) > ANNOTATOR_MAX:
         raise ValueError(
-            f"annotator: at most {ANNOTATOR_MAX} characters with a pre-label's threshold, got {len(name)}"
+            f"annotator: a name of {len(person)} characters leaves no room for a pre-label's threshold (names of "
+            f"at most {PERSON_MAX} characters do)"
         )
 
 

@@ -85,8 +85,18 @@ def test_whoever_can_label_can_accept_pre_labels(small_workspace):
     accepted = prelabel_annotator(name, 0.9123456789)
     assert store.add_labels_where_unlabeled({second: ("fake", 0.95)}, accepted) == [second]
     assert {i: s.label for i, s in store.current_labels().items()} == {first: "realistic", second: "fake"}
-    with pytest.raises(ValueError, match="a name of at most 100 characters, got 101"):
-        store.add_labels_where_unlabeled({first: ("fake", 0.95)}, prelabel_annotator(name + "y", 0.9))
+    # a longer name stored before that rule (a user of 120 characters) still labels, and is told why it cannot
+    # accept pre-labels rather than being locked out
+    old = "z" * 120
+    store.add_labels([first], "fake", old)
+    with pytest.raises(ValueError, match="a name of 120 characters leaves no room for a pre-label's threshold"):
+        store.add_labels_where_unlabeled({first: ("fake", 0.95)}, prelabel_annotator(old, 0.9))
+    from scatterloop.core.auth import add_user, proxy_identity
+
+    with pytest.raises(ValueError, match="user name: at most 100 characters"):
+        add_user(store, old, "annotator")  # new users keep the room
+    store.add_user(old, "annotator", None)  # as an older version stored them
+    assert proxy_identity(store, old).role == "annotator"
 
 
 def test_a_job_that_cannot_run_on_this_workspace_is_refused_at_the_click(workspace):
