@@ -63,27 +63,45 @@ def _panel_shape(panel: object) -> tuple[int, int] | None:
         return None
 
 
+def _named_in(name: str, text: str) -> list[tuple[int, int]]:
+    """Where panel `name` stands in `text` as a whole token (no letter or digit on either side: `p1` is not in
+    `scan_p10`), as (start, end) spans."""
+    import re
+
+    pattern = r"(?<![A-Za-z0-9])" + re.escape(name.lower()) + r"(?![A-Za-z0-9])"
+    return [m.span() for m in re.finditer(pattern, text.lower())]
+
+
 def pick_panel(path: Path, dets: dict, panel: str | None, frame_shape: tuple | None, frame_name: str | None) -> str:
-    """The panel of a HEXRD instrument a frame was taken on: the one named (`panel`); else the only panel of the
-    frame's shape; else, among several of that shape (a Pilatus 2M's 24 modules), the one whose name the frame's
-    file name holds (HEXRD names a panel's frames after it: `..._Pilatus2M_3_1.hdf5`). Never a guess: the first
-    panel of 24 put the beam 500 px off with confidence 1.0, so an instrument that does not say is refused."""
+    """The panel of a HEXRD instrument a frame was taken on (its name as text): the one named (`panel`); else the
+    only panel of the frame's shape; else, among several of that shape (a Pilatus 2M's 24 modules), the one whose
+    name the frame's file name holds as a whole token (HEXRD names a panel's frames after it:
+    `..._Pilatus2M_3_1.hdf5`). Never a guess: the first panel of 24 put the beam 500 px off with confidence 1.0,
+    so a file name that names none or two is refused, naming the panels."""
+    names = [str(n) for n in dets]
     if panel is not None:
-        if panel not in dets:
-            raise ValueError(f"{path}: no panel {panel!r}; it has {', '.join(sorted(map(str, dets)))}")
-        return panel
-    if len(dets) == 1:
-        return next(iter(dets))
+        if str(panel) not in names:
+            raise ValueError(f"{path}: no panel {panel!r}; it has {', '.join(sorted(names))}")
+        return str(panel)
+    if len(names) == 1:
+        return names[0]
     shape = tuple(int(n) for n in frame_shape[-2:]) if frame_shape is not None else None
     fits = [str(n) for n, d in dets.items() if shape is None or _panel_shape(d) == shape]
     if len(fits) == 1:
         return fits[0]
-    stem = (frame_name or "").lower()
-    named = [n for n in fits if stem and n.lower() in stem]
-    if named and sum(len(n) == max(map(len, named)) for n in named) == 1:
-        return max(named, key=len)  # "Pilatus2M_3_10" over "Pilatus2M_3_1" in "..._Pilatus2M_3_10.hdf5"
-    which = fits or sorted(map(str, dets))
+    spans = {n: _named_in(n, frame_name or "") for n in fits}
+    named = [n for n in fits if spans[n]]
+    # a panel whose every mention lies within another's ("3_1" inside "Pilatus2M_3_1") is not named on its own
+    alone = [
+        n for n in named
+        if not all(any(o != n and s[0] <= a and b <= s[1] for o in named for s in spans[o]) for a, b in spans[n])
+    ]  # fmt: skip
+    if len(alone) == 1:
+        return alone[0]
+    which = alone if len(alone) > 1 else (fits or sorted(names))
     shown = ", ".join(which[:6]) + (f", … ({len(which)} in all)" if len(which) > 6 else "")
+    if len(alone) > 1:
+        raise ValueError(f"{path}: the frame's file name names {len(alone)} panels ({shown}): name its with --panel")
     of = f" of this frame's {shape[0]}x{shape[1]} pixels" if fits and shape else ""
     raise ValueError(f"{path}: {len(which)} HEXRD panels{of} ({shown}): name the frame's with --panel")
 
@@ -102,7 +120,7 @@ def read_hexrd(
     if not isinstance(dets, dict):
         raise ValueError(f"{path}: HEXRD 'detectors' must map detector names to panels, not {type(dets).__name__}")
     name = pick_panel(path, dets, detector, frame_shape, frame_name)
-    d = dets[name]
+    d = next(v for k, v in dets.items() if str(k) == name)  # YAML reads a panel named 2 as the integer 2
     try:
         rows, cols = int(_first(d["pixels"]["rows"])), int(_first(d["pixels"]["columns"]))
         prow, pcol = (float(v) for v in d["pixels"]["size"])

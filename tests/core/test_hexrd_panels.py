@@ -63,3 +63,18 @@ def test_polar_names_the_panel_it_used_and_refuses_a_panel_without_a_hexrd_file(
     (tmp_path / "a.poni").write_text("Distance: 0.1\nPixel1: 1e-4\nPixel2: 1e-4\nPoni1: 0.002\nPoni2: 0.002\n")
     code, out = polar(tmp_path / "scan.tif", "--calibration", tmp_path / "a.poni", "--panel", "det_0_1")
     assert code == 2 and "--panel: picks a panel of a HEXRD instrument; a.poni is a poni calibration" in out["error"]
+
+
+def test_a_panel_is_named_as_a_whole_token_and_two_named_are_refused(tmp_path):
+    """Review rev11: substrings picked a panel the name does not hold (`p1` in `scan_p10`), and a file naming two
+    panels got the longer one; YAML panel names that read as integers could not be used at all."""
+    inst = _instrument(tmp_path / "inst.yml")
+    with pytest.raises(ValueError, match=r"names 2 panels \(det_0_1, det_0_10\): name its with --panel"):
+        read_calibration(inst, frame_shape=(48, 40), frame_name="ceria_det_0_1_vs_det_0_10.tif")
+    with pytest.raises(ValueError, match="3 HEXRD panels of this frame's 48x40"):
+        read_calibration(inst, frame_shape=(48, 40), frame_name="scan_det_0_100.tif")  # no panel det_0_100
+    assert read_calibration(inst, frame_shape=(48, 40), frame_name="DET_0_1-ceria.cbf").panel == "det_0_1"
+    text = (tmp_path / "inst.yml").read_text().replace("det_0_0:", "2:").replace("det_0_1:", "10:")
+    (tmp_path / "ints.yml").write_text(text)
+    assert read_calibration(tmp_path / "ints.yml", panel="2").panel == "2"
+    assert read_calibration(tmp_path / "ints.yml", frame_shape=(48, 40), frame_name="scan_10.tif").panel == "10"
