@@ -37,6 +37,11 @@ MAX_MASKED = 0.5  # a pixel mask flagging more of the detector than this is not 
 _SAID: set = set()  # masks left out that a warning named: (dataset, pixels flagged, CRC of the file's ends)
 
 
+def forget_said() -> None:
+    """A new import: its files' masks left out are said again (views of stored frames between imports are not)."""
+    _SAID.clear()
+
+
 def _nx_class(obj) -> str:
     value = obj.attrs.get("NX_class", b"")
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)

@@ -158,7 +158,10 @@ def file_warnings(shown: str, source: Path, temps: Path) -> Iterator[list[str]]:
     """What the product's readers warn of while one file is imported (a series read up to a missing part, a scan
     left out), collected instead of printed: each once, naming the file as the person gave it (never the
     workspace's temporary copy under `temps`, read after the source), for the import's JSON and its one log line."""
+    import threading
+
     said: list[str] = []
+    thread = threading.get_ident()  # imports in other threads (the Python API) collect their own files' warnings
     names = {source.name, Path(shown).name}
     forms = {str(source), os.path.abspath(source)}
     try:
@@ -169,6 +172,8 @@ def file_warnings(shown: str, source: Path, temps: Path) -> Iterator[list[str]]:
     temp = re.compile(re.escape(str(temps)) + r"/[^\s:;,]+")
 
     def keep(record: logging.LogRecord) -> bool:
+        if record.thread != thread:
+            return True  # another import's (or a view's): left to its own collector, or to the log
         text = temp.sub(shown, one_line(record.getMessage()))
         for form in forms:
             text = text.replace(form, shown)
@@ -179,6 +184,9 @@ def file_warnings(shown: str, source: Path, temps: Path) -> Iterator[list[str]]:
             said.append(line)
         return False  # said by the import, once
 
+    from .io_hdf5_meta import forget_said
+
+    forget_said()  # each import says what its files' masks are, even where a former import said it already
     loggers = [logging.getLogger(name) for name in READER_LOGGERS]
     for logger in loggers:
         logger.addFilter(keep)

@@ -91,3 +91,40 @@ def test_a_wide_frame_gets_no_axis_hint(tmp_path):
     with pytest.raises(ImageReadError) as err:
         list(read_frames(tmp_path / "strip.npy"))
     assert str(err.value) == "frame 0: 3x300 is smaller than the minimum side of 8 pixels"
+
+
+def test_imports_in_threads_each_keep_their_own_files_warnings_and_each_import_says_them(tmp_path):
+    """Review rev11: the capture took every thread's warnings (18 of 50 named another import's file), and a mask
+    warning said by one import was not said by the next."""
+    import threading
+
+    for side in ("a", "b"):
+        (tmp_path / side).mkdir()
+        for k in range(4):
+            _series(tmp_path / side / f"scan{k}")
+    out = {}
+
+    def run(side):
+        ws = Workspace.open(Settings(workspace=tmp_path / f"ws_{side}"))
+        try:
+            out[side] = import_paths(ws, [tmp_path / side]).warnings
+        finally:
+            ws.store.dispose()
+
+    threads = [threading.Thread(target=run, args=(side,)) for side in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for side in ("a", "b"):
+        assert len(out[side]) == 4 and all(w.startswith(str(tmp_path / side)) for w in out[side]), out
+
+    with h5py.File(tmp_path / "t.nxs", "w") as f:
+        f["entry/instrument/detector/data"] = _frames(1, 3)
+        f["entry/instrument/detector/pixel_mask"] = np.zeros((40, 48), np.uint32)  # transposed
+    for side in ("c", "d"):  # the same file into two workspaces in one process: both imports say it
+        ws = Workspace.open(Settings(workspace=tmp_path / f"ws_{side}"))
+        try:
+            assert len(import_paths(ws, [tmp_path / "t.nxs"]).warnings) == 1
+        finally:
+            ws.store.dispose()
