@@ -73,3 +73,15 @@ def test_a_benchmarks_stage_stops_at_its_check_when_signalled_and_ends_as_a_canc
     finally:
         jobs._SIGNALLED.clear()
         store.dispose()
+
+
+def test_a_runners_job_takes_its_share_of_the_cores_from_its_first_report(small_workspace, monkeypatch):
+    """Review rev11: removing the share from `execute_logged` left every test passing."""
+    from scatterloop.core import threads
+
+    given = []
+    monkeypatch.setattr(threads, "available_cores", lambda: 8)
+    monkeypatch.setattr(threads, "set_openmp_threads", given.append)
+    monkeypatch.setattr(type(small_workspace.store), "running_here", lambda self: 4)  # three more jobs beside it
+    execute_logged(small_workspace, submit(small_workspace.store, "symmetry", {"pattern": "rings"}))
+    assert given == [2]
