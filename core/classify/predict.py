@@ -266,6 +266,9 @@ def prelabel(
         raise ValueError(f"threshold: expected a number between 0 and 1, got {threshold}")
     task = label_task(store, task)
     _, sugg = _label_calls(store, task, scheme)
+    if scheme == "hard":  # a prediction stored before the hard vote carried a probability held its share of votes
+        _, soft = _label_calls(store, task, "soft")
+        sugg = {i: (lab, _at_most_soft(lab, conf, soft.get(i))) for i, (lab, conf) in sugg.items()}
     confident = {i: (lab, conf) for i, (lab, conf) in sugg.items() if lab and conf is not None and conf >= threshold}
     far = {i for i, r in task_domains(store, task).items() if r > 1.0 and i in confident} if confident else set()
     confident = {i: c for i, c in confident.items() if i not in far}  # a sure call on an unfamiliar image is no label
@@ -281,6 +284,14 @@ def prelabel(
         "unlike_training": len(far),
         "prelabelled": len(written),
     }
+
+
+def _at_most_soft(label, conf, soft) -> float | None:
+    """A hard vote's confidence no higher than the models' mean probability of its class (the soft vote stored
+    beside it: its own class's probability, or for another class at most what the soft call leaves)."""
+    if conf is None or soft is None or soft[1] is None:
+        return conf
+    return min(conf, soft[1] if soft[0] == label else 1.0 - soft[1])
 
 
 def review_queue(

@@ -143,6 +143,17 @@ def test_prediction_stores_the_rounds_decision_and_its_probability(overlapping, 
         ((p_real >= 0.9) | (p_real <= 0.1)).sum()
     )
     ws.store.undo_last("hard")
+    # a workspace predicted before: its hard calls hold their share of the votes (1.0 where all agree); pre-labelling
+    # takes no more than the models' mean probability stored beside them
+    for label in ("realistic", "fake"):
+        mine = [i for i in ids if hard[i][0] == label]
+        now = ws.store.current_round()
+        ws.store.add_labels(mine, label, "ensemble:hard", origin="model", confidence=1.0, round=now)
+    assert all(c == 1.0 for _, c in ws.store.model_suggestions("ensemble:hard").values())
+    assert prelabel(ws.store, threshold=0.9, annotator="old", scheme="hard")["confident"] == int(
+        ((p_real >= 0.9) | (p_real <= 0.1)).sum()
+    )
+    ws.store.undo_last("old")
     # the queue goes by the odds, nearest even first: a "fake" at 0.30 (0.70 realistic) is as doubtful as a
     # "fake" at 0.70, not the most doubtful of all
     queue = review_queue(ws.store, "uncertain", scheme="soft")
