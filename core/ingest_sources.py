@@ -92,8 +92,8 @@ def read_manifest(
             if reason:
                 problems.append((f"{shown}:{no}", reason))
             else:
-                key, name = next(reversed(rows.items()))
-                rows_at[key] = (f"{shown}:{no}", next(str(name[k]) for k in NAME_FIELDS if name.get(k)))
+                name = next(str(row[k]) for k in NAME_FIELDS if row.get(k))
+                rows_at[_key(path.parent / name)] = (f"{shown}:{no}", name)  # a repeated row: its last line
     except csv.Error as exc:  # an unclosed quote swallows the rest of the file into one field
         problems.append((f"{shown}:{no + 1}", f"not readable as CSV ({one_line(str(exc))}): rest skipped"))
     return rows, problems
@@ -233,7 +233,8 @@ def expand(
                 out.problems.append((one_line(raw), "a folder with no image files or manifest in it"))
         elif p.name in MANIFEST_NAMES or (p.suffix.lower() in (".jsonl", ".csv") and p.is_file()):
             root = None if follow_outside else p.parent.resolve()
-            out.files.extend(Candidate(Path(k), one_line(k), root) for k in manifest(p))
+            # a row naming no file is said by its line below, with a near name where there is one
+            out.files.extend(Candidate(Path(k), one_line(k), root) for k in manifest(p) if os.path.lexists(k))
         else:
             out.files.append(Candidate(p, one_line(p), None if follow_outside else p.parent.resolve()))
     unique: dict[str, Candidate] = {}
@@ -245,9 +246,13 @@ def expand(
         unique.setdefault(key, c)
     out.files = list(unique.values())
     listed = {_key(c.path) for c in out.files}
-    for key, (at, name) in out.rows_at.items():  # a row naming no file: its label must not vanish unseen
-        if key not in listed and not os.path.lexists(key):
+    for key, (at, name) in out.rows_at.items():  # a row whose file is not imported: its label must not vanish unseen
+        if key in listed:
+            continue
+        if not os.path.lexists(key):
             out.problems.append((at, f"names {one_line(name)!r}: no such file{_case_hint(Path(key))}"))
+        elif os.path.isdir(key) or not is_image_file(Path(key)):  # an existing image not named is left, unsaid
+            out.problems.append((at, f"names {one_line(name)!r}: not an image file an import reads"))
     return out
 
 

@@ -167,3 +167,30 @@ def test_a_calibration_the_manifest_names_that_is_not_in_the_workspace_is_said(t
         assert again.warnings == []
     finally:
         ws.store.dispose()
+
+
+def test_every_manifest_row_whose_file_is_not_imported_is_named_by_its_own_line(tmp_path):
+    """Review rev11: a row naming an existing file the walk never takes (`notes.dat`, a folder) was dropped without
+    a word; a repeated row made the next row's error name the wrong line; a manifest named directly gave neither a
+    line nor the near name."""
+    names = _write(tmp_path / "frames", 2)
+    (tmp_path / "frames" / "notes.dat").write_text("not a frame")
+    (tmp_path / "frames" / "sub").mkdir()
+    rows = [names[0], names[0], "notes.dat", "sub", names[1].upper()]
+    text = "".join(json.dumps({"file_name": n, "label": "fake"}) + "\n" for n in rows)
+    (tmp_path / "frames" / "metadata.jsonl").write_text(text)
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        shown = str(tmp_path / "frames" / "metadata.jsonl")
+        expected = {
+            f"{shown}:3": "names 'notes.dat': not an image file an import reads",
+            f"{shown}:4": "names 'sub': not an image file an import reads",
+            f"{shown}:5": "names 'F1.TIF': no such file (there is 'f1.tif': file names are case-sensitive)",
+        }
+        found = import_paths(ws, [tmp_path / "frames"])
+        assert {r.path: r.error for r in found.files if r.error} == expected
+        direct = import_paths(ws, [tmp_path / "frames" / "metadata.jsonl"])
+        errors = {r.path: r.error for r in direct.files if r.error}
+        assert errors[f"{shown}:5"] == expected[f"{shown}:5"], errors  # named directly: its line and the near name
+    finally:
+        ws.store.dispose()
