@@ -48,6 +48,7 @@ def _json_asked(raw: list[str]) -> bool:
 
 # commands that work on the images a workspace already holds: a missing folder is a typo, not a new empty workspace
 # (`import`, `demo`, `serve`, `users` and `worker` may start one)
+MAP_OPTIONS = ("method", "epochs", "size", "seed", "features", "relayout")  # embed's: what builds a new map
 NEEDS_WORKSPACE = frozenset({"export", "embed", "generate", "classify", "evaluate", "report"})
 
 # values that may be empty on purpose (an unconditional Stable Diffusion prompt)
@@ -164,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--relayout", action="store_true", help="fit a new layout even if one is cached")
     p.add_argument("--place", action="store_true", help="place images the latest map has not seen")
     p.add_argument("--symmetry", action="store_true", help="also compute the symmetry score of every ring image")
-    p.set_defaults(func=cmd_embed)
+    # what builds a map, which --place (into the latest map as it is) would ignore: refused beside it
+    building = {a.dest: (a.option_strings[0], a.default) for a in p._actions if a.dest in MAP_OPTIONS}
+    p.set_defaults(func=cmd_embed, map_options=building)
 
     p = sub.add_parser("generate", parents=[common], help="train the domain diffusion model or sample candidates")
     p.add_argument("action", choices=("train", "sample"))

@@ -130,11 +130,7 @@ def cmd_embed(args) -> int:
     from .workspace import Workspace
 
     if args.place:  # placing adds images to the latest map as it is: a new map's settings would be ignored
-        building = [
-            name for name, given in (("--relayout", args.relayout), ("--epochs", args.epochs != 60),
-                                     ("--size", args.size != 64), ("--seed", args.seed != 0),
-                                     ("--features", args.features != "autoencoder")) if given
-        ]  # fmt: skip
+        building = [flag for dest, (flag, default) in args.map_options.items() if getattr(args, dest) != default]
         if building:
             raise ValueError(
                 f"--place: adds new images to the latest map as it is; {', '.join(building)} "

@@ -277,8 +277,10 @@ def test_embed_place_refuses_a_new_maps_settings(small_workspace, capsys):
     ws = str(small_workspace.root)
     assert main(["embed", "--workspace", ws, "--place", "--relayout", "--epochs", "3"]) == 2
     said = capsys.readouterr().err
-    assert "--place: adds new images to the latest map as it is; --relayout, --epochs build a new map" in said
+    assert "--place: adds new images to the latest map as it is; --epochs, --relayout build a new map" in said
     assert [r.kind for r in small_workspace.store.list_runs(10)] == []
+    assert main(["embed", "--workspace", ws, "--place", "--method", "pca"]) == 2  # read from the parser's options
+    assert "--method builds a new map" in capsys.readouterr().err
 
 
 def test_users_list_or_remove_never_make_a_workspace_of_a_mistyped_path(tmp_path, capsys):
