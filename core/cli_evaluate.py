@@ -73,8 +73,8 @@ def cmd_report(args) -> int:
             params = _params(args, settings)
             if not asked:
                 try:
-                    check_can_evaluate(ws.store, params.extractor)
-                except ValueError as exc:  # real frames without a pattern, a speckle study: no generated images
+                    check_can_evaluate(ws.store, "inception")  # what any extractor needs: frames of a pattern
+                except ValueError as exc:  # real frames without a pattern, a speckle study: nothing to evaluate
                     without = str(exc)
             if without is None:
                 fresh, _ = run_evaluation(ws, params, args.quiet)

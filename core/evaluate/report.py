@@ -270,7 +270,8 @@ def write_report(
     if ev is None:
         body = [
             f"<h1>scatterloop report: {html.escape(ws.root.name)}</h1>",
-            f"<p class='muted'>Written {now}. No evaluation of generated images: {html.escape(without or '')}. "
+            f"<p class='muted'>Written {now}. No evaluation of generated images: "
+            f"{html.escape((without or '').removeprefix('evaluate: '))}. "
             "Every figure exports as SVG from its camera button.</p>",
         ]
     else:

@@ -202,7 +202,7 @@ def test_a_workspace_that_cannot_be_evaluated_still_gets_its_report(tmp_path, ca
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["without_evaluation"] == "evaluate: the workspace has no experimental frames with a pattern"
     page = (tmp_path / "r.html").read_text()
-    assert "No evaluation of generated images: evaluate: the workspace has no experimental frames" in page
+    assert "No evaluation of generated images: the workspace has no experimental frames" in page
     assert "Classifier metrics by round" in page and "Distribution metrics per pattern" not in page
     code = main(["report", "--workspace", str(ws_dir), "--out", str(tmp_path / "r2.html"), "--evaluate", "--json"])
     assert code == 2 and not (tmp_path / "r2.html").exists()
@@ -212,6 +212,14 @@ def test_a_workspace_that_cannot_be_evaluated_still_gets_its_report(tmp_path, ca
         assert sl.report(ws, tmp_path / "r3.html").stat().st_size > 0
     finally:
         ws.store.dispose()
+    # review rev11: one frame of a pattern can be evaluated by some extractor: the report does not skip it, the
+    # evaluation's own refusal stands (as before), the same in the CLI, the API and the tab
+    one = tmp_path / "one"
+    assert main(["simulate", "rings", "-n", "1", "--size", "64", "--out", str(one), "--quiet"]) == 0
+    assert main(["import", str(one), "--workspace", str(tmp_path / "ws1"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--workspace", str(tmp_path / "ws1"), "--out", str(tmp_path / "r4.html"), "--json"]) == 2
+    assert "without_evaluation" not in capsys.readouterr().out
 
 
 def test_a_candidate_imported_without_its_generator_is_said_so():
