@@ -206,7 +206,7 @@ def _check_calibrations(ws: Workspace, named: dict[str, list[str]], summary: Imp
     """A calibration a manifest names that is no file of `<workspace>/calibration/` (a typo, not copied yet): said
     now, once per name, rather than a view quietly searching the centre of frames the person believes calibrated."""
     from .safe_paths import resolve_inside
-    from .viewer import CALIBRATION_FOLDER
+    from .viewer import CALIBRATION_FOLDER, calibration_path
 
     folder = ws.root / CALIBRATION_FOLDER
     for name, files in named.items():
@@ -214,9 +214,11 @@ def _check_calibrations(ws: Workspace, named: dict[str, list[str]], summary: Imp
             resolve_inside(folder, name, within=ws.root)
         except (FileNotFoundError, ValueError, OSError):
             more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+            default = calibration_path(ws, None)  # what their views use meanwhile
+            instead = f"the workspace's {default.name} is used" if default else "their views search the centre"
             summary.warnings.append(
-                f"{files[0]}{more}: calibration {one_line(name)!r} is not a file of {folder}: their views search the "
-                "centre until it is copied there"
+                f"{files[0]}{more}: calibration {one_line(name)!r} is not a file of {folder}: {instead} until it is "
+                "copied there"
             )
             log.warning("%s", summary.warnings[-1])
 

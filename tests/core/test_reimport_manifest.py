@@ -162,6 +162,10 @@ def test_a_calibration_the_manifest_names_that_is_not_in_the_workspace_is_said(t
             f"{ws.root / 'calibration'}: their views search the centre until it is copied there"
         ]
         (ws.root / "calibration").mkdir()
+        (ws.root / "calibration" / "default.poni").write_text("Distance: 0.1\n")  # review rev11: said as used
+        beside = import_paths(ws, [tmp_path / "frames"])
+        assert "calibration 'DLS_typo.poni' is not a file" in beside.warnings[0]
+        assert beside.warnings[0].endswith("the workspace's default.poni is used until it is copied there")
         (ws.root / "calibration" / "DLS_typo.poni").write_text("Distance: 0.1\n")
         again = import_paths(ws, [tmp_path / "frames" / names[1]], metadata=tmp_path / "frames" / "metadata.jsonl")
         assert again.warnings == []
