@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 Source = Literal["experimental", "generated", "simulated"]
 SOURCES = ("experimental", "generated", "simulated")
-PROVENANCE_KEYS = ("run", "backend", "checkpoint", "steps", "guidance", "params", "index", "calibration")
+PROVENANCE_KEYS = ("run", "backend", "checkpoint", "steps", "guidance", "params", "index", "calibration", "panel")
 
 
 @dataclass

@@ -275,6 +275,12 @@ def view_png(view: View, lut: np.ndarray, mask_rgba: tuple[int, int, int, int] =
 
 
 # ------------------------------------------------------------------------------------------- pixels
+def panel_of(image) -> str | None:
+    """The calibration panel an image's manifest named (`panel`: a many-panel HEXRD instrument's), or None."""
+    named = ((image.provenance if image is not None else None) or {}).get("panel")
+    return str(named) if named not in (None, "") else None
+
+
 def original_name(image) -> str | None:
     """The name the image's file had where it came from (a HEXRD panel's frames are named after the panel)."""
     return Path(image.original_name).name if image is not None and image.original_name else None
@@ -339,7 +345,13 @@ def pixel_info(ws: Workspace, image_id: int, x: float, y: float) -> PixelInfo:
         from .geometry.readers import read_calibration
 
         try:
-            geo = read_calibration(path, frame_shape=(h, w), frame_name=original_name(image))
+            geo = read_calibration(
+                path,
+                frame_shape=(h, w),
+                frame_name=original_name(image),
+                panel=panel_of(image),
+                panel_only_for_hexrd=False,
+            )
             info.calibration = path.name
             if geo.wavelength_m and geo.distance_m and geo.pixel_m:
                 ai = geo.integrator()

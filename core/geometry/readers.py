@@ -63,6 +63,9 @@ def _panel_shape(panel: object) -> tuple[int, int] | None:
         return None
 
 
+NAME_PANEL = "name the frame's panel (polar --panel, or a 'panel' column in the import's manifest)"
+
+
 def _named_in(name: str, text: str) -> list[tuple[int, int]]:
     """Where panel `name` stands in `text` as a whole token (no letter or digit on either side: `p1` is not in
     `scan_p10`), as (start, end) spans."""
@@ -101,9 +104,9 @@ def pick_panel(path: Path, dets: dict, panel: str | None, frame_shape: tuple | N
     which = alone if len(alone) > 1 else (fits or sorted(names))
     shown = ", ".join(which[:6]) + (f", … ({len(which)} in all)" if len(which) > 6 else "")
     if len(alone) > 1:
-        raise ValueError(f"{path}: the frame's file name names {len(alone)} panels ({shown}): name its with --panel")
+        raise ValueError(f"{path}: the frame's file name names {len(alone)} panels ({shown}): {NAME_PANEL}")
     of = f" of this frame's {shape[0]}x{shape[1]} pixels" if fits and shape else ""
-    raise ValueError(f"{path}: {len(which)} HEXRD panels{of} ({shown}): name the frame's with --panel")
+    raise ValueError(f"{path}: {len(which)} HEXRD panels{of} ({shown}): {NAME_PANEL}")
 
 
 def read_hexrd(
@@ -250,9 +253,12 @@ def read_calibration(
     frame_shape: tuple | None = None,
     frame_name: str | None = None,
     panel: str | None = None,
+    panel_only_for_hexrd: bool = True,
 ) -> Geometry:
     """Any supported calibration file as a `Geometry`; `flip_ud` (needs `height`) undoes Dioptas' flip. For an
-    instrument of several panels (HEXRD), `panel`, or the frame's shape and file name, say which (`pick_panel`).
+    instrument of several panels (HEXRD), `panel`, or the frame's shape and file name, say which (`pick_panel`);
+    a panel given for another format is refused (`panel_only_for_hexrd`), or passed over (an image's manifest
+    `panel` beside a workspace's .poni).
 
     Raises:
         ValueError: a pickle, an unknown format, a file without a centre, or flip_ud without height.
@@ -274,7 +280,7 @@ def read_calibration(
             f"{path}: {path.stat().st_size:,} bytes is too large for a {fmt} calibration file "
             f"(at most {MAX_TEXT_BYTES:,})"
         )
-    if panel is not None and fmt != "hexrd":  # it would be silently ignored
+    if panel is not None and fmt != "hexrd" and panel_only_for_hexrd:  # it would be silently ignored
         raise ValueError(f"--panel: picks a panel of a HEXRD instrument; {path.name} is a {fmt} calibration")
     try:
         geo = read_hexrd(path, panel, frame_shape, frame_name) if fmt == "hexrd" else readers[fmt](path)

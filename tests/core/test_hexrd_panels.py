@@ -55,7 +55,7 @@ def test_polar_names_the_panel_it_used_and_refuses_a_panel_without_a_hexrd_file(
     assert code == 0 and out["source"] == "hexrd panel det_0_10"
     assert out["masked"] == {"gaps_dead_nonfinite": 0}  # counted as without a calibration, never left empty
     code, out = polar(tmp_path / "scan.tif", "--calibration", inst)
-    assert code == 2 and "name the frame's with --panel" in out["error"]
+    assert code == 2 and "name the frame's panel (polar --panel, or a 'panel' column" in out["error"]
     code, out = polar(tmp_path / "scan.tif", "--calibration", inst, "--panel", "det_0_1")
     assert code == 0 and out["source"] == "hexrd panel det_0_1"
     code, out = polar(tmp_path / "scan.tif", "--panel", "det_0_1")
@@ -69,7 +69,7 @@ def test_a_panel_is_named_as_a_whole_token_and_two_named_are_refused(tmp_path):
     """Review rev11: substrings picked a panel the name does not hold (`p1` in `scan_p10`), and a file naming two
     panels got the longer one; YAML panel names that read as integers could not be used at all."""
     inst = _instrument(tmp_path / "inst.yml")
-    with pytest.raises(ValueError, match=r"names 2 panels \(det_0_1, det_0_10\): name its with --panel"):
+    with pytest.raises(ValueError, match=r"names 2 panels \(det_0_1, det_0_10\): name the frame's panel"):
         read_calibration(inst, frame_shape=(48, 40), frame_name="ceria_det_0_1_vs_det_0_10.tif")
     with pytest.raises(ValueError, match="3 HEXRD panels of this frame's 48x40"):
         read_calibration(inst, frame_shape=(48, 40), frame_name="scan_det_0_100.tif")  # no panel det_0_100
@@ -78,3 +78,34 @@ def test_a_panel_is_named_as_a_whole_token_and_two_named_are_refused(tmp_path):
     (tmp_path / "ints.yml").write_text(text)
     assert read_calibration(tmp_path / "ints.yml", panel="2").panel == "2"
     assert read_calibration(tmp_path / "ints.yml", frame_shape=(48, 40), frame_name="scan_10.tif").panel == "10"
+
+
+def test_an_images_manifest_panel_reaches_the_views_and_is_passed_over_beside_a_poni(tmp_path):
+    """Review rev11: the pages had no way to say which panel of a many-panel instrument a frame is, and their note
+    named a CLI flag. A manifest's `panel` column is kept with the image and used by its views."""
+    from scatterloop.core.config import Settings
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.qprofile import _geometry
+    from scatterloop.core.workspace import Workspace
+
+    (tmp_path / "in").mkdir()
+    frame = np.random.default_rng(0).poisson(20, (48, 40)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "in" / "f.tif", frame)
+    (tmp_path / "in" / "metadata.jsonl").write_text(json.dumps({"file_name": "f.tif", "panel": "det_0_10"}) + "\n")
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        import_paths(ws, [tmp_path / "in"])
+        (image,) = [img for img, _ in ws.store.list_images()]
+        (ws.root / "calibration").mkdir()
+        _instrument(ws.root / "calibration" / "default.yml")
+        geo, path, why = _geometry(ws, image)
+        assert geo is not None and geo.panel == "det_0_10", why
+        (ws.root / "calibration" / "default.yml").unlink()
+        (ws.root / "calibration" / "default.poni").write_text(
+            "Distance: 0.1\nPixelSize1: 1e-4\nPixelSize2: 1e-4\nPoni1: 0.002\nPoni2: 0.002\nRot1: 0\nRot2: 0\nRot3: 0\n"
+            "Wavelength: 1e-10\n"
+        )
+        geo, path, why = _geometry(ws, image)
+        assert geo is not None and geo.panel is None, why  # a panel beside a .poni is passed over, not an error
+    finally:
+        ws.store.dispose()
