@@ -102,7 +102,8 @@ def test_an_images_manifest_panel_reaches_the_views_and_is_passed_over_beside_a_
         assert geo is not None and geo.panel == "det_0_10", why
         (ws.root / "calibration" / "default.yml").unlink()
         (ws.root / "calibration" / "default.poni").write_text(
-            "Distance: 0.1\nPixelSize1: 1e-4\nPixelSize2: 1e-4\nPoni1: 0.002\nPoni2: 0.002\nRot1: 0\nRot2: 0\nRot3: 0\n"
+            "Distance: 0.1\nPixelSize1: 1e-4\nPixelSize2: 1e-4\nPoni1: 0.002\nPoni2: 0.002\n"
+            "Rot1: 0\nRot2: 0\nRot3: 0\n"
             "Wavelength: 1e-10\n"
         )
         geo, path, why = _geometry(ws, image)
