@@ -8,23 +8,31 @@ from .cli_common import positive_int
 
 
 def cmd_polar(args) -> int:
+    import tempfile
     import time
     from pathlib import Path
 
     from .cli_common import settings_from
     from .io_hdf5_copy import read_one_frame
-    from .io_safety import ImageReadError, one_line
+    from .io_safety import ImageReadError, file_warnings, one_line
     from .polar import analyse
 
     if args.flip_ud and not args.calibration:  # it flips a calibration; alone it would be silently ignored
         raise ValueError("--flip-ud: flips the --calibration file's geometry; give --calibration too")
     max_pixels = settings_from(args).max_pixels  # the import's size limit: 3 MB of TIFF can hold a 3 GB frame
     t0 = time.perf_counter()
+    # what the readers warn of (a series read up to a missing part, a mask left out) goes into the JSON too
+    read_warnings: list[str] = []
     try:
-        frame = read_one_frame(Path(args.image), args.frame, args.dataset, max_pixels)
-    except ImageReadError as exc:  # name the file, as import does
+        copies = Path(tempfile.gettempdir()) / "scatterloop-polar-"  # `read_one_frame`'s temporary folders
+        with file_warnings(str(args.image), Path(args.image), copies) as said:
+            read_warnings = said
+            frame = read_one_frame(Path(args.image), args.frame, args.dataset, max_pixels)
+    except ImageReadError as exc:  # name the file, as import does; and why it holds fewer frames, where a reader said
         shown, text = one_line(Path(args.image)), str(exc)
-        raise ImageReadError(text if text.startswith(shown) else f"{shown}: {text}") from exc
+        text = text if text.startswith(shown) else f"{shown}: {text}"
+        why = "; ".join(w.removeprefix(f"{args.image}: ") for w in read_warnings)
+        raise ImageReadError(f"{text} ({why})" if why else text) from exc
     if args.dataset and frame.dataset is None:  # a TIFF's frame: the option would be silently ignored
         raise ValueError(f"--dataset: names an HDF5 dataset, and {one_line(Path(args.image))} holds none")
     t1 = time.perf_counter()
@@ -59,11 +67,11 @@ def cmd_polar(args) -> int:
         "header_centre": [round(header["x"], 3), round(header["y"], 3), header["key"]] if header else None,
         "score": round(res.score, 4) if scored else None,
         "source": res.source,
-        "warnings": res.warnings,
+        "warnings": read_warnings + res.warnings,
         "masked": res.masked,
         "timings": {"read_s": round(t1 - t0, 4), **res.timings},
     }
-    for warning in res.warnings:
+    for warning in read_warnings + res.warnings:
         logging.getLogger("scatterloop.polar").warning(warning)
     text = (
         f"centre x={res.centre_x:.2f} y={res.centre_y:.2f} ({res.source}"

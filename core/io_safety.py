@@ -169,7 +169,7 @@ def file_warnings(shown: str, source: Path, temps: Path) -> Iterator[list[str]]:
     except (OSError, RuntimeError):  # a symlink loop: the import names it on its own
         pass
     forms = sorted(forms, key=len, reverse=True)
-    temp = re.compile(re.escape(str(temps)) + r"/[^\s:;,]+")
+    temp = re.compile(re.escape(str(temps)) + r"[^\s:;,]*")  # a folder, or a prefix of temporary folders
 
     def keep(record: logging.LogRecord) -> bool:
         if record.thread != thread:

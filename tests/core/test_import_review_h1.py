@@ -128,3 +128,18 @@ def test_imports_in_threads_each_keep_their_own_files_warnings_and_each_import_s
             assert len(import_paths(ws, [tmp_path / "t.nxs"]).warnings) == 1
         finally:
             ws.store.dispose()
+
+
+def test_polar_says_why_a_series_holds_fewer_frames_and_puts_reader_warnings_in_its_json(tmp_path, capsys):
+    _series(tmp_path / "scan")  # data_000002 missing
+    master = tmp_path / "scan" / "s_master.h5"
+    assert main(["polar", str(master), "--frame", "4", "--json"]) == 2
+    error = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["error"]
+    assert error.startswith(f"{master}: no frame 4 (it holds 3, numbered 0 to 2) (external link target")
+    assert "the series is read up to data_000001" in error
+    with h5py.File(tmp_path / "t.nxs", "w") as f:
+        f["entry/instrument/detector/data"] = _frames(1, 3)
+        f["entry/instrument/detector/pixel_mask"] = np.zeros((40, 48), np.uint32)  # transposed
+    assert main(["polar", str(tmp_path / "t.nxs"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert any("is not one mask of its 48x40 frames" in w for w in out["warnings"]), out["warnings"]
