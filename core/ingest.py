@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .ingest_known import GEOMETRY_KEYS, check_calibrations, geometry_known, label_known, pattern_known
 from .ingest_sources import MANIFEST_NAMES as MANIFEST_NAMES
 from .ingest_sources import Candidate, expand, linking_first
 from .ingest_sources import read_manifest as read_manifest
@@ -115,6 +116,7 @@ def import_paths(
     calibrations: dict[str, list[str]] = {}  # calibration file a manifest names: the files naming it
     known_labels: dict[str, list[int]] = {}  # frames stored by an earlier import, labelled by this manifest
     known_patterns: dict[str, list[int]] = {}  # and those this manifest gives a pattern
+    known_geometry: dict[tuple[str, str], list[int]] = {}  # and a calibration or panel
     progress(0, len(found.files), "reading the HDF5 files' links (a master file is imported before its data files)")
     files = linking_first(found.files, should_stop)
     check_stop(should_stop)
@@ -161,6 +163,9 @@ def import_paths(
                 known_labels.setdefault(label, []).extend(checked.known)
             if fields["pattern"] and checked.known:
                 known_patterns.setdefault(fields["pattern"], []).extend(checked.known)
+            for key in GEOMETRY_KEYS if checked.known else ():
+                if isinstance(value := fields["provenance"].get(key), str | int) and str(value):
+                    known_geometry.setdefault((key, str(value)), []).extend(checked.known)
         except Cancelled:
             raise
         except ImageReadError as exc:
@@ -176,7 +181,7 @@ def import_paths(
             log.warning("%s: %s", report.path, report.error)
         summary.add(report)
         progress(n, len(files), f"{summary.imported} imported, {summary.failed} failed")
-    _check_calibrations(ws, calibrations, summary)
+    check_calibrations(ws, calibrations, summary)
     for rel, problem in broken.items():
         summary.add(FileReport(path=f"workspace {rel}", error=f"{problem}; import its source again to repair it"))
     for label, ids in labels.items():
@@ -185,8 +190,9 @@ def import_paths(
             ids, label, annotator=annotator, round=ws.store.current_round() if round is None else round
         )
     # after: a frame twice in the batch keeps the first file's label
-    written = _label_known(ws, known_labels, annotator, round, summary)
-    _pattern_known(ws, known_patterns, summary)
+    written = label_known(ws, known_labels, annotator, round, summary)
+    pattern_known(ws, known_patterns, summary)
+    geometry_known(ws, known_geometry, summary)
     stored = {label: len(ids) + written.get(label, 0) for label, ids in labels.items()}
     stored |= {label: n for label, n in written.items() if label not in stored}
     outside = {label: n for label, n in stored.items() if n and label not in ws.settings.labels}
@@ -200,88 +206,6 @@ def import_paths(
         log.warning("%s", summary.warnings[-1])
     summary.seconds = time.perf_counter() - t0
     return summary
-
-
-def _check_calibrations(ws: Workspace, named: dict[str, list[str]], summary: ImportSummary) -> None:
-    """A calibration a manifest names that is no file of `<workspace>/calibration/` (a typo, not copied yet): said
-    now, once per name, rather than a view quietly searching the centre of frames the person believes calibrated."""
-    from .safe_paths import resolve_inside
-    from .viewer import CALIBRATION_FOLDER, calibration_path
-
-    folder = ws.root / CALIBRATION_FOLDER
-    for name, files in named.items():
-        try:
-            resolve_inside(folder, name, within=ws.root)
-        except (FileNotFoundError, ValueError, OSError):
-            more = f" and {len(files) - 1} more" if len(files) > 1 else ""
-            default = calibration_path(ws, None)  # what their views use meanwhile
-            instead = f"the workspace's {default.name} is used" if default else "their views search the centre"
-            summary.warnings.append(
-                f"{files[0]}{more}: calibration {one_line(name)!r} is not a file of {folder}: {instead} until it is "
-                "copied there"
-            )
-            log.warning("%s", summary.warnings[-1])
-
-
-def _pattern_known(ws: Workspace, known: dict[str, list[int]], summary: ImportSummary) -> None:
-    """Frames stored before without a pattern take the one a later manifest gives (metadata forgotten at the first
-    import); a pattern stored is kept, and frames whose manifest pattern differs are counted in a warning."""
-    filled, differ = 0, []
-    for pattern, ids in known.items():
-        ids = list(dict.fromkeys(ids))
-        written = set(ws.store.fill_pattern(ids, pattern))
-        filled += len(written)
-        differ += [im.id for im in ws.store.get_images([i for i in ids if i not in written]) if im.pattern != pattern]
-    summary.patterned_known = filled
-    if filled:
-        summary.warnings.append(f"{filled} frame(s) stored by an earlier import had no pattern: they take this one's")
-    if differ:
-        summary.warnings.append(
-            f"{len(differ)} frame(s) stored before keep the pattern they have, not the manifest's: image "
-            f"{', '.join(map(str, differ[:8]))}{' …' if len(differ) > 8 else ''}"
-        )
-
-
-def _label_known(
-    ws: Workspace, known: dict[str, list[int]], annotator: str, round: int | None, summary: ImportSummary
-) -> dict[str, int]:
-    """A manifest imported again with labels (a person labelled the frames offline after a first import) labels
-    the frames stored before that have no label, and replaces a pre-label (a model's call accepted unseen, which
-    the review queue still offers a person); a label a person gave since, in the app or by an earlier manifest,
-    is kept, never overwritten, and the frames whose manifest label differs are named in a warning. Returns how
-    many frames took each label."""
-    from .store.undo import PRELABEL
-
-    if not known:
-        return {}
-    at = ws.store.current_round() if round is None else round
-    kept: list[str] = []
-    taken: dict[str, int] = {}
-    for label, ids in known.items():
-        ids = list(dict.fromkeys(ids))
-        written = set(ws.store.add_labels_where_unlabeled({i: (label, None) for i in ids}, annotator, round=at))
-        held = ws.store.current_labels([i for i in ids if i not in written])
-        machine = [i for i, st in held.items() if st.label != label and PRELABEL in (st.annotator or "")]
-        if machine:
-            ws.store.add_labels(machine, label, annotator=annotator, round=at)
-        taken[label] = len(written) + len(machine)
-        kept += [
-            f"{i} ({st.label}, manifest {label})" for i, st in held.items() if st.label != label and i not in machine
-        ]
-    summary.labelled_known = sum(taken.values())
-    if summary.labelled_known:
-        summary.warnings.append(
-            f"{summary.labelled_known} frame(s) stored by an earlier import had no label (or a pre-label): they take "
-            "the manifest's"
-        )
-    if kept:
-        more = f" and {len(kept) - 8} more" if len(kept) > 8 else ""
-        summary.warnings.append(
-            f"{len(kept)} frame(s) stored before keep the label a person gave them (a manifest never overwrites one): "
-            f"image {', '.join(kept[:8])}{more}"
-        )
-        log.warning("%s", summary.warnings[-1])
-    return taken
 
 
 def manifest_label(value: object, label_set: tuple[str, ...]) -> str | None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from . import undo
 from .engine import make_engine, upgrade
+from .fills import ImageFills
 from .maps import MapRecords
 from .models import ORIGINS, SOURCES, Image, LabelEvent, Meta, Round, utcnow
 from .runs import RunRecords
@@ -46,7 +47,7 @@ class LabelState:
     at: datetime | None
 
 
-class Store(RunRecords, MapRecords, UserRecords):
+class Store(RunRecords, MapRecords, UserRecords, ImageFills):
     """Workspace database access. One instance per process; thread-safe through short sessions."""
 
     def __init__(self, url: str):
@@ -93,19 +94,6 @@ class Store(RunRecords, MapRecords, UserRecords):
             if fields.get("sha256") and self.has_sha(fields["sha256"]):
                 return None
             raise
-
-    def fill_pattern(self, image_ids: Sequence[int], pattern: str) -> list[int]:
-        """Give `pattern` to those of the images that have none (a later import's metadata); returns their ids.
-        A pattern already stored is kept."""
-        ids, empty = [int(i) for i in image_ids], []
-        with self.session(write=True) as s:
-            for start in range(0, len(ids), 5000):  # under every database's bound-parameter limit
-                part = ids[start : start + 5000]
-                found = list(s.scalars(select(Image.id).where(Image.id.in_(part), Image.pattern.is_(None))))
-                if found:
-                    s.execute(Image.__table__.update().where(Image.id.in_(found)).values(pattern=pattern))
-                empty += found
-        return empty
 
     def images_of_run(self, run_id: int) -> list[Image]:
         with self.session() as s:

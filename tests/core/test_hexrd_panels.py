@@ -110,3 +110,37 @@ def test_an_images_manifest_panel_reaches_the_views_and_is_passed_over_beside_a_
         assert geo is not None and geo.panel is None, why  # a panel beside a .poni is passed over, not an error
     finally:
         ws.store.dispose()
+
+
+def test_a_panel_named_by_a_later_import_reaches_frames_stored_before(tmp_path):
+    """Review rev12: the frames came back as duplicates and kept no panel, so following the refusal's advice did
+    nothing. A later manifest's `panel` (and `calibration`) fills what stored frames lack; a value stored is kept."""
+    from scatterloop.core.config import Settings
+    from scatterloop.core.ingest import import_paths
+    from scatterloop.core.qprofile import _geometry
+    from scatterloop.core.workspace import Workspace
+
+    (tmp_path / "in").mkdir()
+    for k in range(2):
+        tifffile.imwrite(tmp_path / "in" / f"f{k}.tif", np.random.default_rng(k).poisson(20, (48, 40)).astype("u2"))
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        import_paths(ws, [tmp_path / "in"])
+        (ws.root / "calibration").mkdir()
+        _instrument(ws.root / "calibration" / "default.yml")
+        images = sorted((img for img, _ in ws.store.list_images()), key=lambda img: img.original_name)
+        assert _geometry(ws, images[0])[0] is None  # 3 panels of its shape, its name names none: refused
+        rows = [{"file_name": "f0.tif", "panel": "det_0_10"}, {"file_name": "f1.tif", "panel": "det_0_1"}]
+        (tmp_path / "in" / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        again = import_paths(ws, [tmp_path / "in"])
+        assert again.duplicates == 2 and any("lacked: they take this manifest's" in w for w in again.warnings)
+        images = sorted((img for img, _ in ws.store.list_images()), key=lambda img: img.original_name)
+        assert [_geometry(ws, img)[0].panel for img in images] == ["det_0_10", "det_0_1"]
+        rows[0]["panel"] = "det_0_0"  # a third import naming another panel changes none, and says which kept theirs
+        (tmp_path / "in" / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        third = import_paths(ws, [tmp_path / "in"])
+        assert any(f"keep their calibration or panel, not the manifest's: image {images[0].id} (panel)" in w
+                   for w in third.warnings), third.warnings  # fmt: skip
+        assert ws.store.get_image(images[0].id).provenance["panel"] == "det_0_10"
+    finally:
+        ws.store.dispose()
