@@ -119,10 +119,11 @@ def import_paths(
     known_geometry: dict[tuple[str, str], list[int]] = {}  # and a calibration or panel
     progress(0, len(found.files), "reading the HDF5 files' links (a master file is imported before its data files)")
     files = linking_first(found.files, should_stop)
+    by_file = {_resolved_key(Path(k)): row for k, row in found.meta.items()}  # rows by the file their path leads to
     check_stop(should_stop)
     for n, cand in enumerate(files, 1):
         check_stop(should_stop)
-        row = found.meta.get(_row_key(cand.path), {})
+        row = found.meta.get(_row_key(cand.path)) or by_file.get(_resolved_key(cand.path)) or {}
         report = FileReport(path=cand.shown)
         try:
             fields = _row_fields(row, cand, source, run_id, round, provenance)
@@ -225,6 +226,15 @@ def manifest_label(value: object, label_set: tuple[str, ...]) -> str | None:
 
 def _row_key(path: Path) -> str:
     return os.path.normpath(os.path.abspath(path))
+
+
+def _resolved_key(path: Path) -> str:
+    """The file a path leads to: a row naming `real.tif` describes the alias (`alias.tif -> real.tif`) that the
+    walk kept of the two."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return _row_key(path)
 
 
 def _check_file(ws: Workspace, cand: Candidate, dataset: str | None) -> _Checked:

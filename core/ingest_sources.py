@@ -245,15 +245,22 @@ def expand(
             key = _key(c.path)
         unique.setdefault(key, c)
     out.files = list(unique.values())
-    listed = {_key(c.path) for c in out.files}
+    listed = {_key(c.path) for c in out.files} | {_real(c.path) for c in out.files}  # an alias lists its file
     for key, (at, name) in out.rows_at.items():  # a row whose file is not imported: its label must not vanish unseen
-        if key in listed:
+        if key in listed or _real(Path(key)) in listed:
             continue
         if not os.path.lexists(key):
             out.problems.append((at, f"names {one_line(name)!r}: no such file{_case_hint(Path(key))}"))
         elif os.path.isdir(key) or not is_image_file(Path(key)):  # an existing image not named is left, unsaid
             out.problems.append((at, f"names {one_line(name)!r}: not an image file an import reads"))
     return out
+
+
+def _real(path: Path) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return _key(path)
 
 
 def _case_hint(path: Path) -> str:

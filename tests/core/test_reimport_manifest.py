@@ -198,3 +198,18 @@ def test_every_manifest_row_whose_file_is_not_imported_is_named_by_its_own_line(
         assert errors[f"{shown}:5"] == expected[f"{shown}:5"], errors  # named directly: its line and the near name
     finally:
         ws.store.dispose()
+
+
+def test_a_row_naming_a_file_the_walk_kept_under_an_alias_labels_it(tmp_path):
+    """Review rev12: `alias.tif -> real.tif` beside it, a row for `real.tif`: the walk kept the alias, and the
+    row's label vanished with exit 0."""
+    names = _write(tmp_path / "frames", 1)
+    (tmp_path / "frames" / "alias.tif").symlink_to(names[0])
+    _manifest(tmp_path / "frames", {names[0]: {"label": "fake"}})
+    ws = Workspace.open(Settings(workspace=tmp_path / "ws"))
+    try:
+        found = import_paths(ws, [tmp_path / "frames"])
+        assert found.imported == 1 and not found.failed
+        assert [s.label for s in ws.store.current_labels().values()] == ["fake"]
+    finally:
+        ws.store.dispose()
