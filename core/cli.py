@@ -335,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, "; ".join(f"{name}: expected a value, got an empty string" for name in empty))
     if foreign := foreign_options(commands[args.command], args, raw):
         return _fail(args, foreign)
-    # `users add` may set a workspace up before its first import (its admin); list, role and remove read one
+    # `users add` may set a workspace up before its first import (its admin); list and remove read one
     needs = args.command in NEEDS_WORKSPACE or (args.command == "users" and args.action != "add")
     try:
         external = needs and settings_from(args).database_url is not None
@@ -363,6 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a server or a worker keeps its own ways to stop (its runs are reaped as interrupted, or handed back)
     previous = _stop_on_signals() if args.command not in ("serve", "demo", "worker") else {}
     try:
+        args.typed = raw  # the command line as given: an option typed at its default value is still typed
         return args.func(args)
     except RunCancelled as exc:  # before ValueError: a cancel is no bad input
         return _fail(args, str(exc), _stopped_code(previous), run_id=exc.run_id, status="cancelled")

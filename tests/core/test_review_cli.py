@@ -119,6 +119,8 @@ def test_simulate_refuses_what_it_would_ignore_and_makes_again_in_place(tmp_path
     ):
         assert main(["simulate", "speckle", "-n", "1", "--out", str(out), *args]) == 2
         assert said in capsys.readouterr().err
+    assert main(["simulate", "rings", "-n", "1", "--out", str(out), "--grid", "257"]) == 2  # typed at its default
+    capsys.readouterr()
     assert main(["simulate", "rings", "-n", "1", "--out", str(out), "--grid", "513"]) == 2
     assert "--grid: the k-grid of a speckle frame, not of rings; use --size instead" in capsys.readouterr().err
     assert not out.exists() or not list(out.iterdir())  # nothing written for a refused request
@@ -281,6 +283,8 @@ def test_embed_place_refuses_a_new_maps_settings(small_workspace, capsys):
     assert [r.kind for r in small_workspace.store.list_runs(10)] == []
     assert main(["embed", "--workspace", ws, "--place", "--method", "pca"]) == 2  # read from the parser's options
     assert "--method builds a new map" in capsys.readouterr().err
+    assert main(["embed", "--workspace", ws, "--place", "--method=umap", "--seed", "0"]) == 2  # typed at its default
+    assert "--method, --seed build a new map" in capsys.readouterr().err
 
 
 def test_users_list_or_remove_never_make_a_workspace_of_a_mistyped_path(tmp_path, capsys):
