@@ -74,13 +74,14 @@ class CoreShare:
         self._checked: float | None = None
         self.threads: int | None = None
 
-    def __call__(self) -> None:
+    def __call__(self, starting: bool = False) -> None:
+        """`starting`: before the job is listed as running (its own share counted in)."""
         t = self._now()
         if self._checked is not None and t - self._checked < self._every:
             return
         self._checked = t
         try:
-            jobs = max(1, self._running_here())
+            jobs = max(1, self._running_here() + int(starting))
         except Exception:  # noqa: BLE001 - a busy database: keep the share as it is and ask again later
             return
         threads = max(1, available_cores() // jobs)

@@ -277,6 +277,8 @@ def execute_logged(ws: Workspace, run_id: int) -> Any:
     if starts:
         log.info("%s started", lines.head)
     share = CoreShare(ws.store.running_here)
+    if starts:
+        share(starting=True)  # before its first step: the jobs already running here and this one
 
     def progress(done: float, total: float, message: str = "") -> None:
         share()

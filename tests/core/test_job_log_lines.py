@@ -82,6 +82,10 @@ def test_a_runners_job_takes_its_share_of_the_cores_from_its_first_report(small_
     given = []
     monkeypatch.setattr(threads, "available_cores", lambda: 8)
     monkeypatch.setattr(threads, "set_openmp_threads", given.append)
-    monkeypatch.setattr(type(small_workspace.store), "running_here", lambda self: 4)  # three more jobs beside it
-    execute_logged(small_workspace, submit(small_workspace.store, "symmetry", {"pattern": "rings"}))
-    assert given == [2]
+    monkeypatch.setattr(type(small_workspace.store), "running_here", lambda self: 3)  # three jobs run already
+    run_id = submit(small_workspace.store, "symmetry", {"pattern": "rings"})
+    seen = []
+    monkeypatch.setattr(threads, "set_openmp_threads", lambda n: (given.append(n), seen.append(
+        small_workspace.store.get_run(run_id).status)))  # fmt: skip
+    execute_logged(small_workspace, run_id)
+    assert given == [2] and seen == ["queued"]  # a quarter of 8 cores, set before the job's first step
