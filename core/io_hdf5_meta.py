@@ -22,6 +22,7 @@ import functools
 import logging
 import os
 import re
+import threading
 
 import numpy as np
 
@@ -34,12 +35,19 @@ SATURATION_NAMES = ("saturation_value", "countrate_correction_count_cutoff")
 BEAM_NAMES = ("beam_center_x", "beam_center_y", "x_pixel_size", "y_pixel_size")
 REJECT_BITS = 0xFFFF  # NXmx: bits 0-15 reject a pixel, 16-31 only tag it
 MAX_MASKED = 0.5  # a pixel mask flagging more of the detector than this is not one (a flat field, an inverted mask)
-_SAID: set = set()  # masks left out that a warning named: (dataset, pixels flagged, CRC of the file's ends)
+_LOCAL = threading.local()  # per thread (an import, a page's view): masks left out that a warning named there
+
+
+def _said() -> set:
+    """This thread's masks left out that a warning named: (dataset, pixels flagged, CRC of the file's ends)."""
+    if not hasattr(_LOCAL, "said"):
+        _LOCAL.said = set()
+    return _LOCAL.said
 
 
 def forget_said() -> None:
     """A new import: its files' masks left out are said again (views of stored frames between imports are not)."""
-    _SAID.clear()
+    _said().clear()
 
 
 def _nx_class(obj) -> str:
@@ -115,8 +123,8 @@ def detector_datasets(f, frames: str, frame_shape: tuple[int, ...]) -> tuple[lis
             if MASK_NAME.fullmatch(key) and obj.dtype.kind in "iub" and obj.ndim >= 2:
                 if tuple(obj.shape[-2:]) == shape and int(np.prod(obj.shape[:-2])) == 1:
                     masks.append(obj.name)
-                elif (said := (obj.name, obj.shape, shape, _ends_crc(f.filename))) not in _SAID:  # said once
-                    _SAID.add(said)
+                elif (said := (obj.name, obj.shape, shape, _ends_crc(f.filename))) not in _said():  # said once
+                    _said().add(said)
                     log.warning(
                         "%s: %s of shape %s is not one mask of its %s frames: not taken for a pixel mask",
                         one_line(f.filename),
@@ -167,8 +175,8 @@ def _read(f, frames: str, frame_shape: tuple[int, ...], where: str) -> dict:
             continue
         if flagged.mean() > MAX_MASKED:
             said = (name, int(flagged.sum()), _ends_crc(f.filename))  # the same file's stored copy: the same key
-            if said not in _SAID:  # the stored original of a file just imported is the same file: said once
-                _SAID.add(said)
+            if said not in _said():  # the stored original of a file just imported is the same file: said once
+                _said().add(said)
                 log.warning(
                     "%s: %s flags %.0f %% of the pixels: not taken for a pixel mask",
                     one_line(where),
