@@ -31,7 +31,7 @@ def cmd_polar(args) -> int:
     except ImageReadError as exc:  # name the file, as import does; and why it holds fewer frames, where a reader said
         shown, text = one_line(Path(args.image)), str(exc)
         text = text if text.startswith(shown) else f"{shown}: {text}"
-        why = "; ".join(w.removeprefix(f"{args.image}: ") for w in read_warnings)
+        why = "; ".join(w.removeprefix(f"{args.image}: ") for w in read_warnings if "read up to" in w)  # a series
         raise ImageReadError(f"{text} ({why})" if why else text) from exc
     if args.dataset and frame.dataset is None:  # a TIFF's frame: the option would be silently ignored
         raise ValueError(f"--dataset: names an HDF5 dataset, and {one_line(Path(args.image))} holds none")

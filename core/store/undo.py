@@ -24,7 +24,7 @@ def check_annotator(annotator: str | None) -> None:
         raise ValueError("annotator: a name is required for every label")
     name = annotator.strip()
     person = name.split(f" ({PRELABEL} ≥ ", 1)[0]
-    if len(person) > ANNOTATOR_MAX:
+    if len(person) > ANNOTATOR_MAX:  # new names are held to PERSON_MAX where they are typed (box, `users add`)
         raise ValueError(f"annotator: a name of at most {PERSON_MAX} characters, got {len(person)}")
     if len(name) > ANNOTATOR_MAX:
         raise ValueError(
