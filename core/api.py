@@ -125,14 +125,20 @@ def label(ws: Workspace, ids: Sequence[int], value: str, *, annotator: str) -> l
 
 
 def images(ws: Workspace, *, source: str | None = None, pattern: str | None = None) -> list[dict]:
-    """Every image (optionally of one source / pattern) as a record with its current human label and, for
-    simulated frames, the simulator's recorded truth (for benchmarks; never a label):
-    `pandas.DataFrame(sl.images(ws))` is the table."""
+    """Every image (optionally of one source / pattern) as a record with its current human label, where it came
+    from (`frame` and `dataset` of its file; `provenance`: the calibration and panel its manifest named, a
+    generator's run and backend) and, for simulated frames, the simulator's recorded truth (for benchmarks; never
+    a label): `pandas.DataFrame(sl.images(ws))` is the table."""
     from .store import ImageFilter
 
-    keys = ("id", "source", "pattern", "original_name", "height", "width", "dtype", "round", "description")
+    keys = ("id", "source", "pattern", "original_name", "frame", "dataset", "height", "width", "dtype", "round",
+            "description", "masked_fraction")  # fmt: skip
     rows = ws.store.list_images(ImageFilter(source=source, pattern=pattern))
-    return [{**{k: getattr(img, k) for k in keys}, "label": lab, "truth": img.truth} for img, lab in rows]
+    return [
+        {**{k: getattr(img, k) for k in keys}, "label": lab, "provenance": dict(img.provenance or {}),
+         "truth": img.truth}
+        for img, lab in rows
+    ]  # fmt: skip
 
 
 def train_round(ws: Workspace, *, progress: Progress = True, next_round: bool = False, **params: Any) -> Run:

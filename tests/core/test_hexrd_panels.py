@@ -136,6 +136,9 @@ def test_a_panel_named_by_a_later_import_reaches_frames_stored_before(tmp_path):
         assert again.duplicates == 2 and any("lacked: they take this manifest's" in w for w in again.warnings)
         images = sorted((img for img, _ in ws.store.list_images()), key=lambda img: img.original_name)
         assert [_geometry(ws, img)[0].panel for img in images] == ["det_0_10", "det_0_1"]
+        from scatterloop.core import api as sl  # the Python API shows what a manifest recorded
+
+        assert sorted(r["provenance"].get("panel") for r in sl.images(ws)) == ["det_0_1", "det_0_10"]
         rows[0]["panel"] = "det_0_0"  # a third import naming another panel changes none, and says which kept theirs
         (tmp_path / "in" / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         third = import_paths(ws, [tmp_path / "in"])
