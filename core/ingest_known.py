@@ -89,14 +89,16 @@ def label_known(
             f"{summary.labelled_known} frame(s) stored by an earlier import had no label (or a pre-label): they take "
             "the manifest's"
         )
-    if kept:
-        more = f" and {len(kept) - 8} more" if len(kept) > 8 else ""
-        summary.warnings.append(
-            f"{len(kept)} frame(s) stored before keep the label a person gave them (a manifest never overwrites one): "
-            f"image {', '.join(kept[:8])}{more}"
-        )
-        log.warning("%s", summary.warnings[-1])
+    _kept(summary, kept, "keep the label a person gave them (a manifest never overwrites one)")
     return taken
+
+
+def _kept(summary: ImportSummary, images: list[str], what: str) -> None:
+    """One warning naming (the first 8 of) the frames stored before that keep what they had."""
+    if images:
+        more = f" and {len(images) - 8} more" if len(images) > 8 else ""
+        summary.warnings.append(f"{len(images)} frame(s) stored before {what}: image {', '.join(images[:8])}{more}")
+        log.warning("%s", summary.warnings[-1])
 
 
 GEOMETRY_KEYS = ("calibration", "panel")  # manifest fields that say how an image's geometry is read
@@ -116,10 +118,4 @@ def geometry_known(ws: Workspace, known: dict[tuple[str, str], list[int]], summa
             f"{filled} value(s) of calibration or panel that frames stored by an earlier import lacked: they take "
             "this manifest's"
         )
-    if differ:
-        more = f" and {len(differ) - 8} more" if len(differ) > 8 else ""
-        summary.warnings.append(
-            f"{len(differ)} frame(s) stored before keep their calibration or panel, not the manifest's: image "
-            f"{', '.join(differ[:8])}{more}"
-        )
-        log.warning("%s", summary.warnings[-1])
+    _kept(summary, differ, "keep their calibration or panel, not the manifest's")
