@@ -94,13 +94,9 @@ def write_report(services: Services):
 
     without = None  # a workspace that cannot be evaluated (real frames only): the report holds the rest
     if not evaluation_runs(services):
-        from scatterloop.core.evaluate import check_can_evaluate
+        from scatterloop.core.evaluate import nothing_to_evaluate
 
-        try:
-            check_can_evaluate(services.store, "inception")  # what any evaluation needs: frames of a pattern
-        except ValueError as exc:
-            without = str(exc)
-        else:
+        if (without := nothing_to_evaluate(services.store)) is None:
             return "Evaluate first: the report shows the latest evaluation."
     ws = Workspace.open(services.settings)
     try:

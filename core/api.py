@@ -341,14 +341,10 @@ def evaluate(ws: Workspace, *, progress: Progress = True, **params: Any) -> Run:
 def report(ws: Workspace, out: str | Path, *, evaluation_run: int | None = None) -> Path:
     """Write the standalone HTML report of the latest (or given) evaluation; returns its path. A workspace that
     cannot be evaluated (no experimental frames of a pattern) gets the rest of the report, saying why."""
-    from .evaluate import check_can_evaluate, write_report
+    from .evaluate import nothing_to_evaluate, write_report
 
-    without = None
-    if evaluation_run is None and not [r for r in runs(ws, "evaluate") if r["status"] == "done"]:
-        try:
-            check_can_evaluate(ws.store, "inception")
-        except ValueError as exc:
-            without = str(exc)
+    done = [r for r in runs(ws, "evaluate") if r["status"] == "done"]
+    without = nothing_to_evaluate(ws.store) if evaluation_run is None and not done else None
     return write_report(ws, out, evaluation_run=evaluation_run, without=without)
 
 

@@ -57,7 +57,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .evaluate import check_can_evaluate, write_report
+    from .evaluate import nothing_to_evaluate, write_report
     from .workspace import Workspace
 
     settings = settings_from(args)
@@ -70,14 +70,9 @@ def cmd_report(args) -> int:
         asked = args.evaluate or any(getattr(args, k) is not None for k in EVALUATION_FLAGS)
         without = None  # why the workspace cannot be evaluated: the report holds the rest and says why
         if asked or not done:  # a cancelled evaluation raises: no report of older numbers in its place
-            params = _params(args, settings)
-            if not asked:
-                try:
-                    check_can_evaluate(ws.store, "inception")  # what any extractor needs: frames of a pattern
-                except ValueError as exc:  # real frames without a pattern, a speckle study: nothing to evaluate
-                    without = str(exc)
+            without = None if asked else nothing_to_evaluate(ws.store)
             if without is None:
-                fresh, _ = run_evaluation(ws, params, args.quiet)
+                fresh, _ = run_evaluation(ws, _params(args, settings), args.quiet)
         try:
             path = write_report(ws, args.out, evaluation_run=fresh, without=without)
         except OSError as exc:  # a full disk, a folder not writable: the file named, the old report kept

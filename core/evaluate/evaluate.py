@@ -200,6 +200,16 @@ def check_can_evaluate(store, extractor: str = "autoencoder") -> None:
         check_can_map(store)
 
 
+def nothing_to_evaluate(store) -> str | None:
+    """Why the workspace has nothing any evaluation could measure (no experimental frames of a pattern: imported
+    real frames only, a speckle study), or None. A report then holds the rest and says this."""
+    try:
+        check_can_evaluate(store, "inception")  # what every extractor needs; the autoencoder's map comes later
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def evaluate(
     ws: Workspace,
     params: EvalParams,
