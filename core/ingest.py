@@ -20,7 +20,7 @@ from typing import Literal
 
 from .ingest_known import GEOMETRY_KEYS, check_calibrations, geometry_known, label_known, pattern_known
 from .ingest_sources import MANIFEST_NAMES as MANIFEST_NAMES
-from .ingest_sources import Candidate, expand, linking_first
+from .ingest_sources import Candidate, expand, file_key, linking_first, path_key
 from .ingest_sources import read_manifest as read_manifest
 from .io import Frame, check_header, read_frames, thumbnail_png
 from .io_hdf5_copy import materialise
@@ -119,11 +119,11 @@ def import_paths(
     known_geometry: dict[tuple[str, str], list[int]] = {}  # and a calibration or panel
     progress(0, len(found.files), "reading the HDF5 files' links (a master file is imported before its data files)")
     files = linking_first(found.files, should_stop)
-    by_file = {_resolved_key(Path(k)): row for k, row in found.meta.items()}  # rows by the file their path leads to
+    by_file = {file_key(Path(k)): row for k, row in found.meta.items()}  # rows by the file their path leads to
     check_stop(should_stop)
     for n, cand in enumerate(files, 1):
         check_stop(should_stop)
-        row = found.meta.get(_row_key(cand.path)) or by_file.get(_resolved_key(cand.path)) or {}
+        row = found.meta.get(path_key(cand.path)) or by_file.get(file_key(cand.path)) or {}
         report = FileReport(path=cand.shown)
         try:
             fields = _row_fields(row, cand, source, run_id, round, provenance)
@@ -222,19 +222,6 @@ def manifest_label(value: object, label_set: tuple[str, ...]) -> str | None:
     if len(text) > 100:
         raise ValueError(f"manifest field 'label': {len(text)} characters, at most 100")
     return next((known for known in label_set if known.casefold() == text.casefold()), text)
-
-
-def _row_key(path: Path) -> str:
-    return os.path.normpath(os.path.abspath(path))
-
-
-def _resolved_key(path: Path) -> str:
-    """The file a path leads to: a row naming `real.tif` describes the alias (`alias.tif -> real.tif`) that the
-    walk kept of the two."""
-    try:
-        return os.path.realpath(path)
-    except (OSError, ValueError):
-        return _row_key(path)
 
 
 def _check_file(ws: Workspace, cand: Candidate, dataset: str | None) -> _Checked:

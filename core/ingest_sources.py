@@ -42,7 +42,7 @@ class Sources:
     rows_at: dict[str, tuple[str, str]] = field(default_factory=dict)  # path key: ("manifest:line", name given)
 
 
-def _key(path: Path) -> str:
+def path_key(path: Path) -> str:
     return os.path.normpath(os.path.abspath(path))
 
 
@@ -93,7 +93,7 @@ def read_manifest(
                 problems.append((f"{shown}:{no}", reason))
             else:
                 name = next(str(row[k]) for k in NAME_FIELDS if row.get(k))
-                rows_at[_key(path.parent / name)] = (f"{shown}:{no}", name)  # a repeated row: its last line
+                rows_at[path_key(path.parent / name)] = (f"{shown}:{no}", name)  # a repeated row: its last line
     except csv.Error as exc:  # an unclosed quote swallows the rest of the file into one field
         problems.append((f"{shown}:{no + 1}", f"not readable as CSV ({one_line(str(exc))}): rest skipped"))
     return rows, problems
@@ -122,7 +122,7 @@ def _add_row(rows: dict, row: object, path: Path, follow_outside: bool) -> str |
     target = path.parent / name
     if not follow_outside and not _inside(target, path.parent):
         return f"path {one_line(name)!r} {OUTSIDE}"
-    rows[_key(target)] = row
+    rows[path_key(target)] = row
     return None
 
 
@@ -240,14 +240,14 @@ def expand(
     unique: dict[str, Candidate] = {}
     for c in out.files:
         try:
-            key = str(c.path.resolve()) if c.path.exists() else _key(c.path)
+            key = str(c.path.resolve()) if c.path.exists() else path_key(c.path)
         except (OSError, RuntimeError, ValueError):
-            key = _key(c.path)
+            key = path_key(c.path)
         unique.setdefault(key, c)
     out.files = list(unique.values())
-    listed = {_key(c.path) for c in out.files} | {_real(c.path) for c in out.files}  # an alias lists its file
+    listed = {path_key(c.path) for c in out.files} | {file_key(c.path) for c in out.files}  # an alias lists its file
     for key, (at, name) in out.rows_at.items():  # a row whose file is not imported: its label must not vanish unseen
-        if key in listed or _real(Path(key)) in listed:
+        if key in listed or file_key(Path(key)) in listed:
             continue
         if not os.path.lexists(key):
             out.problems.append((at, f"names {one_line(name)!r}: no such file{_case_hint(Path(key))}"))
@@ -256,11 +256,13 @@ def expand(
     return out
 
 
-def _real(path: Path) -> str:
+def file_key(path: Path) -> str:
+    """The file a path leads to: a manifest row naming `real.tif` describes the alias (`alias.tif -> real.tif`)
+    that a folder walk kept of the two."""
     try:
         return os.path.realpath(path)
     except (OSError, ValueError):
-        return _key(path)
+        return path_key(path)
 
 
 def _case_hint(path: Path) -> str:
@@ -279,7 +281,7 @@ def linking_first(files: list[Candidate], should_stop=None) -> list[Candidate]:
     the linked files' frames are then its duplicates, not frames stored without that metadata."""
     from .io import HDF5_SUFFIXES, suffix_of
 
-    hdf5 = {_key(c.path): c for c in files if suffix_of(c.path) in HDF5_SUFFIXES}
+    hdf5 = {path_key(c.path): c for c in files if suffix_of(c.path) in HDF5_SUFFIXES}
     if len(hdf5) < 2:
         return files
     linking = set()
@@ -288,7 +290,7 @@ def linking_first(files: list[Candidate], should_stop=None) -> list[Candidate]:
             break
         if set(_link_targets(c.path)) & (hdf5.keys() - {key}):
             linking.add(key)
-    return sorted(files, key=lambda c: _key(c.path) not in linking)  # stable: the rest keep their order
+    return sorted(files, key=lambda c: path_key(c.path) not in linking)  # stable: the rest keep their order
 
 
 def _link_targets(path: Path) -> list[str]:
@@ -311,6 +313,6 @@ def _link_targets(path: Path) -> list[str]:
                         targets.extend(src.file_name for src in obj.virtual_sources())
 
             f.visititems_links(visit)
-        return [_key(path.parent / t) for t in targets if t and t != "."]
+        return [path_key(path.parent / t) for t in targets if t and t != "."]
     except Exception:  # noqa: BLE001 - any unreadable file keeps its place; reading it later says why
         return []
