@@ -363,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a server or a worker keeps its own ways to stop (its runs are reaped as interrupted, or handed back)
     previous = _stop_on_signals() if args.command not in ("serve", "demo", "worker") else {}
     try:
-        args.typed = raw  # the command line as given: an option typed at its default value is still typed
+        args.command_line = raw  # the command line as given: an option typed at its default value is still typed
         return args.func(args)
     except RunCancelled as exc:  # before ValueError: a cancel is no bad input
         return _fail(args, str(exc), _stopped_code(previous), run_id=exc.run_id, status="cancelled")

@@ -119,6 +119,11 @@ def strict_json(payload, indent: int | None = None) -> str:
     return json.dumps(finite(payload), default=str, indent=indent, allow_nan=False)
 
 
+def typed(flag: str, raw) -> bool:
+    """Whether the command line `raw` gives option `flag` (`--grid 257` or `--grid=257`), even at its default."""
+    return any(a == flag or a.startswith(f"{flag}=") for a in raw)
+
+
 def foreign_options(sub: argparse.ArgumentParser, args: argparse.Namespace, raw: list[str] = ()) -> str | None:
     """Why options given to a subcommand's action do not belong to it, or None. A subcommand with actions
     (`classify table`) declares `only_for`: pairs of the argument that picks (`action`, `backend`) and, per
@@ -132,8 +137,8 @@ def foreign_options(sub: argparse.ArgumentParser, args: argparse.Namespace, raw:
             allowed = table.get(action.dest)
             if allowed is None or chosen in allowed or getattr(args, action.dest) == action.default:
                 continue
-            typed = [o for o in action.option_strings if any(a == o or a.startswith(f"{o}=") for a in raw)]
-            name = (typed or action.option_strings or [action.metavar or action.dest.upper()])[0]  # as typed
+            given = [o for o in action.option_strings if typed(o, raw)]
+            name = (given or action.option_strings or [action.metavar or action.dest.upper()])[0]  # as typed
             wrong.append(f"{name} is for {' or '.join(allowed)}, not {chosen}")
     return "; ".join(wrong) or None
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_common import RunCancelled, emit, recorded_run, settings_from, terminal_progress
+from .cli_common import RunCancelled, emit, recorded_run, settings_from, terminal_progress, typed
 
 
 def cmd_simulate(args) -> int:
@@ -22,8 +22,7 @@ def cmd_simulate(args) -> int:
         )
     if args.pattern.startswith("speckle") and args.size is not None:  # never silently another size than asked
         raise ValueError(f"--size: a speckle frame is its k-grid ({args.grid} x {args.grid}); choose --grid instead")
-    typed = getattr(args, "typed", ())
-    grid_typed = any(a == "--grid" or a.startswith("--grid=") for a in typed)
+    grid_typed = typed("--grid", getattr(args, "command_line", ()))
     if not args.pattern.startswith("speckle") and (args.grid != 257 or grid_typed):  # it would be ignored
         raise ValueError(f"--grid: the k-grid of a speckle frame, not of {args.pattern}; use --size instead")
     with terminal_progress(f"simulate {args.pattern}", not args.quiet) as progress:
@@ -132,11 +131,11 @@ def cmd_embed(args) -> int:
     from .workspace import Workspace
 
     if args.place:  # placing adds images to the latest map as it is: a new map's settings would be ignored
-        typed = getattr(args, "typed", ())  # `--method umap` beside --place is as ignored as `--method pca`
+        raw = getattr(args, "command_line", ())  # `--method umap` beside --place is as ignored as `--method pca`
         building = [
             flag
             for dest, (flag, default) in args.map_options.items()
-            if getattr(args, dest) != default or any(a == flag or a.startswith(f"{flag}=") for a in typed)
+            if getattr(args, dest) != default or typed(flag, raw)
         ]
         if building:
             raise ValueError(
