@@ -131,7 +131,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
     image = ws.store.get_image(image_id)
     if image is None:
         raise ValueError(f"image {image_id}: no such image")
-    from .viewer import calibration_path, calibration_sha, original_name, panel_of
+    from .viewer import calibration_path, calibration_sha
 
     folder = ws.cache / "polar"
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,7 @@ def polar_view(ws: Workspace, image_id: int) -> PolarView:
         meta = {}
     if meta.get("version") != POLAR_CACHE_VERSION:  # none yet, or cached by an older analysis: (re)compute
         frame = ws.load_frame(image)
-        res = _analyse(frame, calibration, str(image.id), original_name(image), panel_of(image))
+        res = _analyse(frame, calibration, str(image.id), image)
         # a calibration's tilted plane about its beam, else circles about the rings' centre (`PolarResult.warp_centre`)
         r, prof = radial_profile(frame.data, res.warp_centre, frame.mask, n_bins=256, plane=res.plane)
         polar = warp(frame.data, res.warp_centre, frame.mask, shape=(360, 256), plane=res.plane)
@@ -185,30 +185,30 @@ def _unreadable(calibration: Path, exc: Exception) -> None:
     log.warning("calibration %s could not be read (%s): centre searched", calibration.name, exc)
 
 
-def _analyse(
-    frame, calibration: Path | None, frame_name: str = "", original: str | None = None, panel: str | None = None
-):
+def _analyse(frame, calibration: Path | None, frame_name: str = "", image=None):
     """The image's calibration gives the centre (and a tilted detector's plane) where it reads and fits the frame;
     otherwise, or if it does not, the search does (logged), with the file header's beam position where the frame's
-    rings fix none (`polar.analyse`). `original`: the image's own file name (it names a HEXRD panel's frames)."""
+    rings fix none (`polar.analyse`). `image`: the stored image (its file name or manifest names a HEXRD panel)."""
     from .polar import analyse
 
     header = frame.meta.get("header_centre")
 
     if calibration is not None:
-        from .geometry.readers import read_calibration
+        from .viewer import image_geometry, original_name
 
         try:
-            geo = read_calibration(
-                calibration, frame_shape=frame.data.shape, frame_name=original, panel=panel, panel_only_for_hexrd=False
-            )
+            geo = image_geometry(calibration, image, frame.data.shape)
         except Exception as exc:  # any reader failure: the search stands in, as I(r) in pixels does for I(q)
             _unreadable(calibration, exc)
         else:
             if geo.shape is None or tuple(geo.shape) == frame.data.shape:
                 try:
                     res = analyse(  # the panel the geometry came from (a manifest's beside a .poni: none)
-                        frame.data, frame.mask, calibration=calibration, frame_name=original, panel=geo.panel
+                        frame.data,
+                        frame.mask,
+                        calibration=calibration,
+                        frame_name=original_name(image),
+                        panel=geo.panel,
                     )
                 except Exception as exc:  # read again there: a file changed or gone in between
                     _unreadable(calibration, exc)

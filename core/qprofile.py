@@ -72,20 +72,13 @@ def _finite(values: np.ndarray, digits: int) -> list[float | None]:
 
 def _geometry(ws: Workspace, image) -> tuple[object | None, Path | None, str]:
     """(geometry, its file, "") when the image has a usable calibration, else (None, file or None, why not)."""
-    from .geometry.readers import read_calibration
-    from .viewer import calibration_path, original_name, panel_of
+    from .viewer import calibration_path, image_geometry
 
     path = calibration_path(ws, image.provenance)
     if path is None:
         return None, None, NOTE_NO_CALIBRATION
     try:
-        geo = read_calibration(
-            path,
-            frame_shape=(image.height, image.width),
-            frame_name=original_name(image),
-            panel=panel_of(image),
-            panel_only_for_hexrd=False,
-        )
+        geo = image_geometry(path, image, (image.height, image.width))
     except Exception as exc:  # any reader failure: the panel says why and keeps pixels
         log.warning("calibration %s: %s", path, exc)
         return None, path, f"calibration {path.name} could not be read ({exc}): radius in pixels"

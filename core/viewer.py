@@ -286,6 +286,17 @@ def original_name(image) -> str | None:
     return Path(image.original_name).name if image is not None and image.original_name else None
 
 
+def image_geometry(path: Path, image, shape: tuple):
+    """The geometry of the calibration file `path` for a stored image of `shape`: for an instrument of several
+    panels, the one its manifest named (`panel_of`), else its shape or file name say (`read_calibration`); a panel
+    named beside another format is passed over."""
+    from .geometry.readers import read_calibration
+
+    return read_calibration(
+        path, frame_shape=shape, frame_name=original_name(image), panel=panel_of(image), panel_only_for_hexrd=False
+    )
+
+
 def calibration_path(ws: Workspace, provenance: dict | None) -> Path | None:
     """The calibration file of an image: the one its provenance names under `<workspace>/calibration/`, else a
     workspace-wide `calibration/default.*`; None when there is none. Only files inside that folder count."""
@@ -342,16 +353,8 @@ def pixel_info(ws: Workspace, image_id: int, x: float, y: float) -> PixelInfo:
     image = ws.store.get_image(int(image_id))
     path = calibration_path(ws, image.provenance if image else None)
     if path is not None:
-        from .geometry.readers import read_calibration
-
         try:
-            geo = read_calibration(
-                path,
-                frame_shape=(h, w),
-                frame_name=original_name(image),
-                panel=panel_of(image),
-                panel_only_for_hexrd=False,
-            )
+            geo = image_geometry(path, image, (h, w))
             info.calibration = path.name
             if geo.wavelength_m and geo.distance_m and geo.pixel_m:
                 ai = geo.integrator()
